@@ -1,0 +1,211 @@
+// Package config loads projector's YAML configuration: defaults, ${VAR}
+// interpolation, strict decoding (unknown keys are errors) and validation that
+// reports every problem at once with its file:line:col.
+//
+// The meaning of views (do the columns exist, do joins type-check) is checked
+// by package projections, which uses the positions recorded here.
+package config
+
+import "time"
+
+// CurrentVersion is the only configuration version this build understands.
+const CurrentVersion = 1
+
+// Config is a whole projector.yaml.
+type Config struct {
+	File    string      `yaml:"-"` // the path it was loaded from
+	Version int         `yaml:"version"`
+	Kafka   Kafka       `yaml:"kafka"`
+	Stores  Stores      `yaml:"stores"`
+	Admin   Admin       `yaml:"admin"`
+	Log     Log         `yaml:"log"`
+	Errors  ErrorPolicy `yaml:"errors"`
+	Sources Map[Source] `yaml:"sources"`
+	Views   Map[View]   `yaml:"views"`
+}
+
+// Kafka says where the Debezium topics are and how to consume them.
+type Kafka struct {
+	Pos      Pos        `yaml:"-"`
+	Brokers  StringList `yaml:"brokers"` // a list, or one comma-separated string
+	Group    string     `yaml:"group"`
+	ClientID string     `yaml:"client_id"`
+	// DeadLetterTopic receives records that cannot be decoded or projected.
+	// Default: "<group>.dlq".
+	DeadLetterTopic string `yaml:"dead_letter_topic"`
+	// BatchSize is the most records projected in one batch. Default 5000.
+	BatchSize int `yaml:"batch_size"`
+}
+
+// Stores are the read stores. An empty URL disables that store.
+type Stores struct {
+	Postgres      PostgresStore      `yaml:"postgres"`
+	Redis         RedisStore         `yaml:"redis"`
+	Elasticsearch ElasticsearchStore `yaml:"elasticsearch"`
+}
+
+// PostgresStore is the query PostgreSQL: it holds the views and, in Schema,
+// projector's own state, revisions and registry.
+type PostgresStore struct {
+	Pos    Pos    `yaml:"-"`
+	URL    string `yaml:"url"`
+	Schema string `yaml:"schema"` // projector's own tables; default "projector"
+}
+
+// RedisStore is the Redis server.
+type RedisStore struct {
+	Pos Pos    `yaml:"-"`
+	URL string `yaml:"url"`
+}
+
+// ElasticsearchStore is the Elasticsearch cluster.
+type ElasticsearchStore struct {
+	Pos      Pos    `yaml:"-"`
+	URL      string `yaml:"url"`
+	APIKey   string `yaml:"api_key"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	CACert   string `yaml:"ca_cert"` // path to a PEM file
+}
+
+// Admin is the HTTP listener for /metrics, /healthz and /readyz.
+type Admin struct {
+	Pos    Pos    `yaml:"-"`
+	Listen string `yaml:"listen"` // default "127.0.0.1:9464"; "" or "off" disables
+}
+
+// Log configures log/slog.
+type Log struct {
+	Pos    Pos    `yaml:"-"`
+	Format string `yaml:"format"` // text (default) or json
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+}
+
+// ErrorPolicy says what happens to a record that cannot be decoded or projected.
+type ErrorPolicy struct {
+	Pos       Pos    `yaml:"-"`
+	Tolerance string `yaml:"tolerance"` // all (default: dead-letter and go on) or none (stop)
+}
+
+// Source is one Debezium topic: a table (PostgreSQL) or collection (MongoDB).
+type Source struct {
+	Pos    Pos    `yaml:"-"`
+	Topic  string `yaml:"topic"`
+	Format string `yaml:"format"` // auto (default), json, avro, unwrapped
+	// Key lists the key columns. Default: the fields of the record key.
+	Key StringList `yaml:"key"`
+	// Columns declares the columns views may use, with their SQL type
+	// (bigint, integer, numeric(10,2), text, boolean, timestamptz, timestamp,
+	// date, jsonb, ...). Only these are kept in the state (slim state), and the
+	// types are the decoding hints for schemaless messages.
+	Columns Map[string] `yaml:"columns"`
+}
+
+// View is one read model: documents computed from a root source, optionally
+// joined with others or aggregated, written to one or more sinks.
+type View struct {
+	Pos  Pos    `yaml:"-"`
+	From string `yaml:"from"` // the root source
+	// ID names the view fields that identify a document. Default: the fields
+	// that map the root source's key columns (or the group_by columns).
+	ID StringList `yaml:"id"`
+	// Where is an expression over the root row; rows for which it is false
+	// have no document.
+	Where string `yaml:"where"`
+	// GroupBy makes this an aggregation view: one document per distinct value
+	// of these root columns.
+	GroupBy StringList `yaml:"group_by"`
+	Fields  Map[Field] `yaml:"fields"`
+	Sinks   Sinks      `yaml:"sinks"`
+}
+
+// Field is one field of a view document. Its YAML short form is a bare column
+// name (`name: column`); the long form is a mapping with exactly one of
+// column, expr, one, many or agg.
+type Field struct {
+	Pos    Pos    `yaml:"-"`
+	Column string `yaml:"column"` // a column of the enclosing row (or of the joined row, with One)
+	Expr   string `yaml:"expr"`   // an expression over the enclosing row and the fields before it
+	Type   string `yaml:"type"`   // SQL type; required with expr, otherwise inferred
+
+	One     string      `yaml:"one"`      // one-to-one join: the joined source (object, or Column of it)
+	Many    string      `yaml:"many"`     // one-to-many join: the joined source (array)
+	On      Map[string] `yaml:"on"`       // joined column: column of the enclosing row
+	Where   string      `yaml:"where"`    // filter on the joined rows
+	OrderBy StringList  `yaml:"order_by"` // for many: columns, "-col" for descending
+	Fields  Map[Field]  `yaml:"fields"`   // fields of the joined object / array items
+
+	Agg string `yaml:"agg"` // count, sum, min, max, avg
+	Of  string `yaml:"of"`  // the column (group_by views) or nested array field ("items", "items.quantity")
+}
+
+// Sinks are the stores one view is written to. A nil sink is not used.
+type Sinks struct {
+	Postgres      *PostgresSink      `yaml:"postgres"`
+	Redis         *RedisSink         `yaml:"redis"`
+	Elasticsearch *ElasticsearchSink `yaml:"elasticsearch"`
+}
+
+// PostgresSink writes the view into a table of the query PostgreSQL.
+type PostgresSink struct {
+	Pos     Pos        `yaml:"-"`
+	Table   string     `yaml:"table"`   // default: the view name
+	Schema  string     `yaml:"schema"`  // default "public"
+	Fields  StringList `yaml:"fields"`  // default: every top-level field
+	Indexes []Index    `yaml:"indexes"` // secondary indexes
+}
+
+// Index is a secondary index of a PostgreSQL view table.
+type Index struct {
+	Pos    Pos        `yaml:"-"`
+	Fields StringList `yaml:"fields"` // fields or jsonb paths ("customer.id")
+	Unique bool       `yaml:"unique"`
+}
+
+// RedisSink writes each document at a key.
+type RedisSink struct {
+	Pos    Pos        `yaml:"-"`
+	Key    string     `yaml:"key"`    // template over id fields: "order:{id}"
+	Format string     `yaml:"format"` // json (default), hash, rejson
+	TTL    Duration   `yaml:"ttl"`    // 0: no expiry
+	Fields StringList `yaml:"fields"` // default: every top-level field
+}
+
+// ElasticsearchSink writes each document into an index behind an alias.
+type ElasticsearchSink struct {
+	Pos   Pos    `yaml:"-"`
+	Index string `yaml:"index"` // the alias readers use; default: the view name
+}
+
+// Pos is a place in a configuration file. Line and Col are 1-based.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+// Map is a YAML mapping decoded in file order.
+type Map[T any] []Entry[T]
+
+// Entry is one key of a Map with its value and where the key stands.
+type Entry[T any] struct {
+	Key    string
+	KeyPos Pos
+	Value  T
+}
+
+// Get returns the value at key.
+func (m Map[T]) Get(key string) (T, bool) {
+	for _, e := range m {
+		if e.Key == key {
+			return e.Value, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// StringList is a YAML sequence of strings, or one scalar (split on commas).
+type StringList []string
+
+// Duration is a time.Duration written as "30s", "10m", "24h".
+type Duration time.Duration

@@ -1,0 +1,179 @@
+// Package debezium turns the bytes of a Debezium Kafka record into a Change.
+//
+// It is pure: no I/O, no clocks, no globals that change after init. Every value
+// it produces marshals with encoding/json to its natural form (see Value).
+package debezium
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Kind says what a record is. Only KindChange carries row data.
+type Kind int
+
+const (
+	KindChange       Kind = iota + 1 // a row (document) change: c, u, d, r, t
+	KindTombstone                    // a record whose value is null (log compaction marker)
+	KindTransaction                  // BEGIN/END on the transaction metadata topic
+	KindHeartbeat                    // a heartbeat on __debezium-heartbeat.<prefix>
+	KindSchemaChange                 // a schema-change (DDL history) event
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindChange:
+		return "change"
+	case KindTombstone:
+		return "tombstone"
+	case KindTransaction:
+		return "transaction"
+	case KindHeartbeat:
+		return "heartbeat"
+	case KindSchemaChange:
+		return "schema_change"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Op is the Debezium operation of a change.
+type Op int
+
+const (
+	OpCreate   Op = iota + 1 // "c"
+	OpUpdate                 // "u"
+	OpDelete                 // "d"
+	OpRead                   // "r": a snapshot read
+	OpTruncate               // "t"
+)
+
+// String returns the single-letter code Debezium uses.
+func (o Op) String() string {
+	switch o {
+	case OpCreate:
+		return "c"
+	case OpUpdate:
+		return "u"
+	case OpDelete:
+		return "d"
+	case OpRead:
+		return "r"
+	case OpTruncate:
+		return "t"
+	}
+	return "Op(" + strconv.Itoa(int(o)) + ")"
+}
+
+// ParseOp parses Debezium's single-letter operation code.
+func ParseOp(s string) (Op, error) {
+	switch s {
+	case "c":
+		return OpCreate, nil
+	case "u":
+		return OpUpdate, nil
+	case "d":
+		return OpDelete, nil
+	case "r":
+		return OpRead, nil
+	case "t":
+		return OpTruncate, nil
+	}
+	return 0, fmt.Errorf("%w: op %q", ErrMalformed, s)
+}
+
+// Source is the origin of a change, from the envelope's "source" block (or the
+// __source_* / __table / __lsn fields of an unwrapped record).
+type Source struct {
+	Connector  string `json:"connector,omitempty"` // "postgresql", "mongodb"
+	Name       string `json:"name,omitempty"`      // topic prefix
+	DB         string `json:"db,omitempty"`
+	Schema     string `json:"schema,omitempty"`
+	Table      string `json:"table,omitempty"`
+	Collection string `json:"collection,omitempty"`
+	// Snapshot is "" for a streamed change, otherwise Debezium's marker as a
+	// string ("true", "first", "last", "first_in_data_collection",
+	// "last_in_data_collection", "incremental"); an old boolean true is "true",
+	// and "false" is normalised to "".
+	Snapshot string `json:"snapshot,omitempty"`
+	LSN      *int64 `json:"lsn,omitempty"`   // PostgreSQL
+	TxID     *int64 `json:"tx_id,omitempty"` // PostgreSQL
+	TsMs     *int64 `json:"ts_ms,omitempty"` // source.ts_ms
+	Ord      *int64 `json:"ord,omitempty"`   // MongoDB oplog ordinal
+}
+
+// Position orders the changes of one source. Positions of different sources
+// are not comparable. For PostgreSQL Hi is the change's LSN and Lo is 0 (the
+// commit LSN of source.sequence breaks no tie per row); for MongoDB Hi is the
+// oplog timestamp in seconds and Lo its ordinal. The zero Position is "unknown"
+// and is older than every known one.
+type Position struct {
+	Hi, Lo int64
+}
+
+// Compare returns -1, 0 or +1 as p is older than, equal to or newer than q.
+func (p Position) Compare(q Position) int {
+	switch {
+	case p.Hi < q.Hi:
+		return -1
+	case p.Hi > q.Hi:
+		return 1
+	case p.Lo < q.Lo:
+		return -1
+	case p.Lo > q.Lo:
+		return 1
+	}
+	return 0
+}
+
+func (p Position) String() string {
+	return strconv.FormatInt(p.Hi, 10) + "/" + strconv.FormatInt(p.Lo, 10)
+}
+
+// Patch is a partial MongoDB update (1.x oplog "patch", or a change-streams
+// update without a full document): dotted paths to set and to remove.
+type Patch struct {
+	Set   map[string]any `json:"set"`
+	Unset []string       `json:"unset"`
+}
+
+// Transaction is the payload of a transaction metadata record.
+type Transaction struct {
+	Status          string           `json:"status"` // "BEGIN" or "END"
+	ID              string           `json:"id"`     // "txId:LSN" for PostgreSQL
+	EventCount      *int64           `json:"event_count,omitempty"`
+	DataCollections []DataCollection `json:"data_collections,omitempty"`
+	TsMs            *int64           `json:"ts_ms,omitempty"`
+}
+
+// DataCollection counts the events of one table in a transaction.
+type DataCollection struct {
+	Name       string `json:"data_collection"`
+	EventCount int64  `json:"event_count"`
+}
+
+// Change is one decoded Debezium record.
+//
+// Row values (Key, Before, After, Patch.Set) use only these Go types, each of
+// which marshals with encoding/json to its natural form:
+//
+//	nil, bool, int64, float64, string, []any, map[string]any,
+//	decimal.Decimal (github.com/shopspring/decimal; exact digits, JSON string),
+//	time.Time (UTC; timestamps), Date, TimeOfDay, json.RawMessage (Json columns),
+//	[]byte (bytes; base64).
+//
+// UUIDs and MongoDB ObjectIds are strings (canonical UUID, 24-digit hex).
+type Change struct {
+	Kind     Kind     `json:"kind"`
+	Op       Op       `json:"op"`
+	Source   Source   `json:"source"`
+	Position Position `json:"-"`
+	Key      map[string]any `json:"key"`
+	Before   map[string]any `json:"before"`
+	After    map[string]any `json:"after"`
+	// Unchanged lists the columns whose value was the TOAST placeholder
+	// __debezium_unavailable_value: they are absent from After and the stored
+	// value must be kept.
+	Unchanged   []string     `json:"unchanged,omitempty"`
+	Patch       *Patch       `json:"patch,omitempty"`
+	Transaction *Transaction `json:"transaction,omitempty"`
+}

@@ -1,0 +1,122 @@
+// Package testenv gives tests their own real PostgreSQL database and Redis
+// key space on the servers that scripts/services.sh starts.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+)
+
+func env(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run the tests with `make test` (or `source <(scripts/services.sh up)` first)", name)
+	}
+	return v
+}
+
+// Name returns a fresh lowercase identifier with the given prefix.
+func Name(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// PostgresURL creates an empty database for this test, drops it when the test
+// ends, and returns its URL.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	base := env(t, "PROJECTOR_TEST_POSTGRES_URL")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect %s: %v", redact(base), err)
+	}
+	defer admin.Close(ctx)
+	db := Name("t_")
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("drop database %s: %v", db, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", db, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", redact(base), err)
+	}
+	u.Path = "/" + db
+	return u.String()
+}
+
+// Postgres returns a pool on a fresh database (see PostgresURL).
+func Postgres(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
+	u := PostgresURL(t)
+	pool, err := pgxpool.New(context.Background(), u)
+	if err != nil {
+		t.Fatalf("pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, u
+}
+
+// Redis returns a client on the test Redis and a key prefix unique to this
+// test; every key with that prefix is deleted when the test ends.
+func Redis(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	opts, err := redis.ParseURL(env(t, "PROJECTOR_TEST_REDIS_URL"))
+	if err != nil {
+		t.Fatalf("PROJECTOR_TEST_REDIS_URL: %v", err)
+	}
+	c := redis.NewClient(opts)
+	prefix := Name("t") + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		_ = c.Close()
+	})
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis: %v", err)
+	}
+	return c, prefix
+}
+
+// RedisURL is the test Redis URL.
+func RedisURL(t testing.TB) string { return env(t, "PROJECTOR_TEST_REDIS_URL") }
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparseable url)"
+	}
+	if _, ok := p.User.Password(); ok {
+		p.User = url.UserPassword(p.User.Username(), "xxxxx")
+	}
+	return strings.TrimSpace(fmt.Sprint(p))
+}
