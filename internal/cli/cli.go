@@ -1,0 +1,118 @@
+// Package cli is projector's command line: it parses flags, loads the
+// configuration and wires the engine, sinks and servers together.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/projectorhq/projector/config"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // a runtime failure
+	ExitUsage   = 2 // bad usage or an invalid configuration
+)
+
+// Version is set at build time (-ldflags "-X …/internal/cli.Version=v1.2.3").
+var Version = "dev"
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(err error) error { return &exitError{code: ExitUsage, err: err} }
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(stderr, "projector:", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors (unknown flag, wrong arguments) are usage errors.
+	fmt.Fprintln(stderr, "projector:", err)
+	if strings.Contains(err.Error(), "unknown") || strings.Contains(err.Error(), "arg") || strings.Contains(err.Error(), "flag") {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+type globals struct {
+	config string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "projector",
+		Short: "Turn Debezium change streams into query-ready read models",
+		Long: `projector consumes the Debezium topics of PostgreSQL and MongoDB connectors and
+keeps denormalized views (declared in YAML) up to date in PostgreSQL, Redis
+and Elasticsearch.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&g.config, "config", "c", "projector.yaml", "configuration file")
+	root.AddCommand(newRun(g), newValidate(g), newDemo(g), newVersion(g), newInspect(g))
+	return root
+}
+
+// load reads and compiles the configuration; any problem is a usage error
+// listing every problem with its file:line:col.
+func (g *globals) load() (*config.Config, error) {
+	cfg, err := config.Load(g.config, os.LookupEnv)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return cfg, nil
+}
+
+// logger builds the process logger from the configuration.
+func logger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func newVersion(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(g.stdout, "projector", Version)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/admin"
+	"github.com/projectorhq/projector/internal/stack"
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/projector"
+)
+
+func newRun(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Consume the Debezium topics and keep the views up to date",
+		Long: `run joins the consumer group, projects every change into the views and commits
+offsets only after every sink acknowledged. SIGINT/SIGTERM: stop fetching,
+finish and commit the batch in flight, leave the group. A second signal exits
+at once (what was not committed is consumed again on restart).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			plan, err := projections.Compile(cfg)
+			if err != nil {
+				return usageError(err)
+			}
+			log := logger(cfg.Log, g.stderr)
+			ctx, stop := twoStageSignals(cmd.Context(), log)
+			if err := runDaemon(ctx, stop, cfg, plan, log, nil); err != nil && !errors.Is(err, context.Canceled) {
+				return &exitError{code: ExitFailure, err: err}
+			}
+			return nil
+		},
+	}
+}
+
+// twoStageSignals returns a context cancelled by the second SIGINT/SIGTERM
+// (hard stop) and a channel closed by the first (graceful drain).
+func twoStageSignals(parent context.Context, log *slog.Logger) (context.Context, <-chan struct{}) {
+	ctx, cancel := context.WithCancel(parent)
+	stop := make(chan struct{})
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		defer signal.Stop(sig)
+		select {
+		case s := <-sig:
+			log.Info("draining: finishing the batch in flight; signal again to exit at once", "signal", s.String())
+			close(stop)
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case <-sig:
+			log.Warn("exiting at once: uncommitted records will be consumed again")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, stop
+}
+
+// runDaemon wires the stack, serves the admin endpoints and consumes until
+// stopped. extra adds Kafka client options (the demo's embedded cluster).
+func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, plan *projections.Plan, log *slog.Logger, extra []kgo.Opt) error {
+	st, err := stack.Wire(ctx, cfg, plan, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cons, err := projector.NewConsumer(st.Engine, projector.ConsumerOptions{
+		Brokers:         cfg.Kafka.Brokers,
+		Group:           cfg.Kafka.Group,
+		ClientID:        cfg.Kafka.ClientID,
+		BatchSize:       cfg.Kafka.BatchSize,
+		DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
+		StopOnError:     cfg.Errors.Tolerance == "none",
+		Logger:          log,
+		Extra:           extra,
+	})
+	if err != nil {
+		return err
+	}
+	if addr := cfg.Admin.Listen; addr != "" && addr != "off" {
+		srv, err := admin.Listen(addr, st.Registry, func() map[string]string {
+			p := st.Engine.Problems()
+			if !cons.Joined() {
+				p["kafka"] = "not yet assigned partitions"
+			}
+			return p
+		}, log)
+		if err != nil {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		go func() {
+			if err := srv.Serve(); err != nil {
+				log.Error("admin server", "err", err)
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		log.Info("admin endpoints", "addr", "http://"+srv.Addr(), "paths", "/metrics /healthz /readyz")
+	}
+	log.Info("projecting", "topics", st.Engine.Topics(), "group", cfg.Kafka.Group, "views", len(plan.Views))
+	return cons.Run(ctx, stop)
+}

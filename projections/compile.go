@@ -1,0 +1,462 @@
+package projections
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+
+	"github.com/projectorhq/projector/config"
+)
+
+// Compile builds the plan of a loaded configuration. Every problem is
+// reported, each with its position, as config.Errors.
+func Compile(cfg *config.Config) (*Plan, error) {
+	c := &compiler{cfg: cfg, plan: &Plan{}}
+	for _, e := range cfg.Sources {
+		c.plan.Sources = append(c.plan.Sources, c.source(e.Key, e.Value))
+	}
+	for _, e := range cfg.Views {
+		if v := c.view(e.Key, e.KeyPos, e.Value); v != nil {
+			c.plan.Views = append(c.plan.Views, v)
+		}
+	}
+	c.finishSources()
+	if err := c.errs.Err(); err != nil {
+		return nil, err
+	}
+	return c.plan, nil
+}
+
+type compiler struct {
+	cfg  *config.Config
+	plan *Plan
+	errs config.Errors
+	used map[*Source]map[string]bool // columns some view reads
+	idx  map[*Source]map[string]bool // columns joins look up by
+}
+
+func (c *compiler) source(name string, s config.Source) *Source {
+	src := &Source{Name: name, Topic: s.Topic, Format: s.Format, Key: s.Key}
+	if len(s.Columns) > 0 {
+		src.Columns = make(map[string]config.Type, len(s.Columns))
+		for _, col := range s.Columns {
+			t, err := config.ParseType(col.Value)
+			if err != nil {
+				continue // config.Load has reported it
+			}
+			src.Columns[col.Key] = t
+			src.Order = append(src.Order, col.Key)
+		}
+		for _, k := range s.Key {
+			if _, ok := src.Columns[k]; !ok {
+				c.errs.Add(s.Pos, "source %q: key column %q is not among its columns", name, k)
+			}
+		}
+	}
+	return src
+}
+
+func (c *compiler) use(s *Source, col string) {
+	if c.used == nil {
+		c.used = map[*Source]map[string]bool{}
+	}
+	if c.used[s] == nil {
+		c.used[s] = map[string]bool{}
+	}
+	c.used[s][col] = true
+}
+
+func (c *compiler) index(s *Source, col string) {
+	if c.idx == nil {
+		c.idx = map[*Source]map[string]bool{}
+	}
+	if c.idx[s] == nil {
+		c.idx[s] = map[string]bool{}
+	}
+	c.idx[s][col] = true
+}
+
+// finishSources decides what each source's state keeps and indexes.
+func (c *compiler) finishSources() {
+	for _, s := range c.plan.Sources {
+		if s.Columns == nil {
+			continue // undeclared columns: keep the whole row
+		}
+		kept := map[string]bool{}
+		for _, k := range s.Key {
+			kept[k] = true
+		}
+		for col := range c.used[s] {
+			kept[col] = true
+		}
+		for _, col := range s.Order {
+			if kept[col] {
+				s.Kept = append(s.Kept, col)
+			}
+		}
+		for col := range c.idx[s] {
+			s.Indexed = append(s.Indexed, col)
+		}
+		sort.Strings(s.Indexed)
+	}
+}
+
+// scope is what the fields at one level can read: the columns of the
+// enclosing row's source.
+type scope struct {
+	view   string
+	source *Source
+	path   string // "order_view.items" for messages
+}
+
+// column checks that a column exists in the scope's source (when its
+// columns are declared) and returns its type.
+func (c *compiler) column(sc scope, pos config.Pos, col string) (config.Type, bool) {
+	if sc.source.Columns == nil {
+		return config.Type{}, true
+	}
+	t, ok := sc.source.Columns[col]
+	if !ok {
+		c.errs.Add(pos, "%s: source %q has no column %q (columns: %s)", sc.path, sc.source.Name, col, strings.Join(sc.source.Order, ", "))
+		return config.Type{}, false
+	}
+	return t, true
+}
+
+func (c *compiler) view(name string, pos config.Pos, v config.View) *View {
+	root := c.plan.Source(v.From)
+	if root == nil {
+		return nil // config.Load has reported the unknown source
+	}
+	view := &View{Name: name, Root: root, Sinks: v.Sinks}
+	sc := scope{view: name, source: root, path: name}
+	for _, g := range v.GroupBy {
+		if _, ok := c.column(sc, v.Pos, g); ok {
+			c.use(root, g)
+			c.index(root, g)
+		}
+	}
+	view.GroupBy = v.GroupBy
+	view.Fields = c.fields(sc, v.Fields, len(v.GroupBy) > 0)
+	if v.Where != "" {
+		view.Where = c.expr(sc, v.Pos, v.Where, nil)
+	}
+	c.viewID(view, v)
+	c.sinkTemplates(view, v)
+	return view
+}
+
+// viewID settles which fields identify a document.
+func (c *compiler) viewID(view *View, v config.View) {
+	byColumn := map[string]string{}
+	for _, f := range view.Fields {
+		if f.Kind == KindColumn {
+			if _, seen := byColumn[f.Column]; !seen {
+				byColumn[f.Column] = f.Name
+			}
+		}
+	}
+	if len(v.ID) > 0 {
+		for _, id := range v.ID {
+			f := fieldNamed(view.Fields, id)
+			if f == nil || f.Kind != KindColumn {
+				c.errs.Add(v.Pos, "view %q: id field %q must be a column field of the view", view.Name, id)
+				continue
+			}
+			view.ID = append(view.ID, id)
+			view.IDColumns = append(view.IDColumns, f.Column)
+		}
+		if len(view.GroupBy) == 0 && len(view.Root.Key) > 0 && !slices.Equal(sorted(view.IDColumns), sorted(view.Root.Key)) {
+			c.errs.Add(v.Pos, "view %q: id %v must map the key of source %q (%s)", view.Name, []string(v.ID), view.Root.Name, strings.Join(view.Root.Key, ", "))
+		}
+		return
+	}
+	cols := view.Root.Key
+	what := fmt.Sprintf("the key of source %q", view.Root.Name)
+	if len(view.GroupBy) > 0 {
+		cols = view.GroupBy
+		what = "its group_by columns"
+	}
+	if len(cols) == 0 {
+		c.errs.Add(v.Pos, "view %q: cannot tell the document id: declare `key:` on source %q or `id:` on the view", view.Name, view.Root.Name)
+		return
+	}
+	for _, col := range cols {
+		name, ok := byColumn[col]
+		if !ok {
+			c.errs.Add(v.Pos, "view %q: no field maps column %q, part of %s, which identifies a document", view.Name, col, what)
+			continue
+		}
+		view.ID = append(view.ID, name)
+		view.IDColumns = append(view.IDColumns, col)
+	}
+}
+
+var placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
+
+// sinkTemplates checks that key templates name only id fields, which a
+// delete still knows.
+func (c *compiler) sinkTemplates(view *View, v config.View) {
+	r := v.Sinks.Redis
+	if r == nil {
+		return
+	}
+	for _, m := range placeholder.FindAllStringSubmatch(r.Key, -1) {
+		if !slices.Contains(view.ID, m[1]) {
+			c.errs.Add(r.Pos, "view %q: redis key placeholder {%s} must be an id field (%s): a deleted document has no other fields", view.Name, m[1], strings.Join(view.ID, ", "))
+		}
+	}
+	for _, f := range r.Fields {
+		if fieldNamed(view.Fields, f) == nil {
+			c.errs.Add(r.Pos, "view %q: redis field %q is not a field of the view", view.Name, f)
+		}
+	}
+	if p := v.Sinks.Postgres; p != nil {
+		for _, f := range p.Fields {
+			if fieldNamed(view.Fields, f) == nil {
+				c.errs.Add(p.Pos, "view %q: postgres field %q is not a field of the view", view.Name, f)
+			}
+		}
+	}
+}
+
+func (c *compiler) fields(sc scope, fields config.Map[config.Field], grouped bool) []*Field {
+	var out []*Field
+	for _, e := range fields {
+		f := c.field(sc, e.Key, e.Value, out, grouped)
+		if f != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (c *compiler) field(sc scope, name string, f config.Field, prior []*Field, grouped bool) *Field {
+	path := sc.path + "." + name
+	switch {
+	case f.Agg != "":
+		return c.agg(sc, name, f, prior, grouped)
+	case grouped && f.Column == "":
+		c.errs.Add(f.Pos, "%s: an aggregation view has only group_by columns and agg fields", path)
+		return nil
+	case f.One != "" || f.Many != "":
+		return c.join(sc, name, f)
+	case f.Expr != "":
+		t, err := config.ParseType(f.Type)
+		if err != nil {
+			return nil // reported by config.Load
+		}
+		return &Field{Name: name, Kind: KindExpr, Type: t, Expr: c.expr(sc, f.Pos, f.Expr, prior)}
+	case f.Column != "":
+		t, ok := c.column(sc, f.Pos, f.Column)
+		if !ok {
+			return nil
+		}
+		if grouped && !slices.Contains(c.groupBy(sc), f.Column) {
+			c.errs.Add(f.Pos, "%s: column %q is not a group_by column of the view", path, f.Column)
+			return nil
+		}
+		c.use(sc.source, f.Column)
+		if f.Type != "" {
+			if ot, err := config.ParseType(f.Type); err == nil {
+				t = ot
+			}
+		}
+		if t.Name == "" {
+			t = config.Type{Name: "jsonb", Precision: -1, Scale: -1}
+		}
+		return &Field{Name: name, Kind: KindColumn, Type: t, Column: f.Column}
+	}
+	return nil // config.Load has reported a field with no kind
+}
+
+func (c *compiler) groupBy(sc scope) []string {
+	if v, ok := c.cfg.Views.Get(sc.view); ok {
+		return v.GroupBy
+	}
+	return nil
+}
+
+func (c *compiler) join(sc scope, name string, f config.Field) *Field {
+	path := sc.path + "." + name
+	srcName := f.One
+	if f.Many != "" {
+		srcName = f.Many
+	}
+	joined := c.plan.Source(srcName)
+	if joined == nil {
+		c.errs.Add(f.Pos, "%s: unknown source %q", path, srcName)
+		return nil
+	}
+	inner := scope{view: sc.view, source: joined, path: path}
+	j := &Join{Source: joined, Many: f.Many != ""}
+	for _, on := range f.On {
+		jt, ok1 := c.column(inner, on.KeyPos, on.Key)
+		ot, ok2 := c.column(sc, on.KeyPos, on.Value)
+		if !ok1 || !ok2 {
+			continue
+		}
+		if jt.Name != "" && ot.Name != "" && !comparable(jt, ot) {
+			c.errs.Add(on.KeyPos, "%s: join type mismatch: %s.%s is %s but %s.%s is %s", path, joined.Name, on.Key, jt, sc.source.Name, on.Value, ot)
+		}
+		c.use(joined, on.Key)
+		c.index(joined, on.Key)
+		c.use(sc.source, on.Value)
+		c.index(sc.source, on.Value)
+		j.On = append(j.On, Pair{Joined: on.Key, Outer: on.Value})
+	}
+	for _, o := range f.OrderBy {
+		ord := Order{Column: strings.TrimPrefix(o, "-"), Desc: strings.HasPrefix(o, "-")}
+		if _, ok := c.column(inner, f.Pos, ord.Column); ok {
+			c.use(joined, ord.Column)
+			j.OrderBy = append(j.OrderBy, ord)
+		}
+	}
+	if f.Where != "" {
+		j.Where = c.expr(inner, f.Pos, f.Where, nil)
+		for col := range joined.Columns {
+			if strings.Contains(f.Where, col) {
+				c.use(joined, col)
+			}
+		}
+	}
+	out := &Field{Name: name, Join: j, Type: config.Type{Name: "jsonb", Precision: -1, Scale: -1}}
+	switch {
+	case f.Many != "":
+		out.Kind = KindMany
+		j.Fields = c.fields(inner, f.Fields, false)
+		if len(j.OrderBy) == 0 && len(joined.Key) > 0 {
+			for _, k := range joined.Key {
+				j.OrderBy = append(j.OrderBy, Order{Column: k})
+				c.use(joined, k)
+			}
+		}
+	case f.Column != "":
+		out.Kind = KindOne
+		t, ok := c.column(inner, f.Pos, f.Column)
+		if !ok {
+			return nil
+		}
+		c.use(joined, f.Column)
+		out.Column = f.Column
+		if t.Name != "" {
+			out.Type = t
+		}
+	default:
+		out.Kind = KindOne
+		j.Fields = c.fields(inner, f.Fields, false)
+	}
+	return out
+}
+
+func (c *compiler) agg(sc scope, name string, f config.Field, prior []*Field, grouped bool) *Field {
+	path := sc.path + "." + name
+	fn := map[string]AggFunc{"count": AggCount, "sum": AggSum, "min": AggMin, "max": AggMax, "avg": AggAvg}[f.Agg]
+	if fn == 0 {
+		return nil // reported by config.Load
+	}
+	a := &Agg{Func: fn}
+	var colType config.Type
+	arr, col, nested := strings.Cut(f.Of, ".")
+	if af := fieldNamed(prior, arr); af != nil && af.Kind == KindMany {
+		// An aggregate over a nested array of the same document.
+		a.Array = arr
+		if nested {
+			item := fieldNamed(af.Join.Fields, col)
+			if item == nil {
+				c.errs.Add(f.Pos, "%s: %q has no field %q", path, arr, col)
+				return nil
+			}
+			a.Column, colType = col, item.Type
+		} else if fn != AggCount {
+			c.errs.Add(f.Pos, "%s: %s needs a field of the array (of: %s.<field>)", path, f.Agg, arr)
+			return nil
+		}
+	} else {
+		if !grouped {
+			c.errs.Add(f.Pos, "%s: agg over %q needs a one-to-many field declared before it, or a group_by view", path, f.Of)
+			return nil
+		}
+		if f.Of != "" {
+			t, ok := c.column(sc, f.Pos, f.Of)
+			if !ok {
+				return nil
+			}
+			c.use(sc.source, f.Of)
+			a.Column, colType = f.Of, t
+		}
+	}
+	return &Field{Name: name, Kind: KindAgg, Agg: a, Type: aggType(fn, colType)}
+}
+
+func aggType(fn AggFunc, col config.Type) config.Type {
+	switch {
+	case fn == AggCount:
+		return config.Type{Name: "bigint", Precision: -1, Scale: -1}
+	case fn == AggAvg:
+		return config.Type{Name: "numeric", Precision: -1, Scale: -1}
+	case fn == AggSum && isInteger(col):
+		return config.Type{Name: "numeric", Precision: -1, Scale: 0}
+	case fn == AggSum && col.Name == "numeric":
+		return config.Type{Name: "numeric", Precision: -1, Scale: col.Scale}
+	case col.Name == "":
+		return config.Type{Name: "jsonb", Precision: -1, Scale: -1}
+	}
+	return col
+}
+
+// expr compiles an expression over the scope's columns and the fields
+// computed before it at the same level.
+func (c *compiler) expr(sc scope, pos config.Pos, src string, prior []*Field) *Expr {
+	env := map[string]any{}
+	for col, t := range sc.source.Columns {
+		env[col] = Sample(t)
+		c.use(sc.source, col) // conservative: an expression may read any column
+	}
+	for _, f := range prior {
+		env[f.Name] = Sample(f.Type)
+		if f.Kind == KindMany {
+			env[f.Name] = []any{}
+		}
+	}
+	opts := []expr.Option{expr.Env(env)}
+	if sc.source.Columns == nil {
+		opts = append(opts, expr.AllowUndefinedVariables())
+	}
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		var fe *file.Error
+		p := pos
+		msg := err.Error()
+		if errors.As(err, &fe) {
+			msg = fe.Message
+			if fe.Line <= 1 {
+				p.Col += fe.Column
+			}
+		}
+		c.errs.Add(p, "%s: invalid expression %q: %s", sc.path, src, msg)
+		return nil
+	}
+	return &Expr{Source: src, Program: prog}
+}
+
+func fieldNamed(fields []*Field, name string) *Field {
+	for _, f := range fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	sort.Strings(out)
+	return out
+}

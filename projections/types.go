@@ -1,0 +1,103 @@
+package projections
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/projectorhq/projector/config"
+)
+
+// family groups SQL types whose values can be compared by a join.
+func family(t config.Type) string {
+	if t.Array {
+		return "array:" + family(config.Type{Name: t.Name})
+	}
+	switch t.Name {
+	case "smallint", "integer", "bigint":
+		return "integer"
+	case "numeric", "real", "double precision":
+		return "number"
+	case "text", "varchar", "uuid":
+		return "text" // a MongoDB ObjectId is kept as its hex text
+	case "timestamp", "timestamptz":
+		return "timestamp"
+	}
+	return t.Name
+}
+
+func comparable(a, b config.Type) bool {
+	fa, fb := family(a), family(b)
+	return fa == fb || (fa == "integer" && fb == "number") || (fa == "number" && fb == "integer")
+}
+
+func isInteger(t config.Type) bool { return !t.Array && family(t) == "integer" }
+
+// Sample is a value of the Go type an expression sees for a column of type
+// t; expressions are type-checked against these.
+func Sample(t config.Type) any {
+	if t.Array {
+		return []any{}
+	}
+	switch family(t) {
+	case "integer":
+		return int64(0)
+	case "number":
+		return float64(0)
+	case "boolean", "bool":
+		return false
+	case "timestamp", "date":
+		return time.Time{}
+	case "jsonb", "json":
+		return map[string]any{}
+	case "":
+		return nil
+	}
+	return ""
+}
+
+// ExprValue converts a JSON-natural value of a column of type t (as the
+// state stores it) to what an expression sees: int64 for integers, float64
+// for other numbers (expressions compute in float64; a column copied
+// unchanged keeps its exact digits), time.Time for timestamps and dates.
+func ExprValue(t config.Type, v any) any {
+	if v == nil || t.Array {
+		return v
+	}
+	switch family(t) {
+	case "integer":
+		switch n := v.(type) {
+		case json.Number:
+			if i, err := n.Int64(); err == nil {
+				return i
+			}
+			if d, err := decimal.NewFromString(n.String()); err == nil {
+				return d.IntPart()
+			}
+		case string:
+			if d, err := decimal.NewFromString(n); err == nil {
+				return d.IntPart()
+			}
+		}
+	case "number":
+		switch n := v.(type) {
+		case json.Number:
+			f, _ := n.Float64()
+			return f
+		case string:
+			if d, err := decimal.NewFromString(n); err == nil {
+				return d.InexactFloat64()
+			}
+		}
+	case "timestamp", "date":
+		if s, ok := v.(string); ok {
+			for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+				if ts, err := time.Parse(layout, s); err == nil {
+					return ts
+				}
+			}
+		}
+	}
+	return v
+}

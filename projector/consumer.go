@@ -1,0 +1,218 @@
+package projector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kslog"
+)
+
+// ConsumerOptions configure the Kafka side of `projector run`.
+type ConsumerOptions struct {
+	Brokers   []string
+	Group     string
+	ClientID  string
+	BatchSize int // most records per batch; default 5000
+	// DeadLetterTopic receives what cannot be decoded or projected.
+	DeadLetterTopic string
+	// StopOnError is errors.tolerance=none: a bad record stops the consumer
+	// (without committing it) instead of going to the dead-letter topic.
+	StopOnError bool
+	Logger      *slog.Logger
+	// Extra client options (tests: fetch sizes, auto topic creation).
+	Extra []kgo.Opt
+}
+
+// Consumer runs an Engine over a consumer group: poll a batch, project it,
+// then commit its offsets. Partitions keep their order; a rebalance waits
+// until the batch in flight is committed.
+type Consumer struct {
+	cl      *kgo.Client
+	eng     *Engine
+	opts    ConsumerOptions
+	log     *slog.Logger
+	recover atomic.Bool // partitions were assigned: recompute pending docs first
+	joined  atomic.Bool
+}
+
+// NewConsumer connects a group member for the engine's topics.
+func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 5000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Consumer{eng: eng, opts: opts, log: opts.Logger}
+	kopts := []kgo.Opt{
+		kgo.SeedBrokers(opts.Brokers...),
+		kgo.ConsumerGroup(opts.Group),
+		kgo.ConsumeTopics(eng.Topics()...),
+		kgo.ClientID(opts.ClientID),
+		kgo.DisableAutoCommit(),
+		// No rebalance while a batch is in flight: its offsets are committed
+		// before partitions move, so nothing is projected twice for nothing.
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.WithLogger(kslog.New(opts.Logger)),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+			c.recover.Store(true)
+			c.joined.Store(true)
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+			if err := cl.CommitMarkedOffsets(ctx); err != nil {
+				c.log.Warn("commit on revoke failed", "err", err)
+			}
+		}),
+	}
+	kopts = append(kopts, opts.Extra...)
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	c.cl = cl
+	return c, nil
+}
+
+// Joined reports whether the consumer has been assigned partitions.
+func (c *Consumer) Joined() bool { return c.joined.Load() }
+
+// Run consumes until stop is closed (graceful: the batch in flight is
+// finished, flushed and committed, then the member leaves the group) or ctx
+// ends (hard: nothing more is committed; what was not committed is
+// consumed again by the next member).
+func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
+	defer c.cl.CloseAllowingRebalance()
+	pollCtx, cancelPoll := context.WithCancel(ctx)
+	defer cancelPoll()
+	go func() {
+		select {
+		case <-stop:
+			cancelPoll()
+		case <-pollCtx.Done():
+		}
+	}()
+	if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
+		return err
+	}
+	for {
+		fetches := c.cl.PollRecords(pollCtx, c.opts.BatchSize)
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			return ctx.Err()
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		recs := fetches.Records()
+		if len(recs) > 0 {
+			if err := c.batch(ctx, fetches, recs); err != nil {
+				return err
+			}
+		}
+		c.cl.AllowRebalance()
+		if pollCtx.Err() != nil {
+			return nil // stopped: everything polled is committed
+		}
+	}
+}
+
+func (c *Consumer) batch(ctx context.Context, fetches kgo.Fetches, recs []*kgo.Record) error {
+	if c.recover.Swap(false) {
+		if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
+			return err
+		}
+	}
+	in := make([]Record, len(recs))
+	for i, r := range recs {
+		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
+	}
+	var dead []DeadLetter
+	err := c.retry(ctx, "project batch", func(ctx context.Context) error {
+		var err error
+		dead, err = c.eng.Process(ctx, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(dead) > 0 {
+		if c.opts.StopOnError {
+			d := dead[0]
+			return fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)
+		}
+		if err := c.retry(ctx, "write dead letters", func(ctx context.Context) error { return c.deadLetters(ctx, dead) }); err != nil {
+			return err
+		}
+	}
+	c.cl.MarkCommitRecords(recs...)
+	if err := c.cl.CommitMarkedOffsets(ctx); err != nil {
+		// Not fatal: the next commit covers these offsets, and a replay is harmless.
+		c.log.Warn("offset commit failed", "err", err)
+	}
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if n := len(p.Records); n > 0 {
+			lag := p.HighWatermark - p.Records[n-1].Offset - 1
+			c.eng.metrics.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(lag))
+		}
+	})
+	return nil
+}
+
+// deadLetters writes records that could not be projected to the dead-letter
+// topic, with headers naming the error and where the record came from.
+func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter) error {
+	out := make([]*kgo.Record, len(dead))
+	for i, d := range dead {
+		out[i] = &kgo.Record{
+			Topic: c.opts.DeadLetterTopic,
+			Key:   d.Record.Key,
+			Value: d.Record.Value,
+			Headers: []kgo.RecordHeader{
+				{Key: "projector.error", Value: []byte(d.Err.Error())},
+				{Key: "projector.topic", Value: []byte(d.Record.Topic)},
+				{Key: "projector.partition", Value: []byte(strconv.Itoa(int(d.Record.Partition)))},
+				{Key: "projector.offset", Value: []byte(strconv.FormatInt(d.Record.Offset, 10))},
+			},
+		}
+	}
+	if err := c.cl.ProduceSync(ctx, out...).FirstErr(); err != nil {
+		return fmt.Errorf("dead-letter topic %s: %w", c.opts.DeadLetterTopic, err)
+	}
+	for _, d := range dead {
+		c.eng.metrics.deadLetters.WithLabelValues(d.Record.Topic).Inc()
+		c.log.Warn("record sent to the dead-letter topic", "topic", d.Record.Topic, "partition", d.Record.Partition, "offset", d.Record.Offset, "err", d.Err)
+	}
+	return nil
+}
+
+// retry runs fn until it succeeds or ctx ends, with capped exponential
+// backoff: an outage of the query PostgreSQL or a sink pauses consumption.
+func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Context) error) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := fn(ctx)
+		if err == nil {
+			c.eng.health.set("engine", nil)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.eng.health.set("engine", err)
+		c.log.Warn(what+" failed; retrying", "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, c.eng.backoff)
+	}
+}

@@ -1,0 +1,499 @@
+// Package projector is the engine: it consumes Debezium records, applies
+// them to the state, recomputes the affected view documents and writes them
+// to the sinks, committing Kafka offsets only after every sink acknowledged.
+package projector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/sinks"
+)
+
+// Options configure an Engine.
+type Options struct {
+	Plan   *projections.Plan
+	Pool   *pgxpool.Pool // the query PostgreSQL: state, revisions, pending docs
+	Schema string        // projector's own schema; default "projector"
+	Sinks  []Route
+	Logger *slog.Logger
+	// Metrics registers the engine's metrics; nil uses a private registry.
+	Metrics *Metrics
+	// MaxBackoff caps the wait between retries of a failing sink. Default 30s.
+	MaxBackoff time.Duration
+}
+
+// Engine applies batches of records. It is safe for one batch at a time;
+// several engines (processes) may share one state.
+type Engine struct {
+	plan     *projections.Plan
+	state    *state
+	sinks    []Route
+	log      *slog.Logger
+	metrics  *Metrics
+	decoders map[string]*sourceDecoder // by topic
+	routes   map[*projections.Source][]route
+	backoff  time.Duration
+	health   *health
+}
+
+type sourceDecoder struct {
+	src *projections.Source
+	dec *debezium.Decoder
+}
+
+// New builds an engine. Call Migrate before the first batch.
+func New(opts Options) (*Engine, error) {
+	if opts.Schema == "" {
+		opts.Schema = "projector"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	if opts.MaxBackoff == 0 {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	e := &Engine{
+		plan:     opts.Plan,
+		state:    &state{pool: opts.Pool, schema: opts.Schema},
+		sinks:    opts.Sinks,
+		log:      opts.Logger,
+		metrics:  opts.Metrics,
+		decoders: map[string]*sourceDecoder{},
+		routes:   routes(opts.Plan),
+		backoff:  opts.MaxBackoff,
+		health:   newHealth(),
+	}
+	for _, src := range opts.Plan.Sources {
+		format, err := debezium.ParseFormat(src.Format)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		cols := map[string]string{}
+		for name, t := range src.Columns {
+			cols[name] = t.String()
+		}
+		dec, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		e.decoders[src.Topic] = &sourceDecoder{src: src, dec: dec}
+	}
+	return e, nil
+}
+
+// Topics lists the topics the engine consumes.
+func (e *Engine) Topics() []string {
+	out := make([]string, 0, len(e.decoders))
+	for t := range e.decoders {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Migrate creates projector's state tables.
+func (e *Engine) Migrate(ctx context.Context) error {
+	return e.state.migrate(ctx, e.plan)
+}
+
+// Record is one Kafka record, as the engine needs it.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+}
+
+// DeadLetter is a record the engine could not decode or project, and why.
+type DeadLetter struct {
+	Record Record
+	Err    error
+}
+
+// Process applies one batch: decode, apply to state, recompute the
+// affected docs, write them to every sink. It returns once every sink
+// acknowledged every doc (retrying failures with backoff until ctx ends), so
+// the caller may then commit the batch's offsets. Records that cannot be
+// decoded come back as dead letters.
+func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, error) {
+	start := time.Now()
+	defer func() { e.metrics.batchSeconds.Observe(time.Since(start).Seconds()) }()
+
+	perSource, dead := e.decode(recs)
+	pending, err := e.applyState(ctx, perSource)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.flush(ctx, pending); err != nil {
+		return nil, err
+	}
+	return dead, nil
+}
+
+// decode turns records into state changes per source, in record order.
+func (e *Engine) decode(recs []Record) (map[*projections.Source][]rowChange, []DeadLetter) {
+	out := map[*projections.Source][]rowChange{}
+	var dead []DeadLetter
+	for _, r := range recs {
+		e.metrics.consumed.WithLabelValues(r.Topic).Inc()
+		sd := e.decoders[r.Topic]
+		if sd == nil {
+			continue
+		}
+		ch, err := sd.dec.Decode(r.Key, r.Value)
+		if err != nil {
+			dead = append(dead, DeadLetter{Record: r, Err: err})
+			continue
+		}
+		rc, ok, err := toRowChange(sd.src, ch)
+		if err != nil {
+			dead = append(dead, DeadLetter{Record: r, Err: err})
+			continue
+		}
+		if !ok {
+			e.metrics.ignored.WithLabelValues(sd.src.Name, ch.Kind.String()).Inc()
+			continue
+		}
+		out[sd.src] = append(out[sd.src], rc)
+	}
+	return out, dead
+}
+
+// toRowChange maps a decoded change to a state change; ok is false for
+// records that change no row (tombstones, transaction markers, heartbeats).
+func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, error) {
+	if ch.Kind != debezium.KindChange {
+		// A Kafka tombstone carries no position: the delete before it did the
+		// work, and applying it could delete a row created again since.
+		return rowChange{}, false, nil
+	}
+	if ch.Op == debezium.OpTruncate {
+		return rowChange{}, false, fmt.Errorf("%w: truncate of %s is not projected yet; rebuild the views of this source", ErrUnsupported, src.Name)
+	}
+	if ch.Patch != nil && ch.After == nil {
+		return rowChange{}, false, fmt.Errorf("%w: partial MongoDB update without a full document (use capture.mode change_streams_update_full)", ErrUnsupported)
+	}
+	row := ch.After
+	deleted := ch.Op == debezium.OpDelete
+	if deleted {
+		row = ch.Before
+	}
+	keyCols := src.Key
+	if len(keyCols) == 0 {
+		for k := range ch.Key {
+			keyCols = append(keyCols, k)
+		}
+		sort.Strings(keyCols)
+	}
+	vals := make([]any, len(keyCols))
+	for i, k := range keyCols {
+		v, ok := ch.Key[k]
+		if !ok || v == nil {
+			v = row[k]
+		}
+		if v == nil {
+			return rowChange{}, false, fmt.Errorf("%w: no value for key column %q of source %s", ErrBadRecord, k, src.Name)
+		}
+		vals[i] = v
+	}
+	key, _ := docID(vals)
+	data := map[string]any{}
+	if deleted {
+		// A tombstone keeps only the key: the row's other values are gone
+		// (and with REPLICA IDENTITY DEFAULT they were never sent).
+		for i, k := range keyCols {
+			data[k] = vals[i]
+		}
+	} else {
+		if len(src.Kept) == 0 {
+			for k, v := range row {
+				data[k] = v
+			}
+		} else {
+			for _, k := range src.Kept {
+				if v, ok := row[k]; ok {
+					data[k] = v
+				}
+			}
+		}
+		for i, k := range keyCols {
+			if _, ok := data[k]; !ok {
+				data[k] = vals[i]
+			}
+		}
+	}
+	return rowChange{
+		Key: key, Data: data, PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
+		Deleted: deleted, Merge: !deleted && len(ch.Unchanged) > 0,
+	}, true, nil
+}
+
+// pendingDoc is a document to recompute, as recorded in the pending table.
+type pendingDoc struct {
+	ID   int64          `json:"-"`
+	View string         `json:"view"`
+	Doc  string         `json:"doc_id"`
+	Key  map[string]any `json:"key"`
+}
+
+// applyState writes the changes to the state and records the affected docs
+// as pending, in one transaction.
+func (e *Engine) applyState(ctx context.Context, perSource map[*projections.Source][]rowChange) ([]pendingDoc, error) {
+	if len(perSource) == 0 {
+		return nil, nil
+	}
+	var out []pendingDoc
+	err := retryTx(ctx, e.state.pool, func(tx pgx.Tx) error {
+		out = out[:0]
+		aff := affected{}
+		for _, src := range e.plan.Sources {
+			changes := perSource[src]
+			if len(changes) == 0 {
+				continue
+			}
+			// ON CONFLICT cannot touch a row twice in one statement: apply a
+			// key's changes in rounds, in order.
+			for _, round := range rounds(changes) {
+				rows, err := e.state.apply(ctx, tx, src, round)
+				if err != nil {
+					return err
+				}
+				e.metrics.applied.WithLabelValues(src.Name).Add(float64(len(rows)))
+				e.metrics.stale.WithLabelValues(src.Name).Add(float64(len(round) - len(rows)))
+				if err := e.collect(ctx, tx, src, rows, aff); err != nil {
+					return err
+				}
+			}
+		}
+		docs, err := e.insertPending(ctx, tx, aff)
+		out = docs
+		return err
+	})
+	return out, err
+}
+
+// rounds splits changes so that no key occurs twice in one round, keeping
+// each key's changes in order.
+func rounds(changes []rowChange) [][]rowChange {
+	var out [][]rowChange
+	seen := map[string]int{}
+	for _, c := range changes {
+		n := seen[c.Key]
+		seen[c.Key] = n + 1
+		if n == len(out) {
+			out = append(out, nil)
+		}
+		out[n] = append(out[n], c)
+	}
+	return out
+}
+
+func (e *Engine) insertPending(ctx context.Context, tx pgx.Tx, aff affected) ([]pendingDoc, error) {
+	if aff.count() == 0 {
+		return nil, nil
+	}
+	docs := make([]pendingDoc, 0, aff.count())
+	for v, ids := range aff {
+		for id, key := range ids {
+			docs = append(docs, pendingDoc{View: v.Name, Doc: id, Key: key})
+		}
+	}
+	input, err := json.Marshal(docs)
+	if err != nil {
+		return nil, fmt.Errorf("encode pending docs: %w", err)
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO `+e.state.ident("pending")+` (view, doc_id, key)
+		SELECT view, doc_id, key FROM jsonb_to_recordset($1::jsonb) AS x(view text, doc_id text, key jsonb)
+		RETURNING id`, input)
+	if err != nil {
+		return nil, fmt.Errorf("record pending docs: %w", err)
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		if err := rows.Scan(&docs[i].ID); err != nil {
+			return nil, err
+		}
+		i++
+	}
+	return docs, rows.Err()
+}
+
+// Recover recomputes every pending doc: those a crashed instance recorded
+// but never wrote. Call it at start and when partitions are assigned.
+func (e *Engine) Recover(ctx context.Context) error {
+	rows, err := e.state.pool.Query(ctx, `SELECT id, view, doc_id, key FROM `+e.state.ident("pending")+` ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("read pending docs: %w", err)
+	}
+	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pendingDoc, error) {
+		var d pendingDoc
+		var key []byte
+		if err := r.Scan(&d.ID, &d.View, &d.Doc, &key); err != nil {
+			return d, err
+		}
+		var err error
+		d.Key, err = decodeRow(key)
+		return d, err
+	})
+	if err != nil {
+		return fmt.Errorf("read pending docs: %w", err)
+	}
+	if len(docs) > 0 {
+		e.log.Info("recomputing pending documents", "count", len(docs))
+	}
+	return e.flush(ctx, docs)
+}
+
+// flush recomputes the pending docs, writes them to every sink and then
+// forgets them.
+func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	byView := map[string]map[string]map[string]any{}
+	ids := make([]int64, 0, len(pending))
+	for _, p := range pending {
+		ids = append(ids, p.ID)
+		if byView[p.View] == nil {
+			byView[p.View] = map[string]map[string]any{}
+		}
+		byView[p.View][p.Doc] = p.Key
+	}
+	docs, err := e.recompute(ctx, byView)
+	if err != nil {
+		return err
+	}
+	if err := e.write(ctx, docs); err != nil {
+		return err
+	}
+	if _, err := e.state.pool.Exec(ctx, `DELETE FROM `+e.state.ident("pending")+` WHERE id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("forget pending docs: %w", err)
+	}
+	return nil
+}
+
+// recompute assigns each doc its next revision and computes it from the
+// state, in one transaction: the revision row stays locked until the state
+// was read, so a higher revision always comes from newer state.
+func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map[string]any) ([]sinks.Doc, error) {
+	var docs []sinks.Doc
+	err := retryTx(ctx, e.state.pool, func(tx pgx.Tx) error {
+		docs = docs[:0]
+		for _, v := range e.plan.Views {
+			ids := byView[v.Name]
+			if len(ids) == 0 {
+				continue
+			}
+			revs, err := e.bumpRevs(ctx, tx, v.Name, ids)
+			if err != nil {
+				return err
+			}
+			b := &builder{e: e, q: tx, view: v}
+			out, err := b.docs(ctx, ids, revs)
+			if err != nil {
+				return err
+			}
+			docs = append(docs, out...)
+		}
+		return nil
+	})
+	return docs, err
+}
+
+func (e *Engine) bumpRevs(ctx context.Context, tx pgx.Tx, view string, ids map[string]map[string]any) (map[string]int64, error) {
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	// A fixed lock order keeps concurrent instances from deadlocking.
+	sort.Strings(list)
+	rows, err := tx.Query(ctx, `INSERT INTO `+e.state.ident("revs")+` AS r (view, doc_id, rev)
+		SELECT $1, id, 1 FROM unnest($2::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
+		ON CONFLICT (view, doc_id) DO UPDATE SET rev = r.rev + 1
+		RETURNING doc_id, rev`, view, list)
+	if err != nil {
+		return nil, fmt.Errorf("assign revisions: %w", err)
+	}
+	defer rows.Close()
+	revs := make(map[string]int64, len(list))
+	for rows.Next() {
+		var id string
+		var rev int64
+		if err := rows.Scan(&id, &rev); err != nil {
+			return nil, err
+		}
+		revs[id] = rev
+	}
+	return revs, rows.Err()
+}
+
+// write hands docs to every sink, retrying what failed with capped
+// exponential backoff until it succeeds or ctx ends. Nothing is skipped.
+func (e *Engine) write(ctx context.Context, docs []sinks.Doc) error {
+	for _, r := range e.sinks {
+		s := r.Sink
+		todo := r.filter(docs)
+		wait := 100 * time.Millisecond
+		for len(todo) > 0 {
+			start := time.Now()
+			err := s.Write(ctx, todo)
+			e.metrics.sinkSeconds.WithLabelValues(s.Name()).Observe(time.Since(start).Seconds())
+			if err == nil {
+				e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo)))
+				e.health.set(s.Name(), nil)
+				break
+			}
+			e.metrics.sinkErrors.WithLabelValues(s.Name()).Inc()
+			e.health.set(s.Name(), err)
+			var be *sinks.BatchError
+			if errors.As(err, &be) {
+				failed := make([]sinks.Doc, 0, len(be.Failed))
+				for i := range todo {
+					if _, bad := be.Failed[i]; bad {
+						failed = append(failed, todo[i])
+					}
+				}
+				e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo) - len(failed)))
+				todo = failed
+			}
+			e.log.Warn("sink write failed; retrying", "sink", s.Name(), "docs", len(todo), "retry_in", wait, "err", err)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("sink %s: %w (last error: %v)", s.Name(), ctx.Err(), err)
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, e.backoff)
+		}
+	}
+	return nil
+}
+
+// retryTx runs fn in a transaction, again when PostgreSQL reports a
+// deadlock or serialization failure between concurrent instances.
+func retryTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := pgx.BeginFunc(ctx, pool, fn)
+		var pgErr *pgconn.PgError
+		if err != nil && attempt < 10 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
+		}
+		return err
+	}
+}

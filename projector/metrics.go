@@ -1,0 +1,100 @@
+package projector
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the engine's Prometheus collectors.
+type Metrics struct {
+	consumed     *prometheus.CounterVec
+	applied      *prometheus.CounterVec
+	stale        *prometheus.CounterVec
+	ignored      *prometheus.CounterVec
+	deadLetters  *prometheus.CounterVec
+	docsWritten  *prometheus.CounterVec
+	sinkErrors   *prometheus.CounterVec
+	sinkSeconds  *prometheus.HistogramVec
+	batchSeconds prometheus.Histogram
+	exprErrors   prometheus.Counter
+	lag          *prometheus.GaugeVec
+}
+
+// NewMetrics creates the collectors and registers them with reg (nil: a
+// private registry, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &Metrics{
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_records_consumed_total", Help: "Kafka records consumed.",
+		}, []string{"topic"}),
+		applied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_changes_applied_total", Help: "Changes applied to the state.",
+		}, []string{"source"}),
+		stale: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_changes_stale_total", Help: "Changes skipped because the state holds a newer position.",
+		}, []string{"source"}),
+		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_records_ignored_total", Help: "Records that change no row (tombstones, transaction markers, heartbeats).",
+		}, []string{"source", "kind"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_dead_letters_total", Help: "Records sent to the dead-letter topic.",
+		}, []string{"topic"}),
+		docsWritten: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_docs_written_total", Help: "View documents acknowledged by a sink.",
+		}, []string{"sink"}),
+		sinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_sink_errors_total", Help: "Failed sink writes (each retried).",
+		}, []string{"sink"}),
+		sinkSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "projector_sink_write_seconds", Help: "Latency of one sink batch write.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"sink"}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "projector_batch_seconds", Help: "Time to project one batch, state to sinks.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}),
+		exprErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "projector_expression_errors_total", Help: "Expression evaluations that failed at run time (the field is null).",
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "projector_consumer_lag", Help: "Records between the committed position and the partition's high watermark.",
+		}, []string{"topic", "partition"}),
+	}
+	reg.MustRegister(m.consumed, m.applied, m.stale, m.ignored, m.deadLetters, m.docsWritten,
+		m.sinkErrors, m.sinkSeconds, m.batchSeconds, m.exprErrors, m.lag)
+	return m
+}
+
+// health remembers the last error of each sink and of the consumer, for
+// /readyz.
+type health struct {
+	mu   sync.Mutex
+	errs map[string]error
+}
+
+func newHealth() *health { return &health{errs: map[string]error{}} }
+
+func (h *health) set(name string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err == nil {
+		delete(h.errs, name)
+	} else {
+		h.errs[name] = err
+	}
+}
+
+// Problems returns what keeps the engine from being ready: component → error.
+func (e *Engine) Problems() map[string]string {
+	e.health.mu.Lock()
+	defer e.health.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range e.health.errs {
+		out[k] = v.Error()
+	}
+	return out
+}
