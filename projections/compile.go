@@ -254,7 +254,7 @@ func (c *compiler) field(sc scope, name string, f config.Field, prior []*Field, 
 		}
 		return &Field{Name: name, Kind: KindExpr, Type: t, Expr: c.expr(sc, f.Pos, f.Expr, prior)}
 	case f.Column != "":
-		t, ok := c.column(sc, f.Pos, f.Column)
+		t, ok := c.column(scope{view: sc.view, source: sc.source, path: path}, f.Pos, f.Column)
 		if !ok {
 			return nil
 		}
