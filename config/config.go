@@ -1,9 +1,3 @@
-// Package config loads projector's YAML configuration: defaults, ${VAR}
-// interpolation, strict decoding (unknown keys are errors) and validation that
-// reports every problem at once with its file:line:col.
-//
-// The meaning of views (do the columns exist, do joins type-check) is checked
-// by package projections, which uses the positions recorded here.
 package config
 
 import "time"

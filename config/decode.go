@@ -1,0 +1,277 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxSteps bounds the nodes one decode visits. Aliases can make a small file
+// expand exponentially; real configurations stay far below this.
+const maxSteps = 100_000
+
+// valueInfo is what the decoder learned about one decoded Go value: where it
+// was written and whether it came through interpolation. Validation looks it
+// up by the value's address to point at values, not only at their structs.
+type valueInfo struct {
+	pos   Pos
+	null  bool        // written as null: treated as absent
+	bad   bool        // could not be decoded; validation stays quiet about it
+	env   bool        // the scalar had ${...}: never show the value
+	raw   string      // the scalar as written, shown instead of an env value
+	items []valueInfo // StringList: one per item
+}
+
+// show renders a decoded scalar for a message: quoted, or described by its
+// template when the environment supplied it.
+func (vi *valueInfo) show(value string) string {
+	if vi != nil && vi.env {
+		return fromEnv(vi.raw)
+	}
+	return quote(value)
+}
+
+// showInt is show for a decoded integer, unquoted.
+func (vi *valueInfo) showInt(value int) string {
+	if vi != nil && vi.env {
+		return fromEnv(vi.raw)
+	}
+	return itoa(value)
+}
+
+// decoder walks a yaml.Node tree into the Config structs. It never stops at
+// the first problem: every error is added to errs and decoding goes on with
+// the next key.
+type decoder struct {
+	file    string
+	lookup  func(string) (string, bool)
+	errs    Errors
+	info    map[any]*valueInfo // by pointer to the decoded value
+	active  map[*yaml.Node]bool
+	steps   int
+	aborted bool
+}
+
+func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
+	return &decoder{
+		file:   file,
+		lookup: lookup,
+		info:   make(map[any]*valueInfo),
+		active: make(map[*yaml.Node]bool),
+	}
+}
+
+func (d *decoder) pos(n *yaml.Node) Pos { return Pos{File: d.file, Line: n.Line, Col: n.Column} }
+
+func (d *decoder) top() Pos { return Pos{File: d.file, Line: 1, Col: 1} }
+
+// lookupInfo returns what is known about the value ptr points to, or nil when
+// its key was not in the file.
+func (d *decoder) lookupInfo(ptr any) *valueInfo { return d.info[ptr] }
+
+// present reports whether the key for *ptr was written with a non-null value.
+func (d *decoder) present(ptr any) bool {
+	vi := d.info[ptr]
+	return vi != nil && !vi.null
+}
+
+var (
+	posType        = reflect.TypeFor[Pos]()
+	durationType   = reflect.TypeFor[Duration]()
+	stringListType = reflect.TypeFor[StringList]()
+	fieldType      = reflect.TypeFor[Field]()
+	mapMarker      = reflect.TypeFor[interface{ isMap() }]()
+)
+
+// isMap marks Map types for the decoder.
+func (Map[T]) isMap() {}
+
+// resolve follows aliases. An alias to a node that is being decoded (an
+// anchor that contains its own alias) would recurse forever: it is an error.
+func (d *decoder) resolve(n *yaml.Node) (*yaml.Node, bool) {
+	alias := n
+	for n.Kind == yaml.AliasNode {
+		if n.Alias == nil || d.active[n.Alias] {
+			d.errs.Add(d.pos(alias), "alias *%s refers to a node that contains it", alias.Value)
+			return nil, false
+		}
+		n = n.Alias
+	}
+	return n, true
+}
+
+func (d *decoder) step(n *yaml.Node) bool {
+	if d.aborted {
+		return false
+	}
+	d.steps++
+	if d.steps > maxSteps {
+		d.aborted = true
+		d.errs.Add(d.pos(n), "the configuration is too large after expanding aliases (over %d nodes)", maxSteps)
+		return false
+	}
+	return true
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// decode writes node n into v, which must be addressable. path is the list
+// of keys leading to n, used to name it in messages.
+func (d *decoder) decode(v reflect.Value, n *yaml.Node, path []string) {
+	if !d.step(n) {
+		return
+	}
+	n, ok := d.resolve(n)
+	if !ok {
+		return
+	}
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		d.active[n] = true
+		defer delete(d.active, n)
+	}
+	vi := &valueInfo{pos: d.pos(n)}
+	d.info[v.Addr().Interface()] = vi
+	if isNull(n) {
+		vi.null = true
+		return
+	}
+	t := v.Type()
+	switch {
+	case t == durationType:
+		d.decodeDuration(v, n, path, vi)
+	case t == stringListType:
+		d.decodeStringList(v, n, path, vi)
+	case t == fieldType && n.Kind == yaml.ScalarNode:
+		// Short form: `name: column`.
+		v.FieldByName("Pos").Set(reflect.ValueOf(vi.pos))
+		d.decode(v.FieldByName("Column"), n, path)
+	case t.Implements(mapMarker):
+		d.decodeMap(v, n, path, vi)
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+		p := reflect.New(t.Elem())
+		d.decode(p.Elem(), n, path)
+		if inner := d.info[p.Interface()]; inner != nil && inner.bad {
+			// Already reported; a nil sink is simply not validated further.
+			vi.bad = true
+			return
+		}
+		v.Set(p)
+	case t.Kind() == reflect.Struct:
+		d.decodeStruct(v, n, path, vi)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		d.decodeSeq(v, n, path, vi)
+	case t.Kind() == reflect.String:
+		if s, ok := d.scalar(n, path, vi, "a string"); ok {
+			v.SetString(s)
+		}
+	case t.Kind() == reflect.Int:
+		d.decodeInt(v, n, path, vi)
+	case t.Kind() == reflect.Bool:
+		d.decodeBool(v, n, path, vi)
+	default:
+		// Only reachable if config.go gains a field of a new kind.
+		vi.bad = true
+		d.errs.Add(vi.pos, "internal error: %s has unsupported Go type %s", describe(path), t)
+	}
+}
+
+// wrongKind reports a node of the wrong kind and marks the value bad.
+func (d *decoder) wrongKind(n *yaml.Node, path []string, vi *valueInfo, want string) {
+	vi.bad = true
+	d.errs.Add(vi.pos, "%s must be %s, not %s", describe(path), want, kindName(n))
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a single value"
+	default:
+		return "empty"
+	}
+}
+
+func (d *decoder) decodeStruct(v reflect.Value, n *yaml.Node, path []string, vi *valueInfo) {
+	if n.Kind != yaml.MappingNode {
+		d.wrongKind(n, path, vi, "a mapping")
+		return
+	}
+	if f := v.FieldByName("Pos"); f.IsValid() && f.Type() == posType {
+		f.Set(reflect.ValueOf(vi.pos))
+	}
+	fields := yamlFields(v.Type())
+	for _, p := range d.pairs(n, path) {
+		i, ok := fields[p.key.Value]
+		if !ok {
+			d.unknownField(p.key, path, fields)
+			continue
+		}
+		d.decode(v.Field(i), p.value, appendPath(path, p.key.Value))
+	}
+}
+
+func (d *decoder) unknownField(key *yaml.Node, path []string, fields map[string]int) {
+	where := describeIn(path)
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	if s := suggest(key.Value, names); s != "" {
+		d.errs.Add(d.pos(key), "unknown field %q %s (did you mean %q?)", key.Value, where, s)
+		return
+	}
+	d.errs.Add(d.pos(key), "unknown field %q %s", key.Value, where)
+}
+
+func (d *decoder) decodeMap(v reflect.Value, n *yaml.Node, path []string, vi *valueInfo) {
+	if n.Kind != yaml.MappingNode {
+		d.wrongKind(n, path, vi, "a mapping")
+		return
+	}
+	pairs := d.pairs(n, path)
+	// Sized once: validation finds values by address, so the backing array
+	// must not move after decoding.
+	s := reflect.MakeSlice(v.Type(), len(pairs), len(pairs))
+	for i, p := range pairs {
+		e := s.Index(i)
+		e.FieldByName("Key").SetString(p.key.Value)
+		e.FieldByName("KeyPos").Set(reflect.ValueOf(d.pos(p.key)))
+		d.decode(e.FieldByName("Value"), p.value, appendPath(path, p.key.Value))
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeSeq(v reflect.Value, n *yaml.Node, path []string, vi *valueInfo) {
+	if n.Kind != yaml.SequenceNode {
+		d.wrongKind(n, path, vi, "a list")
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		d.decode(s.Index(i), item, appendPath(path, itoa(i)))
+	}
+	v.Set(s)
+}
+
+// yamlFields maps yaml tag names to field indexes; `yaml:"-"` and untagged
+// fields are not decodable.
+func yamlFields(t reflect.Type) map[string]int {
+	m := make(map[string]int)
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			m[name] = i
+		}
+	}
+	return m
+}
+
+// appendPath returns path+keys without writing into path's backing array,
+// which sibling paths share.
+func appendPath(path []string, keys ...string) []string {
+	return append(path[:len(path):len(path)], keys...)
+}

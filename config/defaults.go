@@ -1,0 +1,62 @@
+package config
+
+// Defaults applied after decoding and before validation.
+const (
+	DefaultGroup          = "projector"
+	DefaultClientID       = "projector"
+	DefaultBatchSize      = 5000
+	DefaultStateSchema    = "projector"
+	DefaultAdminListen    = "127.0.0.1:9464"
+	DefaultLogFormat      = "text"
+	DefaultLogLevel       = "info"
+	DefaultTolerance      = "all"
+	DefaultSourceFormat   = "auto"
+	DefaultViewSchema     = "public"
+	DefaultRedisFormat    = "json"
+	deadLetterTopicSuffix = ".dlq"
+)
+
+// applyDefaults fills what the file left out. An empty string counts as left
+// out, except admin.listen, where an explicit "" (or "off") turns the
+// listener off; an explicit batch_size: 0 is kept for validation to reject.
+func (c *Config) applyDefaults(d *decoder) {
+	k := &c.Kafka
+	setDefault(&k.Group, DefaultGroup)
+	setDefault(&k.ClientID, DefaultClientID)
+	setDefault(&k.DeadLetterTopic, k.Group+deadLetterTopicSuffix)
+	if !d.present(&k.BatchSize) || d.info[&k.BatchSize].bad {
+		k.BatchSize = DefaultBatchSize
+	}
+	setDefault(&c.Stores.Postgres.Schema, DefaultStateSchema)
+	switch {
+	case !d.present(&c.Admin.Listen):
+		c.Admin.Listen = DefaultAdminListen
+	case c.Admin.Listen == "off":
+		c.Admin.Listen = "" // one spelling of "disabled" for the daemon
+	}
+	setDefault(&c.Log.Format, DefaultLogFormat)
+	setDefault(&c.Log.Level, DefaultLogLevel)
+	setDefault(&c.Errors.Tolerance, DefaultTolerance)
+	for i := range c.Sources {
+		setDefault(&c.Sources[i].Value.Format, DefaultSourceFormat)
+	}
+	for i := range c.Views {
+		name, s := c.Views[i].Key, &c.Views[i].Value.Sinks
+		if s.Postgres != nil {
+			setDefault(&s.Postgres.Table, name)
+			setDefault(&s.Postgres.Schema, DefaultViewSchema)
+		}
+		if s.Redis != nil {
+			setDefault(&s.Redis.Format, DefaultRedisFormat)
+		}
+		if s.Elasticsearch != nil {
+			setDefault(&s.Elasticsearch.Index, name)
+		}
+	}
+}
+
+func setDefault(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}

@@ -1,0 +1,107 @@
+// Package config loads projector's YAML configuration: defaults, ${VAR}
+// interpolation, strict decoding (unknown keys are errors) and validation that
+// reports every problem at once with its file:line:col.
+//
+// The meaning of views (do the columns exist, do joins type-check) is checked
+// by package projections, which uses the positions recorded here (every
+// struct's Pos, every map entry's KeyPos) and reports through Errors.
+//
+// # Loading
+//
+// Load (or Parse) reads the file, decodes it into Config, applies the
+// defaults and validates. Any problem gives (nil, Errors): all of them, sorted,
+// one "file:line:col: message" per line; errors.Is(err, ErrInvalid) holds.
+//
+// # Interpolation
+//
+// Every scalar value (never a key) may contain ${NAME}, or ${NAME:-default}
+// which uses default when NAME is unset or empty. $$ is a literal $, and a $
+// followed by anything else is kept. Interpolation runs on each scalar after
+// the YAML is parsed, so an environment value cannot add YAML structure.
+// An unset variable without a default is an error. A value that came from
+// the environment is never shown in a message ("value from ${NAME}").
+//
+// # Values
+//
+// Lists of names (brokers, key, id, group_by, order_by, fields) are a YAML
+// list or one comma-separated string. Durations are Go durations ("30s",
+// "10m", "24h") optionally led by days ("7d", "1d12h"); a bare number other
+// than 0 needs a unit. Anchors, aliases and merge keys (<<: *x) work.
+//
+// # Reference
+//
+//	version: 1                    # required; the only version this build reads
+//	kafka:
+//	  brokers: host:9092, ...     # required
+//	  group: projector            # consumer group
+//	  client_id: projector
+//	  dead_letter_topic: <group>.dlq   # records that cannot be decoded or projected
+//	  batch_size: 5000            # most records projected in one batch
+//	stores:
+//	  postgres:                   # required: views, state, revisions, registry
+//	    url: postgres://user:pass@host:5432/db
+//	    schema: projector         # projector's own tables
+//	  redis:                      # optional; no url: redis sinks are skipped
+//	    url: redis://host:6379/0  # or rediss://
+//	  elasticsearch:              # optional; no url: elasticsearch sinks are skipped
+//	    url: https://host:9200
+//	    api_key: ...              # or username and password, not both
+//	    username: ...
+//	    password: ...
+//	    ca_cert: /path/ca.pem
+//	admin:
+//	  listen: 127.0.0.1:9464      # /metrics, /healthz, /readyz; "" or "off" disables (Listen is then "")
+//	log:
+//	  format: text                # text | json
+//	  level: info                 # debug | info | warn | error
+//	errors:
+//	  tolerance: all              # all: dead-letter and go on | none: stop
+//	sources:                      # at least one; names match ^[a-z_][a-z0-9_]*$
+//	  orders:
+//	    topic: shop.public.orders # required; one source per topic
+//	    format: auto              # auto | json | avro | unwrapped
+//	    key: id                   # key columns; default: the record key's fields
+//	    columns:                  # the columns views may use, with their type (see ParseType)
+//	      id: bigint
+//	      total: numeric(10,2)
+//	views:                        # at least one; names match ^[a-z_][a-z0-9_]*$
+//	  order_view:
+//	    from: orders              # required: the root source
+//	    id: id                    # fields identifying a document; default: the key's fields
+//	    where: status != "x"      # rows for which this is false have no document
+//	    group_by: user_id         # makes an aggregation view: only group_by columns and agg fields
+//	    fields:                   # at least one; each has exactly one of column, expr, one, many, agg
+//	      id: id                  # short form: a column of the row
+//	      total: { column: total, type: numeric }
+//	      doubled: { expr: "total * 2", type: numeric }   # type is required with expr
+//	      customer:
+//	        one: users            # one-to-one join: an object ...
+//	        on: { _id: user_id }  # joined column: column of this row (required with one and many)
+//	        where: ...            # filter on the joined rows (one, many, agg)
+//	        fields: { name: name }   # ... with these fields (one and many only)
+//	      customer_name: { one: users, on: { _id: user_id }, column: name }   # one column of the joined row
+//	      items:
+//	        many: items           # one-to-many join: an array
+//	        on: { order_id: id }
+//	        order_by: [-created_at]   # many only; "-" for descending
+//	        fields: { sku: sku }
+//	      item_count: { agg: count, of: items }       # count | sum | min | max | avg
+//	      quantity: { agg: sum, of: items.quantity }  # of is required except for count
+//	    sinks:                    # at least one
+//	      postgres:
+//	        table: order_view     # default: the view name
+//	        schema: public
+//	        fields: [id, total]   # default: every top-level field
+//	        indexes:
+//	          - { fields: [customer.id], unique: false }
+//	      redis:
+//	        key: "order:{id}"     # required; {field} placeholders, {{ and }} for literal braces
+//	        format: json          # json | hash | rejson
+//	        ttl: 0                # 0: no expiry
+//	        fields: [id, total]
+//	      elasticsearch:
+//	        index: order_view     # the alias readers use; default: the view name
+//
+// A sink whose store has no URL is not an error: the daemon runs without it,
+// and DisabledSinks lists such sinks so that the CLI can say so once.
+package config

@@ -1,0 +1,53 @@
+package config
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestErrors(t *testing.T) {
+	var errs Errors
+	if errs.Err() != nil {
+		t.Fatal("Err() of no errors is not nil")
+	}
+	errs.Add(Pos{File: "b.yml", Line: 1, Col: 1}, "in b")
+	errs.Add(Pos{File: "a.yml", Line: 10, Col: 2}, "second %d", 2)
+	errs.Add(Pos{File: "a.yml", Line: 2, Col: 9}, "first")
+	errs.Add(Pos{File: "a.yml", Line: 10, Col: 2}, "second %d", 2) // an anchor reported twice
+	errs.Add(Pos{File: "a.yml", Line: 10, Col: 2}, "same place, added later")
+	errs.Add(Pos{File: "a.yml"}, "no position")
+	err := errs.Err()
+	const want = "a.yml:1:1: no position\n" +
+		"a.yml:2:9: first\n" +
+		"a.yml:10:2: second 2\n" +
+		"a.yml:10:2: same place, added later\n" +
+		"b.yml:1:1: in b"
+	if err.Error() != want {
+		t.Errorf("Error() =\n%s\nwant\n%s", err, want)
+	}
+	if !errors.Is(err, ErrInvalid) {
+		t.Error("errors.Is(err, ErrInvalid) is false")
+	}
+	var got Errors
+	if !errors.As(err, &got) || len(got) != 5 {
+		t.Errorf("errors.As gave %d errors, want 5", len(got))
+	}
+	if len(errs) != 6 {
+		t.Errorf("Err() changed the receiver: %d errors left, want 6", len(errs))
+	}
+}
+
+func TestPosString(t *testing.T) {
+	tests := []struct {
+		pos  Pos
+		want string
+	}{
+		{Pos{File: "p.yml", Line: 3, Col: 7}, "p.yml:3:7"},
+		{Pos{Line: 3, Col: 7}, "3:7"},
+	}
+	for _, tt := range tests {
+		if got := tt.pos.String(); got != tt.want {
+			t.Errorf("%#v.String() = %q, want %q", tt.pos, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Load reads, interpolates, decodes and validates the file at path.
+// lookupEnv resolves ${VAR} references; pass os.LookupEnv (nil means the
+// same). A file that cannot be read gives the wrapped read error; any
+// problem in the file gives (nil, Errors) with every problem found.
+func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, lookupEnv)
+}
+
+// Parse is Load on bytes already read; file names the source in positions.
+func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	d := newDecoder(file, lookupEnv)
+	root := d.parseYAML(data)
+	if root == nil {
+		return nil, d.errs.Err()
+	}
+	c := &Config{File: file}
+	d.decode(reflect.ValueOf(c).Elem(), root, nil)
+	if d.aborted {
+		return nil, d.errs.Err()
+	}
+	c.applyDefaults(d)
+	(&validator{c: c, d: d}).validate()
+	if err := d.errs.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parseYAML returns the root mapping, or nil after adding the reason.
+func (d *decoder) parseYAML(data []byte) (root *yaml.Node) {
+	defer func() {
+		// yaml.v3 has panicked on hostile input in the past; a bad file must
+		// never bring the process down.
+		if r := recover(); r != nil {
+			d.errs.Add(d.top(), "the file is not valid YAML")
+			root = nil
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.errs.Add(d.top(), "the file is empty; it needs at least version, kafka, stores, sources and views")
+		} else {
+			d.syntaxError(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		d.errs.Add(d.pos(&extra), "only one YAML document is allowed")
+		return nil
+	case !errors.Is(err, io.EOF):
+		d.syntaxError(err)
+		return nil
+	}
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		d.errs.Add(d.top(), "the file is empty; it needs at least version, kafka, stores, sources and views")
+		return nil
+	}
+	if root = doc.Content[0]; root.Kind != yaml.MappingNode {
+		d.errs.Add(d.top(), "the configuration must be a mapping of keys (version: 1, kafka: ..., sources: ..., views: ...), not %s", kindName(root))
+		return nil
+	}
+	return root
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a yaml.v3 error ("yaml: line 3: ...") into an Error.
+// yaml.v3 does not report columns, so they are 1.
+func (d *decoder) syntaxError(err error) {
+	msg := err.Error()
+	p := d.top()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		p.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	d.errs.Add(p, "invalid YAML: %s", msg)
+}

@@ -1,0 +1,287 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// validator checks the structure of a decoded Config and the references
+// between its parts. The meaning of fields, columns, expressions and joins
+// is checked by package projections.
+type validator struct {
+	c *Config
+	d *decoder
+}
+
+// add records a problem; a position that was never set (a struct built by
+// defaults) becomes the top of the file rather than a nameless place.
+func (v *validator) add(p Pos, format string, args ...any) {
+	if p.IsZero() {
+		p = v.d.top()
+	}
+	v.d.errs.Add(p, format, args...)
+}
+
+// info returns what the decoder recorded about *ptr, nil when absent.
+func (v *validator) info(ptr any) *valueInfo { return v.d.info[ptr] }
+
+// at returns where *ptr was written, else the first non-zero fallback, else
+// the top of the file.
+func (v *validator) at(ptr any, fallbacks ...Pos) Pos {
+	if vi := v.info(ptr); vi != nil {
+		return vi.pos
+	}
+	for _, p := range fallbacks {
+		if !p.IsZero() {
+			return p
+		}
+	}
+	return v.d.top()
+}
+
+// show renders the string *ptr for a message without revealing a value that
+// came from the environment.
+func (v *validator) show(ptr *string) string { return v.info(ptr).show(*ptr) }
+
+// usable reports whether *ptr holds something validation should look at: it
+// was not absent-by-failure. A value that failed to decode already has its
+// error, and checking its zero value would only add noise.
+func (v *validator) usable(ptr any) bool {
+	vi := v.info(ptr)
+	return vi == nil || !vi.bad
+}
+
+// oneOf checks an enumerated string.
+func (v *validator) oneOf(ptr *string, label string, allowed ...string) {
+	if v.usable(ptr) && !slices.Contains(allowed, *ptr) {
+		v.add(v.at(ptr), "%s must be one of %s, got %s", label, strings.Join(allowed, ", "), v.show(ptr))
+	}
+}
+
+var (
+	// name is a source or view name: it becomes part of table names, metric
+	// labels and CLI arguments.
+	name = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	// fieldName is a document field: a JSON key, a PostgreSQL column, a
+	// {placeholder}; dots are reserved for paths into joined objects.
+	fieldName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// topicName is what Kafka accepts.
+	topicName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
+)
+
+const maxIdent = 63 // PostgreSQL's identifier length
+
+func validName(s string) bool { return name.MatchString(s) && len(s) <= maxIdent }
+
+func validTopic(s string) bool { return topicName.MatchString(s) && s != "." && s != ".." }
+
+func (v *validator) validate() {
+	v.version()
+	v.kafka()
+	v.stores()
+	v.runtime()
+	v.sources()
+	v.views()
+}
+
+func (v *validator) version() {
+	c := &v.c.Version
+	vi := v.info(c)
+	switch {
+	case vi == nil || vi.null:
+		v.add(v.d.top(), "version is required (version: %d)", CurrentVersion)
+	case !vi.bad && *c != CurrentVersion:
+		v.add(vi.pos, "unsupported version %s (this build reads version %d)", vi.showInt(*c), CurrentVersion)
+	}
+}
+
+func (v *validator) kafka() {
+	k := &v.c.Kafka
+	if !v.usable(k) {
+		return
+	}
+	if len(k.Brokers) == 0 && v.usable(&k.Brokers) {
+		v.add(v.at(&k.Brokers, k.Pos), "kafka.brokers is required (a list of host:port, or one comma-separated string)")
+	}
+	if vi := v.info(&k.Brokers); vi != nil {
+		for i, b := range k.Brokers {
+			if i < len(vi.items) && checkHostPort(b, false) != nil {
+				item := vi.items[i]
+				v.add(item.pos, "kafka broker must be host:port, got %s", item.show(b))
+			}
+		}
+	}
+	if v.usable(&k.BatchSize) && k.BatchSize <= 0 {
+		v.add(v.at(&k.BatchSize, k.Pos), "kafka.batch_size must be positive, got %s", v.info(&k.BatchSize).showInt(k.BatchSize))
+	}
+	if v.usable(&k.DeadLetterTopic) && !validTopic(k.DeadLetterTopic) {
+		if v.info(&k.DeadLetterTopic) == nil {
+			v.add(v.at(&k.Group, k.Pos), "the default kafka.dead_letter_topic (kafka.group + %q) is not a valid Kafka topic name; set kafka.dead_letter_topic", deadLetterTopicSuffix)
+		} else {
+			v.add(v.at(&k.DeadLetterTopic), "kafka.dead_letter_topic must be a Kafka topic name (letters, digits, '.', '_', '-'), got %s", v.show(&k.DeadLetterTopic))
+		}
+	}
+}
+
+// checkHostPort accepts "host:port" with a port in 1..65535; emptyHost
+// allows ":port" (listen on every interface).
+func checkHostPort(s string, emptyHost bool) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	if host == "" && !emptyHost {
+		return errors.New("missing host")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return errors.New("port must be a number from 1 to 65535")
+	}
+	return nil
+}
+
+func (v *validator) stores() {
+	s := &v.c.Stores
+	if !v.usable(s) || !v.usable(&s.Postgres) {
+		return
+	}
+	pg := &s.Postgres
+	storesPos := v.at(s)
+	switch {
+	case !v.usable(&pg.URL):
+	case pg.URL == "":
+		v.add(v.at(&pg.URL, pg.Pos, storesPos), "stores.postgres.url is required: projector keeps its state in PostgreSQL")
+	default:
+		v.checkURL(&pg.URL, "stores.postgres.url", false, "postgres", "postgresql")
+	}
+	if v.usable(&pg.Schema) && !validName(pg.Schema) {
+		v.add(v.at(&pg.Schema, pg.Pos, storesPos), "stores.postgres.schema must be lowercase letters, digits and _, not starting with a digit, got %s", v.show(&pg.Schema))
+	}
+	if s.Redis.URL != "" && v.usable(&s.Redis.URL) {
+		v.checkURL(&s.Redis.URL, "stores.redis.url", true, "redis", "rediss")
+	}
+	es := &s.Elasticsearch
+	if es.URL != "" && v.usable(&es.URL) {
+		v.checkURL(&es.URL, "stores.elasticsearch.url", true, "http", "https")
+	}
+	if es.APIKey != "" && (es.Username != "" || es.Password != "") {
+		v.add(v.at(&es.APIKey, es.Pos), "stores.elasticsearch: use api_key or username and password, not both")
+	}
+	if (es.Username == "") != (es.Password == "") && v.usable(&es.Username) && v.usable(&es.Password) {
+		v.add(v.at(&es.Username, v.at(&es.Password, es.Pos)), "stores.elasticsearch: username and password go together")
+	}
+}
+
+// checkURL checks a store URL without ever printing it: URLs carry
+// passwords, from the file or from the environment.
+func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes ...string) {
+	at := v.at(ptr)
+	u, err := url.Parse(*ptr)
+	if err != nil {
+		reason := "it does not parse"
+		var ue *url.Error
+		// The parser quotes the offending part of the URL, which may be a
+		// password: keep only reasons that quote nothing.
+		if errors.As(err, &ue) && !v.info(ptr).env && !strings.Contains(ue.Err.Error(), `"`) {
+			reason = ue.Err.Error()
+		}
+		v.add(at, "%s is not a valid URL: %s", label, reason)
+		return
+	}
+	if !slices.Contains(schemes, u.Scheme) {
+		v.add(at, "%s must start with %s://", label, strings.Join(schemes, ":// or "))
+		return
+	}
+	if needHost && u.Host == "" {
+		v.add(at, "%s needs a host (%s://host:port)", label, schemes[0])
+	}
+}
+
+func (v *validator) runtime() {
+	a := &v.c.Admin
+	if a.Listen != "" && v.usable(&a.Listen) && checkHostPort(a.Listen, true) != nil {
+		v.add(v.at(&a.Listen, a.Pos), `admin.listen must be host:port, ":port", or "off", got %s`, v.show(&a.Listen))
+	}
+	v.oneOf(&v.c.Log.Format, "log.format", "text", "json")
+	v.oneOf(&v.c.Log.Level, "log.level", "debug", "info", "warn", "error")
+	v.oneOf(&v.c.Errors.Tolerance, "errors.tolerance", "none", "all")
+}
+
+func (v *validator) sources() {
+	c := v.c
+	if len(c.Sources) == 0 && v.usable(&c.Sources) {
+		v.add(v.at(&c.Sources), "at least one source is required (sources:)")
+	}
+	topics := make(map[string]string) // topic → source
+	for i := range c.Sources {
+		e := &c.Sources[i]
+		s := &e.Value
+		if !validName(e.Key) {
+			v.add(e.KeyPos, "source name must be lowercase letters, digits and _, not starting with a digit (at most %d), got %q", maxIdent, e.Key)
+		}
+		label := describe([]string{"sources", e.Key})
+		if !v.usable(s) {
+			continue
+		}
+		switch {
+		case !v.usable(&s.Topic):
+		case s.Topic == "":
+			v.add(v.at(&s.Topic, e.KeyPos), "%s needs a topic", label)
+		case !validTopic(s.Topic):
+			v.add(v.at(&s.Topic), "topic of %s must be a Kafka topic name (letters, digits, '.', '_', '-'), got %s", label, v.show(&s.Topic))
+		case topics[s.Topic] != "":
+			v.add(v.at(&s.Topic), "topic of %s is already the topic of source %q", label, topics[s.Topic])
+		default:
+			topics[s.Topic] = e.Key
+		}
+		v.oneOf(&s.Format, "format of "+label, "auto", "json", "avro", "unwrapped")
+		for j := range s.Columns {
+			col := &s.Columns[j]
+			v.columnType(&col.Value, col.KeyPos, describe([]string{"sources", e.Key, "columns", col.Key}))
+		}
+	}
+}
+
+// columnType checks a type written in the file; keyPos stands in when the
+// value is missing.
+func (v *validator) columnType(ptr *string, keyPos Pos, label string) {
+	if !v.usable(ptr) {
+		return
+	}
+	if *ptr == "" {
+		v.add(v.at(ptr, keyPos), "%s needs a type (bigint, text, numeric(10,2), ...)", label)
+		return
+	}
+	if _, err := ParseType(*ptr); err != nil {
+		if vi := v.info(ptr); vi != nil && vi.env {
+			v.add(vi.pos, "%s has an invalid type (%s)", label, fromEnv(vi.raw))
+			return
+		}
+		v.add(v.at(ptr, keyPos), "%s: %s", label, err)
+	}
+}
+
+// known lists names for "unknown x (known: a, b)" messages.
+func known[T any](m Map[T]) string {
+	names := make([]string, len(m))
+	for i, e := range m {
+		names[i] = e.Key
+	}
+	if len(names) == 0 {
+		return "none declared"
+	}
+	return "known: " + strings.Join(names, ", ")
+}
+
+// joinAnd joins words for messages: "a", "a and b", "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) <= 1 {
+		return strings.Join(words, "")
+	}
+	return fmt.Sprintf("%s and %s", strings.Join(words[:len(words)-1], ", "), words[len(words)-1])
+}

@@ -1,0 +1,290 @@
+package config
+
+import (
+	"slices"
+	"strings"
+)
+
+func (v *validator) views() {
+	c := v.c
+	if len(c.Views) == 0 && v.usable(&c.Views) {
+		v.add(v.at(&c.Views), "at least one view is required (views:)")
+	}
+	tables := make(map[string]string)  // schema.table → view
+	indexes := make(map[string]string) // elasticsearch index → view
+	for i := range c.Views {
+		e := &c.Views[i]
+		vw := &e.Value
+		path := []string{"views", e.Key}
+		label := describe(path)
+		if !validName(e.Key) {
+			v.add(e.KeyPos, "view name must be lowercase letters, digits and _, not starting with a digit (at most %d), got %q", maxIdent, e.Key)
+		}
+		if !v.usable(vw) {
+			continue
+		}
+		switch {
+		case !v.usable(&vw.From):
+		case vw.From == "":
+			v.add(v.at(&vw.From, e.KeyPos), "%s needs from: (its root source)", label)
+		default:
+			v.source(&vw.From)
+		}
+		if len(vw.Fields) == 0 && v.usable(&vw.Fields) {
+			v.add(v.at(&vw.Fields, e.KeyPos), "%s needs fields", label)
+		}
+		group := vw.GroupBy
+		if len(group) == 0 {
+			group = nil
+		}
+		v.fields(vw.Fields, path, group)
+		v.sinks(e, tables, indexes)
+	}
+}
+
+// source checks that *ptr names a declared source.
+func (v *validator) source(ptr *string) {
+	if _, ok := v.c.Sources.Get(*ptr); !ok && v.usable(ptr) {
+		v.add(v.at(ptr), "unknown source %s (%s)", v.show(ptr), known(v.c.Sources))
+	}
+}
+
+// fields checks the fields of a view (path is the view's) or of a joined
+// object (path is the joining field's). group is the view's group_by for
+// its top-level fields, nil otherwise.
+func (v *validator) fields(m Map[Field], path []string, group []string) {
+	for i := range m {
+		e := &m[i]
+		fpath := appendPath(path, "fields", e.Key)
+		if !fieldName.MatchString(e.Key) {
+			v.add(e.KeyPos, "field name must be letters, digits and _, not starting with a digit, got %q", e.Key)
+		}
+		if v.usable(&e.Value) {
+			v.field(&e.Value, e.KeyPos, fpath, group)
+		}
+	}
+}
+
+// field checks one field. Errors about the field as a whole point at its
+// key; errors about one of its keys point at that key's value.
+func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
+	label := describe(path)
+	var kinds []string
+	if f.Column != "" && f.One == "" {
+		kinds = append(kinds, "column")
+	}
+	for _, k := range []struct{ name, value string }{{"expr", f.Expr}, {"one", f.One}, {"many", f.Many}, {"agg", f.Agg}} {
+		if k.value != "" {
+			kinds = append(kinds, k.name)
+		}
+	}
+	switch {
+	case len(kinds) == 0 && v.allUsable(&f.Column, &f.Expr, &f.One, &f.Many, &f.Agg):
+		v.add(keyPos, "%s needs one of column, expr, one, many or agg", label)
+	case len(kinds) > 1:
+		v.add(keyPos, "%s has %s: use exactly one of column, expr, one, many or agg", label, joinAnd(kinds))
+	}
+	join := f.One != "" || f.Many != ""
+	if f.One != "" {
+		v.source(&f.One)
+	}
+	if f.Many != "" {
+		v.source(&f.Many)
+	}
+	v.joinKeys(f, keyPos, label, join)
+
+	switch {
+	case f.Expr != "" && f.Type == "" && v.usable(&f.Type):
+		v.add(keyPos, "%s needs a type with expr (type: bigint, text, ...)", label)
+	case f.Type == "":
+	case f.Many != "" || f.One != "" && f.Column == "":
+		v.add(v.at(&f.Type), "%s: type is not valid with one or many (a joined object's types are its fields' types)", label)
+	default:
+		v.columnType(&f.Type, keyPos, "type of "+label)
+	}
+
+	if f.Agg != "" {
+		v.oneOf(&f.Agg, "agg of "+label, "count", "sum", "min", "max", "avg")
+		if f.Agg != "count" && f.Of == "" && v.usable(&f.Of) {
+			v.add(keyPos, "%s needs of: (the column or nested field to aggregate)", label)
+		}
+	} else if v.d.present(&f.Of) {
+		v.add(v.at(&f.Of), "%s: of is only valid with agg", label)
+	}
+	if v.d.present(&f.OrderBy) && f.Many == "" {
+		v.add(v.at(&f.OrderBy), "%s: order_by is only valid with many", label)
+	}
+	if vi := v.info(&f.OrderBy); vi != nil {
+		for i, col := range f.OrderBy {
+			if i < len(vi.items) && strings.TrimPrefix(col, "-") == "" {
+				v.add(vi.items[i].pos, `%s: order_by items are column names, "-column" for descending`, label)
+			}
+		}
+	}
+	if v.d.present(&f.Where) && !join && f.Agg == "" {
+		v.add(v.at(&f.Where), "%s: where is only valid with one, many or agg", label)
+	}
+	if v.d.present(&f.Fields) {
+		switch {
+		case !join:
+			v.add(v.at(&f.Fields), "%s: fields is only valid with one or many", label)
+		case f.One != "" && f.Column != "":
+			v.add(v.at(&f.Fields), "%s selects column %s of the joined row, so it cannot have fields", label, v.show(&f.Column))
+		default:
+			v.fields(f.Fields, path, nil)
+		}
+	}
+	if group != nil && f.Agg == "" {
+		switch {
+		case f.Column == "" || f.One != "":
+			v.add(keyPos, "%s: a group_by view has only group_by columns and agg fields", label)
+		case !slices.Contains(group, f.Column):
+			v.add(v.at(&f.Column, keyPos), "%s: column %s is not in group_by (%s)", label, v.show(&f.Column), strings.Join(group, ", "))
+		}
+	}
+}
+
+// joinKeys checks `on`, the join condition of one and many.
+func (v *validator) joinKeys(f *Field, keyPos Pos, label string, join bool) {
+	switch {
+	case join && len(f.On) == 0 && v.usable(&f.On):
+		v.add(v.at(&f.On, keyPos), "%s needs on: (joined column: column of this row)", label)
+	case !join && v.d.present(&f.On):
+		v.add(v.at(&f.On), "%s: on is only valid with one or many", label)
+	}
+	for i := range f.On {
+		e := &f.On[i]
+		if e.Value == "" && v.usable(&e.Value) {
+			v.add(v.at(&e.Value, e.KeyPos), "%s: on.%s needs a column of this row", label, e.Key)
+		}
+	}
+}
+
+func (v *validator) allUsable(ptrs ...*string) bool {
+	for _, p := range ptrs {
+		if !v.usable(p) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
+	s := &e.Value.Sinks
+	path := []string{"views", e.Key, "sinks"}
+	if s.Postgres == nil && s.Redis == nil && s.Elasticsearch == nil &&
+		v.usable(s) && v.usable(&s.Postgres) && v.usable(&s.Redis) && v.usable(&s.Elasticsearch) {
+		v.add(v.at(s, e.KeyPos), "%s has no sinks (postgres, redis or elasticsearch)", describe(path[:2]))
+	}
+	if pg := s.Postgres; pg != nil {
+		label := describe(appendPath(path, "postgres"))
+		v.ident(&pg.Table, pg.Pos, "table of "+label)
+		v.ident(&pg.Schema, pg.Pos, "schema of "+label)
+		target := pg.Schema + "." + pg.Table
+		if other, dup := tables[target]; dup {
+			v.add(v.at(&pg.Table, pg.Pos), "%s writes the same table %sas view %q", label, v.name(target, &pg.Schema, &pg.Table), other)
+		} else {
+			tables[target] = e.Key
+		}
+		for j := range pg.Indexes {
+			ix := &pg.Indexes[j]
+			if len(ix.Fields) == 0 && v.usable(ix) && v.usable(&ix.Fields) {
+				v.add(v.at(&ix.Fields, ix.Pos), "%s needs fields", describe(appendPath(path, "postgres", "indexes", itoa(j))))
+			}
+		}
+	}
+	if r := s.Redis; r != nil {
+		v.redis(r, describe(appendPath(path, "redis")))
+	}
+	if es := s.Elasticsearch; es != nil {
+		label := describe(appendPath(path, "elasticsearch"))
+		switch reason := indexProblem(es.Index); {
+		case reason == "" || !v.usable(&es.Index):
+		case v.info(&es.Index) == nil:
+			v.add(es.Pos, "%s: the default index (the view name %q) %s; set index", label, es.Index, reason)
+		default:
+			v.add(v.at(&es.Index), "index of %s %s, got %s", label, reason, v.show(&es.Index))
+		}
+		if other, dup := indexes[es.Index]; dup {
+			v.add(v.at(&es.Index, es.Pos), "%s writes the same index %sas view %q", label, v.name(es.Index, &es.Index), other)
+		} else {
+			indexes[es.Index] = e.Key
+		}
+	}
+}
+
+func (v *validator) redis(r *RedisSink, label string) {
+	switch {
+	case !v.usable(&r.Key):
+	case r.Key == "":
+		v.add(v.at(&r.Key, r.Pos), `%s needs a key template (key: "order:{id}")`, label)
+	default:
+		parts, err := ParseKeyTemplate(r.Key)
+		vi := v.info(&r.Key)
+		switch {
+		case err != nil && vi.env:
+			v.add(vi.pos, "%s: key is not a valid template (%s)", label, fromEnv(vi.raw))
+		case err != nil:
+			v.add(vi.pos, "%s: %s", label, err)
+		case !slices.ContainsFunc(parts, func(p KeyPart) bool { return p.Field }):
+			v.add(vi.pos, "%s: key %s has no {field} placeholder, so every document would share one key", label, v.show(&r.Key))
+		}
+	}
+	v.oneOf(&r.Format, "format of "+label, "json", "hash", "rejson")
+	if r.TTL < 0 {
+		v.add(v.at(&r.TTL, r.Pos), "%s: ttl must not be negative", label)
+	}
+}
+
+// ident checks a PostgreSQL identifier; a defaulted one (the view name) was
+// already checked as a view name.
+func (v *validator) ident(ptr *string, fallback Pos, label string) {
+	if v.info(ptr) != nil && v.usable(ptr) && !validName(*ptr) {
+		v.add(v.at(ptr, fallback), "%s must be lowercase letters, digits and _, not starting with a digit (at most %d), got %s", label, maxIdent, v.show(ptr))
+	}
+}
+
+// name returns `"value" ` for a message, or "" when one of the strings it
+// was built from came from the environment.
+func (v *validator) name(value string, from ...*string) string {
+	for _, p := range from {
+		if vi := v.info(p); vi != nil && vi.env {
+			return ""
+		}
+	}
+	return quote(value) + " "
+}
+
+// indexProblem says why s is not a valid Elasticsearch index name ("must
+// ..."), or "".
+func indexProblem(s string) string {
+	switch {
+	case s == "" || s == "." || s == "..":
+		return "must not be empty, . or .."
+	case len(s) > 255:
+		return "must be at most 255 bytes"
+	case strings.ToLower(s) != s:
+		return "must be lowercase"
+	case strings.ContainsAny(s, "\\/*?\"<>|,#: \t\n"):
+		return `must not contain \ / * ? " < > | , # : or spaces`
+	case strings.IndexAny(s[:1], "-_+") == 0:
+		return "must not start with -, _ or +"
+	}
+	return ""
+}
+
+// DisabledSinks lists the sinks that views declare but whose store has no
+// URL, as "view.redis" or "view.elasticsearch", in file order. The daemon
+// runs without them; the CLI logs them once.
+func (c *Config) DisabledSinks() []string {
+	var out []string
+	for _, e := range c.Views {
+		if e.Value.Sinks.Redis != nil && c.Stores.Redis.URL == "" {
+			out = append(out, e.Key+".redis")
+		}
+		if e.Value.Sinks.Elasticsearch != nil && c.Stores.Elasticsearch.URL == "" {
+			out = append(out, e.Key+".elasticsearch")
+		}
+	}
+	return out
+}
