@@ -1,10 +1,35 @@
 // Package debezium turns the bytes of a Debezium Kafka record into a Change.
 //
 // It is pure: no I/O, no clocks, no globals that change after init. Every value
-// it produces marshals with encoding/json to its natural form (see Value).
+// it produces marshals with encoding/json to its natural form (see Change).
+//
+// Forms: JsonConverter with or without schemas, Confluent Avro (schemas are
+// given with Decoder.AddAvroSchema), and ExtractNewRecordState /
+// ExtractNewDocumentState output; PostgreSQL and MongoDB connectors of
+// Debezium 0.x to 3.x. Members are read by name, unknown ones are ignored.
+//
+// Choices made where Debezium leaves room:
+//   - An unwrapped record without "__op" or "__deleted" is an upsert and is
+//     reported as OpUpdate; "__deleted": "true" is OpDelete with the row in
+//     Before.
+//   - The TOAST placeholder __debezium_unavailable_value (a string, an array
+//     holding only it, a map keyed by it, or its bytes in a bytea column) is
+//     removed from the row; in After the column is listed in Unchanged.
+//   - Floats that JSON cannot hold (NaN, ±Infinity, and MongoDB's
+//     $numberDouble and $numberDecimal of them) are the strings "NaN",
+//     "Infinity" and "-Infinity". PostgreSQL's infinite timestamps are the
+//     strings "infinity" and "-infinity"; other timestamps outside years
+//     0..9999 are malformed.
+//   - io.debezium.time.MicroDuration is an int64 of microseconds;
+//     io.debezium.time.Interval stays its ISO-8601 string.
+//   - Strings are valid UTF-8: invalid bytes become U+FFFD, as in encoding/json.
+//   - A MongoDB key {"id": "<Extended JSON>"} becomes {"_id": value}. For a
+//     tombstone, which says nothing of its connector, only an id holding an
+//     Extended JSON wrapper ({"$oid": …}) is converted.
 package debezium
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 )
@@ -62,6 +87,16 @@ func (o Op) String() string {
 		return "t"
 	}
 	return "Op(" + strconv.Itoa(int(o)) + ")"
+}
+
+// MarshalJSON writes the name String returns ("change", "tombstone", ...).
+func (k Kind) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(k.String())), nil
+}
+
+// MarshalJSON writes the single-letter code ("c", "u", ...).
+func (o Op) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(o.String())), nil
 }
 
 // ParseOp parses Debezium's single-letter operation code.
@@ -134,6 +169,9 @@ func (p Position) String() string {
 type Patch struct {
 	Set   map[string]any `json:"set"`
 	Unset []string       `json:"unset"`
+	// Truncated maps an array field to its new, shorter length (change
+	// streams' updateDescription.truncatedArrays).
+	Truncated map[string]int64 `json:"truncated,omitempty"`
 }
 
 // Transaction is the payload of a transaction metadata record.
@@ -163,10 +201,10 @@ type DataCollection struct {
 //
 // UUIDs and MongoDB ObjectIds are strings (canonical UUID, 24-digit hex).
 type Change struct {
-	Kind     Kind     `json:"kind"`
-	Op       Op       `json:"op"`
-	Source   Source   `json:"source"`
-	Position Position `json:"-"`
+	Kind     Kind           `json:"kind"`
+	Op       Op             `json:"op"`
+	Source   Source         `json:"source"`
+	Position Position       `json:"-"`
 	Key      map[string]any `json:"key"`
 	Before   map[string]any `json:"before"`
 	After    map[string]any `json:"after"`
@@ -176,4 +214,14 @@ type Change struct {
 	Unchanged   []string     `json:"unchanged,omitempty"`
 	Patch       *Patch       `json:"patch,omitempty"`
 	Transaction *Transaction `json:"transaction,omitempty"`
+	// SchemaChange is set for KindSchemaChange.
+	SchemaChange *SchemaChange `json:"schema_change,omitempty"`
+}
+
+// SchemaChange is the payload of a schema change (DDL history) event.
+type SchemaChange struct {
+	DatabaseName string          `json:"database_name,omitempty"`
+	SchemaName   string          `json:"schema_name,omitempty"`
+	DDL          string          `json:"ddl,omitempty"`
+	TableChanges json.RawMessage `json:"table_changes,omitempty"`
 }

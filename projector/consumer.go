@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,9 @@ type Consumer struct {
 	log     *slog.Logger
 	recover atomic.Bool // partitions were assigned: recompute pending docs first
 	joined  atomic.Bool
+
+	mu      sync.Mutex
+	unacked []*kgo.Record // projected records whose offset commit failed
 }
 
 // NewConsumer connects a group member for the engine's topics.
@@ -65,10 +69,11 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 			c.recover.Store(true)
 			c.joined.Store(true)
 		}),
-		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
-			if err := cl.CommitMarkedOffsets(ctx); err != nil {
-				c.log.Warn("commit on revoke failed", "err", err)
-			}
+		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, _ map[string][]int32) {
+			// Every projected batch was committed before the poll that lets
+			// this rebalance run; only a commit that failed is left to retry.
+			// Records polled but not projected are never committed.
+			c.commit(ctx, nil)
 		}),
 	}
 	kopts = append(kopts, opts.Extra...)
@@ -112,6 +117,7 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 			}
 		})
 		recs := fetches.Records()
+		c.log.Debug("polled", "records", len(recs))
 		if len(recs) > 0 {
 			if err := c.batch(ctx, fetches, recs); err != nil {
 				return err
@@ -152,11 +158,8 @@ func (c *Consumer) batch(ctx context.Context, fetches kgo.Fetches, recs []*kgo.R
 			return err
 		}
 	}
-	c.cl.MarkCommitRecords(recs...)
-	if err := c.cl.CommitMarkedOffsets(ctx); err != nil {
-		// Not fatal: the next commit covers these offsets, and a replay is harmless.
-		c.log.Warn("offset commit failed", "err", err)
-	}
+	c.log.Debug("batch projected", "records", len(recs), "dead_letters", len(dead))
+	c.commit(ctx, recs)
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if n := len(p.Records); n > 0 {
 			lag := p.HighWatermark - p.Records[n-1].Offset - 1
@@ -215,4 +218,22 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 		}
 		wait = min(2*wait, c.eng.backoff)
 	}
+}
+
+// commit commits the offsets of projected records (and of earlier ones
+// whose commit failed). A failed commit is not fatal: it is retried with the
+// next batch or on revocation, and a replay is harmless anyway.
+func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	todo := append(c.unacked, recs...)
+	if len(todo) == 0 {
+		return
+	}
+	if err := c.cl.CommitRecords(ctx, todo...); err != nil {
+		c.log.Warn("offset commit failed; will retry", "err", err)
+		c.unacked = todo
+		return
+	}
+	c.unacked = nil
 }

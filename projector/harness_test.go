@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -102,7 +103,11 @@ type member struct {
 func startMember(t *testing.T, cfg *config.Config, plan *projections.Plan, batch int) *member {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := stack.Wire(ctx, cfg, plan, nil)
+	var log *slog.Logger
+	if os.Getenv("PROJECTOR_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	st, err := stack.Wire(ctx, cfg, plan, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -110,7 +115,8 @@ func startMember(t *testing.T, cfg *config.Config, plan *projections.Plan, batch
 	cons, err := projector.NewConsumer(st.Engine, projector.ConsumerOptions{
 		Brokers: cfg.Kafka.Brokers, Group: cfg.Kafka.Group, ClientID: "test",
 		BatchSize: batch, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
-		Extra: []kgo.Opt{kgo.AllowAutoTopicCreation()},
+		Extra:  []kgo.Opt{kgo.AllowAutoTopicCreation()},
+		Logger: log,
 	})
 	if err != nil {
 		cancel()

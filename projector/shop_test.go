@@ -110,6 +110,7 @@ func checkShop(t *testing.T, gen *shop.Generator, pool *pgxpool.Pool, rdb *gored
 		t.Fatal(err)
 	}
 	compareOrders(t, "postgres order_view", got, want)
+	t.Logf("order_view: %d docs, as the oracle says", len(want))
 
 	keys, err := rdb.Keys(ctx, prefix+"order:*").Result()
 	if err != nil {

@@ -1,0 +1,130 @@
+package debezium
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// columnCodec turns a declared SQL column type into the codec that reads the
+// column's schemaless JSON. It returns nil for a type whose natural JSON is
+// already right (text, integers, booleans, user-defined enums, ...): unknown
+// type names are accepted, only a type that cannot be parsed is an error.
+// unit is nanoseconds per unit of an integer timestamp or time.
+func columnCodec(typ string, unit int64) (*codec, error) {
+	base, args, dims, err := parseSQLType(typ)
+	if err != nil {
+		return nil, err
+	}
+	c, err := baseCodec(base, args, unit)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	for range dims {
+		c = &codec{kind: kArray, elem: c}
+	}
+	return c, nil
+}
+
+func baseCodec(base string, args []int, unit int64) (*codec, error) {
+	switch base {
+	case "numeric", "decimal":
+		c := &codec{kind: kDecimal, text: true}
+		switch len(args) {
+		case 0:
+		case 1:
+			c.scaleKnown = true
+		case 2:
+			if args[1] > args[0] {
+				return nil, fmt.Errorf("%s scale %d exceeds precision %d", base, args[1], args[0])
+			}
+			c.scale, c.scaleKnown = int32(args[1]), true
+		default:
+			return nil, fmt.Errorf("%s takes at most precision and scale", base)
+		}
+		return c, nil
+	case "money":
+		return &codec{kind: kDecimal, text: true, scale: 2, scaleKnown: true}, nil
+	case "smallint", "int2", "integer", "int", "int4", "bigint", "int8",
+		"smallserial", "serial2", "serial", "serial4", "bigserial", "serial8", "oid":
+		return &codec{kind: kInt}, nil
+	case "real", "float4", "double precision", "float8", "float":
+		return &codec{kind: kFloat}, nil
+	case "boolean", "bool":
+		return &codec{kind: kBool}, nil
+	case "date":
+		return &codec{kind: kDate}, nil
+	case "timestamp", "timestamp without time zone":
+		return &codec{kind: kTimestamp, unit: unit}, nil
+	case "timestamptz", "timestamp with time zone":
+		return &codec{kind: kZonedTimestamp, unit: unit}, nil
+	case "time", "time without time zone":
+		return &codec{kind: kTime, unit: unit}, nil
+	case "timetz", "time with time zone":
+		return &codec{kind: kZonedTime}, nil
+	case "interval":
+		return &codec{kind: kInterval}, nil
+	case "json", "jsonb":
+		return &codec{kind: kJSON}, nil
+	case "uuid":
+		return &codec{kind: kUUID}, nil
+	case "bytea":
+		return &codec{kind: kBytes}, nil
+	case "point", "geometry", "geography":
+		return &codec{kind: kStruct, fields: []field{
+			{name: "x", c: &codec{kind: kFloat}},
+			{name: "y", c: &codec{kind: kFloat}},
+			{name: "wkb", c: &codec{kind: kBytes}},
+			{name: "srid", c: &codec{kind: kInt}},
+		}}, nil
+	}
+	return nil, nil
+}
+
+var errEmptyType = errors.New("empty column type")
+
+// parseSQLType splits "numeric(10, 2)[]" into ("numeric", [10 2], 1).
+func parseSQLType(typ string) (base string, args []int, dims int, err error) {
+	t := strings.ToLower(strings.TrimSpace(typ))
+	for strings.HasSuffix(t, "]") {
+		open := strings.LastIndexByte(t, '[')
+		if open < 0 {
+			return "", nil, 0, fmt.Errorf("type %q: unbalanced '['", typ)
+		}
+		if n := strings.TrimSpace(t[open+1 : len(t)-1]); n != "" {
+			if _, err := strconv.Atoi(n); err != nil {
+				return "", nil, 0, fmt.Errorf("type %q: array bound %q is not an integer", typ, n)
+			}
+		}
+		t = strings.TrimSpace(t[:open])
+		dims++
+	}
+	if strings.HasSuffix(t, "array") { // "integer array" is SQL for integer[]
+		t = strings.TrimSpace(strings.TrimSuffix(t, "array"))
+		dims++
+	}
+	if open := strings.IndexByte(t, '('); open >= 0 {
+		end := strings.IndexByte(t, ')')
+		if end < open {
+			return "", nil, 0, fmt.Errorf("type %q: unbalanced '('", typ)
+		}
+		for _, a := range strings.Split(t[open+1:end], ",") {
+			a = strings.TrimSpace(a)
+			n, err := strconv.Atoi(a)
+			if err != nil || n < 0 {
+				return "", nil, 0, fmt.Errorf("type %q: argument %q is not a non-negative integer", typ, a)
+			}
+			args = append(args, n)
+		}
+		t = t[:open] + " " + t[end+1:]
+	}
+	if strings.ContainsAny(t, "()[]") {
+		return "", nil, 0, fmt.Errorf("type %q: unbalanced brackets", typ)
+	}
+	base = strings.Join(strings.Fields(t), " ")
+	if base == "" {
+		return "", nil, 0, fmt.Errorf("type %q: %w", typ, errEmptyType)
+	}
+	return base, args, dims, nil
+}

@@ -1,0 +1,261 @@
+package debezium
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Format is the serialisation of a record's value (and key).
+type Format int
+
+const (
+	// FormatAuto detects the form of each record: Confluent Avro framing,
+	// JsonConverter with or without schemas, a Debezium envelope, transaction
+	// metadata, a heartbeat, a schema change, or an unwrapped row.
+	FormatAuto Format = iota
+	// FormatJSON is JsonConverter output of the Debezium envelope (or of the
+	// transaction, heartbeat and schema-change records), schemas on or off.
+	FormatJSON
+	// FormatAvro is Confluent's AvroConverter: magic byte 0, a 4-byte
+	// big-endian schema id, then the Avro binary body.
+	FormatAvro
+	// FormatUnwrapped is JSON output of ExtractNewRecordState or
+	// ExtractNewDocumentState: the row itself, plus "__" metadata fields.
+	FormatUnwrapped
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatAuto:
+		return "auto"
+	case FormatJSON:
+		return "json"
+	case FormatAvro:
+		return "avro"
+	case FormatUnwrapped:
+		return "unwrapped"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ParseFormat parses "", "auto", "json", "avro" or "unwrapped".
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return FormatAuto, nil
+	case "json":
+		return FormatJSON, nil
+	case "avro":
+		return FormatAvro, nil
+	case "unwrapped":
+		return FormatUnwrapped, nil
+	}
+	return 0, fmt.Errorf("debezium: unknown format %q (want auto, json, avro or unwrapped)", s)
+}
+
+// Options configure a Decoder.
+type Options struct {
+	Format Format
+	// Columns are the source's declared columns: name → SQL type as written
+	// in the YAML ("bigint", "numeric(10,2)", "timestamptz", "text[]", ...).
+	// They tell what schemaless JSON cannot: a precise decimal's scale, that
+	// an integer is a date or a timestamp, that a string holds JSON or a
+	// UUID. With a schema they refine only fields the schema leaves plain
+	// (decimal.handling.mode=string or double, a json column read as text).
+	// A decimal column's string is read as decimal text when it is one
+	// ("12.50", mode string) and as base64 otherwise (mode precise), so a
+	// base64 value made only of digits is ambiguous without a schema.
+	// Unknown type names (text-like and user-defined types) are accepted
+	// and leave the JSON value as it is.
+	Columns map[string]string
+	// TimestampUnit is the unit of a schemaless integer timestamp or time
+	// column: "ms" (the default), "us" or "ns".
+	TimestampUnit string
+}
+
+// Decoder turns Kafka records into Changes. It is safe for concurrent use.
+type Decoder struct {
+	format Format
+	hints  map[string]*codec
+
+	strings interner // source names shared between records
+
+	mu      sync.RWMutex
+	plain   *compiled               // schemaless JSON: column hints only
+	schemas map[schemaKey]*compiled // parsed JSON schemas by fingerprint
+	// prefixes finds a cached schema from the first bytes of a record, so
+	// that a known schema is matched by one comparison instead of a scan.
+	prefixes map[schemaKey][]*knownSchema
+	avro     avroRegistry
+}
+
+// schemaKey identifies a cached schema: the fingerprint of its raw bytes and
+// the role it is used in (a record key and a value compile differently).
+type schemaKey struct {
+	sum  uint64
+	size int
+	role schemaRole
+}
+
+type schemaRole uint8
+
+const (
+	roleValue schemaRole = iota + 1 // a value: envelope, metadata or unwrapped row
+	roleRow                         // a key, or a value read as an unwrapped row
+)
+
+// maxCachedSchemas bounds the cache against a stream of ever-new schemas.
+const maxCachedSchemas = 4096
+
+// NewDecoder checks the options and returns a Decoder.
+func NewDecoder(opts Options) (*Decoder, error) {
+	if opts.Format < FormatAuto || opts.Format > FormatUnwrapped {
+		return nil, fmt.Errorf("debezium: unknown format %d", int(opts.Format))
+	}
+	unit, err := parseUnit(opts.TimestampUnit)
+	if err != nil {
+		return nil, err
+	}
+	hints := make(map[string]*codec, len(opts.Columns))
+	var problems []string
+	for name, typ := range opts.Columns {
+		c, err := columnCodec(typ, unit)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("column %q: %v", name, err))
+			continue
+		}
+		if c != nil {
+			hints[name] = c
+		}
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return nil, fmt.Errorf("debezium: %s", strings.Join(problems, "; "))
+	}
+	return &Decoder{
+		format:   opts.Format,
+		hints:    hints,
+		plain:    &compiled{row: compileRow(nil, hints)},
+		schemas:  make(map[schemaKey]*compiled),
+		prefixes: make(map[schemaKey][]*knownSchema),
+	}, nil
+}
+
+func parseUnit(s string) (int64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "ms":
+		return 1e6, nil
+	case "us", "µs":
+		return 1e3, nil
+	case "ns":
+		return 1, nil
+	}
+	return 0, fmt.Errorf("debezium: unknown timestamp unit %q (want ms, us or ns)", s)
+}
+
+// Decode decodes one record. A nil or empty value is a tombstone (Kind
+// KindTombstone with the Key decoded); a truncate has a nil key. Every error
+// about the input wraps ErrMalformed; an Avro record whose schema id is not
+// known yet returns an error wrapping *UnknownSchemaError.
+func (d *Decoder) Decode(key, value []byte) (Change, error) {
+	if d.format == FormatAvro || (d.format == FormatAuto && len(value) > 0 && value[0] == 0) {
+		return d.decodeAvro(key, value)
+	}
+	if isNullValue(value) {
+		k, err := d.avroKey(key, keyUnknown) // JSON unless Avro-framed
+		if err != nil {
+			return Change{}, err
+		}
+		return Change{Kind: KindTombstone, Key: k}, nil
+	}
+	ch, hint, err := d.decodeJSONValue(value)
+	if err != nil {
+		return Change{}, err
+	}
+	if ch.Kind == KindChange && ch.Op == OpTruncate {
+		return ch, nil
+	}
+	k, err := d.avroKey(key, hint) // JSON unless Avro-framed
+	if err != nil {
+		return Change{}, err
+	}
+	if k != nil {
+		ch.Key = k
+	}
+	return ch, nil
+}
+
+// isNullValue reports a tombstone: no bytes, or the JSON text null (which
+// JsonConverter also reads as a null value).
+func isNullValue(b []byte) bool {
+	s := scanner{data: b}
+	if s.peek() == 0 {
+		return true
+	}
+	return s.null() && s.end() == nil
+}
+
+// schema returns the compiled form of raw, parsing it on first sight.
+func (d *Decoder) schema(raw []byte, role schemaRole, at *path) (*compiled, error) {
+	k := schemaKey{sum: xxhash.Sum64(raw), size: len(raw), role: role}
+	d.mu.RLock()
+	c, ok := d.schemas[k]
+	d.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	c, err := compileSchema(raw, role, d.hints, at)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if len(d.schemas) >= maxCachedSchemas {
+		clear(d.schemas)
+		clear(d.prefixes)
+	}
+	d.schemas[k] = c
+	if len(raw) >= prefixLen {
+		pk := schemaKey{sum: xxhash.Sum64(raw[:prefixLen]), role: role}
+		if list := d.prefixes[pk]; len(list) < maxPerPrefix {
+			// The record buffer is not ours to keep: copy the bytes.
+			d.prefixes[pk] = append(list, &knownSchema{raw: bytes.Clone(raw), c: c})
+		}
+	}
+	d.mu.Unlock()
+	return c, nil
+}
+
+// knownSchema is a cached schema with its exact bytes.
+type knownSchema struct {
+	raw []byte
+	c   *compiled
+}
+
+const (
+	prefixLen    = 64 // bytes hashed to find the candidates
+	maxPerPrefix = 16 // candidates kept per prefix
+)
+
+// knownSchema returns the cached schema whose bytes b starts with, and its
+// length. A schema is a complete JSON value, so if b starts with its exact
+// bytes, the value at the start of b is that schema.
+func (d *Decoder) knownSchema(b []byte, role schemaRole) (*compiled, int) {
+	if len(b) < prefixLen {
+		return nil, 0
+	}
+	pk := schemaKey{sum: xxhash.Sum64(b[:prefixLen]), role: role}
+	d.mu.RLock()
+	list := d.prefixes[pk]
+	d.mu.RUnlock()
+	for _, e := range list {
+		if bytes.HasPrefix(b, e.raw) {
+			return e.c, len(e.raw)
+		}
+	}
+	return nil, 0
+}

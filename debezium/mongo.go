@@ -1,0 +1,312 @@
+package debezium
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// mongoChange combines a MongoDB change event. after, before, patch, filter
+// and updatedFields are Extended JSON text; the position is the oplog time
+// in seconds (source.ts_ms / 1000, or 0.x's source.sec) and source.ord.
+func mongoChange(op Op, e *envelope, p *path) (Change, error) {
+	ch := Change{Kind: KindChange, Op: op, Source: e.source, Before: e.before, After: e.after}
+	switch {
+	case e.mongoSec != nil:
+		ch.Position.Hi = *e.mongoSec
+	case e.source.TsMs != nil:
+		ch.Position.Hi = *e.source.TsMs / 1000
+	}
+	if e.source.Ord != nil {
+		ch.Position.Lo = *e.source.Ord
+	}
+	var err error
+	if e.mongoAfter != nil {
+		ap := p.field("after")
+		if ch.After, err = parseExtDoc(e.mongoAfter, &ap); err != nil {
+			return Change{}, err
+		}
+	}
+	if e.mongoBefore != nil {
+		bp := p.field("before")
+		if ch.Before, err = parseExtDoc(e.mongoBefore, &bp); err != nil {
+			return Change{}, err
+		}
+	}
+	if e.filter != nil {
+		fp := p.field("filter")
+		filter, err := parseExtDoc(e.filter, &fp)
+		if err != nil {
+			return Change{}, err
+		}
+		// The filter names the document when the record has no key.
+		if id, ok := filter["_id"]; ok {
+			ch.Key = map[string]any{"_id": id}
+		}
+	}
+	if ch.After == nil && e.patch != nil {
+		pp := p.field("patch")
+		doc, err := parseExtDoc(e.patch, &pp)
+		if err != nil {
+			return Change{}, err
+		}
+		if isOperatorPatch(doc) {
+			if ch.Patch, err = operatorPatch(doc, &pp); err != nil {
+				return Change{}, err
+			}
+		} else if op != OpDelete {
+			ch.After = doc // a whole-document replacement
+		}
+	}
+	if ch.After == nil && ch.Patch == nil && e.hasUpdateDescr && op == OpUpdate {
+		patch := &Patch{Set: map[string]any{}, Unset: e.removed, Truncated: e.truncated}
+		if e.updated != nil {
+			ud := p.field("updateDescription")
+			up := ud.field("updatedFields")
+			set, err := parseExtDoc(e.updated, &up)
+			if err != nil {
+				return Change{}, err
+			}
+			patch.Set = set
+		}
+		ch.Patch = normalisePatch(patch)
+	}
+	return ch, nil
+}
+
+// isOperatorPatch tells an oplog update ({"$set": …}, {"$v": 2, "diff": …})
+// from a replacement document.
+func isOperatorPatch(doc map[string]any) bool {
+	for k := range doc {
+		if strings.HasPrefix(k, "$") || k == "diff" && has(doc, "$v") {
+			return true
+		}
+	}
+	return false
+}
+
+func operatorPatch(doc map[string]any, p *path) (*Patch, error) {
+	patch := &Patch{Set: map[string]any{}}
+	for k, v := range doc {
+		fp := p.field(k)
+		switch k {
+		case "$set", "$setOnInsert":
+			set, ok := v.(map[string]any)
+			if !ok {
+				return nil, malformed(&fp, "expected a document")
+			}
+			for f, x := range set {
+				patch.Set[f] = x
+			}
+		case "$unset":
+			unset, ok := v.(map[string]any)
+			if !ok {
+				return nil, malformed(&fp, "expected a document")
+			}
+			for f := range unset {
+				patch.Unset = append(patch.Unset, f)
+			}
+		case "diff": // MongoDB 5+ oplog ($v: 2)
+			d, ok := v.(map[string]any)
+			if !ok {
+				return nil, malformed(&fp, "expected a document")
+			}
+			if err := applyDiff(patch, d, "", &fp, 0); err != nil {
+				return nil, err
+			}
+		case "$v":
+		default:
+			return nil, malformed(&fp, "unsupported update operator")
+		}
+	}
+	return normalisePatch(patch), nil
+}
+
+// applyDiff flattens a $v:2 oplog diff: "u" and "i" set fields, "d" removes
+// them, "s<field>" descends into a sub-document or array, and inside an
+// array diff "u<index>" sets an element and "l" is the new length.
+func applyDiff(patch *Patch, d map[string]any, prefix string, p *path, depth int) error {
+	if depth > maxDepth {
+		return malformed(p, "%v", errDepth)
+	}
+	for k, v := range d {
+		fp := p.field(k)
+		switch {
+		case k == "u" || k == "i":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return malformed(&fp, "expected a document")
+			}
+			for f, x := range m {
+				patch.Set[prefix+f] = x
+			}
+		case k == "d":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return malformed(&fp, "expected a document")
+			}
+			for f := range m {
+				patch.Unset = append(patch.Unset, prefix+f)
+			}
+		case k == "a":
+		case k == "l":
+			n, ok := v.(int64)
+			if !ok || prefix == "" {
+				return malformed(&fp, "expected an array length")
+			}
+			if patch.Truncated == nil {
+				patch.Truncated = map[string]int64{}
+			}
+			patch.Truncated[strings.TrimSuffix(prefix, ".")] = n
+		case len(k) > 1 && k[0] == 's':
+			m, ok := v.(map[string]any)
+			if !ok {
+				return malformed(&fp, "expected a document")
+			}
+			if err := applyDiff(patch, m, prefix+k[1:]+".", &fp, depth+1); err != nil {
+				return err
+			}
+		case len(k) > 1 && k[0] == 'u':
+			if _, err := strconv.Atoi(k[1:]); err != nil {
+				return malformed(&fp, "unknown diff member")
+			}
+			patch.Set[prefix+k[1:]] = v
+		default:
+			return malformed(&fp, "unknown diff member")
+		}
+	}
+	return nil
+}
+
+func normalisePatch(p *Patch) *Patch {
+	if p.Set == nil {
+		p.Set = map[string]any{}
+	}
+	if p.Unset == nil {
+		p.Unset = []string{}
+	}
+	slices.Sort(p.Unset)
+	p.Unset = slices.Compact(p.Unset)
+	return p
+}
+
+// updateDescription reads change streams' {updatedFields, removedFields,
+// truncatedArrays}. Errors are relative to it.
+func (st *dec) updateDescription(e *envelope) error {
+	s := &st.s
+	if s.null() {
+		return nil
+	}
+	if err := s.expect('{'); err != nil {
+		return bad("%v", err)
+	}
+	e.hasUpdateDescr = true
+	e.mongoShape = true
+	for first := true; ; first = false {
+		k, ok, err := s.nextMember(first)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if !ok {
+			return nil
+		}
+		switch string(k) {
+		case "updatedFields":
+			switch s.peek() {
+			case 'n':
+				err = st.lit("null")
+			case '{': // a document rather than its text: keep the text
+				var span []byte
+				if span, err = s.span(1); err != nil {
+					err = bad("%v", err)
+				}
+				e.updated = span
+			default:
+				e.updated, err = st.str()
+			}
+		case "removedFields":
+			var v any
+			if v, err = st.value(removedCodec, 1); err == nil {
+				arr, _ := v.([]any)
+				for _, f := range arr {
+					if f, ok := f.(string); ok {
+						e.removed = append(e.removed, f)
+					}
+				}
+			}
+		case "truncatedArrays":
+			var v any
+			if v, err = st.value(truncatedCodec, 1); err == nil {
+				arr, _ := v.([]any)
+				for _, t := range arr {
+					t, _ := t.(map[string]any)
+					f, ok1 := t["field"].(string)
+					n, ok2 := t["size"].(int64)
+					if ok1 && ok2 {
+						if e.truncated == nil {
+							e.truncated = map[string]int64{}
+						}
+						e.truncated[f] = n
+					}
+				}
+			}
+		default:
+			if err = s.skip(1); err != nil {
+				err = bad("%v", err)
+			}
+		}
+		if err != nil {
+			return prefixErr(err, string(k))
+		}
+	}
+}
+
+var (
+	removedCodec   = &codec{kind: kArray, elem: &codec{kind: kString}}
+	truncatedCodec = &codec{kind: kArray, elem: &codec{kind: kStruct, fields: []field{
+		{name: "field", c: &codec{kind: kString}},
+		{name: "size", c: &codec{kind: kInt}},
+	}}}
+)
+
+// mongoKey turns the connector's key {"id": "<Extended JSON>"} into
+// {"_id": value}, so that it matches the document's _id. strict says the
+// record is known to come from MongoDB: then an id that is not Extended JSON
+// is an error; otherwise the key is left as it is.
+func mongoKey(k map[string]any, strict, onlyWrapped bool, p *path) (map[string]any, error) {
+	if len(k) != 1 {
+		return k, nil
+	}
+	id, ok := k["id"]
+	if !ok {
+		return k, nil
+	}
+	text, ok := id.(string)
+	if !ok {
+		if strict {
+			return map[string]any{"_id": id}, nil
+		}
+		return k, nil
+	}
+	if onlyWrapped && !looksWrapped(text) {
+		return k, nil
+	}
+	ip := p.field("id")
+	v, err := parseExtValue([]byte(text), &ip)
+	if err != nil {
+		if strict {
+			return nil, err
+		}
+		return k, nil
+	}
+	return map[string]any{"_id": v}, nil
+}
+
+// looksWrapped reports Extended JSON text of a wrapper such as {"$oid": …}.
+func looksWrapped(s string) bool {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "{") {
+		return false
+	}
+	return strings.HasPrefix(strings.TrimSpace(s[1:]), `"$`)
+}

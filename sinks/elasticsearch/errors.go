@@ -1,0 +1,68 @@
+package elasticsearch
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrConfig reports an invalid Config or View.
+	ErrConfig = errors.New("elasticsearch: invalid configuration")
+	// ErrUnknownView marks a doc whose view the sink was not built with.
+	ErrUnknownView = errors.New("elasticsearch: unknown view")
+	// ErrInvalidDoc marks a doc that cannot be written (empty ID, negative
+	// Rev, fields that do not encode as JSON).
+	ErrInvalidDoc = errors.New("elasticsearch: invalid doc")
+	// ErrMapping marks a doc the index mapping rejected
+	// (document_parsing_exception and kin). Retrying does not help until the
+	// view or its mapping changes.
+	ErrMapping = errors.New("elasticsearch: rejected by mapping")
+	// ErrUnavailable marks a rejection (429) or server error (5xx) that
+	// outlasted the sink's retries.
+	ErrUnavailable = errors.New("elasticsearch: cluster unavailable")
+	// ErrUnreachable wraps a transport failure: no HTTP response at all.
+	ErrUnreachable = errors.New("elasticsearch: cluster unreachable")
+	// ErrAliasMismatch reports a SwapAlias whose alias was not on the
+	// expected generation: someone else moved it.
+	ErrAliasMismatch = errors.New("elasticsearch: alias not on the expected generation")
+)
+
+// APIError is an error Elasticsearch returned, for one bulk item or a whole
+// request. It never contains credentials.
+type APIError struct {
+	Status int    // HTTP status of the item or response
+	Type   string // error.type, e.g. "document_parsing_exception"
+	Reason string // error.reason
+	Cause  string // error.caused_by.reason, when present
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("elasticsearch: %d %s: %s", e.Status, e.Type, e.Reason)
+	if e.Cause != "" {
+		msg += " (caused by: " + e.Cause + ")"
+	}
+	return msg
+}
+
+// Is lets errors.Is classify an APIError as ErrMapping or ErrUnavailable.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrMapping:
+		return mappingErrorTypes[e.Type]
+	case ErrUnavailable:
+		return retryableStatus(e.Status)
+	}
+	return false
+}
+
+// mappingErrorTypes are the item errors by which a mapping refuses a doc.
+var mappingErrorTypes = map[string]bool{
+	"document_parsing_exception":       true, // 8.x
+	"mapper_parsing_exception":         true, // 7.x and some 8.x paths
+	"strict_dynamic_mapping_exception": true,
+}
+
+// retryableStatus: rejections (429) and server errors are worth retrying.
+func retryableStatus(status int) bool {
+	return status == 429 || status >= 500
+}

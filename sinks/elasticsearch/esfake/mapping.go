@@ -1,0 +1,385 @@
+package esfake
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// mergeMapping merges src into dst: properties recursively, other keys
+// replaced, as Elasticsearch merges a template's mappings with a request's.
+func mergeMapping(dst, src map[string]any) {
+	for k, v := range src {
+		if k == "properties" {
+			sp, _ := v.(map[string]any)
+			dp, ok := dst["properties"].(map[string]any)
+			if !ok {
+				dp = map[string]any{}
+				dst["properties"] = dp
+			}
+			for name, def := range sp {
+				sd, _ := def.(map[string]any)
+				if dd, ok := dp[name].(map[string]any); ok && sd != nil && isObjectDef(dd) && isObjectDef(sd) {
+					mergeMapping(dd, sd)
+					continue
+				}
+				dp[name] = def
+			}
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+func isObjectDef(def map[string]any) bool {
+	t, _ := def["type"].(string)
+	return t == "" || t == "object" || t == "nested"
+}
+
+// metadataFields may not appear inside a document's source.
+var metadataFields = map[string]bool{
+	"_id": true, "_index": true, "_source": true, "_routing": true, "_version": true, "_seq_no": true,
+	"_primary_term": true, "_ignored": true, "_field_names": true, "_doc_count": true, "_tier": true,
+	"_nested_path": true, "_data_stream_timestamp": true, "_feature": true,
+}
+
+// mappingUpdate is a dynamically mapped field, applied only when the whole
+// document parsed, as Elasticsearch applies a mapping update.
+type mappingUpdate struct {
+	props map[string]any
+	name  string
+	def   map[string]any
+}
+
+// docParser checks one document against an index's mappings.
+type docParser struct {
+	id      string
+	source  []byte
+	updates []mappingUpdate
+}
+
+// parseDoc decodes a source and validates it against the mappings, adding
+// dynamic mappings for new fields. Callers hold s.mu.
+func parseDoc(ix *index, id string, source []byte) (map[string]any, *esError) {
+	var obj map[string]any
+	dec := json.NewDecoder(bytes.NewReader(source))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		reason := "[1:1] failed to parse: source is not a JSON object"
+		if err != nil {
+			reason = "[1:1] failed to parse: " + err.Error()
+		}
+		return nil, &esError{Type: "document_parsing_exception", Reason: reason}
+	}
+	p := &docParser{id: id, source: source}
+	props, ok := ix.mappings["properties"].(map[string]any)
+	if !ok {
+		props = map[string]any{}
+	}
+	if e := p.object(obj, props, dynamicOf(ix.mappings, "true"), "", "_doc"); e != nil {
+		return nil, e
+	}
+	if len(p.updates) > 0 {
+		if _, ok := ix.mappings["properties"]; !ok {
+			ix.mappings["properties"] = props
+		}
+		for _, u := range p.updates {
+			u.props[u.name] = u.def
+		}
+	}
+	return obj, nil
+}
+
+func dynamicOf(def map[string]any, inherited string) string {
+	switch v := def["dynamic"].(type) {
+	case bool:
+		return strconv.FormatBool(v)
+	case string:
+		return v
+	}
+	return inherited
+}
+
+// col approximates the "[line:col]" prefix of a parsing error: the column
+// just after the field's name in the source.
+func (p *docParser) col(name string) string {
+	i := bytes.Index(p.source, []byte(`"`+name+`"`))
+	if i < 0 {
+		return "[1:1]"
+	}
+	return fmt.Sprintf("[1:%d]", i+len(name)+4)
+}
+
+func (p *docParser) object(obj, props map[string]any, dynamic, prefix, parent string) *esError {
+	for name, v := range obj {
+		full := name
+		if prefix != "" {
+			full = prefix + "." + name
+		}
+		if prefix == "" && metadataFields[name] {
+			return &esError{Type: "document_parsing_exception", Reason: p.col(name) + " Field [" + name +
+				"] is a metadata field and cannot be added inside a document. Use the index API request parameters."}
+		}
+		def, ok := props[name].(map[string]any)
+		if !ok {
+			if v == nil {
+				continue
+			}
+			switch dynamic {
+			case "strict":
+				return &esError{Type: "strict_dynamic_mapping_exception", Reason: p.col(name) + " mapping set to strict, dynamic introduction of [" +
+					name + "] within [" + parent + "] is not allowed"}
+			case "false", "runtime":
+				continue
+			}
+			def = dynamicDef(v)
+			if def == nil {
+				continue
+			}
+			p.updates = append(p.updates, mappingUpdate{props: props, name: name, def: def})
+		}
+		if e := p.value(v, def, dynamic, full, name); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// dynamicDef is Elasticsearch's default dynamic mapping of a JSON value:
+// strings become text with a keyword sub-field (or date when they look like
+// one), integers long, other numbers float, objects object.
+func dynamicDef(v any) map[string]any {
+	switch t := v.(type) {
+	case string:
+		if len(t) >= 10 && looksLikeDate(t) {
+			return map[string]any{"type": "date"}
+		}
+		return map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": json.Number("256")}}}
+	case json.Number:
+		if strings.ContainsAny(t.String(), ".eE") {
+			return map[string]any{"type": "float"}
+		}
+		return map[string]any{"type": "long"}
+	case bool:
+		return map[string]any{"type": "boolean"}
+	case map[string]any:
+		return map[string]any{"properties": map[string]any{}}
+	case []any:
+		for _, e := range t {
+			if e != nil {
+				return dynamicDef(e)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *docParser) value(v any, def map[string]any, dynamic, full, name string) *esError {
+	if v == nil {
+		return nil
+	}
+	if def["enabled"] == false {
+		// An object with "enabled": false is not parsed at all, so any JSON
+		// value is accepted and kept in _source only
+		// (DocumentParser.parseObjectOrNested skips it before the
+		// concrete-value check).
+		return nil
+	}
+	if arr, ok := v.([]any); ok {
+		for _, e := range arr {
+			if e := p.value(e, def, dynamic, full, name); e != nil {
+				return e
+			}
+		}
+		return nil
+	}
+	typ, _ := def["type"].(string)
+	if typ == "" || typ == "object" || typ == "nested" {
+		sub, ok := v.(map[string]any)
+		if !ok {
+			return &esError{Type: "document_parsing_exception", Reason: p.col(name) + " object mapping for [" + full +
+				"] tried to parse field [" + name + "] as object, but found a concrete value"}
+		}
+		props, ok := def["properties"].(map[string]any)
+		if !ok {
+			props = map[string]any{}
+			def["properties"] = props
+		}
+		return p.object(sub, props, dynamicOf(def, dynamic), full, full)
+	}
+	if cause := checkValue(typ, v); cause != "" {
+		return &esError{
+			Type: "document_parsing_exception",
+			Reason: fmt.Sprintf("%s failed to parse field [%s] of type [%s] in document with id '%s'. Preview of field's value: '%s'",
+				p.col(name), full, typ, p.id, preview(v)),
+			Cause: &esError{Type: "illegal_argument_exception", Reason: cause},
+		}
+	}
+	return nil
+}
+
+// checkValue returns why v is not a valid value of a field of that type,
+// or "" when it is.
+func checkValue(typ string, v any) string {
+	if _, ok := v.(map[string]any); ok && typ != "flattened" && typ != "geo_point" {
+		return "Cannot parse an object as a value of type [" + typ + "]"
+	}
+	switch typ {
+	case "long", "integer", "short", "byte", "unsigned_long", "double", "float", "half_float", "scaled_float":
+		switch t := v.(type) {
+		case json.Number:
+			return ""
+		case string:
+			if _, err := strconv.ParseFloat(strings.TrimSpace(t), 64); err != nil {
+				return `For input string: "` + t + `"`
+			}
+			return ""
+		case bool:
+			return "Current token (VALUE_" + strings.ToUpper(strconv.FormatBool(t)) + ") not numeric, can not use numeric value accessors"
+		}
+	case "boolean":
+		switch t := v.(type) {
+		case bool:
+			return ""
+		case string:
+			if t == "true" || t == "false" || t == "" {
+				return ""
+			}
+			return "Failed to parse value [" + t + "] as only [true] or [false] are allowed."
+		default:
+			return "Failed to parse value [" + scalarString(v) + "] as only [true] or [false] are allowed."
+		}
+	case "date", "date_nanos":
+		switch t := v.(type) {
+		case json.Number:
+			return ""
+		case string:
+			if _, ok := parseDate(t); ok {
+				return ""
+			}
+			return "failed to parse date field [" + t + "] with format [strict_date_optional_time||epoch_millis]"
+		default:
+			return "failed to parse date field [" + scalarString(v) + "] with format [strict_date_optional_time||epoch_millis]"
+		}
+	case "ip":
+		if s, ok := v.(string); ok {
+			if _, err := netip.ParseAddr(s); err == nil {
+				return ""
+			}
+		}
+		return "'" + scalarString(v) + "' is not an IP string literal."
+	case "binary":
+		if s, ok := v.(string); ok {
+			if _, err := base64.StdEncoding.DecodeString(s); err == nil {
+				return ""
+			}
+		}
+		return "Failed to decode base64"
+	}
+	return ""
+}
+
+func preview(v any) string {
+	switch t := v.(type) {
+	case map[string]any:
+		b, _ := json.Marshal(t)
+		return string(b)
+	}
+	return scalarString(v)
+}
+
+// dateLayouts cover strict_date_optional_time: a date, optionally a time
+// with optional fraction (up to nanoseconds) and zone.
+var dateLayouts = []string{
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04",
+	"2006-01-02T15Z07:00",
+	"2006-01-02T15",
+	"2006-01-02Z07:00",
+	"2006-01-02",
+	"2006-01",
+	"2006",
+}
+
+// parseDate parses strict_date_optional_time (UTC when no zone is given).
+func parseDate(s string) (time.Time, bool) {
+	for _, l := range dateLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// looksLikeDate is date detection for dynamic mapping: the default
+// dynamic_date_formats are strict_date_optional_time and
+// "yyyy/MM/dd HH:mm:ss Z||yyyy/MM/dd Z".
+func looksLikeDate(s string) bool {
+	if _, ok := parseDate(s); ok && strings.Count(s, "-") >= 2 {
+		return true
+	}
+	for _, l := range []string{"2006/01/02 15:04:05 -0700", "2006/01/02 -0700", "2006/01/02"} {
+		if _, err := time.Parse(l, s); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// dateMillis converts a date field value (string or epoch millis) to epoch
+// milliseconds.
+func dateMillis(v any) (int64, bool) {
+	switch t := v.(type) {
+	case json.Number:
+		f, err := t.Float64()
+		return int64(f), err == nil
+	case float64:
+		return int64(t), true
+	case int64:
+		return t, true
+	case string:
+		if t == "now" {
+			return time.Now().UnixMilli(), true
+		}
+		if d, ok := parseDate(t); ok {
+			return d.UnixMilli(), true
+		}
+		if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// numberOf converts a numeric field value (number or numeric string).
+func numberOf(v any) (float64, bool) {
+	switch t := v.(type) {
+	case json.Number:
+		f, err := t.Float64()
+		return f, err == nil
+	case float64:
+		return t, true
+	case int:
+		return float64(t), true
+	case int64:
+		return float64(t), true
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+		return f, err == nil
+	case bool:
+		if t {
+			return 1, true
+		}
+		return 0, true
+	}
+	return math.NaN(), false
+}

@@ -1,0 +1,255 @@
+package esfake
+
+import (
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+const shopTemplate = `{"index_patterns":["shop-*"],"priority":10,"template":{"mappings":{"properties":{
+	"title":{"type":"text","fields":{"keyword":{"type":"keyword","ignore_above":256}}},
+	"brand":{"type":"keyword"},"price":{"type":"scaled_float","scaling_factor":100},
+	"qty":{"type":"long"},"on_sale":{"type":"boolean"},"added":{"type":"date"},
+	"_deleted":{"type":"boolean"},"raw":{"type":"object","enabled":false}}}}}`
+
+const shopDocs = `{"index":{"_index":"shop-1","_id":"a"}}
+{"title":"Red running shoes","brand":"acme","price":"59.90","qty":3,"on_sale":true,"added":"2026-01-01T10:00:00Z"}
+{"index":{"_index":"shop-1","_id":"b"}}
+{"title":"Blue running shirt","brand":"acme","price":19.5,"qty":10,"on_sale":false,"added":"2026-01-05"}
+{"index":{"_index":"shop-1","_id":"c"}}
+{"title":"Red rain jacket","brand":"northwind","price":120,"qty":0,"on_sale":true,"added":"2026-02-01T00:00:00Z"}
+{"index":{"_index":"shop-1","_id":"d"}}
+{"title":"Old red shoes","brand":"northwind","price":5,"qty":1,"_deleted":true}
+`
+
+// shop is a server with a template-created index, four docs (one a
+// tombstone) and a filtered alias.
+func shop(t *testing.T) *fake {
+	t.Helper()
+	f := start(t)
+	f.must(t, http.MethodPut, "/_index_template/shop", shopTemplate)
+	f.must(t, http.MethodPost, "/_bulk?refresh=true", shopDocs)
+	f.must(t, http.MethodPost, "/_aliases", `{"actions":[{"add":{"index":"shop-1","alias":"shop",
+		"filter":{"bool":{"must_not":[{"term":{"_deleted":true}}]}}}}]}`)
+	return f
+}
+
+func ids(t *testing.T, out map[string]any) []string {
+	t.Helper()
+	hits := out["hits"].(map[string]any)["hits"].([]any)
+	var got []string
+	for _, h := range hits {
+		got = append(got, h.(map[string]any)["_id"].(string))
+	}
+	return got
+}
+
+func TestSearch(t *testing.T) {
+	f := shop(t)
+	tests := []struct {
+		name, target, body string
+		want               []string
+		sorted             bool // compare in order
+	}{
+		{"match_all through filtered alias", "shop", `{}`, []string{"a", "b", "c"}, false},
+		{"match_all on the index sees the tombstone", "shop-1", `{"query":{"match_all":{}}}`, []string{"a", "b", "c", "d"}, false},
+		{"term keyword", "shop", `{"query":{"term":{"brand":"northwind"}}}`, []string{"c"}, false},
+		{"term on text matches a token", "shop", `{"query":{"term":{"title":"running"}}}`, []string{"a", "b"}, false},
+		{"terms", "shop", `{"query":{"terms":{"brand":["acme","nope"]}}}`, []string{"a", "b"}, false},
+		{"match or", "shop", `{"query":{"match":{"title":"red shirt"}}}`, []string{"a", "b", "c"}, false},
+		{"match and", "shop", `{"query":{"match":{"title":{"query":"RED Shoes","operator":"and"}}}}`, []string{"a"}, false},
+		{"keyword sub-field", "shop", `{"query":{"term":{"title.keyword":"Red rain jacket"}}}`, []string{"c"}, false},
+		{"range on scaled_float", "shop", `{"query":{"range":{"price":{"gte":19.5,"lt":100}}}}`, []string{"a", "b"}, false},
+		{"range on date", "shop", `{"query":{"range":{"added":{"gt":"2026-01-02"}}}}`, []string{"b", "c"}, false},
+		{"bool filter and must_not", "shop", `{"query":{"bool":{"filter":[{"term":{"on_sale":true}}],"must_not":{"term":{"brand":"acme"}}}}}`, []string{"c"}, false},
+		{"bool should", "shop", `{"query":{"bool":{"should":[{"term":{"qty":0}},{"term":{"qty":10}}]}}}`, []string{"b", "c"}, false},
+		{"exists", "shop", `{"query":{"exists":{"field":"added"}}}`, []string{"a", "b", "c"}, false},
+		{"ids", "shop", `{"query":{"ids":{"values":["a","c","zz"]}}}`, []string{"a", "c"}, false},
+		{"disabled object is not searchable", "shop", `{"query":{"exists":{"field":"raw"}}}`, nil, false},
+		{"sort by price desc", "shop", `{"sort":[{"price":"desc"}]}`, []string{"c", "a", "b"}, true},
+		{"sort by keyword then size and from", "shop", `{"sort":["brand",{"qty":{"order":"desc"}}],"from":1,"size":1}`, []string{"a"}, true},
+		{"scored match ranks more matches first", "shop", `{"query":{"match":{"title":"red running shoes"}}}`, []string{"a", "b", "c"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := f.must(t, http.MethodPost, "/"+tt.target+"/_search", tt.body)
+			got := ids(t, out)
+			if !tt.sorted {
+				sort.Strings(got)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("ids = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSearchResponseShape(t *testing.T) {
+	f := shop(t)
+	out := f.must(t, http.MethodPost, "/shop/_search", `{"query":{"term":{"brand":"acme"}},"sort":[{"qty":"asc"}],"_source":["title"],
+		"aggs":{"brands":{"terms":{"field":"brand"}},"max_price":{"max":{"field":"price"}}}}`)
+	hits := out["hits"].(map[string]any)
+	if !reflect.DeepEqual(hits["total"], map[string]any{"value": 2.0, "relation": "eq"}) {
+		t.Errorf("total = %v", hits["total"])
+	}
+	first := hits["hits"].([]any)[0].(map[string]any)
+	want := map[string]any{"_index": "shop-1", "_id": "a", "_score": nil,
+		"_source": map[string]any{"title": "Red running shoes"}, "sort": []any{3.0}}
+	if !reflect.DeepEqual(first, want) {
+		t.Errorf("first hit = %v\nwant %v", first, want)
+	}
+	aggs := out["aggregations"].(map[string]any)
+	wantBrands := jsonOf(t, `{"doc_count_error_upper_bound":0,"sum_other_doc_count":0,"buckets":[{"key":"acme","doc_count":2}]}`)
+	if !reflect.DeepEqual(aggs["brands"], wantBrands) {
+		t.Errorf("brands = %v", aggs["brands"])
+	}
+	if aggs["max_price"].(map[string]any)["value"] != 59.9 {
+		t.Errorf("max_price = %v", aggs["max_price"])
+	}
+}
+
+func TestFacets(t *testing.T) {
+	f := shop(t)
+	out := f.must(t, http.MethodPost, "/shop/_search", `{"size":0,"aggs":{
+		"brands":{"terms":{"field":"brand"},"aggs":{"avg_qty":{"avg":{"field":"qty"}}}},
+		"sale":{"terms":{"field":"on_sale"}},
+		"by_key":{"terms":{"field":"qty","order":{"_key":"desc"},"size":2}}}}`)
+	aggs := out["aggregations"].(map[string]any)
+	want := jsonOf(t, `{
+		"brands":{"doc_count_error_upper_bound":0,"sum_other_doc_count":0,"buckets":[
+			{"key":"acme","doc_count":2,"avg_qty":{"value":6.5}},
+			{"key":"northwind","doc_count":1,"avg_qty":{"value":0}}]},
+		"sale":{"doc_count_error_upper_bound":0,"sum_other_doc_count":0,"buckets":[
+			{"key":1,"key_as_string":"true","doc_count":2},{"key":0,"key_as_string":"false","doc_count":1}]},
+		"by_key":{"doc_count_error_upper_bound":0,"sum_other_doc_count":1,"buckets":[
+			{"key":10,"doc_count":1},{"key":3,"doc_count":1}]}}`)
+	if !reflect.DeepEqual(aggs, want) {
+		t.Fatalf("aggregations = %v\nwant %v", aggs, want)
+	}
+	if got := out["hits"].(map[string]any)["hits"].([]any); len(got) != 0 {
+		t.Fatalf("size 0 returned hits %v", got)
+	}
+}
+
+func TestSearchErrors(t *testing.T) {
+	f := shop(t)
+	tests := []struct {
+		name, path, body, rootType string
+		status                     int
+	}{
+		{"sort on a text field", "/shop/_search", `{"sort":["title"]}`, "illegal_argument_exception", 400},
+		{"terms agg on a text field", "/shop/_search", `{"aggs":{"x":{"terms":{"field":"title"}}}}`, "illegal_argument_exception", 400},
+		{"sort on an unmapped field", "/shop/_search", `{"sort":["nope"]}`, "query_shard_exception", 400},
+		{"unknown query", "/shop/_search", `{"query":{"fuzzy_wuzzy":{}}}`, "parsing_exception", 400},
+		{"missing index", "/nope/_search", `{}`, "index_not_found_exception", 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := f.do(t, http.MethodPost, tt.path, tt.body)
+			root := out["error"].(map[string]any)["root_cause"].([]any)[0].(map[string]any)
+			if status != tt.status || root["type"] != tt.rootType {
+				t.Fatalf("got %d %v, want %d %s", status, out, tt.status, tt.rootType)
+			}
+		})
+	}
+}
+
+func TestRefreshVisibility(t *testing.T) {
+	f := start(t)
+	f.must(t, http.MethodPut, "/t", "")
+	count := func() float64 {
+		return f.must(t, http.MethodGet, "/t/_count", "")["count"].(float64)
+	}
+	f.must(t, http.MethodPost, "/_bulk", `{"index":{"_index":"t","_id":"1"}}`+"\n"+`{"a":1}`+"\n")
+	if n := count(); n != 0 {
+		t.Fatalf("count before refresh = %v, want 0 (near real time)", n)
+	}
+	if got := f.must(t, http.MethodGet, "/t/_doc/1", ""); got["found"] != true {
+		t.Fatalf("GET is real time, got %v", got)
+	}
+	f.must(t, http.MethodPost, "/t/_refresh", "")
+	if n := count(); n != 1 {
+		t.Fatalf("count after _refresh = %v, want 1", n)
+	}
+	f.must(t, http.MethodPost, "/_bulk", `{"index":{"_index":"t","_id":"2"}}`+"\n"+`{"a":2}`+"\n")
+	f.now = f.now.Add(time.Second)
+	if n := count(); n != 2 {
+		t.Fatalf("count after refresh_interval = %v, want 2", n)
+	}
+}
+
+func TestTemplateAppliesOnAutoCreate(t *testing.T) {
+	f := shop(t)
+	out := f.must(t, http.MethodGet, "/shop-1", "")
+	ix := out["shop-1"].(map[string]any)
+	props := ix["mappings"].(map[string]any)["properties"].(map[string]any)
+	if !reflect.DeepEqual(props["brand"], map[string]any{"type": "keyword"}) {
+		t.Fatalf("brand mapping = %v", props["brand"])
+	}
+	// A field not in the template is mapped dynamically.
+	f.must(t, http.MethodPost, "/_bulk", `{"index":{"_index":"shop-1","_id":"x"}}`+"\n"+`{"color":"red","n":1,"f":1.5,"when":"2026-03-01"}`+"\n")
+	props = f.must(t, http.MethodGet, "/shop-1", "")["shop-1"].(map[string]any)["mappings"].(map[string]any)["properties"].(map[string]any)
+	want := jsonOf(t, `{"color":{"type":"text","fields":{"keyword":{"type":"keyword","ignore_above":256}}},
+		"n":{"type":"long"},"f":{"type":"float"},"when":{"type":"date"}}`)
+	for k, v := range want {
+		if !reflect.DeepEqual(props[k], v) {
+			t.Errorf("dynamic mapping of %s = %v, want %v", k, props[k], v)
+		}
+	}
+	aliases := ix["aliases"].(map[string]any)
+	if _, ok := aliases["shop"]; !ok {
+		t.Errorf("aliases = %v", aliases)
+	}
+}
+
+func TestMappingErrors(t *testing.T) {
+	tests := []struct {
+		name, source, errType, reason, cause string
+	}{
+		{"string in a long field", `{"qty":"lots"}`, "document_parsing_exception",
+			"[1:8] failed to parse field [qty] of type [long] in document with id '1'. Preview of field's value: 'lots'", `For input string: "lots"`},
+		{"bad date", `{"added":"yesterday"}`, "document_parsing_exception",
+			"[1:10] failed to parse field [added] of type [date] in document with id '1'. Preview of field's value: 'yesterday'",
+			"failed to parse date field [yesterday] with format [strict_date_optional_time||epoch_millis]"},
+		{"bad boolean", `{"on_sale":"maybe"}`, "document_parsing_exception",
+			"[1:12] failed to parse field [on_sale] of type [boolean] in document with id '1'. Preview of field's value: 'maybe'",
+			"Failed to parse value [maybe] as only [true] or [false] are allowed."},
+		{"metadata field in source", `{"_id":"x"}`, "document_parsing_exception",
+			"[1:8] Field [_id] is a metadata field and cannot be added inside a document. Use the index API request parameters.", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := shop(t)
+			out := f.must(t, http.MethodPost, "/_bulk", `{"index":{"_index":"shop","_id":"1"}}`+"\n"+tt.source+"\n")
+			it := item(t, out)
+			e := it["error"].(map[string]any)
+			if it["status"] != 400.0 || e["type"] != tt.errType || e["reason"] != tt.reason {
+				t.Fatalf("item = %v\nwant 400 %s %q", it, tt.errType, tt.reason)
+			}
+			if tt.cause != "" && e["caused_by"].(map[string]any)["reason"] != tt.cause {
+				t.Fatalf("caused_by = %v, want %q", e["caused_by"], tt.cause)
+			}
+		})
+	}
+	t.Run("disabled object takes any JSON", func(t *testing.T) {
+		f := shop(t)
+		for _, src := range []string{`{"raw":"text"}`, `{"raw":[1,"two",{"three":3},[4]]}`, `{"raw":{"":1,"a.b":[true]}}`} {
+			out := f.must(t, http.MethodPost, "/_bulk", `{"index":{"_index":"shop","_id":"1"}}`+"\n"+src+"\n")
+			if out["errors"] != false {
+				t.Fatalf("%s refused: %v", src, out)
+			}
+		}
+	})
+	t.Run("strict mapping refuses new fields", func(t *testing.T) {
+		f := start(t)
+		f.must(t, http.MethodPut, "/s", `{"mappings":{"dynamic":"strict","properties":{"a":{"type":"long"}}}}`)
+		out := f.must(t, http.MethodPost, "/_bulk", `{"index":{"_index":"s","_id":"1"}}`+"\n"+`{"a":1,"b":2}`+"\n")
+		e := item(t, out)["error"].(map[string]any)
+		if e["type"] != "strict_dynamic_mapping_exception" || !strings.Contains(e["reason"].(string), "dynamic introduction of [b] within [_doc] is not allowed") {
+			t.Fatalf("error = %v", e)
+		}
+	})
+}

@@ -1,0 +1,210 @@
+package elasticsearch
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Tombstone fields. A deleted doc is stored as a tombstone document
+// {"_deleted": true, "_deleted_at": …, <key fields>} written with the
+// delete's Rev, instead of an Elasticsearch delete; see Sink.Write for why.
+// The alias filters tombstones out of searches and counts; a reader that gets
+// a document by id through the alias must treat one with _deleted true as
+// absent.
+const (
+	DeletedField   = "_deleted"
+	DeletedAtField = "_deleted_at"
+)
+
+// templatePriority sits above Elasticsearch's built-in templates (100) so a
+// broad built-in pattern never shadows a view's template.
+const templatePriority = 200
+
+// FieldMapping returns the Elasticsearch mapping generated for a view field
+// of that SQL type, or nil when the type is unknown (the field is then left
+// to dynamic mapping). The rules:
+//
+//   - text, varchar, char, citext: text with a keyword sub-field
+//     (fields.keyword, ignore_above 256) for sorting, terms and facets; but a
+//     field named "id" or ending in "_id" is an identifier: keyword.
+//   - uuid, time, interval, money and other exact-text types: keyword.
+//   - smallint, integer, bigint (and serials): long.
+//   - numeric(p,0) with p ≤ 18: long (fits in 64 bits).
+//   - numeric(p,s) with p ≤ 15: scaled_float, scaling_factor 10^s.
+//     Elasticsearch parses the value as a double and stores
+//     round(value × 10^s) as a long, which is exact only while the value has
+//     at most 15 significant digits.
+//   - numeric with larger precision, without precision, or with a negative
+//     scale: keyword. The exact digits are kept and term queries work; range
+//     and sort are lexicographic.
+//   - real: float; double precision: double; boolean: boolean.
+//   - date, timestamp, timestamptz: date (millisecond precision in the index;
+//     _source keeps the full value).
+//   - json, jsonb: an object with "enabled": false. Any JSON value is kept
+//     in _source and returned, but nothing inside is indexed. A dynamic
+//     object mapping would refuse scalars, arrays of scalars and arrays
+//     mixing types — all valid jsonb — and a refused doc blocks its
+//     partition, since the engine retries failed docs and never skips them.
+//     To search or facet inside a jsonb field, give it (or one of its
+//     sub-fields, "customer.email") a mapping override: an override below
+//     a jsonb field turns it into an indexed object with dynamic mapping.
+//   - object (an embedded document of known shape): object with dynamic
+//     mapping of what is inside.
+//   - bytea: binary; inet: ip.
+//   - T[] (and Postgres' _T): the mapping of T, since every Elasticsearch
+//     field holds zero or more values.
+func FieldMapping(name, sqlType string) map[string]any {
+	t := strings.ToLower(strings.Join(strings.Fields(sqlType), " "))
+	for strings.HasSuffix(t, "[]") {
+		t = strings.TrimSpace(strings.TrimSuffix(t, "[]"))
+	}
+	if strings.HasPrefix(t, "_") {
+		t = t[1:]
+	}
+	args := typeArgs.FindStringSubmatch(t)
+	base := strings.Join(strings.Fields(typeArgs.ReplaceAllString(t, " ")), " ")
+	keyword := map[string]any{"type": "keyword"}
+	switch base {
+	case "smallint", "integer", "int", "int2", "int4", "int8", "bigint", "serial", "serial4", "serial8",
+		"bigserial", "smallserial":
+		return map[string]any{"type": "long"}
+	case "numeric", "decimal":
+		return numericMapping(args)
+	case "real", "float4":
+		return map[string]any{"type": "float"}
+	case "double precision", "float8", "float", "double":
+		return map[string]any{"type": "double"}
+	case "boolean", "bool":
+		return map[string]any{"type": "boolean"}
+	case "date", "timestamp", "timestamptz", "timestamp with time zone", "timestamp without time zone":
+		return map[string]any{"type": "date"}
+	case "text", "varchar", "character varying", "char", "character", "bpchar", "citext", "name", "string":
+		if name == "id" || strings.HasSuffix(name, "_id") {
+			return keyword
+		}
+		return map[string]any{
+			"type":   "text",
+			"fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}},
+		}
+	case "uuid", "time", "timetz", "time with time zone", "time without time zone", "interval", "money",
+		"cidr", "macaddr", "macaddr8", "bit", "bit varying", "varbit", "xml", "tsvector", "enum":
+		return keyword
+	case "json", "jsonb":
+		return map[string]any{"type": "object", "enabled": false}
+	case "object", "record":
+		return map[string]any{"type": "object", "dynamic": true}
+	case "bytea":
+		return map[string]any{"type": "binary"}
+	case "inet":
+		return map[string]any{"type": "ip"}
+	}
+	return nil
+}
+
+var typeArgs = regexp.MustCompile(`\(\s*(-?\d+)?\s*(?:,\s*(-?\d+)\s*)?\)`)
+
+func numericMapping(args []string) map[string]any {
+	keyword := map[string]any{"type": "keyword"}
+	if args == nil || args[1] == "" {
+		return keyword
+	}
+	p, err := strconv.Atoi(args[1])
+	if err != nil {
+		return keyword
+	}
+	s := 0
+	if args[2] != "" {
+		if s, err = strconv.Atoi(args[2]); err != nil {
+			return keyword
+		}
+	}
+	switch {
+	case s == 0 && p <= 18:
+		return map[string]any{"type": "long"}
+	case s > 0 && p <= 15:
+		return map[string]any{"type": "scaled_float", "scaling_factor": math.Pow10(s)}
+	}
+	return keyword
+}
+
+// templateBody is the index template of one view: it applies to every
+// generation index <alias>-g<N>.
+func templateBody(v *View) (map[string]any, error) {
+	props := map[string]any{}
+	for _, f := range v.Fields {
+		if m := FieldMapping(f.Name, f.Type); m != nil {
+			if err := setPath(props, f.Name, m); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Shorter paths first, so an override of "customer" comes before one of
+	// "customer.email" and both apply.
+	names := make([]string, 0, len(v.Mappings))
+	for name := range v.Mappings {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		raw := v.Mappings[name]
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%w: view %q: mapping of %q is not an object", ErrConfig, v.Name, name)
+		}
+		if err := setPath(props, name, m); err != nil {
+			return nil, err
+		}
+	}
+	props[DeletedField] = map[string]any{"type": "boolean"}
+	props[DeletedAtField] = map[string]any{"type": "date"}
+	return map[string]any{
+		"index_patterns": []string{v.Alias + "-g*"},
+		"priority":       templatePriority,
+		"template": map[string]any{
+			"mappings": map[string]any{"dynamic": true, "properties": props},
+		},
+		"_meta": map[string]any{"managed_by": "projector", "view": v.Name},
+	}, nil
+}
+
+// setPath places a mapping at a dotted path ("customer.name" inside the
+// object "customer"), creating object mappings on the way, so YAML overrides
+// can reach into embedded objects.
+func setPath(props map[string]any, path string, m map[string]any) error {
+	parts := strings.Split(path, ".")
+	for _, p := range parts[:len(parts)-1] {
+		parent, ok := props[p].(map[string]any)
+		if !ok {
+			parent = map[string]any{"type": "object"}
+			props[p] = parent
+		}
+		if t, _ := parent["type"].(string); t != "" && t != "object" && t != "nested" {
+			return fmt.Errorf("%w: mapping of %q: %q is a %s field, not an object", ErrConfig, path, p, t)
+		}
+		if parent["enabled"] == false {
+			// A jsonb field with a sub-field override becomes an indexed
+			// object, or the override would have no effect.
+			delete(parent, "enabled")
+			parent["dynamic"] = true
+		}
+		sub, ok := parent["properties"].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			parent["properties"] = sub
+		}
+		props = sub
+	}
+	props[parts[len(parts)-1]] = m
+	return nil
+}
+
+// aliasFilter hides tombstones from searches and counts through the alias.
+func aliasFilter() map[string]any {
+	return map[string]any{"bool": map[string]any{"must_not": []any{
+		map[string]any{"term": map[string]any{DeletedField: true}},
+	}}}
+}

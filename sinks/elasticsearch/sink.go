@@ -1,0 +1,372 @@
+// Package elasticsearch writes view documents into Elasticsearch 8, one index
+// per view generation (<alias>-g<N>) behind an alias that readers query.
+//
+// Every write carries the doc's Rev as an external version with
+// version_type=external, so only a strictly higher Rev replaces what is
+// stored: a write computed from older state, or a replay of the same Rev,
+// gets a 409 version_conflict_engine_exception, which the sink counts as
+// stale and treats as done. Deleted docs are written as tombstone documents
+// with the delete's Rev (see Write).
+//
+// Why external and not external_gte: the engine's contract is that a doc
+// whose stored rev is not lower is left alone (the Postgres sink's guard is
+// view.rev < excluded.rev), and the shared behaviour suite checks that an
+// equal Rev does not overwrite. external_gte would accept an equal Rev.
+// Since a Rev is assigned to one computed content, the two differ only when
+// the same Rev arrives with other content, which must not win.
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	es "github.com/elastic/go-elasticsearch/v8"
+)
+
+// Field is a top-level field of a view document.
+type Field struct {
+	Name string
+	Type string // SQL type text from the view definition: bigint, numeric(10,2), text[], jsonb, …
+}
+
+// View is one view the sink writes.
+type View struct {
+	Name   string
+	Alias  string // what readers query; default Name
+	Fields []Field
+	// Mappings replaces the generated mapping of a field (field name, or
+	// dotted path into an embedded object → Elasticsearch mapping object).
+	Mappings   map[string]any
+	Generation int // the generation written; default 1
+}
+
+// Config says how to reach the cluster.
+type Config struct {
+	URL string // http(s)://host:port; user info in it is used as basic auth
+	// APIKey is the encoded API key (base64 of id:key), sent as
+	// "Authorization: ApiKey <APIKey>"; it takes precedence over basic auth.
+	APIKey             string
+	Username, Password string
+	CACert             []byte // PEM; trusted instead of the system roots when set
+	// Retries bounds the retries of 429 and 5xx responses and items within
+	// one Write: 0 means the default (5), a negative value none.
+	Retries int
+	// MaxBackoff caps the exponential backoff between retries; default 5s.
+	MaxBackoff time.Duration
+}
+
+const (
+	defaultRetries    = 5
+	defaultMaxBackoff = 5 * time.Second
+	initialBackoff    = 100 * time.Millisecond
+)
+
+// Sink is an Elasticsearch read store. It is safe for concurrent use.
+type Sink struct {
+	es         *es.Client
+	transport  *http.Transport
+	views      map[string]*view
+	order      []*view
+	retries    int
+	maxBackoff time.Duration
+	stale      atomic.Uint64
+}
+
+// view is a View with its defaults applied and the bytes every bulk action
+// of it starts with.
+type view struct {
+	View
+	index      string // <alias>-g<Generation>
+	actionHead []byte // {"index":{"_index":"<index>","_id":
+}
+
+// New checks the configuration and builds a sink; it does not contact the
+// cluster (Setup does). Every problem is reported, joined, each wrapping
+// ErrConfig.
+func New(cfg Config, views []View) (*Sink, error) {
+	var problems []error
+	bad := func(format string, a ...any) {
+		problems = append(problems, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...))
+	}
+	u, err := url.Parse(cfg.URL)
+	switch {
+	case cfg.URL == "":
+		bad("url is required")
+	case err != nil:
+		bad("url does not parse") // the parse error may echo a password
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		bad("url %q must be http(s)://host:port", redact(u))
+	}
+	if err == nil && u.User != nil {
+		// Move credentials out of the URL so no error or log line that
+		// prints the address can show them.
+		if cfg.Username == "" && cfg.Password == "" {
+			cfg.Username = u.User.Username()
+			cfg.Password, _ = u.User.Password()
+		}
+		u.User = nil
+	}
+	if cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != "") {
+		bad("set api_key or username/password, not both")
+	}
+	var roots *x509.CertPool
+	if len(cfg.CACert) > 0 {
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(cfg.CACert) {
+			bad("ca_cert holds no PEM certificate")
+		}
+	}
+	s := &Sink{views: map[string]*view{}, retries: cfg.Retries, maxBackoff: cfg.MaxBackoff}
+	if s.retries == 0 {
+		s.retries = defaultRetries
+	}
+	if s.retries < 0 {
+		s.retries = 0
+	}
+	if s.maxBackoff <= 0 {
+		s.maxBackoff = defaultMaxBackoff
+	}
+	if len(views) == 0 {
+		bad("no views")
+	}
+	aliases := map[string]string{}
+	for _, v := range views {
+		if v.Name == "" {
+			bad("a view has no name")
+			continue
+		}
+		if _, dup := s.views[v.Name]; dup {
+			bad("view %q declared twice", v.Name)
+			continue
+		}
+		if v.Alias == "" {
+			v.Alias = v.Name
+		}
+		if v.Generation == 0 {
+			v.Generation = 1
+		}
+		if v.Generation < 0 {
+			bad("view %q: generation %d is negative", v.Name, v.Generation)
+		}
+		if !validName(v.Alias) {
+			bad("view %q: alias %q is not a valid index name (lowercase, no \\/*?\"<>| ,#:, not starting with _-+)", v.Name, v.Alias)
+		}
+		if other, dup := aliases[v.Alias]; dup {
+			bad("views %q and %q share alias %q", other, v.Name, v.Alias)
+		}
+		aliases[v.Alias] = v.Name
+		if _, err := templateBody(&v); err != nil {
+			problems = append(problems, err)
+		}
+		vs := &view{View: v, index: v.Alias + "-g" + strconv.Itoa(v.Generation)}
+		vs.actionHead = []byte(`{"index":{"_index":` + strconv.Quote(vs.index) + `,"_id":`)
+		s.views[v.Name] = vs
+		s.order = append(s.order, vs)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
+	if roots != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	client, err := es.NewClient(es.Config{
+		Addresses: []string{u.String()},
+		APIKey:    cfg.APIKey,
+		Username:  cfg.Username,
+		Password:  cfg.Password,
+		Transport: tr,
+		// Write retries itself with backoff and per-item bookkeeping; the
+		// transport's own retries would hide attempts from that count.
+		DisableRetry: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	s.es = client
+	s.transport = tr
+	return s, nil
+}
+
+func redact(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
+}
+
+func validName(n string) bool {
+	return n != "" && n != "." && n != ".." && strings.ToLower(n) == n && len(n) <= 200 &&
+		!strings.ContainsAny(n, "\\/*?\"<>| ,#:") && !strings.ContainsAny(n[:1], "_-+")
+}
+
+// Close releases the sink's idle connections. The sink must not be used
+// afterwards.
+func (s *Sink) Close() {
+	s.transport.CloseIdleConnections()
+}
+
+// Name implements the engine's Sink interface.
+func (s *Sink) Name() string { return "elasticsearch" }
+
+// Stale is how many writes Elasticsearch refused as older than the stored
+// revision (409 version conflicts), counted since New.
+func (s *Sink) Stale() uint64 { return s.stale.Load() }
+
+// Setup makes each view writable and readable: the index template
+// (<alias>-g* → generated mappings), the generation index, and the alias
+// pointing at it when the alias does not exist yet. An existing alias is
+// left where it is: moving it is SwapAlias's job. Setup is idempotent.
+//
+// The template shapes indices created after it; an existing generation
+// index keeps the mapping it was created with, so a change of a view's
+// field types or mapping overrides takes effect with the next generation
+// (a rebuild).
+func (s *Sink) Setup(ctx context.Context) error {
+	for _, v := range s.order {
+		tmpl, err := templateBody(&v.View)
+		if err != nil {
+			return err
+		}
+		if _, err := s.call(ctx, http.MethodPut, "/_index_template/"+v.Alias, tmpl); err != nil {
+			return fmt.Errorf("elasticsearch: view %s: put index template: %w", v.Name, err)
+		}
+		if _, err := s.call(ctx, http.MethodPut, "/"+v.index, nil); err != nil {
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Type != "resource_already_exists_exception" {
+				return fmt.Errorf("elasticsearch: view %s: create index %s: %w", v.Name, v.index, err)
+			}
+		}
+		status, err := s.call(ctx, http.MethodGet, "/_alias/"+v.Alias, nil)
+		if err != nil && status != http.StatusNotFound {
+			return fmt.Errorf("elasticsearch: view %s: get alias %s: %w", v.Name, v.Alias, err)
+		}
+		if status == http.StatusNotFound {
+			add := map[string]any{"actions": []any{map[string]any{"add": map[string]any{
+				"index": v.index, "alias": v.Alias, "filter": aliasFilter(),
+			}}}}
+			if _, err := s.call(ctx, http.MethodPost, "/_aliases", add); err != nil {
+				return fmt.Errorf("elasticsearch: view %s: add alias %s: %w", v.Name, v.Alias, err)
+			}
+		}
+	}
+	return nil
+}
+
+// SwapAlias moves a view's alias from generation from to generation to in
+// one _aliases request, which Elasticsearch applies atomically: readers see
+// the old index or the new one, never neither. It fails with
+// ErrAliasMismatch, changing nothing, when the alias is not on from.
+func (s *Sink) SwapAlias(ctx context.Context, viewName string, from, to int) error {
+	v, ok := s.views[viewName]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownView, viewName)
+	}
+	gen := func(n int) string { return v.Alias + "-g" + strconv.Itoa(n) }
+	body := map[string]any{"actions": []any{
+		map[string]any{"remove": map[string]any{"index": gen(from), "alias": v.Alias, "must_exist": true}},
+		map[string]any{"add": map[string]any{"index": gen(to), "alias": v.Alias, "filter": aliasFilter()}},
+	}}
+	if _, err := s.call(ctx, http.MethodPost, "/_aliases", body); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Type == "aliases_not_found_exception" {
+			return fmt.Errorf("%w: %s is not on %s: %w", ErrAliasMismatch, v.Alias, gen(from), err)
+		}
+		return fmt.Errorf("elasticsearch: swap alias %s from %s to %s: %w", v.Alias, gen(from), gen(to), err)
+	}
+	return nil
+}
+
+// call sends one JSON request. It returns the status, and an *APIError for a
+// non-2xx answer (wrapped with ErrUnreachable for a transport failure).
+func (s *Sink) call(ctx context.Context, method, path string, body any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, fmt.Errorf("elasticsearch: encode %s %s: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	if err != nil {
+		return 0, fmt.Errorf("elasticsearch: %s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := s.es.Perform(req)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return res.StatusCode, fmt.Errorf("%w: %s %s: read response: %w", ErrUnreachable, method, path, err)
+	}
+	if res.StatusCode >= 300 {
+		return res.StatusCode, parseAPIError(res.StatusCode, data)
+	}
+	return res.StatusCode, nil
+}
+
+// parseAPIError reads Elasticsearch's error envelope
+// {"error":{"type","reason","caused_by"},"status"} (or the flat
+// {"error":"…","status"} of some APIs).
+func parseAPIError(status int, data []byte) *APIError {
+	var env struct {
+		Error json.RawMessage `json:"error"`
+	}
+	ae := &APIError{Status: status, Type: http.StatusText(status)}
+	if json.Unmarshal(data, &env) != nil || len(env.Error) == 0 {
+		ae.Reason = strings.TrimSpace(string(data))
+		if len(ae.Reason) > 200 {
+			ae.Reason = ae.Reason[:200]
+		}
+		return ae
+	}
+	var flat string
+	if json.Unmarshal(env.Error, &flat) == nil {
+		ae.Reason = flat
+		return ae
+	}
+	var obj errorObject
+	if json.Unmarshal(env.Error, &obj) == nil {
+		ae.Type, ae.Reason = obj.Type, obj.Reason
+		if obj.CausedBy != nil {
+			ae.Cause = obj.CausedBy.Reason
+		}
+	}
+	return ae
+}
+
+// errorObject is the "error" object of a response or bulk item.
+type errorObject struct {
+	Type     string `json:"type"`
+	Reason   string `json:"reason"`
+	CausedBy *struct {
+		Type   string `json:"type"`
+		Reason string `json:"reason"`
+	} `json:"caused_by"`
+}
+
+func (o *errorObject) apiError(status int) *APIError {
+	ae := &APIError{Status: status, Type: o.Type, Reason: o.Reason}
+	if o.CausedBy != nil {
+		ae.Cause = o.CausedBy.Reason
+	}
+	return ae
+}

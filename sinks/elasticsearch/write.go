@@ -1,0 +1,332 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/projectorhq/projector/sinks"
+)
+
+// maxBulkBytes splits a large batch into several _bulk requests, within
+// Elasticsearch's advice of a few megabytes per request and far below
+// http.max_content_length (100mb).
+const maxBulkBytes = 8 << 20
+
+// versionType makes Elasticsearch keep a document unless the new version is
+// strictly higher (see the package comment).
+const versionType = "external"
+
+// item is one encoded doc of the batch: its index in the batch and its
+// action+source lines in the body.
+type item struct {
+	idx        int
+	start, end int
+	err        error // the last retryable failure, when it is retried
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Write stores a batch with one or more _bulk requests. Each doc is an
+// "index" action with version = Rev and version_type=external, so the
+// highest Rev wins whatever the order of arrival; a doc refused with a 409
+// version conflict was already stored at the same or a higher Rev: it counts
+// as stale and as done.
+//
+// A deleted doc is not sent as a bulk "delete". Elasticsearch remembers a
+// deleted document's version only for index.gc_deletes (60s by default):
+// after that, a delayed write of an older Rev — a retried batch, or another
+// instance after a rebalance — would create the document again, and the
+// delete would be lost for good. Instead the sink indexes a tombstone
+// document ({"_deleted": true, "_deleted_at": …, key fields}) with the
+// delete's Rev, which guards the id as long as the tombstone exists. A
+// later, higher Rev resurrects the doc by replacing the tombstone. The
+// alias filters tombstones out of searches and counts; readers getting a
+// document by id check DeletedField. The cost: tombstones take space until a
+// sweep removes old ones (not implemented yet; the same retention as the
+// state tables' tombstones fits).
+//
+// Items and whole responses with 429 or 5xx are retried with capped
+// exponential backoff, up to Config.Retries times within this call; what
+// still fails, and every item the cluster refused for good (a mapping
+// error, say), is reported in a *sinks.BatchError by batch index. A
+// transport failure (no HTTP response) fails the whole batch with an error
+// wrapping ErrUnreachable.
+func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 4*maxBulkBytes {
+			bufPool.Put(buf)
+		}
+	}()
+	failed := map[int]error{}
+	pending := s.encode(buf, docs, failed)
+	body := buf.Bytes()
+
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, s.backoff(attempt-1)); err != nil {
+				return fmt.Errorf("elasticsearch: write interrupted before retry %d: %w", attempt, err)
+			}
+		}
+		retry, err := s.send(ctx, body, pending, failed)
+		if err != nil {
+			return err
+		}
+		if len(retry) > 0 && attempt >= s.retries {
+			for _, it := range retry {
+				failed[it.idx] = fmt.Errorf("%w after %d attempts: %w", ErrUnavailable, attempt+1, it.err)
+			}
+			break
+		}
+		pending = retry
+	}
+	if len(failed) > 0 {
+		return &sinks.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+// encode writes the NDJSON lines of every valid doc into buf and returns
+// their items; invalid docs go to failed.
+func (s *Sink) encode(buf *bytes.Buffer, docs []sinks.Doc, failed map[int]error) []item {
+	items := make([]item, 0, len(docs))
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	deletedAt := ""
+	for i := range docs {
+		d := &docs[i]
+		v := s.views[d.View]
+		switch {
+		case v == nil:
+			failed[i] = fmt.Errorf("%w: %q", ErrUnknownView, d.View)
+			continue
+		case d.ID == "":
+			failed[i] = fmt.Errorf("%w: empty id", ErrInvalidDoc)
+			continue
+		case d.Rev < 0:
+			// Elasticsearch would reject the whole request for it.
+			failed[i] = fmt.Errorf("%w: negative rev %d", ErrInvalidDoc, d.Rev)
+			continue
+		}
+		start := buf.Len()
+		buf.Write(v.actionHead)
+		if err := enc.Encode(d.ID); err != nil {
+			buf.Truncate(start)
+			failed[i] = fmt.Errorf("%w: id: %w", ErrInvalidDoc, err)
+			continue
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		buf.WriteString(`,"version":`)
+		buf.WriteString(strconv.FormatInt(d.Rev, 10))
+		buf.WriteString(`,"version_type":"` + versionType + `"}}` + "\n")
+		var src any = d.Fields
+		switch {
+		case d.Deleted:
+			if deletedAt == "" {
+				deletedAt = time.Now().UTC().Format(time.RFC3339Nano)
+			}
+			t := make(map[string]any, len(d.Key)+2)
+			for k, val := range d.Key {
+				t[k] = val
+			}
+			t[DeletedField] = true
+			t[DeletedAtField] = deletedAt
+			src = t
+		case d.Fields == nil:
+			src = struct{}{}
+		}
+		if err := enc.Encode(src); err != nil {
+			buf.Truncate(start)
+			failed[i] = fmt.Errorf("%w: %w", ErrInvalidDoc, err)
+			continue
+		}
+		items = append(items, item{idx: i, start: start, end: buf.Len()})
+	}
+	return items
+}
+
+// send posts the pending items in requests of at most maxBulkBytes and sorts
+// the outcomes: done (stored or stale), failed for good (into failed), or
+// to retry (returned, with the error). A transport failure or a non-retryable
+// whole-request error is returned as err.
+func (s *Sink) send(ctx context.Context, body []byte, pending []item, failed map[int]error) ([]item, error) {
+	var retry []item
+	for len(pending) > 0 {
+		n, size := 0, 0
+		for n < len(pending) && (n == 0 || size+pending[n].end-pending[n].start <= maxBulkBytes) {
+			size += pending[n].end - pending[n].start
+			n++
+		}
+		chunk := pending[:n]
+		pending = pending[n:]
+		again, err := s.bulk(ctx, requestBody(body, chunk, size), chunk, failed)
+		if err != nil {
+			return nil, err
+		}
+		retry = append(retry, again...)
+	}
+	return retry, nil
+}
+
+// requestBody returns the lines of chunk: a slice of body when they are
+// contiguous (the first attempt), a copy otherwise (a retry of some items).
+func requestBody(body []byte, chunk []item, size int) []byte {
+	contiguous := true
+	for i := 1; i < len(chunk); i++ {
+		if chunk[i].start != chunk[i-1].end {
+			contiguous = false
+			break
+		}
+	}
+	if contiguous {
+		return body[chunk[0].start:chunk[len(chunk)-1].end]
+	}
+	out := make([]byte, 0, size)
+	for _, it := range chunk {
+		out = append(out, body[it.start:it.end]...)
+	}
+	return out
+}
+
+// bulkItem is one entry of a bulk response's "items" array; the sink only
+// sends "index" actions.
+type bulkItem struct {
+	Index *struct {
+		Status int          `json:"status"`
+		Error  *errorObject `json:"error"`
+	} `json:"index"`
+}
+
+func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, failed map[int]error) ([]item, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/_bulk", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch: bulk: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	res, err := s.es.Perform(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bulk: %w", ErrUnreachable, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		data, _ := io.ReadAll(res.Body)
+		ae := parseAPIError(res.StatusCode, data)
+		if !retryableStatus(res.StatusCode) {
+			return nil, fmt.Errorf("elasticsearch: bulk: %w", ae)
+		}
+		retry := make([]item, len(chunk))
+		for i, it := range chunk {
+			it.err = ae
+			retry[i] = it
+		}
+		return retry, nil
+	}
+	items, err := decodeBulk(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bulk: read response: %w", ErrUnreachable, err)
+	}
+	if items == nil {
+		return nil, nil // "errors": false: every item stored
+	}
+	if len(items) != len(chunk) {
+		return nil, fmt.Errorf("elasticsearch: bulk: %d results for %d actions", len(items), len(chunk))
+	}
+	var retry []item
+	for i, it := range chunk {
+		r := items[i].Index
+		if r == nil {
+			failed[it.idx] = fmt.Errorf("elasticsearch: bulk: result without an index entry")
+			continue
+		}
+		switch {
+		case r.Status < 300:
+		case r.Error == nil:
+			failed[it.idx] = &APIError{Status: r.Status, Type: http.StatusText(r.Status)}
+		case r.Status == http.StatusConflict && r.Error.Type == "version_conflict_engine_exception":
+			s.stale.Add(1)
+		case retryableStatus(r.Status):
+			it.err = r.Error.apiError(r.Status)
+			retry = append(retry, it)
+		default:
+			failed[it.idx] = r.Error.apiError(r.Status)
+		}
+	}
+	return retry, nil
+}
+
+// decodeBulk reads a bulk response. When "errors" is false it skips the
+// items (every one succeeded) and returns nil; the rest of the body is
+// drained so the connection can be reused.
+func decodeBulk(r io.Reader) ([]bulkItem, error) {
+	defer func() { _, _ = io.Copy(io.Discard, r) }()
+	dec := json.NewDecoder(r)
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("bulk response is not a JSON object: %v", err)
+	}
+	hasErrors := true // until "errors" says otherwise
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t {
+		case "errors":
+			if err := dec.Decode(&hasErrors); err != nil {
+				return nil, err
+			}
+			if !hasErrors {
+				return nil, nil
+			}
+		case "items":
+			var items []bulkItem
+			if err := dec.Decode(&items); err != nil {
+				return nil, err
+			}
+			if items == nil {
+				items = []bulkItem{}
+			}
+			return items, nil
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return nil, errors.New("bulk response has no items")
+}
+
+// backoff is the wait before retry n+1: 100ms doubling per retry, capped at
+// MaxBackoff, with jitter so instances retrying together spread out.
+func (s *Sink) backoff(n int) time.Duration {
+	d := s.maxBackoff
+	if n < 30 {
+		d = min(initialBackoff<<n, s.maxBackoff)
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,392 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// migrateLock serialises DDL between instances starting together, which
+// would otherwise race on CREATE … IF NOT EXISTS. It is an arbitrary
+// constant, only required not to clash with other advisory locks.
+const migrateLock int64 = 0x70726f6a5f6d6967 // "proj_mig"
+
+// Migrate creates or updates every view's active generation: its table,
+// indexes and reader view. It is idempotent. A column added to a view is
+// added to the table; a removed column, a changed type or a changed primary
+// key is reported as an error wrapping ErrNeedsRebuild and leaves that view
+// untouched. Problems of all views are reported together.
+func (s *Sink) Migrate(ctx context.Context) error {
+	var errs []error
+	for _, v := range s.list {
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			if err := ensureGeneration(ctx, tx, v, v.Generation); err != nil {
+				return err
+			}
+			return pointReaders(ctx, tx, v, v.Generation)
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("view %q: %w", v.Name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("postgres sink: migrate: %w", err)
+	}
+	return nil
+}
+
+// Check reports, without changing anything, what Migrate would refuse: an
+// error wrapping ErrNeedsRebuild for every view whose stored table differs
+// from its definition other than by added columns.
+func (s *Sink) Check(ctx context.Context) error {
+	var errs []error
+	for _, v := range s.list {
+		err := func() error {
+			tx, err := s.pool.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tx.Rollback(ctx) }() // the temporary table goes with it
+			existing, err := tableColumns(ctx, tx, v.physical(v.Generation))
+			if err != nil || len(existing) == 0 {
+				return err
+			}
+			_, err = diffTable(ctx, tx, v, v.physical(v.Generation), existing)
+			return err
+		}()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("view %q: %w", v.Name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("postgres sink: check: %w", err)
+	}
+	return nil
+}
+
+// CreateGeneration creates (or updates, as Migrate does) the table of one
+// generation of a view without showing it to readers: a rebuild fills it
+// and then calls Activate.
+func (s *Sink) CreateGeneration(ctx context.Context, viewName string, generation int) error {
+	v, err := s.generation(viewName, generation)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error { return ensureGeneration(ctx, tx, v, generation) })
+	if err != nil {
+		return fmt.Errorf("postgres sink: view %q: create generation %d: %w", viewName, generation, err)
+	}
+	return nil
+}
+
+// Activate points the view's reader view at a generation, in one
+// transaction: readers see either the old generation or the new one.
+func (s *Sink) Activate(ctx context.Context, viewName string, generation int) error {
+	v, err := s.generation(viewName, generation)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		cols, err := tableColumns(ctx, tx, v.physical(generation))
+		if err != nil {
+			return err
+		}
+		if len(cols) == 0 {
+			return fmt.Errorf("table %s: %w", v.physical(generation).Sanitize(), ErrNoGeneration)
+		}
+		return pointReaders(ctx, tx, v, generation)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres sink: view %q: activate generation %d: %w", viewName, generation, err)
+	}
+	return nil
+}
+
+func (s *Sink) generation(viewName string, generation int) (*view, error) {
+	v := s.views[viewName]
+	if v == nil {
+		return nil, fmt.Errorf("postgres sink: view %q: %w", viewName, ErrUnknownView)
+	}
+	if generation < 1 {
+		return nil, fmt.Errorf("postgres sink: view %q: generation %d: %w", viewName, generation, ErrInvalidView)
+	}
+	if n := len(physicalName(v.Table, generation)); n > maxIdentifier {
+		return nil, fmt.Errorf("postgres sink: view %q: generation %d: %w: table name too long", viewName, generation, ErrInvalidView)
+	}
+	return v, nil
+}
+
+func (s *Sink) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+// column is a column as the catalog describes it.
+type column struct {
+	name, typ string // typ as format_type prints it
+}
+
+// tableColumns lists a table's columns in order; none if it does not exist.
+func tableColumns(ctx context.Context, tx pgx.Tx, table pgx.Identifier) ([]column, error) {
+	rows, err := tx.Query(ctx, `SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+		WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, table.Sanitize())
+	if err != nil {
+		return nil, fmt.Errorf("read columns of %s: %w", table.Sanitize(), err)
+	}
+	cols, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (column, error) {
+		var c column
+		err := r.Scan(&c.name, &c.typ)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read columns of %s: %w", table.Sanitize(), err)
+	}
+	return cols, nil
+}
+
+// ensureGeneration creates the generation's table and indexes, or brings an
+// existing table up to the view definition where ALTER TABLE can.
+func ensureGeneration(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
+	table := v.physical(generation)
+	// CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the
+	// database even when the schema exists, so only a missing one is created.
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT to_regnamespace($1) IS NOT NULL", quote(v.Schema)).Scan(&exists); err != nil {
+		return fmt.Errorf("look up schema: %w", err)
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(v.Schema)); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+	}
+	existing, err := tableColumns(ctx, tx, table)
+	if err != nil {
+		return err
+	}
+	if len(existing) == 0 {
+		if _, err := tx.Exec(ctx, createTableSQL(v, table)); err != nil {
+			return fmt.Errorf("create table %s: %w", table.Sanitize(), err)
+		}
+	} else if err := alterTable(ctx, tx, v, table, existing); err != nil {
+		return err
+	}
+	return ensureIndexes(ctx, tx, v, generation)
+}
+
+func createTableSQL(v *view, table pgx.Identifier) string {
+	defs := make([]string, 0, len(v.Columns)+4)
+	for _, c := range v.Columns {
+		defs = append(defs, quote(c.Name)+" "+c.Type)
+	}
+	keys := make([]string, 0, len(v.ID))
+	for _, id := range v.ID {
+		keys = append(keys, quote(id))
+	}
+	defs = append(defs,
+		quote(colRev)+" bigint NOT NULL",
+		quote(colDeleted)+" boolean NOT NULL DEFAULT false",
+		quote(colUpdatedAt)+" timestamptz NOT NULL DEFAULT now()",
+		"PRIMARY KEY ("+strings.Join(keys, ", ")+")")
+	return "CREATE TABLE " + table.Sanitize() + " (\n\t" + strings.Join(defs, ",\n\t") + "\n)"
+}
+
+// alterTable adds the declared columns the table lacks; see diffTable.
+func alterTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, existing []column) error {
+	add, err := diffTable(ctx, tx, v, table, existing)
+	if err != nil {
+		return err
+	}
+	for _, c := range add {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+table.Sanitize()+" ADD COLUMN "+quote(c.Name)+" "+c.Type); err != nil {
+			return fmt.Errorf("add column %q: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// diffTable compares an existing table with the view definition. It
+// returns the declared columns the table lacks, and refuses every other
+// difference: those need the data rewritten, which is a rebuild.
+func diffTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, existing []column) ([]Column, error) {
+	declared, err := canonicalTypes(ctx, tx, v.Columns)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]string{}
+	for _, c := range existing {
+		have[c.name] = c.typ
+	}
+	var problems []error
+	for _, c := range existing {
+		switch c.name {
+		case colRev, colDeleted, colUpdatedAt:
+			continue
+		}
+		if _, ok := declared[c.name]; !ok {
+			problems = append(problems, fmt.Errorf("column %q was removed: %w", c.name, ErrNeedsRebuild))
+		}
+	}
+	var add []Column
+	for _, c := range v.Columns {
+		typ, ok := have[c.Name]
+		switch {
+		case !ok:
+			add = append(add, c)
+		case typ != declared[c.Name]:
+			problems = append(problems, fmt.Errorf("column %q changed type from %s to %s: %w", c.Name, typ, declared[c.Name], ErrNeedsRebuild))
+		}
+	}
+	keys, err := primaryKey(ctx, tx, table)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(keys, v.ID) {
+		problems = append(problems, fmt.Errorf("primary key changed from (%s) to (%s): %w",
+			strings.Join(keys, ", "), strings.Join(v.ID, ", "), ErrNeedsRebuild))
+	}
+	return add, errors.Join(problems...)
+}
+
+// canonicalTypes returns the declared types as format_type prints them
+// ("timestamptz" is "timestamp with time zone"), by letting PostgreSQL
+// parse them into a temporary table; so a type spelt differently but equal
+// is not mistaken for a change.
+func canonicalTypes(ctx context.Context, tx pgx.Tx, cols []Column) (map[string]string, error) {
+	tmp := pgx.Identifier{"pg_temp", "projector_declared_types"}
+	defs := make([]string, 0, len(cols))
+	for _, c := range cols {
+		defs = append(defs, quote(c.Name)+" "+c.Type)
+	}
+	if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+tmp.Sanitize()); err != nil {
+		return nil, fmt.Errorf("declared types: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE "+quote(tmp[1])+" ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
+		return nil, fmt.Errorf("declared types: %w", err)
+	}
+	got, err := tableColumns(ctx, tx, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, "DROP TABLE "+tmp.Sanitize()); err != nil {
+		return nil, fmt.Errorf("declared types: %w", err)
+	}
+	out := make(map[string]string, len(got))
+	for _, c := range got {
+		out[c.name] = c.typ
+	}
+	return out, nil
+}
+
+func primaryKey(ctx context.Context, tx pgx.Tx, table pgx.Identifier) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT a.attname FROM pg_index i
+		CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+		WHERE i.indrelid = to_regclass($1) AND i.indisprimary ORDER BY k.n`, table.Sanitize())
+	if err != nil {
+		return nil, fmt.Errorf("read primary key of %s: %w", table.Sanitize(), err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read primary key of %s: %w", table.Sanitize(), err)
+	}
+	return keys, nil
+}
+
+// ensureIndexes creates the declared indexes and drops the ones the sink
+// created earlier that the view no longer declares (recognised by name).
+// Indexes are partial: tombstones are never looked up by readers, and must
+// not count against a unique index.
+func ensureIndexes(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
+	table := v.physical(generation)
+	types := map[string]string{}
+	for _, c := range v.Columns {
+		types[c.Name] = c.Type
+	}
+	want := map[string]bool{}
+	for _, ix := range v.Indexes {
+		name := indexName(table[1], ix)
+		want[name] = true
+		exprs := make([]string, 0, len(ix.Fields))
+		for _, f := range ix.Fields {
+			e, err := indexExpr(f, types)
+			if err != nil {
+				return err
+			}
+			exprs = append(exprs, e)
+		}
+		unique := ""
+		if ix.Unique {
+			unique = "UNIQUE "
+		}
+		sql := "CREATE " + unique + "INDEX IF NOT EXISTS " + quote(name) + " ON " + table.Sanitize() +
+			" (" + strings.Join(exprs, ", ") + ") WHERE NOT " + quote(colDeleted)
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("create index on (%s): %w", strings.Join(ix.Fields, ", "), err)
+		}
+	}
+	rows, err := tx.Query(ctx, "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2", table[0], table[1])
+	if err != nil {
+		return fmt.Errorf("list indexes: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list indexes: %w", err)
+	}
+	for _, name := range names {
+		if want[name] || !isSinkIndex(table[1], name) {
+			continue
+		}
+		if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{table[0], name}.Sanitize()); err != nil {
+			return fmt.Errorf("drop index %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// pointReaders makes the reader view select the generation's live rows.
+// CREATE OR REPLACE keeps objects that depend on the view; when the column
+// list changed other than by appending, the view is dropped and created
+// again, still inside the caller's transaction.
+func pointReaders(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
+	cols := make([]string, 0, len(v.Columns))
+	for _, c := range v.Columns {
+		cols = append(cols, quote(c.Name))
+	}
+	body := " AS SELECT " + strings.Join(cols, ", ") + " FROM " + v.physical(generation).Sanitize() +
+		" WHERE NOT " + quote(colDeleted)
+	reader := v.reader().Sanitize()
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("reader view %s: %w", reader, err)
+	}
+	_, err = sp.Exec(ctx, "CREATE OR REPLACE VIEW "+reader+body)
+	if err == nil {
+		if err := sp.Commit(ctx); err != nil {
+			return fmt.Errorf("reader view %s: %w", reader, err)
+		}
+		return nil
+	}
+	if rerr := sp.Rollback(ctx); rerr != nil {
+		return fmt.Errorf("reader view %s: %w", reader, rerr)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42P16" { // invalid_table_definition: columns changed
+		return fmt.Errorf("reader view %s: %w", reader, err)
+	}
+	if _, err := tx.Exec(ctx, "DROP VIEW "+reader); err != nil {
+		return fmt.Errorf("reader view %s: %w", reader, err)
+	}
+	if _, err := tx.Exec(ctx, "CREATE VIEW "+reader+body); err != nil {
+		return fmt.Errorf("reader view %s: %w", reader, err)
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+// Package postgres is the PostgreSQL sink: it keeps each view in a table,
+// one generation at a time, behind a reader-facing SQL view, and writes
+// batches with one rev-guarded upsert statement per view.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/projectorhq/projector/sinks"
+)
+
+// Sink writes view docs to PostgreSQL.
+type Sink struct {
+	pool  *pgxpool.Pool
+	views map[string]*view
+	list  []*view // in configuration order, for Migrate and Purge
+	stale atomic.Uint64
+}
+
+// New validates the views and returns a sink for them; it does no I/O
+// (Migrate creates the tables).
+func New(pool *pgxpool.Pool, views []View) (*Sink, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("postgres sink: %w: no connection pool", ErrInvalidView)
+	}
+	s := &Sink{pool: pool, views: make(map[string]*view, len(views))}
+	var errs []error
+	readers := map[string]string{}
+	for _, v := range views {
+		c, err := compile(v)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := s.views[c.Name]; dup {
+			errs = append(errs, fmt.Errorf("view %q: %w: declared twice", c.Name, ErrInvalidView))
+			continue
+		}
+		reader := c.reader().Sanitize()
+		if other, dup := readers[reader]; dup {
+			errs = append(errs, fmt.Errorf("view %q: %w: table %s is also view %q's", c.Name, ErrInvalidView, reader, other))
+			continue
+		}
+		readers[reader] = c.Name
+		s.views[c.Name] = c
+		s.list = append(s.list, c)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("postgres sink: %w", err)
+	}
+	return s, nil
+}
+
+// Name identifies the sink in logs, metrics and errors.
+func (s *Sink) Name() string { return "postgres" }
+
+// Stale is how many docs were skipped because the store already held the
+// same or a newer rev (including older duplicates within a batch).
+func (s *Sink) Stale() uint64 { return s.stale.Load() }
+
+// Write applies a batch: one statement per view, each doc guarded by its
+// rev. It returns nil, a *sinks.BatchError naming the docs PostgreSQL
+// rejected (found by splitting the failed statement), or a plain error when
+// the batch as a whole could not be written; views of the batch written
+// before such an error stay written, which a retry repeats harmlessly.
+func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
+	failed := map[int]error{}
+	byView := map[*view][]int{}
+	var order []*view
+	for i := range docs {
+		v := s.views[docs[i].View]
+		if v == nil {
+			failed[i] = fmt.Errorf("view %q: %w", docs[i].View, ErrUnknownView)
+			continue
+		}
+		if _, ok := byView[v]; !ok {
+			order = append(order, v)
+		}
+		byView[v] = append(byView[v], i)
+	}
+	for _, v := range order {
+		b := s.encode(v, docs, byView[v], failed)
+		if err := s.apply(ctx, v, b, b.rows, failed); err != nil {
+			return fmt.Errorf("postgres sink: view %q: write %d docs: %w", v.Name, len(b.rows), err)
+		}
+	}
+	if len(failed) > 0 {
+		return &sinks.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+// encode keeps the highest rev of each doc id (ON CONFLICT cannot touch a
+// row twice in one statement) and encodes those docs, sorted by id so that
+// concurrent writers lock rows in the same order and cannot deadlock each
+// other. Docs that cannot be encoded go to failed.
+func (s *Sink) encode(v *view, docs []sinks.Doc, idx []int, failed map[int]error) *batch {
+	best := make(map[string]int, len(idx))
+	winners := make([]int, 0, len(idx))
+	for _, i := range idx {
+		w, seen := best[docs[i].ID]
+		switch {
+		case !seen:
+			best[docs[i].ID] = len(winners)
+			winners = append(winners, i)
+		case docs[i].Rev > docs[winners[w]].Rev:
+			winners[w] = i
+			s.stale.Add(1)
+		default:
+			s.stale.Add(1)
+		}
+	}
+	slices.SortFunc(winners, func(a, b int) int { return strings.Compare(docs[a].ID, docs[b].ID) })
+	b := &batch{rows: make([]row, 0, len(winners))}
+	enc := encoder{buf: make([]byte, 0, 256*len(winners))}
+	enc.buf = append(enc.buf, '[')
+	for _, i := range winners {
+		if len(b.rows) > 0 {
+			enc.buf = append(enc.buf, ',')
+		}
+		start := len(enc.buf)
+		if err := enc.row(v, &docs[i]); err != nil {
+			enc.buf = enc.buf[:max(start-1, 1)] // drop the comma too
+			failed[i] = fmt.Errorf("view %q doc %q: %w", v.Name, docs[i].ID, err)
+			continue
+		}
+		b.rows = append(b.rows, row{index: i, id: docs[i].ID, start: start, end: len(enc.buf)})
+	}
+	b.json = append(enc.buf, ']')
+	return b
+}
+
+// apply runs the upsert for rows. When PostgreSQL rejects a value, the
+// statement is split in halves until the rejected rows are isolated, so a
+// batch with k bad rows costs about k·log2(n) extra statements; the rows
+// written on the way are written for good, which the rev guard makes safe.
+func (s *Sink) apply(ctx context.Context, v *view, b *batch, rows []row, failed map[int]error) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	tag, err := s.pool.Exec(ctx, v.upsert, b.payload(rows))
+	if err == nil {
+		s.stale.Add(uint64(int64(len(rows)) - tag.RowsAffected()))
+		return nil
+	}
+	if !rowError(err) {
+		return err
+	}
+	if len(rows) == 1 {
+		failed[rows[0].index] = fmt.Errorf("view %q doc %q: %w", v.Name, rows[0].id, err)
+		return nil
+	}
+	mid := len(rows) / 2
+	if err := s.apply(ctx, v, b, rows[:mid], failed); err != nil {
+		return err
+	}
+	return s.apply(ctx, v, b, rows[mid:], failed)
+}
+
+// rowError tells errors caused by some row's content (a value the column
+// type rejects, a unique index violated, an index entry too large) from
+// errors of the statement as a whole (connection lost, table missing,
+// deadlock), which split statements would only repeat.
+func rowError(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) < 2 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "21", // cardinality violation: two rows of the batch share a key
+		"22", // data exception: invalid input, out of range, bad JSON
+		"23", // integrity constraint violation
+		"54": // program limit exceeded, e.g. index row size
+		return true
+	}
+	return false
+}
+
+// Purge deletes the tombstones older than olderThan and returns how many
+// it deleted. After that, an older upsert replayed for such a doc would
+// recreate it, so the retention must outlast any replay.
+func (s *Sink) Purge(ctx context.Context, olderThan time.Duration) (int64, error) {
+	if olderThan < 0 {
+		return 0, fmt.Errorf("postgres sink: purge: negative retention %s", olderThan)
+	}
+	var total int64
+	for _, v := range s.list {
+		sql := "DELETE FROM " + v.physical(v.Generation).Sanitize() +
+			" WHERE " + quote(colDeleted) + " AND " + quote(colUpdatedAt) + " < now() - make_interval(secs => $1)"
+		tag, err := s.pool.Exec(ctx, sql, olderThan.Seconds())
+		if err != nil {
+			return total, fmt.Errorf("postgres sink: purge view %q: %w", v.Name, err)
+		}
+		total += tag.RowsAffected()
+	}
+	return total, nil
+}

@@ -1,0 +1,319 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Column is one column of a view's table.
+type Column struct {
+	Name string
+	// Type is SQL type text from the view definition: bigint, integer,
+	// numeric(10,2), text, boolean, timestamptz, timestamp, date, jsonb,
+	// double precision, uuid, text[] ... Nested objects and arrays are jsonb.
+	Type string
+}
+
+// Index is an index the view declares. A field is a column name or a path
+// into a jsonb column, "customer.id", indexed as ((customer->>'id')).
+type Index struct {
+	Fields []string
+	Unique bool
+}
+
+// View is a read model stored in PostgreSQL.
+//
+// Each generation lives in a physical table <Schema>.<Table>__g<Generation>
+// holding the columns plus _rev, _deleted and _updated_at; readers query the
+// view <Schema>.<Table>, which shows the active generation without its
+// tombstones.
+type View struct {
+	Name       string   // the view name, as in sinks.Doc.View
+	Schema     string   // default "public"
+	Table      string   // what readers query
+	Columns    []Column // in order
+	ID         []string // primary key columns, a subset of Columns
+	Indexes    []Index
+	Generation int // default 1
+}
+
+// Columns the sink adds to every physical table; a view cannot declare them.
+const (
+	colRev       = "_rev"
+	colDeleted   = "_deleted"
+	colUpdatedAt = "_updated_at"
+)
+
+// maxIdentifier is PostgreSQL's NAMEDATALEN-1: longer names are truncated
+// silently by the server, which would make two names collide.
+const maxIdentifier = 63
+
+// typePattern admits SQL type names with an optional modifier and array
+// brackets. Types are the only SQL text taken from a definition that cannot
+// be quoted or bound, so anything beyond words, digits and those punctuation
+// marks is refused before it reaches a statement.
+var typePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( [A-Za-z_][A-Za-z0-9_]*)*( ?\( ?[0-9]+( ?, ?[0-9]+)? ?\))?( [A-Za-z_][A-Za-z0-9_]*)*( ?\[[0-9]*\])*$`)
+
+// typeKeywords would turn a type into a column constraint or clause.
+var typeKeywords = map[string]bool{
+	"as": true, "check": true, "collate": true, "constraint": true, "default": true,
+	"generated": true, "key": true, "not": true, "null": true, "primary": true,
+	"references": true, "unique": true, "using": true,
+}
+
+// view is a validated View with the SQL the sink runs for it.
+type view struct {
+	View
+	isKey    []bool   // per column
+	jsonKeys [][]byte // per column: `"name":` as it appears in a row's JSON
+	upsert   string   // the batched, rev-guarded upsert into the active generation
+}
+
+func compile(v View) (*view, error) {
+	if v.Schema == "" {
+		v.Schema = "public"
+	}
+	if v.Generation == 0 {
+		v.Generation = 1
+	}
+	if err := validate(v); err != nil {
+		return nil, fmt.Errorf("view %q: %w: %w", v.Name, ErrInvalidView, err)
+	}
+	c := &view{View: v, isKey: make([]bool, len(v.Columns)), jsonKeys: make([][]byte, len(v.Columns))}
+	ids := map[string]bool{}
+	for _, id := range v.ID {
+		ids[id] = true
+	}
+	for i, col := range v.Columns {
+		c.isKey[i] = ids[col.Name]
+		name, err := json.Marshal(col.Name)
+		if err != nil {
+			return nil, fmt.Errorf("view %q: column %q: %w", v.Name, col.Name, err)
+		}
+		c.jsonKeys[i] = append(name, ':')
+	}
+	c.upsert = upsertSQL(c.View, c.physical(v.Generation))
+	return c, nil
+}
+
+func validate(v View) error {
+	if v.Name == "" {
+		return fmt.Errorf("name is empty")
+	}
+	for _, name := range []string{v.Schema, v.Table} {
+		if err := checkIdentifier(name); err != nil {
+			return err
+		}
+	}
+	if v.Generation < 0 {
+		return fmt.Errorf("generation %d is negative", v.Generation)
+	}
+	if n := len(physicalName(v.Table, v.Generation)); n > maxIdentifier {
+		return fmt.Errorf("table %q: with its generation suffix the name is %d bytes, PostgreSQL allows %d", v.Table, n, maxIdentifier)
+	}
+	if len(v.Columns) == 0 {
+		return fmt.Errorf("no columns")
+	}
+	types := map[string]string{}
+	for _, col := range v.Columns {
+		if err := checkIdentifier(col.Name); err != nil {
+			return fmt.Errorf("column: %w", err)
+		}
+		switch col.Name {
+		case colRev, colDeleted, colUpdatedAt:
+			return fmt.Errorf("column %q is reserved for the sink", col.Name)
+		}
+		if _, dup := types[col.Name]; dup {
+			return fmt.Errorf("column %q declared twice", col.Name)
+		}
+		if err := checkType(col.Type); err != nil {
+			return fmt.Errorf("column %q: %w", col.Name, err)
+		}
+		types[col.Name] = col.Type
+	}
+	if len(v.ID) == 0 {
+		return fmt.Errorf("no id columns")
+	}
+	seen := map[string]bool{}
+	for _, id := range v.ID {
+		if _, ok := types[id]; !ok {
+			return fmt.Errorf("id column %q is not a column", id)
+		}
+		if seen[id] {
+			return fmt.Errorf("id column %q listed twice", id)
+		}
+		seen[id] = true
+	}
+	for _, ix := range v.Indexes {
+		if len(ix.Fields) == 0 {
+			return fmt.Errorf("index with no fields")
+		}
+		for _, f := range ix.Fields {
+			if _, err := indexExpr(f, types); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkIdentifier(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("empty name")
+	case len(name) > maxIdentifier:
+		return fmt.Errorf("name %q is longer than %d bytes", name, maxIdentifier)
+	case strings.ContainsRune(name, 0) || !utf8.ValidString(name):
+		return fmt.Errorf("name %q is not valid text", name)
+	}
+	return nil
+}
+
+func checkType(t string) error {
+	if !typePattern.MatchString(t) {
+		return fmt.Errorf("type %q is not a SQL type name", t)
+	}
+	for _, w := range strings.FieldsFunc(strings.ToLower(t), func(r rune) bool { return r == ' ' || r == '(' || r == '.' }) {
+		if typeKeywords[w] {
+			return fmt.Errorf("type %q: %q is not part of a type name", t, w)
+		}
+	}
+	return nil
+}
+
+// indexExpr is the SQL for one index field: a quoted column, or for a path
+// into a jsonb column an expression ending in ->> so the index holds text.
+func indexExpr(field string, types map[string]string) (string, error) {
+	if _, ok := types[field]; ok {
+		return quote(field), nil
+	}
+	parts := strings.Split(field, ".")
+	typ, ok := types[parts[0]]
+	if !ok || len(parts) < 2 {
+		return "", fmt.Errorf("index field %q: no such column", field)
+	}
+	if t := strings.ToLower(typ); t != "jsonb" && t != "json" {
+		return "", fmt.Errorf("index field %q: column %q is %s, a path needs jsonb", field, parts[0], typ)
+	}
+	var b strings.Builder
+	b.WriteString("(" + quote(parts[0]))
+	for i, p := range parts[1:] {
+		if p == "" || strings.ContainsRune(p, 0) {
+			return "", fmt.Errorf("index field %q: empty or invalid path element", field)
+		}
+		op := "->"
+		if i == len(parts)-2 {
+			op = "->>"
+		}
+		b.WriteString(op + quoteLiteral(p))
+	}
+	b.WriteString(")")
+	return b.String(), nil
+}
+
+func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// quoteLiteral quotes a string constant for DDL, where parameters cannot be
+// bound. With backslashes it uses the escape-string form E'…' so the result
+// does not depend on standard_conforming_strings.
+func quoteLiteral(s string) string {
+	s = strings.ReplaceAll(s, "'", "''")
+	if strings.Contains(s, `\`) {
+		return ` E'` + strings.ReplaceAll(s, `\`, `\\`) + `'`
+	}
+	return "'" + s + "'"
+}
+
+func physicalName(table string, generation int) string {
+	return table + "__g" + strconv.Itoa(generation)
+}
+
+func (v *view) physical(generation int) pgx.Identifier {
+	return pgx.Identifier{v.Schema, physicalName(v.Table, generation)}
+}
+
+func (v *view) reader() pgx.Identifier { return pgx.Identifier{v.Schema, v.Table} }
+
+// indexName is stable for a given table and index definition, so Migrate
+// can tell which of the sink's indexes are still declared; the hash keeps it
+// unique when the table name has to be cut to fit.
+func indexName(table string, ix Index) string {
+	h := fnv.New32a()
+	for _, f := range ix.Fields {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	if ix.Unique {
+		h.Write([]byte("unique"))
+	}
+	return indexPrefix(table) + fmt.Sprintf("%08x_idx", h.Sum32())
+}
+
+func indexPrefix(table string) string {
+	max := maxIdentifier - len("_00000000_idx")
+	for len(table) > max {
+		_, size := utf8.DecodeLastRuneInString(table)
+		table = table[:len(table)-size]
+	}
+	return table + "_"
+}
+
+var indexSuffix = regexp.MustCompile(`^[0-9a-f]{8}_idx$`)
+
+// isSinkIndex reports whether an index of the table was named by indexName.
+func isSinkIndex(table, name string) bool {
+	rest, ok := strings.CutPrefix(name, indexPrefix(table))
+	return ok && indexSuffix.MatchString(rest)
+}
+
+// upsertSQL is the one statement that writes a batch: the rows arrive as a
+// single JSON array in $1 and PostgreSQL types every value itself (numeric
+// from "12.50", timestamptz from RFC 3339, jsonb from nested values). The
+// WHERE on the conflict branch is the rev guard; deletes are the same
+// statement with _deleted set and the non-key columns null.
+func upsertSQL(v View, table pgx.Identifier) string {
+	cols := make([]string, 0, len(v.Columns)+2)
+	defs := make([]string, 0, len(v.Columns)+2)
+	sel := make([]string, 0, len(v.Columns)+3)
+	set := make([]string, 0, len(v.Columns)+3)
+	for _, c := range v.Columns {
+		q := quote(c.Name)
+		cols = append(cols, q)
+		defs = append(defs, q+" "+c.Type)
+		sel = append(sel, "r."+q)
+	}
+	for _, c := range []struct{ name, typ string }{{colRev, "bigint"}, {colDeleted, "boolean"}} {
+		q := quote(c.name)
+		cols = append(cols, q)
+		defs = append(defs, q+" "+c.typ)
+		sel = append(sel, "r."+q)
+	}
+	cols = append(cols, quote(colUpdatedAt))
+	sel = append(sel, "now()")
+	ids := map[string]bool{}
+	keys := make([]string, 0, len(v.ID))
+	for _, id := range v.ID {
+		ids[id] = true
+		keys = append(keys, quote(id))
+	}
+	for _, c := range v.Columns {
+		if !ids[c.Name] {
+			set = append(set, quote(c.Name)+" = excluded."+quote(c.Name))
+		}
+	}
+	for _, c := range []string{colRev, colDeleted, colUpdatedAt} {
+		set = append(set, quote(c)+" = excluded."+quote(c))
+	}
+	return "INSERT INTO " + table.Sanitize() + " AS t (" + strings.Join(cols, ", ") + ")\n" +
+		"SELECT " + strings.Join(sel, ", ") + "\n" +
+		"FROM jsonb_to_recordset($1::jsonb) AS r(" + strings.Join(defs, ", ") + ")\n" +
+		"ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ") + "\n" +
+		"WHERE t." + quote(colRev) + " < excluded." + quote(colRev)
+}

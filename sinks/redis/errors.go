@@ -1,0 +1,17 @@
+package redis
+
+import "errors"
+
+var (
+	// ErrInvalidView: a view definition or option New cannot use.
+	ErrInvalidView = errors.New("invalid view")
+	// ErrUnknownView: a doc names a view the sink was not configured with.
+	ErrUnknownView = errors.New("unknown view")
+	// ErrKey: a doc's key does not resolve the view's key template.
+	ErrKey = errors.New("cannot resolve key")
+	// ErrBadValue: a doc value cannot be encoded.
+	ErrBadValue = errors.New("value cannot be stored")
+	// ErrNoJSONModule: a view uses the "rejson" format but the server has no
+	// RedisJSON module.
+	ErrNoJSONModule = errors.New(`format "rejson" needs the RedisJSON module, which the server does not have`)
+)

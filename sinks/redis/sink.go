@@ -1,0 +1,207 @@
+// Package redis is the Redis sink: each view doc is one key, written by a
+// server-side script that compares the doc's rev with the stored one, so a
+// batch is one pipelined round trip and an older write never wins.
+//
+// # Revs
+//
+// The rev of a doc key K is kept in its own string key, RevKeyPrefix + K,
+// with K wrapped in braces unless it has a hash tag of its own:
+// "order:1" → "projector:rev:{order:1}", "user:{42}:stats" →
+// "projector:rev:user:{42}:stats" (a key that is empty or has a "}" but
+// no hash tag gets a tag of its own slot instead). Both keys therefore hash
+// to the same Redis Cluster slot, which a script touching two keys
+// requires. Revs follow keys rather than (view, id) so that a changed key
+// template starts from empty keys instead of stale revs.
+//
+// A live doc's rev key lives as long as the doc (without expiry when the
+// view has no TTL, else TTL+TombstoneTTL); after a delete the rev key is
+// the tombstone and expires after TombstoneTTL. An older write replayed
+// after that would recreate the doc, so the tombstone TTL must outlast any
+// replay.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Formats a view can store its docs in.
+const (
+	FormatJSON   = "json"   // SET key <doc as JSON>
+	FormatHash   = "hash"   // HSET key field value …: top-level fields
+	FormatReJSON = "rejson" // JSON.SET key $ <doc>; needs the RedisJSON module
+)
+
+// View is a read model stored in Redis.
+type View struct {
+	Name string
+	// Key is the key template: "order:{id}", "user:{user_id}:stats". Its
+	// placeholders name id fields (sinks.Doc.Key); "{{" and "}}" are
+	// literal braces.
+	Key string
+	// Format is FormatJSON (the default), FormatHash or FormatReJSON. In a
+	// hash, nested values are JSON strings, strings raw, numbers their
+	// digits, booleans "true"/"false", and null fields are left out.
+	Format string
+	TTL    time.Duration // 0 = no expiry
+	Fields []string      // nil = all top-level fields
+}
+
+// Options tune the sink; the zero value is usable.
+type Options struct {
+	// TombstoneTTL is how long a deleted doc's rev is kept (default 24h).
+	TombstoneTTL time.Duration
+	// RevKeyPrefix starts every rev key (default "projector:rev:"); no key
+	// template may start with it. It must not contain braces.
+	RevKeyPrefix string
+}
+
+// Sink writes view docs to Redis.
+type Sink struct {
+	client redis.UniversalClient
+	views  map[string]*view
+	opts   Options
+	script *redis.Script
+	stale  atomic.Uint64
+}
+
+type view struct {
+	View
+	key    template
+	fields map[string]bool // nil = all
+}
+
+// New validates the views and returns a sink for them; it does no I/O
+// (Check verifies the server).
+func New(client redis.UniversalClient, views []View, opts Options) (*Sink, error) {
+	var errs []error
+	if client == nil {
+		errs = append(errs, errors.New("no client"))
+	}
+	if opts.TombstoneTTL < 0 {
+		errs = append(errs, fmt.Errorf("tombstone TTL %s is negative", opts.TombstoneTTL))
+	}
+	if opts.TombstoneTTL == 0 {
+		opts.TombstoneTTL = 24 * time.Hour
+	}
+	if opts.RevKeyPrefix == "" {
+		opts.RevKeyPrefix = "projector:rev:"
+	}
+	if strings.ContainsAny(opts.RevKeyPrefix, "{}") {
+		errs = append(errs, fmt.Errorf("rev key prefix %q contains a brace", opts.RevKeyPrefix))
+	}
+	s := &Sink{client: client, views: make(map[string]*view, len(views)), opts: opts, script: redis.NewScript(writeScript)}
+	for _, v := range views {
+		c, err := s.compile(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("view %q: %w", v.Name, err))
+			continue
+		}
+		if _, dup := s.views[v.Name]; dup {
+			errs = append(errs, fmt.Errorf("view %q: declared twice", v.Name))
+			continue
+		}
+		s.views[v.Name] = c
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("redis sink: %w: %w", ErrInvalidView, err)
+	}
+	return s, nil
+}
+
+func (s *Sink) compile(v View) (*view, error) {
+	if v.Name == "" {
+		return nil, errors.New("name is empty")
+	}
+	switch v.Format {
+	case "":
+		v.Format = FormatJSON
+	case FormatJSON, FormatHash, FormatReJSON:
+	default:
+		return nil, fmt.Errorf("format %q is not one of json, hash, rejson", v.Format)
+	}
+	if v.TTL < 0 || (v.TTL > 0 && v.TTL < time.Millisecond) {
+		return nil, fmt.Errorf("TTL %s is not 0 or at least 1ms", v.TTL)
+	}
+	t, err := parseTemplate(v.Key)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(t.prefix(), s.opts.RevKeyPrefix) {
+		return nil, fmt.Errorf("key template %q starts with the rev key prefix %q", v.Key, s.opts.RevKeyPrefix)
+	}
+	c := &view{View: v, key: t}
+	if v.Fields != nil {
+		c.fields = make(map[string]bool, len(v.Fields))
+		for _, f := range v.Fields {
+			if f == "" || c.fields[f] {
+				return nil, fmt.Errorf("field %q is empty or listed twice", f)
+			}
+			c.fields[f] = true
+		}
+	}
+	return c, nil
+}
+
+// Name identifies the sink in logs, metrics and errors.
+func (s *Sink) Name() string { return "redis" }
+
+// Stale is how many docs were skipped because Redis already held the same
+// or a newer rev.
+func (s *Sink) Stale() uint64 { return s.stale.Load() }
+
+// Key resolves a view's key template for a doc key (used by readers and
+// tests).
+func (s *Sink) Key(viewName string, key map[string]any) (string, error) {
+	v := s.views[viewName]
+	if v == nil {
+		return "", fmt.Errorf("redis sink: view %q: %w", viewName, ErrUnknownView)
+	}
+	k, err := v.key.resolve(key)
+	if err != nil {
+		return "", fmt.Errorf("redis sink: view %q: %w", viewName, err)
+	}
+	return k, nil
+}
+
+// revKey names the key holding key's rev; see the package documentation.
+func (s *Sink) revKey(key string) string {
+	switch {
+	case hashTag(key) != key:
+		return s.opts.RevKeyPrefix + key
+	case key != "" && !strings.ContainsRune(key, '}'):
+		return s.opts.RevKeyPrefix + "{" + key + "}"
+	default:
+		// Braces around such a key would not make it the tag; a tag of the
+		// same slot does.
+		return s.opts.RevKeyPrefix + "{" + slotTags()[slot(key)] + "}" + key
+	}
+}
+
+// Check verifies that the server is reachable and has what the views
+// need: the RedisJSON module for the "rejson" format.
+func (s *Sink) Check(ctx context.Context) error {
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis sink: ping: %w", err)
+	}
+	for _, v := range s.views {
+		if v.Format != FormatReJSON {
+			continue
+		}
+		info, err := s.client.Do(ctx, "COMMAND", "INFO", "JSON.SET").Slice()
+		if err != nil {
+			return fmt.Errorf("redis sink: look up JSON.SET: %w", err)
+		}
+		if len(info) == 0 || info[0] == nil {
+			return fmt.Errorf("redis sink: view %q: %w", v.Name, ErrNoJSONModule)
+		}
+		return nil
+	}
+	return nil
+}
