@@ -131,6 +131,8 @@ func (v *validator) kafka() {
 
 // checkHostPort accepts "host:port" with a port in 1..65535; emptyHost
 // allows ":port" (listen on every interface).
+// checkHostPort checks host:port; emptyHost allows ":port" and port 0 (a
+// listener on any free port).
 func checkHostPort(s string, emptyHost bool) error {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
@@ -139,7 +141,11 @@ func checkHostPort(s string, emptyHost bool) error {
 	if host == "" && !emptyHost {
 		return errors.New("missing host")
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	lowest := 1
+	if emptyHost {
+		lowest = 0
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < lowest || n > 65535 {
 		return errors.New("port must be a number from 1 to 65535")
 	}
 	return nil

@@ -64,7 +64,7 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		// before partitions move, so nothing is projected twice for nothing.
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.WithLogger(kslog.New(opts.Logger)),
+		kgo.WithLogger(kslog.New(kafkaLogger(opts.Logger))),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
 			c.recover.Store(true)
 			c.joined.Store(true)
