@@ -135,7 +135,7 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 	start := time.Now()
 	defer func() { e.metrics.batchSeconds.Observe(time.Since(start).Seconds()) }()
 
-	perSource, dead := e.decode(recs)
+	perSource, dead, m := e.decode(recs)
 	pending, err := e.applyState(ctx, perSource)
 	if err != nil {
 		return nil, err
@@ -143,12 +143,16 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 	if err := e.flush(ctx, pending); err != nil {
 		return nil, err
 	}
+	if err := e.saveMarks(ctx, m); err != nil {
+		return nil, err
+	}
 	return dead, nil
 }
 
 // decode turns records into state changes per source, in record order.
-func (e *Engine) decode(recs []Record) (map[*projections.Source][]rowChange, []DeadLetter) {
+func (e *Engine) decode(recs []Record) (map[*projections.Source][]rowChange, []DeadLetter, marks) {
 	out := map[*projections.Source][]rowChange{}
+	m := marks{}
 	var dead []DeadLetter
 	for _, r := range recs {
 		e.metrics.consumed.WithLabelValues(r.Topic).Inc()
@@ -157,6 +161,7 @@ func (e *Engine) decode(recs []Record) (map[*projections.Source][]rowChange, []D
 			continue
 		}
 		ch, err := sd.dec.Decode(r.Key, r.Value)
+		m.see(sd.src.Name, r.Topic, r.Partition, r.Offset, ch.Position)
 		if err != nil {
 			dead = append(dead, DeadLetter{Record: r, Err: err})
 			continue
@@ -172,7 +177,7 @@ func (e *Engine) decode(recs []Record) (map[*projections.Source][]rowChange, []D
 		}
 		out[sd.src] = append(out[sd.src], rc)
 	}
-	return out, dead
+	return out, dead, m
 }
 
 // toRowChange maps a decoded change to a state change; ok is false for

@@ -44,6 +44,10 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			`CREATE TABLE IF NOT EXISTS ` + s.ident("pending") + ` (
 				id bigserial PRIMARY KEY, view text NOT NULL, doc_id text NOT NULL,
 				key jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+			`CREATE TABLE IF NOT EXISTS ` + s.ident("watermarks") + ` (
+				source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
+				"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+				updated_at timestamptz NOT NULL, PRIMARY KEY (topic, partition))`,
 		}
 		for _, src := range plan.Sources {
 			t := s.table(src)

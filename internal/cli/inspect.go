@@ -95,11 +95,13 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 	if err != nil {
 		return &exitError{code: ExitFailure, err: err}
 	}
-	out, err := json.MarshalIndent(ch, "", "  ")
-	if err != nil {
+	// An Encoder without HTML escaping: values are printed as they are (<, >, &).
+	enc := json.NewEncoder(g.stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(ch); err != nil {
 		return &exitError{code: ExitFailure, err: err}
 	}
-	fmt.Fprintln(g.stdout, string(out))
 	return nil
 }
 

@@ -1,0 +1,101 @@
+package projector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/projectorhq/projector/debezium"
+)
+
+// Watermark is how far the views reflect one partition of a source's topic:
+// every record before Offset is in every sink, and Position is the newest
+// source position among them. Readers use it for read-your-writes.
+type Watermark struct {
+	Source    string
+	Topic     string
+	Partition int32
+	Offset    int64 // the next offset to project
+	Position  debezium.Position
+	UpdatedAt time.Time
+}
+
+// mark is the watermark one batch advances a partition to.
+type mark struct {
+	Source    string `json:"source"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+	PosHi     int64  `json:"pos_hi"`
+	PosLo     int64  `json:"pos_lo"`
+}
+
+// marks tracks, per partition, the offset after a batch and the newest
+// position of the changes in it.
+type marks map[string]*mark
+
+func (m marks) see(src, topic string, partition int32, offset int64, pos debezium.Position) {
+	k := fmt.Sprintf("%s/%d", topic, partition)
+	w := m[k]
+	if w == nil {
+		w = &mark{Source: src, Topic: topic, Partition: partition}
+		m[k] = w
+	}
+	w.Offset = max(w.Offset, offset+1)
+	if (debezium.Position{Hi: w.PosHi, Lo: w.PosLo}).Compare(pos) < 0 {
+		w.PosHi, w.PosLo = pos.Hi, pos.Lo
+	}
+}
+
+// saveMarks records the batch's watermarks once its docs are in every sink.
+// A watermark never moves back (a replay after a rebalance starts earlier).
+func (e *Engine) saveMarks(ctx context.Context, m marks) error {
+	if len(m) == 0 {
+		return nil
+	}
+	list := make([]*mark, 0, len(m))
+	for _, w := range m {
+		list = append(list, w)
+	}
+	input, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	_, err = e.state.pool.Exec(ctx, `INSERT INTO `+e.state.ident("watermarks")+` AS w
+		(source, topic, partition, "offset", pos_hi, pos_lo, updated_at)
+		SELECT source, topic, partition, "offset", pos_hi, pos_lo, now()
+		FROM jsonb_to_recordset($1::jsonb) AS x(source text, topic text, partition int, "offset" bigint, pos_hi bigint, pos_lo bigint)
+		ON CONFLICT (topic, partition) DO UPDATE SET
+			"offset" = greatest(w."offset", excluded."offset"),
+			pos_hi = CASE WHEN (excluded.pos_hi, excluded.pos_lo) > (w.pos_hi, w.pos_lo) THEN excluded.pos_hi ELSE w.pos_hi END,
+			pos_lo = CASE WHEN (excluded.pos_hi, excluded.pos_lo) > (w.pos_hi, w.pos_lo) THEN excluded.pos_lo ELSE w.pos_lo END,
+			updated_at = now()`, input)
+	if err != nil {
+		return fmt.Errorf("save watermarks: %w", err)
+	}
+	return nil
+}
+
+// ReadWatermarks returns the watermarks of a source's partitions (all
+// sources when source is ""), from projector's schema in the query
+// PostgreSQL.
+func ReadWatermarks(ctx context.Context, pool *pgxpool.Pool, schema, source string) ([]Watermark, error) {
+	if schema == "" {
+		schema = "projector"
+	}
+	rows, err := pool.Query(ctx, `SELECT source, topic, partition, "offset", pos_hi, pos_lo, updated_at
+		FROM `+pgx.Identifier{schema, "watermarks"}.Sanitize()+`
+		WHERE $1 = '' OR source = $1 ORDER BY topic, partition`, source)
+	if err != nil {
+		return nil, fmt.Errorf("read watermarks: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Watermark, error) {
+		var w Watermark
+		err := r.Scan(&w.Source, &w.Topic, &w.Partition, &w.Offset, &w.Position.Hi, &w.Position.Lo, &w.UpdatedAt)
+		return w, err
+	})
+}
