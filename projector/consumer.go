@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kslog"
 )
@@ -103,6 +105,7 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		case <-pollCtx.Done():
 		}
 	}()
+	c.ensureDeadLetterTopic(ctx)
 	if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
 		return err
 	}
@@ -236,4 +239,21 @@ func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 		return
 	}
 	c.unacked = nil
+}
+
+// ensureDeadLetterTopic creates the dead-letter topic when it is missing:
+// brokers commonly disable automatic topic creation, and the first bad
+// record is the wrong moment to find out. A failure (say, no permission)
+// is logged; producing may still work where the topic is managed elsewhere.
+func (c *Consumer) ensureDeadLetterTopic(ctx context.Context) {
+	if c.opts.DeadLetterTopic == "" || c.opts.StopOnError {
+		return
+	}
+	resp, err := kadm.NewClient(c.cl).CreateTopic(ctx, 1, -1, nil, c.opts.DeadLetterTopic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		c.log.Warn("could not create the dead-letter topic", "topic", c.opts.DeadLetterTopic, "err", err)
+	}
 }

@@ -115,8 +115,9 @@ func startMember(t *testing.T, cfg *config.Config, plan *projections.Plan, batch
 	cons, err := projector.NewConsumer(st.Engine, projector.ConsumerOptions{
 		Brokers: cfg.Kafka.Brokers, Group: cfg.Kafka.Group, ClientID: "test",
 		BatchSize: batch, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
-		Extra:  []kgo.Opt{kgo.AllowAutoTopicCreation()},
-		Logger: log,
+		StopOnError: cfg.Errors.Tolerance == "none",
+		Extra:       []kgo.Opt{kgo.AllowAutoTopicCreation()},
+		Logger:      log,
 	})
 	if err != nil {
 		cancel()
