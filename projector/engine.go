@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,6 +40,7 @@ type Options struct {
 type Engine struct {
 	plan     *projections.Plan
 	state    *state
+	routesMu sync.RWMutex
 	sinks    []Route
 	log      *slog.Logger
 	metrics  *Metrics
@@ -452,7 +454,28 @@ func (e *Engine) bumpRevs(ctx context.Context, tx pgx.Tx, view string, ids map[s
 // write hands docs to every sink, retrying what failed with capped
 // exponential backoff until it succeeds or ctx ends. Nothing is skipped.
 func (e *Engine) write(ctx context.Context, docs []sinks.Doc) error {
-	for _, r := range e.sinks {
+	return e.WriteDocs(ctx, e.Routes(), docs)
+}
+
+// Routes returns the sinks the engine writes to.
+func (e *Engine) Routes() []Route {
+	e.routesMu.RLock()
+	defer e.routesMu.RUnlock()
+	return e.sinks
+}
+
+// SetRoutes replaces the sinks the engine writes to, from the next batch on:
+// a rebuild adds the sinks of the generation it builds, so that live
+// changes reach both generations, and removes them after the swap.
+func (e *Engine) SetRoutes(routes []Route) {
+	e.routesMu.Lock()
+	defer e.routesMu.Unlock()
+	e.sinks = routes
+}
+
+// WriteDocs writes docs to the given routes with the engine's retry rules.
+func (e *Engine) WriteDocs(ctx context.Context, routes []Route, docs []sinks.Doc) error {
+	for _, r := range routes {
 		s := r.Sink
 		todo := r.filter(docs)
 		wait := 100 * time.Millisecond

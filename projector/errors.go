@@ -8,4 +8,6 @@ var (
 	// ErrBadRecord marks a decoded record that cannot be projected (a key
 	// column is missing, say).
 	ErrBadRecord = errors.New("record cannot be projected")
+	// ErrUnknownView names a view the configuration does not declare.
+	ErrUnknownView = errors.New("unknown view")
 )

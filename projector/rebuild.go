@@ -1,0 +1,97 @@
+package projector
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/sinks"
+)
+
+// Hooks for rebuilding a view from the state: list its documents' ids in
+// key order, recompute a chunk of them (new revisions, like any change),
+// and write them where the caller says.
+
+// DocIDs returns up to limit ids of the view's documents after the id
+// `after` (in the state's key order; "" starts at the beginning), with their
+// id values, and the last id returned ("" when there are no more). For an
+// aggregation view the ids are its group keys.
+func (e *Engine) DocIDs(ctx context.Context, view string, after string, limit int) (map[string]map[string]any, string, error) {
+	v := e.plan.View(view)
+	if v == nil {
+		return nil, "", fmt.Errorf("%w: view %q", ErrUnknownView, view)
+	}
+	out := map[string]map[string]any{}
+	last := ""
+	if len(v.GroupBy) == 0 {
+		rows, err := e.state.query(ctx, e.state.pool, v.Root,
+			`SELECT key, data, deleted FROM `+e.state.table(v.Root)+` WHERE NOT deleted AND key > $1 ORDER BY key LIMIT $2`, after, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		a := affected{}
+		for _, r := range rows {
+			a.rootDoc(v, r.Data)
+			last = r.Key
+		}
+		return a[v], last, nil
+	}
+	// Group keys: the distinct group values, in their text order.
+	expr := groupExpr(v)
+	rows, err := e.state.pool.Query(ctx, `SELECT DISTINCT ON (g) g, data FROM (
+		SELECT `+expr+` AS g, data FROM `+e.state.table(v.Root)+` WHERE NOT deleted) s
+		WHERE g > $1 ORDER BY g LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list groups of %s: %w", view, err)
+	}
+	defer rows.Close()
+	a := affected{}
+	for rows.Next() {
+		var g string
+		var data []byte
+		if err := rows.Scan(&g, &data); err != nil {
+			return nil, "", err
+		}
+		row, err := decodeRow(data)
+		if err != nil {
+			return nil, "", err
+		}
+		a.rootDoc(v, row)
+		last = g
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	for id, k := range a[v] {
+		out[id] = k
+	}
+	return out, last, nil
+}
+
+// groupExpr is the SQL text of a group key as docID renders it: the text of
+// one column, or a JSON array of the texts of several.
+func groupExpr(v *projections.View) string {
+	if len(v.IDColumns) == 1 {
+		return "data->>" + quoteLiteral(v.IDColumns[0])
+	}
+	parts := ""
+	for i, c := range v.IDColumns {
+		if i > 0 {
+			parts += ", "
+		}
+		parts += "data->>" + quoteLiteral(c)
+	}
+	return "jsonb_build_array(" + parts + ")::text"
+}
+
+// RecomputeDocs computes the given docs of a view from the state, each with
+// a new revision (so they win over anything written before).
+func (e *Engine) RecomputeDocs(ctx context.Context, view string, ids map[string]map[string]any) ([]sinks.Doc, error) {
+	if e.plan.View(view) == nil {
+		return nil, fmt.Errorf("%w: view %q", ErrUnknownView, view)
+	}
+	return e.recompute(ctx, map[string]map[string]map[string]any{view: ids})
+}
+
+// Plan returns the compiled views the engine runs.
+func (e *Engine) Plan() *projections.Plan { return e.plan }
