@@ -69,7 +69,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	}
 
 	var routes []projector.Route
-	if views := postgresViews(plan); len(views) > 0 {
+	if views := PostgresViews(plan); len(views) > 0 {
 		sink, err := postgres.New(pool, views)
 		if err != nil {
 			return nil, fmt.Errorf("postgres sink: %w", err)
@@ -79,7 +79,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		}
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v postgres.View) string { return v.Name })})
 	}
-	if views := redisViews(plan); len(views) > 0 && cfg.Stores.Redis.URL != "" {
+	if views := RedisViews(plan); len(views) > 0 && cfg.Stores.Redis.URL != "" {
 		opts, err := goredis.ParseURL(cfg.Stores.Redis.URL)
 		if err != nil {
 			return nil, fmt.Errorf("redis: %w", err)
@@ -92,7 +92,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		}
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v redis.View) string { return v.Name })})
 	}
-	if views := elasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
+	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
 		es := cfg.Stores.Elasticsearch
 		ecfg := elasticsearch.Config{URL: es.URL, APIKey: es.APIKey, Username: es.Username, Password: es.Password}
 		if es.CACert != "" {
@@ -161,7 +161,9 @@ func contains(s []string, x string) bool {
 	return false
 }
 
-func postgresViews(plan *projections.Plan) []postgres.View {
+// PostgresViews maps the views with a PostgreSQL sink to that sink's view
+// definitions (generation 1; a rebuild sets another).
+func PostgresViews(plan *projections.Plan) []postgres.View {
 	var out []postgres.View
 	for _, v := range plan.Views {
 		ps := v.Sinks.Postgres
@@ -180,7 +182,8 @@ func postgresViews(plan *projections.Plan) []postgres.View {
 	return out
 }
 
-func redisViews(plan *projections.Plan) []redis.View {
+// RedisViews maps the views with a Redis sink to that sink's definitions.
+func RedisViews(plan *projections.Plan) []redis.View {
 	var out []redis.View
 	for _, v := range plan.Views {
 		rs := v.Sinks.Redis
@@ -192,7 +195,9 @@ func redisViews(plan *projections.Plan) []redis.View {
 	return out
 }
 
-func elasticsearchViews(plan *projections.Plan) []elasticsearch.View {
+// ElasticsearchViews maps the views with an Elasticsearch sink to that
+// sink's definitions (generation 1; a rebuild sets another).
+func ElasticsearchViews(plan *projections.Plan) []elasticsearch.View {
 	var out []elasticsearch.View
 	for _, v := range plan.Views {
 		es := v.Sinks.Elasticsearch
