@@ -39,11 +39,11 @@ func (c Change) MarshalJSON() ([]byte, error) {
 		{"kind", c.Kind, true},
 		{"op", c.Op, c.Kind == KindChange},
 		{"source", c.Source, c.Kind == KindChange || c.Kind == KindHeartbeat || c.Kind == KindSchemaChange},
-		{"key", c.Key, c.Kind == KindChange || c.Kind == KindTombstone || c.Key != nil},
-		{"before", c.Before, c.Kind == KindChange},
-		{"after", c.After, c.Kind == KindChange},
+		{"key", exactMap(c.Key), c.Kind == KindChange || c.Kind == KindTombstone || c.Key != nil},
+		{"before", exactMap(c.Before), c.Kind == KindChange},
+		{"after", exactMap(c.After), c.Kind == KindChange},
 		{"unchanged", c.Unchanged, len(c.Unchanged) > 0},
-		{"patch", c.Patch, c.Patch != nil},
+		{"patch", exactPatch(c.Patch), c.Patch != nil},
 		{"transaction", c.Transaction, c.Transaction != nil},
 		{"schema_change", c.SchemaChange, c.SchemaChange != nil},
 	}
@@ -57,4 +57,23 @@ func (c Change) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// exactMap keeps a nil map nil (JSON null) and renders decimals exactly.
+func exactMap(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	return Exact(m)
+}
+
+func exactPatch(p *Patch) *Patch {
+	if p == nil {
+		return nil
+	}
+	q := *p
+	if p.Set != nil {
+		q.Set = Exact(p.Set).(map[string]any)
+	}
+	return &q
 }

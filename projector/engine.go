@@ -246,7 +246,7 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		}
 	}
 	return rowChange{
-		Key: key, Data: data, PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
+		Key: key, Data: debezium.Exact(data).(map[string]any), PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
 		Deleted: deleted, Merge: !deleted && len(ch.Unchanged) > 0,
 	}, true, nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/projectorhq/projector/debezium"
 )
 
 // text is the canonical text of one key or join value. Join lookups compare
@@ -31,7 +33,7 @@ func text(v any) (string, bool) {
 	case bool:
 		return strconv.FormatBool(x), true
 	case decimal.Decimal:
-		return x.String(), true
+		return debezium.ExactDecimal(x), true
 	case time.Time:
 		return x.UTC().Format(time.RFC3339Nano), true
 	}
