@@ -33,6 +33,14 @@ type Options struct {
 	Metrics *Metrics
 	// MaxBackoff caps the wait between retries of a failing sink. Default 30s.
 	MaxBackoff time.Duration
+	// Schemas fetches Avro schemas by id from a schema registry; nil when
+	// no source uses Avro.
+	Schemas SchemaRegistry
+}
+
+// SchemaRegistry gives the text of an Avro schema by its registry id.
+type SchemaRegistry interface {
+	SchemaByID(ctx context.Context, id int) (string, error)
 }
 
 // Engine applies batches of records. It is safe for one batch at a time;
@@ -48,6 +56,7 @@ type Engine struct {
 	routes   map[*projections.Source][]route
 	backoff  time.Duration
 	health   *health
+	schemas  SchemaRegistry
 }
 
 type sourceDecoder struct {
@@ -79,6 +88,7 @@ func New(opts Options) (*Engine, error) {
 		routes:   routes(opts.Plan),
 		backoff:  opts.MaxBackoff,
 		health:   newHealth(),
+		schemas:  opts.Schemas,
 	}
 	for _, src := range opts.Plan.Sources {
 		format, err := debezium.ParseFormat(src.Format)
@@ -137,7 +147,10 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 	start := time.Now()
 	defer func() { e.metrics.batchSeconds.Observe(time.Since(start).Seconds()) }()
 
-	perSource, dead, m := e.decode(recs)
+	perSource, dead, m, err := e.decode(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
 	pending, err := e.applyState(ctx, perSource)
 	if err != nil {
 		return nil, err
@@ -152,7 +165,7 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 }
 
 // decode turns records into state changes per source, in record order.
-func (e *Engine) decode(recs []Record) (map[*projections.Source][]rowChange, []DeadLetter, marks) {
+func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.Source][]rowChange, []DeadLetter, marks, error) {
 	out := map[*projections.Source][]rowChange{}
 	m := marks{}
 	var dead []DeadLetter
@@ -162,7 +175,11 @@ func (e *Engine) decode(recs []Record) (map[*projections.Source][]rowChange, []D
 		if sd == nil {
 			continue
 		}
-		ch, err := sd.dec.Decode(r.Key, r.Value)
+		ch, err := e.decodeRecord(ctx, sd.dec, r)
+		var unreachable *registryError
+		if errors.As(err, &unreachable) {
+			return nil, nil, nil, err // the registry is down: retry the batch, lose nothing
+		}
 		m.see(sd.src.Name, r.Topic, r.Partition, r.Offset, ch.Position)
 		if err != nil {
 			dead = append(dead, DeadLetter{Record: r, Err: err})
@@ -179,7 +196,39 @@ func (e *Engine) decode(recs []Record) (map[*projections.Source][]rowChange, []D
 		}
 		out[sd.src] = append(out[sd.src], rc)
 	}
-	return out, dead, m
+	return out, dead, m, nil
+}
+
+// registryError is a schema registry that did not answer: retried, unlike
+// a record that is bad in itself.
+type registryError struct{ err error }
+
+func (e *registryError) Error() string { return "schema registry: " + e.err.Error() }
+func (e *registryError) Unwrap() error { return e.err }
+
+// decodeRecord decodes one record, fetching Avro schemas it has not seen
+// from the registry (a record may need two: its key's and its value's).
+func (e *Engine) decodeRecord(ctx context.Context, dec *debezium.Decoder, r Record) (debezium.Change, error) {
+	for attempt := 0; ; attempt++ {
+		ch, err := dec.Decode(r.Key, r.Value)
+		var unknown *debezium.UnknownSchemaError
+		if !errors.As(err, &unknown) || attempt == 2 {
+			return ch, err
+		}
+		if e.schemas == nil {
+			return ch, fmt.Errorf("%w (no kafka.schema_registry is configured)", err)
+		}
+		text, ferr := e.schemas.SchemaByID(ctx, unknown.ID)
+		if errors.Is(ferr, ErrSchemaNotFound) {
+			return ch, fmt.Errorf("%w: %w", ErrBadRecord, ferr) // a bad record: dead-letter it
+		}
+		if ferr != nil {
+			return ch, &registryError{fmt.Errorf("schema %d: %w", unknown.ID, ferr)}
+		}
+		if aerr := dec.AddAvroSchema(unknown.ID, text); aerr != nil {
+			return ch, fmt.Errorf("schema %d: %w", unknown.ID, aerr)
+		}
+	}
 }
 
 // toRowChange maps a decoded change to a state change; ok is false for

@@ -8,6 +8,10 @@ var (
 	// ErrBadRecord marks a decoded record that cannot be projected (a key
 	// column is missing, say).
 	ErrBadRecord = errors.New("record cannot be projected")
+	// ErrSchemaNotFound is a SchemaRegistry's answer for an id it does not
+	// have (the record is bad); any other error means the registry is
+	// unreachable and the batch is retried.
+	ErrSchemaNotFound = errors.New("schema not found in the registry")
 	// ErrUnknownView names a view the configuration does not declare.
 	ErrUnknownView = errors.New("unknown view")
 )
