@@ -1,0 +1,147 @@
+package projector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/projections"
+)
+
+// decode turns records into state changes per source, in record order.
+func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.Source][]rowChange, []DeadLetter, marks, error) {
+	out := map[*projections.Source][]rowChange{}
+	m := marks{}
+	var dead []DeadLetter
+	for _, r := range recs {
+		e.metrics.consumed.WithLabelValues(r.Topic).Inc()
+		sd := e.decoders[r.Topic]
+		if sd == nil {
+			continue
+		}
+		ch, err := e.decodeRecord(ctx, sd.dec, r)
+		var unreachable *registryError
+		if errors.As(err, &unreachable) {
+			return nil, nil, nil, err // the registry is down: retry the batch, lose nothing
+		}
+		m.see(sd.src.Name, r.Topic, r.Partition, r.Offset, ch.Position)
+		if err != nil {
+			dead = append(dead, DeadLetter{Record: r, Err: err})
+			continue
+		}
+		rc, ok, err := toRowChange(sd.src, ch)
+		if err != nil {
+			dead = append(dead, DeadLetter{Record: r, Err: err})
+			continue
+		}
+		if !ok {
+			e.metrics.ignored.WithLabelValues(sd.src.Name, ch.Kind.String()).Inc()
+			continue
+		}
+		out[sd.src] = append(out[sd.src], rc)
+	}
+	return out, dead, m, nil
+}
+
+// registryError is a schema registry that did not answer: retried, unlike
+// a record that is bad in itself.
+type registryError struct{ err error }
+
+func (e *registryError) Error() string { return "schema registry: " + e.err.Error() }
+func (e *registryError) Unwrap() error { return e.err }
+
+// decodeRecord decodes one record, fetching Avro schemas it has not seen
+// from the registry (a record may need two: its key's and its value's).
+func (e *Engine) decodeRecord(ctx context.Context, dec *debezium.Decoder, r Record) (debezium.Change, error) {
+	for attempt := 0; ; attempt++ {
+		ch, err := dec.Decode(r.Key, r.Value)
+		var unknown *debezium.UnknownSchemaError
+		if !errors.As(err, &unknown) || attempt == 2 {
+			return ch, err
+		}
+		if e.schemas == nil {
+			return ch, fmt.Errorf("%w (no kafka.schema_registry is configured)", err)
+		}
+		text, ferr := e.schemas.SchemaByID(ctx, unknown.ID)
+		if errors.Is(ferr, ErrSchemaNotFound) {
+			return ch, fmt.Errorf("%w: %w", ErrBadRecord, ferr) // a bad record: dead-letter it
+		}
+		if ferr != nil {
+			return ch, &registryError{fmt.Errorf("schema %d: %w", unknown.ID, ferr)}
+		}
+		if aerr := dec.AddAvroSchema(unknown.ID, text); aerr != nil {
+			return ch, fmt.Errorf("schema %d: %w", unknown.ID, aerr)
+		}
+	}
+}
+
+// toRowChange maps a decoded change to a state change; ok is false for
+// records that change no row (tombstones, transaction markers, heartbeats).
+func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, error) {
+	if ch.Kind != debezium.KindChange {
+		// A Kafka tombstone carries no position: the delete before it did the
+		// work, and applying it could delete a row created again since.
+		return rowChange{}, false, nil
+	}
+	if ch.Op == debezium.OpTruncate {
+		return rowChange{}, false, fmt.Errorf("%w: truncate of %s is not projected yet; rebuild the views of this source", ErrUnsupported, src.Name)
+	}
+	if ch.Patch != nil && ch.After == nil {
+		return rowChange{}, false, fmt.Errorf("%w: partial MongoDB update without a full document (use capture.mode change_streams_update_full)", ErrUnsupported)
+	}
+	row := ch.After
+	deleted := ch.Op == debezium.OpDelete
+	if deleted {
+		row = ch.Before
+	}
+	keyCols := src.Key
+	if len(keyCols) == 0 {
+		for k := range ch.Key {
+			keyCols = append(keyCols, k)
+		}
+		sort.Strings(keyCols)
+	}
+	vals := make([]any, len(keyCols))
+	for i, k := range keyCols {
+		v, ok := ch.Key[k]
+		if !ok || v == nil {
+			v = row[k]
+		}
+		if v == nil {
+			return rowChange{}, false, fmt.Errorf("%w: no value for key column %q of source %s", ErrBadRecord, k, src.Name)
+		}
+		vals[i] = v
+	}
+	key, _ := docID(vals)
+	data := map[string]any{}
+	if deleted {
+		// A tombstone keeps only the key: the row's other values are gone
+		// (and with REPLICA IDENTITY DEFAULT they were never sent).
+		for i, k := range keyCols {
+			data[k] = vals[i]
+		}
+	} else {
+		if len(src.Kept) == 0 {
+			for k, v := range row {
+				data[k] = v
+			}
+		} else {
+			for _, k := range src.Kept {
+				if v, ok := row[k]; ok {
+					data[k] = v
+				}
+			}
+		}
+		for i, k := range keyCols {
+			if _, ok := data[k]; !ok {
+				data[k] = vals[i]
+			}
+		}
+	}
+	return rowChange{
+		Key: key, Data: debezium.Exact(data).(map[string]any), PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
+		Deleted: deleted, Merge: !deleted && len(ch.Unchanged) > 0,
+	}, true, nil
+}
