@@ -163,12 +163,35 @@ type RedisSink struct {
 	Format string     `yaml:"format"` // json (default), hash, rejson
 	TTL    Duration   `yaml:"ttl"`    // 0: no expiry
 	Fields StringList `yaml:"fields"` // default: every top-level field
+	// Indexes are secondary indexes: sorted sets of document ids. A view
+	// with indexes cannot have a TTL (sorted set members do not expire).
+	Indexes []RedisIndex `yaml:"indexes"`
+}
+
+// RedisIndex is a secondary index of a Redis view: one sorted set per
+// value of its key template, holding the ids of the documents with that
+// value, scored by a field. A document moves between sorted sets as its
+// fields change and leaves them all when deleted.
+type RedisIndex struct {
+	Pos Pos `yaml:"-"`
+	// Key is a template over document fields, dotted paths reaching into
+	// joined objects: "user:{customer.id}:orders". A document whose
+	// placeholder or score is null is not in the index.
+	Key string `yaml:"key"`
+	// Score is the field (or dotted path) scoring the members: a number,
+	// or a date or timestamp, scored as milliseconds since the Unix epoch.
+	Score string `yaml:"score"`
 }
 
 // ElasticsearchSink writes each document into an index behind an alias.
 type ElasticsearchSink struct {
 	Pos   Pos    `yaml:"-"`
 	Index string `yaml:"index"` // the alias readers use; default: the view name
+	// Mappings replaces the generated Elasticsearch mapping of a field
+	// (name, or dotted path into a joined object or array) with the
+	// mapping object given: { type: keyword }, { type: text, analyzer:
+	// english }, … Values are decoded as YAML into map[string]any.
+	Mappings Map[map[string]any] `yaml:"mappings"`
 }
 
 // Pos is a place in a configuration file. Line and Col are 1-based.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -81,6 +82,7 @@ var (
 	durationType   = reflect.TypeFor[Duration]()
 	stringListType = reflect.TypeFor[StringList]()
 	fieldType      = reflect.TypeFor[Field]()
+	objectType     = reflect.TypeFor[map[string]any]()
 	mapMarker      = reflect.TypeFor[interface{ isMap() }]()
 )
 
@@ -148,6 +150,8 @@ func (d *decoder) decode(v reflect.Value, n *yaml.Node, path []string) {
 		d.decode(v.FieldByName("Column"), n, path)
 	case t.Implements(mapMarker):
 		d.decodeMap(v, n, path, vi)
+	case t == objectType:
+		d.decodeObject(v, n, path, vi)
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
 		p := reflect.New(t.Elem())
 		d.decode(p.Elem(), n, path)
@@ -274,4 +278,79 @@ func yamlFields(t reflect.Type) map[string]int {
 // which sibling paths share.
 func appendPath(path []string, keys ...string) []string {
 	return append(path[:len(path):len(path)], keys...)
+}
+
+// decodeObject decodes a free-form mapping (an Elasticsearch mapping
+// object) into map[string]any: nested mappings and lists as map[string]any
+// and []any, integers as int64, floats as float64, booleans, null as nil,
+// and strings interpolated like every other scalar.
+func (d *decoder) decodeObject(v reflect.Value, n *yaml.Node, path []string, vi *valueInfo) {
+	if n.Kind != yaml.MappingNode {
+		d.wrongKind(n, path, vi, "a mapping")
+		return
+	}
+	obj, ok := d.anyValue(n, path)
+	if !ok {
+		vi.bad = true
+		return
+	}
+	v.Set(reflect.ValueOf(obj))
+}
+
+// anyValue is one node of a free-form value; ok is false after an error.
+func (d *decoder) anyValue(n *yaml.Node, path []string) (any, bool) {
+	if !d.step(n) {
+		return nil, false
+	}
+	n, ok := d.resolve(n)
+	if !ok {
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		d.active[n] = true
+		defer delete(d.active, n)
+		out := map[string]any{}
+		for _, p := range d.pairs(n, path) {
+			val, good := d.anyValue(p.value, appendPath(path, p.key.Value))
+			ok = ok && good
+			out[p.key.Value] = val
+		}
+		return out, ok
+	case yaml.SequenceNode:
+		d.active[n] = true
+		defer delete(d.active, n)
+		out := make([]any, len(n.Content))
+		for i, item := range n.Content {
+			val, good := d.anyValue(item, appendPath(path, itoa(i)))
+			ok = ok && good
+			out[i] = val
+		}
+		return out, ok
+	case yaml.ScalarNode:
+	default:
+		return nil, true
+	}
+	vi := valueInfo{pos: d.pos(n)}
+	switch n.ShortTag() {
+	case "!!null":
+		return nil, true
+	case "!!int":
+		if i, err := strconv.ParseInt(n.Value, 0, 64); err == nil {
+			return i, true
+		}
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err == nil {
+			return f, true
+		}
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return b, true
+		}
+	}
+	// Strings, and what a mapping object has no use for (timestamps, big
+	// integers): the text as written, interpolated.
+	return d.scalar(n, path, &vi, "")
 }

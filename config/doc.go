@@ -99,8 +99,28 @@
 //	        format: json          # json | hash | rejson
 //	        ttl: 0                # 0: no expiry
 //	        fields: [id, total]
+//	        indexes:              # secondary indexes: sorted sets of document ids; not with a ttl
+//	          - key: "user:{customer.id}:orders"   # required; placeholders name any field, dotted paths reach into joined objects
+//	            score: created_at # required: a number, or a date/timestamp scored as epoch milliseconds
 //	      elasticsearch:
 //	        index: order_view     # the alias readers use; default: the view name
+//	        mappings:             # replace the generated mapping of a field (or dotted path into objects and arrays)
+//	          status: { type: keyword }
+//	          customer.name: { type: text, analyzer: english, fields: { raw: { type: keyword } } }
+//
+// # Redis indexes
+//
+// Each index is one sorted set per value of its key template, holding the
+// ids of the view's documents (the id fields' values; several id fields
+// give a JSON array) scored by the score field, so that a reader lists a
+// user's orders newest first with ZREVRANGE user:42:orders 0 9 and reads
+// each order at its key. A document moves between sorted sets when its
+// fields change, its score follows the document, and a deleted document
+// leaves every index; this happens in the same atomic, revision-guarded
+// write as the document. A document whose placeholder or score is null is
+// in no sorted set of that index. A key template without placeholders is
+// one sorted set for the whole view. On a Redis Cluster an index key must
+// hash to the document key's slot (give both the same {{tag}}).
 //
 // A sink whose store has no URL is not an error: the daemon runs without it,
 // and DisabledSinks lists such sinks so that the CLI can say so once.

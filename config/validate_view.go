@@ -195,6 +195,7 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 	}
 	if r := s.Redis; r != nil {
 		v.redis(r, describe(appendPath(path, "redis")))
+		v.redisIndexes(r, &e.Value, appendPath(path, "redis"))
 	}
 	if es := s.Elasticsearch; es != nil {
 		label := describe(appendPath(path, "elasticsearch"))
@@ -210,6 +211,7 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 		} else {
 			indexes[es.Index] = e.Key
 		}
+		v.esMappings(es, &e.Value, appendPath(path, "elasticsearch"))
 	}
 }
 

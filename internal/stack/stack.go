@@ -5,9 +5,11 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -78,6 +80,9 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			return nil, fmt.Errorf("postgres sink: %w", err)
 		}
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v postgres.View) string { return v.Name })})
+	}
+	if err := checkRedisIndexes(plan); err != nil {
+		return nil, err
 	}
 	if views := RedisViews(plan); len(views) > 0 && cfg.Stores.Redis.URL != "" {
 		opts, err := goredis.ParseURL(cfg.Stores.Redis.URL)
@@ -190,9 +195,66 @@ func RedisViews(plan *projections.Plan) []redis.View {
 		if rs == nil {
 			continue
 		}
-		out = append(out, redis.View{Name: v.Name, Key: rs.Key, Format: rs.Format, TTL: time.Duration(rs.TTL), Fields: rs.Fields})
+		rv := redis.View{Name: v.Name, Key: rs.Key, Format: rs.Format, TTL: time.Duration(rs.TTL), Fields: rs.Fields}
+		for _, ix := range rs.Indexes {
+			rv.Indexes = append(rv.Indexes, redis.Index{Key: ix.Key, Score: ix.Score})
+		}
+		out = append(out, rv)
 	}
 	return out
+}
+
+// checkRedisIndexes checks that every Redis index scores by a number, a
+// date or a timestamp, which the sink can turn into a score for every
+// document. Configuration validation cannot: it does not know the types.
+func checkRedisIndexes(plan *projections.Plan) error {
+	var errs []error
+	for _, v := range plan.Views {
+		if rs := v.Sinks.Redis; rs != nil {
+			for _, ix := range rs.Indexes {
+				if err := scoreType(v, ix.Score); err != nil {
+					errs = append(errs, fmt.Errorf("%s: view %q: redis index %q: %w", ix.Pos, v.Name, ix.Key, err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// scoreType checks the type of a score field (a dotted path through
+// joined objects).
+func scoreType(v *projections.View, path string) error {
+	fields := v.Fields
+	parts := strings.Split(path, ".")
+	for i, name := range parts {
+		var f *projections.Field
+		for _, c := range fields {
+			if c.Name == name {
+				f = c
+			}
+		}
+		last := i == len(parts)-1
+		object := f != nil && f.Kind == projections.KindOne && f.Column == "" && f.Join != nil
+		switch {
+		case f == nil:
+			return fmt.Errorf("score %s is not a field of the view", path)
+		case !last && object:
+			fields = f.Join.Fields
+			continue
+		case !last && !f.Type.Array && (f.Type.Name == "jsonb" || f.Type.Name == "json"):
+			return nil // a path into a JSON value: only the values can tell
+		case !last:
+			return fmt.Errorf("score %s: %s is a %s, not an object", path, name, f.Type)
+		case object || f.Kind == projections.KindMany || f.Type.Array:
+		default:
+			switch f.Type.Name {
+			case "smallint", "integer", "bigint", "numeric", "real", "double precision", "date", "timestamp", "timestamptz", "jsonb", "json":
+				return nil
+			}
+		}
+		return fmt.Errorf("score %s is a %s; it must be a number, a date or a timestamp (an expr field with a type converts)", path, f.Type)
+	}
+	return nil
 }
 
 // ElasticsearchViews maps the views with an Elasticsearch sink to that
@@ -208,7 +270,38 @@ func ElasticsearchViews(plan *projections.Plan) []elasticsearch.View {
 		for _, c := range v.Columns() {
 			ev.Fields = append(ev.Fields, elasticsearch.Field{Name: c.Name, Type: c.Type.String()})
 		}
+		if len(es.Mappings) > 0 {
+			ev.Mappings = make(map[string]any, len(es.Mappings))
+			for _, m := range es.Mappings {
+				// A copy: the sink fills in objects it nests overrides
+				// into, and a YAML alias shares one map between keys.
+				ev.Mappings[m.Key] = deepCopy(m.Value)
+			}
+		}
 		out = append(out, ev)
 	}
 	return out
+}
+
+// deepCopy copies the maps and lists of a decoded YAML value.
+func deepCopy(v map[string]any) map[string]any {
+	var cp func(any) any
+	cp = func(x any) any {
+		switch y := x.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(y))
+			for k, e := range y {
+				out[k] = cp(e)
+			}
+			return out
+		case []any:
+			out := make([]any, len(y))
+			for i, e := range y {
+				out[i] = cp(e)
+			}
+			return out
+		}
+		return x
+	}
+	return cp(v).(map[string]any)
 }

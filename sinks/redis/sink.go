@@ -18,6 +18,12 @@
 // the tombstone and expires after TombstoneTTL. An older write replayed
 // after that would recreate the doc, so the tombstone TTL must outlast any
 // replay.
+//
+// # Indexes
+//
+// A view may have secondary indexes (see Index): sorted sets of doc ids,
+// kept right by the same script call, under the same rev guard, as the
+// doc itself.
 package redis
 
 import (
@@ -51,6 +57,9 @@ type View struct {
 	Format string
 	TTL    time.Duration // 0 = no expiry
 	Fields []string      // nil = all top-level fields
+	// Indexes are sorted sets of the docs' ids by a field (see Index); a
+	// view with a TTL cannot have any.
+	Indexes []Index
 }
 
 // Options tune the sink; the zero value is usable.
@@ -60,6 +69,10 @@ type Options struct {
 	// RevKeyPrefix starts every rev key (default "projector:rev:"); no key
 	// template may start with it. It must not contain braces.
 	RevKeyPrefix string
+	// MembershipKeyPrefix starts the keys that record which index keys a
+	// doc of a view with indexes is in (default "projector:ix:"); the same
+	// rules apply as to RevKeyPrefix, and neither may start with the other.
+	MembershipKeyPrefix string
 }
 
 // Sink writes view docs to Redis.
@@ -73,8 +86,9 @@ type Sink struct {
 
 type view struct {
 	View
-	key    template
-	fields map[string]bool // nil = all
+	key     template
+	fields  map[string]bool // nil = all
+	indexes []index
 }
 
 // New validates the views and returns a sink for them; it does no I/O
@@ -93,8 +107,18 @@ func New(client redis.UniversalClient, views []View, opts Options) (*Sink, error
 	if opts.RevKeyPrefix == "" {
 		opts.RevKeyPrefix = "projector:rev:"
 	}
+	if opts.MembershipKeyPrefix == "" {
+		opts.MembershipKeyPrefix = "projector:ix:"
+	}
 	if strings.ContainsAny(opts.RevKeyPrefix, "{}") {
 		errs = append(errs, fmt.Errorf("rev key prefix %q contains a brace", opts.RevKeyPrefix))
+	}
+	if strings.ContainsAny(opts.MembershipKeyPrefix, "{}") {
+		errs = append(errs, fmt.Errorf("membership key prefix %q contains a brace", opts.MembershipKeyPrefix))
+	}
+	if strings.HasPrefix(opts.RevKeyPrefix, opts.MembershipKeyPrefix) || strings.HasPrefix(opts.MembershipKeyPrefix, opts.RevKeyPrefix) {
+		// One doc's membership key could then be another doc's rev key.
+		errs = append(errs, fmt.Errorf("rev key prefix %q and membership key prefix %q overlap", opts.RevKeyPrefix, opts.MembershipKeyPrefix))
 	}
 	s := &Sink{client: client, views: make(map[string]*view, len(views)), opts: opts, script: redis.NewScript(writeScript)}
 	for _, v := range views {
@@ -136,7 +160,14 @@ func (s *Sink) compile(v View) (*view, error) {
 	if strings.HasPrefix(t.prefix(), s.opts.RevKeyPrefix) {
 		return nil, fmt.Errorf("key template %q starts with the rev key prefix %q", v.Key, s.opts.RevKeyPrefix)
 	}
-	c := &view{View: v, key: t}
+	if strings.HasPrefix(t.prefix(), s.opts.MembershipKeyPrefix) {
+		return nil, fmt.Errorf("key template %q starts with the membership key prefix %q", v.Key, s.opts.MembershipKeyPrefix)
+	}
+	indexes, err := s.compileIndexes(v)
+	if err != nil {
+		return nil, err
+	}
+	c := &view{View: v, key: t, indexes: indexes}
 	if v.Fields != nil {
 		c.fields = make(map[string]bool, len(v.Fields))
 		for _, f := range v.Fields {
@@ -171,16 +202,23 @@ func (s *Sink) Key(viewName string, key map[string]any) (string, error) {
 }
 
 // revKey names the key holding key's rev; see the package documentation.
-func (s *Sink) revKey(key string) string {
+func (s *Sink) revKey(key string) string { return tagged(s.opts.RevKeyPrefix, key) }
+
+// membershipKey names the set of index keys the doc at key is in (see
+// Index).
+func (s *Sink) membershipKey(key string) string { return tagged(s.opts.MembershipKeyPrefix, key) }
+
+// tagged is prefix+key with a hash tag that puts it in key's cluster slot.
+func tagged(prefix, key string) string {
 	switch {
 	case hashTag(key) != key:
-		return s.opts.RevKeyPrefix + key
+		return prefix + key
 	case key != "" && !strings.ContainsRune(key, '}'):
-		return s.opts.RevKeyPrefix + "{" + key + "}"
+		return prefix + "{" + key + "}"
 	default:
 		// Braces around such a key would not make it the tag; a tag of the
 		// same slot does.
-		return s.opts.RevKeyPrefix + "{" + slotTags()[slot(key)] + "}" + key
+		return prefix + "{" + slotTags()[slot(key)] + "}" + key
 	}
 }
 

@@ -44,6 +44,9 @@ func TestRevKeySameSlot(t *testing.T) {
 		if a, b := slot(key), slot(s.revKey(key)); a != b {
 			t.Errorf("%q is in slot %d, its rev key %q in %d", key, a, s.revKey(key), b)
 		}
+		if a, b := slot(key), slot(s.membershipKey(key)); a != b {
+			t.Errorf("%q is in slot %d, its membership key %q in %d", key, a, s.membershipKey(key), b)
+		}
 	}
 }
 
@@ -55,7 +58,7 @@ func TestChunks(t *testing.T) {
 		if i%5 == 0 {
 			head = header{op: "del", revTTL: 1000}
 		}
-		ops = append(ops, &op{index: i, keys: [2]string{key, "rev:{" + key + "}"}, head: head, args: []any{"1"}})
+		ops = append(ops, &op{index: i, keys: []string{key, "rev:{" + key + "}"}, head: head, args: []any{"1"}})
 	}
 	tests := []struct {
 		name       string
@@ -76,8 +79,8 @@ func TestChunks(t *testing.T) {
 			}
 			seen := map[int]int{}
 			for _, c := range s.chunks(ops) {
-				if len(c.ops) == 0 || len(c.ops) > tt.maxPerCall || len(c.keys) != 2*len(c.ops) || len(c.args) != 3+len(c.ops) {
-					t.Fatalf("chunk of %d docs, %d keys and %d args, want 1..%d docs, two keys each, a 3-arg header and one arg each",
+				if len(c.ops) == 0 || len(c.ops) > tt.maxPerCall || len(c.keys) != 2*len(c.ops) || len(c.args) != 4+len(c.ops) {
+					t.Fatalf("chunk of %d docs, %d keys and %d args, want 1..%d docs, two keys each, a 4-arg header and one arg each",
 						len(c.ops), len(c.keys), len(c.args), tt.maxPerCall)
 				}
 				for _, o := range c.ops {

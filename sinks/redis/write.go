@@ -15,14 +15,18 @@ import (
 // writeScript applies a run of docs, each only if its rev is newer than
 // the stored one. Commands issued from a script cost far more than the
 // work they do, so the script reads every rev of the run with one MGET and
-// writes the common case, JSON docs without TTL, with one MSET; other docs
-// are written one by one.
+// writes the common case, JSON docs without TTL or indexes, with one MSET;
+// other docs are written one by one.
 //
-//	KEYS[2d-1], KEYS[2d]  doc d's key and rev key
-//	ARGV[1..3]            what the docs share: op (json | hash | rejson |
-//	                      del), doc TTL and rev key TTL in ms (0: none)
-//	ARGV[4..], per doc    rev, then for json and rejson the JSON doc, for
-//	                      hash n and n values field, value, …
+//	KEYS, per doc         the doc's key and rev key, and for a view with
+//	                      indexes its membership key (see Index)
+//	ARGV[1..4]            what the docs share: op (json | hash | rejson |
+//	                      del), doc TTL and rev key TTL in ms (0: none),
+//	                      and "1" when the docs have indexes
+//	ARGV[5..], per doc    rev, then for json and rejson the JSON doc, for
+//	                      hash n and n values field, value, …; with
+//	                      indexes then the member (the doc's id), m and m
+//	                      pairs index key, score
 //
 // It returns one result per doc: 1 applied, 0 stale, or an error message
 // (a failing doc does not stop the others). Revs are compared as decimal
@@ -43,12 +47,44 @@ local function message(err)
   return err
 end
 
-local op, ttl, revTTL = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local op, ttl, revTTL, indexed = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
+local stride = indexed and 3 or 2
 
--- write stores one doc whose rev is known to be newer.
-local function write(key, revKey, rev, first, n)
+-- reindex puts a doc's member into the sorted sets of its new version (m
+-- pairs key, score from ARGV[first]) and takes it out of those it was in
+-- before and is no longer, as its membership key recorded them.
+local function reindex(ixKey, member, first, m)
+  local now = {}
+  for i = first, first + 2 * m - 1, 2 do
+    redis.call('ZADD', ARGV[i], ARGV[i + 1], member)
+    now[ARGV[i]] = true
+  end
+  for _, k in ipairs(redis.call('SMEMBERS', ixKey)) do
+    if not now[k] then redis.call('ZREM', k, member) end
+  end
+  redis.call('DEL', ixKey)
+  for i = first, first + 2 * m - 1, 2 do redis.call('SADD', ixKey, ARGV[i]) end
+end
+
+-- checkIndexes fails, before anything is written, when an index key holds
+-- something other than a sorted set: the doc then stays as it was, with
+-- its memberships, and a retry starts from the same place.
+local function checkIndexes(first, m)
+  for i = first, first + 2 * m - 1, 2 do
+    local t = redis.call('TYPE', ARGV[i]).ok
+    if t ~= 'zset' and t ~= 'none' then
+      error('WRONGTYPE index key ' .. ARGV[i] .. ' holds a ' .. t .. ', not a sorted set', 0)
+    end
+  end
+end
+
+-- write stores one doc whose rev is known to be newer, then its index
+-- memberships (which cannot fail once checked) and its rev.
+local function write(key, revKey, rev, first, n, ix)
+  if ix then checkIndexes(ix.first, ix.m) end
   if op == 'json' then
-    redis.call('SET', key, ARGV[first], 'PX', ttl)
+    -- Without a TTL only a doc with indexes comes here.
+    if ttl > 0 then redis.call('SET', key, ARGV[first], 'PX', ttl) else redis.call('SET', key, ARGV[first]) end
   elseif op == 'del' then
     redis.call('DEL', key)
   elseif op == 'hash' then
@@ -70,23 +106,24 @@ local function write(key, revKey, rev, first, n)
   else
     error('ERR unknown op ' .. tostring(op), 0)
   end
+  if ix then reindex(ix.key, ix.member, ix.first, ix.m) end
   if revTTL > 0 then redis.call('SET', revKey, rev, 'PX', revTTL) else redis.call('SET', revKey, rev) end
 end
 
-local docs = #KEYS / 2
+local docs = #KEYS / stride
 local revKeys = {}
-for d = 1, docs do revKeys[d] = KEYS[2 * d] end
+for d = 1, docs do revKeys[d] = KEYS[stride * (d - 1) + 2] end
 local stored = redis.call('MGET', unpack(revKeys))
 local current = {} -- rev key → rev, as the docs before this one left it
 for d = 1, docs do
   if current[revKeys[d]] == nil then current[revKeys[d]] = stored[d] end
 end
 
-local batch = op == 'json' and ttl == 0 and revTTL == 0
+local batch = op == 'json' and ttl == 0 and revTTL == 0 and not indexed
 local results, batched, batchedDocs = {}, {}, {}
-local a = 4
+local a = 5
 for d = 1, docs do
-  local key, revKey, rev = KEYS[2 * d - 1], revKeys[d], ARGV[a]
+  local key, revKey, rev = KEYS[stride * (d - 1) + 1], revKeys[d], ARGV[a]
   local first, n = a + 1, 1
   if op == 'hash' then
     first, n = a + 2, tonumber(ARGV[a + 1])
@@ -94,6 +131,11 @@ for d = 1, docs do
     n = 0
   end
   a = first + n
+  local ix
+  if indexed then
+    ix = {key = KEYS[stride * d], member = ARGV[a], m = tonumber(ARGV[a + 1]), first = a + 2}
+    a = ix.first + 2 * ix.m
+  end
   local cur = current[revKey]
   if cur and not older(cur, rev) then
     results[d] = 0
@@ -104,7 +146,7 @@ for d = 1, docs do
     current[revKey] = rev
     results[d] = 1
   else
-    local ok, err = pcall(write, key, revKey, rev, first, n)
+    local ok, err = pcall(write, key, revKey, rev, first, n, ix)
     if ok then
       current[revKey] = rev
       results[d] = 1
@@ -131,14 +173,15 @@ const chunkDocs = 100
 type header struct {
 	op          string // json | hash | rejson | del
 	ttl, revTTL int64  // in ms; 0: none
+	indexed     bool   // the docs carry index entries and a membership key
 }
 
 // op is one doc's part of a script call.
 type op struct {
-	index int // in the batch
-	keys  [2]string
+	index int      // in the batch
+	keys  []string // doc key, rev key[, membership key]
 	head  header
-	args  []any // rev, then the value (see writeScript)
+	args  []any // rev, then the value, then the index entries (see writeScript)
 }
 
 // chunk is one script call in the pipeline.
@@ -220,10 +263,14 @@ func (s *Sink) chunks(ops []*op) []*chunk {
 		for len(g) > 0 {
 			n := min(len(g), chunkDocs)
 			h := g[0].head
-			c := &chunk{ops: g[:n], keys: make([]string, 0, 2*n), args: make([]any, 0, 3+n*len(g[0].args))}
-			c.args = append(c.args, h.op, h.ttl, h.revTTL)
+			c := &chunk{ops: g[:n], keys: make([]string, 0, len(g[0].keys)*n), args: make([]any, 0, 4+n*len(g[0].args))}
+			ix := "0"
+			if h.indexed {
+				ix = "1"
+			}
+			c.args = append(c.args, h.op, h.ttl, h.revTTL, ix)
 			for _, o := range g[:n] {
-				c.keys = append(c.keys, o.keys[0], o.keys[1])
+				c.keys = append(c.keys, o.keys...)
 				c.args = append(c.args, o.args...)
 			}
 			chunks = append(chunks, c)
@@ -322,15 +369,15 @@ func (s *Sink) prepare(enc *encoder, d *sinks.Doc) (*op, error) {
 	if err != nil {
 		return nil, fmt.Errorf("view %q doc %q: %w", d.View, d.ID, err)
 	}
-	if strings.HasPrefix(key, s.opts.RevKeyPrefix) {
-		return nil, fmt.Errorf("view %q doc %q: %w: key %q is in the rev key space %q", d.View, d.ID, ErrKey, key, s.opts.RevKeyPrefix)
+	if strings.HasPrefix(key, s.opts.RevKeyPrefix) || strings.HasPrefix(key, s.opts.MembershipKeyPrefix) {
+		return nil, fmt.Errorf("view %q doc %q: %w: key %q is in a key space of projector's own (%q, %q)", d.View, d.ID, ErrKey, key, s.opts.RevKeyPrefix, s.opts.MembershipKeyPrefix)
 	}
-	o := &op{keys: [2]string{key, s.revKey(key)}}
+	o := &op{keys: []string{key, s.revKey(key)}}
 	rev := strconv.FormatInt(d.Rev, 10)
 	if d.Deleted {
 		o.head = header{op: "del", revTTL: s.opts.TombstoneTTL.Milliseconds()}
 		o.args = []any{rev}
-		return o, nil
+		return s.withIndexes(o, v, d)
 	}
 	o.head = header{op: v.Format, ttl: v.TTL.Milliseconds()}
 	if v.TTL > 0 { // without TTL a doc's rev lives as long as the doc
@@ -348,6 +395,37 @@ func (s *Sink) prepare(enc *encoder, d *sinks.Doc) (*op, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("view %q doc %q: %w: %w", d.View, d.ID, ErrBadValue, err)
+	}
+	return s.withIndexes(o, v, d)
+}
+
+// withIndexes adds the doc's index entries to an op of a view with
+// indexes: its membership key, its id as the member, and the sorted sets
+// it belongs in (none for a delete: it leaves them all).
+func (s *Sink) withIndexes(o *op, v *view, d *sinks.Doc) (*op, error) {
+	if len(v.indexes) == 0 {
+		return o, nil
+	}
+	var entries []entry
+	if !d.Deleted {
+		var err error
+		if entries, err = s.entries(v, d.Fields); err != nil {
+			return nil, fmt.Errorf("view %q doc %q: %w", d.View, d.ID, err)
+		}
+	}
+	if _, cluster := s.client.(*redis.ClusterClient); cluster {
+		// A script may only touch keys of one slot.
+		for _, e := range entries {
+			if slot(e.key) != slot(o.keys[0]) {
+				return nil, fmt.Errorf("view %q doc %q: %w: index key %q and doc key %q are in different cluster slots; give both templates the same hash tag", d.View, d.ID, ErrKey, e.key, o.keys[0])
+			}
+		}
+	}
+	o.head.indexed = true
+	o.keys = append(o.keys, s.membershipKey(o.keys[0]))
+	o.args = append(o.args, d.ID, len(entries))
+	for _, e := range entries {
+		o.args = append(o.args, e.key, e.score)
 	}
 	return o, nil
 }

@@ -1,0 +1,112 @@
+package config
+
+import "strings"
+
+// redisIndexes checks the secondary indexes of a Redis sink; path is the
+// sink's.
+func (v *validator) redisIndexes(r *RedisSink, vw *View, path []string) {
+	if len(r.Indexes) > 0 && r.TTL > 0 {
+		// Redis expires keys, not members of a sorted set: an expired
+		// document would stay in its indexes.
+		v.add(v.at(&r.TTL, r.Pos), "%s: a view with indexes cannot have a ttl (sorted set members do not expire)", describe(path))
+	}
+	keys := map[string]int{} // key template → index number
+	for i := range r.Indexes {
+		ix := &r.Indexes[i]
+		if !v.usable(ix) {
+			continue
+		}
+		label := describe(appendPath(path, "indexes", itoa(i)))
+		v.indexKey(ix, vw, label)
+		if ix.Key != "" {
+			if first, dup := keys[ix.Key]; dup {
+				v.add(v.at(&ix.Key, ix.Pos), "%s has the same key as index #%d", label, first)
+			} else {
+				keys[ix.Key] = i + 1
+			}
+		}
+		switch {
+		case !v.usable(&ix.Score):
+		case ix.Score == "":
+			v.add(v.at(&ix.Score, ix.Pos), "%s needs a score (the field ordering its members: score: created_at)", label)
+		case !placeholder.MatchString(ix.Score):
+			v.add(v.at(&ix.Score), "%s: score must name a field (letters, digits, _ and . for nested fields), got %s", label, v.show(&ix.Score))
+		case !hasFieldPath(vw.Fields, ix.Score, false):
+			v.add(v.at(&ix.Score), "%s: score %s is not a field of the view", label, v.show(&ix.Score))
+		}
+	}
+}
+
+// indexKey checks the key template of a Redis index: it may have no
+// placeholder (one sorted set for the view), and each placeholder names a
+// field of the document, not only an id field.
+func (v *validator) indexKey(ix *RedisIndex, vw *View, label string) {
+	if !v.usable(&ix.Key) {
+		return
+	}
+	if ix.Key == "" {
+		v.add(v.at(&ix.Key, ix.Pos), `%s needs a key template (key: "user:{customer.id}:orders")`, label)
+		return
+	}
+	parts, err := ParseKeyTemplate(ix.Key)
+	vi := v.info(&ix.Key)
+	switch {
+	case err != nil && vi.env:
+		v.add(vi.pos, "%s: key is not a valid template (%s)", label, fromEnv(vi.raw))
+		return
+	case err != nil:
+		v.add(vi.pos, "%s: %s", label, err)
+		return
+	}
+	for _, p := range parts {
+		if p.Field && !hasFieldPath(vw.Fields, p.Text, false) {
+			v.add(vi.pos, "%s: key placeholder {%s} is not a field of the view", label, p.Text)
+		}
+	}
+}
+
+// esMappings checks the mapping overrides of an Elasticsearch sink; path
+// is the sink's.
+func (v *validator) esMappings(es *ElasticsearchSink, vw *View, path []string) {
+	for i := range es.Mappings {
+		e := &es.Mappings[i]
+		label := describe(appendPath(path, "mappings"))
+		switch {
+		case !placeholder.MatchString(e.Key):
+			v.add(e.KeyPos, "%s: %q must be a field name or a dotted path into an object", label, e.Key)
+			continue
+		case !hasFieldPath(vw.Fields, e.Key, true):
+			v.add(e.KeyPos, "%s: %q is not a field of the view", label, e.Key)
+		}
+		if !v.usable(&e.Value) {
+			continue
+		}
+		if t, ok := e.Value["type"]; ok {
+			if s, isString := t.(string); !isString || s == "" {
+				v.add(v.at(&e.Value, e.KeyPos), "%s: the type of %q must be an Elasticsearch field type (keyword, text, long, date, …)", label, e.Key)
+			}
+		}
+	}
+}
+
+// hasFieldPath reports whether a field name or dotted path names a field
+// of a document: a top-level field, or a path through joined objects
+// (one), and with arrays through the items of one-to-many joins too. A
+// path continuing below a column or expression is accepted, since a jsonb
+// value holds objects; only the compiled types (package projections) can
+// tell more.
+func hasFieldPath(fields Map[Field], path string, arrays bool) bool {
+	name, rest, nested := strings.Cut(path, ".")
+	f, ok := fields.Get(name)
+	switch {
+	case !ok:
+		return false
+	case !nested:
+		return true
+	case f.One != "" && f.Column == "", f.Many != "" && arrays:
+		return hasFieldPath(f.Fields, rest, arrays)
+	case f.One != "" || f.Many != "" || f.Agg != "":
+		return false
+	}
+	return true
+}
