@@ -144,7 +144,15 @@ func (c *Consumer) batch(ctx context.Context, fetches kgo.Fetches, recs []*kgo.R
 		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 	}
 	var dead []DeadLetter
+	attempt := 0
 	err := c.retry(ctx, "project batch", func(ctx context.Context) error {
+		if attempt++; attempt > 1 {
+			// A failed attempt may have left pending docs behind (state
+			// written, sinks not): finish them before trying again.
+			if err := c.eng.Recover(ctx); err != nil {
+				return err
+			}
+		}
 		var err error
 		dead, err = c.eng.Process(ctx, in)
 		return err
@@ -160,6 +168,9 @@ func (c *Consumer) batch(ctx context.Context, fetches kgo.Fetches, recs []*kgo.R
 		if err := c.retry(ctx, "write dead letters", func(ctx context.Context) error { return c.deadLetters(ctx, dead) }); err != nil {
 			return err
 		}
+	}
+	for _, r := range recs {
+		c.eng.metrics.consumed.WithLabelValues(r.Topic).Inc()
 	}
 	c.log.Debug("batch projected", "records", len(recs), "dead_letters", len(dead))
 	c.commit(ctx, recs)
@@ -206,13 +217,20 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 	for {
 		err := fn(ctx)
 		if err == nil {
+			c.eng.health.set("state", nil)
 			c.eng.health.set("engine", nil)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		c.eng.health.set("engine", err)
+		// The query PostgreSQL (state, revisions) is named as such in
+		// /readyz; a sink names itself when its write fails.
+		if errors.Is(err, ErrState) {
+			c.eng.health.set("state", err)
+		} else {
+			c.eng.health.set("engine", err)
+		}
 		c.log.Warn(what+" failed; retrying", "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():

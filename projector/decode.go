@@ -16,7 +16,6 @@ func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.So
 	m := marks{}
 	var dead []DeadLetter
 	for _, r := range recs {
-		e.metrics.consumed.WithLabelValues(r.Topic).Inc()
 		sd := e.decoders[r.Topic]
 		if sd == nil {
 			continue

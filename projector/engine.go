@@ -153,13 +153,13 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 	}
 	pending, err := e.applyState(ctx, perSource)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
 	if err := e.flush(ctx, pending); err != nil {
 		return nil, err
 	}
 	if err := e.saveMarks(ctx, m); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return dead, nil
 }
@@ -260,7 +260,7 @@ func (e *Engine) insertPending(ctx context.Context, tx pgx.Tx, aff affected) ([]
 func (e *Engine) Recover(ctx context.Context) error {
 	rows, err := e.state.pool.Query(ctx, `SELECT id, view, doc_id, key FROM `+e.state.ident("pending")+` ORDER BY id`)
 	if err != nil {
-		return fmt.Errorf("read pending docs: %w", err)
+		return fmt.Errorf("%w: read pending docs: %w", ErrState, err)
 	}
 	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pendingDoc, error) {
 		var d pendingDoc
@@ -298,13 +298,13 @@ func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
 	}
 	docs, err := e.recompute(ctx, byView)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	if err := e.write(ctx, docs); err != nil {
 		return err
 	}
 	if _, err := e.state.pool.Exec(ctx, `DELETE FROM `+e.state.ident("pending")+` WHERE id = ANY($1)`, ids); err != nil {
-		return fmt.Errorf("forget pending docs: %w", err)
+		return fmt.Errorf("%w: forget pending docs: %w", ErrState, err)
 	}
 	return nil
 }

@@ -74,9 +74,9 @@ func TestPostgresRestart(t *testing.T) {
 	o := startOutage(t, kc, cfg, plan, 12)
 	ps.Stop()
 	// The state is read and written before any sink: the engine's batch
-	// fails first ("engine"), or the postgres sink if the restart strikes
+	// fails first ("state"), or the postgres sink if the restart strikes
 	// between the state and the writes.
-	o.whileDown(t, 2, "engine", "postgres")
+	o.whileDown(t, 2, "state", "postgres")
 	ps.Start()
 	o.recovered(t)
 
