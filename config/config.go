@@ -29,6 +29,17 @@ type Kafka struct {
 	DeadLetterTopic string `yaml:"dead_letter_topic"`
 	// BatchSize is the most records projected in one batch. Default 5000.
 	BatchSize int `yaml:"batch_size"`
+	// SchemaRegistry is the Confluent-compatible registry Avro sources
+	// need; schemas are fetched once by id.
+	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
+}
+
+// SchemaRegistry is a Confluent-compatible schema registry.
+type SchemaRegistry struct {
+	Pos      Pos    `yaml:"-"`
+	URL      string `yaml:"url"` // empty: none
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
 }
 
 // Stores are the read stores. An empty URL disables that store.

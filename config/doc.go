@@ -37,6 +37,10 @@
 //	  client_id: projector
 //	  dead_letter_topic: <group>.dlq   # records that cannot be decoded or projected
 //	  batch_size: 5000            # most records projected in one batch
+//	  schema_registry:            # for Avro sources (Confluent wire format)
+//	    url: http://registry:8081
+//	    username: ${REGISTRY_USER:-}   # basic auth, optional
+//	    password: ${REGISTRY_PASSWORD:-}
 //	stores:
 //	  postgres:                   # required: views, state, revisions, registry
 //	    url: postgres://user:pass@host:5432/db

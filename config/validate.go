@@ -120,6 +120,9 @@ func (v *validator) kafka() {
 	if v.usable(&k.BatchSize) && k.BatchSize <= 0 {
 		v.add(v.at(&k.BatchSize, k.Pos), "kafka.batch_size must be positive, got %s", v.info(&k.BatchSize).showInt(k.BatchSize))
 	}
+	if r := &k.SchemaRegistry; v.usable(r) && r.URL != "" {
+		v.checkURL(&r.URL, "kafka.schema_registry.url", true, "http", "https")
+	}
 	if v.usable(&k.DeadLetterTopic) && !validTopic(k.DeadLetterTopic) {
 		if v.info(&k.DeadLetterTopic) == nil {
 			v.add(v.at(&k.Group, k.Pos), "the default kafka.dead_letter_topic (kafka.group + %q) is not a valid Kafka topic name; set kafka.dead_letter_topic", deadLetterTopicSuffix)

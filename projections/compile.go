@@ -43,6 +43,9 @@ type compiler struct {
 
 func (c *compiler) source(name string, s config.Source) *Source {
 	src := &Source{Name: name, Topic: s.Topic, Format: s.Format, Key: s.Key}
+	if s.Format == "avro" && c.cfg.Kafka.SchemaRegistry.URL == "" {
+		c.errs.Add(s.Pos, "source %q: format avro needs kafka.schema_registry.url", name)
+	}
 	if len(s.Columns) > 0 {
 		src.Columns = make(map[string]config.Type, len(s.Columns))
 		for _, col := range s.Columns {

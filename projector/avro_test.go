@@ -92,7 +92,7 @@ func TestAvroWithRegistry(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	_, plan := loadPlan(t, `
 version: 1
-kafka: { brokers: "localhost:9092", group: g }
+kafka: { brokers: "localhost:9092", group: g, schema_registry: { url: "http://127.0.0.1:1" } }
 stores: { postgres: { url: "postgres://unused" } }
 sources:
   widgets: { topic: cqrs.public.widgets, format: avro, key: id, columns: { id: text, name: text, active: boolean } }

@@ -117,7 +117,12 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})
 	}
 
+	schemas, err := NewSchemaRegistry(cfg.Kafka.SchemaRegistry)
+	if err != nil {
+		return nil, err
+	}
 	eng, err := projector.New(projector.Options{
+		Schemas:    schemas,
 		Plan:       plan,
 		Pool:       pool,
 		Schema:     cfg.Stores.Postgres.Schema,
