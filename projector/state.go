@@ -105,7 +105,9 @@ type applied struct {
 // apply writes changes (distinct keys) to a source's state in tx, each only
 // if its position is not older than the stored one, and returns the rows it
 // changed with their previous data.
-func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, changes []rowChange) ([]applied, error) {
+//
+// It first takes the state lock (see lockState), in the same round trip.
+func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, changes []rowChange) (out []applied, err error) {
 	input, err := json.Marshal(changes)
 	if err != nil {
 		return nil, fmt.Errorf("encode state changes of %s: %w", src.Name, err)
@@ -132,12 +134,25 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 	)
 	SELECT up.key, up.data, up.deleted, CASE WHEN o.deleted THEN NULL ELSE o.data END
 	FROM up LEFT JOIN old o USING (key)`
-	rows, err := tx.Query(ctx, q, input)
+	// Two statements, so that the upsert's snapshot is taken once the lock
+	// is held, and one round trip.
+	b := &pgx.Batch{}
+	s.lockState(b)
+	b.Queue(q, input)
+	br := tx.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); cerr != nil && err == nil {
+			out, err = nil, fmt.Errorf("apply changes to state of %s: %w", src.Name, cerr)
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("lock state: %w", err)
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("apply changes to state of %s: %w", src.Name, err)
 	}
 	defer rows.Close()
-	var out []applied
 	for rows.Next() {
 		var a applied
 		var newData, oldData []byte
@@ -153,6 +168,22 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// lockState serializes the transactions that change the state, across
+// every instance sharing it, until tx ends. Without it two instances miss
+// each other's changes: one inserts an item and looks for its order, which
+// the other is inserting at the same time, so neither sees the other's row
+// (READ COMMITTED shows neither uncommitted write); the order is then
+// recomputed before the item is committed and nothing recomputes it again.
+// In turn, a transaction that holds the lock sees every change committed
+// before it, so the documents it finds affected are all there are, and
+// their recompute, which starts after its commit, reads them. It is taken
+// before the transaction's first write, so it cannot deadlock with a row
+// lock; taking it again in the same transaction returns at once.
+// Recomputes and sink writes, the larger part of a batch, stay parallel.
+func (s *state) lockState(b *pgx.Batch) {
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "projector.state:"+s.schema)
 }
 
 // stateRow is a row read back from a source's state.

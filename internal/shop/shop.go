@@ -7,7 +7,6 @@ package shop
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -62,21 +61,37 @@ type Generator struct {
 	lsn   int64
 	txID  int64
 	clock time.Time
-	ord   int64
-	// ids of all users ever created (deleted ones may come back).
-	userIDs []string
-	next    struct{ product, order, item int64 }
+	// MongoDB positions: the oplog second and the ordinal within it.
+	mongoSec, ord int64
+	// userIDs holds every user id ever created or referenced by an order,
+	// so that deleted users come back and users appear after their orders.
+	userIDs *idSet[string]
+	// live rows, and deleted ones that may be inserted again with the same id.
+	products, orders, items *idSet[int64]
+	cancelled               *idSet[int64] // orders
+	gone                    struct{ products, orders *idSet[int64] }
+	next                    struct{ product, order, item int64 }
+	// Tally counts the changes made, by kind (see Changes).
+	Tally map[string]int
 }
 
 // New returns a generator for seed.
 func New(seed uint64) *Generator {
-	return &Generator{
-		rnd:   rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		Shop:  Shop{Users: map[string]*UserDoc{}, Products: map[int64]*Product{}, Orders: map[int64]*Order{}, Items: map[int64]*Item{}},
-		lsn:   24_000_000,
-		txID:  700,
-		clock: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
+	g := &Generator{
+		rnd:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		Shop:      Shop{Users: map[string]*UserDoc{}, Products: map[int64]*Product{}, Orders: map[int64]*Order{}, Items: map[int64]*Item{}},
+		lsn:       24_000_000,
+		txID:      700,
+		clock:     time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC),
+		userIDs:   newIDSet[string](),
+		products:  newIDSet[int64](),
+		orders:    newIDSet[int64](),
+		items:     newIDSet[int64](),
+		cancelled: newIDSet[int64](),
+		Tally:     map[string]int{},
 	}
+	g.gone.products, g.gone.orders = newIDSet[int64](), newIDSet[int64]()
+	return g
 }
 
 var (
@@ -87,11 +102,29 @@ var (
 	statuses   = []string{"new", "paid", "shipped", "delivered"}
 )
 
+// tick starts a source transaction: the clock moves on, and the LSN and
+// transaction id of PostgreSQL advance.
 func (g *Generator) tick() (lsn, tx, tsMs int64) {
 	g.lsn += 56 + int64(g.rnd.IntN(200))
 	g.txID++
 	g.clock = g.clock.Add(time.Duration(1+g.rnd.IntN(2000)) * time.Millisecond)
 	return g.lsn, g.txID, g.clock.UnixMilli()
+}
+
+// nextLSN is the LSN of the next row change within the current transaction.
+func (g *Generator) nextLSN() int64 {
+	g.lsn += 40 + int64(g.rnd.IntN(80))
+	return g.lsn
+}
+
+// mongoPos is the oplog position of the next MongoDB change: the second and
+// the ordinal within it, which starts again every second as in the oplog.
+func (g *Generator) mongoPos() (sec, ord int64) {
+	if s := g.clock.Unix(); s != g.mongoSec {
+		g.mongoSec, g.ord = s, 0
+	}
+	g.ord++
+	return g.mongoSec, g.ord
 }
 
 func (g *Generator) money(lo, hi int) decimal.Decimal {
@@ -117,10 +150,10 @@ func (g *Generator) Snapshot(users, products, orders, maxItems int) []Message {
 	var out []Message
 	for i := 0; i < users; i++ {
 		id := g.newUserID()
-		g.userIDs = append(g.userIDs, id)
+		g.userIDs.add(id)
 		g.Shop.Users[id] = g.userDoc()
-		g.ord++
-		out = append(out, mongoMessage("r", &User{ID: id, Doc: g.Shop.Users[id]}, g.clock.Unix(), g.ord, snapshotMarker(i, users)))
+		sec, ord := g.mongoPos()
+		out = append(out, mongoMessage("r", &User{ID: id, Doc: g.Shop.Users[id]}, sec, ord, snapshotMarker(i, users)))
 	}
 	lsn, tx, ts := g.tick()
 	for i := 0; i < products; i++ {
@@ -156,14 +189,20 @@ func (g *Generator) newProduct() *Product {
 	p := &Product{ID: g.next.product, Name: things[g.rnd.IntN(len(things))], Price: g.money(1, 200),
 		Category: categories[g.rnd.IntN(len(categories))], UpdatedAt: g.clock.Truncate(time.Microsecond)}
 	g.Shop.Products[p.ID] = p
+	g.products.add(p.ID)
 	return p
 }
 
+// anyUserID returns a known user id (created, deleted, or so far only
+// referenced), and now and then a new one: an order of a user that does not
+// exist yet, who may be created later.
 func (g *Generator) anyUserID() string {
-	if len(g.userIDs) == 0 || g.rnd.IntN(50) == 0 {
-		return g.newUserID() // an order of a user that does not exist (yet)
+	if g.userIDs.len() == 0 || g.rnd.IntN(50) == 0 {
+		id := g.newUserID()
+		g.userIDs.add(id)
+		return id
 	}
-	return g.userIDs[g.rnd.IntN(len(g.userIDs))]
+	return g.userIDs.pick(g.rnd)
 }
 
 func (g *Generator) newOrder() *Order {
@@ -171,6 +210,7 @@ func (g *Generator) newOrder() *Order {
 	o := &Order{ID: g.next.order, UserID: g.anyUserID(), Status: statuses[g.rnd.IntN(len(statuses))],
 		Total: g.money(5, 500), CreatedAt: g.clock.Truncate(time.Microsecond)}
 	g.Shop.Orders[o.ID] = o
+	g.orders.add(o.ID)
 	return o
 }
 
@@ -179,6 +219,7 @@ func (g *Generator) newItem(orderID int64) *Item {
 	pid := int64(1 + g.rnd.IntN(int(max(g.next.product, 1))+1)) // now and then a product that does not exist
 	it := &Item{ID: g.next.item, OrderID: orderID, ProductID: pid, Quantity: int32(1 + g.rnd.IntN(5)), UnitPrice: g.money(1, 200)}
 	g.Shop.Items[it.ID] = it
+	g.items.add(it.ID)
 	return it
 }
 
@@ -192,112 +233,4 @@ func orderRow(o *Order) map[string]any {
 
 func itemRow(it *Item) map[string]any {
 	return map[string]any{"id": it.ID, "order_id": it.OrderID, "product_id": it.ProductID, "quantity": it.Quantity, "unit_price": it.UnitPrice}
-}
-
-// Changes makes n random changes to the shop — inserts, updates, deletes,
-// items moving between orders, users deleted and created again, orders
-// cancelled and restored — and returns their records, with a tombstone after
-// every PostgreSQL delete, as the connector writes them.
-func (g *Generator) Changes(n int) []Message {
-	var out []Message
-	for len(out) < n {
-		out = append(out, g.change()...)
-	}
-	return out
-}
-
-func (g *Generator) change() []Message {
-	lsn, tx, ts := g.tick()
-	switch r := g.rnd.IntN(100); {
-	case r < 10: // a user changes, is deleted, or comes back
-		id := g.anyUserID()
-		g.ord++
-		if doc, ok := g.Shop.Users[id]; ok && g.rnd.IntN(4) == 0 {
-			delete(g.Shop.Users, id)
-			_ = doc
-			return []Message{mongoMessage("d", &User{ID: id}, g.clock.Unix(), g.ord, "false")}
-		}
-		op := "u"
-		if _, ok := g.Shop.Users[id]; !ok {
-			op = "c"
-			if !contains(g.userIDs, id) {
-				g.userIDs = append(g.userIDs, id)
-			}
-		}
-		g.Shop.Users[id] = g.userDoc()
-		return []Message{mongoMessage(op, &User{ID: id, Doc: g.Shop.Users[id]}, g.clock.Unix(), g.ord, "false")}
-	case r < 15: // a product is created, repriced or renamed, or deleted
-		if len(g.Shop.Products) == 0 || g.rnd.IntN(3) == 0 {
-			p := g.newProduct()
-			return []Message{pgMessage(productsTable, "c", p.ID, nil, productRow(p), lsn, tx, ts, "false")}
-		}
-		p := g.Shop.Products[g.pick(keys(g.Shop.Products))]
-		if g.rnd.IntN(10) == 0 {
-			delete(g.Shop.Products, p.ID)
-			return []Message{pgMessage(productsTable, "d", p.ID, map[string]any{"id": p.ID}, nil, lsn, tx, ts, "false"), pgTombstone(productsTable, p.ID)}
-		}
-		p.Price, p.Name, p.UpdatedAt = g.money(1, 200), things[g.rnd.IntN(len(things))], g.clock.Truncate(time.Microsecond)
-		return []Message{pgMessage(productsTable, "u", p.ID, nil, productRow(p), lsn, tx, ts, "false")}
-	case r < 40: // an order is placed, changes status, is cancelled or restored, moves to another user, or is deleted
-		if len(g.Shop.Orders) == 0 || g.rnd.IntN(3) == 0 {
-			o := g.newOrder()
-			return []Message{pgMessage(ordersTable, "c", o.ID, nil, orderRow(o), lsn, tx, ts, "false")}
-		}
-		o := g.Shop.Orders[g.pick(keys(g.Shop.Orders))]
-		switch g.rnd.IntN(10) {
-		case 0:
-			delete(g.Shop.Orders, o.ID)
-			return []Message{pgMessage(ordersTable, "d", o.ID, map[string]any{"id": o.ID}, nil, lsn, tx, ts, "false"), pgTombstone(ordersTable, o.ID)}
-		case 1, 2:
-			if o.Status == "cancelled" {
-				o.Status = "paid"
-			} else {
-				o.Status = "cancelled"
-			}
-		case 3:
-			o.UserID = g.anyUserID()
-		default:
-			o.Status = statuses[g.rnd.IntN(len(statuses))]
-			o.Total = g.money(5, 500)
-		}
-		return []Message{pgMessage(ordersTable, "u", o.ID, nil, orderRow(o), lsn, tx, ts, "false")}
-	default: // an item is added, changed, moved to another order, or removed
-		if len(g.Shop.Items) == 0 || g.rnd.IntN(3) == 0 {
-			oid := int64(1 + g.rnd.IntN(int(max(g.next.order, 1))))
-			it := g.newItem(oid)
-			return []Message{pgMessage(itemsTable, "c", it.ID, nil, itemRow(it), lsn, tx, ts, "false")}
-		}
-		it := g.Shop.Items[g.pick(keys(g.Shop.Items))]
-		switch g.rnd.IntN(6) {
-		case 0:
-			delete(g.Shop.Items, it.ID)
-			return []Message{pgMessage(itemsTable, "d", it.ID, map[string]any{"id": it.ID}, nil, lsn, tx, ts, "false"), pgTombstone(itemsTable, it.ID)}
-		case 1:
-			it.OrderID = int64(1 + g.rnd.IntN(int(max(g.next.order, 1))))
-		default:
-			it.Quantity = int32(1 + g.rnd.IntN(5))
-		}
-		return []Message{pgMessage(itemsTable, "u", it.ID, nil, itemRow(it), lsn, tx, ts, "false")}
-	}
-}
-
-func (g *Generator) pick(ids []int64) int64 { return ids[g.rnd.IntN(len(ids))] }
-
-// keys returns the map's keys sorted, so that picks are deterministic.
-func keys[V any](m map[int64]V) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
