@@ -95,9 +95,15 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	prefix := Name("t") + ":"
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
+		// The sinks keep revisions and index memberships beside the keys,
+		// under their own prefixes with the doc key inside (a cluster hash
+		// tag): those are the test's too.
+		for _, pattern := range []string{prefix + "*", "projector:rev:{" + prefix + "*", "projector:rev:" + prefix + "*",
+			"projector:ix:{" + prefix + "*", "projector:ix:" + prefix + "*"} {
+			iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val())
+			}
 		}
 		_ = c.Close()
 	})
