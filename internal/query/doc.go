@@ -1,0 +1,78 @@
+// Package query answers reads over the views: one document by id, filtered
+// and sorted pages, full-text search with facets, each optionally after a
+// read-your-writes wait. The same Server backs the HTTP API (`projector
+// serve`, `projector run --serve`) and the `projector query` command.
+//
+// # Endpoints
+//
+//	GET /v1/views                    views the token may read: fields and types,
+//	                                 sinks, active generation, lag (when Kafka answers)
+//	GET /v1/views/{view}/docs/{id}   one document: from Redis when the view has a
+//	                                 Redis sink (and PostgreSQL on a miss), else PostgreSQL
+//	GET /v1/views/{view}/docs        a page from the PostgreSQL reader view
+//	GET /v1/views/{view}/search      full text and facets from Elasticsearch
+//	GET /v1/openapi.json             an OpenAPI 3.0 description generated from the views
+//
+// Answers are JSON; errors are {"error": message, "code": code, "param":
+// parameter} with 400 (bad parameter, value, operator, cursor, position),
+// 401 (no or unknown token), 403 (view not granted), 404 (no such view, doc
+// or endpoint, or a store the view is not in), 504 (position not reached:
+// with "current", each partition's progress), 500 (logged, not detailed).
+//
+// # Document ids
+//
+// The id is the canonical doc id: for a view with one id field, that
+// field's value as text (/docs/42, /docs/ada%40example.com); for several,
+// a JSON array of the values as text in the view's id order, path-escaped:
+// /docs/%5B%2242%22%2C%227%22%5D for ["42","7"] (numbers may be written
+// unquoted). Each value is checked against its field's type (400 if it
+// does not fit); an integer may have leading zeros.
+//
+// # Lists
+//
+//	?status=shipped                  equality
+//	?total[gte]=10&total[lt]=100     gt, gte, lt, lte (also eq)
+//	?status[in]=paid,shipped         one of (comma-separated; at most 1000)
+//	?customer.id=u1                  a field inside an embedded object (jsonb ->>)
+//	&sort=-created_at                one top-level scalar field, - for descending;
+//	                                 the id fields break ties in the same direction
+//	&limit=20                        1 to 1000, default 50
+//	&cursor=…                        next_cursor of the previous page
+//
+// Only declared scalar fields can be filtered and sorted on (not arrays,
+// jsonb, or embedded objects themselves); values are parsed by the field's
+// type (integers, decimals without exponent, RFC 3339 timestamps, dates,
+// booleans, UUIDs, text) and always bound as parameters: SQL text holds
+// only identifiers from the compiled plan. Repeated filters are ANDed. A
+// field named like a reserved parameter (sort, limit, cursor, q, facets,
+// facet_size, offset, min_position, wait) is filtered with [eq].
+//
+// Pages use keyset pagination: the answer is {"docs": […], "next_cursor":
+// "…" | null}; the cursor holds the sort key values of the last doc and
+// continues only the same view, sort and filters. A doc that exists during
+// the whole walk, and whose sort field does not change, is returned exactly
+// once whatever else is written meanwhile. NULLs sort last ascending and
+// first descending (PostgreSQL's order, which its indexes give in both
+// directions). Cursors are signed (see cursor.go); a changed one is a 400.
+//
+// Values are rendered as the store holds them, with numbers as JSON
+// numbers of exact digits everywhere; timestamps are RFC 3339 but
+// PostgreSQL writes an offset (+00:00) where Redis and Elasticsearch keep
+// the engine's Z.
+//
+// # Search
+//
+//	?q=gift wrap&status=paid&total[gte]=10&facets=status,paid&facet_size=10&sort=-total&limit=20&offset=0
+//
+// q is a multi_match over the view's text fields; filters become term,
+// terms and range filters (on the keyword sub-field of text); facets are
+// terms aggregations: {"docs": […], "total": N, "facets": {"status":
+// [{"value": "paid", "count": 3}]}}. Nothing from the request is parsed as
+// Elasticsearch query syntax. Fields inside embedded objects are stored
+// unindexed and cannot be filtered here.
+//
+// # Read-your-writes, authentication
+//
+// See position.go (min_position, the Projector-Min-Position header and
+// wait) and auth.go (TokensEnv, CursorKeyEnv, CheckListen).
+package query

@@ -1,0 +1,266 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// maxIDBytes bounds a document id from a request.
+const maxIDBytes = 2048
+
+// parseID splits a canonical document id into the values of the view's id
+// fields: for one id field the id is that value's text; for several it is
+// a JSON array of their texts in the view's id order, ["42","2024-05-01"]
+// (numbers are accepted unquoted too). Each value is checked against its
+// field's type; integers are normalised ("007" is 7), other values are
+// kept as given, since the Redis key holds them as written.
+func parseID(v *view, id string) ([]string, error) {
+	if len(id) > maxIDBytes {
+		return nil, badRequest("bad_id", "id", "id longer than %d bytes", maxIDBytes)
+	}
+	var parts []string
+	if len(v.ID) == 1 {
+		parts = []string{id}
+	} else {
+		var raw []json.RawMessage
+		dec := json.NewDecoder(strings.NewReader(id))
+		if err := dec.Decode(&raw); err != nil || dec.More() || len(raw) != len(v.ID) {
+			return nil, badRequest("bad_id", "id", "view %s has a composite id: a JSON array of %d values (%s)", v.Name, len(v.ID), idNames(v))
+		}
+		for _, r := range raw {
+			var s string
+			if err := json.Unmarshal(r, &s); err != nil {
+				var n json.Number
+				if err := json.Unmarshal(r, &n); err != nil {
+					return nil, badRequest("bad_id", "id", "composite id elements must be strings or numbers")
+				}
+				s = n.String()
+			}
+			parts = append(parts, s)
+		}
+	}
+	for i, f := range v.ID {
+		canon, err := parseValue(f.Type, parts[i])
+		if err != nil {
+			return nil, badRequest("bad_id", "id", "id field %s: %q: %v", f.Name, echo(parts[i]), err)
+		}
+		if isInteger(f) {
+			parts[i] = canon
+		}
+	}
+	return parts, nil
+}
+
+func isInteger(f *field) bool {
+	switch f.Type.Name {
+	case "smallint", "integer", "bigint":
+		return true
+	}
+	return false
+}
+
+func idNames(v *view) string {
+	names := make([]string, len(v.ID))
+	for i, f := range v.ID {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Get returns one document: from Redis when the view has a Redis sink,
+// else (or when Redis has no such key, e.g. after its TTL) from the
+// PostgreSQL reader view. A missing document is an *Error wrapping
+// ErrNotFound.
+func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage, error) {
+	v, err := s.view(viewName)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := parseID(v, id)
+	if err != nil {
+		return nil, err
+	}
+	if v.Redis != nil && s.redis != nil {
+		doc, err := s.getRedis(ctx, v, vals)
+		if err != nil || doc != nil || v.PG == nil {
+			if err == nil && doc == nil {
+				return nil, notFound("view %s has no doc %q", v.Name, echo(id))
+			}
+			return doc, err
+		}
+	}
+	if v.PG == nil {
+		return nil, notFound("view %s has no store to read docs from (its sinks' stores are not configured)", v.Name)
+	}
+	args := make([]any, len(vals))
+	for i, val := range vals {
+		args[i] = val
+	}
+	var doc []byte
+	if err := s.pool.QueryRow(ctx, v.PG.Get, args...).Scan(&doc); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, notFound("view %s has no doc %q", v.Name, echo(id))
+		}
+		return nil, fmt.Errorf("get %s: %w", v.Name, err)
+	}
+	return doc, nil
+}
+
+// getRedis reads the doc at the view's key; nil without error when the key
+// does not exist or holds a doc of another id (see sameID).
+func (s *Server) getRedis(ctx context.Context, v *view, vals []string) (json.RawMessage, error) {
+	key := make(map[string]any, len(v.ID))
+	for i, f := range v.ID {
+		key[f.Name] = vals[i]
+	}
+	k, err := s.redisKeys.Key(v.Name, key)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", v.Name, err)
+	}
+	if v.Redis.Format == "hash" {
+		m, err := s.redis.HGetAll(ctx, k).Result()
+		if err != nil {
+			return nil, redisMiss(v, err)
+		}
+		if len(m) == 0 {
+			return nil, nil
+		}
+		doc := fromHash(v, m)
+		if !sameID(v, doc, vals) {
+			return nil, nil
+		}
+		normalize(v.Fields, doc)
+		return marshal(doc)
+	}
+	var raw string
+	if v.Redis.Format == "rejson" {
+		raw, err = s.redis.Do(ctx, "JSON.GET", k, ".").Text()
+	} else {
+		raw, err = s.redis.Get(ctx, k).Result()
+	}
+	if err != nil {
+		return nil, redisMiss(v, err)
+	}
+	doc, ok := rawDoc(v, []byte(raw), vals)
+	if !ok {
+		return nil, nil // not a doc of this view
+	}
+	return doc, nil
+}
+
+// normalize gives numbers the JSON type PostgreSQL gives them. The engine
+// keeps numeric values as strings of their exact digits, and Redis and
+// Elasticsearch store the doc as the engine made it; a client should not
+// get "12.50" from one endpoint and 12.50 from another.
+func normalize(fields []*field, doc map[string]any) {
+	for _, f := range fields {
+		switch x := doc[f.Name].(type) {
+		case string:
+			if isNumber(f) && !f.Type.Array && isJSONNumber(x) {
+				doc[f.Name] = json.Number(x)
+			}
+		case map[string]any:
+			normalize(f.Object, x)
+		case []any:
+			for _, item := range x {
+				if m, ok := item.(map[string]any); ok {
+					normalize(f.Items, m)
+				}
+			}
+		}
+	}
+}
+
+// isJSONNumber reports whether s is exactly one JSON number.
+func isJSONNumber(s string) bool {
+	return s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && json.Valid([]byte(s))
+}
+
+// redisMiss turns "no such key" and "key of another type" into a miss: a
+// key of another type belongs to something else.
+func redisMiss(v *view, err error) error {
+	if errors.Is(err, goredis.Nil) || strings.HasPrefix(err.Error(), "WRONGTYPE") {
+		return nil
+	}
+	return fmt.Errorf("get %s: redis: %w", v.Name, err)
+}
+
+// sameID checks that a doc read from a key is the one asked for. Key
+// templates do not always separate their values ("user:{id}" with the id
+// "42:stats" is the key of another view's "user:{user_id}:stats"), so a doc
+// whose id fields are present must carry the requested values.
+func sameID(v *view, doc map[string]any, vals []string) bool {
+	for i, f := range v.ID {
+		got, ok := doc[f.Name]
+		if !ok {
+			continue // the Redis sink's fields left it out
+		}
+		text := fmt.Sprint(got)
+		if isInteger(f) {
+			if c, err := parseValue(f.Type, text); err == nil {
+				text = c
+			}
+		}
+		if text != vals[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// fromHash rebuilds a doc from a hash: the Redis sink writes numbers as
+// their digits, booleans as true/false and nested values as JSON text, so
+// each declared field gets its JSON type back; anything else stays text.
+func fromHash(v *view, m map[string]string) map[string]any {
+	doc := make(map[string]any, len(m))
+	for k, s := range m {
+		f := v.field(k)
+		if f == nil {
+			doc[k] = s
+			continue
+		}
+		switch {
+		case f.Object != nil || f.Array || f.Type.Array || f.Type.Name == "jsonb" || f.Type.Name == "json":
+			dec := json.NewDecoder(strings.NewReader(s))
+			dec.UseNumber()
+			var x any
+			if dec.Decode(&x) == nil {
+				doc[k] = x
+				continue
+			}
+			doc[k] = s
+		case f.Type.Name == "boolean":
+			doc[k] = s == "true"
+		case isNumber(f) && isJSONNumber(s):
+			doc[k] = json.Number(s)
+		default:
+			doc[k] = s
+		}
+	}
+	return doc
+}
+
+func isNumber(f *field) bool {
+	switch f.Type.Name {
+	case "smallint", "integer", "bigint", "numeric", "real", "double precision":
+		return true
+	}
+	return false
+}
+
+func marshal(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,222 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Handler serves the API:
+//
+//	GET /v1/views                       the views the token may read
+//	GET /v1/views/{view}/docs/{id}      one document
+//	GET /v1/views/{view}/docs           a filtered, sorted page (PostgreSQL)
+//	GET /v1/views/{view}/search         full text and facets (Elasticsearch)
+//	GET /v1/openapi.json                the OpenAPI 3 description
+//
+// Every answer is JSON; every error is {"error": …, "code": …}.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/views", s.instrument("views", s.handleViews))
+	mux.HandleFunc("GET /v1/openapi.json", s.instrument("openapi", s.handleOpenAPI))
+	mux.HandleFunc("GET /v1/views/{view}/docs/{id}", s.instrument("get", s.docs(false, func(ctx context.Context, r *http.Request, params url.Values) ([]byte, error) {
+		if err := allowParams(params, "min_position", "wait"); err != nil {
+			return nil, err
+		}
+		for k := range params {
+			if !reserved[k] {
+				return nil, badRequest("bad_parameter", echo(k), "parameter %q does not apply here", echo(k))
+			}
+		}
+		return s.Get(ctx, r.PathValue("view"), r.PathValue("id"))
+	})))
+	mux.HandleFunc("GET /v1/views/{view}/docs", s.instrument("list", s.docs(false, func(ctx context.Context, r *http.Request, params url.Values) ([]byte, error) {
+		res, err := s.List(ctx, r.PathValue("view"), params)
+		if err != nil {
+			return nil, err
+		}
+		return encodeList(res)
+	})))
+	mux.HandleFunc("GET /v1/views/{view}/search", s.instrument("search", s.docs(true, func(ctx context.Context, r *http.Request, params url.Values) ([]byte, error) {
+		res, err := s.Search(ctx, r.PathValue("view"), params)
+		if err != nil {
+			return nil, err
+		}
+		return marshal(res)
+	})))
+	mux.HandleFunc("/", s.instrument("other", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: "only GET is served", kind: ErrBadRequest})
+			return
+		}
+		s.writeError(w, r, notFound("no such endpoint; see /v1/openapi.json"))
+	}))
+	return mux
+}
+
+// docs wraps a document endpoint: authentication, the view grant, the
+// parameters, the read-your-writes wait, then the read itself. search
+// marks the Elasticsearch endpoint, which must refresh after a wait.
+func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Request, params url.Values) ([]byte, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		arrived := time.Now()
+		g, aerr := s.tokens.authenticate(r)
+		if aerr != nil {
+			s.writeError(w, r, aerr)
+			return
+		}
+		name := r.PathValue("view")
+		if !g.allows(name) {
+			s.writeError(w, r, forbidden(name))
+			return
+		}
+		if _, err := s.view(name); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		params, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			s.writeError(w, r, badRequest("bad_query", "", "the query string does not parse"))
+			return
+		}
+		positions, err := s.parsePositions(append(params["min_position"], r.Header.Values(MinPositionHeader)...))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if len(params["wait"]) > 1 {
+			s.writeError(w, r, badRequest("bad_wait", "wait", "wait is given twice"))
+			return
+		}
+		wait, err := parseWait(params.Get("wait"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), wait+s.opts.QueryTimeout)
+		defer cancel()
+		if err := s.waitFor(ctx, positions, wait, arrived); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if len(positions) > 0 && search {
+			if err := s.refreshES(ctx, name); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		body, err := read(ctx, r, params)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeBody(w, http.StatusOK, body)
+	}
+}
+
+func (s *Server) refreshES(ctx context.Context, name string) error {
+	v := s.views[name]
+	if v.ES == nil || s.es == nil {
+		return nil // Search answers that it cannot search this view
+	}
+	return s.es.refresh(ctx, v.ES.Alias)
+}
+
+func (s *Server) handleViews(w http.ResponseWriter, r *http.Request) {
+	g, aerr := s.tokens.authenticate(r)
+	if aerr != nil {
+		s.writeError(w, r, aerr)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
+	defer cancel()
+	views := s.Views(ctx, g.allows)
+	if views == nil {
+		views = []ViewInfo{}
+	}
+	body, err := marshal(map[string]any{"views": views})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeBody(w, http.StatusOK, body)
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	g, aerr := s.tokens.authenticate(r)
+	if aerr != nil {
+		s.writeError(w, r, aerr)
+		return
+	}
+	body, err := marshal(s.OpenAPI(g.allows))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeBody(w, http.StatusOK, body)
+}
+
+// encodeList writes a page without decoding the docs PostgreSQL encoded.
+func encodeList(res *ListResult) ([]byte, error) {
+	n := 32
+	for _, d := range res.Docs {
+		n += len(d) + 1
+	}
+	var b bytes.Buffer
+	b.Grow(n)
+	b.WriteString(`{"docs":[`)
+	for i, d := range res.Docs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(d)
+	}
+	b.WriteString(`],"next_cursor":`)
+	if res.NextCursor == nil {
+		b.WriteString("null")
+	} else {
+		b.WriteString(strconv.Quote(*res.NextCursor)) // base64url and '.': no escapes needed
+	}
+	b.WriteString("}")
+	return b.Bytes(), nil
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeError answers an *Error as it says, and anything else as a 500
+// (logged, not shown: it may name internals) or, for a read that ran out
+// of time, a 503.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, context.DeadlineExceeded):
+		e = &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the stores did not answer in time"}
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client went away
+	default:
+		s.log.Error("query api", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	}
+	if e.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="projector"`)
+	}
+	body, merr := json.Marshal(e.body())
+	if merr != nil {
+		body = []byte(`{"error":"internal error","code":"internal"}`)
+	}
+	writeBody(w, e.Status, body)
+}

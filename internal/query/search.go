@@ -1,0 +1,270 @@
+package query
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/projectorhq/projector/sinks/elasticsearch"
+)
+
+const (
+	defaultFacetSize = 10
+	maxFacetSize     = 100
+	maxFacets        = 10
+	maxQueryBytes    = 1024
+	// maxResultWindow is Elasticsearch's default index.max_result_window:
+	// offset+limit beyond it is refused by the cluster.
+	maxResultWindow = 10000
+)
+
+// SearchResult is a page of full-text search results with facet counts.
+type SearchResult struct {
+	Docs   []json.RawMessage  `json:"docs"`
+	Total  int64              `json:"total"`
+	Facets map[string][]Facet `json:"facets"`
+}
+
+// Facet is one value of a field and how many matching docs have it.
+type Facet struct {
+	Value any   `json:"value"`
+	Count int64 `json:"count"`
+}
+
+// Search runs a full-text query with filters and facets against the view's
+// Elasticsearch alias. params are those of GET /v1/views/{view}/search:
+// q (matched against the text fields), filters as for lists (top-level
+// fields only: embedded objects are stored unindexed), facets (a comma-
+// separated list of fields), facet_size, sort, limit and offset. Every part
+// is a structured query (multi_match, term, terms, range): nothing from the
+// request is parsed as Elasticsearch query syntax.
+func (s *Server) Search(ctx context.Context, viewName string, params url.Values) (*SearchResult, error) {
+	v, err := s.view(viewName)
+	if err != nil {
+		return nil, err
+	}
+	if v.ES == nil || s.es == nil {
+		return nil, notFound("view %s has no Elasticsearch sink: it cannot be searched", v.Name)
+	}
+	if err := allowParams(params, "q", "facets", "facet_size", "sort", "limit", "offset", "min_position", "wait"); err != nil {
+		return nil, err
+	}
+	body, err := searchBody(v, params)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.es.search(ctx, v.ES.Alias, body)
+	if err != nil {
+		return nil, fmt.Errorf("search %s: %w", v.Name, err)
+	}
+	return searchResult(v, raw)
+}
+
+func searchBody(v *view, params url.Values) (map[string]any, error) {
+	filters, err := parseFilters(v, params)
+	if err != nil {
+		return nil, err
+	}
+	var must []any
+	if q := params.Get("q"); q != "" {
+		if len(q) > maxQueryBytes {
+			return nil, badRequest("bad_value", "q", "q is longer than %d bytes", maxQueryBytes)
+		}
+		var fields []string
+		for _, f := range v.Fields {
+			if esType(f.ES) == "text" {
+				fields = append(fields, f.Name)
+			}
+		}
+		if len(fields) == 0 {
+			return nil, badRequest("bad_parameter", "q", "view %s has no text fields to search", v.Name)
+		}
+		must = append(must, map[string]any{"multi_match": map[string]any{"query": q, "fields": fields}})
+	}
+	var filter []any
+	for _, f := range filters {
+		if len(f.Path) > 1 {
+			return nil, badRequest("bad_field", f.Param, "field %q is inside an embedded object, which Elasticsearch stores unindexed; filter it through /docs", strings.Join(f.Path, "."))
+		}
+		name := esField(f.Field)
+		vals := make([]any, len(f.Values))
+		for i, val := range f.Values {
+			vals[i] = esValue(f.Field.ES, val)
+		}
+		switch f.Op {
+		case "eq":
+			filter = append(filter, map[string]any{"term": map[string]any{name: vals[0]}})
+		case "in":
+			filter = append(filter, map[string]any{"terms": map[string]any{name: vals}})
+		default:
+			filter = append(filter, map[string]any{"range": map[string]any{name: map[string]any{f.Op: vals[0]}}})
+		}
+	}
+	query := map[string]any{"match_all": map[string]any{}}
+	if len(must) > 0 || len(filter) > 0 {
+		b := map[string]any{}
+		if len(must) > 0 {
+			b["must"] = must
+		}
+		if len(filter) > 0 {
+			b["filter"] = filter
+		}
+		query = map[string]any{"bool": b}
+	}
+	limit, err := parseInt(params, "limit", defaultLimit, 1, maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	offset, err := parseInt(params, "offset", 0, 0, maxResultWindow-limit)
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{"query": query, "size": limit, "from": offset, "track_total_hits": true}
+	sort, err := parseSort(v, params)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case sort.Field != nil || params.Get("sort") != "":
+		f := sort.Field
+		if f == nil {
+			f = v.ID[0]
+		}
+		order := "asc"
+		if sort.Desc {
+			order = "desc"
+		}
+		body["sort"] = []any{map[string]any{esField(f): map[string]any{"order": order}}}
+	}
+	if facets := params.Get("facets"); facets != "" {
+		size, err := parseInt(params, "facet_size", defaultFacetSize, 1, maxFacetSize)
+		if err != nil {
+			return nil, err
+		}
+		names := strings.Split(facets, ",")
+		if len(names) > maxFacets {
+			return nil, badRequest("bad_value", "facets", "at most %d facets", maxFacets)
+		}
+		aggs := map[string]any{}
+		for _, name := range names {
+			f := v.field(name)
+			if f == nil {
+				return nil, badRequest("unknown_field", "facets", "view %s has no field %q", v.Name, echo(name))
+			}
+			if !f.scalar() {
+				return nil, badRequest("bad_field", "facets", "field %q (%s) cannot be a facet: only scalar fields can", echo(name), typeName(f))
+			}
+			aggs[name] = map[string]any{"terms": map[string]any{"field": esField(f), "size": size}}
+		}
+		body["aggs"] = aggs
+	}
+	return body, nil
+}
+
+// searchResponse is the part of Elasticsearch's _search answer we use.
+type searchResponse struct {
+	Hits struct {
+		Total struct {
+			Value int64 `json:"value"`
+		} `json:"total"`
+		Hits []struct {
+			Source map[string]any `json:"_source"`
+		} `json:"hits"`
+	} `json:"hits"`
+	Aggregations map[string]struct {
+		Buckets []struct {
+			Key         any    `json:"key"`
+			KeyAsString string `json:"key_as_string"`
+			DocCount    int64  `json:"doc_count"`
+		} `json:"buckets"`
+	} `json:"aggregations"`
+}
+
+func searchResult(v *view, raw []byte) (*SearchResult, error) {
+	var r searchResponse
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("search: decode response: %w", err)
+	}
+	out := &SearchResult{Docs: make([]json.RawMessage, 0, len(r.Hits.Hits)), Total: r.Hits.Total.Value, Facets: map[string][]Facet{}}
+	for _, h := range r.Hits.Hits {
+		delete(h.Source, elasticsearch.DeletedField)
+		delete(h.Source, elasticsearch.DeletedAtField)
+		normalize(v.Fields, h.Source)
+		doc, err := marshal(h.Source)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		out.Docs = append(out.Docs, doc)
+	}
+	for name, agg := range r.Aggregations {
+		buckets := make([]Facet, 0, len(agg.Buckets))
+		for _, b := range agg.Buckets {
+			val := b.Key
+			if b.KeyAsString != "" {
+				val = b.KeyAsString // dates and booleans: the readable form
+			}
+			buckets = append(buckets, Facet{Value: val, Count: b.DocCount})
+		}
+		out.Facets[name] = buckets
+	}
+	return out, nil
+}
+
+// esClient is the little of Elasticsearch's REST API the query side needs.
+type esClient struct {
+	base   string
+	header http.Header
+	http   *http.Client
+}
+
+func (c *esClient) search(ctx context.Context, alias string, body map[string]any) ([]byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(ctx, http.MethodPost, "/"+url.PathEscape(alias)+"/_search", b)
+}
+
+// refresh makes every write acknowledged so far visible to search: after a
+// read-your-writes wait, the watermark says the doc is in Elasticsearch,
+// but search sees it only after the next refresh.
+func (c *esClient) refresh(ctx context.Context, alias string) error {
+	_, err := c.do(ctx, http.MethodPost, "/"+url.PathEscape(alias)+"/_refresh", nil)
+	return err
+}
+
+func (c *esClient) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch: %w", err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("elasticsearch: read response: %w", err)
+	}
+	if res.StatusCode >= 300 {
+		// The body may quote the request; keep the error short.
+		msg := strings.TrimSpace(string(data))
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		return nil, fmt.Errorf("elasticsearch: %s %s: %d: %s", method, path, res.StatusCode, msg)
+	}
+	return data, nil
+}

@@ -1,0 +1,274 @@
+package query
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/sinks/redis"
+)
+
+// Options tune a Server; the zero value is usable.
+type Options struct {
+	Logger *slog.Logger
+	// Tokens is a TokensEnv value; empty leaves the API open, which Listen
+	// allows only on a loopback address.
+	Tokens string
+	// CursorKey signs list cursors (see CursorKeyEnv); empty draws a random
+	// key for this process.
+	CursorKey string
+	// Kafka adds franz-go options to the client that reads end offsets (the
+	// demo's embedded cluster needs none; a secured cluster would).
+	Kafka []kgo.Opt
+	// KafkaTimeout bounds one Kafka lookup. Default 2s.
+	KafkaTimeout time.Duration
+	// QueryTimeout bounds a request's reads, on top of its read-your-writes
+	// wait. Default 10s.
+	QueryTimeout time.Duration
+	// Registerer gets the API's metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// Version is reported in the OpenAPI document.
+	Version string
+}
+
+// Server answers queries over the views of one configuration. It reads the
+// stores directly (its own connections, read-only sessions), so it runs in
+// `projector serve`, inside `projector run --serve`, or under the CLI's
+// `projector query` without HTTP.
+type Server struct {
+	opts      Options
+	log       *slog.Logger
+	plan      *projections.Plan
+	schema    string // projector's own schema: the watermarks
+	views     map[string]*view
+	tokens    tokens
+	cursors   cursorCodec
+	pool      *pgxpool.Pool
+	redis     goredis.UniversalClient // nil without a Redis view
+	redisKeys *redis.Sink             // resolves key templates; never writes
+	es        *esClient               // nil without an Elasticsearch view
+	kafka     *kgo.Client
+	adm       *kadm.Client
+	offsets   *offsetCache
+	metrics   *metrics
+	closers   []func()
+}
+
+// New connects to the configuration's stores. It fails when the query
+// PostgreSQL does not answer or Options are invalid.
+func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.KafkaTimeout <= 0 {
+		opts.KafkaTimeout = 2 * time.Second
+	}
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = 10 * time.Second
+	}
+	s := &Server{opts: opts, log: opts.Logger, plan: plan, schema: cfg.Stores.Postgres.Schema, views: catalog(cfg, plan)}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	var err error
+	if s.tokens, err = parseTokens(opts.Tokens, s.views); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if opts.CursorKey != "" {
+		sum := sha256.Sum256([]byte(opts.CursorKey))
+		key = sum[:]
+	} else if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("cursor key: %w", err)
+	}
+	s.cursors = cursorCodec{key: key}
+
+	pc, err := pgxpool.ParseConfig(cfg.Stores.Postgres.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: postgres url: %w", ErrConfig, err)
+	}
+	// Read-only sessions: whatever a request could do, it cannot write.
+	// UTC makes timestamptz values read the same on every server.
+	pc.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	pc.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	pc.ConnConfig.RuntimeParams["application_name"] = "projector-query"
+	if s.pool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s.closers = append(s.closers, s.pool.Close)
+	if err := s.pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := s.connectRedis(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.connectES(cfg); err != nil {
+		return nil, err
+	}
+	if len(cfg.Kafka.Brokers) > 0 {
+		kopts := append([]kgo.Opt{kgo.SeedBrokers(cfg.Kafka.Brokers...), kgo.ClientID(cfg.Kafka.ClientID + "-query")}, opts.Kafka...)
+		if s.kafka, err = kgo.NewClient(kopts...); err != nil {
+			return nil, fmt.Errorf("kafka: %w", err)
+		}
+		s.closers = append(s.closers, s.kafka.Close)
+		s.adm = kadm.NewClient(s.kafka)
+	}
+	s.offsets = newOffsetCache(s.adm, opts.KafkaTimeout)
+	s.closers = append(s.closers, s.offsets.close)
+	if s.metrics, err = newMetrics(opts.Registerer); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *Server) connectRedis(cfg *config.Config) error {
+	var views []redis.View
+	for _, pv := range s.plan.Views {
+		if v := s.views[pv.Name]; v.Redis != nil {
+			views = append(views, redis.View{Name: v.Name, Key: v.Redis.Key, Format: v.Redis.Format, TTL: v.Redis.TTL, Fields: v.Redis.Fields})
+		}
+	}
+	if len(views) == 0 {
+		return nil
+	}
+	o, err := goredis.ParseURL(cfg.Stores.Redis.URL)
+	if err != nil {
+		return fmt.Errorf("%w: redis url: %w", ErrConfig, err)
+	}
+	c := goredis.NewClient(o)
+	s.redis = c
+	s.closers = append(s.closers, func() { _ = c.Close() })
+	if s.redisKeys, err = redis.New(c, views, redis.Options{}); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) connectES(cfg *config.Config) error {
+	need := false
+	for _, v := range s.views {
+		need = need || v.ES != nil
+	}
+	if !need {
+		return nil
+	}
+	es := cfg.Stores.Elasticsearch
+	u, err := url.Parse(es.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: elasticsearch url is not http(s)://host:port", ErrConfig)
+	}
+	user, pass := es.Username, es.Password
+	if u.User != nil {
+		if user == "" && pass == "" {
+			user = u.User.Username()
+			pass, _ = u.User.Password()
+		}
+		u.User = nil // never in an error message
+	}
+	header := http.Header{}
+	switch {
+	case es.APIKey != "":
+		header.Set("Authorization", "ApiKey "+es.APIKey)
+	case user != "" || pass != "":
+		header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 32
+	if es.CACert != "" {
+		pem, err := os.ReadFile(es.CACert)
+		if err != nil {
+			return fmt.Errorf("%w: elasticsearch ca_cert: %w", ErrConfig, err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%w: elasticsearch ca_cert holds no PEM certificate", ErrConfig)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	s.es = &esClient{base: u.String(), header: header, http: &http.Client{Transport: tr}}
+	s.closers = append(s.closers, tr.CloseIdleConnections)
+	return nil
+}
+
+// Close releases the connections.
+func (s *Server) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// HasTokens reports whether the API requires bearer tokens.
+func (s *Server) HasTokens() bool { return len(s.tokens) > 0 }
+
+func (s *Server) view(name string) (*view, error) {
+	v := s.views[name]
+	if v == nil {
+		return nil, notFound("no view %q", echo(name))
+	}
+	return v, nil
+}
+
+// HTTPServer is the API listening on an address.
+type HTTPServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Listen binds addr, refusing a non-loopback address without tokens
+// (CheckListen).
+func (s *Server) Listen(addr string) (*HTTPServer, error) {
+	if err := CheckListen(addr, s.HasTokens()); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("query api: %w", err)
+	}
+	return &HTTPServer{ln: ln, srv: &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      maxWait + s.opts.QueryTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10, // the request line counts: URLs stay under 64 KiB
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}}, nil
+}
+
+// Addr is the address the server listens on.
+func (h *HTTPServer) Addr() string { return h.ln.Addr().String() }
+
+// Serve serves until Shutdown.
+func (h *HTTPServer) Serve() error {
+	if err := h.srv.Serve(h.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting requests and waits for those in flight.
+func (h *HTTPServer) Shutdown(ctx context.Context) error { return h.srv.Shutdown(ctx) }
