@@ -87,9 +87,6 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 	if ch.Op == debezium.OpTruncate {
 		return rowChange{}, false, fmt.Errorf("%w: truncate of %s is not projected yet; rebuild the views of this source", ErrUnsupported, src.Name)
 	}
-	if ch.Patch != nil && ch.After == nil {
-		return rowChange{}, false, fmt.Errorf("%w: partial MongoDB update without a full document (use capture.mode change_streams_update_full)", ErrUnsupported)
-	}
 	row := ch.After
 	deleted := ch.Op == debezium.OpDelete
 	if deleted {
@@ -138,6 +135,15 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 				data[k] = vals[i]
 			}
 		}
+	}
+	if ch.Patch != nil && ch.After == nil && !deleted {
+		// A partial update: the stored row is patched (the key columns
+		// seed a row the state has not seen yet).
+		set, unset := slimPatch(src, ch.Patch)
+		return rowChange{
+			Key: key, Data: debezium.Exact(data).(map[string]any), PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
+			Patch: true, PatchSet: set, PatchUnset: unset,
+		}, true, nil
 	}
 	return rowChange{
 		Key: key, Data: debezium.Exact(data).(map[string]any), PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,

@@ -48,6 +48,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 				source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
 				"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
 				updated_at timestamptz NOT NULL, PRIMARY KEY (topic, partition))`,
+			patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		}
 		for _, src := range plan.Sources {
 			t := s.table(src)
@@ -93,6 +94,11 @@ type rowChange struct {
 	PosLo   int64          `json:"pos_lo"`
 	Deleted bool           `json:"deleted"`
 	Merge   bool           `json:"merge"` // keep stored columns the change lacks (TOAST)
+	// Patch applies PatchSet and PatchUnset (dotted paths) to the stored
+	// row instead of replacing it: a partial MongoDB update.
+	Patch      bool           `json:"patch,omitempty"`
+	PatchSet   map[string]any `json:"patch_set,omitempty"`
+	PatchUnset []string       `json:"patch_unset,omitempty"`
 }
 
 // applied is a state row a change was applied to, with its data before.
@@ -115,13 +121,18 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 	t := s.table(src)
 	q := `WITH input AS (
 		SELECT * FROM jsonb_to_recordset($1::jsonb)
-			AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean, merge boolean)
+			AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean, merge boolean,
+				patch boolean, patch_set jsonb, patch_unset text[])
 	), old AS (
 		SELECT o.key, o.data, o.deleted FROM ` + t + ` o
 		WHERE o.key IN (SELECT key FROM input) FOR UPDATE
 	), new AS (
 		SELECT i.key,
-			CASE WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN o.data || i.data ELSE i.data END AS data,
+			CASE
+				WHEN i.patch THEN ` + s.ident("jsonb_patch") + `(
+					CASE WHEN o.key IS NOT NULL AND NOT o.deleted THEN o.data ELSE i.data END, i.patch_set, i.patch_unset)
+				WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN o.data || i.data
+				ELSE i.data END AS data,
 			i.pos_hi, i.pos_lo, i.deleted
 		FROM input i LEFT JOIN old o USING (key)
 	), up AS (

@@ -1,0 +1,74 @@
+package projector
+
+import (
+	"strings"
+
+	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/projections"
+)
+
+// A partial MongoDB update (1.x oplog $set/$unset, or a change-streams
+// update without the full document) is applied to the stored row as a
+// patch of dotted paths, inside PostgreSQL, so that it composes with
+// concurrent changes under the same position guard as any other change.
+
+// patchFunction is the SQL of jsonb_patch(doc, set, unset): set each dotted
+// path (creating missing objects on the way), then remove each unset path.
+func patchFunction(schema string) string {
+	return `CREATE OR REPLACE FUNCTION ` + schema + `.jsonb_patch(doc jsonb, set_ jsonb, unset_ text[])
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE
+	k text;
+	v jsonb;
+	p text[];
+	i int;
+BEGIN
+	doc := coalesce(doc, '{}'::jsonb);
+	FOR k, v IN SELECT * FROM jsonb_each(coalesce(set_, '{}'::jsonb)) LOOP
+		p := string_to_array(k, '.');
+		FOR i IN 1 .. coalesce(array_length(p, 1), 1) - 1 LOOP
+			IF jsonb_typeof(doc #> p[1:i]) IS DISTINCT FROM 'object'
+				AND jsonb_typeof(doc #> p[1:i]) IS DISTINCT FROM 'array' THEN
+				doc := jsonb_set(doc, p[1:i], '{}'::jsonb, true);
+			END IF;
+		END LOOP;
+		doc := jsonb_set(doc, p, v, true);
+	END LOOP;
+	IF unset_ IS NOT NULL THEN
+		FOREACH k IN ARRAY unset_ LOOP
+			doc := doc #- string_to_array(k, '.');
+		END LOOP;
+	END IF;
+	RETURN doc;
+END
+$fn$`
+}
+
+// slimPatch keeps the paths of a patch whose top-level column the state
+// keeps (all of them when the source keeps every column).
+func slimPatch(src *projections.Source, p *debezium.Patch) (set map[string]any, unset []string) {
+	keep := func(path string) bool {
+		if len(src.Kept) == 0 {
+			return true
+		}
+		top, _, _ := strings.Cut(path, ".")
+		for _, k := range src.Kept {
+			if k == top {
+				return true
+			}
+		}
+		return false
+	}
+	set = map[string]any{}
+	for path, v := range p.Set {
+		if keep(path) {
+			set[path] = debezium.Exact(v)
+		}
+	}
+	for _, path := range p.Unset {
+		if keep(path) {
+			unset = append(unset, path)
+		}
+	}
+	return set, unset
+}
