@@ -101,11 +101,12 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	}
 	fmt.Fprintf(g.stdout, "embedded Kafka at %s: %d Debezium records of the example shop\n", brokers, len(msgs))
 
-	ctx, interrupted := twoStageSignals(parent, log)
+	ctx, interrupted, release := twoStageSignals(parent, log)
+	defer release()
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- runDaemon(ctx, stop, cfg, plan, log, nil) }()
+	go func() { done <- runDaemon(ctx, stop, cfg, plan, log, daemonOptions{}) }()
 
 	adm := kadm.NewClient(cl)
 	topics := []string{shop.TopicProducts, shop.TopicOrders, shop.TopicOrderItems, shop.TopicUsers}

@@ -15,13 +15,15 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/admin"
+	"github.com/projectorhq/projector/internal/query"
 	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 )
 
 func newRun(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var serveAddr string
+	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Consume the Debezium topics and keep the views up to date",
 		Long: `run joins the consumer group, projects every change into the views and commits
@@ -39,20 +41,30 @@ at once (what was not committed is consumed again on restart).`,
 				return usageError(err)
 			}
 			log := logger(cfg.Log, g.stderr)
-			ctx, stop := twoStageSignals(cmd.Context(), log)
-			if err := runDaemon(ctx, stop, cfg, plan, log, nil); err != nil && !errors.Is(err, context.Canceled) {
+			ctx, stop, release := twoStageSignals(cmd.Context(), log)
+			defer release()
+			if err := runDaemon(ctx, stop, cfg, plan, log, daemonOptions{serve: serveAddr}); err != nil && !errors.Is(err, context.Canceled) {
 				return &exitError{code: ExitFailure, err: err}
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&serveAddr, "serve", "", "also serve the query API (as `projector serve`) on this address, e.g. 127.0.0.1:8080")
+	return cmd
+}
+
+// daemonOptions are what callers of runDaemon add to the configuration.
+type daemonOptions struct {
+	extra []kgo.Opt // Kafka client options (the demo's embedded cluster)
+	serve string    // address of the query API; "" for none
 }
 
 // twoStageSignals returns a context cancelled by the second SIGINT/SIGTERM
-// (hard stop) and a channel closed by the first (graceful drain).
-func twoStageSignals(parent context.Context, log *slog.Logger) (context.Context, <-chan struct{}) {
+// (hard stop) and a channel closed by the first (graceful drain). Call
+// release when done: it stops listening for signals.
+func twoStageSignals(parent context.Context, log *slog.Logger) (ctx context.Context, stop <-chan struct{}, release func()) {
 	ctx, cancel := context.WithCancel(parent)
-	stop := make(chan struct{})
+	stopped := make(chan struct{})
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -60,7 +72,7 @@ func twoStageSignals(parent context.Context, log *slog.Logger) (context.Context,
 		select {
 		case s := <-sig:
 			log.Info("draining: finishing the batch in flight; signal again to exit at once", "signal", s.String())
-			close(stop)
+			close(stopped)
 		case <-ctx.Done():
 			return
 		}
@@ -71,17 +83,43 @@ func twoStageSignals(parent context.Context, log *slog.Logger) (context.Context,
 		case <-ctx.Done():
 		}
 	}()
-	return ctx, stop
+	return ctx, stopped, cancel
 }
 
-// runDaemon wires the stack, serves the admin endpoints and consumes until
-// stopped. extra adds Kafka client options (the demo's embedded cluster).
-func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, plan *projections.Plan, log *slog.Logger, extra []kgo.Opt) error {
+// runDaemon wires the stack, serves the admin endpoints (and the query API
+// when asked) and consumes until stopped.
+func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, plan *projections.Plan, log *slog.Logger, o daemonOptions) error {
 	st, err := stack.Wire(ctx, cfg, plan, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if o.serve != "" {
+		if err := query.CheckListen(o.serve, os.Getenv(query.TokensEnv) != ""); err != nil {
+			return usageError(err)
+		}
+		qs, err := query.New(ctx, cfg, plan, query.Options{Logger: log, Tokens: os.Getenv(query.TokensEnv),
+			CursorKey: os.Getenv(query.CursorKeyEnv), Kafka: o.extra, Registerer: st.Registry, Version: Version})
+		if err != nil {
+			return fmt.Errorf("query api: %w", err)
+		}
+		defer qs.Close()
+		h, err := qs.Listen(o.serve)
+		if err != nil {
+			return fmt.Errorf("query api: %w", err)
+		}
+		go func() {
+			if err := h.Serve(); err != nil {
+				log.Error("query api", "err", err)
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = h.Shutdown(sctx)
+		}()
+		log.Info("query api", "addr", "http://"+h.Addr())
+	}
 	cons, err := projector.NewConsumer(st.Engine, projector.ConsumerOptions{
 		Brokers:         cfg.Kafka.Brokers,
 		Group:           cfg.Kafka.Group,
@@ -90,7 +128,7 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 		DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
 		StopOnError:     cfg.Errors.Tolerance == "none",
 		Logger:          log,
-		Extra:           extra,
+		Extra:           o.extra,
 	})
 	if err != nil {
 		return err

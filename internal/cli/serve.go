@@ -52,10 +52,8 @@ Without it the API is open and only listens on a loopback address.
 				return usageError(err)
 			}
 			log := logger(cfg.Log, g.stderr)
-			// Cancelled on return, so the signal watcher ends with the command.
-			parent, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			ctx, stop := twoStageSignals(parent, log)
+			ctx, stop, release := twoStageSignals(cmd.Context(), log)
+			defer release()
 			srv, err := query.New(ctx, cfg, plan, query.Options{
 				Logger:    log,
 				Tokens:    os.Getenv(query.TokensEnv),

@@ -1,0 +1,245 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/projectorhq/projector/internal/rebuild"
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/projections"
+)
+
+type rebuildOptions struct {
+	from          string
+	sinks         []string
+	keep          time.Duration
+	yes           bool
+	resume        bool
+	abort         bool
+	chunk         int
+	workers       int
+	wait          time.Duration
+	sourceURLs    []string
+	verify        string
+	verifyTimeout time.Duration
+}
+
+func newRebuild(g *globals) *cobra.Command {
+	o := rebuildOptions{}
+	cmd := &cobra.Command{
+		Use:   "rebuild VIEW",
+		Short: "Rebuild a view into a new generation and swap it in without downtime",
+		Long: `rebuild creates the view's next generation (a new PostgreSQL table, a new
+Elasticsearch index), has every running daemon write live changes to it too,
+fills it from the state tables, verifies it against the state, and swaps it
+in atomically: readers see the old generation until the
+swap and the new one after it. Redis keys are the live keys themselves: the
+fill overwrites them by revision, then the keys of documents the state no
+longer has are deleted. The replaced generation is dropped after --keep.
+
+--from source first re-reads the view's PostgreSQL source tables in one
+consistent snapshot into the state (rows the source no longer has are
+deleted); --from kafka first replays the view's topics from their earliest
+offsets into the state, outside the consumer group.
+
+A mismatch found by the verification refuses the swap and says which
+documents differ. An interrupted rebuild (Ctrl-C, a crash) leaves the served
+generation untouched: continue it with --resume, or drop it with --abort.`,
+		Example: `  projector rebuild order_view -c projector.yaml
+  projector rebuild order_view --sinks elasticsearch --keep 24h --yes
+  projector rebuild --resume order_view
+  projector rebuild --abort order_view`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRebuild(cmd, g, o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.from, "from", registry.SourceState, "where the documents come from: state (the state tables); source (re-read the PostgreSQL source tables into the state first); kafka (replay the view's topics into the state first)")
+	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source: the source database, as URL or NAME=URL per source (repeatable)")
+	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres,redis,elasticsearch (default all)")
+	f.DurationVar(&o.keep, "keep", time.Hour, "how long the replaced generation is kept after the swap (0 drops it at once)")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	f.BoolVar(&o.resume, "resume", false, "continue the interrupted or failed rebuild of VIEW")
+	f.BoolVar(&o.abort, "abort", false, "abandon the rebuild of VIEW under way and drop its generation")
+	f.IntVar(&o.chunk, "chunk", 1000, "documents recomputed and written at once")
+	f.IntVar(&o.workers, "workers", 4, "chunks in flight at once")
+	f.DurationVar(&o.wait, "wait", time.Minute, "how long running daemons may take to start writing the new generation")
+	f.StringVar(&o.verify, "verify", rebuild.VerifySnapshot, "revs: revisions checked in one snapshot, other stores for presence, a sample recomputed; full: every document recomputed and compared")
+	f.DurationVar(&o.verifyTimeout, "verify-timeout", 30*time.Second, "how long documents found different may take to settle before the swap is refused")
+	cmd.MarkFlagsMutuallyExclusive("resume", "abort")
+	return cmd
+}
+
+func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) error {
+	if o.chunk <= 0 || o.workers <= 0 || o.keep < 0 {
+		return usageError(errors.New("--chunk and --workers must be positive, --keep not negative"))
+	}
+	if o.verify != rebuild.VerifySnapshot && o.verify != rebuild.VerifyFull {
+		return usageError(fmt.Errorf("--verify %q: want revs or full", o.verify))
+	}
+	switch o.from {
+	case registry.SourceState, registry.SourceKafka, registry.SourceSource:
+	case registry.SourceSignal:
+		return usageError(fmt.Errorf("--from %s is not implemented yet; use --from state, source or kafka", o.from))
+	default:
+		return usageError(fmt.Errorf("--from %q: want state, source or kafka", o.from))
+	}
+	urls := map[string]string{}
+	for _, u := range o.sourceURLs {
+		name, url, ok := strings.Cut(u, "=")
+		if !ok || strings.Contains(name, ":") {
+			name, url = "", u // a plain URL (its query may hold '=')
+		}
+		urls[name] = url
+	}
+	if o.from == registry.SourceSource && len(urls) == 0 {
+		return usageError(errors.New("--from source needs --source-url (URL, or NAME=URL per source)"))
+	}
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	plan, err := projections.Compile(cfg)
+	if err != nil {
+		return usageError(err)
+	}
+	if plan.View(view) == nil {
+		return usageError(fmt.Errorf("view %q is not declared in %s", view, cfg.File))
+	}
+	log := logger(cfg.Log, g.stderr)
+	// The first signal stops the rebuild where it is (its progress is in
+	// the registry); the served generation is not touched.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env, err := rebuild.Open(ctx, cfg, plan, log)
+	if err != nil {
+		return &exitError{code: ExitFailure, err: err}
+	}
+	defer env.Close()
+
+	if o.abort {
+		if !o.yes {
+			if err := confirm(cmd.InOrStdin(), g.stderr, fmt.Sprintf("Abandon the rebuild of %s and drop its generation?", view)); err != nil {
+				return err
+			}
+		}
+		gen, err := rebuild.Abort(ctx, env, view, o.wait)
+		if err != nil {
+			return rebuildError(err, view)
+		}
+		fmt.Fprintf(g.stdout, "view %s: generation %d aborted and dropped; readers still see generation %s\n", view, gen.Number, servedList(ctx, env, view))
+		return nil
+	}
+
+	opts := rebuild.Options{
+		View: view, From: o.from, Stores: o.sinks, Keep: o.keep, Chunk: o.chunk, Workers: o.workers,
+		SourceURLs: urls, WaitTimeout: o.wait, Verify: o.verify, VerifyTimeout: o.verifyTimeout, Log: log,
+		Progress: rebuild.NewProgress(g.stderr, 0),
+	}
+	var res rebuild.Result
+	if o.resume {
+		res, err = rebuild.Resume(ctx, env, opts)
+	} else {
+		if !o.yes {
+			stores := env.Stores(view)
+			if len(o.sinks) > 0 {
+				stores = o.sinks
+			}
+			q := fmt.Sprintf("Rebuild %s (%s) from the %s into a new generation?", view, strings.Join(stores, ", "), o.from)
+			if err := confirm(cmd.InOrStdin(), g.stderr, q); err != nil {
+				return err
+			}
+		}
+		res, err = rebuild.Run(ctx, env, opts)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: ExitFailure, err: fmt.Errorf("interrupted; readers still see the served generation; continue with `projector rebuild --resume %s` or drop it with --abort", view)}
+		}
+		return rebuildError(err, view)
+	}
+	printResult(g.stdout, res, o.keep)
+	return nil
+}
+
+// rebuildError turns an error into the exit code and advice it deserves.
+func rebuildError(err error, view string) error {
+	switch {
+	case errors.Is(err, rebuild.ErrUnknownView):
+		return usageError(err)
+	case errors.Is(err, rebuild.ErrMismatch):
+		return &exitError{code: ExitFailure, err: fmt.Errorf("%w\ninspect the generation, then `projector rebuild --resume %s` to build it again or --abort to drop it", err, view)}
+	}
+	return &exitError{code: ExitFailure, err: err}
+}
+
+func printResult(w io.Writer, r rebuild.Result, keep time.Duration) {
+	rate := 0.0
+	if r.Fill > 0 {
+		rate = float64(r.Filled) / r.Fill.Seconds()
+	}
+	fmt.Fprintf(w, "view %s: generation %d is active\n", r.View, r.Generation)
+	fmt.Fprintf(w, "  filled   %d documents in %s (%.0f docs/s)\n", r.Filled, r.Fill.Round(time.Millisecond), rate)
+	fmt.Fprintf(w, "  verified %d documents in %s, checksum %s\n", r.Verified, r.Verify.Round(time.Millisecond), r.Checksum)
+	if r.Swept > 0 {
+		fmt.Fprintf(w, "  swept    %d Redis documents the state no longer has\n", r.Swept)
+	}
+	fmt.Fprintf(w, "  live instances writing it during the build: %d; total %s\n", r.Instances, r.Total.Round(time.Millisecond))
+	for store, gen := range r.Replaced {
+		switch {
+		case gen == r.Generation:
+		case r.Dropped:
+			fmt.Fprintf(w, "  %s generation %d dropped\n", store, gen)
+		default:
+			fmt.Fprintf(w, "  %s generation %d retired; dropped after %s\n", store, gen, keep)
+		}
+	}
+}
+
+// servedList names the generation readers see per store, for messages.
+func servedList(ctx context.Context, env *rebuild.Env, view string) string {
+	snap, err := env.Registry.Snapshot(ctx)
+	if err != nil {
+		return "(unknown)"
+	}
+	var parts []string
+	for _, s := range env.Stores(view) {
+		if s != registry.StoreRedis {
+			parts = append(parts, fmt.Sprintf("%d (%s)", snap.Serving(view, s), s))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// confirm asks a yes/no question on a terminal; without one, --yes is
+// required.
+func confirm(in io.Reader, out io.Writer, question string) error {
+	if f, ok := in.(*os.File); !ok || !isTerminal(f) {
+		return usageError(errors.New("not asking on a non-terminal input: pass --yes to confirm"))
+	}
+	fmt.Fprintf(out, "%s [y/N] ", question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return &exitError{code: ExitFailure, err: err}
+	}
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return &exitError{code: ExitFailure, err: errors.New("cancelled")}
+	}
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
