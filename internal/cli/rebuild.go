@@ -190,6 +190,15 @@ func printResult(w io.Writer, r rebuild.Result, keep time.Duration) {
 		rate = float64(r.Filled) / r.Fill.Seconds()
 	}
 	fmt.Fprintf(w, "view %s: generation %d is active\n", r.View, r.Generation)
+	if r.SourceRows > 0 || r.SourceDeleted > 0 {
+		fmt.Fprintf(w, "  source   %d rows read into the state, %d state rows the source no longer has deleted\n", r.SourceRows, r.SourceDeleted)
+	}
+	if r.Replayed > 0 {
+		fmt.Fprintf(w, "  replayed %d Kafka records into the state\n", r.Replayed)
+	}
+	if r.DeadLetters > 0 {
+		fmt.Fprintf(w, "  %d records could not be projected (see the log)\n", r.DeadLetters)
+	}
 	fmt.Fprintf(w, "  filled   %d documents in %s (%.0f docs/s)\n", r.Filled, r.Fill.Round(time.Millisecond), rate)
 	fmt.Fprintf(w, "  verified %d documents in %s, checksum %s\n", r.Verified, r.Verify.Round(time.Millisecond), r.Checksum)
 	if r.Swept > 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/admin"
 	"github.com/projectorhq/projector/internal/query"
+	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
@@ -94,6 +95,12 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 		return err
 	}
 	defer st.Close()
+	// Before consuming: live changes must reach a generation being built.
+	w, err := rebuild.Watch(ctx, st, rebuild.WatchOptions{}, log)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
 	if o.serve != "" {
 		if err := query.CheckListen(o.serve, os.Getenv(query.TokensEnv) != ""); err != nil {
 			return usageError(err)

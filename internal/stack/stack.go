@@ -17,6 +17,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
@@ -70,8 +71,16 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 
+	// Readers may be on another generation than the first: after a rebuild.
+	served, err := registry.Serving(ctx, pool, cfg.Stores.Postgres.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
 	var routes []projector.Route
 	if views := PostgresViews(plan); len(views) > 0 {
+		for i := range views {
+			views[i].Generation = served.Serving(views[i].Name, registry.StorePostgres)
+		}
 		sink, err := postgres.New(pool, views)
 		if err != nil {
 			return nil, fmt.Errorf("postgres sink: %w", err)
@@ -98,6 +107,9 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v redis.View) string { return v.Name })})
 	}
 	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
+		for i := range views {
+			views[i].Generation = served.Serving(views[i].Name, registry.StoreElasticsearch)
+		}
 		es := cfg.Stores.Elasticsearch
 		ecfg := elasticsearch.Config{URL: es.URL, APIKey: es.APIKey, Username: es.Username, Password: es.Password}
 		if es.CACert != "" {

@@ -1,0 +1,430 @@
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/projector"
+)
+
+// Options of one rebuild.
+type Options struct {
+	View string
+	// From is where the documents come from: registry.SourceState (the
+	// default) recomputes them from the state tables; registry.SourceKafka
+	// first replays the view's topics into the state (replay.go).
+	From string
+	// SourceURLs are the source databases for --from source, by source
+	// name; the key "" applies to every source without its own.
+	SourceURLs map[string]string
+	// Kafka adds client options for --from kafka (TLS, SASL; tests).
+	Kafka []kgo.Opt
+	// ReplayIdle ends a replay whose polls stay empty this long before the
+	// end offsets (default 10s).
+	ReplayIdle time.Duration
+	// Stores limits the rebuild to some of the view's stores (postgres,
+	// redis, elasticsearch); nil rebuilds all of them.
+	Stores []string
+	// Keep is how long the replaced generation's targets stay after the
+	// swap (readers' queries in flight, a look back); 0 drops them at once.
+	// It is recorded with the generation: a resumed rebuild keeps the
+	// value of the run that started it.
+	Keep time.Duration
+	// Chunk is the documents recomputed and written at once (default 1000);
+	// Workers the chunks in flight at once (default 4).
+	Chunk, Workers int
+	// WaitTimeout bounds the wait for live instances to apply a registry
+	// change (default 1m).
+	WaitTimeout time.Duration
+	// Verify is VerifySnapshot (the default: one snapshot of revisions,
+	// presence in the other stores, a recomputed sample) or VerifyFull
+	// (every document recomputed and compared field by field).
+	Verify string
+	// VerifyTimeout bounds how long documents found different may take to
+	// settle (a live write in flight) before the swap is refused (default 30s).
+	VerifyTimeout time.Duration
+	Progress      Progress
+	Log           *slog.Logger
+
+	// afterFill runs between the fill and the verification (tests).
+	afterFill func(ctx context.Context, g registry.Generation) error
+}
+
+func (o *Options) defaults() {
+	if o.From == "" {
+		o.From = registry.SourceState
+	}
+	if o.Chunk <= 0 {
+		o.Chunk = 1000
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.WaitTimeout <= 0 {
+		o.WaitTimeout = time.Minute
+	}
+	if o.ReplayIdle <= 0 {
+		o.ReplayIdle = replayIdle
+	}
+	if o.Verify == "" {
+		o.Verify = VerifySnapshot
+	}
+	if o.VerifyTimeout <= 0 {
+		o.VerifyTimeout = 30 * time.Second
+	}
+	if o.Progress == nil {
+		o.Progress = noProgress{}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Verification modes.
+const (
+	VerifySnapshot = "revs"
+	VerifyFull     = "full"
+)
+
+// Result is what a completed rebuild did.
+type Result struct {
+	View          string
+	Generation    int
+	Replaced      map[string]int // store → the generation readers saw before
+	Filled        int64          // documents written by the fill (this run)
+	Swept         int64          // Redis documents the sweep recomputed (deleted, mostly)
+	Replayed      int64          // Kafka records replayed into the state (--from kafka)
+	DeadLetters   int64          // replayed records that could not be projected
+	SourceRows    int64          // rows read from the source databases (--from source)
+	SourceDeleted int64          // state rows the source no longer had, deleted
+	Verified      int64          // live documents the verification found right
+	Checksum      string
+	Instances     int // live daemon instances that wrote live changes to it
+	Fill          time.Duration
+	Verify        time.Duration
+	Total         time.Duration
+	Dropped       bool // the replaced targets are already dropped (Keep 0)
+}
+
+// run is one rebuild of one generation, new or resumed.
+type run struct {
+	env  *Env
+	opts Options
+	gen  registry.Generation
+	res  Result
+}
+
+// Run rebuilds a view into a new generation and swaps it in.
+func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
+	opts.defaults()
+	switch opts.From {
+	case registry.SourceState, registry.SourceKafka, registry.SourceSource:
+	default:
+		return Result{}, fmt.Errorf("rebuild --from %s: %w yet (use --from state, source or kafka)", opts.From, ErrUnsupported)
+	}
+	if _, err := env.View(opts.View); err != nil {
+		return Result{}, err
+	}
+	stores, err := pickStores(env.Stores(opts.View), opts.Stores)
+	if err != nil {
+		return Result{}, fmt.Errorf("view %s: %w", opts.View, err)
+	}
+	release, err := env.lockView(ctx, opts.View)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	if err := env.dropExpired(ctx, opts.View, time.Now()); err != nil {
+		opts.Log.Warn("dropping expired generations", "view", opts.View, "err", err)
+	}
+	snap, err := env.Registry.Snapshot(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if b, ok := snap.Building(opts.View); ok {
+		return Result{}, fmt.Errorf("%w: view %s generation %d is %s since %s; resume it with --resume or drop it with --abort",
+			ErrInProgress, opts.View, b.Number, b.State, b.CreatedAt.Format(time.RFC3339))
+	}
+	n := snap.Next(opts.View)
+	if err := env.createTargets(ctx, opts.View, n, stores); err != nil {
+		return Result{}, fmt.Errorf("view %s generation %d: create targets: %w", opts.View, n, err)
+	}
+	total, err := env.estimate(ctx, opts.View)
+	if err != nil {
+		return Result{}, err
+	}
+	all := env.Stores(opts.View)
+	g := registry.Generation{View: opts.View, Number: n, Source: opts.From, Stores: stores,
+		Targets: env.targets(opts.View, n, stores), DocsTotal: total, Keep: opts.Keep}
+	initial := registry.Generation{Stores: all, Targets: env.targets(opts.View, 1, all)}
+	if _, err := env.Registry.Register(ctx, g, initial); err != nil {
+		if errors.Is(err, registry.ErrBusy) {
+			return Result{}, fmt.Errorf("%w: %w", ErrInProgress, err)
+		}
+		return Result{}, err
+	}
+	opts.Log.Info("rebuilding", "view", opts.View, "generation", n, "from", opts.From, "stores", stores, "docs", total)
+	return resume(ctx, env, opts)
+}
+
+// Resume continues the rebuild of a view where it stopped: a building
+// generation continues its fill from the last chunk recorded, a verifying
+// one is verified again, a failed one is filled again from the start.
+func Resume(ctx context.Context, env *Env, opts Options) (Result, error) {
+	opts.defaults()
+	if _, err := env.View(opts.View); err != nil {
+		return Result{}, err
+	}
+	release, err := env.lockView(ctx, opts.View)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	return resume(ctx, env, opts)
+}
+
+// resume runs the generation being built; the caller holds the view lock.
+func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
+	start := time.Now()
+	snap, err := env.Registry.Snapshot(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	g, ok := snap.Building(opts.View)
+	if !ok {
+		failed, ok := lastFailed(snap, opts.View)
+		if !ok {
+			return Result{}, fmt.Errorf("view %s: %w (no generation is building, verifying or failed)", opts.View, ErrNothingToResume)
+		}
+		// The daemons stopped writing to it when it failed: start afresh.
+		for _, t := range snap.Droppable(opts.View, time.Time{}) {
+			if t.Generation == failed.Number {
+				if err := env.dropTarget(ctx, t); err != nil {
+					return Result{}, err
+				}
+			}
+		}
+		if err := env.createTargets(ctx, opts.View, failed.Number, failed.Stores); err != nil {
+			return Result{}, err
+		}
+		if _, err := env.Registry.Transition(ctx, opts.View, failed.Number, []registry.State{registry.Failed}, registry.Building, "", true); err != nil {
+			return Result{}, err
+		}
+		if snap, err = env.Registry.Snapshot(ctx); err != nil {
+			return Result{}, err
+		}
+		g, _ = snap.Get(opts.View, failed.Number)
+	}
+	if g.Source == registry.SourceSignal {
+		return Result{}, fmt.Errorf("resume from %s: %w yet", g.Source, ErrUnsupported)
+	}
+	r := &run{env: env, opts: opts, gen: g, res: Result{View: g.View, Generation: g.Number, Replaced: map[string]int{}}}
+	for _, s := range g.Stores {
+		if s != registry.StoreRedis {
+			r.res.Replaced[s] = snap.Serving(g.View, s)
+		}
+	}
+	err = r.exec(ctx)
+	r.res.Total = time.Since(start)
+	return r.res, err
+}
+
+func lastFailed(snap registry.Snapshot, view string) (registry.Generation, bool) {
+	gens := snap.Of(view)
+	if len(gens) > 0 && gens[len(gens)-1].State == registry.Failed {
+		return gens[len(gens)-1], true
+	}
+	return registry.Generation{}, false
+}
+
+// exec takes the generation from where it is to active.
+func (r *run) exec(ctx context.Context) error {
+	g := &r.gen
+	if g.State == registry.Building {
+		// Every live instance must write live changes to the new generation
+		// before the fill reads a document: a change committed after the
+		// fill read it is then written by the live path.
+		snap, err := r.env.Registry.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		live, err := r.env.Registry.WaitApplied(ctx, snap.Version, InstanceTTL, 100*time.Millisecond, r.opts.WaitTimeout)
+		if err != nil {
+			return fmt.Errorf("view %s generation %d: %w", g.View, g.Number, err)
+		}
+		r.res.Instances = len(live)
+		if !g.Filled && g.Cursor == "" {
+			// Replayed or read again on --resume before the fill started:
+			// applying a change twice is harmless.
+			var err error
+			switch g.Source {
+			case registry.SourceKafka:
+				err = r.replay(ctx)
+			case registry.SourceSource:
+				err = r.resnapshot(ctx)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if !g.Filled {
+			t := time.Now()
+			if err := r.fill(ctx); err != nil {
+				return err
+			}
+			r.res.Fill = time.Since(t)
+		}
+		if r.opts.afterFill != nil {
+			if err := r.opts.afterFill(ctx, *g); err != nil {
+				return err
+			}
+		}
+		if _, err := r.env.Registry.Transition(ctx, g.View, g.Number, []registry.State{registry.Building}, registry.Verifying, "", false); err != nil {
+			return err
+		}
+		g.State = registry.Verifying
+	}
+	if g.State != registry.Verifying {
+		return fmt.Errorf("view %s generation %d is %s: %w", g.View, g.Number, g.State, registry.ErrConflict)
+	}
+	t := time.Now()
+	rep, err := r.verify(ctx)
+	r.res.Verify = time.Since(t)
+	if err != nil {
+		if errors.Is(err, ErrMismatch) {
+			if _, terr := r.env.Registry.Transition(context.WithoutCancel(ctx), g.View, g.Number,
+				[]registry.State{registry.Verifying}, registry.Failed, err.Error(), false); terr != nil {
+				return errors.Join(err, terr)
+			}
+		}
+		return err
+	}
+	r.res.Verified, r.res.Checksum = rep.verified, rep.checksum
+	if g.Has(registry.StoreRedis) {
+		if err := r.sweep(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.swap(ctx); err != nil {
+		return err
+	}
+	if _, err := r.env.Registry.Swap(ctx, g.View, g.Number, rep.verified, rep.checksum); err != nil {
+		return err
+	}
+	r.opts.Log.Info("swapped", "view", g.View, "generation", g.Number, "verified", rep.verified)
+	if g.Keep == 0 {
+		r.res.Dropped = r.dropReplaced(ctx) == nil
+	}
+	return nil
+}
+
+// dropReplaced drops the targets the swap replaced, after every live
+// instance stopped writing them.
+func (r *run) dropReplaced(ctx context.Context) error {
+	snap, err := r.env.Registry.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := r.env.Registry.WaitApplied(ctx, snap.Version, InstanceTTL, 100*time.Millisecond, r.opts.WaitTimeout); err != nil {
+		r.opts.Log.Warn("old generation kept: an instance did not apply the swap", "err", err)
+		return err
+	}
+	var errs []error
+	for _, t := range snap.Droppable(r.gen.View, time.Time{}) {
+		if r.res.Replaced[t.Store] != t.Generation {
+			continue
+		}
+		if err := r.env.dropTarget(ctx, t); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, r.env.Registry.MarkDropped(ctx, t.View, t.Generation, t.Store))
+	}
+	if err := errors.Join(errs...); err != nil {
+		r.opts.Log.Warn("dropping the replaced generation", "err", err)
+		return err
+	}
+	return nil
+}
+
+// routes are where the rebuild writes: the new generation's targets, and
+// the live Redis keys.
+func (r *run) routes() ([]projector.Route, error) {
+	var out []projector.Route
+	view := []string{r.gen.View}
+	for _, s := range r.gen.Stores {
+		switch s {
+		case registry.StorePostgres:
+			sink, err := r.env.postgresSink(r.gen.View, r.gen.Number)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, projector.Route{Sink: sink, Views: view})
+		case registry.StoreRedis:
+			out = append(out, projector.Route{Sink: r.env.live, Views: view})
+		case registry.StoreElasticsearch:
+			sink, err := r.env.esSink(r.gen.View, r.gen.Number)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, projector.Route{Sink: sink, Views: view})
+		}
+	}
+	return out, nil
+}
+
+// Abort abandons the generation of view being built (or failed): the
+// daemons stop writing to it and its targets are dropped. The served
+// generation is untouched. Redis keys the fill already rewrote stay: they
+// hold documents computed from the current state.
+func Abort(ctx context.Context, env *Env, view string, waitTimeout time.Duration) (registry.Generation, error) {
+	if waitTimeout <= 0 {
+		waitTimeout = time.Minute
+	}
+	release, err := env.lockView(ctx, view)
+	if err != nil {
+		return registry.Generation{}, err
+	}
+	defer release()
+	snap, err := env.Registry.Snapshot(ctx)
+	if err != nil {
+		return registry.Generation{}, err
+	}
+	g, ok := snap.Building(view)
+	if !ok {
+		if g, ok = lastFailed(snap, view); !ok {
+			return registry.Generation{}, fmt.Errorf("view %s: %w (nothing to abort)", view, ErrNothingToResume)
+		}
+	}
+	from := []registry.State{registry.Building, registry.Verifying, registry.Failed}
+	if _, err := env.Registry.Transition(ctx, view, g.Number, from, registry.Aborted, "aborted", false); err != nil {
+		return g, err
+	}
+	if snap, err = env.Registry.Snapshot(ctx); err != nil {
+		return g, err
+	}
+	// The daemons' writes to a retired target are dropped anyway; waiting
+	// spares them failed writes against the dropped table meanwhile.
+	if _, err := env.Registry.WaitApplied(ctx, snap.Version, InstanceTTL, 100*time.Millisecond, waitTimeout); err != nil {
+		return g, err
+	}
+	var errs []error
+	for _, t := range snap.Droppable(view, time.Time{}) {
+		if t.Generation != g.Number {
+			continue
+		}
+		if err := env.dropTarget(ctx, t); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, env.Registry.MarkDropped(ctx, view, g.Number, t.Store))
+	}
+	g.State = registry.Aborted
+	return g, errors.Join(errs...)
+}

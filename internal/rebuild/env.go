@@ -1,0 +1,310 @@
+// Package rebuild rebuilds a view into a new generation without readers
+// noticing: it creates the generation's targets, has every running daemon
+// write live changes to them too, fills them from the state, verifies them
+// against the state, swaps them in atomically and drops the old generation
+// after a grace period. The daemon side (Watch) follows the registry
+// (package registry) to route live changes to the generations being built.
+package rebuild
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/stack"
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/projector"
+	"github.com/projectorhq/projector/sinks/elasticsearch"
+	"github.com/projectorhq/projector/sinks/postgres"
+	"github.com/projectorhq/projector/sinks/redis"
+)
+
+// Env is what a rebuild and the watcher work with: the configuration, the
+// query PostgreSQL (state, registry, PostgreSQL views), the stores, and an
+// engine over the state.
+type Env struct {
+	Config   *config.Config
+	Plan     *projections.Plan
+	Pool     *pgxpool.Pool
+	Redis    *goredis.Client // nil without a Redis store
+	Engine   *projector.Engine
+	Registry *registry.Registry
+	Log      *slog.Logger
+
+	es      *elasticsearch.Config // nil without an Elasticsearch store
+	esAPI   *esAPI
+	live    *redis.Sink // the Redis sink, built once
+	closers []func()
+}
+
+// Close releases what Open opened.
+func (e *Env) Close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+// Open connects to the stores for a rebuild run from the command line. It
+// does not touch the views' targets: unlike stack.Wire, which prepares the
+// served generations for a daemon, it must not point readers anywhere.
+func Open(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *slog.Logger) (*Env, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Env{Config: cfg, Plan: plan, Log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			e.Close()
+		}
+	}()
+	pool, err := pgxpool.New(ctx, cfg.Stores.Postgres.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	e.Pool = pool
+	e.closers = append(e.closers, pool.Close)
+	if err := pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if cfg.Stores.Redis.URL != "" && len(stack.RedisViews(plan)) > 0 {
+		opts, err := goredis.ParseURL(cfg.Stores.Redis.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		e.Redis = goredis.NewClient(opts)
+		e.closers = append(e.closers, func() { _ = e.Redis.Close() })
+	}
+	eng, err := projector.New(projector.Options{Plan: plan, Pool: pool, Schema: cfg.Stores.Postgres.Schema, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := eng.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	e.Engine = eng
+	if err := e.init(ctx); err != nil {
+		return nil, err
+	}
+	ok = true
+	return e, nil
+}
+
+// FromStack is the Env of a running daemon.
+func FromStack(ctx context.Context, st *stack.Stack, log *slog.Logger) (*Env, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Env{Config: st.Config, Plan: st.Plan, Pool: st.Pool, Redis: st.Redis, Engine: st.Engine, Log: log}
+	if err := e.init(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Env) init(ctx context.Context) error {
+	e.Registry = registry.New(e.Pool, e.Config.Stores.Postgres.Schema)
+	if err := e.Registry.Migrate(ctx); err != nil {
+		return err
+	}
+	if es := e.Config.Stores.Elasticsearch; es.URL != "" && len(stack.ElasticsearchViews(e.Plan)) > 0 {
+		ecfg := elasticsearch.Config{URL: es.URL, APIKey: es.APIKey, Username: es.Username, Password: es.Password}
+		if es.CACert != "" {
+			pem, err := os.ReadFile(es.CACert)
+			if err != nil {
+				return fmt.Errorf("elasticsearch ca_cert: %w", err)
+			}
+			ecfg.CACert = pem
+		}
+		api, err := newESAPI(ecfg)
+		if err != nil {
+			return err
+		}
+		e.es, e.esAPI = &ecfg, api
+	}
+	if e.Redis != nil {
+		views := stack.RedisViews(e.Plan)
+		if len(views) > 0 {
+			s, err := redis.New(e.Redis, views, redis.Options{})
+			if err != nil {
+				return fmt.Errorf("redis sink: %w", err)
+			}
+			e.live = s
+		}
+	}
+	return nil
+}
+
+// View returns the compiled view, or an error naming the known ones.
+func (e *Env) View(name string) (*projections.View, error) {
+	if v := e.Plan.View(name); v != nil {
+		return v, nil
+	}
+	names := make([]string, 0, len(e.Plan.Views))
+	for _, v := range e.Plan.Views {
+		names = append(names, v.Name)
+	}
+	return nil, fmt.Errorf("%w: %q (the configuration declares %v)", ErrUnknownView, name, names)
+}
+
+// Stores lists the stores a view is written to in this configuration, in a
+// fixed order: those whose sink the view declares and whose store has a URL.
+func (e *Env) Stores(view string) []string {
+	var out []string
+	if pgView(e.Plan, view) != nil {
+		out = append(out, registry.StorePostgres)
+	}
+	if e.live != nil && slices.ContainsFunc(stack.RedisViews(e.Plan), func(v redis.View) bool { return v.Name == view }) {
+		out = append(out, registry.StoreRedis)
+	}
+	if e.es != nil && esView(e.Plan, view) != nil {
+		out = append(out, registry.StoreElasticsearch)
+	}
+	return out
+}
+
+func pgView(plan *projections.Plan, view string) *postgres.View {
+	for _, v := range stack.PostgresViews(plan) {
+		if v.Name == view {
+			return &v
+		}
+	}
+	return nil
+}
+
+func esView(plan *projections.Plan, view string) *elasticsearch.View {
+	for _, v := range stack.ElasticsearchViews(plan) {
+		if v.Name == view {
+			return &v
+		}
+	}
+	return nil
+}
+
+// postgresSink writes one view's generation gen.
+func (e *Env) postgresSink(view string, gen int) (*postgres.Sink, error) {
+	v := pgView(e.Plan, view)
+	if v == nil {
+		return nil, fmt.Errorf("view %s has no postgres sink: %w", view, ErrUnknownView)
+	}
+	v.Generation = gen
+	return postgres.New(e.Pool, []postgres.View{*v})
+}
+
+// esSink writes one view's generation gen.
+func (e *Env) esSink(view string, gen int) (*elasticsearch.Sink, error) {
+	v := esView(e.Plan, view)
+	if v == nil || e.es == nil {
+		return nil, fmt.Errorf("view %s has no elasticsearch sink: %w", view, ErrUnknownView)
+	}
+	v.Generation = gen
+	return elasticsearch.New(*e.es, []elasticsearch.View{*v})
+}
+
+// pgTable is the physical table of a view's generation, quoted.
+func pgTable(v *postgres.View, gen int) pgx.Identifier {
+	schema := v.Schema
+	if schema == "" {
+		schema = config.DefaultViewSchema
+	}
+	return pgx.Identifier{schema, v.Table + "__g" + strconv.Itoa(gen)}
+}
+
+// esIndex is the index of a view's generation.
+func esIndex(v *elasticsearch.View, gen int) string {
+	alias := v.Alias
+	if alias == "" {
+		alias = v.Name
+	}
+	return alias + "-g" + strconv.Itoa(gen)
+}
+
+// targets names the physical targets of a view's generation in stores.
+func (e *Env) targets(view string, gen int, stores []string) map[string]string {
+	out := map[string]string{}
+	for _, s := range stores {
+		switch s {
+		case registry.StorePostgres:
+			out[s] = pgTable(pgView(e.Plan, view), gen).Sanitize()
+		case registry.StoreElasticsearch:
+			out[s] = esIndex(esView(e.Plan, view), gen)
+		}
+	}
+	return out
+}
+
+// createTargets creates a generation's table and index without showing
+// them to readers. Both calls are idempotent, so a rebuild that died before
+// registering its generation can create them again.
+func (e *Env) createTargets(ctx context.Context, view string, gen int, stores []string) error {
+	if slices.Contains(stores, registry.StorePostgres) {
+		s, err := e.postgresSink(view, gen)
+		if err != nil {
+			return err
+		}
+		if err := s.CreateGeneration(ctx, view, gen); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(stores, registry.StoreElasticsearch) {
+		s, err := e.esSink(view, gen)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		// Setup puts the template (the mapping the new generation is built
+		// with) and creates the index; it leaves an existing alias alone.
+		if err := s.Setup(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// quotedTable is a table name as pgx.Identifier.Sanitize writes it, which
+// is how the registry records it; anything else is not run as SQL.
+var quotedTable = regexp.MustCompile(`^"(?:[^"\x00]|"")+"\."(?:[^"\x00]|"")+"$`)
+
+// dropTarget drops one generation's table or index; a missing one is fine.
+func (e *Env) dropTarget(ctx context.Context, t registry.Target) error {
+	switch t.Store {
+	case registry.StorePostgres:
+		if !quotedTable.MatchString(t.Name) {
+			return fmt.Errorf("drop %s generation %d: registry target %q is not a quoted table name", t.View, t.Generation, t.Name)
+		}
+		if _, err := e.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+t.Name); err != nil {
+			return fmt.Errorf("drop %s generation %d: table %s: %w", t.View, t.Generation, t.Name, err)
+		}
+	case registry.StoreElasticsearch:
+		if e.esAPI == nil {
+			return fmt.Errorf("drop %s generation %d: index %s: no elasticsearch store configured", t.View, t.Generation, t.Name)
+		}
+		// Deleting an index takes it out of its aliases: never one readers
+		// may be on (a swap that died before the registry recorded it).
+		if i := strings.LastIndex(t.Name, "-g"); i > 0 {
+			on, err := e.esAPI.aliasIndices(ctx, t.Name[:i])
+			if err != nil {
+				return fmt.Errorf("drop %s generation %d: %w", t.View, t.Generation, err)
+			}
+			if slices.Contains(on, t.Name) {
+				return fmt.Errorf("drop %s generation %d: index %s is behind alias %s: swap it back first", t.View, t.Generation, t.Name, t.Name[:i])
+			}
+		}
+		if err := e.esAPI.deleteIndex(ctx, t.Name); err != nil {
+			return fmt.Errorf("drop %s generation %d: %w", t.View, t.Generation, err)
+		}
+	}
+	return nil
+}

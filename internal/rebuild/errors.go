@@ -1,0 +1,20 @@
+package rebuild
+
+import "errors"
+
+var (
+	// ErrUnknownView names a view the configuration does not declare, or a
+	// store the view is not written to.
+	ErrUnknownView = errors.New("unknown view")
+	// ErrMismatch reports a generation whose verification found documents
+	// that differ from what the state gives: the swap is refused.
+	ErrMismatch = errors.New("verification failed")
+	// ErrNothingToResume reports a --resume or --abort of a view that has no
+	// generation being built.
+	ErrNothingToResume = errors.New("no rebuild to resume")
+	// ErrInProgress reports a rebuild of a view that already has one under
+	// way (in this or another process).
+	ErrInProgress = errors.New("a rebuild of this view is under way")
+	// ErrUnsupported reports an option this build does not implement yet.
+	ErrUnsupported = errors.New("not supported")
+)

@@ -1,0 +1,90 @@
+package rebuild
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pickStores checks the requested stores against the view's.
+func pickStores(have, want []string) ([]string, error) {
+	if len(have) == 0 {
+		return nil, fmt.Errorf("%w: the view is written to no configured store", ErrUnknownView)
+	}
+	if len(want) == 0 {
+		return have, nil
+	}
+	var out []string
+	for _, s := range have {
+		if slices.Contains(want, s) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			return nil, fmt.Errorf("%w: store %q (the view is written to %s)", ErrUnknownView, s, strings.Join(have, ", "))
+		}
+	}
+	return out, nil
+}
+
+// lockView takes a session lock on the view for as long as this process
+// rebuilds it; the lock goes with the connection if the process dies. A
+// process that just died may hold it a moment longer (its backend exits
+// after the socket closes), so a busy lock is tried again for a while.
+func (e *Env) lockView(ctx context.Context, view string) (func(), error) {
+	conn, err := e.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock view %s: %w", view, err)
+	}
+	space := e.Registry.Schema() + ".rebuild"
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1), hashtext($2))`, space, view).Scan(&ok); err != nil {
+			conn.Release()
+			return nil, fmt.Errorf("lock view %s: %w", view, err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			conn.Release()
+			return nil, fmt.Errorf("%w: another process is rebuilding view %s right now", ErrInProgress, view)
+		}
+		select {
+		case <-ctx.Done():
+			conn.Release()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return func() {
+		// Unlock explicitly (closing alone frees the lock only once the
+		// backend has exited), then close: whatever state the context left
+		// the connection in, the session ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtext($1), hashtext($2))`, space, view)
+		_ = conn.Hijack().Close(ctx)
+	}, nil
+}
+
+// estimate is how many documents the view has, for progress: its live root
+// rows (an upper bound for an aggregation).
+func (e *Env) estimate(ctx context.Context, view string) (int64, error) {
+	v, err := e.View(view)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	table := pgx.Identifier{e.Registry.Schema(), "state_" + v.Root.Name}.Sanitize()
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE NOT deleted`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the documents of %s: %w", view, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,443 @@
+// Package registry keeps the generations of every view, and the running
+// daemon instances, in the query PostgreSQL (projector's schema). Every
+// change that moves where documents are written bumps one version number and
+// NOTIFYs Channel in the same transaction, so a daemon LISTENing learns of it
+// at commit; an instance records the version it has applied, which lets the
+// rebuild CLI wait until every live instance writes to a new generation.
+//
+// It depends on pgx only, so that the wiring of the daemon (internal/stack)
+// can ask which generation of each view is served without importing the
+// rebuild machinery.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Channel is the NOTIFY channel of registry changes; the payload is the new
+// version.
+const Channel = "projector_registry"
+
+// State is where a generation is in its life.
+type State string
+
+// States of a generation. Building and Verifying generations receive the
+// live changes besides the served one; Active is the one readers see.
+const (
+	Building  State = "building"
+	Verifying State = "verifying"
+	Active    State = "active"
+	Retired   State = "retired" // was active; its targets are dropped after its grace period
+	Failed    State = "failed"  // verification refused the swap; kept for inspection
+	Aborted   State = "aborted"
+)
+
+// Written reports whether live changes go to a generation in this state
+// besides the served one.
+func (s State) Written() bool { return s == Building || s == Verifying }
+
+// Sources a generation is filled from.
+const (
+	SourceInitial = "initial" // the generation the daemon created before any rebuild
+	SourceState   = "state"
+	SourceSource  = "source"
+	SourceKafka   = "kafka"
+	SourceSignal  = "signal"
+)
+
+// Store names, as the sinks name themselves.
+const (
+	StorePostgres      = "postgres"
+	StoreRedis         = "redis"
+	StoreElasticsearch = "elasticsearch"
+)
+
+// Errors.
+var (
+	// ErrBusy reports a view that already has a generation being built.
+	ErrBusy = errors.New("a rebuild of this view is already under way")
+	// ErrConflict reports a state transition from an unexpected state:
+	// another process changed the generation meanwhile.
+	ErrConflict = errors.New("the generation changed state meanwhile")
+	// ErrNotFound reports a generation the registry does not hold.
+	ErrNotFound = errors.New("no such generation")
+)
+
+// Generation is one generation of a view.
+type Generation struct {
+	View   string
+	Number int
+	State  State
+	Source string
+	// Stores this generation has targets in (or, for Redis, refills).
+	Stores []string
+	// Targets names each store's physical target: "schema.table__gN" for
+	// PostgreSQL, the index for Elasticsearch. Recorded at creation so that
+	// a drop needs no configuration (the view may be gone from it).
+	Targets   map[string]string
+	DocsTotal int64 // estimate, for progress
+	DocsDone  int64
+	// Verified is the number of documents the verification found right,
+	// Checksum an order-independent hash of those the state gives.
+	Verified int64
+	Checksum string
+	Cursor   string // the fill is complete up to this document key
+	Filled   bool
+	Keep     time.Duration // grace period after retirement
+	Dropped  []string      // stores whose targets were dropped
+	Error    string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	FilledAt  *time.Time
+	SwappedAt *time.Time
+	RetiredAt *time.Time
+	DropAfter *time.Time
+}
+
+// Has reports whether the generation covers store.
+func (g *Generation) Has(store string) bool { return slices.Contains(g.Stores, store) }
+
+// Registry reads and changes the registry tables.
+type Registry struct {
+	pool   *pgxpool.Pool
+	schema string
+}
+
+// New returns a registry in the given schema ("" is "projector").
+func New(pool *pgxpool.Pool, schema string) *Registry {
+	if schema == "" {
+		schema = "projector"
+	}
+	return &Registry{pool: pool, schema: schema}
+}
+
+// Pool is the query PostgreSQL the registry lives in.
+func (r *Registry) Pool() *pgxpool.Pool { return r.pool }
+
+// Schema is projector's schema.
+func (r *Registry) Schema() string { return r.schema }
+
+func (r *Registry) ident(name string) string { return pgx.Identifier{r.schema, name}.Sanitize() }
+
+// Migrate creates the registry tables. Instances and the CLI call it before
+// anything else; it holds the state's migration lock so that it does not
+// race with the engine's own migration.
+func (r *Registry) Migrate(ctx context.Context) error {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projector.migrate'))`); err != nil {
+			return err
+		}
+		stmts := []string{
+			`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{r.schema}.Sanitize(),
+			`CREATE TABLE IF NOT EXISTS ` + r.ident("registry") + ` (
+				id boolean PRIMARY KEY DEFAULT true CHECK (id), version bigint NOT NULL)`,
+			`INSERT INTO ` + r.ident("registry") + ` (id, version) VALUES (true, 1) ON CONFLICT DO NOTHING`,
+			`CREATE TABLE IF NOT EXISTS ` + r.ident("generations") + ` (
+				view text NOT NULL, generation int NOT NULL CHECK (generation > 0),
+				state text NOT NULL CHECK (state IN ('building','verifying','active','retired','failed','aborted')),
+				source text NOT NULL, stores text[] NOT NULL, targets jsonb NOT NULL DEFAULT '{}',
+				docs_total bigint NOT NULL DEFAULT 0, docs_done bigint NOT NULL DEFAULT 0,
+				verified bigint NOT NULL DEFAULT 0, checksum text NOT NULL DEFAULT '',
+				cursor text NOT NULL DEFAULT '', filled boolean NOT NULL DEFAULT false,
+				keep interval NOT NULL DEFAULT '1 hour', dropped text[] NOT NULL DEFAULT '{}',
+				error text NOT NULL DEFAULT '',
+				created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+				filled_at timestamptz, swapped_at timestamptz, retired_at timestamptz, drop_after timestamptz,
+				PRIMARY KEY (view, generation))`,
+			// At most one generation of a view is being built, and one is active.
+			`CREATE UNIQUE INDEX IF NOT EXISTS generations_one_build ON ` + r.ident("generations") +
+				` (view) WHERE state IN ('building','verifying')`,
+			`CREATE UNIQUE INDEX IF NOT EXISTS generations_one_active ON ` + r.ident("generations") +
+				` (view) WHERE state = 'active'`,
+			`CREATE TABLE IF NOT EXISTS ` + r.ident("instances") + ` (
+				id text PRIMARY KEY, host text NOT NULL, pid int NOT NULL,
+				started_at timestamptz NOT NULL DEFAULT now(), heartbeat_at timestamptz NOT NULL DEFAULT now(),
+				applied_version bigint NOT NULL DEFAULT 0)`,
+		}
+		for _, q := range stmts {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("registry: migrate: %w", err)
+	}
+	return nil
+}
+
+// bump increments the version and notifies Channel at commit.
+func (r *Registry) bump(ctx context.Context, tx pgx.Tx) (int64, error) {
+	var v int64
+	if err := tx.QueryRow(ctx, `UPDATE `+r.ident("registry")+` SET version = version + 1 RETURNING version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("registry: bump version: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, Channel, fmt.Sprint(v)); err != nil {
+		return 0, fmt.Errorf("registry: notify: %w", err)
+	}
+	return v, nil
+}
+
+// change runs fn in a transaction that bumps the version, and returns the
+// new version.
+func (r *Registry) change(ctx context.Context, fn func(tx pgx.Tx) error) (int64, error) {
+	var v int64
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		var err error
+		v, err = r.bump(ctx, tx)
+		return err
+	})
+	return v, err
+}
+
+const genColumns = `view, generation, state, source, stores, targets, docs_total, docs_done, verified, checksum,
+	cursor, filled, keep, dropped, error, created_at, updated_at, filled_at, swapped_at, retired_at, drop_after`
+
+func scanGeneration(row pgx.CollectableRow) (Generation, error) {
+	var g Generation
+	var state string
+	err := row.Scan(&g.View, &g.Number, &state, &g.Source, &g.Stores, &g.Targets, &g.DocsTotal, &g.DocsDone,
+		&g.Verified, &g.Checksum, &g.Cursor, &g.Filled, &g.Keep, &g.Dropped, &g.Error,
+		&g.CreatedAt, &g.UpdatedAt, &g.FilledAt, &g.SwappedAt, &g.RetiredAt, &g.DropAfter)
+	g.State = State(state)
+	return g, err
+}
+
+// Snapshot is the registry at one version.
+type Snapshot struct {
+	Version     int64
+	Generations []Generation // by view, then number
+}
+
+// Snapshot reads the version and every generation in one transaction.
+func (r *Registry) Snapshot(ctx context.Context) (Snapshot, error) {
+	var s Snapshot
+	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT version FROM `+r.ident("registry")).Scan(&s.Version); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+genColumns+` FROM `+r.ident("generations")+` ORDER BY view, generation`)
+		if err != nil {
+			return err
+		}
+		s.Generations, err = pgx.CollectRows(rows, scanGeneration)
+		return err
+	})
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("registry: read: %w", err)
+	}
+	return s, nil
+}
+
+// Of returns the generations of a view, oldest first.
+func (s Snapshot) Of(view string) []Generation {
+	var out []Generation
+	for _, g := range s.Generations {
+		if g.View == view {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Get returns one generation.
+func (s Snapshot) Get(view string, number int) (Generation, bool) {
+	for _, g := range s.Generations {
+		if g.View == view && g.Number == number {
+			return g, true
+		}
+	}
+	return Generation{}, false
+}
+
+// Building returns the generation of view being built or verified.
+func (s Snapshot) Building(view string) (Generation, bool) {
+	for _, g := range s.Generations {
+		if g.View == view && g.State.Written() {
+			return g, true
+		}
+	}
+	return Generation{}, false
+}
+
+// Serving returns the generation whose target in store readers see: the
+// newest swapped-in generation covering that store, or 1 (the generation
+// the daemon creates) for a view never rebuilt in that store.
+func (s Snapshot) Serving(view, store string) int {
+	n := 1
+	for _, g := range s.Generations {
+		if g.View == view && g.SwappedAt != nil && g.Has(store) && g.Number > n {
+			n = g.Number
+		}
+	}
+	return n
+}
+
+// Next is the number the next generation of view gets.
+func (s Snapshot) Next(view string) int {
+	n := 1
+	for _, g := range s.Generations {
+		if g.View == view && g.Number > n {
+			n = g.Number
+		}
+	}
+	return n + 1
+}
+
+// Serving reads which generation of each view and store readers see; the
+// daemon's wiring passes these to the sinks it builds. It creates the
+// registry tables when they are missing.
+func Serving(ctx context.Context, pool *pgxpool.Pool, schema string) (Snapshot, error) {
+	r := New(pool, schema)
+	if err := r.Migrate(ctx); err != nil {
+		return Snapshot{}, err
+	}
+	return r.Snapshot(ctx)
+}
+
+// Register records a new generation in state Building (or g.State), and,
+// when the view has no generation yet, the generation served so far as
+// initial (number 1, active, with its stores and targets). Live instances
+// start writing to the new generation once they applied the returned
+// version.
+func (r *Registry) Register(ctx context.Context, g Generation, initial Generation) (int64, error) {
+	if g.State == "" {
+		g.State = Building
+	}
+	return r.change(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO `+r.ident("generations")+`
+			(view, generation, state, source, stores, targets, swapped_at, keep)
+			SELECT $1, 1, 'active', $2, $3, $4, now(), $5
+			WHERE NOT EXISTS (SELECT 1 FROM `+r.ident("generations")+` WHERE view = $1)`,
+			g.View, SourceInitial, initial.Stores, initial.Targets, g.Keep); err != nil {
+			return fmt.Errorf("registry: record the initial generation of %s: %w", g.View, err)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO `+r.ident("generations")+`
+			(view, generation, state, source, stores, targets, docs_total, keep)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			g.View, g.Number, string(g.State), g.Source, g.Stores, g.Targets, g.DocsTotal, g.Keep)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+			return fmt.Errorf("registry: view %s generation %d: %w", g.View, g.Number, ErrBusy)
+		}
+		if err != nil {
+			return fmt.Errorf("registry: register view %s generation %d: %w", g.View, g.Number, err)
+		}
+		return nil
+	})
+}
+
+// Transition moves a generation from one of the states in from to state
+// to, recording errText (for Failed) and, when restart is set, forgetting
+// the fill's progress. It fails with ErrConflict when the generation is in
+// another state.
+func (r *Registry) Transition(ctx context.Context, view string, number int, from []State, to State, errText string, restart bool) (int64, error) {
+	f := make([]string, len(from))
+	for i, s := range from {
+		f[i] = string(s)
+	}
+	return r.change(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE `+r.ident("generations")+` SET state = $3, error = $4, updated_at = now(),
+			cursor = CASE WHEN $6 THEN '' ELSE cursor END, filled = filled AND NOT $6,
+			docs_done = CASE WHEN $6 THEN 0 ELSE docs_done END,
+			drop_after = CASE WHEN $3 IN ('failed', 'aborted') THEN now() + keep ELSE NULL END
+			WHERE view = $1 AND generation = $2 AND state = ANY($5)`, view, number, string(to), errText, f, restart)
+		if err != nil {
+			return fmt.Errorf("registry: view %s generation %d to %s: %w", view, number, to, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("registry: view %s generation %d to %s: %w", view, number, to, ErrConflict)
+		}
+		return nil
+	})
+}
+
+// Progress records how far the fill got. It does not bump the version:
+// nothing changes for the writers; daemons read it for their metrics.
+func (r *Registry) Progress(ctx context.Context, view string, number int, cursor string, done, total int64, filled bool) error {
+	_, err := r.pool.Exec(ctx, `UPDATE `+r.ident("generations")+` SET cursor = $3, docs_done = $4::bigint,
+		docs_total = greatest($5::bigint, $4::bigint), filled = $6, filled_at = CASE WHEN $6 THEN now() END, updated_at = now()
+		WHERE view = $1 AND generation = $2`, view, number, cursor, done, total, filled)
+	if err != nil {
+		return fmt.Errorf("registry: record progress of %s generation %d: %w", view, number, err)
+	}
+	return nil
+}
+
+// Swap makes a verified generation the active one and retires the one it
+// replaces, whose targets are dropped after the new generation's Keep.
+func (r *Registry) Swap(ctx context.Context, view string, number int, verified int64, checksum string) (int64, error) {
+	return r.change(ctx, func(tx pgx.Tx) error {
+		// The replaced generation is kept for the grace period the new one
+		// was registered with (rebuild --keep).
+		if _, err := tx.Exec(ctx, `UPDATE `+r.ident("generations")+` AS o SET state = 'retired', retired_at = now(),
+			keep = n.keep, drop_after = now() + n.keep, updated_at = now()
+			FROM `+r.ident("generations")+` n
+			WHERE o.view = $1 AND o.state = 'active' AND n.view = $1 AND n.generation = $2`, view, number); err != nil {
+			return fmt.Errorf("registry: retire the active generation of %s: %w", view, err)
+		}
+		tag, err := tx.Exec(ctx, `UPDATE `+r.ident("generations")+` SET state = 'active', swapped_at = now(),
+			verified = $3, checksum = $4, error = '', updated_at = now()
+			WHERE view = $1 AND generation = $2 AND state = 'verifying'`, view, number, verified, checksum)
+		if err != nil {
+			return fmt.Errorf("registry: activate %s generation %d: %w", view, number, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("registry: activate %s generation %d: %w", view, number, ErrConflict)
+		}
+		return nil
+	})
+}
+
+// MarkDropped records that a store's target of a generation is gone.
+func (r *Registry) MarkDropped(ctx context.Context, view string, number int, store string) error {
+	_, err := r.pool.Exec(ctx, `UPDATE `+r.ident("generations")+` SET dropped = array_append(dropped, $3), updated_at = now()
+		WHERE view = $1 AND generation = $2 AND NOT $3 = ANY(dropped)`, view, number, store)
+	if err != nil {
+		return fmt.Errorf("registry: mark %s generation %d dropped in %s: %w", view, number, store, err)
+	}
+	return nil
+}
+
+// Droppable lists the targets whose generation is no longer served in that
+// store, nor written, and whose grace period is over (every one with now
+// set to the zero time).
+func (s Snapshot) Droppable(view string, now time.Time) []Target {
+	var out []Target
+	for _, g := range s.Generations {
+		if (view != "" && g.View != view) || g.State == Active || g.State.Written() {
+			continue
+		}
+		if !now.IsZero() && (g.DropAfter == nil || g.DropAfter.After(now)) {
+			continue
+		}
+		for store, name := range g.Targets {
+			if slices.Contains(g.Dropped, store) || s.Serving(g.View, store) == g.Number {
+				continue
+			}
+			out = append(out, Target{View: g.View, Generation: g.Number, Store: store, Name: name})
+		}
+	}
+	return out
+}
+
+// Target is one store's physical target of a generation.
+type Target struct {
+	View       string
+	Generation int
+	Store      string
+	Name       string
+}

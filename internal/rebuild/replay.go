@@ -1,0 +1,201 @@
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/projector"
+)
+
+// replay applies the view's source topics, from their earliest offsets up
+// to the end offsets taken at the start, to the state (--from kafka). It
+// reads outside the consumer group, so the daemons go on as they were.
+//
+// Applying a change twice is harmless: the state keeps a row's newest
+// position, so a replayed change older than what it holds is skipped, and
+// one the state missed (a lost state, a bug fixed since) is applied. Every
+// change that does apply records its affected documents of every view as
+// pending and writes them, as the daemon would: the engine's routes are set
+// to what the registry says the daemons write. The fill that follows then
+// recomputes the whole view from the repaired state.
+//
+// A topic compacted since (a deleted row whose records are all gone) cannot
+// bring that row back; its state row stays as it is.
+func (r *run) replay(ctx context.Context) error {
+	topics := viewTopics(r.env.Plan.View(r.gen.View))
+	opts := append([]kgo.Opt{kgo.SeedBrokers(r.env.Config.Kafka.Brokers...), kgo.ClientID("projector-rebuild")}, r.opts.Kafka...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("replay: kafka client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("replay: start offsets of %v: %w", topics, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("replay: end offsets of %v: %w", topics, err)
+	}
+	type tp struct {
+		topic     string
+		partition int32
+	}
+	end := map[tp]int64{}
+	from := map[string]map[int32]kgo.Offset{}
+	var total int64
+	starts.Each(func(s kadm.ListedOffset) {
+		e, ok := ends.Lookup(s.Topic, s.Partition)
+		if !ok || e.Offset <= s.Offset {
+			return
+		}
+		end[tp{s.Topic, s.Partition}] = e.Offset
+		if from[s.Topic] == nil {
+			from[s.Topic] = map[int32]kgo.Offset{}
+		}
+		from[s.Topic][s.Partition] = kgo.NewOffset().At(s.Offset)
+		total += e.Offset - s.Offset
+	})
+	if len(end) == 0 {
+		return nil
+	}
+	snap, err := r.env.Registry.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	routes, release, err := r.env.liveRoutes(snap)
+	if err != nil {
+		return err
+	}
+	defer release()
+	r.env.Engine.SetRoutes(routes)
+	cl.AddConsumePartitions(from)
+	r.opts.Progress.Phase("replay", total)
+	defer r.opts.Progress.Done()
+	for len(end) > 0 {
+		// Records stop before the end offset when the log ends in
+		// transaction markers: a poll that stays empty ends the replay.
+		pctx, cancel := context.WithTimeout(ctx, r.opts.ReplayIdle)
+		fetches := cl.PollRecords(pctx, 5000)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var errs []error
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				errs = append(errs, fmt.Errorf("%s/%d: %w", t, p, err))
+			}
+		})
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		var recs []projector.Record
+		fetches.EachRecord(func(rec *kgo.Record) {
+			k := tp{rec.Topic, rec.Partition}
+			e, ok := end[k]
+			if !ok || rec.Offset >= e {
+				return // past the end taken at the start: the daemons have it
+			}
+			recs = append(recs, projector.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Value: rec.Value})
+			if rec.Offset+1 >= e {
+				delete(end, k)
+			}
+		})
+		if len(recs) == 0 {
+			if fetches.NumRecords() == 0 {
+				r.opts.Log.Warn("replay: no more records before the end offsets (transaction markers?)", "partitions_left", len(end))
+				return nil
+			}
+			continue
+		}
+		dead, err := r.env.Engine.Process(ctx, recs)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		for _, d := range dead {
+			r.res.DeadLetters++
+			if r.res.DeadLetters <= 3 {
+				r.opts.Log.Warn("replay: record not projected", "topic", d.Record.Topic, "partition", d.Record.Partition, "offset", d.Record.Offset, "err", d.Err)
+			}
+		}
+		r.res.Replayed += int64(len(recs))
+		r.opts.Progress.Add(int64(len(recs)))
+	}
+	return nil
+}
+
+// viewTopics lists the topics of the sources a view reads.
+func viewTopics(v *projections.View) []string {
+	topics := []string{v.Root.Topic}
+	var walk func([]*projections.Field)
+	walk = func(fields []*projections.Field) {
+		for _, f := range fields {
+			if f.Join != nil {
+				if !slices.Contains(topics, f.Join.Source.Topic) {
+					topics = append(topics, f.Join.Source.Topic)
+				}
+				walk(f.Join.Fields)
+			}
+		}
+	}
+	walk(v.Fields)
+	return topics
+}
+
+// liveRoutes are the routes a daemon following snap writes to: the served
+// generation of every view and store, the ones being built, and the Redis
+// keys. The command line uses them when it applies changes to the state
+// itself, so that every view stays as the daemons would keep it. release
+// closes the sinks built for them.
+func (e *Env) liveRoutes(snap registry.Snapshot) (routes []projector.Route, release func(), err error) {
+	var out []projector.Route
+	if e.live != nil {
+		var views []string
+		for _, v := range e.Plan.Views {
+			if slices.Contains(e.Stores(v.Name), registry.StoreRedis) {
+				views = append(views, v.Name)
+			}
+		}
+		out = append(out, projector.Route{Sink: e.live, Views: views})
+	}
+	keys := make([]targetKey, 0)
+	for k := range e.wanted(snap) {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, targetKey.compare)
+	var guards []*guard
+	release = func() {
+		for _, g := range guards {
+			g.retire()
+		}
+	}
+	for _, k := range keys {
+		g, err := e.newGuard(k)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		guards = append(guards, g)
+		out = append(out, projector.Route{Sink: g, Views: []string{k.view}})
+	}
+	return out, release, nil
+}
+
+// replayIdle is how long a replay waits for records before it ends.
+const replayIdle = 10 * time.Second

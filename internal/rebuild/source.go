@@ -1,0 +1,368 @@
+package rebuild
+
+// --from source re-reads a view's PostgreSQL source tables directly, in one
+// consistent snapshot per source database, and applies the rows to the
+// state before the fill; rows the state holds but the source no longer has
+// are deleted. Handing over to the stream without losing or double-applying
+// a change rests on positions:
+//
+//  1. S = pg_current_wal_lsn() and X = the next transaction id are read
+//     together; then the snapshot waits until every transaction older than
+//     X has ended. A transaction that gets its id later writes its WAL after
+//     S, so every change with an LSN below S is committed before the
+//     snapshot is taken: the snapshot sees it.
+//  2. The rows are read in one REPEATABLE READ transaction, by key range,
+//     and applied as snapshot reads at position S (through the engine, so
+//     every view affected is recomputed, as for a streamed change).
+//  3. A streamed change the snapshot does not see has an LSN at or above S
+//     and wins over the snapshot row; one it does see, replayed later with
+//     an LSN below S, is skipped as older; one at or above S it also saw is
+//     applied again, and the stream's later changes of that row follow it in
+//     order, so the state converges on the same row.
+//  4. A state row whose key the snapshot lacks is deleted at position S,
+//     which the state refuses when the row was written from a change at or
+//     above S (created after the snapshot).
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/projector"
+)
+
+// resnapshot re-reads every source of the view from its database.
+func (r *run) resnapshot(ctx context.Context) error {
+	v := r.env.Plan.View(r.gen.View)
+	var missing []string
+	sources := viewSources(v)
+	for _, s := range sources {
+		if r.sourceURL(s.Name) == "" {
+			missing = append(missing, s.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("--from source: no database URL for source %s (--source-url NAME=URL; PostgreSQL sources only)", strings.Join(missing, ", "))
+	}
+	snap, err := r.env.Registry.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	routes, release, err := r.env.liveRoutes(snap)
+	if err != nil {
+		return err
+	}
+	defer release()
+	r.env.Engine.SetRoutes(routes)
+	for _, s := range sources {
+		if err := r.snapshotSource(ctx, s); err != nil {
+			return fmt.Errorf("--from source: source %s: %w", s.Name, err)
+		}
+	}
+	return nil
+}
+
+func (r *run) sourceURL(name string) string {
+	if u := r.opts.SourceURLs[name]; u != "" {
+		return u
+	}
+	return r.opts.SourceURLs[""]
+}
+
+// viewSources lists the sources a view reads, root first.
+func viewSources(v *projections.View) []*projections.Source {
+	out := []*projections.Source{v.Root}
+	var walk func([]*projections.Field)
+	walk = func(fields []*projections.Field) {
+		for _, f := range fields {
+			if f.Join != nil {
+				if !slices.Contains(out, f.Join.Source) {
+					out = append(out, f.Join.Source)
+				}
+				walk(f.Join.Fields)
+			}
+		}
+	}
+	walk(v.Fields)
+	return out
+}
+
+// sourceTable is the table a Debezium topic prefix.schema.table names.
+func sourceTable(topic string) (pgx.Identifier, error) {
+	parts := strings.Split(topic, ".")
+	if len(parts) < 3 {
+		return nil, fmt.Errorf("topic %q is not prefix.schema.table", topic)
+	}
+	return pgx.Identifier{parts[len(parts)-2], parts[len(parts)-1]}, nil
+}
+
+// snapshotSource reads one source table in one snapshot and applies it.
+func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error {
+	if len(src.Key) == 0 {
+		return fmt.Errorf("the source declares no key columns")
+	}
+	table, err := sourceTable(src.Topic)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, r.sourceURL(src.Name))
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+
+	// 1. The position, then no transaction older than it still running.
+	var lsn int64
+	var xmax uint64
+	if err := conn.QueryRow(ctx, `SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint,
+		pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&lsn, &xmax); err != nil {
+		return fmt.Errorf("read the WAL position: %w", err)
+	}
+	if err := waitTransactions(ctx, conn, xmax, r.opts.WaitTimeout); err != nil {
+		return err
+	}
+	// 2. One snapshot for the whole table.
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	// Intervals as ISO 8601 durations, as Debezium writes them.
+	if _, err := tx.Exec(ctx, `SET LOCAL intervalstyle = 'iso_8601'`); err != nil {
+		return err
+	}
+	cols := src.Kept
+	if len(cols) == 0 {
+		cols = src.Order
+	}
+	row := "to_jsonb(t)"
+	if len(cols) > 0 {
+		parts := make([]string, 0, 2*len(cols))
+		for _, c := range cols {
+			parts = append(parts, quoteLiteral(c), "t."+quoteIdent(c))
+		}
+		row = "jsonb_build_object(" + strings.Join(parts, ", ") + ")"
+	}
+	// Keyset pages in the key's own order, which its index serves; a key
+	// column without a declared type is compared as text.
+	keys := make([]string, len(src.Key))
+	params := make([]string, len(src.Key))
+	for i, k := range src.Key {
+		keys[i] = "t." + quoteIdent(k)
+		params[i] = "$" + strconv.Itoa(i+1) + "::text"
+		if t, ok := src.Columns[k]; ok && plainType.MatchString(t.String()) {
+			params[i] += "::" + t.String()
+		} else {
+			keys[i] += "::text"
+		}
+	}
+	keyList := strings.Join(keys, ", ")
+	head := `SELECT ` + row + `, ARRAY[` + textList(keys) + `] FROM ` + table.Sanitize() + ` t `
+	tail := ` ORDER BY ` + keyList + ` LIMIT ` + strconv.Itoa(r.opts.Chunk)
+	seen := map[string]bool{}
+	var cursor []string
+	r.opts.Progress.Phase("source", 0)
+	defer r.opts.Progress.Done()
+	for {
+		q, args := head+tail, []any(nil)
+		if cursor != nil {
+			q = head + `WHERE (` + keyList + `) > (` + strings.Join(params, ", ") + `)` + tail
+			for _, c := range cursor {
+				args = append(args, c)
+			}
+		}
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", table.Sanitize(), err)
+		}
+		var recs []projector.Record
+		var last []string
+		for rows.Next() {
+			var data []byte
+			var key []string
+			if err := rows.Scan(&data, &key); err != nil {
+				rows.Close()
+				return err
+			}
+			rec, id, err := snapshotRecord(src, data, lsn)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			seen[id] = true
+			recs = append(recs, rec)
+			last = key
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", table.Sanitize(), err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		if err := r.apply(ctx, recs); err != nil {
+			return err
+		}
+		r.res.SourceRows += int64(len(recs))
+		r.opts.Progress.Add(int64(len(recs)))
+		cursor = last
+	}
+	// 4. What the source no longer has.
+	return r.deleteUnseen(ctx, src, seen, lsn)
+}
+
+// plainType is a type name safe to write into SQL: words, digits, spaces
+// and a modifier, as the configuration declares them.
+var plainType = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_ ]*(\([0-9, ]+\))?$`)
+
+// waitTransactions waits until no transaction with an id below xmax runs.
+func waitTransactions(ctx context.Context, conn *pgx.Conn, xmax uint64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var xmin uint64
+		if err := conn.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&xmin); err != nil {
+			return fmt.Errorf("wait for running transactions: %w", err)
+		}
+		if xmin >= xmax {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("transactions older than the snapshot position still run after %s (xmin %d < %d)", timeout, xmin, xmax)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// snapshotRecord is a source row as a Debezium snapshot read at lsn, and
+// its state key.
+func snapshotRecord(src *projections.Source, data []byte, lsn int64) (projector.Record, string, error) {
+	var row map[string]any
+	d := json.NewDecoder(strings.NewReader(string(data)))
+	d.UseNumber()
+	if err := d.Decode(&row); err != nil {
+		return projector.Record{}, "", fmt.Errorf("decode a row: %w", err)
+	}
+	key := make(map[string]any, len(src.Key))
+	texts := make([]string, len(src.Key))
+	for i, k := range src.Key {
+		key[k] = row[k]
+		switch x := row[k].(type) {
+		case string:
+			texts[i] = x
+		case json.Number:
+			texts[i] = x.String()
+		case bool:
+			texts[i] = strconv.FormatBool(x)
+		default:
+			b, _ := json.Marshal(x)
+			texts[i] = string(b)
+		}
+	}
+	id := texts[0]
+	if len(texts) > 1 {
+		b, _ := json.Marshal(texts)
+		id = string(b)
+	}
+	rec, err := debeziumRecord(src, "r", key, row, lsn)
+	return rec, id, err
+}
+
+// debeziumRecord encodes a change as the schemaless JSON Debezium's
+// PostgreSQL connector writes: a snapshot read ("r") or a delete ("d").
+func debeziumRecord(src *projections.Source, op string, key, row map[string]any, lsn int64) (projector.Record, error) {
+	ev := map[string]any{
+		"op": op, "ts_ms": time.Now().UnixMilli(), "transaction": nil,
+		"source": map[string]any{"connector": "postgresql", "snapshot": strconv.FormatBool(op == "r"), "lsn": lsn},
+	}
+	if op == "d" {
+		ev["before"], ev["after"] = row, nil
+	} else {
+		ev["before"], ev["after"] = nil, row
+	}
+	k, err := json.Marshal(key)
+	if err != nil {
+		return projector.Record{}, err
+	}
+	v, err := json.Marshal(ev)
+	if err != nil {
+		return projector.Record{}, err
+	}
+	return projector.Record{Topic: src.Topic, Partition: -1, Offset: -1, Key: k, Value: v}, nil
+}
+
+// apply hands records to the engine and reports records it refused.
+func (r *run) apply(ctx context.Context, recs []projector.Record) error {
+	dead, err := r.env.Engine.Process(ctx, recs)
+	if err != nil {
+		return err
+	}
+	for _, d := range dead {
+		r.res.DeadLetters++
+		if r.res.DeadLetters <= 3 {
+			r.opts.Log.Warn("a source row could not be projected", "topic", d.Record.Topic, "key", string(d.Record.Key), "err", d.Err)
+		}
+	}
+	return nil
+}
+
+// deleteUnseen deletes, at position lsn, the live state rows of src whose
+// key the snapshot did not have.
+func (r *run) deleteUnseen(ctx context.Context, src *projections.Source, seen map[string]bool, lsn int64) error {
+	table := pgx.Identifier{r.env.Registry.Schema(), "state_" + src.Name}.Sanitize()
+	rows, err := r.env.Pool.Query(ctx, `SELECT key, data FROM `+table+` WHERE NOT deleted AND pos_hi < $1`, lsn)
+	if err != nil {
+		return fmt.Errorf("list the state of %s: %w", src.Name, err)
+	}
+	var recs []projector.Record
+	for rows.Next() {
+		var id string
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			rows.Close()
+			return err
+		}
+		if seen[id] {
+			continue
+		}
+		var row map[string]any
+		d := json.NewDecoder(strings.NewReader(string(data)))
+		d.UseNumber()
+		if err := d.Decode(&row); err != nil {
+			rows.Close()
+			return fmt.Errorf("decode the state of %s: %w", src.Name, err)
+		}
+		key := make(map[string]any, len(src.Key))
+		for _, k := range src.Key {
+			key[k] = row[k]
+		}
+		rec, err := debeziumRecord(src, "d", key, key, lsn)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		recs = append(recs, rec)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list the state of %s: %w", src.Name, err)
+	}
+	for chunk := range slices.Chunk(recs, r.opts.Chunk) {
+		if err := r.apply(ctx, chunk); err != nil {
+			return err
+		}
+		r.res.SourceDeleted += int64(len(chunk))
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package rebuild
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/projector"
+)
+
+// sweep removes the live Redis keys the new generation did not write: the
+// documents the engine ever computed for the view (projector.revs) whose
+// root row the state no longer has. Redis has no generations, so these are
+// what the fill cannot overwrite — a document whose source row was deleted
+// while its delete never reached the store, or a key left by an earlier
+// projection. Each is recomputed (a new revision, under its lock) and
+// written: a document deleted meanwhile is deleted through the sink's own
+// rev-guarded path, and one created again meanwhile is written, not lost.
+//
+// Keys no revision names (another key template, written by hand) are not
+// found this way; see the package report.
+func (r *run) sweep(ctx context.Context) error {
+	pv, err := r.env.View(r.gen.View)
+	if err != nil {
+		return err
+	}
+	cols := make([]string, len(pv.IDColumns))
+	for i, c := range pv.IDColumns {
+		cols[i] = "s.data->>" + quoteLiteral(c)
+	}
+	match := cols[0] + " = v.doc_id"
+	if len(cols) > 1 {
+		// The engine writes several id values as a JSON array.
+		match = "jsonb_build_array(" + strings.Join(cols, ", ") + ") = v.doc_id::jsonb"
+	}
+	rows, err := r.env.Pool.Query(ctx, `SELECT v.doc_id FROM `+pgx.Identifier{r.env.Registry.Schema(), "revs"}.Sanitize()+` v
+		WHERE v.view = $1 AND NOT EXISTS (SELECT 1 FROM `+r.stateTable(pv)+` s WHERE NOT s.deleted AND `+match+`)`, r.gen.View)
+	if err != nil {
+		return fmt.Errorf("sweep %s: list documents without a root row: %w", r.gen.View, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	r.opts.Progress.Phase("sweep", int64(len(ids)))
+	defer r.opts.Progress.Done()
+	route := []projector.Route{{Sink: r.env.live, Views: []string{r.gen.View}}}
+	for chunk := range slices.Chunk(ids, r.opts.Chunk) {
+		keys := make(map[string]map[string]any, len(chunk))
+		redisKeys := make([]string, 0, len(chunk))
+		for _, id := range chunk {
+			key, err := parseDocID(pv.ID, id)
+			if err != nil {
+				return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+			}
+			rk, err := r.env.live.Key(r.gen.View, key)
+			if err != nil {
+				return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+			}
+			keys[id] = key
+			redisKeys = append(redisKeys, rk)
+		}
+		exists, err := existing(ctx, r.env.Redis, redisKeys)
+		if err != nil {
+			return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+		}
+		for i, id := range chunk {
+			if !exists[i] {
+				delete(keys, id)
+			}
+		}
+		if len(keys) > 0 {
+			docs, err := r.env.Engine.RecomputeDocs(ctx, r.gen.View, keys)
+			if err != nil {
+				return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+			}
+			if err := r.env.Engine.WriteDocs(ctx, route, docs); err != nil {
+				return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+			}
+			r.res.Swept += int64(len(docs))
+		}
+		r.opts.Progress.Add(int64(len(chunk)))
+	}
+	return nil
+}
+
+// parseDocID turns a document id back into its key: the id is the text of
+// a single value, or a JSON array of the texts of several.
+func parseDocID(fields []string, id string) (map[string]any, error) {
+	if len(fields) == 1 {
+		return map[string]any{fields[0]: id}, nil
+	}
+	var parts []string
+	if err := json.Unmarshal([]byte(id), &parts); err != nil || len(parts) != len(fields) {
+		return nil, fmt.Errorf("document id %q is not an array of %d values", id, len(fields))
+	}
+	key := make(map[string]any, len(fields))
+	for i, f := range fields {
+		key[f] = parts[i]
+	}
+	return key, nil
+}
+
+func existing(ctx context.Context, rdb *goredis.Client, keys []string) ([]bool, error) {
+	cmds := make([]*goredis.IntCmd, len(keys))
+	_, err := rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Exists(ctx, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(keys))
+	for i, c := range cmds {
+		out[i] = c.Val() > 0
+	}
+	return out, nil
+}
+
+// swap points readers at the new generation, store by store: PostgreSQL's
+// reader view in one transaction, Elasticsearch's alias in one request.
+// Both are idempotent, so a run killed half-way swaps again on --resume.
+func (r *run) swap(ctx context.Context) error {
+	g := &r.gen
+	for _, s := range g.Stores {
+		switch s {
+		case registry.StorePostgres:
+			sink, err := r.env.postgresSink(g.View, g.Number)
+			if err != nil {
+				return err
+			}
+			if err := sink.Activate(ctx, g.View, g.Number); err != nil {
+				return err
+			}
+		case registry.StoreElasticsearch:
+			if err := r.swapAlias(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *run) swapAlias(ctx context.Context) error {
+	g := &r.gen
+	index := g.Targets[registry.StoreElasticsearch]
+	v := esView(r.env.Plan, g.View)
+	alias := v.Alias
+	if alias == "" {
+		alias = v.Name
+	}
+	on, err := r.env.esAPI.aliasIndices(ctx, alias)
+	if err != nil {
+		return err
+	}
+	if len(on) == 1 && on[0] == index {
+		return nil // swapped already
+	}
+	sink, err := r.env.esSink(g.View, g.Number)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	from := r.res.Replaced[registry.StoreElasticsearch]
+	if err := sink.SwapAlias(ctx, g.View, from, g.Number); err != nil {
+		return fmt.Errorf("view %s: alias %s is on %v: %w", g.View, alias, on, err)
+	}
+	return nil
+}

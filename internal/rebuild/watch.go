@@ -1,0 +1,414 @@
+package rebuild
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/stack"
+	"github.com/projectorhq/projector/projector"
+	"github.com/projectorhq/projector/sinks"
+)
+
+// WatchOptions tune the daemon side; the zero value is usable.
+type WatchOptions struct {
+	// ID names this instance in the registry; default host-pid-random.
+	ID string
+	// Heartbeat is how often the instance records that it is alive and
+	// reads the registry even without a notification (default 2s).
+	Heartbeat time.Duration
+	// DropEvery is how often expired generations are dropped (default 1m).
+	DropEvery time.Duration
+}
+
+// InstanceTTL is how long an instance counts as alive after its last
+// heartbeat: a rebuild waits for the instances heartbeating within it.
+const InstanceTTL = 15 * time.Second
+
+// Watcher routes the daemon's live changes to the generations the registry
+// says: the served one of each view and store, plus the one being built.
+type Watcher struct {
+	env     *Env
+	opts    WatchOptions
+	log     *slog.Logger
+	base    []projector.Route // the wired routes of other stores (Redis)
+	host    string
+	pid     int
+	metrics *collector
+
+	mu     sync.Mutex
+	guards map[targetKey]*guard
+	snap   registry.Snapshot
+	routed int64 // registry version the routes follow
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Watch applies the registry to the stack's engine before it returns, so
+// that the engine's first batch already writes where the registry says, and
+// then follows it in the background until Close. It registers the rebuild
+// metrics on the stack's registry.
+//
+// It must be called before the consumer starts: a rebuild waits only for
+// the instances the registry knows, and an instance is known from its first
+// heartbeat, which Watch sends before it reads the registry.
+func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Logger) (*Watcher, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 2 * time.Second
+	}
+	if opts.DropEvery <= 0 {
+		opts.DropEvery = time.Minute
+	}
+	host, _ := os.Hostname()
+	if opts.ID == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		opts.ID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	env, err := FromStack(ctx, st, log)
+	if err != nil {
+		return nil, err
+	}
+	w := &Watcher{env: env, opts: opts, log: log, host: host, pid: os.Getpid(), guards: map[targetKey]*guard{}, done: make(chan struct{})}
+	for _, r := range st.Engine.Routes() {
+		if n := r.Sink.Name(); n != registry.StorePostgres && n != registry.StoreElasticsearch {
+			w.base = append(w.base, r)
+		}
+	}
+	if err := env.Registry.Heartbeat(ctx, opts.ID, host, w.pid, 0); err != nil {
+		return nil, err
+	}
+	if err := w.sync(ctx, true); err != nil {
+		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
+		return nil, fmt.Errorf("rebuild watcher: %w", err)
+	}
+	if err := w.repairReaders(ctx); err != nil {
+		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
+		return nil, err
+	}
+	w.metrics = newCollector(w)
+	if err := st.Registry.Register(w.metrics); err != nil {
+		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
+		return nil, fmt.Errorf("rebuild metrics: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w.cancel = cancel
+	go w.run(runCtx)
+	return w, nil
+}
+
+// ID is the instance's id in the registry.
+func (w *Watcher) ID() string { return w.opts.ID }
+
+// Close stops following the registry and removes the instance from it, so
+// that no rebuild waits for it.
+func (w *Watcher) Close() {
+	w.cancel()
+	<-w.done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.env.Registry.Deregister(ctx, w.opts.ID); err != nil {
+		w.log.Warn("rebuild watcher: deregister", "err", err)
+	}
+}
+
+// Applied is the registry version the engine's routes follow.
+func (w *Watcher) Applied() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.routed
+}
+
+func (w *Watcher) run(ctx context.Context) {
+	defer close(w.done)
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
+			_ = conn.Close(context.Background())
+		}
+	}()
+	lastDrop := time.Time{}
+	failing := false
+	for ctx.Err() == nil {
+		if conn == nil {
+			c, err := w.listen(ctx)
+			if err != nil && !failing && ctx.Err() == nil {
+				w.log.Warn("rebuild watcher: cannot listen for registry changes; polling", "err", err)
+			}
+			conn, failing = c, err != nil
+		}
+		if conn != nil {
+			wctx, cancel := context.WithTimeout(ctx, w.opts.Heartbeat)
+			_, err := conn.WaitForNotification(wctx)
+			cancel()
+			if err != nil && ctx.Err() == nil && !pgconn.Timeout(err) {
+				w.log.Warn("rebuild watcher: registry notifications lost; reconnecting", "err", err)
+				_ = conn.Close(context.Background())
+				conn = nil
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(w.opts.Heartbeat):
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err := w.sync(ctx, false); err != nil && ctx.Err() == nil {
+			w.log.Warn("rebuild watcher: read registry", "err", err)
+		}
+		if time.Since(lastDrop) >= w.opts.DropEvery {
+			lastDrop = time.Now()
+			if err := w.dropExpired(ctx); err != nil && ctx.Err() == nil {
+				w.log.Warn("rebuild watcher: drop expired generations", "err", err)
+			}
+		}
+	}
+}
+
+// listen opens the dedicated connection that receives notifications.
+func (w *Watcher) listen(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, w.env.Pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{registry.Channel}.Sanitize()); err != nil {
+		_ = conn.Close(context.Background())
+		return nil, err
+	}
+	return conn, nil
+}
+
+// sync reads the registry, re-routes the engine when the version moved (or
+// force), and then records the heartbeat with the version applied. When a
+// target cannot be written the routes stay as they were and the version
+// applied does not move: a rebuild waits for this instance (and says so
+// when its wait times out) rather than fill a generation it does not write.
+func (w *Watcher) sync(ctx context.Context, force bool) error {
+	snap, err := w.env.Registry.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.snap = snap
+	var rerr error
+	if force || snap.Version != w.routed {
+		if rerr = w.route(snap); rerr == nil {
+			w.routed = snap.Version
+		}
+	}
+	applied := w.routed
+	w.mu.Unlock()
+	if err := w.env.Registry.Heartbeat(ctx, w.opts.ID, w.host, w.pid, applied); err != nil {
+		return errors.Join(rerr, err)
+	}
+	return rerr
+}
+
+// wanted lists the targets live changes go to: per view and store with
+// generations, the served one and the one being built.
+func (e *Env) wanted(snap registry.Snapshot) map[targetKey]bool {
+	want := map[targetKey]bool{}
+	for _, v := range e.Plan.Views {
+		for _, store := range e.Stores(v.Name) {
+			if store == registry.StoreRedis {
+				continue // one set of live keys: the wired route writes them
+			}
+			want[targetKey{v.Name, store, snap.Serving(v.Name, store)}] = true
+			if b, ok := snap.Building(v.Name); ok && b.Has(store) {
+				want[targetKey{v.Name, store, b.Number}] = true
+			}
+		}
+	}
+	return want
+}
+
+// route replaces the engine's routes with the targets the registry wants.
+// A target no longer wanted is marked dead, so that a write still in
+// flight with the previous routes drops its docs for it instead of
+// retrying against a table that may be dropped. Callers hold w.mu.
+func (w *Watcher) route(snap registry.Snapshot) error {
+	want := w.env.wanted(snap)
+	fresh := map[targetKey]*guard{}
+	for k := range want {
+		if w.guards[k] != nil {
+			continue
+		}
+		g, err := w.env.newGuard(k)
+		if err != nil {
+			return fmt.Errorf("view %s: cannot write generation %d to %s: %w", k.view, k.gen, k.store, err)
+		}
+		fresh[k] = g
+	}
+	for k, g := range fresh {
+		w.guards[k] = g
+	}
+	for k, g := range w.guards {
+		if !want[k] {
+			g.retire()
+			delete(w.guards, k)
+		}
+	}
+	keys := make([]targetKey, 0, len(w.guards))
+	for k := range w.guards {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, targetKey.compare)
+	routes := slices.Clone(w.base)
+	for _, k := range keys {
+		routes = append(routes, projector.Route{Sink: w.guards[k], Views: []string{k.view}})
+	}
+	w.env.Engine.SetRoutes(routes)
+	return nil
+}
+
+// repairReaders points each PostgreSQL reader view at its served
+// generation. stack.Wire prepares generation 1 unless it asks the registry
+// (see the report); until it does, this puts readers back at once.
+func (w *Watcher) repairReaders(ctx context.Context) error {
+	w.mu.Lock()
+	snap := w.snap
+	w.mu.Unlock()
+	for _, v := range w.env.Plan.Views {
+		if !slices.Contains(w.env.Stores(v.Name), registry.StorePostgres) {
+			continue
+		}
+		gen := snap.Serving(v.Name, registry.StorePostgres)
+		if gen == 1 {
+			continue
+		}
+		s, err := w.env.postgresSink(v.Name, gen)
+		if err != nil {
+			return err
+		}
+		if err := s.Activate(ctx, v.Name, gen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropExpired drops the targets whose grace period is over, once every
+// live instance has stopped writing to them.
+func (w *Watcher) dropExpired(ctx context.Context) error {
+	return w.env.dropExpired(ctx, "", time.Now())
+}
+
+// dropExpired drops the droppable targets of view ("" for all), after
+// checking that no live instance still routes to them.
+func (e *Env) dropExpired(ctx context.Context, view string, now time.Time) error {
+	snap, err := e.Registry.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	todo := snap.Droppable(view, now)
+	if len(todo) == 0 {
+		return nil
+	}
+	live, err := e.Registry.Instances(ctx, InstanceTTL)
+	if err != nil {
+		return err
+	}
+	for _, i := range live {
+		if i.AppliedVersion < snap.Version {
+			return nil // it may still write there; next time
+		}
+	}
+	var errs []error
+	for _, t := range todo {
+		if err := e.dropTarget(ctx, t); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := e.Registry.MarkDropped(ctx, t.View, t.Generation, t.Store); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// targetKey is one physical target: a view's generation in a store.
+type targetKey struct {
+	view, store string
+	gen         int
+}
+
+func (a targetKey) compare(b targetKey) int {
+	switch {
+	case a.view != b.view:
+		return compareStrings(a.view, b.view)
+	case a.store != b.store:
+		return compareStrings(a.store, b.store)
+	}
+	return a.gen - b.gen
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// guard is the sink of one target. Once the target is retired, Write
+// drops the docs: the engine retries a failed write until it succeeds, with
+// the routes it started with, and a retired target may be dropped.
+type guard struct {
+	projector.Sink
+	dead  atomic.Bool
+	close func()
+}
+
+func (g *guard) Write(ctx context.Context, docs []sinks.Doc) error {
+	if g.dead.Load() {
+		return nil
+	}
+	return g.Sink.Write(ctx, docs)
+}
+
+func (g *guard) retire() {
+	g.dead.Store(true)
+	if g.close != nil {
+		g.close()
+	}
+}
+
+func (e *Env) newGuard(k targetKey) (*guard, error) {
+	switch k.store {
+	case registry.StorePostgres:
+		s, err := e.postgresSink(k.view, k.gen)
+		if err != nil {
+			return nil, err
+		}
+		return &guard{Sink: s}, nil
+	case registry.StoreElasticsearch:
+		s, err := e.esSink(k.view, k.gen)
+		if err != nil {
+			return nil, err
+		}
+		// Close only drops idle connections; a write in flight finishes.
+		return &guard{Sink: s, close: s.Close}, nil
+	}
+	return nil, fmt.Errorf("store %q has no generations", k.store)
+}
