@@ -81,7 +81,7 @@ func (a affected) rootDoc(v *projections.View, row map[string]any) {
 // for a joined source it walks the joins up to the root, looking the outer
 // rows up in the state (the fan-out), both from the row's old and new values
 // so that a child whose foreign key moved leaves its old parent.
-func (e *Engine) collect(ctx context.Context, q querier, src *projections.Source, rows []applied, out affected) error {
+func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Source, rows []applied, out affected) error {
 	for _, r := range e.routes[src] {
 		level := make([]map[string]any, 0, 2*len(rows))
 		for _, a := range rows {
@@ -104,7 +104,7 @@ func (e *Engine) collect(ctx context.Context, q querier, src *projections.Source
 			if k > 0 {
 				outer = r.path[k-1].Source
 			}
-			next, err := e.outerRows(ctx, q, outer, j, level)
+			next, err := e.outerRows(ctx, tx, outer, j, level)
 			if err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ func (e *Engine) collect(ctx context.Context, q querier, src *projections.Source
 }
 
 // outerRows finds the live rows of outer that embed any of rows through j.
-func (e *Engine) outerRows(ctx context.Context, q querier, outer *projections.Source, j *projections.Join, rows []map[string]any) ([]map[string]any, error) {
+func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.Source, j *projections.Join, rows []map[string]any) ([]map[string]any, error) {
 	joinedCols := make([]string, len(j.On))
 	outerCols := make([]string, len(j.On))
 	for i, p := range j.On {
@@ -142,7 +142,7 @@ func (e *Engine) outerRows(ctx context.Context, q querier, outer *projections.So
 	if len(first) == 0 {
 		return nil, nil
 	}
-	found, err := e.state.rowsByColumn(ctx, q, outer, outerCols[0], first)
+	found, err := tx.rowsByColumn(ctx, outer, outerCols[0], first)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 // transaction that holds their revision locks.
 type builder struct {
 	e    *Engine
-	q    querier
+	tx   stateTx
 	view *projections.View
 }
 
@@ -42,7 +42,7 @@ func (b *builder) docs(ctx context.Context, ids map[string]map[string]any, revs 
 	for id := range ids {
 		keys = append(keys, id)
 	}
-	rows, err := b.e.state.rowsByKey(ctx, b.q, b.view.Root, keys)
+	rows, err := b.tx.rowsByKey(ctx, b.view.Root, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (b *builder) load(ctx context.Context, rows []map[string]any, fields []*pro
 		if len(vals) == 0 {
 			continue
 		}
-		found, err := b.e.state.rowsByColumn(ctx, b.q, j.Source, j.On[0].Joined, vals)
+		found, err := b.tx.rowsByColumn(ctx, j.Source, j.On[0].Joined, vals)
 		if err != nil {
 			return nil, err
 		}
@@ -329,7 +329,7 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 			first = append(first, t)
 		}
 	}
-	rows, err := b.e.state.rowsByColumn(ctx, b.q, v.Root, v.IDColumns[0], first)
+	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first)
 	if err != nil {
 		return nil, err
 	}

@@ -5,16 +5,12 @@ package projector
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/projectorhq/projector/debezium"
@@ -33,6 +29,10 @@ type Options struct {
 	Metrics *Metrics
 	// MaxBackoff caps the wait between retries of a failing sink. Default 30s.
 	MaxBackoff time.Duration
+	// Memory keeps the state in this process instead of Pool: for running
+	// projections without external services (`projector test`). A memory
+	// engine is alone on its state and loses it when the process ends.
+	Memory bool
 	// Schemas fetches Avro schemas by id from a schema registry; nil when
 	// no source uses Avro.
 	Schemas SchemaRegistry
@@ -47,7 +47,7 @@ type SchemaRegistry interface {
 // several engines (processes) may share one state.
 type Engine struct {
 	plan     *projections.Plan
-	state    *state
+	state    store
 	routesMu sync.RWMutex
 	sinks    []Route
 	log      *slog.Logger
@@ -78,9 +78,13 @@ func New(opts Options) (*Engine, error) {
 	if opts.MaxBackoff == 0 {
 		opts.MaxBackoff = 30 * time.Second
 	}
+	var st store = &state{pool: opts.Pool, schema: opts.Schema}
+	if opts.Memory {
+		st = newMemState()
+	}
 	e := &Engine{
 		plan:     opts.Plan,
-		state:    &state{pool: opts.Pool, schema: opts.Schema},
+		state:    st,
 		sinks:    opts.Sinks,
 		log:      opts.Logger,
 		metrics:  opts.Metrics,
@@ -179,7 +183,7 @@ func (e *Engine) applyState(ctx context.Context, perSource map[*projections.Sour
 		return nil, nil
 	}
 	var out []pendingDoc
-	err := retryTx(ctx, e.state.pool, func(tx pgx.Tx) error {
+	err := e.state.update(ctx, func(tx stateTx) error {
 		out = out[:0]
 		aff := affected{}
 		for _, src := range e.plan.Sources {
@@ -190,7 +194,7 @@ func (e *Engine) applyState(ctx context.Context, perSource map[*projections.Sour
 			// ON CONFLICT cannot touch a row twice in one statement: apply a
 			// key's changes in rounds, in order.
 			for _, round := range rounds(changes) {
-				rows, err := e.state.apply(ctx, tx, src, round)
+				rows, err := tx.apply(ctx, src, round)
 				if err != nil {
 					return err
 				}
@@ -224,7 +228,7 @@ func rounds(changes []rowChange) [][]rowChange {
 	return out
 }
 
-func (e *Engine) insertPending(ctx context.Context, tx pgx.Tx, aff affected) ([]pendingDoc, error) {
+func (e *Engine) insertPending(ctx context.Context, tx stateTx, aff affected) ([]pendingDoc, error) {
 	if aff.count() == 0 {
 		return nil, nil
 	}
@@ -234,46 +238,15 @@ func (e *Engine) insertPending(ctx context.Context, tx pgx.Tx, aff affected) ([]
 			docs = append(docs, pendingDoc{View: v.Name, Doc: id, Key: key})
 		}
 	}
-	input, err := json.Marshal(docs)
-	if err != nil {
-		return nil, fmt.Errorf("encode pending docs: %w", err)
-	}
-	rows, err := tx.Query(ctx, `INSERT INTO `+e.state.ident("pending")+` (view, doc_id, key)
-		SELECT view, doc_id, key FROM jsonb_to_recordset($1::jsonb) AS x(view text, doc_id text, key jsonb)
-		RETURNING id`, input)
-	if err != nil {
-		return nil, fmt.Errorf("record pending docs: %w", err)
-	}
-	defer rows.Close()
-	i := 0
-	for rows.Next() {
-		if err := rows.Scan(&docs[i].ID); err != nil {
-			return nil, err
-		}
-		i++
-	}
-	return docs, rows.Err()
+	return tx.insertPending(ctx, docs)
 }
 
 // Recover recomputes every pending doc: those a crashed instance recorded
 // but never wrote. Call it at start and when partitions are assigned.
 func (e *Engine) Recover(ctx context.Context) error {
-	rows, err := e.state.pool.Query(ctx, `SELECT id, view, doc_id, key FROM `+e.state.ident("pending")+` ORDER BY id`)
+	docs, err := e.state.pending(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: read pending docs: %w", ErrState, err)
-	}
-	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pendingDoc, error) {
-		var d pendingDoc
-		var key []byte
-		if err := r.Scan(&d.ID, &d.View, &d.Doc, &key); err != nil {
-			return d, err
-		}
-		var err error
-		d.Key, err = decodeRow(key)
-		return d, err
-	})
-	if err != nil {
-		return fmt.Errorf("read pending docs: %w", err)
+		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	if len(docs) > 0 {
 		e.log.Info("recomputing pending documents", "count", len(docs))
@@ -303,8 +276,8 @@ func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
 	if err := e.write(ctx, docs); err != nil {
 		return err
 	}
-	if _, err := e.state.pool.Exec(ctx, `DELETE FROM `+e.state.ident("pending")+` WHERE id = ANY($1)`, ids); err != nil {
-		return fmt.Errorf("%w: forget pending docs: %w", ErrState, err)
+	if err := e.state.forgetPending(ctx, ids); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return nil
 }
@@ -314,7 +287,7 @@ func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
 // was read, so a higher revision always comes from newer state.
 func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map[string]any) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
-	err := retryTx(ctx, e.state.pool, func(tx pgx.Tx) error {
+	err := e.state.update(ctx, func(tx stateTx) error {
 		docs = docs[:0]
 		for _, v := range e.plan.Views {
 			ids := byView[v.Name]
@@ -325,7 +298,7 @@ func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map
 			if err != nil {
 				return err
 			}
-			b := &builder{e: e, q: tx, view: v}
+			b := &builder{e: e, tx: tx, view: v}
 			out, err := b.docs(ctx, ids, revs)
 			if err != nil {
 				return err
@@ -337,42 +310,12 @@ func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map
 	return docs, err
 }
 
-func (e *Engine) bumpRevs(ctx context.Context, tx pgx.Tx, view string, ids map[string]map[string]any) (map[string]int64, error) {
+func (e *Engine) bumpRevs(ctx context.Context, tx stateTx, view string, ids map[string]map[string]any) (map[string]int64, error) {
 	list := make([]string, 0, len(ids))
 	for id := range ids {
 		list = append(list, id)
 	}
 	// A fixed lock order keeps concurrent instances from deadlocking.
 	sort.Strings(list)
-	rows, err := tx.Query(ctx, `INSERT INTO `+e.state.ident("revs")+` AS r (view, doc_id, rev)
-		SELECT $1, id, 1 FROM unnest($2::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
-		ON CONFLICT (view, doc_id) DO UPDATE SET rev = r.rev + 1
-		RETURNING doc_id, rev`, view, list)
-	if err != nil {
-		return nil, fmt.Errorf("assign revisions: %w", err)
-	}
-	defer rows.Close()
-	revs := make(map[string]int64, len(list))
-	for rows.Next() {
-		var id string
-		var rev int64
-		if err := rows.Scan(&id, &rev); err != nil {
-			return nil, err
-		}
-		revs[id] = rev
-	}
-	return revs, rows.Err()
-}
-
-// retryTx runs fn in a transaction, again when PostgreSQL reports a
-// deadlock or serialization failure between concurrent instances.
-func retryTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	for attempt := 0; ; attempt++ {
-		err := pgx.BeginFunc(ctx, pool, fn)
-		var pgErr *pgconn.PgError
-		if err != nil && attempt < 10 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
-			continue
-		}
-		return err
-	}
+	return tx.bumpRevs(ctx, view, list)
 }

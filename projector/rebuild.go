@@ -24,8 +24,7 @@ func (e *Engine) DocIDs(ctx context.Context, view string, after string, limit in
 	out := map[string]map[string]any{}
 	last := ""
 	if len(v.GroupBy) == 0 {
-		rows, err := e.state.query(ctx, e.state.pool, v.Root,
-			`SELECT key, data, deleted FROM `+e.state.table(v.Root)+` WHERE NOT deleted AND key > $1 ORDER BY key LIMIT $2`, after, limit)
+		rows, err := e.state.liveRows(ctx, v.Root, after, limit)
 		if err != nil {
 			return nil, "", err
 		}
@@ -37,30 +36,13 @@ func (e *Engine) DocIDs(ctx context.Context, view string, after string, limit in
 		return a[v], last, nil
 	}
 	// Group keys: the distinct group values, in their text order.
-	expr := groupExpr(v)
-	rows, err := e.state.pool.Query(ctx, `SELECT DISTINCT ON (g) g, data FROM (
-		SELECT `+expr+` AS g, data FROM `+e.state.table(v.Root)+` WHERE NOT deleted) s
-		WHERE g > $1 ORDER BY g LIMIT $2`, after, limit)
+	rows, last, err := e.state.groups(ctx, v, after, limit)
 	if err != nil {
-		return nil, "", fmt.Errorf("list groups of %s: %w", view, err)
-	}
-	defer rows.Close()
-	a := affected{}
-	for rows.Next() {
-		var g string
-		var data []byte
-		if err := rows.Scan(&g, &data); err != nil {
-			return nil, "", err
-		}
-		row, err := decodeRow(data)
-		if err != nil {
-			return nil, "", err
-		}
-		a.rootDoc(v, row)
-		last = g
-	}
-	if err := rows.Err(); err != nil {
 		return nil, "", err
+	}
+	a := affected{}
+	for _, row := range rows {
+		a.rootDoc(v, row)
 	}
 	for id, k := range a[v] {
 		out[id] = k

@@ -4,13 +4,53 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/projectorhq/projector/projections"
 )
+
+// store is what the engine needs from its state: the rows the views are
+// computed from, the documents pending a sink write, the document revisions
+// and the watermarks. state keeps them in PostgreSQL, shared by every
+// instance; memState keeps them in the process, for `projector test`.
+type store interface {
+	migrate(ctx context.Context, plan *projections.Plan) error
+	// update runs fn in one transaction that sees every change committed
+	// before it, retrying it when concurrent instances conflict.
+	update(ctx context.Context, fn func(stateTx) error) error
+	// pending lists the docs recorded pending, oldest first.
+	pending(ctx context.Context) ([]pendingDoc, error)
+	forgetPending(ctx context.Context, ids []int64) error
+	saveMarks(ctx context.Context, marks []*mark) error
+	// liveRows lists up to limit live rows of src with keys after `after`,
+	// in key order.
+	liveRows(ctx context.Context, src *projections.Source, after string, limit int) ([]stateRow, error)
+	// groups lists up to limit distinct group keys of an aggregation view
+	// after `after` (in key order), each with one of its root rows.
+	groups(ctx context.Context, v *projections.View, after string, limit int) (rows []map[string]any, last string, err error)
+}
+
+// stateTx is a transaction of a store.
+type stateTx interface {
+	// apply writes changes (distinct keys) to a source's state, each only if
+	// its position is not older than the stored one, and returns the rows it
+	// changed with their previous data.
+	apply(ctx context.Context, src *projections.Source, changes []rowChange) ([]applied, error)
+	// rowsByKey reads the rows with the given keys, deleted ones included.
+	rowsByKey(ctx context.Context, src *projections.Source, keys []string) ([]stateRow, error)
+	// rowsByColumn reads the live rows whose column col has one of vals
+	// (compared as the text of the value, as data->>'col').
+	rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string) ([]stateRow, error)
+	// insertPending records docs as pending and returns them with their ids.
+	insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error)
+	// bumpRevs gives each doc (ids sorted) its next revision.
+	bumpRevs(ctx context.Context, view string, ids []string) (map[string]int64, error)
+}
 
 // state keeps, per source, the rows the views are computed from, in the
 // query PostgreSQL (schema "projector" by default): one table per source with
@@ -254,4 +294,162 @@ func decodeRow(b []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("decode state row: %w", err)
 	}
 	return m, nil
+}
+
+// update runs fn in a PostgreSQL transaction.
+func (s *state) update(ctx context.Context, fn func(stateTx) error) error {
+	return retryTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(pgTx{s: s, tx: tx}) })
+}
+
+// retryTx runs fn in a transaction, again when PostgreSQL reports a
+// deadlock or serialization failure between concurrent instances.
+func retryTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := pgx.BeginFunc(ctx, pool, fn)
+		var pgErr *pgconn.PgError
+		if err != nil && attempt < 10 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
+		}
+		return err
+	}
+}
+
+// pgTx is a transaction of the PostgreSQL state.
+type pgTx struct {
+	s  *state
+	tx pgx.Tx
+}
+
+func (t pgTx) apply(ctx context.Context, src *projections.Source, changes []rowChange) ([]applied, error) {
+	return t.s.apply(ctx, t.tx, src, changes)
+}
+
+func (t pgTx) rowsByKey(ctx context.Context, src *projections.Source, keys []string) ([]stateRow, error) {
+	return t.s.rowsByKey(ctx, t.tx, src, keys)
+}
+
+func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string) ([]stateRow, error) {
+	return t.s.rowsByColumn(ctx, t.tx, src, col, vals)
+}
+
+func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error) {
+	input, err := json.Marshal(docs)
+	if err != nil {
+		return nil, fmt.Errorf("encode pending docs: %w", err)
+	}
+	rows, err := t.tx.Query(ctx, `INSERT INTO `+t.s.ident("pending")+` (view, doc_id, key)
+		SELECT view, doc_id, key FROM jsonb_to_recordset($1::jsonb) AS x(view text, doc_id text, key jsonb)
+		RETURNING id`, input)
+	if err != nil {
+		return nil, fmt.Errorf("record pending docs: %w", err)
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		if err := rows.Scan(&docs[i].ID); err != nil {
+			return nil, err
+		}
+		i++
+	}
+	return docs, rows.Err()
+}
+
+func (t pgTx) bumpRevs(ctx context.Context, view string, list []string) (map[string]int64, error) {
+	rows, err := t.tx.Query(ctx, `INSERT INTO `+t.s.ident("revs")+` AS r (view, doc_id, rev)
+		SELECT $1, id, 1 FROM unnest($2::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
+		ON CONFLICT (view, doc_id) DO UPDATE SET rev = r.rev + 1
+		RETURNING doc_id, rev`, view, list)
+	if err != nil {
+		return nil, fmt.Errorf("assign revisions: %w", err)
+	}
+	defer rows.Close()
+	revs := make(map[string]int64, len(list))
+	for rows.Next() {
+		var id string
+		var rev int64
+		if err := rows.Scan(&id, &rev); err != nil {
+			return nil, err
+		}
+		revs[id] = rev
+	}
+	return revs, rows.Err()
+}
+
+func (s *state) pending(ctx context.Context) ([]pendingDoc, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, view, doc_id, key FROM `+s.ident("pending")+` ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("read pending docs: %w", err)
+	}
+	docs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pendingDoc, error) {
+		var d pendingDoc
+		var key []byte
+		if err := r.Scan(&d.ID, &d.View, &d.Doc, &key); err != nil {
+			return d, err
+		}
+		var err error
+		d.Key, err = decodeRow(key)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read pending docs: %w", err)
+	}
+	return docs, nil
+}
+
+func (s *state) forgetPending(ctx context.Context, ids []int64) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM `+s.ident("pending")+` WHERE id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("forget pending docs: %w", err)
+	}
+	return nil
+}
+
+func (s *state) saveMarks(ctx context.Context, list []*mark) error {
+	input, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO `+s.ident("watermarks")+` AS w
+		(source, topic, partition, "offset", pos_hi, pos_lo, updated_at)
+		SELECT source, topic, partition, "offset", pos_hi, pos_lo, now()
+		FROM jsonb_to_recordset($1::jsonb) AS x(source text, topic text, partition int, "offset" bigint, pos_hi bigint, pos_lo bigint)
+		ON CONFLICT (topic, partition) DO UPDATE SET
+			"offset" = greatest(w."offset", excluded."offset"),
+			pos_hi = CASE WHEN (excluded.pos_hi, excluded.pos_lo) > (w.pos_hi, w.pos_lo) THEN excluded.pos_hi ELSE w.pos_hi END,
+			pos_lo = CASE WHEN (excluded.pos_hi, excluded.pos_lo) > (w.pos_hi, w.pos_lo) THEN excluded.pos_lo ELSE w.pos_lo END,
+			updated_at = now()`, input)
+	if err != nil {
+		return fmt.Errorf("save watermarks: %w", err)
+	}
+	return nil
+}
+
+func (s *state) liveRows(ctx context.Context, src *projections.Source, after string, limit int) ([]stateRow, error) {
+	return s.query(ctx, s.pool, src,
+		`SELECT key, data, deleted FROM `+s.table(src)+` WHERE NOT deleted AND key > $1 ORDER BY key LIMIT $2`, after, limit)
+}
+
+func (s *state) groups(ctx context.Context, v *projections.View, after string, limit int) ([]map[string]any, string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (g) g, data FROM (
+		SELECT `+groupExpr(v)+` AS g, data FROM `+s.table(v.Root)+` WHERE NOT deleted) s
+		WHERE g > $1 ORDER BY g LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list groups of %s: %w", v.Name, err)
+	}
+	defer rows.Close()
+	var out []map[string]any
+	last := ""
+	for rows.Next() {
+		var g string
+		var data []byte
+		if err := rows.Scan(&g, &data); err != nil {
+			return nil, "", err
+		}
+		row, err := decodeRow(data)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, row)
+		last = g
+	}
+	return out, last, rows.Err()
 }

@@ -2,7 +2,6 @@ package projector
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -61,23 +60,7 @@ func (e *Engine) saveMarks(ctx context.Context, m marks) error {
 	for _, w := range m {
 		list = append(list, w)
 	}
-	input, err := json.Marshal(list)
-	if err != nil {
-		return err
-	}
-	_, err = e.state.pool.Exec(ctx, `INSERT INTO `+e.state.ident("watermarks")+` AS w
-		(source, topic, partition, "offset", pos_hi, pos_lo, updated_at)
-		SELECT source, topic, partition, "offset", pos_hi, pos_lo, now()
-		FROM jsonb_to_recordset($1::jsonb) AS x(source text, topic text, partition int, "offset" bigint, pos_hi bigint, pos_lo bigint)
-		ON CONFLICT (topic, partition) DO UPDATE SET
-			"offset" = greatest(w."offset", excluded."offset"),
-			pos_hi = CASE WHEN (excluded.pos_hi, excluded.pos_lo) > (w.pos_hi, w.pos_lo) THEN excluded.pos_hi ELSE w.pos_hi END,
-			pos_lo = CASE WHEN (excluded.pos_hi, excluded.pos_lo) > (w.pos_hi, w.pos_lo) THEN excluded.pos_lo ELSE w.pos_lo END,
-			updated_at = now()`, input)
-	if err != nil {
-		return fmt.Errorf("save watermarks: %w", err)
-	}
-	return nil
+	return e.state.saveMarks(ctx, list)
 }
 
 // ReadWatermarks returns the watermarks of a source's partitions (all

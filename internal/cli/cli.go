@@ -80,7 +80,7 @@ and Elasticsearch.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "projector.yaml", "configuration file")
-	root.AddCommand(newRun(g), newValidate(g), newDemo(g), newVersion(g), newInspect(g), newRebuild(g), newGenerations(g), newServe(g), newQuery(g))
+	root.AddCommand(newRun(g), newValidate(g), newDemo(g), newVersion(g), newInspect(g), newRebuild(g), newGenerations(g), newServe(g), newQuery(g), newTest(g))
 	return root
 }
 

@@ -1,0 +1,450 @@
+package projector
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/projectorhq/projector/projections"
+)
+
+// memState is a store in the memory of the process, for running projections
+// without PostgreSQL (`projector test`). It must compute exactly what state
+// computes in SQL: the position guard, TOAST merges and patches of apply,
+// and the rows ->> lookups find. One transaction runs at a time, under mu,
+// and a failed one is rolled back from its undo log.
+type memState struct {
+	mu      sync.Mutex
+	rows    map[string]map[string]memRow // source → key → row
+	pend    []pendingDoc
+	nextID  int64
+	revs    map[string]map[string]int64 // view → doc id → rev
+	marks   map[string]mark             // topic/partition → watermark
+	undoLog []func()
+}
+
+type memRow struct {
+	data         map[string]any
+	posHi, posLo int64
+	deleted      bool
+}
+
+func newMemState() *memState {
+	return &memState{rows: map[string]map[string]memRow{}, revs: map[string]map[string]int64{}, marks: map[string]mark{}}
+}
+
+func (s *memState) migrate(context.Context, *projections.Plan) error { return nil }
+
+func (s *memState) update(ctx context.Context, fn func(stateTx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.undoLog = s.undoLog[:0]
+	if err := fn(memTx{s}); err != nil {
+		for i := len(s.undoLog) - 1; i >= 0; i-- {
+			s.undoLog[i]()
+		}
+		s.undoLog = s.undoLog[:0]
+		return err
+	}
+	s.undoLog = s.undoLog[:0]
+	return nil
+}
+
+func (s *memState) pending(context.Context) ([]pendingDoc, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pend), nil
+}
+
+func (s *memState) forgetPending(_ context.Context, ids []int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pend = slices.DeleteFunc(s.pend, func(d pendingDoc) bool { return slices.Contains(ids, d.ID) })
+	return nil
+}
+
+// saveMarks keeps the newest offset and position per partition, as the
+// SQL upsert does; nothing reads them back yet but they cost nothing.
+func (s *memState) saveMarks(_ context.Context, list []*mark) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range list {
+		k := fmt.Sprintf("%s/%d", w.Topic, w.Partition)
+		old, ok := s.marks[k]
+		if !ok {
+			s.marks[k] = *w
+			continue
+		}
+		old.Offset = max(old.Offset, w.Offset)
+		if old.PosHi < w.PosHi || (old.PosHi == w.PosHi && old.PosLo < w.PosLo) {
+			old.PosHi, old.PosLo = w.PosHi, w.PosLo
+		}
+		s.marks[k] = old
+	}
+	return nil
+}
+
+func (s *memState) liveRows(_ context.Context, src *projections.Source, after string, limit int) ([]stateRow, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []stateRow
+	for _, k := range slices.Sorted(maps.Keys(s.rows[src.Name])) {
+		r := s.rows[src.Name][k]
+		if r.deleted || k <= after {
+			continue
+		}
+		if len(out) == limit {
+			break
+		}
+		out = append(out, stateRow{Key: k, Data: cloneRow(r.data)})
+	}
+	return out, nil
+}
+
+func (s *memState) groups(_ context.Context, v *projections.View, after string, limit int) ([]map[string]any, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byGroup := map[string]map[string]any{}
+	for _, r := range s.rows[v.Root.Name] {
+		if r.deleted {
+			continue
+		}
+		g, ok := groupText(v, r.data)
+		if ok && g > after {
+			if _, seen := byGroup[g]; !seen {
+				byGroup[g] = r.data
+			}
+		}
+	}
+	var out []map[string]any
+	last := ""
+	for _, g := range slices.Sorted(maps.Keys(byGroup)) {
+		if len(out) == limit {
+			break
+		}
+		out = append(out, cloneRow(byGroup[g]))
+		last = g
+	}
+	return out, last, nil
+}
+
+// groupText renders a group key as groupExpr does in SQL: ->> of one
+// column (NULL for a missing one), or jsonb_build_array(…)::text.
+func groupText(v *projections.View, row map[string]any) (string, bool) {
+	if len(v.IDColumns) == 1 {
+		return text(row[v.IDColumns[0]])
+	}
+	parts := make([]string, len(v.IDColumns))
+	for i, c := range v.IDColumns {
+		t, ok := text(row[c])
+		if !ok {
+			parts[i] = "null"
+			continue
+		}
+		parts[i] = strconv.Quote(t)
+		if b, err := json.Marshal(t); err == nil {
+			parts[i] = string(b)
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]", true
+}
+
+// memTx is a transaction of a memState: its methods run under mu.
+type memTx struct{ s *memState }
+
+func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowChange) ([]applied, error) {
+	s := t.s
+	table := s.rows[src.Name]
+	if table == nil {
+		table = map[string]memRow{}
+		s.rows[src.Name] = table
+	}
+	var out []applied
+	for _, c := range changes {
+		old, exists := table[c.Key]
+		live := exists && !old.deleted
+		var data map[string]any
+		switch {
+		case c.Patch:
+			base := c.Data
+			if live {
+				base = old.data
+			}
+			patched, err := jsonbPatch(base, c.PatchSet, c.PatchUnset)
+			if err != nil {
+				return nil, fmt.Errorf("apply changes to state of %s: %w", src.Name, err)
+			}
+			data = patched
+		case c.Merge && live:
+			data = maps.Clone(old.data)
+			maps.Copy(data, c.Data)
+		default:
+			data = c.Data
+		}
+		// The stored jsonb is what PostgreSQL reads back: round-trip through
+		// JSON so that values have the types decodeRow gives.
+		data, err := normalize(data)
+		if err != nil {
+			return nil, fmt.Errorf("apply changes to state of %s: %w", src.Name, err)
+		}
+		if exists && (old.posHi > c.PosHi || (old.posHi == c.PosHi && old.posLo > c.PosLo)) {
+			continue // older than the stored row: the position guard
+		}
+		key := c.Key
+		if exists {
+			s.undoLog = append(s.undoLog, func() { table[key] = old })
+		} else {
+			s.undoLog = append(s.undoLog, func() { delete(table, key) })
+		}
+		table[key] = memRow{data: data, posHi: c.PosHi, posLo: c.PosLo, deleted: c.Deleted}
+		a := applied{Key: key, New: cloneRow(data), NewDeleted: c.Deleted}
+		if live {
+			a.Old = cloneRow(old.data)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func (t memTx) rowsByKey(_ context.Context, src *projections.Source, keys []string) ([]stateRow, error) {
+	table := t.s.rows[src.Name]
+	var out []stateRow
+	for _, k := range slices.Compact(slices.Sorted(slices.Values(keys))) {
+		if r, ok := table[k]; ok {
+			out = append(out, stateRow{Key: k, Data: cloneRow(r.data), Deleted: r.deleted})
+		}
+	}
+	return out, nil
+}
+
+// rowsByColumn returns the rows in key order: PostgreSQL gives no order,
+// and one that does not depend on map iteration keeps test runs repeatable.
+func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col string, vals []string) ([]stateRow, error) {
+	want := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		want[v] = true
+	}
+	table := t.s.rows[src.Name]
+	var out []stateRow
+	for k, r := range table {
+		if r.deleted {
+			continue
+		}
+		if v, ok := text(r.data[col]); ok && want[v] {
+			out = append(out, stateRow{Key: k, Data: cloneRow(r.data)})
+		}
+	}
+	slices.SortFunc(out, func(a, b stateRow) int { return cmp.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+func (t memTx) insertPending(_ context.Context, docs []pendingDoc) ([]pendingDoc, error) {
+	s := t.s
+	n := len(s.pend)
+	for i := range docs {
+		s.nextID++
+		docs[i].ID = s.nextID
+		s.pend = append(s.pend, docs[i])
+	}
+	s.undoLog = append(s.undoLog, func() { s.pend = s.pend[:n] })
+	return docs, nil
+}
+
+func (t memTx) bumpRevs(_ context.Context, view string, ids []string) (map[string]int64, error) {
+	s := t.s
+	revs := s.revs[view]
+	if revs == nil {
+		revs = map[string]int64{}
+		s.revs[view] = revs
+	}
+	out := make(map[string]int64, len(ids))
+	for _, id := range ids {
+		old, had := revs[id]
+		s.undoLog = append(s.undoLog, func() {
+			if had {
+				revs[id] = old
+			} else {
+				delete(revs, id)
+			}
+		})
+		revs[id] = old + 1
+		out[id] = old + 1
+	}
+	return out, nil
+}
+
+// normalize round-trips a row through JSON, as storing it in jsonb does.
+func normalize(row map[string]any) (map[string]any, error) {
+	b, err := json.Marshal(row)
+	if err != nil {
+		return nil, fmt.Errorf("encode state row: %w", err)
+	}
+	return decodeRow(b)
+}
+
+// cloneRow copies a row deeply so that callers cannot change the state.
+func cloneRow(row map[string]any) map[string]any {
+	if row == nil {
+		return nil
+	}
+	return cloneValue(row).(map[string]any)
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = cloneValue(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = cloneValue(e)
+		}
+		return a
+	}
+	return v
+}
+
+// jsonbPatch is patchFunction's jsonb_patch in Go: set each dotted path in
+// jsonb's key order (shorter keys first), creating objects on the way, then
+// remove each unset path. doc is not changed.
+func jsonbPatch(doc map[string]any, set map[string]any, unset []string) (map[string]any, error) {
+	var root any = cloneRow(doc)
+	if doc == nil {
+		root = map[string]any{}
+	}
+	keys := slices.SortedFunc(maps.Keys(set), func(a, b string) int {
+		return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
+	})
+	for _, k := range keys {
+		p := strings.Split(k, ".")
+		for i := 1; i < len(p); i++ {
+			switch at(root, p[:i]).(type) {
+			case map[string]any, []any:
+			default:
+				var err error
+				if root, err = jsonbSet(root, p[:i], map[string]any{}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		var err error
+		if root, err = jsonbSet(root, p, cloneValue(set[k])); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range unset {
+		root = jsonbRemove(root, strings.Split(k, "."))
+	}
+	m, _ := root.(map[string]any)
+	return m, nil
+}
+
+// at is doc #> path: nil when the path does not lead anywhere.
+func at(doc any, path []string) any {
+	for _, p := range path {
+		switch x := doc.(type) {
+		case map[string]any:
+			doc = x[p]
+		case []any:
+			i, ok := arrayIndex(p, len(x))
+			if !ok || i < 0 || i >= len(x) {
+				return nil
+			}
+			doc = x[i]
+		default:
+			return nil
+		}
+	}
+	return doc
+}
+
+// arrayIndex parses a jsonb path element as an array index (negative ones
+// count from the end).
+func arrayIndex(p string, n int) (int, bool) {
+	i, err := strconv.Atoi(p)
+	if err != nil {
+		return 0, false
+	}
+	if i < 0 {
+		i += n
+	}
+	return i, true
+}
+
+// jsonbSet is jsonb_set(doc, path, v, create_missing => true): a missing
+// last key is created, an index past an array's end appends (before its
+// start prepends), and a path through a missing or scalar value is a no-op.
+func jsonbSet(doc any, path []string, v any) (any, error) {
+	if len(path) == 0 {
+		return v, nil
+	}
+	switch x := doc.(type) {
+	case map[string]any:
+		child, ok := x[path[0]]
+		if !ok && len(path) > 1 {
+			return doc, nil
+		}
+		nv, err := jsonbSet(child, path[1:], v)
+		if err != nil {
+			return nil, err
+		}
+		x[path[0]] = nv
+	case []any:
+		i, ok := arrayIndex(path[0], len(x))
+		if !ok {
+			return nil, fmt.Errorf("path element %q is not an integer", path[0])
+		}
+		switch {
+		case i >= 0 && i < len(x):
+			nv, err := jsonbSet(x[i], path[1:], v)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = nv
+		case len(path) > 1:
+		case i < 0:
+			return append([]any{v}, x...), nil
+		default:
+			return append(x, v), nil
+		}
+	}
+	return doc, nil
+}
+
+// jsonbRemove is doc #- path.
+func jsonbRemove(doc any, path []string) any {
+	if len(path) == 0 {
+		return doc
+	}
+	switch x := doc.(type) {
+	case map[string]any:
+		if len(path) == 1 {
+			delete(x, path[0])
+		} else if c, ok := x[path[0]]; ok {
+			x[path[0]] = jsonbRemove(c, path[1:])
+		}
+	case []any:
+		i, ok := arrayIndex(path[0], len(x))
+		if !ok || i < 0 || i >= len(x) {
+			return doc
+		}
+		if len(path) == 1 {
+			return slices.Delete(x, i, i+1)
+		}
+		x[i] = jsonbRemove(x[i], path[1:])
+	}
+	return doc
+}
