@@ -192,8 +192,9 @@ func (e *Engine) applyState(ctx context.Context, perSource map[*projections.Sour
 				continue
 			}
 			// ON CONFLICT cannot touch a row twice in one statement: apply a
-			// key's changes in rounds, in order.
-			for _, round := range rounds(changes) {
+			// key's changes in rounds, in order, after folding away the ones
+			// a later change of the same key makes moot.
+			for _, round := range rounds(fold(changes)) {
 				rows, err := tx.apply(ctx, src, round)
 				if err != nil {
 					return err
@@ -210,6 +211,57 @@ func (e *Engine) applyState(ctx context.Context, perSource map[*projections.Sour
 		return err
 	})
 	return out, err
+}
+
+// fold keeps, per key, only what the state needs to reach the end of the
+// batch. A full change (an upsert or a delete) makes the key's earlier
+// changes in the batch moot: their values never reach a sink, and the
+// affected documents are found from the stored row before the batch and the
+// final one (an item that moved 1→2→3 within a batch leaves order 1 and
+// joins order 3; order 2 never showed it). A merge (TOAST) or patch applies
+// on top of what came before, so it is kept with it. A change older than
+// one already seen for its key is dropped: the position guard would skip it.
+func fold(changes []rowChange) []rowChange {
+	type run struct {
+		idx []int
+		top debezium.Position
+	}
+	keys := make(map[string]*run, len(changes))
+	keep := make([]bool, len(changes))
+	dropped := false
+	for i, c := range changes {
+		pos := debezium.Position{Hi: c.PosHi, Lo: c.PosLo}
+		r := keys[c.Key]
+		if r == nil {
+			keys[c.Key] = &run{idx: []int{i}, top: pos}
+			keep[i] = true
+			continue
+		}
+		if pos.Compare(r.top) < 0 {
+			dropped = true
+			continue
+		}
+		if !c.Merge && !c.Patch {
+			for _, j := range r.idx {
+				keep[j] = false
+			}
+			r.idx = r.idx[:0]
+			dropped = true
+		}
+		r.idx = append(r.idx, i)
+		keep[i] = true
+		r.top = pos
+	}
+	if !dropped {
+		return changes
+	}
+	out := make([]rowChange, 0, len(keys))
+	for i, c := range changes {
+		if keep[i] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // rounds splits changes so that no key occurs twice in one round, keeping

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/projectorhq/projector/sinks"
@@ -32,41 +33,61 @@ func (e *Engine) SetRoutes(routes []Route) {
 }
 
 // WriteDocs writes docs to the given routes with the engine's retry rules.
+// The routes are written concurrently (each store at its own pace; a slow
+// or failing one does not hold the others back), and WriteDocs returns once
+// every one acknowledged every doc, or ctx ends.
 func (e *Engine) WriteDocs(ctx context.Context, routes []Route, docs []sinks.Doc) error {
-	for _, r := range routes {
-		s := r.Sink
-		todo := r.filter(docs)
-		wait := 100 * time.Millisecond
-		for len(todo) > 0 {
-			start := time.Now()
-			err := s.Write(ctx, todo)
-			e.metrics.sinkSeconds.WithLabelValues(s.Name()).Observe(time.Since(start).Seconds())
-			if err == nil {
-				e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo)))
-				e.health.set(s.Name(), nil)
-				break
-			}
-			e.metrics.sinkErrors.WithLabelValues(s.Name()).Inc()
-			e.health.set(s.Name(), err)
-			var be *sinks.BatchError
-			if errors.As(err, &be) {
-				failed := make([]sinks.Doc, 0, len(be.Failed))
-				for i := range todo {
-					if _, bad := be.Failed[i]; bad {
-						failed = append(failed, todo[i])
-					}
-				}
-				e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo) - len(failed)))
-				todo = failed
-			}
-			e.log.Warn("sink write failed; retrying", "sink", s.Name(), "docs", len(todo), "retry_in", wait, "err", err)
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("sink %s: %w (last error: %v)", s.Name(), ctx.Err(), err)
-			case <-time.After(wait):
-			}
-			wait = min(2*wait, e.backoff)
+	if len(routes) == 1 {
+		return e.writeRoute(ctx, routes[0], docs)
+	}
+	errs := make([]error, len(routes))
+	var wg sync.WaitGroup
+	for i, r := range routes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.writeRoute(ctx, r, docs)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// writeRoute writes the route's docs, retrying what failed with capped
+// exponential backoff until it is stored or ctx ends.
+func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) error {
+	s := r.Sink
+	todo := r.filter(docs)
+	wait := 100 * time.Millisecond
+	for len(todo) > 0 {
+		start := time.Now()
+		err := s.Write(ctx, todo)
+		e.metrics.sinkSeconds.WithLabelValues(s.Name()).Observe(time.Since(start).Seconds())
+		if err == nil {
+			e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo)))
+			e.health.set(s.Name(), nil)
+			return nil
 		}
+		e.metrics.sinkErrors.WithLabelValues(s.Name()).Inc()
+		e.health.set(s.Name(), err)
+		var be *sinks.BatchError
+		if errors.As(err, &be) {
+			failed := make([]sinks.Doc, 0, len(be.Failed))
+			for i := range todo {
+				if _, bad := be.Failed[i]; bad {
+					failed = append(failed, todo[i])
+				}
+			}
+			e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo) - len(failed)))
+			todo = failed
+		}
+		e.log.Warn("sink write failed; retrying", "sink", s.Name(), "docs", len(todo), "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sink %s: %w (last error: %v)", s.Name(), ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, e.backoff)
 	}
 	return nil
 }
