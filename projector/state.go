@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -287,7 +288,9 @@ func decodeRow(b []byte) (map[string]any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
+	// goccy/go-json: the same results as encoding/json (numbers kept exact
+	// as json.Number), several times faster on the rows every batch reads.
+	d := gojson.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var m map[string]any
 	if err := d.Decode(&m); err != nil {
