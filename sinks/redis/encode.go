@@ -3,20 +3,23 @@ package redis
 import (
 	"bytes"
 	"encoding/json"
+
 	"fmt"
 	"sort"
 	"strconv"
+
+	gojson "github.com/goccy/go-json"
 )
 
 // encoder reuses one buffer for the docs of a batch.
 type encoder struct {
 	buf bytes.Buffer
-	enc *json.Encoder
+	enc *gojson.Encoder // goccy/go-json: encoding/json's output, without its reflection cost
 }
 
 func (e *encoder) encode(v any) ([]byte, error) {
 	if e.enc == nil {
-		e.enc = json.NewEncoder(&e.buf)
+		e.enc = gojson.NewEncoder(&e.buf)
 		e.enc.SetEscapeHTML(false) // readers get "<" as it was, not \u003c
 	}
 	e.buf.Reset()
