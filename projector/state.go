@@ -81,10 +81,15 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 				PRIMARY KEY (view, doc_id))`,
 			// pending holds the documents whose state changed but whose sink
 			// writes are not yet acknowledged: written in the same transaction as
-			// the state, so a crash between the two loses no recompute.
-			`CREATE TABLE IF NOT EXISTS ` + s.ident("pending") + ` (
-				id bigserial PRIMARY KEY, view text NOT NULL, doc_id text NOT NULL,
-				key jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+			// the state, so a crash between the two loses no recompute. One row
+			// per batch (a row per document cost more than the documents'
+			// recompute); the view lists them one per document.
+			`CREATE TABLE IF NOT EXISTS ` + s.ident("pending_batches") + ` (
+				id bigserial PRIMARY KEY, docs jsonb NOT NULL,
+				created_at timestamptz NOT NULL DEFAULT now())`,
+			`CREATE OR REPLACE VIEW ` + s.ident("pending") + ` AS
+				SELECT b.id, d->>'view' AS view, d->>'doc_id' AS doc_id, d->'key' AS key, b.created_at
+				FROM ` + s.ident("pending_batches") + ` b CROSS JOIN LATERAL jsonb_array_elements(b.docs) d`,
 			`CREATE TABLE IF NOT EXISTS ` + s.ident("watermarks") + ` (
 				source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
 				"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
@@ -340,21 +345,14 @@ func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDo
 	if err != nil {
 		return nil, fmt.Errorf("encode pending docs: %w", err)
 	}
-	rows, err := t.tx.Query(ctx, `INSERT INTO `+t.s.ident("pending")+` (view, doc_id, key)
-		SELECT view, doc_id, key FROM jsonb_to_recordset($1::jsonb) AS x(view text, doc_id text, key jsonb)
-		RETURNING id`, input)
-	if err != nil {
+	var id int64
+	if err := t.tx.QueryRow(ctx, `INSERT INTO `+t.s.ident("pending_batches")+` (docs) VALUES ($1::jsonb) RETURNING id`, input).Scan(&id); err != nil {
 		return nil, fmt.Errorf("record pending docs: %w", err)
 	}
-	defer rows.Close()
-	i := 0
-	for rows.Next() {
-		if err := rows.Scan(&docs[i].ID); err != nil {
-			return nil, err
-		}
-		i++
+	for i := range docs {
+		docs[i].ID = id
 	}
-	return docs, rows.Err()
+	return docs, nil
 }
 
 func (t pgTx) bumpRevs(ctx context.Context, view string, list []string) (map[string]int64, error) {
@@ -400,7 +398,7 @@ func (s *state) pending(ctx context.Context) ([]pendingDoc, error) {
 }
 
 func (s *state) forgetPending(ctx context.Context, ids []int64) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM `+s.ident("pending")+` WHERE id = ANY($1)`, ids); err != nil {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM `+s.ident("pending_batches")+` WHERE id = ANY($1)`, ids); err != nil {
 		return fmt.Errorf("forget pending docs: %w", err)
 	}
 	return nil
