@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/projections"
 )
 
 // Exit codes.
@@ -92,6 +93,20 @@ func (g *globals) load() (*config.Config, error) {
 		return nil, usageError(err)
 	}
 	return cfg, nil
+}
+
+// loadPlan loads the configuration and compiles its views; any problem is
+// a usage error listing every problem with its file:line:col.
+func (g *globals) loadPlan() (*config.Config, *projections.Plan, error) {
+	cfg, err := g.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := projections.Compile(cfg)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	return cfg, plan, nil
 }
 
 // logger builds the process logger from the configuration.

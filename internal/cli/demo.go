@@ -19,7 +19,6 @@ import (
 
 	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/internal/shop"
-	"github.com/projectorhq/projector/projections"
 )
 
 type demoOptions struct {
@@ -76,13 +75,9 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	}
 	os.Setenv("PROJECTOR_POSTGRES_URL", demoURL)
 
-	cfg, err := g.load()
+	cfg, plan, err := g.loadPlan()
 	if err != nil {
 		return err
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		return usageError(err)
 	}
 	log := logger(cfg.Log, g.stderr)
 	if err := clearRedis(parent, cfg.Stores.Redis.URL); err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
-	"github.com/projectorhq/projector/projections"
 )
 
 func newGenerations(g *globals) *cobra.Command {
@@ -26,13 +25,9 @@ from, its stores, the documents filled and verified, when it was built and
 swapped in, which stores readers see it in, and which targets were dropped.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.load()
+			cfg, plan, err := g.loadPlan()
 			if err != nil {
 				return err
-			}
-			plan, err := projections.Compile(cfg)
-			if err != nil {
-				return usageError(err)
 			}
 			view := ""
 			if len(args) == 1 {

@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/projectorhq/projector/internal/query"
-	"github.com/projectorhq/projector/projections"
 )
 
 type queryOptions struct {
@@ -92,13 +91,9 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 	if len(args) == 2 && len(params) > 0 {
 		return usageError(errors.New("an ID reads one document: --where, --sort, --limit, --cursor and --search do not apply"))
 	}
-	cfg, err := g.load()
+	cfg, plan, err := g.loadPlan()
 	if err != nil {
 		return err
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		return usageError(err)
 	}
 	ctx := cmd.Context()
 	// Each run is a new process, so the cursor key must not be random: the

@@ -16,7 +16,6 @@ import (
 
 	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
-	"github.com/projectorhq/projector/projections"
 )
 
 type rebuildOptions struct {
@@ -106,13 +105,9 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	if o.from == registry.SourceSource && len(urls) == 0 {
 		return usageError(errors.New("--from source needs --source-url (URL, or NAME=URL per source)"))
 	}
-	cfg, err := g.load()
+	cfg, plan, err := g.loadPlan()
 	if err != nil {
 		return err
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		return usageError(err)
 	}
 	if plan.View(view) == nil {
 		return usageError(fmt.Errorf("view %q is not declared in %s", view, cfg.File))

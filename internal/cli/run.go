@@ -33,13 +33,9 @@ finish and commit the batch in flight, leave the group. A second signal exits
 at once (what was not committed is consumed again on restart).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
+			cfg, plan, err := g.loadPlan()
 			if err != nil {
 				return err
-			}
-			plan, err := projections.Compile(cfg)
-			if err != nil {
-				return usageError(err)
 			}
 			log := logger(cfg.Log, g.stderr)
 			ctx, stop, release := twoStageSignals(cmd.Context(), log)

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/projectorhq/projector/internal/query"
-	"github.com/projectorhq/projector/projections"
 )
 
 // defaultQueryListen is the query API's address: loopback, next to the
@@ -43,13 +42,9 @@ Without it the API is open and only listens on a loopback address.
 ` + query.CursorKeyEnv + ` signs list cursors (give every instance the same).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
+			cfg, plan, err := g.loadPlan()
 			if err != nil {
 				return err
-			}
-			plan, err := projections.Compile(cfg)
-			if err != nil {
-				return usageError(err)
 			}
 			log := logger(cfg.Log, g.stderr)
 			ctx, stop, release := twoStageSignals(cmd.Context(), log)

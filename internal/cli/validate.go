@@ -32,13 +32,9 @@ retypes a field needs a rebuild, and is reported as an error.
 Exit code 0 when valid, 2 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
+			cfg, plan, err := g.loadPlan()
 			if err != nil {
 				return err
-			}
-			plan, err := projections.Compile(cfg)
-			if err != nil {
-				return usageError(err)
 			}
 			fmt.Fprintf(g.stdout, "%s: ok (%d sources, %d views)\n", cfg.File, len(plan.Sources), len(plan.Views))
 			for _, s := range cfg.DisabledSinks() {
