@@ -14,6 +14,7 @@ type Config struct {
 	Admin   Admin       `yaml:"admin"`
 	Log     Log         `yaml:"log"`
 	Errors  ErrorPolicy `yaml:"errors"`
+	Rebuild Rebuild     `yaml:"rebuild"`
 	Sources Map[Source] `yaml:"sources"`
 	Views   Map[View]   `yaml:"views"`
 }
@@ -92,6 +93,18 @@ type ErrorPolicy struct {
 	Tolerance string `yaml:"tolerance"` // all (default: dead-letter and go on) or none (stop)
 }
 
+// Rebuild holds the defaults of `projector rebuild`.
+type Rebuild struct {
+	Pos Pos `yaml:"-"`
+	// Keep is how long a generation replaced by a rebuild stays (readers'
+	// queries in flight, a look back) before it is dropped. Default 1h;
+	// "0s" drops it at the swap. --keep overrides it.
+	Keep Duration `yaml:"keep"`
+	// SignalTimeout bounds the wait for a Debezium incremental snapshot
+	// requested by `rebuild --from signal`. Default 6h.
+	SignalTimeout Duration `yaml:"signal_timeout"`
+}
+
 // Source is one Debezium topic: a table (PostgreSQL) or collection (MongoDB).
 type Source struct {
 	Pos    Pos    `yaml:"-"`
@@ -104,6 +117,29 @@ type Source struct {
 	// date, jsonb, ...). Only these are kept in the state (slim state), and the
 	// types are the decoding hints for schemaless messages.
 	Columns Map[string] `yaml:"columns"`
+	// Signal reaches the source's Debezium connector through its Kafka
+	// signal channel, for `rebuild --from signal`.
+	Signal Signal `yaml:"signal"`
+}
+
+// Signal says how to ask a source's Debezium connector for an incremental
+// snapshot of its table or collection, and where it reports completion.
+type Signal struct {
+	Pos Pos `yaml:"-"`
+	// Topic is the connector's signal.kafka.topic. Default "<connector>-signal",
+	// Debezium's own default.
+	Topic string `yaml:"topic"`
+	// Connector is the connector's topic.prefix: Debezium acts only on
+	// signals keyed by it. Default: the source topic up to its first '.'.
+	Connector string `yaml:"connector"`
+	// Collection is the data collection to snapshot, as the connector names
+	// it ("schema.table" for PostgreSQL, "database.collection" for MongoDB).
+	// Default: the source topic after its first '.'.
+	Collection string `yaml:"collection"`
+	// Notifications is the connector's notification.sink.topic.name (with
+	// notification.enabled.channels=sink): the rebuild learns there that
+	// the snapshot completed. Required for --from signal.
+	Notifications string `yaml:"notifications"`
 }
 
 // View is one read model: documents computed from a root source, optionally

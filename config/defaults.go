@@ -1,5 +1,10 @@
 package config
 
+import (
+	"strings"
+	"time"
+)
+
 // Defaults applied after decoding and before validation.
 const (
 	DefaultGroup          = "projector"
@@ -13,6 +18,8 @@ const (
 	DefaultSourceFormat   = "auto"
 	DefaultViewSchema     = "public"
 	DefaultRedisFormat    = "json"
+	DefaultRebuildKeep    = Duration(time.Hour)
+	DefaultSignalTimeout  = Duration(6 * time.Hour)
 	deadLetterTopicSuffix = ".dlq"
 )
 
@@ -37,8 +44,25 @@ func (c *Config) applyDefaults(d *decoder) {
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Errors.Tolerance, DefaultTolerance)
+	if !d.present(&c.Rebuild.Keep) || d.info[&c.Rebuild.Keep].bad {
+		c.Rebuild.Keep = DefaultRebuildKeep
+	}
+	if c.Rebuild.SignalTimeout == 0 {
+		c.Rebuild.SignalTimeout = DefaultSignalTimeout
+	}
 	for i := range c.Sources {
-		setDefault(&c.Sources[i].Value.Format, DefaultSourceFormat)
+		s := &c.Sources[i].Value
+		setDefault(&s.Format, DefaultSourceFormat)
+		// Debezium names a topic <topic.prefix>.<schema or database>.<table
+		// or collection> unless a router renamed it; its signal topic
+		// defaults to <topic.prefix>-signal.
+		if prefix, collection, ok := strings.Cut(s.Topic, "."); ok {
+			setDefault(&s.Signal.Connector, prefix)
+			setDefault(&s.Signal.Collection, collection)
+		}
+		if s.Signal.Connector != "" {
+			setDefault(&s.Signal.Topic, s.Signal.Connector+"-signal")
+		}
 	}
 	for i := range c.Views {
 		name, s := c.Views[i].Key, &c.Views[i].Value.Sinks

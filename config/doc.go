@@ -60,6 +60,9 @@
 //	  level: info                 # debug | info | warn | error
 //	errors:
 //	  tolerance: all              # all: dead-letter and go on | none: stop
+//	rebuild:
+//	  keep: 1h                    # a replaced generation is dropped this long after the swap; --keep overrides
+//	  signal_timeout: 6h          # longest wait for an incremental snapshot (rebuild --from signal)
 //	sources:                      # at least one; names match ^[a-z_][a-z0-9_]*$
 //	  orders:
 //	    topic: shop.public.orders # required; one source per topic
@@ -68,6 +71,11 @@
 //	    columns:                  # the columns views may use, with their type (see ParseType)
 //	      id: bigint
 //	      total: numeric(10,2)
+//	    signal:                   # the connector's Kafka signal channel, for rebuild --from signal
+//	      connector: shop         # its topic.prefix (the signal's key); default: the topic up to the first '.'
+//	      topic: shop-signal      # its signal.kafka.topic; default: <connector>-signal
+//	      collection: public.orders   # what to snapshot; default: the topic after the first '.'
+//	      notifications: shop.notifications   # its notification.sink.topic.name; required for --from signal
 //	views:                        # at least one; names match ^[a-z_][a-z0-9_]*$
 //	  order_view:
 //	    from: orders              # required: the root source

@@ -94,6 +94,9 @@ func TestShopExample(t *testing.T) {
 		{"redis sink", *view.Sinks.Redis, RedisSink{Pos: pos(file, 32, 14), Key: "order:{id}", Format: "json"}},
 		{"elasticsearch sink", view.Sinks.Elasticsearch.Index, "orders"},
 		{"sinks without a store URL", c.DisabledSinks(), []string{"order_view.redis", "order_view.elasticsearch"}},
+		{"rebuild defaults", c.Rebuild, Rebuild{Keep: DefaultRebuildKeep, SignalTimeout: DefaultSignalTimeout}},
+		{"signal defaults from the topic", get(t, c.Sources, "users").Signal,
+			Signal{Topic: "shopmongo-signal", Connector: "shopmongo", Collection: "shop.users"}},
 	})
 }
 
@@ -118,6 +121,7 @@ func TestFullFile(t *testing.T) {
 		{"admin off is empty", c.Admin.Listen, ""},
 		{"log", c.Log, Log{Pos: pos(file, 19, 6), Format: "json", Level: "debug"}},
 		{"tolerance", c.Errors.Tolerance, "none"},
+		{"rebuild", c.Rebuild, Rebuild{Pos: pos(file, 76, 10), Keep: Duration(24 * time.Hour), SignalTimeout: Duration(30 * time.Minute)}},
 		{"source order", keys(c.Sources), []string{"users", "orders", "items"}},
 		{"key list", get(t, c.Sources, "users").Key, StringList{"_id"}},
 		{"key comma string", get(t, c.Sources, "orders").Key, StringList{"id", "region"}},

@@ -86,6 +86,7 @@ func (v *validator) validate() {
 	v.kafka()
 	v.stores()
 	v.runtime()
+	v.rebuild()
 	v.sources()
 	v.views()
 }
@@ -249,10 +250,34 @@ func (v *validator) sources() {
 			topics[s.Topic] = e.Key
 		}
 		v.oneOf(&s.Format, "format of "+label, "auto", "json", "avro", "unwrapped")
+		v.signal(&s.Signal, label)
 		for j := range s.Columns {
 			col := &s.Columns[j]
 			v.columnType(&col.Value, col.KeyPos, describe([]string{"sources", e.Key, "columns", col.Key}))
 		}
+	}
+}
+
+// signal checks the topics a source's signal settings name.
+func (v *validator) signal(s *Signal, label string) {
+	for _, t := range []struct {
+		ptr  *string
+		what string
+	}{{&s.Topic, "signal topic"}, {&s.Notifications, "notifications topic"}} {
+		if v.usable(t.ptr) && *t.ptr != "" && !validTopic(*t.ptr) {
+			v.add(v.at(t.ptr, s.Pos), "%s of %s must be a Kafka topic name (letters, digits, '.', '_', '-'), got %s", t.what, label, v.show(t.ptr))
+		}
+	}
+}
+
+// rebuild checks the rebuild defaults.
+func (v *validator) rebuild() {
+	r := &v.c.Rebuild
+	if r.Keep < 0 {
+		v.add(v.at(&r.Keep, r.Pos), "rebuild.keep must not be negative")
+	}
+	if r.SignalTimeout < 0 {
+		v.add(v.at(&r.SignalTimeout, r.Pos), "rebuild.signal_timeout must not be negative")
 	}
 }
 
