@@ -49,13 +49,18 @@ longer has are deleted. The replaced generation is dropped after --keep.
 --from source first re-reads the view's PostgreSQL source tables in one
 consistent snapshot into the state (rows the source no longer has are
 deleted); --from kafka first replays the view's topics from their earliest
-offsets into the state, outside the consumer group.
+offsets into the state, outside the consumer group; --from signal asks each
+source's Debezium connector for an incremental snapshot through its Kafka
+signal topic (the way to re-read MongoDB), applies what it re-reads to the
+state and waits for the connector to report completion on its notification
+topic (sources.NAME.signal in the configuration; rebuild.signal_timeout).
 
 A mismatch found by the verification refuses the swap and says which
 documents differ. An interrupted rebuild (Ctrl-C, a crash) leaves the served
 generation untouched: continue it with --resume, or drop it with --abort.`,
 		Example: `  projector rebuild order_view -c projector.yaml
   projector rebuild order_view --sinks elasticsearch --keep 24h --yes
+  projector rebuild order_view --from signal --yes
   projector rebuild --resume order_view
   projector rebuild --abort order_view`,
 		Args: cobra.ExactArgs(1),
@@ -64,10 +69,10 @@ generation untouched: continue it with --resume, or drop it with --abort.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.from, "from", registry.SourceState, "where the documents come from: state (the state tables); source (re-read the PostgreSQL source tables into the state first); kafka (replay the view's topics into the state first)")
+	f.StringVar(&o.from, "from", registry.SourceState, "where the documents come from: state (the state tables); source (re-read the PostgreSQL source tables into the state first); kafka (replay the view's topics into the state first); signal (have Debezium re-read the sources: an incremental snapshot)")
 	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source: the source database, as URL or NAME=URL per source (repeatable)")
 	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres,redis,elasticsearch (default all)")
-	f.DurationVar(&o.keep, "keep", time.Hour, "how long the replaced generation is kept after the swap (0 drops it at once)")
+	f.DurationVar(&o.keep, "keep", time.Hour, "how long the replaced generation is kept after the swap (0 drops it at once; default rebuild.keep of the configuration)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	f.BoolVar(&o.resume, "resume", false, "continue the interrupted or failed rebuild of VIEW")
 	f.BoolVar(&o.abort, "abort", false, "abandon the rebuild of VIEW under way and drop its generation")
@@ -88,11 +93,9 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 		return usageError(fmt.Errorf("--verify %q: want revs or full", o.verify))
 	}
 	switch o.from {
-	case registry.SourceState, registry.SourceKafka, registry.SourceSource:
-	case registry.SourceSignal:
-		return usageError(fmt.Errorf("--from %s is not implemented yet; use --from state, source or kafka", o.from))
+	case registry.SourceState, registry.SourceKafka, registry.SourceSource, registry.SourceSignal:
 	default:
-		return usageError(fmt.Errorf("--from %q: want state, source or kafka", o.from))
+		return usageError(fmt.Errorf("--from %q: want state, source, kafka or signal", o.from))
 	}
 	urls := map[string]string{}
 	for _, u := range o.sourceURLs {
@@ -111,6 +114,9 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	}
 	if plan.View(view) == nil {
 		return usageError(fmt.Errorf("view %q is not declared in %s", view, cfg.File))
+	}
+	if !cmd.Flags().Changed("keep") {
+		o.keep = time.Duration(cfg.Rebuild.Keep)
 	}
 	log := logger(cfg.Log, g.stderr)
 	// The first signal stops the rebuild where it is (its progress is in
@@ -185,11 +191,14 @@ func printResult(w io.Writer, r rebuild.Result, keep time.Duration) {
 		rate = float64(r.Filled) / r.Fill.Seconds()
 	}
 	fmt.Fprintf(w, "view %s: generation %d is active\n", r.View, r.Generation)
-	if r.SourceRows > 0 || r.SourceDeleted > 0 {
-		fmt.Fprintf(w, "  source   %d rows read into the state, %d state rows the source no longer has deleted\n", r.SourceRows, r.SourceDeleted)
+	if r.SourceRows > 0 {
+		fmt.Fprintf(w, "  source   %d rows read into the state\n", r.SourceRows)
 	}
 	if r.Replayed > 0 {
 		fmt.Fprintf(w, "  replayed %d Kafka records into the state\n", r.Replayed)
+	}
+	if r.SourceDeleted > 0 {
+		fmt.Fprintf(w, "  deleted  %d state rows the source no longer has\n", r.SourceDeleted)
 	}
 	if r.DeadLetters > 0 {
 		fmt.Fprintf(w, "  %d records could not be projected (see the log)\n", r.DeadLetters)

@@ -18,7 +18,9 @@ type Options struct {
 	View string
 	// From is where the documents come from: registry.SourceState (the
 	// default) recomputes them from the state tables; registry.SourceKafka
-	// first replays the view's topics into the state (replay.go).
+	// first replays the view's topics into the state (replay.go),
+	// registry.SourceSource re-reads PostgreSQL sources (source.go) and
+	// registry.SourceSignal has Debezium re-read them (signal.go).
 	From string
 	// SourceURLs are the source databases for --from source, by source
 	// name; the key "" applies to every source without its own.
@@ -124,12 +126,19 @@ type run struct {
 func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 	opts.defaults()
 	switch opts.From {
-	case registry.SourceState, registry.SourceKafka, registry.SourceSource:
+	case registry.SourceState, registry.SourceKafka, registry.SourceSource, registry.SourceSignal:
 	default:
-		return Result{}, fmt.Errorf("rebuild --from %s: %w yet (use --from state, source or kafka)", opts.From, ErrUnsupported)
+		return Result{}, fmt.Errorf("rebuild --from %s: %w (use --from state, source, kafka or signal)", opts.From, ErrUnsupported)
 	}
 	if _, err := env.View(opts.View); err != nil {
 		return Result{}, err
+	}
+	if opts.From == registry.SourceSignal {
+		// Settings missing for a signal are found before anything is built.
+		probe := &run{env: env, opts: opts, gen: registry.Generation{View: opts.View}}
+		if _, err := probe.signalTargets(); err != nil {
+			return Result{}, err
+		}
 	}
 	stores, err := pickStores(env.Stores(opts.View), opts.Stores)
 	if err != nil {
@@ -221,9 +230,6 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 		}
 		g, _ = snap.Get(opts.View, failed.Number)
 	}
-	if g.Source == registry.SourceSignal {
-		return Result{}, fmt.Errorf("resume from %s: %w yet", g.Source, ErrUnsupported)
-	}
 	r := &run{env: env, opts: opts, gen: g, res: Result{View: g.View, Generation: g.Number, Replaced: map[string]int{}}}
 	for _, s := range g.Stores {
 		if s != registry.StoreRedis {
@@ -268,6 +274,8 @@ func (r *run) exec(ctx context.Context) error {
 				err = r.replay(ctx)
 			case registry.SourceSource:
 				err = r.resnapshot(ctx)
+			case registry.SourceSignal:
+				err = r.incrementalSnapshot(ctx)
 			}
 			if err != nil {
 				return err

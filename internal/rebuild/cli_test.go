@@ -60,7 +60,7 @@ func TestCommandLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"rebuild", "nope", "--yes"}, cli.ExitUsage, `view "nope" is not declared`},
-		{[]string{"rebuild", "item_view", "--from", "signal", "--yes"}, cli.ExitUsage, "not implemented yet"},
+		{[]string{"rebuild", "item_view", "--from", "nowhere", "--yes"}, cli.ExitUsage, "want state, source, kafka or signal"},
 		{[]string{"rebuild", "item_view", "--from", "source", "--yes"}, cli.ExitUsage, "needs --source-url"},
 		{[]string{"rebuild", "item_view", "--verify", "some", "--yes"}, cli.ExitUsage, "want revs or full"},
 		{[]string{"rebuild", "item_view", "--sinks", "elasticsearch", "--yes"}, cli.ExitUsage, `store "elasticsearch"`},

@@ -38,6 +38,7 @@ sources:
     topic: shop.public.items
     key: id
     columns: { id: bigint, name: text, qty: bigint }
+    signal: { notifications: shop.notifications }
 views:
   item_view:
     from: items

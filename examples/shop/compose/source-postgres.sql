@@ -44,7 +44,7 @@ ALTER TABLE public.order_items REPLICA IDENTITY FULL;
 
 -- Debezium's signaling table (signal.data.collection = public.debezium_signal).
 -- Incremental snapshots write their open/close watermarks here, also when the
--- snapshot was requested through the Kafka signal topic shop.signals.
+-- snapshot was requested through the Kafka signal topic shop-signal.
 CREATE TABLE public.debezium_signal (
     id   varchar(64) PRIMARY KEY,
     type varchar(32) NOT NULL,

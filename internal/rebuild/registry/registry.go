@@ -94,6 +94,9 @@ type Generation struct {
 	Keep     time.Duration // grace period after retirement
 	Dropped  []string      // stores whose targets were dropped
 	Error    string
+	// Signal is what a rebuild --from signal sent to Debezium (its own
+	// JSON; nil before the signal went out).
+	Signal []byte
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -158,6 +161,9 @@ func (r *Registry) Migrate(ctx context.Context) error {
 				` (view) WHERE state IN ('building','verifying')`,
 			`CREATE UNIQUE INDEX IF NOT EXISTS generations_one_active ON ` + r.ident("generations") +
 				` (view) WHERE state = 'active'`,
+			// Added after the first release: what a rebuild --from signal
+			// asked Debezium for, so that --resume waits for the same snapshot.
+			`ALTER TABLE ` + r.ident("generations") + ` ADD COLUMN IF NOT EXISTS signal jsonb`,
 			`CREATE TABLE IF NOT EXISTS ` + r.ident("instances") + ` (
 				id text PRIMARY KEY, host text NOT NULL, pid int NOT NULL,
 				started_at timestamptz NOT NULL DEFAULT now(), heartbeat_at timestamptz NOT NULL DEFAULT now(),
@@ -204,14 +210,14 @@ func (r *Registry) change(ctx context.Context, fn func(tx pgx.Tx) error) (int64,
 }
 
 const genColumns = `view, generation, state, source, stores, targets, docs_total, docs_done, verified, checksum,
-	cursor, filled, keep, dropped, error, created_at, updated_at, filled_at, swapped_at, retired_at, drop_after`
+	cursor, filled, keep, dropped, error, created_at, updated_at, filled_at, swapped_at, retired_at, drop_after, signal`
 
 func scanGeneration(row pgx.CollectableRow) (Generation, error) {
 	var g Generation
 	var state string
 	err := row.Scan(&g.View, &g.Number, &state, &g.Source, &g.Stores, &g.Targets, &g.DocsTotal, &g.DocsDone,
 		&g.Verified, &g.Checksum, &g.Cursor, &g.Filled, &g.Keep, &g.Dropped, &g.Error,
-		&g.CreatedAt, &g.UpdatedAt, &g.FilledAt, &g.SwappedAt, &g.RetiredAt, &g.DropAfter)
+		&g.CreatedAt, &g.UpdatedAt, &g.FilledAt, &g.SwappedAt, &g.RetiredAt, &g.DropAfter, &g.Signal)
 	g.State = State(state)
 	return g, err
 }
@@ -342,7 +348,7 @@ func (r *Registry) Register(ctx context.Context, g Generation, initial Generatio
 
 // Transition moves a generation from one of the states in from to state
 // to, recording errText (for Failed) and, when restart is set, forgetting
-// the fill's progress. It fails with ErrConflict when the generation is in
+// the fill's progress and the signal sent. It fails with ErrConflict when the generation is in
 // another state.
 func (r *Registry) Transition(ctx context.Context, view string, number int, from []State, to State, errText string, restart bool) (int64, error) {
 	f := make([]string, len(from))
@@ -352,7 +358,7 @@ func (r *Registry) Transition(ctx context.Context, view string, number int, from
 	return r.change(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE `+r.ident("generations")+` SET state = $3, error = $4, updated_at = now(),
 			cursor = CASE WHEN $6 THEN '' ELSE cursor END, filled = filled AND NOT $6,
-			docs_done = CASE WHEN $6 THEN 0 ELSE docs_done END,
+			docs_done = CASE WHEN $6 THEN 0 ELSE docs_done END, signal = CASE WHEN $6 THEN NULL ELSE signal END,
 			drop_after = CASE WHEN $3 IN ('failed', 'aborted') THEN now() + keep ELSE NULL END
 			WHERE view = $1 AND generation = $2 AND state = ANY($5)`, view, number, string(to), errText, f, restart)
 		if err != nil {
@@ -373,6 +379,17 @@ func (r *Registry) Progress(ctx context.Context, view string, number int, cursor
 		WHERE view = $1 AND generation = $2`, view, number, cursor, done, total, filled)
 	if err != nil {
 		return fmt.Errorf("registry: record progress of %s generation %d: %w", view, number, err)
+	}
+	return nil
+}
+
+// SetSignal records what a rebuild --from signal sent. Like Progress it
+// does not bump the version.
+func (r *Registry) SetSignal(ctx context.Context, view string, number int, signal []byte) error {
+	_, err := r.pool.Exec(ctx, `UPDATE `+r.ident("generations")+` SET signal = $3, updated_at = now()
+		WHERE view = $1 AND generation = $2`, view, number, signal)
+	if err != nil {
+		return fmt.Errorf("registry: record the signal of %s generation %d: %w", view, number, err)
 	}
 	return nil
 }
