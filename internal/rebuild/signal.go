@@ -67,9 +67,9 @@ type connectorSignal struct {
 
 // signalRun is what a rebuild --from signal sent, as the registry keeps it.
 type signalRun struct {
-	ID         string                      `json:"id"`
-	SentAt     time.Time                   `json:"sent_at"`
-	Connectors []connectorSignal           `json:"connectors"`
+	ID         string                     `json:"id"`
+	SentAt     time.Time                  `json:"sent_at"`
+	Connectors []connectorSignal          `json:"connectors"`
 	Starts     map[string]map[int32]int64 `json:"starts"` // topic → partition → first offset to read
 }
 
@@ -212,11 +212,11 @@ func signalID(view string, gen int) string {
 // saw per source, and per connector what Debezium reported.
 type snapshotWindow struct {
 	sig       signalRun
-	seen      map[string]map[string]bool // source → state key
+	seen      map[string]map[string]bool   // source → state key
 	newest    map[string]debezium.Position // source → the newest position seen
-	done      map[string]bool            // connector → COMPLETED
-	heard     bool                       // any notification of this signal
-	notifiers map[string][]string        // notification topic → connectors
+	done      map[string]bool              // connector → COMPLETED
+	heard     bool                         // any notification of this signal
+	notifiers map[string][]string          // notification topic → connectors
 }
 
 // followSnapshot replays the view's topics from the recorded offsets into
