@@ -13,6 +13,7 @@ import (
 	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks"
+	"github.com/projectorhq/projector/sinks/elasticsearch"
 	"github.com/projectorhq/projector/sinks/postgres"
 )
 
@@ -172,20 +173,20 @@ func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]str
 // esChecker checks that a generation's index holds the live documents and
 // no others, as of a refresh before each round.
 type esChecker struct {
-	api   *esAPI
+	es    *elasticsearch.Sink
 	index string
 }
 
 func (c *esChecker) store() string { return registry.StoreElasticsearch }
 
-func (c *esChecker) prepare(ctx context.Context) error { return c.api.refresh(ctx, c.index) }
+func (c *esChecker) prepare(ctx context.Context) error { return c.es.Refresh(ctx, c.index) }
 
 func (c *esChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string, error) {
 	ids := make([]string, len(docs))
 	for i := range docs {
 		ids[i] = docs[i].ID
 	}
-	live, err := c.api.live(ctx, c.index, ids)
+	live, err := c.es.LiveIDs(ctx, c.index, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -43,8 +43,8 @@ type Env struct {
 	Log      *slog.Logger
 
 	es      *elasticsearch.Config // nil without an Elasticsearch store
-	esAPI   *esAPI
-	live    *redis.Sink // the Redis sink, built once
+	esAdmin *elasticsearch.Sink   // index and alias calls; set with es
+	live    *redis.Sink           // the Redis sink, built once
 	closers []func()
 }
 
@@ -128,11 +128,14 @@ func (e *Env) init(ctx context.Context) error {
 			}
 			ecfg.CACert = pem
 		}
-		api, err := newESAPI(ecfg)
+		// The sink needs views to be built; its index and alias calls use
+		// none of them.
+		admin, err := elasticsearch.New(ecfg, stack.ElasticsearchViews(e.Plan))
 		if err != nil {
-			return err
+			return fmt.Errorf("elasticsearch sink: %w", err)
 		}
-		e.es, e.esAPI = &ecfg, api
+		e.closers = append(e.closers, admin.Close)
+		e.es, e.esAdmin = &ecfg, admin
 	}
 	if e.Redis != nil {
 		views := stack.RedisViews(e.Plan)
@@ -288,13 +291,13 @@ func (e *Env) dropTarget(ctx context.Context, t registry.Target) error {
 			return fmt.Errorf("drop %s generation %d: table %s: %w", t.View, t.Generation, t.Name, err)
 		}
 	case registry.StoreElasticsearch:
-		if e.esAPI == nil {
+		if e.esAdmin == nil {
 			return fmt.Errorf("drop %s generation %d: index %s: no elasticsearch store configured", t.View, t.Generation, t.Name)
 		}
 		// Deleting an index takes it out of its aliases: never one readers
 		// may be on (a swap that died before the registry recorded it).
 		if i := strings.LastIndex(t.Name, "-g"); i > 0 {
-			on, err := e.esAPI.aliasIndices(ctx, t.Name[:i])
+			on, err := e.esAdmin.AliasIndices(ctx, t.Name[:i])
 			if err != nil {
 				return fmt.Errorf("drop %s generation %d: %w", t.View, t.Generation, err)
 			}
@@ -302,7 +305,7 @@ func (e *Env) dropTarget(ctx context.Context, t registry.Target) error {
 				return fmt.Errorf("drop %s generation %d: index %s is behind alias %s: swap it back first", t.View, t.Generation, t.Name, t.Name[:i])
 			}
 		}
-		if err := e.esAPI.deleteIndex(ctx, t.Name); err != nil {
+		if err := e.esAdmin.DeleteIndex(ctx, t.Name); err != nil {
 			return fmt.Errorf("drop %s generation %d: %w", t.View, t.Generation, err)
 		}
 	}

@@ -169,7 +169,7 @@ func (r *run) swapAlias(ctx context.Context) error {
 	if alias == "" {
 		alias = v.Name
 	}
-	on, err := r.env.esAPI.aliasIndices(ctx, alias)
+	on, err := r.env.esAdmin.AliasIndices(ctx, alias)
 	if err != nil {
 		return err
 	}

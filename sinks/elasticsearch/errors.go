@@ -22,6 +22,9 @@ var (
 	ErrUnavailable = errors.New("elasticsearch: cluster unavailable")
 	// ErrUnreachable wraps a transport failure: no HTTP response at all.
 	ErrUnreachable = errors.New("elasticsearch: cluster unreachable")
+	// ErrInvalidName marks an index or alias name that is not one concrete
+	// name (empty, upper case, a wildcard or a list, …).
+	ErrInvalidName = errors.New("elasticsearch: invalid index or alias name")
 	// ErrAliasMismatch reports a SwapAlias whose alias was not on the
 	// expected generation: someone else moved it.
 	ErrAliasMismatch = errors.New("elasticsearch: alias not on the expected generation")

@@ -241,16 +241,16 @@ func (s *Sink) Setup(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.call(ctx, http.MethodPut, "/_index_template/"+v.Alias, tmpl); err != nil {
+		if _, err := s.call(ctx, http.MethodPut, "/_index_template/"+v.Alias, tmpl, nil); err != nil {
 			return fmt.Errorf("elasticsearch: view %s: put index template: %w", v.Name, err)
 		}
-		if _, err := s.call(ctx, http.MethodPut, "/"+v.index, nil); err != nil {
+		if _, err := s.call(ctx, http.MethodPut, "/"+v.index, nil, nil); err != nil {
 			var ae *APIError
 			if !errors.As(err, &ae) || ae.Type != "resource_already_exists_exception" {
 				return fmt.Errorf("elasticsearch: view %s: create index %s: %w", v.Name, v.index, err)
 			}
 		}
-		status, err := s.call(ctx, http.MethodGet, "/_alias/"+v.Alias, nil)
+		status, err := s.call(ctx, http.MethodGet, "/_alias/"+v.Alias, nil, nil)
 		if err != nil && status != http.StatusNotFound {
 			return fmt.Errorf("elasticsearch: view %s: get alias %s: %w", v.Name, v.Alias, err)
 		}
@@ -258,7 +258,7 @@ func (s *Sink) Setup(ctx context.Context) error {
 			add := map[string]any{"actions": []any{map[string]any{"add": map[string]any{
 				"index": v.index, "alias": v.Alias, "filter": aliasFilter(),
 			}}}}
-			if _, err := s.call(ctx, http.MethodPost, "/_aliases", add); err != nil {
+			if _, err := s.call(ctx, http.MethodPost, "/_aliases", add, nil); err != nil {
 				return fmt.Errorf("elasticsearch: view %s: add alias %s: %w", v.Name, v.Alias, err)
 			}
 		}
@@ -280,7 +280,7 @@ func (s *Sink) SwapAlias(ctx context.Context, viewName string, from, to int) err
 		map[string]any{"remove": map[string]any{"index": gen(from), "alias": v.Alias, "must_exist": true}},
 		map[string]any{"add": map[string]any{"index": gen(to), "alias": v.Alias, "filter": aliasFilter()}},
 	}}
-	if _, err := s.call(ctx, http.MethodPost, "/_aliases", body); err != nil {
+	if _, err := s.call(ctx, http.MethodPost, "/_aliases", body, nil); err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Type == "aliases_not_found_exception" {
 			return fmt.Errorf("%w: %s is not on %s: %w", ErrAliasMismatch, v.Alias, gen(from), err)
@@ -290,9 +290,10 @@ func (s *Sink) SwapAlias(ctx context.Context, viewName string, from, to int) err
 	return nil
 }
 
-// call sends one JSON request. It returns the status, and an *APIError for a
-// non-2xx answer (wrapped with ErrUnreachable for a transport failure).
-func (s *Sink) call(ctx context.Context, method, path string, body any) (int, error) {
+// call sends one JSON request and decodes a 2xx JSON answer into out when
+// out is not nil. It returns the status, and an *APIError for a non-2xx
+// answer (a transport failure wraps ErrUnreachable).
+func (s *Sink) call(ctx context.Context, method, path string, body, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -319,6 +320,11 @@ func (s *Sink) call(ctx context.Context, method, path string, body any) (int, er
 	}
 	if res.StatusCode >= 300 {
 		return res.StatusCode, parseAPIError(res.StatusCode, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return res.StatusCode, fmt.Errorf("elasticsearch: %s %s: decode response: %w", method, path, err)
+		}
 	}
 	return res.StatusCode, nil
 }

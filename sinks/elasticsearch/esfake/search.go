@@ -3,9 +3,11 @@ package esfake
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -130,6 +132,13 @@ func (s *Server) handleSearch(w http.ResponseWriter, expr string, body []byte) {
 	hits, e, status := s.collect(expr, q)
 	if e != nil {
 		writeError(w, status, *e)
+		return
+	}
+	if limit := s.resultWindow(expr); from+size > limit {
+		writeShardFailure(w, expr, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf(
+			"Result window is too large, from + size must be less than or equal to: [%d] but was [%d]. "+
+				"See the scroll api for a more efficient way to request large data sets. "+
+				"This limit can be set by changing the [index.max_result_window] index level setting.", limit, from+size)})
 		return
 	}
 	keys, serr := s.sortKeys(req["sort"], hits, expr)
@@ -395,4 +404,25 @@ func hasIncludeUnder(patterns []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// defaultResultWindow is index.max_result_window when an index does not
+// set it.
+const defaultResultWindow = 10_000
+
+// resultWindow is the smallest index.max_result_window of the indices expr
+// names: a search page (from + size) may not go past it. Callers hold s.mu.
+func (s *Server) resultWindow(expr string) int {
+	targets, _, _ := s.resolve(expr)
+	limit := math.MaxInt
+	for _, t := range targets {
+		n := defaultResultWindow
+		if v, ok := t.ix.settings["index.max_result_window"]; ok {
+			if m, err := strconv.Atoi(v); err == nil {
+				n = m
+			}
+		}
+		limit = min(limit, n)
+	}
+	return limit
 }

@@ -136,6 +136,7 @@ func TestFacets(t *testing.T) {
 
 func TestSearchErrors(t *testing.T) {
 	f := shop(t)
+	f.must(t, http.MethodPut, "/small", `{"settings":{"index":{"max_result_window":2}}}`)
 	tests := []struct {
 		name, path, body, rootType string
 		status                     int
@@ -145,6 +146,9 @@ func TestSearchErrors(t *testing.T) {
 		{"sort on an unmapped field", "/shop/_search", `{"sort":["nope"]}`, "query_shard_exception", 400},
 		{"unknown query", "/shop/_search", `{"query":{"fuzzy_wuzzy":{}}}`, "parsing_exception", 400},
 		{"missing index", "/nope/_search", `{}`, "index_not_found_exception", 404},
+		{"size past max_result_window", "/shop/_search", `{"size":10001}`, "illegal_argument_exception", 400},
+		{"from + size past max_result_window", "/shop/_search", `{"from":9999,"size":2}`, "illegal_argument_exception", 400},
+		{"past the index's own max_result_window", "/small/_search", `{"size":3}`, "illegal_argument_exception", 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
