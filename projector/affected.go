@@ -77,11 +77,88 @@ func (a affected) rootDoc(v *projections.View, row map[string]any) {
 	a.add(v, id, key)
 }
 
+// shapes works out, per source, what apply returns of the rows it changed:
+// the columns that find the affected docs (id columns for the docs the
+// source roots, join columns for the docs that embed it), and the whole new
+// row where the source roots a view built row by row, so that the builder
+// takes it instead of reading it back.
+func shapes(plan *projections.Plan, rts map[*projections.Source][]route) map[*projections.Source]rowShape {
+	out := map[*projections.Source]rowShape{}
+	for _, src := range plan.Sources {
+		cols := []string{}
+		whole := false
+		for _, r := range rts[src] {
+			if len(r.path) > 0 {
+				cols = append(cols, joinedCols(r.path[len(r.path)-1])...)
+				continue
+			}
+			cols = append(cols, r.view.IDColumns...)
+			whole = whole || len(r.view.GroupBy) == 0
+		}
+		slices.Sort(cols)
+		cols = slices.Compact(cols)
+		shape := rowShape{Old: cols, New: cols, SkipOld: isSubset(cols, src.Key)}
+		if whole {
+			shape.New = nil
+		}
+		out[src] = shape
+	}
+	return out
+}
+
+// isSubset reports whether every one of cols is in set.
+func isSubset(cols, set []string) bool {
+	for _, c := range cols {
+		if !slices.Contains(set, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// fresh holds whole state rows a transaction holding the state lock wrote
+// or read, by source and key: no other instance can change them before it
+// commits, so the builder takes them instead of reading them again. A nil
+// fresh holds nothing.
+type fresh map[*projections.Source]map[string]stateRow
+
+func (f fresh) put(src *projections.Source, r stateRow) {
+	if f == nil {
+		return
+	}
+	if f[src] == nil {
+		f[src] = map[string]stateRow{}
+	}
+	f[src][r.Key] = r
+}
+
+func (f fresh) get(src *projections.Source, key string) (stateRow, bool) {
+	r, ok := f[src][key]
+	return r, ok
+}
+
+// applied keeps the rows apply wrote when it returned them whole, and
+// forgets those it did not, which are no longer what it holds.
+func (f fresh) applied(src *projections.Source, rows []applied, whole bool) {
+	if f == nil {
+		return
+	}
+	for _, a := range rows {
+		if whole {
+			f.put(src, stateRow{Key: a.Key, Data: a.New, Deleted: a.NewDeleted})
+		} else {
+			delete(f[src], a.Key)
+		}
+	}
+}
+
 // collect adds what the applied rows of src affect, following every route:
 // for a joined source it walks the joins up to the root, looking the outer
 // rows up in the state (the fan-out), both from the row's old and new values
-// so that a child whose foreign key moved leaves its old parent.
-func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Source, rows []applied, out affected) error {
+// so that a child whose foreign key moved leaves its old parent. Between
+// the levels it reads only the join columns; the root rows it reads whole
+// and keeps in seen, as their docs are built next.
+func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Source, rows []applied, out affected, seen fresh) error {
 	for _, r := range e.routes[src] {
 		level := make([]map[string]any, 0, 2*len(rows))
 		for _, a := range rows {
@@ -101,10 +178,12 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 		for k := len(r.path) - 1; k >= 0 && len(level) > 0; k-- {
 			j := r.path[k]
 			outer := r.view.Root
+			var cols []string // whole root rows
 			if k > 0 {
 				outer = r.path[k-1].Source
+				cols = slices.Compact(slices.Sorted(slices.Values(append(outerCols(j), joinedCols(r.path[k-1])...))))
 			}
-			next, err := e.outerRows(ctx, tx, outer, j, level)
+			next, err := e.outerRows(ctx, tx, outer, j, level, cols, seen)
 			if err != nil {
 				return err
 			}
@@ -117,13 +196,10 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 	return nil
 }
 
-// outerRows finds the live rows of outer that embed any of rows through j.
-func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.Source, j *projections.Join, rows []map[string]any) ([]map[string]any, error) {
-	joinedCols := make([]string, len(j.On))
-	outerCols := make([]string, len(j.On))
-	for i, p := range j.On {
-		joinedCols[i], outerCols[i] = p.Joined, p.Outer
-	}
+// outerRows finds the live rows of outer that embed any of rows through j,
+// with the columns cols (nil: whole rows, which it keeps in seen).
+func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.Source, j *projections.Join, rows []map[string]any, cols []string, seen fresh) ([]map[string]any, error) {
+	joinedCols, outerCols := joinedCols(j), outerCols(j)
 	want := map[string]bool{}
 	var first []string
 	for _, row := range rows {
@@ -142,12 +218,15 @@ func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.S
 	if len(first) == 0 {
 		return nil, nil
 	}
-	found, err := tx.rowsByColumn(ctx, outer, outerCols[0], first)
+	found, err := tx.rowsByColumn(ctx, outer, outerCols[0], first, cols)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]map[string]any, 0, len(found))
 	for _, r := range found {
+		if cols == nil {
+			seen.put(outer, r)
+		}
 		vals, ok := pick(r.Data, outerCols)
 		if !ok {
 			continue

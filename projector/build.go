@@ -18,9 +18,10 @@ import (
 // builder recomputes the documents of one view from the state, in one
 // transaction that holds their revision locks.
 type builder struct {
-	e    *Engine
-	tx   stateTx
-	view *projections.View
+	e     *Engine
+	tx    stateTx
+	view  *projections.View
+	fresh fresh // rows the transaction already holds
 }
 
 // joined is the rows one join field found, by the text of their join values,
@@ -42,7 +43,7 @@ func (b *builder) docs(ctx context.Context, ids map[string]map[string]any, revs 
 	for id := range ids {
 		keys = append(keys, id)
 	}
-	rows, err := b.tx.rowsByKey(ctx, b.view.Root, keys)
+	rows, err := b.rootRows(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +73,25 @@ func (b *builder) docs(ctx context.Context, ids map[string]map[string]any, revs 
 	return out, nil
 }
 
+// rootRows gives the root rows with the given keys, deleted ones included:
+// those the transaction holds, and the others read from the state.
+func (b *builder) rootRows(ctx context.Context, keys []string) ([]stateRow, error) {
+	rows := make([]stateRow, 0, len(keys))
+	var missing []string
+	for _, k := range keys {
+		if r, ok := b.fresh.get(b.view.Root, k); ok {
+			rows = append(rows, r)
+		} else {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return rows, nil
+	}
+	more, err := b.tx.rowsByKey(ctx, b.view.Root, missing)
+	return append(rows, more...), err
+}
+
 // load fetches, for every join among fields, the rows matching any of rows,
 // recursively: one state query per join and level, whatever the batch size.
 func (b *builder) load(ctx context.Context, rows []map[string]any, fields []*projections.Field, src *projections.Source) (joinData, error) {
@@ -95,7 +115,7 @@ func (b *builder) load(ctx context.Context, rows []map[string]any, fields []*pro
 		if len(vals) == 0 {
 			continue
 		}
-		found, err := b.tx.rowsByColumn(ctx, j.Source, j.On[0].Joined, vals)
+		found, err := b.tx.rowsByColumn(ctx, j.Source, j.On[0].Joined, vals, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -329,7 +349,7 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 			first = append(first, t)
 		}
 	}
-	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first)
+	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -27,9 +27,15 @@ func (e *Engine) ProcessChanges(ctx context.Context, source string, changes []de
 			rcs = append(rcs, rc)
 		}
 	}
-	pending, err := e.applyState(ctx, map[*projections.Source][]rowChange{src: rcs})
+	p, err := e.project(ctx, map[*projections.Source][]rowChange{src: rcs})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	return e.flush(ctx, pending)
+	if err := e.write(ctx, p.docs); err != nil {
+		return err
+	}
+	if err := e.state.finish(ctx, p.pending, nil); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	return nil
 }

@@ -54,6 +54,7 @@ type Engine struct {
 	metrics  *Metrics
 	decoders map[string]*sourceDecoder // by topic
 	routes   map[*projections.Source][]route
+	shapes   map[*projections.Source]rowShape
 	backoff  time.Duration
 	health   *health
 	schemas  SchemaRegistry
@@ -94,6 +95,7 @@ func New(opts Options) (*Engine, error) {
 		health:   newHealth(),
 		schemas:  opts.Schemas,
 	}
+	e.shapes = shapes(opts.Plan, e.routes)
 	for _, src := range opts.Plan.Sources {
 		format, err := debezium.ParseFormat(src.Format)
 		if err != nil {
@@ -155,14 +157,14 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 	if err != nil {
 		return nil, err
 	}
-	pending, err := e.applyState(ctx, perSource)
+	p, err := e.project(ctx, perSource)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if err := e.flush(ctx, pending); err != nil {
+	if err := e.write(ctx, p.docs); err != nil {
 		return nil, err
 	}
-	if err := e.saveMarks(ctx, m); err != nil {
+	if err := e.state.finish(ctx, p.pending, m.list()); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return dead, nil
@@ -176,41 +178,92 @@ type pendingDoc struct {
 	Key  map[string]any `json:"key"`
 }
 
-// applyState writes the changes to the state and records the affected docs
-// as pending, in one transaction.
-func (e *Engine) applyState(ctx context.Context, perSource map[*projections.Source][]rowChange) ([]pendingDoc, error) {
+// projected is a batch whose state is committed with its docs recorded
+// pending: what is left is to write docs and then forget the pending row.
+type projected struct {
+	docs    []sinks.Doc
+	pending []int64 // ids of the pending rows
+}
+
+// project writes the changes to the state, records the affected docs as
+// pending, gives them their next revisions and computes them, all in one
+// transaction. It holds the state lock throughout (see lockState), so the
+// rows it wrote or found stay as they are until it commits: the builder
+// takes them as they are instead of reading them back, and a revision still
+// comes from the newest state, as it is assigned before the docs are built.
+func (e *Engine) project(ctx context.Context, perSource map[*projections.Source][]rowChange) (projected, error) {
 	if len(perSource) == 0 {
-		return nil, nil
+		return projected{}, nil
 	}
-	var out []pendingDoc
+	var out projected
 	err := e.state.update(ctx, func(tx stateTx) error {
-		out = out[:0]
-		aff := affected{}
-		for _, src := range e.plan.Sources {
-			changes := perSource[src]
-			if len(changes) == 0 {
-				continue
-			}
-			// ON CONFLICT cannot touch a row twice in one statement: apply a
-			// key's changes in rounds, in order, after folding away the ones
-			// a later change of the same key makes moot.
-			for _, round := range rounds(fold(changes)) {
-				rows, err := tx.apply(ctx, src, round)
-				if err != nil {
-					return err
-				}
-				e.metrics.applied.WithLabelValues(src.Name).Add(float64(len(rows)))
-				e.metrics.stale.WithLabelValues(src.Name).Add(float64(len(round) - len(rows)))
-				if err := e.collect(ctx, tx, src, rows, aff); err != nil {
-					return err
-				}
-			}
+		out = projected{}
+		seen := fresh{}
+		aff, err := e.applyChanges(ctx, tx, perSource, seen)
+		if err != nil {
+			return err
 		}
-		docs, err := e.insertPending(ctx, tx, aff)
-		out = docs
-		return err
+		pending, err := e.insertPending(ctx, tx, aff)
+		if err != nil {
+			return err
+		}
+		if out.docs, err = e.computeDocs(ctx, tx, byView(pending), seen); err != nil {
+			return err
+		}
+		out.pending = pendingIDs(pending)
+		return nil
 	})
 	return out, err
+}
+
+// applyChanges writes the changes to the state in tx and collects the docs
+// they affect.
+func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh) (affected, error) {
+	aff := affected{}
+	for _, src := range e.plan.Sources {
+		changes := perSource[src]
+		if len(changes) == 0 {
+			continue
+		}
+		shape := e.shapes[src]
+		// ON CONFLICT cannot touch a row twice in one statement: apply a
+		// key's changes in rounds, in order, after folding away the ones
+		// a later change of the same key makes moot.
+		for _, round := range rounds(fold(changes)) {
+			rows, err := tx.apply(ctx, src, round, shape)
+			if err != nil {
+				return nil, err
+			}
+			e.metrics.applied.WithLabelValues(src.Name).Add(float64(len(rows)))
+			e.metrics.stale.WithLabelValues(src.Name).Add(float64(len(round) - len(rows)))
+			seen.applied(src, rows, shape.New == nil)
+			if err := e.collect(ctx, tx, src, rows, aff, seen); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return aff, nil
+}
+
+func byView(pending []pendingDoc) map[string]map[string]map[string]any {
+	out := map[string]map[string]map[string]any{}
+	for _, p := range pending {
+		if out[p.View] == nil {
+			out[p.View] = map[string]map[string]any{}
+		}
+		out[p.View][p.Doc] = p.Key
+	}
+	return out
+}
+
+func pendingIDs(pending []pendingDoc) []int64 {
+	var ids []int64
+	for _, p := range pending {
+		if len(ids) == 0 || ids[len(ids)-1] != p.ID {
+			ids = append(ids, p.ID)
+		}
+	}
+	return ids
 }
 
 // fold keeps, per key, only what the state needs to reach the end of the
@@ -312,23 +365,14 @@ func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	byView := map[string]map[string]map[string]any{}
-	ids := make([]int64, 0, len(pending))
-	for _, p := range pending {
-		ids = append(ids, p.ID)
-		if byView[p.View] == nil {
-			byView[p.View] = map[string]map[string]any{}
-		}
-		byView[p.View][p.Doc] = p.Key
-	}
-	docs, err := e.recompute(ctx, byView)
+	docs, err := e.recompute(ctx, byView(pending))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	if err := e.write(ctx, docs); err != nil {
 		return err
 	}
-	if err := e.state.forgetPending(ctx, ids); err != nil {
+	if err := e.state.forgetPending(ctx, pendingIDs(pending)); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return nil
@@ -340,26 +384,34 @@ func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
 func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map[string]any) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	err := e.state.update(ctx, func(tx stateTx) error {
-		docs = docs[:0]
-		for _, v := range e.plan.Views {
-			ids := byView[v.Name]
-			if len(ids) == 0 {
-				continue
-			}
-			revs, err := e.bumpRevs(ctx, tx, v.Name, ids)
-			if err != nil {
-				return err
-			}
-			b := &builder{e: e, tx: tx, view: v}
-			out, err := b.docs(ctx, ids, revs)
-			if err != nil {
-				return err
-			}
-			docs = append(docs, out...)
-		}
-		return nil
+		var err error
+		docs, err = e.computeDocs(ctx, tx, byView, nil)
+		return err
 	})
 	return docs, err
+}
+
+// computeDocs assigns the docs their next revisions and builds them in tx,
+// taking the rows seen holds instead of reading them again.
+func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, seen fresh) ([]sinks.Doc, error) {
+	var docs []sinks.Doc
+	for _, v := range e.plan.Views {
+		ids := byView[v.Name]
+		if len(ids) == 0 {
+			continue
+		}
+		revs, err := e.bumpRevs(ctx, tx, v.Name, ids)
+		if err != nil {
+			return nil, err
+		}
+		b := &builder{e: e, tx: tx, view: v, fresh: seen}
+		out, err := b.docs(ctx, ids, revs)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, out...)
+	}
+	return docs, nil
 }
 
 func (e *Engine) bumpRevs(ctx context.Context, tx stateTx, view string, ids map[string]map[string]any) (map[string]int64, error) {

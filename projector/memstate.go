@@ -72,8 +72,15 @@ func (s *memState) forgetPending(_ context.Context, ids []int64) error {
 	return nil
 }
 
+func (s *memState) finish(ctx context.Context, ids []int64, list []*mark) error {
+	if err := s.forgetPending(ctx, ids); err != nil {
+		return err
+	}
+	return s.saveMarks(ctx, list)
+}
+
 // saveMarks keeps the newest offset and position per partition, as the
-// SQL upsert does; nothing reads them back yet but they cost nothing.
+// SQL upsert of finish does; nothing reads them back yet but they cost nothing.
 func (s *memState) saveMarks(_ context.Context, list []*mark) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,7 +168,7 @@ func groupText(v *projections.View, row map[string]any) (string, bool) {
 // memTx is a transaction of a memState: its methods run under mu.
 type memTx struct{ s *memState }
 
-func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowChange) ([]applied, error) {
+func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowChange, shape rowShape) ([]applied, error) {
 	s := t.s
 	table := s.rows[src.Name]
 	if table == nil {
@@ -206,9 +213,9 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 			s.undoLog = append(s.undoLog, func() { delete(table, key) })
 		}
 		table[key] = memRow{data: data, posHi: c.PosHi, posLo: c.PosLo, deleted: c.Deleted}
-		a := applied{Key: key, New: cloneRow(data), NewDeleted: c.Deleted}
-		if live {
-			a.Old = cloneRow(old.data)
+		a := applied{Key: key, New: slimRow(data, shape.New), NewDeleted: c.Deleted}
+		if live && !shape.SkipOld {
+			a.Old = slimRow(old.data, shape.Old)
 		}
 		out = append(out, a)
 	}
@@ -228,7 +235,7 @@ func (t memTx) rowsByKey(_ context.Context, src *projections.Source, keys []stri
 
 // rowsByColumn returns the rows in key order: PostgreSQL gives no order,
 // and one that does not depend on map iteration keeps test runs repeatable.
-func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col string, vals []string) ([]stateRow, error) {
+func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
 	want := make(map[string]bool, len(vals))
 	for _, v := range vals {
 		want[v] = true
@@ -240,7 +247,7 @@ func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col stri
 			continue
 		}
 		if v, ok := text(r.data[col]); ok && want[v] {
-			out = append(out, stateRow{Key: k, Data: cloneRow(r.data)})
+			out = append(out, stateRow{Key: k, Data: slimRow(r.data, cols)})
 		}
 	}
 	slices.SortFunc(out, func(a, b stateRow) int { return cmp.Compare(a.Key, b.Key) })
@@ -289,6 +296,19 @@ func normalize(row map[string]any) (map[string]any, error) {
 		return nil, fmt.Errorf("encode state row: %w", err)
 	}
 	return decodeRow(b)
+}
+
+// slimRow copies the columns cols of a row (all of them when cols is nil),
+// as slim does in SQL: a missing column comes out as null.
+func slimRow(row map[string]any, cols []string) map[string]any {
+	if cols == nil || row == nil {
+		return cloneRow(row)
+	}
+	out := make(map[string]any, len(cols))
+	for _, c := range cols {
+		out[c] = cloneValue(row[c])
+	}
+	return out
 }
 
 // cloneRow copies a row deeply so that callers cannot change the state.

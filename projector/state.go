@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
@@ -27,7 +29,9 @@ type store interface {
 	// pending lists the docs recorded pending, oldest first.
 	pending(ctx context.Context) ([]pendingDoc, error)
 	forgetPending(ctx context.Context, ids []int64) error
-	saveMarks(ctx context.Context, marks []*mark) error
+	// finish forgets the pending docs of a batch whose docs every sink
+	// acknowledged and saves its watermarks, at once.
+	finish(ctx context.Context, ids []int64, marks []*mark) error
 	// liveRows lists up to limit live rows of src with keys after `after`,
 	// in key order.
 	liveRows(ctx context.Context, src *projections.Source, after string, limit int) ([]stateRow, error)
@@ -40,13 +44,14 @@ type store interface {
 type stateTx interface {
 	// apply writes changes (distinct keys) to a source's state, each only if
 	// its position is not older than the stored one, and returns the rows it
-	// changed with their previous data.
-	apply(ctx context.Context, src *projections.Source, changes []rowChange) ([]applied, error)
+	// changed with their previous data, as much of them as shape asks for.
+	apply(ctx context.Context, src *projections.Source, changes []rowChange, shape rowShape) ([]applied, error)
 	// rowsByKey reads the rows with the given keys, deleted ones included.
 	rowsByKey(ctx context.Context, src *projections.Source, keys []string) ([]stateRow, error)
 	// rowsByColumn reads the live rows whose column col has one of vals
-	// (compared as the text of the value, as data->>'col').
-	rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string) ([]stateRow, error)
+	// (compared as the text of the value, as data->>'col'), with only the
+	// columns cols (all of them when cols is nil).
+	rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error)
 	// insertPending records docs as pending and returns them with their ids.
 	insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error)
 	// bumpRevs gives each doc (ids sorted) its next revision.
@@ -159,38 +164,12 @@ type applied struct {
 // changed with their previous data.
 //
 // It first takes the state lock (see lockState), in the same round trip.
-func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, changes []rowChange) (out []applied, err error) {
+func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, changes []rowChange, shape rowShape) (out []applied, err error) {
 	input, err := gojson.Marshal(changes)
 	if err != nil {
 		return nil, fmt.Errorf("encode state changes of %s: %w", src.Name, err)
 	}
-	t := s.table(src)
-	q := `WITH input AS (
-		SELECT * FROM jsonb_to_recordset($1::jsonb)
-			AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean, merge boolean,
-				patch boolean, patch_set jsonb, patch_unset text[])
-	), old AS (
-		SELECT o.key, o.data, o.deleted FROM ` + t + ` o
-		WHERE o.key IN (SELECT key FROM input) FOR UPDATE
-	), new AS (
-		SELECT i.key,
-			CASE
-				WHEN i.patch THEN ` + s.ident("jsonb_patch") + `(
-					CASE WHEN o.key IS NOT NULL AND NOT o.deleted THEN o.data ELSE i.data END, i.patch_set, i.patch_unset)
-				WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN o.data || i.data
-				ELSE i.data END AS data,
-			i.pos_hi, i.pos_lo, i.deleted
-		FROM input i LEFT JOIN old o USING (key)
-	), up AS (
-		INSERT INTO ` + t + ` AS s (key, data, pos_hi, pos_lo, deleted, updated_at)
-		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM new
-		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
-			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
-		WHERE (s.pos_hi, s.pos_lo) <= (excluded.pos_hi, excluded.pos_lo)
-		RETURNING s.key, s.data, s.deleted
-	)
-	SELECT up.key, up.data, up.deleted, CASE WHEN o.deleted THEN NULL ELSE o.data END
-	FROM up LEFT JOIN old o USING (key)`
+	q := s.applySQL(src, shape, changes)
 	// Two statements, so that the upsert's snapshot is taken once the lock
 	// is held, and one round trip.
 	b := &pgx.Batch{}
@@ -227,6 +206,78 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 	return out, rows.Err()
 }
 
+// rowShape says which columns of the rows it changed apply returns: nil
+// is the whole row. Only what the caller reads crosses the wire and is
+// decoded: the columns that find the affected documents, and whole new
+// rows only where a document is built from them.
+type rowShape struct {
+	Old, New []string
+	// SkipOld: the columns of the old row the caller reads are key
+	// columns, the same in the new row, so the old row is not returned.
+	SkipOld bool
+}
+
+// slim is the SQL of the jsonb row expr cut down to cols (nil: all of it).
+// A missing column comes out as null, which pick treats alike.
+func slim(expr string, cols []string) string {
+	if cols == nil {
+		return expr
+	}
+	var b strings.Builder
+	b.WriteString("jsonb_build_object(")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteLiteral(c) + ", " + expr + "->" + quoteLiteral(c))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// applySQL is the statement apply runs. Where the old rows tell nothing
+// the new ones do not (shape.SkipOld) and no change builds on the stored
+// row (a merge or a patch), it is a plain upsert: reading the old rows
+// first costs about as much as the upsert itself.
+func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowChange) string {
+	if shape.SkipOld && !slices.ContainsFunc(changes, func(c rowChange) bool { return c.Merge || c.Patch }) {
+		return `INSERT INTO ` + s.table(src) + ` AS s (key, data, pos_hi, pos_lo, deleted, updated_at)
+		SELECT key, data, pos_hi, pos_lo, deleted, now()
+		FROM jsonb_to_recordset($1::jsonb) AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean)
+		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
+			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
+		WHERE (s.pos_hi, s.pos_lo) <= (excluded.pos_hi, excluded.pos_lo)
+		RETURNING s.key, ` + slim("s.data", shape.New) + `, s.deleted, NULL::jsonb`
+	}
+	t := s.table(src)
+	return `WITH input AS (
+		SELECT * FROM jsonb_to_recordset($1::jsonb)
+			AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean, merge boolean,
+				patch boolean, patch_set jsonb, patch_unset text[])
+	), old AS (
+		SELECT o.key, o.data, o.deleted FROM ` + t + ` o
+		WHERE o.key IN (SELECT key FROM input) FOR UPDATE
+	), new AS (
+		SELECT i.key,
+			CASE
+				WHEN i.patch THEN ` + s.ident("jsonb_patch") + `(
+					CASE WHEN o.key IS NOT NULL AND NOT o.deleted THEN o.data ELSE i.data END, i.patch_set, i.patch_unset)
+				WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN o.data || i.data
+				ELSE i.data END AS data,
+			i.pos_hi, i.pos_lo, i.deleted
+		FROM input i LEFT JOIN old o USING (key)
+	), up AS (
+		INSERT INTO ` + t + ` AS s (key, data, pos_hi, pos_lo, deleted, updated_at)
+		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM new
+		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
+			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
+		WHERE (s.pos_hi, s.pos_lo) <= (excluded.pos_hi, excluded.pos_lo)
+		RETURNING s.key, s.data, s.deleted
+	)
+	SELECT up.key, ` + slim("up.data", shape.New) + `, up.deleted, CASE WHEN o.deleted THEN NULL ELSE ` + slim("o.data", shape.Old) + ` END
+	FROM up LEFT JOIN old o USING (key)`
+}
+
 // lockState serializes the transactions that change the state, across
 // every instance sharing it, until tx ends. Without it two instances miss
 // each other's changes: one inserts an item and looks for its order, which
@@ -235,10 +286,11 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 // recomputed before the item is committed and nothing recomputes it again.
 // In turn, a transaction that holds the lock sees every change committed
 // before it, so the documents it finds affected are all there are, and
-// their recompute, which starts after its commit, reads them. It is taken
-// before the transaction's first write, so it cannot deadlock with a row
-// lock; taking it again in the same transaction returns at once.
-// Recomputes and sink writes, the larger part of a batch, stay parallel.
+// their recompute reads them: the batch's own, in the same transaction, and
+// any other after its commit. It is taken before the transaction's first
+// write, so it cannot deadlock with a row lock; taking it again in the same
+// transaction returns at once. Sink writes, recomputes of pending docs and
+// rebuilds stay parallel.
 func (s *state) lockState(b *pgx.Batch) {
 	b.Queue(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "projector.state:"+s.schema)
 }
@@ -255,11 +307,12 @@ func (s *state) rowsByKey(ctx context.Context, q querier, src *projections.Sourc
 	return s.query(ctx, q, src, `SELECT key, data, deleted FROM `+s.table(src)+` WHERE key = ANY($1)`, keys)
 }
 
-// rowsByColumn reads the live rows whose column col has one of vals (as text).
-func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, col string, vals []string) ([]stateRow, error) {
+// rowsByColumn reads the live rows whose column col has one of vals (as
+// text), with only the columns cols (nil: all).
+func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
 	// The column is a literal, not a parameter, so that the planner matches
 	// the expression index on (data->>'col').
-	return s.query(ctx, q, src, `SELECT key, data, deleted FROM `+s.table(src)+` WHERE NOT deleted AND data->>`+quoteLiteral(col)+` = ANY($1)`, vals)
+	return s.query(ctx, q, src, `SELECT key, `+slim("data", cols)+`, deleted FROM `+s.table(src)+` WHERE NOT deleted AND data->>`+quoteLiteral(col)+` = ANY($1)`, vals)
 }
 
 func (s *state) query(ctx context.Context, q querier, src *projections.Source, sql string, args ...any) ([]stateRow, error) {
@@ -293,12 +346,10 @@ func decodeRow(b []byte) (map[string]any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	// goccy/go-json: the same results as encoding/json (numbers kept exact
-	// as json.Number), several times faster on the rows every batch reads.
-	d := gojson.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil {
+	// parseRow: the same results as encoding/json (numbers kept exact as
+	// json.Number), several times faster on the rows every batch reads.
+	m, err := parseRow(b)
+	if err != nil {
 		return nil, fmt.Errorf("decode state row: %w", err)
 	}
 	return m, nil
@@ -328,16 +379,16 @@ type pgTx struct {
 	tx pgx.Tx
 }
 
-func (t pgTx) apply(ctx context.Context, src *projections.Source, changes []rowChange) ([]applied, error) {
-	return t.s.apply(ctx, t.tx, src, changes)
+func (t pgTx) apply(ctx context.Context, src *projections.Source, changes []rowChange, shape rowShape) ([]applied, error) {
+	return t.s.apply(ctx, t.tx, src, changes, shape)
 }
 
 func (t pgTx) rowsByKey(ctx context.Context, src *projections.Source, keys []string) ([]stateRow, error) {
 	return t.s.rowsByKey(ctx, t.tx, src, keys)
 }
 
-func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string) ([]stateRow, error) {
-	return t.s.rowsByColumn(ctx, t.tx, src, col, vals)
+func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
+	return t.s.rowsByColumn(ctx, t.tx, src, col, vals, cols)
 }
 
 func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error) {
@@ -398,18 +449,41 @@ func (s *state) pending(ctx context.Context) ([]pendingDoc, error) {
 }
 
 func (s *state) forgetPending(ctx context.Context, ids []int64) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM `+s.ident("pending_batches")+` WHERE id = ANY($1)`, ids); err != nil {
+	if _, err := s.pool.Exec(ctx, s.forgetSQL(), ids); err != nil {
 		return fmt.Errorf("forget pending docs: %w", err)
 	}
 	return nil
 }
 
-func (s *state) saveMarks(ctx context.Context, list []*mark) error {
-	input, err := json.Marshal(list)
-	if err != nil {
-		return err
+func (s *state) forgetSQL() string {
+	return `DELETE FROM ` + s.ident("pending_batches") + ` WHERE id = ANY($1)`
+}
+
+// finish sends both statements in one round trip; they run as one
+// implicit transaction.
+func (s *state) finish(ctx context.Context, ids []int64, list []*mark) error {
+	b := &pgx.Batch{}
+	if len(ids) > 0 {
+		b.Queue(s.forgetSQL(), ids)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO `+s.ident("watermarks")+` AS w
+	if len(list) > 0 {
+		input, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		b.Queue(s.marksSQL(), input)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("forget pending docs and save watermarks: %w", err)
+	}
+	return nil
+}
+
+func (s *state) marksSQL() string {
+	return `INSERT INTO ` + s.ident("watermarks") + ` AS w
 		(source, topic, partition, "offset", pos_hi, pos_lo, updated_at)
 		SELECT source, topic, partition, "offset", pos_hi, pos_lo, now()
 		FROM jsonb_to_recordset($1::jsonb) AS x(source text, topic text, partition int, "offset" bigint, pos_hi bigint, pos_lo bigint)
@@ -417,11 +491,7 @@ func (s *state) saveMarks(ctx context.Context, list []*mark) error {
 			"offset" = greatest(w."offset", excluded."offset"),
 			pos_hi = CASE WHEN (excluded.pos_hi, excluded.pos_lo) > (w.pos_hi, w.pos_lo) THEN excluded.pos_hi ELSE w.pos_hi END,
 			pos_lo = CASE WHEN (excluded.pos_hi, excluded.pos_lo) > (w.pos_hi, w.pos_lo) THEN excluded.pos_lo ELSE w.pos_lo END,
-			updated_at = now()`, input)
-	if err != nil {
-		return fmt.Errorf("save watermarks: %w", err)
-	}
-	return nil
+			updated_at = now()`
 }
 
 func (s *state) liveRows(ctx context.Context, src *projections.Source, after string, limit int) ([]stateRow, error) {

@@ -50,17 +50,14 @@ func (m marks) see(src, topic string, partition int32, offset int64, pos debeziu
 	}
 }
 
-// saveMarks records the batch's watermarks once its docs are in every sink.
+// list is the batch's watermarks, saved once its docs are in every sink.
 // A watermark never moves back (a replay after a rebalance starts earlier).
-func (e *Engine) saveMarks(ctx context.Context, m marks) error {
-	if len(m) == 0 {
-		return nil
-	}
-	list := make([]*mark, 0, len(m))
+func (m marks) list() []*mark {
+	out := make([]*mark, 0, len(m))
 	for _, w := range m {
-		list = append(list, w)
+		out = append(out, w)
 	}
-	return e.state.saveMarks(ctx, list)
+	return out
 }
 
 // ReadWatermarks returns the watermarks of a source's partitions (all
