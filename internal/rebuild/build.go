@@ -107,7 +107,8 @@ type Result struct {
 	SourceDeleted int64          // state rows the source no longer had, deleted
 	Verified      int64          // live documents the verification found right
 	Checksum      string
-	Instances     int // live daemon instances that wrote live changes to it
+	Instances     int           // live daemon instances that wrote live changes to it
+	Reread        time.Duration // re-reading the sources into the state (source, kafka, signal)
 	Fill          time.Duration
 	Verify        time.Duration
 	Total         time.Duration
@@ -269,6 +270,7 @@ func (r *run) exec(ctx context.Context) error {
 			// Replayed or read again on --resume before the fill started:
 			// applying a change twice is harmless.
 			var err error
+			t := time.Now()
 			switch g.Source {
 			case registry.SourceKafka:
 				err = r.replay(ctx)
@@ -280,6 +282,7 @@ func (r *run) exec(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			r.res.Reread = time.Since(t)
 		}
 		if !g.Filled {
 			t := time.Now()

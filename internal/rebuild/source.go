@@ -31,6 +31,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,6 +106,9 @@ func sourceTable(topic string) (pgx.Identifier, error) {
 }
 
 // snapshotSource reads one source table in one snapshot and applies it.
+// The snapshot is exported and shared by one reader per key range (as many
+// as --workers), so the table is read in parallel; the engine applies the
+// pages one at a time, as it applies batches.
 func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error {
 	if len(src.Key) == 0 {
 		return fmt.Errorf("the source declares no key columns")
@@ -129,16 +133,102 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 	if err := waitTransactions(ctx, conn, xmax, r.opts.WaitTimeout); err != nil {
 		return err
 	}
-	// 2. One snapshot for the whole table.
+	// 2. One snapshot for the whole table, exported to the readers; it
+	// stays valid while this transaction is open.
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
-	// Intervals as ISO 8601 durations, as Debezium writes them.
-	if _, err := tx.Exec(ctx, `SET LOCAL intervalstyle = 'iso_8601'`); err != nil {
-		return err
+	var snapshot string
+	if err := tx.QueryRow(ctx, `SELECT pg_export_snapshot()`).Scan(&snapshot); err != nil {
+		return fmt.Errorf("export the snapshot: %w", err)
 	}
+	q := newSourceQuery(src, table, r.opts.Chunk)
+	bounds, err := q.bounds(ctx, tx, r.opts.Workers)
+	if err != nil {
+		return fmt.Errorf("split %s by key: %w", table.Sanitize(), err)
+	}
+	r.opts.Progress.Phase("source", 0)
+	defer r.opts.Progress.Done()
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []sourceRow, r.opts.Workers)
+	errs := make(chan error, len(bounds)+1)
+	var wg sync.WaitGroup
+	for i := 0; i <= len(bounds); i++ {
+		var lo, hi []string
+		if i > 0 {
+			lo = bounds[i-1]
+		}
+		if i < len(bounds) {
+			hi = bounds[i]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.readRange(rctx, src, q, snapshot, lo, hi, pages); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(pages) }()
+
+	// 3. Applied as snapshot reads at the position.
+	seen := map[string]bool{}
+	var applyErr error
+	for page := range pages {
+		if applyErr != nil {
+			continue // drain, so the readers end
+		}
+		recs := make([]projector.Record, 0, len(page))
+		for _, row := range page {
+			rec, id, err := snapshotRecord(src, row.data, lsn)
+			if err != nil {
+				applyErr = err
+				break
+			}
+			seen[id] = true
+			recs = append(recs, rec)
+		}
+		if applyErr == nil {
+			applyErr = r.apply(ctx, recs)
+		}
+		if applyErr != nil {
+			cancel()
+			continue
+		}
+		r.res.SourceRows += int64(len(recs))
+		r.opts.Progress.Add(int64(len(recs)))
+	}
+	close(errs)
+	if applyErr != nil {
+		return applyErr
+	}
+	for err := range errs {
+		return fmt.Errorf("read %s: %w", table.Sanitize(), err)
+	}
+	// 4. What the source no longer has.
+	return r.deleteUnseen(ctx, src, seen, lsn)
+}
+
+// sourceRow is one row read from a source table, as JSON.
+type sourceRow struct{ data []byte }
+
+// sourceQuery reads one source table by keyset pages in the key's own
+// order, which its index serves.
+type sourceQuery struct {
+	table   pgx.Identifier
+	row     string   // the SQL of the row as jsonb
+	keys    []string // the key columns, as compared
+	casts   []string // each key parameter's cast
+	keyList string
+	chunk   int
+}
+
+func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *sourceQuery {
 	cols := src.Kept
 	if len(cols) == 0 {
 		cols = src.Order
@@ -151,72 +241,126 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 		}
 		row = "jsonb_build_object(" + strings.Join(parts, ", ") + ")"
 	}
-	// Keyset pages in the key's own order, which its index serves; a key
-	// column without a declared type is compared as text.
-	keys := make([]string, len(src.Key))
-	params := make([]string, len(src.Key))
-	for i, k := range src.Key {
-		keys[i] = "t." + quoteIdent(k)
-		params[i] = "$" + strconv.Itoa(i+1) + "::text"
+	q := &sourceQuery{table: table, row: row, chunk: chunk}
+	for _, k := range src.Key {
+		key, cast := "t."+quoteIdent(k), "::text"
 		if t, ok := src.Columns[k]; ok && plainType.MatchString(t.String()) {
-			params[i] += "::" + t.String()
+			cast += "::" + t.String()
 		} else {
-			keys[i] += "::text"
+			key += "::text" // a key column without a declared type is compared as text
 		}
+		q.keys = append(q.keys, key)
+		q.casts = append(q.casts, cast)
 	}
-	keyList := strings.Join(keys, ", ")
-	head := `SELECT ` + row + `, ARRAY[` + textList(keys) + `] FROM ` + table.Sanitize() + ` t `
-	tail := ` ORDER BY ` + keyList + ` LIMIT ` + strconv.Itoa(r.opts.Chunk)
-	seen := map[string]bool{}
+	q.keyList = strings.Join(q.keys, ", ")
+	return q
+}
+
+// where adds "(keys) op (values)" to conds, with its arguments.
+func (q *sourceQuery) where(conds []string, args []any, op string, values []string) ([]string, []any) {
+	ps := make([]string, len(values))
+	for i, v := range values {
+		args = append(args, v)
+		ps[i] = "$" + strconv.Itoa(len(args)) + q.casts[i]
+	}
+	return append(conds, "("+q.keyList+") "+op+" ("+strings.Join(ps, ", ")+")"), args
+}
+
+// page reads the rows after cursor (nil: from lo) below hi (nil: no end).
+func (q *sourceQuery) page(ctx context.Context, tx pgx.Tx, lo, hi, cursor []string) ([]sourceRow, []string, error) {
+	var conds []string
+	var args []any
+	switch {
+	case cursor != nil:
+		conds, args = q.where(conds, args, ">", cursor)
+	case lo != nil:
+		conds, args = q.where(conds, args, ">=", lo)
+	}
+	if hi != nil {
+		conds, args = q.where(conds, args, "<", hi)
+	}
+	sql := `SELECT ` + q.row + `, ARRAY[` + textList(q.keys) + `] FROM ` + q.table.Sanitize() + ` t`
+	if len(conds) > 0 {
+		sql += ` WHERE ` + strings.Join(conds, " AND ")
+	}
+	sql += ` ORDER BY ` + q.keyList + ` LIMIT ` + strconv.Itoa(q.chunk)
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var out []sourceRow
+	var last []string
+	for rows.Next() {
+		var row sourceRow
+		if err := rows.Scan(&row.data, &last); err != nil {
+			return nil, nil, err
+		}
+		out = append(out, row)
+	}
+	return out, last, rows.Err()
+}
+
+// bounds splits the table into up to n key ranges of about equal size:
+// the keys that start the second and later ranges, in key order.
+func (q *sourceQuery) bounds(ctx context.Context, tx pgx.Tx, n int) ([][]string, error) {
+	if n <= 1 {
+		return nil, nil
+	}
+	var count int64
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+q.table.Sanitize()).Scan(&count); err != nil {
+		return nil, err
+	}
+	step := (count + int64(n) - 1) / int64(n)
+	if count < int64(2*q.chunk) || step == 0 {
+		return nil, nil // one reader is as fast
+	}
+	rows, err := tx.Query(ctx, `SELECT k FROM (
+		SELECT ARRAY[`+textList(q.keys)+`] AS k, row_number() OVER (ORDER BY `+q.keyList+`) AS i
+		FROM `+q.table.Sanitize()+` t) s
+		WHERE i > 1 AND (i - 1) % $1 = 0 ORDER BY i`, step)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[[]string])
+}
+
+// readRange reads the rows of one key range in the exported snapshot and
+// sends them page by page.
+func (r *run) readRange(ctx context.Context, src *projections.Source, q *sourceQuery, snapshot string, lo, hi []string, pages chan<- []sourceRow) error {
+	conn, err := pgx.Connect(ctx, r.sourceURL(src.Name))
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(ctx, `SET TRANSACTION SNAPSHOT `+quoteLiteral(snapshot)); err != nil {
+		return fmt.Errorf("import the snapshot: %w", err)
+	}
+	// Intervals as ISO 8601 durations, as Debezium writes them.
+	if _, err := tx.Exec(ctx, `SET LOCAL intervalstyle = 'iso_8601'`); err != nil {
+		return err
+	}
 	var cursor []string
-	r.opts.Progress.Phase("source", 0)
-	defer r.opts.Progress.Done()
 	for {
-		q, args := head+tail, []any(nil)
-		if cursor != nil {
-			q = head + `WHERE (` + keyList + `) > (` + strings.Join(params, ", ") + `)` + tail
-			for _, c := range cursor {
-				args = append(args, c)
-			}
-		}
-		rows, err := tx.Query(ctx, q, args...)
+		rows, last, err := q.page(ctx, tx, lo, hi, cursor)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", table.Sanitize(), err)
-		}
-		var recs []projector.Record
-		var last []string
-		for rows.Next() {
-			var data []byte
-			var key []string
-			if err := rows.Scan(&data, &key); err != nil {
-				rows.Close()
-				return err
-			}
-			rec, id, err := snapshotRecord(src, data, lsn)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			seen[id] = true
-			recs = append(recs, rec)
-			last = key
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read %s: %w", table.Sanitize(), err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		if err := r.apply(ctx, recs); err != nil {
 			return err
 		}
-		r.res.SourceRows += int64(len(recs))
-		r.opts.Progress.Add(int64(len(recs)))
+		if len(rows) == 0 {
+			return nil
+		}
+		select {
+		case pages <- rows:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		cursor = last
 	}
-	// 4. What the source no longer has.
-	return r.deleteUnseen(ctx, src, seen, lsn)
 }
 
 // plainType is a type name safe to write into SQL: words, digits, spaces
