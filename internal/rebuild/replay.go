@@ -78,7 +78,7 @@ func (r *run) replay(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	routes, release, err := r.env.liveRoutes(snap)
+	routes, release, err := r.env.liveRoutes(snap, r.building)
 	if err != nil {
 		return err
 	}
@@ -158,25 +158,38 @@ func viewTopics(v *projections.View) []string {
 	return topics
 }
 
+// building reports the targets of the generation this run builds, and the
+// view's live Redis keys when it rebuilds them: its fill recomputes every
+// document from the state after the sources were read again, so writing
+// them while reading would be work done twice.
+func (r *run) building(k targetKey) bool {
+	return k.view == r.gen.View && (k.gen == r.gen.Number || k.store == registry.StoreRedis && r.gen.Has(registry.StoreRedis))
+}
+
 // liveRoutes are the routes a daemon following snap writes to: the served
 // generation of every view and store, the ones being built, and the Redis
-// keys. The command line uses them when it applies changes to the state
-// itself, so that every view stays as the daemons would keep it. release
-// closes the sinks built for them.
-func (e *Env) liveRoutes(snap registry.Snapshot) (routes []projector.Route, release func(), err error) {
+// keys, but for the targets except names. The command line uses them when
+// it applies changes to the state itself, so that every view stays as the
+// daemons would keep it. release closes the sinks built for them.
+func (e *Env) liveRoutes(snap registry.Snapshot, except func(targetKey) bool) (routes []projector.Route, release func(), err error) {
 	var out []projector.Route
 	if e.live != nil {
 		var views []string
 		for _, v := range e.Plan.Views {
-			if slices.Contains(e.Stores(v.Name), registry.StoreRedis) {
+			skip := except != nil && except(targetKey{view: v.Name, store: registry.StoreRedis})
+			if slices.Contains(e.Stores(v.Name), registry.StoreRedis) && !skip {
 				views = append(views, v.Name)
 			}
 		}
-		out = append(out, projector.Route{Sink: e.live, Views: views})
+		if len(views) > 0 {
+			out = append(out, projector.Route{Sink: e.live, Views: views})
+		}
 	}
 	keys := make([]targetKey, 0)
 	for k := range e.wanted(snap) {
-		keys = append(keys, k)
+		if except == nil || !except(k) {
+			keys = append(keys, k)
+		}
 	}
 	slices.SortFunc(keys, targetKey.compare)
 	var guards []*guard

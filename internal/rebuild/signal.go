@@ -240,7 +240,7 @@ func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Clie
 	if err != nil {
 		return nil, err
 	}
-	routes, release, err := r.env.liveRoutes(snap)
+	routes, release, err := r.env.liveRoutes(snap, r.building)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func (r *run) resnapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	routes, release, err := r.env.liveRoutes(snap)
+	routes, release, err := r.env.liveRoutes(snap, r.building)
 	if err != nil {
 		return err
 	}
