@@ -179,6 +179,10 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 		}
 		return Result{}, err
 	}
+	// The template this rebuild writes is one the view's keys have now.
+	if err := env.noteRedisTemplates(ctx); err != nil {
+		return Result{}, err
+	}
 	opts.Log.Info("rebuilding", "view", opts.View, "generation", n, "from", opts.From, "stores", stores, "docs", total)
 	return resume(ctx, env, opts)
 }
@@ -319,6 +323,9 @@ func (r *run) exec(ctx context.Context) error {
 	r.res.Verified, r.res.Checksum = rep.verified, rep.checksum
 	if g.Has(registry.StoreRedis) {
 		if err := r.sweep(ctx); err != nil {
+			return err
+		}
+		if err := r.sweepTemplates(ctx); err != nil {
 			return err
 		}
 	}

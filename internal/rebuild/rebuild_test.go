@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/projections"
 )
 
 // TestRebuildUnderLiveWrites rebuilds a view while a daemon keeps applying
@@ -450,4 +451,54 @@ func TestRebuildSomeStores(t *testing.T) {
 		t.Errorf("readers on %s; item_view__g1 exists %v", got, f.tableExists("item_view__g1"))
 	}
 	f.wantDocs(source)
+}
+
+// TestRebuildPurgesOldKeyTemplate: the view's Redis key changed in the
+// configuration; the rebuild writes every document under the new key and
+// purges the keys (with their revisions) of the template the daemon used.
+func TestRebuildPurgesOldKeyTemplate(t *testing.T) {
+	f := newFixture(t)
+	d := f.startDaemon()
+	source := f.seed(d, 1, 30)
+	d.stop()
+	ctx := context.Background()
+	old, err := f.rdb.Keys(ctx, f.prefix+"item:*").Result()
+	if err != nil || len(old) != 30 {
+		t.Fatalf("keys under the old template: %d (%v), want 30", len(old), err)
+	}
+
+	// The new configuration: the same view under "thing:{id}".
+	v, _ := f.cfg.Views.Get("item_view")
+	v.Sinks.Redis.Key = f.prefix + "thing:{id}"
+	for i := range f.cfg.Views {
+		if f.cfg.Views[i].Key == "item_view" {
+			f.cfg.Views[i].Value = v
+		}
+	}
+	plan, err := projections.Compile(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.plan = plan
+	env := f.openEnv()
+	res, err := Run(ctx, env, Options{View: "item_view", Keep: 0})
+	if err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	if res.Swept != 30 {
+		t.Errorf("swept %d keys, want the 30 of the old template", res.Swept)
+	}
+	for pattern, want := range map[string]int{
+		f.prefix + "item:*": 0, "projector:rev:{" + f.prefix + "item:*": 0,
+		f.prefix + "thing:*": len(source), "projector:rev:{" + f.prefix + "thing:*": len(source),
+	} {
+		keys, err := f.rdb.Keys(ctx, pattern).Result()
+		if err != nil || len(keys) != want {
+			t.Errorf("%s: %d keys (%v), want %d", pattern, len(keys), err, want)
+		}
+	}
+	templates, err := env.Registry.RedisTemplates(ctx, "item_view")
+	if err != nil || len(templates) != 1 || templates[0] != f.prefix+"thing:{id}" {
+		t.Errorf("templates left: %q (%v), want only the new one", templates, err)
+	}
 }

@@ -11,7 +11,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projector"
+	"github.com/projectorhq/projector/sinks/redis"
 )
 
 // sweep removes the live Redis keys the new generation did not write: the
@@ -23,8 +25,8 @@ import (
 // written: a document deleted meanwhile is deleted through the sink's own
 // rev-guarded path, and one created again meanwhile is written, not lost.
 //
-// Keys no revision names (another key template, written by hand) are not
-// found this way; see the package report.
+// Keys written under another key template are purged by sweepTemplates;
+// keys no projector wrote are left alone.
 func (r *run) sweep(ctx context.Context) error {
 	pv, err := r.env.View(r.gen.View)
 	if err != nil {
@@ -100,6 +102,93 @@ func (r *run) sweep(ctx context.Context) error {
 		r.opts.Progress.Add(int64(len(chunk)))
 	}
 	return nil
+}
+
+// noteRedisTemplates records the key template of every view with Redis
+// keys, so that a rebuild after the template changed finds the old keys.
+func (e *Env) noteRedisTemplates(ctx context.Context) error {
+	if e.live == nil {
+		return nil
+	}
+	templates := map[string]string{}
+	for _, v := range stack.RedisViews(e.Plan) {
+		templates[v.Name] = v.Key
+	}
+	return e.Registry.NoteRedisTemplates(ctx, templates)
+}
+
+// sweepTemplates purges the keys the view's documents had under key
+// templates it no longer has (its key changed): every document the engine
+// ever computed for the view (projector.revs) under each old template. A
+// key the current template could also have given is left alone: it may
+// be another document's.
+func (r *run) sweepTemplates(ctx context.Context) error {
+	pv, err := r.env.View(r.gen.View)
+	if err != nil {
+		return err
+	}
+	var current string
+	for _, v := range stack.RedisViews(r.env.Plan) {
+		if v.Name == r.gen.View {
+			current = v.Key
+		}
+	}
+	templates, err := r.env.Registry.RedisTemplates(ctx, r.gen.View)
+	if err != nil {
+		return err
+	}
+	ours, err := redis.Matcher(current)
+	if err != nil {
+		return err
+	}
+	for _, old := range templates {
+		if old == current {
+			continue
+		}
+		n, err := r.purgeTemplate(ctx, pv.ID, old, ours)
+		if err != nil {
+			return fmt.Errorf("sweep %s: keys of the old template %q: %w", r.gen.View, old, err)
+		}
+		r.res.Swept += n
+		r.opts.Log.Info("purged the keys of an old key template", "view", r.gen.View, "template", old, "keys", n)
+		if err := r.env.Registry.ForgetRedisTemplate(ctx, r.gen.View, old); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// purgeTemplate deletes the keys template gives the view's documents.
+func (r *run) purgeTemplate(ctx context.Context, idFields []string, template string, ours func(string) bool) (int64, error) {
+	rows, err := r.env.Pool.Query(ctx, `SELECT doc_id FROM `+pgx.Identifier{r.env.Registry.Schema(), "revs"}.Sanitize()+
+		` WHERE view = $1`, r.gen.View)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for chunk := range slices.Chunk(ids, 10*r.opts.Chunk) {
+		var keys, members []string
+		for _, id := range chunk {
+			key, err := parseDocID(idFields, id)
+			if err != nil {
+				return n, err
+			}
+			k, err := redis.KeyFor(template, key)
+			if err != nil || ours(k) {
+				continue // a template without this field, or a key the current one may give
+			}
+			keys, members = append(keys, k), append(members, id)
+		}
+		if err := r.env.live.Purge(ctx, keys, members); err != nil {
+			return n, err
+		}
+		n += int64(len(keys))
+	}
+	return n, nil
 }
 
 // parseDocID turns a document id back into its key: the id is the text of

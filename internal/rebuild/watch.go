@@ -94,6 +94,10 @@ func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Lo
 	if err := env.Registry.Heartbeat(ctx, opts.ID, host, w.pid, 0); err != nil {
 		return nil, err
 	}
+	if err := env.noteRedisTemplates(ctx); err != nil {
+		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
+		return nil, err
+	}
 	if err := w.sync(ctx, true); err != nil {
 		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
 		return nil, fmt.Errorf("rebuild watcher: %w", err)

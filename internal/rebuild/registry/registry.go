@@ -164,6 +164,11 @@ func (r *Registry) Migrate(ctx context.Context) error {
 			// Added after the first release: what a rebuild --from signal
 			// asked Debezium for, so that --resume waits for the same snapshot.
 			`ALTER TABLE ` + r.ident("generations") + ` ADD COLUMN IF NOT EXISTS signal jsonb`,
+			// The Redis key templates each view has been written with: a
+			// rebuild purges the keys of templates the view no longer has.
+			`CREATE TABLE IF NOT EXISTS ` + r.ident("redis_templates") + ` (
+				view text NOT NULL, template text NOT NULL, noted_at timestamptz NOT NULL DEFAULT now(),
+				PRIMARY KEY (view, template))`,
 			`CREATE TABLE IF NOT EXISTS ` + r.ident("instances") + ` (
 				id text PRIMARY KEY, host text NOT NULL, pid int NOT NULL,
 				started_at timestamptz NOT NULL DEFAULT now(), heartbeat_at timestamptz NOT NULL DEFAULT now(),
@@ -390,6 +395,44 @@ func (r *Registry) SetSignal(ctx context.Context, view string, number int, signa
 		WHERE view = $1 AND generation = $2`, view, number, signal)
 	if err != nil {
 		return fmt.Errorf("registry: record the signal of %s generation %d: %w", view, number, err)
+	}
+	return nil
+}
+
+// NoteRedisTemplates records the Redis key template of each view (view →
+// template) as one the view's keys are written with.
+func (r *Registry) NoteRedisTemplates(ctx context.Context, templates map[string]string) error {
+	if len(templates) == 0 {
+		return nil
+	}
+	views := make([]string, 0, len(templates))
+	tmpls := make([]string, 0, len(templates))
+	for v, t := range templates {
+		views, tmpls = append(views, v), append(tmpls, t)
+	}
+	_, err := r.pool.Exec(ctx, `INSERT INTO `+r.ident("redis_templates")+` (view, template)
+		SELECT * FROM unnest($1::text[], $2::text[])
+		ON CONFLICT (view, template) DO UPDATE SET noted_at = now()`, views, tmpls)
+	if err != nil {
+		return fmt.Errorf("registry: note redis key templates: %w", err)
+	}
+	return nil
+}
+
+// RedisTemplates lists the key templates a view's Redis keys were written
+// with, oldest first.
+func (r *Registry) RedisTemplates(ctx context.Context, view string) ([]string, error) {
+	rows, err := r.pool.Query(ctx, `SELECT template FROM `+r.ident("redis_templates")+` WHERE view = $1 ORDER BY noted_at, template`, view)
+	if err != nil {
+		return nil, fmt.Errorf("registry: redis key templates of %s: %w", view, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// ForgetRedisTemplate drops a template whose keys were purged.
+func (r *Registry) ForgetRedisTemplate(ctx context.Context, view, template string) error {
+	if _, err := r.pool.Exec(ctx, `DELETE FROM `+r.ident("redis_templates")+` WHERE view = $1 AND template = $2`, view, template); err != nil {
+		return fmt.Errorf("registry: forget redis key template of %s: %w", view, err)
 	}
 	return nil
 }
