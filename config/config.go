@@ -28,7 +28,7 @@ type Kafka struct {
 	// DeadLetterTopic receives records that cannot be decoded or projected.
 	// Default: "<group>.dlq".
 	DeadLetterTopic string `yaml:"dead_letter_topic"`
-	// BatchSize is the most records projected in one batch. Default 5000.
+	// BatchSize is the most records projected in one batch. Default 10000.
 	BatchSize int `yaml:"batch_size"`
 	// SchemaRegistry is the Confluent-compatible registry Avro sources
 	// need; schemas are fetched once by id.

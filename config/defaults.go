@@ -9,7 +9,7 @@ import (
 const (
 	DefaultGroup          = "projector"
 	DefaultClientID       = "projector"
-	DefaultBatchSize      = 5000
+	DefaultBatchSize      = 10000
 	DefaultStateSchema    = "projector"
 	DefaultAdminListen    = "127.0.0.1:9464"
 	DefaultLogFormat      = "text"

@@ -36,7 +36,7 @@
 //	  group: projector            # consumer group
 //	  client_id: projector
 //	  dead_letter_topic: <group>.dlq   # records that cannot be decoded or projected
-//	  batch_size: 5000            # most records projected in one batch
+//	  batch_size: 10000           # most records projected in one batch
 //	  schema_registry:            # for Avro sources (Confluent wire format)
 //	    url: http://registry:8081
 //	    username: ${REGISTRY_USER:-}   # basic auth, optional

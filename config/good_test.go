@@ -157,7 +157,7 @@ func TestMinimalFileDefaults(t *testing.T) {
 	view := get(t, c.Views, "order_view")
 	runChecks(t, []check{
 		{"kafka", c.Kafka, Kafka{Pos: pos(file, 3, 3), Brokers: StringList{"localhost:9092"}, Group: "projector",
-			ClientID: "projector", DeadLetterTopic: "projector.dlq", BatchSize: 5000}},
+			ClientID: "projector", DeadLetterTopic: "projector.dlq", BatchSize: 10000}},
 		{"admin", c.Admin.Listen, "127.0.0.1:9464"},
 		{"log", c.Log, Log{Format: "text", Level: "info"}},
 		{"tolerance", c.Errors.Tolerance, "all"},

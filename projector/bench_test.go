@@ -84,7 +84,7 @@ const benchBatch = config.DefaultBatchSize
 // member's partition assignment until it has committed the last offset.
 // ratio_vs_raw_upsert compares with the best plain pgx writer of the same
 // final rows into a table of the same PostgreSQL: one jsonb_to_recordset
-// upsert per 5,000 changes (the last change of an id in a batch wins), no
+// upsert per batch (config.DefaultBatchSize changes) (the last change of an id in a batch wins), no
 // Kafka, no state, no Redis; raw_changes/s is its rate, cpu_ratio_vs_raw
 // its CPU time (this process and its backends) over the engine's.
 func BenchmarkOneToOne(b *testing.B) {

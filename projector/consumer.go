@@ -21,7 +21,7 @@ type ConsumerOptions struct {
 	Brokers   []string
 	Group     string
 	ClientID  string
-	BatchSize int // most records per batch; default 5000
+	BatchSize int // most records per batch; default 10000, as config.DefaultBatchSize
 	// DeadLetterTopic receives what cannot be decoded or projected.
 	DeadLetterTopic string
 	// StopOnError is errors.tolerance=none: a bad record stops the consumer
@@ -50,7 +50,7 @@ type Consumer struct {
 // NewConsumer connects a group member for the engine's topics.
 func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 5000
+		opts.BatchSize = 10000
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
