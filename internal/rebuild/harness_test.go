@@ -65,6 +65,12 @@ func newFixture(t testing.TB) *fixture { return newFixtureWith(t, "", "") }
 // newFixtureWith is a fixture whose configuration names Kafka brokers or
 // an Elasticsearch cluster.
 func newFixtureWith(t testing.TB, brokers, es string) *fixture {
+	return newFixtureYAML(t, itemsYAML, brokers, es)
+}
+
+// newFixtureYAML is a fixture of another configuration, which may use
+// ${BROKERS}, ${ES}, ${PG}, ${REDIS} and ${PREFIX}.
+func newFixtureYAML(t testing.TB, yaml, brokers, es string) *fixture {
 	t.Helper()
 	pool, pgURL := testenv.Postgres(t)
 	rdb, prefix := testenv.Redis(t)
@@ -78,7 +84,7 @@ func newFixtureWith(t testing.TB, brokers, es string) *fixture {
 	if es != "" {
 		env["ES"] = es
 	}
-	cfg, err := config.Parse("test.yaml", []byte(itemsYAML), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("config:\n%v", err)
 	}
