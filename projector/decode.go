@@ -85,7 +85,12 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		return rowChange{}, false, nil
 	}
 	if ch.Op == debezium.OpTruncate {
-		return rowChange{}, false, fmt.Errorf("%w: truncate of %s is not projected yet; rebuild the views of this source", ErrUnsupported, src.Name)
+		if ch.Position == (debezium.Position{}) {
+			// Without a position the truncate cannot be ordered against
+			// the rows: it could delete rows written after it.
+			return rowChange{}, false, fmt.Errorf("%w: truncate of %s carries no source position", ErrBadRecord, src.Name)
+		}
+		return rowChange{Truncate: true, PosHi: ch.Position.Hi, PosLo: ch.Position.Lo}, true, nil
 	}
 	row := ch.After
 	deleted := ch.Op == debezium.OpDelete

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
 )
 
@@ -24,8 +25,9 @@ type memState struct {
 	rows    map[string]map[string]memRow // source → key → row
 	pend    []pendingDoc
 	nextID  int64
-	revs    map[string]map[string]int64 // view → doc id → rev
-	marks   map[string]mark             // topic/partition → watermark
+	revs    map[string]map[string]int64  // view → doc id → rev
+	marks   map[string]mark              // topic/partition → watermark
+	cuts    map[string]debezium.Position // source → newest truncate
 	undoLog []func()
 }
 
@@ -36,7 +38,8 @@ type memRow struct {
 }
 
 func newMemState() *memState {
-	return &memState{rows: map[string]map[string]memRow{}, revs: map[string]map[string]int64{}, marks: map[string]mark{}}
+	return &memState{rows: map[string]map[string]memRow{}, revs: map[string]map[string]int64{}, marks: map[string]mark{},
+		cuts: map[string]debezium.Position{}}
 }
 
 func (s *memState) migrate(context.Context, *projections.Plan) error { return nil }
@@ -228,6 +231,37 @@ func (t memTx) rowsByKey(_ context.Context, src *projections.Source, keys []stri
 	for _, k := range slices.Compact(slices.Sorted(slices.Values(keys))) {
 		if r, ok := table[k]; ok {
 			out = append(out, stateRow{Key: k, Data: cloneRow(r.data), Deleted: r.deleted})
+		}
+	}
+	return out, nil
+}
+
+func (t memTx) truncations(context.Context) (map[string]debezium.Position, error) {
+	return maps.Clone(t.s.cuts), nil
+}
+
+func (t memTx) truncate(_ context.Context, src *projections.Source, pos debezium.Position) error {
+	prev, ok := t.s.cuts[src.Name]
+	if ok && prev.Compare(pos) >= 0 {
+		return nil
+	}
+	t.s.cuts[src.Name] = pos
+	t.s.undoLog = append(t.s.undoLog, func() {
+		if ok {
+			t.s.cuts[src.Name] = prev
+		} else {
+			delete(t.s.cuts, src.Name)
+		}
+	})
+	return nil
+}
+
+func (t memTx) rowsBefore(_ context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error) {
+	var out []stateRow
+	for _, k := range slices.Sorted(maps.Keys(t.s.rows[src.Name])) {
+		r := t.s.rows[src.Name][k]
+		if !r.deleted && (debezium.Position{Hi: r.posHi, Lo: r.posLo}).Compare(pos) < 0 {
+			out = append(out, stateRow{Key: k, Data: cloneRow(r.data)})
 		}
 	}
 	return out, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
 )
 
@@ -56,6 +57,15 @@ type stateTx interface {
 	insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error)
 	// bumpRevs gives each doc (ids sorted) its next revision.
 	bumpRevs(ctx context.Context, view string, ids []string) (map[string]int64, error)
+	// rowsBefore reads the live rows of src written at positions older than
+	// pos: what a truncate at pos removes.
+	rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error)
+	// truncations takes the state lock and reads, by source name, the
+	// position of the newest truncate applied: a change older than it is
+	// of a row the truncate removed, whenever it arrives.
+	truncations(ctx context.Context) (map[string]debezium.Position, error)
+	// truncate records a truncate of src at pos.
+	truncate(ctx context.Context, src *projections.Source, pos debezium.Position) error
 }
 
 // state keeps, per source, the rows the views are computed from, in the
@@ -99,6 +109,9 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 				source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
 				"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
 				updated_at timestamptz NOT NULL, PRIMARY KEY (topic, partition))`,
+			`CREATE TABLE IF NOT EXISTS ` + s.ident("truncates") + ` (
+				source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+				updated_at timestamptz NOT NULL DEFAULT now())`,
 			patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		}
 		for _, src := range plan.Sources {
@@ -150,6 +163,9 @@ type rowChange struct {
 	Patch      bool           `json:"patch,omitempty"`
 	PatchSet   map[string]any `json:"patch_set,omitempty"`
 	PatchUnset []string       `json:"patch_unset,omitempty"`
+	// Truncate marks a truncate of the whole table at the position: the
+	// engine turns it into deletes of the rows older than it.
+	Truncate bool `json:"-"`
 }
 
 // applied is a state row a change was applied to, with its data before.
@@ -385,6 +401,51 @@ func (t pgTx) apply(ctx context.Context, src *projections.Source, changes []rowC
 
 func (t pgTx) rowsByKey(ctx context.Context, src *projections.Source, keys []string) ([]stateRow, error) {
 	return t.s.rowsByKey(ctx, t.tx, src, keys)
+}
+
+func (t pgTx) truncations(ctx context.Context) (out map[string]debezium.Position, err error) {
+	b := &pgx.Batch{}
+	t.s.lockState(b)
+	b.Queue(`SELECT source, pos_hi, pos_lo FROM ` + t.s.ident("truncates"))
+	br := t.tx.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); cerr != nil && err == nil {
+			out, err = nil, fmt.Errorf("read truncates: %w", cerr)
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("lock state: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("read truncates: %w", err)
+	}
+	defer rows.Close()
+	out = map[string]debezium.Position{}
+	for rows.Next() {
+		var src string
+		var pos debezium.Position
+		if err := rows.Scan(&src, &pos.Hi, &pos.Lo); err != nil {
+			return nil, err
+		}
+		out[src] = pos
+	}
+	return out, rows.Err()
+}
+
+func (t pgTx) truncate(ctx context.Context, src *projections.Source, pos debezium.Position) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO `+t.s.ident("truncates")+` AS t (source, pos_hi, pos_lo) VALUES ($1, $2, $3)
+		ON CONFLICT (source) DO UPDATE SET pos_hi = excluded.pos_hi, pos_lo = excluded.pos_lo, updated_at = now()
+		WHERE (t.pos_hi, t.pos_lo) < (excluded.pos_hi, excluded.pos_lo)`, src.Name, pos.Hi, pos.Lo)
+	if err != nil {
+		return fmt.Errorf("record a truncate of %s: %w", src.Name, err)
+	}
+	return nil
+}
+
+func (t pgTx) rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error) {
+	return t.s.query(ctx, t.tx, src, `SELECT key, data, deleted FROM `+t.s.table(src)+`
+		WHERE NOT deleted AND (pos_hi, pos_lo) < ($1::bigint, $2::bigint)`, pos.Hi, pos.Lo)
 }
 
 func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {

@@ -197,6 +197,17 @@ func (t *table) appendRow(b []byte, row map[string]any) []byte {
 	return append(b, '}')
 }
 
+// pgTruncate is the event of a TRUNCATE of the table: no key, no rows.
+func pgTruncate(t *table, lsn, txID int64, tsMs int64) Message {
+	v := make([]byte, 0, len(t.schema)+400)
+	v = append(v, `{"schema":`...)
+	v = append(v, t.schema...)
+	v = fmt.Appendf(v, `,"payload":{"before":null,"after":null,"source":{"version":"2.7.3.Final","connector":"postgresql","name":"shop","ts_ms":%d,`+
+		`"snapshot":"false","db":"shop","sequence":%q,"schema":"public","table":%q,"txId":%d,"lsn":%d,"xmin":null},`+
+		`"op":"t","ts_ms":%d}}`, tsMs, fmt.Sprintf(`["%d","%d"]`, lsn-8, lsn), t.name, txID, lsn, tsMs+3)
+	return Message{Topic: "shop.public." + t.name, Value: v}
+}
+
 // pgTombstone is the null-valued record Debezium writes after a delete.
 func pgTombstone(t *table, id int64) Message {
 	key := fmt.Sprintf(`{"schema":%s,"payload":{"id":%d}}`, t.keySch, id)

@@ -97,6 +97,16 @@ func (g *Generator) PutItem(id, orderID, productID int64, quantity int32) []Mess
 	return []Message{pgMessage(itemsTable, op, id, nil, itemRow(it), lsn, tx, ts, "false")}
 }
 
+// TruncateItems truncates order_items: every item is gone at once.
+func (g *Generator) TruncateItems() []Message {
+	lsn, tx, ts := g.tick()
+	for id := range g.Shop.Items {
+		delete(g.Shop.Items, id)
+		g.items.remove(id)
+	}
+	return []Message{pgTruncate(itemsTable, lsn, tx, ts)}
+}
+
 // DeleteItem deletes an order item, followed by its tombstone.
 func (g *Generator) DeleteItem(id int64) []Message {
 	lsn, tx, ts := g.tick()
