@@ -175,8 +175,20 @@ func (c *compiler) viewID(view *View, v config.View) {
 			view.ID = append(view.ID, id)
 			view.IDColumns = append(view.IDColumns, f.Column)
 		}
-		if len(view.GroupBy) == 0 && len(view.Root.Key) > 0 && !slices.Equal(sorted(view.IDColumns), sorted(view.Root.Key)) {
-			c.errs.Add(v.Pos, "view %q: id %v must map the key of source %q (%s)", view.Name, []string(v.ID), view.Root.Name, strings.Join(view.Root.Key, ", "))
+		if len(view.GroupBy) == 0 && len(view.Root.Key) > 0 {
+			if !slices.Equal(sorted(view.IDColumns), sorted(view.Root.Key)) {
+				c.errs.Add(v.Pos, "view %q: id %v must map the key of source %q (%s)", view.Name, []string(v.ID), view.Root.Name, strings.Join(view.Root.Key, ", "))
+				return
+			}
+			// A document's id is its root row's state key, which lists the
+			// key's values in the source's key order, whatever order id
+			// names them in.
+			id, cols := make([]string, 0, len(view.ID)), make([]string, 0, len(view.ID))
+			for _, k := range view.Root.Key {
+				i := slices.Index(view.IDColumns, k)
+				id, cols = append(id, view.ID[i]), append(cols, k)
+			}
+			view.ID, view.IDColumns = id, cols
 		}
 		return
 	}
