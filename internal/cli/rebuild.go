@@ -44,11 +44,13 @@ fills it from the state tables, verifies it against the state, and swaps it
 in atomically: readers see the old generation until the
 swap and the new one after it. Redis keys are the live keys themselves: the
 fill overwrites them by revision, then the keys of documents the state no
-longer has are deleted. The replaced generation is dropped after --keep.
+longer has, and those of a key template the view no longer has, are
+deleted. The replaced generation is dropped after rebuild.keep of the
+configuration (1h by default; --keep overrides it).
 
 --from source first re-reads the view's PostgreSQL source tables in one
-consistent snapshot into the state (rows the source no longer has are
-deleted); --from kafka first replays the view's topics from their earliest
+consistent snapshot, key ranges in parallel, into the state (rows the source
+no longer has are deleted); --from kafka first replays the view's topics from their earliest
 offsets into the state, outside the consumer group; --from signal asks each
 source's Debezium connector for an incremental snapshot through its Kafka
 signal topic (the way to re-read MongoDB), applies what it re-reads to the
