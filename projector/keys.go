@@ -23,9 +23,11 @@ func (e *Engine) Keys(ctx context.Context, recs []Record) (map[string][]RowAt, e
 	}
 	out := make(map[string][]RowAt, len(perSource))
 	for src, changes := range perSource {
-		rows := make([]RowAt, len(changes))
-		for i, c := range changes {
-			rows[i] = RowAt{Key: c.Key, Position: debezium.Position{Hi: c.PosHi, Lo: c.PosLo}}
+		rows := make([]RowAt, 0, len(changes))
+		for _, c := range changes {
+			if !c.Truncate { // a truncate names no row
+				rows = append(rows, RowAt{Key: c.Key, Position: debezium.Position{Hi: c.PosHi, Lo: c.PosLo}})
+			}
 		}
 		out[src.Name] = rows
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
+	"github.com/projectorhq/projector/sinks"
 )
 
 // replay applies the view's source topics, from their earliest offsets up
@@ -87,9 +88,16 @@ func (r *run) replay(ctx context.Context) error {
 	cl.AddConsumePartitions(from)
 	r.opts.Progress.Phase("replay", total)
 	defer r.opts.Progress.Done()
+	progress := time.Now()
 	for len(end) > 0 {
 		// Records stop before the end offset when the log ends in
-		// transaction markers: a poll that stays empty ends the replay.
+		// transaction markers: the replay ends once no partition it still
+		// waits for has brought a record below its end for ReplayIdle (live
+		// records past the end, here or elsewhere, do not count).
+		if time.Since(progress) > r.opts.ReplayIdle {
+			r.opts.Log.Warn("replay: no more records before the end offsets (transaction markers?)", "partitions_left", len(end))
+			return nil
+		}
 		pctx, cancel := context.WithTimeout(ctx, r.opts.ReplayIdle)
 		fetches := cl.PollRecords(pctx, 5000)
 		cancel()
@@ -109,19 +117,20 @@ func (r *run) replay(ctx context.Context) error {
 		fetches.EachRecord(func(rec *kgo.Record) {
 			k := tp{rec.Topic, rec.Partition}
 			e, ok := end[k]
-			if !ok || rec.Offset >= e {
-				return // past the end taken at the start: the daemons have it
+			if !ok {
+				return // a partition replayed to its end already
 			}
+			if rec.Offset >= e {
+				delete(end, k) // past the end taken at the start (a marker before it): the daemons have it
+				return
+			}
+			progress = time.Now()
 			recs = append(recs, projector.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Value: rec.Value})
 			if rec.Offset+1 >= e {
 				delete(end, k)
 			}
 		})
 		if len(recs) == 0 {
-			if fetches.NumRecords() == 0 {
-				r.opts.Log.Warn("replay: no more records before the end offsets (transaction markers?)", "partitions_left", len(end))
-				return nil
-			}
 			continue
 		}
 		dead, err := r.env.Engine.Process(ctx, recs)
@@ -158,38 +167,34 @@ func viewTopics(v *projections.View) []string {
 	return topics
 }
 
-// building reports the targets of the generation this run builds, and the
-// view's live Redis keys when it rebuilds them: its fill recomputes every
-// document from the state after the sources were read again, so writing
-// them while reading would be work done twice.
-func (r *run) building(k targetKey) bool {
-	return k.view == r.gen.View && (k.gen == r.gen.Number || k.store == registry.StoreRedis && r.gen.Has(registry.StoreRedis))
-}
+// building reports the targets of the generation this run builds: its fill
+// recomputes every document from the state after the sources were read
+// again, so while reading them only deletions need writing there (the fill
+// does not visit documents whose rows are gone). Redis keys are the live
+// ones and get every change: a rebuild that stops before its fill must not
+// leave them behind the state.
+func (r *run) building(k targetKey) bool { return k.view == r.gen.View && k.gen == r.gen.Number }
 
 // liveRoutes are the routes a daemon following snap writes to: the served
 // generation of every view and store, the ones being built, and the Redis
-// keys, but for the targets except names. The command line uses them when
-// it applies changes to the state itself, so that every view stays as the
-// daemons would keep it. release closes the sinks built for them.
-func (e *Env) liveRoutes(snap registry.Snapshot, except func(targetKey) bool) (routes []projector.Route, release func(), err error) {
+// keys; targets deletesOnly names get only the deletions. The command line
+// uses them when it applies changes to the state itself, so that every view
+// stays as the daemons would keep it. release closes the sinks built for
+// them.
+func (e *Env) liveRoutes(snap registry.Snapshot, deletesOnly func(targetKey) bool) (routes []projector.Route, release func(), err error) {
 	var out []projector.Route
 	if e.live != nil {
 		var views []string
 		for _, v := range e.Plan.Views {
-			skip := except != nil && except(targetKey{view: v.Name, store: registry.StoreRedis})
-			if slices.Contains(e.Stores(v.Name), registry.StoreRedis) && !skip {
+			if slices.Contains(e.Stores(v.Name), registry.StoreRedis) {
 				views = append(views, v.Name)
 			}
 		}
-		if len(views) > 0 {
-			out = append(out, projector.Route{Sink: e.live, Views: views})
-		}
+		out = append(out, projector.Route{Sink: e.live, Views: views})
 	}
 	keys := make([]targetKey, 0)
 	for k := range e.wanted(snap) {
-		if except == nil || !except(k) {
-			keys = append(keys, k)
-		}
+		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, targetKey.compare)
 	var guards []*guard
@@ -205,9 +210,40 @@ func (e *Env) liveRoutes(snap registry.Snapshot, except func(targetKey) bool) (r
 			return nil, nil, err
 		}
 		guards = append(guards, g)
-		out = append(out, projector.Route{Sink: g, Views: []string{k.view}})
+		var sink projector.Sink = g
+		if deletesOnly != nil && deletesOnly(k) {
+			sink = deletions{g}
+		}
+		out = append(out, projector.Route{Sink: sink, Views: []string{k.view}})
 	}
 	return out, release, nil
+}
+
+// deletions passes only deleted documents on to its sink.
+type deletions struct{ projector.Sink }
+
+func (d deletions) Write(ctx context.Context, docs []sinks.Doc) error {
+	var out []sinks.Doc
+	var at []int
+	for i := range docs {
+		if docs[i].Deleted {
+			out, at = append(out, docs[i]), append(at, i)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	err := d.Sink.Write(ctx, out)
+	var be *sinks.BatchError
+	if errors.As(err, &be) {
+		// The engine retries by index into the docs it gave.
+		failed := make(map[int]error, len(be.Failed))
+		for i, e := range be.Failed {
+			failed[at[i]] = e
+		}
+		return &sinks.BatchError{Failed: failed}
+	}
+	return err
 }
 
 // replayIdle is how long a replay waits for records before it ends.

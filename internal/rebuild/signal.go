@@ -71,6 +71,9 @@ type signalRun struct {
 	SentAt     time.Time                  `json:"sent_at"`
 	Connectors []connectorSignal          `json:"connectors"`
 	Starts     map[string]map[int32]int64 `json:"starts"` // topic → partition → first offset to read
+	// StateTime is the query PostgreSQL's clock when the signal went out:
+	// a state row written since then is newer than the snapshot's start.
+	StateTime time.Time `json:"state_time"`
 }
 
 // signalTargets groups the view's sources by the connector that serves them.
@@ -126,21 +129,40 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	} else if sig, err = r.sendSignals(ctx, cl, adm, targets); err != nil {
 		return err
 	}
+	// The routes stay open until the deletions are written too.
+	snap, err := r.env.Registry.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	routes, release, err := r.env.liveRoutes(snap, r.building)
+	if err != nil {
+		return err
+	}
+	defer release()
+	r.env.Engine.SetRoutes(routes)
+
 	timeout := time.Duration(r.env.Config.Rebuild.SignalTimeout)
 	wctx, cancel := context.WithDeadline(ctx, sig.SentAt.Add(timeout))
 	defer cancel()
 	w, err := r.followSnapshot(wctx, cl, adm, sig)
 	if err != nil {
 		if wctx.Err() != nil && ctx.Err() == nil {
-			return fmt.Errorf("--from signal: %w: no COMPLETED notification for signal %s within rebuild.signal_timeout (%s) of its sending; "+
+			err = fmt.Errorf("--from signal: %w: no COMPLETED notification for signal %s within rebuild.signal_timeout (%s) of its sending; "+
 				"check that the connector reads signals from Kafka (signal.enabled.channels) and reports to the notification topic",
 				ErrSnapshotFailed, sig.ID, timeout)
+		}
+		if errors.Is(err, ErrSnapshotFailed) {
+			// That snapshot is over: --resume asks for a new one.
+			if ferr := r.env.Registry.SetSignal(context.WithoutCancel(ctx), r.gen.View, r.gen.Number, nil); ferr != nil {
+				return errors.Join(err, ferr)
+			}
+			r.gen.Signal = nil
 		}
 		return err
 	}
 	for _, c := range sig.Connectors {
 		for _, name := range c.Sources {
-			if err := r.deleteUnread(ctx, r.env.Plan.Source(name), w.seen[name], w.newest[name]); err != nil {
+			if err := r.deleteUnread(ctx, r.env.Plan.Source(name), w.seen[name], sig.StateTime); err != nil {
 				return fmt.Errorf("--from signal: source %s: %w", name, err)
 			}
 		}
@@ -165,6 +187,9 @@ func (r *run) sendSignals(ctx context.Context, cl *kgo.Client, adm *kadm.Client,
 		return signalRun{}, fmt.Errorf("--from signal: end offsets of %v (does every topic exist?): %w", topics, err)
 	}
 	sig := signalRun{ID: signalID(r.gen.View, r.gen.Number), Connectors: targets, Starts: map[string]map[int32]int64{}}
+	if err := r.env.Pool.QueryRow(ctx, `SELECT now()`).Scan(&sig.StateTime); err != nil {
+		return signalRun{}, fmt.Errorf("--from signal: read the clock: %w", err)
+	}
 	ends.Each(func(o kadm.ListedOffset) {
 		if sig.Starts[o.Topic] == nil {
 			sig.Starts[o.Topic] = map[int32]int64{}
@@ -212,19 +237,17 @@ func signalID(view string, gen int) string {
 // saw per source, and per connector what Debezium reported.
 type snapshotWindow struct {
 	sig       signalRun
-	seen      map[string]map[string]bool   // source → state key
-	newest    map[string]debezium.Position // source → the newest position seen
-	done      map[string]bool              // connector → COMPLETED
-	heard     bool                         // any notification of this signal
-	notifiers map[string][]string          // notification topic → connectors
+	seen      map[string]map[string]bool // source → state key
+	done      map[string]bool            // connector → COMPLETED
+	heard     bool                       // any notification of this signal
+	notifiers map[string][]string        // notification topic → connectors
 }
 
 // followSnapshot replays the view's topics from the recorded offsets into
 // the state until every connector completed and the topics' end offsets of
 // that moment are reached.
 func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Client, sig signalRun) (*snapshotWindow, error) {
-	w := &snapshotWindow{sig: sig, seen: map[string]map[string]bool{}, newest: map[string]debezium.Position{},
-		done: map[string]bool{}, notifiers: map[string][]string{}}
+	w := &snapshotWindow{sig: sig, seen: map[string]map[string]bool{}, done: map[string]bool{}, notifiers: map[string][]string{}}
 	for _, c := range sig.Connectors {
 		w.notifiers[c.Notifications] = append(w.notifiers[c.Notifications], c.Connector)
 	}
@@ -236,16 +259,6 @@ func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Clie
 			from[topic][p], next[topic][p] = kgo.NewOffset().At(o), o
 		}
 	}
-	snap, err := r.env.Registry.Snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	routes, release, err := r.env.liveRoutes(snap, r.building)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	r.env.Engine.SetRoutes(routes)
 	total, err := r.sourceRows(ctx, sig)
 	if err != nil {
 		return nil, err
@@ -298,7 +311,12 @@ func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Clie
 		var failed error
 		fetches.EachRecord(func(rec *kgo.Record) {
 			next[rec.Topic][rec.Partition] = rec.Offset + 1
-			lastRecord = time.Now()
+			// Only progress towards the end offsets counts against the idle
+			// limit: live traffic elsewhere must not keep it waiting for a
+			// partition whose log ends in a transaction marker.
+			if e, ok := end[rec.Topic][rec.Partition]; end == nil || ok && rec.Offset < e {
+				lastRecord = time.Now()
+			}
 			if _, ok := w.notifiers[rec.Topic]; ok {
 				if err := w.notification(r, rec); err != nil && failed == nil {
 					failed = err
@@ -365,9 +383,6 @@ func (r *run) applyWindow(ctx context.Context, w *snapshotWindow, recs []project
 		}
 		for _, row := range rows {
 			w.seen[src][row.Key] = true
-			if row.Position.Compare(w.newest[src]) > 0 {
-				w.newest[src] = row.Position
-			}
 		}
 	}
 	if err := r.apply(ctx, recs); err != nil {
@@ -387,6 +402,11 @@ type notification struct {
 	AdditionalData map[string]string `json:"additional_data"`
 }
 
+// errAvroNotification is a notification in the Confluent Avro wire format,
+// which the rebuild does not read.
+var errAvroNotification = errors.New("the notification is Avro-encoded; give the connector's notifications a JSON value converter " +
+	"(value.converter for the notification topic, e.g. through a topic-specific converter)")
+
 func parseNotification(value []byte) (notification, error) {
 	var env struct {
 		Schema  json.RawMessage `json:"schema"`
@@ -397,7 +417,7 @@ func parseNotification(value []byte) (notification, error) {
 	}
 	var n notification
 	if len(value) > 0 && value[0] == 0 {
-		return n, errors.New("the notification is Avro-encoded; give the notification topic a JSON value converter")
+		return n, errAvroNotification
 	}
 	err := json.Unmarshal(value, &n)
 	return n, err
@@ -406,6 +426,9 @@ func parseNotification(value []byte) (notification, error) {
 // notification takes in one record of a notification topic.
 func (w *snapshotWindow) notification(r *run, rec *kgo.Record) error {
 	n, err := parseNotification(rec.Value)
+	if errors.Is(err, errAvroNotification) {
+		return fmt.Errorf("--from signal: %s offset %d: %w", rec.Topic, rec.Offset, err)
+	}
 	if err != nil {
 		r.opts.Log.Warn("--from signal: a notification could not be read", "topic", rec.Topic, "offset", rec.Offset, "err", err)
 		return nil
@@ -466,11 +489,13 @@ func (r *run) sourceRows(ctx context.Context, sig signalRun) (int64, error) {
 }
 
 // deleteUnread deletes the live state rows of src that no record of the
-// snapshot's window carried, each at its own position: the source no
-// longer has them, and a newer change the stream brings meanwhile wins.
-// Rows newer than the window's newest position were written after it (the
-// daemons go on) and are left alone.
-func (r *run) deleteUnread(ctx context.Context, src *projections.Source, seen map[string]bool, newest debezium.Position) error {
+// snapshot's window carried and that no change wrote since the signal went
+// out (before), each at its own position: the source no longer has them.
+// A row written since then is left alone whatever its position says: a
+// PostgreSQL transaction's changes carry the WAL position of their writes,
+// not of their commit, so a transaction that committed after the snapshot
+// can bring a row with a position older than the snapshot's reads.
+func (r *run) deleteUnread(ctx context.Context, src *projections.Source, seen map[string]bool, before time.Time) error {
 	if len(seen) == 0 {
 		// Not one record: an empty collection, or a snapshot that read
 		// nothing. Deleting every row on that evidence is too bold.
@@ -479,7 +504,7 @@ func (r *run) deleteUnread(ctx context.Context, src *projections.Source, seen ma
 	}
 	table := pgx.Identifier{r.env.Registry.Schema(), "state_" + src.Name}.Sanitize()
 	rows, err := r.env.Pool.Query(ctx, `SELECT key, data, pos_hi, pos_lo FROM `+table+`
-		WHERE NOT deleted AND (pos_hi, pos_lo) <= ($1::bigint, $2::bigint)`, newest.Hi, newest.Lo)
+		WHERE NOT deleted AND updated_at < $1`, before)
 	if err != nil {
 		return fmt.Errorf("list the state: %w", err)
 	}

@@ -120,8 +120,8 @@ func (e *Env) noteRedisTemplates(ctx context.Context) error {
 // sweepTemplates purges the keys the view's documents had under key
 // templates it no longer has (its key changed): every document the engine
 // ever computed for the view (projector.revs) under each old template. A
-// key the current template could also have given is left alone: it may
-// be another document's.
+// key the current template of any view could also give is left alone: it
+// may be another document's.
 func (r *run) sweepTemplates(ctx context.Context) error {
 	pv, err := r.env.View(r.gen.View)
 	if err != nil {
@@ -137,9 +137,18 @@ func (r *run) sweepTemplates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ours, err := redis.Matcher(current)
-	if err != nil {
-		return err
+	// A key any view's current template could give may be a live
+	// document's: it is never purged.
+	var matchers []func(string) bool
+	for _, v := range stack.RedisViews(r.env.Plan) {
+		m, err := redis.Matcher(v.Key)
+		if err != nil {
+			return err
+		}
+		matchers = append(matchers, m)
+	}
+	ours := func(key string) bool {
+		return slices.ContainsFunc(matchers, func(m func(string) bool) bool { return m(key) })
 	}
 	for _, old := range templates {
 		if old == current {
@@ -171,7 +180,7 @@ func (r *run) purgeTemplate(ctx context.Context, idFields []string, template str
 	}
 	var n int64
 	for chunk := range slices.Chunk(ids, 10*r.opts.Chunk) {
-		var keys, members []string
+		var keys, currents, members []string
 		for _, id := range chunk {
 			key, err := parseDocID(idFields, id)
 			if err != nil {
@@ -179,11 +188,15 @@ func (r *run) purgeTemplate(ctx context.Context, idFields []string, template str
 			}
 			k, err := redis.KeyFor(template, key)
 			if err != nil || ours(k) {
-				continue // a template without this field, or a key the current one may give
+				continue // a template without this field, or a key a current template may give
 			}
-			keys, members = append(keys, k), append(members, id)
+			now, err := r.env.live.Key(r.gen.View, key)
+			if err != nil {
+				return n, err
+			}
+			keys, currents, members = append(keys, k), append(currents, now), append(members, id)
 		}
-		if err := r.env.live.Purge(ctx, keys, members); err != nil {
+		if err := r.env.live.Purge(ctx, keys, currents, members); err != nil {
 			return n, err
 		}
 		n += int64(len(keys))

@@ -10,24 +10,34 @@ import (
 )
 
 // purgeScript deletes one document written under a key template the view
-// no longer has: its key, its rev key, and its index memberships.
+// no longer has: its key, its rev key, and its index memberships, but for
+// the index sets the document is in under its current key (index members
+// are document ids, which both keys share).
 //
-//	KEYS  the doc key, its rev key, its membership key
+//	KEYS  the doc key, its rev key, its membership key, and the membership
+//	      key of its current key
 //	ARGV  the member the indexes hold it as (the doc's id)
 const purgeScript = `
-for _, ix in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('ZREM', ix, ARGV[1]) end
+local now = {}
+for _, ix in ipairs(redis.call('SMEMBERS', KEYS[4])) do now[ix] = true end
+for _, ix in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if not now[ix] then redis.call('ZREM', ix, ARGV[1]) end
+end
 return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 `
 
 var purger = redis.NewScript(purgeScript)
 
 // Purge deletes documents a view wrote under another key template (its key
-// changed since): each of keys with its rev key and index memberships;
-// members are the doc ids its indexes hold them as. Unlike Write it takes
-// whole keys and no revision: nothing writes these keys any more.
-func (s *Sink) Purge(ctx context.Context, keys, members []string) error {
-	if len(keys) != len(members) {
-		return fmt.Errorf("redis sink: purge: %d keys, %d members", len(keys), len(members))
+// changed since): each of keys with its rev key and its index memberships,
+// except those the document has under its current key (currents, the same
+// length); members are the doc ids the indexes hold them as. Unlike Write
+// it takes whole keys and no revision: nothing writes these keys any more.
+// In a Redis Cluster a document whose two keys are in different slots
+// keeps its old index entries (a script may touch one slot only).
+func (s *Sink) Purge(ctx context.Context, keys, currents, members []string) error {
+	if len(keys) != len(members) || len(keys) != len(currents) {
+		return fmt.Errorf("redis sink: purge: %d keys, %d current keys, %d members", len(keys), len(currents), len(members))
 	}
 	if len(keys) == 0 {
 		return nil
@@ -42,8 +52,11 @@ func (s *Sink) Purge(ctx context.Context, keys, members []string) error {
 		cmds := make([]*redis.Cmd, 0, end-start)
 		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i := start; i < end; i++ {
-				k := keys[i]
-				cmds = append(cmds, purger.EvalSha(ctx, p, []string{k, s.revKey(k), s.membershipKey(k)}, members[i]))
+				k, now := keys[i], s.membershipKey(currents[i])
+				if _, cluster := s.client.(*redis.ClusterClient); cluster && slot(now) != slot(k) {
+					now = s.membershipKey(k) // every old index entry stays
+				}
+				cmds = append(cmds, purger.EvalSha(ctx, p, []string{k, s.revKey(k), s.membershipKey(k), now}, members[i]))
 			}
 			return nil
 		})
