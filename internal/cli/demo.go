@@ -49,7 +49,7 @@ local servers and sets them.`,
 	}
 	cmd.Flags().BoolVar(&o.follow, "follow", false, "keep changing the shop and projecting until interrupted")
 	cmd.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the generated shop")
-	cmd.Flags().IntVar(&o.users, "users", 50, "users in the snapshot")
+	cmd.Flags().IntVar(&o.users, "users", 200, "users in the snapshot")
 	cmd.Flags().IntVar(&o.orders, "orders", 200, "orders in the snapshot")
 	cmd.Flags().IntVar(&o.changes, "changes", 2000, "changes after the snapshot")
 	return cmd
