@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -113,6 +114,15 @@ func note(g registry.Generation) string {
 			e = e[:120] + "…"
 		}
 		parts = append(parts, e)
+	}
+	if len(g.Signal) > 0 && g.State.Written() {
+		var sig struct {
+			ID     string    `json:"id"`
+			SentAt time.Time `json:"sent_at"`
+		}
+		if json.Unmarshal(g.Signal, &sig) == nil {
+			parts = append(parts, fmt.Sprintf("incremental snapshot %s requested %s", sig.ID, sig.SentAt.Local().Format(time.DateTime)))
+		}
 	}
 	var dropped []string
 	for s := range g.Targets {
