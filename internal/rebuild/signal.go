@@ -9,19 +9,21 @@ package rebuild
 //     are taken, then one execute-snapshot signal goes to each connector
 //     (key: its topic.prefix; value: {"id", "type", "data"}, as Debezium's
 //     KafkaSignalChannel reads it). The offsets and the signal id are
-//     recorded in the registry, so --resume waits for the same snapshot.
+//     recorded in the registry, so --resume waits for the same snapshot
+//     (or, after a snapshot that failed, asks for a new one).
 //  2. From those offsets the view's topics are replayed into the state, as
 //     --from kafka does, while the notification topics are watched for the
 //     signal's id: Debezium sends the snapshot's notifications with the id
-//     of the signal that started it. ABORTED, or a table scan that did not
-//     succeed, fails the rebuild.
+//     of the signal that started it. ABORTED, a table scan that did not
+//     succeed, or a notification it cannot read (Avro) fails the rebuild.
 //  3. Once every connector reported COMPLETED, the replay goes on up to the
 //     topics' end offsets of that moment: Debezium queues a notification
 //     behind the snapshot records emitted before it.
 //  4. A state row of a snapshotted source whose key no record of the window
-//     carried (no snapshot read, no change) is gone from the source: it is
-//     deleted at its own position, so that a change the stream brings
-//     meanwhile, being newer, wins.
+//     carried (no snapshot read, no change) and that no change wrote since
+//     the signal went out is gone from the source: it is deleted at its own
+//     position, so that a change the stream brings meanwhile, being newer,
+//     wins.
 //
 // Then the generation is filled from the state like any other.
 
