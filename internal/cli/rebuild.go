@@ -73,7 +73,7 @@ generation untouched: continue it with --resume, or drop it with --abort.`,
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from", registry.SourceState, "where the documents come from: state (the state tables); source (re-read the PostgreSQL source tables into the state first); kafka (replay the view's topics into the state first); signal (have Debezium re-read the sources: an incremental snapshot)")
 	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source: the source database, as URL or NAME=URL per source (repeatable)")
-	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres,redis,elasticsearch (default all)")
+	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres (pg), redis, elasticsearch (es) (default all)")
 	f.DurationVar(&o.keep, "keep", time.Hour, "how long the replaced generation is kept after the swap (0 drops it at once; default rebuild.keep of the configuration)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	f.BoolVar(&o.resume, "resume", false, "continue the interrupted or failed rebuild of VIEW")
@@ -93,6 +93,16 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	}
 	if o.verify != rebuild.VerifySnapshot && o.verify != rebuild.VerifyFull {
 		return usageError(fmt.Errorf("--verify %q: want revs or full", o.verify))
+	}
+	for i, s := range o.sinks {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "es":
+			o.sinks[i] = registry.StoreElasticsearch
+		case "pg", "postgresql":
+			o.sinks[i] = registry.StorePostgres
+		default:
+			o.sinks[i] = strings.ToLower(strings.TrimSpace(s))
+		}
 	}
 	switch o.from {
 	case registry.SourceState, registry.SourceKafka, registry.SourceSource, registry.SourceSignal:

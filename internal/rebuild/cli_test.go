@@ -64,6 +64,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"rebuild", "item_view", "--from", "source", "--yes"}, cli.ExitUsage, "needs --source-url"},
 		{[]string{"rebuild", "item_view", "--verify", "some", "--yes"}, cli.ExitUsage, "want revs or full"},
 		{[]string{"rebuild", "item_view", "--sinks", "elasticsearch", "--yes"}, cli.ExitUsage, `store "elasticsearch"`},
+		{[]string{"rebuild", "item_view", "--sinks", "redis,es", "--yes"}, cli.ExitUsage, `store "elasticsearch"`},
 		{[]string{"rebuild", "--abort", "item_view", "--yes"}, cli.ExitFailure, "nothing to abort"},
 		{[]string{"rebuild", "--resume", "item_view"}, cli.ExitFailure, "no rebuild to resume"},
 		{[]string{"rebuild", "--resume", "--abort", "item_view"}, cli.ExitUsage, "none of the others"},
