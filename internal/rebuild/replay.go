@@ -75,16 +75,11 @@ func (r *run) replay(ctx context.Context) error {
 	if len(end) == 0 {
 		return nil
 	}
-	snap, err := r.env.Registry.Snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	routes, release, err := r.env.liveRoutes(snap, r.building)
+	release, err := r.useLiveRoutes(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	r.env.Engine.SetRoutes(routes)
 	cl.AddConsumePartitions(from)
 	r.opts.Progress.Phase("replay", total)
 	defer r.opts.Progress.Done()
@@ -165,6 +160,22 @@ func viewTopics(v *projections.View) []string {
 	}
 	walk(v.Fields)
 	return topics
+}
+
+// useLiveRoutes points the engine at the routes the daemons write to (see
+// liveRoutes), for a run that applies changes to the state itself; release
+// closes their sinks once the last change is written.
+func (r *run) useLiveRoutes(ctx context.Context) (release func(), err error) {
+	snap, err := r.env.Registry.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	routes, release, err := r.env.liveRoutes(snap, r.building)
+	if err != nil {
+		return nil, err
+	}
+	r.env.Engine.SetRoutes(routes)
+	return release, nil
 }
 
 // building reports the targets of the generation this run builds: its fill

@@ -132,16 +132,11 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 		return err
 	}
 	// The routes stay open until the deletions are written too.
-	snap, err := r.env.Registry.Snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	routes, release, err := r.env.liveRoutes(snap, r.building)
+	release, err := r.useLiveRoutes(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	r.env.Engine.SetRoutes(routes)
 
 	timeout := time.Duration(r.env.Config.Rebuild.SignalTimeout)
 	wctx, cancel := context.WithDeadline(ctx, sig.SentAt.Add(timeout))
@@ -504,46 +499,5 @@ func (r *run) deleteUnread(ctx context.Context, src *projections.Source, seen ma
 		r.opts.Log.Warn("--from signal: the snapshot carried no row of this source; its state is left as it was", "source", src.Name)
 		return nil
 	}
-	table := pgx.Identifier{r.env.Registry.Schema(), "state_" + src.Name}.Sanitize()
-	rows, err := r.env.Pool.Query(ctx, `SELECT key, data, pos_hi, pos_lo FROM `+table+`
-		WHERE NOT deleted AND updated_at < $1`, before)
-	if err != nil {
-		return fmt.Errorf("list the state: %w", err)
-	}
-	var gone []debezium.Change
-	for rows.Next() {
-		var id string
-		var data []byte
-		var pos debezium.Position
-		if err := rows.Scan(&id, &data, &pos.Hi, &pos.Lo); err != nil {
-			rows.Close()
-			return err
-		}
-		if seen[id] {
-			continue
-		}
-		var row map[string]any
-		d := json.NewDecoder(strings.NewReader(string(data)))
-		d.UseNumber()
-		if err := d.Decode(&row); err != nil {
-			rows.Close()
-			return fmt.Errorf("decode the state: %w", err)
-		}
-		key := make(map[string]any, len(src.Key))
-		for _, k := range src.Key {
-			key[k] = row[k]
-		}
-		gone = append(gone, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpDelete, Key: key, Before: key, Position: pos})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list the state: %w", err)
-	}
-	for chunk := range slices.Chunk(gone, r.opts.Chunk) {
-		if err := r.env.Engine.ProcessChanges(ctx, src.Name, chunk); err != nil {
-			return err
-		}
-		r.res.SourceDeleted += int64(len(chunk))
-	}
-	return nil
+	return r.deleteStateRows(ctx, src, seen, `updated_at < $1`, before, func(stored debezium.Position) debezium.Position { return stored })
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 )
@@ -53,16 +54,11 @@ func (r *run) resnapshot(ctx context.Context) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("--from source: no database URL for source %s (--source-url NAME=URL; PostgreSQL sources only)", strings.Join(missing, ", "))
 	}
-	snap, err := r.env.Registry.Snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	routes, release, err := r.env.liveRoutes(snap, r.building)
+	release, err := r.useLiveRoutes(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	r.env.Engine.SetRoutes(routes)
 	for _, s := range sources {
 		if err := r.snapshotSource(ctx, s); err != nil {
 			return fmt.Errorf("--from source: source %s: %w", s.Name, err)
@@ -419,21 +415,17 @@ func snapshotRecord(src *projections.Source, data []byte, lsn int64) (projector.
 		b, _ := json.Marshal(texts)
 		id = string(b)
 	}
-	rec, err := debeziumRecord(src, "r", key, row, lsn)
+	rec, err := readRecord(src, key, row, lsn)
 	return rec, id, err
 }
 
-// debeziumRecord encodes a change as the schemaless JSON Debezium's
-// PostgreSQL connector writes: a snapshot read ("r") or a delete ("d").
-func debeziumRecord(src *projections.Source, op string, key, row map[string]any, lsn int64) (projector.Record, error) {
+// readRecord encodes a snapshot read of row at lsn as the schemaless JSON
+// Debezium's PostgreSQL connector writes, so that the source's decoder
+// gives its values the types the stream gives them.
+func readRecord(src *projections.Source, key, row map[string]any, lsn int64) (projector.Record, error) {
 	ev := map[string]any{
-		"op": op, "ts_ms": time.Now().UnixMilli(), "transaction": nil,
-		"source": map[string]any{"connector": "postgresql", "snapshot": strconv.FormatBool(op == "r"), "lsn": lsn},
-	}
-	if op == "d" {
-		ev["before"], ev["after"] = row, nil
-	} else {
-		ev["before"], ev["after"] = nil, row
+		"op": "r", "ts_ms": time.Now().UnixMilli(), "transaction": nil, "before": nil, "after": row,
+		"source": map[string]any{"connector": "postgresql", "snapshot": "true", "lsn": lsn},
 	}
 	k, err := json.Marshal(key)
 	if err != nil {
@@ -464,16 +456,28 @@ func (r *run) apply(ctx context.Context, recs []projector.Record) error {
 // deleteUnseen deletes, at position lsn, the live state rows of src whose
 // key the snapshot did not have.
 func (r *run) deleteUnseen(ctx context.Context, src *projections.Source, seen map[string]bool, lsn int64) error {
+	return r.deleteStateRows(ctx, src, seen, `pos_hi < $1`, lsn, func(debezium.Position) debezium.Position {
+		return debezium.Position{Hi: lsn}
+	})
+}
+
+// deleteStateRows deletes, through the engine (so that every view follows),
+// the live state rows of src that match cond (SQL over the state table,
+// with arg as $1) and whose key seen lacks; at gives each delete its
+// position from the row's stored one.
+func (r *run) deleteStateRows(ctx context.Context, src *projections.Source, seen map[string]bool, cond string, arg any,
+	at func(stored debezium.Position) debezium.Position) error {
 	table := pgx.Identifier{r.env.Registry.Schema(), "state_" + src.Name}.Sanitize()
-	rows, err := r.env.Pool.Query(ctx, `SELECT key, data FROM `+table+` WHERE NOT deleted AND pos_hi < $1`, lsn)
+	rows, err := r.env.Pool.Query(ctx, `SELECT key, data, pos_hi, pos_lo FROM `+table+` WHERE NOT deleted AND `+cond, arg)
 	if err != nil {
 		return fmt.Errorf("list the state of %s: %w", src.Name, err)
 	}
-	var recs []projector.Record
+	var gone []debezium.Change
 	for rows.Next() {
 		var id string
 		var data []byte
-		if err := rows.Scan(&id, &data); err != nil {
+		var pos debezium.Position
+		if err := rows.Scan(&id, &data, &pos.Hi, &pos.Lo); err != nil {
 			rows.Close()
 			return err
 		}
@@ -491,19 +495,14 @@ func (r *run) deleteUnseen(ctx context.Context, src *projections.Source, seen ma
 		for _, k := range src.Key {
 			key[k] = row[k]
 		}
-		rec, err := debeziumRecord(src, "d", key, key, lsn)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		recs = append(recs, rec)
+		gone = append(gone, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpDelete, Key: key, Before: key, Position: at(pos)})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("list the state of %s: %w", src.Name, err)
 	}
-	for chunk := range slices.Chunk(recs, r.opts.Chunk) {
-		if err := r.apply(ctx, chunk); err != nil {
+	for chunk := range slices.Chunk(gone, r.opts.Chunk) {
+		if err := r.env.Engine.ProcessChanges(ctx, src.Name, chunk); err != nil {
 			return err
 		}
 		r.res.SourceDeleted += int64(len(chunk))
