@@ -108,14 +108,7 @@ func TestScenarios(t *testing.T) {
 			}
 		}},
 	}
-	for _, d := range []struct {
-		name    string
-		batch   int
-		deliver func([]shop.Message) []shop.Message
-	}{
-		{"in order, a record a batch", 1, func(m []shop.Message) []shop.Message { return m }},
-		{"children first, then replayed", 500, childrenFirstReplayed},
-	} {
+	for _, d := range deliveries {
 		t.Run(d.name, func(t *testing.T) {
 			// One stream for all cases, each with ids of its own: a test
 			// database per case would cost more than the cases.
@@ -140,6 +133,16 @@ func TestScenarios(t *testing.T) {
 
 // ids numbers the rows of one case: n.id(1) is its order, item or product
 // 1, n.user(1) its user 1.
+// deliveries are the two orders the scenarios are played in.
+var deliveries = []struct {
+	name    string
+	batch   int
+	deliver func([]shop.Message) []shop.Message
+}{
+	{"in order, a record a batch", 1, func(m []shop.Message) []shop.Message { return m }},
+	{"children first, then replayed", 500, childrenFirstReplayed},
+}
+
 type ids int64
 
 func (n ids) id(k int64) int64    { return int64(n) + k }

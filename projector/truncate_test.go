@@ -32,14 +32,7 @@ func TestTruncate(t *testing.T) {
 		}
 		return msgs
 	}
-	for _, d := range []struct {
-		name    string
-		batch   int
-		deliver func([]shop.Message) []shop.Message
-	}{
-		{"in order, a record a batch", 1, func(m []shop.Message) []shop.Message { return m }},
-		{"children first, then replayed", 500, childrenFirstReplayed},
-	} {
+	for _, d := range deliveries {
 		t.Run(d.name, func(t *testing.T) {
 			gen := shop.New(1)
 			msgs := script(gen, ids(1000))

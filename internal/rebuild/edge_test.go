@@ -14,7 +14,6 @@ import (
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 )
 
@@ -318,21 +317,7 @@ func TestPurgeSparesAnotherViewsKeys(t *testing.T) {
 	d.stop()
 	ctx := context.Background()
 
-	for i := range f.cfg.Views {
-		v := f.cfg.Views[i].Value
-		switch f.cfg.Views[i].Key {
-		case "item_view":
-			v.Sinks.Redis.Key = f.prefix + "thing:{id}"
-		case "item_copy":
-			v.Sinks.Redis.Key = f.prefix + "item:{id}"
-		}
-		f.cfg.Views[i].Value = v
-	}
-	plan, err := projections.Compile(f.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.plan = plan
+	f.setRedisKeys(map[string]string{"item_view": "thing:{id}", "item_copy": "item:{id}"})
 	env := f.openEnv()
 	if _, err := Run(ctx, env, Options{View: "item_copy", Keep: 0}); err != nil {
 		t.Fatalf("rebuild item_copy: %v", err)

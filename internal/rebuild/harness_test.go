@@ -95,6 +95,23 @@ func newFixtureYAML(t testing.TB, yaml, brokers, es string) *fixture {
 	return &fixture{t: t, pool: pool, rdb: rdb, prefix: prefix, cfg: cfg, plan: plan}
 }
 
+// setRedisKeys changes views' Redis key templates (view → template, under
+// the fixture's prefix) in the configuration, as an edited file would, and
+// compiles it again.
+func (f *fixture) setRedisKeys(templates map[string]string) {
+	f.t.Helper()
+	for i := range f.cfg.Views {
+		if t, ok := templates[f.cfg.Views[i].Key]; ok {
+			f.cfg.Views[i].Value.Sinks.Redis.Key = f.prefix + t
+		}
+	}
+	plan, err := projections.Compile(f.cfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.plan = plan
+}
+
 // daemon is a running `projector run` without Kafka: the wired stack, the
 // watcher, and live changes handed to the engine as Kafka records.
 type daemon struct {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
-	"github.com/projectorhq/projector/projections"
 )
 
 // TestRebuildUnderLiveWrites rebuilds a view while a daemon keeps applying
@@ -468,18 +467,7 @@ func TestRebuildPurgesOldKeyTemplate(t *testing.T) {
 	}
 
 	// The new configuration: the same view under "thing:{id}".
-	v, _ := f.cfg.Views.Get("item_view")
-	v.Sinks.Redis.Key = f.prefix + "thing:{id}"
-	for i := range f.cfg.Views {
-		if f.cfg.Views[i].Key == "item_view" {
-			f.cfg.Views[i].Value = v
-		}
-	}
-	plan, err := projections.Compile(f.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.plan = plan
+	f.setRedisKeys(map[string]string{"item_view": "thing:{id}"})
 	env := f.openEnv()
 	res, err := Run(ctx, env, Options{View: "item_view", Keep: 0})
 	if err != nil {
