@@ -193,8 +193,16 @@ func (f *failingSink) Write(ctx context.Context, docs []sinks.Doc) error {
 // TestRecoverAfterCommit: the batch's state and pending docs commit in
 // one transaction; when the sink write never happens (a crash after the
 // commit), another engine on the same state recovers the docs. The docs
-// recovered are recomputed from the state, including fan-out docs.
+// recovered are recomputed from the state, including fan-out docs. The
+// other engine may be a newer version: pending lists an earlier one left
+// as jsonb are converted by its Migrate and recovered all the same.
 func TestRecoverAfterCommit(t *testing.T) {
+	for _, jsonb := range []bool{false, true} {
+		t.Run(map[bool]string{false: "json", true: "from jsonb"}[jsonb], func(t *testing.T) { recoverAfterCommit(t, jsonb) })
+	}
+}
+
+func recoverAfterCommit(t *testing.T, jsonb bool) {
 	pool, _ := testenv.Postgres(t)
 	_, plan := loadPlan(t, patchRecoverYAML, nil)
 	down := &failingSink{viewSink: viewSink{docs: map[string]sinks.Doc{}}}
@@ -224,8 +232,26 @@ func TestRecoverAfterCommit(t *testing.T) {
 		t.Fatal("no pending docs after the sink write failed")
 	}
 
+	if jsonb { // the table and view as earlier versions created them
+		if _, err := pool.Exec(context.Background(), `DROP VIEW projector.pending;
+			ALTER TABLE projector.pending_batches ALTER COLUMN docs TYPE jsonb USING docs::jsonb,
+				ALTER COLUMN docs SET STORAGE EXTENDED;
+			CREATE VIEW projector.pending AS
+				SELECT b.id, d->>'view' AS view, d->>'doc_id' AS doc_id, d->'key' AS key, b.created_at
+				FROM projector.pending_batches b CROSS JOIN LATERAL jsonb_array_elements(b.docs) d`); err != nil {
+			t.Fatal(err)
+		}
+	}
 	up := newViewSink()
 	other := newEngine(t, pool, plan, up, nil)
+	var typ, storage string
+	if err := pool.QueryRow(context.Background(), `SELECT atttypid::regtype::text, attstorage::text FROM pg_attribute
+		WHERE attrelid = 'projector.pending_batches'::regclass AND attname = 'docs'`).Scan(&typ, &storage); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "json" || storage != "e" {
+		t.Errorf("pending docs stored as %s with storage %s, want json, e (external, uncompressed)", typ, storage)
+	}
 	if err := other.Recover(context.Background()); err != nil {
 		t.Fatal(err)
 	}
