@@ -33,8 +33,11 @@ type ConsumerOptions struct {
 }
 
 // Consumer runs an Engine over a consumer group: poll a batch, project it,
-// then commit its offsets. Partitions keep their order; a rebalance waits
-// until the batch in flight is committed.
+// then commit its offsets. Batches are pipelined: a batch is applied to the
+// state while the docs of the one before it are written to the sinks, and
+// each batch's offsets are committed in order once every sink acknowledged
+// it. Partitions keep their order; a rebalance waits until every batch
+// polled is committed.
 type Consumer struct {
 	cl      *kgo.Client
 	eng     *Engine
@@ -42,6 +45,9 @@ type Consumer struct {
 	log     *slog.Logger
 	recover atomic.Bool // partitions were assigned: recompute pending docs first
 	joined  atomic.Bool
+	// rebalance is signalled when a rebalance waits for this member to
+	// commit what it polled.
+	rebalance chan struct{}
 
 	mu      sync.Mutex
 	unacked []*kgo.Record // projected records whose offset commit failed
@@ -55,7 +61,7 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Consumer{eng: eng, opts: opts, log: opts.Logger}
+	c := &Consumer{eng: eng, opts: opts, log: opts.Logger, rebalance: make(chan struct{}, 1)}
 	kopts := []kgo.Opt{
 		kgo.SeedBrokers(opts.Brokers...),
 		kgo.ConsumerGroup(opts.Group),
@@ -76,6 +82,12 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 			// this rebalance run; only a commit that failed is left to retry.
 			// Records polled but not projected are never committed.
 			c.commit(ctx, nil)
+		}),
+		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) {
+			select {
+			case c.rebalance <- struct{}{}:
+			default:
+			}
 		}),
 	}
 	kopts = append(kopts, opts.Extra...)
@@ -109,8 +121,10 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 	if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
 		return err
 	}
+	var inflight *writing
+	defer func() { inflight.wait() }() // on a hard stop: let the writes see ctx end
 	for {
-		fetches := c.cl.PollRecords(pollCtx, c.opts.BatchSize)
+		fetches := c.poll(pollCtx, inflight)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -121,29 +135,78 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		})
 		recs := fetches.Records()
 		c.log.Debug("polled", "records", len(recs))
+		drain := len(recs) == 0
 		if len(recs) > 0 {
-			if err := c.batch(ctx, fetches, recs); err != nil {
+			b, err := c.prepare(ctx, recs)
+			if err != nil {
+				return errors.Join(err, c.settle(ctx, inflight))
+			}
+			if err := c.settle(ctx, inflight); err != nil {
 				return err
 			}
+			inflight = c.complete(ctx, fetches, recs, b)
+			// Dead letters go out, or stop the consumer, without delay.
+			drain = len(b.Dead) > 0
 		}
-		c.cl.AllowRebalance()
-		if pollCtx.Err() != nil {
+		select {
+		case <-c.rebalance:
+			drain = true
+		default:
+		}
+		stopped := pollCtx.Err() != nil
+		if drain || stopped {
+			err := c.settle(ctx, inflight)
+			inflight = nil
+			if err != nil {
+				return err
+			}
+			c.cl.AllowRebalance()
+		}
+		if stopped {
 			return nil // stopped: everything polled is committed
 		}
 	}
 }
 
-func (c *Consumer) batch(ctx context.Context, fetches kgo.Fetches, recs []*kgo.Record) error {
+// poll waits for the next records. While a batch is being written it also
+// returns, with none, once that batch is written or a rebalance waits: the
+// batch is then committed and the rebalance allowed, instead of both
+// waiting for records that may not come.
+func (c *Consumer) poll(ctx context.Context, inflight *writing) kgo.Fetches {
+	if inflight == nil {
+		return c.cl.PollRecords(ctx, c.opts.BatchSize)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-inflight.done:
+		case <-c.rebalance:
+			// Signal it again for the loop, which checks after the poll.
+			select {
+			case c.rebalance <- struct{}{}:
+			default:
+			}
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return c.cl.PollRecords(ctx, c.opts.BatchSize)
+}
+
+// prepare applies a batch to the state, after recomputing pending docs if
+// partitions were assigned since the last batch.
+func (c *Consumer) prepare(ctx context.Context, recs []*kgo.Record) (*Batch, error) {
 	if c.recover.Swap(false) {
 		if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	in := make([]Record, len(recs))
 	for i, r := range recs {
 		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 	}
-	var dead []DeadLetter
+	var b *Batch
 	attempt := 0
 	err := c.retry(ctx, "project batch", func(ctx context.Context) error {
 		if attempt++; attempt > 1 {
@@ -154,13 +217,48 @@ func (c *Consumer) batch(ctx context.Context, fetches kgo.Fetches, recs []*kgo.R
 			}
 		}
 		var err error
-		dead, err = c.eng.Process(ctx, in)
+		b, err = c.eng.Prepare(ctx, in)
 		return err
 	})
-	if err != nil {
-		return err
+	return b, err
+}
+
+// writing is a prepared batch whose docs are being written.
+type writing struct {
+	fetches kgo.Fetches
+	recs    []*kgo.Record
+	batch   *Batch
+	done    chan struct{}
+	err     error
+}
+
+// complete starts writing a prepared batch's docs.
+func (c *Consumer) complete(ctx context.Context, fetches kgo.Fetches, recs []*kgo.Record, b *Batch) *writing {
+	w := &writing{fetches: fetches, recs: recs, batch: b, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.err = c.retry(ctx, "write batch", func(ctx context.Context) error { return c.eng.Complete(ctx, b) })
+	}()
+	return w
+}
+
+func (w *writing) wait() {
+	if w != nil {
+		<-w.done
 	}
-	if len(dead) > 0 {
+}
+
+// settle waits until the batch being written is written, sends its dead
+// letters and commits its offsets.
+func (c *Consumer) settle(ctx context.Context, w *writing) error {
+	if w == nil {
+		return nil
+	}
+	w.wait()
+	if w.err != nil {
+		return w.err
+	}
+	if dead := w.batch.Dead; len(dead) > 0 {
 		if c.opts.StopOnError {
 			d := dead[0]
 			return fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)
@@ -169,12 +267,12 @@ func (c *Consumer) batch(ctx context.Context, fetches kgo.Fetches, recs []*kgo.R
 			return err
 		}
 	}
-	for _, r := range recs {
+	for _, r := range w.recs {
 		c.eng.metrics.consumed.WithLabelValues(r.Topic).Inc()
 	}
-	c.log.Debug("batch projected", "records", len(recs), "dead_letters", len(dead))
-	c.commit(ctx, recs)
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+	c.log.Debug("batch projected", "records", len(w.recs), "dead_letters", len(w.batch.Dead))
+	c.commit(ctx, w.recs)
+	w.fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if n := len(p.Records); n > 0 {
 			lag := p.HighWatermark - p.Records[n-1].Offset - 1
 			c.eng.metrics.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(lag))

@@ -45,8 +45,9 @@ type SchemaRegistry interface {
 	SchemaByID(ctx context.Context, id int) (string, error)
 }
 
-// Engine applies batches of records. It is safe for one batch at a time;
-// several engines (processes) may share one state.
+// Engine applies batches of records. It prepares one batch at a time and
+// completes one at a time (the two may overlap, see Prepare); several
+// engines (processes) may share one state.
 type Engine struct {
 	plan     *projections.Plan
 	state    store
@@ -152,9 +153,34 @@ type DeadLetter struct {
 // the caller may then commit the batch's offsets. Records that cannot be
 // decoded come back as dead letters.
 func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, error) {
-	start := time.Now()
-	defer func() { e.metrics.batchSeconds.Observe(time.Since(start).Seconds()) }()
+	b, err := e.Prepare(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Complete(ctx, b); err != nil {
+		return nil, err
+	}
+	return b.Dead, nil
+}
 
+// Batch is a batch of records whose changes are committed to the state,
+// with its docs computed and recorded pending: what is left is to write the
+// docs (Complete). Dead are its records that could not be decoded.
+type Batch struct {
+	Dead    []DeadLetter
+	start   time.Time
+	docs    []sinks.Doc
+	pending []int64 // ids of the pending rows
+	marks   []*mark
+}
+
+// Prepare is the first half of Process: it decodes recs, applies them to
+// the state and computes the docs they affect. The next batch's Prepare may
+// run while this one's Complete writes its docs: the docs are rev-guarded in
+// every sink, so their writes need not be ordered, and the state work of
+// one batch overlaps the sink writes of the other.
+func (e *Engine) Prepare(ctx context.Context, recs []Record) (*Batch, error) {
+	start := time.Now()
 	perSource, dead, m, err := e.decode(ctx, recs)
 	if err != nil {
 		return nil, err
@@ -163,13 +189,22 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if err := e.write(ctx, p.docs); err != nil {
-		return nil, err
+	return &Batch{Dead: dead, start: start, docs: p.docs, pending: p.pending, marks: m.list()}, nil
+}
+
+// Complete writes the batch's docs to every sink, retrying failures with
+// backoff until ctx ends, then forgets its pending docs and saves its
+// watermarks. Once it returns nil the batch's offsets may be committed. It
+// may be called again after an error: the writes are idempotent.
+func (e *Engine) Complete(ctx context.Context, b *Batch) error {
+	if err := e.write(ctx, b.docs); err != nil {
+		return err
 	}
-	if err := e.state.finish(ctx, p.pending, m.list()); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrState, err)
+	if err := e.state.finish(ctx, b.pending, b.marks); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	return dead, nil
+	e.metrics.batchSeconds.Observe(time.Since(b.start).Seconds())
+	return nil
 }
 
 // pendingDoc is a document to recompute, as recorded in the pending table.
@@ -180,8 +215,8 @@ type pendingDoc struct {
 	Key  map[string]any `json:"key"`
 }
 
-// projected is a batch whose state is committed with its docs recorded
-// pending: what is left is to write docs and then forget the pending row.
+// projected is the state transaction's outcome: the docs it computed and
+// the pending rows that record them.
 type projected struct {
 	docs    []sinks.Doc
 	pending []int64 // ids of the pending rows
