@@ -39,6 +39,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
@@ -87,10 +88,13 @@ const benchBatch = config.DefaultBatchSize
 // upsert per batch (config.DefaultBatchSize changes) (the last change of an id in a batch wins), no
 // Kafka, no state, no Redis; raw_changes/s is its rate, cpu_ratio_vs_raw
 // its CPU time (this process and its backends) over the engine's.
+// rowwise_changes/s is the other common way to batch upserts, one
+// INSERT … ON CONFLICT per row queued in a pgx.Batch per batch (what a
+// JDBC sink's batch does); ratio_vs_rowwise_upsert compares with it.
 func BenchmarkOneToOne(b *testing.B) {
 	const ids, changes = 100_000, 100_000
 	load := benchutil.LoadAvg()
-	var engine, raw, cpu, pgEngine, rawCPU time.Duration
+	var engine, raw, rowwise, cpu, pgEngine, rawCPU time.Duration
 	var stats engineStats
 	n := 0
 	for b.Loop() {
@@ -124,6 +128,7 @@ func BenchmarkOneToOne(b *testing.B) {
 		raw += rawUpsert(b, pool, rows)
 		rawCPU += benchutil.ProcessCPU() - cpu0 + pg.used(b)
 		checkProducts(b, pool, rdb, prefix, rows)
+		rowwise += rowwiseUpsert(b, pool, rows)
 		kc.close()
 		n += changes
 		b.StartTimer()
@@ -131,6 +136,8 @@ func BenchmarkOneToOne(b *testing.B) {
 	b.ReportMetric(float64(n)/engine.Seconds(), "changes/s")
 	b.ReportMetric(float64(n)/raw.Seconds(), "raw_changes/s")
 	b.ReportMetric(raw.Seconds()/engine.Seconds(), "ratio_vs_raw_upsert")
+	b.ReportMetric(float64(n)/rowwise.Seconds(), "rowwise_changes/s")
+	b.ReportMetric(rowwise.Seconds()/engine.Seconds(), "ratio_vs_rowwise_upsert")
 	reportCPU(b, n, cpu, pgEngine)
 	if rawCPU > 0 && cpu > 0 {
 		b.ReportMetric(rawCPU.Seconds()/(cpu+pgEngine).Seconds(), "cpu_ratio_vs_raw")
@@ -336,6 +343,45 @@ func decimalBytes(unscaled int64) string {
 }
 
 func centsText(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }
+
+// rowwiseUpsert writes every change of rows into rowwise_product_view, an
+// upsert statement per change sent in one pgx.Batch per benchBatch changes,
+// and returns the time it took (table creation not included).
+func rowwiseUpsert(tb testing.TB, pool *pgxpool.Pool, rows []benchProduct) time.Duration {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE rowwise_product_view (id bigint PRIMARY KEY, name text, price numeric(10,2), category text)`); err != nil {
+		tb.Fatal(err)
+	}
+	const upsert = `INSERT INTO rowwise_product_view (id, name, price, category) VALUES ($1, $2, $3::numeric, $4)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price, category = excluded.category`
+	ids := map[int64]bool{}
+	for _, r := range rows {
+		ids[r.ID] = true
+	}
+	start := time.Now()
+	for len(rows) > 0 {
+		batch := rows[:min(benchBatch, len(rows))]
+		rows = rows[len(batch):]
+		b := &pgx.Batch{}
+		for _, r := range batch {
+			b.Queue(upsert, r.ID, r.Name, centsText(r.Cents), r.Category)
+		}
+		if err := pool.SendBatch(ctx, b).Close(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	took := time.Since(start)
+	var same int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM rowwise_product_view w JOIN raw_product_view r USING (id)
+		WHERE (w.name, w.price, w.category) = (r.name, r.price, r.category)`).Scan(&same); err != nil {
+		tb.Fatal(err)
+	}
+	if same != len(ids) {
+		tb.Fatalf("the row-wise upserts left %d rows equal to the raw upsert's, want %d", same, len(ids))
+	}
+	return took
+}
 
 // rawUpsert writes the final values of rows into raw_product_view the way a
 // hand-written consumer would, in batches of benchBatch changes, and
