@@ -244,7 +244,7 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 		if err != nil {
 			return err
 		}
-		if out.docs, err = e.computeDocs(ctx, tx, byView(pending), seen); err != nil {
+		if out.docs, err = e.computeDocs(ctx, tx, byView(pending), seen, bump); err != nil {
 			return err
 		}
 		out.pending = pendingIDs(pending)
@@ -500,25 +500,47 @@ func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
 // state, in one transaction: the revision row stays locked until the state
 // was read, so a higher revision always comes from newer state.
 func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map[string]any) ([]sinks.Doc, error) {
+	return e.computeIn(ctx, byView, bump)
+}
+
+// computeIn computes docs from the state in a transaction of their own.
+func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map[string]any, revs revMode) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	err := e.state.update(ctx, func(tx stateTx) error {
 		var err error
-		docs, err = e.computeDocs(ctx, tx, byView, nil)
+		docs, err = e.computeDocs(ctx, tx, byView, nil, revs)
 		return err
 	})
 	return docs, err
 }
 
-// computeDocs assigns the docs their next revisions and builds them in tx,
-// taking the rows seen holds instead of reading them again.
-func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, seen fresh) ([]sinks.Doc, error) {
+// revMode says whether computing docs assigns them new revisions (to write
+// them) or only reads their current ones (to check what is stored).
+type revMode bool
+
+const (
+	bump revMode = true
+	peek revMode = false
+)
+
+// computeDocs builds the docs in tx, each with its next revision (bump) or
+// its current one (peek), taking the rows seen holds instead of reading
+// them again. Either way the revision rows stay locked until the docs are
+// built: no write of a doc computed from newer state can come in between.
+func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, seen fresh, mode revMode) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	for _, v := range e.plan.Views {
 		ids := byView[v.Name]
 		if len(ids) == 0 {
 			continue
 		}
-		revs, err := e.bumpRevs(ctx, tx, v.Name, ids)
+		list := make([]string, 0, len(ids))
+		for id := range ids {
+			list = append(list, id)
+		}
+		// A fixed lock order keeps concurrent instances from deadlocking.
+		sort.Strings(list)
+		revs, err := tx.revisions(ctx, v.Name, list, mode == bump)
 		if err != nil {
 			return nil, err
 		}
@@ -530,14 +552,4 @@ func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]
 		docs = append(docs, out...)
 	}
 	return docs, nil
-}
-
-func (e *Engine) bumpRevs(ctx context.Context, tx stateTx, view string, ids map[string]map[string]any) (map[string]int64, error) {
-	list := make([]string, 0, len(ids))
-	for id := range ids {
-		list = append(list, id)
-	}
-	// A fixed lock order keeps concurrent instances from deadlocking.
-	sort.Strings(list)
-	return tx.bumpRevs(ctx, view, list)
 }

@@ -300,8 +300,17 @@ func (t memTx) insertPending(_ context.Context, docs []pendingDoc) ([]pendingDoc
 	return docs, nil
 }
 
-func (t memTx) bumpRevs(_ context.Context, view string, ids []string) (map[string]int64, error) {
+func (t memTx) revisions(_ context.Context, view string, ids []string, next bool) (map[string]int64, error) {
 	s := t.s
+	if !next {
+		out := make(map[string]int64, len(ids))
+		for _, id := range ids {
+			if rev, ok := s.revs[view][id]; ok {
+				out[id] = rev
+			}
+		}
+		return out, nil
+	}
 	revs := s.revs[view]
 	if revs == nil {
 		revs = map[string]int64{}

@@ -75,5 +75,16 @@ func (e *Engine) RecomputeDocs(ctx context.Context, view string, ids map[string]
 	return e.recompute(ctx, map[string]map[string]map[string]any{view: ids})
 }
 
+// ComputeDocs computes the given docs of a view from the state, each with
+// the revision it has now, assigning none: what a stored doc at that
+// revision must hold. While the state is read the docs' revisions are
+// locked, so a write computed from newer state has a higher revision.
+func (e *Engine) ComputeDocs(ctx context.Context, view string, ids map[string]map[string]any) ([]sinks.Doc, error) {
+	if e.plan.View(view) == nil {
+		return nil, fmt.Errorf("%w: view %q", ErrUnknownView, view)
+	}
+	return e.computeIn(ctx, map[string]map[string]map[string]any{view: ids}, peek)
+}
+
 // Plan returns the compiled views the engine runs.
 func (e *Engine) Plan() *projections.Plan { return e.plan }

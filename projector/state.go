@@ -55,8 +55,10 @@ type stateTx interface {
 	rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error)
 	// insertPending records docs as pending and returns them with their ids.
 	insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error)
-	// bumpRevs gives each doc (ids sorted) its next revision.
-	bumpRevs(ctx context.Context, view string, ids []string) (map[string]int64, error)
+	// revisions gives each doc (ids sorted) its next revision (next) or
+	// reads its current one (0 for a doc never computed), locking the
+	// docs' revisions until tx ends either way.
+	revisions(ctx context.Context, view string, ids []string, next bool) (map[string]int64, error)
 	// rowsBefore reads the live rows of src written at positions older than
 	// pos: what a truncate at pos removes.
 	rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error)
@@ -486,11 +488,17 @@ func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDo
 	return docs, nil
 }
 
-func (t pgTx) bumpRevs(ctx context.Context, view string, list []string) (map[string]int64, error) {
-	rows, err := t.tx.Query(ctx, `INSERT INTO `+t.s.ident("revs")+` AS r (view, doc_id, rev)
+func (t pgTx) revisions(ctx context.Context, view string, list []string, next bool) (map[string]int64, error) {
+	q := `INSERT INTO ` + t.s.ident("revs") + ` AS r (view, doc_id, rev)
 		SELECT $1, id, 1 FROM unnest($2::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
 		ON CONFLICT (view, doc_id) DO UPDATE SET rev = r.rev + 1
-		RETURNING doc_id, rev`, view, list)
+		RETURNING doc_id, rev`
+	if !next {
+		// A shared lock: a bump waits for it, other reads do not.
+		q = `SELECT doc_id, rev FROM ` + t.s.ident("revs") + `
+			WHERE view = $1 AND doc_id = ANY($2) ORDER BY doc_id FOR SHARE`
+	}
+	rows, err := t.tx.Query(ctx, q, view, list)
 	if err != nil {
 		return nil, fmt.Errorf("assign revisions: %w", err)
 	}

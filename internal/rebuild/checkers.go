@@ -19,7 +19,11 @@ import (
 
 // pgChecker compares documents with the rows of a generation's table. The
 // expected rows go through jsonb_to_record with the table's column types,
-// as the sink's upsert does, so PostgreSQL types both sides alike.
+// as the sink's upsert does, so PostgreSQL types both sides alike. A row
+// stored at a revision higher than the document's is newer and right; not
+// so for a document never computed (revision 0): its first computation may
+// be in flight, or the row is one no computation wrote, so it stays a
+// suspect until a later check sees the revision committed.
 type pgChecker struct {
 	env   *Env
 	view  *postgres.View
@@ -54,7 +58,7 @@ func newPGChecker(env *Env, view string, gen int) (*pgChecker, error) {
 		WHEN NOT e._deleted THEN 'content differs (stored rev ' || t._rev || ')'
 		ELSE 'present, the state has no such document' END
 	FROM e LEFT JOIN ` + pgTable(v, gen).Sanitize() + ` t ON ` + strings.Join(on, " AND ") + `
-	WHERE NOT (coalesce(t._rev > e._rev, false)
+	WHERE NOT (coalesce(e._rev > 0 AND t._rev > e._rev, false)
 		OR (e._deleted AND (NOT (` + found + `) OR t._deleted))
 		OR (NOT e._deleted AND ` + found + ` AND NOT t._deleted AND ` + same + `))`
 	return c, nil

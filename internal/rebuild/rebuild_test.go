@@ -490,3 +490,33 @@ func TestRebuildPurgesOldKeyTemplate(t *testing.T) {
 		t.Errorf("templates left: %q (%v), want only the new one", templates, err)
 	}
 }
+
+// TestVerifyAssignsNoRevision: checking a generation writes nothing: the
+// revisions are as the fill left them after either verification.
+func TestVerifyAssignsNoRevision(t *testing.T) {
+	for _, mode := range []string{VerifySnapshot, VerifyFull} {
+		t.Run(mode, func(t *testing.T) {
+			f := newFixture(t)
+			d := f.startDaemon()
+			source := f.seed(d, 1, 50)
+			env := f.openEnv()
+			ctx := context.Background()
+			revs := func() string {
+				var s string
+				if err := f.pool.QueryRow(ctx, `SELECT string_agg(doc_id || '@' || rev, ' ' ORDER BY doc_id) FROM projector.revs WHERE view = 'item_view'`).Scan(&s); err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			var filled string
+			fill := func(context.Context, registry.Generation) error { filled = revs(); return nil }
+			if _, err := Run(ctx, env, Options{View: "item_view", Verify: mode, afterFill: fill}); err != nil {
+				t.Fatal(err)
+			}
+			if got := revs(); got != filled {
+				t.Errorf("revisions after the verification:\n%s\nafter the fill:\n%s", got, filled)
+			}
+			f.wantDocs(source)
+		})
+	}
+}

@@ -333,7 +333,7 @@ func (r *run) sample(ctx context.Context, pv *projections.View, checkers []check
 	if len(ids) == 0 {
 		return nil
 	}
-	docs, err := r.env.Engine.RecomputeDocs(ctx, r.gen.View, ids)
+	docs, err := r.env.Engine.ComputeDocs(ctx, r.gen.View, ids)
 	if err != nil {
 		return fmt.Errorf("verify %s: sample: %w", r.gen.View, err)
 	}

@@ -9,10 +9,11 @@ package rebuild
 // and Elasticsearch are not in PostgreSQL at all). Revisions make it
 // decidable per document instead:
 //
-//   - The verification recomputes each document from the state, which gives
-//     it a new revision e (RecomputeDocs, under the document's revision lock:
-//     whatever is written later for it has a higher revision, from newer
-//     state).
+//   - The verification recomputes each document from the state with the
+//     revision e it has now (ComputeDocs, holding the document's revision
+//     row in share mode while it reads the state: whatever is computed
+//     later for it gets a higher revision, from newer state). It assigns no
+//     revision: checking writes nothing.
 //   - A stored document is right when its content equals the recomputed one,
 //     or when its stored revision is higher than e: a live write computed
 //     after the recompute already replaced it (PostgreSQL compares both in
@@ -113,7 +114,7 @@ func (r *run) verifyFull(ctx context.Context) (report, error) {
 	}
 	r.opts.Progress.Phase("verify", g.DocsTotal)
 	work := func(ctx context.Context, p page) error {
-		docs, err := r.env.Engine.RecomputeDocs(ctx, g.View, p.ids)
+		docs, err := r.env.Engine.ComputeDocs(ctx, g.View, p.ids)
 		if err != nil {
 			return fmt.Errorf("recompute %d documents of %s: %w", len(p.ids), g.View, err)
 		}
@@ -183,7 +184,7 @@ func (r *run) settle(ctx context.Context, checkers []checker, suspects map[strin
 			for _, id := range chunk {
 				keys[id] = suspects[id].key
 			}
-			docs, err := r.env.Engine.RecomputeDocs(ctx, r.gen.View, keys)
+			docs, err := r.env.Engine.ComputeDocs(ctx, r.gen.View, keys)
 			if err != nil {
 				return fmt.Errorf("recompute %d documents of %s: %w", len(keys), r.gen.View, err)
 			}
