@@ -15,6 +15,7 @@ type Config struct {
 	Log     Log         `yaml:"log"`
 	Errors  ErrorPolicy `yaml:"errors"`
 	Rebuild Rebuild     `yaml:"rebuild"`
+	State   State       `yaml:"state"`
 	Sources Map[Source] `yaml:"sources"`
 	Views   Map[View]   `yaml:"views"`
 }
@@ -103,6 +104,16 @@ type Rebuild struct {
 	// SignalTimeout bounds the wait for a Debezium incremental snapshot
 	// requested by `rebuild --from signal`. Default 6h.
 	SignalTimeout Duration `yaml:"signal_timeout"`
+}
+
+// State configures the state projector keeps in the query PostgreSQL.
+type State struct {
+	Pos Pos `yaml:"-"`
+	// TombstoneRetention is how long the state keeps a deleted row's
+	// tombstone, which stops an older change of the row, replayed later,
+	// from bringing it back. Default 7d (Kafka's default retention); "0s"
+	// keeps tombstones forever.
+	TombstoneRetention Duration `yaml:"tombstone_retention"`
 }
 
 // Source is one Debezium topic: a table (PostgreSQL) or collection (MongoDB).

@@ -20,6 +20,7 @@ const (
 	DefaultRedisFormat    = "json"
 	DefaultRebuildKeep    = Duration(time.Hour)
 	DefaultSignalTimeout  = Duration(6 * time.Hour)
+	DefaultTombstones     = Duration(7 * 24 * time.Hour)
 	deadLetterTopicSuffix = ".dlq"
 )
 
@@ -49,6 +50,9 @@ func (c *Config) applyDefaults(d *decoder) {
 	}
 	if c.Rebuild.SignalTimeout == 0 {
 		c.Rebuild.SignalTimeout = DefaultSignalTimeout
+	}
+	if !d.present(&c.State.TombstoneRetention) || d.info[&c.State.TombstoneRetention].bad {
+		c.State.TombstoneRetention = DefaultTombstones
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i].Value

@@ -95,6 +95,7 @@ func TestShopExample(t *testing.T) {
 		{"elasticsearch sink", view.Sinks.Elasticsearch.Index, "orders"},
 		{"sinks without a store URL", c.DisabledSinks(), []string{"order_view.redis", "order_view.elasticsearch"}},
 		{"rebuild defaults", c.Rebuild, Rebuild{Keep: DefaultRebuildKeep, SignalTimeout: DefaultSignalTimeout}},
+		{"tombstone retention default", c.State.TombstoneRetention, DefaultTombstones},
 		{"signal defaults from the topic", get(t, c.Sources, "users").Signal,
 			Signal{Topic: "shopmongo-signal", Connector: "shopmongo", Collection: "shop.users"}},
 	})
@@ -122,6 +123,7 @@ func TestFullFile(t *testing.T) {
 		{"log", c.Log, Log{Pos: pos(file, 19, 6), Format: "json", Level: "debug"}},
 		{"tolerance", c.Errors.Tolerance, "none"},
 		{"rebuild", c.Rebuild, Rebuild{Pos: pos(file, 76, 10), Keep: Duration(24 * time.Hour), SignalTimeout: Duration(30 * time.Minute)}},
+		{"state", c.State, State{Pos: pos(file, 77, 8), TombstoneRetention: Duration(30 * 24 * time.Hour)}},
 		{"source order", keys(c.Sources), []string{"users", "orders", "items"}},
 		{"key list", get(t, c.Sources, "users").Key, StringList{"_id"}},
 		{"key comma string", get(t, c.Sources, "orders").Key, StringList{"id", "region"}},

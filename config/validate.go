@@ -270,7 +270,7 @@ func (v *validator) signal(s *Signal, label string) {
 	}
 }
 
-// rebuild checks the rebuild defaults.
+// rebuild checks the rebuild defaults and the state's retention.
 func (v *validator) rebuild() {
 	r := &v.c.Rebuild
 	if r.Keep < 0 {
@@ -278,6 +278,9 @@ func (v *validator) rebuild() {
 	}
 	if r.SignalTimeout < 0 {
 		v.add(v.at(&r.SignalTimeout, r.Pos), "rebuild.signal_timeout must not be negative")
+	}
+	if s := &v.c.State; s.TombstoneRetention < 0 {
+		v.add(v.at(&s.TombstoneRetention, s.Pos), "state.tombstone_retention must not be negative")
 	}
 }
 

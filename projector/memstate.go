@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
@@ -298,6 +299,12 @@ func (t memTx) insertPending(_ context.Context, docs []pendingDoc) ([]pendingDoc
 	}
 	s.undoLog = append(s.undoLog, func() { s.pend = s.pend[:n] })
 	return docs, nil
+}
+
+// collectTombstones keeps every tombstone: a memory state lives as long as
+// one `projector test` run.
+func (s *memState) collectTombstones(context.Context, *projections.Source, time.Duration, int) (int64, error) {
+	return 0, nil
 }
 
 func (t memTx) revisions(_ context.Context, view string, ids []string, next bool) (map[string]int64, error) {

@@ -19,6 +19,7 @@ type Metrics struct {
 	batchSeconds prometheus.Histogram
 	exprErrors   prometheus.Counter
 	lag          *prometheus.GaugeVec
+	tombstones   *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: a
@@ -63,9 +64,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "projector_consumer_lag", Help: "Records between the committed position and the partition's high watermark.",
 		}, []string{"topic", "partition"}),
+		tombstones: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_state_tombstones_collected_total", Help: "Tombstones of deleted rows removed from the state after state.tombstone_retention.",
+		}, []string{"source"}),
 	}
 	reg.MustRegister(m.consumed, m.applied, m.stale, m.ignored, m.deadLetters, m.docsWritten,
-		m.sinkErrors, m.sinkSeconds, m.batchSeconds, m.exprErrors, m.lag)
+		m.sinkErrors, m.sinkSeconds, m.batchSeconds, m.exprErrors, m.lag, m.tombstones)
 	return m
 }
 

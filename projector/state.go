@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,9 @@ type store interface {
 	// liveRows lists up to limit live rows of src with keys after `after`,
 	// in key order.
 	liveRows(ctx context.Context, src *projections.Source, after string, limit int) ([]stateRow, error)
+	// collectTombstones deletes up to limit tombstones of src whose delete
+	// was applied more than age ago, and says how many it deleted.
+	collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error)
 	// groups lists up to limit distinct group keys of an aggregation view
 	// after `after` (in key order), each with one of its root rows.
 	groups(ctx context.Context, v *projections.View, after string, limit int) (rows []map[string]any, last string, err error)
@@ -128,6 +132,10 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 				pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
 				deleted boolean NOT NULL DEFAULT false,
 				updated_at timestamptz NOT NULL DEFAULT now())`)
+			// The tombstones, for collectTombstones: a partial index on a
+			// column no update changes, so updates of live rows stay HOT.
+			stmts = append(stmts, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (key) WHERE deleted`,
+				pgx.Identifier{"state_" + src.Name + "_tombstones"}.Sanitize(), t))
 			for _, col := range src.Indexed {
 				idx := pgx.Identifier{fmt.Sprintf("state_%s_%s_idx", src.Name, col)}.Sanitize()
 				stmts = append(stmts, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s ((data->>%s))`, idx, t, quoteLiteral(col)))
@@ -585,6 +593,22 @@ func (s *state) marksSQL() string {
 func (s *state) liveRows(ctx context.Context, src *projections.Source, after string, limit int) ([]stateRow, error) {
 	return s.query(ctx, s.pool, src,
 		`SELECT key, data, deleted FROM `+s.table(src)+` WHERE NOT deleted AND key > $1 ORDER BY key LIMIT $2`, after, limit)
+}
+
+// collectTombstones skips rows a batch is writing (SKIP LOCKED), and the
+// delete checks again that each row is still an old tombstone: a change
+// applied to it meanwhile keeps it.
+func (s *state) collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error) {
+	t := s.table(src)
+	tag, err := s.pool.Exec(ctx, `WITH old AS (
+			SELECT key FROM `+t+` WHERE deleted AND updated_at < now() - make_interval(secs => $1)
+			LIMIT $2 FOR UPDATE SKIP LOCKED)
+		DELETE FROM `+t+` s USING old
+		WHERE s.key = old.key AND s.deleted AND s.updated_at < now() - make_interval(secs => $1)`, age.Seconds(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("collect tombstones of %s: %w", src.Name, err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 func (s *state) groups(ctx context.Context, v *projections.View, after string, limit int) ([]map[string]any, string, error) {

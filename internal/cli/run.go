@@ -159,6 +159,9 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 		}()
 		log.Info("admin endpoints", "addr", "http://"+srv.Addr(), "paths", "/metrics /healthz /readyz")
 	}
+	collect, stopCollecting := context.WithCancel(ctx)
+	defer stopCollecting()
+	go st.Engine.KeepCollectingTombstones(collect, time.Duration(cfg.State.TombstoneRetention))
 	log.Info("projecting", "topics", st.Engine.Topics(), "group", cfg.Kafka.Group, "views", len(plan.Views))
 	return cons.Run(ctx, stop)
 }

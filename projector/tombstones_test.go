@@ -1,0 +1,131 @@
+package projector_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/internal/testenv"
+)
+
+// TestCollectTombstones: tombstones of deletes applied longer ago than the
+// retention go (in chunks, however many there are); recent tombstones and
+// live rows, however old, stay. A row created again after its tombstone
+// went gets a revision above its delete's, so every sink takes it.
+func TestCollectTombstones(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	_, plan := loadPlan(t, patchRecoverYAML, nil)
+	sink := newViewSink()
+	eng := newEngine(t, pool, plan, sink, nil)
+	ctx := context.Background()
+	del := func(id string, hi int64) debezium.Change {
+		return debezium.Change{Kind: debezium.KindChange, Op: debezium.OpDelete, Position: debezium.Position{Hi: hi},
+			Key: map[string]any{"_id": id}, Before: map[string]any{"_id": id}}
+	}
+	step := func(changes ...debezium.Change) {
+		t.Helper()
+		if err := eng.ProcessChanges(ctx, "teams", changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(upsert("t1", 1, 0, map[string]any{"_id": "t1", "title": "Red"}),
+		upsert("t2", 1, 0, map[string]any{"_id": "t2", "title": "Blue"}),
+		upsert("t3", 1, 0, map[string]any{"_id": "t3", "title": "Green"}))
+	step(del("t1", 2), del("t2", 2))
+	deletedAt := sink.docs["team_view/t1"]
+	if !deletedAt.Deleted {
+		t.Fatalf("team_view/t1 after its delete: %+v", deletedAt)
+	}
+
+	// t1's delete and t3's last change are eight days old, t2's delete is
+	// recent; 10,050 more old tombstones take several chunks.
+	if _, err := pool.Exec(ctx, `UPDATE projector.state_teams SET updated_at = now() - interval '8 days'
+		WHERE data->>'_id' IN ('t1', 't3')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO projector.state_teams (key, data, pos_hi, pos_lo, deleted, updated_at)
+		SELECT 'old' || i, jsonb_build_object('_id', 'old' || i), 1, 0, true, now() - interval '30 days'
+		FROM generate_series(1, 10050) i`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := eng.CollectTombstones(ctx, 7*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 10051 {
+		t.Errorf("collected %d tombstones, want 10051", n)
+	}
+	var left []string
+	rows, err := pool.Query(ctx, `SELECT data->>'_id', deleted FROM projector.state_teams ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		var deleted bool
+		if err := rows.Scan(&id, &deleted); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, fmt.Sprintf("%s deleted=%v", id, deleted))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(left, ", "), "t2 deleted=true, t3 deleted=false"; got != want {
+		t.Errorf("state after collecting: %s, want %s", got, want)
+	}
+	if n, err := eng.CollectTombstones(ctx, 7*24*time.Hour); err != nil || n != 0 {
+		t.Errorf("collecting again: %d, %v; want nothing", n, err)
+	}
+
+	step(upsert("t1", 3, 0, map[string]any{"_id": "t1", "title": "Red again"}))
+	if d := sink.docs["team_view/t1"]; d.Deleted || d.Rev <= deletedAt.Rev || d.Fields["title"] != "Red again" {
+		t.Errorf("team_view/t1 created again: %+v, want live at a revision above %d", d, deletedAt.Rev)
+	}
+}
+
+// TestKeepCollectingTombstones: the daemon's collector runs as soon as it
+// starts, and stops with its context; a retention of 0 collects nothing.
+func TestKeepCollectingTombstones(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	_, plan := loadPlan(t, patchRecoverYAML, nil)
+	eng := newEngine(t, pool, plan, newViewSink(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := pool.Exec(ctx, `INSERT INTO projector.state_users (key, data, pos_hi, pos_lo, deleted, updated_at)
+		VALUES ('gone', '{"_id": "gone"}', 1, 0, true, now() - interval '2 days');
+		CREATE FUNCTION projector.announce() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN PERFORM pg_notify('collected', OLD.key); RETURN OLD; END $$;
+		CREATE TRIGGER announce AFTER DELETE ON projector.state_users FOR EACH ROW EXECUTE FUNCTION projector.announce()`); err != nil {
+		t.Fatal(err)
+	}
+	eng.KeepCollectingTombstones(ctx, 0) // returns at once
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projector.state_users`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after a collector with retention 0: %d rows, %v; want the tombstone kept", n, err)
+	}
+
+	listener, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Release()
+	if _, err := listener.Exec(ctx, `LISTEN collected`); err != nil {
+		t.Fatal(err)
+	}
+	run, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); eng.KeepCollectingTombstones(run, 24*time.Hour) }()
+	note, err := listener.Conn().WaitForNotification(ctx)
+	if err != nil {
+		t.Fatalf("no tombstone collected: %v", err)
+	}
+	if note.Payload != "gone" {
+		t.Errorf("collected %q, want the tombstone gone", note.Payload)
+	}
+	stop()
+	<-done
+}
