@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -77,11 +78,17 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 			c.recover.Store(true)
 			c.joined.Store(true)
 		}),
-		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, _ map[string][]int32) {
+		kgo.OnPartitionsRevoked(func(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 			// Every projected batch was committed before the poll that lets
-			// this rebalance run; only a commit that failed is left to retry.
-			// Records polled but not projected are never committed.
+			// this rebalance run; only a commit that failed is left to retry,
+			// once: after this the partitions are another member's, whose
+			// commits a late one of ours would move back. Records polled but
+			// not projected are never committed.
 			c.commit(ctx, nil)
+			c.forget(revoked)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			c.forget(lost) // no longer ours: no commit for them
 		}),
 		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) {
 			select {
@@ -122,7 +129,7 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		return err
 	}
 	var inflight *writing
-	defer func() { inflight.wait() }() // on a hard stop: let the writes see ctx end
+	defer func() { _ = c.settle(inflight) }() // on a hard stop: let the writes see ctx end
 	for {
 		fetches := c.poll(pollCtx, inflight)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
@@ -139,9 +146,9 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		if len(recs) > 0 {
 			b, err := c.prepare(ctx, recs)
 			if err != nil {
-				return errors.Join(err, c.settle(ctx, inflight))
+				return errors.Join(err, c.settle(inflight))
 			}
-			if err := c.settle(ctx, inflight); err != nil {
+			if err := c.settle(inflight); err != nil {
 				return err
 			}
 			inflight = c.complete(ctx, fetches, recs, b)
@@ -155,11 +162,12 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		}
 		stopped := pollCtx.Err() != nil
 		if drain || stopped {
-			err := c.settle(ctx, inflight)
+			err := c.settle(inflight)
 			inflight = nil
 			if err != nil {
 				return err
 			}
+			c.commit(ctx, nil) // what failed to commit before, if anything
 			c.cl.AllowRebalance()
 		}
 		if stopped {
@@ -169,18 +177,30 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 }
 
 // poll waits for the next records. While a batch is being written it also
-// returns, with none, once that batch is written or a rebalance waits: the
-// batch is then committed and the rebalance allowed, instead of both
-// waiting for records that may not come.
+// returns, with none, once that batch is written or a rebalance waits, so
+// that the rebalance is allowed instead of waiting for records that may
+// not come; while a commit failed it returns after a second, so that the
+// commit is tried again.
 func (c *Consumer) poll(ctx context.Context, inflight *writing) kgo.Fetches {
-	if inflight == nil {
+	var written <-chan struct{}
+	var retry <-chan time.Time
+	if inflight != nil {
+		written = inflight.done
+	}
+	if c.hasUnacked() {
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		retry = t.C
+	}
+	if written == nil && retry == nil {
 		return c.cl.PollRecords(ctx, c.opts.BatchSize)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		select {
-		case <-inflight.done:
+		case <-written:
+		case <-retry:
 		case <-c.rebalance:
 			// Signal it again for the loop, which checks after the poll.
 			select {
@@ -225,40 +245,28 @@ func (c *Consumer) prepare(ctx context.Context, recs []*kgo.Record) (*Batch, err
 
 // writing is a prepared batch whose docs are being written.
 type writing struct {
-	fetches kgo.Fetches
-	recs    []*kgo.Record
-	batch   *Batch
-	done    chan struct{}
-	err     error
+	done chan struct{}
+	err  error
 }
 
-// complete starts writing a prepared batch's docs.
+// complete writes a prepared batch's docs in the background, then sends
+// its dead letters and commits its offsets: as soon as the batch is
+// written, whatever the next one is waiting for. The partitions are still
+// ours meanwhile: rebalances are allowed only after settle.
 func (c *Consumer) complete(ctx context.Context, fetches kgo.Fetches, recs []*kgo.Record, b *Batch) *writing {
-	w := &writing{fetches: fetches, recs: recs, batch: b, done: make(chan struct{})}
+	w := &writing{done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		w.err = c.retry(ctx, "write batch", func(ctx context.Context) error { return c.eng.Complete(ctx, b) })
+		w.err = c.finish(ctx, fetches, recs, b)
 	}()
 	return w
 }
 
-func (w *writing) wait() {
-	if w != nil {
-		<-w.done
+func (c *Consumer) finish(ctx context.Context, fetches kgo.Fetches, recs []*kgo.Record, b *Batch) error {
+	if err := c.retry(ctx, "write batch", func(ctx context.Context) error { return c.eng.Complete(ctx, b) }); err != nil {
+		return err
 	}
-}
-
-// settle waits until the batch being written is written, sends its dead
-// letters and commits its offsets.
-func (c *Consumer) settle(ctx context.Context, w *writing) error {
-	if w == nil {
-		return nil
-	}
-	w.wait()
-	if w.err != nil {
-		return w.err
-	}
-	if dead := w.batch.Dead; len(dead) > 0 {
+	if dead := b.Dead; len(dead) > 0 {
 		if c.opts.StopOnError {
 			d := dead[0]
 			return fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)
@@ -267,18 +275,27 @@ func (c *Consumer) settle(ctx context.Context, w *writing) error {
 			return err
 		}
 	}
-	for _, r := range w.recs {
+	for _, r := range recs {
 		c.eng.metrics.consumed.WithLabelValues(r.Topic).Inc()
 	}
-	c.log.Debug("batch projected", "records", len(w.recs), "dead_letters", len(w.batch.Dead))
-	c.commit(ctx, w.recs)
-	w.fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+	c.log.Debug("batch projected", "records", len(recs), "dead_letters", len(b.Dead))
+	c.commit(ctx, recs)
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if n := len(p.Records); n > 0 {
 			lag := p.HighWatermark - p.Records[n-1].Offset - 1
 			c.eng.metrics.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(lag))
 		}
 	})
 	return nil
+}
+
+// settle waits until the batch being written is written and committed.
+func (c *Consumer) settle(w *writing) error {
+	if w == nil {
+		return nil
+	}
+	<-w.done
+	return w.err
 }
 
 // deadLetters writes records that could not be projected to the dead-letter
@@ -315,8 +332,8 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 	for {
 		err := fn(ctx)
 		if err == nil {
-			c.eng.health.set("state", nil)
-			c.eng.health.set("engine", nil)
+			c.eng.health.report("state", what, nil)
+			c.eng.health.report("engine", what, nil)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -325,9 +342,9 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 		// The query PostgreSQL (state, revisions) is named as such in
 		// /readyz; a sink names itself when its write fails.
 		if errors.Is(err, ErrState) {
-			c.eng.health.set("state", err)
+			c.eng.health.report("state", what, err)
 		} else {
-			c.eng.health.set("engine", err)
+			c.eng.health.report("engine", what, err)
 		}
 		c.log.Warn(what+" failed; retrying", "retry_in", wait, "err", err)
 		select {
@@ -341,7 +358,8 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 
 // commit commits the offsets of projected records (and of earlier ones
 // whose commit failed). A failed commit is not fatal: it is retried with the
-// next batch or on revocation, and a replay is harmless anyway.
+// next batch, every second while no record comes, and on revocation; a
+// replay is harmless anyway.
 func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -355,6 +373,21 @@ func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 		return
 	}
 	c.unacked = nil
+}
+
+// forget drops the failed commits of partitions that are no longer ours.
+func (c *Consumer) forget(parts map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unacked = slices.DeleteFunc(c.unacked, func(r *kgo.Record) bool {
+		return slices.Contains(parts[r.Topic], r.Partition)
+	})
+}
+
+func (c *Consumer) hasUnacked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.unacked) > 0
 }
 
 // ensureDeadLetterTopic creates the dead-letter topic when it is missing:

@@ -74,21 +74,28 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // health remembers the last error of each sink and of the consumer, for
-// /readyz.
+// /readyz: by component (a sink, "state", "engine") and by who reported it,
+// so that one loop's success does not clear a problem another loop still
+// has (the batch being written and the one being prepared retry apart).
 type health struct {
 	mu   sync.Mutex
-	errs map[string]error
+	errs map[healthKey]error
 }
 
-func newHealth() *health { return &health{errs: map[string]error{}} }
+type healthKey struct{ component, reporter string }
 
-func (h *health) set(name string, err error) {
+func newHealth() *health { return &health{errs: map[healthKey]error{}} }
+
+func (h *health) set(component string, err error) { h.report(component, "", err) }
+
+func (h *health) report(component, reporter string, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	k := healthKey{component, reporter}
 	if err == nil {
-		delete(h.errs, name)
+		delete(h.errs, k)
 	} else {
-		h.errs[name] = err
+		h.errs[k] = err
 	}
 }
 
@@ -98,7 +105,7 @@ func (e *Engine) Problems() map[string]string {
 	defer e.health.mu.Unlock()
 	out := map[string]string{}
 	for k, v := range e.health.errs {
-		out[k] = v.Error()
+		out[k.component] = v.Error()
 	}
 	return out
 }
