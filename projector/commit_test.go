@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,9 +16,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/projectorhq/projector/internal/testenv"
 	"github.com/projectorhq/projector/projector"
-	"github.com/projectorhq/projector/sinks"
 )
 
 // ownKafka is a kfake cluster of the test's own (so that requests can be
@@ -134,9 +136,9 @@ type consumerMember struct {
 	done chan error
 }
 
-func startConsumer(t *testing.T, ctx context.Context, k *ownKafka, eng *projector.Engine, group, name string, batch int) *consumerMember {
+func startConsumer(t *testing.T, ctx context.Context, eng *projector.Engine, opts projector.ConsumerOptions) *consumerMember {
 	t.Helper()
-	c, err := projector.NewConsumer(eng, projector.ConsumerOptions{Brokers: k.addrs, Group: group, ClientID: name, BatchSize: batch})
+	c, err := projector.NewConsumer(eng, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,10 +151,26 @@ func startConsumer(t *testing.T, ctx context.Context, k *ownKafka, eng *projecto
 			close(m.stop)
 		}
 		if err := <-m.done; err != nil && ctx.Err() == nil {
-			t.Errorf("member %s: %v", name, err)
+			t.Errorf("member %s: %v", opts.ClientID, err)
 		}
 	})
 	return m
+}
+
+// member runs a consumer of the widgets in group with its own engine.
+func (k *ownKafka) member(t *testing.T, ctx context.Context, eng *projector.Engine, group, name string, batch int) *consumerMember {
+	t.Helper()
+	return startConsumer(t, ctx, eng, projector.ConsumerOptions{Brokers: k.addrs, Group: group, ClientID: name, BatchSize: batch})
+}
+
+// heldEngine is an engine on a fresh state writing the widgets to a sink
+// that holds its first write.
+func heldEngine(t *testing.T, addrs []string) (*pgxpool.Pool, *projector.Engine, *heldSink) {
+	t.Helper()
+	pool, pgURL := testenv.Postgres(t)
+	_, plan := loadPlan(t, widgetsYAML, env("BROKERS", strings.Join(addrs, ","), "PG", pgURL, "REDIS", "redis://unused", "PREFIX", ""))
+	sink := newHeldSink()
+	return pool, newEngine(t, pool, plan, sink, nil), sink
 }
 
 // waitCond polls cond until it holds, failing the test at the deadline.
@@ -224,7 +242,7 @@ func TestFailedCommitNotCarriedPastRevocation(t *testing.T) {
 	k.widget(t, "p0-1", 0)
 	k.widget(t, "p1-1", 1)
 	fail := k.failFirstMembersCommits()
-	startConsumer(t, ctx, k, newEngine(t, pool, plan, newViewSink(), nil), group, "a", 100)
+	k.member(t, ctx, newEngine(t, pool, plan, newViewSink(), nil), group, "a", 100)
 	select {
 	case <-fail.refused:
 	case <-ctx.Done():
@@ -232,7 +250,7 @@ func TestFailedCommitNotCarriedPastRevocation(t *testing.T) {
 	}
 
 	// B joins; A's commits (the retry on revocation included) keep failing.
-	startConsumer(t, ctx, k, newEngine(t, pool, plan, newViewSink(), nil), group, "b", 100)
+	k.member(t, ctx, newEngine(t, pool, plan, newViewSink(), nil), group, "b", 100)
 	var asg map[string][]int32
 	waitCond(t, "A and B to share the partitions", time.Minute, func() bool { asg = assignment(k, group, 2); return asg != nil })
 	mine, theirs := asg["a"][0], asg["b"][0]
@@ -264,7 +282,7 @@ func TestFailedCommitRetriedWhileIdle(t *testing.T) {
 	k.widget(t, "w1", 0)
 	k.widget(t, "w2", 0)
 	fail := k.failFirstMembersCommits()
-	startConsumer(t, ctx, k, newEngine(t, pool, plan, newViewSink(), nil), "idle", "a", 100)
+	k.member(t, ctx, newEngine(t, pool, plan, newViewSink(), nil), "idle", "a", 100)
 	select {
 	case <-fail.refused:
 	case <-ctx.Done():
@@ -280,17 +298,14 @@ func TestFailedCommitRetriedWhileIdle(t *testing.T) {
 // once its docs are written, while the next batch's Prepare still waits
 // (here for the state lock another instance holds).
 func TestWrittenBatchCommittedWhileNextWaits(t *testing.T) {
-	pool, pgURL := testenv.Postgres(t)
 	k := newOwnKafka(t, 1)
-	_, plan := loadPlan(t, widgetsYAML, env("BROKERS", brokers(k.cluster), "PG", pgURL, "REDIS", "redis://unused", "PREFIX", ""))
+	pool, eng, sink := heldEngine(t, k.addrs)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sink := &heldSink{viewSink: viewSink{docs: map[string]sinks.Doc{}}, held: make(chan struct{}), release: make(chan struct{})}
-	eng := newEngine(t, pool, plan, sink, nil)
 	for i := 1; i <= 3; i++ {
 		k.widget(t, fmt.Sprintf("w%d", i), 0)
 	}
-	m := startConsumer(t, ctx, k, eng, "prepare", "a", 3)
+	m := k.member(t, ctx, eng, "prepare", "a", 3)
 	select {
 	case <-sink.held: // the first batch is in the state, its write held
 	case err := <-m.done:
@@ -340,13 +355,10 @@ func TestWrittenBatchCommittedWhileNextWaits(t *testing.T) {
 // clear the state problem the second one's failing Prepare reports, so
 // /readyz does not say ready while no batch can be applied.
 func TestReadinessKeepsAFailingPrepare(t *testing.T) {
-	pool, pgURL := testenv.Postgres(t)
 	k := newOwnKafka(t, 1)
-	_, plan := loadPlan(t, widgetsYAML, env("BROKERS", brokers(k.cluster), "PG", pgURL, "REDIS", "redis://unused", "PREFIX", ""))
+	pool, eng, sink := heldEngine(t, k.addrs)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sink := &heldSink{viewSink: viewSink{docs: map[string]sinks.Doc{}}, held: make(chan struct{}), release: make(chan struct{})}
-	eng := newEngine(t, pool, plan, sink, nil)
 	// The state refuses w5 (of the second batch) until the trigger is dropped.
 	if _, err := pool.Exec(ctx, `CREATE FUNCTION projector.reject() RETURNS trigger LANGUAGE plpgsql AS
 		$$ BEGIN IF NEW.data->>'id' = 'w5' THEN RAISE EXCEPTION 'w5 rejected'; END IF; RETURN NEW; END $$;
@@ -357,22 +369,11 @@ func TestReadinessKeepsAFailingPrepare(t *testing.T) {
 		k.widget(t, fmt.Sprintf("w%d", i), 0)
 	}
 	var retries atomic.Int64
-	c, err := projector.NewConsumer(eng, projector.ConsumerOptions{Brokers: k.addrs, Group: "health", BatchSize: 3,
+	m := startConsumer(t, ctx, eng, projector.ConsumerOptions{Brokers: k.addrs, Group: "health", BatchSize: 3,
 		Logger: slog.New(retryCounter{n: &retries})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- c.Run(ctx, stop) }()
-	defer func() {
-		close(stop)
-		if err := <-done; err != nil {
-			t.Errorf("consumer: %v", err)
-		}
-	}()
 	select {
 	case <-sink.held:
-	case err := <-done:
+	case err := <-m.done:
 		t.Fatalf("consumer stopped: %v", err)
 	}
 	// The second batch fails; let its retries back off to 800ms and more.
@@ -399,5 +400,5 @@ func TestReadinessKeepsAFailingPrepare(t *testing.T) {
 	if _, err := pool.Exec(ctx, `DROP TRIGGER reject ON projector.state_widgets`); err != nil {
 		t.Fatal(err)
 	}
-	k.waitCaughtUp(t, "health", done)
+	k.waitCaughtUp(t, "health", m.done)
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/projectorhq/projector/internal/testenv"
 	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks"
 )
@@ -20,6 +19,10 @@ type heldSink struct {
 	once    sync.Once
 	held    chan struct{} // closed when the first write arrives
 	release chan struct{}
+}
+
+func newHeldSink() *heldSink {
+	return &heldSink{viewSink: viewSink{docs: map[string]sinks.Doc{}}, held: make(chan struct{}), release: make(chan struct{})}
 }
 
 func (s *heldSink) Name() string { return "held" }
@@ -40,11 +43,8 @@ func (s *heldSink) Write(ctx context.Context, docs []sinks.Doc) error {
 // of the batch before it are still being written, and commits no offset of
 // either until the batch it belongs to is written to every sink.
 func TestPipeline(t *testing.T) {
-	pool, pgURL := testenv.Postgres(t)
 	kc := newCluster(t, 1, "cqrs.public.widgets")
-	cfg, plan := loadPlan(t, widgetsYAML, env("BROKERS", brokers(kc), "PG", pgURL, "REDIS", "redis://unused", "PREFIX", ""))
-	sink := &heldSink{viewSink: viewSink{docs: map[string]sinks.Doc{}}, held: make(chan struct{}), release: make(chan struct{})}
-	eng := newEngine(t, pool, plan, sink, nil)
+	pool, eng, sink := heldEngine(t, kc.addrs)
 
 	// Every state row committed is announced: the fourth comes from the
 	// second batch (three records per batch).
@@ -72,22 +72,10 @@ func TestPipeline(t *testing.T) {
 		})))
 	}
 	kc.produce(t, recs...)
-	cons, err := projector.NewConsumer(eng, projector.ConsumerOptions{Brokers: cfg.Kafka.Brokers, Group: "pipeline", BatchSize: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- cons.Run(ctx, stop) }()
-	defer func() {
-		close(stop)
-		if err := <-done; err != nil {
-			t.Errorf("consumer: %v", err)
-		}
-	}()
-
+	m := startConsumer(t, ctx, eng, projector.ConsumerOptions{Brokers: kc.addrs, Group: "pipeline", BatchSize: 3})
 	select {
 	case <-sink.held:
-	case err := <-done:
+	case err := <-m.done:
 		t.Fatalf("consumer stopped before writing: %v", err)
 	}
 	seen := map[string]bool{}
@@ -107,7 +95,7 @@ func TestPipeline(t *testing.T) {
 	}
 
 	close(sink.release)
-	kc.waitCaughtUp(t, "pipeline", done)
+	kc.waitCaughtUp(t, "pipeline", m.done)
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	for i := 1; i <= 6; i++ {
