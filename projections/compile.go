@@ -104,7 +104,9 @@ func (c *compiler) finishSources() {
 			}
 		}
 		for col := range c.idx[s] {
-			s.Indexed = append(s.Indexed, col)
+			if !s.KeyedBy(col) {
+				s.Indexed = append(s.Indexed, col)
+			}
 		}
 		sort.Strings(s.Indexed)
 	}

@@ -63,6 +63,14 @@ func TestExampleShop(t *testing.T) {
 	if got := plan.Source("orders").Indexed; !slices.Contains(got, "user_id") {
 		t.Errorf("orders indexed %v", got)
 	}
+	// A join on a source's only key column finds rows through the state's
+	// primary key: no index of its own.
+	for _, src := range []string{"users", "products"} {
+		s := plan.Source(src)
+		if len(s.Indexed) != 0 || !s.KeyedBy(s.Key[0]) {
+			t.Errorf("%s indexed %v, keyed by %s: %v", src, s.Indexed, s.Key[0], s.KeyedBy(s.Key[0]))
+		}
+	}
 }
 
 const head = `version: 1

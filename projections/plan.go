@@ -54,8 +54,28 @@ type Source struct {
 	// Kept lists the columns the state keeps (slim state): the key, and every
 	// column some view reads. Empty means keep every column.
 	Kept []string
-	// Indexed lists the columns joins look rows up by: the state indexes them.
+	// Indexed lists the columns joins look rows up by: the state indexes them
+	// (not a column the key finds, see KeyedBy).
 	Indexed []string
+}
+
+// KeyedBy reports whether rows of the source are found by col through the
+// state's primary key rather than an index of their own: col is the only
+// key column, of a type whose text is the same in the key and in the row
+// (integers, text, uuid; a MongoDB ObjectId declared as text).
+func (s *Source) KeyedBy(col string) bool {
+	if len(s.Key) != 1 || s.Key[0] != col {
+		return false
+	}
+	t, ok := s.Columns[col]
+	if !ok || t.Array {
+		return false
+	}
+	switch t.Name {
+	case "smallint", "integer", "bigint", "text", "varchar", "uuid":
+		return true
+	}
+	return false
 }
 
 // ColumnType returns the declared type of a column and whether it is declared.

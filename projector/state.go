@@ -139,8 +139,13 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			stmts = append(stmts, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (key) WHERE deleted`,
 				pgx.Identifier{"state_" + src.Name + "_tombstones"}.Sanitize(), t))
 			for _, col := range src.Indexed {
-				idx := pgx.Identifier{fmt.Sprintf("state_%s_%s_idx", src.Name, col)}.Sanitize()
+				idx := pgx.Identifier{joinIndex(src, col)}.Sanitize() // created in the table's schema
 				stmts = append(stmts, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s ((data->>%s))`, idx, t, quoteLiteral(col)))
+			}
+			// Earlier versions also indexed a key column joins find rows by;
+			// the primary key does that now.
+			if len(src.Key) == 1 && src.KeyedBy(src.Key[0]) {
+				stmts = append(stmts, `DROP INDEX IF EXISTS `+s.ident(joinIndex(src, src.Key[0])))
 			}
 		}
 		for _, q := range stmts {
@@ -150,6 +155,11 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		}
 		return nil
 	})
+}
+
+// joinIndex names the index of the state of src on data->>col.
+func joinIndex(src *projections.Source, col string) string {
+	return fmt.Sprintf("state_%s_%s_idx", src.Name, col)
 }
 
 // fillfactor leaves free room in the pages of a table whose rows are
@@ -372,6 +382,10 @@ func (s *state) rowsByKey(ctx context.Context, q querier, src *projections.Sourc
 // rowsByColumn reads the live rows whose column col has one of vals (as
 // text), with only the columns cols (nil: all).
 func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
+	if src.KeyedBy(col) {
+		// The key is the text of the column's value, as data->>'col' is.
+		return s.query(ctx, q, src, `SELECT key, `+slim("data", cols)+`, deleted FROM `+s.table(src)+` WHERE NOT deleted AND key = ANY($1)`, vals)
+	}
 	// The column is a literal, not a parameter, so that the planner matches
 	// the expression index on (data->>'col').
 	return s.query(ctx, q, src, `SELECT key, `+slim("data", cols)+`, deleted FROM `+s.table(src)+` WHERE NOT deleted AND data->>`+quoteLiteral(col)+` = ANY($1)`, vals)
