@@ -111,8 +111,8 @@ type State struct {
 	Pos Pos `yaml:"-"`
 	// TombstoneRetention is how long the state keeps a deleted row's
 	// tombstone, which stops an older change of the row, replayed later,
-	// from bringing it back. Default 7d (Kafka's default retention); "0s"
-	// keeps tombstones forever.
+	// from bringing it back. Default 7d (Kafka's default retention); at
+	// least 1h; "0s" keeps tombstones forever.
 	TombstoneRetention Duration `yaml:"tombstone_retention"`
 }
 

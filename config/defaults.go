@@ -21,6 +21,7 @@ const (
 	DefaultRebuildKeep    = Duration(time.Hour)
 	DefaultSignalTimeout  = Duration(6 * time.Hour)
 	DefaultTombstones     = Duration(7 * 24 * time.Hour)
+	MinTombstoneRetention = Duration(time.Hour) // validate's message says 1h
 	deadLetterTopicSuffix = ".dlq"
 )
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -67,9 +68,12 @@ type stateTx interface {
 	// pos: what a truncate at pos removes.
 	rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error)
 	// truncations takes the state lock and reads, by source name, the
-	// position of the newest truncate applied: a change older than it is
-	// of a row the truncate removed, whenever it arrives.
-	truncations(ctx context.Context) (map[string]debezium.Position, error)
+	// position of the newest truncate applied (a change older than it is
+	// of a row the truncate removed, whenever it arrives) and that of the
+	// newest tombstone collected (a change older than it, of a row the
+	// state does not have, may be of a row deleted after it, whose
+	// tombstone is gone).
+	truncations(ctx context.Context) (truncated, collected map[string]debezium.Position, err error)
 	// truncate records a truncate of src at pos.
 	truncate(ctx context.Context, src *projections.Source, pos debezium.Position) error
 }
@@ -88,73 +92,117 @@ func (s *state) table(src *projections.Source) string {
 
 func (s *state) ident(name string) string { return pgx.Identifier{s.schema, name}.Sanitize() }
 
-// migrate creates projector's own tables. It holds an advisory lock so that
-// instances starting together do not race on CREATE … IF NOT EXISTS.
+// migrate creates projector's own tables, then brings what an earlier
+// version created up to date.
+//
+// The creation runs in one transaction holding an advisory lock, so that
+// instances starting together do not race on CREATE … IF NOT EXISTS; it
+// creates only the indexes that are missing (CREATE INDEX IF NOT EXISTS
+// would lock every state table against writes even when they exist). Each
+// upgrade then runs in a transaction of its own and locks one table at a
+// time: instances of the earlier version may be writing meanwhile (a batch
+// locks state tables, then pending_batches), and holding one table while
+// waiting for another would deadlock with them.
 func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	create := []string{
+		`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{s.schema}.Sanitize(),
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("revs") + ` (
+			view text NOT NULL, doc_id text NOT NULL, rev bigint NOT NULL,
+			PRIMARY KEY (view, doc_id)) WITH (fillfactor = 70)`,
+		// pending holds the documents whose state changed but whose sink
+		// writes are not yet acknowledged: written in the same transaction as
+		// the state, so a crash between the two loses no recompute. One row
+		// per batch (a row per document cost more than the documents'
+		// recompute); the view lists them one per document. The list is
+		// json, stored uncompressed: it is written with every batch and
+		// read only after a crash, so it is kept as sent rather than
+		// parsed into jsonb and compressed (a third of the batch's
+		// PostgreSQL time for it otherwise).
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("pending_batches") + ` (
+			id bigserial PRIMARY KEY, docs json NOT NULL,
+			created_at timestamptz NOT NULL DEFAULT now())`,
+		`CREATE OR REPLACE VIEW ` + s.ident("pending") + ` AS ` + s.pendingView(),
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("watermarks") + ` (
+			source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
+			"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+			updated_at timestamptz NOT NULL, PRIMARY KEY (topic, partition))`,
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("truncates") + ` (
+			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+			updated_at timestamptz NOT NULL DEFAULT now())`,
+		// collected: per source, the position of the newest tombstone
+		// collected (see truncations).
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("collected") + ` (
+			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+			updated_at timestamptz NOT NULL DEFAULT now())`,
+		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
+	}
+	indexes := map[string]string{} // name → CREATE INDEX
+	upgrade := []string{pendingStorage(s.ident("pending_batches"), s.ident("pending"), s.pendingView()), fillfactor(s.ident("revs"), 70)}
+	for _, src := range plan.Sources {
+		t := s.table(src)
+		create = append(create, `CREATE TABLE IF NOT EXISTS `+t+` (
+			key text PRIMARY KEY, data jsonb NOT NULL,
+			pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+			deleted boolean NOT NULL DEFAULT false,
+			updated_at timestamptz NOT NULL DEFAULT now()) WITH (fillfactor = 80)`)
+		upgrade = append(upgrade, fillfactor(t, 80))
+		// The tombstones, for collectTombstones: a partial index on a
+		// column no update changes, so updates of live rows stay HOT. Its
+		// name has a ':', which no source name has: no table of another
+		// source can be called so.
+		name := "state_" + src.Name + ":tombstones"
+		indexes[name] = fmt.Sprintf(`CREATE INDEX %s ON %s (key) WHERE deleted`, pgx.Identifier{name}.Sanitize(), t)
+		for _, col := range src.Indexed {
+			name := joinIndex(src, col)
+			indexes[name] = fmt.Sprintf(`CREATE INDEX %s ON %s ((data->>%s))`, pgx.Identifier{name}.Sanitize(), t, quoteLiteral(col))
+		}
+		// Earlier versions also indexed a key column joins find rows by;
+		// the primary key does that now.
+		if len(src.Key) == 1 && src.KeyedBy(src.Key[0]) {
+			upgrade = append(upgrade, `DROP INDEX IF EXISTS `+s.ident(joinIndex(src, src.Key[0])))
+		}
+	}
+	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projector.migrate'))`); err != nil {
 			return err
 		}
-		stmts := []string{
-			`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{s.schema}.Sanitize(),
-			`CREATE TABLE IF NOT EXISTS ` + s.ident("revs") + ` (
-				view text NOT NULL, doc_id text NOT NULL, rev bigint NOT NULL,
-				PRIMARY KEY (view, doc_id)) WITH (fillfactor = 70)`,
-			fillfactor(s.ident("revs"), 70),
-			// pending holds the documents whose state changed but whose sink
-			// writes are not yet acknowledged: written in the same transaction as
-			// the state, so a crash between the two loses no recompute. One row
-			// per batch (a row per document cost more than the documents'
-			// recompute); the view lists them one per document. The list is
-			// json, stored uncompressed: it is written with every batch and
-			// read only after a crash, so it is kept as sent rather than
-			// parsed into jsonb and compressed (a third of the batch's
-			// PostgreSQL time for it otherwise).
-			`CREATE TABLE IF NOT EXISTS ` + s.ident("pending_batches") + ` (
-				id bigserial PRIMARY KEY, docs json NOT NULL,
-				created_at timestamptz NOT NULL DEFAULT now())`,
-			pendingStorage(s.ident("pending_batches"), s.ident("pending")),
-			`CREATE OR REPLACE VIEW ` + s.ident("pending") + ` AS
-				SELECT b.id, d->>'view' AS view, d->>'doc_id' AS doc_id, d->'key' AS key, b.created_at
-				FROM ` + s.ident("pending_batches") + ` b CROSS JOIN LATERAL jsonb_array_elements(b.docs::jsonb) d`,
-			`CREATE TABLE IF NOT EXISTS ` + s.ident("watermarks") + ` (
-				source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
-				"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
-				updated_at timestamptz NOT NULL, PRIMARY KEY (topic, partition))`,
-			`CREATE TABLE IF NOT EXISTS ` + s.ident("truncates") + ` (
-				source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
-				updated_at timestamptz NOT NULL DEFAULT now())`,
-			patchFunction(pgx.Identifier{s.schema}.Sanitize()),
-		}
-		for _, src := range plan.Sources {
-			t := s.table(src)
-			stmts = append(stmts, `CREATE TABLE IF NOT EXISTS `+t+` (
-				key text PRIMARY KEY, data jsonb NOT NULL,
-				pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
-				deleted boolean NOT NULL DEFAULT false,
-				updated_at timestamptz NOT NULL DEFAULT now()) WITH (fillfactor = 80)`,
-				fillfactor(t, 80))
-			// The tombstones, for collectTombstones: a partial index on a
-			// column no update changes, so updates of live rows stay HOT.
-			stmts = append(stmts, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (key) WHERE deleted`,
-				pgx.Identifier{"state_" + src.Name + "_tombstones"}.Sanitize(), t))
-			for _, col := range src.Indexed {
-				idx := pgx.Identifier{joinIndex(src, col)}.Sanitize() // created in the table's schema
-				stmts = append(stmts, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s ((data->>%s))`, idx, t, quoteLiteral(col)))
-			}
-			// Earlier versions also indexed a key column joins find rows by;
-			// the primary key does that now.
-			if len(src.Key) == 1 && src.KeyedBy(src.Key[0]) {
-				stmts = append(stmts, `DROP INDEX IF EXISTS `+s.ident(joinIndex(src, src.Key[0])))
-			}
-		}
-		for _, q := range stmts {
+		for _, q := range create {
 			if _, err := tx.Exec(ctx, q); err != nil {
-				return fmt.Errorf("migrate state: %w", err)
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = $1`, s.schema)
+		if err != nil {
+			return err
+		}
+		have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, name := range slices.Sorted(maps.Keys(indexes)) {
+			if !slices.Contains(have, name) {
+				if _, err := tx.Exec(ctx, indexes[name]); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("migrate state: %w", err)
+	}
+	for _, q := range upgrade {
+		if err := retryTx(ctx, s.pool, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
+			return fmt.Errorf("migrate state: %w", err)
+		}
+	}
+	return nil
+}
+
+// pendingView lists the pending docs one per row.
+func (s *state) pendingView() string {
+	return `SELECT b.id, d->>'view' AS view, d->>'doc_id' AS doc_id, d->'key' AS key, b.created_at
+		FROM ` + s.ident("pending_batches") + ` b CROSS JOIN LATERAL jsonb_array_elements(b.docs::jsonb) d`
 }
 
 // joinIndex names the index of the state of src on data->>col.
@@ -179,14 +227,21 @@ func fillfactor(table string, percent int) string {
 
 // pendingStorage keeps the pending list as uncompressed json, converting
 // a table an earlier version created with jsonb (the view on it is
-// recreated after). It does nothing, and locks nothing, once done.
-func pendingStorage(table, view string) string {
+// recreated after). Where something of the user's is built on the view,
+// the table is left as it is: the engine works with either type. It does
+// nothing, and locks nothing, once done.
+func pendingStorage(table, view, def string) string {
 	return `DO $$ BEGIN
 		IF (SELECT atttypid <> 'json'::regtype OR attstorage <> 'e' FROM pg_attribute
 			WHERE attrelid = '` + table + `'::regclass AND attname = 'docs') THEN
-			DROP VIEW IF EXISTS ` + view + `;
-			ALTER TABLE ` + table + ` ALTER COLUMN docs TYPE json USING docs::json,
-				ALTER COLUMN docs SET STORAGE EXTERNAL;
+			BEGIN
+				DROP VIEW IF EXISTS ` + view + `;
+				ALTER TABLE ` + table + ` ALTER COLUMN docs TYPE json USING docs::json,
+					ALTER COLUMN docs SET STORAGE EXTERNAL;
+				CREATE VIEW ` + view + ` AS ` + def + `;
+			EXCEPTION WHEN dependent_objects_still_exist THEN
+				RAISE NOTICE 'projector: % kept as it is: objects depend on %', '` + table + `', '` + view + `';
+			END;
 		END IF;
 	END $$`
 }
@@ -463,34 +518,40 @@ func (t pgTx) rowsByKey(ctx context.Context, src *projections.Source, keys []str
 	return t.s.rowsByKey(ctx, t.tx, src, keys)
 }
 
-func (t pgTx) truncations(ctx context.Context) (out map[string]debezium.Position, err error) {
+func (t pgTx) truncations(ctx context.Context) (truncated, collected map[string]debezium.Position, err error) {
 	b := &pgx.Batch{}
 	t.s.lockState(b)
-	b.Queue(`SELECT source, pos_hi, pos_lo FROM ` + t.s.ident("truncates"))
+	b.Queue(`SELECT false, source, pos_hi, pos_lo FROM ` + t.s.ident("truncates") + `
+		UNION ALL SELECT true, source, pos_hi, pos_lo FROM ` + t.s.ident("collected"))
 	br := t.tx.SendBatch(ctx, b)
 	defer func() {
 		if cerr := br.Close(); cerr != nil && err == nil {
-			out, err = nil, fmt.Errorf("read truncates: %w", cerr)
+			truncated, collected, err = nil, nil, fmt.Errorf("read truncates: %w", cerr)
 		}
 	}()
 	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("lock state: %w", err)
+		return nil, nil, fmt.Errorf("lock state: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, fmt.Errorf("read truncates: %w", err)
+		return nil, nil, fmt.Errorf("read truncates: %w", err)
 	}
 	defer rows.Close()
-	out = map[string]debezium.Position{}
+	truncated, collected = map[string]debezium.Position{}, map[string]debezium.Position{}
 	for rows.Next() {
+		var isCollected bool
 		var src string
 		var pos debezium.Position
-		if err := rows.Scan(&src, &pos.Hi, &pos.Lo); err != nil {
-			return nil, err
+		if err := rows.Scan(&isCollected, &src, &pos.Hi, &pos.Lo); err != nil {
+			return nil, nil, err
 		}
-		out[src] = pos
+		if isCollected {
+			collected[src] = pos
+		} else {
+			truncated[src] = pos
+		}
 	}
-	return out, rows.Err()
+	return truncated, collected, rows.Err()
 }
 
 func (t pgTx) truncate(ctx context.Context, src *projections.Source, pos debezium.Position) error {
@@ -533,9 +594,11 @@ func (t pgTx) revisions(ctx context.Context, view string, list []string, next bo
 		ON CONFLICT (view, doc_id) DO UPDATE SET rev = r.rev + 1
 		RETURNING doc_id, rev`
 	if !next {
-		// A shared lock: a bump waits for it, other reads do not.
+		// A shared lock: a bump waits for it, other reads do not. Locked in
+		// the order bumps lock (ids sorted bytewise, as Go sorts them),
+		// whatever the column's collation, or the two could deadlock.
 		q = `SELECT doc_id, rev FROM ` + t.s.ident("revs") + `
-			WHERE view = $1 AND doc_id = ANY($2) ORDER BY doc_id FOR SHARE`
+			WHERE view = $1 AND doc_id = ANY($2) ORDER BY doc_id COLLATE "C" FOR SHARE`
 	}
 	rows, err := t.tx.Query(ctx, q, view, list)
 	if err != nil {
@@ -628,18 +691,29 @@ func (s *state) liveRows(ctx context.Context, src *projections.Source, after str
 
 // collectTombstones skips rows a batch is writing (SKIP LOCKED), and the
 // delete checks again that each row is still an old tombstone: a change
-// applied to it meanwhile keeps it.
+// applied to it meanwhile keeps it. It records the newest position it
+// deleted, in the same statement.
 func (s *state) collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error) {
 	t := s.table(src)
-	tag, err := s.pool.Exec(ctx, `WITH old AS (
+	var n int64
+	err := s.pool.QueryRow(ctx, `WITH old AS (
 			SELECT key FROM `+t+` WHERE deleted AND updated_at < now() - make_interval(secs => $1)
-			LIMIT $2 FOR UPDATE SKIP LOCKED)
-		DELETE FROM `+t+` s USING old
-		WHERE s.key = old.key AND s.deleted AND s.updated_at < now() - make_interval(secs => $1)`, age.Seconds(), limit)
+			LIMIT $2 FOR UPDATE SKIP LOCKED
+		), gone AS (
+			DELETE FROM `+t+` s USING old
+			WHERE s.key = old.key AND s.deleted AND s.updated_at < now() - make_interval(secs => $1)
+			RETURNING s.pos_hi, s.pos_lo
+		), top AS (
+			INSERT INTO `+s.ident("collected")+` AS c (source, pos_hi, pos_lo)
+			SELECT $3, pos_hi, pos_lo FROM gone ORDER BY pos_hi DESC, pos_lo DESC LIMIT 1
+			ON CONFLICT (source) DO UPDATE SET pos_hi = excluded.pos_hi, pos_lo = excluded.pos_lo, updated_at = now()
+			WHERE (c.pos_hi, c.pos_lo) < (excluded.pos_hi, excluded.pos_lo)
+		)
+		SELECT count(*) FROM gone`, age.Seconds(), limit, src.Name).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("collect tombstones of %s: %w", src.Name, err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 func (s *state) groups(ctx context.Context, v *projections.View, after string, limit int) ([]map[string]any, string, error) {

@@ -35,14 +35,14 @@ func (e *Engine) CollectTombstones(ctx context.Context, retention time.Duration)
 }
 
 // KeepCollectingTombstones runs CollectTombstones now and then every
-// retention/4 (at most hourly) until ctx ends. A retention of 0 keeps
+// retention/4 (at most hourly, at least every second) until ctx ends. A retention of 0 keeps
 // tombstones forever. Several instances may run it at once: each skips the
 // rows another is deleting.
 func (e *Engine) KeepCollectingTombstones(ctx context.Context, retention time.Duration) {
 	if retention <= 0 {
 		return
 	}
-	every := min(retention/4, time.Hour)
+	every := max(min(retention/4, time.Hour), time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -13,8 +13,10 @@ import (
 
 // TestCollectTombstones: tombstones of deletes applied longer ago than the
 // retention go (in chunks, however many there are); recent tombstones and
-// live rows, however old, stay. A row created again after its tombstone
-// went gets a revision above its delete's, so every sink takes it.
+// live rows, however old, stay. A replayed change older than a collected
+// tombstone, of a row the state does not have, is dropped; a row created
+// again after its tombstone went gets a revision above its delete's, so
+// every sink takes it.
 func TestCollectTombstones(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	_, plan := loadPlan(t, patchRecoverYAML, nil)
@@ -79,6 +81,21 @@ func TestCollectTombstones(t *testing.T) {
 	}
 	if n, err := eng.CollectTombstones(ctx, 7*24*time.Hour); err != nil || n != 0 {
 		t.Errorf("collecting again: %d, %v; want nothing", n, err)
+	}
+
+	// A replay of t1's create (older than its collected delete) is dropped:
+	// the row is not in the state to stop it by position any more.
+	step(upsert("t1", 1, 0, map[string]any{"_id": "t1", "title": "Red"}),
+		upsert("t9", 5, 0, map[string]any{"_id": "t9", "title": "New"}))
+	if d := sink.docs["team_view/t1"]; !d.Deleted || d.Rev != deletedAt.Rev {
+		t.Errorf("team_view/t1 after a replay of its create: %+v, want still deleted at revision %d", d, deletedAt.Rev)
+	}
+	if d := sink.docs["team_view/t9"]; d.Deleted || d.Fields["title"] != "New" {
+		t.Errorf("team_view/t9, created after the collected tombstones: %+v", d)
+	}
+	var replayed int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projector.state_teams WHERE data->>'_id' = 't1'`).Scan(&replayed); err != nil || replayed != 0 {
+		t.Errorf("state rows of t1 after the replay: %d, %v; want none", replayed, err)
 	}
 
 	step(upsert("t1", 3, 0, map[string]any{"_id": "t1", "title": "Red again"}))
