@@ -14,47 +14,19 @@ import (
 // another; a rebuild --from kafka replays the topic into the state, outside
 // the consumer group, and the rebuilt view matches the source again.
 func TestRebuildFromKafka(t *testing.T) {
-	const topic = "shop.public.items"
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kc.Close)
-	producer, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(producer.Close)
-	f := newFixtureWith(t, strings.Join(kc.ListenAddrs(), ","), "")
-	d := f.startDaemon()
+	f, h := newKafkaHistory(t, 3)
 	ctx := context.Background()
 
 	// The history, in Kafka and applied by the daemon.
-	source := map[int64]*item{}
-	var all []*kgo.Record
-	step := func(changes map[int64]*item) {
-		recs := d.records(changes)
-		if err := d.process(ctx, recs); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs {
-			all = append(all, &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value})
-		}
-		for id, it := range changes {
-			source[id] = it
-		}
-	}
 	for id := int64(1); id <= 60; id += 10 {
 		batch := map[int64]*item{}
 		for i := id; i < id+10; i++ {
 			batch[i] = &item{Name: "item", Qty: i}
 		}
-		step(batch)
+		h.step(batch)
 	}
-	step(map[int64]*item{5: {Name: "renamed", Qty: 50}, 7: nil})
-	if err := producer.ProduceSync(ctx, all...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	h.step(map[int64]*item{5: {Name: "renamed", Qty: 50}, 7: nil})
+	h.publish()
 
 	// The state loses 10 and 11, and 5 goes back to its first version.
 	for _, q := range []string{
@@ -73,8 +45,60 @@ func TestRebuildFromKafka(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rebuild --from kafka: %v", err)
 	}
-	if res.Replayed != int64(len(all)) || res.DeadLetters != 0 {
-		t.Errorf("replayed %d records (%d dead letters), want %d", res.Replayed, res.DeadLetters, len(all))
+	if res.Replayed != int64(len(h.all)) || res.DeadLetters != 0 {
+		t.Errorf("replayed %d records (%d dead letters), want %d", res.Replayed, res.DeadLetters, len(h.all))
 	}
-	f.wantDocs(source)
+	f.wantDocs(h.source)
+}
+
+// kafkaHistory is a daemon's history of item changes, applied by the daemon
+// and kept to be appended, as Debezium would have, to a topic of an
+// in-process Kafka the fixture reads.
+type kafkaHistory struct {
+	t        *testing.T
+	d        *daemon
+	producer *kgo.Client
+	topic    string
+	all      []*kgo.Record
+	source   map[int64]*item // nil: deleted
+}
+
+func newKafkaHistory(t *testing.T, partitions int32) (*fixture, *kafkaHistory) {
+	t.Helper()
+	const topic = "shop.public.items"
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	producer, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(producer.Close)
+	f := newFixtureWith(t, strings.Join(kc.ListenAddrs(), ","), "")
+	return f, &kafkaHistory{t: t, d: f.startDaemon(), producer: producer, topic: topic, source: map[int64]*item{}}
+}
+
+// step applies changes through the daemon and keeps their records.
+func (h *kafkaHistory) step(changes map[int64]*item) {
+	h.t.Helper()
+	recs := h.d.records(changes)
+	if err := h.d.process(context.Background(), recs); err != nil {
+		h.t.Fatal(err)
+	}
+	for _, r := range recs {
+		h.all = append(h.all, &kgo.Record{Topic: h.topic, Key: r.Key, Value: r.Value})
+	}
+	for id, it := range changes {
+		h.source[id] = it
+	}
+}
+
+// publish appends every record kept to the topic.
+func (h *kafkaHistory) publish() {
+	h.t.Helper()
+	if err := h.producer.ProduceSync(context.Background(), h.all...).FirstErr(); err != nil {
+		h.t.Fatal(err)
+	}
 }

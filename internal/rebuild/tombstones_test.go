@@ -2,12 +2,8 @@ package rebuild
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestReplayAfterTombstoneCollection: item 7 was created, then deleted;
@@ -18,70 +14,37 @@ import (
 // routes: the create must not bring item 7 back into the state or the
 // served generation, even for the replay batches before its delete.
 func TestReplayAfterTombstoneCollection(t *testing.T) {
-	const topic = "shop.public.items"
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kc.Close)
-	producer, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(producer.Close)
-	f := newFixtureWith(t, strings.Join(kc.ListenAddrs(), ","), "")
-	d := f.startDaemon()
+	f, h := newKafkaHistory(t, 1)
 	ctx := context.Background()
-
-	source := map[int64]*item{}
-	var all []*kgo.Record
-	step := func(changes map[int64]*item) {
-		recs := d.records(changes)
-		if err := d.process(ctx, recs); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs {
-			all = append(all, &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value})
-		}
-		for id, it := range changes {
-			if it == nil {
-				delete(source, id)
-			} else {
-				source[id] = it
-			}
-		}
-	}
 	// Item 7 first; then more records than one replay poll (5,000) takes;
 	// then item 7's delete.
-	step(map[int64]*item{7: {Name: "seven", Qty: 7}})
+	h.step(map[int64]*item{7: {Name: "seven", Qty: 7}})
 	for from := int64(100); from < 100+5000; from += 500 {
 		batch := map[int64]*item{}
 		for id := from; id < from+500; id++ {
 			batch[id] = &item{Name: "filler", Qty: id}
 		}
-		step(batch)
+		h.step(batch)
 	}
-	step(map[int64]*item{7: nil})
-	if err := producer.ProduceSync(ctx, all...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	h.step(map[int64]*item{7: nil})
+	h.publish()
 
 	// The delete was applied eight days ago; the collector (7d) takes it.
 	if _, err := f.pool.Exec(ctx, `UPDATE projector.state_items SET updated_at = now() - interval '8 days' WHERE key = '7' AND deleted`); err != nil {
 		t.Fatal(err)
 	}
-	n, err := d.st.Engine.CollectTombstones(ctx, 7*24*time.Hour)
+	n, err := h.d.st.Engine.CollectTombstones(ctx, 7*24*time.Hour)
 	if err != nil || n != 1 {
 		t.Fatalf("collected %d tombstones (%v), want item 7's", n, err)
 	}
 
 	// Every write of a live item 7 to the generation readers are served.
 	served := f.readerTable()
-	if _, err := f.pool.Exec(ctx, `CREATE TABLE public.review2_seen (id bigint, deleted boolean);
-		CREATE FUNCTION public.review2_seen() RETURNS trigger LANGUAGE plpgsql AS
-		$$ BEGIN INSERT INTO public.review2_seen VALUES (NEW.id, NEW._deleted); RETURN NEW; END $$;
-		CREATE TRIGGER review2_seen AFTER INSERT OR UPDATE ON public.`+served+`
-			FOR EACH ROW WHEN (NEW.id = 7) EXECUTE FUNCTION public.review2_seen()`); err != nil {
+	if _, err := f.pool.Exec(ctx, `CREATE TABLE public.seen_live (id bigint, deleted boolean);
+		CREATE FUNCTION public.seen_live() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN INSERT INTO public.seen_live VALUES (NEW.id, NEW._deleted); RETURN NEW; END $$;
+		CREATE TRIGGER seen_live AFTER INSERT OR UPDATE ON public.`+served+`
+			FOR EACH ROW WHEN (NEW.id = 7) EXECUTE FUNCTION public.seen_live()`); err != nil {
 		t.Fatal(err)
 	}
 
@@ -90,11 +53,11 @@ func TestReplayAfterTombstoneCollection(t *testing.T) {
 		t.Fatalf("rebuild --from kafka: %v", err)
 	}
 	var resurrected int
-	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM public.review2_seen WHERE NOT deleted`).Scan(&resurrected); err != nil {
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM public.seen_live WHERE NOT deleted`).Scan(&resurrected); err != nil {
 		t.Fatal(err)
 	}
 	if resurrected > 0 {
 		t.Errorf("the replay wrote the deleted item 7 as live to the served generation %s (%d times)", served, resurrected)
 	}
-	f.wantDocs(source)
+	f.wantDocs(h.source)
 }

@@ -1,0 +1,182 @@
+package projector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/projectorhq/projector/projections"
+)
+
+// migrate creates projector's own tables, then brings what an earlier
+// version created up to date.
+//
+// The creation runs in one transaction holding an advisory lock, so that
+// instances starting together do not race on CREATE … IF NOT EXISTS; it
+// creates only the indexes that are missing (CREATE INDEX IF NOT EXISTS
+// would lock every state table against writes even when they exist). Each
+// upgrade then runs in a transaction of its own and locks one table at a
+// time: instances of the earlier version may be writing meanwhile (a batch
+// locks state tables, then pending_batches), and holding one table while
+// waiting for another would deadlock with them.
+func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
+	create := []string{
+		`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{s.schema}.Sanitize(),
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("revs") + ` (
+			view text NOT NULL, doc_id text NOT NULL, rev bigint NOT NULL,
+			PRIMARY KEY (view, doc_id)) WITH (fillfactor = 70)`,
+		// pending holds the documents whose state changed but whose sink
+		// writes are not yet acknowledged: written in the same transaction as
+		// the state, so a crash between the two loses no recompute. One row
+		// per batch (a row per document cost more than the documents'
+		// recompute); the view lists them one per document. The list is
+		// json, stored uncompressed: it is written with every batch and
+		// read only after a crash, so it is kept as sent rather than
+		// parsed into jsonb and compressed (a third of the batch's
+		// PostgreSQL time for it otherwise).
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("pending_batches") + ` (
+			id bigserial PRIMARY KEY, docs json NOT NULL,
+			created_at timestamptz NOT NULL DEFAULT now())`,
+		`CREATE OR REPLACE VIEW ` + s.ident("pending") + ` AS ` + s.pendingView(),
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("watermarks") + ` (
+			source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
+			"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+			updated_at timestamptz NOT NULL, PRIMARY KEY (topic, partition))`,
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("truncates") + ` (
+			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+			updated_at timestamptz NOT NULL DEFAULT now())`,
+		// collected: per source, the position of the newest tombstone
+		// collected (see truncations).
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("collected") + ` (
+			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+			updated_at timestamptz NOT NULL DEFAULT now())`,
+		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
+	}
+	indexes := map[string]string{} // name → CREATE INDEX
+	upgrade := []string{pendingStorage(s.ident("pending_batches"), s.ident("pending"), s.pendingView()), fillfactor(s.ident("revs"), 70)}
+	for _, src := range plan.Sources {
+		t := s.table(src)
+		create = append(create, `CREATE TABLE IF NOT EXISTS `+t+` (
+			key text PRIMARY KEY, data jsonb NOT NULL,
+			pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
+			deleted boolean NOT NULL DEFAULT false,
+			updated_at timestamptz NOT NULL DEFAULT now()) WITH (fillfactor = 80)`)
+		upgrade = append(upgrade, fillfactor(t, 80))
+		// The tombstones, for collectTombstones: a partial index on a
+		// column no update changes, so updates of live rows stay HOT. Its
+		// name has a ':', which no source name has: no table of another
+		// source can be called so.
+		name := "state_" + src.Name + ":tombstones"
+		indexes[name] = fmt.Sprintf(`CREATE INDEX %s ON %s (key) WHERE deleted`, pgx.Identifier{name}.Sanitize(), t)
+		for _, col := range src.Indexed {
+			name := joinIndex(src, col)
+			indexes[name] = fmt.Sprintf(`CREATE INDEX %s ON %s ((data->>%s))`, pgx.Identifier{name}.Sanitize(), t, quoteLiteral(col))
+		}
+		// Earlier versions also indexed a key column joins find rows by;
+		// the primary key does that now.
+		if len(src.Key) == 1 && src.KeyedBy(src.Key[0]) {
+			upgrade = append(upgrade, `DROP INDEX IF EXISTS `+s.ident(joinIndex(src, src.Key[0])))
+		}
+	}
+	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projector.migrate'))`); err != nil {
+			return err
+		}
+		for _, q := range create {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = $1`, s.schema)
+		if err != nil {
+			return err
+		}
+		have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, name := range slices.Sorted(maps.Keys(indexes)) {
+			if !slices.Contains(have, name) {
+				if _, err := tx.Exec(ctx, indexes[name]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("migrate state: %w", err)
+	}
+	for _, q := range upgrade {
+		if err := retryTx(ctx, s.pool, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
+			return fmt.Errorf("migrate state: %w", err)
+		}
+	}
+	return nil
+}
+
+// pendingView lists the pending docs one per row.
+func (s *state) pendingView() string {
+	return `SELECT b.id, d->>'view' AS view, d->>'doc_id' AS doc_id, d->'key' AS key, b.created_at
+		FROM ` + s.ident("pending_batches") + ` b CROSS JOIN LATERAL jsonb_array_elements(b.docs::jsonb) d`
+}
+
+// joinIndex names the index of the state of src on data->>col.
+func joinIndex(src *projections.Source, col string) string {
+	return fmt.Sprintf("state_%s_%s_idx", src.Name, col)
+}
+
+// fillfactor leaves free room in the pages of a table whose rows are
+// updated over and over (a document's revision, a source row's state), so
+// that an update can stay on its page without touching the indexes (a HOT
+// update): for the revisions, half the cost of a bump once the documents
+// exist. It sets it on a table an earlier version created without, and
+// does nothing (and locks nothing) once set.
+func fillfactor(table string, percent int) string {
+	opt := fmt.Sprintf("fillfactor=%d", percent)
+	return `DO $$ BEGIN
+		IF NOT (SELECT coalesce(reloptions, '{}') @> ARRAY['` + opt + `'] FROM pg_class WHERE oid = '` + table + `'::regclass) THEN
+			ALTER TABLE ` + table + ` SET (` + opt + `);
+		END IF;
+	END $$`
+}
+
+// pendingStorage keeps the pending list as uncompressed json, converting
+// a table an earlier version created with jsonb (the view on it is
+// recreated after). Where something of the user's is built on the view,
+// the table is left as it is: the engine works with either type. It does
+// nothing, and locks nothing, once done.
+func pendingStorage(table, view, def string) string {
+	return `DO $$ BEGIN
+		IF (SELECT atttypid <> 'json'::regtype OR attstorage <> 'e' FROM pg_attribute
+			WHERE attrelid = '` + table + `'::regclass AND attname = 'docs') THEN
+			BEGIN
+				DROP VIEW IF EXISTS ` + view + `;
+				ALTER TABLE ` + table + ` ALTER COLUMN docs TYPE json USING docs::json,
+					ALTER COLUMN docs SET STORAGE EXTERNAL;
+				CREATE VIEW ` + view + ` AS ` + def + `;
+			EXCEPTION WHEN dependent_objects_still_exist THEN
+				RAISE NOTICE 'projector: % kept as it is: objects depend on %', '` + table + `', '` + view + `';
+			END;
+		END IF;
+	END $$`
+}
+
+// quoteLiteral quotes a string as an SQL literal, for DDL where parameters
+// cannot be bound (index expressions).
+func quoteLiteral(s string) string {
+	var b bytes.Buffer
+	b.WriteByte('\'')
+	for _, r := range s {
+		if r == '\'' {
+			b.WriteByte('\'')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
