@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -17,12 +16,13 @@ import (
 //
 // The creation runs in one transaction holding an advisory lock, so that
 // instances starting together do not race on CREATE … IF NOT EXISTS; it
-// creates only the indexes that are missing (CREATE INDEX IF NOT EXISTS
-// would lock every state table against writes even when they exist). Each
-// upgrade then runs in a transaction of its own and locks one table at a
-// time: instances of the earlier version may be writing meanwhile (a batch
-// locks state tables, then pending_batches), and holding one table while
-// waiting for another would deadlock with them.
+// indexes the state tables it created. An index missing on a table that
+// existed (a new join, a table an earlier version created) is built after
+// it, CONCURRENTLY: running instances keep writing while a large table is
+// indexed. Each upgrade then runs in a transaction of its own and locks
+// one table at a time: instances of the earlier version may be writing
+// meanwhile (a batch locks state tables, then pending_batches), and
+// holding one table while waiting for another would deadlock with them.
 func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 	create := []string{
 		`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{s.schema}.Sanitize(),
@@ -56,7 +56,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			updated_at timestamptz NOT NULL DEFAULT now())`,
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}
-	indexes := map[string]string{} // name → CREATE INDEX
+	var indexes []stateIndex
 	upgrade := []string{pendingStorage(s.ident("pending_batches"), s.ident("pending"), s.pendingView()), fillfactor(s.ident("revs"), 70)}
 	for _, src := range plan.Sources {
 		t := s.table(src)
@@ -70,11 +70,9 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		// column no update changes, so updates of live rows stay HOT. Its
 		// name has a ':', which no source name has: no table of another
 		// source can be called so.
-		name := "state_" + src.Name + ":tombstones"
-		indexes[name] = fmt.Sprintf(`CREATE INDEX %s ON %s (key) WHERE deleted`, pgx.Identifier{name}.Sanitize(), t)
+		indexes = append(indexes, stateIndex{table: "state_" + src.Name, name: "state_" + src.Name + ":tombstones", on: `(key) WHERE deleted`})
 		for _, col := range src.Indexed {
-			name := joinIndex(src, col)
-			indexes[name] = fmt.Sprintf(`CREATE INDEX %s ON %s ((data->>%s))`, pgx.Identifier{name}.Sanitize(), t, quoteLiteral(col))
+			indexes = append(indexes, stateIndex{table: "state_" + src.Name, name: joinIndex(src, col), on: `((data->>` + quoteLiteral(col) + `))`})
 		}
 		// Earlier versions also indexed a key column joins find rows by;
 		// the primary key does that now.
@@ -86,22 +84,18 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projector.migrate'))`); err != nil {
 			return err
 		}
+		existed, err := s.relations(ctx, tx, "r")
+		if err != nil {
+			return err
+		}
 		for _, q := range create {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
 			}
 		}
-		rows, err := tx.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = $1`, s.schema)
-		if err != nil {
-			return err
-		}
-		have, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		for _, name := range slices.Sorted(maps.Keys(indexes)) {
-			if !slices.Contains(have, name) {
-				if _, err := tx.Exec(ctx, indexes[name]); err != nil {
+		for _, ix := range indexes {
+			if !slices.Contains(existed, ix.table) {
+				if _, err := tx.Exec(ctx, s.createIndex(ix, false)); err != nil {
 					return err
 				}
 			}
@@ -111,9 +105,82 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 	if err != nil {
 		return fmt.Errorf("migrate state: %w", err)
 	}
+	if err := s.buildIndexes(ctx, indexes); err != nil {
+		return fmt.Errorf("migrate state: %w", err)
+	}
 	for _, q := range upgrade {
 		if err := retryTx(ctx, s.pool, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
 			return fmt.Errorf("migrate state: %w", err)
+		}
+	}
+	return nil
+}
+
+// stateIndex is an index of a state table: on the tombstones, or on a
+// column joins look rows up by.
+type stateIndex struct{ table, name, on string }
+
+func (s *state) createIndex(ix stateIndex, concurrently bool) string {
+	how := "CREATE INDEX IF NOT EXISTS "
+	if concurrently {
+		how = "CREATE INDEX CONCURRENTLY IF NOT EXISTS "
+	}
+	return how + pgx.Identifier{ix.name}.Sanitize() + ` ON ` + s.ident(ix.table) + ` ` + ix.on
+}
+
+// relations lists the names of projector's relations of a kind (pg_class
+// relkind: "r" tables, "i" indexes).
+func (s *state) relations(ctx context.Context, q querier, kind string) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind = $2::"char" AND (c.relkind <> 'i' OR (SELECT indisvalid FROM pg_index WHERE indexrelid = c.oid))`, s.schema, kind)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// buildIndexes builds the indexes missing on tables that existed before,
+// CONCURRENTLY, one instance at a time (a session lock: CONCURRENTLY runs
+// outside a transaction). An index a failed build left invalid is dropped
+// and built again.
+func (s *state) buildIndexes(ctx context.Context, indexes []stateIndex) error {
+	valid, err := s.relations(ctx, s.pool, "i")
+	if err != nil {
+		return err
+	}
+	var missing []stateIndex
+	for _, ix := range indexes {
+		if !slices.Contains(valid, ix.name) {
+			missing = append(missing, ix)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('projector.migrate.indexes'))`); err != nil {
+		return err
+	}
+	defer func() {
+		// Released with the session anyway, should this fail.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('projector.migrate.indexes'))`)
+	}()
+	if valid, err = s.relations(ctx, conn, "i"); err != nil {                                                       // another instance may have built them meanwhile
+		return err
+	}
+	for _, ix := range missing {
+		if slices.Contains(valid, ix.name) {
+			continue
+		}
+		if _, err := conn.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+s.ident(ix.name)); err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, s.createIndex(ix, true)); err != nil {
+			return fmt.Errorf("index %s: %w", ix.name, err)
 		}
 	}
 	return nil

@@ -3,9 +3,13 @@ package projector_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/internal/testenv"
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/projector"
 )
 
 // TestMigrateLeavesRoomForUpdates: the revisions and the state tables keep
@@ -82,4 +86,60 @@ func TestKeyJoinsUseThePrimaryKey(t *testing.T) {
 			t.Errorf("%s: %v %s, want %s", k, ok, canonical(t, d.Fields), w)
 		}
 	}
+}
+
+// TestMigrateIndexesExistingTables: an index missing on a state table
+// that exists is built without blocking its writers (CONCURRENTLY: an
+// open transaction that wrote the table does not stop a later writer while
+// the build waits for it), and one a failed build left invalid is built
+// again.
+func TestMigrateIndexesExistingTables(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	_, plan := loadPlan(t, patchRecoverYAML, nil)
+	newEngine(t, pool, plan, newViewSink(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := pool.Exec(ctx, `DROP INDEX projector."state_teams:tombstones";
+		UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'projector.state_users_team_idx'::regclass`); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Rollback(context.Background())
+	if _, err := writer.Exec(ctx, `INSERT INTO projector.state_teams (key, data, pos_hi, pos_lo) VALUES ('t1', '{"_id": "t1"}', 1, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	migrated := make(chan error, 1)
+	go func() { migrated <- newEngineErr(pool, plan) }()
+	// While the build waits for the open writer, another writer goes on.
+	waitCond(t, "the migration to wait for the open writer", 30*time.Second, func() bool {
+		var waiting bool
+		return pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted)`).Scan(&waiting) == nil && waiting
+	})
+	if _, err := pool.Exec(ctx, `INSERT INTO projector.state_teams (key, data, pos_hi, pos_lo) VALUES ('t2', '{"_id": "t2"}', 1, 0)`); err != nil {
+		t.Fatalf("a writer during the index build: %v", err)
+	}
+	if err := writer.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-migrated; err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"state_teams:tombstones", "state_users_team_idx"} {
+		var valid bool
+		if err := pool.QueryRow(ctx, `SELECT indisvalid FROM pg_index WHERE indexrelid = ('projector.' || quote_ident($1))::regclass`, name).Scan(&valid); err != nil || !valid {
+			t.Errorf("index %s after the migration: valid %v, %v", name, valid, err)
+		}
+	}
+}
+
+// newEngineErr builds an engine on pool and migrates its state.
+func newEngineErr(pool *pgxpool.Pool, plan *projections.Plan) error {
+	eng, err := projector.New(projector.Options{Plan: plan, Pool: pool})
+	if err != nil {
+		return err
+	}
+	return eng.Migrate(context.Background())
 }
