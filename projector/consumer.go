@@ -151,7 +151,7 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 			if err := c.settle(inflight); err != nil {
 				return err
 			}
-			inflight = c.complete(ctx, fetches, recs, b)
+			inflight = c.complete(ctx, offsetsOf(fetches), b)
 			// Dead letters go out, or stop the consumer, without delay.
 			drain = len(b.Dead) > 0
 		}
@@ -253,16 +253,16 @@ type writing struct {
 // its dead letters and commits its offsets: as soon as the batch is
 // written, whatever the next one is waiting for. The partitions are still
 // ours meanwhile: rebalances are allowed only after settle.
-func (c *Consumer) complete(ctx context.Context, fetches kgo.Fetches, recs []*kgo.Record, b *Batch) *writing {
+func (c *Consumer) complete(ctx context.Context, o offsets, b *Batch) *writing {
 	w := &writing{done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
-		w.err = c.finish(ctx, fetches, recs, b)
+		w.err = c.finish(ctx, o, b)
 	}()
 	return w
 }
 
-func (c *Consumer) finish(ctx context.Context, fetches kgo.Fetches, recs []*kgo.Record, b *Batch) error {
+func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
 	if err := c.retry(ctx, "write batch", func(ctx context.Context) error { return c.eng.Complete(ctx, b) }); err != nil {
 		return err
 	}
@@ -275,18 +275,44 @@ func (c *Consumer) finish(ctx context.Context, fetches kgo.Fetches, recs []*kgo.
 			return err
 		}
 	}
-	for _, r := range recs {
-		c.eng.metrics.consumed.WithLabelValues(r.Topic).Inc()
+	for _, p := range o {
+		c.eng.metrics.consumed.WithLabelValues(p.last.Topic).Add(float64(p.records))
 	}
-	c.log.Debug("batch projected", "records", len(recs), "dead_letters", len(b.Dead))
-	c.commit(ctx, recs)
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if n := len(p.Records); n > 0 {
-			lag := p.HighWatermark - p.Records[n-1].Offset - 1
-			c.eng.metrics.lag.WithLabelValues(p.Topic, strconv.Itoa(int(p.Partition))).Set(float64(lag))
-		}
-	})
+	c.log.Debug("batch projected", "partitions", len(o), "dead_letters", len(b.Dead))
+	last := make([]*kgo.Record, len(o))
+	for i, p := range o {
+		last[i] = p.last
+	}
+	c.commit(ctx, last)
+	for _, p := range o {
+		c.eng.metrics.lag.WithLabelValues(p.last.Topic, strconv.Itoa(int(p.last.Partition))).Set(float64(p.lag))
+	}
 	return nil
+}
+
+// offsets is what committing a batch takes of its records, per partition:
+// the last one, without its key and value, so that the batch's records
+// can be freed once it is prepared rather than once it is written.
+type offsets []partitionOffset
+
+type partitionOffset struct {
+	last    *kgo.Record
+	records int
+	lag     int64 // records after the last one, when it was fetched
+}
+
+func offsetsOf(fetches kgo.Fetches) offsets {
+	var o offsets
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		n := len(p.Records)
+		if n == 0 {
+			return
+		}
+		r := p.Records[n-1]
+		last := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch}
+		o = append(o, partitionOffset{last: last, records: n, lag: p.HighWatermark - r.Offset - 1})
+	})
+	return o
 }
 
 // settle waits until the batch being written is written and committed.
