@@ -82,6 +82,9 @@ type Options struct {
 type Decoder struct {
 	format Format
 	hints  map[string]*codec
+	// textual are the columns declared with a text type: a key field of
+	// theirs in Struct{...} form stays a string, "007" too.
+	textual map[string]bool
 
 	strings interner // source names shared between records
 
@@ -122,8 +125,10 @@ func NewDecoder(opts Options) (*Decoder, error) {
 		return nil, err
 	}
 	hints := make(map[string]*codec, len(opts.Columns))
+	textual := map[string]bool{}
 	var problems []string
 	for name, typ := range opts.Columns {
+		textual[name] = isTextType(typ)
 		c, err := columnCodec(typ, unit)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("column %q: %v", name, err))
@@ -140,10 +145,25 @@ func NewDecoder(opts Options) (*Decoder, error) {
 	return &Decoder{
 		format:   opts.Format,
 		hints:    hints,
+		textual:  textual,
 		plain:    &compiled{row: compileRow(nil, hints)},
 		schemas:  make(map[schemaKey]*compiled),
 		prefixes: make(map[schemaKey][]*knownSchema),
 	}, nil
+}
+
+// isTextType reports whether a declared SQL type holds text.
+func isTextType(typ string) bool {
+	t := strings.ToLower(strings.TrimSpace(typ))
+	if strings.HasSuffix(t, "[]") {
+		return false
+	}
+	for _, p := range []string{"text", "varchar", "character", "char", "uuid", "citext", "bpchar"} {
+		if t == p || strings.HasPrefix(t, p+"(") || strings.HasPrefix(t, p+" ") {
+			return true
+		}
+	}
+	return false
 }
 
 func parseUnit(s string) (int64, error) {

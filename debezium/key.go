@@ -25,7 +25,7 @@ func (d *Decoder) decodeKey(key []byte, hint keyHint) (map[string]any, error) {
 	case tok == 'n' && isNullValue(key):
 		return nil, nil
 	case bytes.HasPrefix(bytes.TrimSpace(key), []byte("Struct{")):
-		if k, err = parseStructString(string(bytes.TrimSpace(key)), &p); err != nil {
+		if k, err = parseStructString(string(bytes.TrimSpace(key)), d.textual, &p); err != nil {
 			return nil, err
 		}
 	default:
@@ -101,8 +101,10 @@ func (d *Decoder) plainKey(key []byte, p *path) (map[string]any, error) {
 // parseStructString reads Kafka Connect's Struct.toString form,
 // "Struct{a=1,b=x}". A value that starts with '{', '[' or '"' is read as a
 // JSON value and kept as its text (MongoDB writes Extended JSON there); other
-// values are integers when they parse as one, else strings.
-func parseStructString(s string, p *path) (map[string]any, error) {
+// values are integers when they parse as one and their column is not
+// declared text (textual), else strings: a text key "007" stays "007", as
+// the row has it, and apart from a key "7".
+func parseStructString(s string, textual map[string]bool, p *path) (map[string]any, error) {
 	if !strings.HasPrefix(s, "Struct{") || !strings.HasSuffix(s, "}") {
 		return nil, malformed(p, "unterminated Struct{...}")
 	}
@@ -133,7 +135,7 @@ func parseStructString(s string, p *path) (map[string]any, error) {
 			}
 			text = body[:end]
 			body = body[end:]
-			if n, ok := parseInt([]byte(text)); ok {
+			if n, ok := parseInt([]byte(text)); ok && !textual[name] {
 				out[name] = n
 			} else {
 				out[name] = text
