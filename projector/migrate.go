@@ -16,9 +16,9 @@ import (
 //
 // The creation runs in one transaction holding an advisory lock, so that
 // instances starting together do not race on CREATE … IF NOT EXISTS; it
-// indexes the state tables it created. An index missing on a table that
-// existed (a new join, a table an earlier version created) is built after
-// it, CONCURRENTLY: running instances keep writing while a large table is
+// indexes the state tables it created. The indexes of tables that existed
+// are then brought up to date without blocking their writers (see
+// syncIndexes): running instances keep writing while a large table is
 // indexed. Each upgrade then runs in a transaction of its own and locks
 // one table at a time: instances of the earlier version may be writing
 // meanwhile (a batch locks state tables, then pending_batches), and
@@ -56,7 +56,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			updated_at timestamptz NOT NULL DEFAULT now())`,
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}
-	var indexes []stateIndex
+	var indexes, obsolete []stateIndex
 	upgrade := []string{pendingStorage(s.ident("pending_batches"), s.ident("pending"), s.pendingView()), fillfactor(s.ident("revs"), 70)}
 	for _, src := range plan.Sources {
 		t := s.table(src)
@@ -66,25 +66,21 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			deleted boolean NOT NULL DEFAULT false,
 			updated_at timestamptz NOT NULL DEFAULT now()) WITH (fillfactor = 80)`)
 		upgrade = append(upgrade, fillfactor(t, 80))
-		// The tombstones, for collectTombstones: a partial index on a
-		// column no update changes, so updates of live rows stay HOT. Its
-		// name has a ':', which no source name has: no table of another
-		// source can be called so.
-		indexes = append(indexes, stateIndex{table: "state_" + src.Name, name: "state_" + src.Name + ":tombstones", on: `(key) WHERE deleted`})
+		indexes = append(indexes, tombstoneIndex(src))
 		for _, col := range src.Indexed {
-			indexes = append(indexes, stateIndex{table: "state_" + src.Name, name: joinIndex(src, col), on: `((data->>` + quoteLiteral(col) + `))`})
+			indexes = append(indexes, joinIndex(src, col))
 		}
 		// Earlier versions also indexed a key column joins find rows by;
 		// the primary key does that now.
 		if len(src.Key) == 1 && src.KeyedBy(src.Key[0]) {
-			upgrade = append(upgrade, `DROP INDEX IF EXISTS `+s.ident(joinIndex(src, src.Key[0])))
+			obsolete = append(obsolete, joinIndex(src, src.Key[0]))
 		}
 	}
 	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projector.migrate'))`); err != nil {
 			return err
 		}
-		existed, err := s.relations(ctx, tx, "r")
+		existed, err := s.tables(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -105,7 +101,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 	if err != nil {
 		return fmt.Errorf("migrate state: %w", err)
 	}
-	if err := s.buildIndexes(ctx, indexes); err != nil {
+	if err := s.syncIndexes(ctx, indexes, obsolete); err != nil {
 		return fmt.Errorf("migrate state: %w", err)
 	}
 	for _, q := range upgrade {
@@ -116,85 +112,20 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 	return nil
 }
 
-// stateIndex is an index of a state table: on the tombstones, or on a
-// column joins look rows up by.
-type stateIndex struct{ table, name, on string }
-
-func (s *state) createIndex(ix stateIndex, concurrently bool) string {
-	how := "CREATE INDEX IF NOT EXISTS "
-	if concurrently {
-		how = "CREATE INDEX CONCURRENTLY IF NOT EXISTS "
-	}
-	return how + pgx.Identifier{ix.name}.Sanitize() + ` ON ` + s.ident(ix.table) + ` ` + ix.on
-}
-
-// relations lists the names of projector's relations of a kind (pg_class
-// relkind: "r" tables, "i" indexes).
-func (s *state) relations(ctx context.Context, q querier, kind string) ([]string, error) {
+// tables lists the names of projector's tables.
+func (s *state) tables(ctx context.Context, q querier) ([]string, error) {
 	rows, err := q.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = $1 AND c.relkind = $2::"char" AND (c.relkind <> 'i' OR (SELECT indisvalid FROM pg_index WHERE indexrelid = c.oid))`, s.schema, kind)
+		WHERE n.nspname = $1 AND c.relkind = 'r'`, s.schema)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// buildIndexes builds the indexes missing on tables that existed before,
-// CONCURRENTLY, one instance at a time (a session lock: CONCURRENTLY runs
-// outside a transaction). An index a failed build left invalid is dropped
-// and built again.
-func (s *state) buildIndexes(ctx context.Context, indexes []stateIndex) error {
-	valid, err := s.relations(ctx, s.pool, "i")
-	if err != nil {
-		return err
-	}
-	var missing []stateIndex
-	for _, ix := range indexes {
-		if !slices.Contains(valid, ix.name) {
-			missing = append(missing, ix)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('projector.migrate.indexes'))`); err != nil {
-		return err
-	}
-	defer func() {
-		// Released with the session anyway, should this fail.
-		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext('projector.migrate.indexes'))`)
-	}()
-	if valid, err = s.relations(ctx, conn, "i"); err != nil {                                                       // another instance may have built them meanwhile
-		return err
-	}
-	for _, ix := range missing {
-		if slices.Contains(valid, ix.name) {
-			continue
-		}
-		if _, err := conn.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+s.ident(ix.name)); err != nil {
-			return err
-		}
-		if _, err := conn.Exec(ctx, s.createIndex(ix, true)); err != nil {
-			return fmt.Errorf("index %s: %w", ix.name, err)
-		}
-	}
-	return nil
-}
-
 // pendingView lists the pending docs one per row.
 func (s *state) pendingView() string {
 	return `SELECT b.id, d->>'view' AS view, d->>'doc_id' AS doc_id, d->'key' AS key, b.created_at
 		FROM ` + s.ident("pending_batches") + ` b CROSS JOIN LATERAL jsonb_array_elements(b.docs::jsonb) d`
-}
-
-// joinIndex names the index of the state of src on data->>col.
-func joinIndex(src *projections.Source, col string) string {
-	return fmt.Sprintf("state_%s_%s_idx", src.Name, col)
 }
 
 // fillfactor leaves free room in the pages of a table whose rows are
