@@ -133,12 +133,13 @@ func (s *state) pendingView() string {
 // that an update can stay on its page without touching the indexes (a HOT
 // update): for the revisions, half the cost of a bump once the documents
 // exist. It sets it on a table an earlier version created without, and
-// does nothing (and locks nothing) once set.
+// does nothing (and locks nothing) once a fillfactor is set, this one or
+// one an operator chose.
 func fillfactor(table string, percent int) string {
-	opt := fmt.Sprintf("fillfactor=%d", percent)
 	return `DO $$ BEGIN
-		IF NOT (SELECT coalesce(reloptions, '{}') @> ARRAY['` + opt + `'] FROM pg_class WHERE oid = '` + table + `'::regclass) THEN
-			ALTER TABLE ` + table + ` SET (` + opt + `);
+		IF NOT EXISTS (SELECT FROM pg_class, unnest(reloptions) o
+			WHERE oid = '` + table + `'::regclass AND o LIKE 'fillfactor=%') THEN
+			ALTER TABLE ` + table + ` SET (fillfactor = ` + fmt.Sprint(percent) + `);
 		END IF;
 	END $$`
 }
