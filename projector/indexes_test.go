@@ -69,11 +69,7 @@ func TestTextKeyInStructForm(t *testing.T) {
 		"item_view/1": `{"id":1,"label":"Bond"}`,
 		"item_view/2": `{"id":2,"label":"Answer"}`,
 	}
-	for k, w := range want {
-		if d, ok := sink.docs[k]; !ok || canonical(t, d.Fields) != w {
-			t.Errorf("%s: %v %s, want %s", k, ok, canonical(t, d.Fields), w)
-		}
-	}
+	checkDocs(t, sink, want)
 }
 
 // TestTwoInstancesMigrateTogether: two instances start together on a state

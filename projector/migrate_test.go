@@ -95,11 +95,7 @@ func TestKeyJoinsUseThePrimaryKey(t *testing.T) {
 		"user_view/u1": `{"email":null,"id":"u1","name":"Ada","team":"Red"}`,
 		"post_view/7":  `{"author":{"email":null,"name":"Ada"},"id":7,"title":"Hello"}`,
 	}
-	for k, w := range want {
-		if d, ok := sink.docs[k]; !ok || canonical(t, d.Fields) != w {
-			t.Errorf("%s: %v %s, want %s", k, ok, canonical(t, d.Fields), w)
-		}
-	}
+	checkDocs(t, sink, want)
 }
 
 // TestMigrateIndexesExistingTables: an index missing on a state table
@@ -156,4 +152,17 @@ func newEngineErr(pool *pgxpool.Pool, plan *projections.Plan) error {
 		return err
 	}
 	return eng.Migrate(context.Background())
+}
+
+// checkDocs checks the docs the sink holds, as canonical JSON by
+// "view/id".
+func checkDocs(t *testing.T, sink *viewSink, want map[string]string) {
+	t.Helper()
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for k, w := range want {
+		if d, ok := sink.docs[k]; !ok || canonical(t, d.Fields) != w {
+			t.Errorf("%s: %v %s, want %s", k, ok, canonical(t, d.Fields), w)
+		}
+	}
 }
