@@ -77,6 +77,9 @@ var (
 
 const maxIdent = 63 // PostgreSQL's identifier length
 
+// maxSourceName keeps a source's state table name, state_<source>, whole.
+const maxSourceName = maxIdent - len("state_")
+
 func validName(s string) bool { return name.MatchString(s) && len(s) <= maxIdent }
 
 func validTopic(s string) bool { return topicName.MatchString(s) && s != "." && s != ".." }
@@ -231,8 +234,8 @@ func (v *validator) sources() {
 	for i := range c.Sources {
 		e := &c.Sources[i]
 		s := &e.Value
-		if !validName(e.Key) {
-			v.add(e.KeyPos, "source name must be lowercase letters, digits and _, not starting with a digit (at most %d), got %q", maxIdent, e.Key)
+		if !validName(e.Key) || len(e.Key) > maxSourceName {
+			v.add(e.KeyPos, "source name must be lowercase letters, digits and _, not starting with a digit (at most %d: its state table is state_<name>), got %q", maxSourceName, e.Key)
 		}
 		label := describe([]string{"sources", e.Key})
 		if !v.usable(s) {

@@ -99,11 +99,12 @@ func (d *Decoder) plainKey(key []byte, p *path) (map[string]any, error) {
 }
 
 // parseStructString reads Kafka Connect's Struct.toString form,
-// "Struct{a=1,b=x}". A value that starts with '{', '[' or '"' is read as a
-// JSON value and kept as its text (MongoDB writes Extended JSON there); other
-// values are integers when they parse as one and their column is not
-// declared text (textual), else strings: a text key "007" stays "007", as
-// the row has it, and apart from a key "7".
+// "Struct{a=1,b=x}". The value of a column declared text (textual) is its
+// text as printed, up to the next field: a text key "007" stays "007", as
+// the row has it, and apart from a key "7"; "[A-1]" stays "[A-1]". Of
+// other columns, a value that starts with '{', '[' or '"' is read as a JSON
+// value and kept as its text (MongoDB writes Extended JSON there); other
+// values are integers when they parse as one, else strings.
 func parseStructString(s string, textual map[string]bool, p *path) (map[string]any, error) {
 	if !strings.HasPrefix(s, "Struct{") || !strings.HasSuffix(s, "}") {
 		return nil, malformed(p, "unterminated Struct{...}")
@@ -119,7 +120,13 @@ func parseStructString(s string, textual map[string]bool, p *path) (map[string]a
 		body = body[eq+1:]
 		fp := p.field(name)
 		var text string
-		if body != "" && (body[0] == '{' || body[0] == '[' || body[0] == '"') {
+		if textual[name] {
+			// Printed as it is: up to the next field, commas and brackets
+			// included.
+			end := fieldEnd(body)
+			out[name] = body[:end]
+			body = body[end:]
+		} else if body != "" && (body[0] == '{' || body[0] == '[' || body[0] == '"') {
 			sc := scanner{data: []byte(body)}
 			span, err := sc.span(1)
 			if err != nil {
@@ -150,4 +157,29 @@ func parseStructString(s string, textual map[string]bool, p *path) (map[string]a
 		body = body[1:]
 	}
 	return out, nil
+}
+
+// fieldEnd is where the value at the start of body ends: at the first ','
+// that a field name and '=' follow, else at the end.
+func fieldEnd(body string) int {
+	for i := 0; i < len(body); i++ {
+		if body[i] != ',' {
+			continue
+		}
+		rest := body[i+1:]
+		eq := strings.IndexByte(rest, '=')
+		if eq > 0 && isFieldName(rest[:eq]) {
+			return i
+		}
+	}
+	return len(body)
+}
+
+func isFieldName(s string) bool {
+	for i, r := range s {
+		if r != '_' && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z') && !(i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }

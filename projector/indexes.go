@@ -28,13 +28,16 @@ type stateIndex struct {
 
 // tombstoneIndex is the partial index on src's tombstones, for
 // collectTombstones: on a column no update changes, so that updates of
-// live rows stay HOT.
+// live rows stay HOT. Its name has a '#' where a join index's has a ':'
+// (see joinIndex), whatever the column is called.
 func tombstoneIndex(src *projections.Source) stateIndex {
 	t := "state_" + src.Name
-	return stateIndex{table: t, name: indexName(t + ":tombstones"), on: `(key) WHERE deleted`, def: `USING btree (key) WHERE deleted`}
+	return stateIndex{table: t, name: indexName(t + "#tombstones"), on: `(key) WHERE deleted`, def: `USING btree (key) WHERE deleted`}
 }
 
-// joinIndex is the index joins look src's rows up by col through.
+// joinIndex is the index joins look src's rows up by col through, named
+// state_<source>:<col>: no source name has a ':', so no other source's
+// index or table has its name.
 func joinIndex(src *projections.Source, col string) stateIndex {
 	t := "state_" + src.Name
 	return stateIndex{table: t, name: indexName(t + ":" + col),
@@ -42,9 +45,8 @@ func joinIndex(src *projections.Source, col string) stateIndex {
 		def: `USING btree (((data ->> ` + quoteLiteral(col) + `::text)))`}
 }
 
-// indexName makes a name unique to what it names (a ':' follows the table,
-// and no source name has one) fit PostgreSQL's 63 bytes: a longer one is
-// cut and ends with a hash of the whole.
+// indexName makes a name fit PostgreSQL's 63 bytes: a longer one is cut
+// and ends with a hash of the whole.
 func indexName(s string) string {
 	const limit = 63
 	if len(s) <= limit {
@@ -105,7 +107,7 @@ func (s *state) indexSteps(live []liveIndex, want, drop []stateIndex) []indexSte
 	var steps []indexStep
 	find := func(ix stateIndex) (liveIndex, bool) {
 		for _, l := range live {
-			if l.table == ix.table && l.name == ix.name {
+			if l.table == ix.table && l.name == ix.name && strings.HasSuffix(l.def, ix.def) {
 				return l, true
 			}
 		}

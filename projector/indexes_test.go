@@ -274,3 +274,48 @@ func TestKeyIndexDropDoesNotBlockWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// tombstonesColumnYAML: orders are joined to their customer by a column
+// that happens to be called "tombstones".
+const tombstonesColumnYAML = `
+version: 1
+kafka: { brokers: "localhost:9092", group: g }
+stores: { postgres: { url: "postgres://unused" } }
+sources:
+  customers: { topic: p.public.customers, key: id, columns: { id: bigint, name: text } }
+  orders: { topic: p.public.orders, key: id, columns: { id: bigint, tombstones: bigint, note: text } }
+views:
+  customer_view:
+    from: customers
+    fields:
+      id: id
+      orders: { many: orders, on: { tombstones: id }, order_by: id, fields: { note: note } }
+    sinks: { postgres: {} }
+`
+
+// TestJoinColumnNamedTombstonesIsIndexed: the join index of a column
+// called "tombstones" does not share its name with the tombstone index
+// (CREATE INDEX IF NOT EXISTS would skip it, and a start take the one for
+// the other): each is there, at the first start and the next.
+func TestJoinColumnNamedTombstonesIsIndexed(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	_, plan := loadPlan(t, tombstonesColumnYAML, nil)
+	if got := plan.Source("orders").Indexed; len(got) != 1 || got[0] != "tombstones" {
+		t.Fatalf("orders indexed %v, want [tombstones]", got)
+	}
+	ctx := context.Background()
+	for start := 1; start <= 2; start++ {
+		newEngine(t, pool, plan, newViewSink(), nil)
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'projector'
+			AND tablename = 'state_orders' AND indexdef LIKE '%(((data ->> ''tombstones''::text)))'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			var all string
+			_ = pool.QueryRow(ctx, `SELECT string_agg(indexname || ': ' || indexdef, '; ') FROM pg_indexes
+				WHERE schemaname = 'projector' AND tablename = 'state_orders'`).Scan(&all)
+			t.Errorf("start %d: %d indexes on data->>'tombstones' of state_orders, want 1; the table has: %s", start, n, all)
+		}
+	}
+}

@@ -74,7 +74,7 @@ func TestKeyJoinsUseThePrimaryKey(t *testing.T) {
 		WHERE schemaname = 'projector' AND tablename LIKE 'state\_%' AND indexname NOT LIKE '%\_pkey'`).Scan(&indexes); err != nil {
 		t.Fatal(err)
 	}
-	if want := "state_posts:tombstones state_posts:user_id state_teams:tombstones state_users:team state_users:tombstones"; indexes != want {
+	if want := "state_posts#tombstones state_posts:user_id state_teams#tombstones state_users#tombstones state_users:team"; indexes != want {
 		t.Errorf("state indexes %q, want %q (none on a key column)", indexes, want)
 	}
 	var kept uint32
@@ -109,7 +109,7 @@ func TestMigrateIndexesExistingTables(t *testing.T) {
 	newEngine(t, pool, plan, newViewSink(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := pool.Exec(ctx, `DROP INDEX projector."state_teams:tombstones";
+	if _, err := pool.Exec(ctx, `DROP INDEX projector."state_teams#tombstones";
 		UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'projector."state_users:team"'::regclass`); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestMigrateIndexesExistingTables(t *testing.T) {
 	if err := <-migrated; err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"state_teams:tombstones", "state_users:team"} {
+	for _, name := range []string{"state_teams#tombstones", "state_users:team"} {
 		var valid bool
 		if err := pool.QueryRow(ctx, `SELECT indisvalid FROM pg_index WHERE indexrelid = ('projector.' || quote_ident($1))::regclass`, name).Scan(&valid); err != nil || !valid {
 			t.Errorf("index %s after the migration: valid %v, %v", name, valid, err)

@@ -29,7 +29,7 @@ func toJSONBEra(t *testing.T, ctx context.Context, exec func(ctx context.Context
 		CREATE VIEW projector.pending AS
 			SELECT b.id, d->>'view' AS view, d->>'doc_id' AS doc_id, d->'key' AS key, b.created_at
 			FROM projector.pending_batches b CROSS JOIN LATERAL jsonb_array_elements(b.docs) d;
-		DROP INDEX projector."state_users:tombstones", projector."state_teams:tombstones", projector."state_posts:tombstones"`); err != nil {
+		DROP INDEX projector."state_users#tombstones", projector."state_teams#tombstones", projector."state_posts#tombstones"`); err != nil {
 		t.Fatal(err)
 	}
 }
