@@ -111,8 +111,9 @@ type State struct {
 	Pos Pos `yaml:"-"`
 	// TombstoneRetention is how long the state keeps a deleted row's
 	// tombstone, which stops an older change of the row, replayed later,
-	// from bringing it back. Default 7d (Kafka's default retention); at
-	// least 1h; "0s" keeps tombstones forever.
+	// from bringing it back: it should outlast the topics' records. Default
+	// 30d (Kafka keeps a record up to retention.ms + segment.ms, 14 days by
+	// default); at least 1h; "0s" keeps tombstones forever.
 	TombstoneRetention Duration `yaml:"tombstone_retention"`
 }
 

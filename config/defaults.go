@@ -20,7 +20,7 @@ const (
 	DefaultRedisFormat    = "json"
 	DefaultRebuildKeep    = Duration(time.Hour)
 	DefaultSignalTimeout  = Duration(6 * time.Hour)
-	DefaultTombstones     = Duration(7 * 24 * time.Hour)
+	DefaultTombstones     = Duration(30 * 24 * time.Hour)
 	MinTombstoneRetention = Duration(time.Hour) // validate's message says 1h
 	deadLetterTopicSuffix = ".dlq"
 )

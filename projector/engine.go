@@ -257,7 +257,7 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 // they affect.
 func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh) (affected, error) {
 	aff := affected{}
-	cuts, collected, err := tx.truncations(ctx)
+	cuts, err := tx.truncations(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -269,9 +269,6 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 		shape := e.shapes[src]
 		changes, err := e.expandTruncates(ctx, tx, src, changes, cuts[src.Name])
 		if err != nil {
-			return nil, err
-		}
-		if changes, err = e.dropCollected(ctx, tx, src, changes, collected[src.Name]); err != nil {
 			return nil, err
 		}
 		// ON CONFLICT cannot touch a row twice in one statement: apply a
@@ -348,45 +345,6 @@ func (e *Engine) expandTruncates(ctx context.Context, tx stateTx, src *projectio
 		e.log.Info("truncate", "source", src.Name, "rows", len(keys), "position", pos.String())
 	}
 	e.metrics.stale.WithLabelValues(src.Name).Add(float64(older))
-	return out, nil
-}
-
-// dropCollected drops the changes older than the newest tombstone
-// collected of src (cut) whose rows the state does not have: such a row
-// may have been deleted after the change, its tombstone since collected (a
-// replay from the start of a topic that keeps records longer than
-// state.tombstone_retention). A row the state has takes the change or not
-// by its position, as always; a row created anew comes with a position
-// newer than any tombstone collected before it.
-func (e *Engine) dropCollected(ctx context.Context, tx stateTx, src *projections.Source, changes []rowChange, cut debezium.Position) ([]rowChange, error) {
-	if cut == (debezium.Position{}) {
-		return changes, nil
-	}
-	var old []string
-	for _, c := range changes {
-		if (debezium.Position{Hi: c.PosHi, Lo: c.PosLo}).Compare(cut) < 0 {
-			old = append(old, c.Key)
-		}
-	}
-	if len(old) == 0 {
-		return changes, nil
-	}
-	rows, err := tx.rowsByKey(ctx, src, old)
-	if err != nil {
-		return nil, err
-	}
-	have := make(map[string]bool, len(rows))
-	for _, r := range rows {
-		have[r.Key] = true
-	}
-	out := make([]rowChange, 0, len(changes))
-	for _, c := range changes {
-		if !have[c.Key] && (debezium.Position{Hi: c.PosHi, Lo: c.PosLo}).Compare(cut) < 0 {
-			continue
-		}
-		out = append(out, c)
-	}
-	e.metrics.stale.WithLabelValues(src.Name).Add(float64(len(changes) - len(out)))
 	return out, nil
 }
 

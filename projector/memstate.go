@@ -237,8 +237,8 @@ func (t memTx) rowsByKey(_ context.Context, src *projections.Source, keys []stri
 	return out, nil
 }
 
-func (t memTx) truncations(context.Context) (truncated, collected map[string]debezium.Position, err error) {
-	return maps.Clone(t.s.cuts), nil, nil // a memory state collects no tombstones
+func (t memTx) truncations(context.Context) (map[string]debezium.Position, error) {
+	return maps.Clone(t.s.cuts), nil
 }
 
 func (t memTx) truncate(_ context.Context, src *projections.Source, pos debezium.Position) error {

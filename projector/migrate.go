@@ -49,11 +49,6 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		`CREATE TABLE IF NOT EXISTS ` + s.ident("truncates") + ` (
 			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
 			updated_at timestamptz NOT NULL DEFAULT now())`,
-		// collected: per source, the position of the newest tombstone
-		// collected (see truncations).
-		`CREATE TABLE IF NOT EXISTS ` + s.ident("collected") + ` (
-			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
-			updated_at timestamptz NOT NULL DEFAULT now())`,
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}
 	var indexes, obsolete []stateIndex

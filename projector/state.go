@@ -66,12 +66,9 @@ type stateTx interface {
 	// pos: what a truncate at pos removes.
 	rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error)
 	// truncations takes the state lock and reads, by source name, the
-	// position of the newest truncate applied (a change older than it is
-	// of a row the truncate removed, whenever it arrives) and that of the
-	// newest tombstone collected (a change older than it, of a row the
-	// state does not have, may be of a row deleted after it, whose
-	// tombstone is gone).
-	truncations(ctx context.Context) (truncated, collected map[string]debezium.Position, err error)
+	// position of the newest truncate applied: a change older than it is
+	// of a row the truncate removed, whenever it arrives.
+	truncations(ctx context.Context) (map[string]debezium.Position, error)
 	// truncate records a truncate of src at pos.
 	truncate(ctx context.Context, src *projections.Source, pos debezium.Position) error
 }
@@ -347,40 +344,34 @@ func (t pgTx) rowsByKey(ctx context.Context, src *projections.Source, keys []str
 	return t.s.rowsByKey(ctx, t.tx, src, keys)
 }
 
-func (t pgTx) truncations(ctx context.Context) (truncated, collected map[string]debezium.Position, err error) {
+func (t pgTx) truncations(ctx context.Context) (out map[string]debezium.Position, err error) {
 	b := &pgx.Batch{}
 	t.s.lockState(b)
-	b.Queue(`SELECT false, source, pos_hi, pos_lo FROM ` + t.s.ident("truncates") + `
-		UNION ALL SELECT true, source, pos_hi, pos_lo FROM ` + t.s.ident("collected"))
+	b.Queue(`SELECT source, pos_hi, pos_lo FROM ` + t.s.ident("truncates"))
 	br := t.tx.SendBatch(ctx, b)
 	defer func() {
 		if cerr := br.Close(); cerr != nil && err == nil {
-			truncated, collected, err = nil, nil, fmt.Errorf("read truncates: %w", cerr)
+			out, err = nil, fmt.Errorf("read truncates: %w", cerr)
 		}
 	}()
 	if _, err := br.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("lock state: %w", err)
+		return nil, fmt.Errorf("lock state: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, nil, fmt.Errorf("read truncates: %w", err)
+		return nil, fmt.Errorf("read truncates: %w", err)
 	}
 	defer rows.Close()
-	truncated, collected = map[string]debezium.Position{}, map[string]debezium.Position{}
+	out = map[string]debezium.Position{}
 	for rows.Next() {
-		var isCollected bool
 		var src string
 		var pos debezium.Position
-		if err := rows.Scan(&isCollected, &src, &pos.Hi, &pos.Lo); err != nil {
-			return nil, nil, err
+		if err := rows.Scan(&src, &pos.Hi, &pos.Lo); err != nil {
+			return nil, err
 		}
-		if isCollected {
-			collected[src] = pos
-		} else {
-			truncated[src] = pos
-		}
+		out[src] = pos
 	}
-	return truncated, collected, rows.Err()
+	return out, rows.Err()
 }
 
 func (t pgTx) truncate(ctx context.Context, src *projections.Source, pos debezium.Position) error {
@@ -520,29 +511,18 @@ func (s *state) liveRows(ctx context.Context, src *projections.Source, after str
 
 // collectTombstones skips rows a batch is writing (SKIP LOCKED), and the
 // delete checks again that each row is still an old tombstone: a change
-// applied to it meanwhile keeps it. It records the newest position it
-// deleted, in the same statement.
+// applied to it meanwhile keeps it.
 func (s *state) collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error) {
 	t := s.table(src)
-	var n int64
-	err := s.pool.QueryRow(ctx, `WITH old AS (
+	tag, err := s.pool.Exec(ctx, `WITH old AS (
 			SELECT key FROM `+t+` WHERE deleted AND updated_at < now() - make_interval(secs => $1)
-			LIMIT $2 FOR UPDATE SKIP LOCKED
-		), gone AS (
-			DELETE FROM `+t+` s USING old
-			WHERE s.key = old.key AND s.deleted AND s.updated_at < now() - make_interval(secs => $1)
-			RETURNING s.pos_hi, s.pos_lo
-		), top AS (
-			INSERT INTO `+s.ident("collected")+` AS c (source, pos_hi, pos_lo)
-			SELECT $3, pos_hi, pos_lo FROM gone ORDER BY pos_hi DESC, pos_lo DESC LIMIT 1
-			ON CONFLICT (source) DO UPDATE SET pos_hi = excluded.pos_hi, pos_lo = excluded.pos_lo, updated_at = now()
-			WHERE (c.pos_hi, c.pos_lo) < (excluded.pos_hi, excluded.pos_lo)
-		)
-		SELECT count(*) FROM gone`, age.Seconds(), limit, src.Name).Scan(&n)
+			LIMIT $2 FOR UPDATE SKIP LOCKED)
+		DELETE FROM `+t+` s USING old
+		WHERE s.key = old.key AND s.deleted AND s.updated_at < now() - make_interval(secs => $1)`, age.Seconds(), limit)
 	if err != nil {
 		return 0, fmt.Errorf("collect tombstones of %s: %w", src.Name, err)
 	}
-	return n, nil
+	return tag.RowsAffected(), nil
 }
 
 func (s *state) groups(ctx context.Context, v *projections.View, after string, limit int) ([]map[string]any, string, error) {
