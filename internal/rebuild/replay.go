@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -39,6 +40,7 @@ func (r *run) replay(ctx context.Context) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
+	r.warnRetention(ctx, adm, topics)
 	starts, err := adm.ListStartOffsets(ctx, topics...)
 	if err == nil {
 		err = starts.Error()
@@ -259,3 +261,46 @@ func (d deletions) Write(ctx context.Context, docs []sinks.Doc) error {
 
 // replayIdle is how long a replay waits for records before it ends.
 const replayIdle = 10 * time.Second
+
+// warnRetention warns when a topic may keep records longer than the state
+// keeps tombstones (state.tombstone_retention): the replay then applies a
+// collected row's old changes again, and the row shows until its delete is
+// replayed. A topic's record lives up to retention.ms + segment.ms; -1
+// keeps them forever. Topics whose configuration cannot be read (no
+// permission) are not checked.
+func (r *run) warnRetention(ctx context.Context, adm *kadm.Client, topics []string) {
+	keep := time.Duration(r.env.Config.State.TombstoneRetention)
+	if keep == 0 {
+		return
+	}
+	configs, err := adm.DescribeTopicConfigs(ctx, topics...)
+	if err != nil {
+		return
+	}
+	for _, rc := range configs {
+		if rc.Err != nil {
+			continue
+		}
+		ms := map[string]int64{}
+		for _, c := range rc.Configs {
+			if c.Value != nil {
+				if v, err := strconv.ParseInt(*c.Value, 10, 64); err == nil {
+					ms[c.Key] = v
+				}
+			}
+		}
+		retention, ok := ms["retention.ms"]
+		if !ok {
+			continue
+		}
+		lives := time.Duration(retention+ms["segment.ms"]) * time.Millisecond
+		if retention < 0 || lives > keep {
+			what := "up to " + lives.String()
+			if retention < 0 {
+				what = "forever"
+			}
+			r.opts.Log.Warn("replay: the topic keeps records longer than the state keeps tombstones; a row deleted longer ago than state.tombstone_retention shows until its delete is replayed",
+				"topic", rc.Name, "keeps_records", what, "tombstone_retention", keep)
+		}
+	}
+}

@@ -2,8 +2,13 @@ package rebuild
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/projectorhq/projector/config"
 )
 
 // TestReplayRepairsAfterACollection: rebuild --from kafka repairs a state
@@ -47,4 +52,65 @@ func TestReplayRepairsAfterACollection(t *testing.T) {
 		t.Errorf("after the replay the state holds %d of the lost items 10 and 11, want both", n)
 	}
 	f.wantDocs(h.source)
+}
+
+// TestReplayWarnsOfShortTombstoneRetention: rebuild --from kafka warns,
+// naming the topic, when the topic keeps records longer than the state
+// keeps tombstones (kfake's defaults, like Kafka's: 7 days of retention
+// plus a 7-day segment), and says nothing when the tombstones outlast
+// them.
+func TestReplayWarnsOfShortTombstoneRetention(t *testing.T) {
+	f, h := newKafkaHistory(t, 1)
+	ctx := context.Background()
+	h.step(map[int64]*item{1: {Name: "item", Qty: 1}})
+	h.publish()
+	for _, tc := range []struct {
+		keep time.Duration
+		warn bool
+	}{{time.Hour, true}, {30 * 24 * time.Hour, false}} {
+		env := f.openEnv()
+		env.Config.State.TombstoneRetention = config.Duration(tc.keep)
+		log := &warnings{}
+		if _, err := Run(ctx, env, Options{View: "item_view", From: "kafka", Keep: 0, ReplayIdle: 5 * time.Second, Log: slog.New(log)}); err != nil {
+			t.Fatalf("rebuild --from kafka: %v", err)
+		}
+		got := log.about("shop.public.items")
+		if got != tc.warn {
+			t.Errorf("tombstones kept %s: warned about the topic %v, want %v (warnings: %v)", tc.keep, got, tc.warn, log.msgs)
+		}
+	}
+}
+
+// warnings records the warnings logged, with their topic attribute.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (w *warnings) WithAttrs([]slog.Attr) slog.Handler           { return w }
+func (w *warnings) WithGroup(string) slog.Handler                { return w }
+func (w *warnings) Handle(_ context.Context, r slog.Record) error {
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "topic" {
+			msg += " topic=" + a.Value.String()
+		}
+		return true
+	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, msg)
+	return nil
+}
+
+func (w *warnings) about(topic string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, m := range w.msgs {
+		if strings.Contains(m, "tombstone") && strings.HasSuffix(m, "topic="+topic) {
+			return true
+		}
+	}
+	return false
 }
