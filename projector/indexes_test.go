@@ -240,20 +240,7 @@ func TestKeyIndexDropDoesNotBlockWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A running instance's batch, in flight.
-	writer, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Rollback(context.Background())
-	if _, err := writer.Exec(ctx, `INSERT INTO projector.state_teams (key, data, pos_hi, pos_lo) VALUES ('t1', '{"_id": "t1"}', 1, 0)`); err != nil {
-		t.Fatal(err)
-	}
-	migrated := make(chan error, 1)
-	go func() { migrated <- newEngineErr(pool, plan) }()
-	waitCond(t, "the migration to wait for the open writer", 30*time.Second, func() bool {
-		var waiting bool
-		return pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted)`).Scan(&waiting) == nil && waiting
-	})
+	writer, migrated := migrateBehindWriter(t, ctx, pool, plan)
 	// Another batch of a running instance, meanwhile.
 	other, err := pool.Begin(ctx)
 	if err != nil {

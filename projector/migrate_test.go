@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/internal/testenv"
@@ -113,21 +114,8 @@ func TestMigrateIndexesExistingTables(t *testing.T) {
 		UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'projector."state_users:team"'::regclass`); err != nil {
 		t.Fatal(err)
 	}
-	writer, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer writer.Rollback(context.Background())
-	if _, err := writer.Exec(ctx, `INSERT INTO projector.state_teams (key, data, pos_hi, pos_lo) VALUES ('t1', '{"_id": "t1"}', 1, 0)`); err != nil {
-		t.Fatal(err)
-	}
-	migrated := make(chan error, 1)
-	go func() { migrated <- newEngineErr(pool, plan) }()
+	writer, migrated := migrateBehindWriter(t, ctx, pool, plan)
 	// While the build waits for the open writer, another writer goes on.
-	waitCond(t, "the migration to wait for the open writer", 30*time.Second, func() bool {
-		var waiting bool
-		return pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted)`).Scan(&waiting) == nil && waiting
-	})
 	if _, err := pool.Exec(ctx, `INSERT INTO projector.state_teams (key, data, pos_hi, pos_lo) VALUES ('t2', '{"_id": "t2"}', 1, 0)`); err != nil {
 		t.Fatalf("a writer during the index build: %v", err)
 	}
@@ -165,4 +153,26 @@ func checkDocs(t *testing.T, sink *viewSink, want map[string]string) {
 			t.Errorf("%s: %v %s, want %s", k, ok, canonical(t, d.Fields), w)
 		}
 	}
+}
+
+// migrateBehindWriter opens a transaction that wrote a row of state_teams,
+// as a running instance's batch does, then starts a migration and returns
+// once it waits (for that transaction, or anything else).
+func migrateBehindWriter(t *testing.T, ctx context.Context, pool *pgxpool.Pool, plan *projections.Plan) (pgx.Tx, <-chan error) {
+	t.Helper()
+	writer, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = writer.Rollback(context.Background()) })
+	if _, err := writer.Exec(ctx, `INSERT INTO projector.state_teams (key, data, pos_hi, pos_lo) VALUES ('t1', '{"_id": "t1"}', 1, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	migrated := make(chan error, 1)
+	go func() { migrated <- newEngineErr(pool, plan) }()
+	waitCond(t, "the migration to wait for the open writer", 30*time.Second, func() bool {
+		var waiting bool
+		return pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE NOT granted)`).Scan(&waiting) == nil && waiting
+	})
+	return writer, migrated
 }
