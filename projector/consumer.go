@@ -275,18 +275,14 @@ func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
 			return err
 		}
 	}
-	for _, p := range o {
-		c.eng.metrics.consumed.WithLabelValues(p.last.Topic).Add(float64(p.records))
-	}
-	c.log.Debug("batch projected", "partitions", len(o), "dead_letters", len(b.Dead))
 	last := make([]*kgo.Record, len(o))
 	for i, p := range o {
 		last[i] = p.last
-	}
-	c.commit(ctx, last)
-	for _, p := range o {
+		c.eng.metrics.consumed.WithLabelValues(p.last.Topic).Add(float64(p.records))
 		c.eng.metrics.lag.WithLabelValues(p.last.Topic, strconv.Itoa(int(p.last.Partition))).Set(float64(p.lag))
 	}
+	c.log.Debug("batch projected", "partitions", len(o), "dead_letters", len(b.Dead))
+	c.commit(ctx, last)
 	return nil
 }
 

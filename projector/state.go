@@ -263,13 +263,14 @@ func (s *state) rowsByKey(ctx context.Context, q querier, src *projections.Sourc
 // rowsByColumn reads the live rows whose column col has one of vals (as
 // text), with only the columns cols (nil: all).
 func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
-	if src.KeyedBy(col) {
-		// The key is the text of the column's value, as data->>'col' is.
-		return s.query(ctx, q, src, `SELECT key, `+slim("data", cols)+`, deleted FROM `+s.table(src)+` WHERE NOT deleted AND key = ANY($1)`, vals)
-	}
 	// The column is a literal, not a parameter, so that the planner matches
-	// the expression index on (data->>'col').
-	return s.query(ctx, q, src, `SELECT key, `+slim("data", cols)+`, deleted FROM `+s.table(src)+` WHERE NOT deleted AND data->>`+quoteLiteral(col)+` = ANY($1)`, vals)
+	// the expression index on (data->>'col'); the key is the text of the
+	// column's value, as data->>'col' is, where the key finds the rows.
+	by := `data->>` + quoteLiteral(col)
+	if src.KeyedBy(col) {
+		by = `key`
+	}
+	return s.query(ctx, q, src, `SELECT key, `+slim("data", cols)+`, deleted FROM `+s.table(src)+` WHERE NOT deleted AND `+by+` = ANY($1)`, vals)
 }
 
 func (s *state) query(ctx context.Context, q querier, src *projections.Source, sql string, args ...any) ([]stateRow, error) {
