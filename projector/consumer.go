@@ -34,11 +34,11 @@ type ConsumerOptions struct {
 }
 
 // Consumer runs an Engine over a consumer group: poll a batch, project it,
-// then commit its offsets. Batches are pipelined: a batch is applied to the
-// state while the docs of the one before it are written to the sinks, and
-// each batch's offsets are committed in order once every sink acknowledged
-// it. Partitions keep their order; a rebalance waits until every batch
-// polled is committed.
+// then commit its offsets. Batches are pipelined: a batch is decoded while
+// the one before it is applied to the state and the docs of the one before
+// that are written to the sinks, and each batch's offsets are committed in
+// order once every sink acknowledged it. Partitions keep their order; a
+// rebalance waits until every batch polled is committed.
 type Consumer struct {
 	cl      *kgo.Client
 	eng     *Engine
@@ -109,10 +109,16 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 // Joined reports whether the consumer has been assigned partitions.
 func (c *Consumer) Joined() bool { return c.joined.Load() }
 
-// Run consumes until stop is closed (graceful: the batch in flight is
-// finished, flushed and committed, then the member leaves the group) or ctx
-// ends (hard: nothing more is committed; what was not committed is
+// Run consumes until stop is closed (graceful: the batches in flight are
+// finished, flushed and committed, then the member leaves the group) or
+// ctx ends (hard: nothing more is committed; what was not committed is
 // consumed again by the next member).
+//
+// Batches go through three stages at once: the newest is decoded (here)
+// while the one before is applied to the state and the one before that is
+// written to the sinks and committed. A batch enters a stage only once the
+// batch ahead of it has left it, so each stage takes the batches in order
+// and offsets are committed in order.
 func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 	defer c.cl.CloseAllowingRebalance()
 	pollCtx, cancelPoll := context.WithCancel(ctx)
@@ -128,10 +134,13 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 	if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
 		return err
 	}
-	var inflight *writing
-	defer func() { _ = c.settle(inflight) }() // on a hard stop: let the writes see ctx end
+	p := &pipeline{}
+	defer func() { _ = p.wait() }() // on a hard stop: let the stages see ctx end
 	for {
-		fetches := c.poll(pollCtx, inflight)
+		if err := c.promote(ctx, p, false); err != nil {
+			return errors.Join(err, p.wait())
+		}
+		fetches := c.poll(pollCtx, p.wake())
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -142,18 +151,19 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		})
 		recs := fetches.Records()
 		c.log.Debug("polled", "records", len(recs))
-		drain := len(recs) == 0
+		drain := false
 		if len(recs) > 0 {
-			b, err := c.prepare(ctx, recs)
+			d, err := c.decode(ctx, recs)
 			if err != nil {
-				return errors.Join(err, c.settle(inflight))
+				return errors.Join(err, p.wait())
 			}
-			if err := c.settle(inflight); err != nil {
-				return err
+			// The batch ahead goes on to be written, this one to be applied.
+			if err := c.promote(ctx, p, true); err != nil {
+				return errors.Join(err, p.wait())
 			}
-			inflight = c.complete(ctx, offsetsOf(fetches), b)
+			p.projecting = c.project(ctx, offsetsOf(fetches), d)
 			// Dead letters go out, or stop the consumer, without delay.
-			drain = len(b.Dead) > 0
+			drain = len(d.Dead) > 0
 		}
 		select {
 		case <-c.rebalance:
@@ -161,10 +171,11 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		default:
 		}
 		stopped := pollCtx.Err() != nil
-		if drain || stopped {
-			err := c.settle(inflight)
-			inflight = nil
-			if err != nil {
+		if drain || stopped || p.idle() {
+			if err := c.promote(ctx, p, true); err != nil {
+				return errors.Join(err, p.wait())
+			}
+			if err := p.wait(); err != nil {
 				return err
 			}
 			c.commit(ctx, nil) // what failed to commit before, if anything
@@ -176,30 +187,27 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 	}
 }
 
-// poll waits for the next records. While a batch is being written it also
-// returns, with none, once that batch is written or a rebalance waits, so
-// that the rebalance is allowed instead of waiting for records that may
-// not come; while a commit failed it returns after a second, so that the
-// commit is tried again.
-func (c *Consumer) poll(ctx context.Context, inflight *writing) kgo.Fetches {
-	var written <-chan struct{}
+// poll waits for the next records. While batches are in flight it also
+// returns, with none, once the one holding up the pipeline is done (wake)
+// or a rebalance waits, so that the next batch moves on or the rebalance
+// is allowed instead of waiting for records that may not come; while a
+// commit failed it returns after a second, so that the commit is tried
+// again.
+func (c *Consumer) poll(ctx context.Context, wake <-chan struct{}) kgo.Fetches {
 	var retry <-chan time.Time
-	if inflight != nil {
-		written = inflight.done
-	}
 	if c.hasUnacked() {
 		t := time.NewTimer(time.Second)
 		defer t.Stop()
 		retry = t.C
 	}
-	if written == nil && retry == nil {
+	if wake == nil && retry == nil {
 		return c.cl.PollRecords(ctx, c.opts.BatchSize)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		select {
-		case <-written:
+		case <-wake:
 		case <-retry:
 		case <-c.rebalance:
 			// Signal it again for the loop, which checks after the poll.
@@ -214,45 +222,145 @@ func (c *Consumer) poll(ctx context.Context, inflight *writing) kgo.Fetches {
 	return c.cl.PollRecords(ctx, c.opts.BatchSize)
 }
 
-// prepare applies a batch to the state, after recomputing pending docs if
-// partitions were assigned since the last batch.
-func (c *Consumer) prepare(ctx context.Context, recs []*kgo.Record) (*Batch, error) {
-	if c.recover.Swap(false) {
-		if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
-			return nil, err
+// pipeline is the batches in flight past decoding: the one being applied
+// to the state and the one being written.
+type pipeline struct {
+	projecting *projecting
+	writing    *writing
+}
+
+// wake is what holds up the pipeline: the batch being applied, else the
+// batch being written; nil when neither is under way.
+func (p *pipeline) wake() <-chan struct{} {
+	if p.projecting != nil && !closed(p.projecting.done) {
+		return p.projecting.done
+	}
+	if p.writing != nil && !closed(p.writing.done) {
+		return p.writing.done
+	}
+	return nil
+}
+
+// idle reports whether nothing is in flight, so that a rebalance may run.
+func (p *pipeline) idle() bool {
+	return p.projecting == nil && (p.writing == nil || closed(p.writing.done))
+}
+
+// wait waits until both stages are done. A batch applied but not written
+// stays pending in the state: whoever gets its partitions next writes it.
+func (p *pipeline) wait() error {
+	var errs []error
+	if p.projecting != nil {
+		<-p.projecting.done
+		errs = append(errs, p.projecting.err)
+		p.projecting = nil
+	}
+	if p.writing != nil {
+		<-p.writing.done
+		errs = append(errs, p.writing.err)
+		p.writing = nil
+	}
+	return errors.Join(errs...)
+}
+
+// promote moves the applied batch on to be written, once the batch ahead
+// of it is written and committed. With block it waits for both; without,
+// it moves the batch only if neither is still under way.
+func (c *Consumer) promote(ctx context.Context, p *pipeline, block bool) error {
+	pr := p.projecting
+	if pr == nil {
+		return nil
+	}
+	if !block && (!closed(pr.done) || (p.writing != nil && !closed(p.writing.done))) {
+		return nil
+	}
+	<-pr.done
+	if pr.err != nil {
+		return pr.err
+	}
+	p.projecting = nil
+	if w := p.writing; w != nil {
+		<-w.done
+		p.writing = nil
+		if w.err != nil {
+			return w.err
 		}
 	}
+	p.writing = c.complete(ctx, pr.offsets, pr.batch)
+	return nil
+}
+
+// decode decodes a polled batch, waiting out a schema registry outage.
+func (c *Consumer) decode(ctx context.Context, recs []*kgo.Record) (*Decoded, error) {
 	in := make([]Record, len(recs))
 	for i, r := range recs {
 		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 	}
-	var b *Batch
-	attempt := 0
-	err := c.retry(ctx, "project batch", func(ctx context.Context) error {
-		if attempt++; attempt > 1 {
-			// A failed attempt may have left pending docs behind (state
-			// written, sinks not): finish them before trying again.
-			if err := c.eng.Recover(ctx); err != nil {
-				return err
-			}
-		}
+	var d *Decoded
+	err := c.retry(ctx, "decode batch", func(ctx context.Context) error {
 		var err error
-		b, err = c.eng.Prepare(ctx, in)
+		d, err = c.eng.Decode(ctx, in)
 		return err
 	})
-	return b, err
+	return d, err
 }
 
-// writing is a prepared batch whose docs are being written.
+// projecting is a decoded batch being applied to the state.
+type projecting struct {
+	done    chan struct{}
+	offsets offsets
+	batch   *Batch
+	err     error
+}
+
+// project applies a decoded batch to the state in the background, after
+// recomputing pending docs if partitions were assigned since the last
+// batch (nothing else is in flight then: a rebalance waits for a drain).
+func (c *Consumer) project(ctx context.Context, o offsets, d *Decoded) *projecting {
+	p := &projecting{done: make(chan struct{}), offsets: o}
+	go func() {
+		defer close(p.done)
+		if c.recover.Swap(false) {
+			if p.err = c.retry(ctx, "recover pending docs", c.eng.Recover); p.err != nil {
+				return
+			}
+		}
+		attempt := 0
+		p.err = c.retry(ctx, "project batch", func(ctx context.Context) error {
+			if attempt++; attempt > 1 {
+				// A failed attempt may have left pending docs behind (state
+				// written, sinks not): finish them before trying again.
+				if err := c.eng.Recover(ctx); err != nil {
+					return err
+				}
+			}
+			var err error
+			p.batch, err = c.eng.Project(ctx, d)
+			return err
+		})
+	}()
+	return p
+}
+
+// writing is an applied batch whose docs are being written.
 type writing struct {
 	done chan struct{}
 	err  error
 }
 
-// complete writes a prepared batch's docs in the background, then sends
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// complete writes an applied batch's docs in the background, then sends
 // its dead letters and commits its offsets: as soon as the batch is
 // written, whatever the next one is waiting for. The partitions are still
-// ours meanwhile: rebalances are allowed only after settle.
+// ours meanwhile: rebalances are allowed only once nothing is in flight.
 func (c *Consumer) complete(ctx context.Context, o offsets, b *Batch) *writing {
 	w := &writing{done: make(chan struct{})}
 	go func() {
@@ -309,15 +417,6 @@ func offsetsOf(fetches kgo.Fetches) offsets {
 		o = append(o, partitionOffset{last: last, records: n, lag: p.HighWatermark - r.Offset - 1})
 	})
 	return o
-}
-
-// settle waits until the batch being written is written and committed.
-func (c *Consumer) settle(w *writing) error {
-	if w == nil {
-		return nil
-	}
-	<-w.done
-	return w.err
 }
 
 // deadLetters writes records that could not be projected to the dead-letter

@@ -5,10 +5,33 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
 )
+
+// Decoded is a batch of records decoded into state changes, to be applied
+// by Project. Dead are its records that could not be decoded.
+type Decoded struct {
+	Dead      []DeadLetter
+	start     time.Time
+	perSource map[*projections.Source][]rowChange
+	marks     marks
+}
+
+// Decode is the first half of Prepare: it decodes recs into state changes.
+// It does no I/O but for fetching Avro schemas it has not seen, so it may
+// run while another batch is projected or written. It fails only when the
+// schema registry cannot be reached: a bad record is a dead letter.
+func (e *Engine) Decode(ctx context.Context, recs []Record) (*Decoded, error) {
+	start := time.Now()
+	perSource, dead, m, err := e.decode(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	return &Decoded{Dead: dead, start: start, perSource: perSource, marks: m}, nil
+}
 
 // decode turns records into state changes per source, in record order.
 func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.Source][]rowChange, []DeadLetter, marks, error) {

@@ -179,17 +179,27 @@ type Batch struct {
 // run while this one's Complete writes its docs: the docs are rev-guarded in
 // every sink, so their writes need not be ordered, and the state work of
 // one batch overlaps the sink writes of the other.
+//
+// Prepare is Decode then Project: a consumer may run the two apart, to
+// decode the next batch while this one is applied.
 func (e *Engine) Prepare(ctx context.Context, recs []Record) (*Batch, error) {
-	start := time.Now()
-	perSource, dead, m, err := e.decode(ctx, recs)
+	d, err := e.Decode(ctx, recs)
 	if err != nil {
 		return nil, err
 	}
-	p, err := e.project(ctx, perSource)
+	return e.Project(ctx, d)
+}
+
+// Project is the second half of Prepare: it applies a decoded batch to the
+// state and computes the docs it affects. After an error it may be called
+// again with the same batch (once Recover has finished what the failed
+// attempt left pending).
+func (e *Engine) Project(ctx context.Context, d *Decoded) (*Batch, error) {
+	p, err := e.project(ctx, d.perSource)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	return &Batch{Dead: dead, start: start, docs: p.docs, pending: p.pending, marks: m.list()}, nil
+	return &Batch{Dead: d.Dead, start: d.start, docs: p.docs, pending: p.pending, marks: d.marks.list()}, nil
 }
 
 // Complete writes the batch's docs to every sink, retrying failures with
