@@ -59,7 +59,8 @@ topic (sources.NAME.signal in the configuration; rebuild.signal_timeout).
 
 A mismatch found by the verification refuses the swap and says which
 documents differ. An interrupted rebuild (Ctrl-C, a crash) leaves the served
-generation untouched: continue it with --resume, or drop it with --abort.`,
+generation untouched: continue it with --resume, or drop it with --abort (which
+also points back readers that a swap interrupted half-way had moved).`,
 		Example: `  projector rebuild order_view -c projector.yaml
   projector rebuild order_view --sinks elasticsearch --keep 24h --yes
   projector rebuild order_view --from signal --yes
@@ -177,7 +178,9 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 		res, err = rebuild.Run(ctx, env, opts)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
+		// A swap interrupted past its commit point is not "untouched":
+		// rebuildError says so.
+		if ctx.Err() != nil && !errors.Is(err, rebuild.ErrPartialSwap) {
 			return &exitError{code: ExitFailure, err: fmt.Errorf("interrupted; readers still see the served generation; continue with `projector rebuild --resume %s` or drop it with --abort", view)}
 		}
 		return rebuildError(err, view)
@@ -191,6 +194,8 @@ func rebuildError(err error, view string) error {
 	switch {
 	case errors.Is(err, rebuild.ErrUnknownView):
 		return usageError(err)
+	case errors.Is(err, rebuild.ErrPartialSwap):
+		return &exitError{code: ExitFailure, err: fmt.Errorf("%w\n`projector rebuild --resume %s` finishes the swap; --abort points readers back at the served generation", err, view)}
 	case errors.Is(err, rebuild.ErrMismatch):
 		return &exitError{code: ExitFailure, err: fmt.Errorf("%w\ninspect the generation, then `projector rebuild --resume %s` to build it again or --abort to drop it", err, view)}
 	}

@@ -150,7 +150,7 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer release()
-	if err := env.dropExpired(ctx, opts.View, time.Now()); err != nil {
+	if err := env.dropExpiredLocked(ctx, opts.View, time.Now()); err != nil {
 		opts.Log.Warn("dropping expired generations", "view", opts.View, "err", err)
 	}
 	snap, err := env.Registry.Snapshot(ctx)
@@ -216,18 +216,7 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 		if !ok {
 			return Result{}, fmt.Errorf("view %s: %w (no generation is building, verifying or failed)", opts.View, ErrNothingToResume)
 		}
-		// The daemons stopped writing to it when it failed: start afresh.
-		for _, t := range snap.Droppable(opts.View, time.Time{}) {
-			if t.Generation == failed.Number {
-				if err := env.dropTarget(ctx, t); err != nil {
-					return Result{}, err
-				}
-			}
-		}
-		if err := env.createTargets(ctx, opts.View, failed.Number, failed.Stores); err != nil {
-			return Result{}, err
-		}
-		if _, err := env.Registry.Transition(ctx, opts.View, failed.Number, []registry.State{registry.Failed}, registry.Building, "", true); err != nil {
+		if err := env.restartFailed(ctx, failed); err != nil {
 			return Result{}, err
 		}
 		if snap, err = env.Registry.Snapshot(ctx); err != nil {
@@ -244,6 +233,35 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 	err = r.exec(ctx)
 	r.res.Total = time.Since(start)
 	return r.res, err
+}
+
+// restartFailed makes a failed generation building again with new, empty
+// targets: the daemons stopped writing to it when it failed. The caller
+// holds the view lock, which the daemons' drop of expired generations takes
+// too: none drops the new targets before the registry says building.
+func (e *Env) restartFailed(ctx context.Context, failed registry.Generation) error {
+	for _, t := range targetsOf(failed) {
+		if err := e.dropTarget(ctx, t); err != nil {
+			return err
+		}
+	}
+	if err := e.createTargets(ctx, failed.View, failed.Number, failed.Stores); err != nil {
+		return err
+	}
+	// A restart also forgets which targets were dropped: they exist again.
+	_, err := e.Registry.Transition(ctx, failed.View, failed.Number, []registry.State{registry.Failed}, registry.Building, "", true)
+	return err
+}
+
+// targetsOf lists every target of a generation that is never served,
+// including those the registry records as dropped: dropping is idempotent,
+// and a --resume that died after creating them again left them recorded so.
+func targetsOf(g registry.Generation) []registry.Target {
+	out := make([]registry.Target, 0, len(g.Targets))
+	for store, name := range g.Targets {
+		out = append(out, registry.Target{View: g.View, Generation: g.Number, Store: store, Name: name})
+	}
+	return out
 }
 
 func lastFailed(snap registry.Snapshot, view string) (registry.Generation, bool) {
@@ -329,10 +347,7 @@ func (r *run) exec(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := r.swap(ctx); err != nil {
-		return err
-	}
-	if _, err := r.env.Registry.Swap(ctx, g.View, g.Number, rep.verified, rep.checksum); err != nil {
+	if err := r.swap(ctx, rep); err != nil {
 		return err
 	}
 	r.opts.Log.Info("swapped", "view", g.View, "generation", g.Number, "verified", rep.verified)
@@ -398,9 +413,10 @@ func (r *run) routes() ([]projector.Route, error) {
 }
 
 // Abort abandons the generation of view being built (or failed): the
-// daemons stop writing to it and its targets are dropped. The served
-// generation is untouched. Redis keys the fill already rewrote stay: they
-// hold documents computed from the current state.
+// daemons stop writing to it and its targets are dropped. Readers that an
+// interrupted swap left on it go back to the served generation first.
+// Redis keys the fill already rewrote stay: they hold documents computed
+// from the current state.
 func Abort(ctx context.Context, env *Env, view string, waitTimeout time.Duration) (registry.Generation, error) {
 	if waitTimeout <= 0 {
 		waitTimeout = time.Minute
@@ -420,23 +436,23 @@ func Abort(ctx context.Context, env *Env, view string, waitTimeout time.Duration
 			return registry.Generation{}, fmt.Errorf("view %s: %w (nothing to abort)", view, ErrNothingToResume)
 		}
 	}
-	from := []registry.State{registry.Building, registry.Verifying, registry.Failed}
-	if _, err := env.Registry.Transition(ctx, view, g.Number, from, registry.Aborted, "aborted", false); err != nil {
+	// Before the daemons stop writing it: readers must not be left on a
+	// generation nobody updates.
+	if err := env.restoreReaders(ctx, snap, g); err != nil {
 		return g, err
 	}
-	if snap, err = env.Registry.Snapshot(ctx); err != nil {
+	from := []registry.State{registry.Building, registry.Verifying, registry.Failed}
+	version, err := env.Registry.Transition(ctx, view, g.Number, from, registry.Aborted, "aborted", false)
+	if err != nil {
 		return g, err
 	}
 	// The daemons' writes to a retired target are dropped anyway; waiting
 	// spares them failed writes against the dropped table meanwhile.
-	if _, err := env.Registry.WaitApplied(ctx, snap.Version, InstanceTTL, 100*time.Millisecond, waitTimeout); err != nil {
+	if _, err := env.Registry.WaitApplied(ctx, version, InstanceTTL, 100*time.Millisecond, waitTimeout); err != nil {
 		return g, err
 	}
 	var errs []error
-	for _, t := range snap.Droppable(view, time.Time{}) {
-		if t.Generation != g.Number {
-			continue
-		}
+	for _, t := range targetsOf(g) {
 		if err := env.dropTarget(ctx, t); err != nil {
 			errs = append(errs, err)
 			continue

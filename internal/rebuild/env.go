@@ -218,21 +218,29 @@ func (e *Env) esSink(view string, gen int) (*elasticsearch.Sink, error) {
 
 // pgTable is the physical table of a view's generation, quoted.
 func pgTable(v *postgres.View, gen int) pgx.Identifier {
-	schema := v.Schema
-	if schema == "" {
-		schema = config.DefaultViewSchema
+	return pgx.Identifier{pgSchema(v), v.Table + "__g" + strconv.Itoa(gen)}
+}
+
+// pgReader is the reader view of a view: what readers select from.
+func pgReader(v *postgres.View) pgx.Identifier { return pgx.Identifier{pgSchema(v), v.Table} }
+
+func pgSchema(v *postgres.View) string {
+	if v.Schema == "" {
+		return config.DefaultViewSchema
 	}
-	return pgx.Identifier{schema, v.Table + "__g" + strconv.Itoa(gen)}
+	return v.Schema
+}
+
+// esAlias is the alias readers of a view search.
+func esAlias(v *elasticsearch.View) string {
+	if v.Alias == "" {
+		return v.Name
+	}
+	return v.Alias
 }
 
 // esIndex is the index of a view's generation.
-func esIndex(v *elasticsearch.View, gen int) string {
-	alias := v.Alias
-	if alias == "" {
-		alias = v.Name
-	}
-	return alias + "-g" + strconv.Itoa(gen)
-}
+func esIndex(v *elasticsearch.View, gen int) string { return esAlias(v) + "-g" + strconv.Itoa(gen) }
 
 // targets names the physical targets of a view's generation in stores.
 func (e *Env) targets(view string, gen int, stores []string) map[string]string {

@@ -15,6 +15,10 @@ var (
 	// ErrInProgress reports a rebuild of a view that already has one under
 	// way (in this or another process).
 	ErrInProgress = errors.New("a rebuild of this view is under way")
+	// ErrPartialSwap reports a swap that failed after moving readers of
+	// some store to the new generation and could not move them back:
+	// --resume finishes the swap, --abort moves them back.
+	ErrPartialSwap = errors.New("readers partly swapped")
 	// ErrUnsupported reports an option this build does not implement yet.
 	ErrUnsupported = errors.New("not supported")
 )

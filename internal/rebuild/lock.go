@@ -37,29 +37,48 @@ func pickStores(have, want []string) ([]string, error) {
 // process that just died may hold it a moment longer (its backend exits
 // after the socket closes), so a busy lock is tried again for a while.
 func (e *Env) lockView(ctx context.Context, view string) (func(), error) {
+	release, ok, err := e.takeViewLock(ctx, view, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: another process is rebuilding view %s right now", ErrInProgress, view)
+	}
+	return release, nil
+}
+
+// tryLockView takes the view's lock if it is free right now. The daemons'
+// drop of expired generations takes it, so that it never drops a target a
+// rebuild (--resume) is creating again.
+func (e *Env) tryLockView(ctx context.Context, view string) (func(), bool, error) {
+	return e.takeViewLock(ctx, view, 0)
+}
+
+// takeViewLock tries the view's lock until it is free or wait is over.
+func (e *Env) takeViewLock(ctx context.Context, view string, wait time.Duration) (func(), bool, error) {
 	conn, err := e.Pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("lock view %s: %w", view, err)
+		return nil, false, fmt.Errorf("lock view %s: %w", view, err)
 	}
 	space := e.Registry.Schema() + ".rebuild"
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		var ok bool
 		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1), hashtext($2))`, space, view).Scan(&ok); err != nil {
 			conn.Release()
-			return nil, fmt.Errorf("lock view %s: %w", view, err)
+			return nil, false, fmt.Errorf("lock view %s: %w", view, err)
 		}
 		if ok {
 			break
 		}
-		if time.Now().After(deadline) {
+		if !time.Now().Before(deadline) {
 			conn.Release()
-			return nil, fmt.Errorf("%w: another process is rebuilding view %s right now", ErrInProgress, view)
+			return nil, false, nil
 		}
 		select {
 		case <-ctx.Done():
 			conn.Release()
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -71,7 +90,7 @@ func (e *Env) lockView(ctx context.Context, view string) (func(), error) {
 		defer cancel()
 		_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtext($1), hashtext($2))`, space, view)
 		_ = conn.Hijack().Close(ctx)
-	}, nil
+	}, true, nil
 }
 
 // estimate is how many documents the view has, for progress: its live root

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks/redis"
@@ -237,55 +236,4 @@ func existing(ctx context.Context, rdb *goredis.Client, keys []string) ([]bool, 
 		out[i] = c.Val() > 0
 	}
 	return out, nil
-}
-
-// swap points readers at the new generation, store by store: PostgreSQL's
-// reader view in one transaction, Elasticsearch's alias in one request.
-// Both are idempotent, so a run killed half-way swaps again on --resume.
-func (r *run) swap(ctx context.Context) error {
-	g := &r.gen
-	for _, s := range g.Stores {
-		switch s {
-		case registry.StorePostgres:
-			sink, err := r.env.postgresSink(g.View, g.Number)
-			if err != nil {
-				return err
-			}
-			if err := sink.Activate(ctx, g.View, g.Number); err != nil {
-				return err
-			}
-		case registry.StoreElasticsearch:
-			if err := r.swapAlias(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (r *run) swapAlias(ctx context.Context) error {
-	g := &r.gen
-	index := g.Targets[registry.StoreElasticsearch]
-	v := esView(r.env.Plan, g.View)
-	alias := v.Alias
-	if alias == "" {
-		alias = v.Name
-	}
-	on, err := r.env.esAdmin.AliasIndices(ctx, alias)
-	if err != nil {
-		return err
-	}
-	if len(on) == 1 && on[0] == index {
-		return nil // swapped already
-	}
-	sink, err := r.env.esSink(g.View, g.Number)
-	if err != nil {
-		return err
-	}
-	defer sink.Close()
-	from := r.res.Replaced[registry.StoreElasticsearch]
-	if err := sink.SwapAlias(ctx, g.View, from, g.Number); err != nil {
-		return fmt.Errorf("view %s: alias %s is on %v: %w", g.View, alias, on, err)
-	}
-	return nil
 }

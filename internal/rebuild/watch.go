@@ -38,7 +38,8 @@ type WatchOptions struct {
 const InstanceTTL = 15 * time.Second
 
 // Watcher routes the daemon's live changes to the generations the registry
-// says: the served one of each view and store, plus the one being built.
+// says: the served one of each view and store, plus the one being built;
+// and it keeps PostgreSQL readers on the served generation.
 type Watcher struct {
 	env     *Env
 	opts    WatchOptions
@@ -52,6 +53,10 @@ type Watcher struct {
 	guards map[targetKey]*guard
 	snap   registry.Snapshot
 	routed int64 // registry version the routes follow
+
+	// pointed is, per view, the generation this instance last saw
+	// PostgreSQL readers pointed at; only sync uses it.
+	pointed map[string]int
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -85,7 +90,8 @@ func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	w := &Watcher{env: env, opts: opts, log: log, host: host, pid: os.Getpid(), guards: map[targetKey]*guard{}, done: make(chan struct{})}
+	w := &Watcher{env: env, opts: opts, log: log, host: host, pid: os.Getpid(), guards: map[targetKey]*guard{},
+		pointed: map[string]int{}, done: make(chan struct{})}
 	for _, r := range st.Engine.Routes() {
 		if n := r.Sink.Name(); n != registry.StorePostgres && n != registry.StoreElasticsearch {
 			w.base = append(w.base, r)
@@ -101,10 +107,6 @@ func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Lo
 	if err := w.sync(ctx, true); err != nil {
 		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
 		return nil, fmt.Errorf("rebuild watcher: %w", err)
-	}
-	if err := w.repairReaders(ctx); err != nil {
-		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
-		return nil, err
 	}
 	w.metrics = newCollector(w)
 	if err := st.Registry.Register(w.metrics); err != nil {
@@ -201,20 +203,28 @@ func (w *Watcher) listen(ctx context.Context) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// sync reads the registry, re-routes the engine when the version moved (or
-// force), and then records the heartbeat with the version applied. When a
-// target cannot be written the routes stay as they were and the version
-// applied does not move: a rebuild waits for this instance (and says so
-// when its wait times out) rather than fill a generation it does not write.
+// sync reads the registry and, when the version moved (or force), points
+// readers at the served generations and re-routes the engine; then it
+// records the heartbeat with the version applied. When readers cannot be
+// pointed or a target cannot be written, the routes stay as they were and
+// the version applied does not move: a rebuild waits for this instance (and
+// says so when its wait times out) rather than fill a generation it does
+// not write, or drop one readers may be on.
 func (w *Watcher) sync(ctx context.Context, force bool) error {
 	snap, err := w.env.Registry.Snapshot(ctx)
 	if err != nil {
 		return err
 	}
 	w.mu.Lock()
-	w.snap = snap
+	moved := force || snap.Version != w.routed
+	w.mu.Unlock()
 	var rerr error
-	if force || snap.Version != w.routed {
+	if moved {
+		rerr = w.followReaders(ctx, snap, force)
+	}
+	w.mu.Lock()
+	w.snap = snap
+	if moved && rerr == nil {
 		if rerr = w.route(snap); rerr == nil {
 			w.routed = snap.Version
 		}
@@ -225,6 +235,31 @@ func (w *Watcher) sync(ctx context.Context, force bool) error {
 		return errors.Join(rerr, err)
 	}
 	return rerr
+}
+
+// followReaders points the PostgreSQL readers of each view whose served
+// generation changed (every view, with force) at the served generation. A
+// swap moves them itself, in the transaction that records it; this puts
+// back readers that something else moved: a daemon starting while the swap
+// committed (stack.Wire points readers at what it read), or a swap that
+// died half-way under an earlier version.
+func (w *Watcher) followReaders(ctx context.Context, snap registry.Snapshot, force bool) error {
+	var errs []error
+	for _, v := range w.env.Plan.Views {
+		if !slices.Contains(w.env.Stores(v.Name), registry.StorePostgres) {
+			continue
+		}
+		if seen, ok := w.pointed[v.Name]; ok && !force && seen == snap.Serving(v.Name, registry.StorePostgres) {
+			continue
+		}
+		gen, err := w.env.pointReaders(ctx, v.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		w.pointed[v.Name] = gen
+	}
+	return errors.Join(errs...)
 }
 
 // wanted lists the targets live changes go to: per view and store with
@@ -284,41 +319,47 @@ func (w *Watcher) route(snap registry.Snapshot) error {
 	return nil
 }
 
-// repairReaders points each PostgreSQL reader view at its served
-// generation. stack.Wire prepares generation 1 unless it asks the registry
-// (see the report); until it does, this puts readers back at once.
-func (w *Watcher) repairReaders(ctx context.Context) error {
-	w.mu.Lock()
-	snap := w.snap
-	w.mu.Unlock()
-	for _, v := range w.env.Plan.Views {
-		if !slices.Contains(w.env.Stores(v.Name), registry.StorePostgres) {
-			continue
-		}
-		gen := snap.Serving(v.Name, registry.StorePostgres)
-		if gen == 1 {
-			continue
-		}
-		s, err := w.env.postgresSink(v.Name, gen)
-		if err != nil {
-			return err
-		}
-		if err := s.Activate(ctx, v.Name, gen); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // dropExpired drops the targets whose grace period is over, once every
 // live instance has stopped writing to them.
 func (w *Watcher) dropExpired(ctx context.Context) error {
 	return w.env.dropExpired(ctx, "", time.Now())
 }
 
-// dropExpired drops the droppable targets of view ("" for all), after
-// checking that no live instance still routes to them.
+// dropExpired drops the expired targets of view ("" for all) as a daemon
+// does: under each view's rebuild lock, skipping a view whose lock a
+// rebuild holds (it drops what expired itself). Without the lock, a drop
+// decided on a registry read before a --resume restarted a failed
+// generation could remove the targets the resume just created.
 func (e *Env) dropExpired(ctx context.Context, view string, now time.Time) error {
+	snap, err := e.Registry.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	var views []string
+	for _, t := range snap.Droppable(view, now) {
+		if !slices.Contains(views, t.View) {
+			views = append(views, t.View)
+		}
+	}
+	var errs []error
+	for _, v := range views {
+		release, ok, err := e.tryLockView(ctx, v)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			errs = append(errs, e.dropExpiredLocked(ctx, v, now))
+			release()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dropExpiredLocked drops the droppable targets of view ("" for all),
+// after checking that no live instance still routes to them. The caller
+// holds the view's rebuild lock.
+func (e *Env) dropExpiredLocked(ctx context.Context, view string, now time.Time) error {
 	snap, err := e.Registry.Snapshot(ctx)
 	if err != nil {
 		return err

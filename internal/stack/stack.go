@@ -72,23 +72,21 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	}
 
 	// Readers may be on another generation than the first: after a rebuild.
-	served, err := registry.Serving(ctx, pool, cfg.Stores.Postgres.Schema)
-	if err != nil {
-		return nil, fmt.Errorf("registry: %w", err)
-	}
+	// Migrate points them at the generation the registry serves, which no
+	// swap may change meanwhile: a swap committing in between would have
+	// them pointed back at the generation it replaced.
+	var served registry.Snapshot
 	var routes []projector.Route
-	if views := PostgresViews(plan); len(views) > 0 {
-		for i := range views {
-			views[i].Generation = served.Serving(views[i].Name, registry.StorePostgres)
+	err = registry.WithServed(ctx, pool, cfg.Stores.Postgres.Schema, func(snap registry.Snapshot) error {
+		served = snap
+		route, err := wirePostgres(ctx, pool, plan, snap)
+		if route != nil {
+			routes = append(routes, *route)
 		}
-		sink, err := postgres.New(pool, views)
-		if err != nil {
-			return nil, fmt.Errorf("postgres sink: %w", err)
-		}
-		if err := sink.Migrate(ctx); err != nil {
-			return nil, fmt.Errorf("postgres sink: %w", err)
-		}
-		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v postgres.View) string { return v.Name })})
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := checkRedisIndexes(plan); err != nil {
 		return nil, err
@@ -152,6 +150,26 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	s.Engine = eng
 	ok = true
 	return s, nil
+}
+
+// wirePostgres builds the PostgreSQL sink of the served generations and
+// prepares their tables and reader views; nil without PostgreSQL views.
+func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Plan, served registry.Snapshot) (*projector.Route, error) {
+	views := PostgresViews(plan)
+	if len(views) == 0 {
+		return nil, nil
+	}
+	for i := range views {
+		views[i].Generation = served.Serving(views[i].Name, registry.StorePostgres)
+	}
+	sink, err := postgres.New(pool, views)
+	if err != nil {
+		return nil, fmt.Errorf("postgres sink: %w", err)
+	}
+	if err := sink.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("postgres sink: %w", err)
+	}
+	return &projector.Route{Sink: sink, Views: viewNames(views, func(v postgres.View) string { return v.Name })}, nil
 }
 
 func viewNames[V any](views []V, name func(V) string) []string {

@@ -87,24 +87,35 @@ func (s *Sink) CreateGeneration(ctx context.Context, viewName string, generation
 // Activate points the view's reader view at a generation, in one
 // transaction: readers see either the old generation or the new one.
 func (s *Sink) Activate(ctx context.Context, viewName string, generation int) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.ActivateTx(ctx, tx, viewName, generation) })
+}
+
+// ActivateTx is Activate inside the caller's transaction, so that readers
+// move when, and only if, whatever else it records commits (a rebuild's
+// swap in the registry).
+func (s *Sink) ActivateTx(ctx context.Context, tx pgx.Tx, viewName string, generation int) error {
 	v, err := s.generation(viewName, generation)
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		cols, err := tableColumns(ctx, tx, v.physical(generation))
-		if err != nil {
-			return err
-		}
-		if len(cols) == 0 {
-			return fmt.Errorf("table %s: %w", v.physical(generation).Sanitize(), ErrNoGeneration)
-		}
-		return pointReaders(ctx, tx, v, generation)
-	})
-	if err != nil {
+	if err := activate(ctx, tx, v, generation); err != nil {
 		return fmt.Errorf("postgres sink: view %q: activate generation %d: %w", viewName, generation, err)
 	}
 	return nil
+}
+
+func activate(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	cols, err := tableColumns(ctx, tx, v.physical(generation))
+	if err != nil {
+		return err
+	}
+	if len(cols) == 0 {
+		return fmt.Errorf("table %s: %w", v.physical(generation).Sanitize(), ErrNoGeneration)
+	}
+	return pointReaders(ctx, tx, v, generation)
 }
 
 func (s *Sink) generation(viewName string, generation int) (*view, error) {

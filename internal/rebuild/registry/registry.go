@@ -35,7 +35,7 @@ const (
 	Building  State = "building"
 	Verifying State = "verifying"
 	Active    State = "active"
-	Retired   State = "retired" // was active; its targets are dropped after its grace period
+	Retired   State = "retired" // was active; each target is dropped after the grace period of the swap that replaced it in its store
 	Failed    State = "failed"  // verification refused the swap; kept for inspection
 	Aborted   State = "aborted"
 )
@@ -91,9 +91,11 @@ type Generation struct {
 	Checksum string
 	Cursor   string // the fill is complete up to this document key
 	Filled   bool
-	Keep     time.Duration // grace period after retirement
-	Dropped  []string      // stores whose targets were dropped
-	Error    string
+	// Keep is how long the targets this generation replaces stay after its
+	// swap (rebuild --keep), and a failed or aborted one's own targets.
+	Keep    time.Duration
+	Dropped []string // stores whose targets were dropped
+	Error   string
 	// Signal is what a rebuild --from signal sent to Debezium (its own
 	// JSON; nil before the signal went out).
 	Signal []byte
@@ -103,6 +105,8 @@ type Generation struct {
 	FilledAt  *time.Time
 	SwappedAt *time.Time
 	RetiredAt *time.Time
+	// DropAfter is when a failed or aborted generation's targets go, and a
+	// retired one's last target (nil while it still serves a store).
 	DropAfter *time.Time
 }
 
@@ -200,16 +204,16 @@ func (r *Registry) bump(ctx context.Context, tx pgx.Tx) (int64, error) {
 }
 
 // change runs fn in a transaction that bumps the version, and returns the
-// new version.
+// new version. The bump comes first: it locks the registry row before fn
+// takes any other lock, the order WithServed takes them in too.
 func (r *Registry) change(ctx context.Context, fn func(tx pgx.Tx) error) (int64, error) {
 	var v int64
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if err := fn(tx); err != nil {
+		var err error
+		if v, err = r.bump(ctx, tx); err != nil {
 			return err
 		}
-		var err error
-		v, err = r.bump(ctx, tx)
-		return err
+		return fn(tx)
 	})
 	return v, err
 }
@@ -237,20 +241,53 @@ type Snapshot struct {
 func (r *Registry) Snapshot(ctx context.Context) (Snapshot, error) {
 	var s Snapshot
 	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT version FROM `+r.ident("registry")).Scan(&s.Version); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT `+genColumns+` FROM `+r.ident("generations")+` ORDER BY view, generation`)
-		if err != nil {
-			return err
-		}
-		s.Generations, err = pgx.CollectRows(rows, scanGeneration)
+		var err error
+		s, err = r.read(ctx, tx)
 		return err
 	})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("registry: read: %w", err)
 	}
 	return s, nil
+}
+
+// read reads the version and every generation in tx, which must see one
+// state of both (repeatable read, or the registry row locked).
+func (r *Registry) read(ctx context.Context, tx pgx.Tx) (Snapshot, error) {
+	var s Snapshot
+	if err := tx.QueryRow(ctx, `SELECT version FROM `+r.ident("registry")).Scan(&s.Version); err != nil {
+		return Snapshot{}, err
+	}
+	rows, err := tx.Query(ctx, `SELECT `+genColumns+` FROM `+r.ident("generations")+` ORDER BY view, generation`)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	s.Generations, err = pgx.CollectRows(rows, scanGeneration)
+	return s, err
+}
+
+// WithServed runs fn in a transaction that holds the registry still: no
+// change (no swap) commits before fn's transaction does. Readers fn points
+// at the generations snap serves therefore stay there until a later swap,
+// which points them itself; without it a daemon could point them back at
+// a generation a swap had just replaced.
+func (r *Registry) WithServed(ctx context.Context, fn func(tx pgx.Tx, snap Snapshot) error) error {
+	var inner bool
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT version FROM `+r.ident("registry")+` FOR SHARE`); err != nil {
+			return err
+		}
+		snap, err := r.read(ctx, tx)
+		if err != nil {
+			return err
+		}
+		inner = true
+		return fn(tx, snap)
+	})
+	if err != nil && !inner {
+		return fmt.Errorf("registry: read: %w", err)
+	}
+	return err
 }
 
 // Of returns the generations of a view, oldest first.
@@ -308,15 +345,16 @@ func (s Snapshot) Next(view string) int {
 	return n + 1
 }
 
-// Serving reads which generation of each view and store readers see; the
-// daemon's wiring passes these to the sinks it builds. It creates the
-// registry tables when they are missing.
-func Serving(ctx context.Context, pool *pgxpool.Pool, schema string) (Snapshot, error) {
+// WithServed runs fn with the generation of each view and store readers
+// see, holding the registry still (see Registry.WithServed) until fn
+// returns: the daemon's wiring builds its sinks for them and points readers
+// at them. It creates the registry tables when they are missing.
+func WithServed(ctx context.Context, pool *pgxpool.Pool, schema string, fn func(Snapshot) error) error {
 	r := New(pool, schema)
 	if err := r.Migrate(ctx); err != nil {
-		return Snapshot{}, err
+		return err
 	}
-	return r.Snapshot(ctx)
+	return r.WithServed(ctx, func(_ pgx.Tx, snap Snapshot) error { return fn(snap) })
 }
 
 // Register records a new generation in state Building (or g.State), and,
@@ -353,7 +391,8 @@ func (r *Registry) Register(ctx context.Context, g Generation, initial Generatio
 
 // Transition moves a generation from one of the states in from to state
 // to, recording errText (for Failed) and, when restart is set, forgetting
-// the fill's progress and the signal sent. It fails with ErrConflict when the generation is in
+// the fill's progress, the signal sent and the targets dropped (a restart
+// creates them again). It fails with ErrConflict when the generation is in
 // another state.
 func (r *Registry) Transition(ctx context.Context, view string, number int, from []State, to State, errText string, restart bool) (int64, error) {
 	f := make([]string, len(from))
@@ -364,6 +403,7 @@ func (r *Registry) Transition(ctx context.Context, view string, number int, from
 		tag, err := tx.Exec(ctx, `UPDATE `+r.ident("generations")+` SET state = $3, error = $4, updated_at = now(),
 			cursor = CASE WHEN $6 THEN '' ELSE cursor END, filled = filled AND NOT $6,
 			docs_done = CASE WHEN $6 THEN 0 ELSE docs_done END, signal = CASE WHEN $6 THEN NULL ELSE signal END,
+			dropped = CASE WHEN $6 THEN '{}' ELSE dropped END,
 			drop_after = CASE WHEN $3 IN ('failed', 'aborted') THEN now() + keep ELSE NULL END
 			WHERE view = $1 AND generation = $2 AND state = ANY($5)`, view, number, string(to), errText, f, restart)
 		if err != nil {
@@ -435,69 +475,4 @@ func (r *Registry) ForgetRedisTemplate(ctx context.Context, view, template strin
 		return fmt.Errorf("registry: forget redis key template of %s: %w", view, err)
 	}
 	return nil
-}
-
-// Swap makes a verified generation the active one and retires the one it
-// replaces, whose targets are dropped after the new generation's Keep.
-func (r *Registry) Swap(ctx context.Context, view string, number int, verified int64, checksum string) (int64, error) {
-	return r.change(ctx, func(tx pgx.Tx) error {
-		// The replaced generation is kept for the grace period the new one
-		// was registered with (rebuild --keep).
-		if _, err := tx.Exec(ctx, `UPDATE `+r.ident("generations")+` AS o SET state = 'retired', retired_at = now(),
-			keep = n.keep, drop_after = now() + n.keep, updated_at = now()
-			FROM `+r.ident("generations")+` n
-			WHERE o.view = $1 AND o.state = 'active' AND n.view = $1 AND n.generation = $2`, view, number); err != nil {
-			return fmt.Errorf("registry: retire the active generation of %s: %w", view, err)
-		}
-		tag, err := tx.Exec(ctx, `UPDATE `+r.ident("generations")+` SET state = 'active', swapped_at = now(),
-			verified = $3, checksum = $4, error = '', updated_at = now()
-			WHERE view = $1 AND generation = $2 AND state = 'verifying'`, view, number, verified, checksum)
-		if err != nil {
-			return fmt.Errorf("registry: activate %s generation %d: %w", view, number, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("registry: activate %s generation %d: %w", view, number, ErrConflict)
-		}
-		return nil
-	})
-}
-
-// MarkDropped records that a store's target of a generation is gone.
-func (r *Registry) MarkDropped(ctx context.Context, view string, number int, store string) error {
-	_, err := r.pool.Exec(ctx, `UPDATE `+r.ident("generations")+` SET dropped = array_append(dropped, $3), updated_at = now()
-		WHERE view = $1 AND generation = $2 AND NOT $3 = ANY(dropped)`, view, number, store)
-	if err != nil {
-		return fmt.Errorf("registry: mark %s generation %d dropped in %s: %w", view, number, store, err)
-	}
-	return nil
-}
-
-// Droppable lists the targets whose generation is no longer served in that
-// store, nor written, and whose grace period is over (every one with now
-// set to the zero time).
-func (s Snapshot) Droppable(view string, now time.Time) []Target {
-	var out []Target
-	for _, g := range s.Generations {
-		if (view != "" && g.View != view) || g.State == Active || g.State.Written() {
-			continue
-		}
-		if !now.IsZero() && (g.DropAfter == nil || g.DropAfter.After(now)) {
-			continue
-		}
-		for store, name := range g.Targets {
-			if slices.Contains(g.Dropped, store) || s.Serving(g.View, store) == g.Number {
-				continue
-			}
-			out = append(out, Target{View: g.View, Generation: g.Number, Store: store, Name: name})
-		}
-	}
-	return out
-}
-
-// Target is one store's physical target of a generation.
-type Target struct {
-	View       string
-	Generation int
-	Store      string
-	Name       string
 }

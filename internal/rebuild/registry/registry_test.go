@@ -8,8 +8,10 @@ import (
 
 func ptr(t time.Time) *time.Time { return &t }
 
-// A view rebuilt twice: generation 2 covered both stores, generation 3 only
-// Elasticsearch, generation 4 is being built for PostgreSQL.
+// A view rebuilt twice: generation 2 (--keep 0) covered both stores,
+// generation 3 (--keep 1h) only Elasticsearch, generation 4 is being built
+// for PostgreSQL. Generation 2 still serves PostgreSQL, so it has no
+// DropAfter yet.
 func history() Snapshot {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	return Snapshot{Version: 9, Generations: []Generation{
@@ -18,8 +20,8 @@ func history() Snapshot {
 			SwappedAt: ptr(t0), DropAfter: ptr(t0.Add(time.Hour)), Dropped: []string{StorePostgres}},
 		{View: "v", Number: 2, State: Retired, Stores: []string{StorePostgres, StoreRedis, StoreElasticsearch},
 			Targets:   map[string]string{StorePostgres: `"public"."v__g2"`, StoreElasticsearch: "v-g2"},
-			SwappedAt: ptr(t0.Add(time.Hour)), DropAfter: ptr(t0.Add(3 * time.Hour))},
-		{View: "v", Number: 3, State: Active, Stores: []string{StoreElasticsearch},
+			SwappedAt: ptr(t0.Add(time.Hour))},
+		{View: "v", Number: 3, State: Active, Stores: []string{StoreElasticsearch}, Keep: time.Hour,
 			Targets: map[string]string{StoreElasticsearch: "v-g3"}, SwappedAt: ptr(t0.Add(2 * time.Hour))},
 		{View: "v", Number: 4, State: Building, Stores: []string{StorePostgres},
 			Targets: map[string]string{StorePostgres: `"public"."v__g4"`}},
@@ -85,5 +87,37 @@ func TestDroppable(t *testing.T) {
 		if got := names(s.Droppable("v", c.now)); !slices.Equal(got, c.want) {
 			t.Errorf("Droppable at %s = %v, want %v", c.now, got, c.want)
 		}
+	}
+}
+
+// TestDroppableCountsGraceFromReplacementInStore: a rebuild of Redis only
+// retires generation 1 while its table still serves PostgreSQL; the table's
+// grace period starts when a later rebuild replaces it there, and lasts
+// that rebuild's --keep.
+func TestDroppableCountsGraceFromReplacementInStore(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := Snapshot{Generations: []Generation{
+		{View: "v", Number: 1, State: Retired, Stores: []string{StorePostgres, StoreRedis},
+			Targets: map[string]string{StorePostgres: `"public"."v__g1"`}, SwappedAt: ptr(t0)},
+		{View: "v", Number: 2, State: Retired, Stores: []string{StoreRedis}, Targets: map[string]string{},
+			SwappedAt: ptr(t0.Add(time.Hour)), DropAfter: ptr(t0.Add(5 * time.Hour))},
+		{View: "v", Number: 3, State: Active, Stores: []string{StorePostgres}, Keep: 4 * time.Hour,
+			Targets: map[string]string{StorePostgres: `"public"."v__g3"`}, SwappedAt: ptr(t0.Add(5 * time.Hour))},
+	}}
+	for _, c := range []struct {
+		now  time.Time
+		want int
+	}{
+		{t0.Add(6 * time.Hour), 0}, // replaced an hour ago, --keep 4h
+		{t0.Add(9 * time.Hour), 1},
+	} {
+		if got := s.Droppable("v", c.now); len(got) != c.want {
+			t.Errorf("Droppable at %s = %v, want %d target(s)", c.now, got, c.want)
+		}
+	}
+	// Before generation 3 the table is served: never droppable.
+	s.Generations = s.Generations[:2]
+	if got := s.Droppable("v", t0.Add(100*time.Hour)); len(got) != 0 {
+		t.Errorf("Droppable while generation 1 serves PostgreSQL = %v", got)
 	}
 }

@@ -1,0 +1,162 @@
+package rebuild
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+)
+
+// swap points readers at the new generation and records the swap in the
+// registry. The Elasticsearch alias moves first, in one request; the
+// PostgreSQL reader view moves inside the registry's swap transaction, so
+// that PostgreSQL readers are on the generation the registry serves at
+// every moment, whatever stops the run. Should the registry refuse after
+// the alias moved, the alias goes back: a failed swap leaves readers on
+// the served generation. Every step is idempotent, so --resume swaps again.
+func (r *run) swap(ctx context.Context, rep report) error {
+	g := &r.gen
+	if g.Has(registry.StoreElasticsearch) {
+		if err := r.swapAlias(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := r.env.Registry.SwapWith(ctx, g.View, g.Number, rep.verified, rep.checksum, func(tx pgx.Tx) error {
+		if !g.Has(registry.StorePostgres) {
+			return nil
+		}
+		return r.env.activateTx(ctx, tx, g.View, g.Number)
+	})
+	if err == nil || !g.Has(registry.StoreElasticsearch) {
+		return err
+	}
+	served := r.res.Replaced[registry.StoreElasticsearch]
+	if rerr := r.env.pointAlias(context.WithoutCancel(ctx), g.View, g.Number, served); rerr != nil {
+		return errors.Join(err, fmt.Errorf("%w: view %s: the elasticsearch alias is still on generation %d: %w",
+			ErrPartialSwap, g.View, g.Number, rerr))
+	}
+	return err
+}
+
+func (r *run) swapAlias(ctx context.Context) error {
+	g := &r.gen
+	index := g.Targets[registry.StoreElasticsearch]
+	alias := esAlias(esView(r.env.Plan, g.View))
+	on, err := r.env.esAdmin.AliasIndices(ctx, alias)
+	if err != nil {
+		return err
+	}
+	if len(on) == 1 && on[0] == index {
+		return nil // swapped already
+	}
+	sink, err := r.env.esSink(g.View, g.Number)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	from := r.res.Replaced[registry.StoreElasticsearch]
+	if err := sink.SwapAlias(ctx, g.View, from, g.Number); err != nil {
+		return fmt.Errorf("view %s: alias %s is on %v: %w", g.View, alias, on, err)
+	}
+	return nil
+}
+
+// activateTx points the view's PostgreSQL readers at generation gen in tx.
+func (e *Env) activateTx(ctx context.Context, tx pgx.Tx, view string, gen int) error {
+	s, err := e.postgresSink(view, gen)
+	if err != nil {
+		return err
+	}
+	return s.ActivateTx(ctx, tx, view, gen)
+}
+
+// pointReaders points the view's PostgreSQL readers at the generation the
+// registry serves, unless they are there already, with the registry held
+// still so that a swap committing meanwhile is not undone. It returns that
+// generation.
+func (e *Env) pointReaders(ctx context.Context, view string) (int, error) {
+	var gen int
+	err := e.Registry.WithServed(ctx, func(tx pgx.Tx, snap registry.Snapshot) error {
+		gen = snap.Serving(view, registry.StorePostgres)
+		there, err := e.readersOn(ctx, tx, view, gen)
+		if err != nil || there {
+			return err
+		}
+		return e.activateTx(ctx, tx, view, gen)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("view %s: point readers at the served generation: %w", view, err)
+	}
+	return gen, nil
+}
+
+// pointAlias moves the view's Elasticsearch alias from generation from to
+// generation to; an alias not on from is left alone.
+func (e *Env) pointAlias(ctx context.Context, view string, from, to int) error {
+	v := esView(e.Plan, view)
+	if v == nil || e.esAdmin == nil {
+		return fmt.Errorf("view %s: no elasticsearch store configured: %w", view, ErrUnknownView)
+	}
+	index := esIndex(v, from)
+	on, err := e.esAdmin.AliasIndices(ctx, esAlias(v))
+	if err != nil || !slices.Contains(on, index) {
+		return err
+	}
+	s, err := e.esSink(view, to)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.SwapAlias(ctx, view, from, to)
+}
+
+// restoreReaders points readers that an interrupted swap left on
+// generation g (which the registry does not serve) back at the served
+// generation, store by store.
+func (e *Env) restoreReaders(ctx context.Context, snap registry.Snapshot, g registry.Generation) error {
+	stores := e.Stores(g.View)
+	if g.Has(registry.StorePostgres) && slices.Contains(stores, registry.StorePostgres) {
+		on, err := e.readersOn(ctx, e.Pool, g.View, g.Number)
+		if err != nil {
+			return err
+		}
+		if on {
+			if _, err := e.pointReaders(ctx, g.View); err != nil {
+				return err
+			}
+		}
+	}
+	if g.Has(registry.StoreElasticsearch) && slices.Contains(stores, registry.StoreElasticsearch) {
+		if err := e.pointAlias(ctx, g.View, g.Number, snap.Serving(g.View, registry.StoreElasticsearch)); err != nil {
+			return fmt.Errorf("view %s: point the elasticsearch alias back at the served generation: %w", g.View, err)
+		}
+	}
+	return nil
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// readersOn reports whether the view's reader view selects from the table
+// of generation gen.
+func (e *Env) readersOn(ctx context.Context, q querier, view string, gen int) (bool, error) {
+	v := pgView(e.Plan, view)
+	if v == nil {
+		return false, fmt.Errorf("view %s has no postgres sink: %w", view, ErrUnknownView)
+	}
+	var on bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid
+		WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+		AND d.refobjid = to_regclass($1) AND w.ev_class = to_regclass($2))`,
+		pgTable(v, gen).Sanitize(), pgReader(v).Sanitize()).Scan(&on)
+	if err != nil {
+		return false, fmt.Errorf("view %s: which generation readers see: %w", view, err)
+	}
+	return on, nil
+}
