@@ -118,7 +118,7 @@ type applied struct {
 //
 // It first takes the state lock (see lockState), in the same round trip.
 func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, changes []rowChange, shape rowShape) (out []applied, err error) {
-	input, err := gojson.Marshal(changes)
+	input, err := gojson.MarshalWithOption(changes, gojson.UnorderedMap())
 	if err != nil {
 		return nil, fmt.Errorf("encode state changes of %s: %w", src.Name, err)
 	}
@@ -395,7 +395,7 @@ func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col str
 }
 
 func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error) {
-	input, err := gojson.Marshal(docs)
+	input, err := gojson.MarshalWithOption(docs, gojson.UnorderedMap())
 	if err != nil {
 		return nil, fmt.Errorf("encode pending docs: %w", err)
 	}

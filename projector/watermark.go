@@ -35,10 +35,15 @@ type mark struct {
 
 // marks tracks, per partition, the offset after a batch and the newest
 // position of the changes in it.
-type marks map[string]*mark
+type marks map[topicPartition]*mark
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
 
 func (m marks) see(src, topic string, partition int32, offset int64, pos debezium.Position) {
-	k := fmt.Sprintf("%s/%d", topic, partition)
+	k := topicPartition{topic, partition}
 	w := m[k]
 	if w == nil {
 		w = &mark{Source: src, Topic: topic, Partition: partition}
