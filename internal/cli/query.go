@@ -113,9 +113,15 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 	if err != nil {
 		return queryError(err)
 	}
+	searching := o.search != "" || o.facets != ""
 	if len(o.minPosition) > 0 {
 		if err := srv.WaitFor(ctx, o.minPosition, o.wait); err != nil {
 			return queryError(err)
+		}
+		if searching {
+			if err := srv.RefreshSearch(ctx, view); err != nil {
+				return queryError(err)
+			}
 		}
 	}
 	switch {
@@ -125,7 +131,7 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 			return queryError(err)
 		}
 		return printDocs(g.stdout, o.output, fields, doc, []json.RawMessage{doc})
-	case o.search != "" || o.facets != "":
+	case searching:
 		res, err := srv.Search(ctx, view, params)
 		if err != nil {
 			return queryError(err)

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
@@ -21,7 +23,9 @@ type field struct {
 	Object []*field
 	Array  bool     // a one-to-many join: an array of objects
 	Items  []*field // the fields of Array's objects
-	// ES is the Elasticsearch mapping generated for a top-level field.
+	// ES is how Elasticsearch indexes a top-level field: the mapping of the
+	// view's index template, overrides included; nil when left to dynamic
+	// mapping.
 	ES map[string]any
 }
 
@@ -102,13 +106,17 @@ func (v *view) field(name string) *field { return v.byName[name] }
 
 // catalog compiles every view of the plan. Stores whose URL is empty are
 // left out: their sinks are disabled, so they hold nothing to read.
-func catalog(cfg *config.Config, plan *projections.Plan) map[string]*view {
+func catalog(cfg *config.Config, plan *projections.Plan) (map[string]*view, error) {
+	esProps, err := esProperties(plan)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]*view, len(plan.Views))
 	for _, pv := range plan.Views {
 		v := &view{Name: pv.Name, Plan: pv, byName: map[string]*field{}}
 		for _, f := range pv.Fields {
 			cf := compileField(f)
-			cf.ES = elasticsearch.FieldMapping(f.Name, f.Type.String())
+			cf.ES, _ = esProps[pv.Name][f.Name].(map[string]any)
 			v.Fields = append(v.Fields, cf)
 			v.byName[cf.Name] = cf
 		}
@@ -140,7 +148,23 @@ func catalog(cfg *config.Config, plan *projections.Plan) map[string]*view {
 		}
 		out[v.Name] = v
 	}
-	return out
+	return out, nil
+}
+
+// esProperties is, per view with an Elasticsearch sink, the field mappings
+// of its index template, built by the code the sink builds it with: a
+// field an override maps as keyword is filtered as a keyword, not through
+// the generated mapping's text.keyword, which then does not exist.
+func esProperties(plan *projections.Plan) (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for _, ev := range stack.ElasticsearchViews(plan) {
+		props, err := elasticsearch.Properties(&ev)
+		if err != nil {
+			return nil, fmt.Errorf("view %s: %w", ev.Name, err)
+		}
+		out[ev.Name] = props
+	}
+	return out, nil
 }
 
 func compileField(f *projections.Field) *field {

@@ -99,6 +99,24 @@ func TestQueryCommand(t *testing.T) {
 }
 
 // TestServeCommand: `projector serve` refuses an open API on every
+
+// TestQuerySearchSeesWaitedWrite: `projector query --search
+// --min-position` refreshes the view's index after the wait, as the HTTP
+// API does, so the search sees the write it waited for. The index's clock
+// is stopped: no periodic refresh can make it visible instead.
+func TestQuerySearchSeesWaitedWrite(t *testing.T) {
+	s := newShop(t, shopOptions{})
+	s.user("u1", "Ada", "ada@example.com")
+	s.caughtUp()
+	stopped := time.Now()
+	s.es.SetNow(func() time.Time { return stopped })
+	lsn := s.order(1, row{"user_id": "u1", "status": "new", "note": "brandnew"})
+	code, out, errOut := projectorCLI(t, s, "query", "orders", "--search", "brandnew", "--min-position", "orders:"+lsnText(lsn))
+	if code != 0 || !strings.Contains(out, `"total": 1`) {
+		t.Fatalf("search after --min-position: %d\n%s\n%s", code, out, errOut)
+	}
+}
+
 // interface, and serves on loopback until its context ends.
 func TestServeCommand(t *testing.T) {
 	s := newShop(t, shopOptions{})

@@ -2,10 +2,17 @@ package query
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // A cursor is opaque to clients: base64url(JSON payload) "." base64url(MAC),
@@ -16,8 +23,15 @@ import (
 // process draws its own, so cursors then do not survive a restart or move
 // between instances.
 
-// maxCursorBytes bounds a cursor before it is decoded.
+// maxCursorBytes bounds a cursor before it is decoded; the server issues
+// none longer.
 const maxCursorBytes = 8192
+
+// maxKeyedCursor bounds a cursor that carries its sort key: with a longer
+// key (a text field can hold megabytes) the cursor refers to the last
+// doc's sort key instead (cursor.Ref), so a URL with a cursor stays within
+// the 8 KB request line common proxies allow.
+const maxKeyedCursor = 4096
 
 const macBytes = 16
 
@@ -31,6 +45,10 @@ type cursor struct {
 	// prints them (::text), nil for SQL NULL: the sort field, then the id
 	// fields.
 	Keys []*string `json:"k"`
+	// Ref, when set, stands for a sort key too long to carry: the hex
+	// SHA-256 of the key's text. Keys[0] is then nil and the key is read
+	// back from the doc with the id values Keys[1:] (see refKey).
+	Ref string `json:"r,omitempty"`
 }
 
 type cursorCodec struct {
@@ -43,13 +61,66 @@ func (c cursorCodec) mac(payload []byte) []byte {
 	return h.Sum(nil)[:macBytes]
 }
 
+// next is the cursor continuing after a doc with those key values: it
+// carries them when that is short (maxKeyedCursor), else it refers to the
+// sort key (Ref) when the keys start with one that is not an id field.
+// The server never issues a cursor it would refuse.
+func (c cursorCodec) next(cur cursor, bySortField bool) (string, error) {
+	s, err := c.sign(cur)
+	if err != nil || len(s) <= maxKeyedCursor || !bySortField || cur.Keys[0] == nil {
+		return s, err
+	}
+	sum := sha256.Sum256([]byte(*cur.Keys[0]))
+	cur.Ref = hex.EncodeToString(sum[:])
+	cur.Keys = append([]*string{nil}, cur.Keys[1:]...)
+	return c.encode(cur)
+}
+
+// encode signs a cursor and checks that decode will accept it.
 func (c cursorCodec) encode(cur cursor) (string, error) {
+	s, err := c.sign(cur)
+	if err == nil && len(s) > maxCursorBytes {
+		// Only id values of kilobytes get here; PostgreSQL's btree limit
+		// on the primary key keeps them far shorter.
+		return "", fmt.Errorf("cursor of %d bytes exceeds %d: the id values are too long", len(s), maxCursorBytes)
+	}
+	return s, err
+}
+
+func (c cursorCodec) sign(cur cursor) (string, error) {
 	payload, err := json.Marshal(cur)
 	if err != nil {
 		return "", err
 	}
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(payload) + "." + enc.EncodeToString(c.mac(payload)), nil
+}
+
+// refKey reads back the sort key a Ref cursor stands for, from the doc
+// with the cursor's id values. The doc may have been deleted or re-sorted
+// since: the walk then cannot continue where it was, and the client
+// starts again.
+func (s *Server) refKey(ctx context.Context, v *view, k keyset, cur cursor) (*string, error) {
+	b := &sqlBuilder{}
+	conds := make([]string, 0, len(k.fields)-1)
+	for i, f := range k.fields[1:] {
+		conds = append(conds, "r."+ident(f.Name)+" = "+b.bind(*cur.Keys[i+1])+"::text::"+castTypes[f.Type.Name])
+	}
+	sql := "SELECT r." + ident(k.fields[0].Name) + "::text FROM " + v.PG.Reader.Sanitize() + " r WHERE " + strings.Join(conds, " AND ")
+	var key *string
+	err := s.pool.QueryRow(ctx, sql, b.args...).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && (key == nil || !refMatches(*key, cur.Ref)) {
+		return nil, badRequest("stale_cursor", "cursor", "the document this cursor continues after was changed or deleted since; start again without the cursor")
+	}
+	if err != nil {
+		return nil, listError(v, err)
+	}
+	return key, nil
+}
+
+func refMatches(key, ref string) bool {
+	sum := sha256.Sum256([]byte(key))
+	return hmac.Equal([]byte(hex.EncodeToString(sum[:])), []byte(ref))
 }
 
 // decode verifies and opens a cursor. Every failure is the same 400: a

@@ -54,6 +54,9 @@
 // once whatever else is written meanwhile. NULLs sort last ascending and
 // first descending (PostgreSQL's order, which its indexes give in both
 // directions). Cursors are signed (see cursor.go); a changed one is a 400.
+// A sort key too long for a cursor of 4 KB is not carried but read back
+// from the last doc; if that doc was deleted or re-sorted meanwhile, the
+// cursor is a 400 stale_cursor.
 //
 // Values are rendered as the store holds them, with numbers as JSON
 // numbers of exact digits everywhere; timestamps are RFC 3339 but
@@ -65,11 +68,17 @@
 //	?q=gift wrap&status=paid&total[gte]=10&facets=status,paid&facet_size=10&sort=-total&limit=20&offset=0
 //
 // q is a multi_match over the view's text fields; filters become term,
-// terms and range filters (on the keyword sub-field of text); facets are
-// terms aggregations: {"docs": […], "total": N, "facets": {"status":
-// [{"value": "paid", "count": 3}]}}. Nothing from the request is parsed as
-// Elasticsearch query syntax. Fields inside embedded objects are stored
-// unindexed and cannot be filtered here.
+// terms and range filters; facets are terms aggregations: {"docs": […],
+// "total": N, "facets": {"status": [{"value": "paid", "count": 3}]}}.
+// Each field is compared where the view's index template puts it, its
+// mappings overrides included (elasticsearch.Properties): analyzed text on
+// its keyword sub-field, a decimal kept as keyword digits on its double
+// sub-field "number" (by value, at double precision; facets count the
+// digits). A field whose mapping indexes nothing exact is a 400, and a
+// decimal an override leaves as bare keyword takes only eq and in, on the
+// digits as written. offset + limit is at most 10000. Nothing from the
+// request is parsed as Elasticsearch query syntax. Fields inside embedded
+// objects are stored unindexed and cannot be filtered here.
 //
 // # Read-your-writes, authentication
 //

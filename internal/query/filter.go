@@ -35,6 +35,9 @@ type filter struct {
 	Field  *field   // the field at the end of Path
 	Op     string
 	Values []string // one, or several for in
+	// Raw are the values as the client wrote them (trimmed), for a store
+	// that compares a numeric's digits as text.
+	Raw []string
 }
 
 // parseFilters reads every non-reserved parameter as a filter. Repeated
@@ -81,6 +84,7 @@ func parseFilters(v *view, params url.Values) ([]filter, error) {
 					return nil, badRequest("bad_value", echo(k), "%s: %q: %v", echo(k), echo(item), err)
 				}
 				fl.Values = append(fl.Values, val)
+				fl.Raw = append(fl.Raw, strings.TrimSpace(item))
 			}
 			out = append(out, fl)
 			if len(out) > maxFilters {

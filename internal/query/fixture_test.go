@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 
 // shopYAML has a view in every store (orders: PostgreSQL, Redis JSON and
 // Elasticsearch, with an embedded customer), one with a composite id
-// (lines) and one in a Redis hash only (stats).
+// (lines) and an aggregate in a Redis hash and Elasticsearch (stats).
 const shopYAML = `
 version: 1
 kafka: { brokers: "${BROKERS}", group: query-test }
@@ -83,6 +83,7 @@ views:
     fields: { status: status, n: { agg: count }, sum: { agg: sum, of: total } }
     sinks:
       redis: { key: "${PREFIX}stats:{status}", format: hash }
+      elasticsearch: { index: stats }
 `
 
 var topics = []string{"app.public.orders", "app.public.users", "app.public.lines"}

@@ -120,6 +120,18 @@ func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Reques
 	}
 }
 
+// RefreshSearch makes what the view's Elasticsearch sink wrote so far
+// visible to Search. After WaitFor, the watermark says a write is in
+// Elasticsearch, but a search sees it only after the next refresh (1s by
+// default): a caller that waited for a position and then searches calls
+// this in between, as the HTTP API does.
+func (s *Server) RefreshSearch(ctx context.Context, view string) error {
+	if _, err := s.view(view); err != nil {
+		return err
+	}
+	return s.refreshES(ctx, view)
+}
+
 func (s *Server) refreshES(ctx context.Context, name string) error {
 	v := s.views[name]
 	if v.ES == nil || s.es == nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // errNoKafka: no brokers are configured, or Kafka failed recently.
@@ -20,17 +21,18 @@ var errNoKafka = errors.New("kafka not available")
 type offsetCache struct {
 	adm     *kadm.Client // nil without Kafka
 	timeout time.Duration
-	// backoff is how long a failed lookup makes later requests skip Kafka,
-	// so an unreachable cluster costs a timeout once, not every request.
-	backoff time.Duration
+	// failures makes requests skip Kafka for a topic whose lookup failed
+	// recently, so an unreachable cluster costs a timeout once, not every
+	// request. Per topic: a topic Debezium has not created yet must not
+	// stop the caught-up test of the others.
+	failures *backoff
 
 	ctx  context.Context // cancelled by close
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
-	mu       sync.Mutex
-	lookups  map[string]*lookup
-	failedAt time.Time
+	mu      sync.Mutex
+	lookups map[string]*lookup
 }
 
 type lookup struct {
@@ -42,7 +44,7 @@ type lookup struct {
 
 func newOffsetCache(adm *kadm.Client, timeout time.Duration) *offsetCache {
 	ctx, stop := context.WithCancel(context.Background())
-	return &offsetCache{adm: adm, timeout: timeout, backoff: 5 * time.Second, ctx: ctx, stop: stop, lookups: map[string]*lookup{}}
+	return &offsetCache{adm: adm, timeout: timeout, failures: newBackoff(kafkaBackoff), ctx: ctx, stop: stop, lookups: map[string]*lookup{}}
 }
 
 func (c *offsetCache) close() {
@@ -56,7 +58,7 @@ func (c *offsetCache) get(ctx context.Context, topic string, since time.Time) (m
 	if c.adm == nil {
 		return nil, errNoKafka
 	}
-	if c.failedRecently() {
+	if c.failures.recent(topic) {
 		return nil, errNoKafka
 	}
 	c.mu.Lock()
@@ -85,20 +87,40 @@ func (c *offsetCache) fetch(l *lookup, topic string) {
 	defer cancel()
 	l.ends, l.err = endOffsets(ctx, c.adm, topic)
 	if l.err != nil {
-		c.failed()
+		c.failures.failed(topic)
 	}
 }
 
-func (c *offsetCache) failed() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.failedAt = time.Now()
+// kafkaBackoff is how long a failed lookup makes later requests skip it.
+const kafkaBackoff = 5 * time.Second
+
+// backoff remembers recent failures by key, so that callers skip what just
+// failed instead of paying its timeout again.
+type backoff struct {
+	period time.Duration
+	mu     sync.Mutex
+	at     map[string]time.Time
 }
 
-func (c *offsetCache) failedRecently() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return !c.failedAt.IsZero() && time.Since(c.failedAt) < c.backoff
+func newBackoff(period time.Duration) *backoff {
+	return &backoff{period: period, at: map[string]time.Time{}}
+}
+
+func (b *backoff) failed(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.at[key] = time.Now()
+}
+
+func (b *backoff) recent(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	at, ok := b.at[key]
+	if ok && time.Since(at) >= b.period {
+		delete(b.at, key)
+		ok = false
+	}
+	return ok
 }
 
 // endOffsets lists a topic's end offsets. A topic Kafka does not know yet
@@ -128,32 +150,21 @@ func endOffsets(ctx context.Context, adm *kadm.Client, topics ...string) (map[in
 
 // sourceLag is how many records of each source's topic are not projected
 // yet: per partition, the end offset minus the watermark's offset (or
-// minus the start offset where nothing was projected).
+// minus the start offset where nothing was projected). A topic Kafka does
+// not know yet holds nothing to project: lag 0. Its failures back off only
+// the lag lookup (lagFailures): read-your-writes waits keep asking Kafka.
 func (s *Server) sourceLag(ctx context.Context) (lag map[string]int64, err error) {
-	if s.adm == nil || s.offsets.failedRecently() {
+	if s.adm == nil || s.lagFailures.recent("") {
 		return nil, errNoKafka
 	}
-	defer func() {
-		if err != nil {
-			s.offsets.failed()
-		}
-	}()
-	ctx, cancel := context.WithTimeout(ctx, s.opts.KafkaTimeout)
-	defer cancel()
 	topics := make([]string, 0, len(s.plan.Sources))
 	for _, src := range s.plan.Sources {
 		topics = append(topics, src.Topic)
 	}
-	ends, err := s.adm.ListEndOffsets(ctx, topics...)
+	ends, starts, err := s.topicOffsets(ctx, topics)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: list end offsets: %w", err)
-	}
-	if err := ends.Error(); err != nil {
-		return nil, fmt.Errorf("kafka: list end offsets: %w", err)
-	}
-	starts, err := s.adm.ListStartOffsets(ctx, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka: list start offsets: %w", err)
+		s.lagFailures.failed("")
+		return nil, err
 	}
 	marks, err := readAllWatermarks(ctx, s)
 	if err != nil {
@@ -161,23 +172,59 @@ func (s *Server) sourceLag(ctx context.Context) (lag map[string]int64, err error
 	}
 	lag = map[string]int64{}
 	for _, src := range s.plan.Sources {
-		var n int64
-		ends.Each(func(o kadm.ListedOffset) {
-			if o.Topic != src.Topic {
-				return
-			}
-			from := int64(0)
-			if st, ok := starts.Lookup(o.Topic, o.Partition); ok && st.Err == nil {
-				from = st.Offset
-			}
-			if w, ok := marks[partitionKey{o.Topic, o.Partition}]; ok {
-				from = max(from, w)
-			}
-			n += max(0, o.Offset-from)
-		})
-		lag[src.Name] = n
+		lag[src.Name] = topicLag(ends, starts, marks, src.Topic)
 	}
 	return lag, nil
+}
+
+// topicOffsets lists the end and start offsets of topics.
+func (s *Server) topicOffsets(ctx context.Context, topics []string) (ends, starts kadm.ListedOffsets, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.KafkaTimeout)
+	defer cancel()
+	ends, err = s.adm.ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = knownTopicsError(ends)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("kafka: list end offsets: %w", err)
+	}
+	starts, err = s.adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kafka: list start offsets: %w", err)
+	}
+	return ends, starts, nil
+}
+
+// knownTopicsError is the first failure among the listed offsets of topics
+// Kafka knows: an unknown topic is not a failure.
+func knownTopicsError(listed kadm.ListedOffsets) error {
+	var first error
+	listed.Each(func(o kadm.ListedOffset) {
+		if first == nil && o.Err != nil && !errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+			first = fmt.Errorf("%s[%d]: %w", o.Topic, o.Partition, o.Err)
+		}
+	})
+	return first
+}
+
+// topicLag sums a topic's partitions' unprojected records; partitions
+// without an end offset (unknown topic) count none.
+func topicLag(ends, starts kadm.ListedOffsets, marks map[partitionKey]int64, topic string) int64 {
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Topic != topic || o.Err != nil {
+			return
+		}
+		from := int64(0)
+		if st, ok := starts.Lookup(o.Topic, o.Partition); ok && st.Err == nil {
+			from = st.Offset
+		}
+		if w, ok := marks[partitionKey{o.Topic, o.Partition}]; ok {
+			from = max(from, w)
+		}
+		n += max(0, o.Offset-from)
+	})
+	return n
 }
 
 type partitionKey struct {

@@ -232,21 +232,9 @@ func (s *Server) List(ctx context.Context, viewName string, params url.Values) (
 	}
 	k := newKeyset(v, sort)
 	qh := queryHash(v, sort, filters)
-	var after []*string
-	if c := params.Get("cursor"); c != "" {
-		cur, err := s.cursors.decode(c)
-		if err != nil {
-			return nil, err
-		}
-		if cur.View != v.Name || cur.Query != qh || len(cur.Keys) != len(k.fields) {
-			return nil, badRequest("bad_cursor", "cursor", "cursor belongs to another view, sort or filter")
-		}
-		for i, key := range cur.Keys {
-			if key == nil && (i > 0 || !k.nullable) {
-				return nil, badRequest("bad_cursor", "cursor", "cursor is invalid")
-			}
-		}
-		after = cur.Keys
+	after, err := s.cursorKeys(ctx, v, k, qh, params.Get("cursor"))
+	if err != nil {
+		return nil, err
 	}
 	sql, args := listSQL(v, filters, k, after, limit)
 	rows, err := s.pool.Query(ctx, sql, args...)
@@ -268,7 +256,7 @@ func (s *Server) List(ctx context.Context, viewName string, params url.Values) (
 			return nil, listError(v, err)
 		}
 		if len(res.Docs) == limit {
-			c, err := s.cursors.encode(cursor{View: v.Name, Query: qh, Keys: last})
+			c, err := s.cursors.next(cursor{View: v.Name, Query: qh, Keys: last}, k.nullable)
 			if err != nil {
 				return nil, fmt.Errorf("list %s: cursor: %w", v.Name, err)
 			}
@@ -283,6 +271,35 @@ func (s *Server) List(ctx context.Context, viewName string, params url.Values) (
 		return nil, listError(v, err)
 	}
 	return res, nil
+}
+
+// cursorKeys opens the cursor of a list request (none: nil) and returns
+// the key values the page continues after.
+func (s *Server) cursorKeys(ctx context.Context, v *view, k keyset, qh, c string) ([]*string, error) {
+	if c == "" {
+		return nil, nil
+	}
+	cur, err := s.cursors.decode(c)
+	if err != nil {
+		return nil, err
+	}
+	if cur.View != v.Name || cur.Query != qh || len(cur.Keys) != len(k.fields) {
+		return nil, badRequest("bad_cursor", "cursor", "cursor belongs to another view, sort or filter")
+	}
+	// Only the sort field may be NULL or stand as a Ref, and only when it
+	// is not an id field (k.nullable).
+	ref := cur.Ref != ""
+	for i, key := range cur.Keys {
+		if key == nil && (i > 0 || !k.nullable) || ref && i == 0 && (key != nil || !k.nullable) {
+			return nil, badRequest("bad_cursor", "cursor", "cursor is invalid")
+		}
+	}
+	if ref {
+		if cur.Keys[0], err = s.refKey(ctx, v, k, cur); err != nil {
+			return nil, err
+		}
+	}
+	return cur.Keys, nil
 }
 
 // listError tells a filter PostgreSQL could not apply to the stored values

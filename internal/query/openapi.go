@@ -45,7 +45,8 @@ func (s *Server) OpenAPI(allowed func(string) bool) map[string]any {
 			paths[base+"/docs/{id}"] = map[string]any{"get": operation("get_"+schemaName(v.Name), "One document of "+v.Name, params, ref)}
 		}
 		if v.PG != nil {
-			params := append(filterParams(v, func(f *field) bool { return v.PG.Columns[f.Name] }, true), sortParam(v), intParam("limit", defaultLimit, 1, maxLimit),
+			stored := func(f *field) bool { return v.PG.Columns[f.Name] }
+			params := append(filterParams(v, stored, allOps, true), sortParam(v, stored), intParam("limit", defaultLimit, 1, maxLimit),
 				map[string]any{"name": "cursor", "in": "query", "description": "next_cursor of the previous page", "schema": map[string]any{"type": "string"}})
 			page := obj(map[string]any{
 				"docs":        map[string]any{"type": "array", "items": ref},
@@ -55,11 +56,11 @@ func (s *Server) OpenAPI(allowed func(string) bool) map[string]any {
 				append(params, waitParams()...), page)}
 		}
 		if v.ES != nil {
-			params := append(filterParams(v, func(*field) bool { return true }, false),
+			params := append(filterParams(v, func(*field) bool { return true }, esOps, false),
 				map[string]any{"name": "q", "in": "query", "description": "full-text query over the text fields", "schema": map[string]any{"type": "string"}},
 				map[string]any{"name": "facets", "in": "query", "description": "comma-separated fields to count values of", "schema": map[string]any{"type": "string"}},
-				intParam("facet_size", defaultFacetSize, 1, maxFacetSize), sortParam(v), intParam("limit", defaultLimit, 1, maxLimit),
-				intParam("offset", 0, 0, maxResultWindow))
+				intParam("facet_size", defaultFacetSize, 1, maxFacetSize), sortParam(v, esSortable), intParam("limit", defaultLimit, 1, maxLimit),
+				offsetParam())
 			res := obj(map[string]any{
 				"docs":   map[string]any{"type": "array", "items": ref},
 				"total":  map[string]any{"type": "integer", "format": "int64"},
@@ -139,10 +140,18 @@ func intParam(name string, def, lo, hi int) map[string]any {
 	return map[string]any{"name": name, "in": "query", "schema": map[string]any{"type": "integer", "default": def, "minimum": lo, "maximum": hi}}
 }
 
-func sortParam(v *view) map[string]any {
+// offsetParam states parseOffset's rule, which a schema of one parameter
+// cannot express: offset + limit within Elasticsearch's result window.
+func offsetParam() map[string]any {
+	p := intParam("offset", 0, 0, maxResultWindow-1)
+	p["description"] = fmt.Sprintf("docs to skip; offset + limit must be at most %d (Elasticsearch's result window), else 400 bad_offset", maxResultWindow)
+	return p
+}
+
+func sortParam(v *view, sortable func(*field) bool) map[string]any {
 	var enum []any
 	for _, f := range v.Fields {
-		if f.scalar() && (v.PG == nil || v.PG.Columns[f.Name]) {
+		if f.scalar() && sortable(f) {
 			enum = append(enum, f.Name, "-"+f.Name)
 		}
 	}
@@ -153,9 +162,31 @@ func sortParam(v *view) map[string]any {
 	return map[string]any{"name": "sort", "in": "query", "description": "a field, - for descending; the id breaks ties", "schema": schema}
 }
 
+// allOps are the comparisons PostgreSQL applies to every scalar field.
+func allOps(*field) []string { return []string{"eq", "gt", "gte", "lt", "lte", "in"} }
+
+// esOps are the comparisons a search applies to a field, as esFilters
+// decides them from its mapping.
+func esOps(f *field) []string {
+	t, ok := esOrdered(f)
+	switch {
+	case !ok:
+		return nil
+	case t.Digits:
+		return []string{"eq", "in"}
+	}
+	return allOps(f)
+}
+
+func esSortable(f *field) bool {
+	t, ok := esOrdered(f)
+	return ok && !t.Digits
+}
+
 // filterParams lists field, field[op] and field[in] for every filterable
-// field; nested lists embedded objects' fields too ("customer.id").
-func filterParams(v *view, stored func(*field) bool, nested bool) []any {
+// field and the operators ops allows it; nested lists embedded objects'
+// fields too ("customer.id").
+func filterParams(v *view, stored func(*field) bool, ops func(*field) []string, nested bool) []any {
 	var out []any
 	var walk func(prefix string, fs []*field)
 	walk = func(prefix string, fs []*field) {
@@ -168,17 +199,7 @@ func filterParams(v *view, stored func(*field) bool, nested bool) []any {
 			if !f.scalar() {
 				continue
 			}
-			s := typeSchema(f.Type)
-			eq := name
-			if reserved[name] {
-				eq = name + "[eq]" // the bare name is the reserved parameter
-			}
-			out = append(out, map[string]any{"name": eq, "in": "query", "description": "equals", "schema": s})
-			for _, op := range []string{"gt", "gte", "lt", "lte"} {
-				out = append(out, map[string]any{"name": name + "[" + op + "]", "in": "query", "schema": s})
-			}
-			out = append(out, map[string]any{"name": name + "[in]", "in": "query", "description": "one of these comma-separated values",
-				"schema": map[string]any{"type": "string"}})
+			out = append(out, opParams(name, f, ops(f))...)
 		}
 	}
 	var top []*field
@@ -188,6 +209,28 @@ func filterParams(v *view, stored func(*field) bool, nested bool) []any {
 		}
 	}
 	walk("", top)
+	return out
+}
+
+// opParams are the filter parameters of one field for those operators.
+func opParams(name string, f *field, ops []string) []any {
+	var out []any
+	s := typeSchema(f.Type)
+	for _, op := range ops {
+		switch op {
+		case "eq":
+			eq := name
+			if reserved[name] {
+				eq = name + "[eq]" // the bare name is the reserved parameter
+			}
+			out = append(out, map[string]any{"name": eq, "in": "query", "description": "equals", "schema": s})
+		case "in":
+			out = append(out, map[string]any{"name": name + "[in]", "in": "query", "description": "one of these comma-separated values",
+				"schema": map[string]any{"type": "string"}})
+		default:
+			out = append(out, map[string]any{"name": name + "[" + op + "]", "in": "query", "schema": s})
+		}
+	}
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -123,5 +124,63 @@ func TestPagingWhileWriting(t *testing.T) {
 			}
 			t.Logf("sort=%q: %d docs seen", sort, len(seen))
 		})
+	}
+}
+
+// TestPagingByLongSortKeys walks a list sorted by a text field whose
+// values are kilobytes long, or short but made long by JSON escaping
+// ("<" is \u003c): every next_cursor the server issues is accepted, stays
+// short enough for a URL through a proxy, and continues the walk in both
+// directions. When the doc a cursor continues after changes its sort key,
+// the cursor is refused with stale_cursor rather than skipping docs.
+func TestPagingByLongSortKeys(t *testing.T) {
+	s := newShop(t, shopOptions{})
+	s.user("u1", "Ada", "ada@example.com")
+	notes := map[int64]string{
+		1: "a" + strings.Repeat("x", 40000),
+		2: "b" + strings.Repeat("<", 2000),
+		3: "c",
+		4: "d" + strings.Repeat("y", 7000),
+	}
+	for id, note := range notes {
+		s.order(id, row{"user_id": "u1", "status": "new", "note": note, "total": "1.00"})
+	}
+	s.caughtUp()
+	walk := func(sort string) []string {
+		var got []string
+		path := "/v1/views/orders/docs?limit=1&sort=" + sort
+		for range len(notes) + 1 {
+			status, body := s.get(path)
+			mustStatus(t, path[:min(len(path), 200)], status, http.StatusOK, body)
+			for _, d := range docs(body) {
+				got = append(got, fmt.Sprint(d["id"]))
+			}
+			cur, ok := body["next_cursor"].(string)
+			if !ok {
+				return got
+			}
+			if len(cur) > 4096 {
+				t.Errorf("sort=%s: a cursor of %d bytes", sort, len(cur))
+			}
+			path = "/v1/views/orders/docs?limit=1&sort=" + sort + "&cursor=" + url.QueryEscape(cur)
+		}
+		t.Fatalf("sort=%s: the walk does not end: %v", sort, got)
+		return nil
+	}
+	if got := walk("note"); fmt.Sprint(got) != "[1 2 3 4]" {
+		t.Errorf("sort=note: %v", got)
+	}
+	if got := walk("-note"); fmt.Sprint(got) != "[4 3 2 1]" {
+		t.Errorf("sort=-note: %v", got)
+	}
+
+	status, body := s.get("/v1/views/orders/docs?limit=1&sort=note")
+	mustStatus(t, "first page", status, http.StatusOK, body)
+	cur, _ := body["next_cursor"].(string)
+	s.order(1, row{"user_id": "u1", "status": "new", "note": "e" + strings.Repeat("x", 40000), "total": "1.00"})
+	s.caughtUp()
+	status, body = s.get("/v1/views/orders/docs?limit=1&sort=note&cursor=" + url.QueryEscape(cur))
+	if status != http.StatusBadRequest || body["code"] != "stale_cursor" {
+		t.Errorf("cursor after the doc was re-sorted: %d %v, want 400 stale_cursor", status, body)
 	}
 }

@@ -1,11 +1,22 @@
 package query_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/query"
+	"github.com/projectorhq/projector/internal/testenv"
+	"github.com/projectorhq/projector/projections"
 )
 
 // TestReadYourWrites: writers change their own docs while others write;
@@ -127,5 +138,90 @@ func TestReadYourWritesWithoutKafka(t *testing.T) {
 	mustStatus(t, "views", status, http.StatusOK, body)
 	if v := body["views"].([]any)[0].(map[string]any); v["lag"] != nil {
 		t.Errorf("lag without Kafka: %v", v["lag"])
+	}
+}
+
+const unknownTopicYAML = `
+version: 1
+kafka: { brokers: "${BROKERS}", group: unknown-topic }
+stores:
+  postgres: { url: "${PG}" }
+sources:
+  a:
+    topic: ut.a
+    key: id
+    columns: { id: bigint, x: text }
+  b:
+    topic: ut.b
+    key: id
+    columns: { id: bigint, y: text }
+views:
+  av:
+    from: a
+    fields: { id: id, x: x }
+    sinks:
+      postgres: { table: ut_av }
+`
+
+// TestViewsListingKeepsReadYourWrites: source b's topic does not exist yet
+// (Debezium creates a table's topic on its first change). Listing the
+// views still reports lag (none on a topic that does not exist), and the
+// lag lookup leaves read-your-writes alone: a caught-up partition of a
+// still answers a position ahead of its watermark at once.
+func TestViewsListingKeepsReadYourWrites(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "ut.a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "ut.a", Value: []byte("{}")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	pool, pgURL := testenv.Postgres(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		`CREATE SCHEMA projector`,
+		`CREATE TABLE projector.watermarks (source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
+			"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY (topic, partition))`,
+		// Partition 0 projected its only record (next offset 1), at LSN 100.
+		`INSERT INTO projector.watermarks VALUES ('a', 'ut.a', 0, 1, 100, 0, now())`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"BROKERS": kc.ListenAddrs()[0], "PG": pgURL}
+	cfg, err := config.Parse("ut.yaml", []byte(unknownTopicYAML), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := projections.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := query.New(ctx, cfg, plan, query.Options{KafkaTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	if err := srv.WaitFor(ctx, []string{"a:200"}, 300*time.Millisecond); err != nil {
+		t.Fatalf("caught up, before listing views: %v", err)
+	}
+	views := srv.Views(ctx, nil)
+	if len(views) != 1 || views[0].Lag == nil || views[0].Lag.Records != 0 {
+		t.Errorf("views with a topic not created yet: %+v, want lag 0", views)
+	}
+	err = srv.WaitFor(ctx, []string{"a:200"}, 300*time.Millisecond)
+	if errors.Is(err, query.ErrNotReached) {
+		t.Fatalf("caught up, right after listing the views: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -70,40 +70,13 @@ func searchBody(v *view, params url.Values) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var must []any
-	if q := params.Get("q"); q != "" {
-		if len(q) > maxQueryBytes {
-			return nil, badRequest("bad_value", "q", "q is longer than %d bytes", maxQueryBytes)
-		}
-		var fields []string
-		for _, f := range v.Fields {
-			if esType(f.ES) == "text" {
-				fields = append(fields, f.Name)
-			}
-		}
-		if len(fields) == 0 {
-			return nil, badRequest("bad_parameter", "q", "view %s has no text fields to search", v.Name)
-		}
-		must = append(must, map[string]any{"multi_match": map[string]any{"query": q, "fields": fields}})
+	must, err := esMatch(v, params.Get("q"))
+	if err != nil {
+		return nil, err
 	}
-	var filter []any
-	for _, f := range filters {
-		if len(f.Path) > 1 {
-			return nil, badRequest("bad_field", f.Param, "field %q is inside an embedded object, which Elasticsearch stores unindexed; filter it through /docs", strings.Join(f.Path, "."))
-		}
-		name := esField(f.Field)
-		vals := make([]any, len(f.Values))
-		for i, val := range f.Values {
-			vals[i] = esValue(f.Field.ES, val)
-		}
-		switch f.Op {
-		case "eq":
-			filter = append(filter, map[string]any{"term": map[string]any{name: vals[0]}})
-		case "in":
-			filter = append(filter, map[string]any{"terms": map[string]any{name: vals}})
-		default:
-			filter = append(filter, map[string]any{"range": map[string]any{name: map[string]any{f.Op: vals[0]}}})
-		}
+	filter, err := esFilters(filters)
+	if err != nil {
+		return nil, err
 	}
 	query := map[string]any{"match_all": map[string]any{}}
 	if len(must) > 0 || len(filter) > 0 {
@@ -120,50 +93,144 @@ func searchBody(v *view, params url.Values) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	offset, err := parseInt(params, "offset", 0, 0, maxResultWindow-limit)
+	offset, err := parseOffset(params, limit)
 	if err != nil {
 		return nil, err
 	}
 	body := map[string]any{"query": query, "size": limit, "from": offset, "track_total_hits": true}
-	sort, err := parseSort(v, params)
+	sort, err := esSort(v, params)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case sort.Field != nil || params.Get("sort") != "":
-		f := sort.Field
-		if f == nil {
-			f = v.ID[0]
-		}
-		order := "asc"
-		if sort.Desc {
-			order = "desc"
-		}
-		body["sort"] = []any{map[string]any{esField(f): map[string]any{"order": order}}}
+	if sort != nil {
+		body["sort"] = sort
 	}
-	if facets := params.Get("facets"); facets != "" {
-		size, err := parseInt(params, "facet_size", defaultFacetSize, 1, maxFacetSize)
-		if err != nil {
-			return nil, err
-		}
-		names := strings.Split(facets, ",")
-		if len(names) > maxFacets {
-			return nil, badRequest("bad_value", "facets", "at most %d facets", maxFacets)
-		}
-		aggs := map[string]any{}
-		for _, name := range names {
-			f := v.field(name)
-			if f == nil {
-				return nil, badRequest("unknown_field", "facets", "view %s has no field %q", v.Name, echo(name))
-			}
-			if !f.scalar() {
-				return nil, badRequest("bad_field", "facets", "field %q (%s) cannot be a facet: only scalar fields can", echo(name), typeName(f))
-			}
-			aggs[name] = map[string]any{"terms": map[string]any{"field": esField(f), "size": size}}
-		}
+	aggs, err := esFacets(v, params)
+	if err != nil {
+		return nil, err
+	}
+	if aggs != nil {
 		body["aggs"] = aggs
 	}
 	return body, nil
+}
+
+// parseOffset reads offset, which with limit must stay within
+// Elasticsearch's result window: the cluster refuses from+size beyond it.
+func parseOffset(params url.Values, limit int) (int, error) {
+	offset, err := parseInt(params, "offset", 0, 0, maxResultWindow-1)
+	if err == nil && offset+limit > maxResultWindow {
+		err = badRequest("bad_offset", "offset", "offset + limit must be at most %d (Elasticsearch's result window); offset %d allows a limit of at most %d",
+			maxResultWindow, offset, maxResultWindow-offset)
+	}
+	return offset, err
+}
+
+// esMatch is the full-text part: q matched against the view's text fields.
+func esMatch(v *view, q string) ([]any, error) {
+	if q == "" {
+		return nil, nil
+	}
+	if len(q) > maxQueryBytes {
+		return nil, badRequest("bad_value", "q", "q is longer than %d bytes", maxQueryBytes)
+	}
+	var fields []string
+	for _, f := range v.Fields {
+		if esType(f.ES) == "text" && f.ES["index"] != false {
+			fields = append(fields, f.Name)
+		}
+	}
+	if len(fields) == 0 {
+		return nil, badRequest("bad_parameter", "q", "view %s has no text fields to search", v.Name)
+	}
+	return []any{map[string]any{"multi_match": map[string]any{"query": q, "fields": fields}}}, nil
+}
+
+// esFilters renders the filters as term, terms and range queries on where
+// each field's values compare in order (esOrdered).
+func esFilters(filters []filter) ([]any, error) {
+	var out []any
+	for _, f := range filters {
+		if len(f.Path) > 1 {
+			return nil, badRequest("bad_field", f.Param, "field %q is inside an embedded object, which Elasticsearch stores unindexed; filter it through /docs", strings.Join(f.Path, "."))
+		}
+		t, ok := esOrdered(f.Field)
+		if !ok {
+			return nil, badRequest("bad_field", f.Param, "field %q is not indexed for filtering in Elasticsearch (see the view's mappings)", f.Field.Name)
+		}
+		if t.Digits && f.Op != "eq" && f.Op != "in" {
+			return nil, badRequest("bad_operator", f.Param, "field %q is indexed as keyword text, which does not order numbers: only eq and in apply", f.Field.Name)
+		}
+		vals := make([]any, len(f.Values))
+		for i := range f.Values {
+			vals[i] = esValue(t, f.Values[i], f.Raw[i])
+		}
+		switch f.Op {
+		case "eq":
+			out = append(out, map[string]any{"term": map[string]any{t.Name: vals[0]}})
+		case "in":
+			out = append(out, map[string]any{"terms": map[string]any{t.Name: vals}})
+		default:
+			out = append(out, map[string]any{"range": map[string]any{t.Name: map[string]any{f.Op: vals[0]}}})
+		}
+	}
+	return out, nil
+}
+
+// esSort is the sort of a search: by relevance unless sort is given; by
+// the id alone when sort names it.
+func esSort(v *view, params url.Values) ([]any, error) {
+	sort, err := parseSort(v, params)
+	if err != nil || (sort.Field == nil && params.Get("sort") == "") {
+		return nil, err
+	}
+	f := sort.Field
+	if f == nil {
+		f = v.ID[0]
+	}
+	t, ok := esOrdered(f)
+	if !ok || t.Digits {
+		return nil, badRequest("bad_sort", "sort", "field %q is not indexed for sorting in Elasticsearch (see the view's mappings)", f.Name)
+	}
+	order := "asc"
+	if sort.Desc {
+		order = "desc"
+	}
+	return []any{map[string]any{t.Name: map[string]any{"order": order}}}, nil
+}
+
+// esFacets is a terms aggregation per requested facet, on where each
+// field's exact values are (esTerms): a numeric kept as keyword counts its
+// digits as stored.
+func esFacets(v *view, params url.Values) (map[string]any, error) {
+	facets := params.Get("facets")
+	if facets == "" {
+		return nil, nil
+	}
+	size, err := parseInt(params, "facet_size", defaultFacetSize, 1, maxFacetSize)
+	if err != nil {
+		return nil, err
+	}
+	names := strings.Split(facets, ",")
+	if len(names) > maxFacets {
+		return nil, badRequest("bad_value", "facets", "at most %d facets", maxFacets)
+	}
+	aggs := map[string]any{}
+	for _, name := range names {
+		f := v.field(name)
+		if f == nil {
+			return nil, badRequest("unknown_field", "facets", "view %s has no field %q", v.Name, echo(name))
+		}
+		if !f.scalar() {
+			return nil, badRequest("bad_field", "facets", "field %q (%s) cannot be a facet: only scalar fields can", echo(name), typeName(f))
+		}
+		t, ok := esTerms(f)
+		if !ok {
+			return nil, badRequest("bad_field", "facets", "field %q is not indexed for facets in Elasticsearch (see the view's mappings)", f.Name)
+		}
+		aggs[name] = map[string]any{"terms": map[string]any{"field": t.Name, "size": size}}
+	}
+	return aggs, nil
 }
 
 // searchResponse is the part of Elasticsearch's _search answer we use.

@@ -69,8 +69,11 @@ type Server struct {
 	kafka     *kgo.Client
 	adm       *kadm.Client
 	offsets   *offsetCache
-	metrics   *metrics
-	closers   []func()
+	// lagFailures backs off the lag lookup of GET /v1/views on its own:
+	// its failures say nothing about the topics a wait asks for.
+	lagFailures *backoff
+	metrics     *metrics
+	closers     []func()
 }
 
 // New connects to the configuration's stores. It fails when the query
@@ -85,14 +88,17 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
-	s := &Server{opts: opts, log: opts.Logger, plan: plan, schema: cfg.Stores.Postgres.Schema, views: catalog(cfg, plan)}
+	views, err := catalog(cfg, plan)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	s := &Server{opts: opts, log: opts.Logger, plan: plan, schema: cfg.Stores.Postgres.Schema, views: views}
 	ok := false
 	defer func() {
 		if !ok {
 			s.Close()
 		}
 	}()
-	var err error
 	if s.tokens, err = parseTokens(opts.Tokens, s.views); err != nil {
 		return nil, err
 	}
@@ -136,6 +142,7 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 		s.adm = kadm.NewClient(s.kafka)
 	}
 	s.offsets = newOffsetCache(s.adm, opts.KafkaTimeout)
+	s.lagFailures = newBackoff(kafkaBackoff)
 	s.closers = append(s.closers, s.offsets.close)
 	if s.metrics, err = newMetrics(opts.Registerer); err != nil {
 		return nil, err

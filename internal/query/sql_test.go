@@ -52,7 +52,11 @@ func unitViews(t testing.TB) map[string]*view {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return catalog(cfg, plan)
+	views, err := catalog(cfg, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return views
 }
 
 // render builds the list statement and the search body of a request, as

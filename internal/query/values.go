@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
 // maxValueBytes bounds one request value. Longer text can equal nothing a
@@ -129,15 +131,19 @@ func parseUUID(s string) (string, error) {
 	return string(b), nil
 }
 
-// esValue is a canonical value as Elasticsearch compares it for a field
-// with that mapping: numbers as JSON numbers, booleans as booleans, exact
-// digits of an unbounded numeric (a keyword) and everything else as text.
-func esValue(mapping map[string]any, canonical string) any {
-	switch esType(mapping) {
-	case "long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float":
+// esValue is a request value as Elasticsearch compares it on a target of
+// that mapping type: numbers as JSON numbers, booleans as booleans,
+// everything else as text. A keyword holding a numeric's digits (an
+// override without the number sub-field) is compared with the digits as
+// the client wrote them, the only spelling that can match text.
+func esValue(t esTarget, canonical, raw string) any {
+	switch {
+	case isNumeric(t.Type):
 		return json.Number(canonical)
-	case "boolean":
+	case t.Type == "boolean":
 		return canonical == "true"
+	case t.Digits:
+		return raw
 	}
 	return canonical
 }
@@ -147,11 +153,68 @@ func esType(mapping map[string]any) string {
 	return t
 }
 
-// esField is the name a filter, sort or facet uses for a field: the keyword
-// sub-field of analyzed text, the field itself otherwise.
-func esField(f *field) string {
-	if esType(f.ES) == "text" {
-		return f.Name + ".keyword"
+// esTarget is the indexed field a search compares one of the view's
+// fields on.
+type esTarget struct {
+	Name string // "status", "title.keyword", "total.number"
+	Type string // its mapping type; "" when dynamically mapped
+	// Digits: a numeric field indexed only as keyword text, whose order is
+	// not the numbers' order.
+	Digits bool
+}
+
+// esTerms is where a field's exact values are indexed, for term filters
+// and facets: the field itself, or the keyword sub-field of analyzed text.
+// ok is false when the mapping indexes no exact value (text without a
+// keyword sub-field, "index": false, a disabled object).
+func esTerms(f *field) (t esTarget, ok bool) {
+	if f.ES["index"] == false || f.ES["enabled"] == false {
+		return esTarget{}, false
 	}
-	return f.Name
+	typ := esType(f.ES)
+	if typ != "text" {
+		return esTarget{Name: f.Name, Type: typ, Digits: typ == "keyword" && f.Type.Name == "numeric"}, true
+	}
+	subs, _ := f.ES["fields"].(map[string]any)
+	names := make([]string, 0, len(subs))
+	for name := range subs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	// "keyword" is what the generated mapping names it; an override may
+	// call its keyword sub-field anything.
+	if i := slices.Index(names, "keyword"); i > 0 {
+		names[0], names[i] = names[i], names[0]
+	}
+	for _, name := range names {
+		sub, _ := subs[name].(map[string]any)
+		if esType(sub) == "keyword" && sub["index"] != false {
+			return esTarget{Name: f.Name + "." + name, Type: "keyword"}, true
+		}
+	}
+	return esTarget{}, false
+}
+
+// esOrdered is where a field's values compare in their own order, for
+// equality, ranges and sorting: a numeric kept as keyword digits compares
+// on its double sub-field (elasticsearch.NumberSubField), anything else
+// where its terms are.
+func esOrdered(f *field) (t esTarget, ok bool) {
+	t, ok = esTerms(f)
+	if !t.Digits {
+		return t, ok
+	}
+	subs, _ := f.ES["fields"].(map[string]any)
+	if sub, _ := subs[elasticsearch.NumberSubField].(map[string]any); isNumeric(esType(sub)) && sub["index"] != false {
+		return esTarget{Name: f.Name + "." + elasticsearch.NumberSubField, Type: esType(sub)}, true
+	}
+	return t, ok
+}
+
+func isNumeric(esType string) bool {
+	switch esType {
+	case "long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float":
+		return true
+	}
+	return false
 }

@@ -39,8 +39,12 @@ const templatePriority = 200
 //     round(value × 10^s) as a long, which is exact only while the value has
 //     at most 15 significant digits.
 //   - numeric with larger precision, without precision, or with a negative
-//     scale: keyword. The exact digits are kept and term queries work; range
-//     and sort are lexicographic.
+//     scale (every sum and avg aggregate): keyword, which keeps the exact
+//     digits, with a double sub-field (fields.number, NumberSubField) that
+//     ranges, sorts and numeric equality use: no other type both keeps
+//     the digits and compares by value. ignore_malformed on the sub-field
+//     keeps a value beyond double's range (or NaN) from failing the doc:
+//     it is then only in the keyword.
 //   - real: float; double precision: double; boolean: boolean.
 //   - date, timestamp, timestamptz: date (millisecond precision in the index;
 //     _source keeps the full value).
@@ -107,8 +111,14 @@ func FieldMapping(name, sqlType string) map[string]any {
 
 var typeArgs = regexp.MustCompile(`\(\s*(-?\d+)?\s*(?:,\s*(-?\d+)\s*)?\)`)
 
+// NumberSubField is the double sub-field of a numeric mapped as keyword
+// (see FieldMapping): "<field>.number" compares by value.
+const NumberSubField = "number"
+
 func numericMapping(args []string) map[string]any {
-	keyword := map[string]any{"type": "keyword"}
+	keyword := map[string]any{"type": "keyword", "fields": map[string]any{
+		NumberSubField: map[string]any{"type": "double", "ignore_malformed": true},
+	}}
 	if args == nil || args[1] == "" {
 		return keyword
 	}
@@ -134,6 +144,28 @@ func numericMapping(args []string) map[string]any {
 // templateBody is the index template of one view: it applies to every
 // generation index <alias>-g<N>.
 func templateBody(v *View) (map[string]any, error) {
+	props, err := Properties(v)
+	if err != nil {
+		return nil, err
+	}
+	props[DeletedField] = map[string]any{"type": "boolean"}
+	props[DeletedAtField] = map[string]any{"type": "date"}
+	return map[string]any{
+		"index_patterns": []string{v.Alias + "-g*"},
+		"priority":       templatePriority,
+		"template": map[string]any{
+			"mappings": map[string]any{"dynamic": true, "properties": props},
+		},
+		"_meta": map[string]any{"managed_by": "projector", "view": v.Name},
+	}, nil
+}
+
+// Properties is the mapping of a view's fields as its index template
+// holds them: the generated mapping of each field (FieldMapping), then the
+// view's overrides. The query server uses it to know how each field is
+// indexed, so reads and writes cannot disagree. It nests overrides of
+// dotted paths into the override maps of v.Mappings, which is idempotent.
+func Properties(v *View) (map[string]any, error) {
 	props := map[string]any{}
 	for _, f := range v.Fields {
 		if m := FieldMapping(f.Name, f.Type); m != nil {
@@ -159,16 +191,7 @@ func templateBody(v *View) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	props[DeletedField] = map[string]any{"type": "boolean"}
-	props[DeletedAtField] = map[string]any{"type": "date"}
-	return map[string]any{
-		"index_patterns": []string{v.Alias + "-g*"},
-		"priority":       templatePriority,
-		"template": map[string]any{
-			"mappings": map[string]any{"dynamic": true, "properties": props},
-		},
-		"_meta": map[string]any{"managed_by": "projector", "view": v.Name},
-	}, nil
+	return props, nil
 }
 
 // setPath places a mapping at a dotted path ("customer.name" inside the

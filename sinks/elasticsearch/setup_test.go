@@ -15,6 +15,8 @@ import (
 func TestFieldMapping(t *testing.T) {
 	text := map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}}}
 	kw := map[string]any{"type": "keyword"}
+	digits := map[string]any{"type": "keyword", "fields": map[string]any{
+		"number": map[string]any{"type": "double", "ignore_malformed": true}}}
 	tests := []struct {
 		name, field, typ string
 		want             map[string]any
@@ -24,12 +26,12 @@ func TestFieldMapping(t *testing.T) {
 		{"smallint upper case", "n", "SMALLINT", map[string]any{"type": "long"}},
 		{"numeric(10,2)", "price", "numeric(10,2)", map[string]any{"type": "scaled_float", "scaling_factor": 100.0}},
 		{"decimal(15,4) spaced", "p", "decimal( 15 , 4 )", map[string]any{"type": "scaled_float", "scaling_factor": 10000.0}},
-		{"numeric(16,2) too precise", "p", "numeric(16,2)", kw},
+		{"numeric(16,2) too precise", "p", "numeric(16,2)", digits},
 		{"numeric(18,0) fits long", "p", "numeric(18,0)", map[string]any{"type": "long"}},
 		{"numeric(12) fits long", "p", "numeric(12)", map[string]any{"type": "long"}},
-		{"numeric(19,0) too big", "p", "numeric(19,0)", kw},
-		{"numeric unknown scale", "p", "numeric", kw},
-		{"numeric negative scale", "p", "numeric(5,-2)", kw},
+		{"numeric(19,0) too big", "p", "numeric(19,0)", digits},
+		{"numeric unknown scale", "p", "numeric", digits},
+		{"numeric negative scale", "p", "numeric(5,-2)", digits},
 		{"double precision", "d", "double precision", map[string]any{"type": "double"}},
 		{"real", "r", "real", map[string]any{"type": "float"}},
 		{"boolean", "b", "boolean", map[string]any{"type": "boolean"}},
@@ -159,7 +161,9 @@ func TestElasticsearchSetup(t *testing.T) {
 			"id": map[string]any{"type": "long"}, "customer_id": map[string]any{"type": "keyword"},
 			"ref": map[string]any{"type": "keyword"}, "title": text,
 			"price": map[string]any{"type": "scaled_float", "scaling_factor": 100.0},
-			"total": map[string]any{"type": "keyword"}, "qty": map[string]any{"type": "long"},
+			"total": map[string]any{"type": "keyword", "fields": map[string]any{
+				"number": map[string]any{"type": "double", "ignore_malformed": true}}},
+			"qty":   map[string]any{"type": "long"},
 			"score": map[string]any{"type": "double"}, "paid": map[string]any{"type": "boolean"},
 			"created_at": map[string]any{"type": "date"}, "tags": text,
 			"customer": map[string]any{"type": "object", "dynamic": true, "properties": map[string]any{

@@ -213,15 +213,36 @@ func (p *docParser) value(v any, def map[string]any, dynamic, full, name string)
 		}
 		return p.object(sub, props, dynamicOf(def, dynamic), full, full)
 	}
-	if cause := checkValue(typ, v); cause != "" {
-		return &esError{
-			Type: "document_parsing_exception",
-			Reason: fmt.Sprintf("%s failed to parse field [%s] of type [%s] in document with id '%s'. Preview of field's value: '%s'",
-				p.col(name), full, typ, p.id, preview(v)),
-			Cause: &esError{Type: "illegal_argument_exception", Reason: cause},
+	if e := p.check(v, def, typ, full, name); e != nil {
+		return e
+	}
+	// A multi-field indexes the same value as its own type: a value it
+	// cannot parse fails the doc as the field itself would.
+	subs, _ := def["fields"].(map[string]any)
+	for sub, sd := range subs {
+		sdef, _ := sd.(map[string]any)
+		styp, _ := sdef["type"].(string)
+		if e := p.check(v, sdef, styp, full+"."+sub, name); e != nil {
+			return e
 		}
 	}
 	return nil
+}
+
+// check refuses a value a field of type typ cannot parse, unless the field
+// has ignore_malformed: Elasticsearch then indexes the doc without that
+// field's value.
+func (p *docParser) check(v any, def map[string]any, typ, full, name string) *esError {
+	cause := checkValue(typ, v)
+	if cause == "" || def["ignore_malformed"] == true {
+		return nil
+	}
+	return &esError{
+		Type: "document_parsing_exception",
+		Reason: fmt.Sprintf("%s failed to parse field [%s] of type [%s] in document with id '%s'. Preview of field's value: '%s'",
+			p.col(name), full, typ, p.id, preview(v)),
+		Cause: &esError{Type: "illegal_argument_exception", Reason: cause},
+	}
 }
 
 // checkValue returns why v is not a valid value of a field of that type,
@@ -233,11 +254,14 @@ func checkValue(typ string, v any) string {
 	switch typ {
 	case "long", "integer", "short", "byte", "unsigned_long", "double", "float", "half_float", "scaled_float":
 		switch t := v.(type) {
-		case json.Number:
-			return ""
-		case string:
-			if _, err := strconv.ParseFloat(strings.TrimSpace(t), 64); err != nil {
-				return `For input string: "` + t + `"`
+		case json.Number, string:
+			// Past double's range a number parses as infinite, which no
+			// numeric field takes.
+			if n, ok := numberOf(t); !ok || math.IsInf(n, 0) || math.IsNaN(n) {
+				if s, _ := t.(string); s != "" {
+					return `For input string: "` + s + `"`
+				}
+				return "[" + typ + "] supports only finite values, but got [" + scalarString(t) + "]"
 			}
 			return ""
 		case bool:
@@ -365,7 +389,7 @@ func numberOf(v any) (float64, bool) {
 	switch t := v.(type) {
 	case json.Number:
 		f, err := t.Float64()
-		return f, err == nil
+		return f, err == nil && !math.IsInf(f, 0)
 	case float64:
 		return t, true
 	case int:
@@ -374,7 +398,7 @@ func numberOf(v any) (float64, bool) {
 		return float64(t), true
 	case string:
 		f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-		return f, err == nil
+		return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 	case bool:
 		if t {
 			return 1, true

@@ -257,3 +257,48 @@ func TestMappingErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestNumericSubField: a keyword holding a decimal's exact digits with a
+// double sub-field, as the sink maps a numeric without precision. The
+// keyword keeps the text as sent; the sub-field compares by value, and
+// with ignore_malformed a value beyond double's range leaves the doc
+// indexed without it, while a sub-field without it fails the doc.
+func TestNumericSubField(t *testing.T) {
+	f := start(t)
+	f.must(t, http.MethodPut, "/n", `{"mappings":{"properties":{
+		"total":{"type":"keyword","fields":{"number":{"type":"double","ignore_malformed":true}}},
+		"strict":{"type":"keyword","fields":{"number":{"type":"double"}}}}}}`)
+	f.must(t, http.MethodPost, "/_bulk?refresh=true", `{"index":{"_index":"n","_id":"a"}}
+{"total":9.00}
+{"index":{"_index":"n","_id":"b"}}
+{"total":12.50}
+{"index":{"_index":"n","_id":"c"}}
+{"total":"100.00"}
+{"index":{"_index":"n","_id":"huge"}}
+{"total":"1e400"}
+`)
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"the keyword keeps the digits as sent", `{"query":{"term":{"total":"12.50"}}}`, []string{"b"}},
+		{"term by value", `{"query":{"term":{"total.number":12.5}}}`, []string{"b"}},
+		{"range by value", `{"query":{"range":{"total.number":{"gte":10}}}}`, []string{"b", "c"}},
+		{"sort by value", `{"sort":[{"total.number":"desc"}],"size":3}`, []string{"c", "b", "a"}},
+		{"a malformed value is only in the keyword", `{"query":{"term":{"total":"1e400"}}}`, []string{"huge"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(t, f.must(t, http.MethodPost, "/n/_search", tt.body)); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ids %v, want %v", got, tt.want)
+			}
+		})
+	}
+	out := f.must(t, http.MethodPost, "/_bulk", `{"index":{"_index":"n","_id":"x"}}
+{"strict":1e400}
+`)
+	item := out["items"].([]any)[0].(map[string]any)["index"].(map[string]any)
+	if item["status"] != float64(400) {
+		t.Errorf("a sub-field without ignore_malformed took 1e400: %v", item)
+	}
+}
