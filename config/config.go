@@ -18,6 +18,10 @@ type Config struct {
 	State   State       `yaml:"state"`
 	Sources Map[Source] `yaml:"sources"`
 	Views   Map[View]   `yaml:"views"`
+
+	// values is what the decoder recorded about each value, by its
+	// address: where it was written (see ValuePos).
+	values map[any]*valueInfo
 }
 
 // Kafka says where the Debezium topics are and how to consume them.

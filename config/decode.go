@@ -21,6 +21,7 @@ type valueInfo struct {
 	bad   bool        // could not be decoded; validation stays quiet about it
 	env   bool        // the scalar had ${...}: never show the value
 	raw   string      // the scalar as written, shown instead of an env value
+	style yaml.Style  // how the scalar was written: plain, quoted, block
 	items []valueInfo // StringList: one per item
 }
 
@@ -132,7 +133,7 @@ func (d *decoder) decode(v reflect.Value, n *yaml.Node, path []string) {
 		d.active[n] = true
 		defer delete(d.active, n)
 	}
-	vi := &valueInfo{pos: d.pos(n)}
+	vi := &valueInfo{pos: d.pos(n), style: n.Style}
 	d.info[v.Addr().Interface()] = vi
 	if isNull(n) {
 		vi.null = true

@@ -81,26 +81,27 @@
 //	views:                        # at least one; names match ^[a-z_][a-z0-9_]*$
 //	  order_view:
 //	    from: orders              # required: the root source
-//	    id: id                    # fields identifying a document; default: the key's fields
-//	    where: status != "x"      # rows for which this is false have no document
+//	    id: id                    # fields identifying a document; default: the key's fields (group_by view: all its group_by columns)
+//	    where: status != "x"      # a boolean expression; rows for which it is false have no document
 //	    group_by: user_id         # makes an aggregation view: only group_by columns and agg fields
-//	    fields:                   # at least one; each has exactly one of column, expr, one, many, agg
+//	    fields:                   # at least one; each has exactly one of column, expr, one, many or agg
 //	      id: id                  # short form: a column of the row
 //	      total: { column: total, type: numeric }
-//	      doubled: { expr: "total * 2", type: numeric }   # type is required with expr
+//	      doubled: { expr: "total * 2", type: numeric }   # type is required with expr, and must fit its result
 //	      customer:
 //	        one: users            # one-to-one join: an object ...
 //	        on: { _id: user_id }  # joined column: column of this row (required with one and many)
-//	        where: ...            # filter on the joined rows (one, many, agg)
+//	        where: ...            # boolean filter on the joined rows (one, many, agg)
 //	        fields: { name: name }   # ... with these fields (one and many only)
 //	      customer_name: { one: users, on: { _id: user_id }, column: name }   # one column of the joined row
 //	      items:
 //	        many: items           # one-to-many join: an array
 //	        on: { order_id: id }
-//	        order_by: [-created_at]   # many only; "-" for descending
+//	        order_by: [-created_at]   # many only; "-" for descending; default: the joined key
 //	        fields: { sku: sku }
 //	      item_count: { agg: count, of: items }       # count | sum | min | max | avg
 //	      quantity: { agg: sum, of: items.quantity }  # of is required except for count
+//	      big: { agg: count, of: items, where: quantity > 1 }   # where: over the joined rows (the group's rows in a group_by view)
 //	    sinks:                    # at least one
 //	      postgres:
 //	        table: order_view     # default: the view name
@@ -121,6 +122,29 @@
 //	        mappings:             # replace the generated mapping of a field (or dotted path into objects and arrays)
 //	          status: { type: keyword }
 //	          customer.name: { type: text, analyzer: english, fields: { raw: { type: keyword } } }
+//
+// # Expressions and aggregates
+//
+// Expressions (expr, where) are expr-lang (https://expr-lang.org) over the
+// columns of the row, typed by the source's declared columns (integers as
+// int64, other numbers as float64, timestamps and dates as time.Time;
+// undeclared ones as they come, numbers as int64 or float64), and for expr
+// over the fields computed before it at the same level, typed the same
+// way. A where must give a boolean and an expr a value that fits its type;
+// both are checked when the configuration loads. At run time an error, or
+// a number that is not finite (x / 0 divides as floats), makes the value
+// null and counts in projector_expression_errors_total.
+//
+// Aggregates behave as SQL's: they skip nulls (count with of counts the
+// non-null values; without of, the rows), and over no values count is 0
+// and the others are null. sum and avg need numbers; a sum keeps its
+// column's scale (10.00 + 5.50 is 15.50). min, max and order_by compare
+// numbers as numbers, timestamps and dates as instants, and the rest as
+// text; rows they leave tied, and the rows a one-to-one join matches
+// beyond the first, come in the order of their source's key (as text).
+//
+// A view's top-level fields cannot be named _rev, _deleted or _updated_at:
+// the sinks add columns of those names.
 //
 // # Redis indexes
 //

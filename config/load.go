@@ -46,6 +46,7 @@ func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	if err := d.errs.Err(); err != nil {
 		return nil, err
 	}
+	c.values = d.info
 	return c, nil
 }
 

@@ -110,7 +110,7 @@ func (d *decoder) decodeStringList(v reflect.Value, n *yaml.Node, path []string,
 			if isNull(item) {
 				continue
 			}
-			ivi := valueInfo{pos: d.pos(item)}
+			ivi := valueInfo{pos: d.pos(item), style: item.Style}
 			if item.Kind != yaml.ScalarNode {
 				vi.bad = true
 				d.errs.Add(ivi.pos, "%s: each item must be a single value, not %s", describe(path), kindName(item))

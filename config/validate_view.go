@@ -38,7 +38,21 @@ func (v *validator) views() {
 			group = nil
 		}
 		v.fields(vw.Fields, path, group)
+		v.reservedFields(vw.Fields)
 		v.sinks(e, tables, indexes)
+	}
+}
+
+// reserved are the names a view's top-level field cannot take: the columns
+// the postgres sink adds to every view table (the elasticsearch sink marks
+// its delete tombstones with _deleted too).
+var reserved = []string{"_rev", "_deleted", "_updated_at"}
+
+func (v *validator) reservedFields(m Map[Field]) {
+	for _, e := range m {
+		if slices.Contains(reserved, e.Key) {
+			v.add(e.KeyPos, "field name %q is reserved: the sinks add %s to the documents they store", e.Key, joinAnd(reserved))
+		}
 	}
 }
 

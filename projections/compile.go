@@ -1,15 +1,11 @@
 package projections
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
-
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/file"
 
 	"github.com/projectorhq/projector/config"
 )
@@ -21,8 +17,10 @@ func Compile(cfg *config.Config) (*Plan, error) {
 	for _, e := range cfg.Sources {
 		c.plan.Sources = append(c.plan.Sources, c.source(e.Key, e.Value))
 	}
-	for _, e := range cfg.Views {
-		if v := c.view(e.Key, e.KeyPos, e.Value); v != nil {
+	for i := range cfg.Views {
+		// By pointer: the config finds where values were written by their
+		// address (config.ValuePos).
+		if v := c.view(cfg.Views[i].Key, &cfg.Views[i].Value); v != nil {
 			c.plan.Views = append(c.plan.Views, v)
 		}
 	}
@@ -134,15 +132,15 @@ func (c *compiler) column(sc scope, pos config.Pos, col string) (config.Type, bo
 	return t, true
 }
 
-func (c *compiler) view(name string, pos config.Pos, v config.View) *View {
+func (c *compiler) view(name string, v *config.View) *View {
 	root := c.plan.Source(v.From)
 	if root == nil {
 		return nil // config.Load has reported the unknown source
 	}
 	view := &View{Name: name, Root: root, Sinks: v.Sinks}
 	sc := scope{view: name, source: root, path: name}
-	for _, g := range v.GroupBy {
-		if _, ok := c.column(sc, v.Pos, g); ok {
+	for i, g := range v.GroupBy {
+		if _, ok := c.column(sc, c.cfg.ItemPos(&v.GroupBy, i, v.Pos), g); ok {
 			c.use(root, g)
 			c.index(root, g)
 		}
@@ -150,7 +148,7 @@ func (c *compiler) view(name string, pos config.Pos, v config.View) *View {
 	view.GroupBy = v.GroupBy
 	view.Fields = c.fields(sc, v.Fields, len(v.GroupBy) > 0)
 	if v.Where != "" {
-		view.Where = c.expr(sc, v.Pos, v.Where, nil)
+		view.Where = c.where(sc, &v.Where, v.Pos)
 	}
 	c.viewID(view, v)
 	c.sinkTemplates(view, v)
@@ -158,7 +156,7 @@ func (c *compiler) view(name string, pos config.Pos, v config.View) *View {
 }
 
 // viewID settles which fields identify a document.
-func (c *compiler) viewID(view *View, v config.View) {
+func (c *compiler) viewID(view *View, v *config.View) {
 	byColumn := map[string]string{}
 	for _, f := range view.Fields {
 		if f.Kind == KindColumn {
@@ -176,6 +174,12 @@ func (c *compiler) viewID(view *View, v config.View) {
 			}
 			view.ID = append(view.ID, id)
 			view.IDColumns = append(view.IDColumns, f.Column)
+		}
+		if len(view.GroupBy) > 0 && !slices.Equal(slices.Compact(sorted(view.IDColumns)), sorted(view.GroupBy)) {
+			// A doc per group_by value, identified by fewer columns: docs
+			// of different groups would overwrite each other.
+			c.errs.Add(c.cfg.ValuePos(&v.ID, v.Pos), "view %q: id %v must map every group_by column (%s)", view.Name, []string(v.ID), strings.Join(view.GroupBy, ", "))
+			return
 		}
 		if len(view.GroupBy) == 0 && len(view.Root.Key) > 0 {
 			if !slices.Equal(sorted(view.IDColumns), sorted(view.Root.Key)) {
@@ -219,7 +223,7 @@ var placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
 
 // sinkTemplates checks that key templates name only id fields, which a
 // delete still knows.
-func (c *compiler) sinkTemplates(view *View, v config.View) {
+func (c *compiler) sinkTemplates(view *View, v *config.View) {
 	r := v.Sinks.Redis
 	if r == nil {
 		return
@@ -245,8 +249,8 @@ func (c *compiler) sinkTemplates(view *View, v config.View) {
 
 func (c *compiler) fields(sc scope, fields config.Map[config.Field], grouped bool) []*Field {
 	var out []*Field
-	for _, e := range fields {
-		f := c.field(sc, e.Key, e.Value, out, grouped)
+	for i := range fields {
+		f := c.field(sc, fields[i].Key, &fields[i].Value, out, grouped)
 		if f != nil {
 			out = append(out, f)
 		}
@@ -254,7 +258,7 @@ func (c *compiler) fields(sc scope, fields config.Map[config.Field], grouped boo
 	return out
 }
 
-func (c *compiler) field(sc scope, name string, f config.Field, prior []*Field, grouped bool) *Field {
+func (c *compiler) field(sc scope, name string, f *config.Field, prior []*Field, grouped bool) *Field {
 	path := sc.path + "." + name
 	switch {
 	case f.Agg != "":
@@ -269,9 +273,10 @@ func (c *compiler) field(sc scope, name string, f config.Field, prior []*Field, 
 		if err != nil {
 			return nil // reported by config.Load
 		}
-		return &Field{Name: name, Kind: KindExpr, Type: t, Expr: c.expr(sc, f.Pos, f.Expr, prior)}
+		x := c.expr(scope{view: sc.view, source: sc.source, path: path}, &f.Expr, f.Pos, prior, t)
+		return &Field{Name: name, Kind: KindExpr, Type: t, Expr: x}
 	case f.Column != "":
-		t, ok := c.column(scope{view: sc.view, source: sc.source, path: path}, f.Pos, f.Column)
+		t, ok := c.column(scope{view: sc.view, source: sc.source, path: path}, c.cfg.ValuePos(&f.Column, f.Pos), f.Column)
 		if !ok {
 			return nil
 		}
@@ -300,7 +305,7 @@ func (c *compiler) groupBy(sc scope) []string {
 	return nil
 }
 
-func (c *compiler) join(sc scope, name string, f config.Field) *Field {
+func (c *compiler) join(sc scope, name string, f *config.Field) *Field {
 	path := sc.path + "." + name
 	srcName := f.One
 	if f.Many != "" {
@@ -328,20 +333,15 @@ func (c *compiler) join(sc scope, name string, f config.Field) *Field {
 		c.index(sc.source, on.Value)
 		j.On = append(j.On, Pair{Joined: on.Key, Outer: on.Value})
 	}
-	for _, o := range f.OrderBy {
+	for i, o := range f.OrderBy {
 		ord := Order{Column: strings.TrimPrefix(o, "-"), Desc: strings.HasPrefix(o, "-")}
-		if _, ok := c.column(inner, f.Pos, ord.Column); ok {
+		if _, ok := c.column(inner, c.cfg.ItemPos(&f.OrderBy, i, f.Pos), ord.Column); ok {
 			c.use(joined, ord.Column)
 			j.OrderBy = append(j.OrderBy, ord)
 		}
 	}
 	if f.Where != "" {
-		j.Where = c.expr(inner, f.Pos, f.Where, nil)
-		for col := range joined.Columns {
-			if strings.Contains(f.Where, col) {
-				c.use(joined, col)
-			}
-		}
+		j.Where = c.where(inner, &f.Where, f.Pos) // marks the columns it may read used
 	}
 	out := &Field{Name: name, Join: j, Type: config.Type{Name: "jsonb", Precision: -1, Scale: -1}}
 	switch {
@@ -356,7 +356,7 @@ func (c *compiler) join(sc scope, name string, f config.Field) *Field {
 		}
 	case f.Column != "":
 		out.Kind = KindOne
-		t, ok := c.column(inner, f.Pos, f.Column)
+		t, ok := c.column(inner, c.cfg.ValuePos(&f.Column, f.Pos), f.Column)
 		if !ok {
 			return nil
 		}
@@ -370,97 +370,6 @@ func (c *compiler) join(sc scope, name string, f config.Field) *Field {
 		j.Fields = c.fields(inner, f.Fields, false)
 	}
 	return out
-}
-
-func (c *compiler) agg(sc scope, name string, f config.Field, prior []*Field, grouped bool) *Field {
-	path := sc.path + "." + name
-	fn := map[string]AggFunc{"count": AggCount, "sum": AggSum, "min": AggMin, "max": AggMax, "avg": AggAvg}[f.Agg]
-	if fn == 0 {
-		return nil // reported by config.Load
-	}
-	a := &Agg{Func: fn}
-	var colType config.Type
-	arr, col, nested := strings.Cut(f.Of, ".")
-	if af := fieldNamed(prior, arr); af != nil && af.Kind == KindMany {
-		// An aggregate over a nested array of the same document.
-		a.Array = arr
-		if nested {
-			item := fieldNamed(af.Join.Fields, col)
-			if item == nil {
-				c.errs.Add(f.Pos, "%s: %q has no field %q", path, arr, col)
-				return nil
-			}
-			a.Column, colType = col, item.Type
-		} else if fn != AggCount {
-			c.errs.Add(f.Pos, "%s: %s needs a field of the array (of: %s.<field>)", path, f.Agg, arr)
-			return nil
-		}
-	} else {
-		if !grouped {
-			c.errs.Add(f.Pos, "%s: agg over %q needs a one-to-many field declared before it, or a group_by view", path, f.Of)
-			return nil
-		}
-		if f.Of != "" {
-			t, ok := c.column(sc, f.Pos, f.Of)
-			if !ok {
-				return nil
-			}
-			c.use(sc.source, f.Of)
-			a.Column, colType = f.Of, t
-		}
-	}
-	return &Field{Name: name, Kind: KindAgg, Agg: a, Type: aggType(fn, colType)}
-}
-
-func aggType(fn AggFunc, col config.Type) config.Type {
-	switch {
-	case fn == AggCount:
-		return config.Type{Name: "bigint", Precision: -1, Scale: -1}
-	case fn == AggAvg:
-		return config.Type{Name: "numeric", Precision: -1, Scale: -1}
-	case fn == AggSum && isInteger(col):
-		return config.Type{Name: "numeric", Precision: -1, Scale: 0}
-	case fn == AggSum && col.Name == "numeric":
-		return config.Type{Name: "numeric", Precision: -1, Scale: col.Scale}
-	case col.Name == "":
-		return config.Type{Name: "jsonb", Precision: -1, Scale: -1}
-	}
-	return col
-}
-
-// expr compiles an expression over the scope's columns and the fields
-// computed before it at the same level.
-func (c *compiler) expr(sc scope, pos config.Pos, src string, prior []*Field) *Expr {
-	env := map[string]any{}
-	for col, t := range sc.source.Columns {
-		env[col] = Sample(t)
-		c.use(sc.source, col) // conservative: an expression may read any column
-	}
-	for _, f := range prior {
-		env[f.Name] = Sample(f.Type)
-		if f.Kind == KindMany {
-			env[f.Name] = []any{}
-		}
-	}
-	opts := []expr.Option{expr.Env(env)}
-	if sc.source.Columns == nil {
-		opts = append(opts, expr.AllowUndefinedVariables())
-	}
-	prog, err := expr.Compile(src, opts...)
-	if err != nil {
-		var fe *file.Error
-		p := pos
-		msg := err.Error()
-		if errors.As(err, &fe) {
-			msg = fe.Message
-			if fe.Line <= 1 {
-				p.Col += fe.Column
-			}
-		}
-		c.errs.Add(p, "%s: invalid expression %q: %s", sc.path, src, msg)
-		return nil
-	}
-	return &Expr{Source: src, Program: prog}
 }
 
 func fieldNamed(fields []*Field, name string) *Field {

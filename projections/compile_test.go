@@ -120,7 +120,7 @@ func TestErrors(t *testing.T) {
       id: id
       x: { expr: "status + + ", type: text }
     sinks: { postgres: {} }
-`, []string{`v: invalid expression "status + + "`}},
+`, []string{`t.yaml:18:29: v.x: invalid expression "status + + "`}},
 		{"expression type error", `
   v:
     from: orders

@@ -3,8 +3,11 @@
 // expressions compute fields, and the typed columns each sink stores.
 //
 // Compile checks meaning (unknown sources and columns, join type mismatches,
-// cycles, duplicate names, invalid expressions) and reports every problem
-// with its file:line:col, through config.Errors.
+// cycles, duplicate names, invalid expressions, a where that is not boolean,
+// an expression whose result does not fit its type, sums of non-numbers, a
+// group_by view's id that is not its group) and reports every problem with
+// its file:line:col, through config.Errors: a problem inside an expression
+// at its place in the expression's text.
 package projections
 
 import (
@@ -175,11 +178,16 @@ const (
 
 // Agg is an aggregate: over the rows of a group (Column of the root source),
 // or over a nested array field of the same document (Array, and Column of
-// its items; Column empty for count).
+// its items; Column empty for count). Null values are skipped, as SQL's
+// aggregates skip them: count with a Column counts the non-null ones.
 type Agg struct {
 	Func   AggFunc
 	Column string
 	Array  string
+	// Where keeps only the rows it holds for: the group's root rows, or
+	// the joined rows behind the array's items (over their source's
+	// columns, not the items' fields). Nil keeps every row.
+	Where *Expr
 }
 
 // Expr is a compiled expression with its source text.

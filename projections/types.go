@@ -61,11 +61,16 @@ func Sample(t config.Type) any {
 // state stores it) to what an expression sees: int64 for integers, float64
 // for other numbers (expressions compute in float64; a column copied
 // unchanged keeps its exact digits), time.Time for timestamps and dates.
+// A number of a column whose type is not declared becomes int64 when it is
+// integral and float64 otherwise: expressions cannot compute with the
+// json.Number the state decodes it as.
 func ExprValue(t config.Type, v any) any {
 	if v == nil || t.Array {
 		return v
 	}
 	switch family(t) {
+	case "", "jsonb", "json":
+		return natural(v)
 	case "integer":
 		switch n := v.(type) {
 		case json.Number:
@@ -98,6 +103,34 @@ func ExprValue(t config.Type, v any) any {
 				}
 			}
 		}
+	}
+	return v
+}
+
+// natural converts the JSON numbers in v, at any depth, to what an
+// expression computes with: int64 when integral, else float64. Objects and
+// arrays holding numbers are copied, not changed.
+func natural(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = natural(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = natural(e)
+		}
+		return out
 	}
 	return v
 }

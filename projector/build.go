@@ -2,14 +2,12 @@ package projector
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"sort"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
-	"github.com/shopspring/decimal"
 
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks"
@@ -119,6 +117,10 @@ func (b *builder) load(ctx context.Context, rows []map[string]any, fields []*pro
 		if err != nil {
 			return nil, err
 		}
+		// In state key order, whatever order the store gave: rows that
+		// order_by leaves tied, and the several rows a one-to-one join may
+		// match, then come out the same in every store and every run.
+		slices.SortFunc(found, func(a, b stateRow) int { return strings.Compare(a.Key, b.Key) })
 		cols := joinedCols(j)
 		var children []map[string]any
 		for _, r := range found {
@@ -156,12 +158,13 @@ func outerCols(j *projections.Join) []string {
 // build computes the fields of one row.
 func (b *builder) build(row map[string]any, fields []*projections.Field, src *projections.Source, jd joinData) map[string]any {
 	out := make(map[string]any, len(fields))
-	for _, f := range fields {
+	kids := map[string][]map[string]any{} // the rows behind each array field's items
+	for i, f := range fields {
 		switch f.Kind {
 		case projections.KindColumn:
 			out[f.Name] = row[f.Column]
 		case projections.KindExpr:
-			out[f.Name] = b.eval(f.Expr, src, row, out)
+			out[f.Name] = b.eval(f.Expr, src, row, fields[:i], out)
 		case projections.KindOne:
 			out[f.Name] = nil
 			if kids := b.children(row, f, jd); len(kids) > 0 {
@@ -172,28 +175,44 @@ func (b *builder) build(row map[string]any, fields []*projections.Field, src *pr
 				}
 			}
 		case projections.KindMany:
-			kids := b.children(row, f, jd)
-			sortRows(kids, f.Join.OrderBy)
-			items := make([]any, len(kids))
-			for i, k := range kids {
+			rows := b.children(row, f, jd)
+			sortRows(rows, f.Join.OrderBy, f.Join.Source)
+			items := make([]any, len(rows))
+			for i, k := range rows {
 				items[i] = b.build(k, f.Join.Fields, f.Join.Source, jd[f].nested)
 			}
-			out[f.Name] = items
+			out[f.Name], kids[f.Name] = items, rows
 		case projections.KindAgg:
-			items, _ := out[f.Agg.Array].([]any)
-			vals := make([]any, 0, len(items))
-			for _, it := range items {
-				m, _ := it.(map[string]any)
-				if f.Agg.Column == "" {
-					vals = append(vals, true)
-				} else if v := m[f.Agg.Column]; v != nil {
-					vals = append(vals, v)
-				}
-			}
-			out[f.Name] = aggregate(f.Agg.Func, vals, len(items))
+			out[f.Name] = b.aggregateItems(f, fields, out, kids)
 		}
 	}
 	return out
+}
+
+// aggregateItems computes an aggregate over a nested array built before it:
+// over the items whose joined row passes the aggregate's where.
+func (b *builder) aggregateItems(f *projections.Field, fields []*projections.Field, out map[string]any, kids map[string][]map[string]any) any {
+	items, _ := out[f.Agg.Array].([]any)
+	rows := kids[f.Agg.Array]
+	var src *projections.Source
+	for _, af := range fields {
+		if af.Name == f.Agg.Array && af.Join != nil {
+			src = af.Join.Source
+		}
+	}
+	vals := make([]any, 0, len(items))
+	for i, it := range items {
+		if f.Agg.Where != nil && (i >= len(rows) || !b.pass(f.Agg.Where, src, rows[i])) {
+			continue
+		}
+		m, _ := it.(map[string]any)
+		if f.Agg.Column == "" {
+			vals = append(vals, true)
+		} else if v := m[f.Agg.Column]; v != nil {
+			vals = append(vals, v)
+		}
+	}
+	return aggregate(f.Agg.Func, f.Type, vals)
 }
 
 func (b *builder) children(row map[string]any, f *projections.Field, jd joinData) []map[string]any {
@@ -209,108 +228,23 @@ func (b *builder) children(row map[string]any, f *projections.Field, jd joinData
 	return append([]map[string]any(nil), res.byTuple[t]...)
 }
 
-// sortRows orders joined rows by the join's order_by columns; numbers
-// compare as numbers, everything else as text.
-func sortRows(rows []map[string]any, order []projections.Order) {
-	sort.SliceStable(rows, func(i, j int) bool {
-		for _, o := range order {
-			c := compareValues(rows[i][o.Column], rows[j][o.Column])
-			if c == 0 {
-				continue
-			}
-			if o.Desc {
-				return c > 0
-			}
-			return c < 0
-		}
-		return false
-	})
-}
-
-func compareValues(a, b any) int {
-	if a == nil || b == nil {
-		switch {
-		case a == nil && b == nil:
-			return 0
-		case a == nil:
-			return -1
-		}
-		return 1
-	}
-	da, errA := toDecimal(a)
-	db, errB := toDecimal(b)
-	if errA == nil && errB == nil {
-		return da.Cmp(db)
-	}
-	ta, _ := text(a)
-	tb, _ := text(b)
-	return strings.Compare(ta, tb)
-}
-
-func toDecimal(v any) (decimal.Decimal, error) {
-	switch x := v.(type) {
-	case json.Number:
-		return decimal.NewFromString(x.String())
-	case string:
-		return decimal.NewFromString(x)
-	case int64:
-		return decimal.NewFromInt(x), nil
-	case float64:
-		return decimal.NewFromFloat(x), nil
-	}
-	return decimal.Decimal{}, fmt.Errorf("not a number: %T", v)
-}
-
-// aggregate computes fn over vals (the non-null values; n counts the rows).
-// Sums and averages are exact decimals, rendered as JSON numbers.
-func aggregate(fn projections.AggFunc, vals []any, n int) any {
-	switch fn {
-	case projections.AggCount:
-		return json.Number(fmt.Sprint(n))
-	case projections.AggSum, projections.AggAvg:
-		sum := decimal.Zero
-		cnt := 0
-		for _, v := range vals {
-			d, err := toDecimal(v)
-			if err != nil {
-				continue
-			}
-			sum = sum.Add(d)
-			cnt++
-		}
-		if fn == projections.AggSum {
-			return json.Number(sum.String())
-		}
-		if cnt == 0 {
-			return nil
-		}
-		return json.Number(sum.DivRound(decimal.NewFromInt(int64(cnt)), 16).String())
-	case projections.AggMin, projections.AggMax:
-		var best any
-		for _, v := range vals {
-			c := compareValues(v, best)
-			if best == nil || (fn == projections.AggMin && c < 0) || (fn == projections.AggMax && c > 0) {
-				best = v
-			}
-		}
-		return best
-	}
-	return nil
-}
-
 // pass evaluates a where expression over a row; no expression passes.
 func (b *builder) pass(w *projections.Expr, src *projections.Source, row map[string]any) bool {
 	if w == nil {
 		return true
 	}
-	v := b.eval(w, src, row, nil)
+	v := b.eval(w, src, row, nil, nil)
 	ok, _ := v.(bool)
 	return ok
 }
 
 // eval runs an expression over a row's columns and the fields computed so
-// far; a runtime error yields null and is counted.
-func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[string]any, prior map[string]any) any {
+// far (prior, with their values in out), each converted to what the
+// compiler type-checked it as (projections.ExprValue). A runtime error
+// yields null and is counted, and so does a result that is not a finite
+// number (x / 0 divides as floats): no sink can store it, and an aggregate
+// over it must not fail the whole batch.
+func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[string]any, prior []*projections.Field, out map[string]any) any {
 	if x == nil {
 		return nil
 	}
@@ -319,22 +253,27 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 		t, _ := src.ColumnType(col)
 		env[col] = projections.ExprValue(t, v)
 	}
-	for col, t := range src.Columns {
+	for col := range src.Columns {
 		if _, ok := env[col]; !ok {
-			_ = t
 			env[col] = nil
 		}
 	}
-	for k, v := range prior {
-		env[k] = v
+	for _, f := range prior {
+		env[f.Name] = projections.ExprValue(f.Type, out[f.Name])
 	}
 	v, err := expr.Run(x.Program, env)
 	if err != nil {
 		b.e.metrics.exprErrors.Inc()
 		return nil
 	}
-	if t, ok := v.(time.Time); ok {
-		return t.UTC().Format(time.RFC3339Nano)
+	switch r := v.(type) {
+	case time.Time:
+		return r.UTC().Format(time.RFC3339Nano)
+	case float64:
+		if math.IsInf(r, 0) || math.IsNaN(r) {
+			b.e.metrics.exprErrors.Inc()
+			return nil
+		}
 	}
 	return v
 }
@@ -379,18 +318,27 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 			case projections.KindColumn:
 				d.Fields[f.Name] = rows[0][f.Column]
 			case projections.KindAgg:
-				vals := make([]any, 0, len(rows))
-				for _, r := range rows {
-					if f.Agg.Column == "" {
-						vals = append(vals, true)
-					} else if x := r[f.Agg.Column]; x != nil {
-						vals = append(vals, x)
-					}
-				}
-				d.Fields[f.Name] = aggregate(f.Agg.Func, vals, len(rows))
+				d.Fields[f.Name] = b.aggregateRows(f, rows)
 			}
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// aggregateRows computes an aggregate over the root rows of a group that
+// pass the aggregate's where.
+func (b *builder) aggregateRows(f *projections.Field, rows []map[string]any) any {
+	vals := make([]any, 0, len(rows))
+	for _, r := range rows {
+		if !b.pass(f.Agg.Where, b.view.Root, r) {
+			continue
+		}
+		if f.Agg.Column == "" {
+			vals = append(vals, true)
+		} else if x := r[f.Agg.Column]; x != nil {
+			vals = append(vals, x)
+		}
+	}
+	return aggregate(f.Agg.Func, f.Type, vals)
 }

@@ -69,7 +69,7 @@ func TestTestReportsFailures(t *testing.T) {
 	}
 	for _, want := range []string{
 		path + `:16: case "wrong": view order_view doc 1: field customer.name = "Bob", want "Ada"`,
-		path + `:17: case "wrong": view order_view doc 1: field total_amount = 10.00, want "10.01"`,
+		path + `:17: case "wrong": view order_view doc 1: field total_amount = "10.00", want "10.01"`,
 		path + `:18: case "wrong": view order_view doc 3: missing, want a document`,
 		path + `:20: case "wrong": view order_view doc 1: present, want absent`,
 		"1 passed, 1 failed",

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -49,9 +51,13 @@ func Run(ctx context.Context, f *File) (*Result, error) {
 	if err := check(f, plan); err != nil {
 		return nil, err
 	}
+	decs, err := rowDecoders(plan)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, f.Path, err)
+	}
 	res := &Result{}
 	for _, c := range f.Cases {
-		fails, err := runCase(ctx, f, plan, c)
+		fails, err := runCase(ctx, f, plan, decs, c)
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +159,7 @@ func (s *docSink) Write(_ context.Context, docs []sinks.Doc) error {
 	return nil
 }
 
-func runCase(ctx context.Context, f *File, plan *projections.Plan, c *Case) ([]Failure, error) {
+func runCase(ctx context.Context, f *File, plan *projections.Plan, decs map[string]*debezium.Decoder, c *Case) ([]Failure, error) {
 	sink := &docSink{docs: map[string]sinks.Doc{}}
 	views := make([]string, 0, len(plan.Views))
 	for _, v := range plan.Views {
@@ -182,7 +188,11 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, c *Case) ([]F
 		// Short records follow each other: positions increase in the order
 		// given, so a later change of a row wins, as in a real stream.
 		pos++
-		if err := eng.ProcessChanges(ctx, g.Source, []debezium.Change{shortChange(plan.Source(g.Source), g, pos)}); err != nil {
+		ch, err := shortChange(plan.Source(g.Source), decs[g.Source], g, pos)
+		if err == nil {
+			err = eng.ProcessChanges(ctx, g.Source, []debezium.Change{ch})
+		}
+		if err != nil {
 			fail(g.Line, "change of %s not projected: %v", g.Source, err)
 		}
 	}
@@ -204,47 +214,77 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, c *Case) ([]F
 	return fails, nil
 }
 
-// shortChange makes a decoded change of a short record. Values of numeric
-// columns given as text become numbers, as the decoder makes them.
-func shortChange(src *projections.Source, g *Given, pos int64) debezium.Change {
+// shortChange makes a decoded change of a short record. Its rows go
+// through the decoder's reading of the source's declared column types, as
+// the row of a Debezium record without a schema does: a short record and a
+// Debezium record of the same row give the same document.
+func shortChange(src *projections.Source, dec *debezium.Decoder, g *Given, pos int64) (debezium.Change, error) {
 	op, _ := debezium.ParseOp(g.Op)
-	ch := debezium.Change{Kind: debezium.KindChange, Op: op, Position: debezium.Position{Lo: pos},
-		Before: typed(src, g.Before), After: typed(src, g.After)}
+	ch := debezium.Change{Kind: debezium.KindChange, Op: op, Position: debezium.Position{Lo: pos}}
+	var err error
+	if ch.Before, err = decodeRow(src, dec, g.Before); err != nil {
+		return ch, fmt.Errorf("before: %w", err)
+	}
+	if ch.After, err = decodeRow(src, dec, g.After); err != nil {
+		return ch, fmt.Errorf("after: %w", err)
+	}
 	if op == debezium.OpDelete {
 		if ch.Before == nil {
 			ch.Before = ch.After
 		}
 		ch.After = nil
 	}
-	return ch
+	return ch, nil
 }
 
-func typed(src *projections.Source, row map[string]any) map[string]any {
+func decodeRow(src *projections.Source, dec *debezium.Decoder, row map[string]any) (map[string]any, error) {
 	if row == nil {
-		return nil
+		return nil, nil
 	}
+	raw, err := json.Marshal(numbersFromText(src, row))
+	if err != nil {
+		return nil, err
+	}
+	return dec.DecodeRow(raw)
+}
+
+// numbersFromText lets a short record give an integer or float column as
+// text ("7"), which YAML makes easy to write: the decoder wants a JSON
+// number there (decimals it reads from text itself).
+func numbersFromText(src *projections.Source, row map[string]any) map[string]any {
 	out := make(map[string]any, len(row))
 	for k, v := range row {
 		out[k] = v
-		t, ok := src.ColumnType(k)
+		t, _ := src.ColumnType(k)
 		s, isText := v.(string)
-		if !ok || !isText || !numericType(t.String()) {
+		if !isText || t.Array || !slices.Contains(floatOrInt, t.Name) {
 			continue
 		}
-		if _, err := decimal.NewFromString(s); err == nil && json.Valid([]byte(s)) {
+		if _, err := strconv.ParseFloat(s, 64); err == nil && json.Valid([]byte(s)) {
 			out[k] = json.Number(s)
 		}
 	}
 	return out
 }
 
-func numericType(t string) bool {
-	for _, p := range []string{"int", "bigint", "smallint", "integer", "numeric", "decimal", "real", "double", "float", "serial", "bigserial"} {
-		if strings.HasPrefix(t, p) {
-			return true
+var floatOrInt = []string{"smallint", "integer", "bigint", "real", "double precision"}
+
+// rowDecoders makes, per source, the decoder of its short records: the
+// engine's, without a format (a short record has no envelope).
+func rowDecoders(plan *projections.Plan) (map[string]*debezium.Decoder, error) {
+	out := make(map[string]*debezium.Decoder, len(plan.Sources))
+	for _, src := range plan.Sources {
+		cols := make(map[string]string, len(src.Columns))
+		for name, t := range src.Columns {
+			cols[name] = t.String()
 		}
+		dec, err := debezium.NewDecoder(debezium.Options{Columns: cols})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		out[src.Name] = dec
 	}
-	return false
+	return out, nil
 }
 
 type mismatch struct {

@@ -1,0 +1,93 @@
+package projections
+
+import (
+	"strings"
+
+	"github.com/projectorhq/projector/config"
+)
+
+// agg compiles an aggregate field: over a nested array declared before it
+// (of: items, items.quantity), or over the rows of the group.
+func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, grouped bool) *Field {
+	path := sc.path + "." + name
+	fn := map[string]AggFunc{"count": AggCount, "sum": AggSum, "min": AggMin, "max": AggMax, "avg": AggAvg}[f.Agg]
+	if fn == 0 {
+		return nil // reported by config.Load
+	}
+	ofPos := c.cfg.ValuePos(&f.Of, f.Pos)
+	a := &Agg{Func: fn}
+	var colType config.Type
+	rows := sc // the scope the rows aggregated come from, for where
+	arr, col, nested := strings.Cut(f.Of, ".")
+	if af := fieldNamed(prior, arr); af != nil && af.Kind == KindMany {
+		// An aggregate over a nested array of the same document.
+		a.Array = arr
+		rows = scope{view: sc.view, source: af.Join.Source, path: path}
+		if nested {
+			item := fieldNamed(af.Join.Fields, col)
+			if item == nil {
+				c.errs.Add(ofPos, "%s: %q has no field %q", path, arr, col)
+				return nil
+			}
+			a.Column, colType = col, item.Type
+		} else if fn != AggCount {
+			c.errs.Add(ofPos, "%s: %s needs a field of the array (of: %s.<field>)", path, f.Agg, arr)
+			return nil
+		}
+	} else {
+		if !grouped {
+			c.errs.Add(f.Pos, "%s: agg over %q needs a one-to-many field declared before it, or a group_by view", path, f.Of)
+			return nil
+		}
+		if f.Of != "" {
+			t, ok := c.column(sc, ofPos, f.Of)
+			if !ok {
+				return nil
+			}
+			c.use(sc.source, f.Of)
+			a.Column, colType = f.Of, t
+		}
+		rows.path = path
+	}
+	if (fn == AggSum || fn == AggAvg) && !summable(colType) {
+		c.errs.Add(ofPos, "%s: %s needs numbers, but %s is %s", path, f.Agg, f.Of, colType)
+		return nil
+	}
+	if f.Where != "" {
+		// Over the rows themselves: the group's root rows, or the joined
+		// rows behind the array's items.
+		if a.Where = c.where(rows, &f.Where, f.Pos); a.Where == nil {
+			return nil
+		}
+	}
+	return &Field{Name: name, Kind: KindAgg, Agg: a, Type: aggType(fn, colType)}
+}
+
+// summable reports whether sum and avg can add values of type t: numbers,
+// or values whose type is not declared.
+func summable(t config.Type) bool {
+	if t.Array {
+		return false
+	}
+	switch family(t) {
+	case "integer", "number", "", "jsonb", "json":
+		return true
+	}
+	return false
+}
+
+func aggType(fn AggFunc, col config.Type) config.Type {
+	switch {
+	case fn == AggCount:
+		return config.Type{Name: "bigint", Precision: -1, Scale: -1}
+	case fn == AggAvg:
+		return config.Type{Name: "numeric", Precision: -1, Scale: -1}
+	case fn == AggSum && isInteger(col):
+		return config.Type{Name: "numeric", Precision: -1, Scale: 0}
+	case fn == AggSum && col.Name == "numeric":
+		return config.Type{Name: "numeric", Precision: -1, Scale: col.Scale}
+	case col.Name == "":
+		return config.Type{Name: "jsonb", Precision: -1, Scale: -1}
+	}
+	return col
+}

@@ -1,0 +1,96 @@
+package projections
+
+import (
+	"errors"
+	"reflect"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+
+	"github.com/projectorhq/projector/config"
+)
+
+// boolean is what a where expression must give.
+var boolean = config.Type{Name: "boolean", Precision: -1, Scale: -1}
+
+// where compiles a filter: an expression over the scope's columns that
+// must give a boolean, since anything else would drop every row at run time.
+func (c *compiler) where(sc scope, src *string, fallback config.Pos) *Expr {
+	return c.expr(sc, src, fallback, nil, boolean)
+}
+
+// expr compiles the expression *src over the scope's columns and the fields
+// computed before it at the same level, and checks that its result fits a
+// field of type want. Errors point into the expression's text where the
+// config recorded it, else at fallback.
+func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Field, want config.Type) *Expr {
+	env := map[string]any{}
+	for col, t := range sc.source.Columns {
+		env[col] = Sample(t)
+		c.use(sc.source, col) // conservative: an expression may read any column
+	}
+	for _, f := range prior {
+		switch {
+		case f.Kind == KindMany:
+			env[f.Name] = []any{}
+		case f.Kind == KindColumn && sc.source.Columns == nil:
+			// An undeclared column, of any type (stored as jsonb): left
+			// undefined, which the checker lets be anything.
+		default:
+			env[f.Name] = Sample(f.Type)
+		}
+	}
+	opts := []expr.Option{expr.Env(env)}
+	if sc.source.Columns == nil {
+		opts = append(opts, expr.AllowUndefinedVariables())
+	}
+	if family(want) == "boolean" && !want.Array {
+		opts = append(opts, expr.AsBool())
+	}
+	prog, err := expr.Compile(*src, opts...)
+	if err != nil {
+		p := c.cfg.ValuePos(src, fallback)
+		msg := err.Error()
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			msg = fe.Message
+			p = c.cfg.TextPos(src, fe.Line, fe.Column+1, p)
+		}
+		c.errs.Add(p, "%s: invalid expression %q: %s", sc.path, *src, msg)
+		return nil
+	}
+	if rt := prog.Node().Type(); !fits(want, rt) {
+		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: expression %q gives %s, which does not fit type %s", sc.path, *src, rt, want)
+		return nil
+	}
+	return &Expr{Source: *src, Program: prog}
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// fits reports whether a value of Go type rt (an expression's result, nil
+// or an interface when the checker cannot tell) can fill a field of type t.
+func fits(t config.Type, rt reflect.Type) bool {
+	if rt == nil || rt.Kind() == reflect.Interface || t.Name == "" {
+		return true
+	}
+	k := rt.Kind()
+	integer := k >= reflect.Int && k <= reflect.Uint64
+	if t.Array {
+		return k == reflect.Slice || k == reflect.Array
+	}
+	switch family(t) {
+	case "integer":
+		return integer
+	case "number":
+		return integer || k == reflect.Float32 || k == reflect.Float64
+	case "boolean", "bool":
+		return k == reflect.Bool
+	case "text":
+		return k == reflect.String
+	case "timestamp", "date":
+		return rt == timeType || k == reflect.String
+	}
+	return true // jsonb takes anything; other types are sent as text
+}

@@ -1,0 +1,165 @@
+package projector
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/projections"
+)
+
+// aggregate computes fn over vals, the non-null values of the rows that
+// pass the aggregate's where (for a count without a column, one true per
+// row). As in SQL, count counts them and the others are null over none.
+// Sums and averages are exact decimals, rendered as JSON numbers: a sum
+// keeps the field's declared scale, else the largest scale among its
+// inputs (10.00 + 5.50 is 15.50). t is the field's type, which for min and
+// max is the type of the values compared.
+func aggregate(fn projections.AggFunc, t config.Type, vals []any) any {
+	switch fn {
+	case projections.AggCount:
+		return json.Number(strconv.Itoa(len(vals)))
+	case projections.AggSum, projections.AggAvg:
+		return sumOrAvg(fn, t, vals)
+	case projections.AggMin, projections.AggMax:
+		var best any
+		for _, v := range vals {
+			c := compareValues(t, v, best)
+			if best == nil || (fn == projections.AggMin && c < 0) || (fn == projections.AggMax && c > 0) {
+				best = v
+			}
+		}
+		return best
+	}
+	return nil
+}
+
+// avgScale is how many decimals an average keeps beyond its inputs' (a
+// numeric without scale, like PostgreSQL's avg, which gives at least 16
+// significant digits).
+const avgScale = 16
+
+func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) any {
+	sum := decimal.Zero
+	cnt := 0
+	scale := int32(0)
+	for _, v := range vals {
+		d, err := toDecimal(v)
+		if err != nil {
+			continue // compile refuses non-numeric columns; an undeclared one may hold anything
+		}
+		sum = sum.Add(d)
+		scale = max(scale, -d.Exponent())
+		cnt++
+	}
+	if cnt == 0 {
+		return nil
+	}
+	if fn == projections.AggAvg {
+		return json.Number(sum.DivRound(decimal.NewFromInt(int64(cnt)), avgScale).String())
+	}
+	if t.Name == "numeric" && t.Scale >= 0 {
+		scale = int32(t.Scale)
+	}
+	return json.Number(sum.StringFixed(scale))
+}
+
+var errNotFinite = errors.New("not a finite number")
+
+// toDecimal reads a number as the state or an expression gives it. An
+// infinite or NaN float (an expression dividing by zero) is an error, not
+// a panic: decimals have no such values.
+func toDecimal(v any) (decimal.Decimal, error) {
+	switch x := v.(type) {
+	case json.Number:
+		return decimal.NewFromString(x.String())
+	case string:
+		return decimal.NewFromString(x)
+	case int:
+		return decimal.NewFromInt(int64(x)), nil
+	case int64:
+		return decimal.NewFromInt(x), nil
+	case int32:
+		return decimal.NewFromInt32(x), nil
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return decimal.Decimal{}, errNotFinite
+		}
+		return decimal.NewFromFloat(x), nil
+	case decimal.Decimal:
+		return x, nil
+	}
+	return decimal.Decimal{}, fmt.Errorf("not a number: %T", v)
+}
+
+// sortRows orders joined rows by the join's order_by columns, each compared
+// as its type in src says. The sort is stable: rows come in state key
+// order (see load), which breaks ties the same way in every store.
+func sortRows(rows []map[string]any, order []projections.Order, src *projections.Source) {
+	types := make([]config.Type, len(order))
+	for i, o := range order {
+		types[i], _ = src.ColumnType(o.Column)
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		for k, o := range order {
+			c := compareValues(types[k], rows[i][o.Column], rows[j][o.Column])
+			if c == 0 {
+				continue
+			}
+			if o.Desc {
+				return c > 0
+			}
+			return c < 0
+		}
+		return false
+	})
+}
+
+// compareValues orders two values of a column of type t, null first.
+// Timestamps and dates compare as instants: their RFC 3339 text drops
+// trailing fractional zeros, so "…:00Z" would sort after "…:00.5Z" as
+// text. Numbers (and values of an undeclared type that read as numbers)
+// compare by value; everything else as text.
+func compareValues(t config.Type, a, b any) int {
+	if a == nil || b == nil {
+		switch {
+		case a == nil && b == nil:
+			return 0
+		case a == nil:
+			return -1
+		}
+		return 1
+	}
+	if !t.Array {
+		switch t.Name {
+		case "timestamp", "timestamptz", "date":
+			ta, okA := projections.ExprValue(t, a).(time.Time)
+			tb, okB := projections.ExprValue(t, b).(time.Time)
+			if okA && okB {
+				return ta.Compare(tb)
+			}
+		case "text", "varchar", "uuid":
+			return compareText(a, b)
+		}
+	}
+	da, errA := toDecimal(a)
+	db, errB := toDecimal(b)
+	if errA == nil && errB == nil {
+		return da.Cmp(db)
+	}
+	return compareText(a, b)
+}
+
+func compareText(a, b any) int {
+	ta, _ := text(a)
+	tb, _ := text(b)
+	return strings.Compare(ta, tb)
+}
