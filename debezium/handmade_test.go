@@ -369,3 +369,32 @@ func TestConcurrentDecode(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclaredScaleApplies: a value of a column declared numeric(p,s) has
+// s digits after the point however it reached the record: as a double
+// (decimal.handling.mode=double, MongoDB), as text, or as base64.
+func TestDeclaredScaleApplies(t *testing.T) {
+	d := mustDecoder(t, Options{Columns: map[string]string{"price": "numeric(10,2)", "whole": "numeric(8)", "free": "numeric"}})
+	tests := []struct{ after, col, want string }{
+		{`{"price":10.5}`, "price", "10.50"},
+		{`{"price":10.499999999999998}`, "price", "10.50"},
+		{`{"price":"7"}`, "price", "7.00"},
+		{`{"price":"12.50"}`, "price", "12.50"},
+		{`{"price":"D54="}`, "price", "39.98"},
+		{`{"price":-0.005}`, "price", "-0.01"},
+		{`{"whole":2.5}`, "whole", "3"},
+		{`{"free":10.5}`, "free", "10.5"},
+		{`{"free":"10.50"}`, "free", "10.50"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.after, func(t *testing.T) {
+			ch, err := d.Decode(nil, []byte(`{"op":"c","source":{"connector":"postgresql","lsn":7},"after":`+tt.after+`}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Exact(ch.After[tt.col]); got != tt.want {
+				t.Errorf("%s = %v, want %s", tt.col, got, tt.want)
+			}
+		})
+	}
+}

@@ -158,6 +158,22 @@ func checkScale(scale int64) error {
 // ({scale, value}), a decimal string (decimal.handling.mode=string) or a
 // number (mode double).
 func (d *dec) decimal(c *codec, tok byte) (any, error) {
+	v, err := d.decimalValue(c, tok)
+	if err != nil || !c.text || !c.scaleKnown {
+		return v, err
+	}
+	// A column declared numeric(p,s) holds s digits after the point, the
+	// way PostgreSQL stores what it is given: a number that reached the
+	// record as a double (decimal.handling.mode=double, MongoDB) or as text
+	// without them gets them back, so the same value reads the same
+	// whichever way it came (10.5 and "10.50" both as 10.50).
+	if dv, ok := v.(decimal.Decimal); ok {
+		return dv.Round(c.scale), nil
+	}
+	return v, nil
+}
+
+func (d *dec) decimalValue(c *codec, tok byte) (any, error) {
 	switch {
 	case tok == '{':
 		return d.varDecimal()
