@@ -284,7 +284,7 @@ func (r *avroReader) value(n *avroNode, depth int, unchanged *[]string) (any, er
 		if err != nil {
 			return nil, err
 		}
-		return convertLeaf(n.c, string(validUTF8(b)))
+		return convertLeaf(n.c, string(validText(b)))
 	case avro.Bytes:
 		b, err := r.bytes()
 		if err != nil {
@@ -335,7 +335,7 @@ func (r *avroReader) value(n *avroNode, depth int, unchanged *[]string) (any, er
 			if err != nil {
 				return err
 			}
-			key := string(validUTF8(k))
+			key := string(validText(k))
 			v, err := r.value(n.items, depth+1, nil)
 			if err != nil {
 				return prefixErr(err, key)

@@ -398,3 +398,28 @@ func TestDeclaredScaleApplies(t *testing.T) {
 		})
 	}
 }
+
+// TestNULBecomesReplacementCharacter: no PostgreSQL text or jsonb value
+// can hold NUL, so a string carrying one (MongoDB and Avro strings can)
+// would fail its batch's state write forever; it reads as U+FFFD instead,
+// in values, keys and MongoDB documents alike.
+func TestNULBecomesReplacementCharacter(t *testing.T) {
+	d := mustDecoder(t, Options{})
+	ch, err := d.Decode([]byte(`{"id":"k\u0000"}`), []byte(`{"op":"c","source":{"connector":"postgresql","lsn":7},"after":{"id":"k\u0000","note":"a\u0000b\u0000","ünï":"\u0000é"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEq(t, "key", ch.Key["id"], "k\uFFFD")
+	wantEq(t, "note", ch.After["note"], "a\uFFFDb\uFFFD")
+	wantEq(t, "ünï", ch.After["ünï"], "\uFFFDé")
+
+	m, err := d.Decode([]byte(`{"id":"{\"$oid\":\"60f14fe2f857404ab5863b53\"}"}`), mongoValue("c", `{"_id":{"$oid":"60f14fe2f857404ab5863b53"},"name":"x\u0000y"}`, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEq(t, "mongo name", m.After["name"], "x\uFFFDy")
+
+	if got := string(validText([]byte("a\x00\xffb"))); got != "a\uFFFD\uFFFDb" {
+		t.Errorf("validText(a NUL 0xff b) = %q, want %q", got, "a\uFFFD\uFFFDb")
+	}
+}

@@ -153,7 +153,7 @@ func (s *scanner) str() ([]byte, error) {
 		case c == '"':
 			s.pos = i + 1
 			if !ascii {
-				return validUTF8(s.data[start:i]), nil
+				return validText(s.data[start:i]), nil
 			}
 			return s.data[start:i], nil
 		case c >= 0x80:
@@ -177,7 +177,7 @@ func (s *scanner) strSlow(start, i int) ([]byte, error) {
 		switch {
 		case c == '"':
 			s.pos = i + 1
-			return validUTF8(out), nil
+			return validText(out), nil
 		case c < 0x20:
 			s.pos = i
 			return nil, s.errAt("control character in string")
@@ -220,6 +220,9 @@ func (s *scanner) strSlow(start, i int) ([]byte, error) {
 				}
 				r = utf8.RuneError
 			}
+			if r == 0 {
+				r = utf8.RuneError // see validText
+			}
 			out = utf8.AppendRune(out, r)
 			continue
 		default:
@@ -232,13 +235,18 @@ func (s *scanner) strSlow(start, i int) ([]byte, error) {
 	return nil, errEOF
 }
 
-// validUTF8 replaces invalid UTF-8 with U+FFFD, as encoding/json does, so
-// that a decoded string survives a JSON round trip unchanged.
-func validUTF8(b []byte) []byte {
-	if utf8.Valid(b) {
-		return b
+// validText replaces invalid UTF-8 with U+FFFD, as encoding/json does, so
+// that a decoded string survives a JSON round trip unchanged; and NUL too,
+// which no PostgreSQL text or jsonb value can hold (MongoDB and Avro
+// strings can): kept, it would fail the state write of its batch forever.
+func validText(b []byte) []byte {
+	if !utf8.Valid(b) {
+		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
 	}
-	return bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	if bytes.IndexByte(b, 0) >= 0 {
+		b = bytes.ReplaceAll(b, []byte{0}, []byte("\uFFFD"))
+	}
+	return b
 }
 
 func hex4(b []byte, i int) (rune, bool) {
