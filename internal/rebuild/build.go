@@ -27,8 +27,10 @@ type Options struct {
 	SourceURLs map[string]string
 	// Kafka adds client options for --from kafka (TLS, SASL; tests).
 	Kafka []kgo.Opt
-	// ReplayIdle ends a replay whose polls stay empty this long before the
-	// end offsets (default 10s).
+	// ReplayIdle is how long a replay waits for records before its end
+	// offsets before it checks that the brokers answer (failing with
+	// ErrKafkaUnreachable when they do not within it) and, once they did,
+	// waits again before it ends (default 10s; see stall).
 	ReplayIdle time.Duration
 	// Stores limits the rebuild to some of the view's stores (postgres,
 	// redis, elasticsearch); nil rebuilds all of them.

@@ -21,4 +21,9 @@ var (
 	ErrPartialSwap = errors.New("readers partly swapped")
 	// ErrUnsupported reports an option this build does not implement yet.
 	ErrUnsupported = errors.New("not supported")
+	// ErrKafkaUnreachable reports a replay (--from kafka or signal) that
+	// stopped getting records before its end offsets and whose brokers then
+	// did not answer: the rebuild fails rather than fill from a state
+	// replayed in part, and --resume replays again.
+	ErrKafkaUnreachable = errors.New("kafka unreachable during replay")
 )

@@ -31,9 +31,16 @@ import (
 //
 // A topic compacted since (a deleted row whose records are all gone) cannot
 // bring that row back; its state row stays as it is.
+//
+// Brokers that stop answering fail the replay (ErrKafkaUnreachable, see
+// stall): the rebuild must not fill and swap from a state replayed in part.
+// The generation stays building, and --resume replays again.
 func (r *run) replay(ctx context.Context) error {
 	topics := viewTopics(r.env.Plan.View(r.gen.View))
-	opts := append([]kgo.Opt{kgo.SeedBrokers(r.env.Config.Kafka.Brokers...), kgo.ClientID("projector-rebuild")}, r.opts.Kafka...)
+	// Transaction markers come as control records: a log ending in them
+	// is read to its end offset, not waited on.
+	opts := append([]kgo.Opt{kgo.SeedBrokers(r.env.Config.Kafka.Brokers...), kgo.ClientID("projector-rebuild"),
+		kgo.KeepControlRecords()}, r.opts.Kafka...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("replay: kafka client: %w", err)
@@ -41,40 +48,11 @@ func (r *run) replay(ctx context.Context) error {
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	r.warnRetention(ctx, adm, topics)
-	starts, err := adm.ListStartOffsets(ctx, topics...)
-	if err == nil {
-		err = starts.Error()
-	}
+	win, err := listReplayWindow(ctx, adm, topics)
 	if err != nil {
-		return fmt.Errorf("replay: start offsets of %v: %w", topics, err)
+		return err
 	}
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("replay: end offsets of %v: %w", topics, err)
-	}
-	type tp struct {
-		topic     string
-		partition int32
-	}
-	end := map[tp]int64{}
-	from := map[string]map[int32]kgo.Offset{}
-	var total int64
-	starts.Each(func(s kadm.ListedOffset) {
-		e, ok := ends.Lookup(s.Topic, s.Partition)
-		if !ok || e.Offset <= s.Offset {
-			return
-		}
-		end[tp{s.Topic, s.Partition}] = e.Offset
-		if from[s.Topic] == nil {
-			from[s.Topic] = map[int32]kgo.Offset{}
-		}
-		from[s.Topic][s.Partition] = kgo.NewOffset().At(s.Offset)
-		total += e.Offset - s.Offset
-	})
-	if len(end) == 0 {
+	if len(win.end) == 0 {
 		return nil
 	}
 	release, err := r.useLiveRoutes(ctx)
@@ -82,67 +60,157 @@ func (r *run) replay(ctx context.Context) error {
 		return err
 	}
 	defer release()
-	cl.AddConsumePartitions(from)
-	r.opts.Progress.Phase("replay", total)
+	cl.AddConsumePartitions(win.from)
+	r.opts.Progress.Phase("replay", win.total)
 	defer r.opts.Progress.Done()
-	progress := time.Now()
+	return r.replayTo(ctx, cl, adm, win.end)
+}
+
+// partition names one partition of a topic.
+type partition struct {
+	topic     string
+	partition int32
+}
+
+// replayWindow is what a replay reads: each partition from its start
+// offset (from) up to its end offset (end), total records in all.
+type replayWindow struct {
+	from  map[string]map[int32]kgo.Offset
+	end   map[partition]int64
+	total int64
+}
+
+// listReplayWindow takes the start and end offsets of the partitions of
+// topics that hold records.
+func listReplayWindow(ctx context.Context, adm *kadm.Client, topics []string) (replayWindow, error) {
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return replayWindow{}, fmt.Errorf("replay: start offsets of %v: %w", topics, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return replayWindow{}, fmt.Errorf("replay: end offsets of %v: %w", topics, err)
+	}
+	w := replayWindow{from: map[string]map[int32]kgo.Offset{}, end: map[partition]int64{}}
+	starts.Each(func(s kadm.ListedOffset) {
+		e, ok := ends.Lookup(s.Topic, s.Partition)
+		if !ok || e.Offset <= s.Offset {
+			return
+		}
+		w.end[partition{s.Topic, s.Partition}] = e.Offset
+		if w.from[s.Topic] == nil {
+			w.from[s.Topic] = map[int32]kgo.Offset{}
+		}
+		w.from[s.Topic][s.Partition] = kgo.NewOffset().At(s.Offset)
+		w.total += e.Offset - s.Offset
+	})
+	return w, nil
+}
+
+// replayTo applies the records the client fetches until every partition
+// of end reached its end offset. Live records past an end offset, here or
+// on another partition, are the daemons' and do not count as progress.
+func (r *run) replayTo(ctx context.Context, cl *kgo.Client, adm *kadm.Client, end map[partition]int64) error {
+	idle := newStall(r.opts.ReplayIdle)
 	for len(end) > 0 {
-		// Records stop before the end offset when the log ends in
-		// transaction markers: the replay ends once no partition it still
-		// waits for has brought a record below its end for ReplayIdle (live
-		// records past the end, here or elsewhere, do not count).
-		if time.Since(progress) > r.opts.ReplayIdle {
-			r.opts.Log.Warn("replay: no more records before the end offsets (transaction markers?)", "partitions_left", len(end))
+		over, err := r.replayOver(ctx, adm, idle, waitedTopics(end))
+		if err != nil {
+			return err
+		}
+		if over {
+			// The brokers answer but the records stop short: a gap at the
+			// end of the log (compacted away) that no fetch will fill.
+			r.opts.Log.Warn("replay: no more records before the end offsets though the brokers answer", "partitions_left", len(end))
 			return nil
 		}
-		pctx, cancel := context.WithTimeout(ctx, r.opts.ReplayIdle)
+		pctx, cancel := context.WithTimeout(ctx, idle.left())
 		fetches := cl.PollRecords(pctx, 5000)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var errs []error
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				errs = append(errs, fmt.Errorf("%s/%d: %w", t, p, err))
-			}
-		})
-		if err := errors.Join(errs...); err != nil {
+		if err := fetchErrors(fetches); err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
-		var recs []projector.Record
-		fetches.EachRecord(func(rec *kgo.Record) {
-			k := tp{rec.Topic, rec.Partition}
-			e, ok := end[k]
-			if !ok {
-				return // a partition replayed to its end already
-			}
-			if rec.Offset >= e {
-				delete(end, k) // past the end taken at the start (a marker before it): the daemons have it
-				return
-			}
-			progress = time.Now()
-			recs = append(recs, projector.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Value: rec.Value})
-			if rec.Offset+1 >= e {
-				delete(end, k)
-			}
-		})
-		if len(recs) == 0 {
-			continue
+		if err := r.replayRecords(ctx, takeReplayed(fetches, end, idle)); err != nil {
+			return err
 		}
-		dead, err := r.env.Engine.Process(ctx, recs)
-		if err != nil {
-			return fmt.Errorf("replay: %w", err)
-		}
-		for _, d := range dead {
-			r.res.DeadLetters++
-			if r.res.DeadLetters <= 3 {
-				r.opts.Log.Warn("replay: record not projected", "topic", d.Record.Topic, "partition", d.Record.Partition, "offset", d.Record.Offset, "err", d.Err)
-			}
-		}
-		r.res.Replayed += int64(len(recs))
-		r.opts.Progress.Add(int64(len(recs)))
 	}
+	return nil
+}
+
+// fetchErrors joins the errors of a poll other than its own time out.
+func fetchErrors(fetches kgo.Fetches) error {
+	var errs []error
+	fetches.EachError(func(t string, p int32, err error) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			errs = append(errs, fmt.Errorf("%s/%d: %w", t, p, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// takeReplayed picks the records below the end offsets out of fetches and
+// removes from end the partitions they complete. A transaction marker
+// completes its partition like a record but is no change to apply.
+func takeReplayed(fetches kgo.Fetches, end map[partition]int64, idle *stall) []projector.Record {
+	var recs []projector.Record
+	fetches.EachRecord(func(rec *kgo.Record) {
+		k := partition{rec.Topic, rec.Partition}
+		e, ok := end[k]
+		if !ok {
+			return // a partition replayed to its end already
+		}
+		if rec.Offset >= e {
+			delete(end, k) // past the end taken at the start: the daemons have it
+			return
+		}
+		idle.progress()
+		if rec.Offset+1 >= e {
+			delete(end, k)
+		}
+		if !rec.Attrs.IsControl() {
+			recs = append(recs, projector.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Value: rec.Value})
+		}
+	})
+	return recs
+}
+
+// waitedTopics lists the topics of the partitions a replay still waits for.
+func waitedTopics(end map[partition]int64) []string {
+	var topics []string
+	for k := range end {
+		if !slices.Contains(topics, k.topic) {
+			topics = append(topics, k.topic)
+		}
+	}
+	slices.Sort(topics)
+	return topics
+}
+
+// replayRecords applies replayed records to the state, as the daemons do.
+func (r *run) replayRecords(ctx context.Context, recs []projector.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	dead, err := r.env.Engine.Process(ctx, recs)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	for _, d := range dead {
+		r.res.DeadLetters++
+		if r.res.DeadLetters <= 3 {
+			r.opts.Log.Warn("replay: record not projected", "topic", d.Record.Topic, "partition", d.Record.Partition, "offset", d.Record.Offset, "err", d.Err)
+		}
+	}
+	r.res.Replayed += int64(len(recs))
+	r.opts.Progress.Add(int64(len(recs)))
 	return nil
 }
 
@@ -259,7 +327,8 @@ func (d deletions) Write(ctx context.Context, docs []sinks.Doc) error {
 	return err
 }
 
-// replayIdle is how long a replay waits for records before it ends.
+// replayIdle is how long a replay waits for records before it asks whether
+// the brokers answer, and, once they did, before it ends (see stall).
 const replayIdle = 10 * time.Second
 
 // warnRetention warns when a topic may keep records longer than the state

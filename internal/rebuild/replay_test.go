@@ -65,12 +65,24 @@ type kafkaHistory struct {
 
 func newKafkaHistory(t *testing.T, partitions int32) (*fixture, *kafkaHistory) {
 	t.Helper()
-	const topic = "shop.public.items"
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	return newKafkaHistoryOn(t, itemsCluster(t, partitions))
+}
+
+// itemsCluster is an in-process Kafka with the items topic.
+func itemsCluster(t *testing.T, partitions int32) *kfake.Cluster {
+	t.Helper()
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "shop.public.items"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(kc.Close)
+	return kc
+}
+
+// newKafkaHistoryOn is a kafkaHistory of the items topic of kc.
+func newKafkaHistoryOn(t *testing.T, kc *kfake.Cluster) (*fixture, *kafkaHistory) {
+	t.Helper()
+	const topic = "shop.public.items"
 	producer, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -113,8 +114,10 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Transaction markers come as control records: a log ending in them
+	// is read to its end offset, not waited on.
 	opts := append([]kgo.Opt{kgo.SeedBrokers(r.env.Config.Kafka.Brokers...), kgo.ClientID("projector-rebuild"),
-		kgo.RecordPartitioner(kgo.ManualPartitioner())}, r.opts.Kafka...)
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.KeepControlRecords()}, r.opts.Kafka...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("--from signal: kafka client: %w", err)
@@ -265,27 +268,19 @@ func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Clie
 	defer r.opts.Progress.Done()
 
 	warnAt := time.Now().Add(signalWarnAfter)
-	lastRecord := time.Now()
+	idle := newStall(r.opts.ReplayIdle)
 	var end map[string]map[int32]int64 // set once every connector completed
 	for {
 		if end != nil {
-			for t, parts := range end {
-				for p, e := range parts {
-					if next[t][p] >= e {
-						delete(parts, p)
-					}
-				}
-				if len(parts) == 0 {
-					delete(end, t)
-				}
-			}
-			if len(end) == 0 {
+			if dropReached(end, next) {
 				return w, nil
 			}
-			// A log that ends in transaction markers has no record at its
-			// last offsets: a replay that stays idle is over.
-			if time.Since(lastRecord) > r.opts.ReplayIdle {
-				r.opts.Log.Warn("--from signal: no more records before the end offsets (transaction markers?)", "partitions_left", len(end))
+			over, err := r.replayOver(ctx, adm, idle, slices.Sorted(maps.Keys(end)))
+			if err != nil {
+				return nil, fmt.Errorf("--from signal: %w", err)
+			}
+			if over {
+				r.opts.Log.Warn("--from signal: no more records before the end offsets though the brokers answer", "topics_left", len(end))
 				return w, nil
 			}
 		}
@@ -295,35 +290,12 @@ func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Clie
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		var errs []error
-		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				errs = append(errs, fmt.Errorf("%s/%d: %w", t, p, err))
-			}
-		})
-		if err := errors.Join(errs...); err != nil {
+		if err := fetchErrors(fetches); err != nil {
 			return nil, fmt.Errorf("--from signal: %w", err)
 		}
-		var recs []projector.Record
-		var failed error
-		fetches.EachRecord(func(rec *kgo.Record) {
-			next[rec.Topic][rec.Partition] = rec.Offset + 1
-			// Only progress towards the end offsets counts against the idle
-			// limit: live traffic elsewhere must not keep it waiting for a
-			// partition whose log ends in a transaction marker.
-			if e, ok := end[rec.Topic][rec.Partition]; end == nil || ok && rec.Offset < e {
-				lastRecord = time.Now()
-			}
-			if _, ok := w.notifiers[rec.Topic]; ok {
-				if err := w.notification(r, rec); err != nil && failed == nil {
-					failed = err
-				}
-				return
-			}
-			recs = append(recs, projector.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Value: rec.Value})
-		})
-		if failed != nil {
-			return nil, failed
+		recs, err := w.take(r, fetches, next, end, idle)
+		if err != nil {
+			return nil, err
 		}
 		if len(recs) > 0 {
 			if err := r.applyWindow(ctx, w, recs); err != nil {
@@ -339,9 +311,53 @@ func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Clie
 			if end, err = r.dataEnds(ctx, adm, sig); err != nil {
 				return nil, err
 			}
-			lastRecord = time.Now()
+			idle.progress()
 		}
 	}
+}
+
+// dropReached removes from end the partitions whose next offset reached
+// their end offset, and reports whether none is left.
+func dropReached(end, next map[string]map[int32]int64) bool {
+	for t, parts := range end {
+		for p, e := range parts {
+			if next[t][p] >= e {
+				delete(parts, p)
+			}
+		}
+		if len(parts) == 0 {
+			delete(end, t)
+		}
+	}
+	return len(end) == 0
+}
+
+// take notes what fetches bring: each partition's next offset, the
+// notifications, and the records of the view's topics, which it returns.
+// A transaction marker moves its partition on like a record (a log may end
+// in one) but is neither a change nor a notification.
+func (w *snapshotWindow) take(r *run, fetches kgo.Fetches, next, end map[string]map[int32]int64, idle *stall) ([]projector.Record, error) {
+	var recs []projector.Record
+	var failed error
+	fetches.EachRecord(func(rec *kgo.Record) {
+		next[rec.Topic][rec.Partition] = rec.Offset + 1
+		// Only progress towards the end offsets counts against the idle
+		// limit: live traffic elsewhere must not keep the replay waiting.
+		if e, ok := end[rec.Topic][rec.Partition]; end == nil || ok && rec.Offset < e {
+			idle.progress()
+		}
+		if rec.Attrs.IsControl() {
+			return
+		}
+		if _, ok := w.notifiers[rec.Topic]; ok {
+			if err := w.notification(r, rec); err != nil && failed == nil {
+				failed = err
+			}
+			return
+		}
+		recs = append(recs, projector.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Value: rec.Value})
+	})
+	return recs, failed
 }
 
 // dataEnds lists the end offsets of the view's topics.

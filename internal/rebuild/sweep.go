@@ -166,41 +166,66 @@ func (r *run) sweepTemplates(ctx context.Context) error {
 	return nil
 }
 
-// purgeTemplate deletes the keys template gives the view's documents.
+// purgeTemplate deletes the keys template gives the view's documents. The
+// ids are read in pages, keyset over the revisions' primary key: a view
+// of millions of documents is never held in memory at once.
 func (r *run) purgeTemplate(ctx context.Context, idFields []string, template string, ours func(string) bool) (int64, error) {
-	rows, err := r.env.Pool.Query(ctx, `SELECT doc_id FROM `+pgx.Identifier{r.env.Registry.Schema(), "revs"}.Sanitize()+
-		` WHERE view = $1`, r.gen.View)
-	if err != nil {
-		return 0, err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return 0, err
-	}
 	var n int64
-	for chunk := range slices.Chunk(ids, 10*r.opts.Chunk) {
-		var keys, currents, members []string
-		for _, id := range chunk {
-			key, err := parseDocID(idFields, id)
-			if err != nil {
-				return n, err
-			}
-			k, err := redis.KeyFor(template, key)
-			if err != nil || ours(k) {
-				continue // a template without this field, or a key a current template may give
-			}
-			now, err := r.env.live.Key(r.gen.View, key)
-			if err != nil {
-				return n, err
-			}
-			keys, currents, members = append(keys, k), append(currents, now), append(members, id)
-		}
-		if err := r.env.live.Purge(ctx, keys, currents, members); err != nil {
+	var after *string // nil: from the first id
+	for {
+		ids, err := r.revIDsAfter(ctx, after, 10*r.opts.Chunk)
+		if err != nil || len(ids) == 0 {
 			return n, err
 		}
-		n += int64(len(keys))
+		after = &ids[len(ids)-1]
+		purged, err := r.purgeKeys(ctx, idFields, template, ours, ids)
+		n += purged
+		if err != nil {
+			return n, err
+		}
 	}
-	return n, nil
+}
+
+// revIDsAfter lists, in order, up to limit ids of the view's documents
+// (those the engine ever computed) that sort after the id after (nil: from
+// the first).
+func (r *run) revIDsAfter(ctx context.Context, after *string, limit int) ([]string, error) {
+	q := `SELECT doc_id FROM ` + pgx.Identifier{r.env.Registry.Schema(), "revs"}.Sanitize() + ` WHERE view = $1`
+	args := []any{r.gen.View, limit}
+	if after != nil {
+		q += ` AND doc_id > $3`
+		args = append(args, *after)
+	}
+	rows, err := r.env.Pool.Query(ctx, q+` ORDER BY doc_id LIMIT $2`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// purgeKeys deletes the keys template gives the documents ids, except
+// those a current template may give, and counts them.
+func (r *run) purgeKeys(ctx context.Context, idFields []string, template string, ours func(string) bool, ids []string) (int64, error) {
+	var keys, currents, members []string
+	for _, id := range ids {
+		key, err := parseDocID(idFields, id)
+		if err != nil {
+			return 0, err
+		}
+		k, err := redis.KeyFor(template, key)
+		if err != nil || ours(k) {
+			continue // a template without this field, or a key a current template may give
+		}
+		now, err := r.env.live.Key(r.gen.View, key)
+		if err != nil {
+			return 0, err
+		}
+		keys, currents, members = append(keys, k), append(currents, now), append(members, id)
+	}
+	if err := r.env.live.Purge(ctx, keys, currents, members); err != nil {
+		return 0, err
+	}
+	return int64(len(keys)), nil
 }
 
 // parseDocID turns a document id back into its key: the id is the text of

@@ -1,0 +1,37 @@
+package rebuild
+
+import (
+	"context"
+	"testing"
+)
+
+// TestPurgeTemplateReadsIdsInPages: the purge of an old key template
+// reads the view's document ids a page at a time (ten chunks); with pages
+// far smaller than the view, every key of the old template still goes,
+// whatever order the ids sort in as text ("10" before "2").
+func TestPurgeTemplateReadsIdsInPages(t *testing.T) {
+	f := newFixture(t)
+	d := f.startDaemon()
+	source := f.seed(d, 1, 95)
+	d.stop()
+	ctx := context.Background()
+
+	f.setRedisKeys(map[string]string{"item_view": "thing:{id}"})
+	env := f.openEnv()
+	res, err := Run(ctx, env, Options{View: "item_view", Keep: 0, Chunk: 1}) // pages of 10 ids
+	if err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	if res.Swept != 95 {
+		t.Errorf("swept %d keys, want the 95 of the old template", res.Swept)
+	}
+	for pattern, want := range map[string]int{
+		f.prefix + "item:*": 0, "projector:rev:{" + f.prefix + "item:*": 0,
+		f.prefix + "thing:*": len(source),
+	} {
+		keys, err := f.rdb.Keys(ctx, pattern).Result()
+		if err != nil || len(keys) != want {
+			t.Errorf("%s: %d keys (%v), want %d", pattern, len(keys), err, want)
+		}
+	}
+}
