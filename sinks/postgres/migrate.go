@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // migrateLock serialises DDL between instances starting together, which
@@ -20,16 +19,23 @@ const migrateLock int64 = 0x70726f6a5f6d6967 // "proj_mig"
 // indexes and reader view. It is idempotent. A column added to a view is
 // added to the table; a removed column, a changed type or a changed primary
 // key is reported as an error wrapping ErrNeedsRebuild and leaves that view
-// untouched. Problems of all views are reported together.
+// untouched. An index added to an existing table is built concurrently
+// after the rest has committed (see ensureIndexes). Problems of all views
+// are reported together.
 func (s *Sink) Migrate(ctx context.Context) error {
 	var errs []error
 	for _, v := range s.list {
+		var pending []tableIndex
 		err := s.inTx(ctx, func(tx pgx.Tx) error {
-			if err := ensureGeneration(ctx, tx, v, v.Generation); err != nil {
+			var err error
+			if pending, err = ensureGeneration(ctx, tx, v, v.Generation); err != nil {
 				return err
 			}
 			return pointReaders(ctx, tx, v, v.Generation)
 		})
+		if err == nil {
+			err = s.buildIndexes(ctx, pending)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("view %q: %w", v.Name, err))
 		}
@@ -77,7 +83,14 @@ func (s *Sink) CreateGeneration(ctx context.Context, viewName string, generation
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error { return ensureGeneration(ctx, tx, v, generation) })
+	var pending []tableIndex
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		pending, err = ensureGeneration(ctx, tx, v, generation)
+		return err
+	})
+	if err == nil {
+		err = s.buildIndexes(ctx, pending)
+	}
 	if err != nil {
 		return fmt.Errorf("postgres sink: view %q: create generation %d: %w", viewName, generation, err)
 	}
@@ -165,32 +178,34 @@ func tableColumns(ctx context.Context, tx pgx.Tx, table pgx.Identifier) ([]colum
 }
 
 // ensureGeneration creates the generation's table and indexes, or brings an
-// existing table up to the view definition where ALTER TABLE can.
-func ensureGeneration(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
+// existing table up to the view definition where ALTER TABLE can; it
+// returns the indexes left to build concurrently (see ensureIndexes).
+func ensureGeneration(ctx context.Context, tx pgx.Tx, v *view, generation int) ([]tableIndex, error) {
 	table := v.physical(generation)
 	// CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the
 	// database even when the schema exists, so only a missing one is created.
 	var exists bool
 	if err := tx.QueryRow(ctx, "SELECT to_regnamespace($1) IS NOT NULL", quote(v.Schema)).Scan(&exists); err != nil {
-		return fmt.Errorf("look up schema: %w", err)
+		return nil, fmt.Errorf("look up schema: %w", err)
 	}
 	if !exists {
 		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(v.Schema)); err != nil {
-			return fmt.Errorf("create schema: %w", err)
+			return nil, fmt.Errorf("create schema: %w", err)
 		}
 	}
 	existing, err := tableColumns(ctx, tx, table)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(existing) == 0 {
+	fresh := len(existing) == 0
+	if fresh {
 		if _, err := tx.Exec(ctx, createTableSQL(v, table)); err != nil {
-			return fmt.Errorf("create table %s: %w", table.Sanitize(), err)
+			return nil, fmt.Errorf("create table %s: %w", table.Sanitize(), err)
 		}
 	} else if err := alterTable(ctx, tx, v, table, existing); err != nil {
-		return err
+		return nil, err
 	}
-	return ensureIndexes(ctx, tx, v, generation)
+	return ensureIndexes(ctx, tx, v, table, fresh)
 }
 
 func createTableSQL(v *view, table pgx.Identifier) string {
@@ -310,94 +325,4 @@ func primaryKey(ctx context.Context, tx pgx.Tx, table pgx.Identifier) ([]string,
 		return nil, fmt.Errorf("read primary key of %s: %w", table.Sanitize(), err)
 	}
 	return keys, nil
-}
-
-// ensureIndexes creates the declared indexes and drops the ones the sink
-// created earlier that the view no longer declares (recognised by name).
-// Indexes are partial: tombstones are never looked up by readers, and must
-// not count against a unique index.
-func ensureIndexes(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
-	table := v.physical(generation)
-	types := map[string]string{}
-	for _, c := range v.Columns {
-		types[c.Name] = c.Type
-	}
-	want := map[string]bool{}
-	for _, ix := range v.Indexes {
-		name := indexName(table[1], ix)
-		want[name] = true
-		exprs := make([]string, 0, len(ix.Fields))
-		for _, f := range ix.Fields {
-			e, err := indexExpr(f, types)
-			if err != nil {
-				return err
-			}
-			exprs = append(exprs, e)
-		}
-		unique := ""
-		if ix.Unique {
-			unique = "UNIQUE "
-		}
-		sql := "CREATE " + unique + "INDEX IF NOT EXISTS " + quote(name) + " ON " + table.Sanitize() +
-			" (" + strings.Join(exprs, ", ") + ") WHERE NOT " + quote(colDeleted)
-		if _, err := tx.Exec(ctx, sql); err != nil {
-			return fmt.Errorf("create index on (%s): %w", strings.Join(ix.Fields, ", "), err)
-		}
-	}
-	rows, err := tx.Query(ctx, "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2", table[0], table[1])
-	if err != nil {
-		return fmt.Errorf("list indexes: %w", err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("list indexes: %w", err)
-	}
-	for _, name := range names {
-		if want[name] || !isSinkIndex(table[1], name) {
-			continue
-		}
-		if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{table[0], name}.Sanitize()); err != nil {
-			return fmt.Errorf("drop index %q: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// pointReaders makes the reader view select the generation's live rows.
-// CREATE OR REPLACE keeps objects that depend on the view; when the column
-// list changed other than by appending, the view is dropped and created
-// again, still inside the caller's transaction.
-func pointReaders(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
-	cols := make([]string, 0, len(v.Columns))
-	for _, c := range v.Columns {
-		cols = append(cols, quote(c.Name))
-	}
-	body := " AS SELECT " + strings.Join(cols, ", ") + " FROM " + v.physical(generation).Sanitize() +
-		" WHERE NOT " + quote(colDeleted)
-	reader := v.reader().Sanitize()
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("reader view %s: %w", reader, err)
-	}
-	_, err = sp.Exec(ctx, "CREATE OR REPLACE VIEW "+reader+body)
-	if err == nil {
-		if err := sp.Commit(ctx); err != nil {
-			return fmt.Errorf("reader view %s: %w", reader, err)
-		}
-		return nil
-	}
-	if rerr := sp.Rollback(ctx); rerr != nil {
-		return fmt.Errorf("reader view %s: %w", reader, rerr)
-	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "42P16" { // invalid_table_definition: columns changed
-		return fmt.Errorf("reader view %s: %w", reader, err)
-	}
-	if _, err := tx.Exec(ctx, "DROP VIEW "+reader); err != nil {
-		return fmt.Errorf("reader view %s: %w", reader, err)
-	}
-	if _, err := tx.Exec(ctx, "CREATE VIEW "+reader+body); err != nil {
-		return fmt.Errorf("reader view %s: %w", reader, err)
-	}
-	return nil
 }

@@ -87,8 +87,8 @@ func TestMigrateAddsColumns(t *testing.T) {
 	if err := s.Write(t.Context(), []sinks.Doc{order("orders", 1, 1)}); err != nil {
 		t.Fatal(err)
 	}
-	// A column added in the middle: the reader view's column list changes
-	// other than by appending.
+	// A column added in the middle of the definition: the table and the
+	// reader view get it at the end.
 	v.Columns = slices.Insert(v.Columns, 2, Column{Name: "note", Type: "text"})
 	v.Columns = append(v.Columns, Column{Name: "tags", Type: "jsonb"})
 	s = newSink(t, pool, v)
@@ -104,7 +104,7 @@ func TestMigrateAddsColumns(t *testing.T) {
 	if fields["note"] != "hello" {
 		t.Errorf("note = %v, want hello", fields["note"])
 	}
-	want := []string{"id", "total", "note", "placed_at", "day", "ref", "labels", "customer", "paid", "score", "tags"}
+	want := []string{"id", "total", "placed_at", "day", "ref", "labels", "customer", "paid", "score", "note", "tags"}
 	if got := columns(t, pool, "orders"); !slices.Equal(got, want) {
 		t.Errorf("reader view columns = %v, want %v", got, want)
 	}

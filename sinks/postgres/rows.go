@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,13 +151,26 @@ func (e *encoder) value(v any, depth int) error {
 		}
 		e.buf = append(e.buf, ']')
 	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return err
-		}
-		e.buf = append(e.buf, b...)
+		return e.marshalled(x, depth)
 	}
 	return nil
+}
+
+// marshalled appends a value of a type the encoder does not know through
+// encoding/json, decoded again and re-encoded here so that its strings
+// follow the same rules as every other string (see appendString).
+func (e *encoder) marshalled(x any, depth int) error {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	return e.value(v, depth)
 }
 
 // isJSONNumber reports whether s is exactly one JSON number: valid JSON
@@ -166,7 +180,11 @@ func isJSONNumber(s string) bool {
 }
 
 // appendString appends s as a JSON string, as encoding/json would without
-// HTML escaping: invalid UTF-8 becomes U+FFFD.
+// HTML escaping: invalid UTF-8 becomes U+FFFD. So does NUL, unlike in
+// encoding/json: PostgreSQL's text and jsonb cannot hold it (\u0000 is
+// rejected with SQLSTATE 22P05), and a doc refused for it would be refused
+// on every retry. Keys and values are both encoded here, so the policy
+// holds for column values and for keys and values nested in jsonb alike.
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -188,6 +206,8 @@ func appendString(b []byte, s string) []byte {
 				b = append(b, `\r`...)
 			case '\t':
 				b = append(b, `\t`...)
+			case 0:
+				b = append(b, `\ufffd`...)
 			default:
 				b = append(b, `\u00`...)
 				b = append(b, hex[c>>4], hex[c&0xf])

@@ -3,7 +3,6 @@ package postgres
 import (
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"regexp"
 	"strconv"
 	"strings"
@@ -240,38 +239,6 @@ func (v *view) physical(generation int) pgx.Identifier {
 }
 
 func (v *view) reader() pgx.Identifier { return pgx.Identifier{v.Schema, v.Table} }
-
-// indexName is stable for a given table and index definition, so Migrate
-// can tell which of the sink's indexes are still declared; the hash keeps it
-// unique when the table name has to be cut to fit.
-func indexName(table string, ix Index) string {
-	h := fnv.New32a()
-	for _, f := range ix.Fields {
-		h.Write([]byte(f))
-		h.Write([]byte{0})
-	}
-	if ix.Unique {
-		h.Write([]byte("unique"))
-	}
-	return indexPrefix(table) + fmt.Sprintf("%08x_idx", h.Sum32())
-}
-
-func indexPrefix(table string) string {
-	max := maxIdentifier - len("_00000000_idx")
-	for len(table) > max {
-		_, size := utf8.DecodeLastRuneInString(table)
-		table = table[:len(table)-size]
-	}
-	return table + "_"
-}
-
-var indexSuffix = regexp.MustCompile(`^[0-9a-f]{8}_idx$`)
-
-// isSinkIndex reports whether an index of the table was named by indexName.
-func isSinkIndex(table, name string) bool {
-	rest, ok := strings.CutPrefix(name, indexPrefix(table))
-	return ok && indexSuffix.MatchString(rest)
-}
 
 // upsertSQL is the one statement that writes a batch: the rows arrive as a
 // single JSON array in $1 and PostgreSQL types every value itself (numeric

@@ -14,4 +14,11 @@ var (
 	// ErrNoJSONModule: a view uses the "rejson" format but the server has no
 	// RedisJSON module.
 	ErrNoJSONModule = errors.New(`format "rejson" needs the RedisJSON module, which the server does not have`)
+	// ErrEvictionPolicy: the server's maxmemory-policy (allkeys-*) lets it
+	// evict any revision or index key, which would let older writes win.
+	ErrEvictionPolicy = errors.New("the server may evict the keys that guard revisions")
+	// ErrVolatileEviction: the server's maxmemory-policy (volatile-*) lets
+	// it evict keys with a TTL, tombstones among them, under memory
+	// pressure: a warning, as live revisions and index keys are safe.
+	ErrVolatileEviction = errors.New("the server may evict tombstones before their TTL")
 )

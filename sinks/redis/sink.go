@@ -223,10 +223,16 @@ func tagged(prefix, key string) string {
 }
 
 // Check verifies that the server is reachable and has what the views
-// need: the RedisJSON module for the "rejson" format.
+// need: an eviction policy that keeps projector's keys (see
+// checkEviction), and the RedisJSON module for the "rejson" format. An
+// ErrVolatileEviction comes back only when nothing else is wrong.
 func (s *Sink) Check(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis sink: ping: %w", err)
+	}
+	eviction := s.checkEviction(ctx)
+	if eviction != nil && !errors.Is(eviction, ErrVolatileEviction) {
+		return fmt.Errorf("redis sink: %w", eviction)
 	}
 	for _, v := range s.views {
 		if v.Format != FormatReJSON {
@@ -239,7 +245,50 @@ func (s *Sink) Check(ctx context.Context) error {
 		if len(info) == 0 || info[0] == nil {
 			return fmt.Errorf("redis sink: view %q: %w", v.Name, ErrNoJSONModule)
 		}
-		return nil
+		break
+	}
+	if eviction != nil {
+		return fmt.Errorf("redis sink: %w", eviction)
 	}
 	return nil
+}
+
+// checkEviction reports a maxmemory-policy under which Redis may evict
+// projector's keys when memory runs out. allkeys-* may take any revision or
+// index membership key: an evicted revision lets an older write replayed
+// later win and nothing shows it afterwards, so it fails the check
+// (ErrEvictionPolicy) rather than logging: an operator would rather have
+// projector refuse to start than serve silently wrong data, and the fix is
+// one setting (noeviction, under which a full Redis refuses writes, which
+// the sink retries and reports). volatile-* takes only keys with a TTL:
+// the tombstones (a deleted doc's revision, kept for a while) and the docs
+// of views given a TTL, whose loss only shortens what was already meant to
+// expire; a tombstone evicted early lets a replay older than the delete
+// bring the doc back, so it is reported (ErrVolatileEviction) for a
+// warning, not refused: it is the default of managed services. The policy
+// is read from INFO, which managed services that disable CONFIG still
+// answer; a server that does not report it is not refused.
+func (s *Sink) checkEviction(ctx context.Context) error {
+	info, err := s.client.Info(ctx, "memory").Result()
+	if err != nil {
+		return fmt.Errorf("read memory settings: %w", err)
+	}
+	policy := infoField(info, "maxmemory_policy")
+	if policy == "" || policy == "noeviction" {
+		return nil
+	}
+	if strings.HasPrefix(policy, "volatile-") {
+		return fmt.Errorf("%w: maxmemory-policy is %s (noeviction keeps them)", ErrVolatileEviction, policy)
+	}
+	return fmt.Errorf("%w: maxmemory-policy is %s (set it to noeviction)", ErrEvictionPolicy, policy)
+}
+
+// infoField is the value of one "name:value" line of INFO's answer.
+func infoField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
 }

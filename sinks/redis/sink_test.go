@@ -365,3 +365,38 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check without rejson views: %v", err)
 	}
 }
+
+// Check refuses a maxmemory-policy that can evict any revision key and
+// reports one that can evict tombstones. It runs on a Redis of its own:
+// the daemons of other packages' tests check the shared one as they start.
+func TestCheckEvictionPolicy(t *testing.T) {
+	srv := testenv.PrivateRedis(t)
+	opts, err := redis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+	s := newSink(t, client, "", View{Name: "v", Key: "v:{id}"})
+	for _, tt := range []struct {
+		policy string
+		want   error
+	}{
+		{"allkeys-lru", ErrEvictionPolicy},
+		{"allkeys-random", ErrEvictionPolicy},
+		{"volatile-ttl", ErrVolatileEviction}, // tombstones carry a TTL
+		{"volatile-lru", ErrVolatileEviction},
+		{"noeviction", nil},
+	} {
+		if err := client.ConfigSet(t.Context(), "maxmemory-policy", tt.policy).Err(); err != nil {
+			t.Fatalf("CONFIG SET maxmemory-policy %s: %v", tt.policy, err)
+		}
+		err := s.Check(t.Context())
+		if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+			t.Errorf("Check under %s: %v, want %v", tt.policy, err, tt.want)
+		}
+		if tt.want != nil && !strings.Contains(fmt.Sprint(err), tt.policy) {
+			t.Errorf("Check under %s: %v, want the policy named", tt.policy, err)
+		}
+	}
+}
