@@ -102,6 +102,9 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		if err != nil {
 			return nil, fmt.Errorf("redis sink: %w", err)
 		}
+		if err := checkRedis(ctx, sink, log); err != nil {
+			return nil, err
+		}
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v redis.View) string { return v.Name })})
 	}
 	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
@@ -150,6 +153,25 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	s.Engine = eng
 	ok = true
 	return s, nil
+}
+
+// checkRedis refuses a Redis that would lose the revisions guarding the
+// docs or lacks a module a view needs, and warns of one that may evict
+// tombstones early. An unreachable one is an outage like any later: its
+// writes are retried, so the daemon starts anyway.
+func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	switch err := sink.Check(ctx); {
+	case err == nil:
+	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule):
+		return err
+	case errors.Is(err, redis.ErrVolatileEviction):
+		log.Warn("redis may evict tombstones under memory pressure: a replay older than a delete could bring its doc back", "err", err)
+	default:
+		log.Warn("redis does not answer at start; its writes are retried", "err", err)
+	}
+	return nil
 }
 
 // wirePostgres builds the PostgreSQL sink of the served generations and
