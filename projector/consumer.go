@@ -130,7 +130,7 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		case <-pollCtx.Done():
 		}
 	}()
-	c.ensureDeadLetterTopic(ctx)
+	c.ensureDeadLetterTopic(pollCtx) // a stop need not wait for brokers that do not answer
 	if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
 		return err
 	}
@@ -153,17 +153,22 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		c.log.Debug("polled", "records", len(recs))
 		drain := false
 		if len(recs) > 0 {
-			d, err := c.decode(ctx, recs)
-			if err != nil {
+			d, err := c.decode(ctx, pollCtx, p, recs)
+			switch {
+			case err == nil:
+				// The batch ahead goes on to be written, this one to be applied.
+				if err := c.promote(ctx, p, true); err != nil {
+					return errors.Join(err, p.wait())
+				}
+				p.projecting = c.project(ctx, offsetsOf(fetches), d)
+				// Dead letters go out, or stop the consumer, without delay.
+				drain = len(d.Dead) > 0
+			case ctx.Err() == nil && pollCtx.Err() != nil:
+				// Stopped while the schema registry was out: these records
+				// are not committed, the next member reads them again.
+			default:
 				return errors.Join(err, p.wait())
 			}
-			// The batch ahead goes on to be written, this one to be applied.
-			if err := c.promote(ctx, p, true); err != nil {
-				return errors.Join(err, p.wait())
-			}
-			p.projecting = c.project(ctx, offsetsOf(fetches), d)
-			// Dead letters go out, or stop the consumer, without delay.
-			drain = len(d.Dead) > 0
 		}
 		select {
 		case <-c.rebalance:
@@ -229,13 +234,16 @@ type pipeline struct {
 	writing    *writing
 }
 
-// wake is what holds up the pipeline: the batch being applied, else the
-// batch being written; nil when neither is under way.
+// wake is what the pipeline waits for: the batch being written, unless it
+// is written and a batch is being applied, then that one. A stage that is
+// done already gives a closed channel, which ends the poll at once, so
+// that the loop moves the applied batch on or allows a rebalance however
+// the stages' ends fell between its checks.
 func (p *pipeline) wake() <-chan struct{} {
-	if p.projecting != nil && !closed(p.projecting.done) {
+	if p.projecting != nil && (p.writing == nil || closed(p.writing.done)) {
 		return p.projecting.done
 	}
-	if p.writing != nil && !closed(p.writing.done) {
+	if p.writing != nil {
 		return p.writing.done
 	}
 	return nil
@@ -275,10 +283,10 @@ func (c *Consumer) promote(ctx context.Context, p *pipeline, block bool) error {
 		return nil
 	}
 	<-pr.done
+	p.projecting = nil
 	if pr.err != nil {
 		return pr.err
 	}
-	p.projecting = nil
 	if w := p.writing; w != nil {
 		<-w.done
 		p.writing = nil
@@ -290,16 +298,26 @@ func (c *Consumer) promote(ctx context.Context, p *pipeline, block bool) error {
 	return nil
 }
 
-// decode decodes a polled batch, waiting out a schema registry outage.
-func (c *Consumer) decode(ctx context.Context, recs []*kgo.Record) (*Decoded, error) {
+// decode decodes a polled batch, waiting out a schema registry outage
+// until the consumer is stopped (stop is Run's poll context). Meanwhile the
+// batch ahead goes on to be written: an outage holds up only the records
+// that wait for it.
+func (c *Consumer) decode(ctx, stop context.Context, p *pipeline, recs []*kgo.Record) (*Decoded, error) {
 	in := make([]Record, len(recs))
 	for i, r := range recs {
 		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
 	}
 	var d *Decoded
-	err := c.retry(ctx, "decode batch", func(ctx context.Context) error {
+	failed := false
+	err := c.retry(stop, "decode batch", func(stop context.Context) error {
+		if failed {
+			if err := c.promote(ctx, p, true); err != nil {
+				return err
+			}
+		}
 		var err error
-		d, err = c.eng.Decode(ctx, in)
+		d, err = c.eng.Decode(stop, in)
+		failed = err != nil
 		return err
 	})
 	return d, err
