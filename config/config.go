@@ -38,7 +38,57 @@ type Kafka struct {
 	// SchemaRegistry is the Confluent-compatible registry Avro sources
 	// need; schemas are fetched once by id.
 	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`
+	// TLS encrypts the connections to the brokers; nil: plaintext.
+	TLS *TLS `yaml:"tls"`
+	// SASL authenticates to the brokers; nil: no authentication.
+	SASL *SASL `yaml:"sasl"`
 }
+
+// TLS is how projector's Kafka clients speak TLS to the brokers. Writing
+// the key at all turns TLS on: `tls: {}` trusts the system roots.
+type TLS struct {
+	Pos Pos `yaml:"-"`
+	// Enabled defaults to true when tls is written; false turns TLS off
+	// (say, from the environment) and leaves the other keys unchecked.
+	Enabled bool `yaml:"enabled"`
+	// CACert is a PEM bundle trusted instead of the system roots.
+	CACert string `yaml:"ca_cert"`
+	// Cert and Key are the client certificate and its private key (PEM),
+	// for brokers that authenticate clients by certificate (mTLS).
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// ServerName is the name the brokers' certificates are verified
+	// against, when it is not the host of their address.
+	ServerName string `yaml:"server_name"`
+	// There is deliberately no insecure_skip_verify: a broker with a
+	// private CA is trusted through ca_cert, an address its certificate
+	// does not name through server_name, and skipping verification would
+	// hand the SASL password to whoever sits in the middle.
+}
+
+// On reports whether the clients use TLS.
+func (t *TLS) On() bool { return t != nil && t.Enabled }
+
+// SASL mechanisms projector speaks, as written in kafka.sasl.mechanism.
+const (
+	SASLPlain       = "plain"
+	SASLScramSHA256 = "scram-sha-256"
+	SASLScramSHA512 = "scram-sha-512"
+)
+
+// SASL is how projector's Kafka clients authenticate to the brokers.
+type SASL struct {
+	Pos Pos `yaml:"-"`
+	// Mechanism is plain, scram-sha-256 or scram-sha-512 (any case).
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	Password  Secret `yaml:"password"`
+}
+
+// Secret is a credential. It prints as "[redacted]" (fmt, slog, JSON), so
+// that a configuration logged or dumped by mistake does not leak it;
+// string(s) is the value.
+type Secret string
 
 // SchemaRegistry is a Confluent-compatible schema registry.
 type SchemaRegistry struct {

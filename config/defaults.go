@@ -36,6 +36,13 @@ func (c *Config) applyDefaults(d *decoder) {
 	if !d.present(&k.BatchSize) || d.info[&k.BatchSize].bad {
 		k.BatchSize = DefaultBatchSize
 	}
+	if k.TLS != nil && !d.present(&k.TLS.Enabled) {
+		k.TLS.Enabled = true // writing tls at all asks for it
+	}
+	if k.SASL != nil {
+		// Kafka's own documentation writes them in capitals.
+		k.SASL.Mechanism = strings.ToLower(k.SASL.Mechanism)
+	}
 	setDefault(&c.Stores.Postgres.Schema, DefaultStateSchema)
 	switch {
 	case !d.present(&c.Admin.Listen):

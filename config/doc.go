@@ -41,6 +41,16 @@
 //	    url: http://registry:8081
 //	    username: ${REGISTRY_USER:-}   # basic auth, optional
 //	    password: ${REGISTRY_PASSWORD:-}
+//	  tls:                        # TLS to the brokers; writing it turns TLS on (tls: {} uses the system roots)
+//	    enabled: true             # default true; false turns TLS off and leaves the keys below unchecked
+//	    ca_cert: /etc/kafka/ca.pem    # PEM bundle trusted instead of the system roots
+//	    cert: /etc/kafka/client.pem   # client certificate (mTLS); needs key
+//	    key: /etc/kafka/client.key
+//	    server_name: kafka.internal   # name the brokers' certificates are verified against; default: their host
+//	  sasl:                       # authentication to the brokers
+//	    mechanism: scram-sha-512  # required: plain | scram-sha-256 | scram-sha-512 (any case)
+//	    username: ${KAFKA_USERNAME}   # both required
+//	    password: ${KAFKA_PASSWORD}
 //	stores:
 //	  postgres:                   # required: views, state, revisions, registry
 //	    url: postgres://user:pass@host:5432/db
@@ -122,6 +132,20 @@
 //	        mappings:             # replace the generated mapping of a field (or dotted path into objects and arrays)
 //	          status: { type: keyword }
 //	          customer.name: { type: text, analyzer: english, fields: { raw: { type: keyword } } }
+//
+// # Kafka security
+//
+// The PEM files named under kafka.tls are read when the configuration
+// loads (paths relative to the working directory), so a missing or
+// malformed file is an error at its key. There is no option to skip
+// certificate verification: a private CA goes in ca_cert and an address
+// the certificates do not name is fixed with server_name; skipping
+// verification would give the SASL password to whoever sits in the middle.
+// sasl with mechanism plain and no tls sends the password in clear text:
+// it is allowed (a local or private network) and `projector run` warns
+// once at start. Credentials belong in the environment (${KAFKA_PASSWORD});
+// the password is a Secret, which prints as "[redacted]", and no message
+// shows it.
 //
 // # Expressions and aggregates
 //

@@ -127,6 +127,8 @@ func (v *validator) kafka() {
 	if r := &k.SchemaRegistry; v.usable(r) && r.URL != "" {
 		v.checkURL(&r.URL, "kafka.schema_registry.url", true, "http", "https")
 	}
+	v.kafkaTLS(k.TLS)
+	v.kafkaSASL(k.SASL)
 	if v.usable(&k.DeadLetterTopic) && !validTopic(k.DeadLetterTopic) {
 		if v.info(&k.DeadLetterTopic) == nil {
 			v.add(v.at(&k.Group, k.Pos), "the default kafka.dead_letter_topic (kafka.group + %q) is not a valid Kafka topic name; set kafka.dead_letter_topic", deadLetterTopicSuffix)

@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/internal/kafkautil"
 )
 
 type inspectOptions struct {
@@ -22,6 +24,7 @@ type inspectOptions struct {
 	partition          int32
 	offset             int64
 	brokers            string
+	withConfig         bool // take TLS and SASL (and brokers, without --brokers) from -c
 }
 
 func newInspect(g *globals) *cobra.Command {
@@ -31,11 +34,13 @@ func newInspect(g *globals) *cobra.Command {
 		Short: "Decode one Debezium record and print it as JSON",
 		Long: `inspect decodes one record, from files (--value, --key; a zero-byte value file
 is a tombstone) or from Kafka (--topic, --partition, --offset, with --brokers or
-the configuration's kafka.brokers), and prints it as one JSON object: kind, op,
+the configuration's kafka.brokers; kafka.tls and kafka.sasl come from the
+configuration unless --brokers is given without -c), and prints it as one JSON object: kind, op,
 source, key, before, after, unchanged columns, patch. Exit code 1 when the
 record is malformed, with what is wrong and where.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.withConfig = o.brokers == "" || cmd.Flags().Changed("config")
 			return runInspect(cmd.Context(), g, o)
 		},
 	}
@@ -47,7 +52,8 @@ record is malformed, with what is wrong and where.`,
 	f.StringVar(&o.topic, "topic", "", "read the record from this topic")
 	f.Int32Var(&o.partition, "partition", 0, "partition of --topic")
 	f.Int64Var(&o.offset, "offset", -1, "offset of the record in --topic")
-	f.StringVar(&o.brokers, "brokers", "", "Kafka brokers, comma-separated (default: the configuration's)")
+	f.StringVar(&o.brokers, "brokers", "", "Kafka brokers, comma-separated (default: the configuration's); "+
+		"with -c, TLS and SASL still come from the configuration")
 	return cmd
 }
 
@@ -107,29 +113,35 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 
 // fetchRecord reads one record at topic/partition/offset.
 func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value []byte, err error) {
-	brokers := strings.Split(o.brokers, ",")
-	if o.brokers == "" {
-		cfg, err := g.load()
-		if err != nil {
-			return nil, nil, err
-		}
-		brokers = cfg.Kafka.Brokers
+	k, err := inspectKafka(g, o)
+	if err != nil {
+		return nil, nil, err
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {o.partition: kgo.NewOffset().At(o.offset)}}))
+	opts, err := kafkautil.ClientOpts(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	health := kafkautil.NewHealth(nil)
+	cl, err := kgo.NewClient(append(opts, health.Opt(),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {o.partition: kgo.NewOffset().At(o.offset)}}))...)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	// A broker that refuses the connection (TLS, SASL) fails here, with
+	// its cause, rather than as a record that never comes.
+	if err := cl.Ping(ctx); err != nil {
+		return nil, nil, fmt.Errorf("kafka: %w", health.Explain(err))
+	}
 	for {
 		fetches := cl.PollRecords(ctx, 1)
 		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("no record at %s[%d]@%d: %w", o.topic, o.partition, o.offset, err)
+			return nil, nil, fmt.Errorf("no record at %s[%d]@%d: %w", o.topic, o.partition, o.offset, health.Explain(err))
 		}
 		if errs := fetches.Errors(); len(errs) > 0 {
-			return nil, nil, fmt.Errorf("%s[%d]: %w", o.topic, o.partition, errs[0].Err)
+			return nil, nil, fmt.Errorf("%s[%d]: %w", o.topic, o.partition, health.Explain(errs[0].Err))
 		}
 		for _, r := range fetches.Records() {
 			if r.Offset == o.offset {
@@ -137,4 +149,22 @@ func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value 
 			}
 		}
 	}
+}
+
+// inspectKafka is how inspect reaches Kafka: the configuration's brokers,
+// TLS and SASL, with --brokers instead of its brokers. --brokers without
+// -c needs no configuration file and speaks plaintext.
+func inspectKafka(g *globals, o inspectOptions) (config.Kafka, error) {
+	k := config.Kafka{}
+	if o.withConfig {
+		cfg, err := g.load()
+		if err != nil {
+			return k, err
+		}
+		k = cfg.Kafka
+	}
+	if o.brokers != "" {
+		k.Brokers = strings.Split(o.brokers, ",")
+	}
+	return k, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/admin"
+	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/internal/query"
 	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/stack"
@@ -54,6 +55,21 @@ at once (what was not committed is consumed again on restart).`,
 type daemonOptions struct {
 	extra []kgo.Opt // Kafka client options (the demo's embedded cluster)
 	serve string    // address of the query API; "" for none
+}
+
+// daemonKafka is the consumer's client options: TLS and SASL from the
+// configuration, a Health hook that says why the brokers cannot be
+// reached, then extra. It warns once about risky security settings.
+func daemonKafka(k config.Kafka, log *slog.Logger, extra []kgo.Opt) ([]kgo.Opt, *kafkautil.Health, error) {
+	opts, err := kafkautil.ClientOpts(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range kafkautil.Warnings(k) {
+		log.Warn(w)
+	}
+	health := kafkautil.NewHealth(log.With("component", "kafka"))
+	return append(append(opts, health.Opt()), extra...), health, nil
 }
 
 // twoStageSignals returns a context cancelled by the second SIGINT/SIGTERM
@@ -123,6 +139,10 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 		}()
 		log.Info("query api", "addr", "http://"+h.Addr())
 	}
+	kafka, health, err := daemonKafka(cfg.Kafka, log, o.extra)
+	if err != nil {
+		return err
+	}
 	cons, err := projector.NewConsumer(st.Engine, projector.ConsumerOptions{
 		Brokers:         cfg.Kafka.Brokers,
 		Group:           cfg.Kafka.Group,
@@ -131,7 +151,7 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 		DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
 		StopOnError:     cfg.Errors.Tolerance == "none",
 		Logger:          log,
-		Extra:           o.extra,
+		Extra:           kafka, // the dead-letter producer is the same client
 	})
 	if err != nil {
 		return err
@@ -141,6 +161,9 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 			p := st.Engine.Problems()
 			if !cons.Joined() {
 				p["kafka"] = "not yet assigned partitions"
+				if err := health.Err(); err != nil {
+					p["kafka"] += ": " + err.Error()
+				}
 			}
 			return p
 		}, log)

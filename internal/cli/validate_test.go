@@ -74,3 +74,31 @@ func TestValidateOnline(t *testing.T) {
 		t.Errorf("--offline: exit %d, want 0", code)
 	}
 }
+
+// TestValidateKafkaSecurity: validate reports TLS and SASL problems at
+// their keys and never prints the password, valid or not.
+func TestValidateKafkaSecurity(t *testing.T) {
+	const password = "validate-pa55word"
+	t.Setenv("PROJECTOR_POSTGRES_URL", "postgres://localhost/x")
+	t.Setenv("KAFKA_USERNAME", "projector")
+	t.Setenv("KAFKA_PASSWORD", password)
+	good := writeConfig(t, strings.Replace(securedYAML([]string{"localhost:9093"}, "/etc/hosts", "plain"),
+		`    ca_cert: "/etc/hosts"`+"\n", "", 1))
+	code, out, errs := run(t, "validate", "--offline", "-c", good)
+	if code != ExitOK || strings.Contains(out+errs, password) {
+		t.Errorf("valid: exit %d\n%s%s", code, out, errs)
+	}
+	bad := writeConfig(t, securedYAML([]string{"localhost:9093"}, "/no/such/ca.pem", "scram-sha-1"))
+	code, out, errs = run(t, "validate", "--offline", "-c", bad)
+	if code != ExitUsage || strings.Contains(out+errs, password) {
+		t.Fatalf("invalid: exit %d, want %d, and no password\n%s%s", code, ExitUsage, out, errs)
+	}
+	for _, want := range []string{
+		bad + `:6:14: kafka.tls.ca_cert: cannot read "/no/such/ca.pem": no such file or directory`,
+		bad + `:8:16: kafka.sasl.mechanism must be one of plain, scram-sha-256, scram-sha-512, got "scram-sha-1"`,
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("validate errors lack %q:\n%s", want, errs)
+		}
+	}
+}

@@ -1,4 +1,6 @@
-// Package kafkautil has small Kafka helpers shared by the demo and tests.
+// Package kafkautil builds projector's Kafka clients (ClientOpts: brokers,
+// TLS, SASL), explains why they cannot connect, and has small helpers
+// shared by the demo and tests.
 package kafkautil
 
 import (

@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks/redis"
 )
@@ -134,7 +135,11 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 		return nil, err
 	}
 	if len(cfg.Kafka.Brokers) > 0 {
-		kopts := append([]kgo.Opt{kgo.SeedBrokers(cfg.Kafka.Brokers...), kgo.ClientID(cfg.Kafka.ClientID + "-query")}, opts.Kafka...)
+		kopts, err := kafkautil.ClientOpts(cfg.Kafka)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: %w", err)
+		}
+		kopts = append(append(kopts, kgo.ClientID(cfg.Kafka.ClientID+"-query")), opts.Kafka...)
 		if s.kafka, err = kgo.NewClient(kopts...); err != nil {
 			return nil, fmt.Errorf("kafka: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
@@ -39,8 +40,11 @@ func (r *run) replay(ctx context.Context) error {
 	topics := viewTopics(r.env.Plan.View(r.gen.View))
 	// Transaction markers come as control records: a log ending in them
 	// is read to its end offset, not waited on.
-	opts := append([]kgo.Opt{kgo.SeedBrokers(r.env.Config.Kafka.Brokers...), kgo.ClientID("projector-rebuild"),
-		kgo.KeepControlRecords()}, r.opts.Kafka...)
+	opts, err := kafkautil.ClientOpts(r.env.Config.Kafka)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	opts = append(append(opts, kgo.ClientID("projector-rebuild"), kgo.KeepControlRecords()), r.opts.Kafka...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("replay: kafka client: %w", err)

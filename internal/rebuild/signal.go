@@ -44,6 +44,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 )
@@ -116,8 +117,13 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	}
 	// Transaction markers come as control records: a log ending in them
 	// is read to its end offset, not waited on.
-	opts := append([]kgo.Opt{kgo.SeedBrokers(r.env.Config.Kafka.Brokers...), kgo.ClientID("projector-rebuild"),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.KeepControlRecords()}, r.opts.Kafka...)
+	// The signals are produced by this client too.
+	opts, err := kafkautil.ClientOpts(r.env.Config.Kafka)
+	if err != nil {
+		return fmt.Errorf("--from signal: %w", err)
+	}
+	opts = append(append(opts, kgo.ClientID("projector-rebuild"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.KeepControlRecords()), r.opts.Kafka...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("--from signal: kafka client: %w", err)

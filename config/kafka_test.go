@@ -1,0 +1,129 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/projectorhq/projector/internal/kafkautil/kafkatest"
+)
+
+// kafkaYAML is a whole configuration around the given kafka block.
+func kafkaYAML(kafka string) string {
+	return "version: 1\nkafka:\n  brokers: kafka:9093\n" + kafka + `
+stores: { postgres: { url: "postgres://localhost/shop" } }
+sources: { orders: { topic: shop.public.orders } }
+views: { order_view: { from: orders, fields: { id: id }, sinks: { postgres: {} } } }
+`
+}
+
+func kafkaEnv(name string) (string, bool) {
+	switch name {
+	case "KAFKA_USERNAME":
+		return "projector", true
+	case "KAFKA_PASSWORD":
+		return secret, true
+	}
+	return lookupTestEnv(name)
+}
+
+// TestKafkaSecurity decodes and validates kafka.tls and kafka.sasl
+// against real PEM files.
+func TestKafkaSecurity(t *testing.T) {
+	pki := kafkatest.NewPKI(t)
+	for _, tc := range []struct {
+		name  string
+		kafka string
+		want  string // an error at this line:col with this text; "" for none
+		check func(t *testing.T, k Kafka)
+	}{
+		{name: "mtls and scram", kafka: fmt.Sprintf(`  tls:
+    ca_cert: %q
+    cert: %q
+    key: %q
+    server_name: kafka.internal
+  sasl:
+    mechanism: SCRAM-SHA-512
+    username: ${KAFKA_USERNAME}
+    password: ${KAFKA_PASSWORD}`, pki.CA, pki.ClientCert, pki.ClientKey),
+			check: func(t *testing.T, k Kafka) {
+				want := TLS{Pos: k.TLS.Pos, Enabled: true, CACert: pki.CA, Cert: pki.ClientCert, Key: pki.ClientKey, ServerName: "kafka.internal"}
+				if *k.TLS != want {
+					t.Errorf("tls = %+v, want %+v", *k.TLS, want)
+				}
+				if k.SASL.Mechanism != SASLScramSHA512 || k.SASL.Username != "projector" || string(k.SASL.Password) != secret {
+					t.Errorf("sasl = %+v", *k.SASL)
+				}
+			}},
+		{name: "empty tls turns it on", kafka: "  tls: {}", check: func(t *testing.T, k Kafka) {
+			if !k.TLS.On() {
+				t.Errorf("tls: {} is off")
+			}
+		}},
+		{name: "tls off is not checked", kafka: "  tls: { enabled: false, ca_cert: /no/such/file }", check: func(t *testing.T, k Kafka) {
+			if k.TLS.On() {
+				t.Errorf("enabled: false is on")
+			}
+		}},
+		{name: "no tls", kafka: "  tls: null", check: func(t *testing.T, k Kafka) {
+			if k.TLS.On() || k.SASL != nil {
+				t.Errorf("tls %+v, sasl %+v", k.TLS, k.SASL)
+			}
+		}},
+		{name: "plain without tls is allowed", kafka: "  sasl: { mechanism: plain, username: u, password: p }"},
+		{name: "key of another certificate", kafka: fmt.Sprintf("  tls:\n    cert: %q\n    key: %q", pki.ClientCert, pki.ServerKey),
+			want: `test.yaml:6:10: kafka.tls.key: ` + fmt.Sprintf("%q", pki.ServerKey) + ` is not the private key of kafka.tls.cert (tls: private key does not match public key)`},
+		{name: "a key for the certificate", kafka: fmt.Sprintf("  tls:\n    cert: %q\n    key: %q", pki.ClientKey, pki.ClientKey),
+			want: `test.yaml:5:11: kafka.tls.cert: ` + fmt.Sprintf("%q", pki.ClientKey) + ` holds no valid PEM certificate`},
+		{name: "path from the environment is not shown", kafka: "  tls: { ca_cert: \"${SECRET_LEVEL}\" }",
+			want: `test.yaml:4:19: kafka.tls.ca_cert: cannot read value from ${SECRET_LEVEL}: no such file or directory`},
+		{name: "sasl needs credentials", kafka: "  sasl: { mechanism: plain }",
+			want: `test.yaml:4:9: kafka.sasl needs username and password`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("test.yaml", []byte(kafkaYAML(tc.kafka)), kafkaEnv)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("errors:\n%v", err)
+			case tc.want != "" && (err == nil || err.Error() != tc.want):
+				t.Fatalf("errors:\n%v\nwant:\n%s", err, tc.want)
+			case err != nil && strings.Contains(err.Error(), secret):
+				t.Fatalf("an error shows a secret:\n%v", err)
+			}
+			if tc.check != nil {
+				tc.check(t, c.Kafka)
+			}
+		})
+	}
+}
+
+// TestSecretRedacted: a Config printed, logged or marshalled by mistake
+// does not show the SASL password.
+func TestSecretRedacted(t *testing.T) {
+	c, err := Parse("test.yaml", []byte(kafkaYAML(`  sasl: { mechanism: plain, username: u, password: "${KAFKA_PASSWORD}" }`)), kafkaEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "sasl", c.Kafka.SASL.Password, "kafka", c.Kafka)
+	js, err := json.Marshal(c.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{
+		"%v": fmt.Sprintf("%v", *c.Kafka.SASL), "%+v": fmt.Sprintf("%+v", *c.Kafka.SASL), "%#v": fmt.Sprintf("%#v", *c.Kafka.SASL),
+		"%s": fmt.Sprintf("%s", c.Kafka.SASL.Password), "slog": logged.String(), "json": string(js),
+	} {
+		if strings.Contains(out, secret) || !strings.Contains(out, "[redacted]") {
+			t.Errorf("%s shows the password or no [redacted]: %s", name, out)
+		}
+	}
+	if string(c.Kafka.SASL.Password) != secret {
+		t.Errorf("the value itself is lost")
+	}
+	if Secret("").String() != "" {
+		t.Errorf("an empty secret should print empty")
+	}
+}
