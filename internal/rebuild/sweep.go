@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/projectorhq/projector/internal/stack"
+	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks/redis"
 )
@@ -40,66 +41,88 @@ func (r *run) sweep(ctx context.Context) error {
 		// The engine writes several id values as a JSON array.
 		match = "jsonb_build_array(" + strings.Join(cols, ", ") + ") = v.doc_id::jsonb"
 	}
+	// The ids stream in and are swept a chunk at a time: the revisions of
+	// every document ever deleted are among them, which may be millions.
 	rows, err := r.env.Pool.Query(ctx, `SELECT v.doc_id FROM `+pgx.Identifier{r.env.Registry.Schema(), "revs"}.Sanitize()+` v
 		WHERE v.view = $1 AND NOT EXISTS (SELECT 1 FROM `+r.stateTable(pv)+` s WHERE NOT s.deleted AND `+match+`)`, r.gen.View)
 	if err != nil {
 		return fmt.Errorf("sweep %s: list documents without a root row: %w", r.gen.View, err)
 	}
-	var ids []string
+	defer rows.Close()
+	chunk := make([]string, 0, r.opts.Chunk)
+	started := false
+	flush := func() error {
+		if !started {
+			started = true
+			r.opts.Progress.Phase("sweep", 0) // how many is known only at the end
+		}
+		err := r.sweepChunk(ctx, pv, chunk)
+		chunk = chunk[:0]
+		return err
+	}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
 			return err
 		}
-		ids = append(ids, id)
+		if chunk = append(chunk, id); len(chunk) == cap(chunk) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sweep %s: %w", r.gen.View, err)
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	r.opts.Progress.Phase("sweep", int64(len(ids)))
-	defer r.opts.Progress.Done()
-	route := []projector.Route{{Sink: r.env.live, Views: []string{r.gen.View}}}
-	for chunk := range slices.Chunk(ids, r.opts.Chunk) {
-		keys := make(map[string]map[string]any, len(chunk))
-		redisKeys := make([]string, 0, len(chunk))
-		for _, id := range chunk {
-			key, err := parseDocID(pv.ID, id)
-			if err != nil {
-				return fmt.Errorf("sweep %s: %w", r.gen.View, err)
-			}
-			rk, err := r.env.live.Key(r.gen.View, key)
-			if err != nil {
-				return fmt.Errorf("sweep %s: %w", r.gen.View, err)
-			}
-			keys[id] = key
-			redisKeys = append(redisKeys, rk)
+	if len(chunk) > 0 {
+		if err := flush(); err != nil {
+			return err
 		}
-		exists, err := existing(ctx, r.env.Redis, redisKeys)
+	}
+	if started {
+		r.opts.Progress.Done()
+	}
+	return nil
+}
+
+// sweepChunk deletes the Redis keys of the documents ids (whose root rows
+// are gone) that still exist: recomputed, they come out as deletions.
+func (r *run) sweepChunk(ctx context.Context, pv *projections.View, chunk []string) error {
+	route := []projector.Route{{Sink: r.env.live, Views: []string{r.gen.View}}}
+	keys := make(map[string]map[string]any, len(chunk))
+	redisKeys := make([]string, 0, len(chunk))
+	for _, id := range chunk {
+		key, err := parseDocID(pv.ID, id)
 		if err != nil {
 			return fmt.Errorf("sweep %s: %w", r.gen.View, err)
 		}
-		for i, id := range chunk {
-			if !exists[i] {
-				delete(keys, id)
-			}
+		rk, err := r.env.live.Key(r.gen.View, key)
+		if err != nil {
+			return fmt.Errorf("sweep %s: %w", r.gen.View, err)
 		}
-		if len(keys) > 0 {
-			docs, err := r.env.Engine.RecomputeDocs(ctx, r.gen.View, keys)
-			if err != nil {
-				return fmt.Errorf("sweep %s: %w", r.gen.View, err)
-			}
-			if err := r.env.Engine.WriteDocs(ctx, route, docs); err != nil {
-				return fmt.Errorf("sweep %s: %w", r.gen.View, err)
-			}
-			r.res.Swept += int64(len(docs))
-		}
-		r.opts.Progress.Add(int64(len(chunk)))
+		keys[id] = key
+		redisKeys = append(redisKeys, rk)
 	}
+	exists, err := existing(ctx, r.env.Redis, redisKeys)
+	if err != nil {
+		return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+	}
+	for i, id := range chunk {
+		if !exists[i] {
+			delete(keys, id)
+		}
+	}
+	if len(keys) > 0 {
+		docs, err := r.env.Engine.RecomputeDocs(ctx, r.gen.View, keys)
+		if err != nil {
+			return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+		}
+		if err := r.env.Engine.WriteDocs(ctx, route, docs); err != nil {
+			return fmt.Errorf("sweep %s: %w", r.gen.View, err)
+		}
+		r.res.Swept += int64(len(docs))
+	}
+	r.opts.Progress.Add(int64(len(chunk)))
 	return nil
 }
 

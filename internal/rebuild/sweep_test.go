@@ -35,3 +35,32 @@ func TestPurgeTemplateReadsIdsInPages(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepStreamsDocumentsWithoutRoot: the documents without a root row
+// (every deleted document's revision is among them) are swept a chunk at
+// a time as they stream in; with far more of them than a chunk, every one
+// whose key survived goes, and the others stay.
+func TestSweepStreamsDocumentsWithoutRoot(t *testing.T) {
+	f := newFixture(t)
+	d := f.startDaemon()
+	source := f.seed(d, 1, 60)
+	d.stop()
+	ctx := context.Background()
+	// The state rows of 1–37 are purged behind the engine's back: the
+	// stores keep their documents.
+	if _, err := f.pool.Exec(ctx, `DELETE FROM projector.state_items WHERE key::int <= 37`); err != nil {
+		t.Fatal(err)
+	}
+	for id := int64(1); id <= 37; id++ {
+		source[id] = nil
+	}
+	env := f.openEnv()
+	res, err := Run(ctx, env, Options{View: "item_view", Keep: 0, Chunk: 4})
+	if err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	if res.Swept != 37 {
+		t.Errorf("swept %d documents, want the 37 without a root row", res.Swept)
+	}
+	f.wantDocs(source)
+}
