@@ -89,6 +89,10 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 			c.forget(lost) // no longer ours: no commit for them
+			// The group session is gone (the member was fenced or cannot
+			// reach the coordinator): not a working member until assigned
+			// partitions again.
+			c.joined.Store(false)
 		}),
 		kgo.OnPartitionsCallbackBlocked(func(context.Context, *kgo.Client) {
 			select {
@@ -106,7 +110,8 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 	return c, nil
 }
 
-// Joined reports whether the consumer has been assigned partitions.
+// Joined reports whether the consumer has been assigned partitions and has
+// not lost them since.
 func (c *Consumer) Joined() bool { return c.joined.Load() }
 
 // Run consumes until stop is closed (graceful: the batches in flight are

@@ -159,11 +159,18 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 	if addr := cfg.Admin.Listen; addr != "" && addr != "off" {
 		srv, err := admin.Listen(addr, st.Registry, func() map[string]string {
 			p := st.Engine.Problems()
-			if !cons.Joined() {
+			// The hook keeps a connection failure until a request succeeds
+			// again: Kafka refusing a member that had joined (credentials
+			// revoked, brokers gone) is as unready as one never let in.
+			err := health.Err()
+			switch {
+			case !cons.Joined():
 				p["kafka"] = "not yet assigned partitions"
-				if err := health.Err(); err != nil {
+				if err != nil {
 					p["kafka"] += ": " + err.Error()
 				}
+			case err != nil:
+				p["kafka"] = err.Error()
 			}
 			return p
 		}, log)
