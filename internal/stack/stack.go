@@ -77,16 +77,24 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	// them pointed back at the generation it replaced.
 	var served registry.Snapshot
 	var routes []projector.Route
+	var pgSink *postgres.Sink
+	var pending postgres.PendingIndexes
 	err = registry.WithServed(ctx, pool, cfg.Stores.Postgres.Schema, func(snap registry.Snapshot) error {
 		served = snap
-		route, err := wirePostgres(ctx, pool, plan, snap)
-		if route != nil {
-			routes = append(routes, *route)
-		}
+		var err error
+		pgSink, pending, err = wirePostgres(ctx, pool, plan, snap)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if pgSink != nil {
+		// Only now that WithServed's transaction is over: a concurrent
+		// index build waits for it.
+		if err := pgSink.BuildIndexes(ctx, pending); err != nil {
+			return nil, fmt.Errorf("postgres sink: %w", err)
+		}
+		routes = append(routes, projector.Route{Sink: pgSink, Views: viewNames(PostgresViews(plan), func(v postgres.View) string { return v.Name })})
 	}
 	if err := checkRedisIndexes(plan); err != nil {
 		return nil, err
@@ -175,23 +183,25 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) error {
 }
 
 // wirePostgres builds the PostgreSQL sink of the served generations and
-// prepares their tables and reader views; nil without PostgreSQL views.
-func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Plan, served registry.Snapshot) (*projector.Route, error) {
+// prepares their tables and reader views, leaving the indexes to build on
+// existing tables; a nil sink without PostgreSQL views.
+func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Plan, served registry.Snapshot) (*postgres.Sink, postgres.PendingIndexes, error) {
 	views := PostgresViews(plan)
 	if len(views) == 0 {
-		return nil, nil
+		return nil, postgres.PendingIndexes{}, nil
 	}
 	for i := range views {
 		views[i].Generation = served.Serving(views[i].Name, registry.StorePostgres)
 	}
 	sink, err := postgres.New(pool, views)
 	if err != nil {
-		return nil, fmt.Errorf("postgres sink: %w", err)
+		return nil, postgres.PendingIndexes{}, fmt.Errorf("postgres sink: %w", err)
 	}
-	if err := sink.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("postgres sink: %w", err)
+	pending, err := sink.MigrateTables(ctx)
+	if err != nil {
+		return nil, postgres.PendingIndexes{}, fmt.Errorf("postgres sink: %w", err)
 	}
-	return &projector.Route{Sink: sink, Views: viewNames(views, func(v postgres.View) string { return v.Name })}, nil
+	return sink, pending, nil
 }
 
 func viewNames[V any](views []V, name func(V) string) []string {

@@ -23,7 +23,27 @@ const migrateLock int64 = 0x70726f6a5f6d6967 // "proj_mig"
 // after the rest has committed (see ensureIndexes). Problems of all views
 // are reported together.
 func (s *Sink) Migrate(ctx context.Context) error {
+	pending, err := s.MigrateTables(ctx)
+	if err != nil {
+		return err
+	}
+	return s.BuildIndexes(ctx, pending)
+}
+
+// PendingIndexes are the indexes MigrateTables found missing on existing
+// tables, for BuildIndexes to build.
+type PendingIndexes struct {
+	views   []string
+	indexes [][]tableIndex
+}
+
+// MigrateTables is Migrate but for the indexes of existing tables, which it
+// returns. BuildIndexes must not run while the caller holds a transaction
+// open on the database: CREATE INDEX CONCURRENTLY waits for every older
+// snapshot, that transaction's too, which would wait for it in turn.
+func (s *Sink) MigrateTables(ctx context.Context) (PendingIndexes, error) {
 	var errs []error
+	var out PendingIndexes
 	for _, v := range s.list {
 		var pending []tableIndex
 		err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -33,11 +53,28 @@ func (s *Sink) Migrate(ctx context.Context) error {
 			}
 			return pointReaders(ctx, tx, v, v.Generation)
 		})
-		if err == nil {
-			err = s.buildIndexes(ctx, pending)
-		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("view %q: %w", v.Name, err))
+			continue
+		}
+		if len(pending) > 0 {
+			out.views = append(out.views, v.Name)
+			out.indexes = append(out.indexes, pending)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return PendingIndexes{}, fmt.Errorf("postgres sink: migrate: %w", err)
+	}
+	return out, nil
+}
+
+// BuildIndexes builds the indexes MigrateTables left pending, concurrently
+// (see buildIndexes).
+func (s *Sink) BuildIndexes(ctx context.Context, p PendingIndexes) error {
+	var errs []error
+	for i, view := range p.views {
+		if err := s.buildIndexes(ctx, p.indexes[i]); err != nil {
+			errs = append(errs, fmt.Errorf("view %q: %w", view, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
