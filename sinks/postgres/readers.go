@@ -27,7 +27,11 @@ func pointReaders(ctx context.Context, tx pgx.Tx, v *view, generation int) error
 	for _, c := range cols {
 		quoted = append(quoted, quote(c))
 	}
-	body := " AS SELECT " + strings.Join(quoted, ", ") + " FROM " + v.physical(generation).Sanitize() +
+	opts, err := viewOptions(ctx, tx, reader)
+	if err != nil {
+		return fmt.Errorf("reader view %s: %w", reader, err)
+	}
+	body := opts + " AS SELECT " + strings.Join(quoted, ", ") + " FROM " + v.physical(generation).Sanitize() +
 		" WHERE NOT " + quote(colDeleted)
 	err = replaceReaders(ctx, tx, reader, body)
 	var pgErr *pgconn.PgError
@@ -38,6 +42,26 @@ func pointReaders(ctx context.Context, tx pgx.Tx, v *view, generation int) error
 		return fmt.Errorf("reader view %s: %w", reader, err)
 	}
 	return nil
+}
+
+// viewOptions is the WITH clause that keeps the options an operator set on
+// the reader view (security_barrier, security_invoker, check_option):
+// CREATE OR REPLACE VIEW resets those it is not given. Empty for a view
+// without options or none yet.
+func viewOptions(ctx context.Context, tx pgx.Tx, reader string) (string, error) {
+	var opts []string
+	err := tx.QueryRow(ctx, `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = to_regclass($1)`, reader).Scan(&opts)
+	if errors.Is(err, pgx.ErrNoRows) || len(opts) == 0 {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read view options: %w", err)
+	}
+	for i, o := range opts {
+		name, value, _ := strings.Cut(o, "=")
+		opts[i] = quote(name) + " = " + quoteLiteral(value)
+	}
+	return " WITH (" + strings.Join(opts, ", ") + ")", nil
 }
 
 // readerColumns lists the reader view's columns: those the reader view

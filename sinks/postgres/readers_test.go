@@ -133,3 +133,42 @@ func TestReaderRecreatedWithGrants(t *testing.T) {
 	}
 	checkReaderGrants(t, pool, role)
 }
+
+// Options an operator set on the reader view (security_barrier,
+// security_invoker, check_option) survive a Migrate that adds a column and
+// the recreation a removed column needs: CREATE OR REPLACE VIEW resets the
+// options it is not given.
+func TestReaderOptionsSurvive(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	newSink(t, pool, abView("a", "b"))
+	exec(t, pool, "ALTER VIEW v SET (security_barrier = true, security_invoker = true, check_option = local)")
+	want := []string{"check_option=local", "security_barrier=true", "security_invoker=true"}
+	options := func() []string {
+		t.Helper()
+		var got []string
+		if err := pool.QueryRow(t.Context(), `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = 'v'::regclass`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		return got
+	}
+	newSink(t, pool, abView("a", "b", "c")) // a column added: replaced
+	if got := options(); !slices.Equal(got, want) {
+		t.Errorf("options after a column was added = %v, want %v", got, want)
+	}
+	next := abView("b")
+	next.Generation = 2
+	s2, err := New(pool, []View{next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.CreateGeneration(t.Context(), "v", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Activate(t.Context(), "v", 2); err != nil { // a column removed: recreated
+		t.Fatal(err)
+	}
+	if got := options(); !slices.Equal(got, want) {
+		t.Errorf("options after the view was recreated = %v, want %v", got, want)
+	}
+}
