@@ -34,6 +34,9 @@ type tableIndex struct {
 	// on is what follows CREATE [UNIQUE] INDEX [CONCURRENTLY] <name>.
 	on     string
 	unique bool
+	// obsolete marks an index the view no longer declares, to be dropped
+	// concurrently rather than built.
+	obsolete bool
 }
 
 // indexName names an index of a generation's table. The hash covers the
@@ -150,14 +153,15 @@ func tableIndexes(ctx context.Context, tx pgx.Tx, table pgx.Identifier) (map[str
 }
 
 // ensureIndexes brings the table's indexes to the declared ones, inside
-// the migration's transaction, and returns those left to build. An index
-// found under its legacy name is renamed; the sink's indexes the view no
-// longer declares are dropped. On a table created by this transaction the
-// missing indexes are created at once, the table being empty; on an
-// existing one they are returned, to be built concurrently once the
-// transaction has committed (see buildIndexes), so that a large table is
-// not locked against writes while they build. An invalid index under the
-// declared name is returned too: the build drops and rebuilds it.
+// the migration's transaction, and returns what is left to do outside it.
+// An index found under its legacy name is renamed. On a table created by
+// this transaction the missing indexes are created at once, the table
+// being empty; on an existing one they are returned, to be built
+// concurrently once the transaction has committed (see buildIndexes), so
+// that a large table is not locked against writes while they build, and so
+// are the sink's indexes the view no longer declares, to be dropped
+// concurrently. An invalid index under the declared name is returned too:
+// the build drops and rebuilds it.
 func ensureIndexes(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, fresh bool) ([]tableIndex, error) {
 	declared, err := declaredIndexes(v, table)
 	if err != nil {
@@ -194,9 +198,10 @@ func ensureIndexes(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier
 		if want[name] || !isSinkIndex(table[1], name) {
 			continue
 		}
-		if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{table[0], name}.Sanitize()); err != nil {
-			return nil, fmt.Errorf("drop index %q: %w", name, err)
-		}
+		// Dropped after the transaction too: DROP INDEX in it would hold
+		// the table's strongest lock until it commits, and first queue
+		// readers behind any long query on the table.
+		pending = append(pending, tableIndex{table: table, name: name, obsolete: true})
 	}
 	return pending, nil
 }
@@ -222,6 +227,12 @@ func (s *Sink) buildIndexes(ctx context.Context, pending []tableIndex) error {
 		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", indexLock)
 	}()
 	for _, ix := range pending {
+		if ix.obsolete {
+			if err := dropConcurrently(ctx, conn, ix); err != nil {
+				return fmt.Errorf("drop index %q: %w", ix.name, err)
+			}
+			continue
+		}
 		if err := buildIndex(ctx, conn, ix); err != nil {
 			return fmt.Errorf("build index %q: %w", ix.name, err)
 		}
