@@ -44,8 +44,10 @@ type Kafka struct {
 	SASL *SASL `yaml:"sasl"`
 }
 
-// TLS is how projector's Kafka clients speak TLS to the brokers. Writing
-// the key at all turns TLS on: `tls: {}` trusts the system roots.
+// TLS is how projector speaks TLS to the brokers (kafka.tls) or to the
+// schema registry (kafka.schema_registry.tls). Writing the key at all
+// turns TLS on: `tls: {}`, or `tls:` with nothing under it, trusts the
+// system roots.
 type TLS struct {
 	Pos Pos `yaml:"-"`
 	// Enabled defaults to true when tls is written; false turns TLS off
@@ -92,10 +94,15 @@ type Secret string
 
 // SchemaRegistry is a Confluent-compatible schema registry.
 type SchemaRegistry struct {
-	Pos      Pos    `yaml:"-"`
-	URL      string `yaml:"url"` // empty: none
+	Pos Pos `yaml:"-"`
+	// URL is empty for none. Credentials written in it (https://user:pass@host)
+	// are used as Username and Password, which take precedence.
+	URL      string `yaml:"url"`
 	Username string `yaml:"username"`
-	Password string `yaml:"password"`
+	Password Secret `yaml:"password"`
+	// TLS is the registry's HTTPS: a private CA, a client certificate. An
+	// https URL without it trusts the system roots.
+	TLS *TLS `yaml:"tls"`
 }
 
 // Stores are the read stores. An empty URL disables that store.
@@ -123,9 +130,9 @@ type RedisStore struct {
 type ElasticsearchStore struct {
 	Pos      Pos    `yaml:"-"`
 	URL      string `yaml:"url"`
-	APIKey   string `yaml:"api_key"`
+	APIKey   Secret `yaml:"api_key"`
 	Username string `yaml:"username"`
-	Password string `yaml:"password"`
+	Password Secret `yaml:"password"`
 	CACert   string `yaml:"ca_cert"` // path to a PEM file
 }
 

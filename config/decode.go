@@ -16,13 +16,16 @@ const maxSteps = 100_000
 // was written and whether it came through interpolation. Validation looks it
 // up by the value's address to point at values, not only at their structs.
 type valueInfo struct {
-	pos   Pos
-	null  bool        // written as null: treated as absent
-	bad   bool        // could not be decoded; validation stays quiet about it
-	env   bool        // the scalar had ${...}: never show the value
-	raw   string      // the scalar as written, shown instead of an env value
-	style yaml.Style  // how the scalar was written: plain, quoted, block
-	items []valueInfo // StringList: one per item
+	pos  Pos
+	null bool // written as null: treated as absent
+	bad  bool // could not be decoded; validation stays quiet about it
+	env  bool // the scalar had ${...}: never show the value
+	// secret: a Secret, whose text is never shown, even as written in
+	// the file, unless it is only a ${NAME}
+	secret bool
+	raw    string      // the scalar as written, shown instead of an env value
+	style  yaml.Style  // how the scalar was written: plain, quoted, block
+	items  []valueInfo // StringList: one per item
 }
 
 // show renders a decoded scalar for a message: quoted, or described by its
@@ -83,6 +86,7 @@ var (
 	durationType   = reflect.TypeFor[Duration]()
 	stringListType = reflect.TypeFor[StringList]()
 	fieldType      = reflect.TypeFor[Field]()
+	secretType     = reflect.TypeFor[Secret]()
 	objectType     = reflect.TypeFor[map[string]any]()
 	mapMarker      = reflect.TypeFor[interface{ isMap() }]()
 )
@@ -166,6 +170,11 @@ func (d *decoder) decode(v reflect.Value, n *yaml.Node, path []string) {
 		d.decodeStruct(v, n, path, vi)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
 		d.decodeSeq(v, n, path, vi)
+	case t == secretType:
+		vi.secret = true
+		if s, ok := d.scalar(n, path, vi, "a string"); ok {
+			v.SetString(s)
+		}
 	case t.Kind() == reflect.String:
 		if s, ok := d.scalar(n, path, vi, "a string"); ok {
 			v.SetString(s)

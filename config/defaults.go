@@ -36,9 +36,8 @@ func (c *Config) applyDefaults(d *decoder) {
 	if !d.present(&k.BatchSize) || d.info[&k.BatchSize].bad {
 		k.BatchSize = DefaultBatchSize
 	}
-	if k.TLS != nil && !d.present(&k.TLS.Enabled) {
-		k.TLS.Enabled = true // writing tls at all asks for it
-	}
+	writtenTLS(d, &k.TLS)
+	writtenTLS(d, &k.SchemaRegistry.TLS)
 	if k.SASL != nil {
 		// Kafka's own documentation writes them in capitals.
 		k.SASL.Mechanism = strings.ToLower(k.SASL.Mechanism)
@@ -88,6 +87,20 @@ func (c *Config) applyDefaults(d *decoder) {
 		if s.Elasticsearch != nil {
 			setDefault(&s.Elasticsearch.Index, name)
 		}
+	}
+}
+
+// writtenTLS turns TLS on where the tls key was written: with keys under
+// it unless enabled: false, and with none at all (`tls:`, every sub-key
+// commented out), which decodes as null but asks for TLS all the same,
+// with the system roots. Reading it as absent would speak plaintext to a
+// broker the file says is reached over TLS.
+func writtenTLS(d *decoder, t **TLS) {
+	if vi := d.info[t]; *t == nil && vi != nil && vi.null {
+		*t = &TLS{Pos: vi.pos}
+	}
+	if *t != nil && !d.present(&(*t).Enabled) {
+		(*t).Enabled = true
 	}
 }
 

@@ -15,11 +15,15 @@
 // # Interpolation
 //
 // Every scalar value (never a key) may contain ${NAME}, or ${NAME:-default}
-// which uses default when NAME is unset or empty. $$ is a literal $, and a $
-// followed by anything else is kept. Interpolation runs on each scalar after
-// the YAML is parsed, so an environment value cannot add YAML structure.
-// An unset variable without a default is an error. A value that came from
-// the environment is never shown in a message ("value from ${NAME}").
+// which uses default when NAME is unset or empty. $$ is a literal $, so a
+// literal ${ is written $${; a $ followed by anything else is kept.
+// Interpolation runs on each scalar after the YAML is parsed, so an
+// environment value cannot add YAML structure. An unset variable without a
+// default is an error. A value that came from the environment is never
+// shown in a message ("value from ${NAME}"). Secrets (passwords, API keys:
+// the Secret fields) are never shown at all: a ${ in one that cannot be
+// expanded is reported at its key without quoting it, unless the value is
+// a single ${NAME}, whose name is shown.
 //
 // # Values
 //
@@ -38,10 +42,12 @@
 //	  dead_letter_topic: <group>.dlq   # records that cannot be decoded or projected
 //	  batch_size: 10000           # most records projected in one batch
 //	  schema_registry:            # for Avro sources (Confluent wire format)
-//	    url: http://registry:8081
-//	    username: ${REGISTRY_USER:-}   # basic auth, optional
+//	    url: http://registry:8081 # user:password@ in it is sent as basic auth, never shown
+//	    username: ${REGISTRY_USER:-}   # basic auth, optional; wins over the URL's
 //	    password: ${REGISTRY_PASSWORD:-}
-//	  tls:                        # TLS to the brokers; writing it turns TLS on (tls: {} uses the system roots)
+//	    tls:                      # the registry's HTTPS: same keys and checks as kafka.tls; needs an https url
+//	      ca_cert: /etc/registry/ca.pem
+//	  tls:                        # TLS to the brokers; writing it turns TLS on (tls: {}, or tls: with nothing under it, uses the system roots)
 //	    enabled: true             # default true; false turns TLS off and leaves the keys below unchecked
 //	    ca_cert: /etc/kafka/ca.pem    # PEM bundle trusted instead of the system roots
 //	    cert: /etc/kafka/client.pem   # client certificate (mTLS); needs key
@@ -56,10 +62,10 @@
 //	    url: postgres://user:pass@host:5432/db
 //	    schema: projector         # projector's own tables
 //	  redis:                      # optional; no url: redis sinks are skipped
-//	    url: redis://host:6379/0  # or rediss://
+//	    url: redis://host:6379/0  # or rediss://; user:password@ for AUTH (refused: projector run does not start)
 //	  elasticsearch:              # optional; no url: elasticsearch sinks are skipped
 //	    url: https://host:9200
-//	    api_key: ...              # or username and password, not both
+//	    api_key: ...              # or username and password, not both; api_key and password are Secrets
 //	    username: ...
 //	    password: ...
 //	    ca_cert: /path/ca.pem
@@ -145,7 +151,9 @@
 // it is allowed (a local or private network) and `projector run` warns
 // once at start. Credentials belong in the environment (${KAFKA_PASSWORD});
 // the password is a Secret, which prints as "[redacted]", and no message
-// shows it.
+// shows it. kafka.schema_registry.tls is read and checked the same way as
+// kafka.tls. A tls key written with nothing under it (null) turns TLS on
+// with the system roots, as writing the key promises.
 //
 // # Expressions and aggregates
 //

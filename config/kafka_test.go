@@ -67,9 +67,19 @@ func TestKafkaSecurity(t *testing.T) {
 				t.Errorf("enabled: false is on")
 			}
 		}},
-		{name: "no tls", kafka: "  tls: null", check: func(t *testing.T, k Kafka) {
-			if k.TLS.On() || k.SASL != nil {
+		{name: "tls with every key commented out turns it on", kafka: "  tls:\n    # ca_cert: /etc/kafka/ca.pem", check: func(t *testing.T, k Kafka) {
+			if !k.TLS.On() || *k.TLS != (TLS{Pos: k.TLS.Pos, Enabled: true}) || k.TLS.Pos.Line != 4 {
+				t.Errorf("tls %+v, want on with the system roots, at the key", k.TLS)
+			}
+		}},
+		{name: "tls: null turns it on", kafka: "  tls: null", check: func(t *testing.T, k Kafka) {
+			if !k.TLS.On() || k.SASL != nil {
 				t.Errorf("tls %+v, sasl %+v", k.TLS, k.SASL)
+			}
+		}},
+		{name: "no tls key is plaintext", kafka: "", check: func(t *testing.T, k Kafka) {
+			if k.TLS.On() || k.SchemaRegistry.TLS.On() {
+				t.Errorf("tls %+v, registry tls %+v", k.TLS, k.SchemaRegistry.TLS)
 			}
 		}},
 		{name: "plain without tls is allowed", kafka: "  sasl: { mechanism: plain, username: u, password: p }"},
@@ -79,6 +89,31 @@ func TestKafkaSecurity(t *testing.T) {
 			want: `test.yaml:5:11: kafka.tls.cert: ` + fmt.Sprintf("%q", pki.ClientKey) + ` holds no valid PEM certificate`},
 		{name: "path from the environment is not shown", kafka: "  tls: { ca_cert: \"${SECRET_LEVEL}\" }",
 			want: `test.yaml:4:19: kafka.tls.ca_cert: cannot read value from ${SECRET_LEVEL}: no such file or directory`},
+		{name: "registry behind a private ca with mtls", kafka: fmt.Sprintf(`  schema_registry:
+    url: https://registry:8081
+    tls:
+      ca_cert: %q
+      cert: %q
+      key: %q`, pki.CA, pki.ClientCert, pki.ClientKey),
+			check: func(t *testing.T, k Kafka) {
+				r := k.SchemaRegistry.TLS
+				if !r.On() || r.CACert != pki.CA || r.Cert != pki.ClientCert || k.TLS != nil {
+					t.Errorf("registry tls = %+v, kafka tls = %+v", r, k.TLS)
+				}
+			}},
+		{name: "registry tls with nothing under it turns it on", kafka: "  schema_registry:\n    url: https://registry:8081\n    tls:",
+			check: func(t *testing.T, k Kafka) {
+				if !k.SchemaRegistry.TLS.On() {
+					t.Errorf("registry tls = %+v", k.SchemaRegistry.TLS)
+				}
+			}},
+		{name: "registry tls checked like kafka.tls", kafka: "  schema_registry:\n    url: https://registry:8081\n    tls: { ca_cert: /no/such/ca.pem, key: " + fmt.Sprintf("%q", pki.ClientKey) + " }",
+			want: `test.yaml:6:21: kafka.schema_registry.tls.ca_cert: cannot read "/no/such/ca.pem": no such file or directory
+test.yaml:6:43: kafka.schema_registry.tls.key needs kafka.schema_registry.tls.cert, the client certificate`},
+		{name: "registry tls over http", kafka: "  schema_registry:\n    url: http://registry:8081\n    tls: {}",
+			want: `test.yaml:6:10: kafka.schema_registry.tls needs an https:// kafka.schema_registry.url`},
+		{name: "registry tls without a url", kafka: "  schema_registry:\n    tls: {}",
+			want: `test.yaml:5:10: kafka.schema_registry.tls needs kafka.schema_registry.url`},
 		{name: "sasl needs credentials", kafka: "  sasl: { mechanism: plain }",
 			want: `test.yaml:4:9: kafka.sasl needs username and password`},
 	} {

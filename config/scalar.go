@@ -23,15 +23,26 @@ func (d *decoder) scalar(n *yaml.Node, path []string, vi *valueInfo, want string
 	if x.refs {
 		vi.env, vi.raw = true, n.Value
 	}
-	for _, p := range x.problems {
+	problems := x.problems
+	if vi.secret && len(problems) > 0 && !singleRef.MatchString(n.Value) {
+		// The problems quote the reference, which in a literal password
+		// with "${" in it is part of the password.
+		problems = []string{secretProblem}
+	}
+	for _, p := range problems {
 		d.errs.Add(vi.pos, "%s: %s", describe(path), p)
 	}
-	if len(x.problems) > 0 {
+	if len(problems) > 0 {
 		vi.bad = true
 		return "", false
 	}
 	return x.value, true
 }
+
+// secretProblem is the one message for a secret whose ${...} cannot be
+// expanded: it names neither the variable nor the text around it.
+const secretProblem = "a ${...} in it cannot be expanded (unset variable or malformed reference; not shown, the value is a secret): " +
+	"write ${NAME} alone to take it from the environment, or $${ for a literal ${ in a password written here"
 
 func (d *decoder) decodeInt(v reflect.Value, n *yaml.Node, path []string, vi *valueInfo) {
 	s, ok := d.scalar(n, path, vi, "an integer")

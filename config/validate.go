@@ -124,10 +124,8 @@ func (v *validator) kafka() {
 	if v.usable(&k.BatchSize) && k.BatchSize <= 0 {
 		v.add(v.at(&k.BatchSize, k.Pos), "kafka.batch_size must be positive, got %s", v.info(&k.BatchSize).showInt(k.BatchSize))
 	}
-	if r := &k.SchemaRegistry; v.usable(r) && r.URL != "" {
-		v.checkURL(&r.URL, "kafka.schema_registry.url", true, "http", "https")
-	}
-	v.kafkaTLS(k.TLS)
+	v.schemaRegistry(&k.SchemaRegistry)
+	v.tlsSettings(k.TLS, "kafka.tls")
 	v.kafkaSASL(k.SASL)
 	if v.usable(&k.DeadLetterTopic) && !validTopic(k.DeadLetterTopic) {
 		if v.info(&k.DeadLetterTopic) == nil {
@@ -193,8 +191,9 @@ func (v *validator) stores() {
 }
 
 // checkURL checks a store URL without ever printing it: URLs carry
-// passwords, from the file or from the environment.
-func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes ...string) {
+// passwords, from the file or from the environment. It reports whether
+// the URL is good.
+func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes ...string) bool {
 	at := v.at(ptr)
 	u, err := url.Parse(*ptr)
 	if err != nil {
@@ -206,15 +205,17 @@ func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes .
 			reason = ue.Err.Error()
 		}
 		v.add(at, "%s is not a valid URL: %s", label, reason)
-		return
+		return false
 	}
 	if !slices.Contains(schemes, u.Scheme) {
 		v.add(at, "%s must start with %s://", label, strings.Join(schemes, ":// or "))
-		return
+		return false
 	}
 	if needHost && u.Host == "" {
 		v.add(at, "%s needs a host (%s://host:port)", label, schemes[0])
+		return false
 	}
+	return true
 }
 
 func (v *validator) runtime() {

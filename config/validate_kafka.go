@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
 	"slices"
 )
@@ -13,16 +14,17 @@ import (
 // saslMechanisms are the values kafka.sasl.mechanism accepts.
 var saslMechanisms = []string{SASLPlain, SASLScramSHA256, SASLScramSHA512}
 
-// kafkaTLS checks the TLS settings, reading the PEM files now: a path that
-// is wrong should fail `projector validate`, not the first connection.
-// With enabled: false nothing is used, so nothing is checked.
-func (v *validator) kafkaTLS(t *TLS) {
+// tlsSettings checks a tls block (kafka.tls, kafka.schema_registry.tls,
+// named by label), reading the PEM files now: a path that is wrong should
+// fail `projector validate`, not the first connection. With enabled:
+// false nothing is used, so nothing is checked.
+func (v *validator) tlsSettings(t *TLS, label string) {
 	if t == nil || !v.usable(t) || !t.Enabled {
 		return
 	}
 	if t.CACert != "" && v.usable(&t.CACert) {
-		if data, ok := v.readPEM(&t.CACert, "kafka.tls.ca_cert"); ok && !x509.NewCertPool().AppendCertsFromPEM(data) {
-			v.add(v.at(&t.CACert), "kafka.tls.ca_cert: %s holds no PEM certificate", v.show(&t.CACert))
+		if data, ok := v.readPEM(&t.CACert, label+".ca_cert"); ok && !x509.NewCertPool().AppendCertsFromPEM(data) {
+			v.add(v.at(&t.CACert), "%s.ca_cert: %s holds no PEM certificate", label, v.show(&t.CACert))
 		}
 	}
 	if !v.usable(&t.Cert) || !v.usable(&t.Key) {
@@ -30,29 +32,29 @@ func (v *validator) kafkaTLS(t *TLS) {
 	}
 	switch {
 	case t.Cert != "" && t.Key == "":
-		v.add(v.at(&t.Cert), "kafka.tls.cert needs kafka.tls.key, the client certificate's private key")
+		v.add(v.at(&t.Cert), "%s.cert needs %s.key, the client certificate's private key", label, label)
 	case t.Key != "" && t.Cert == "":
-		v.add(v.at(&t.Key), "kafka.tls.key needs kafka.tls.cert, the client certificate")
+		v.add(v.at(&t.Key), "%s.key needs %s.cert, the client certificate", label, label)
 	case t.Cert != "":
-		v.keyPair(t)
+		v.keyPair(t, label)
 	}
 }
 
 // keyPair checks the client certificate, then that the key is its own.
-func (v *validator) keyPair(t *TLS) {
-	cert, certOK := v.readPEM(&t.Cert, "kafka.tls.cert")
-	key, keyOK := v.readPEM(&t.Key, "kafka.tls.key")
+func (v *validator) keyPair(t *TLS, label string) {
+	cert, certOK := v.readPEM(&t.Cert, label+".cert")
+	key, keyOK := v.readPEM(&t.Key, label+".key")
 	if !certOK || !keyOK {
 		return
 	}
 	if !holdsCertificate(cert) {
-		v.add(v.at(&t.Cert), "kafka.tls.cert: %s holds no valid PEM certificate", v.show(&t.Cert))
+		v.add(v.at(&t.Cert), "%s.cert: %s holds no valid PEM certificate", label, v.show(&t.Cert))
 		return
 	}
 	// The error names what is wrong (no key, not a key, not this
 	// certificate's key) and never the key's bytes.
 	if _, err := tls.X509KeyPair(cert, key); err != nil {
-		v.add(v.at(&t.Key), "kafka.tls.key: %s is not the private key of kafka.tls.cert (%v)", v.show(&t.Key), err)
+		v.add(v.at(&t.Key), "%s.key: %s is not the private key of %s.cert (%v)", label, v.show(&t.Key), label, err)
 	}
 }
 
@@ -89,6 +91,32 @@ func (v *validator) readPEM(path *string, label string) ([]byte, bool) {
 	}
 	v.add(v.at(path), "%s: cannot read %s: %v", label, v.show(path), reason)
 	return nil, false
+}
+
+// schemaRegistry checks the registry's URL and, when it speaks HTTPS, its
+// TLS settings. Credentials may be in the URL; the URL is never shown.
+func (v *validator) schemaRegistry(r *SchemaRegistry) {
+	if !v.usable(r) {
+		return
+	}
+	switch {
+	case !v.usable(&r.URL):
+	case r.URL == "":
+		if r.TLS != nil {
+			v.add(r.TLS.Pos, "kafka.schema_registry.tls needs kafka.schema_registry.url")
+		}
+	case !v.checkURL(&r.URL, "kafka.schema_registry.url", true, "http", "https"):
+	case r.TLS.On() && !isHTTPS(r.URL):
+		v.add(r.TLS.Pos, "kafka.schema_registry.tls needs an https:// kafka.schema_registry.url")
+	default:
+		v.tlsSettings(r.TLS, "kafka.schema_registry.tls")
+	}
+}
+
+// isHTTPS reports whether raw, a URL checkURL accepted, is https.
+func isHTTPS(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "https"
 }
 
 // kafkaSASL checks the mechanism and that the credentials come in pairs.

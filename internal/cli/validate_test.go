@@ -101,4 +101,12 @@ func TestValidateKafkaSecurity(t *testing.T) {
 			t.Errorf("validate errors lack %q:\n%s", want, errs)
 		}
 	}
+	// A password written in the file with "${" in it cannot be expanded:
+	// the message names the key, and shows no part of the password.
+	literal := writeConfig(t, strings.Replace(strings.Replace(securedYAML([]string{"localhost:9093"}, "/etc/hosts", "plain"),
+		`    ca_cert: "/etc/hosts"`+"\n", "", 1), "password: ${KAFKA_PASSWORD}", "password: 'Xq7${kP9zz}'", 1))
+	code, out, errs = run(t, "validate", "--offline", "-c", literal)
+	if code != ExitUsage || strings.Contains(out+errs, "kP9") || !strings.Contains(errs, literal+":9:15: kafka.sasl.password: ") {
+		t.Errorf("a literal password with ${: exit %d, want %d, the key and no part of the password\n%s%s", code, ExitUsage, out, errs)
+	}
 }

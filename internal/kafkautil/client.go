@@ -22,7 +22,7 @@ import (
 func ClientOpts(k config.Kafka) ([]kgo.Opt, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(k.Brokers...)}
 	if k.TLS.On() {
-		tc, err := TLSConfig(k.TLS)
+		tc, err := TLSConfig(k.TLS, "kafka.tls")
 		if err != nil {
 			return nil, err
 		}
@@ -38,24 +38,25 @@ func ClientOpts(k config.Kafka) ([]kgo.Opt, error) {
 	return opts, nil
 }
 
-// TLSConfig builds the client side of kafka.tls. franz-go sets the
-// server name from each broker's host when ServerName is empty.
-func TLSConfig(t *config.TLS) (*tls.Config, error) {
+// TLSConfig builds the client side of a tls block, which label names in
+// errors (kafka.tls, kafka.schema_registry.tls). franz-go and net/http
+// set the server name from the host they dial when ServerName is empty.
+func TLSConfig(t *config.TLS, label string) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.CACert != "" {
 		data, err := os.ReadFile(t.CACert)
 		if err != nil {
-			return nil, fmt.Errorf("%w: kafka.tls.ca_cert: %w", ErrSecurity, err)
+			return nil, fmt.Errorf("%w: %s.ca_cert: %w", ErrSecurity, label, err)
 		}
 		tc.RootCAs = x509.NewCertPool()
 		if !tc.RootCAs.AppendCertsFromPEM(data) {
-			return nil, fmt.Errorf("%w: kafka.tls.ca_cert %s holds no PEM certificate", ErrSecurity, t.CACert)
+			return nil, fmt.Errorf("%w: %s.ca_cert %s holds no PEM certificate", ErrSecurity, label, t.CACert)
 		}
 	}
 	if t.Cert != "" {
 		pair, err := tls.LoadX509KeyPair(t.Cert, t.Key)
 		if err != nil {
-			return nil, fmt.Errorf("%w: kafka.tls.cert and key: %w", ErrSecurity, err)
+			return nil, fmt.Errorf("%w: %s.cert and key: %w", ErrSecurity, label, err)
 		}
 		tc.Certificates = []tls.Certificate{pair}
 	}

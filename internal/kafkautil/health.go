@@ -84,22 +84,31 @@ const (
 // Health the daemon says why, once in its log and in /readyz, instead of
 // only that it has no partitions yet.
 type Health struct {
-	log    *slog.Logger
-	mu     sync.Mutex
-	err    error  // the last failure; nil once a request went through
-	logged string // the failure last logged, so that retries log it once
-	sasl   bool   // the connection being set up failed in SASL
+	log *slog.Logger
+	mu  sync.Mutex
+	err error // the cause of the failures; nil once a request went through
+	// logged are the causes logged since the brokers last answered, so
+	// that retries log each once however the causes alternate.
+	logged map[string]bool
+	// inSASL holds the brokers (by node id) whose connection being set up
+	// failed in SASL: each broker's own, so that one broker's refused
+	// password never labels another's refused dial.
+	inSASL map[int32]bool
 	// failing is err != nil, read without the lock by OnBrokerE2E, which
 	// runs for every request.
 	failing atomic.Bool
 }
+
+// maxLogged bounds the distinct causes logged in one outage: messages
+// that carry a local port (a reset connection) differ on every retry.
+const maxLogged = 16
 
 // NewHealth returns a Health logging to log.
 func NewHealth(log *slog.Logger) *Health {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Health{log: log}
+	return &Health{log: log, logged: map[string]bool{}, inSASL: map[int32]bool{}}
 }
 
 // Opt installs h in a client.
@@ -115,10 +124,10 @@ func (h *Health) Err() error {
 
 // OnBrokerConnect sees each connection set up: the dial, the TLS
 // handshake and the SASL exchange.
-func (h *Health) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+func (h *Health) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	h.mu.Lock()
-	inSASL := h.sasl
-	h.sasl = false
+	inSASL := h.inSASL[meta.NodeID]
+	delete(h.inSASL, meta.NodeID)
 	h.mu.Unlock()
 	switch {
 	case err == nil:
@@ -130,11 +139,12 @@ func (h *Health) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Co
 }
 
 // OnBrokerRead notes a SASL exchange cut short, for OnBrokerConnect,
-// which comes next with only the bare read error (EOF).
-func (h *Health) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+// which comes next for the same broker with only the bare read error
+// (EOF).
+func (h *Health) OnBrokerRead(meta kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	if err != nil && (key == keySASLHandshake || key == keySASLAuthenticate) {
 		h.mu.Lock()
-		h.sasl = true
+		h.inSASL[meta.NodeID] = true
 		h.mu.Unlock()
 	}
 }
@@ -154,7 +164,8 @@ func (h *Health) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2E)
 	if e2e.Err() == nil && !setup && h.failing.Load() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		h.err, h.logged = nil, ""
+		h.err = nil
+		clear(h.logged)
 		h.failing.Store(false)
 	}
 }
@@ -171,17 +182,27 @@ func (h *Health) Explain(err error) error {
 	return err
 }
 
-// fail records err and logs it unless it is the failure logged last: a
-// client retrying a wrong password would otherwise log it every second.
+// fail records err as the cause and logs it unless it was logged in this
+// outage already: a client retrying a wrong password would otherwise log
+// it every second. An error without a hint (the bare EOF franz-go gives
+// the group once its member's session is lost) does not replace an
+// explained cause: it is what that cause looks like from further away.
 func (h *Health) fail(err error) {
-	err = Explain(err)
 	h.mu.Lock()
+	if hint(err) == "" && hint(h.err) != "" {
+		err = h.err
+	} else {
+		err = Explain(err)
+	}
 	h.err = err
 	h.failing.Store(true)
-	repeat := err.Error() == h.logged
-	h.logged = err.Error()
+	msg := err.Error()
+	first := !h.logged[msg] && len(h.logged) < maxLogged
+	if first {
+		h.logged[msg] = true
+	}
 	h.mu.Unlock()
-	if !repeat {
+	if first {
 		h.log.Error("cannot reach kafka; retrying", "err", err)
 	}
 }

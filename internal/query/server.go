@@ -139,7 +139,10 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 		if err != nil {
 			return nil, fmt.Errorf("kafka: %w", err)
 		}
-		kopts = append(append(kopts, kgo.ClientID(cfg.Kafka.ClientID+"-query")), opts.Kafka...)
+		// The lookups' errors go to the requests; the hook logs why the
+		// brokers refuse (TLS, SASL) once, which a timeout does not say.
+		health := kafkautil.NewHealth(s.log.With("component", "query-kafka"))
+		kopts = append(append(kopts, health.Opt(), kgo.ClientID(cfg.Kafka.ClientID+"-query")), opts.Kafka...)
 		if s.kafka, err = kgo.NewClient(kopts...); err != nil {
 			return nil, fmt.Errorf("kafka: %w", err)
 		}
@@ -192,7 +195,7 @@ func (s *Server) connectES(cfg *config.Config) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%w: elasticsearch url is not http(s)://host:port", ErrConfig)
 	}
-	user, pass := es.Username, es.Password
+	user, pass := es.Username, string(es.Password)
 	if u.User != nil {
 		if user == "" && pass == "" {
 			user = u.User.Username()
@@ -203,7 +206,7 @@ func (s *Server) connectES(cfg *config.Config) error {
 	header := http.Header{}
 	switch {
 	case es.APIKey != "":
-		header.Set("Authorization", "ApiKey "+es.APIKey)
+		header.Set("Authorization", "ApiKey "+string(es.APIKey))
 	case user != "" || pass != "":
 		header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
 	}

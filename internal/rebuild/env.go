@@ -120,7 +120,7 @@ func (e *Env) init(ctx context.Context) error {
 		return err
 	}
 	if es := e.Config.Stores.Elasticsearch; es.URL != "" && len(stack.ElasticsearchViews(e.Plan)) > 0 {
-		ecfg := elasticsearch.Config{URL: es.URL, APIKey: es.APIKey, Username: es.Username, Password: es.Password}
+		ecfg := elasticsearch.Config{URL: es.URL, APIKey: string(es.APIKey), Username: es.Username, Password: string(es.Password)}
 		if es.CACert != "" {
 			pem, err := os.ReadFile(es.CACert)
 			if err != nil {

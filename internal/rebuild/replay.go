@@ -44,7 +44,10 @@ func (r *run) replay(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	opts = append(append(opts, kgo.ClientID("projector-rebuild"), kgo.KeepControlRecords()), r.opts.Kafka...)
+	// Health names the cause (a TLS or SASL refusal) of what would
+	// otherwise end as a bare timeout or EOF.
+	health := kafkautil.NewHealth(nil)
+	opts = append(append(opts, health.Opt(), kgo.ClientID("projector-rebuild"), kgo.KeepControlRecords()), r.opts.Kafka...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("replay: kafka client: %w", err)
@@ -54,7 +57,7 @@ func (r *run) replay(ctx context.Context) error {
 	r.warnRetention(ctx, adm, topics)
 	win, err := listReplayWindow(ctx, adm, topics)
 	if err != nil {
-		return err
+		return health.Explain(err)
 	}
 	if len(win.end) == 0 {
 		return nil
@@ -67,7 +70,7 @@ func (r *run) replay(ctx context.Context) error {
 	cl.AddConsumePartitions(win.from)
 	r.opts.Progress.Phase("replay", win.total)
 	defer r.opts.Progress.Done()
-	return r.replayTo(ctx, cl, adm, win.end)
+	return health.Explain(r.replayTo(ctx, cl, adm, win.end))
 }
 
 // partition names one partition of a topic.

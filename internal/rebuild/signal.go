@@ -122,7 +122,10 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--from signal: %w", err)
 	}
-	opts = append(append(opts, kgo.ClientID("projector-rebuild"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+	// Health names the cause (a TLS or SASL refusal) of what would
+	// otherwise end as a bare timeout or EOF.
+	health := kafkautil.NewHealth(nil)
+	opts = append(append(opts, health.Opt(), kgo.ClientID("projector-rebuild"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.KeepControlRecords()), r.opts.Kafka...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -138,7 +141,7 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 		}
 		r.opts.Log.Info("waiting for the incremental snapshot requested before", "id", sig.ID, "sent", sig.SentAt)
 	} else if sig, err = r.sendSignals(ctx, cl, adm, targets); err != nil {
-		return err
+		return health.Explain(err)
 	}
 	// The routes stay open until the deletions are written too.
 	release, err := r.useLiveRoutes(ctx)
@@ -157,6 +160,7 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 				"check that the connector reads signals from Kafka (signal.enabled.channels) and reports to the notification topic",
 				ErrSnapshotFailed, sig.ID, timeout)
 		}
+		err = health.Explain(err)
 		if errors.Is(err, ErrSnapshotFailed) {
 			// That snapshot is over: --resume asks for a new one.
 			if ferr := r.env.Registry.SetSignal(context.WithoutCancel(ctx), r.gen.View, r.gen.Number, nil); ferr != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -105,5 +106,84 @@ func TestWireChecksRedis(t *testing.T) {
 	logs, err = wire("")
 	if err != nil || !strings.Contains(logs, "does not answer") {
 		t.Errorf("start with Redis down: err %v, logs %q; want a start with a warning", err, logs)
+	}
+}
+
+// TestWireRedisCredentials: a Redis that refuses projector's password is
+// a configuration error (the daemon refuses to start, saying so); a user
+// whose ACL denies INFO gets a warning that the eviction policy is
+// unknown, and the RedisJSON check still runs. The Redis, its password
+// and its ACL users are the test's own.
+func TestWireRedisCredentials(t *testing.T) {
+	srv := testenv.PrivateRedis(t)
+	_, pgURL := testenv.Postgres(t)
+	opts, err := goredis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := goredis.NewClient(opts)
+	t.Cleanup(func() { _ = admin.Close() })
+	ctx := context.Background()
+	hostURL := strings.TrimPrefix(srv.URL(), "redis://")
+	wire := func(yaml, redisURL string) (string, error) {
+		t.Helper()
+		cfg, err := config.Parse("wire.yaml", []byte(yaml), func(k string) (string, bool) {
+			return map[string]string{"PG": pgURL, "REDIS": redisURL}[k], true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := projections.Compile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs syncBuffer
+		st, err := Wire(ctx, cfg, plan, slog.New(slog.NewTextHandler(&logs, nil)))
+		if st != nil {
+			st.Close()
+		}
+		return logs.String(), err
+	}
+
+	if err := admin.Do(ctx, "ACL", "SETUSER", "reader", "on", ">reader-pw", "~*", "&*", "+@all", "-info").Err(); err != nil {
+		t.Fatal(err)
+	}
+	limited := "redis://reader:reader-pw@" + hostURL
+	logs, err := wire(redisViewYAML, limited)
+	if err != nil || !strings.Contains(logs, "cannot read redis's eviction policy") {
+		t.Errorf("a user denied INFO: err %v, logs %q; want a start with a warning", err, logs)
+	}
+	info, err := admin.Do(ctx, "COMMAND", "INFO", "JSON.SET").Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejson := strings.Replace(redisViewYAML, `key: "item:{id}"`, `key: "item:{id}", format: rejson`, 1)
+	logs, err = wire(rejson, limited)
+	if hasJSON := len(info) > 0 && info[0] != nil; hasJSON {
+		if err != nil {
+			t.Errorf("rejson with RedisJSON, user denied INFO: %v", err)
+		}
+	} else if !errors.Is(err, redis.ErrNoJSONModule) {
+		t.Errorf("rejson without RedisJSON, user denied INFO: err %v, logs %q; want ErrNoJSONModule", err, logs)
+	}
+
+	if err := admin.ConfigSet(ctx, "requirepass", "right-pw").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for name, u := range map[string]string{
+		"no password":    srv.URL(),
+		"wrong password": "redis://:wrong-pw@" + hostURL,
+		"wrong user":     "redis://reader:wrong-pw@" + hostURL,
+	} {
+		logs, err := wire(redisViewYAML, u)
+		if !errors.Is(err, ErrRedisAuth) || !strings.Contains(err.Error(), "stores.redis.url") {
+			t.Errorf("%s: err %v, want ErrRedisAuth naming stores.redis.url", name, err)
+		}
+		if strings.Contains(logs+fmt.Sprint(err), "wrong-pw") {
+			t.Errorf("%s: the password shows: %v\n%s", name, err, logs)
+		}
+	}
+	if _, err := wire(redisViewYAML, "redis://:right-pw@"+hostURL); err != nil {
+		t.Errorf("the right password: %v", err)
 	}
 }

@@ -2,13 +2,16 @@ package stack
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/projector"
 )
 
@@ -23,15 +26,47 @@ func NewSchemaRegistry(c config.SchemaRegistry) (projector.SchemaRegistry, error
 	if c.URL == "" {
 		return nil, nil
 	}
-	opts := []sr.ClientOpt{sr.URLs(c.URL)}
-	if c.Username != "" {
-		opts = append(opts, sr.BasicAuth(c.Username, c.Password))
+	base, user, pass, err := registryURL(c)
+	if err != nil {
+		return nil, err
+	}
+	opts := []sr.ClientOpt{sr.URLs(base)}
+	if user != "" || pass != "" {
+		opts = append(opts, sr.BasicAuth(user, pass))
+	}
+	if c.TLS.On() {
+		tc, err := kafkautil.TLSConfig(c.TLS, "kafka.schema_registry.tls")
+		if err != nil {
+			return nil, fmt.Errorf("schema registry: %w", err)
+		}
+		opts = append(opts, sr.DialTLSConfig(tc))
 	}
 	cl, err := sr.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
 	return &schemaRegistry{cl: cl}, nil
+}
+
+// registryURL takes the credentials out of the registry's URL: sr quotes
+// the URL in every error, which the engine logs while it retries. Those
+// written as username and password win over the URL's, as for
+// Elasticsearch.
+func registryURL(c config.SchemaRegistry) (base, user, pass string, err error) {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		// The parser's message quotes the URL: say only that it is wrong.
+		return "", "", "", errors.New("schema registry: kafka.schema_registry.url is not a valid URL")
+	}
+	user, pass = c.Username, string(c.Password)
+	if u.User != nil {
+		if user == "" && pass == "" {
+			user = u.User.Username()
+			pass, _ = u.User.Password()
+		}
+		u.User = nil
+	}
+	return u.String(), user, pass, nil
 }
 
 func (r *schemaRegistry) SchemaByID(ctx context.Context, id int) (string, error) {
@@ -41,7 +76,23 @@ func (r *schemaRegistry) SchemaByID(ctx context.Context, id int) (string, error)
 		return "", fmt.Errorf("schema id %d: %w", id, projector.ErrSchemaNotFound)
 	}
 	if err != nil {
-		return "", err
+		return "", explainRegistry(err)
 	}
 	return s.Schema, nil
+}
+
+// explainRegistry adds what to change to a registry's certificate that
+// cannot be verified, which is retried forever like an outage otherwise.
+func explainRegistry(err error) error {
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+	)
+	switch {
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("%w (the registry's certificate is not signed by a CA projector trusts: set kafka.schema_registry.tls.ca_cert)", err)
+	case errors.As(err, &hostname):
+		return fmt.Errorf("%w (the registry's certificate does not name the host of kafka.schema_registry.url: set kafka.schema_registry.tls.server_name)", err)
+	}
+	return err
 }

@@ -120,7 +120,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			views[i].Generation = served.Serving(views[i].Name, registry.StoreElasticsearch)
 		}
 		es := cfg.Stores.Elasticsearch
-		ecfg := elasticsearch.Config{URL: es.URL, APIKey: es.APIKey, Username: es.Username, Password: es.Password}
+		ecfg := elasticsearch.Config{URL: es.URL, APIKey: string(es.APIKey), Username: es.Username, Password: string(es.Password)}
 		if es.CACert != "" {
 			pem, err := os.ReadFile(es.CACert)
 			if err != nil {
@@ -164,16 +164,26 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 }
 
 // checkRedis refuses a Redis that would lose the revisions guarding the
-// docs or lacks a module a view needs, and warns of one that may evict
-// tombstones early. An unreachable one is an outage like any later: its
-// writes are retried, so the daemon starts anyway.
+// docs, lacks a module a view needs, or refuses projector's credentials,
+// and warns of one that may evict tombstones early. A wrong password is
+// the configuration's fault, which no retry fixes: refusing to start says
+// so at once, where retrying would look like an outage forever. An
+// unreachable Redis is an outage like any later: its writes are retried,
+// so the daemon starts anyway.
 func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	switch err := sink.Check(ctx); {
 	case err == nil:
+	case goredis.IsAuthError(err):
+		return fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err)
 	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule):
 		return err
+	case errors.Is(err, redis.ErrCheckIncomplete):
+		// Managed services often deny INFO or COMMAND: worth a warning,
+		// not a refusal.
+		log.Warn("cannot read redis's eviction policy or modules (projector's user may not run INFO or COMMAND): "+
+			"unless the policy is noeviction, redis may evict the keys guarding revisions and an older replayed write could win", "err", err)
 	case errors.Is(err, redis.ErrVolatileEviction):
 		log.Warn("redis may evict tombstones under memory pressure: a replay older than a delete could bring its doc back", "err", err)
 	default:

@@ -21,4 +21,8 @@ var (
 	// it evict keys with a TTL, tombstones among them, under memory
 	// pressure: a warning, as live revisions and index keys are safe.
 	ErrVolatileEviction = errors.New("the server may evict tombstones before their TTL")
+	// ErrCheckIncomplete: the server's ACL denied a command of the check
+	// (INFO, COMMAND; managed services often do), so what it would have
+	// checked is unknown: a warning.
+	ErrCheckIncomplete = errors.New("the check could not run every command")
 )

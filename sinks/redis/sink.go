@@ -224,31 +224,38 @@ func tagged(prefix, key string) string {
 
 // Check verifies that the server is reachable and has what the views
 // need: an eviction policy that keeps projector's keys (see
-// checkEviction), and the RedisJSON module for the "rejson" format. An
-// ErrVolatileEviction comes back only when nothing else is wrong.
+// checkEviction), and the RedisJSON module for the "rejson" format. What
+// only deserves a warning (ErrVolatileEviction, ErrCheckIncomplete) comes
+// back only when nothing else is wrong.
 func (s *Sink) Check(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis sink: ping: %w", err)
 	}
-	eviction := s.checkEviction(ctx)
-	if eviction != nil && !errors.Is(eviction, ErrVolatileEviction) {
-		return fmt.Errorf("redis sink: %w", eviction)
+	var warnings []error
+	switch err := s.checkEviction(ctx); {
+	case err == nil:
+	case errors.Is(err, ErrVolatileEviction), errors.Is(err, ErrCheckIncomplete):
+		warnings = append(warnings, err)
+	default:
+		return fmt.Errorf("redis sink: %w", err)
 	}
 	for _, v := range s.views {
 		if v.Format != FormatReJSON {
 			continue
 		}
 		info, err := s.client.Do(ctx, "COMMAND", "INFO", "JSON.SET").Slice()
-		if err != nil {
+		switch {
+		case redis.IsPermissionError(err):
+			warnings = append(warnings, fmt.Errorf("%w: look up JSON.SET: %w", ErrCheckIncomplete, err))
+		case err != nil:
 			return fmt.Errorf("redis sink: look up JSON.SET: %w", err)
-		}
-		if len(info) == 0 || info[0] == nil {
+		case len(info) == 0 || info[0] == nil:
 			return fmt.Errorf("redis sink: view %q: %w", v.Name, ErrNoJSONModule)
 		}
 		break
 	}
-	if eviction != nil {
-		return fmt.Errorf("redis sink: %w", eviction)
+	if len(warnings) > 0 {
+		return fmt.Errorf("redis sink: %w", errors.Join(warnings...))
 	}
 	return nil
 }
@@ -270,6 +277,9 @@ func (s *Sink) Check(ctx context.Context) error {
 // answer; a server that does not report it is not refused.
 func (s *Sink) checkEviction(ctx context.Context) error {
 	info, err := s.client.Info(ctx, "memory").Result()
+	if redis.IsPermissionError(err) {
+		return fmt.Errorf("%w: read the eviction policy: %w", ErrCheckIncomplete, err)
+	}
 	if err != nil {
 		return fmt.Errorf("read memory settings: %w", err)
 	}

@@ -1,0 +1,160 @@
+package kafkautil_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/kafkautil"
+	"github.com/projectorhq/projector/internal/kafkautil/kafkatest"
+)
+
+// cutListener is a broker's listener that can close every connection it
+// accepted, as a broker restart or a network cut does.
+type cutListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *cutListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *cutListener) cut() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+	l.conns = nil
+}
+
+// connectFailures closes reached once n connections could not be set up
+// after it was armed.
+type connectFailures struct {
+	armed   atomic.Bool
+	n       atomic.Int32
+	want    int32
+	reached chan struct{}
+}
+
+func (f *connectFailures) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err != nil && f.armed.Load() && f.n.Add(1) == f.want {
+		close(f.reached)
+	}
+}
+
+// TestHealthKeepsCauseAfterSessionLoss: a group member that had joined
+// loses its connections, and every reconnect is refused in SASL. franz-go
+// then reports the group's failure as a bare EOF: it must not replace the
+// explained SASL refusal (what /readyz shows), and the outage is logged
+// once, not once per retry as the two alternate.
+func TestHealthKeepsCauseAfterSessionLoss(t *testing.T) {
+	pki := kafkatest.NewPKI(t)
+	var ln *cutListener
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"),
+		kfake.TLS(pki.ServerTLS(false)), kfake.EnableSASL(), kfake.Superuser("PLAIN", "projector", password),
+		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+			l, err := net.Listen(network, addr)
+			if err != nil {
+				return nil, err
+			}
+			ln = &cutListener{Listener: l}
+			return ln, nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var logs syncBuffer
+	h := kafkautil.NewHealth(slog.New(slog.NewTextHandler(&logs, nil)))
+	opts, err := kafkautil.ClientOpts(config.Kafka{Brokers: c.ListenAddrs(), TLS: &config.TLS{Enabled: true, CACert: pki.CA},
+		SASL: &config.SASL{Mechanism: config.SASLPlain, Username: "projector", Password: password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assigned := make(chan struct{})
+	var once sync.Once
+	failures := &connectFailures{want: 20, reached: make(chan struct{})}
+	cl, err := kgo.NewClient(append(opts, h.Opt(), kgo.WithHooks(failures), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"),
+		kgo.RequestRetries(1),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { once.Do(func() { close(assigned) }) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	go func() {
+		for {
+			if f := cl.PollFetches(context.Background()); f.IsClientClosed() {
+				return
+			}
+		}
+	}()
+	select {
+	case <-assigned:
+	case <-time.After(20 * time.Second):
+		t.Fatal("never joined")
+	}
+	c.ControlKey(int16(kmsg.SASLAuthenticate), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		return nil, errors.New("credentials revoked"), true
+	})
+	failures.armed.Store(true)
+	ln.cut()
+	select {
+	case <-failures.reached:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%d failed reconnections within 30s", failures.n.Load())
+	}
+	if n := strings.Count(logs.String(), "cannot reach kafka"); n != 1 {
+		t.Errorf("the outage was logged %d times over %d failed reconnections, want once:\n%s", n, failures.want, logs.String())
+	}
+	if err := h.Err(); err == nil || !strings.Contains(err.Error(), "rejected the SASL credentials") {
+		t.Errorf("Err() = %v, want the explained SASL refusal", err)
+	}
+}
+
+// TestHealthSASLPerBroker: a SASL exchange cut short on one broker
+// explains that broker's failed connection only; another broker's
+// refused dial meanwhile is reported as what it is.
+func TestHealthSASLPerBroker(t *testing.T) {
+	h := kafkautil.NewHealth(nil)
+	one, two := kgo.BrokerMetadata{NodeID: 1}, kgo.BrokerMetadata{NodeID: 2}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	h.OnBrokerRead(one, int16(kmsg.SASLAuthenticate), 0, 0, 0, io.EOF)
+	h.OnBrokerConnect(two, 0, nil, refused)
+	if err := h.Err(); err == nil || strings.Contains(err.Error(), "SASL") {
+		t.Errorf("broker 2's refused dial: %v, want it without SASL", err)
+	}
+	h.OnBrokerConnect(one, 0, nil, io.EOF)
+	if err := h.Err(); err == nil || !strings.Contains(err.Error(), "rejected the SASL credentials") {
+		t.Errorf("broker 1's connection: %v, want the SASL refusal", err)
+	}
+	// The refusal stays the cause through the bare errors that follow it.
+	h.OnGroupManageError(io.EOF)
+	h.OnBrokerConnect(two, 0, nil, refused)
+	if err := h.Err(); err == nil || !strings.Contains(err.Error(), "rejected the SASL credentials") {
+		t.Errorf("after bare errors: %v, want the SASL refusal kept", err)
+	}
+}
