@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,40 +15,13 @@ import (
 	"github.com/projectorhq/projector/internal/testenv"
 )
 
-// trackingListener remembers every accepted connection so that the test
-// can cut them all, as a broker restart or a load balancer would.
-type trackingListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.mu.Lock()
-		l.conns = append(l.conns, c)
-		l.mu.Unlock()
-	}
-	return c, err
-}
-
-func (l *trackingListener) cut() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.conns {
-		_ = c.Close()
-	}
-	l.conns = nil
-}
-
 // TestReadyzAfterKafkaRefusesAJoinedMember: a daemon that joined its group
 // and then can no longer authenticate (credentials revoked or rotated,
 // every reconnect refused in SASL) is not ready, and /readyz says why.
 func TestReadyzAfterKafkaRefusesAJoinedMember(t *testing.T) {
 	_, url := testenv.Postgres(t)
 	pki := kafkatest.NewPKI(t)
-	var ln *trackingListener
+	var ln *kafkatest.CutListener
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "cqrs.public.widgets"),
 		kfake.TLS(pki.ServerTLS(false)), kfake.EnableSASL(), kfake.Superuser("PLAIN", "projector", scramPassword),
 		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
@@ -57,7 +29,7 @@ func TestReadyzAfterKafkaRefusesAJoinedMember(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			ln = &trackingListener{Listener: l}
+			ln = &kafkatest.CutListener{Listener: l}
 			return ln, nil
 		}))
 	if err != nil {
@@ -77,7 +49,7 @@ func TestReadyzAfterKafkaRefusesAJoinedMember(t *testing.T) {
 		c.KeepControl()
 		return nil, errors.New("credentials revoked"), true
 	})
-	ln.cut()
+	ln.Cut()
 
 	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {

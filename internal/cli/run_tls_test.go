@@ -11,7 +11,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,27 +27,9 @@ import (
 
 const scramPassword = "scram-secret-9f2"
 
-// logBuffer collects a daemon's log, written from many goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // daemon is one runDaemon in the background.
 type daemon struct {
-	logs   *logBuffer
+	logs   *testenv.Logs
 	stop   chan struct{}
 	done   chan error
 	cancel context.CancelFunc // hard stop
@@ -67,7 +48,7 @@ func startDaemon(t *testing.T, file string) *daemon {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{logs: &logBuffer{}, stop: make(chan struct{}), done: make(chan error, 1), cancel: cancel}
+	d := &daemon{logs: &testenv.Logs{}, stop: make(chan struct{}), done: make(chan error, 1), cancel: cancel}
 	log := slog.New(slog.NewTextHandler(d.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	go func() { d.done <- runDaemon(ctx, d.stop, cfg, plan, log, daemonOptions{}) }()
 	t.Cleanup(func() {
@@ -234,7 +215,7 @@ func TestRunKafkaRefused(t *testing.T) {
 // TestDaemonKafkaWarnsPlain: SASL/PLAIN without TLS is allowed, and the
 // daemon warns once that the password crosses the network in clear text.
 func TestDaemonKafkaWarnsPlain(t *testing.T) {
-	var logs logBuffer
+	var logs testenv.Logs
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	k := config.Kafka{Brokers: []string{"localhost:9092"},
 		SASL: &config.SASL{Mechanism: config.SASLPlain, Username: "u", Password: "p4ss"}}
@@ -244,7 +225,7 @@ func TestDaemonKafkaWarnsPlain(t *testing.T) {
 	if n := strings.Count(logs.String(), "clear text"); n != 1 {
 		t.Errorf("%d warnings, want 1:\n%s", n, logs.String())
 	}
-	var overTLS logBuffer
+	var overTLS testenv.Logs
 	k.TLS = &config.TLS{Enabled: true}
 	if _, _, err := daemonKafka(k, slog.New(slog.NewTextHandler(&overTLS, nil)), nil); err != nil {
 		t.Fatal(err)

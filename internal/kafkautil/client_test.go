@@ -1,13 +1,11 @@
 package kafkautil_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/internal/kafkautil/kafkatest"
+	"github.com/projectorhq/projector/internal/testenv"
 )
 
 const password = "s3cr3t-pa55"
@@ -153,24 +152,6 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination written by franz-go's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // failedConnects closes three once three connections could not be set up.
 type failedConnects struct {
 	n     atomic.Int32
@@ -188,7 +169,7 @@ func (f *failedConnects) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, 
 func TestHealth(t *testing.T) {
 	pki := kafkatest.NewPKI(t)
 	addrs := secureCluster(t, pki, false)
-	var logs syncBuffer
+	var logs testenv.Logs
 	h := kafkautil.NewHealth(slog.New(slog.NewTextHandler(&logs, nil)))
 	opts, err := kafkautil.ClientOpts(config.Kafka{Brokers: addrs, TLS: &config.TLS{Enabled: true, CACert: pki.CA},
 		SASL: &config.SASL{Mechanism: config.SASLScramSHA512, Username: "projector", Password: "wrong"}})

@@ -20,34 +20,8 @@ import (
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/internal/kafkautil/kafkatest"
+	"github.com/projectorhq/projector/internal/testenv"
 )
-
-// cutListener is a broker's listener that can close every connection it
-// accepted, as a broker restart or a network cut does.
-type cutListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func (l *cutListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.mu.Lock()
-		l.conns = append(l.conns, c)
-		l.mu.Unlock()
-	}
-	return c, err
-}
-
-func (l *cutListener) cut() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.conns {
-		_ = c.Close()
-	}
-	l.conns = nil
-}
 
 // connectFailures closes reached once n connections could not be set up
 // after it was armed.
@@ -71,7 +45,7 @@ func (f *connectFailures) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration,
 // once, not once per retry as the two alternate.
 func TestHealthKeepsCauseAfterSessionLoss(t *testing.T) {
 	pki := kafkatest.NewPKI(t)
-	var ln *cutListener
+	var ln *kafkatest.CutListener
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"),
 		kfake.TLS(pki.ServerTLS(false)), kfake.EnableSASL(), kfake.Superuser("PLAIN", "projector", password),
 		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
@@ -79,14 +53,14 @@ func TestHealthKeepsCauseAfterSessionLoss(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			ln = &cutListener{Listener: l}
+			ln = &kafkatest.CutListener{Listener: l}
 			return ln, nil
 		}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var logs syncBuffer
+	var logs testenv.Logs
 	h := kafkautil.NewHealth(slog.New(slog.NewTextHandler(&logs, nil)))
 	opts, err := kafkautil.ClientOpts(config.Kafka{Brokers: c.ListenAddrs(), TLS: &config.TLS{Enabled: true, CACert: pki.CA},
 		SASL: &config.SASL{Mechanism: config.SASLPlain, Username: "projector", Password: password}})
@@ -121,7 +95,7 @@ func TestHealthKeepsCauseAfterSessionLoss(t *testing.T) {
 		return nil, errors.New("credentials revoked"), true
 	})
 	failures.armed.Store(true)
-	ln.cut()
+	ln.Cut()
 	select {
 	case <-failures.reached:
 	case <-time.After(30 * time.Second):

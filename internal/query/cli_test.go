@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/projectorhq/projector/internal/cli"
 	"github.com/projectorhq/projector/internal/query"
+	"github.com/projectorhq/projector/internal/testenv"
 )
 
 // projectorCLI runs the command line against the shop's configuration.
@@ -138,7 +138,7 @@ func TestServeCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out bytes.Buffer
-	logs := &syncBuffer{}
+	logs := &testenv.Logs{}
 	exit := make(chan int, 1)
 	go func() { exit <- cli.Main(ctx, []string{"serve", "-c", file, "--listen", "0.0.0.0:0"}, &out, logs) }()
 	addr := ""
@@ -169,21 +169,4 @@ func TestServeCommand(t *testing.T) {
 	if strings.Contains(logs.String(), tokenAll) {
 		t.Error("the token is in the log")
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,13 +1,11 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -33,24 +31,6 @@ views:
     sinks:
       redis: { key: "item:{id}" }
 `
-
-// syncBuffer is a log destination the test reads while nothing writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestWireChecksRedis: a daemon refuses to start on a Redis that may evict
 // any key (revisions would be lost without a trace), warns on one that may
@@ -83,7 +63,7 @@ func TestWireChecksRedis(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var logs syncBuffer
+		var logs testenv.Logs
 		st, err := Wire(context.Background(), cfg, plan, slog.New(slog.NewTextHandler(&logs, nil)))
 		if st != nil {
 			st.Close()
@@ -137,7 +117,7 @@ func TestWireRedisCredentials(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var logs syncBuffer
+		var logs testenv.Logs
 		st, err := Wire(ctx, cfg, plan, slog.New(slog.NewTextHandler(&logs, nil)))
 		if st != nil {
 			st.Close()

@@ -1,0 +1,35 @@
+package kafkatest
+
+import (
+	"net"
+	"sync"
+)
+
+// CutListener is a broker's listener (kfake.ListenFn) that can close every
+// connection it accepted, as a broker going away or a proxy dropping
+// connections does, while the broker itself stays up.
+type CutListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *CutListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// Cut closes the connections accepted so far.
+func (l *CutListener) Cut() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+	l.conns = nil
+}
