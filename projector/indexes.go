@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/projectorhq/projector/internal/pglock"
 	"github.com/projectorhq/projector/projections"
 )
 
@@ -160,7 +160,7 @@ func (s *state) syncIndexes(ctx context.Context, want, drop []stateIndex) error 
 	}
 	defer conn.Release()
 	key := "projector.migrate.indexes:" + s.schema
-	if err := tryLock(ctx, conn, key); err != nil {
+	if err := pglock.Poll(ctx, conn, `SELECT pg_try_advisory_lock(hashtext($1))`, key); err != nil {
 		return err
 	}
 	defer func() {
@@ -177,27 +177,6 @@ func (s *state) syncIndexes(ctx context.Context, want, drop []stateIndex) error 
 		}
 	}
 	return nil
-}
-
-// tryLock takes the session advisory lock key on conn, trying again with
-// backoff until ctx ends.
-func tryLock(ctx context.Context, conn *pgxpool.Conn, key string) error {
-	wait := 50 * time.Millisecond
-	for {
-		var ok bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, key).Scan(&ok); err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, time.Second)
-	}
 }
 
 // execRetrying runs a step outside a transaction, again when it was chosen

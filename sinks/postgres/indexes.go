@@ -8,12 +8,12 @@ import (
 	"hash/fnv"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/projectorhq/projector/internal/pglock"
 )
 
 // indexLock serialises the concurrent index builds of instances starting
@@ -219,7 +219,7 @@ func (s *Sink) buildIndexes(ctx context.Context, pending []tableIndex) error {
 		return fmt.Errorf("build indexes: %w", err)
 	}
 	defer conn.Release()
-	if err := pollLock(ctx, conn, indexLock); err != nil {
+	if err := pglock.Poll(ctx, conn, "SELECT pg_try_advisory_lock($1)", indexLock); err != nil {
 		return fmt.Errorf("build indexes: lock: %w", err)
 	}
 	defer func() {
@@ -280,25 +280,4 @@ func buildIndex(ctx context.Context, conn *pgxpool.Conn, ix tableIndex) error {
 func dropConcurrently(ctx context.Context, conn *pgxpool.Conn, ix tableIndex) error {
 	_, err := conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+ix.ident().Sanitize())
 	return err
-}
-
-// pollLock takes a session advisory lock on conn, trying again with
-// backoff until ctx ends (see indexLock for why it does not wait on it).
-func pollLock(ctx context.Context, conn *pgxpool.Conn, key int64) error {
-	wait := 50 * time.Millisecond
-	for {
-		var ok bool
-		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, time.Second)
-	}
 }
