@@ -2,7 +2,6 @@ package cli
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,14 +23,7 @@ func TestReadyzAfterKafkaRefusesAJoinedMember(t *testing.T) {
 	var ln *kafkatest.CutListener
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "cqrs.public.widgets"),
 		kfake.TLS(pki.ServerTLS(false)), kfake.EnableSASL(), kfake.Superuser("PLAIN", "projector", scramPassword),
-		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
-			l, err := net.Listen(network, addr)
-			if err != nil {
-				return nil, err
-			}
-			ln = &kafkatest.CutListener{Listener: l}
-			return ln, nil
-		}))
+		kafkatest.Listen(&ln))
 	if err != nil {
 		t.Fatal(err)
 	}

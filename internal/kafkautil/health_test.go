@@ -48,14 +48,7 @@ func TestHealthKeepsCauseAfterSessionLoss(t *testing.T) {
 	var ln *kafkatest.CutListener
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"),
 		kfake.TLS(pki.ServerTLS(false)), kfake.EnableSASL(), kfake.Superuser("PLAIN", "projector", password),
-		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
-			l, err := net.Listen(network, addr)
-			if err != nil {
-				return nil, err
-			}
-			ln = &kafkatest.CutListener{Listener: l}
-			return ln, nil
-		}))
+		kafkatest.Listen(&ln))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package kafkatest
 import (
 	"net"
 	"sync"
+
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // CutListener is a broker's listener (kfake.ListenFn) that can close every
@@ -32,4 +34,17 @@ func (l *CutListener) Cut() {
 		_ = c.Close()
 	}
 	l.conns = nil
+}
+
+// Listen is a kfake option that makes the broker listen through a
+// CutListener, stored in *ln once the cluster listens.
+func Listen(ln **CutListener) kfake.Opt {
+	return kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			return nil, err
+		}
+		*ln = &CutListener{Listener: l}
+		return *ln, nil
+	})
 }
