@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // migrateLock serialises DDL between instances starting together, which
@@ -182,13 +183,24 @@ func (s *Sink) generation(viewName string, generation int) (*view, error) {
 	return v, nil
 }
 
+// inTx runs fn in a transaction holding migrateLock, again when it was
+// chosen as a deadlock victim: another instance's concurrent index build
+// or migration (a rolling deploy of versions that declare different
+// indexes) may hold what this one waits for; fn is idempotent, and the
+// other side has gone on once this one rolled back.
 func (s *Sink) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
-			return fmt.Errorf("lock: %w", err)
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
+				return fmt.Errorf("lock: %w", err)
+			}
+			return fn(tx)
+		})
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "40P01" { // deadlock_detected
+			return err
 		}
-		return fn(tx)
-	})
+	}
 }
 
 // column is a column as the catalog describes it.
