@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/internal/query"
 )
 
@@ -47,6 +48,9 @@ Without it the API is open and only listens on a loopback address.
 				return err
 			}
 			log := logger(cfg.Log, g.stderr)
+			for _, w := range kafkautil.Warnings(cfg.Kafka) {
+				log.Warn(w) // the query server reads end offsets with the same credentials
+			}
 			ctx, stop, release := twoStageSignals(cmd.Context(), log)
 			defer release()
 			srv, err := query.New(ctx, cfg, plan, query.Options{
