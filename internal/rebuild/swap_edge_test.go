@@ -90,10 +90,7 @@ func TestAbortPointsReadersBackAfterPartialSwap(t *testing.T) {
 	source := f.seed(d, 1, 30)
 	env := f.openEnv()
 	ctx := context.Background()
-	stop := errors.New("stop")
-	if _, err := Run(ctx, env, Options{View: "item_view", afterFill: func(context.Context, registry.Generation) error { return stop }}); !errors.Is(err, stop) {
-		t.Fatalf("run: %v", err)
-	}
+	fillOnly(t, env)
 	// A swap that moved readers, then died before the registry recorded it.
 	if _, err := env.Registry.Transition(ctx, "item_view", 2, []registry.State{registry.Building}, registry.Verifying, "", false); err != nil {
 		t.Fatal(err)
@@ -129,10 +126,7 @@ func TestDaemonStartedDuringSwapFollowsServedGeneration(t *testing.T) {
 	source := f.seed(d, 1, 30)
 	env := f.openEnv()
 	ctx := context.Background()
-	stop := errors.New("stop")
-	if _, err := Run(ctx, env, Options{View: "item_view", afterFill: func(context.Context, registry.Generation) error { return stop }}); !errors.Is(err, stop) {
-		t.Fatalf("run: %v", err)
-	}
+	fillOnly(t, env)
 	if _, err := env.Registry.Transition(ctx, "item_view", 2, []registry.State{registry.Building}, registry.Verifying, "", false); err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +166,7 @@ func TestSwapRefusedByRegistryLeavesReadersOnServedGeneration(t *testing.T) {
 	source := f.seed(d, 1, 30)
 	env := f.openEnv()
 	ctx := context.Background()
-	stop := errors.New("stop")
-	if _, err := Run(ctx, env, Options{View: "item_view", afterFill: func(context.Context, registry.Generation) error { return stop }}); !errors.Is(err, stop) {
-		t.Fatalf("run: %v", err)
-	}
+	fillOnly(t, env)
 	snap, err := env.Registry.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -192,4 +183,14 @@ func TestSwapRefusedByRegistryLeavesReadersOnServedGeneration(t *testing.T) {
 		t.Errorf("after a refused swap the registry serves %d", snap.Serving("item_view", registry.StorePostgres))
 	}
 	f.wantDocs(source)
+}
+
+// fillOnly runs a rebuild of item_view that stops once generation 2 is
+// filled, before it is verified and swapped.
+func fillOnly(t *testing.T, env *Env) {
+	t.Helper()
+	stop := errors.New("stop")
+	if _, err := Run(context.Background(), env, Options{View: "item_view", afterFill: func(context.Context, registry.Generation) error { return stop }}); !errors.Is(err, stop) {
+		t.Fatalf("run: %v", err)
+	}
 }
