@@ -192,7 +192,7 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 			c.cl.AllowRebalance()
 		}
 		if stopped {
-			return nil // stopped: everything polled is committed
+			return nil // stopped: everything applied is written and committed
 		}
 	}
 }
