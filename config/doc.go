@@ -80,7 +80,7 @@
 //	  keep: 1h                    # a replaced generation is dropped this long after the swap; --keep overrides
 //	  signal_timeout: 6h          # longest wait for an incremental snapshot (rebuild --from signal)
 //	state:
-//	  tombstone_retention: 30d    # how long a deleted row's tombstone is kept (longer than the topics keep records); at least 1h; 0s: forever
+//	  tombstone_retention: 30d    # how long deletes are remembered: state tombstones, deleted documents' revisions and store tombstones (longer than the topics keep records); at least 1h; 0s: forever
 //	sources:                      # at least one; names match ^[a-z_][a-z0-9_]*$, at most 57 characters
 //	  orders:
 //	    topic: shop.public.orders # required; one source per topic

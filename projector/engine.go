@@ -559,7 +559,23 @@ func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]
 		if err != nil {
 			return nil, err
 		}
+		if mode == bump {
+			if err := tx.deletedDocs(ctx, v.Name, deletedIDs(out)); err != nil {
+				return nil, err
+			}
+		}
 		docs = append(docs, out...)
 	}
 	return docs, nil
+}
+
+// deletedIDs lists the ids of the docs computed absent.
+func deletedIDs(docs []sinks.Doc) []string {
+	var ids []string
+	for _, d := range docs {
+		if d.Deleted {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
 }

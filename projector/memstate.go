@@ -307,6 +307,15 @@ func (s *memState) collectTombstones(context.Context, *projections.Source, time.
 	return 0, nil
 }
 
+// deletedDocs: a memory state never collects revisions.
+func (memTx) deletedDocs(context.Context, string, []string) error { return nil }
+
+// collectRevisions keeps every revision, as collectTombstones keeps every
+// tombstone.
+func (s *memState) collectRevisions(context.Context, string, time.Duration, int) (int64, error) {
+	return 0, nil
+}
+
 func (t memTx) revisions(_ context.Context, view string, ids []string, next bool) (map[string]int64, error) {
 	s := t.s
 	if !next {

@@ -8,18 +8,20 @@ import (
 
 // Metrics are the engine's Prometheus collectors.
 type Metrics struct {
-	consumed     *prometheus.CounterVec
-	applied      *prometheus.CounterVec
-	stale        *prometheus.CounterVec
-	ignored      *prometheus.CounterVec
-	deadLetters  *prometheus.CounterVec
-	docsWritten  *prometheus.CounterVec
-	sinkErrors   *prometheus.CounterVec
-	sinkSeconds  *prometheus.HistogramVec
-	batchSeconds prometheus.Histogram
-	exprErrors   prometheus.Counter
-	lag          *prometheus.GaugeVec
-	tombstones   *prometheus.CounterVec
+	consumed       *prometheus.CounterVec
+	applied        *prometheus.CounterVec
+	stale          *prometheus.CounterVec
+	ignored        *prometheus.CounterVec
+	deadLetters    *prometheus.CounterVec
+	docsWritten    *prometheus.CounterVec
+	sinkErrors     *prometheus.CounterVec
+	sinkSeconds    *prometheus.HistogramVec
+	batchSeconds   prometheus.Histogram
+	exprErrors     prometheus.Counter
+	lag            *prometheus.GaugeVec
+	tombstones     *prometheus.CounterVec
+	revisions      prometheus.Counter
+	sinkTombstones *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: a
@@ -67,8 +69,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		tombstones: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "projector_state_tombstones_collected_total", Help: "Tombstones of deleted rows removed from the state after state.tombstone_retention.",
 		}, []string{"source"}),
+		revisions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "projector_revisions_collected_total", Help: "Revisions of deleted documents removed after state.tombstone_retention.",
+		}),
+		sinkTombstones: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_sink_tombstones_purged_total", Help: "Tombstones of deleted documents removed from a store after state.tombstone_retention.",
+		}, []string{"sink"}),
 	}
-	reg.MustRegister(m.consumed, m.applied, m.stale, m.ignored, m.deadLetters, m.docsWritten,
+	reg.MustRegister(m.revisions, m.sinkTombstones, m.consumed, m.applied, m.stale, m.ignored, m.deadLetters, m.docsWritten,
 		m.sinkErrors, m.sinkSeconds, m.batchSeconds, m.exprErrors, m.lag, m.tombstones)
 	return m
 }

@@ -27,8 +27,11 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 	create := []string{
 		`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{s.schema}.Sanitize(),
 		`CREATE TABLE IF NOT EXISTS ` + s.ident("revs") + ` (
-			view text NOT NULL, doc_id text NOT NULL, rev bigint NOT NULL,
+			view text NOT NULL, doc_id text NOT NULL, rev bigint NOT NULL, deleted_at timestamptz,
 			PRIMARY KEY (view, doc_id)) WITH (fillfactor = 70)`,
+		// Per view, the highest revision collected (see revisions.go).
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("rev_floors") + ` (
+			view text PRIMARY KEY, floor bigint NOT NULL)`,
 		// pending holds the documents whose state changed but whose sink
 		// writes are not yet acknowledged: written in the same transaction as
 		// the state, so a crash between the two loses no recompute. One row
@@ -51,7 +54,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			updated_at timestamptz NOT NULL DEFAULT now())`,
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}
-	var indexes, obsolete []stateIndex
+	indexes, obsolete := []stateIndex{revsDeletedIndex()}, []stateIndex(nil)
 	upgrade := []string{pendingStorage(s.ident("pending_batches"), s.ident("pending"), s.pendingView()), fillfactor(s.ident("revs"), 70)}
 	for _, src := range plan.Sources {
 		t := s.table(src)
@@ -84,6 +87,15 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 				return err
 			}
 		}
+		if err := s.addDeletedAt(ctx, tx); err != nil {
+			return err
+		}
+		// A floor row exists before any batch of the view runs: a batch
+		// finding none would lock nothing (see revisions.go).
+		if _, err := tx.Exec(ctx, `INSERT INTO `+s.ident("rev_floors")+` (view, floor)
+			SELECT unnest($1::text[]), 0 ON CONFLICT (view) DO NOTHING`, viewNames(plan)); err != nil {
+			return err
+		}
 		for _, ix := range indexes {
 			if !slices.Contains(existed, ix.table) {
 				if _, err := tx.Exec(ctx, s.createIndex(ix, false)); err != nil {
@@ -105,6 +117,27 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		}
 	}
 	return nil
+}
+
+// addDeletedAt adds revs.deleted_at to a table an earlier version created.
+// Checked first: ALTER TABLE would lock the table on every start.
+func (s *state) addDeletedAt(ctx context.Context, tx pgx.Tx) error {
+	var has bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = 'revs' AND column_name = 'deleted_at')`, s.schema).Scan(&has)
+	if err != nil || has {
+		return err
+	}
+	_, err = tx.Exec(ctx, `ALTER TABLE `+s.ident("revs")+` ADD COLUMN deleted_at timestamptz`)
+	return err
+}
+
+func viewNames(plan *projections.Plan) []string {
+	names := make([]string, len(plan.Views))
+	for i, v := range plan.Views {
+		names[i] = v.Name
+	}
+	return names
 }
 
 // tables lists the names of projector's tables.

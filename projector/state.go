@@ -42,6 +42,9 @@ type store interface {
 	// groups lists up to limit distinct group keys of an aggregation view
 	// after `after` (in key order), each with one of its root rows.
 	groups(ctx context.Context, v *projections.View, after string, limit int) (rows []map[string]any, last string, err error)
+	// collectRevisions deletes up to limit revisions of view's documents
+	// deleted more than age ago, and says how many it deleted.
+	collectRevisions(ctx context.Context, view string, age time.Duration, limit int) (int64, error)
 }
 
 // stateTx is a transaction of a store.
@@ -62,6 +65,10 @@ type stateTx interface {
 	// reads its current one (0 for a doc never computed), locking the
 	// docs' revisions until tx ends either way.
 	revisions(ctx context.Context, view string, ids []string, next bool) (map[string]int64, error)
+	// deletedDocs records that the docs ids (revisions taken in tx) were
+	// computed absent: their revisions may be collected once deleted
+	// longer than the retention (see collectRevisions).
+	deletedDocs(ctx context.Context, view string, ids []string) error
 	// rowsBefore reads the live rows of src written at positions older than
 	// pos: what a truncate at pos removes.
 	rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error)
@@ -407,35 +414,6 @@ func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDo
 		docs[i].ID = id
 	}
 	return docs, nil
-}
-
-func (t pgTx) revisions(ctx context.Context, view string, list []string, next bool) (map[string]int64, error) {
-	q := `INSERT INTO ` + t.s.ident("revs") + ` AS r (view, doc_id, rev)
-		SELECT $1, id, 1 FROM unnest($2::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
-		ON CONFLICT (view, doc_id) DO UPDATE SET rev = r.rev + 1
-		RETURNING doc_id, rev`
-	if !next {
-		// A shared lock: a bump waits for it, other reads do not. Locked in
-		// the order bumps lock (ids sorted bytewise, as Go sorts them),
-		// whatever the column's collation, or the two could deadlock.
-		q = `SELECT doc_id, rev FROM ` + t.s.ident("revs") + `
-			WHERE view = $1 AND doc_id = ANY($2) ORDER BY doc_id COLLATE "C" FOR SHARE`
-	}
-	rows, err := t.tx.Query(ctx, q, view, list)
-	if err != nil {
-		return nil, fmt.Errorf("assign revisions: %w", err)
-	}
-	defer rows.Close()
-	revs := make(map[string]int64, len(list))
-	for rows.Next() {
-		var id string
-		var rev int64
-		if err := rows.Scan(&id, &rev); err != nil {
-			return nil, err
-		}
-		revs[id] = rev
-	}
-	return revs, rows.Err()
 }
 
 func (s *state) pending(ctx context.Context) ([]pendingDoc, error) {

@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -34,6 +35,80 @@ func (e *Engine) CollectTombstones(ctx context.Context, retention time.Duration)
 	return total, nil
 }
 
+// CollectRevisions removes the revisions of documents deleted more than
+// retention ago, raising each view's revision floor to them (see
+// revisions.go), and returns how many it removed.
+func (e *Engine) CollectRevisions(ctx context.Context, retention time.Duration) (int64, error) {
+	var total int64
+	for _, v := range e.plan.Views {
+		for {
+			n, err := e.state.collectRevisions(ctx, v.Name, retention, tombstoneChunk)
+			if err != nil {
+				return total, fmt.Errorf("%w: %w", ErrState, err)
+			}
+			total += n
+			e.metrics.revisions.Add(float64(n))
+			if n < tombstoneChunk {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// TombstonePurger is a sink that keeps deleted documents as tombstones
+// (PostgreSQL rows, Elasticsearch documents) so that an older write arriving
+// late cannot bring them back, and can remove those older than a retention.
+// Redis needs none of it: its tombstones expire by themselves.
+type TombstonePurger interface {
+	PurgeTombstones(ctx context.Context, olderThan time.Duration) (int64, error)
+}
+
+// PurgeSinkTombstones removes, from every sink that keeps them, the
+// tombstones of documents deleted more than retention ago, and returns how
+// many it removed. A document created again later gets a revision above
+// the one its tombstone had, whether the tombstone is still there or not.
+func (e *Engine) PurgeSinkTombstones(ctx context.Context, retention time.Duration) (int64, error) {
+	var total int64
+	var errs []error
+	for _, r := range e.Routes() {
+		p, ok := r.Sink.(TombstonePurger)
+		if !ok {
+			continue
+		}
+		n, err := p.PurgeTombstones(ctx, retention)
+		total += n
+		e.metrics.sinkTombstones.WithLabelValues(r.Sink.Name()).Add(float64(n))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.Sink.Name(), err))
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// collectAll runs the three collections, each whatever the others did.
+func (e *Engine) collectAll(ctx context.Context, retention time.Duration, every time.Duration) {
+	steps := []struct {
+		what string
+		run  func(context.Context, time.Duration) (int64, error)
+	}{
+		{"state tombstones", e.CollectTombstones},
+		{"revisions of deleted documents", e.CollectRevisions},
+		{"sink tombstones", e.PurgeSinkTombstones},
+	}
+	for _, s := range steps {
+		n, err := s.run(ctx, retention)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			e.log.Warn("collecting "+s.what+" failed; trying again later", "retry_in", every, "err", err)
+		case n > 0:
+			e.log.Info(s.what+" collected", "count", n, "older_than", retention)
+		}
+	}
+}
+
 // KeepCollectingTombstones runs CollectTombstones now and then every
 // retention/4 (at most hourly, at least every second) until ctx ends. A retention of 0 keeps
 // tombstones forever. Several instances may run it at once: each skips the
@@ -46,15 +121,7 @@ func (e *Engine) KeepCollectingTombstones(ctx context.Context, retention time.Du
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		n, err := e.CollectTombstones(ctx, retention)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			e.log.Warn("collecting state tombstones failed; trying again later", "retry_in", every, "err", err)
-		case n > 0:
-			e.log.Info("state tombstones collected", "rows", n, "older_than", retention)
-		}
+		e.collectAll(ctx, retention, every)
 		select {
 		case <-ctx.Done():
 			return

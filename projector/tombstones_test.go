@@ -2,13 +2,17 @@ package projector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/internal/testenv"
+	"github.com/projectorhq/projector/projector"
 )
 
 // TestCollectTombstones: tombstones of deletes applied longer ago than the
@@ -179,5 +183,100 @@ func TestLateCreateAfterACollection(t *testing.T) {
 	sink.mu.Unlock()
 	if !ok || d.Deleted {
 		t.Errorf("post_view/1: %v %+v, want it live", ok, d)
+	}
+}
+
+// TestDeletedDocumentsAreCollected: the engine marks the revision of a
+// document it computes absent; once older than the retention the revision
+// goes, the view's floor keeps it, and the document created again is
+// written above its delete. Live documents keep their revisions however
+// old, and a document brought back is no longer marked.
+func TestDeletedDocumentsAreCollected(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	_, plan := loadPlan(t, patchRecoverYAML, nil)
+	sink := newViewSink()
+	eng := newEngine(t, pool, plan, sink, nil)
+	ctx := context.Background()
+	step := func(changes ...debezium.Change) {
+		t.Helper()
+		if err := eng.ProcessChanges(ctx, "teams", changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := debezium.Change{Kind: debezium.KindChange, Op: debezium.OpDelete, Position: debezium.Position{Hi: 2},
+		Key: map[string]any{"_id": "t1"}, Before: map[string]any{"_id": "t1"}}
+	step(upsert("t1", 1, 0, map[string]any{"_id": "t1", "title": "Red"}),
+		upsert("t2", 1, 0, map[string]any{"_id": "t2", "title": "Blue"}))
+	step(del)
+	deleted := sink.docs["team_view/t1"]
+	marked := func() string {
+		t.Helper()
+		rows, _ := pool.Query(ctx, `SELECT doc_id || '@' || rev FROM projector.revs
+			WHERE view = 'team_view' AND deleted_at IS NOT NULL ORDER BY 1`)
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, ",")
+	}
+	if got, want := marked(), fmt.Sprintf("t1@%d", deleted.Rev); !deleted.Deleted || got != want {
+		t.Fatalf("revisions marked deleted: %q, want %q (t1's delete: %+v)", got, want, deleted)
+	}
+
+	if _, err := pool.Exec(ctx, `UPDATE projector.revs SET deleted_at = now() - interval '8 days' WHERE view = 'team_view' AND deleted_at IS NOT NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := eng.CollectRevisions(ctx, 7*24*time.Hour); err != nil || n != 1 {
+		t.Fatalf("collected %d revisions, %v; want t1's", n, err)
+	}
+	var floor int64
+	if err := pool.QueryRow(ctx, `SELECT floor FROM projector.rev_floors WHERE view = 'team_view'`).Scan(&floor); err != nil || floor != deleted.Rev {
+		t.Fatalf("team_view's floor: %d, %v; want t1's delete at %d", floor, err, deleted.Rev)
+	}
+	var live int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projector.revs WHERE view = 'team_view' AND doc_id = 't2'`).Scan(&live); err != nil || live != 1 {
+		t.Fatalf("t2's revision rows: %d, %v; want it kept", live, err)
+	}
+
+	step(upsert("t1", 3, 0, map[string]any{"_id": "t1", "title": "Red again"}))
+	if d := sink.docs["team_view/t1"]; d.Deleted || d.Rev <= deleted.Rev {
+		t.Errorf("team_view/t1 created again: %+v, want live above revision %d", d, deleted.Rev)
+	}
+	if got := marked(); got != "" {
+		t.Errorf("revisions marked deleted after t1 came back: %q, want none", got)
+	}
+}
+
+// purgerSink records the purges asked of it.
+type purgerSink struct {
+	*viewSink
+	asked []time.Duration
+	err   error
+}
+
+func (p *purgerSink) PurgeTombstones(_ context.Context, olderThan time.Duration) (int64, error) {
+	p.asked = append(p.asked, olderThan)
+	return 3, p.err
+}
+
+// TestPurgeSinkTombstones: every sink that keeps tombstones is asked to
+// purge those older than the retention; one failing does not spare the
+// others, and its error is reported.
+func TestPurgeSinkTombstones(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	_, plan := loadPlan(t, patchRecoverYAML, nil)
+	failing := &purgerSink{viewSink: newViewSink(), err: errors.New("cluster unreachable")}
+	ok := &purgerSink{viewSink: newViewSink()}
+	eng, err := projector.New(projector.Options{Plan: plan, Pool: pool, Sinks: []projector.Route{
+		{Sink: failing, Views: []string{"team_view"}}, {Sink: newViewSink(), Views: []string{"team_view"}}, {Sink: ok, Views: []string{"team_view"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := eng.PurgeSinkTombstones(context.Background(), 48*time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "cluster unreachable") {
+		t.Errorf("error: %v, want the failing sink's", err)
+	}
+	if n != 6 || len(failing.asked) != 1 || len(ok.asked) != 1 || ok.asked[0] != 48*time.Hour {
+		t.Errorf("purged %d; asked %v and %v; want 6, each asked once for 48h", n, failing.asked, ok.asked)
 	}
 }

@@ -42,7 +42,8 @@ func (r *run) sweep(ctx context.Context) error {
 		match = "jsonb_build_array(" + strings.Join(cols, ", ") + ") = v.doc_id::jsonb"
 	}
 	// The ids stream in and are swept a chunk at a time: the revisions of
-	// every document ever deleted are among them, which may be millions.
+	// every document deleted within state.tombstone_retention are among
+	// them, which may be millions.
 	rows, err := r.env.Pool.Query(ctx, `SELECT v.doc_id FROM `+pgx.Identifier{r.env.Registry.Schema(), "revs"}.Sanitize()+` v
 		WHERE v.view = $1 AND NOT EXISTS (SELECT 1 FROM `+r.stateTable(pv)+` s WHERE NOT s.deleted AND `+match+`)`, r.gen.View)
 	if err != nil {

@@ -185,10 +185,10 @@ func rowError(err error) bool {
 	return false
 }
 
-// Purge deletes the tombstones older than olderThan and returns how many
+// PurgeTombstones deletes the tombstones older than olderThan and returns how many
 // it deleted. After that, an older upsert replayed for such a doc would
 // recreate it, so the retention must outlast any replay.
-func (s *Sink) Purge(ctx context.Context, olderThan time.Duration) (int64, error) {
+func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if olderThan < 0 {
 		return 0, fmt.Errorf("postgres sink: purge: negative retention %s", olderThan)
 	}

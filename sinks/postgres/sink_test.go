@@ -261,7 +261,7 @@ func TestPurge(t *testing.T) {
 	if _, err := pool.Exec(t.Context(), "UPDATE orders__g1 SET _updated_at = now() - interval '2 hours' WHERE id = 2"); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Purge(t.Context(), time.Hour)
+	n, err := s.PurgeTombstones(t.Context(), time.Hour)
 	if err != nil || n != 1 {
 		t.Fatalf("Purge = %d, %v; want 1 tombstone purged", n, err)
 	}
@@ -269,7 +269,7 @@ func TestPurge(t *testing.T) {
 	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM orders__g1").Scan(&left); err != nil || left != 2 {
 		t.Fatalf("%d rows left (%v), want the live doc and the recent tombstone", left, err)
 	}
-	if _, err := s.Purge(t.Context(), -time.Second); err == nil {
+	if _, err := s.PurgeTombstones(t.Context(), -time.Second); err == nil {
 		t.Error("Purge with a negative retention succeeded")
 	}
 }
