@@ -82,6 +82,12 @@ type Sink struct {
 	retries    int
 	maxBackoff time.Duration
 	stale      atomic.Uint64
+	// now stamps tombstones (DeletedAtField) and dates PurgeTombstones'
+	// cutoff; tests replace it to age tombstones without waiting.
+	now func() time.Time
+	// purgePage is how many tombstones a round of PurgeTombstones handles;
+	// 0 means defaultPurgePage. Tests lower it to exercise the rounds.
+	purgePage int
 }
 
 // view is a View with its defaults applied and the bytes every bulk action
@@ -128,7 +134,7 @@ func New(cfg Config, views []View) (*Sink, error) {
 			bad("ca_cert holds no PEM certificate")
 		}
 	}
-	s := &Sink{views: map[string]*view{}, retries: cfg.Retries, maxBackoff: cfg.MaxBackoff}
+	s := &Sink{views: map[string]*view{}, retries: cfg.Retries, maxBackoff: cfg.MaxBackoff, now: time.Now}
 	if s.retries == 0 {
 		s.retries = defaultRetries
 	}
@@ -294,39 +300,49 @@ func (s *Sink) SwapAlias(ctx context.Context, viewName string, from, to int) err
 // out is not nil. It returns the status, and an *APIError for a non-2xx
 // answer (a transport failure wraps ErrUnreachable).
 func (s *Sink) call(ctx context.Context, method, path string, body, out any) (int, error) {
+	status, data, err := s.exchange(ctx, method, path, body)
+	if err != nil {
+		return status, err
+	}
+	if status >= 300 {
+		return status, parseAPIError(status, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return status, fmt.Errorf("elasticsearch: %s %s: decode response: %w", method, path, err)
+		}
+	}
+	return status, nil
+}
+
+// exchange sends one JSON request and returns the answer's status and body,
+// whatever the status. A transport failure wraps ErrUnreachable.
+func (s *Sink) exchange(ctx context.Context, method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, fmt.Errorf("elasticsearch: encode %s %s: %w", method, path, err)
+			return 0, nil, fmt.Errorf("elasticsearch: encode %s %s: %w", method, path, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, path, rd)
 	if err != nil {
-		return 0, fmt.Errorf("elasticsearch: %s %s: %w", method, path, err)
+		return 0, nil, fmt.Errorf("elasticsearch: %s %s: %w", method, path, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := s.es.Perform(req)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, path, err)
+		return 0, nil, fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, path, err)
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		return res.StatusCode, fmt.Errorf("%w: %s %s: read response: %w", ErrUnreachable, method, path, err)
+		return res.StatusCode, nil, fmt.Errorf("%w: %s %s: read response: %w", ErrUnreachable, method, path, err)
 	}
-	if res.StatusCode >= 300 {
-		return res.StatusCode, parseAPIError(res.StatusCode, data)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return res.StatusCode, fmt.Errorf("elasticsearch: %s %s: decode response: %w", method, path, err)
-		}
-	}
-	return res.StatusCode, nil
+	return res.StatusCode, data, nil
 }
 
 // parseAPIError reads Elasticsearch's error envelope

@@ -50,9 +50,8 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // delete's Rev, which guards the id as long as the tombstone exists. A
 // later, higher Rev resurrects the doc by replacing the tombstone. The
 // alias filters tombstones out of searches and counts; readers getting a
-// document by id check DeletedField. The cost: tombstones take space until a
-// sweep removes old ones (not implemented yet; the same retention as the
-// state tables' tombstones fits).
+// document by id check DeletedField. The cost: tombstones take space until
+// PurgeTombstones removes those older than the retention.
 //
 // Items and whole responses with 429 or 5xx are retried with capped
 // exponential backoff, up to Config.Retries times within this call; what
@@ -136,7 +135,7 @@ func (s *Sink) encode(buf *bytes.Buffer, docs []sinks.Doc, failed map[int]error)
 		switch {
 		case d.Deleted:
 			if deletedAt == "" {
-				deletedAt = time.Now().UTC().Format(time.RFC3339Nano)
+				deletedAt = s.clock().UTC().Format(time.RFC3339Nano)
 			}
 			t := make(map[string]any, len(d.Key)+2)
 			for k, val := range d.Key {
@@ -201,47 +200,64 @@ func requestBody(body []byte, chunk []item, size int) []byte {
 	return out
 }
 
-// bulkItem is one entry of a bulk response's "items" array; the sink only
-// sends "index" actions.
+// bulkItem is one entry of a bulk response's "items" array, under the name
+// of its action: Write sends "index" actions, PurgeTombstones "delete" ones.
 type bulkItem struct {
-	Index *struct {
-		Status int          `json:"status"`
-		Error  *errorObject `json:"error"`
-	} `json:"index"`
+	Index  *bulkItemResult `json:"index"`
+	Delete *bulkItemResult `json:"delete"`
 }
 
-func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, failed map[int]error) ([]item, error) {
+// bulkItemResult is what the sink reads of one action's outcome.
+type bulkItemResult struct {
+	Status int          `json:"status"`
+	Result string       `json:"result"` // created, updated, deleted, not_found, noop
+	Error  *errorObject `json:"error"`
+}
+
+// postBulk sends one _bulk request. A whole-request error answer is
+// returned as reqErr, to retry when its status is retryable; a transport
+// failure or an unreadable response is err (wrapping ErrUnreachable). With
+// all false, a response whose "errors" is false yields nil items (every
+// action succeeded); with all true the items are always read.
+func (s *Sink) postBulk(ctx context.Context, body []byte, all bool) (items []bulkItem, reqErr *APIError, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/_bulk", bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: bulk: %w", err)
+		return nil, nil, fmt.Errorf("elasticsearch: bulk: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	res, err := s.es.Perform(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bulk: %w", ErrUnreachable, err)
+		return nil, nil, fmt.Errorf("%w: bulk: %w", ErrUnreachable, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode >= 300 {
 		data, _ := io.ReadAll(res.Body)
-		ae := parseAPIError(res.StatusCode, data)
-		if !retryableStatus(res.StatusCode) {
-			return nil, fmt.Errorf("elasticsearch: bulk: %w", ae)
-		}
+		return nil, parseAPIError(res.StatusCode, data), nil
+	}
+	items, err = decodeBulk(res.Body, all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: bulk: read response: %w", ErrUnreachable, err)
+	}
+	return items, nil, nil
+}
+
+func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, failed map[int]error) ([]item, error) {
+	items, ae, err := s.postBulk(ctx, body, false)
+	switch {
+	case err != nil:
+		return nil, err
+	case ae != nil && !retryableStatus(ae.Status):
+		return nil, fmt.Errorf("elasticsearch: bulk: %w", ae)
+	case ae != nil:
 		retry := make([]item, len(chunk))
 		for i, it := range chunk {
 			it.err = ae
 			retry[i] = it
 		}
 		return retry, nil
-	}
-	items, err := decodeBulk(res.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%w: bulk: read response: %w", ErrUnreachable, err)
-	}
-	if items == nil {
+	case items == nil:
 		return nil, nil // "errors": false: every item stored
-	}
-	if len(items) != len(chunk) {
+	case len(items) != len(chunk):
 		return nil, fmt.Errorf("elasticsearch: bulk: %d results for %d actions", len(items), len(chunk))
 	}
 	var retry []item
@@ -267,10 +283,10 @@ func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, failed map[i
 	return retry, nil
 }
 
-// decodeBulk reads a bulk response. When "errors" is false it skips the
-// items (every one succeeded) and returns nil; the rest of the body is
-// drained so the connection can be reused.
-func decodeBulk(r io.Reader) ([]bulkItem, error) {
+// decodeBulk reads a bulk response. When "errors" is false and all is not
+// set it skips the items (every one succeeded) and returns nil; the rest of
+// the body is drained so the connection can be reused.
+func decodeBulk(r io.Reader, all bool) ([]bulkItem, error) {
 	defer func() { _, _ = io.Copy(io.Discard, r) }()
 	dec := json.NewDecoder(r)
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -287,7 +303,7 @@ func decodeBulk(r io.Reader) ([]bulkItem, error) {
 			if err := dec.Decode(&hasErrors); err != nil {
 				return nil, err
 			}
-			if !hasErrors {
+			if !hasErrors && !all {
 				return nil, nil
 			}
 		case "items":

@@ -65,7 +65,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, defIndex string, refresh bool
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bulkRequests++
-	if f, ok := s.takeRequestFault(); ok {
+	if f, ok := takeRequestFault(&s.faults.requests); ok {
 		writeError(w, f.status, esError{Type: f.typ, Reason: faultReason(f.typ, false)})
 		return
 	}
@@ -260,17 +260,7 @@ func (s *Server) applyAction(a *bulkAction, now time.Time, touched map[*index]bo
 	}
 
 	cur := ix.docs[a.id]
-	curVersion, deleted := int64(-1), false
-	if cur != nil {
-		switch {
-		case !cur.deleted:
-			curVersion = cur.version
-		case now.Sub(cur.deletedAt) <= ix.gcDeletes():
-			// A delete's version is remembered for index.gc_deletes
-			// (60s by default), then forgotten.
-			curVersion, deleted = cur.version, true
-		}
-	}
+	curVersion, deleted := ix.currentVersion(cur, now)
 	if reason := versionConflict(a, cur, curVersion, deleted); reason != "" {
 		return fail(ix.name, ix.uuid, http.StatusConflict, esError{
 			Type:   "version_conflict_engine_exception",
@@ -305,6 +295,21 @@ func (s *Server) applyAction(a *bulkAction, now time.Time, touched map[*index]bo
 		r.Result, r.Status = "created", http.StatusCreated
 	}
 	return r
+}
+
+// currentVersion is the version a write of the doc is checked against: -1
+// when there is none, and whether it is a delete's. A delete's version is
+// remembered for index.gc_deletes (60s by default), then forgotten.
+func (ix *index) currentVersion(cur *doc, now time.Time) (int64, bool) {
+	switch {
+	case cur == nil:
+		return -1, false
+	case !cur.deleted:
+		return cur.version, false
+	case now.Sub(cur.deletedAt) <= ix.gcDeletes():
+		return cur.version, true
+	}
+	return -1, false
 }
 
 // versionConflict applies VersionType.isVersionConflictForWrites and its

@@ -141,6 +141,14 @@ func TestBulkVersioning(t *testing.T) {
 			{action: idx(6, "external"), advance: 59 * time.Second, status: 409, reason: "[1]: version conflict, current version [7] is higher or equal to the one provided [6]"},
 			{action: idx(6, "external"), advance: 2 * time.Second, status: 201, result: "created", version: 6},
 		}},
+		{"delete external_gte at the stored version remembers that version", []step{
+			{action: idx(5, "external"), status: 201, result: "created", version: 5},
+			{action: delx(4, "external_gte"), status: 409, reason: "[1]: version conflict, current version [5] is higher than the one provided [4]"},
+			{action: delx(5, "external_gte"), status: 200, result: "deleted", version: 5},
+			{action: idx(5, "external"), status: 409, reason: "[1]: version conflict, current version [5] is higher or equal to the one provided [5]"},
+			{action: idx(6, "external"), status: 201, result: "created", version: 6},
+			{action: delx(5, "external_gte"), status: 409, reason: "[1]: version conflict, current version [6] is higher than the one provided [5]"},
+		}},
 		{"delete of a missing doc leaves a tombstone", []step{
 			{action: delx(4, "external"), status: 404, result: "not_found", version: 4},
 			{action: idx(3, "external"), status: 409, reason: "[1]: version conflict, current version [4] is higher or equal to the one provided [3]"},

@@ -2,9 +2,12 @@ package esfake
 
 import "fmt"
 
-// faults are failures injected into bulk requests.
+// faults are failures injected into bulk, delete by query and search
+// requests.
 type faults struct {
 	requests []fault          // consumed one per bulk request, in order
+	byQuery  []fault          // consumed one per delete by query request, in order
+	search   []fault          // consumed one per search request, in order
 	docs     map[string]fault // by document _id; n counts the items still to fail
 }
 
@@ -23,10 +26,27 @@ func (s *Server) FailNext(n, status int, errType string) {
 	s.faults.requests = append(s.faults.requests, fault{n: n, status: status, typ: errType})
 }
 
+// FailNextDeleteByQuery makes the next n delete by query requests fail as a
+// whole with that HTTP status and error type, before they delete anything.
+func (s *Server) FailNextDeleteByQuery(n, status int, errType string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.byQuery = append(s.faults.byQuery, fault{n: n, status: status, typ: errType})
+}
+
+// FailNextSearch makes the next n search requests fail as a whole with that
+// HTTP status and error type.
+func (s *Server) FailNextSearch(n, status int, errType string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults.search = append(s.faults.search, fault{n: n, status: status, typ: errType})
+}
+
 // FailDocs makes the next n bulk items for each of these document ids fail
 // with that status and error type inside an otherwise successful bulk
 // response, as Elasticsearch reports a rejection on one shard; those items
-// are not applied.
+// are not applied. The deletes a delete by query issues are bulk items too:
+// a failed one is listed in the response's "failures".
 func (s *Server) FailDocs(n, status int, errType string, ids ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -38,12 +58,13 @@ func (s *Server) FailDocs(n, status int, errType string, ids ...string) {
 	}
 }
 
-// takeRequestFault consumes one injected request failure. Callers hold s.mu.
-func (s *Server) takeRequestFault() (fault, bool) {
-	for len(s.faults.requests) > 0 {
-		f := &s.faults.requests[0]
+// takeRequestFault consumes one injected request failure from list (a
+// field of s.faults). Callers hold s.mu.
+func takeRequestFault(list *[]fault) (fault, bool) {
+	for len(*list) > 0 {
+		f := &(*list)[0]
 		if f.n <= 0 {
-			s.faults.requests = s.faults.requests[1:]
+			*list = (*list)[1:]
 			continue
 		}
 		f.n--
@@ -90,4 +111,20 @@ func (s *Server) BulkRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.bulkRequests
+}
+
+// DeleteByQueryRequests is how many delete by query requests the server
+// received, failed ones included.
+func (s *Server) DeleteByQueryRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byQueryRequests
+}
+
+// SearchRequests is how many search requests the server received, failed
+// ones included.
+func (s *Server) SearchRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.searchRequests
 }

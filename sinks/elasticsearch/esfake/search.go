@@ -129,6 +129,11 @@ func (s *Server) handleSearch(w http.ResponseWriter, expr string, body []byte) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.searchRequests++
+	if f, ok := takeRequestFault(&s.faults.search); ok {
+		writeError(w, f.status, esError{Type: f.typ, Reason: faultReason(f.typ, false)})
+		return
+	}
 	hits, e, status := s.collect(expr, q)
 	if e != nil {
 		writeError(w, status, *e)
@@ -186,6 +191,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, expr string, body []byte) {
 
 	byScore := len(keys) == 1 && keys[0].score
 	explicitSort := req["sort"] != nil
+	withVersion, _ := req["version"].(bool)
 	maxScore := any(nil)
 	if byScore && len(hits) > 0 {
 		m := 0.0
@@ -198,6 +204,10 @@ func (s *Server) handleSearch(w http.ResponseWriter, expr string, body []byte) {
 	for i := from; i < len(hits) && i < from+size; i++ {
 		h := hits[i]
 		out := map[string]any{"_index": h.ix.name, "_id": h.id}
+		if withVersion {
+			// The version as of the refresh the search sees.
+			out["_version"] = h.d.version
+		}
 		if byScore {
 			out["_score"] = h.score
 		} else {

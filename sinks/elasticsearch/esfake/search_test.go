@@ -111,6 +111,41 @@ func TestSearchResponseShape(t *testing.T) {
 	}
 }
 
+// "version": true adds each hit's _version, as of the refresh the search
+// sees; without it hits carry none.
+func TestSearchVersion(t *testing.T) {
+	f := start(t)
+	f.must(t, http.MethodPost, "/_bulk?refresh=true",
+		`{"index":{"_index":"t","_id":"1","version":7,"version_type":"external"}}`+"\n"+`{"k":"a"}`+"\n")
+	f.must(t, http.MethodPost, "/_bulk", // not refreshed
+		`{"index":{"_index":"t","_id":"1","version":9,"version_type":"external"}}`+"\n"+`{"k":"b"}`+"\n")
+	out := f.must(t, http.MethodPost, "/t/_search", `{"version":true,"_source":false}`)
+	hit := out["hits"].(map[string]any)["hits"].([]any)[0].(map[string]any)
+	want := map[string]any{"_index": "t", "_id": "1", "_version": 7.0, "_score": 1.0}
+	if !reflect.DeepEqual(hit, want) {
+		t.Fatalf("hit = %v, want %v", hit, want)
+	}
+	out = f.must(t, http.MethodPost, "/t/_search", `{"query":{"match_all":{}}}`)
+	hit = out["hits"].(map[string]any)["hits"].([]any)[0].(map[string]any)
+	if _, ok := hit["_version"]; ok {
+		t.Fatalf("hit without version:true = %v, want no _version", hit)
+	}
+}
+
+func TestSearchFaults(t *testing.T) {
+	f := start(t)
+	f.must(t, http.MethodPut, "/t", "")
+	f.FailNextSearch(1, 503, "unavailable_shards_exception")
+	status, out := f.do(t, http.MethodPost, "/t/_search", "")
+	if e, _ := out["error"].(map[string]any); status != 503 || e["type"] != "unavailable_shards_exception" {
+		t.Fatalf("got %d %v", status, out)
+	}
+	f.must(t, http.MethodPost, "/t/_search", "")
+	if f.SearchRequests() != 2 {
+		t.Fatalf("SearchRequests = %d, want 2", f.SearchRequests())
+	}
+}
+
 func TestFacets(t *testing.T) {
 	f := shop(t)
 	out := f.must(t, http.MethodPost, "/shop/_search", `{"size":0,"aggs":{

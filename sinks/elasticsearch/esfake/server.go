@@ -7,16 +7,21 @@
 // Implemented: GET / (cluster info), PUT/GET /_index_template/{name},
 // PUT/HEAD/GET/DELETE /{index}, POST /_aliases, GET /_alias/{name},
 // POST /_bulk and /{index}/_bulk (index, create, delete with internal,
-// external and external_gte versioning, tombstones kept for
-// index.gc_deletes), GET /{target}/_doc/{id}, POST /{target}/_refresh,
-// GET|POST /{target}/_count and /{target}/_search (match_all, match_none,
-// term, terms, ids, exists, prefix, range, match, multi_match, bool; size,
-// from, sort, _source, and terms/min/max/avg/sum/value_count aggregations).
+// external and external_gte versioning; a delete's version — the given one
+// with external versioning, the document's plus one with internal — is
+// remembered for index.gc_deletes), GET /{target}/_doc/{id},
+// POST /{target}/_refresh, GET|POST /{target}/_count and /{target}/_search
+// (match_all, match_none, term, terms, ids, exists, prefix, range, match,
+// multi_match, bool; size, from, sort, _source, version, and
+// terms/min/max/avg/sum/value_count aggregations),
+// POST /{target}/_delete_by_query (the same queries; conflicts, scroll_size
+// and refresh).
 //
 // Searches see documents as of the last refresh, as in Elasticsearch: an
 // explicit _refresh, ?refresh on a bulk request, or the index's
 // refresh_interval (1s unless set) elapsed when the search arrives. GET of a
-// document is real time.
+// document is real time. A delete by query deletes what its search sees,
+// each delete conditional on the document's seq_no as of that refresh.
 //
 // Text analysis is simplified: the analyzed form of a text field is its
 // lowercased runs of letters and digits (close to the standard analyzer for
@@ -52,9 +57,11 @@ type Server struct {
 	// Authentication required when set (see RequireAPIKey, RequireBasicAuth).
 	apiKey, user, pass string
 
-	faults       faults
-	down         bool
-	bulkRequests int
+	faults          faults
+	down            bool
+	bulkRequests    int
+	byQueryRequests int
+	searchRequests  int
 
 	ts *httptest.Server
 }
@@ -282,6 +289,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 			return
 		case parts[1] == "_search" && (m == http.MethodPost || m == http.MethodGet):
 			s.handleSearch(w, parts[0], body)
+			return
+		case parts[1] == "_delete_by_query" && m == http.MethodPost:
+			s.handleDeleteByQuery(w, parts[0], q, body)
 			return
 		case parts[1] == "_alias" && m == http.MethodGet:
 			s.handleGetIndexAliases(w, parts[0])
