@@ -129,6 +129,11 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 		if err != nil {
 			return Change{}, err
 		}
+		if hint == keyMongo {
+			if err := d.mongoHints(&ch); err != nil {
+				return Change{}, err
+			}
+		}
 	} else {
 		v, err := r.value(node, 0, &unchanged)
 		if err != nil {

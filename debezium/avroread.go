@@ -443,7 +443,7 @@ func convertLeaf(c *codec, v any) (any, error) {
 			if !ok {
 				return nil, bad("decimal %v is out of range", v)
 			}
-			return d, nil
+			return declaredScale(c, d), nil
 		}
 		return v, nil
 	case string:
@@ -453,7 +453,7 @@ func convertLeaf(c *codec, v any) (any, error) {
 			if !ok {
 				return nil, bad("expected a decimal, found %q", v)
 			}
-			return d, nil
+			return declaredScale(c, d), nil
 		case kDate, kTime, kTimestamp, kZonedTimestamp, kZonedTime, kInterval:
 			return temporalFromString(c, v)
 		case kUUID:
@@ -462,7 +462,7 @@ func convertLeaf(c *codec, v any) (any, error) {
 			if !json.Valid([]byte(v)) {
 				return nil, bad("Json column does not hold valid JSON")
 			}
-			return json.RawMessage(v), nil
+			return jsonText([]byte(v)), nil
 		case kEnumSet:
 			return enumSetFromString(v), nil
 		case kBytes:

@@ -99,6 +99,10 @@ func (o Op) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.Quote(o.String())), nil
 }
 
+// writesRow says whether the op leaves a row behind: a create, an update or
+// a snapshot read.
+func (o Op) writesRow() bool { return o == OpCreate || o == OpUpdate || o == OpRead }
+
 // ParseOp parses Debezium's single-letter operation code.
 func ParseOp(s string) (Op, error) {
 	switch s {

@@ -197,6 +197,11 @@ func (d *Decoder) Decode(key, value []byte) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
+	if hint == keyMongo {
+		if err := d.mongoHints(&ch); err != nil {
+			return Change{}, err
+		}
+	}
 	if ch.Kind == KindChange && ch.Op == OpTruncate {
 		return ch, nil
 	}

@@ -320,7 +320,16 @@ func finishEnvelope(e *envelope, p *path) (Change, keyHint, error) {
 	}
 	if e.mongoShape || e.source.Connector == "mongodb" || e.mongoSec != nil {
 		ch, err := mongoChange(op, e, p)
+		if err == nil && op.writesRow() && ch.After == nil && ch.Patch == nil {
+			fp := p.field("after")
+			return Change{}, 0, malformed(&fp, "missing: a %q record carries the document or its changes", e.op)
+		}
 		return ch, keyMongo, err
+	}
+	if op.writesRow() && e.after == nil {
+		// Applied, it would leave the row holding its key and nothing else.
+		fp := p.field("after")
+		return Change{}, 0, malformed(&fp, "missing: a %q record carries the row", e.op)
 	}
 	ch := Change{
 		Kind:     KindChange,

@@ -168,9 +168,18 @@ func (d *dec) decimal(c *codec, tok byte) (any, error) {
 	// without them gets them back, so the same value reads the same
 	// whichever way it came (10.5 and "10.50" both as 10.50).
 	if dv, ok := v.(decimal.Decimal); ok {
-		return dv.Round(c.scale), nil
+		return declaredScale(c, dv), nil
 	}
 	return v, nil
+}
+
+// declaredScale gives d the scale of a column declared numeric(p,s), from
+// whichever converter it came (see dec.decimal).
+func declaredScale(c *codec, d decimal.Decimal) decimal.Decimal {
+	if !c.text || !c.scaleKnown {
+		return d
+	}
+	return d.Round(c.scale)
 }
 
 func (d *dec) decimalValue(c *codec, tok byte) (any, error) {

@@ -421,13 +421,13 @@ func (d *dec) json(tok byte, depth int) (any, error) {
 		if !json.Valid(b) {
 			return nil, bad("Json column does not hold valid JSON")
 		}
-		return json.RawMessage(bytes.Clone(b)), nil
+		return jsonText(b), nil
 	case '{', '[':
 		raw, err := d.s.span(depth)
 		if err != nil {
 			return nil, bad("%v", err)
 		}
-		return json.RawMessage(bytes.Clone(raw)), nil
+		return jsonText(raw), nil
 	}
 	return nil, d.unexpected("a JSON string", tok)
 }

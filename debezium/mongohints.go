@@ -1,0 +1,147 @@
+package debezium
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// mongoHints applies the declared column types to a MongoDB document's
+// top-level fields, the way the codecs apply them to JSON: a MongoDB
+// document carries no schema, so `columns:` is what says that price is
+// numeric(10,2) (10.5 reads 10.50, as it would from PostgreSQL) and that
+// n is a bigint. A value that cannot be one is malformed here, where it
+// goes to the dead-letter topic, rather than refused by a store on every
+// retry later. Types a store takes whatever the value (text, json, …) are
+// left as they are.
+func (d *Decoder) mongoHints(ch *Change) error {
+	if len(d.hints) == 0 || ch.Kind != KindChange {
+		return nil
+	}
+	for _, part := range []struct {
+		name string
+		row  map[string]any
+	}{{"after", ch.After}, {"before", ch.Before}} {
+		if err := d.hintRow(part.name, part.row); err != nil {
+			return err
+		}
+	}
+	if ch.Patch != nil {
+		return d.hintRow("patch", ch.Patch.Set)
+	}
+	return nil
+}
+
+func (d *Decoder) hintRow(where string, row map[string]any) error {
+	for name, v := range row {
+		c := d.hints[name] // a patch's dotted paths into a field match none
+		if c == nil || v == nil || isPlaceholderValue(v) {
+			continue
+		}
+		got, err := hinted(c, v)
+		if err != nil {
+			p := path{name: where}
+			fp := p.field(name)
+			return under(err, &fp)
+		}
+		row[name] = got
+	}
+	return nil
+}
+
+// hinted converts v, as Extended JSON gives it, to what codec c gives.
+func hinted(c *codec, v any) (any, error) {
+	if c.bad != "" {
+		return nil, bad("%s", c.bad)
+	}
+	switch c.kind {
+	case kInt:
+		switch v := v.(type) {
+		case int64:
+			return v, nil
+		case float64:
+			if v == math.Trunc(v) && v >= math.MinInt64 && v < math.MaxInt64 {
+				return int64(v), nil
+			}
+		case decimal.Decimal:
+			if v.IsInteger() && v.NumDigits() <= 18 {
+				return v.IntPart(), nil
+			}
+		}
+		return nil, bad("expected an integer, found %s", describe(v))
+	case kFloat:
+		switch v := v.(type) {
+		case float64:
+			return v, nil
+		case int64:
+			return float64(v), nil
+		case decimal.Decimal:
+			return v.InexactFloat64(), nil
+		case string:
+			return nonFinite([]byte(v))
+		}
+		return nil, bad("expected a number, found %s", describe(v))
+	case kBool:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+		return nil, bad("expected a boolean, found %s", describe(v))
+	case kDecimal, kVarDecimal:
+		var d decimal.Decimal
+		var ok bool
+		switch v := v.(type) {
+		case decimal.Decimal:
+			d, ok = v, true
+		case int64:
+			d, ok = decimal.NewFromInt(v), true
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				break
+			}
+			d, ok = decimalLiteral([]byte(strconv.FormatFloat(v, 'g', -1, 64)))
+		case string:
+			if strings.EqualFold(v, "NaN") || strings.HasSuffix(v, "Infinity") {
+				return v, nil // as the decoder writes a non-finite decimal
+			}
+			d, ok = decimalLiteral([]byte(v))
+		}
+		if !ok {
+			return nil, bad("expected a decimal, found %s", describe(v))
+		}
+		return declaredScale(c, d), nil
+	case kDate, kTime, kTimestamp, kZonedTimestamp, kZonedTime:
+		switch v := v.(type) {
+		case time.Time:
+			return v, nil
+		case string:
+			return temporalFromString(c, v)
+		}
+		return nil, bad("expected a date or time, found %s", describe(v))
+	}
+	return v, nil
+}
+
+// describe names a decoded value's type for an error message, without the
+// value itself (it may be personal data).
+func describe(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int64, float64, decimal.Decimal:
+		return "a number"
+	case time.Time:
+		return "a date"
+	case map[string]any:
+		return "a document"
+	case []any:
+		return "an array"
+	case []byte:
+		return "binary data"
+	}
+	return "another type"
+}
