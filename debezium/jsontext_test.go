@@ -11,7 +11,7 @@ func TestJSONText(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{`{"a": 1}`, `{"a": 1}`},
 		{`{"a": "x\u0000y"}`, `{"a": "x\ufffdy"}`},
-		{`{"a": "\\u0000"}`, `{"a": "\\u0000"}`},                   // an escaped backslash, then text
+		{`{"a": "\\u0000"}`, `{"a": "\\u0000"}`},                     // an escaped backslash, then text
 		{`["\ud83d\ude00", "\u00e9"]`, `["\ud83d\ude00", "\u00e9"]`}, // a pair and a plain escape
 		{`["\ud83d", "\ude00x", "\uD83Dz"]`, `["\ufffd", "\ufffdx", "\ufffdz"]`},
 		{`"\ud83d\u0041"`, `"\ufffd\u0041"`},
