@@ -165,6 +165,13 @@ func (c *compiler) viewID(view *View, v *config.View) {
 			}
 		}
 	}
+	if len(v.ID) > 0 && len(view.GroupBy) == 0 && len(view.Root.Key) == 0 {
+		// A document is found by its root row's state key, which lists
+		// the record key's values by column name: an id over other
+		// columns, or in another order, would never find its row.
+		c.errs.Add(c.cfg.ValuePos(&v.ID, v.Pos), "view %q: id needs `key:` on source %q (the columns of its Debezium record key, which the id must map)", view.Name, view.Root.Name)
+		return
+	}
 	if len(v.ID) > 0 {
 		for _, id := range v.ID {
 			f := fieldNamed(view.Fields, id)
@@ -205,7 +212,7 @@ func (c *compiler) viewID(view *View, v *config.View) {
 		what = "its group_by columns"
 	}
 	if len(cols) == 0 {
-		c.errs.Add(v.Pos, "view %q: cannot tell the document id: declare `key:` on source %q or `id:` on the view", view.Name, view.Root.Name)
+		c.errs.Add(v.Pos, "view %q: cannot tell the document id: declare `key:` on source %q", view.Name, view.Root.Name)
 		return
 	}
 	for _, col := range cols {

@@ -27,9 +27,48 @@ func family(t config.Type) string {
 	return t.Name
 }
 
+// comparable says whether a join may pair columns of types a and b. Joins
+// compare the values' text (the state's data->>'col'), so numbers join
+// only where equal values are written alike: 5 and 5.00 are not.
 func comparable(a, b config.Type) bool {
 	fa, fb := family(a), family(b)
-	return fa == fb || (fa == "integer" && fb == "number") || (fa == "number" && fb == "integer")
+	switch {
+	case fa == "number" || fb == "number":
+		return (fa == "number" || fa == "integer") && (fb == "number" || fb == "integer") && sameNumberText(a, b)
+	}
+	return fa == fb
+}
+
+// sameNumberText says whether equal numbers of types a and b have the
+// same text: both with the same declared scale (integers and
+// numeric(p) have 0), or both without one (an undeclared numeric as it
+// came, an integral float as an integer).
+func sameNumberText(a, b config.Type) bool {
+	sa, fixedA := numberScale(a)
+	sb, fixedB := numberScale(b)
+	if fixedA && fixedB {
+		return sa == sb
+	}
+	// A float or a numeric without a declared scale writes an integral
+	// value as an integer and others as they come.
+	return (!fixedA || sa == 0) && (!fixedB || sb == 0)
+}
+
+// numberScale is the number of decimals every value of t is written with,
+// when t fixes one.
+func numberScale(t config.Type) (int, bool) {
+	switch t.Name {
+	case "smallint", "integer", "bigint":
+		return 0, true
+	case "numeric":
+		switch {
+		case t.Scale >= 0:
+			return t.Scale, true
+		case t.Precision >= 0:
+			return 0, true // numeric(p) is numeric(p,0)
+		}
+	}
+	return 0, false
 }
 
 func isInteger(t config.Type) bool { return !t.Array && family(t) == "integer" }

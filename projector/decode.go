@@ -99,6 +99,12 @@ func (e *Engine) decodeRecord(ctx context.Context, dec *debezium.Decoder, r Reco
 	}
 }
 
+// maxIndexedText bounds the keys and join values of a row: PostgreSQL's
+// btree refuses an entry over about 2.7 kB (after compression), and a row
+// it refuses would fail its whole batch on every retry. Such a record goes
+// to the dead-letter topic instead.
+const maxIndexedText = 2048
+
 // toRowChange maps a decoded change to a state change; ok is false for
 // records that change no row (tombstones, transaction markers, heartbeats).
 func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, error) {
@@ -139,6 +145,16 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		vals[i] = v
 	}
 	key, _ := docID(vals)
+	if len(key) > maxIndexedText {
+		return rowChange{}, false, fmt.Errorf("%w: the key of this %s row is %d bytes long; projector indexes keys of at most %d bytes",
+			ErrBadRecord, src.Name, len(key), maxIndexedText)
+	}
+	for _, col := range src.Indexed {
+		if t, ok := text(row[col]); ok && len(t) > maxIndexedText {
+			return rowChange{}, false, fmt.Errorf("%w: column %q of this %s row, which joins look rows up by, is %d bytes long; projector indexes join values of at most %d bytes",
+				ErrBadRecord, col, src.Name, len(t), maxIndexedText)
+		}
+	}
 	data := map[string]any{}
 	if deleted {
 		// A tombstone keeps only the key: the row's other values are gone

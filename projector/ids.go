@@ -41,6 +41,12 @@ func text(v any) (string, bool) {
 	if err != nil {
 		return fmt.Sprint(v), true
 	}
+	// Dates, times of day and bytes are stored as JSON strings, which ->>
+	// gives without their quotes.
+	var s string
+	if len(b) > 0 && b[0] == '"' && json.Unmarshal(b, &s) == nil {
+		return s, true
+	}
 	return string(b), true
 }
 

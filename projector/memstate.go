@@ -104,13 +104,13 @@ func (s *memState) saveMarks(_ context.Context, list []*mark) error {
 	return nil
 }
 
-func (s *memState) liveRows(_ context.Context, src *projections.Source, after string, limit int) ([]stateRow, error) {
+func (s *memState) liveRows(_ context.Context, src *projections.Source, after string, started bool, limit int) ([]stateRow, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []stateRow
 	for _, k := range slices.Sorted(maps.Keys(s.rows[src.Name])) {
 		r := s.rows[src.Name][k]
-		if r.deleted || k <= after {
+		if r.deleted || started && k <= after {
 			continue
 		}
 		if len(out) == limit {
@@ -121,7 +121,7 @@ func (s *memState) liveRows(_ context.Context, src *projections.Source, after st
 	return out, nil
 }
 
-func (s *memState) groups(_ context.Context, v *projections.View, after string, limit int) ([]map[string]any, string, error) {
+func (s *memState) groups(_ context.Context, v *projections.View, after string, started bool, limit int) ([]map[string]any, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	byGroup := map[string]map[string]any{}
@@ -130,7 +130,7 @@ func (s *memState) groups(_ context.Context, v *projections.View, after string, 
 			continue
 		}
 		g, ok := groupText(v, r.data)
-		if ok && g > after {
+		if ok && (!started || g > after) {
 			if _, seen := byGroup[g]; !seen {
 				byGroup[g] = r.data
 			}

@@ -3,6 +3,7 @@ package projector
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks"
@@ -12,42 +13,51 @@ import (
 // key order, recompute a chunk of them (new revisions, like any change),
 // and write them where the caller says.
 
-// DocIDs returns up to limit ids of the view's documents after the id
-// `after` (in the state's key order; "" starts at the beginning), with their
-// id values, and the last id returned ("" when there are no more). For an
-// aggregation view the ids are its group keys.
+// DocIDs returns up to limit ids of the view's documents after the cursor
+// `after` ("" starts at the beginning), in the state's key order, with
+// their id values, and the cursor after the last one ("" when there are no
+// more). For an aggregation view the ids are its group keys.
 func (e *Engine) DocIDs(ctx context.Context, view string, after string, limit int) (map[string]map[string]any, string, error) {
 	v := e.plan.View(view)
 	if v == nil {
 		return nil, "", fmt.Errorf("%w: view %q", ErrUnknownView, view)
 	}
-	out := map[string]map[string]any{}
-	last := ""
+	from, started := cursorKey(after)
 	if len(v.GroupBy) == 0 {
-		rows, err := e.state.liveRows(ctx, v.Root, after, limit)
-		if err != nil {
+		rows, err := e.state.liveRows(ctx, v.Root, from, started, limit)
+		if err != nil || len(rows) == 0 {
 			return nil, "", err
 		}
 		a := affected{}
 		for _, r := range rows {
 			a.rootDoc(v, r.Data)
-			last = r.Key
 		}
-		return a[v], last, nil
+		return a[v], cursorMark + rows[len(rows)-1].Key, nil
 	}
 	// Group keys: the distinct group values, in their text order.
-	rows, last, err := e.state.groups(ctx, v, after, limit)
-	if err != nil {
+	rows, last, err := e.state.groups(ctx, v, from, started, limit)
+	if err != nil || len(rows) == 0 {
 		return nil, "", err
 	}
 	a := affected{}
 	for _, row := range rows {
 		a.rootDoc(v, row)
 	}
-	for id, k := range a[v] {
-		out[id] = k
+	return a[v], cursorMark + last, nil
+}
+
+// cursorMark starts every cursor DocIDs returns, so that a document whose
+// key is the empty string has a cursor too ("" is the start).
+const cursorMark = "\x01"
+
+// cursorKey is the key a cursor points after, and whether it points after
+// one at all. A cursor without the mark (an earlier version's, recorded
+// in a rebuild's progress) is the key itself.
+func cursorKey(after string) (string, bool) {
+	if after == "" {
+		return "", false
 	}
-	return out, last, nil
+	return strings.TrimPrefix(after, cursorMark), true
 }
 
 // groupExpr is the SQL text of a group key as docID renders it: the text of

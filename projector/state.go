@@ -33,15 +33,16 @@ type store interface {
 	// finish forgets the pending docs of a batch whose docs every sink
 	// acknowledged and saves its watermarks, at once.
 	finish(ctx context.Context, ids []int64, marks []*mark) error
-	// liveRows lists up to limit live rows of src with keys after `after`,
-	// in key order.
-	liveRows(ctx context.Context, src *projections.Source, after string, limit int) ([]stateRow, error)
+	// liveRows lists up to limit live rows of src with keys after `after`
+	// (from the first when not started), in key order.
+	liveRows(ctx context.Context, src *projections.Source, after string, started bool, limit int) ([]stateRow, error)
 	// collectTombstones deletes up to limit tombstones of src whose delete
 	// was applied more than age ago, and says how many it deleted.
 	collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error)
 	// groups lists up to limit distinct group keys of an aggregation view
-	// after `after` (in key order), each with one of its root rows.
-	groups(ctx context.Context, v *projections.View, after string, limit int) (rows []map[string]any, last string, err error)
+	// after `after` (from the first when not started; in key order), each
+	// with one of its root rows.
+	groups(ctx context.Context, v *projections.View, after string, started bool, limit int) (rows []map[string]any, last string, err error)
 	// collectRevisions deletes up to limit revisions of view's documents
 	// deleted more than age ago, and says how many it deleted.
 	collectRevisions(ctx context.Context, view string, age time.Duration, limit int) (int64, error)
@@ -483,9 +484,18 @@ func (s *state) marksSQL() string {
 			updated_at = now()`
 }
 
-func (s *state) liveRows(ctx context.Context, src *projections.Source, after string, limit int) ([]stateRow, error) {
+func (s *state) liveRows(ctx context.Context, src *projections.Source, after string, started bool, limit int) ([]stateRow, error) {
 	return s.query(ctx, s.pool, src,
-		`SELECT key, data, deleted FROM `+s.table(src)+` WHERE NOT deleted AND key > $1 ORDER BY key LIMIT $2`, after, limit)
+		`SELECT key, data, deleted FROM `+s.table(src)+` WHERE NOT deleted AND key `+afterOp(started)+` $1 ORDER BY key LIMIT $2`, after, limit)
+}
+
+// afterOp compares a key with a listing's cursor: strictly after the key
+// it points after, or from the first key (every key is >= ”).
+func afterOp(started bool) string {
+	if started {
+		return ">"
+	}
+	return ">="
 }
 
 // collectTombstones skips rows a batch is writing (SKIP LOCKED), and the
@@ -504,10 +514,10 @@ func (s *state) collectTombstones(ctx context.Context, src *projections.Source, 
 	return tag.RowsAffected(), nil
 }
 
-func (s *state) groups(ctx context.Context, v *projections.View, after string, limit int) ([]map[string]any, string, error) {
+func (s *state) groups(ctx context.Context, v *projections.View, after string, started bool, limit int) ([]map[string]any, string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (g) g, data FROM (
 		SELECT `+groupExpr(v)+` AS g, data FROM `+s.table(v.Root)+` WHERE NOT deleted) s
-		WHERE g > $1 ORDER BY g LIMIT $2`, after, limit)
+		WHERE g `+afterOp(started)+` $1 ORDER BY g LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("list groups of %s: %w", v.Name, err)
 	}

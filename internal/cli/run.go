@@ -38,10 +38,20 @@ at once (what was not committed is consumed again on restart).`,
 			if err != nil {
 				return err
 			}
+			// A bad address is a usage error, told before anything connects.
+			if serveAddr != "" {
+				if err := query.CheckListen(serveAddr, os.Getenv(query.TokensEnv) != ""); err != nil {
+					return usageError(err)
+				}
+			}
 			log := logger(cfg.Log, g.stderr)
 			ctx, stop, release := twoStageSignals(cmd.Context(), log)
 			defer release()
 			if err := runDaemon(ctx, stop, cfg, plan, log, daemonOptions{serve: serveAddr}); err != nil && !errors.Is(err, context.Canceled) {
+				var exit *exitError
+				if errors.As(err, &exit) {
+					return err
+				}
 				return &exitError{code: ExitFailure, err: err}
 			}
 			return nil
