@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 // MongoDB Extended JSON, as the MongoDB connector writes it in after, before,
@@ -81,6 +83,8 @@ func (st *dec) extTop() (any, error) {
 	return v, nil
 }
 
+// typeName names a decoded value's type for an error message, without the
+// value itself (it may be personal data).
 func typeName(v any) string {
 	switch v.(type) {
 	case string:
@@ -89,10 +93,18 @@ func typeName(v any) string {
 		return "integer"
 	case float64:
 		return "double"
+	case decimal.Decimal:
+		return "decimal"
+	case bool:
+		return "boolean"
 	case time.Time:
 		return "date"
 	case []byte:
 		return "binary"
+	case map[string]any:
+		return "document"
+	case []any:
+		return "array"
 	case nil:
 		return "null"
 	}

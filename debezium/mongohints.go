@@ -71,7 +71,7 @@ func hinted(c *codec, v any) (any, error) {
 				return v.IntPart(), nil
 			}
 		}
-		return nil, bad("expected an integer, found %s", describe(v))
+		return nil, bad("expected an integer, found %s", typeName(v))
 	case kFloat:
 		switch v := v.(type) {
 		case float64:
@@ -83,12 +83,12 @@ func hinted(c *codec, v any) (any, error) {
 		case string:
 			return nonFinite([]byte(v))
 		}
-		return nil, bad("expected a number, found %s", describe(v))
+		return nil, bad("expected a number, found %s", typeName(v))
 	case kBool:
 		if b, ok := v.(bool); ok {
 			return b, nil
 		}
-		return nil, bad("expected a boolean, found %s", describe(v))
+		return nil, bad("expected a boolean, found %s", typeName(v))
 	case kDecimal, kVarDecimal:
 		var d decimal.Decimal
 		var ok bool
@@ -109,7 +109,7 @@ func hinted(c *codec, v any) (any, error) {
 			d, ok = decimalLiteral([]byte(v))
 		}
 		if !ok {
-			return nil, bad("expected a decimal, found %s", describe(v))
+			return nil, bad("expected a decimal, found %s", typeName(v))
 		}
 		return declaredScale(c, d), nil
 	case kDate, kTime, kTimestamp, kZonedTimestamp, kZonedTime:
@@ -119,29 +119,7 @@ func hinted(c *codec, v any) (any, error) {
 		case string:
 			return temporalFromString(c, v)
 		}
-		return nil, bad("expected a date or time, found %s", describe(v))
+		return nil, bad("expected a date or time, found %s", typeName(v))
 	}
 	return v, nil
-}
-
-// describe names a decoded value's type for an error message, without the
-// value itself (it may be personal data).
-func describe(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case int64, float64, decimal.Decimal:
-		return "a number"
-	case time.Time:
-		return "a date"
-	case map[string]any:
-		return "a document"
-	case []any:
-		return "an array"
-	case []byte:
-		return "binary data"
-	}
-	return "another type"
 }

@@ -82,13 +82,13 @@ func (s *state) collectRevisions(ctx context.Context, view string, age time.Dura
 		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT 1 FROM `+s.ident("rev_floors")+` WHERE view = $1 FOR NO KEY UPDATE`, view)
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM `+s.ident("rev_floors")+` WHERE view = $1 FOR NO KEY UPDATE`, view).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // a view never migrated has nothing to collect
+		}
 		if err != nil {
 			return err
-		}
-		found, err := pgx.CollectRows(rows, pgx.RowTo[int])
-		if err != nil || len(found) == 0 {
-			return err // a view without a floor row has never been migrated: nothing of it to collect
 		}
 		return tx.QueryRow(ctx, `WITH old AS (
 				SELECT doc_id FROM `+s.ident("revs")+`
