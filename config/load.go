@@ -28,6 +28,30 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 
 // Parse is Load on bytes already read; file names the source in positions.
 func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	c, err := ParseDraft(file, data, lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadDraft is Load for a caller that checks more than the configuration
+// itself, such as the meaning of its views, and wants to report every
+// problem of the file in one go: it returns the configuration as far as it
+// decoded, defaults applied, together with its Errors. The configuration is
+// nil only when the file cannot be read or decoded at all. A draft with
+// errors may break any rule Load guarantees; use it only to look for more
+// problems.
+func LoadDraft(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseDraft(path, data, lookupEnv)
+}
+
+// ParseDraft is LoadDraft on bytes already read.
+func ParseDraft(file string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
@@ -43,11 +67,8 @@ func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Co
 	}
 	c.applyDefaults(d)
 	(&validator{c: c, d: d}).validate()
-	if err := d.errs.Err(); err != nil {
-		return nil, err
-	}
 	c.values = d.info
-	return c, nil
+	return c, d.errs.Err()
 }
 
 // parseYAML returns the root mapping, or nil after adding the reason.

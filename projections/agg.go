@@ -36,6 +36,9 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 		}
 	} else {
 		if !grouped {
+			if f.Of == "" && fn != AggCount {
+				return nil // config.Load has asked for of:
+			}
 			c.errs.Add(f.Pos, "%s: agg over %q needs a one-to-many field declared before it, or a group_by view", path, f.Of)
 			return nil
 		}

@@ -157,6 +157,9 @@ func (c *compiler) view(name string, v *config.View) *View {
 
 // viewID settles which fields identify a document.
 func (c *compiler) viewID(view *View, v *config.View) {
+	if len(v.Fields) == 0 {
+		return // config.Load has asked for fields
+	}
 	byColumn := map[string]string{}
 	for _, f := range view.Fields {
 		if f.Kind == KindColumn {
@@ -216,6 +219,9 @@ func (c *compiler) viewID(view *View, v *config.View) {
 		return
 	}
 	for _, col := range cols {
+		if _, declared := view.Root.Columns[col]; !declared && view.Root.Columns != nil {
+			continue // reported as a column the source does not have
+		}
 		name, ok := byColumn[col]
 		if !ok {
 			c.errs.Add(v.Pos, "view %q: no field maps column %q, part of %s, which identifies a document", view.Name, col, what)
@@ -236,7 +242,8 @@ func (c *compiler) sinkTemplates(view *View, v *config.View) {
 		return
 	}
 	for _, m := range placeholder.FindAllStringSubmatch(r.Key, -1) {
-		if !slices.Contains(view.ID, m[1]) {
+		// Without an id, the view has an error of its own already.
+		if len(view.ID) > 0 && !slices.Contains(view.ID, m[1]) {
 			c.errs.Add(r.Pos, "view %q: redis key placeholder {%s} must be an id field (%s): a deleted document has no other fields", view.Name, m[1], strings.Join(view.ID, ", "))
 		}
 	}
@@ -320,8 +327,7 @@ func (c *compiler) join(sc scope, name string, f *config.Field) *Field {
 	}
 	joined := c.plan.Source(srcName)
 	if joined == nil {
-		c.errs.Add(f.Pos, "%s: unknown source %q", path, srcName)
-		return nil
+		return nil // config.Load has reported the unknown source
 	}
 	inner := scope{view: sc.view, source: joined, path: path}
 	j := &Join{Source: joined, Many: f.Many != ""}

@@ -98,11 +98,11 @@ func (g *globals) load() (*config.Config, error) {
 // loadPlan loads the configuration and compiles its views; any problem is
 // a usage error listing every problem with its file:line:col.
 func (g *globals) loadPlan() (*config.Config, *projections.Plan, error) {
-	cfg, err := g.load()
-	if err != nil {
-		return nil, nil, err
+	cfg, err := config.LoadDraft(g.config, os.LookupEnv)
+	if cfg == nil {
+		return nil, nil, usageError(err)
 	}
-	plan, err := projections.Compile(cfg)
+	plan, err := projections.CompileDraft(cfg, err)
 	if err != nil {
 		return nil, nil, usageError(err)
 	}

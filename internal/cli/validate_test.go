@@ -110,3 +110,19 @@ func TestValidateKafkaSecurity(t *testing.T) {
 		t.Errorf("a literal password with ${: exit %d, want %d, the key and no part of the password\n%s%s", code, ExitUsage, out, errs)
 	}
 }
+
+// TestValidateReportsEveryProblemAtOnce: a mistake in the file's structure
+// does not hide one in a view's meaning; both come out in one run, in the
+// order of the file.
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "p.yaml")
+	yaml := strings.Replace(productsYAML("id: id, name: nmae"), `"localhost:9092"`, `"localhost:notaport"`, 1)
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "validate", "--offline", "-c", file)
+	broker, column := strings.Index(errs, "p.yaml:2:"), strings.Index(errs, `has no column "nmae"`)
+	if code != ExitUsage || broker < 0 || column < broker {
+		t.Fatalf("exit %d, want %d with the broker's problem, then the column's\n%s%s", code, ExitUsage, out, errs)
+	}
+}

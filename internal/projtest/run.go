@@ -90,11 +90,11 @@ func loadPlan(path string) (*projections.Plan, error) {
 		}
 		return placeholder(k), true
 	}
-	cfg, err := config.Parse(path, raw, lookup)
-	if err != nil {
+	cfg, err := config.ParseDraft(path, raw, lookup)
+	if cfg == nil {
 		return nil, err
 	}
-	return projections.Compile(cfg)
+	return projections.CompileDraft(cfg, err)
 }
 
 var requiredVar = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
