@@ -55,7 +55,7 @@ func (c *Config) applyDefaults(d *decoder) {
 	if !d.present(&c.Rebuild.Keep) || d.info[&c.Rebuild.Keep].bad {
 		c.Rebuild.Keep = DefaultRebuildKeep
 	}
-	if c.Rebuild.SignalTimeout == 0 {
+	if !d.present(&c.Rebuild.SignalTimeout) || d.info[&c.Rebuild.SignalTimeout].bad {
 		c.Rebuild.SignalTimeout = DefaultSignalTimeout
 	}
 	if !d.present(&c.State.TombstoneRetention) || d.info[&c.State.TombstoneRetention].bad {

@@ -282,8 +282,8 @@ func (v *validator) rebuild() {
 	if r.Keep < 0 {
 		v.add(v.at(&r.Keep, r.Pos), "rebuild.keep must not be negative")
 	}
-	if r.SignalTimeout < 0 {
-		v.add(v.at(&r.SignalTimeout, r.Pos), "rebuild.signal_timeout must not be negative")
+	if r.SignalTimeout <= 0 {
+		v.add(v.at(&r.SignalTimeout, r.Pos), "rebuild.signal_timeout must be positive: how long rebuild --from signal waits for the snapshot")
 	}
 	if s := &v.c.State; s.TombstoneRetention < 0 || s.TombstoneRetention > 0 && s.TombstoneRetention < MinTombstoneRetention {
 		v.add(v.at(&s.TombstoneRetention, s.Pos), "state.tombstone_retention must be 0s (keep them forever) or at least 1h: a shorter one lets a change replayed after it bring a deleted row back")
