@@ -32,6 +32,7 @@ const avroValueSchema = `{
       {"name": "tags", "type": {"type": "array", "items": "string"}},
       {"name": "mood", "type": {"type": "string", "connect.name": "io.debezium.data.Enum", "connect.parameters": {"allowed": "a,b"}}},
       {"name": "ratio", "type": "double"},
+      {"name": "real", "type": "float"},
       {"name": "hinted", "type": ["null", "string"]}
     ]}], "default": null},
     {"name": "after", "type": ["null", "Value"], "default": null},
@@ -81,6 +82,7 @@ func TestAvroEnvelope(t *testing.T) {
 		"tags":    []any{"x"},
 		"mood":    "a",
 		"ratio":   0.5,
+		"real":    float32(0.1),
 		"hinted":  map[string]any{"string": "12.30"},
 	}
 	value := map[string]any{
@@ -125,7 +127,7 @@ func TestAvroEnvelope(t *testing.T) {
 		"id": `9223372036854775807`, "price": `"39.98"`, "amount": `"123.456"`, "created": `"2022-10-14T23:55:31.98936Z"`,
 		"day": `"2022-10-14"`, "at": `"23:55:31.989360"`, "zoned": `"2022-10-15T03:55:31.98936Z"`,
 		"uid": `"60f14fe2-f857-404a-b586-3b5375b3259f"`, "doc": `{"a":1}`, "tags": `["x"]`, "mood": `"a"`,
-		"ratio": `0.5`, "hinted": `"12.3"`,
+		"ratio": `0.5`, "real": `0.1`, "hinted": `"12.3"`,
 	}
 	for col, js := range want {
 		wantJSON(t, ch.After[col], js)

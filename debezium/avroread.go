@@ -272,7 +272,12 @@ func (r *avroReader) value(n *avroNode, depth int, unchanged *[]string) (any, er
 		if err != nil {
 			return nil, err
 		}
-		return convertLeaf(n.c, float64(math.Float32frombits(binary.LittleEndian.Uint32(b))))
+		// As the shortest decimal that reads back as the same float32, the
+		// way Debezium's JSON converter prints it: float64(f) would show
+		// 0.1 as 0.10000000149011612.
+		f := math.Float32frombits(binary.LittleEndian.Uint32(b))
+		v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+		return convertLeaf(n.c, v)
 	case avro.Double:
 		b, err := r.fixed(8)
 		if err != nil {

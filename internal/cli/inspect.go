@@ -91,6 +91,9 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 		if o.offset < 0 {
 			return usageError(errors.New("--topic needs --offset"))
 		}
+		if o.partition < 0 {
+			return usageError(fmt.Errorf("--partition must be 0 or more, got %d", o.partition))
+		}
 		if key, value, err = fetchRecord(ctx, g, o); err != nil {
 			return &exitError{code: ExitFailure, err: err}
 		}

@@ -57,4 +57,8 @@ func TestInspectTopic(t *testing.T) {
 	if code, _, _ := run(t, "inspect", "--brokers", brokers, "--topic", "cqrs.public.widgets"); code != ExitUsage {
 		t.Errorf("--topic without --offset: exit %d, want %d", code, ExitUsage)
 	}
+	code, _, errs = run(t, "inspect", "--brokers", brokers, "--topic", "cqrs.public.widgets", "--partition", "-1", "--offset", "0")
+	if code != ExitUsage || !strings.Contains(errs, "--partition must be 0 or more") {
+		t.Errorf("--partition -1: exit %d %q, want %d and what is wrong", code, errs, ExitUsage)
+	}
 }

@@ -95,6 +95,9 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 	if err != nil {
 		return err
 	}
+	if plan.View(args[0]) == nil {
+		return usageError(fmt.Errorf("view %q is not declared in %s", args[0], cfg.File))
+	}
 	ctx := cmd.Context()
 	// Each run is a new process, so the cursor key must not be random: the
 	// configured one, or one only those who can read the configuration's

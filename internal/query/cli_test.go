@@ -84,7 +84,7 @@ func TestQueryCommand(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"query", "orders", "999"}, 1, "no doc"},
-		{[]string{"query", "nosuch"}, 1, "no view"},
+		{[]string{"query", "nosuch"}, 2, `view "nosuch" is not declared`},
 		{[]string{"query", "orders", "--where", "nosuch=1"}, 2, "no field"},
 		{[]string{"query", "orders", "--where", "status"}, 2, "FIELD=VALUE"},
 		{[]string{"query", "orders", "1", "--where", "status=paid"}, 2, "do not apply"},
