@@ -38,6 +38,11 @@ type Options struct {
 	// Schemas fetches Avro schemas by id from a schema registry; nil when
 	// no source uses Avro.
 	Schemas SchemaRegistry
+	// KeepRevisions, when set, reports whether the revisions of a view's
+	// deleted documents must outlive the retention for now, because
+	// something still finds documents through them (a rebuild's purge of
+	// an old Redis key template).
+	KeepRevisions func(ctx context.Context, view string) (bool, error)
 }
 
 // SchemaRegistry gives the text of an Avro schema by its registry id.
@@ -61,6 +66,7 @@ type Engine struct {
 	backoff  time.Duration
 	health   *health
 	schemas  SchemaRegistry
+	keepRevs func(ctx context.Context, view string) (bool, error)
 }
 
 type sourceDecoder struct {
@@ -97,6 +103,7 @@ func New(opts Options) (*Engine, error) {
 		backoff:  opts.MaxBackoff,
 		health:   newHealth(),
 		schemas:  opts.Schemas,
+		keepRevs: opts.KeepRevisions,
 	}
 	e.shapes = shapes(opts.Plan, e.routes)
 	for _, src := range opts.Plan.Sources {

@@ -41,6 +41,16 @@ func (e *Engine) CollectTombstones(ctx context.Context, retention time.Duration)
 func (e *Engine) CollectRevisions(ctx context.Context, retention time.Duration) (int64, error) {
 	var total int64
 	for _, v := range e.plan.Views {
+		if e.keepRevs != nil {
+			keep, err := e.keepRevs(ctx, v.Name)
+			if err != nil {
+				return total, err
+			}
+			if keep {
+				e.log.Info("keeping the revisions of deleted documents until a rebuild purges the keys of an old Redis key template", "view", v.Name)
+				continue
+			}
+		}
 		for {
 			n, err := e.state.collectRevisions(ctx, v.Name, retention, tombstoneChunk)
 			if err != nil {

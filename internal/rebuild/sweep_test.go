@@ -64,3 +64,45 @@ func TestSweepStreamsDocumentsWithoutRoot(t *testing.T) {
 	}
 	f.wantDocs(source)
 }
+
+// TestOldTemplateKeepsRevisions: documents deleted after the key template
+// changed keep their old-template keys (the engine deletes under the new
+// one). Their revisions outlive the retention until a rebuild has purged
+// those keys: collected earlier, the rebuild would never find them.
+func TestOldTemplateKeepsRevisions(t *testing.T) {
+	f := newFixture(t)
+	d := f.startDaemon()
+	source := f.seed(d, 1, 30)
+	d.stop()
+	ctx := context.Background()
+
+	f.setRedisKeys(map[string]string{"item_view": "thing:{id}"})
+	lsn, offset := d.lsn, d.offset
+	d = f.startDaemon()
+	d.lsn, d.offset = lsn, offset // the stream goes on
+	deleted := map[int64]*item{}
+	for id := int64(1); id <= 5; id++ {
+		deleted[id], source[id] = nil, nil
+	}
+	if err := d.apply(ctx, deleted); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.st.Engine.CollectRevisions(ctx, 0); err != nil || n != 0 {
+		t.Fatalf("collected %d revisions (%v) before the old template's keys were purged, want 0", n, err)
+	}
+	d.stop()
+
+	if _, err := Run(ctx, f.openEnv(), Options{View: "item_view", Keep: 0}); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	if keys, err := f.rdb.Keys(ctx, f.prefix+"item:*").Result(); err != nil || len(keys) != 0 {
+		t.Errorf("keys of the old template after the rebuild: %q (%v), want none", keys, err)
+	}
+	if keys, err := f.rdb.Keys(ctx, f.prefix+"thing:*").Result(); err != nil || len(keys) != 25 {
+		t.Errorf("keys of the new template after the rebuild: %d (%v), want 25", len(keys), err)
+	}
+	d = f.startDaemon()
+	if n, err := d.st.Engine.CollectRevisions(ctx, 0); err != nil || n != 5 {
+		t.Errorf("after the rebuild: collected %d revisions (%v), want the 5 deleted documents'", n, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,15 +143,31 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	if err != nil {
 		return nil, err
 	}
+	// A rebuild purges the keys of a view's old Redis key template through
+	// the revisions, deleted documents' included: those stay until then.
+	// Without Redis no rebuild purges anything, and nothing needs them.
+	var keepRevisions func(context.Context, string) (bool, error)
+	if s.Redis != nil {
+		current := map[string]string{} // view → its Redis key template
+		for _, v := range RedisViews(plan) {
+			current[v.Name] = v.Key
+		}
+		reg := registry.New(pool, cfg.Stores.Postgres.Schema)
+		keepRevisions = func(ctx context.Context, view string) (bool, error) {
+			templates, err := reg.RedisTemplates(ctx, view)
+			return slices.ContainsFunc(templates, func(t string) bool { return t != current[view] }), err
+		}
+	}
 	eng, err := projector.New(projector.Options{
-		Schemas:    schemas,
-		Plan:       plan,
-		Pool:       pool,
-		Schema:     cfg.Stores.Postgres.Schema,
-		Sinks:      routes,
-		Logger:     log,
-		Metrics:    projector.NewMetrics(s.Registry),
-		MaxBackoff: 30 * time.Second,
+		Schemas:       schemas,
+		Plan:          plan,
+		Pool:          pool,
+		Schema:        cfg.Stores.Postgres.Schema,
+		Sinks:         routes,
+		Logger:        log,
+		Metrics:       projector.NewMetrics(s.Registry),
+		MaxBackoff:    30 * time.Second,
+		KeepRevisions: keepRevisions,
 	})
 	if err != nil {
 		return nil, err
