@@ -24,8 +24,10 @@ import (
 // between instances.
 
 // maxCursorBytes bounds a cursor before it is decoded; the server issues
-// none longer.
-const maxCursorBytes = 8192
+// none longer. Only id values of kilobytes come near it: the engine
+// refuses key values over 2,048 bytes, which the cursor carries with JSON's
+// escapes (at most 2 bytes a byte outside control characters) in base64.
+const maxCursorBytes = 16384
 
 // maxKeyedCursor bounds a cursor that carries its sort key: with a longer
 // key (a text field can hold megabytes) the cursor refers to the last
@@ -67,8 +69,11 @@ func (c cursorCodec) mac(payload []byte) []byte {
 // The server never issues a cursor it would refuse.
 func (c cursorCodec) next(cur cursor, bySortField bool) (string, error) {
 	s, err := c.sign(cur)
-	if err != nil || len(s) <= maxKeyedCursor || !bySortField || cur.Keys[0] == nil {
-		return s, err
+	if err != nil {
+		return "", err
+	}
+	if len(s) <= maxKeyedCursor || !bySortField || cur.Keys[0] == nil {
+		return c.checked(s)
 	}
 	sum := sha256.Sum256([]byte(*cur.Keys[0]))
 	cur.Ref = hex.EncodeToString(sum[:])
@@ -79,21 +84,34 @@ func (c cursorCodec) next(cur cursor, bySortField bool) (string, error) {
 // encode signs a cursor and checks that decode will accept it.
 func (c cursorCodec) encode(cur cursor) (string, error) {
 	s, err := c.sign(cur)
-	if err == nil && len(s) > maxCursorBytes {
+	if err != nil {
+		return "", err
+	}
+	return c.checked(s)
+}
+
+// checked returns a signed cursor that decode will accept, else an error.
+func (c cursorCodec) checked(s string) (string, error) {
+	if len(s) > maxCursorBytes {
 		// Only id values of kilobytes get here; PostgreSQL's btree limit
 		// on the primary key keeps them far shorter.
 		return "", fmt.Errorf("cursor of %d bytes exceeds %d: the id values are too long", len(s), maxCursorBytes)
 	}
-	return s, err
+	return s, nil
 }
 
 func (c cursorCodec) sign(cur cursor) (string, error) {
-	payload, err := json.Marshal(cur)
-	if err != nil {
+	// Without HTML escaping: json.Marshal writes each <, > and & as six
+	// bytes, which an id of URLs multiplies.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(cur); err != nil {
 		return "", err
 	}
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString(payload) + "." + enc.EncodeToString(c.mac(payload)), nil
+	payload := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	b64 := base64.RawURLEncoding
+	return b64.EncodeToString(payload) + "." + b64.EncodeToString(c.mac(payload)), nil
 }
 
 // refKey reads back the sort key a Ref cursor stands for, from the doc

@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
@@ -82,7 +83,11 @@ func parseValue(t config.Type, s string) (string, error) {
 		if err != nil {
 			return "", errors.New("not a time (HH:MM:SS[.ffffff])")
 		}
-		return tm.Format("15:04:05.999999999"), nil
+		// As the engine writes it (no fraction, or 6 or 9 digits), which
+		// a keyword in Elasticsearch can only match as the same text.
+		d := time.Duration(tm.Hour())*time.Hour + time.Duration(tm.Minute())*time.Minute +
+			time.Duration(tm.Second())*time.Second + time.Duration(tm.Nanosecond())
+		return debezium.TimeOfDay(d).String(), nil
 	case "timestamptz":
 		ts, err := parseTimestamp(s, time.UTC)
 		if err != nil {

@@ -8,14 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/projector"
 )
-
-// activeGeneration is the generation readers see. Every store's reader
-// name (the PostgreSQL view, the Elasticsearch alias, the Redis keys)
-// always shows the active one, so reads do not depend on it; it is
-// reported for operators.
-const activeGeneration = 1
 
 // ViewInfo describes a view in GET /v1/views.
 type ViewInfo struct {
@@ -83,13 +78,14 @@ func (s *Server) Views(ctx context.Context, allowed func(string) bool) []ViewInf
 	if err != nil {
 		lag = nil // omitted: Kafka is not reachable
 	}
+	active := s.activeGenerations(ctx)
 	var out []ViewInfo
 	for _, pv := range s.plan.Views {
 		v := s.views[pv.Name]
 		if allowed != nil && !allowed(v.Name) {
 			continue
 		}
-		info := ViewInfo{Name: v.Name, Generation: activeGeneration, Sources: v.Sources, ID: []string{}}
+		info := ViewInfo{Name: v.Name, Generation: max(active[v.Name], 1), Sources: v.Sources, ID: []string{}}
 		for _, f := range v.ID {
 			info.ID = append(info.ID, f.Name)
 		}
@@ -154,4 +150,24 @@ func readAllWatermarks(ctx context.Context, s *Server) (map[partitionKey]int64, 
 		out[partitionKey{w.Topic, w.Partition}] = w.Offset
 	}
 	return out, nil
+}
+
+// activeGenerations is the generation readers see of each view rebuilt at
+// least once (a view never rebuilt has generation 1), from the rebuild
+// registry. Every store's reader name (the PostgreSQL view, the
+// Elasticsearch alias, the Redis keys) always shows the active one, so
+// reads do not depend on it: it is reported for operators, and left at 1
+// when the registry cannot be read.
+func (s *Server) activeGenerations(ctx context.Context) map[string]int {
+	snap, err := registry.New(s.pool, s.schema).Snapshot(ctx)
+	if err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	for _, g := range snap.Generations {
+		if g.State == registry.Active {
+			out[g.View] = g.Number
+		}
+	}
+	return out
 }
