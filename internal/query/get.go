@@ -51,7 +51,9 @@ func parseID(v *view, id string) ([]string, error) {
 		if err != nil {
 			return nil, badRequest("bad_id", "id", "id field %s: %q: %v", f.Name, echo(parts[i]), err)
 		}
-		if isInteger(f) {
+		// The engine writes these as their canonical text (Debezium
+		// prints a UUID in lower case): a Redis key only matches that.
+		if isInteger(f) || f.Type.Name == "uuid" {
 			parts[i] = canon
 		}
 	}
