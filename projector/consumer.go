@@ -73,6 +73,8 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		// before partitions move, so nothing is projected twice for nothing.
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Transaction markers move the watermarks on (see Record.Control).
+		kgo.KeepControlRecords(),
 		kgo.WithLogger(kslog.New(kafkaLogger(opts.Logger))),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
 			c.recover.Store(true)
@@ -310,7 +312,7 @@ func (c *Consumer) promote(ctx context.Context, p *pipeline, block bool) error {
 func (c *Consumer) decode(ctx, stop context.Context, p *pipeline, recs []*kgo.Record) (*Decoded, error) {
 	in := make([]Record, len(recs))
 	for i, r := range recs {
-		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
+		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Control: r.Attrs.IsControl()}
 	}
 	var d *Decoded
 	failed := false

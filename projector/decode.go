@@ -43,6 +43,11 @@ func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.So
 		if sd == nil {
 			continue
 		}
+		if r.Control {
+			m.see(sd.src.Name, r.Topic, r.Partition, r.Offset, debezium.Position{})
+			e.metrics.ignored.WithLabelValues(sd.src.Name, "transaction_marker").Inc()
+			continue
+		}
 		ch, err := e.decodeRecord(ctx, sd.dec, r)
 		var unreachable *registryError
 		if errors.As(err, &unreachable) {

@@ -146,6 +146,11 @@ type Record struct {
 	Offset    int64
 	Key       []byte
 	Value     []byte
+	// Control marks a transaction marker, which a transactional producer
+	// (Kafka Connect with exactly-once source support) writes after each
+	// transaction: it changes nothing, but its partition's watermark moves
+	// past it, or a partition ending in one would never look caught up.
+	Control bool
 }
 
 // DeadLetter is a record the engine could not decode or project, and why.
