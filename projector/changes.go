@@ -31,7 +31,7 @@ func (e *Engine) ProcessChanges(ctx context.Context, source string, changes []de
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if err := e.write(ctx, p.docs); err != nil {
+	if _, err := e.write(ctx, p.docs); err != nil { // refusals are logged
 		return err
 	}
 	if err := e.state.finish(ctx, p.pending, nil); err != nil {

@@ -399,12 +399,16 @@ func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
 	if err := c.retry(ctx, "write batch", func(ctx context.Context) error { return c.eng.Complete(ctx, b) }); err != nil {
 		return err
 	}
-	if dead := b.Dead; len(dead) > 0 {
+	if dead, refused := b.Dead, b.Refused; len(dead) > 0 || len(refused) > 0 {
 		if c.opts.StopOnError {
-			d := dead[0]
-			return fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)
+			if len(dead) > 0 {
+				d := dead[0]
+				return fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)
+			}
+			r := refused[0]
+			return fmt.Errorf("%s sink refused doc %q of view %s: %w (errors.tolerance is none)", r.Sink, r.Doc.ID, r.Doc.View, r.Err)
 		}
-		if err := c.retry(ctx, "write dead letters", func(ctx context.Context) error { return c.deadLetters(ctx, dead) }); err != nil {
+		if err := c.retry(ctx, "write dead letters", func(ctx context.Context) error { return c.deadLetters(ctx, dead, refused) }); err != nil {
 			return err
 		}
 	}
@@ -442,33 +446,6 @@ func offsetsOf(fetches kgo.Fetches) offsets {
 		o = append(o, partitionOffset{last: last, records: n, lag: p.HighWatermark - r.Offset - 1})
 	})
 	return o
-}
-
-// deadLetters writes records that could not be projected to the dead-letter
-// topic, with headers naming the error and where the record came from.
-func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter) error {
-	out := make([]*kgo.Record, len(dead))
-	for i, d := range dead {
-		out[i] = &kgo.Record{
-			Topic: c.opts.DeadLetterTopic,
-			Key:   d.Record.Key,
-			Value: d.Record.Value,
-			Headers: []kgo.RecordHeader{
-				{Key: "projector.error", Value: []byte(d.Err.Error())},
-				{Key: "projector.topic", Value: []byte(d.Record.Topic)},
-				{Key: "projector.partition", Value: []byte(strconv.Itoa(int(d.Record.Partition)))},
-				{Key: "projector.offset", Value: []byte(strconv.FormatInt(d.Record.Offset, 10))},
-			},
-		}
-	}
-	if err := c.cl.ProduceSync(ctx, out...).FirstErr(); err != nil {
-		return fmt.Errorf("dead-letter topic %s: %w", c.opts.DeadLetterTopic, err)
-	}
-	for _, d := range dead {
-		c.eng.metrics.deadLetters.WithLabelValues(d.Record.Topic).Inc()
-		c.log.Warn("record sent to the dead-letter topic", "topic", d.Record.Topic, "partition", d.Record.Partition, "offset", d.Record.Offset, "err", d.Err)
-	}
-	return nil
 }
 
 // retry runs fn until it succeeds or ctx ends, with capped exponential

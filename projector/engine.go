@@ -177,9 +177,11 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 
 // Batch is a batch of records whose changes are committed to the state,
 // with its docs computed and recorded pending: what is left is to write the
-// docs (Complete). Dead are its records that could not be decoded.
+// docs (Complete). Dead are its records that could not be decoded; Refused,
+// once Complete returned, its docs a store refused.
 type Batch struct {
 	Dead    []DeadLetter
+	Refused []Refusal
 	start   time.Time
 	docs    []sinks.Doc
 	pending []int64 // ids of the pending rows
@@ -219,9 +221,11 @@ func (e *Engine) Project(ctx context.Context, d *Decoded) (*Batch, error) {
 // watermarks. Once it returns nil the batch's offsets may be committed. It
 // may be called again after an error: the writes are idempotent.
 func (e *Engine) Complete(ctx context.Context, b *Batch) error {
-	if err := e.write(ctx, b.docs); err != nil {
+	refused, err := e.write(ctx, b.docs)
+	if err != nil {
 		return err
 	}
+	b.Refused = refused
 	if err := e.state.finish(ctx, b.pending, b.marks); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
@@ -509,7 +513,7 @@ func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if err := e.write(ctx, docs); err != nil {
+	if _, err := e.write(ctx, docs); err != nil { // refusals are logged
 		return err
 	}
 	if err := e.state.forgetPending(ctx, pendingIDs(pending)); err != nil {

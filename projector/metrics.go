@@ -14,6 +14,7 @@ type Metrics struct {
 	ignored        *prometheus.CounterVec
 	deadLetters    *prometheus.CounterVec
 	docsWritten    *prometheus.CounterVec
+	docsRefused    *prometheus.CounterVec
 	sinkErrors     *prometheus.CounterVec
 	sinkSeconds    *prometheus.HistogramVec
 	batchSeconds   prometheus.Histogram
@@ -49,6 +50,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		docsWritten: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "projector_docs_written_total", Help: "View documents acknowledged by a sink.",
 		}, []string{"sink"}),
+		docsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_docs_refused_total", Help: "View documents a sink refused as they are, set aside to the dead-letter topic.",
+		}, []string{"sink", "view"}),
 		sinkErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "projector_sink_errors_total", Help: "Failed sink writes (each retried).",
 		}, []string{"sink"}),
@@ -76,7 +80,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "projector_sink_tombstones_purged_total", Help: "Tombstones of deleted documents removed from a store after state.tombstone_retention.",
 		}, []string{"sink"}),
 	}
-	reg.MustRegister(m.revisions, m.sinkTombstones, m.consumed, m.applied, m.stale, m.ignored, m.deadLetters, m.docsWritten,
+	reg.MustRegister(m.revisions, m.sinkTombstones, m.consumed, m.applied, m.stale, m.ignored, m.deadLetters, m.docsWritten, m.docsRefused,
 		m.sinkErrors, m.sinkSeconds, m.batchSeconds, m.exprErrors, m.lag, m.tombstones)
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,9 +12,23 @@ import (
 )
 
 // write hands docs to every sink, retrying what failed with capped
-// exponential backoff until it succeeds or ctx ends. Nothing is skipped.
-func (e *Engine) write(ctx context.Context, docs []sinks.Doc) error {
-	return e.WriteDocs(ctx, e.Routes(), docs)
+// exponential backoff until it succeeds or ctx ends. Nothing is skipped but
+// the docs a store refuses as they are, which come back as refusals.
+func (e *Engine) write(ctx context.Context, docs []sinks.Doc) ([]Refusal, error) {
+	return e.writeDocs(ctx, e.Routes(), docs)
+}
+
+// Refusal is a doc a store refused as it is (sinks.ErrRefused: a value out
+// of a column's range, say). Retrying it unchanged cannot succeed, and
+// retrying forever would stop every change behind it, so it is set aside:
+// logged, counted (projector_docs_refused_total) and, from the consumer,
+// sent to the dead-letter topic like a record that cannot be projected.
+// The store keeps the doc's previous version until a later change gives
+// one it takes.
+type Refusal struct {
+	Sink string
+	Doc  sinks.Doc
+	Err  error
 }
 
 // Routes returns the sinks the engine writes to.
@@ -35,29 +50,38 @@ func (e *Engine) SetRoutes(routes []Route) {
 // WriteDocs writes docs to the given routes with the engine's retry rules.
 // The routes are written concurrently (each store at its own pace; a slow
 // or failing one does not hold the others back), and WriteDocs returns once
-// every one acknowledged every doc, or ctx ends.
+// every one stored or refused every doc (see Refusal; the refusals are
+// logged and counted), or ctx ends.
 func (e *Engine) WriteDocs(ctx context.Context, routes []Route, docs []sinks.Doc) error {
+	_, err := e.writeDocs(ctx, routes, docs)
+	return err
+}
+
+func (e *Engine) writeDocs(ctx context.Context, routes []Route, docs []sinks.Doc) ([]Refusal, error) {
 	if len(routes) == 1 {
 		return e.writeRoute(ctx, routes[0], docs)
 	}
+	refused := make([][]Refusal, len(routes))
 	errs := make([]error, len(routes))
 	var wg sync.WaitGroup
 	for i, r := range routes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.writeRoute(ctx, r, docs)
+			refused[i], errs[i] = e.writeRoute(ctx, r, docs)
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return slices.Concat(refused...), errors.Join(errs...)
 }
 
 // writeRoute writes the route's docs, retrying what failed with capped
-// exponential backoff until it is stored or ctx ends.
-func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) error {
+// exponential backoff until it is stored or ctx ends; the docs the store
+// refuses as they are come back as refusals instead.
+func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) ([]Refusal, error) {
 	s := r.Sink
 	todo := r.filter(docs)
+	var refused []Refusal
 	wait := 100 * time.Millisecond
 	for len(todo) > 0 {
 		start := time.Now()
@@ -66,28 +90,43 @@ func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) erro
 		if err == nil {
 			e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo)))
 			e.health.set(s.Name(), nil)
-			return nil
+			return refused, nil
 		}
-		e.metrics.sinkErrors.WithLabelValues(s.Name()).Inc()
-		e.health.set(s.Name(), err)
 		var be *sinks.BatchError
 		if errors.As(err, &be) {
 			failed := make([]sinks.Doc, 0, len(be.Failed))
 			for i := range todo {
-				if _, bad := be.Failed[i]; bad {
+				why, bad := be.Failed[i]
+				switch {
+				case !bad:
+				case errors.Is(why, sinks.ErrRefused):
+					refused = append(refused, e.refuse(s.Name(), todo[i], why))
+				default:
 					failed = append(failed, todo[i])
 				}
 			}
-			e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo) - len(failed)))
-			todo = failed
+			e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo) - len(be.Failed)))
+			if todo = failed; len(todo) == 0 {
+				e.health.set(s.Name(), nil) // the store answers; it took all it could
+				return refused, nil
+			}
 		}
+		e.metrics.sinkErrors.WithLabelValues(s.Name()).Inc()
+		e.health.set(s.Name(), err)
 		e.log.Warn("sink write failed; retrying", "sink", s.Name(), "docs", len(todo), "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("sink %s: %w (last error: %v)", s.Name(), ctx.Err(), err)
+			return refused, fmt.Errorf("sink %s: %w (last error: %v)", s.Name(), ctx.Err(), err)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, e.backoff)
 	}
-	return nil
+	return refused, nil
+}
+
+// refuse logs and counts a doc a store refused.
+func (e *Engine) refuse(sink string, d sinks.Doc, why error) Refusal {
+	e.metrics.docsRefused.WithLabelValues(sink, d.View).Inc()
+	e.log.Error("a store refused a doc as it is: set aside, the store keeps its previous version", "sink", sink, "view", d.View, "doc", d.ID, "rev", d.Rev, "err", why)
+	return Refusal{Sink: sink, Doc: d, Err: why}
 }

@@ -5,10 +5,23 @@
 package sinks
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 )
+
+// ErrRefused marks a doc's error in a BatchError when the store refuses
+// the doc as it is: a value out of a column's range, a field the index
+// mapping cannot take, a key the template cannot resolve. Writing it again
+// unchanged cannot succeed, so the engine sets it aside (to the dead-letter
+// topic) instead of retrying it forever; the store keeps the doc's previous
+// version until a later change gives one it takes. Errors without it are
+// retried: an outage, a full disk, a key an operator must fix.
+var ErrRefused = errors.New("refused by the store")
+
+// Refused wraps a doc's error as a refusal.
+func Refused(err error) error { return fmt.Errorf("%w: %w", ErrRefused, err) }
 
 // Doc is one recomputed view document, ready for the sinks.
 //

@@ -79,7 +79,7 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 	for i := range docs {
 		v := s.views[docs[i].View]
 		if v == nil {
-			failed[i] = fmt.Errorf("view %q: %w", docs[i].View, ErrUnknownView)
+			failed[i] = sinks.Refused(fmt.Errorf("view %q: %w", docs[i].View, ErrUnknownView))
 			continue
 		}
 		if _, ok := byView[v]; !ok {
@@ -130,7 +130,7 @@ func (s *Sink) encode(v *view, docs []sinks.Doc, idx []int, failed map[int]error
 		start := len(enc.buf)
 		if err := enc.row(v, &docs[i]); err != nil {
 			enc.buf = enc.buf[:max(start-1, 1)] // drop the comma too
-			failed[i] = fmt.Errorf("view %q doc %q: %w", v.Name, docs[i].ID, err)
+			failed[i] = sinks.Refused(fmt.Errorf("view %q doc %q: %w", v.Name, docs[i].ID, err))
 			continue
 		}
 		b.rows = append(b.rows, row{index: i, id: docs[i].ID, start: start, end: len(enc.buf)})
@@ -156,7 +156,7 @@ func (s *Sink) apply(ctx context.Context, v *view, b *batch, rows []row, failed 
 		return err
 	}
 	if len(rows) == 1 {
-		failed[rows[0].index] = fmt.Errorf("view %q doc %q: %w", v.Name, rows[0].id, err)
+		failed[rows[0].index] = sinks.Refused(fmt.Errorf("view %q doc %q: %w", v.Name, rows[0].id, err))
 		return nil
 	}
 	mid := len(rows) / 2

@@ -192,8 +192,21 @@ func score(v any) (string, bool, error) {
 	default:
 		return "", false, fmt.Errorf("a %T cannot be a score", v)
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return "", false, fmt.Errorf("%v cannot be a score", f)
+	return scoreOf(f)
+}
+
+// scoreOf is a float as Redis reads a score. An infinity (PostgreSQL's
+// 'infinity' timestamp, a number past float64's range) sorts at its end of
+// the index; NaN, which has no place in an order, leaves the doc out of
+// the index as a null does. Refusing either would refuse the doc for good.
+func scoreOf(f float64) (string, bool, error) {
+	switch {
+	case math.IsNaN(f):
+		return "", false, nil
+	case math.IsInf(f, 1):
+		return "+inf", true, nil
+	case math.IsInf(f, -1):
+		return "-inf", true, nil
 	}
 	return strconv.FormatFloat(f, 'g', -1, 64), true, nil
 }
@@ -204,9 +217,5 @@ func number(s string) (string, bool, error) {
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return "", false, fmt.Errorf("%q is not a number", s)
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		// Redis reads "inf" but a doc field saying so is a mistake.
-		return "", false, fmt.Errorf("%q is not a finite number", s)
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64), true, nil
+	return scoreOf(f)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -199,7 +200,16 @@ func TestScore(t *testing.T) {
 		{time.UnixMilli(42).In(time.FixedZone("x", 3600)), "42"},
 		{"soon", "error"},
 		{true, "error"},
-		{json.Number("1e400"), "error"},
+		// Values a store holds, which the index must take (refusing
+		// them would refuse the doc for good): infinities sort at their
+		// end, NaN is left out like null.
+		{json.Number("1e400"), "+inf"},
+		{"-1e400", "-inf"},
+		{"infinity", "+inf"},
+		{"-infinity", "-inf"},
+		{math.Inf(1), "+inf"},
+		{math.NaN(), ""},
+		{"NaN", ""},
 		{map[string]any{}, "error"},
 	}
 	for _, tt := range tests {

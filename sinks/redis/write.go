@@ -205,7 +205,7 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 	for i := range docs {
 		o, err := s.prepare(&enc, &docs[i])
 		if err != nil {
-			failed[i] = err
+			failed[i] = sinks.Refused(err) // worked out here, the same every time
 			continue
 		}
 		o.index = i

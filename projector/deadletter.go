@@ -1,0 +1,111 @@
+package projector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/projectorhq/projector/sinks"
+)
+
+// maxDeadLetterBytes bounds a dead letter's key and value. Kafka refuses a
+// record over its topic's max.message.bytes (about 1 MB by default, and
+// the producer's batch cap is the same), and a dead letter the topic
+// refuses would stop the consumer for good. A bigger one goes without its
+// value: its headers still say what failed and where the original is.
+const maxDeadLetterBytes = 900_000
+
+// deadLetters writes records that could not be projected to the dead-letter
+// topic, with headers naming the error and where the record came from, and
+// the docs a store refused, with headers naming the error, sink, view, doc
+// and rev, the doc as JSON for its value.
+func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused []Refusal) error {
+	out := make([]*kgo.Record, 0, len(dead)+len(refused))
+	for _, d := range dead {
+		out = append(out, &kgo.Record{
+			Topic: c.opts.DeadLetterTopic,
+			Key:   d.Record.Key,
+			Value: d.Record.Value,
+			Headers: []kgo.RecordHeader{
+				{Key: "projector.error", Value: []byte(d.Err.Error())},
+				{Key: "projector.topic", Value: []byte(d.Record.Topic)},
+				{Key: "projector.partition", Value: []byte(strconv.Itoa(int(d.Record.Partition)))},
+				{Key: "projector.offset", Value: []byte(strconv.FormatInt(d.Record.Offset, 10))},
+			},
+		})
+	}
+	for _, r := range refused {
+		out = append(out, &kgo.Record{
+			Topic: c.opts.DeadLetterTopic,
+			Key:   []byte(r.Doc.ID),
+			Value: refusedDoc(r.Doc),
+			Headers: []kgo.RecordHeader{
+				{Key: "projector.error", Value: []byte(r.Err.Error())},
+				{Key: "projector.sink", Value: []byte(r.Sink)},
+				{Key: "projector.view", Value: []byte(r.Doc.View)},
+				{Key: "projector.doc_id", Value: []byte(r.Doc.ID)},
+				{Key: "projector.rev", Value: []byte(strconv.FormatInt(r.Doc.Rev, 10))},
+			},
+		})
+	}
+	for _, r := range out {
+		if len(r.Key)+len(r.Value) > maxDeadLetterBytes {
+			omitValue(r)
+		}
+	}
+	err := c.cl.ProduceSync(ctx, out...).FirstErr()
+	if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) {
+		// The topic takes less than Kafka's default: the headers alone
+		// still say what failed and where the original is.
+		for _, r := range out {
+			omitValue(r)
+		}
+		err = c.cl.ProduceSync(ctx, out...).FirstErr()
+	}
+	if err != nil {
+		return fmt.Errorf("dead-letter topic %s: %w", c.opts.DeadLetterTopic, err)
+	}
+	for _, d := range dead {
+		c.eng.metrics.deadLetters.WithLabelValues(d.Record.Topic).Inc()
+		c.log.Warn("record sent to the dead-letter topic", "topic", d.Record.Topic, "partition", d.Record.Partition, "offset", d.Record.Offset, "err", d.Err)
+	}
+	for _, r := range refused {
+		c.log.Warn("refused doc sent to the dead-letter topic", "sink", r.Sink, "view", r.Doc.View, "doc", r.Doc.ID, "rev", r.Doc.Rev)
+	}
+	return nil
+}
+
+// refusedDoc is a refused doc as a dead letter shows it: the view's
+// fields, or its key when the doc was a delete.
+func refusedDoc(d sinks.Doc) []byte {
+	v := d.Fields
+	if d.Deleted {
+		v = d.Key
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		// A value JSON cannot hold (the reason it was refused, perhaps):
+		// the headers still say which doc it was.
+		return nil
+	}
+	return b
+}
+
+// omitValue drops a dead letter's value (and a key too long to keep),
+// saying so in a header.
+func omitValue(r *kgo.Record) {
+	if r.Value == nil {
+		return
+	}
+	r.Headers = append(r.Headers, kgo.RecordHeader{Key: "projector.value_omitted",
+		Value: []byte(strconv.Itoa(len(r.Value)) + " bytes, more than the dead-letter topic takes; the original is at projector.topic, projector.partition, projector.offset")})
+	r.Value = nil
+	if len(r.Key) > maxDeadLetterBytes/2 {
+		r.Key = nil
+	}
+}

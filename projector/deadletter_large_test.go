@@ -1,0 +1,69 @@
+package projector_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/projectorhq/projector/internal/kafkautil"
+	"github.com/projectorhq/projector/internal/testenv"
+)
+
+// TestDeadLetterLargeRecord: a malformed record of about 1 MB, which the
+// source topic takes with Kafka's default max.message.bytes (1048588), goes
+// to the dead-letter topic like any other bad record, without its value
+// (with its headers the record would be over what the topic and the
+// producer take, and refused on every retry): the headers say where the
+// original is. The consumer moves on.
+func TestDeadLetterLargeRecord(t *testing.T) {
+	_, pgURL := testenv.Postgres(t)
+	_, prefix := testenv.Redis(t)
+	kc := newCluster(t, 1, "cqrs.public.widgets")
+	cfg, plan := loadPlan(t, widgetsYAML, env("BROKERS", brokers(kc), "PG", pgURL, "REDIS", testenv.RedisURL(t), "PREFIX", prefix))
+	m := startMember(t, cfg, plan, 100)
+
+	big, err := kgo.NewClient(kgo.SeedBrokers(kc.addrs...), kgo.ProducerBatchMaxBytes(1048588))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	bad := []byte(`{"before":null,"after":{"id":"w2","name":"` + strings.Repeat("x", 1_010_000)) // cut short
+	if err := big.ProduceSync(context.Background(), widgetRecord("w2", bad)).FirstErr(); err != nil {
+		t.Fatalf("the source topic refused the record: %v", err)
+	}
+	kc.produce(t, widgetRecord("w3", sample(t, "postgres/create_schemaless.value.json", func(m map[string]any) {
+		m["after"] = map[string]any{"id": "w3", "name": "after the big one", "active": true}
+	})))
+	if err := caughtUpWithin(t, kc, "widgets", 20*time.Second, m.done); err != nil {
+		t.Fatalf("a large malformed record stalls the consumer instead of going to the dead-letter topic: %v", err)
+	}
+	dl := readTopic(t, kc, "widgets.dlq", 1)
+	h := map[string]string{}
+	for _, x := range dl[0].Headers {
+		h[x.Key] = string(x.Value)
+	}
+	if dl[0].Value != nil || h["projector.offset"] != "0" || !strings.HasPrefix(h["projector.value_omitted"], "1010") {
+		t.Errorf("dead letter of %d bytes with headers %v: want no value, the original's offset and why", len(dl[0].Value), h)
+	}
+}
+
+// caughtUpWithin reports whether group committed everything produced so
+// far within d: a consumer that retries a doc a store refuses forever never
+// does.
+func caughtUpWithin(t *testing.T, kc *cluster, group string, d time.Duration, done <-chan error) error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := make(chan error, 1)
+	go func() { res <- kafkautil.WaitCaughtUp(ctx, kc.adm, group, d, kc.topics...) }()
+	select {
+	case err := <-res:
+		return err
+	case err := <-done:
+		t.Fatalf("consumer stopped: %v", err)
+		return nil
+	}
+}
