@@ -57,7 +57,7 @@ at once (what was not committed is consumed again on restart).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&serveAddr, "serve", "", "also serve the query API (as `projector serve`) on this address, e.g. 127.0.0.1:8080")
+	cmd.Flags().StringVar(&serveAddr, "serve", "", "also serve the query API, as projector serve does, on this `ADDR`, e.g. 127.0.0.1:8080")
 	return cmd
 }
 
