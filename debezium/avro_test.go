@@ -253,7 +253,7 @@ func avroSeeds(t testing.TB) [][2][]byte {
 		"after": map[string]any{"dbserver1.inventory.orders.Value": map[string]any{
 			"id": int64(1), "price": map[string]any{"bytes.decimal": big.NewRat(1, 100)}, "amount": nil,
 			"created": int64(0), "day": 1, "at": int64(1), "zoned": "2022-10-15T03:55:31Z", "uid": "60f14fe2-f857-404a-b586-3b5375b3259f",
-			"doc": nil, "note": nil, "tags": []any{}, "mood": "b", "ratio": 1.0, "hinted": nil,
+			"doc": nil, "note": nil, "tags": []any{}, "mood": "b", "ratio": 1.0, "real": float32(1), "hinted": nil,
 		}},
 		"source": map[string]any{"connector": "postgresql", "name": "n", "snapshot": nil, "db": "d", "schema": "s", "table": "t",
 			"txId": nil, "lsn": map[string]any{"long": int64(1)}, "ts_ms": int64(1)},

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/hamba/avro/v2"
+	"github.com/shopspring/decimal"
 )
 
 // avroNode is an Avro schema prepared for reading: the hamba schema for the
@@ -168,8 +169,7 @@ func (n *avroNode) withHints(hints map[string]*codec) *avroNode {
 		if leaf.c != nil || leaf.typ == avro.Record || leaf.typ == avro.Union {
 			continue
 		}
-		switch h.kind {
-		case kNatural, kInt, kFloat, kBool, kString, kStruct:
+		if !hintApplies(h, leaf) {
 			continue
 		}
 		hinted := *leaf
@@ -190,6 +190,19 @@ func (n *avroNode) withHints(hints map[string]*codec) *avroNode {
 		}
 	}
 	return &row
+}
+
+// hintApplies reports whether a column hint replaces a plain Avro leaf: one
+// that adds meaning (a decimal read as a string or double, ...), or a
+// declared smallint or integer narrower than the leaf's int or long.
+func hintApplies(h *codec, leaf *avroNode) bool {
+	switch h.kind {
+	case kInt:
+		return h.bits != 0 && (leaf.typ == avro.Long || (leaf.typ == avro.Int && h.bits < 32))
+	case kNatural, kFloat, kBool, kString, kStruct:
+		return false
+	}
+	return true
 }
 
 // nonNullBranch returns X of a union [null, X].
@@ -430,35 +443,35 @@ func convertLeaf(c *codec, v any) (any, error) {
 			return temporalFromInt(c, v)
 		case kFloat:
 			return float64(v), nil
+		case kInt:
+			return c.fitInt(v)
+		case kDecimal:
+			return declaredDecimal(c, decimal.NewFromInt(v))
 		}
 		return v, nil
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			// Not representable in JSON: the same strings Jackson writes.
-			switch {
-			case math.IsNaN(v):
-				return "NaN", nil
-			case v > 0:
-				return "Infinity", nil
-			}
-			return "-Infinity", nil
+			return floatNonFinite(c, v)
 		}
 		if c.kind == kDecimal {
 			d, ok := decimalLiteral([]byte(strconv.FormatFloat(v, 'g', -1, 64)))
 			if !ok {
 				return nil, bad("decimal %v is out of range", v)
 			}
-			return declaredScale(c, d), nil
+			return declaredDecimal(c, d)
 		}
 		return v, nil
 	case string:
 		switch c.kind {
 		case kDecimal, kVarDecimal:
+			if s, ok := nonFiniteDecimal([]byte(v)); ok {
+				return declaredNonFinite(c, s)
+			}
 			d, ok := decimalLiteral([]byte(v))
 			if !ok {
 				return nil, bad("expected a decimal, found %q", v)
 			}
-			return declaredScale(c, d), nil
+			return declaredDecimal(c, d)
 		case kDate, kTime, kTimestamp, kZonedTimestamp, kZonedTime, kInterval:
 			return temporalFromString(c, v)
 		case kUUID:
@@ -488,4 +501,20 @@ func convertLeaf(c *codec, v any) (any, error) {
 		return v, nil
 	}
 	return v, nil
+}
+
+// floatNonFinite writes a NaN or an infinity, which JSON cannot hold, as the
+// strings Jackson writes; one in a declared numeric(p,s) must be NaN.
+func floatNonFinite(c *codec, v float64) (any, error) {
+	s := "NaN"
+	switch {
+	case math.IsInf(v, 1):
+		s = "Infinity"
+	case math.IsInf(v, -1):
+		s = "-Infinity"
+	}
+	if c.kind == kDecimal {
+		return declaredNonFinite(c, s)
+	}
+	return s, nil
 }

@@ -17,9 +17,15 @@
 //     removed from the row; in After the column is listed in Unchanged.
 //   - Floats that JSON cannot hold (NaN, ±Infinity, and MongoDB's
 //     $numberDouble and $numberDecimal of them) are the strings "NaN",
-//     "Infinity" and "-Infinity". PostgreSQL's infinite timestamps are the
-//     strings "infinity" and "-infinity"; other timestamps outside years
-//     0..9999 are malformed.
+//     "Infinity" and "-Infinity", and so are a numeric's NaN and infinities
+//     however they are spelled (Debezium's "NAN", "POSITIVE_INFINITY", ...).
+//     PostgreSQL's infinite timestamps are the strings "infinity" and
+//     "-infinity"; other dates and timestamps outside years 1..9999 (its BC
+//     and far-future values) are malformed.
+//   - A value beyond its declared type is malformed, as PostgreSQL would
+//     refuse it: smallint and integer (and a schema's int16 and int32) hold
+//     16 and 32 bits, numeric(p,s) at most p digits once rounded to s, and
+//     NaN but no infinity.
 //   - io.debezium.time.MicroDuration is an int64 of microseconds;
 //     io.debezium.time.Interval stays its ISO-8601 string.
 //   - Strings are valid UTF-8: invalid bytes become U+FFFD, as in encoding/json.

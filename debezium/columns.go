@@ -34,20 +34,23 @@ func baseCodec(base string, args []int, unit int64) (*codec, error) {
 		switch len(args) {
 		case 0:
 		case 1:
-			c.scaleKnown = true
+			c.precision, c.scaleKnown = int32(args[0]), true
 		case 2:
 			if args[1] > args[0] {
 				return nil, fmt.Errorf("%s scale %d exceeds precision %d", base, args[1], args[0])
 			}
-			c.scale, c.scaleKnown = int32(args[1]), true
+			c.precision, c.scale, c.scaleKnown = int32(args[0]), int32(args[1]), true
 		default:
 			return nil, fmt.Errorf("%s takes at most precision and scale", base)
 		}
 		return c, nil
 	case "money":
 		return &codec{kind: kDecimal, text: true, scale: 2, scaleKnown: true}, nil
-	case "smallint", "int2", "integer", "int", "int4", "bigint", "int8",
-		"smallserial", "serial2", "serial", "serial4", "bigserial", "serial8", "oid":
+	case "smallint", "int2", "smallserial", "serial2":
+		return &codec{kind: kInt, bits: 16}, nil
+	case "integer", "int", "int4", "serial", "serial4":
+		return &codec{kind: kInt, bits: 32}, nil
+	case "bigint", "int8", "bigserial", "serial8", "oid":
 		return &codec{kind: kInt}, nil
 	case "real", "float4", "double precision", "float8", "float":
 		return &codec{kind: kFloat}, nil

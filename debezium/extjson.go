@@ -399,8 +399,8 @@ func extDate(v any) (any, error) {
 		return nil, bad("expected milliseconds or an ISO-8601 string")
 	}
 	t := time.UnixMilli(ms).UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return nil, bad("date %d ms is out of range", ms)
+	if !inYears(t) {
+		return nil, bad("date %d ms is %s", ms, unsupportedYears)
 	}
 	return t, nil
 }

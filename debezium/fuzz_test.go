@@ -21,6 +21,7 @@ func fuzzDecoders(t testing.TB) []*Decoder {
 	cols := map[string]string{
 		"price": "numeric(10,2)", "n": "bigint", "d": "date", "ts": "timestamp", "tsz": "timestamptz",
 		"t": "time", "j": "jsonb", "u": "uuid", "b": "bytea", "tags": "text[]", "iv": "interval", "amount": "numeric",
+		"qty": "integer", "s": "smallint", "cost": "numeric(5,2)",
 	}
 	var out []*Decoder
 	for _, f := range []Format{FormatAuto, FormatJSON, FormatUnwrapped, FormatAvro} {
@@ -96,6 +97,32 @@ func checkChange(t *testing.T, ch Change) {
 			if isPlaceholderValue(v) {
 				t.Fatalf("placeholder left in column %s", col)
 			}
+			checkStorable(t, col, v)
+		}
+	}
+}
+
+// checkStorable asserts that the dates and timestamps in v, at any depth,
+// are in years 1..9999, which PostgreSQL takes back as the decoder writes
+// them.
+func checkStorable(t *testing.T, col string, v any) {
+	t.Helper()
+	switch x := v.(type) {
+	case time.Time:
+		if !inYears(x) {
+			t.Fatalf("column %s: timestamp %v outside years 1..9999", col, x)
+		}
+	case Date:
+		if x.Year < 1 || x.Year > 9999 {
+			t.Fatalf("column %s: date %v outside years 1..9999", col, x)
+		}
+	case []any:
+		for _, e := range x {
+			checkStorable(t, col, e)
+		}
+	case map[string]any:
+		for _, e := range x {
+			checkStorable(t, col, e)
 		}
 	}
 }

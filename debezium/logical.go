@@ -167,19 +167,13 @@ func (d *dec) decimal(c *codec, tok byte) (any, error) {
 	// record as a double (decimal.handling.mode=double, MongoDB) or as text
 	// without them gets them back, so the same value reads the same
 	// whichever way it came (10.5 and "10.50" both as 10.50).
-	if dv, ok := v.(decimal.Decimal); ok {
-		return declaredScale(c, dv), nil
+	switch dv := v.(type) {
+	case decimal.Decimal:
+		return declaredDecimal(c, dv)
+	case string:
+		return declaredNonFinite(c, dv)
 	}
 	return v, nil
-}
-
-// declaredScale gives d the scale of a column declared numeric(p,s), from
-// whichever converter it came (see dec.decimal).
-func declaredScale(c *codec, d decimal.Decimal) decimal.Decimal {
-	if !c.text || !c.scaleKnown {
-		return d
-	}
-	return d.Round(c.scale)
 }
 
 func (d *dec) decimalValue(c *codec, tok byte) (any, error) {
@@ -194,6 +188,9 @@ func (d *dec) decimalValue(c *codec, tok byte) (any, error) {
 		if c.kind == kVarDecimal || c.text {
 			if v, ok := decimalLiteral(b); ok {
 				return v, nil
+			}
+			if s, ok := nonFiniteDecimal(b); ok {
+				return s, nil
 			}
 			if c.kind == kVarDecimal {
 				return nil, bad("expected a decimal, found string %q", b)
@@ -303,10 +300,7 @@ func (d *dec) temporal(c *codec, tok byte) (any, error) {
 func temporalFromInt(c *codec, n int64) (any, error) {
 	switch c.kind {
 	case kDate:
-		if n > math.MaxInt32 || n < math.MinInt32 {
-			return nil, bad("date %d days is out of range", n)
-		}
-		return DateFromEpochDays(n), nil
+		return dateFromDays(n)
 	case kTime:
 		if n < 0 || n > int64(maxTimeOfDay)/c.unit {
 			return nil, bad("time of day %d is out of range", n)
@@ -337,8 +331,8 @@ func timestampFromInt(n, unit int64) (any, error) {
 		t = time.Unix(0, n)
 	}
 	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return nil, bad("timestamp %d is out of range", n)
+	if !inYears(t) {
+		return nil, bad("timestamp %d is %s", n, unsupportedYears)
 	}
 	return t, nil
 }
@@ -349,6 +343,9 @@ func temporalFromString(c *codec, s string) (any, error) {
 		t, err := time.Parse("2006-01-02", s)
 		if err != nil {
 			return nil, bad("invalid date %q", s)
+		}
+		if !inYears(t) {
+			return nil, bad("date %q is %s", s, unsupportedYears)
 		}
 		return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
 	case kTime:
@@ -364,6 +361,9 @@ func temporalFromString(c *codec, s string) (any, error) {
 		t, ok := parseTimestamp(s)
 		if !ok {
 			return nil, bad("invalid timestamp %q", s)
+		}
+		if !inYears(t) {
+			return nil, bad("timestamp %q is %s", s, unsupportedYears)
 		}
 		return t, nil
 	case kZonedTime:
@@ -386,15 +386,12 @@ var timestampLayouts = []string{
 }
 
 // parseTimestamp reads ISO-8601 with or without an offset; without one the
-// time is taken as UTC (Debezium writes local timestamps that way).
+// time is taken as UTC (Debezium writes local timestamps that way). The
+// caller checks the year (inYears).
 func parseTimestamp(s string) (time.Time, bool) {
 	for _, layout := range timestampLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			t = t.UTC()
-			if y := t.Year(); y < 0 || y > 9999 {
-				return time.Time{}, false
-			}
-			return t, true
+			return t.UTC(), true
 		}
 	}
 	return time.Time{}, false

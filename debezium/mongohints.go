@@ -3,7 +3,6 @@ package debezium
 import (
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -59,19 +58,11 @@ func hinted(c *codec, v any) (any, error) {
 	}
 	switch c.kind {
 	case kInt:
-		switch v := v.(type) {
-		case int64:
-			return v, nil
-		case float64:
-			if v == math.Trunc(v) && v >= math.MinInt64 && v < math.MaxInt64 {
-				return int64(v), nil
-			}
-		case decimal.Decimal:
-			if v.IsInteger() && v.NumDigits() <= 18 {
-				return v.IntPart(), nil
-			}
+		n, ok := hintedInt(v)
+		if !ok {
+			return nil, bad("expected an integer, found %s", typeName(v))
 		}
-		return nil, bad("expected an integer, found %s", typeName(v))
+		return c.fitInt(n)
 	case kFloat:
 		switch v := v.(type) {
 		case float64:
@@ -103,15 +94,15 @@ func hinted(c *codec, v any) (any, error) {
 			}
 			d, ok = decimalLiteral([]byte(strconv.FormatFloat(v, 'g', -1, 64)))
 		case string:
-			if strings.EqualFold(v, "NaN") || strings.HasSuffix(v, "Infinity") {
-				return v, nil // as the decoder writes a non-finite decimal
+			if s, nf := nonFiniteDecimal([]byte(v)); nf {
+				return declaredNonFinite(c, s)
 			}
 			d, ok = decimalLiteral([]byte(v))
 		}
 		if !ok {
 			return nil, bad("expected a decimal, found %s", typeName(v))
 		}
-		return declaredScale(c, d), nil
+		return declaredDecimal(c, d)
 	case kDate, kTime, kTimestamp, kZonedTimestamp, kZonedTime:
 		switch v := v.(type) {
 		case time.Time:
@@ -122,4 +113,22 @@ func hinted(c *codec, v any) (any, error) {
 		return nil, bad("expected a date or time, found %s", typeName(v))
 	}
 	return v, nil
+}
+
+// hintedInt reads an Extended JSON number as an integer: an int32 or
+// $numberLong, or a double or $numberDecimal holding a whole number.
+func hintedInt(v any) (int64, bool) {
+	switch v := v.(type) {
+	case int64:
+		return v, true
+	case float64:
+		if v == math.Trunc(v) && v >= math.MinInt64 && v < math.MaxInt64 {
+			return int64(v), true
+		}
+	case decimal.Decimal:
+		if v.IsInteger() && v.NumDigits() <= 18 {
+			return v.IntPart(), true
+		}
+	}
+	return 0, false
 }

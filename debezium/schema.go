@@ -35,10 +35,16 @@ const (
 // shared by all goroutines, so it is never modified after construction.
 type codec struct {
 	kind  kind
-	unit  int64  // nanoseconds per unit of an integer time or timestamp
-	scale int32  // kDecimal
-	text  bool   // kDecimal: a string may be a decimal literal (string mode)
-	bad   string // a schema problem, reported at the path of the value
+	unit  int64 // nanoseconds per unit of an integer time or timestamp
+	scale int32 // kDecimal
+	// precision is a declared numeric(p,s)'s p, 0 when none was declared:
+	// PostgreSQL refuses a value with more digits on every retry.
+	precision int32
+	// bits is the width of a kInt (16 for smallint, 32 for int4 or a
+	// schema's int32), 0 for int64: a value beyond it is refused too.
+	bits uint8
+	text bool   // kDecimal: a string may be a decimal literal (string mode)
+	bad  string // a schema problem, reported at the path of the value
 	// scaleKnown is false for a bare numeric column hint: base64 cannot be
 	// decoded without a scale.
 	scaleKnown bool
@@ -278,7 +284,13 @@ func compileNode(n *schemaNode) *codec {
 		return c
 	}
 	switch n.typ {
-	case "int8", "int16", "int32", "int64":
+	case "int8":
+		return &codec{kind: kInt, bits: 8}
+	case "int16":
+		return &codec{kind: kInt, bits: 16}
+	case "int32":
+		return &codec{kind: kInt, bits: 32}
+	case "int64":
 		return &codec{kind: kInt}
 	case "float32", "float64", "float", "double":
 		return &codec{kind: kFloat}
@@ -313,7 +325,7 @@ func compileRow(n *schemaNode, hints map[string]*codec) *codec {
 	c.fields = make([]field, 0, len(n.fields))
 	for _, f := range n.fields {
 		fc := compileNode(f)
-		if h := hints[f.field]; h != nil && refines(h, fc, f) {
+		if h := hints[f.field]; h != nil && (refines(h, fc, f) || narrows(h, fc, f)) {
 			fc = h
 		}
 		c.fields = append(c.fields, field{name: f.field, c: fc})
@@ -344,6 +356,19 @@ func refines(h, fc *codec, f *schemaNode) bool {
 		return h.kind == kVarDecimal || h.kind == kDecimal || h.kind == kStruct
 	}
 	return false
+}
+
+// narrows reports whether a declared integer type is narrower than the
+// schema's plain integer (integer over an int64 field): the view's column
+// has the declared type, so a value beyond it must be caught here.
+func narrows(h, fc *codec, f *schemaNode) bool {
+	if h.kind != kInt || h.bits == 0 || fc == nil || fc.kind != kInt {
+		return false
+	}
+	if f.name != "" && logicalCodec(f.name, f.params) != nil {
+		return false // MicroDuration and the like are not the column's integer
+	}
+	return fc.bits == 0 || h.bits < fc.bits
 }
 
 // form is what a record is.

@@ -68,7 +68,11 @@ func (d *dec) value(c *codec, depth int) (any, error) {
 		if err != nil {
 			return nil, bad("%v", err)
 		}
-		return intFromLiteral(lit, isInt)
+		v, err := intFromLiteral(lit, isInt)
+		if err != nil || c.bits == 0 {
+			return v, err
+		}
+		return c.fitInt(v)
 	case kFloat:
 		switch {
 		case tok == '"':

@@ -13,7 +13,9 @@ type Date struct {
 	Day   int
 }
 
-// DateFromEpochDays returns the date n days after 1970-01-01.
+// DateFromEpochDays returns the date n days after 1970-01-01, whatever its
+// year: the decoder itself only reads dates in years 1..9999, the ones
+// PostgreSQL takes back as Date writes them (see dateFromDays).
 func DateFromEpochDays(n int64) Date {
 	t := time.Unix(n*86400, 0).UTC()
 	return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
