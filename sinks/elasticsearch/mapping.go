@@ -21,8 +21,20 @@ const (
 )
 
 // templatePriority sits above Elasticsearch's built-in templates (100) so a
-// broad built-in pattern never shadows a view's template.
+// broad built-in pattern never shadows a view's template. A view's template
+// has this priority plus the length of its alias: see templateBody.
 const templatePriority = 200
+
+// maxKeywordChars is the ignore_above of keyword fields whose values have no
+// bound: Lucene refuses a term over 32766 bytes, and the whole doc with it
+// ("immense term"); a value of at most 8191 characters is at most 32766
+// bytes of UTF-8. A longer value is kept in _source but not indexed: term
+// filters, facets and sorts do not see it.
+const maxKeywordChars = 8191
+
+// IPSubField is the ip sub-field of an inet field (see FieldMapping):
+// "<field>.ip" holds the plain addresses, for range and CIDR term queries.
+const IPSubField = "ip"
 
 // FieldMapping returns the Elasticsearch mapping generated for a view field
 // of that SQL type, or nil when the type is unknown (the field is then left
@@ -30,8 +42,12 @@ const templatePriority = 200
 //
 //   - text, varchar, char, citext: text with a keyword sub-field
 //     (fields.keyword, ignore_above 256) for sorting, terms and facets; but a
-//     field named "id" or ending in "_id" is an identifier: keyword.
-//   - uuid, time, interval, money and other exact-text types: keyword.
+//     field named "id" or ending in "_id" is an identifier: keyword with
+//     ignore_above 8191 (maxKeywordChars).
+//   - uuid, time, interval, money and other exact-text types of bounded
+//     length: keyword. xml, tsvector, bit and bit varying, whose values
+//     have no bound: keyword with ignore_above 8191, so that a long value
+//     is kept in _source but not indexed, instead of failing the doc.
 //   - smallint, integer, bigint (and serials): long.
 //   - numeric(p,0) with p ≤ 18: long (fits in 64 bits).
 //   - numeric(p,s) with p ≤ 15: scaled_float, scaling_factor 10^s.
@@ -58,7 +74,13 @@ const templatePriority = 200
 //     a jsonb field turns it into an indexed object with dynamic mapping.
 //   - object (an embedded document of known shape): object with dynamic
 //     mapping of what is inside.
-//   - bytea: binary; inet: ip.
+//   - bytea: binary.
+//   - inet: keyword, with an ip sub-field (fields.ip, IPSubField,
+//     ignore_malformed). An inet value may carry a netmask ("10.1.2.3/8"),
+//     which Elasticsearch's ip type cannot hold: the keyword keeps the
+//     value as Postgres writes it, the sub-field indexes plain addresses
+//     (range and CIDR queries) and skips the others. cidr: keyword, since
+//     a cidr value always has a netmask.
 //   - T[] (and Postgres' _T): the mapping of T, since every Elasticsearch
 //     field holds zero or more values.
 func FieldMapping(name, sqlType string) map[string]any {
@@ -72,6 +94,7 @@ func FieldMapping(name, sqlType string) map[string]any {
 	args := typeArgs.FindStringSubmatch(t)
 	base := strings.Join(strings.Fields(typeArgs.ReplaceAllString(t, " ")), " ")
 	keyword := map[string]any{"type": "keyword"}
+	longKeyword := map[string]any{"type": "keyword", "ignore_above": maxKeywordChars}
 	switch base {
 	case "smallint", "integer", "int", "int2", "int4", "int8", "bigint", "serial", "serial4", "serial8",
 		"bigserial", "smallserial":
@@ -88,15 +111,17 @@ func FieldMapping(name, sqlType string) map[string]any {
 		return map[string]any{"type": "date"}
 	case "text", "varchar", "character varying", "char", "character", "bpchar", "citext", "name", "string":
 		if name == "id" || strings.HasSuffix(name, "_id") {
-			return keyword
+			return longKeyword
 		}
 		return map[string]any{
 			"type":   "text",
 			"fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}},
 		}
 	case "uuid", "time", "timetz", "time with time zone", "time without time zone", "interval", "money",
-		"cidr", "macaddr", "macaddr8", "bit", "bit varying", "varbit", "xml", "tsvector", "enum":
+		"cidr", "macaddr", "macaddr8", "enum":
 		return keyword
+	case "bit", "bit varying", "varbit", "xml", "tsvector":
+		return longKeyword
 	case "json", "jsonb":
 		return map[string]any{"type": "object", "enabled": false}
 	case "object", "record":
@@ -104,7 +129,9 @@ func FieldMapping(name, sqlType string) map[string]any {
 	case "bytea":
 		return map[string]any{"type": "binary"}
 	case "inet":
-		return map[string]any{"type": "ip"}
+		return map[string]any{"type": "keyword", "fields": map[string]any{
+			IPSubField: map[string]any{"type": "ip", "ignore_malformed": true},
+		}}
 	}
 	return nil
 }
@@ -143,6 +170,14 @@ func numericMapping(args []string) map[string]any {
 
 // templateBody is the index template of one view: it applies to every
 // generation index <alias>-g<N>.
+//
+// Aliases may share a prefix ("user", "user-groups"), and Elasticsearch
+// refuses a template whose patterns overlap another's at the same
+// priority. So the patterns are <alias>-g1* … <alias>-g9* (a generation
+// number has no leading zero), which "user-groups-g1" does not match, and
+// the priority grows with the alias's length: templates of aliases of equal
+// length cannot overlap, and when one alias is "<other>-g<digit>…" the
+// longer alias's template wins for its own indices.
 func templateBody(v *View) (map[string]any, error) {
 	props, err := Properties(v)
 	if err != nil {
@@ -151,13 +186,24 @@ func templateBody(v *View) (map[string]any, error) {
 	props[DeletedField] = map[string]any{"type": "boolean"}
 	props[DeletedAtField] = map[string]any{"type": "date"}
 	return map[string]any{
-		"index_patterns": []string{v.Alias + "-g*"},
-		"priority":       templatePriority,
+		"index_patterns": indexPatterns(v.Alias),
+		"priority":       templatePriority + len(v.Alias),
 		"template": map[string]any{
 			"mappings": map[string]any{"dynamic": true, "properties": props},
 		},
 		"_meta": map[string]any{"managed_by": "projector", "view": v.Name},
 	}, nil
+}
+
+// indexPatterns match the generation indices <alias>-g<N> of an alias, and
+// no other alias's generation indices unless that alias is itself
+// "<alias>-g<digit>…" (see templateBody).
+func indexPatterns(alias string) []string {
+	out := make([]string, 0, 9)
+	for d := '1'; d <= '9'; d++ {
+		out = append(out, alias+"-g"+string(d)+"*")
+	}
+	return out
 }
 
 // Properties is the mapping of a view's fields as its index template

@@ -15,6 +15,7 @@ import (
 func TestFieldMapping(t *testing.T) {
 	text := map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}}}
 	kw := map[string]any{"type": "keyword"}
+	longKw := map[string]any{"type": "keyword", "ignore_above": 8191}
 	digits := map[string]any{"type": "keyword", "fields": map[string]any{
 		"number": map[string]any{"type": "double", "ignore_malformed": true}}}
 	tests := []struct {
@@ -41,8 +42,8 @@ func TestFieldMapping(t *testing.T) {
 		{"date", "on", "date", map[string]any{"type": "date"}},
 		{"text", "title", "text", text},
 		{"varchar(255)", "title", "character varying(255)", text},
-		{"text id", "id", "text", kw},
-		{"text foreign id", "customer_id", "varchar(24)", kw},
+		{"text id", "id", "text", longKw},
+		{"text foreign id", "customer_id", "varchar(24)", longKw},
 		{"uuid", "ref", "uuid", kw},
 		{"jsonb", "meta", "jsonb", map[string]any{"type": "object", "enabled": false}},
 		{"object", "customer", "object", map[string]any{"type": "object", "dynamic": true}},
@@ -50,7 +51,13 @@ func TestFieldMapping(t *testing.T) {
 		{"integer array", "ns", "integer[]", map[string]any{"type": "long"}},
 		{"postgres internal array name", "ns", "_int4", map[string]any{"type": "long"}},
 		{"bytea", "blob", "bytea", map[string]any{"type": "binary"}},
-		{"inet", "addr", "inet", map[string]any{"type": "ip"}},
+		{"inet", "addr", "inet", map[string]any{"type": "keyword", "fields": map[string]any{
+			"ip": map[string]any{"type": "ip", "ignore_malformed": true}}}},
+		{"cidr", "net", "cidr", kw},
+		{"xml", "body", "xml", longKw},
+		{"tsvector", "search", "tsvector", longKw},
+		{"bit varying", "flags", "bit varying(64)", longKw},
+		{"bit(n)", "flags", "bit(8)", longKw},
 		{"interval", "dur", "interval", kw},
 		{"unknown left to dynamic mapping", "g", "geometry", nil},
 	}
@@ -158,7 +165,7 @@ func TestElasticsearchSetup(t *testing.T) {
 		mappings := got[index].(map[string]any)["mappings"].(map[string]any)
 		text := map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}}}
 		want := map[string]any{
-			"id": map[string]any{"type": "long"}, "customer_id": map[string]any{"type": "keyword"},
+			"id": map[string]any{"type": "long"}, "customer_id": map[string]any{"type": "keyword", "ignore_above": 8191.0},
 			"ref": map[string]any{"type": "keyword"}, "title": text,
 			"price": map[string]any{"type": "scaled_float", "scaling_factor": 100.0},
 			"total": map[string]any{"type": "keyword", "fields": map[string]any{
@@ -183,8 +190,15 @@ func TestElasticsearchSetup(t *testing.T) {
 			t.Fatalf("GET template: %d %v", status, tmpl)
 		}
 		it := tmpl["index_templates"].([]any)[0].(map[string]any)["index_template"].(map[string]any)
-		if g := normalize(it["index_patterns"]); !reflect.DeepEqual(g, []any{alias + "-g*"}) {
-			t.Errorf("index_patterns = %v", g)
+		wantPatterns := []any{}
+		for d := 1; d <= 9; d++ {
+			wantPatterns = append(wantPatterns, fmt.Sprintf("%s-g%d*", alias, d))
+		}
+		if g := normalize(it["index_patterns"]); !reflect.DeepEqual(g, wantPatterns) {
+			t.Errorf("index_patterns = %v, want %v", g, wantPatterns)
+		}
+		if g, w := fmt.Sprint(it["priority"]), fmt.Sprint(templatePriority+len(alias)); g != w {
+			t.Errorf("priority = %s, want %s", g, w)
 		}
 
 		assertAlias(t, b, alias, index)

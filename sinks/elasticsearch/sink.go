@@ -233,14 +233,15 @@ func (s *Sink) Name() string { return "elasticsearch" }
 func (s *Sink) Stale() uint64 { return s.stale.Load() }
 
 // Setup makes each view writable and readable: the index template
-// (<alias>-g* → generated mappings), the generation index, and the alias
-// pointing at it when the alias does not exist yet. An existing alias is
-// left where it is: moving it is SwapAlias's job. Setup is idempotent.
+// (<alias>-g1* … <alias>-g9* → generated mappings; see templateBody), the
+// generation index, and the alias pointing at it when the alias does not
+// exist yet. An existing alias is left where it is: moving it is
+// SwapAlias's job. Setup is idempotent.
 //
 // The template shapes indices created after it; an existing generation
 // index keeps the mapping it was created with, so a change of a view's
-// field types or mapping overrides takes effect with the next generation
-// (a rebuild).
+// field types or mapping overrides, or of the generated mappings, takes
+// effect with the next generation (a rebuild).
 func (s *Sink) Setup(ctx context.Context) error {
 	for _, v := range s.order {
 		tmpl, err := templateBody(&v.View)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/projectorhq/projector/sinks"
 )
@@ -20,6 +21,20 @@ import (
 // Elasticsearch's advice of a few megabytes per request and far below
 // http.max_content_length (100mb).
 const maxBulkBytes = 8 << 20
+
+// maxIDBytes is Elasticsearch's limit on the UTF-8 length of an _id. A bulk
+// request holding a longer one is refused whole, valid docs included.
+const maxIDBytes = 512
+
+// idBytes is the length of id as Elasticsearch receives it: JSON encoding
+// turns each byte of invalid UTF-8 into U+FFFD, three bytes.
+func idBytes(id string) int {
+	n := 0
+	for _, r := range id {
+		n += utf8.RuneLen(r)
+	}
+	return n
+}
 
 // versionType makes Elasticsearch keep a document unless the new version is
 // strictly higher (see the package comment).
@@ -58,7 +73,9 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // still fails, and every item the cluster refused for good (a mapping
 // error, say), is reported in a *sinks.BatchError by batch index. A
 // transport failure (no HTTP response) fails the whole batch with an error
-// wrapping ErrUnreachable.
+// wrapping ErrUnreachable. A doc for which Elasticsearch would refuse the
+// whole request (an empty id, an id over 512 bytes, a negative Rev) is not
+// sent: it fails alone with ErrInvalidDoc, wrapped with sinks.Refused.
 func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 	if len(docs) == 0 {
 		return nil
@@ -110,21 +127,25 @@ func (s *Sink) encode(buf *bytes.Buffer, docs []sinks.Doc, failed map[int]error)
 		v := s.views[d.View]
 		switch {
 		case v == nil:
-			failed[i] = fmt.Errorf("%w: %q", ErrUnknownView, d.View)
+			failed[i] = sinks.Refused(fmt.Errorf("%w: %q", ErrUnknownView, d.View))
 			continue
 		case d.ID == "":
-			failed[i] = fmt.Errorf("%w: empty id", ErrInvalidDoc)
+			failed[i] = sinks.Refused(fmt.Errorf("%w: empty id", ErrInvalidDoc))
 			continue
 		case d.Rev < 0:
 			// Elasticsearch would reject the whole request for it.
-			failed[i] = fmt.Errorf("%w: negative rev %d", ErrInvalidDoc, d.Rev)
+			failed[i] = sinks.Refused(fmt.Errorf("%w: negative rev %d", ErrInvalidDoc, d.Rev))
+			continue
+		case idBytes(d.ID) > maxIDBytes:
+			// So would it for this one (action_request_validation_exception).
+			failed[i] = sinks.Refused(fmt.Errorf("%w: id is %d bytes, more than Elasticsearch's limit of %d", ErrInvalidDoc, idBytes(d.ID), maxIDBytes))
 			continue
 		}
 		start := buf.Len()
 		buf.Write(v.actionHead)
 		if err := enc.Encode(d.ID); err != nil {
 			buf.Truncate(start)
-			failed[i] = fmt.Errorf("%w: id: %w", ErrInvalidDoc, err)
+			failed[i] = sinks.Refused(fmt.Errorf("%w: id: %w", ErrInvalidDoc, err))
 			continue
 		}
 		buf.Truncate(buf.Len() - 1) // Encode's newline
@@ -149,7 +170,7 @@ func (s *Sink) encode(buf *bytes.Buffer, docs []sinks.Doc, failed map[int]error)
 		}
 		if err := enc.Encode(src); err != nil {
 			buf.Truncate(start)
-			failed[i] = fmt.Errorf("%w: %w", ErrInvalidDoc, err)
+			failed[i] = sinks.Refused(fmt.Errorf("%w: %w", ErrInvalidDoc, err))
 			continue
 		}
 		items = append(items, item{idx: i, start: start, end: buf.Len()})
@@ -276,6 +297,11 @@ func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, failed map[i
 		case retryableStatus(r.Status):
 			it.err = r.Error.apiError(r.Status)
 			retry = append(retry, it)
+		case r.Status == http.StatusBadRequest:
+			// The document itself: a mapping it breaks, a value the field
+			// cannot parse. Other refusals (a read-only index, a missing
+			// one) are the cluster's state, which an operator may fix.
+			failed[it.idx] = sinks.Refused(r.Error.apiError(r.Status))
 		default:
 			failed[it.idx] = r.Error.apiError(r.Status)
 		}

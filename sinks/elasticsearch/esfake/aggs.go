@@ -184,11 +184,8 @@ func metricAgg(kind, name string, hits []*hit) (map[string]any, *esError) {
 			}
 			count++
 			distinct[k] = true
-			switch t := k.(type) {
-			case float64:
-				nums = append(nums, t)
-			case int64:
-				nums = append(nums, float64(t))
+			if n, ok := f.keyFloat(k); ok {
+				nums = append(nums, n)
 			}
 		}
 	}

@@ -22,6 +22,10 @@ type doc struct {
 	deletedAt time.Time
 }
 
+// maxIDBytes is the limit on an _id's UTF-8 length
+// (IndexRequest.MAX_DOCUMENT_ID_LENGTH_IN_BYTES).
+const maxIDBytes = 512
+
 // bulkAction is one parsed action/metadata line with its source.
 type bulkAction struct {
 	op          string // index, create, delete
@@ -196,6 +200,10 @@ func parseBulk(body []byte, defIndex string) ([]bulkAction, esError, int) {
 			}
 		default:
 			return nil, esError{Type: "illegal_argument_exception", Reason: "No version type match [" + a.versionType + "]"}, http.StatusBadRequest
+		}
+		// DocWriteRequest.validateDocIdLength: _id is at most 512 bytes.
+		if len(a.id) > maxIDBytes {
+			problems = append(problems, fmt.Sprintf("id [%s] is too long, must be no longer than %d bytes but was: %d", a.id, maxIDBytes, len(a.id)))
 		}
 		actions = append(actions, a)
 	}

@@ -1,8 +1,12 @@
 package esfake
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
+	"net/netip"
 	"strconv"
 	"strings"
 	"unicode"
@@ -14,6 +18,7 @@ type field struct {
 	typ         string // mapping type; "" when unmapped
 	path        []string
 	ignoreAbove int
+	malformedOK bool    // ignore_malformed: values the type cannot parse are not indexed
 	scale       float64 // scaled_float scaling_factor
 }
 
@@ -37,6 +42,10 @@ func lookupField(mappings map[string]any, name string) field {
 						f.typ, _ = sub["type"].(string)
 						f.path = segs[:i]
 						f.ignoreAbove = intOf(sub["ignore_above"])
+						f.malformedOK = sub["ignore_malformed"] == true
+						if sf, ok := sub["scaling_factor"]; ok {
+							f.scale, _ = numberOf(sf)
+						}
 						return f
 					}
 				}
@@ -55,6 +64,7 @@ func lookupField(mappings map[string]any, name string) field {
 	}
 	f.path = segs
 	f.ignoreAbove = intOf(def["ignore_above"])
+	f.malformedOK = def["ignore_malformed"] == true
 	if sf, ok := def["scaling_factor"]; ok {
 		f.scale, _ = numberOf(sf)
 	}
@@ -98,7 +108,10 @@ func (f field) values(id string, src map[string]any) []any {
 			return
 		}
 		if len(rest) == 0 {
-			if s, ok := v.(string); ok && f.ignoreAbove > 0 && len([]rune(s)) > f.ignoreAbove {
+			if s, ok := v.(string); ok && f.ignoreAbove > 0 && utf16Len(s) > f.ignoreAbove {
+				return
+			}
+			if f.malformedOK && checkValue(f.typ, v) != "" {
 				return
 			}
 			out = append(out, v)
@@ -108,12 +121,16 @@ func (f field) values(id string, src map[string]any) []any {
 	return out
 }
 
-// key normalizes a value to what the field type indexes, for equality,
-// ordering and aggregation keys: float64 for numbers, int64 epoch millis for
-// dates, bool for booleans, string for keywords.
+// key normalizes a stored value to what the field type indexes, for
+// equality, ordering and aggregation keys: int64 for integer types (exact;
+// a fraction is truncated, as coerce does), the scaled int64 for
+// scaled_float, float64 for other numbers, int64 epoch millis for dates,
+// bool for booleans, string for keywords.
 func (f field) key(v any) (any, bool) {
 	switch f.typ {
-	case "long", "integer", "short", "byte", "unsigned_long":
+	case "long", "integer", "short", "byte":
+		return storedLong(v)
+	case "unsigned_long":
 		n, ok := numberOf(v)
 		return math.Trunc(n), ok
 	case "double", "float", "half_float":
@@ -121,11 +138,19 @@ func (f field) key(v any) (any, bool) {
 	case "scaled_float":
 		n, ok := numberOf(v)
 		if ok && f.scale > 0 {
-			n = math.Round(n*f.scale) / f.scale
+			// ScaledFloatFieldMapper stores Math.round(value × factor).
+			return javaRound(n * f.scale), true
 		}
 		return n, ok
 	case "date", "date_nanos":
 		return dateMillis(v)
+	case "ip":
+		// Ordered as Elasticsearch indexes addresses: 16 bytes, IPv4 mapped.
+		a, err := netip.ParseAddr(scalarString(v))
+		if err != nil {
+			return nil, false
+		}
+		return ipKey(a.As16()), true
 	case "boolean":
 		switch t := v.(type) {
 		case bool:
@@ -141,6 +166,148 @@ func (f field) key(v any) (any, bool) {
 	return scalarString(v), true
 }
 
+// ipKey is the key of an ip field's value.
+type ipKey [16]byte
+
+// termKey is the key a term query looks for: as key, except that a value
+// with a fraction matches nothing on an integer field
+// (NumberFieldMapper.NumberType.LONG.termQuery), rather than its truncation.
+func (f field) termKey(v any) (any, bool) {
+	switch f.typ {
+	case "long", "integer", "short", "byte":
+		r, ok := exactRat(v)
+		if !ok || !r.IsInt() || !r.Num().IsInt64() {
+			return nil, false
+		}
+		return r.Num().Int64(), true
+	}
+	return f.key(v)
+}
+
+// rangeBound is a range query's bound as compared with the stored keys:
+// on an integer field the exact value (a *big.Rat: 1 is not >= 1.5, as
+// Elasticsearch rounds gte/gt bounds up and lt/lte down); on scaled_float
+// the scaled bound, ceil (lower) or floor (upper) of bound × factor, after
+// a step past the bound when it is exclusive (ScaledFloatFieldMapper
+// rangeQuery), then inclusive.
+func (f field) rangeBound(v any, lower, inclusive bool) (key any, incl, ok bool) {
+	switch f.typ {
+	case "long", "integer", "short", "byte":
+		r, ok := exactRat(v)
+		return r, inclusive, ok
+	case "scaled_float":
+		if f.scale <= 0 {
+			break
+		}
+		d, ok := numberOf(v)
+		if !ok {
+			return nil, false, false
+		}
+		if lower {
+			if !inclusive {
+				d = math.Nextafter(d, math.Inf(1))
+			}
+			return javaRound(math.Ceil(d * f.scale)), true, true
+		}
+		if !inclusive {
+			d = math.Nextafter(d, math.Inf(-1))
+		}
+		return javaRound(math.Floor(d * f.scale)), true, true
+	case "text":
+		return scalarString(v), inclusive, true
+	}
+	k, ok := f.key(v)
+	return k, inclusive, ok
+}
+
+// storedLong parses a long field's value as Elasticsearch does: an integer
+// exactly, a JSON number with a fraction or exponent through double and
+// truncated, a string through BigDecimal and truncated. Values out of the
+// long range are not longs.
+func storedLong(v any) (int64, bool) {
+	switch t := v.(type) {
+	case json.Number:
+		if n, err := strconv.ParseInt(t.String(), 10, 64); err == nil {
+			return n, true
+		}
+		if !strings.ContainsAny(t.String(), ".eE") {
+			return 0, false // an integer out of range
+		}
+		d, err := t.Float64()
+		if err != nil {
+			return 0, false
+		}
+		return doubleToLong(d)
+	case float64:
+		return doubleToLong(t)
+	case int64:
+		return t, true
+	case int:
+		return int64(t), true
+	case string:
+		s := strings.TrimSpace(t)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, true
+		}
+		r, ok := exactRat(s)
+		if !ok {
+			return 0, false
+		}
+		q := new(big.Int).Quo(r.Num(), r.Denom()) // truncated toward zero
+		return q.Int64(), q.IsInt64()
+	}
+	return 0, false
+}
+
+// doubleToLong truncates a double to a long, refusing what is out of range.
+func doubleToLong(d float64) (int64, bool) {
+	if math.IsNaN(d) || d < -(1<<63) || d >= 1<<63 {
+		return 0, false
+	}
+	return int64(d), true
+}
+
+// exactRat is a numeric value as an exact rational: decimal text (JSON
+// numbers, numeric strings) keeps every digit.
+func exactRat(v any) (*big.Rat, bool) {
+	switch t := v.(type) {
+	case json.Number:
+		return exactRat(t.String())
+	case string:
+		s := strings.TrimSpace(t)
+		// big.Rat also reads "a/b" and hexadecimal, which are not numbers here.
+		if _, err := strconv.ParseFloat(s, 64); err != nil || strings.ContainsAny(s, "/xXpP_") {
+			return nil, false
+		}
+		return new(big.Rat).SetString(s)
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return nil, false
+		}
+		return new(big.Rat).SetFloat64(t), true
+	case int64:
+		return new(big.Rat).SetInt64(t), true
+	case int:
+		return new(big.Rat).SetInt64(int64(t)), true
+	}
+	return nil, false
+}
+
+// javaRound is Java's Math.round(double): floor(x + 0.5), saturating at
+// the long range (NaN is 0).
+func javaRound(x float64) int64 {
+	r := math.Floor(x + 0.5)
+	switch {
+	case math.IsNaN(r):
+		return 0
+	case r >= 1<<63:
+		return math.MaxInt64
+	case r < -(1 << 63):
+		return math.MinInt64
+	}
+	return int64(r)
+}
+
 // analyze is the simplified standard analyzer: lowercased runs of letters
 // and digits.
 func analyze(s string) []string {
@@ -151,10 +318,21 @@ func analyze(s string) []string {
 
 // compareKeys orders two normalized keys of the same field type.
 func compareKeys(a, b any) int {
+	if r, ok := b.(*big.Rat); ok {
+		// A range bound on an integer field (rangeBound).
+		x, ok := a.(int64)
+		if !ok {
+			return strings.Compare(fmt.Sprint(a), r.String())
+		}
+		return new(big.Rat).SetInt64(x).Cmp(r)
+	}
 	switch x := a.(type) {
 	case float64:
 		y, _ := b.(float64)
 		return cmp3(x < y, x > y)
+	case ipKey:
+		y, _ := b.(ipKey)
+		return bytes.Compare(x[:], y[:])
 	case int64:
 		y, _ := b.(int64)
 		return cmp3(x < y, x > y)
@@ -178,10 +356,30 @@ func cmp3(less, more bool) int {
 	return 0
 }
 
+// keyFloat is a numeric key's value as a double, for metric aggregations.
+func (f field) keyFloat(k any) (float64, bool) {
+	switch t := k.(type) {
+	case float64:
+		return t, true
+	case int64:
+		if f.typ == "scaled_float" && f.scale > 0 {
+			return float64(t) / f.scale, true
+		}
+		return float64(t), true
+	}
+	return 0, false
+}
+
 // keyJSON renders an aggregation or sort key as Elasticsearch does: whole
-// numbers for integer and date fields, 1/0 for booleans.
+// numbers for integer and date fields, doubles for scaled_float, 1/0 for
+// booleans.
 func (f field) keyJSON(k any) any {
 	switch t := k.(type) {
+	case int64:
+		if f.typ == "scaled_float" && f.scale > 0 {
+			return float64(t) / f.scale
+		}
+		return t
 	case float64:
 		switch f.typ {
 		case "long", "integer", "short", "byte", "unsigned_long":
@@ -193,6 +391,8 @@ func (f field) keyJSON(k any) any {
 			return int64(1)
 		}
 		return int64(0)
+	case ipKey:
+		return netip.AddrFrom16(t).Unmap().String()
 	}
 	return k
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,8 +69,8 @@ func (s *Server) handlePutTemplate(w http.ResponseWriter, name string, body []by
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Elasticsearch refuses two templates of equal priority whose patterns
-	// overlap (MetadataIndexTemplateService); overlap is approximated by
-	// one pattern matching the other's literal prefix.
+	// overlap, that is some index name matches both
+	// (MetadataIndexTemplateService.findConflictingV2Templates).
 	for _, t := range s.templates {
 		if t.name == name || t.priority != prio {
 			continue
@@ -365,30 +364,79 @@ func (s *Server) newUUID() string {
 	return fmt.Sprintf("esfake%016d", s.seq)
 }
 
+// globMatch is Elasticsearch's Regex.simpleMatch, which index patterns,
+// index expressions and source filters use: "*" matches any run of
+// characters; every other character, "?" and "[" included, only itself.
 func globMatch(pattern, name string) bool {
-	if pattern == "*" || pattern == "_all" {
+	if pattern == "_all" {
 		return true
 	}
-	ok, err := path.Match(pattern, name)
-	return err == nil && ok
+	// Greedy match with backtracking to the last star.
+	p, n, star, mark := 0, 0, -1, 0
+	for n < len(name) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, n
+			p++
+		case p < len(pattern) && pattern[p] == name[n]:
+			p++
+			n++
+		case star >= 0:
+			mark++
+			p, n = star+1, mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }
 
+// patternsOverlap tells whether some index name matches a pattern of a and
+// one of b, the check MetadataIndexTemplateService makes on the
+// intersection of their automata.
 func patternsOverlap(a, b []string) bool {
-	prefix := func(p string) string {
-		if i := strings.IndexAny(p, "*?"); i >= 0 {
-			return p[:i]
-		}
-		return p
-	}
 	for _, x := range a {
 		for _, y := range b {
-			px, py := prefix(x), prefix(y)
-			if globMatch(x, py) || globMatch(y, px) || strings.HasPrefix(px, py) && strings.Contains(y, "*") || strings.HasPrefix(py, px) && strings.Contains(x, "*") {
+			if globsIntersect(x, y) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// globsIntersect tells whether one string matches both simpleMatch
+// patterns: a search over pairs of positions in x and y, where a star may
+// end (match nothing more) or take the other pattern's next character.
+func globsIntersect(x, y string) bool {
+	type state struct{ i, j int }
+	seen := map[state]bool{}
+	var walk func(i, j int) bool
+	walk = func(i, j int) bool {
+		if seen[state{i, j}] {
+			return false
+		}
+		seen[state{i, j}] = true
+		xStar := i < len(x) && x[i] == '*'
+		yStar := j < len(y) && y[j] == '*'
+		switch {
+		case i == len(x) && j == len(y):
+			return true
+		case xStar && walk(i+1, j), yStar && walk(i, j+1):
+			return true
+		case xStar && j < len(y) && !yStar:
+			return walk(i, j+1) // x's star takes y's character
+		case yStar && i < len(x) && !xStar:
+			return walk(i+1, j) // y's star takes x's character
+		case i < len(x) && j < len(y) && !xStar && !yStar && x[i] == y[j]:
+			return walk(i+1, j+1)
+		}
+		return false
+	}
+	return walk(0, 0)
 }
 
 func bracketList(xs []string) string { return "[" + strings.Join(xs, ", ") + "]" }

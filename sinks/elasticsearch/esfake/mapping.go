@@ -234,6 +234,9 @@ func (p *docParser) value(v any, def map[string]any, dynamic, full, name string)
 // field's value.
 func (p *docParser) check(v any, def map[string]any, typ, full, name string) *esError {
 	cause := checkValue(typ, v)
+	if cause == "" && typ == "keyword" {
+		return immenseTerm(v, def, full)
+	}
 	if cause == "" || def["ignore_malformed"] == true {
 		return nil
 	}
@@ -243,6 +246,52 @@ func (p *docParser) check(v any, def map[string]any, typ, full, name string) *es
 			p.col(name), full, typ, p.id, preview(v)),
 		Cause: &esError{Type: "illegal_argument_exception", Reason: cause},
 	}
+}
+
+// maxTermBytes is Lucene's limit on one indexed term (and one sorted doc
+// value): IndexWriter.MAX_TERM_LENGTH.
+const maxTermBytes = 32766
+
+// immenseTerm refuses a keyword value whose UTF-8 encoding is longer than
+// Lucene takes, unless ignore_above drops it or the field is neither
+// indexed nor has doc values. Lucene refuses the document when the
+// shard indexes it, after parsing, so the item fails with the
+// IllegalArgumentException of IndexingChain (status 400).
+func immenseTerm(v any, def map[string]any, full string) *esError {
+	if def["index"] == false && def["doc_values"] == false {
+		return nil
+	}
+	s := scalarString(v)
+	if len(s) <= maxTermBytes {
+		return nil
+	}
+	if ia := intOf(def["ignore_above"]); ia > 0 && utf16Len(s) > ia {
+		return nil
+	}
+	prefix := make([]string, 30)
+	for i := range prefix {
+		prefix[i] = strconv.Itoa(int(int8(s[i])))
+	}
+	original := fmt.Sprintf("bytes can be at most %d in length; got %d", maxTermBytes, len(s))
+	return &esError{
+		Type: "illegal_argument_exception",
+		Reason: fmt.Sprintf("Document contains at least one immense term in field=\"%s\" (whose UTF8 encoding is longer than the max length %d), all of which were skipped.  Please correct the analyzer to not produce such terms.  The prefix of the first immense term is: '[%s]...', original message: %s",
+			full, maxTermBytes, strings.Join(prefix, ", "), original),
+		Cause: &esError{Type: "max_bytes_length_exceeded_exception", Reason: "max_bytes_length_exceeded_exception: " + original},
+	}
+}
+
+// utf16Len is a string's length as Java counts it, which ignore_above
+// compares with.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x10000 {
+			n++
+		}
+	}
+	return n
 }
 
 // checkValue returns why v is not a valid value of a field of that type,
@@ -262,6 +311,9 @@ func checkValue(typ string, v any) string {
 					return `For input string: "` + s + `"`
 				}
 				return "[" + typ + "] supports only finite values, but got [" + scalarString(t) + "]"
+			}
+			if _, ok := storedLong(t); typ == "long" && !ok {
+				return "Value [" + scalarString(t) + "] is out of range for a long"
 			}
 			return ""
 		case bool:

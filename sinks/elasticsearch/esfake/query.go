@@ -2,6 +2,7 @@ package esfake
 
 import (
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -198,8 +199,16 @@ func termMatcher(f field, want []any) matcher {
 		}
 	}
 	keys := map[any]bool{}
+	var prefixes []netip.Prefix
 	for _, w := range want {
-		if k, ok := f.key(w); ok {
+		if f.typ == "ip" {
+			// A term on an ip field may be a CIDR block (IpFieldMapper.termQuery).
+			if p, err := netip.ParsePrefix(scalarString(w)); err == nil {
+				prefixes = append(prefixes, p.Masked())
+				continue
+			}
+		}
+		if k, ok := f.termKey(w); ok {
 			keys[k] = true
 		}
 	}
@@ -207,6 +216,16 @@ func termMatcher(f field, want []any) matcher {
 		for _, v := range f.values(id, src) {
 			if k, ok := f.key(v); ok && keys[k] {
 				return true, 1
+			}
+			if len(prefixes) == 0 {
+				continue
+			}
+			if a, err := netip.ParseAddr(scalarString(v)); err == nil {
+				for _, p := range prefixes {
+					if p.Contains(a.Unmap()) || p.Contains(a) {
+						return true, 1
+					}
+				}
 			}
 		}
 		return false, 0
@@ -238,23 +257,24 @@ func rangeMatcher(f field, opts map[string]any) matcher {
 	}
 	var bounds []bound
 	for op, v := range opts {
-		k, ok := f.key(v)
-		if f.typ == "text" {
-			k, ok = scalarString(v), true
+		var lower, inclusive bool
+		switch op {
+		case "gt", "from":
+			lower, inclusive = true, op == "from"
+		case "gte":
+			lower, inclusive = true, true
+		case "lt", "to":
+			inclusive = op == "to"
+		case "lte":
+			inclusive = true
+		default:
+			continue
 		}
+		k, incl, ok := f.rangeBound(v, lower, inclusive)
 		if !ok {
 			continue
 		}
-		switch op {
-		case "gt", "from":
-			bounds = append(bounds, bound{k, op == "from", true})
-		case "gte":
-			bounds = append(bounds, bound{k, true, true})
-		case "lt", "to":
-			bounds = append(bounds, bound{k, op == "to", false})
-		case "lte":
-			bounds = append(bounds, bound{k, true, false})
-		}
+		bounds = append(bounds, bound{k, incl, lower})
 	}
 	return func(id string, src map[string]any) (bool, float64) {
 		for _, v := range f.values(id, src) {
