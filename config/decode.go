@@ -56,6 +56,7 @@ type decoder struct {
 	active  map[*yaml.Node]bool
 	steps   int
 	aborted bool
+	offline bool // Options.Offline
 }
 
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {

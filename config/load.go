@@ -52,10 +52,27 @@ func LoadDraft(path string, lookupEnv func(string) (string, bool)) (*Config, err
 
 // ParseDraft is LoadDraft on bytes already read.
 func ParseDraft(file string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return ParseDraftWith(file, data, lookupEnv, Options{})
+}
+
+// Options change what ParseDraftWith checks.
+type Options struct {
+	// Offline reads the configuration for a run that connects to nothing
+	// (projector test): the connection settings, everything under kafka
+	// but batch_size, under stores and under admin, are decoded but not
+	// checked, and no file they name is read. A ${NAME} in them that is
+	// not set is no problem there: the setting keeps the reference's text
+	// (a boolean is left false). Everything else is checked as Load does.
+	Offline bool
+}
+
+// ParseDraftWith is ParseDraft with options.
+func ParseDraftWith(file string, data []byte, lookupEnv func(string) (string, bool), opts Options) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
 	d := newDecoder(file, lookupEnv)
+	d.offline = opts.Offline
 	root := d.parseYAML(data)
 	if root == nil {
 		return nil, d.errs.Err()

@@ -19,7 +19,23 @@ func (d *decoder) scalar(n *yaml.Node, path []string, vi *valueInfo, want string
 		d.wrongKind(n, path, vi, want)
 		return "", false
 	}
-	x := interpolate(n.Value, d.lookup)
+	lookup, unset := d.lookup, false
+	if d.offline && connectionSetting(path) {
+		lookup = func(name string) (string, bool) {
+			if v, ok := d.lookup(name); ok {
+				return v, true
+			}
+			unset = true
+			return "${" + name + "}", true
+		}
+	}
+	x := interpolate(n.Value, lookup)
+	if unset && want != "a string" && want != "" {
+		// Offline, an integer or boolean connection setting from an
+		// unset variable stays unset, without a word.
+		vi.bad = true
+		return "", false
+	}
 	if x.refs {
 		vi.env, vi.raw = true, n.Value
 	}
@@ -37,6 +53,22 @@ func (d *decoder) scalar(n *yaml.Node, path []string, vi *valueInfo, want string
 		return "", false
 	}
 	return x.value, true
+}
+
+// connectionSetting reports whether path leads to a setting of the
+// connections: everything under kafka but batch_size, under stores and
+// under admin.
+func connectionSetting(path []string) bool {
+	if len(path) == 0 {
+		return false
+	}
+	switch path[0] {
+	case "kafka":
+		return len(path) < 2 || path[1] != "batch_size"
+	case "stores", "admin":
+		return true
+	}
+	return false
 }
 
 // secretProblem is the one message for a secret whose ${...} cannot be

@@ -86,8 +86,14 @@ func validTopic(s string) bool { return topicName.MatchString(s) && s != "." && 
 
 func (v *validator) validate() {
 	v.version()
-	v.kafka()
-	v.stores()
+	if v.d.offline {
+		// Nothing is connected to: only what the engine itself uses.
+		v.batchSize()
+	} else {
+		v.kafka()
+		v.stores()
+		v.adminListen()
+	}
 	v.runtime()
 	v.rebuild()
 	v.sources()
@@ -121,9 +127,7 @@ func (v *validator) kafka() {
 			}
 		}
 	}
-	if v.usable(&k.BatchSize) && k.BatchSize <= 0 {
-		v.add(v.at(&k.BatchSize, k.Pos), "kafka.batch_size must be positive, got %s", v.info(&k.BatchSize).showInt(k.BatchSize))
-	}
+	v.batchSize()
 	v.schemaRegistry(&k.SchemaRegistry)
 	v.tlsSettings(k.TLS, "kafka.tls")
 	v.kafkaSASL(k.SASL)
@@ -133,6 +137,13 @@ func (v *validator) kafka() {
 		} else {
 			v.add(v.at(&k.DeadLetterTopic), "kafka.dead_letter_topic must be a Kafka topic name (letters, digits, '.', '_', '-'), got %s", v.show(&k.DeadLetterTopic))
 		}
+	}
+}
+
+func (v *validator) batchSize() {
+	k := &v.c.Kafka
+	if v.usable(k) && v.usable(&k.BatchSize) && k.BatchSize <= 0 {
+		v.add(v.at(&k.BatchSize, k.Pos), "kafka.batch_size must be positive, got %s", v.info(&k.BatchSize).showInt(k.BatchSize))
 	}
 }
 
@@ -218,11 +229,14 @@ func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes .
 	return true
 }
 
-func (v *validator) runtime() {
+func (v *validator) adminListen() {
 	a := &v.c.Admin
 	if a.Listen != "" && v.usable(&a.Listen) && checkHostPort(a.Listen, true) != nil {
 		v.add(v.at(&a.Listen, a.Pos), `admin.listen must be host:port, ":port", or "off", got %s`, v.show(&a.Listen))
 	}
+}
+
+func (v *validator) runtime() {
 	v.oneOf(&v.c.Log.Format, "log.format", "text", "json")
 	v.oneOf(&v.c.Log.Level, "log.level", "debug", "info", "warn", "error")
 	v.oneOf(&v.c.Errors.Tolerance, "errors.tolerance", "none", "all")

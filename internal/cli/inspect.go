@@ -48,7 +48,7 @@ record is malformed, with what is wrong and where.`,
 	f.StringVar(&o.value, "value", "", "file holding the record value")
 	f.StringVar(&o.key, "key", "", "file holding the record key")
 	f.StringVar(&o.format, "format", "auto", "auto, json, avro or unwrapped")
-	f.StringSliceVar(&o.columns, "column", nil, "a column type hint for schemaless records, name=type (e.g. price=numeric(10,2)); repeatable")
+	f.StringArrayVar(&o.columns, "column", nil, "a column type hint for schemaless records, name=type (e.g. price=numeric(10,2)); repeat it for more columns")
 	f.StringVar(&o.topic, "topic", "", "read the record from this topic")
 	f.Int32Var(&o.partition, "partition", 0, "partition of --topic")
 	f.Int64Var(&o.offset, "offset", -1, "offset of the record in --topic")

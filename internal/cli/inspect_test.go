@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +61,21 @@ func TestInspectTopic(t *testing.T) {
 	code, _, errs = run(t, "inspect", "--brokers", brokers, "--topic", "cqrs.public.widgets", "--partition", "-1", "--offset", "0")
 	if code != ExitUsage || !strings.Contains(errs, "--partition must be 0 or more") {
 		t.Errorf("--partition -1: exit %d %q, want %d and what is wrong", code, errs, ExitUsage)
+	}
+}
+
+// TestInspectColumnNumericHint: --column takes a type with a comma, as
+// the flag's own help shows (numeric(10,2)), and may be repeated.
+func TestInspectColumnNumericHint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "value.json")
+	if err := os.WriteFile(path, []byte(`{"op":"c","after":{"id":1,"price":10.5,"rate":0.125}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runMain(t, "inspect", "--value", path, "--column", "price=numeric(10,2)", "--column", "rate=numeric(5,1)")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, `"price": "10.50"`) || !strings.Contains(out, `"rate": "0.1"`) {
+		t.Errorf("price and rate not read with their scales:\n%s", out)
 	}
 }

@@ -18,28 +18,31 @@ func newTest(g *globals) *cobra.Command {
 		Long: `test runs YAML test cases against the projection engine, in memory: each case
 gives change records (Debezium records, or short { source, op, after }
 changes) and expects view documents (subsets of their fields) or their
-absence. A directory runs its *.yaml files.
+absence. A directory runs its *.yaml and *.yml files that have config: or
+cases: at their top, and skips the others (a projector config beside them).
+The configuration's connection settings (kafka, stores, admin) are not
+checked, nor their variables needed.
 
-Exit status: 0 when every case passes, 1 when a case fails, 2 for a
-malformed test file.`,
+Every file is run, and a summary printed. Exit status: 0 when every case
+passes, 1 when a case fails, 2 when a test file is malformed.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			files, err := testFiles(args)
 			if err != nil {
 				return usageError(err)
 			}
-			passed, failed := 0, 0
+			passed, failed, malformed, broken := 0, 0, 0, 0
 			for _, path := range files {
-				f, err := projtest.Parse(path)
-				if err != nil {
-					return usageError(err)
-				}
-				res, err := projtest.Run(cmd.Context(), f)
-				if errors.Is(err, projtest.ErrMalformed) {
-					return usageError(err)
-				}
-				if err != nil {
-					return &exitError{code: ExitFailure, err: fmt.Errorf("%s: %w", path, err)}
+				res, err := runTestFile(cmd, path)
+				switch {
+				case errors.Is(err, projtest.ErrMalformed):
+					malformed++
+					fmt.Fprintln(g.stderr, "projector:", err)
+					continue
+				case err != nil:
+					broken++
+					fmt.Fprintf(g.stderr, "projector: %s: %v\n", path, err)
+					continue
 				}
 				for _, fl := range projtest.Sorted(res.Failures) {
 					fmt.Fprintln(g.stdout, fl)
@@ -47,8 +50,18 @@ malformed test file.`,
 				passed += res.Passed
 				failed += res.Failed
 			}
-			fmt.Fprintf(g.stdout, "%d passed, %d failed\n", passed, failed)
-			if failed > 0 {
+			summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+			if malformed > 0 {
+				summary += fmt.Sprintf(", %d malformed %s not run", malformed, plural(malformed, "file", "files"))
+			}
+			if broken > 0 {
+				summary += fmt.Sprintf(", %d %s could not run", broken, plural(broken, "file", "files"))
+			}
+			fmt.Fprintln(g.stdout, summary)
+			switch {
+			case malformed > 0:
+				return &exitError{code: ExitUsage, err: errors.New("")}
+			case failed > 0 || broken > 0:
 				return &exitError{code: ExitFailure, err: errors.New("")}
 			}
 			return nil
@@ -56,7 +69,23 @@ malformed test file.`,
 	}
 }
 
-// testFiles expands directories to their YAML files.
+func runTestFile(cmd *cobra.Command, path string) (*projtest.Result, error) {
+	f, err := projtest.Parse(path)
+	if err != nil {
+		return nil, err
+	}
+	return projtest.Run(cmd.Context(), f)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// testFiles expands directories to their test files: the YAML files with
+// config: or cases: at their top.
 func testFiles(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
@@ -73,11 +102,15 @@ func testFiles(args []string) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, m...)
+			for _, path := range m {
+				if projtest.IsTestFile(path) {
+					out = append(out, path)
+				}
+			}
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no test files")
+		return nil, errors.New("no test files (YAML files with config: and cases:)")
 	}
 	return out, nil
 }

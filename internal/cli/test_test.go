@@ -102,3 +102,74 @@ func TestTestMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestTestMissingBlockDocLine: a missing doc written in block style is
+// reported at its id's line.
+func TestTestMissingBlockDocLine(t *testing.T) {
+	path := writeCases(t, `cases:
+  - name: block
+    given:
+      - { source: orders, after: { id: 1, user_id: u1, status: paid } }
+    expect:
+      order_view:
+        "9":
+          status: paid
+`)
+	code, out, errOut := runMain(t, "test", path)
+	if code != ExitFailure {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	want := path + `:8: case "block": view order_view doc 9: missing, want a document`
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+// TestTestDirectory: a directory runs its test files and skips the other
+// YAML files, such as the projector config beside them; a malformed file
+// does not stop the others, and the summary counts it (exit 2).
+func TestTestDirectory(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := os.ReadFile("../../examples/shop/projector.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"projector.yaml": string(cfg),
+		"a.yaml": `config: projector.yaml
+cases:
+  - name: paid
+    given: [{ source: orders, after: { id: 1, user_id: u1, status: paid, total_amount: "1.00" } }]
+    expect: { order_view: { "1": { status: paid } } }
+`,
+		"b.yml": `config: projector.yaml
+cases:
+  - name: wrong
+    given: [{ source: orders, after: { id: 1, user_id: u1, status: paid, total_amount: "1.00" } }]
+    expect: { order_view: { "1": { status: shipped } } }
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runMain(t, "test", dir)
+	if code != ExitFailure || !strings.Contains(out, "1 passed, 1 failed\n") {
+		t.Fatalf("exit %d, want %d and 1 passed, 1 failed\n%s%s", code, ExitFailure, out, errOut)
+	}
+	bad := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(bad, []byte("config: projector.yaml\ncases:\n  - name: [x]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runMain(t, "test", dir)
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want %d\n%s%s", code, ExitUsage, out, errOut)
+	}
+	if !strings.Contains(out, `b.yml:5: case "wrong"`) || !strings.Contains(out, "1 passed, 1 failed, 1 malformed file not run") {
+		t.Errorf("the other files' results or the summary are missing:\n%s", out)
+	}
+	if !strings.Contains(errOut, bad+":3: name:") {
+		t.Errorf("the malformed file is not reported at its line:\n%s", errOut)
+	}
+}

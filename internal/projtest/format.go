@@ -12,12 +12,18 @@
 //	        "1": { status: paid, customer: { name: Ada } }  # a subset of the doc's fields
 //	    absent:
 //	      order_view: ["2"]
+//
+// The given records apply in the order written (see positions); anchors,
+// aliases and merge keys (<<: *row) are plain YAML; the config is read
+// offline (config.Options), its connection settings unchecked.
 package projtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -69,31 +75,29 @@ type Absent struct {
 	Line     int
 }
 
-// Parse reads a test file.
+// Parse reads a test file: one YAML document, its aliases resolved and
+// its merge keys (<<: *row) expanded.
 func Parse(path string) (*File, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, path, err)
-	}
 	p := &parser{path: path}
-	f := &File{Path: path}
-	if len(doc.Content) == 0 {
-		return nil, p.errf(&doc, "empty file")
+	top, err := p.document(raw)
+	if err != nil {
+		return nil, err
 	}
-	top := doc.Content[0]
-	err = p.mapping(top, func(k string, v *yaml.Node) error {
-		switch k {
+	f := &File{Path: path}
+	err = p.mapping(top, func(k, v *yaml.Node) error {
+		switch k.Value {
 		case "config":
-			if v.Kind != yaml.ScalarNode || v.Value == "" {
+			cfg, err := p.text(v, "config")
+			if err != nil || cfg == "" {
 				return p.errf(v, "config: want the path of a projector config")
 			}
-			f.Config = v.Value
+			f.Config = cfg
 			if !filepath.IsAbs(f.Config) {
-				f.Config = filepath.Join(filepath.Dir(path), f.Config)
+				f.Config = filepath.Join(filepath.Dir(p.path), f.Config)
 			}
 		case "cases":
 			if v.Kind != yaml.SequenceNode {
@@ -107,7 +111,7 @@ func Parse(path string) (*File, error) {
 				f.Cases = append(f.Cases, tc)
 			}
 		default:
-			return p.errf(v, "unknown key %q (want config, cases)", k)
+			return p.errf(k, "unknown key %q (want config, cases)", k.Value)
 		}
 		return nil
 	})
@@ -129,25 +133,173 @@ func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
 	return fmt.Errorf("%w: %s:%d: %s", ErrMalformed, p.path, n.Line, fmt.Sprintf(format, args...))
 }
 
+// document parses the file's one YAML document and returns its top node,
+// resolved (see resolver).
+func (p *parser) document(raw []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return nil, p.errf(&yaml.Node{Line: 1}, "empty file")
+	} else if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, p.path, err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, p.errf(&extra, "a second YAML document (after ---): a test file holds one; put more cases under cases:")
+	case !errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, p.path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, p.errf(&doc, "empty file")
+	}
+	r := &resolver{p: p, budget: maxNodes, active: map[*yaml.Node]bool{}}
+	return r.node(doc.Content[0], nil)
+}
+
+// maxNodes bounds a test file's nodes once its aliases are expanded.
+const maxNodes = 1_000_000
+
+// resolver copies a node tree with its aliases replaced by copies of the
+// nodes they name and its merge keys expanded, so that the rest of the
+// parser sees plain mappings, lists and scalars. What an alias brings is
+// placed at the alias's line: a failure in a document expected through
+// *doc is reported where the case uses it. A key written twice in a
+// mapping is an error; a key a merge brings is overridden by one written.
+type resolver struct {
+	p      *parser
+	budget int
+	active map[*yaml.Node]bool // the nodes being copied: an alias to one is a cycle
+}
+
+func (r *resolver) node(n, at *yaml.Node) (*yaml.Node, error) {
+	if r.budget--; r.budget < 0 {
+		return nil, r.p.errf(n, "too large once its aliases are expanded (over %d nodes)", maxNodes)
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil || r.active[n.Alias] {
+			return nil, r.p.errf(n, "alias *%s refers to a node that contains it", n.Value)
+		}
+		if at == nil {
+			at = n
+		}
+		return r.node(n.Alias, at)
+	}
+	out := *n
+	out.Anchor, out.Content = "", nil
+	if at != nil {
+		out.Line, out.Column = at.Line, at.Column
+	}
+	if n.Kind != yaml.MappingNode && n.Kind != yaml.SequenceNode {
+		return &out, nil
+	}
+	r.active[n] = true
+	defer delete(r.active, n)
+	if n.Kind == yaml.MappingNode {
+		return &out, r.mapping(n, &out, at)
+	}
+	for _, c := range n.Content {
+		cc, err := r.node(c, at)
+		if err != nil {
+			return nil, err
+		}
+		out.Content = append(out.Content, cc)
+	}
+	return &out, nil
+}
+
+// mapping fills out with the keys written in n, then those its merge keys
+// bring that it does not have (the first merged mapping wins).
+func (r *resolver) mapping(n, out, at *yaml.Node) error {
+	have := map[string]bool{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		kk, err := r.node(k, at)
+		if err != nil {
+			return err
+		}
+		if kk.Kind != yaml.ScalarNode {
+			return r.p.errf(kk, "a key must be a single value, not %s", kindName(kk))
+		}
+		if have[kk.Value] {
+			return r.p.errf(kk, "key %q written twice", kk.Value)
+		}
+		have[kk.Value] = true
+		vv, err := r.node(v, at)
+		if err != nil {
+			return err
+		}
+		out.Content = append(out.Content, kk, vv)
+	}
+	for _, m := range merges {
+		mm, err := r.node(m, at)
+		if err != nil {
+			return err
+		}
+		sources := []*yaml.Node{mm}
+		if mm.Kind == yaml.SequenceNode {
+			sources = mm.Content
+		}
+		for _, src := range sources {
+			if src.Kind != yaml.MappingNode {
+				return r.p.errf(src, "<<: want a mapping (or a list of them) to merge, not %s", kindName(src))
+			}
+			for i := 0; i+1 < len(src.Content); i += 2 {
+				if k := src.Content[i]; !have[k.Value] {
+					have[k.Value] = true
+					out.Content = append(out.Content, k, src.Content[i+1])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch {
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	case n.Tag == "!!null":
+		return "null"
+	}
+	return "a single value"
+}
+
 // mapping calls fn for each key of a mapping node, in order.
-func (p *parser) mapping(n *yaml.Node, fn func(k string, v *yaml.Node) error) error {
+func (p *parser) mapping(n *yaml.Node, fn func(k, v *yaml.Node) error) error {
 	if n.Kind != yaml.MappingNode {
-		return p.errf(n, "want a mapping")
+		return p.errf(n, "want a mapping, not %s", kindName(n))
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if err := fn(n.Content[i].Value, n.Content[i+1]); err != nil {
+		if err := fn(n.Content[i], n.Content[i+1]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// text returns a scalar's text; key names it in the message.
+func (p *parser) text(n *yaml.Node, key string) (string, error) {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return "", p.errf(n, "%s: want a single value, not %s", key, kindName(n))
+	}
+	return n.Value, nil
+}
+
 func (p *parser) testCase(n *yaml.Node) (*Case, error) {
 	c := &Case{Line: n.Line}
-	err := p.mapping(n, func(k string, v *yaml.Node) error {
-		switch k {
+	err := p.mapping(n, func(k, v *yaml.Node) error {
+		var err error
+		switch k.Value {
 		case "name":
-			c.Name = v.Value
+			c.Name, err = p.text(v, "name")
 		case "given":
 			if v.Kind != yaml.SequenceNode {
 				return p.errf(v, "given: want a list of change records")
@@ -160,29 +312,35 @@ func (p *parser) testCase(n *yaml.Node) (*Case, error) {
 				c.Given = append(c.Given, gv)
 			}
 		case "expect":
-			return p.mapping(v, func(view string, docs *yaml.Node) error {
-				return p.mapping(docs, func(id string, fields *yaml.Node) error {
+			return p.mapping(v, func(view, docs *yaml.Node) error {
+				return p.mapping(docs, func(id, fields *yaml.Node) error {
 					if fields.Kind != yaml.MappingNode {
-						return p.errf(fields, "expect %s %s: want a mapping of fields ({} for any doc)", view, id)
+						return p.errf(fields, "expect %s %s: want a mapping of fields ({} for any doc)", view.Value, id.Value)
 					}
-					c.Expect = append(c.Expect, &Expect{View: view, ID: id, Line: fields.Line, Fields: fields})
+					// The doc's line is its id's: a block mapping of
+					// fields starts on the next line.
+					c.Expect = append(c.Expect, &Expect{View: view.Value, ID: id.Value, Line: id.Line, Fields: fields})
 					return nil
 				})
 			})
 		case "absent":
-			return p.mapping(v, func(view string, ids *yaml.Node) error {
+			return p.mapping(v, func(view, ids *yaml.Node) error {
 				if ids.Kind != yaml.SequenceNode {
-					return p.errf(ids, "absent %s: want a list of doc ids", view)
+					return p.errf(ids, "absent %s: want a list of doc ids", view.Value)
 				}
 				for _, id := range ids.Content {
-					c.Absent = append(c.Absent, &Absent{View: view, ID: id.Value, Line: id.Line})
+					s, err := p.text(id, "absent "+view.Value)
+					if err != nil {
+						return err
+					}
+					c.Absent = append(c.Absent, &Absent{View: view.Value, ID: s, Line: id.Line})
 				}
 				return nil
 			})
 		default:
-			return p.errf(v, "unknown key %q (want name, given, expect, absent)", k)
+			return p.errf(k, "unknown key %q (want name, given, expect, absent)", k.Value)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -196,55 +354,80 @@ func (p *parser) testCase(n *yaml.Node) (*Case, error) {
 	return c, nil
 }
 
+// The keys of the two kinds of given records.
+var (
+	rawKeys   = []string{"topic", "key", "value"}
+	shortKeys = []string{"source", "op", "before", "after"}
+)
+
 func (p *parser) given(n *yaml.Node) (*Given, error) {
 	g := &Given{Line: n.Line}
-	hasValue := false
-	err := p.mapping(n, func(k string, v *yaml.Node) error {
+	keys := map[string]*yaml.Node{}
+	err := p.mapping(n, func(k, v *yaml.Node) error {
+		keys[k.Value] = k
 		var err error
-		switch k {
+		switch k.Value {
 		case "topic":
-			g.Topic = v.Value
-		case "key":
-			g.Key, err = rawJSON(v)
-		case "value":
-			hasValue = true
-			g.Value, err = rawJSON(v)
+			g.Topic, err = p.text(v, k.Value)
 		case "source":
-			g.Source = v.Value
+			g.Source, err = p.text(v, k.Value)
 		case "op":
-			g.Op = v.Value
+			g.Op, err = p.text(v, k.Value)
+		case "key":
+			if g.Key, err = rawJSON(v); err != nil {
+				return p.errf(v, "key: %v", err)
+			}
+		case "value":
+			if g.Value, err = rawJSON(v); err != nil {
+				return p.errf(v, "value: %v", err)
+			}
 		case "before", "after":
 			if v.Tag == "!!null" {
 				return nil
 			}
 			if v.Kind != yaml.MappingNode {
-				return p.errf(v, "%s: want a mapping of columns", k)
+				return p.errf(v, "%s: want a mapping of columns", k.Value)
 			}
 			row := value(v).(map[string]any)
-			if k == "before" {
+			if k.Value == "before" {
 				g.Before = row
 			} else {
 				g.After = row
 			}
 		default:
-			return p.errf(v, "unknown key %q (want topic, key, value for a Debezium record; source, op, before, after for a short one)", k)
+			return p.errf(k, "unknown key %q (want topic, key, value for a Debezium record; source, op, before, after for a short one)", k.Value)
 		}
-		if err != nil {
-			return p.errf(v, "%s: %v", k, err)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	_, hasTopic := keys["topic"]
+	_, hasSource := keys["source"]
 	switch {
-	case g.Topic != "" && g.Source != "":
+	case hasTopic && hasSource:
 		return nil, p.errf(n, "a record has either topic (Debezium) or source (short form), not both")
-	case g.Topic != "":
-		if !hasValue {
+	case hasTopic:
+		for _, k := range shortKeys {
+			if kn := keys[k]; kn != nil {
+				return nil, p.errf(kn, "%s belongs to a short record (source:); a Debezium record (topic:) has its op, before and after in its value", k)
+			}
+		}
+		if g.Topic == "" {
+			return nil, p.errf(n, "topic: want the record's topic")
+		}
+		if keys["value"] == nil {
 			return nil, p.errf(n, "record of %s: missing value (null for a tombstone)", g.Topic)
 		}
-	case g.Source != "":
+	case hasSource:
+		for _, k := range rawKeys {
+			if kn := keys[k]; kn != nil {
+				return nil, p.errf(kn, "%s belongs to a Debezium record (topic:); a short record (source:) gives its key columns in before or after", k)
+			}
+		}
+		if g.Source == "" {
+			return nil, p.errf(n, "source: want the name of a source")
+		}
 		if g.Op == "" {
 			g.Op = "c"
 		}
@@ -284,8 +467,6 @@ func rawJSON(n *yaml.Node) ([]byte, error) {
 // value converts a node to a JSON value, numbers exact as written.
 func value(n *yaml.Node) any {
 	switch n.Kind {
-	case yaml.AliasNode:
-		return value(n.Alias)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -311,4 +492,22 @@ func value(n *yaml.Node) any {
 		}
 	}
 	return n.Value
+}
+
+// IsTestFile reports whether the file at path may be a test file: YAML
+// with config or cases at its top. A directory's other YAML files, such
+// as the projector config its test files name, are not run. A file that
+// cannot be read or parsed may be one: Parse says what is wrong with it.
+func IsTestFile(path string) bool {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	var top map[string]any
+	if err := yaml.Unmarshal(raw, &top); err != nil {
+		return true
+	}
+	_, config := top["config"]
+	_, cases := top["cases"]
+	return config || cases
 }

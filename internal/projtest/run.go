@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -51,7 +51,7 @@ func Run(ctx context.Context, f *File) (*Result, error) {
 	if err := check(f, plan); err != nil {
 		return nil, err
 	}
-	decs, err := rowDecoders(plan)
+	decs, err := newDecoders(plan)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, f.Path, err)
 	}
@@ -72,46 +72,19 @@ func Run(ctx context.Context, f *File) (*Result, error) {
 }
 
 // loadPlan compiles the config the cases test. Its connections are never
-// used: a variable the config needs (${NAME}, no default) that is not set
-// stands for an unused connection of the kind its name says, so that the
-// cases run where the services' settings are not set.
+// used: it is read offline, its connection settings (kafka, stores,
+// admin) neither checked nor needing their variables set, so that the
+// cases run where only the views can be.
 func loadPlan(path string) (*projections.Plan, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	required := map[string]bool{}
-	for _, m := range requiredVar.FindAllStringSubmatch(string(raw), -1) {
-		required[m[1]] = true
-	}
-	lookup := func(k string) (string, bool) {
-		if v, ok := os.LookupEnv(k); ok || !required[k] {
-			return v, ok
-		}
-		return placeholder(k), true
-	}
-	cfg, err := config.ParseDraft(path, raw, lookup)
+	cfg, err := config.ParseDraftWith(path, raw, os.LookupEnv, config.Options{Offline: true})
 	if cfg == nil {
 		return nil, err
 	}
 	return projections.CompileDraft(cfg, err)
-}
-
-var requiredVar = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-func placeholder(name string) string {
-	n := strings.ToUpper(name)
-	switch {
-	case strings.Contains(n, "POSTGRES") || strings.Contains(n, "PG"):
-		return "postgres://unset/unset"
-	case strings.Contains(n, "REDIS"):
-		return "redis://unset:6379"
-	case strings.Contains(n, "ELASTIC") || strings.Contains(n, "ES_"):
-		return "http://unset:9200"
-	case strings.Contains(n, "BROKER") || strings.Contains(n, "KAFKA"):
-		return "unset:9092"
-	}
-	return "unset"
 }
 
 // check reports the names of sources and views the plan does not have.
@@ -120,10 +93,17 @@ func check(f *File, plan *projections.Plan) error {
 	bad := func(line int, format string, args ...any) error {
 		return p.errf(&yaml.Node{Line: line}, format, args...)
 	}
+	topics := map[string]bool{}
+	for _, src := range plan.Sources {
+		topics[src.Topic] = true
+	}
 	for _, c := range f.Cases {
 		for _, g := range c.Given {
 			if g.Source != "" && plan.Source(g.Source) == nil {
-				return bad(g.Line, "unknown source %q", g.Source)
+				return bad(g.Line, "unknown source %q (known: %s)", g.Source, strings.Join(sourceNames(plan), ", "))
+			}
+			if g.Topic != "" && !topics[g.Topic] {
+				return bad(g.Line, "unknown topic %q: no source reads it (known: %s)", g.Topic, strings.Join(slices.Sorted(maps.Keys(topics)), ", "))
 			}
 		}
 		for _, e := range c.Expect {
@@ -138,6 +118,14 @@ func check(f *File, plan *projections.Plan) error {
 		}
 	}
 	return nil
+}
+
+func sourceNames(plan *projections.Plan) []string {
+	out := make([]string, 0, len(plan.Sources))
+	for _, src := range plan.Sources {
+		out = append(out, src.Name)
+	}
+	return out
 }
 
 // docSink keeps the newest doc per view and id, like a store would.
@@ -159,7 +147,7 @@ func (s *docSink) Write(_ context.Context, docs []sinks.Doc) error {
 	return nil
 }
 
-func runCase(ctx context.Context, f *File, plan *projections.Plan, decs map[string]*debezium.Decoder, c *Case) ([]Failure, error) {
+func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoders, c *Case) ([]Failure, error) {
 	sink := &docSink{docs: map[string]sinks.Doc{}}
 	views := make([]string, 0, len(plan.Views))
 	for _, v := range plan.Views {
@@ -173,22 +161,21 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs map[stri
 	fail := func(line int, format string, args ...any) {
 		fails = append(fails, Failure{File: f.Path, Line: line, Case: c.Name, Msg: fmt.Sprintf(format, args...)})
 	}
-	pos := int64(0)
-	for i, g := range c.Given {
+	at := positions{}
+	for _, g := range c.Given {
 		if g.Topic != "" {
-			dead, err := eng.Process(ctx, []projector.Record{{Topic: g.Topic, Offset: int64(i), Key: g.Key, Value: g.Value}})
-			if err != nil {
-				return nil, err
+			td := decs.raw[g.Topic]
+			ch, err := td.dec.Decode(g.Key, g.Value)
+			if err == nil {
+				ch.Position = at.raw(td.src.Name, ch)
+				err = eng.ProcessChanges(ctx, td.src.Name, []debezium.Change{ch})
 			}
-			for _, d := range dead {
-				fail(g.Line, "record of %s not projected: %v", g.Topic, d.Err)
+			if err != nil {
+				fail(g.Line, "record of %s not projected: %v", g.Topic, err)
 			}
 			continue
 		}
-		// Short records follow each other: positions increase in the order
-		// given, so a later change of a row wins, as in a real stream.
-		pos++
-		ch, err := shortChange(plan.Source(g.Source), decs[g.Source], g, pos)
+		ch, err := shortChange(plan.Source(g.Source), decs.short[g.Source], g, at.next(g.Source))
 		if err == nil {
 			err = eng.ProcessChanges(ctx, g.Source, []debezium.Change{ch})
 		}
@@ -202,7 +189,7 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs map[stri
 			fail(e.Line, "view %s doc %s: missing, want a document", e.View, e.ID)
 			continue
 		}
-		for _, m := range match("", e.Fields, d.Fields) {
+		for _, m := range match("", e.Fields, d.Fields, shape{fields: plan.View(e.View).Fields}) {
 			fail(m.line, "view %s doc %s: %s", e.View, e.ID, m.msg)
 		}
 	}
@@ -214,13 +201,42 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs map[stri
 	return fails, nil
 }
 
+// positions orders a case's given records as they are written, per
+// source. A raw record keeps the source position it carries, so that one
+// written with an older position than a record before it is dropped as
+// older, as projector drops it. A short record, and a raw one without a
+// position, comes right after the newest position of its source so far:
+// it is the newest change. (A raw TRUNCATE without a position is refused,
+// as projector refuses it.)
+type positions map[string]debezium.Position
+
+func (p positions) next(source string) debezium.Position {
+	n := p[source]
+	n.Lo++
+	p[source] = n
+	return n
+}
+
+func (p positions) raw(source string, ch debezium.Change) debezium.Position {
+	switch {
+	case ch.Kind != debezium.KindChange:
+		return ch.Position
+	case ch.Position == (debezium.Position{}) && ch.Op != debezium.OpTruncate:
+		return p.next(source)
+	}
+	if p[source].Compare(ch.Position) < 0 {
+		p[source] = ch.Position
+	}
+	return ch.Position
+}
+
 // shortChange makes a decoded change of a short record. Its rows go
 // through the decoder's reading of the source's declared column types, as
 // the row of a Debezium record without a schema does: a short record and a
 // Debezium record of the same row give the same document.
-func shortChange(src *projections.Source, dec *debezium.Decoder, g *Given, pos int64) (debezium.Change, error) {
+func shortChange(src *projections.Source, dec *debezium.Decoder, g *Given, pos debezium.Position) (debezium.Change, error) {
 	op, _ := debezium.ParseOp(g.Op)
-	ch := debezium.Change{Kind: debezium.KindChange, Op: op, Position: debezium.Position{Lo: pos}}
+	ch := debezium.Change{Kind: debezium.KindChange, Op: op, Position: pos}
 	var err error
 	if ch.Before, err = decodeRow(src, dec, g.Before); err != nil {
 		return ch, fmt.Errorf("before: %w", err)
@@ -269,20 +285,41 @@ func numbersFromText(src *projections.Source, row map[string]any) map[string]any
 
 var floatOrInt = []string{"smallint", "integer", "bigint", "real", "double precision"}
 
-// rowDecoders makes, per source, the decoder of its short records: the
-// engine's, without a format (a short record has no envelope).
-func rowDecoders(plan *projections.Plan) (map[string]*debezium.Decoder, error) {
-	out := make(map[string]*debezium.Decoder, len(plan.Sources))
+// decoders are the decoders of a plan's given records.
+type decoders struct {
+	short map[string]*debezium.Decoder // by source: the rows of short records
+	raw   map[string]topicDecoder      // by topic: raw records, as the engine decodes them
+}
+
+type topicDecoder struct {
+	src *projections.Source
+	dec *debezium.Decoder
+}
+
+// newDecoders makes, per source, the engine's decoder of its records and
+// the one of its short records: the same without a format (a short record
+// has no envelope).
+func newDecoders(plan *projections.Plan) (*decoders, error) {
+	out := &decoders{short: map[string]*debezium.Decoder{}, raw: map[string]topicDecoder{}}
 	for _, src := range plan.Sources {
 		cols := make(map[string]string, len(src.Columns))
 		for name, t := range src.Columns {
 			cols[name] = t.String()
 		}
-		dec, err := debezium.NewDecoder(debezium.Options{Columns: cols})
+		format, err := debezium.ParseFormat(src.Format)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
-		out[src.Name] = dec
+		raw, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		short, err := debezium.NewDecoder(debezium.Options{Columns: cols})
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		out.raw[src.Topic] = topicDecoder{src: src, dec: raw}
+		out.short[src.Name] = short
 	}
 	return out, nil
 }
@@ -292,17 +329,45 @@ type mismatch struct {
 	msg  string
 }
 
+// shape is what the plan says of a value of a doc: the type of a field,
+// and the fields of an object (a doc, a joined row); both unknown inside
+// a jsonb value.
+type shape struct {
+	typ    config.Type
+	fields []*projections.Field
+}
+
+func (s shape) field(name string) shape {
+	for _, f := range s.fields {
+		if f.Name == name {
+			sh := shape{typ: f.Type}
+			if f.Join != nil && f.Column == "" {
+				sh.fields = f.Join.Fields
+			}
+			return sh
+		}
+	}
+	return shape{}
+}
+
+// item is the shape of an element of a list: a joined row of a many join,
+// an element of an array column.
+func (s shape) item() shape {
+	if s.typ.Array {
+		return shape{typ: config.Type{Name: s.typ.Name, Precision: s.typ.Precision, Scale: s.typ.Scale}}
+	}
+	return shape{fields: s.fields}
+}
+
 // match compares a doc's value with what a case expects: mappings as
-// subsets, lists element by element, numbers by value ("10.00" == 10), the
-// rest as text.
-func match(path string, want *yaml.Node, got any) []mismatch {
+// subsets (a field expected must be in the doc, null or not), lists
+// element by element, scalars as sameScalar says.
+func match(path string, want *yaml.Node, got any, sh shape) []mismatch {
 	field := path
 	if field == "" {
 		field = "(doc)"
 	}
 	switch want.Kind {
-	case yaml.AliasNode:
-		return match(path, want.Alias, got)
 	case yaml.MappingNode:
 		m, ok := got.(map[string]any)
 		if !ok {
@@ -316,11 +381,11 @@ func match(path string, want *yaml.Node, got any) []mismatch {
 				sub = path + "." + k
 			}
 			v, present := m[k]
-			if !present && w.Tag != "!!null" {
+			if !present {
 				out = append(out, mismatch{w.Line, fmt.Sprintf("field %s missing, want %s", sub, show(value(w)))})
 				continue
 			}
-			out = append(out, match(sub, w, v)...)
+			out = append(out, match(sub, w, v, sh.field(k))...)
 		}
 		return out
 	case yaml.SequenceNode:
@@ -330,31 +395,66 @@ func match(path string, want *yaml.Node, got any) []mismatch {
 		}
 		var out []mismatch
 		for i, w := range want.Content {
-			out = append(out, match(fmt.Sprintf("%s[%d]", path, i), w, a[i])...)
+			out = append(out, match(fmt.Sprintf("%s[%d]", path, i), w, a[i], sh.item())...)
 		}
 		return out
 	}
-	if !sameScalar(value(want), got) {
+	if !sameScalar(want, got, sh.typ) {
 		return []mismatch{{want.Line, fmt.Sprintf("field %s = %s, want %s", field, show(got), show(value(want)))}}
 	}
 	return nil
 }
 
-func sameScalar(want, got any) bool {
-	if want == nil || got == nil {
-		return want == nil && got == nil
+// sameScalar compares a scalar of a doc, of type t when the plan knows
+// it, with the one a case expects. Null matches only null, a boolean only
+// a boolean. Numbers, and the decimal text of numeric fields ("12.50"),
+// compare by value with a number or numeric text (12.5, "12.5"). Other
+// text compares exactly with the expected value as written: 7 matches
+// "7", not "007".
+func sameScalar(want *yaml.Node, got any, t config.Type) bool {
+	if want.Tag == "!!null" {
+		return got == nil
 	}
-	if dw, err := decimal.NewFromString(fmt.Sprint(want)); err == nil {
-		if dg, err := decimal.NewFromString(fmt.Sprint(got)); err == nil {
-			return dw.Equal(dg)
+	switch g := got.(type) {
+	case bool:
+		b, err := strconv.ParseBool(want.Value)
+		return want.Tag == "!!bool" && err == nil && b == g
+	case json.Number:
+		return sameNumber(want, g.String())
+	case float64, int64, int:
+		return sameNumber(want, fmt.Sprint(g))
+	case string:
+		if isNumber(t) {
+			if _, err := decimal.NewFromString(g); err == nil {
+				return sameNumber(want, g)
+			}
 		}
+		return want.Tag != "!!bool" && want.Value == g
 	}
-	switch got.(type) {
-	case map[string]any, []any:
+	return false
+}
+
+// sameNumber compares a number's text with an expected number or
+// numeric text, by value.
+func sameNumber(want *yaml.Node, got string) bool {
+	switch want.Tag {
+	case "!!int", "!!float", "!!str":
+	default:
 		return false
 	}
-	return fmt.Sprint(want) == fmt.Sprint(got)
+	dw, err := decimal.NewFromString(want.Value)
+	if err != nil {
+		return false
+	}
+	dg, err := decimal.NewFromString(got)
+	return err == nil && dw.Equal(dg)
 }
+
+func isNumber(t config.Type) bool {
+	return !t.Array && slices.Contains(numberTypes, t.Name)
+}
+
+var numberTypes = append([]string{"numeric"}, floatOrInt...)
 
 // show renders a value as JSON, numbers as they are.
 func show(v any) string {
