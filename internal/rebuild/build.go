@@ -226,6 +226,13 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 		}
 		g, _ = snap.Get(opts.View, failed.Number)
 	}
+	if rereads(g.Source) {
+		release, err := env.lockSharingViews(ctx, g.View)
+		if err != nil {
+			return Result{}, err
+		}
+		defer release()
+	}
 	r := &run{env: env, opts: opts, gen: g, res: Result{View: g.View, Generation: g.Number, Replaced: map[string]int{}}}
 	for _, s := range g.Stores {
 		if s != registry.StoreRedis {

@@ -275,9 +275,10 @@ func (e *Env) createTargets(ctx context.Context, view string, gen int, stores []
 			return err
 		}
 		defer s.Close()
-		// Setup puts the template (the mapping the new generation is built
-		// with) and creates the index; it leaves an existing alias alone.
-		if err := s.Setup(ctx); err != nil {
+		// The template (the mapping the new generation is built with) and
+		// the index, never the alias: the swap moves it, or adds it when
+		// the daemons never wrote the view to Elasticsearch.
+		if err := s.CreateIndices(ctx); err != nil {
 			return err
 		}
 	}

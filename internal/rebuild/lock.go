@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/projectorhq/projector/internal/rebuild/registry"
 )
 
 // pickStores checks the requested stores against the view's.
@@ -45,6 +47,51 @@ func (e *Env) lockView(ctx context.Context, view string) (func(), error) {
 		return nil, fmt.Errorf("%w: another process is rebuilding view %s right now", ErrInProgress, view)
 	}
 	return release, nil
+}
+
+// lockSharingViews takes the locks of the other views that read a source
+// view's rebuild reads again (--from source, kafka or signal), for as long
+// as it runs. Meanwhile the rebuild applies the source's changes to every
+// view that reads it, through the routes of the moment it started: a
+// rebuild of one of those views swapping or dropping its generations, or a
+// daemon dropping an expired one, would leave the changes in a retired
+// table or writing to a dropped one. Those wait for the locks instead.
+// They are taken in name order, each given a moment like lockView's.
+func (e *Env) lockSharingViews(ctx context.Context, view string) (func(), error) {
+	v, err := e.View(view)
+	if err != nil {
+		return nil, err
+	}
+	ours := viewTopics(v)
+	var releases []func()
+	release := func() {
+		for _, r := range slices.Backward(releases) {
+			r()
+		}
+	}
+	for _, other := range e.Plan.Views {
+		if other.Name == view || !slices.ContainsFunc(viewTopics(other), func(t string) bool { return slices.Contains(ours, t) }) {
+			continue
+		}
+		r, ok, err := e.takeViewLock(ctx, other.Name, 2*time.Second)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		if !ok {
+			release()
+			return nil, fmt.Errorf("%w: view %s, which reads a source this rebuild of %s reads again, is being rebuilt by another process right now; "+
+				"rebuild %s once it ends", ErrInProgress, other.Name, view, view)
+		}
+		releases = append(releases, r)
+	}
+	return release, nil
+}
+
+// rereads reports whether a rebuild from source reads its view's sources
+// again, applying their changes to the state.
+func rereads(source string) bool {
+	return source == registry.SourceSource || source == registry.SourceKafka || source == registry.SourceSignal
 }
 
 // tryLockView takes the view's lock if it is free right now. The daemons'

@@ -58,6 +58,11 @@ func (r *run) swapAlias(ctx context.Context) error {
 		return err
 	}
 	defer sink.Close()
+	if len(on) == 0 {
+		// No daemon wrote the view to Elasticsearch before: nothing to
+		// move the alias from.
+		return sink.AddAlias(ctx, g.View, g.Number)
+	}
 	from := r.res.Replaced[registry.StoreElasticsearch]
 	if err := sink.SwapAlias(ctx, g.View, from, g.Number); err != nil {
 		return fmt.Errorf("view %s: alias %s is on %v: %w", g.View, alias, on, err)

@@ -243,6 +243,31 @@ func (s *Sink) Stale() uint64 { return s.stale.Load() }
 // field types or mapping overrides, or of the generated mappings, takes
 // effect with the next generation (a rebuild).
 func (s *Sink) Setup(ctx context.Context) error {
+	if err := s.CreateIndices(ctx); err != nil {
+		return err
+	}
+	for _, v := range s.order {
+		status, err := s.call(ctx, http.MethodGet, "/_alias/"+v.Alias, nil, nil)
+		if err != nil && status != http.StatusNotFound {
+			return fmt.Errorf("elasticsearch: view %s: get alias %s: %w", v.Name, v.Alias, err)
+		}
+		if status == http.StatusNotFound {
+			add := map[string]any{"actions": []any{map[string]any{"add": map[string]any{
+				"index": v.index, "alias": v.Alias, "filter": aliasFilter(),
+			}}}}
+			if _, err := s.call(ctx, http.MethodPost, "/_aliases", add, nil); err != nil {
+				return fmt.Errorf("elasticsearch: view %s: add alias %s: %w", v.Name, v.Alias, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CreateIndices is Setup without the aliases: the index templates and the
+// generation indices. A rebuild creates its generation so, leaving the
+// alias to the swap even where it does not exist yet: readers must not
+// search an index being filled.
+func (s *Sink) CreateIndices(ctx context.Context) error {
 	for _, v := range s.order {
 		tmpl, err := templateBody(&v.View)
 		if err != nil {
@@ -257,18 +282,24 @@ func (s *Sink) Setup(ctx context.Context) error {
 				return fmt.Errorf("elasticsearch: view %s: create index %s: %w", v.Name, v.index, err)
 			}
 		}
-		status, err := s.call(ctx, http.MethodGet, "/_alias/"+v.Alias, nil, nil)
-		if err != nil && status != http.StatusNotFound {
-			return fmt.Errorf("elasticsearch: view %s: get alias %s: %w", v.Name, v.Alias, err)
-		}
-		if status == http.StatusNotFound {
-			add := map[string]any{"actions": []any{map[string]any{"add": map[string]any{
-				"index": v.index, "alias": v.Alias, "filter": aliasFilter(),
-			}}}}
-			if _, err := s.call(ctx, http.MethodPost, "/_aliases", add, nil); err != nil {
-				return fmt.Errorf("elasticsearch: view %s: add alias %s: %w", v.Name, v.Alias, err)
-			}
-		}
+	}
+	return nil
+}
+
+// AddAlias points a view's alias, which must not exist yet, at generation
+// to: the swap of a view's first Elasticsearch generation, which no
+// daemon created (Elasticsearch was added to the view for the rebuild).
+func (s *Sink) AddAlias(ctx context.Context, viewName string, to int) error {
+	v, ok := s.views[viewName]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownView, viewName)
+	}
+	index := v.Alias + "-g" + strconv.Itoa(to)
+	add := map[string]any{"actions": []any{map[string]any{"add": map[string]any{
+		"index": index, "alias": v.Alias, "filter": aliasFilter(),
+	}}}}
+	if _, err := s.call(ctx, http.MethodPost, "/_aliases", add, nil); err != nil {
+		return fmt.Errorf("elasticsearch: view %s: add alias %s to %s: %w", v.Name, v.Alias, index, err)
 	}
 	return nil
 }
