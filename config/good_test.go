@@ -118,7 +118,7 @@ func TestFullFile(t *testing.T) {
 		{"$$ is a literal $", c.Stores.Postgres.URL, "postgres://projector:pa$word@localhost:5432/shop?sslmode=disable"},
 		{"state schema", c.Stores.Postgres.Schema, "projector_state"},
 		{"${VAR:-x} with VAR empty", string(c.Stores.Elasticsearch.Password), "changeme"},
-		{"ca cert", c.Stores.Elasticsearch.CACert, "/etc/ssl/es.pem"},
+		{"ca cert", c.Stores.Elasticsearch.CACert, "testdata/es-ca.pem"},
 		{"admin off is empty", c.Admin.Listen, ""},
 		{"log", c.Log, Log{Pos: pos(file, 19, 6), Format: "json", Level: "debug"}},
 		{"tolerance", c.Errors.Tolerance, "none"},

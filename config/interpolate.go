@@ -79,7 +79,22 @@ func (x *expansion) reference(s string, i int, lookup func(string) (string, bool
 		}
 		return v, j + 1
 	case strings.HasPrefix(s[j:], ":-"):
+		// As in the shell, the default is expanded only when it is used:
+		// ${A:-${B}} with A set needs no B.
+		v, set := lookup(name)
+		set = set && v != ""
+		before := len(x.problems)
 		def, end := x.expand(s, j+2, true, lookup)
+		if set {
+			// A malformed default is still a mistake in the file.
+			kept := x.problems[:before]
+			for _, p := range x.problems[before:] {
+				if strings.HasPrefix(p, "malformed") {
+					kept = append(kept, p)
+				}
+			}
+			x.problems = kept
+		}
 		if end < 0 {
 			return "", -1
 		}
@@ -87,7 +102,7 @@ func (x *expansion) reference(s string, i int, lookup func(string) (string, bool
 			x.malformed(s, i)
 			return "", -1
 		}
-		if v, ok := lookup(name); ok && v != "" {
+		if set {
 			return v, end + 1
 		}
 		return def, end + 1

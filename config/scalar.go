@@ -40,9 +40,9 @@ func (d *decoder) scalar(n *yaml.Node, path []string, vi *valueInfo, want string
 		vi.env, vi.raw = true, n.Value
 	}
 	problems := x.problems
-	if vi.secret && len(problems) > 0 && !singleRef.MatchString(n.Value) {
+	if (vi.secret || urlSetting(path)) && len(problems) > 0 && !singleRef.MatchString(n.Value) {
 		// The problems quote the reference, which in a literal password
-		// with "${" in it is part of the password.
+		// with "${" in it (a URL's too) is part of the password.
 		problems = []string{secretProblem}
 	}
 	for _, p := range problems {
@@ -53,6 +53,14 @@ func (d *decoder) scalar(n *yaml.Node, path []string, vi *valueInfo, want string
 		return "", false
 	}
 	return x.value, true
+}
+
+// urlSetting reports whether path leads to a URL that may carry a
+// password: a store's, or the schema registry's.
+func urlSetting(path []string) bool {
+	n := len(path)
+	return n == 3 && path[0] == "stores" && path[2] == "url" ||
+		n == 3 && path[0] == "kafka" && path[1] == "schema_registry" && path[2] == "url"
 }
 
 // connectionSetting reports whether path leads to a setting of the

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -198,6 +199,11 @@ func (v *validator) stores() {
 	}
 	if (es.Username == "") != (es.Password == "") && v.usable(&es.Username) && v.usable(&es.Password) {
 		v.add(v.at(&es.Username, v.at(&es.Password, es.Pos)), "stores.elasticsearch: username and password go together")
+	}
+	if es.CACert != "" && v.usable(&es.CACert) {
+		if data, ok := v.readPEM(&es.CACert, "stores.elasticsearch.ca_cert"); ok && !x509.NewCertPool().AppendCertsFromPEM(data) {
+			v.add(v.at(&es.CACert), "stores.elasticsearch.ca_cert: %s holds no PEM certificate", v.show(&es.CACert))
+		}
 	}
 }
 

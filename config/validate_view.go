@@ -3,6 +3,7 @@ package config
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 func (v *validator) views() {
@@ -247,8 +248,8 @@ func (v *validator) redis(r *RedisSink, label string) {
 		}
 	}
 	v.oneOf(&r.Format, "format of "+label, "json", "hash", "rejson")
-	if r.TTL < 0 {
-		v.add(v.at(&r.TTL, r.Pos), "%s: ttl must not be negative", label)
+	if r.TTL < 0 || r.TTL > 0 && r.TTL < Duration(time.Millisecond) {
+		v.add(v.at(&r.TTL, r.Pos), "%s: ttl must be 0 (none) or at least 1ms (Redis expires in milliseconds)", label)
 	}
 }
 

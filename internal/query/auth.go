@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -70,15 +71,21 @@ func parseTokens(spec string, views map[string]*view) (tokens, error) {
 			errs = append(errs, fmt.Errorf("%s entry %d: token contains whitespace", TokensEnv, n))
 			continue
 		}
+		if strings.Contains(list, ":") {
+			errs = append(errs, fmt.Errorf("%s entry %d: more than one ':' (a token cannot contain one)", TokensEnv, n))
+			continue
+		}
 		g := &grant{views: map[string]bool{}}
-		for _, name := range strings.Split(list, ",") {
+		for i, name := range strings.Split(list, ",") {
 			name = strings.TrimSpace(name)
 			switch {
 			case name == "*":
 				g.all = true
 			case name == "":
 			case views[name] == nil:
-				errs = append(errs, fmt.Errorf("%s entry %d: no view %q", TokensEnv, n, name))
+				// Not quoted: an entry written the wrong way round
+				// (views:token) would print the token.
+				errs = append(errs, fmt.Errorf("%s entry %d: name %d of its list is no view of the configuration (%s)", TokensEnv, n, i+1, viewNames(views)))
 			default:
 				g.views[name] = true
 			}
@@ -143,4 +150,14 @@ func CheckListen(addr string, withTokens bool) error {
 	}
 	return fmt.Errorf("%w: without %s the query API is open to anyone who can connect: it listens only on a loopback address (127.0.0.1, ::1), not %q",
 		ErrConfig, TokensEnv, addr)
+}
+
+// viewNames lists the views a token may be given, sorted.
+func viewNames(views map[string]*view) string {
+	names := make([]string, 0, len(views))
+	for name := range views {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
