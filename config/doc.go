@@ -171,9 +171,12 @@
 // non-null values; without of, the rows), and over no values count is 0
 // and the others are null. sum and avg need numbers; a sum keeps its
 // column's scale (10.00 + 5.50 is 15.50). min, max and order_by compare
-// numbers as numbers, timestamps and dates as instants, and the rest as
-// text; rows they leave tied, and the rows a one-to-one join matches
-// beyond the first, come in the order of their source's key (as text).
+// numbers as numbers (a numeric's -Infinity, Infinity and NaN in
+// PostgreSQL's order, which sums carry as PostgreSQL does), timestamps
+// and dates as instants, and the rest as text; order_by puts nulls last
+// ascending and first descending, as PostgreSQL does by default; rows they
+// leave tied, and the rows a one-to-one join matches beyond the first,
+// come in the order of their source's key (as text).
 //
 // A view's top-level fields cannot be named _rev, _deleted or _updated_at:
 // the sinks add columns of those names.

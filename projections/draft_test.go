@@ -50,7 +50,7 @@ views:
 		`t.yaml:12:12: v: invalid expression "total + 1"`,
 		`t.yaml:13:26: v.s: source "orders" has no column "stauts"`,
 		`t.yaml:14:35: redis sink of view "v" needs a key template`,
-		`t.yaml:14:42: redis sink of view "v": ttl must not be negative`,
+		`t.yaml:14:42: redis sink of view "v": ttl must be 0 (none) or at least 1ms`,
 		`t.yaml:16:11: unknown source "nowhere"`,
 	}
 	if len(got) != len(want) {

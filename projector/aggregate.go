@@ -1,6 +1,7 @@
 package projector
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,7 +52,19 @@ func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) any {
 	sum := decimal.Zero
 	cnt := 0
 	scale := int32(0)
+	var posInf, negInf, nan bool
 	for _, v := range vals {
+		switch nonFiniteRank(v) {
+		case rankNegInf:
+			negInf, cnt = true, cnt+1
+			continue
+		case rankPosInf:
+			posInf, cnt = true, cnt+1
+			continue
+		case rankNaN:
+			nan, cnt = true, cnt+1
+			continue
+		}
 		d, err := toDecimal(v)
 		if err != nil {
 			continue // compile refuses non-numeric columns; an undeclared one may hold anything
@@ -60,8 +73,15 @@ func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) any {
 		scale = max(scale, -d.Exponent())
 		cnt++
 	}
-	if cnt == 0 {
+	switch {
+	case cnt == 0:
 		return nil
+	case nan || posInf && negInf:
+		return "NaN" // as PostgreSQL's numeric sums them; text, as JSON has no NaN
+	case posInf:
+		return "Infinity"
+	case negInf:
+		return "-Infinity"
 	}
 	if fn == projections.AggAvg {
 		return json.Number(sum.DivRound(decimal.NewFromInt(int64(cnt)), avgScale).String())
@@ -110,7 +130,13 @@ func sortRows(rows []map[string]any, order []projections.Order, src *projections
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		for k, o := range order {
-			c := compareValues(types[k], rows[i][o.Column], rows[j][o.Column])
+			a, b := rows[i][o.Column], rows[j][o.Column]
+			c := compareValues(types[k], a, b)
+			if (a == nil) != (b == nil) {
+				// As PostgreSQL orders them by default: nulls last
+				// ascending, first descending.
+				c = -c
+			}
 			if c == 0 {
 				continue
 			}
@@ -155,7 +181,38 @@ func compareValues(t config.Type, a, b any) int {
 	if errA == nil && errB == nil {
 		return da.Cmp(db)
 	}
+	// A numeric's NaN and infinities (PostgreSQL's, read as text) sort as
+	// PostgreSQL sorts them: -Infinity below every number, then Infinity,
+	// then NaN; not as their text, which puts "-Infinity" above "-5".
+	ra, rb := nonFiniteRank(a), nonFiniteRank(b)
+	if (ra != rankFinite || errA == nil) && (rb != rankFinite || errB == nil) {
+		return cmp.Compare(ra, rb)
+	}
 	return compareText(a, b)
+}
+
+// Ranks of a numeric value in PostgreSQL's order: the finite ones all
+// rank between the infinities.
+const (
+	rankNegInf = iota - 1
+	rankFinite
+	rankPosInf
+	rankNaN
+)
+
+// nonFiniteRank places a value that is a numeric's NaN or infinity, as the
+// decoder spells them: rankFinite for the rest. (An expression's
+// non-finite float became null before it got here.)
+func nonFiniteRank(v any) int {
+	switch v {
+	case "-Infinity":
+		return rankNegInf
+	case "Infinity":
+		return rankPosInf
+	case "NaN":
+		return rankNaN
+	}
+	return rankFinite
 }
 
 func compareText(a, b any) int {
