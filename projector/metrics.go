@@ -121,3 +121,11 @@ func (e *Engine) Problems() map[string]string {
 	}
 	return out
 }
+
+// ReportHealth records what a check from outside the engine found about a
+// component of Problems (a sink's name, "state"): err, or nil once it
+// answers again. It is kept apart from what the engine's own writes report,
+// so a check that succeeds never clears a write that still fails.
+func (e *Engine) ReportHealth(component string, err error) {
+	e.health.report(component, "check", err)
+}

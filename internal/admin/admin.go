@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,18 +23,32 @@ type Readiness func() map[string]string
 
 // Server is the admin HTTP server.
 type Server struct {
-	srv *http.Server
-	ln  net.Listener
+	srv     *http.Server
+	ln      net.Listener
+	metrics atomic.Pointer[http.Handler]
 }
 
-// Listen binds addr and prepares the handlers.
+// Listen binds addr and prepares the handlers. A process binds it before
+// it starts (a start-up can take long: migrations, index builds), so that
+// /healthz answers all along; gatherer may be nil until SetGatherer, and
+// /metrics is empty meanwhile.
 func Listen(addr string, gatherer prometheus.Gatherer, ready Readiness, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	s := &Server{ln: ln}
+	if gatherer != nil {
+		s.SetGatherer(gatherer)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if h := s.metrics.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
@@ -45,10 +60,14 @@ func Listen(addr string, gatherer prometheus.Gatherer, ready Readiness, log *slo
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 	})
-	return &Server{
-		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
-		ln:  ln,
-	}, nil
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return s, nil
+}
+
+// SetGatherer makes /metrics serve what gatherer collects.
+func (s *Server) SetGatherer(gatherer prometheus.Gatherer) {
+	h := promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})
+	s.metrics.Store(&h)
 }
 
 // Addr is the address the server listens on.

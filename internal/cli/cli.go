@@ -102,7 +102,7 @@ func (g *globals) loadPlan() (*config.Config, *projections.Plan, error) {
 	if cfg == nil {
 		return nil, nil, usageError(err)
 	}
-	plan, err := projections.CompileDraft(cfg, err)
+	plan, err := projections.CompileDraft(cfg, withStoreURLs(cfg, err))
 	if err != nil {
 		return nil, nil, usageError(err)
 	}
@@ -114,10 +114,14 @@ func logger(cfg config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
 	opts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		log = slog.New(slog.NewJSONHandler(w, opts))
+	} else {
+		log = slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	routeLibraryLogs(log)
+	return log
 }
 
 func newVersion(g *globals) *cobra.Command {

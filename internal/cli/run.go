@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,8 +32,10 @@ func newRun(g *globals) *cobra.Command {
 		Short: "Consume the Debezium topics and keep the views up to date",
 		Long: `run joins the consumer group, projects every change into the views and commits
 offsets only after every sink acknowledged. SIGINT/SIGTERM: stop fetching,
-finish and commit the batch in flight, leave the group. A second signal exits
-at once (what was not committed is consumed again on restart).`,
+finish and commit the batch in flight, leave the group, exit 0; while still
+starting (nothing consumed yet) it stops at once, exit 0. A second signal
+exits at once with status 1 (what was not committed is consumed again on
+restart).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, plan, err := g.loadPlan()
@@ -47,14 +51,7 @@ at once (what was not committed is consumed again on restart).`,
 			log := logger(cfg.Log, g.stderr)
 			ctx, stop, release := twoStageSignals(cmd.Context(), log)
 			defer release()
-			if err := runDaemon(ctx, stop, cfg, plan, log, daemonOptions{serve: serveAddr}); err != nil && !errors.Is(err, context.Canceled) {
-				var exit *exitError
-				if errors.As(err, &exit) {
-					return err
-				}
-				return &exitError{code: ExitFailure, err: err}
-			}
-			return nil
+			return runExit(ctx, runDaemon(ctx, stop, cfg, plan, log, daemonOptions{serve: serveAddr}))
 		},
 	}
 	cmd.Flags().StringVar(&serveAddr, "serve", "", "also serve the query API, as projector serve does, on this `ADDR`, e.g. 127.0.0.1:8080")
@@ -82,11 +79,37 @@ func daemonKafka(k config.Kafka, log *slog.Logger, extra []kgo.Opt) ([]kgo.Opt, 
 	return append(append(opts, health.Opt()), extra...), health, nil
 }
 
+// errForcedStop is the cause of a context twoStageSignals cancels on a
+// second signal.
+var errForcedStop = errors.New("stopped at once by a second signal")
+
+// runExit maps what runDaemon returned to the exit status of `run`: 0
+// after a graceful stop, 1 after a forced one (records were left
+// uncommitted) or a failure, 2 for a configuration the stores refuse.
+func runExit(ctx context.Context, err error) error {
+	var exit *exitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(context.Cause(ctx), errForcedStop):
+		return &exitError{code: ExitFailure, err: fmt.Errorf("%w: what was not committed is consumed again on restart", errForcedStop)}
+	case errors.As(err, &exit):
+		return err
+	case errors.Is(err, stack.ErrConfig):
+		return usageError(err)
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return nil // the caller's context ended: not a failure of projector's
+	}
+	return &exitError{code: ExitFailure, err: err}
+}
+
 // twoStageSignals returns a context cancelled by the second SIGINT/SIGTERM
-// (hard stop) and a channel closed by the first (graceful drain). Call
-// release when done: it stops listening for signals.
+// (hard stop; its cause is errForcedStop) and a channel closed by the
+// first (graceful drain). Call release when done: it stops listening for
+// signals.
 func twoStageSignals(parent context.Context, log *slog.Logger) (ctx context.Context, stop <-chan struct{}, release func()) {
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancelCause := context.WithCancelCause(parent)
+	cancel := func() { cancelCause(nil) }
 	stopped := make(chan struct{})
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -94,7 +117,7 @@ func twoStageSignals(parent context.Context, log *slog.Logger) (ctx context.Cont
 		defer signal.Stop(sig)
 		select {
 		case s := <-sig:
-			log.Info("draining: finishing the batch in flight; signal again to exit at once", "signal", s.String())
+			log.Info("stopping: finishing the batch in flight, if any; signal again to exit at once", "signal", s.String())
 			close(stopped)
 		case <-ctx.Done():
 			return
@@ -102,21 +125,99 @@ func twoStageSignals(parent context.Context, log *slog.Logger) (ctx context.Cont
 		select {
 		case <-sig:
 			log.Warn("exiting at once: uncommitted records will be consumed again")
-			cancel()
+			cancelCause(errForcedStop)
 		case <-ctx.Done():
 		}
 	}()
 	return ctx, stopped, cancel
 }
 
-// runDaemon wires the stack, serves the admin endpoints (and the query API
-// when asked) and consumes until stopped.
+// runDaemon serves the admin endpoints from the start, wires the stack,
+// serves the query API when asked and consumes until stopped. Closing stop
+// before consuming began ends the start-up at once (nothing is in flight)
+// and returns nil; after, it drains the batch in flight.
 func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, plan *projections.Plan, log *slog.Logger, o daemonOptions) error {
+	ctx, su := watchStartup(ctx, stop)
+	defer su.release()
+	d := &daemonState{}
+	d.phase.Store("connecting to the stores, bringing their tables and indexes up to date")
+	if addr := cfg.Admin.Listen; addr != "" && addr != "off" {
+		// Bound first: a liveness probe must find the process alive while
+		// it migrates, and /readyz says it is starting.
+		srv, err := admin.Listen(addr, nil, d.readiness, log)
+		if err != nil {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		d.admin = srv
+		go func() {
+			if err := srv.Serve(); err != nil {
+				log.Error("admin server", "err", err)
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		log.Info("admin endpoints", "addr", "http://"+srv.Addr(), "paths", "/metrics /healthz /readyz")
+	}
+	err := d.run(ctx, su, stop, cfg, plan, log, o)
+	if su.stopped() {
+		log.Info("stopped during start-up: nothing was consumed yet")
+		return nil
+	}
+	return err
+}
+
+// daemonState is what /readyz and /metrics read of a daemon starting, then
+// running.
+type daemonState struct {
+	admin *admin.Server           // nil when admin.listen is off
+	phase atomic.Value            // string: what the start-up is doing
+	live  atomic.Pointer[running] // set once consuming begins
+}
+
+// running is what readiness reads of a running daemon.
+type running struct {
+	st     *stack.Stack
+	cons   *projector.Consumer
+	health *kafkautil.Health
+}
+
+// readiness is /readyz's verdict: starting, then the engine's problems and
+// the consumer's state in its group.
+func (d *daemonState) readiness() map[string]string {
+	c := d.live.Load()
+	if c == nil {
+		return map[string]string{"projector": "starting: " + d.phase.Load().(string)}
+	}
+	p := c.st.Engine.Problems()
+	// The hook keeps a connection failure until a request succeeds
+	// again: Kafka refusing a member that had joined (credentials
+	// revoked, brokers gone) is as unready as one never let in.
+	err := c.health.Err()
+	switch {
+	case !c.cons.Joined():
+		p["kafka"] = "not yet assigned partitions"
+		if err != nil {
+			p["kafka"] += ": " + err.Error()
+		}
+	case err != nil:
+		p["kafka"] = err.Error()
+	}
+	return p
+}
+
+func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}, cfg *config.Config, plan *projections.Plan, log *slog.Logger, o daemonOptions) error {
 	st, err := stack.Wire(ctx, cfg, plan, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if d.admin != nil {
+		d.admin.SetGatherer(st.Registry)
+	}
+	d.phase.Store("starting the consumer")
 	// Before consuming: live changes must reach a generation being built.
 	w, err := rebuild.Watch(ctx, st, rebuild.WatchOptions{}, log)
 	if err != nil {
@@ -166,42 +267,68 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 	if err != nil {
 		return err
 	}
-	if addr := cfg.Admin.Listen; addr != "" && addr != "off" {
-		srv, err := admin.Listen(addr, st.Registry, func() map[string]string {
-			p := st.Engine.Problems()
-			// The hook keeps a connection failure until a request succeeds
-			// again: Kafka refusing a member that had joined (credentials
-			// revoked, brokers gone) is as unready as one never let in.
-			err := health.Err()
-			switch {
-			case !cons.Joined():
-				p["kafka"] = "not yet assigned partitions"
-				if err != nil {
-					p["kafka"] += ": " + err.Error()
-				}
-			case err != nil:
-				p["kafka"] = err.Error()
-			}
-			return p
-		}, log)
-		if err != nil {
-			return fmt.Errorf("admin listener: %w", err)
-		}
-		go func() {
-			if err := srv.Serve(); err != nil {
-				log.Error("admin server", "err", err)
-			}
-		}()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		log.Info("admin endpoints", "addr", "http://"+srv.Addr(), "paths", "/metrics /healthz /readyz")
+	bg, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	defer func() { stopBackground(); background.Wait() }() // before st.Close
+	background.Go(func() { st.Engine.KeepCollectingTombstones(bg, time.Duration(cfg.State.TombstoneRetention)) })
+	// Idle, no write would notice a store going down (or coming back).
+	background.Go(func() { st.WatchStores(bg, stack.ProbeInterval) })
+	if !su.begin() {
+		return ctx.Err() // stopped while starting
 	}
-	collect, stopCollecting := context.WithCancel(ctx)
-	defer stopCollecting()
-	go st.Engine.KeepCollectingTombstones(collect, time.Duration(cfg.State.TombstoneRetention))
+	d.live.Store(&running{st: st, cons: cons, health: health})
 	log.Info("projecting", "topics", st.Engine.Topics(), "group", cfg.Kafka.Group, "views", len(plan.Views))
 	return cons.Run(ctx, stop)
+}
+
+// startup ends a daemon's start-up on the first stop: until consuming
+// begins nothing is in flight to finish, so the start-up's context is
+// cancelled rather than left to finish migrations, index builds or a
+// connection to a store that does not answer.
+type startup struct {
+	mu       sync.Mutex
+	began    bool // consuming began: a stop drains instead
+	stop     bool // a stop came first
+	cancel   context.CancelFunc
+	released chan struct{}
+}
+
+// watchStartup returns ctx, cancelled by a stop that comes before begin.
+// Call release when done.
+func watchStartup(parent context.Context, stop <-chan struct{}) (context.Context, *startup) {
+	ctx, cancel := context.WithCancel(parent)
+	su := &startup{cancel: cancel, released: make(chan struct{})}
+	go func() {
+		select {
+		case <-stop:
+			su.mu.Lock()
+			defer su.mu.Unlock()
+			if !su.began {
+				su.stop = true
+				cancel()
+			}
+		case <-su.released:
+		}
+	}()
+	return ctx, su
+}
+
+// begin tells that consuming begins, false if a stop came first.
+func (su *startup) begin() bool {
+	su.mu.Lock()
+	defer su.mu.Unlock()
+	su.began = !su.stop
+	return su.began
+}
+
+// stopped tells whether a stop ended the start-up.
+func (su *startup) stopped() bool {
+	su.mu.Lock()
+	defer su.mu.Unlock()
+	return su.stop
+}
+
+func (su *startup) release() {
+	close(su.released)
+	su.cancel()
 }

@@ -83,6 +83,10 @@ Without it the API is open and only listens on a loopback address.
 			if err := h.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
 				return &exitError{code: ExitFailure, err: fmt.Errorf("query api: shutdown: %w", err)}
 			}
+			if errors.Is(context.Cause(ctx), errForcedStop) {
+				<-served
+				return &exitError{code: ExitFailure, err: fmt.Errorf("%w: requests in flight were cut short", errForcedStop)}
+			}
 			return <-served
 		},
 	}

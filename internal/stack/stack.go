@@ -36,6 +36,7 @@ type Stack struct {
 	Registry *prometheus.Registry
 	log      *slog.Logger
 	closers  []func()
+	probes   []probe // see WatchStores
 }
 
 // Close releases the connections.
@@ -62,7 +63,11 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		log.Info("sink disabled: its store has no URL", "sink", d)
 	}
 
-	pool, err := pgxpool.New(ctx, cfg.Stores.Postgres.URL)
+	pcfg, err := pgxpool.ParseConfig(cfg.Stores.Postgres.URL)
+	if err != nil {
+		return nil, configErr(fmt.Errorf("stores.postgres.url: %w", err))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -97,23 +102,35 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		}
 		routes = append(routes, projector.Route{Sink: pgSink, Views: viewNames(PostgresViews(plan), func(v postgres.View) string { return v.Name })})
 	}
+	// The query PostgreSQL holds the state: it is "state" in /readyz, and
+	// the postgres sink too when there is one.
+	pgProbe := probe{components: []string{"state"}, ping: func(ctx context.Context) error { return pingPool(ctx, pool) }}
+	if pgSink != nil {
+		pgProbe.components = append(pgProbe.components, pgSink.Name())
+	}
+	s.probes = append(s.probes, pgProbe)
 	if err := checkRedisIndexes(plan); err != nil {
-		return nil, err
+		return nil, configErr(err)
 	}
 	if views := RedisViews(plan); len(views) > 0 && cfg.Stores.Redis.URL != "" {
 		opts, err := goredis.ParseURL(cfg.Stores.Redis.URL)
 		if err != nil {
-			return nil, fmt.Errorf("redis: %w", err)
+			return nil, configErr(fmt.Errorf("stores.redis.url: %w", err))
 		}
 		s.Redis = goredis.NewClient(opts)
 		s.closers = append(s.closers, func() { _ = s.Redis.Close() })
 		sink, err := redis.New(s.Redis, views, redis.Options{})
 		if err != nil {
-			return nil, fmt.Errorf("redis sink: %w", err)
+			// New only checks the views: it does not contact Redis.
+			return nil, configErr(fmt.Errorf("redis sink: %w", err))
 		}
-		if err := checkRedis(ctx, sink, log); err != nil {
+		down, err := checkRedis(ctx, sink, log)
+		if err != nil {
 			return nil, err
 		}
+		rdb := s.Redis
+		s.probes = append(s.probes, probe{components: []string{sink.Name()}, down: down,
+			ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v redis.View) string { return v.Name })})
 	}
 	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
@@ -125,23 +142,35 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		if es.CACert != "" {
 			pem, err := os.ReadFile(es.CACert)
 			if err != nil {
-				return nil, fmt.Errorf("elasticsearch ca_cert: %w", err)
+				return nil, configErr(fmt.Errorf("stores.elasticsearch.ca_cert: %w", err))
 			}
 			ecfg.CACert = pem
 		}
 		sink, err := elasticsearch.New(ecfg, views)
 		if err != nil {
-			return nil, fmt.Errorf("elasticsearch sink: %w", err)
+			err = fmt.Errorf("elasticsearch sink: %w", err)
+			if errors.Is(err, elasticsearch.ErrConfig) {
+				err = configErr(err)
+			}
+			return nil, err
 		}
 		if err := sink.Setup(ctx); err != nil {
 			return nil, fmt.Errorf("elasticsearch sink: %w", err)
 		}
+		alias := views[0].Alias
+		if alias == "" {
+			alias = views[0].Name
+		}
+		s.probes = append(s.probes, probe{components: []string{sink.Name()}, ping: func(ctx context.Context) error {
+			_, err := sink.AliasIndices(ctx, alias) // GET /_alias/…: light, and authenticated
+			return err
+		}})
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})
 	}
 
 	schemas, err := NewSchemaRegistry(cfg.Kafka.SchemaRegistry)
 	if err != nil {
-		return nil, err
+		return nil, configErr(err) // it only reads the configuration and its files
 	}
 	// A rebuild purges the keys of a view's old Redis key template through
 	// the revisions, deleted documents' included: those stay until then.
@@ -175,6 +204,15 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	if err := eng.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	// A store that did not answer at start is not ready until it does:
+	// idle, no write would say so (WatchStores clears it).
+	for _, p := range s.probes {
+		if p.down != nil {
+			for _, c := range p.components {
+				eng.ReportHealth(c, p.down)
+			}
+		}
+	}
 	s.Engine = eng
 	ok = true
 	return s, nil
@@ -186,16 +224,16 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 // the configuration's fault, which no retry fixes: refusing to start says
 // so at once, where retrying would look like an outage forever. An
 // unreachable Redis is an outage like any later: its writes are retried,
-// so the daemon starts anyway.
-func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) error {
+// so the daemon starts anyway, and down says why it is not ready.
+func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	switch err := sink.Check(ctx); {
 	case err == nil:
 	case goredis.IsAuthError(err):
-		return fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err)
+		return nil, fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err)
 	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule):
-		return err
+		return nil, err
 	case errors.Is(err, redis.ErrCheckIncomplete):
 		// Managed services often deny INFO or COMMAND: worth a warning,
 		// not a refusal.
@@ -203,10 +241,13 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) error {
 			"unless the policy is noeviction, redis may evict the keys guarding revisions and an older replayed write could win", "err", err)
 	case errors.Is(err, redis.ErrVolatileEviction):
 		log.Warn("redis may evict tombstones under memory pressure: a replay older than a delete could bring its doc back", "err", err)
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, err // stopped while checking
 	default:
 		log.Warn("redis does not answer at start; its writes are retried", "err", err)
+		return fmt.Errorf("does not answer at start: %w", err), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // wirePostgres builds the PostgreSQL sink of the served generations and

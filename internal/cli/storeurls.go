@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/projectorhq/projector/config"
+)
+
+// withStoreURLs adds to a configuration's problems the store URLs their
+// drivers would refuse (an unknown sslmode, a Redis database that is not
+// a number): config checks a URL's shape, the driver its options, and a
+// URL `run` would refuse at start belongs with the file's other problems,
+// at its key. A URL already found wrong is not looked at again.
+func withStoreURLs(cfg *config.Config, problems error) error {
+	var errs config.Errors
+	errors.As(problems, &errs)
+	found := errs
+	check := func(ptr *string, fallback config.Pos, key string, parse func(string) error) {
+		pos := cfg.ValuePos(ptr, fallback)
+		if *ptr == "" || hasProblemAt(found, pos) {
+			return
+		}
+		if err := parse(*ptr); err != nil {
+			errs.Add(pos, "%s: %s", key, driverReason(err, *ptr))
+		}
+	}
+	pg, rd := &cfg.Stores.Postgres, &cfg.Stores.Redis
+	check(&pg.URL, pg.Pos, "stores.postgres.url", func(u string) error { _, err := pgxpool.ParseConfig(u); return err })
+	check(&rd.URL, rd.Pos, "stores.redis.url", func(u string) error { _, err := goredis.ParseURL(u); return err })
+	if len(errs) == len(found) {
+		return problems
+	}
+	return errs.Err()
+}
+
+func hasProblemAt(errs config.Errors, p config.Pos) bool {
+	for _, e := range errs {
+		if e.Pos == p {
+			return true
+		}
+	}
+	return false
+}
+
+// driverReason is a driver's complaint about a URL without the URL: pgx
+// quotes it (its password redacted, as best it can), and nothing of it is
+// shown here.
+func driverReason(err error, raw string) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "`: "); strings.HasPrefix(msg, "cannot parse `") && i >= 0 {
+		msg = msg[i+3:]
+	}
+	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
