@@ -154,18 +154,26 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			}
 			return nil, err
 		}
+		var route projector.Sink = sink
+		var down error
 		if err := sink.Setup(ctx); err != nil {
-			return nil, fmt.Errorf("elasticsearch sink: %w", err)
+			if !errors.Is(err, elasticsearch.ErrUnreachable) && !errors.Is(err, elasticsearch.ErrUnavailable) {
+				return nil, fmt.Errorf("elasticsearch sink: %w", err)
+			}
+			// An outage, as with Redis: the daemon starts, and the sink is
+			// set up before its first write, retried as writes are.
+			log.Warn("elasticsearch does not answer at start; its templates and indices are put before its first write", "err", err)
+			route, down = &setUpFirst{Sink: sink}, err
 		}
 		alias := views[0].Alias
 		if alias == "" {
 			alias = views[0].Name
 		}
-		s.probes = append(s.probes, probe{components: []string{sink.Name()}, ping: func(ctx context.Context) error {
+		s.probes = append(s.probes, probe{components: []string{sink.Name()}, down: down, ping: func(ctx context.Context) error {
 			_, err := sink.AliasIndices(ctx, alias) // GET /_alias/…: light, and authenticated
 			return err
 		}})
-		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})
+		routes = append(routes, projector.Route{Sink: route, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})
 	}
 
 	schemas, err := NewSchemaRegistry(cfg.Kafka.SchemaRegistry)

@@ -1,0 +1,33 @@
+package stack
+
+import (
+	"context"
+	"sync"
+
+	"github.com/projectorhq/projector/sinks"
+	"github.com/projectorhq/projector/sinks/elasticsearch"
+)
+
+// setUpFirst is an Elasticsearch sink that did not answer at start. Its
+// index templates, indices and aliases are put before its first write, and
+// that write fails (to be retried by the engine, as in any outage) until
+// they are: a document written before them would make Elasticsearch create
+// the alias's name as an index of its own, with guessed mappings.
+type setUpFirst struct {
+	*elasticsearch.Sink
+	mu   sync.Mutex
+	done bool
+}
+
+func (s *setUpFirst) Write(ctx context.Context, docs []sinks.Doc) error {
+	s.mu.Lock()
+	if !s.done {
+		if err := s.Setup(ctx); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		s.done = true
+	}
+	s.mu.Unlock()
+	return s.Sink.Write(ctx, docs)
+}

@@ -1,0 +1,112 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/internal/testenv"
+	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/sinks/elasticsearch/esfake"
+)
+
+// TestElasticsearchDownAtStart: Elasticsearch answering 503 at start is an
+// outage like any later, as a Redis down at start is: the daemon starts,
+// elasticsearch is not ready, and the first write waits until the cluster
+// answers, then puts the templates, index and alias before the document
+// (written before them, it would make Elasticsearch create the alias's
+// name as an index with guessed mappings).
+func TestElasticsearchDownAtStart(t *testing.T) {
+	fake := esfake.New()
+	var up atomic.Bool
+	refused := make(chan struct{}, 64) // a request answered 503
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			select {
+			case refused <- struct{}{}:
+			default:
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":{"type":"master_not_discovered_exception","reason":"no master"},"status":503}`)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer gate.Close()
+	_, pgURL := testenv.Postgres(t)
+	cfg, err := config.Parse("wire.yaml", []byte(`
+version: 1
+kafka: { brokers: "127.0.0.1:9" }
+stores:
+  postgres: { url: "${PG}" }
+  elasticsearch: { url: "${ES}" }
+sources:
+  items: { topic: t.public.items, key: id, columns: { id: bigint, name: text } }
+views:
+  item_view:
+    from: items
+    fields: { id: id, name: name }
+    sinks:
+      elasticsearch: { index: items }
+`), func(k string) (string, bool) { return map[string]string{"PG": pgURL, "ES": gate.URL}[k], true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := projections.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Wire(context.Background(), cfg, plan, nil)
+	if err != nil {
+		t.Fatalf("Wire with Elasticsearch down: %v, want a start", err)
+	}
+	defer st.Close()
+	if p := st.Engine.Problems()["elasticsearch"]; p == "" {
+		t.Errorf("problems after a start with Elasticsearch down: %v, want elasticsearch", st.Engine.Problems())
+	}
+
+	for len(refused) > 0 {
+		<-refused // Wire's
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- st.Engine.ProcessChanges(context.Background(), "items", []debezium.Change{{
+			Kind: debezium.KindChange, Op: debezium.OpCreate, Position: debezium.Position{Hi: 10},
+			Key: map[string]any{"id": json.Number("1")}, After: map[string]any{"id": json.Number("1"), "name": "widget"},
+		}})
+	}()
+	// The write is retried while the cluster is down; once it answers, the
+	// sink is set up and the document written.
+	select {
+	case <-refused:
+	case err := <-done:
+		t.Fatalf("the write returned (%v) while Elasticsearch was down", err)
+	}
+	up.Store(true)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) string {
+		resp, err := http.Get(gate.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := get("/_alias/items"); !strings.Contains(got, `"items-g1"`) {
+		t.Errorf("alias items: %s, want it on items-g1 (set up before the write)", got)
+	}
+	if got := get("/items/_doc/1"); !strings.Contains(got, `"widget"`) {
+		t.Errorf("document 1 through the alias: %s", got)
+	}
+}
