@@ -152,6 +152,14 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer release()
+	if rereads(opts.From) {
+		// Before anything is built: a refused rebuild leaves nothing.
+		releaseShared, err := env.lockSharingViews(ctx, opts.View)
+		if err != nil {
+			return Result{}, err
+		}
+		defer releaseShared()
+	}
 	if err := env.dropExpiredLocked(ctx, opts.View, time.Now()); err != nil {
 		opts.Log.Warn("dropping expired generations", "view", opts.View, "err", err)
 	}
@@ -202,6 +210,21 @@ func Resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer release()
+	snap, err := env.Registry.Snapshot(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	g, ok := snap.Building(opts.View)
+	if !ok {
+		g, ok = lastFailed(snap, opts.View)
+	}
+	if ok && rereads(g.Source) {
+		releaseShared, err := env.lockSharingViews(ctx, opts.View)
+		if err != nil {
+			return Result{}, err
+		}
+		defer releaseShared()
+	}
 	return resume(ctx, env, opts)
 }
 
@@ -225,13 +248,6 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 			return Result{}, err
 		}
 		g, _ = snap.Get(opts.View, failed.Number)
-	}
-	if rereads(g.Source) {
-		release, err := env.lockSharingViews(ctx, g.View)
-		if err != nil {
-			return Result{}, err
-		}
-		defer release()
 	}
 	r := &run{env: env, opts: opts, gen: g, res: Result{View: g.View, Generation: g.Number, Replaced: map[string]int{}}}
 	for _, s := range g.Stores {
