@@ -73,7 +73,10 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		// before partitions move, so nothing is projected twice for nothing.
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		// Transaction markers move the watermarks on (see Record.Control).
+		// Committed records only (Kafka Connect with exactly-once source
+		// support writes in transactions, some aborted), and their
+		// markers, which move the watermarks on (see Record.Control).
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 		kgo.WithLogger(kslog.New(kafkaLogger(opts.Logger))),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
@@ -443,7 +446,8 @@ func offsetsOf(fetches kgo.Fetches) offsets {
 		}
 		r := p.Records[n-1]
 		last := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch}
-		o = append(o, partitionOffset{last: last, records: n, lag: p.HighWatermark - r.Offset - 1})
+		// Read committed, a partition ends at its last stable offset.
+		o = append(o, partitionOffset{last: last, records: n, lag: p.LastStableOffset - r.Offset - 1})
 	})
 	return o
 }

@@ -47,7 +47,7 @@ func (r *run) replay(ctx context.Context) error {
 	// Health names the cause (a TLS or SASL refusal) of what would
 	// otherwise end as a bare timeout or EOF.
 	health := kafkautil.NewHealth(nil)
-	opts = append(append(opts, health.Opt(), kgo.ClientID("projector-rebuild"), kgo.KeepControlRecords()), r.opts.Kafka...)
+	opts = append(append(opts, health.Opt(), kgo.ClientID("projector-rebuild"), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords()), r.opts.Kafka...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("replay: kafka client: %w", err)
@@ -97,7 +97,7 @@ func listReplayWindow(ctx context.Context, adm *kadm.Client, topics []string) (r
 	if err != nil {
 		return replayWindow{}, fmt.Errorf("replay: start offsets of %v: %w", topics, err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, topics...)
+	ends, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: committed records only
 	if err == nil {
 		err = ends.Error()
 	}

@@ -126,7 +126,7 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	// otherwise end as a bare timeout or EOF.
 	health := kafkautil.NewHealth(nil)
 	opts = append(append(opts, health.Opt(), kgo.ClientID("projector-rebuild"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.KeepControlRecords()), r.opts.Kafka...)
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords()), r.opts.Kafka...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("--from signal: kafka client: %w", err)
@@ -189,7 +189,7 @@ func (r *run) sendSignals(ctx context.Context, cl *kgo.Client, adm *kadm.Client,
 			topics = append(topics, t.Notifications)
 		}
 	}
-	ends, err := adm.ListEndOffsets(ctx, topics...)
+	ends, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: committed records only
 	if err == nil {
 		err = ends.Error()
 	}
@@ -373,7 +373,7 @@ func (w *snapshotWindow) take(r *run, fetches kgo.Fetches, next, end map[string]
 // dataEnds lists the end offsets of the view's topics.
 func (r *run) dataEnds(ctx context.Context, adm *kadm.Client, sig signalRun) (map[string]map[int32]int64, error) {
 	topics := viewTopics(r.env.Plan.View(r.gen.View))
-	ends, err := adm.ListEndOffsets(ctx, topics...)
+	ends, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: committed records only
 	if err == nil {
 		err = ends.Error()
 	}

@@ -54,7 +54,7 @@ func (r *run) replayOver(ctx context.Context, adm *kadm.Client, s *stall, topics
 func (r *run) brokersAnswer(ctx context.Context, adm *kadm.Client, topics []string) error {
 	pctx, cancel := context.WithTimeout(ctx, r.opts.ReplayIdle)
 	defer cancel()
-	ends, err := adm.ListEndOffsets(pctx, topics...)
+	ends, err := adm.ListCommittedOffsets(pctx, topics...) // last stable offsets, as the replay reads committed records only
 	if err == nil {
 		err = ends.Error()
 	}
