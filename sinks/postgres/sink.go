@@ -89,8 +89,25 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 	}
 	for _, v := range order {
 		b := s.encode(v, docs, byView[v], failed)
-		if err := s.apply(ctx, v, b, b.rows, failed); err != nil {
+		rejected := map[int]error{}
+		if err := s.apply(ctx, v, b, b.rows, rejected); err != nil {
 			return fmt.Errorf("postgres sink: view %q: write %d docs: %w", v.Name, len(b.rows), err)
+		}
+		// A row may have been rejected only for what the rest of the batch
+		// held then: a unique value another doc of the batch gives up
+		// later in id order. Written once more alone, now that the rest
+		// is stored, a row PostgreSQL still rejects is refused for good.
+		for _, r := range b.rows {
+			if _, ok := rejected[r.index]; !ok {
+				continue
+			}
+			again := map[int]error{}
+			if err := s.apply(ctx, v, b, []row{r}, again); err != nil {
+				return fmt.Errorf("postgres sink: view %q: write doc %q again: %w", v.Name, r.id, err)
+			}
+			if err, ok := again[r.index]; ok {
+				failed[r.index] = sinks.Refused(err)
+			}
 		}
 	}
 	if len(failed) > 0 {
@@ -156,7 +173,7 @@ func (s *Sink) apply(ctx context.Context, v *view, b *batch, rows []row, failed 
 		return err
 	}
 	if len(rows) == 1 {
-		failed[rows[0].index] = sinks.Refused(fmt.Errorf("view %q doc %q: %w", v.Name, rows[0].id, err))
+		failed[rows[0].index] = fmt.Errorf("view %q doc %q: %w", v.Name, rows[0].id, err)
 		return nil
 	}
 	mid := len(rows) / 2
