@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -297,10 +298,7 @@ func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, failed map[i
 		case retryableStatus(r.Status):
 			it.err = r.Error.apiError(r.Status)
 			retry = append(retry, it)
-		case r.Status == http.StatusBadRequest:
-			// The document itself: a mapping it breaks, a value the field
-			// cannot parse. Other refusals (a read-only index, a missing
-			// one) are the cluster's state, which an operator may fix.
+		case r.Status == http.StatusBadRequest && documentsFault(r.Error.apiError(r.Status)):
 			failed[it.idx] = sinks.Refused(r.Error.apiError(r.Status))
 		default:
 			failed[it.idx] = r.Error.apiError(r.Status)
@@ -371,4 +369,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// documentsFault tells an item refused for the document itself — a field
+// the mapping cannot parse, a term too long to index — which no retry
+// changes, from a 400 about the cluster's state (a closed index, an alias
+// without a write index), which an operator may fix and a retry then
+// passes.
+func documentsFault(e *APIError) bool {
+	switch e.Type {
+	case "document_parsing_exception", "mapper_parsing_exception", "strict_dynamic_mapping_exception":
+		return true
+	case "illegal_argument_exception":
+		return strings.Contains(e.Reason, "immense term")
+	}
+	return false
 }
