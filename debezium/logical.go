@@ -190,6 +190,13 @@ func (d *dec) decimalValue(c *codec, tok byte) (any, error) {
 				return v, nil
 			}
 			if s, ok := nonFiniteDecimal(b); ok {
+				// numeric(p,s) holds no infinity: there "Infinity", valid
+				// base64, is a number in precise mode.
+				if s != "NaN" && c.precision > 0 && c.scaleKnown {
+					if raw, err := decodeBase64(b); err == nil {
+						return unscaledDecimal(raw, int64(c.scale))
+					}
+				}
 				return s, nil
 			}
 			if c.kind == kVarDecimal {

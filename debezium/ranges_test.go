@@ -269,7 +269,9 @@ func TestNonFiniteNumeric(t *testing.T) {
 	for _, tt := range []rangeCase{
 		{"NaN", "price", `"NaN"`, `"NaN"`, ""},
 		{"Debezium NAN", "price", `"NAN"`, `"NaN"`, ""},
-		{"infinity bounded", "price", `"Infinity"`, "", noInfinity},
+		// numeric(p,s) holds no infinity: "Infinity" there is base64 (precise
+		// mode), here of a number too large for numeric(10,2).
+		{"infinity bounded", "price", `"Infinity"`, "", "does not fit numeric(10,2)"},
 		{"Debezium infinity bounded", "price", `"POSITIVE_INFINITY"`, "", noInfinity},
 		{"infinity", "free", `"Infinity"`, `"Infinity"`, ""},
 		{"Debezium -infinity", "free", `"NEGATIVE_INFINITY"`, `"-Infinity"`, ""},
