@@ -103,7 +103,7 @@ func omitValue(r *kgo.Record) {
 		return
 	}
 	r.Headers = append(r.Headers, kgo.RecordHeader{Key: "projector.value_omitted",
-		Value: []byte(strconv.Itoa(len(r.Value)) + " bytes, more than the dead-letter topic takes; the original is at projector.topic, projector.partition, projector.offset")})
+		Value: []byte(strconv.Itoa(len(r.Value)) + " bytes, more than the dead-letter topic takes")})
 	r.Value = nil
 	if len(r.Key) > maxDeadLetterBytes/2 {
 		r.Key = nil
