@@ -112,7 +112,7 @@ func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage,
 		}
 		return nil, fmt.Errorf("get %s: %w", v.Name, err)
 	}
-	return doc, nil
+	return pgDoc(v, doc)
 }
 
 // getRedis reads the doc at the view's key; nil without error when the key

@@ -263,6 +263,9 @@ func (s *Server) List(ctx context.Context, viewName string, params url.Values) (
 			res.NextCursor = &c
 			break
 		}
+		if doc, err = pgDoc(v, doc); err != nil {
+			return nil, fmt.Errorf("list %s: %w", v.Name, err)
+		}
 		res.Docs = append(res.Docs, doc)
 		last = keys
 	}
