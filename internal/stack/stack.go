@@ -239,7 +239,7 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, 
 	switch err := sink.Check(ctx); {
 	case err == nil:
 	case goredis.IsAuthError(err):
-		return nil, fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err)
+		return nil, configErr(fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err))
 	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule):
 		return nil, err
 	case errors.Is(err, redis.ErrCheckIncomplete):

@@ -21,7 +21,7 @@ import (
 // fail, on every retry, and the partition would stall. Canonical ids are
 // the text of the key (projector/ids.go), so a long text key or group key
 // is enough. The refusal is final: sinks.ErrRefused.
-func TestWriteLongIDReportedPerDoc(t *testing.T) {
+func TestElasticsearchLongIDReportedPerDoc(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
 		s := b.newSink(t, nil, View{Name: "items", Fields: itemFields})
 		long := strings.Repeat("k", 600)
@@ -60,7 +60,7 @@ func TestWriteLongIDReportedPerDoc(t *testing.T) {
 // type holds a single address only, so inet is mapped keyword, with an ip
 // sub-field that ignores what is not a plain address: both values are
 // stored, and a range query on the sub-field finds the plain address.
-func TestInetWithNetmaskIsStored(t *testing.T) {
+func TestElasticsearchInetWithNetmask(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
 		s := b.newSink(t, nil, View{Name: "hosts", Fields: []Field{{"id", "bigint"}, {"addr", "inet"}}})
 		err := s.Write(context.Background(), []sinks.Doc{
@@ -88,7 +88,7 @@ func TestInetWithNetmaskIsStored(t *testing.T) {
 // thrown when attempting to create a template matching an existing index
 // template at identical priorities" (put index template API). And each
 // view's indices get that view's mapping, not the other's.
-func TestSetupAliasesWithCommonPrefix(t *testing.T) {
+func TestElasticsearchAliasesWithCommonPrefix(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
 		views := []View{
 			{Name: "user", Alias: b.prefix + "user", Fields: []Field{{"id", "bigint"}, {"name", "text"}}},
@@ -163,7 +163,7 @@ func TestKeywordMappingsBoundTermLength(t *testing.T) {
 
 // Long xml and *_id values are stored (kept in _source, not indexed), and
 // the short ones still match exactly.
-func TestWriteLongKeywordValues(t *testing.T) {
+func TestElasticsearchLongKeywordValues(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
 		s := b.newSink(t, nil, View{Name: "pages", Fields: []Field{{"id", "bigint"}, {"external_id", "text"}, {"body", "xml"}}})
 		big := strings.Repeat("x", 40000)
