@@ -58,15 +58,7 @@ func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused [
 			omitValue(r)
 		}
 	}
-	err := c.cl.ProduceSync(ctx, out...).FirstErr()
-	if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) {
-		// The topic takes less than Kafka's default: the headers alone
-		// still say what failed and where the original is.
-		for _, r := range out {
-			omitValue(r)
-		}
-		err = c.cl.ProduceSync(ctx, out...).FirstErr()
-	}
+	err := c.produceOmittingTooLarge(ctx, out)
 	if err != nil {
 		return fmt.Errorf("dead-letter topic %s: %w", c.opts.DeadLetterTopic, err)
 	}
@@ -108,4 +100,25 @@ func omitValue(r *kgo.Record) {
 	if len(r.Key) > maxDeadLetterBytes/2 {
 		r.Key = nil
 	}
+}
+
+// produceOmittingTooLarge writes dead letters; those the topic refuses as
+// too large (it takes less than Kafka's default) are written again without
+// their value, and only those: the others are written already.
+func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Record) error {
+	var tooLarge []*kgo.Record
+	for _, res := range c.cl.ProduceSync(ctx, out...) {
+		switch {
+		case res.Err == nil:
+		case errors.Is(res.Err, kerr.MessageTooLarge) || errors.Is(res.Err, kerr.RecordListTooLarge):
+			omitValue(res.Record)
+			tooLarge = append(tooLarge, res.Record)
+		default:
+			return res.Err
+		}
+	}
+	if len(tooLarge) == 0 {
+		return nil
+	}
+	return c.cl.ProduceSync(ctx, tooLarge...).FirstErr()
 }

@@ -2,6 +2,8 @@ package projector_test
 
 import (
 	"context"
+	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +68,36 @@ func caughtUpWithin(t *testing.T, kc *cluster, group string, d time.Duration, do
 		t.Fatalf("consumer stopped: %v", err)
 		return nil
 	}
+}
+
+// TestDeadLetterTopicTakesLess: a dead-letter topic whose
+// max.message.bytes is below Kafka's default refuses a dead letter that
+// fits the default; it is written again without its value, headers
+// saying where the original is, and the consumer moves on.
+func TestDeadLetterTopicTakesLess(t *testing.T) {
+	_, pgURL := testenv.Postgres(t)
+	_, prefix := testenv.Redis(t)
+	kc := newCluster(t, 1, "cqrs.public.widgets")
+	cfg, plan := loadPlan(t, widgetsYAML, env("BROKERS", brokers(kc), "PG", pgURL, "REDIS", testenv.RedisURL(t), "PREFIX", prefix))
+	small := "4000"
+	if _, err := kc.adm.CreateTopic(context.Background(), 1, 1, map[string]*string{"max.message.bytes": &small}, "widgets.dlq"); err != nil {
+		t.Fatal(err)
+	}
+	m := startMember(t, cfg, plan, 100)
+	noise := make([]byte, 15_000) // incompressible: the limit applies to the compressed batch
+	_, _ = rand.NewChaCha8([32]byte{1}).Read(noise)
+	bad := []byte(`{"before":null,"after":{"id":"w2","name":"` + base64.StdEncoding.EncodeToString(noise)) // cut short
+	kc.produce(t, widgetRecord("w2", bad), widgetRecord("w3", sample(t, "postgres/create_schemaless.value.json", func(m map[string]any) {
+		m["after"] = map[string]any{"id": "w3", "name": "after the big one", "active": true}
+	})))
+	kc.waitCaughtUp(t, "widgets", m.done)
+	dl := readTopic(t, kc, "widgets.dlq", 1)
+	h := map[string]string{}
+	for _, x := range dl[0].Headers {
+		h[x.Key] = string(x.Value)
+	}
+	if dl[0].Value != nil || h["projector.offset"] != "0" || !strings.HasPrefix(h["projector.value_omitted"], "200") {
+		t.Errorf("dead letter of %d bytes with headers %v: want no value, the original's offset and why", len(dl[0].Value), h)
+	}
+	m.drain(t)
 }

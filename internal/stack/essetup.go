@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/projectorhq/projector/sinks"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
@@ -30,4 +31,16 @@ func (s *setUpFirst) Write(ctx context.Context, docs []sinks.Doc) error {
 	}
 	s.mu.Unlock()
 	return s.Sink.Write(ctx, docs)
+}
+
+// PurgeTombstones purges nothing before the sink is set up: there are no
+// tombstones yet, and asking a cluster that is down only fails.
+func (s *setUpFirst) PurgeTombstones(ctx context.Context, olderThan time.Duration) (int64, error) {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	if !done {
+		return 0, nil
+	}
+	return s.Sink.PurgeTombstones(ctx, olderThan)
 }
