@@ -43,10 +43,7 @@ func TestDeadLetterLargeRecord(t *testing.T) {
 		t.Fatalf("a large malformed record stalls the consumer instead of going to the dead-letter topic: %v", err)
 	}
 	dl := readTopic(t, kc, "widgets.dlq", 1)
-	h := map[string]string{}
-	for _, x := range dl[0].Headers {
-		h[x.Key] = string(x.Value)
-	}
+	h := headers(dl[0])
 	if dl[0].Value != nil || h["projector.offset"] != "0" || !strings.HasPrefix(h["projector.value_omitted"], "1010") {
 		t.Errorf("dead letter of %d bytes with headers %v: want no value, the original's offset and why", len(dl[0].Value), h)
 	}
@@ -92,10 +89,7 @@ func TestDeadLetterTopicTakesLess(t *testing.T) {
 	})))
 	kc.waitCaughtUp(t, "widgets", m.done)
 	dl := readTopic(t, kc, "widgets.dlq", 1)
-	h := map[string]string{}
-	for _, x := range dl[0].Headers {
-		h[x.Key] = string(x.Value)
-	}
+	h := headers(dl[0])
 	if dl[0].Value != nil || h["projector.offset"] != "0" || !strings.HasPrefix(h["projector.value_omitted"], "200") {
 		t.Errorf("dead letter of %d bytes with headers %v: want no value, the original's offset and why", len(dl[0].Value), h)
 	}

@@ -38,10 +38,7 @@ func TestDeadLetters(t *testing.T) {
 	if string(r.Key) != `{"id":"w2"}` || !strings.HasPrefix(string(r.Value), `{"before":null`) {
 		t.Errorf("dead letter key %s value %s: want the original record", r.Key, r.Value)
 	}
-	h := map[string]string{}
-	for _, x := range r.Headers {
-		h[x.Key] = string(x.Value)
-	}
+	h := headers(r)
 	if h["projector.topic"] != "cqrs.public.widgets" || h["projector.partition"] != "0" || h["projector.offset"] != "1" {
 		t.Errorf("dead letter headers %v: want topic, partition 0, offset 1", h)
 	}
@@ -101,4 +98,13 @@ func readTopic(t *testing.T, kc *cluster, topic string, n int) []*kgo.Record {
 		out = append(out, f.Records()...)
 	}
 	return out
+}
+
+// headers maps a record's headers by key.
+func headers(r *kgo.Record) map[string]string {
+	h := map[string]string{}
+	for _, x := range r.Headers {
+		h[x.Key] = string(x.Value)
+	}
+	return h
 }

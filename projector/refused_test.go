@@ -43,10 +43,7 @@ func TestRefusedDocGoesToDeadLetters(t *testing.T) {
 	wantRows(t, pool, map[string]widget{"w1": {"first", true}, "w2": {"second", true}})
 	wantKeys(t, rdb, prefix, map[string]widget{"w1": {"forbidden", true}, "w2": {"second", true}})
 	dl := readTopic(t, kc, "widgets.dlq", 1)
-	h := map[string]string{}
-	for _, x := range dl[0].Headers {
-		h[x.Key] = string(x.Value)
-	}
+	h := headers(dl[0])
 	if h["projector.sink"] != "postgres" || h["projector.view"] != "widget_view" || h["projector.doc_id"] != "w1" ||
 		!strings.Contains(h["projector.error"], "no_forbidden") || !strings.Contains(string(dl[0].Value), `"forbidden"`) {
 		t.Errorf("dead letter %s with headers %v: want the doc, its sink, view, id and the constraint it broke", dl[0].Value, h)

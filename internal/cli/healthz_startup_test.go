@@ -39,21 +39,9 @@ func TestHealthzDuringStartup(t *testing.T) {
 	}
 	admin := free.Addr().String()
 	free.Close()
-	file := writeConfig(t, `version: 1
-kafka: { brokers: "127.0.0.1:1", group: healthz-startup }
+	file := widgetsConfig(t, `kafka: { brokers: "127.0.0.1:1", group: healthz-startup }
 stores: { postgres: { url: "postgres://app@`+pg.Addr().String()+`/shop?sslmode=disable" } }
-admin: { listen: "`+admin+`" }
-sources:
-  widgets:
-    topic: cqrs.public.widgets
-    key: id
-    columns: { id: text, name: text }
-views:
-  widget_view:
-    from: widgets
-    fields: { id: id, name: name }
-    sinks: { postgres: {} }
-`)
+admin: { listen: "`+admin+`" }`, `{ postgres: {} }`)
 	cfg, err := config.Load(file, os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)

@@ -22,24 +22,12 @@ func TestJSONLogsOnly(t *testing.T) {
 	_, url := testenv.Postgres(t)
 	rd := testenv.PrivateRedis(t)
 	rd.Stop() // down: an outage the daemon starts through
-	file := writeConfig(t, `version: 1
-kafka: { brokers: "127.0.0.1:1", group: json-logs }
+	file := widgetsConfig(t, `kafka: { brokers: "127.0.0.1:1", group: json-logs }
 stores:
   postgres: { url: "${PROJECTOR_POSTGRES_URL}" }
   redis: { url: "${JSONLOG_REDIS_URL}" }
 admin: { listen: "127.0.0.1:0" }
-log: { format: json, level: debug }
-sources:
-  widgets:
-    topic: cqrs.public.widgets
-    key: id
-    columns: { id: text, name: text }
-views:
-  widget_view:
-    from: widgets
-    fields: { id: id, name: name }
-    sinks: { postgres: {}, redis: { key: "json-logs:{id}" } }
-`)
+log: { format: json, level: debug }`, `{ postgres: {}, redis: { key: "json-logs:{id}" } }`)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestJSONLogsOnly$")
 	cmd.Env = append(os.Environ(), "JSONLOG_CHILD="+file, "PROJECTOR_POSTGRES_URL="+url, "JSONLOG_REDIS_URL="+rd.URL())
 	stderr, err := cmd.StderrPipe()

@@ -28,23 +28,11 @@ func TestReadyzFollowsIdleStores(t *testing.T) {
 	defer c.Close()
 	t.Setenv("PROJECTOR_POSTGRES_URL", url)
 	t.Setenv("IDLE_REDIS_URL", rd.URL())
-	d := startDaemon(t, writeConfig(t, fmt.Sprintf(`version: 1
-kafka: { brokers: %q, group: readyz-idle }
+	d := startDaemon(t, widgetsConfig(t, fmt.Sprintf(`kafka: { brokers: %q, group: readyz-idle }
 stores:
   postgres: { url: "${PROJECTOR_POSTGRES_URL}" }
   redis: { url: "${IDLE_REDIS_URL}" }
-admin: { listen: "127.0.0.1:0" }
-sources:
-  widgets:
-    topic: cqrs.public.widgets
-    key: id
-    columns: { id: text, name: text }
-views:
-  widget_view:
-    from: widgets
-    fields: { id: id, name: name }
-    sinks: { postgres: {}, redis: { key: "idle-widget:{id}" } }
-`, strings.Join(c.ListenAddrs(), ","))))
+admin: { listen: "127.0.0.1:0" }`, strings.Join(c.ListenAddrs(), ",")), `{ postgres: {}, redis: { key: "idle-widget:{id}" } }`))
 	defer d.cancel()
 
 	// Joined (kafka no longer named, start-up over), and Redis, which

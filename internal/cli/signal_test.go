@@ -36,21 +36,9 @@ func TestSigtermDuringStartup(t *testing.T) {
 			accepted <- c // held open, never answered
 		}
 	}()
-	file := writeConfig(t, `version: 1
-kafka: { brokers: "127.0.0.1:1", group: signal-startup }
+	file := widgetsConfig(t, `kafka: { brokers: "127.0.0.1:1", group: signal-startup }
 stores: { postgres: { url: "postgres://app@`+ln.Addr().String()+`/shop?sslmode=disable" } }
-admin: { listen: "127.0.0.1:0" }
-sources:
-  widgets:
-    topic: cqrs.public.widgets
-    key: id
-    columns: { id: text, name: text }
-views:
-  widget_view:
-    from: widgets
-    fields: { id: id, name: name }
-    sinks: { postgres: {} }
-`)
+admin: { listen: "127.0.0.1:0" }`, `{ postgres: {} }`)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSigtermDuringStartup$")
 	cmd.Env = append(os.Environ(), "SIGNAL_STARTUP_CHILD="+file)
 	var stderr bytes.Buffer

@@ -1,10 +1,10 @@
 package cli
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/projectorhq/projector/internal/testenv"
 )
 
 // storeConfigYAML is a one-view configuration whose stores and redis sink the
@@ -30,15 +30,6 @@ views:
 `
 }
 
-func writeTempConfig(t *testing.T, body string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "p.yaml")
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestValidateRejectsStoreURLsTheDriversRefuse: `projector validate`
 // must report what `projector run` then refuses at start as a configuration
 // problem (exit 2, file:line:col), not say "ok".
@@ -54,7 +45,7 @@ func TestValidateRejectsStoreURLsTheDriversRefuse(t *testing.T) {
   redis: { url: "redis://127.0.0.1:56379/0?bogus=1" }`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := writeTempConfig(t, storeConfigYAML(tc.stores, `{ key: "product:{id}" }`))
+			p := writeConfig(t, storeConfigYAML(tc.stores, `{ key: "product:{id}" }`))
 			code, out, errs := run(t, "validate", "--offline", "-c", p)
 			if code != ExitUsage || !strings.Contains(errs, p+":") {
 				t.Errorf("validate: exit %d, want %d with file:line:col\nstdout: %s\nstderr: %s", code, ExitUsage, out, errs)
@@ -67,7 +58,7 @@ func TestValidateRejectsStoreURLsTheDriversRefuse(t *testing.T) {
 // (`TTL 500µs is not 0 or at least 1ms`) passes validate, and `run` then
 // fails with exit 1 and no position.
 func TestValidateRejectsSubMillisecondTTL(t *testing.T) {
-	p := writeTempConfig(t, storeConfigYAML(`  postgres: { url: "postgres://app@127.0.0.1:55432/shop" }
+	p := writeConfig(t, storeConfigYAML(`  postgres: { url: "postgres://app@127.0.0.1:55432/shop" }
   redis: { url: "redis://127.0.0.1:56379/0" }`, `{ key: "product:{id}", ttl: 500us }`))
 	code, out, errs := run(t, "validate", "--offline", "-c", p)
 	if code != ExitUsage || !strings.Contains(errs, "ttl") {
@@ -80,7 +71,7 @@ func TestValidateRejectsSubMillisecondTTL(t *testing.T) {
 // ca_cert is not read at all, so `run` fails at start (exit 1, no
 // position) on a path validate said was fine.
 func TestValidateReadsElasticsearchCACert(t *testing.T) {
-	p := writeTempConfig(t, `version: 1
+	p := writeConfig(t, `version: 1
 kafka: { brokers: "127.0.0.1:1" }
 stores:
   postgres: { url: "postgres://app@127.0.0.1:55432/shop" }
@@ -99,5 +90,19 @@ views:
 	code, out, errs := run(t, "validate", "--offline", "-c", p)
 	if code != ExitUsage || !strings.Contains(errs, "ca_cert") {
 		t.Errorf("validate: exit %d, want %d naming ca_cert\nstdout: %s\nstderr: %s", code, ExitUsage, out, errs)
+	}
+}
+
+// TestRunInvalidStoreURLIsUsage: run and query refuse a store URL its
+// driver refuses as a configuration problem, exit 2, as validate does.
+func TestRunInvalidStoreURLIsUsage(t *testing.T) {
+	_, url := testenv.Postgres(t)
+	p := writeConfig(t, storeConfigYAML(`  postgres: { url: "`+url+`" }
+  redis: { url: "redis://127.0.0.1:56379/abc" }`, `{ key: "product:{id}" }`))
+	for _, args := range [][]string{{"run", "-c", p}, {"query", "-c", p, "product_view", "1"}} {
+		code, _, errs := run(t, args...)
+		if code != ExitUsage || !strings.Contains(errs, "redis") {
+			t.Errorf("%s with an invalid redis url: exit %d, want %d naming redis\n%s", args[0], code, ExitUsage, errs)
+		}
 	}
 }
