@@ -103,28 +103,37 @@ func (e *Env) tryLockView(ctx context.Context, view string) (func(), bool, error
 
 // takeViewLock tries the view's lock until it is free or wait is over.
 func (e *Env) takeViewLock(ctx context.Context, view string, wait time.Duration) (func(), bool, error) {
-	conn, err := e.Pool.Acquire(ctx)
+	pooled, err := e.Pool.Acquire(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("lock view %s: %w", view, err)
+	}
+	// The session holding the lock is taken out of the pool at once: a
+	// rebuild holding several (its view's and those sharing its sources)
+	// must not hold the connections its own work needs.
+	conn := pooled.Hijack()
+	closeConn := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(ctx)
 	}
 	space := e.Registry.Schema() + ".rebuild"
 	deadline := time.Now().Add(wait)
 	for {
 		var ok bool
 		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext($1), hashtext($2))`, space, view).Scan(&ok); err != nil {
-			conn.Release()
+			closeConn()
 			return nil, false, fmt.Errorf("lock view %s: %w", view, err)
 		}
 		if ok {
 			break
 		}
 		if !time.Now().Before(deadline) {
-			conn.Release()
+			closeConn()
 			return nil, false, nil
 		}
 		select {
 		case <-ctx.Done():
-			conn.Release()
+			closeConn()
 			return nil, false, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -136,7 +145,7 @@ func (e *Env) takeViewLock(ctx context.Context, view string, wait time.Duration)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtext($1), hashtext($2))`, space, view)
-		_ = conn.Hijack().Close(ctx)
+		_ = conn.Close(ctx)
 	}, true, nil
 }
 
