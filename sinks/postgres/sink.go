@@ -93,10 +93,27 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 		if err := s.apply(ctx, v, b, b.rows, rejected); err != nil {
 			return fmt.Errorf("postgres sink: view %q: write %d docs: %w", v.Name, len(b.rows), err)
 		}
-		// A row may have been rejected only for what the rest of the batch
-		// held then: a unique value another doc of the batch gives up
-		// later in id order. Written once more alone, now that the rest
-		// is stored, a row PostgreSQL still rejects is refused for good.
+		if err := s.retryRejected(ctx, v, b, rejected); err != nil {
+			return err
+		}
+		for i, err := range rejected {
+			failed[i] = sinks.Refused(err)
+		}
+	}
+	if len(failed) > 0 {
+		return &sinks.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+// retryRejected writes the rows PostgreSQL rejected again, alone, in
+// passes, while a pass writes any: a row may have been rejected only for
+// what the rest of the batch held then, a unique value another doc gives
+// up later in id order (or along a chain of them). What is left in
+// rejected after the last pass is rejected for good.
+func (s *Sink) retryRejected(ctx context.Context, v *view, b *batch, rejected map[int]error) error {
+	for progress := len(rejected) > 0; progress; {
+		progress = false
 		for _, r := range b.rows {
 			if _, ok := rejected[r.index]; !ok {
 				continue
@@ -106,12 +123,12 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 				return fmt.Errorf("postgres sink: view %q: write doc %q again: %w", v.Name, r.id, err)
 			}
 			if err, ok := again[r.index]; ok {
-				failed[r.index] = sinks.Refused(err)
+				rejected[r.index] = err
+				continue
 			}
+			delete(rejected, r.index)
+			progress = true
 		}
-	}
-	if len(failed) > 0 {
-		return &sinks.BatchError{Failed: failed}
 	}
 	return nil
 }
