@@ -1,6 +1,7 @@
 package query
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -20,9 +21,7 @@ func pgDoc(v *view, raw []byte) ([]byte, error) {
 	for _, f := range v.Fields {
 		switch f.Type.Name {
 		case "timestamp", "timestamptz", "time":
-			if !f.Type.Array {
-				times = append(times, f)
-			}
+			times = append(times, f)
 		}
 	}
 	if len(times) == 0 {
@@ -34,19 +33,54 @@ func pgDoc(v *view, raw []byte) ([]byte, error) {
 	}
 	changed := false
 	for _, f := range times {
-		var s string
-		if json.Unmarshal(doc[f.Name], &s) != nil {
-			continue // null, or absent
+		if f.Type.Array {
+			var items []json.RawMessage
+			if json.Unmarshal(doc[f.Name], &items) != nil {
+				continue // null, or absent
+			}
+			itemChanged := false
+			for i := range items {
+				itemChanged = rewriteTime(f.Type.Name, &items[i]) || itemChanged
+			}
+			if itemChanged {
+				doc[f.Name] = marshalText(items)
+				changed = true
+			}
+			continue
 		}
-		if t, ok := engineTime(f.Type.Name, s); ok && t != s {
-			doc[f.Name], _ = json.Marshal(t)
+		if v, ok := doc[f.Name]; ok && rewriteTime(f.Type.Name, &v) {
+			doc[f.Name] = v
 			changed = true
 		}
 	}
 	if !changed {
 		return raw, nil
 	}
-	return json.Marshal(doc)
+	return marshalText(doc), nil
+}
+
+// rewriteTime puts a JSON string holding a time of type typ, as PostgreSQL
+// prints it, in the engine's text, and reports whether it changed it.
+func rewriteTime(typ string, v *json.RawMessage) bool {
+	var s string
+	if json.Unmarshal(*v, &s) != nil {
+		return false // null
+	}
+	t, ok := engineTime(typ, s)
+	if !ok || t == s {
+		return false
+	}
+	*v = marshalText(t)
+	return true
+}
+
+// marshalText encodes v as the engine does, without escaping <, > and &.
+func marshalText(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // strings, raw messages and maps of them
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // engineTime is a time value of type typ, as PostgreSQL prints it, in the

@@ -2,6 +2,7 @@ package query_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -20,16 +21,16 @@ sources:
   shifts:
     topic: app.public.shifts
     key: id
-    columns: { id: bigint, starts: timestamp, ends: timestamptz, opens: time, late: timestamptz }
+    columns: { id: bigint, starts: timestamp, ends: timestamptz, opens: time, late: timestamptz, note: text }
 views:
   shifts:
     from: shifts
-    fields: { id: id, starts: starts, ends: ends, opens: opens, late: late }
+    fields: { id: id, starts: starts, ends: ends, opens: opens, late: late, note: note }
     sinks:
       postgres: { table: shifts }
-`, `CREATE TABLE shifts (id bigint PRIMARY KEY, starts timestamp, ends timestamptz, opens time, late timestamptz)`,
+`, `CREATE TABLE shifts (id bigint PRIMARY KEY, starts timestamp, ends timestamptz, opens time, late timestamptz, note text)`,
 		`SET TIME ZONE 'Europe/Paris'`)
-	l.exec(t, `INSERT INTO shifts VALUES (1, '2023-11-14 22:13:20.5', '2023-11-14 23:13:20+01', '10:15:30.5', 'infinity')`)
+	l.exec(t, `INSERT INTO shifts VALUES (1, '2023-11-14 22:13:20.5', '2023-11-14 23:13:20+01', '10:15:30.5', 'infinity', 'Ann <a&b>')`)
 	want := map[string]string{"starts": "2023-11-14T22:13:20.5Z", "ends": "2023-11-14T22:13:20Z", "opens": "10:15:30.500000", "late": "infinity"}
 	check := func(what string, doc map[string]any) {
 		t.Helper()
@@ -49,4 +50,8 @@ views:
 		t.Fatalf("list: %d %v", st, body)
 	}
 	check("list", docs(body)[0])
+	// Written again, the rest of the doc reads as it did: no \u003c for <.
+	if st, raw := callRaw(t, l.url, "/v1/views/shifts/docs/1"); st != http.StatusOK || !strings.Contains(raw, `"Ann <a&b>"`) {
+		t.Errorf("get: %d %s, want the note as written", st, raw)
+	}
 }
