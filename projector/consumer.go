@@ -446,8 +446,13 @@ func offsetsOf(fetches kgo.Fetches) offsets {
 		}
 		r := p.Records[n-1]
 		last := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch}
-		// Read committed, a partition ends at its last stable offset.
-		o = append(o, partitionOffset{last: last, records: n, lag: p.LastStableOffset - r.Offset - 1})
+		// Read committed, a partition ends at its last stable offset
+		// (which a broker that does not know it gives as -1).
+		end := p.LastStableOffset
+		if end < 0 {
+			end = p.HighWatermark
+		}
+		o = append(o, partitionOffset{last: last, records: n, lag: end - r.Offset - 1})
 	})
 	return o
 }

@@ -2,11 +2,11 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -25,17 +25,20 @@ type probe struct {
 	down       error // why the store did not answer at start; nil if it did
 }
 
-// errBusy is a ping skipped because the pool has no connection to spare:
-// the store is answering the writes that hold them all, which report their
-// own failures, and a ping would only wait for one of them.
-var errBusy = errors.New("every connection is in use")
-
-// pingPool pings PostgreSQL through pool, or returns errBusy.
+// pingPool pings PostgreSQL through pool. When every connection is in use
+// (the writes hold them all) it pings on a connection of its own, outside
+// the pool: skipping the ping would leave a failure it reported earlier
+// standing for as long as the load lasts.
 func pingPool(ctx context.Context, pool *pgxpool.Pool) error {
-	if st := pool.Stat(); st.AcquiredConns() >= st.MaxConns() {
-		return errBusy
+	if st := pool.Stat(); st.AcquiredConns() < st.MaxConns() {
+		return pool.Ping(ctx)
 	}
-	return pool.Ping(ctx)
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return conn.Ping(ctx)
 }
 
 // WatchStores pings every store every interval until ctx ends, and reports
@@ -65,21 +68,19 @@ func (s *Stack) watch(ctx context.Context, p probe, interval time.Duration) {
 		if ctx.Err() != nil {
 			return
 		}
-		if !errors.Is(err, errBusy) {
-			if err != nil {
-				err = fmt.Errorf("does not answer: %w", err)
-			}
-			for _, c := range p.components {
-				s.Engine.ReportHealth(c, err)
-			}
-			switch {
-			case err != nil && last == nil:
-				s.log.Warn("a store does not answer; not ready until it does", "store", p.components[len(p.components)-1], "err", err)
-			case err == nil && last != nil:
-				s.log.Info("a store answers again", "store", p.components[len(p.components)-1])
-			}
-			last = err
+		if err != nil {
+			err = fmt.Errorf("does not answer: %w", err)
 		}
+		for _, c := range p.components {
+			s.Engine.ReportHealth(c, err)
+		}
+		switch {
+		case err != nil && last == nil:
+			s.log.Warn("a store does not answer; not ready until it does", "store", p.components[len(p.components)-1], "err", err)
+		case err == nil && last != nil:
+			s.log.Info("a store answers again", "store", p.components[len(p.components)-1])
+		}
+		last = err
 		select {
 		case <-ctx.Done():
 			return

@@ -381,7 +381,9 @@ func documentsFault(e *APIError) bool {
 	case "document_parsing_exception", "mapper_parsing_exception", "strict_dynamic_mapping_exception":
 		return true
 	case "illegal_argument_exception":
-		return strings.Contains(e.Reason, "immense term")
+		// An immense term, or fields beyond the index's limits (total
+		// fields, depth, nested): only a doc without them gets in.
+		return strings.Contains(e.Reason, "immense term") || strings.Contains(e.Reason, "Limit of ")
 	}
 	return false
 }
