@@ -339,6 +339,11 @@ func RedisViews(plan *projections.Plan) []redis.View {
 			continue
 		}
 		rv := redis.View{Name: v.Name, Key: rs.Key, Format: rs.Format, TTL: time.Duration(rs.TTL), Fields: rs.Fields}
+		for _, f := range v.Fields {
+			if t := f.Type.Name; (t == "json" || t == "jsonb") && !f.Type.Array {
+				rv.JSON = append(rv.JSON, f.Name)
+			}
+		}
 		for _, ix := range rs.Indexes {
 			rv.Indexes = append(rv.Indexes, redis.Index{Key: ix.Key, Score: ix.Score})
 		}

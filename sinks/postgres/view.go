@@ -253,8 +253,19 @@ func upsertSQL(v View, table pgx.Identifier) string {
 	for _, c := range v.Columns {
 		q := quote(c.Name)
 		cols = append(cols, q)
-		defs = append(defs, q+" "+c.Type)
-		sel = append(sel, "r."+q)
+		switch c.Type {
+		case "bytea":
+			// The doc holds bytes as base64 text (JSON has no bytes),
+			// which a cast would store as the text's own bytes.
+			defs = append(defs, q+" text")
+			sel = append(sel, "decode(r."+q+", 'base64')")
+		case "bytea[]":
+			defs = append(defs, q+" text[]")
+			sel = append(sel, "CASE WHEN r."+q+" IS NULL THEN NULL ELSE coalesce((SELECT array_agg(decode(x, 'base64') ORDER BY i) FROM unnest(r."+q+") WITH ORDINALITY AS u(x, i)), '{}') END")
+		default:
+			defs = append(defs, q+" "+c.Type)
+			sel = append(sel, "r."+q)
+		}
 	}
 	for _, c := range []struct{ name, typ string }{{colRev, "bigint"}, {colDeleted, "boolean"}} {
 		q := quote(c.name)

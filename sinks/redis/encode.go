@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -61,6 +62,14 @@ func (e *encoder) hash(args []any, v *view, fields map[string]any) ([]any, error
 		var s string
 		switch x := fields[f].(type) {
 		case string:
+			if slices.Contains(v.JSON, f) {
+				b, err := e.encode(x)
+				if err != nil {
+					return nil, fmt.Errorf("field %q: %w", f, err)
+				}
+				s = string(b)
+				break
+			}
 			s = x
 		case json.Number:
 			s = string(x)

@@ -53,8 +53,11 @@ type View struct {
 	Key string
 	// Format is FormatJSON (the default), FormatHash or FormatReJSON. In a
 	// hash, nested values are JSON strings, strings raw, numbers their
-	// digits, booleans "true"/"false", and null fields are left out.
+	// digits, booleans "true"/"false", and null fields are left out;
+	// the fields JSON names hold JSON text whatever their value, a string
+	// quoted, so that a reader tells "123" from 123.
 	Format string
+	JSON   []string      // fields of type json or jsonb
 	TTL    time.Duration // 0 = no expiry
 	Fields []string      // nil = all top-level fields
 	// Indexes are sorted sets of the docs' ids by a field (see Index); a

@@ -87,11 +87,12 @@ func write(t *testing.T, s *Sink, docs ...sinks.Doc) {
 func TestHashFormat(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	s := newSink(t, client, prefix,
-		View{Name: "all", Key: prefix + "all:{id}", Format: FormatHash},
+		View{Name: "all", Key: prefix + "all:{id}", Format: FormatHash, JSON: []string{"doc", "nested"}},
 		View{Name: "some", Key: prefix + "some:{id}", Format: FormatHash, Fields: []string{"name", "nested"}})
 	fields := map[string]any{
 		"name": `Ann "the" <best>`, "total": "12.50", "qty": json.Number("9223372036854775807"), "paid": true,
 		"nested": map[string]any{"a": []any{json.Number("1"), "x"}}, "gone": nil,
+		"doc": "123", // a jsonb holding a string: JSON text, told from the number
 	}
 	write(t, s, doc("all", 1, 1, fields), doc("some", 1, 1, fields))
 	tests := []struct {
@@ -101,6 +102,7 @@ func TestHashFormat(t *testing.T) {
 	}{
 		{"all fields", prefix + "all:1", map[string]string{
 			"name": `Ann "the" <best>`, "total": "12.50", "qty": "9223372036854775807", "paid": "true", "nested": `{"a":[1,"x"]}`,
+			"doc": `"123"`,
 		}},
 		{"declared fields", prefix + "some:1", map[string]string{"name": `Ann "the" <best>`, "nested": `{"a":[1,"x"]}`}},
 	}
