@@ -272,7 +272,8 @@ var (
 // mongoKey turns the connector's key {"id": "<Extended JSON>"} into
 // {"_id": value}, so that it matches the document's _id. strict says the
 // record is known to come from MongoDB: then an id that is not Extended JSON
-// is an error; otherwise the key is left as it is.
+// is the id's text (ExtractNewDocumentState's form); otherwise the key is
+// left as it is.
 func mongoKey(k map[string]any, strict, onlyWrapped bool, p *path) (map[string]any, error) {
 	if len(k) != 1 {
 		return k, nil
@@ -294,8 +295,13 @@ func mongoKey(k map[string]any, strict, onlyWrapped bool, p *path) (map[string]a
 	ip := p.field("id")
 	v, err := parseExtValue([]byte(text), &ip)
 	if err != nil {
-		if strict {
+		if strict && looksWrapped(text) {
 			return nil, err
+		}
+		if strict {
+			// ExtractNewDocumentState rewrites the key as the value is
+			// rewritten: an ObjectId as its hex, a string as it is.
+			return map[string]any{"_id": text}, nil
 		}
 		return k, nil
 	}

@@ -144,6 +144,11 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		if !ok || v == nil {
 			v = row[k]
 		}
+		if id, only := ch.Key["id"]; v == nil && k == "_id" && only && len(ch.Key) == 1 {
+			// A MongoDB delete rewritten by ExtractNewDocumentState without
+			// a pre-image: nothing but the key, {"id": <hex>}, names it.
+			v = id
+		}
 		if v == nil {
 			return rowChange{}, false, fmt.Errorf("%w: no value for key column %q of source %s", ErrBadRecord, k, src.Name)
 		}
@@ -188,10 +193,10 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 	if ch.Patch != nil && ch.After == nil && !deleted {
 		// A partial update: the stored row is patched (the key columns
 		// seed a row the state has not seen yet).
-		set, unset := slimPatch(src, ch.Patch)
+		set, unset, truncate := slimPatch(src, ch.Patch)
 		return rowChange{
 			Key: key, Data: debezium.Exact(data).(map[string]any), PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
-			Patch: true, PatchSet: set, PatchUnset: unset,
+			Patch: true, PatchSet: set, PatchUnset: unset, PatchTruncate: truncate,
 		}, true, nil
 	}
 	return rowChange{

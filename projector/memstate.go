@@ -190,7 +190,7 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 			if live {
 				base = old.data
 			}
-			patched, err := jsonbPatch(base, c.PatchSet, c.PatchUnset)
+			patched, err := jsonbPatch(jsonbTruncate(base, c.PatchTruncate), c.PatchSet, c.PatchUnset)
 			if err != nil {
 				return nil, fmt.Errorf("apply changes to state of %s: %w", src.Name, err)
 			}
@@ -394,6 +394,22 @@ func cloneValue(v any) any {
 		return a
 	}
 	return v
+}
+
+// jsonbTruncate is truncateFunction's jsonb_truncate in Go.
+func jsonbTruncate(doc map[string]any, trunc map[string]int64) map[string]any {
+	if len(trunc) == 0 || doc == nil {
+		return doc
+	}
+	var root any = cloneRow(doc)
+	for k, n := range trunc {
+		p := strings.Split(k, ".")
+		if a, ok := at(root, p).([]any); ok && int64(len(a)) > n {
+			root, _ = jsonbSet(root, p, a[:max(n, 0)])
+		}
+	}
+	m, _ := root.(map[string]any)
+	return m
 }
 
 // jsonbPatch is patchFunction's jsonb_patch in Go: set each dotted path in

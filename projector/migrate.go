@@ -53,6 +53,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
 			updated_at timestamptz NOT NULL DEFAULT now())`,
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
+		truncateFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}
 	indexes, obsolete := []stateIndex{revsDeletedIndex()}, []stateIndex(nil)
 	upgrade := []string{pendingStorage(s.ident("pending_batches"), s.ident("pending"), s.pendingView()), fillfactor(s.ident("revs"), 70)}

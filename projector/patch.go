@@ -44,9 +44,37 @@ END
 $fn$`
 }
 
+// truncateFunction is the SQL of jsonb_truncate(doc, trunc): cut the array
+// at each dotted path of trunc to the length it maps it to, before the
+// patch's sets (MongoDB reports truncatedArrays apart from them).
+func truncateFunction(schema string) string {
+	return `CREATE OR REPLACE FUNCTION ` + schema + `.jsonb_truncate(doc jsonb, trunc_ jsonb)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE
+	k text;
+	n bigint;
+	p text[];
+	a jsonb;
+BEGIN
+	IF trunc_ IS NULL OR doc IS NULL THEN
+		RETURN doc;
+	END IF;
+	FOR k, n IN SELECT key, value::bigint FROM jsonb_each_text(trunc_) LOOP
+		p := string_to_array(k, '.');
+		a := doc #> p;
+		IF jsonb_typeof(a) = 'array' AND jsonb_array_length(a) > n THEN
+			doc := jsonb_set(doc, p, coalesce((SELECT jsonb_agg(e ORDER BY i)
+				FROM jsonb_array_elements(a) WITH ORDINALITY AS x(e, i) WHERE i <= n), '[]'::jsonb));
+		END IF;
+	END LOOP;
+	RETURN doc;
+END
+$fn$`
+}
+
 // slimPatch keeps the paths of a patch whose top-level column the state
 // keeps (all of them when the source keeps every column).
-func slimPatch(src *projections.Source, p *debezium.Patch) (set map[string]any, unset []string) {
+func slimPatch(src *projections.Source, p *debezium.Patch) (set map[string]any, unset []string, truncate map[string]int64) {
 	keep := func(path string) bool {
 		if len(src.Kept) == 0 {
 			return true
@@ -70,5 +98,13 @@ func slimPatch(src *projections.Source, p *debezium.Patch) (set map[string]any, 
 			unset = append(unset, path)
 		}
 	}
-	return set, unset
+	for path, n := range p.Truncated {
+		if keep(path) {
+			if truncate == nil {
+				truncate = map[string]int64{}
+			}
+			truncate[path] = n
+		}
+	}
+	return set, unset, truncate
 }

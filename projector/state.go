@@ -108,6 +108,9 @@ type rowChange struct {
 	Patch      bool           `json:"patch,omitempty"`
 	PatchSet   map[string]any `json:"patch_set,omitempty"`
 	PatchUnset []string       `json:"patch_unset,omitempty"`
+	// PatchTruncate cuts arrays (dotted paths) to a length before the
+	// patch: MongoDB's truncatedArrays ($pop, $push with $slice).
+	PatchTruncate map[string]int64 `json:"patch_truncate,omitempty"`
 	// Truncate marks a truncate of the whole table at the position: the
 	// engine turns it into deletes of the rows older than it.
 	Truncate bool `json:"-"`
@@ -214,15 +217,15 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 	return `WITH input AS (
 		SELECT * FROM jsonb_to_recordset($1::jsonb)
 			AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean, merge boolean,
-				patch boolean, patch_set jsonb, patch_unset text[])
+				patch boolean, patch_set jsonb, patch_unset text[], patch_truncate jsonb)
 	), old AS (
 		SELECT o.key, o.data, o.deleted FROM ` + t + ` o
 		WHERE o.key IN (SELECT key FROM input) FOR UPDATE
 	), new AS (
 		SELECT i.key,
 			CASE
-				WHEN i.patch THEN ` + s.ident("jsonb_patch") + `(
-					CASE WHEN o.key IS NOT NULL AND NOT o.deleted THEN o.data ELSE i.data END, i.patch_set, i.patch_unset)
+				WHEN i.patch THEN ` + s.ident("jsonb_patch") + `(` + s.ident("jsonb_truncate") + `(
+					CASE WHEN o.key IS NOT NULL AND NOT o.deleted THEN o.data ELSE i.data END, i.patch_truncate), i.patch_set, i.patch_unset)
 				WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN o.data || i.data
 				ELSE i.data END AS data,
 			i.pos_hi, i.pos_lo, i.deleted
