@@ -79,6 +79,7 @@ type view struct {
 	PG      *pgView
 	Redis   *redisView
 	ES      *esView
+	pgFix   []*field // the top-level fields pgDoc rewrites (pgRewrites)
 }
 
 // pgView is the reader view of a view with a PostgreSQL sink.
@@ -126,6 +127,7 @@ func catalog(cfg *config.Config, plan *projections.Plan) (map[string]*view, erro
 			}
 		}
 		v.Sources = viewSources(pv)
+		v.pgFix = pgRewrites(v.Fields)
 		if ps := pv.Sinks.Postgres; ps != nil {
 			pg := &pgView{Reader: pgx.Identifier{ps.Schema, ps.Table}, Columns: map[string]bool{}}
 			for _, f := range v.Fields {

@@ -58,10 +58,15 @@
 // from the last doc; if that doc was deleted or re-sorted meanwhile, the
 // cursor is a 400 stale_cursor.
 //
-// Values are rendered as the store holds them, with numbers as JSON
-// numbers of exact digits everywhere; timestamps are RFC 3339 but
-// PostgreSQL writes an offset (+00:00) where Redis and Elasticsearch keep
-// the engine's Z.
+// A doc reads the same whichever store answers, as the engine wrote it:
+// numbers (numerics, arrays of them, and those inside embedded objects)
+// are JSON numbers of exact digits (12.50, [1.50,2.00]; a numeric's NaN is
+// "NaN"); timestamps are RFC 3339 in UTC and times have 0, 6 or 9
+// fraction digits; bytea is standard base64 with padding ("AQI="); a
+// null field is null, also from a Redis hash, which leaves it out: every
+// field the Redis sink writes (its fields, or all) that the hash lacks
+// reads null. A json/jsonb value in a hash is JSON text (a string quoted);
+// one that is not JSON (written raw by an older sink) reads as a string.
 //
 // # Search
 //
@@ -69,14 +74,23 @@
 //
 // q is a multi_match over the view's text fields; filters become term,
 // terms and range filters; facets are terms aggregations: {"docs": […],
-// "total": N, "facets": {"status": [{"value": "paid", "count": 3}]}}.
+// "total": N, "facets": {"status": [{"value": "paid", "count": 3}]}}. A
+// facet's value is the field's value as the doc holds it, which filters
+// back (a date reads "2022-01-08", not Elasticsearch's date-time; a
+// timestamp its key_as_string, RFC 3339 in milliseconds). q, facets
+// (fields comma-separated), facet_size, sort, limit, offset and wait are
+// single-valued: given twice they are a 400.
+//
 // Each field is compared where the view's index template puts it, its
 // mappings overrides included (elasticsearch.Properties): analyzed text on
 // its keyword sub-field, a decimal kept as keyword digits on its double
 // sub-field "number" (by value, at double precision; facets count the
-// digits). A field whose mapping indexes nothing exact is a 400, and a
-// decimal an override leaves as bare keyword takes only eq and in, on the
-// digits as written. offset + limit is at most 10000. Nothing from the
+// digits). A numeric(p,s) equals only values of its scale, as in a list:
+// price=12.504 on a numeric(10,2) matches nothing (Elasticsearch would
+// round it to 12.50), and [in] leaves such values out; its ranges find
+// what a list finds (price[lte]=0.29 finds 0.29). A field whose
+// mapping indexes nothing exact is a 400, and a decimal an override leaves
+// as bare keyword takes only eq and in, on the digits as written. offset + limit is at most 10000. Nothing from the
 // request is parsed as Elasticsearch query syntax. Fields inside embedded
 // objects are stored unindexed and cannot be filtered here.
 //

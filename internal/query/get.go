@@ -157,10 +157,13 @@ func (s *Server) getRedis(ctx context.Context, v *view, vals []string) (json.Raw
 	return doc, nil
 }
 
-// normalize gives numbers the JSON type PostgreSQL gives them. The engine
-// keeps numeric values as strings of their exact digits, and Redis and
-// Elasticsearch store the doc as the engine made it; a client should not
-// get "12.50" from one endpoint and 12.50 from another.
+// normalize gives numbers the JSON type PostgreSQL gives them, the one the
+// OpenAPI schema says: the engine keeps numeric values as strings of their
+// exact digits ("12.50", ["1.50","2.00"]), and Redis and Elasticsearch
+// store the doc as the engine made it; a client should not get "12.50"
+// from one endpoint and 12.50 from another. Fields of embedded objects and
+// arrays of them are normalized too; a string that is not a number (a
+// numeric's "NaN") stays a string.
 func normalize(fields []*field, doc map[string]any) {
 	for _, f := range fields {
 		switch x := doc[f.Name].(type) {
@@ -171,9 +174,15 @@ func normalize(fields []*field, doc map[string]any) {
 		case map[string]any:
 			normalize(f.Object, x)
 		case []any:
-			for _, item := range x {
-				if m, ok := item.(map[string]any); ok {
-					normalize(f.Items, m)
+			numbers := isNumber(f) && f.Type.Array
+			for i, item := range x {
+				switch it := item.(type) {
+				case string:
+					if numbers && isJSONNumber(it) {
+						x[i] = json.Number(it)
+					}
+				case map[string]any:
+					normalize(f.Items, it)
 				}
 			}
 		}
@@ -201,7 +210,7 @@ func redisMiss(v *view, err error) error {
 func sameID(v *view, doc map[string]any, vals []string) bool {
 	for i, f := range v.ID {
 		got, ok := doc[f.Name]
-		if !ok {
+		if !ok || got == nil {
 			continue // the Redis sink's fields left it out
 		}
 		text := fmt.Sprint(got)
@@ -218,10 +227,15 @@ func sameID(v *view, doc map[string]any, vals []string) bool {
 }
 
 // fromHash rebuilds a doc from a hash: the Redis sink writes numbers as
-// their digits, booleans as true/false and nested values as JSON text, so
-// each declared field gets its JSON type back; anything else stays text.
+// their digits, booleans as true/false, nested values as JSON text and
+// json/jsonb values as JSON text whatever they hold (a string quoted), so
+// each declared field gets its JSON type back; anything else stays text. A
+// json/jsonb value that is not JSON text was written raw by an older sink:
+// it is that string. The sink leaves null fields out: every field it
+// writes (the sink's fields, or all of the view's) that the hash lacks is
+// null, as the other stores give it.
 func fromHash(v *view, m map[string]string) map[string]any {
-	doc := make(map[string]any, len(m))
+	doc := make(map[string]any, max(len(m), len(v.Fields)))
 	for k, s := range m {
 		f := v.field(k)
 		if f == nil {
@@ -230,20 +244,35 @@ func fromHash(v *view, m map[string]string) map[string]any {
 		}
 		switch {
 		case f.Object != nil || f.Array || f.Type.Array || f.Type.Name == "jsonb" || f.Type.Name == "json":
+			doc[k] = s
+			if !json.Valid([]byte(s)) {
+				continue
+			}
 			dec := json.NewDecoder(strings.NewReader(s))
 			dec.UseNumber()
 			var x any
 			if dec.Decode(&x) == nil {
 				doc[k] = x
-				continue
 			}
-			doc[k] = s
 		case f.Type.Name == "boolean":
 			doc[k] = s == "true"
 		case isNumber(f) && isJSONNumber(s):
 			doc[k] = json.Number(s)
 		default:
 			doc[k] = s
+		}
+	}
+	if v.Redis != nil && len(v.Redis.Fields) > 0 {
+		for _, name := range v.Redis.Fields {
+			if _, ok := doc[name]; !ok {
+				doc[name] = nil
+			}
+		}
+	} else {
+		for _, f := range v.Fields {
+			if _, ok := doc[f.Name]; !ok {
+				doc[f.Name] = nil
+			}
 		}
 	}
 	return doc

@@ -52,20 +52,20 @@ func rawDoc(v *view, raw []byte, vals []string) (doc json.RawMessage, ok bool) {
 				top[f.Name] = json.RawMessage(s)
 				changed = true
 			}
+		case r[0] == '[' && isNumber(f) && f.Type.Array:
+			// numeric[]: the engine's items are strings of digits.
+			if bytes.IndexByte(r, '"') < 0 {
+				continue
+			}
+			if b, ok := normalizeRaw(f, r); ok {
+				top[f.Name] = b
+				changed = true
+			}
 		case (r[0] == '{' || r[0] == '[') && hasNumbers(f):
-			dec := json.NewDecoder(bytes.NewReader(r))
-			dec.UseNumber()
-			var x any
-			if dec.Decode(&x) != nil {
-				continue
+			if b, ok := normalizeRaw(f, r); ok {
+				top[f.Name] = b
+				changed = true
 			}
-			normalize([]*field{f}, map[string]any{f.Name: x})
-			b, err := marshal(x)
-			if err != nil {
-				continue
-			}
-			top[f.Name] = b
-			changed = true
 		}
 	}
 	if !changed {
@@ -96,10 +96,11 @@ func rawDoc(v *view, raw []byte, vals []string) (doc json.RawMessage, ok bool) {
 }
 
 // hasNumbers reports whether an embedded object or array has a number
-// field somewhere inside, which normalize would change.
+// field (or an array of numbers) somewhere inside, which normalize would
+// change.
 func hasNumbers(f *field) bool {
 	for _, c := range slices.Concat(f.Object, f.Items) {
-		if isNumber(c) && !c.Type.Array || hasNumbers(c) {
+		if isNumber(c) || hasNumbers(c) {
 			return true
 		}
 	}

@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
@@ -66,6 +69,12 @@ func (s *Server) Search(ctx context.Context, viewName string, params url.Values)
 }
 
 func searchBody(v *view, params url.Values) (map[string]any, error) {
+	for _, name := range []string{"q", "facets"} {
+		if len(params[name]) > 1 {
+			return nil, badRequest("bad_value", name, "%s is given %d times: give it once%s", name, len(params[name]),
+				map[string]string{"q": "", "facets": ", the fields comma-separated"}[name])
+		}
+	}
 	filters, err := parseFilters(v, params)
 	if err != nil {
 		return nil, err
@@ -147,7 +156,12 @@ func esMatch(v *view, q string) ([]any, error) {
 }
 
 // esFilters renders the filters as term, terms and range queries on where
-// each field's values compare in order (esOrdered).
+// each field's values compare in order (esOrdered). A numeric(p,s) is
+// indexed at its scale (scaled_float rounds a term to it: 12.504 would
+// find 12.50), and holds only values of that scale: a value with more
+// decimals equals none, so eq matches nothing and in leaves it out, as a
+// list from PostgreSQL does. A range bound is rounded the same way, up for
+// a lower bound and down for an upper one, in doubles (see scaledBound).
 func esFilters(filters []filter) ([]any, error) {
 	var out []any
 	for _, f := range filters {
@@ -161,20 +175,85 @@ func esFilters(filters []filter) ([]any, error) {
 		if t.Digits && f.Op != "eq" && f.Op != "in" {
 			return nil, badRequest("bad_operator", f.Param, "field %q is indexed as keyword text, which does not order numbers: only eq and in apply", f.Field.Name)
 		}
-		vals := make([]any, len(f.Values))
+		vals := make([]any, 0, len(f.Values))
 		for i := range f.Values {
-			vals[i] = esValue(t, f.Values[i], f.Raw[i])
+			if (f.Op == "eq" || f.Op == "in") && beyondScale(f.Field, f.Values[i]) {
+				continue // equals no value the field holds
+			}
+			vals = append(vals, esValue(t, f.Values[i], f.Raw[i]))
 		}
-		switch f.Op {
-		case "eq":
+		switch {
+		case len(vals) == 0:
+			out = append(out, map[string]any{"match_none": map[string]any{}})
+		case f.Op == "eq":
 			out = append(out, map[string]any{"term": map[string]any{t.Name: vals[0]}})
-		case "in":
+		case f.Op == "in":
 			out = append(out, map[string]any{"terms": map[string]any{t.Name: vals}})
 		default:
-			out = append(out, map[string]any{"range": map[string]any{t.Name: map[string]any{f.Op: vals[0]}}})
+			op, val := scaledBound(t, f.Field, f.Op, f.Values[0])
+			if val == nil {
+				op, val = f.Op, vals[0]
+			}
+			out = append(out, map[string]any{"range": map[string]any{t.Name: map[string]any{op: val}}})
 		}
 	}
 	return out, nil
+}
+
+// scaledBound is the range bound to send for the value canonical of a
+// field stored as scaled_float, or a nil val when the value can go as it
+// is. Elasticsearch scales a bound in doubles and rounds it (ceil for a
+// lower bound, floor for an upper one), so a bound on the field's grid
+// can land just below itself: lte 0.29 is floor(28.999…) = 28, which
+// misses 0.29. A bound on the grid is moved half a step away instead,
+// where rounding has room (lte 0.295, floor 29.5 = 29), and an exclusive
+// one half a step inward, inclusive (lt 0.29 is lte 0.285). A value off
+// the grid (12.504) is rounded the right way already.
+func scaledBound(t esTarget, f *field, op, canonical string) (string, any) {
+	if t.Type != "scaled_float" || t.Name != f.Name {
+		return op, nil
+	}
+	factor, ok := scalingFactor(f.ES["scaling_factor"])
+	if !ok {
+		return op, nil
+	}
+	d, err := decimal.NewFromString(canonical)
+	if err != nil || !d.Mul(factor).IsInteger() {
+		return op, nil
+	}
+	half := decimal.NewFromFloat(0.5).Div(factor)
+	switch op {
+	case "gte":
+		return "gte", json.Number(d.Sub(half).String())
+	case "gt":
+		return "gte", json.Number(d.Add(half).String())
+	case "lte":
+		return "lte", json.Number(d.Add(half).String())
+	case "lt":
+		return "lte", json.Number(d.Sub(half).String())
+	}
+	return op, nil
+}
+
+// scalingFactor reads a scaled_float mapping's scaling_factor.
+func scalingFactor(v any) (decimal.Decimal, bool) {
+	var d decimal.Decimal
+	switch x := v.(type) {
+	case float64:
+		d = decimal.NewFromFloat(x)
+	case int:
+		d = decimal.NewFromInt(int64(x))
+	case int64:
+		d = decimal.NewFromInt(x)
+	case json.Number:
+		var err error
+		if d, err = decimal.NewFromString(string(x)); err != nil {
+			return d, false
+		}
+	default:
+		return d, false
+	}
+	return d, d.IsPositive()
 }
 
 // esSort is the sort of a search: by relevance unless sort is given; by
@@ -271,17 +350,33 @@ func searchResult(v *view, raw []byte) (*SearchResult, error) {
 		out.Docs = append(out.Docs, doc)
 	}
 	for name, agg := range r.Aggregations {
+		f := v.field(name)
 		buckets := make([]Facet, 0, len(agg.Buckets))
 		for _, b := range agg.Buckets {
-			val := b.Key
-			if b.KeyAsString != "" {
-				val = b.KeyAsString // dates and booleans: the readable form
-			}
-			buckets = append(buckets, Facet{Value: val, Count: b.DocCount})
+			buckets = append(buckets, Facet{Value: facetValue(f, b.Key, b.KeyAsString), Count: b.DocCount})
 		}
 		out.Facets[name] = buckets
 	}
 	return out, nil
+}
+
+// facetValue is a bucket's value as the doc holds it, which can be given
+// back as a filter: a date field's key is its midnight in epoch
+// milliseconds, and Elasticsearch's key_as_string a date-time
+// ("2022-01-08T00:00:00.000Z"), where the doc holds "2022-01-08"; other
+// dates and booleans read as key_as_string, anything else as the key.
+func facetValue(f *field, key any, keyAsString string) any {
+	if f != nil && f.Type.Name == "date" {
+		if n, ok := key.(json.Number); ok {
+			if ms, err := n.Int64(); err == nil {
+				return time.UnixMilli(ms).UTC().Format(time.DateOnly)
+			}
+		}
+	}
+	if keyAsString != "" {
+		return keyAsString
+	}
+	return key
 }
 
 // esClient is the little of Elasticsearch's REST API the query side needs.

@@ -136,6 +136,21 @@ func parseUUID(s string) (string, error) {
 	return string(b), nil
 }
 
+// beyondScale reports whether the canonical value of a numeric(p,s) field
+// has more decimals than s (numeric(p) has scale 0): the field holds every
+// value rounded to its scale, so no value it holds equals this one.
+// 12.500 is within numeric(10,2); 12.504 is not.
+func beyondScale(f *field, canonical string) bool {
+	if f.Type.Name != "numeric" || f.Type.Precision < 0 {
+		return false
+	}
+	d, err := decimal.NewFromString(canonical)
+	if err != nil {
+		return false
+	}
+	return !d.Equal(d.Truncate(int32(max(f.Type.Scale, 0))))
+}
+
 // esValue is a request value as Elasticsearch compares it on a target of
 // that mapping type: numbers as JSON numbers, booleans as booleans,
 // everything else as text. A keyword holding a numeric's digits (an
