@@ -366,10 +366,17 @@ func searchResult(v *view, raw []byte) (*SearchResult, error) {
 // ("2022-01-08T00:00:00.000Z"), where the doc holds "2022-01-08"; other
 // dates and booleans read as key_as_string, anything else as the key.
 func facetValue(f *field, key any, keyAsString string) any {
-	if f != nil && f.Type.Name == "date" {
+	if f != nil {
+		// Dates and timestamps as the engine writes them, which the
+		// documents hold: 2022-01-08, 2022-01-08T10:00:00Z.
 		if n, ok := key.(json.Number); ok {
 			if ms, err := n.Int64(); err == nil {
-				return time.UnixMilli(ms).UTC().Format(time.DateOnly)
+				switch f.Type.Name {
+				case "date":
+					return time.UnixMilli(ms).UTC().Format(time.DateOnly)
+				case "timestamp", "timestamptz":
+					return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
+				}
 			}
 		}
 	}

@@ -137,7 +137,8 @@ func TestFacetValue(t *testing.T) {
 		{date, json.Number("1641600000000"), "2022-01-08T00:00:00.000Z", "2022-01-08"},
 		{date, json.Number("-86400000"), "1969-12-31T00:00:00.000Z", "1969-12-31"},
 		{date, "2022-01-08", "", "2022-01-08"}, // mapped as keyword by an override
-		{ts, json.Number("1641600000000"), "2022-01-08T00:00:00.000Z", "2022-01-08T00:00:00.000Z"},
+		{ts, json.Number("1641600000000"), "2022-01-08T00:00:00.000Z", "2022-01-08T00:00:00Z"},
+		{ts, json.Number("1641600000250"), "2022-01-08T00:00:00.250Z", "2022-01-08T00:00:00.25Z"},
 		{&field{Name: "ok", Type: config.Type{Name: "boolean"}}, json.Number("1"), "true", "true"},
 		{&field{Name: "n", Type: config.Type{Name: "integer"}}, json.Number("7"), "", json.Number("7")},
 		{nil, "x", "", "x"},
