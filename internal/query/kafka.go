@@ -126,7 +126,7 @@ func (b *backoff) recent(key string) bool {
 // endOffsets lists a topic's end offsets. A topic Kafka does not know yet
 // is an error: its partitions are unknown.
 func endOffsets(ctx context.Context, adm *kadm.Client, topics ...string) (map[int32]int64, error) {
-	listed, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: the consumer reads committed records only
+	listed, err := adm.ListEndOffsets(ctx, topics...) // high watermarks: a transaction still open is not caught up
 	if err != nil {
 		return nil, fmt.Errorf("kafka: list end offsets: %w", err)
 	}
@@ -181,7 +181,7 @@ func (s *Server) sourceLag(ctx context.Context) (lag map[string]int64, err error
 func (s *Server) topicOffsets(ctx context.Context, topics []string) (ends, starts kadm.ListedOffsets, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.KafkaTimeout)
 	defer cancel()
-	ends, err = s.adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: the consumer reads committed records only
+	ends, err = s.adm.ListEndOffsets(ctx, topics...) // high watermarks: a transaction still open is not caught up
 	if err == nil {
 		err = knownTopicsError(ends)
 	}

@@ -170,6 +170,12 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 		}
 		return err
 	}
+	if w.short {
+		// Records before the end may be unread (an open transaction): a
+		// row they carry must not be deleted as gone.
+		r.opts.Log.Warn("--from signal: the snapshot ended short of the end offsets; rows no record carried are kept")
+		return nil
+	}
 	for _, c := range sig.Connectors {
 		for _, name := range c.Sources {
 			if err := r.deleteUnread(ctx, r.env.Plan.Source(name), w.seen[name], sig.StateTime); err != nil {
@@ -189,7 +195,7 @@ func (r *run) sendSignals(ctx context.Context, cl *kgo.Client, adm *kadm.Client,
 			topics = append(topics, t.Notifications)
 		}
 	}
-	ends, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: committed records only
+	ends, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: a transaction still open is read from its start
 	if err == nil {
 		err = ends.Error()
 	}
@@ -247,6 +253,7 @@ func signalID(view string, gen int) string {
 // saw per source, and per connector what Debezium reported.
 type snapshotWindow struct {
 	sig       signalRun
+	short     bool                       // ended idle, short of the end offsets
 	seen      map[string]map[string]bool // source → state key
 	done      map[string]bool            // connector → COMPLETED
 	heard     bool                       // any notification of this signal
@@ -291,6 +298,7 @@ func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Clie
 			}
 			if over {
 				r.opts.Log.Warn("--from signal: no more records before the end offsets though the brokers answer", "topics_left", len(end))
+				w.short = true
 				return w, nil
 			}
 		}
@@ -370,10 +378,14 @@ func (w *snapshotWindow) take(r *run, fetches kgo.Fetches, next, end map[string]
 	return recs, failed
 }
 
-// dataEnds lists the end offsets of the view's topics.
+// dataEnds lists the end offsets of the view's topics: the high
+// watermarks, not the last stable offsets, which stop before a transaction
+// still open; the snapshot's rows may be in it, and a window closed short
+// of them would delete their rows as unread. The replay reaches a high
+// watermark once the transaction's marker is read.
 func (r *run) dataEnds(ctx context.Context, adm *kadm.Client, sig signalRun) (map[string]map[int32]int64, error) {
 	topics := viewTopics(r.env.Plan.View(r.gen.View))
-	ends, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: committed records only
+	ends, err := adm.ListEndOffsets(ctx, topics...)
 	if err == nil {
 		err = ends.Error()
 	}
