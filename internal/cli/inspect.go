@@ -125,7 +125,9 @@ func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value 
 		return nil, nil, err
 	}
 	health := kafkautil.NewHealth(nil)
-	cl, err := kgo.NewClient(append(opts, health.Opt(),
+	// What the daemon reads: committed records, and the markers, which
+	// say at once that an offset holds no record instead of a timeout.
+	cl, err := kgo.NewClient(append(opts, health.Opt(), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {o.partition: kgo.NewOffset().At(o.offset)}}))...)
 	if err != nil {
 		return nil, nil, err
@@ -147,8 +149,13 @@ func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value 
 			return nil, nil, fmt.Errorf("%s[%d]: %w", o.topic, o.partition, health.Explain(errs[0].Err))
 		}
 		for _, r := range fetches.Records() {
-			if r.Offset == o.offset {
+			switch {
+			case r.Offset == o.offset && r.Attrs.IsControl():
+				return nil, nil, fmt.Errorf("%s[%d]@%d is a transaction marker, not a record", o.topic, o.partition, o.offset)
+			case r.Offset == o.offset:
 				return r.Key, r.Value, nil
+			case r.Offset > o.offset:
+				return nil, nil, fmt.Errorf("no record at %s[%d]@%d that projector reads: one of an aborted transaction, or one compacted or expired away", o.topic, o.partition, o.offset)
 			}
 		}
 	}

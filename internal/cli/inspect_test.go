@@ -79,3 +79,50 @@ func TestInspectColumnNumericHint(t *testing.T) {
 		t.Errorf("price and rate not read with their scales:\n%s", out)
 	}
 }
+
+// TestInspectTransactionalTopic: inspect reads what the daemon reads: a
+// record of an aborted transaction is not there, and an offset holding a
+// transaction marker says so at once, instead of waiting for a record.
+func TestInspectTransactionalTopic(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "cqrs.public.widgets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	create, err := os.ReadFile("../../../shared/debezium-samples/postgres/create_schemaless.value.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("connect"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txn.Close()
+	ctx := context.Background()
+	for _, commit := range []kgo.TransactionEndTry{kgo.TryAbort, kgo.TryCommit} { // offsets 0-1, then 2-3
+		if err := txn.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.ProduceSync(ctx, &kgo.Record{Topic: "cqrs.public.widgets", Key: []byte(`{"id":"w1"}`), Value: create}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.EndTransaction(ctx, commit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	brokers := strings.Join(c.ListenAddrs(), ",")
+	for _, tc := range []struct {
+		offset string
+		code   int
+		says   string
+	}{
+		{"0", ExitFailure, "aborted transaction"},
+		{"1", ExitFailure, "transaction marker"},
+		{"2", 0, `"op": "c"`},
+	} {
+		code, out, errs := run(t, "inspect", "--brokers", brokers, "--topic", "cqrs.public.widgets", "--partition", "0", "--offset", tc.offset)
+		if code != tc.code || !strings.Contains(out+errs, tc.says) {
+			t.Errorf("offset %s: exit %d %s%s, want %d saying %q", tc.offset, code, out, errs, tc.code, tc.says)
+		}
+	}
+}
