@@ -399,18 +399,29 @@ func (c *Consumer) complete(ctx context.Context, o offsets, b *Batch) *writing {
 }
 
 func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
-	if err := c.retry(ctx, "write batch", func(ctx context.Context) error { return c.eng.Complete(ctx, b) }); err != nil {
+	// errors.tolerance: none stops before the batch's watermarks are saved:
+	// no reader is told that a batch the consumer stopped on is in the
+	// stores.
+	var stopped error
+	stop := func(b *Batch) error {
+		if c.opts.StopOnError {
+			stopped = toleranceNone(b)
+		}
+		return stopped
+	}
+	err := c.retry(ctx, "write batch", func(ctx context.Context) error {
+		if err := c.eng.CompleteUnless(ctx, b, stop); err != nil && stopped == nil {
+			return err
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
 		return err
+	case stopped != nil:
+		return stopped
 	}
 	if dead, refused := b.Dead, b.Refused; len(dead) > 0 || len(refused) > 0 {
-		if c.opts.StopOnError {
-			if len(dead) > 0 {
-				d := dead[0]
-				return fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)
-			}
-			r := refused[0]
-			return fmt.Errorf("%s sink refused doc %q of view %s: %w (errors.tolerance is none)", r.Sink, r.Doc.ID, r.Doc.View, r.Err)
-		}
 		if err := c.retry(ctx, "write dead letters", func(ctx context.Context) error { return c.deadLetters(ctx, dead, refused) }); err != nil {
 			return err
 		}
@@ -537,4 +548,18 @@ func (c *Consumer) ensureDeadLetterTopic(ctx context.Context) {
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		c.log.Warn("could not create the dead-letter topic", "topic", c.opts.DeadLetterTopic, "err", err)
 	}
+}
+
+// toleranceNone is why errors.tolerance: none stops at a batch: its first
+// dead letter or refused doc; nil when it has neither.
+func toleranceNone(b *Batch) error {
+	if len(b.Dead) > 0 {
+		d := b.Dead[0]
+		return fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)
+	}
+	if len(b.Refused) > 0 {
+		r := b.Refused[0]
+		return fmt.Errorf("%s sink refused doc %q of view %s: %w (errors.tolerance is none)", r.Sink, r.Doc.ID, r.Doc.View, r.Err)
+	}
+	return nil
 }

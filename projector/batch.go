@@ -1,0 +1,97 @@
+package projector
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/projectorhq/projector/sinks"
+)
+
+// Process applies one batch: decode, apply to state, recompute the
+// affected docs, write them to every sink. It returns once every sink
+// acknowledged every doc (retrying failures with backoff until ctx ends), so
+// the caller may then commit the batch's offsets. Records that cannot be
+// decoded come back as dead letters.
+func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, error) {
+	b, err := e.Prepare(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Complete(ctx, b); err != nil {
+		return nil, err
+	}
+	return b.Dead, nil
+}
+
+// Batch is a batch of records whose changes are committed to the state,
+// with its docs computed and recorded pending: what is left is to write the
+// docs (Complete). Dead are its records that could not be decoded; Refused,
+// once Complete returned, its docs a store refused.
+type Batch struct {
+	Dead    []DeadLetter
+	Refused []Refusal
+	start   time.Time
+	docs    []sinks.Doc
+	pending []int64 // ids of the pending rows
+	marks   []*mark
+}
+
+// Prepare is the first half of Process: it decodes recs, applies them to
+// the state and computes the docs they affect. The next batch's Prepare may
+// run while this one's Complete writes its docs: the docs are rev-guarded in
+// every sink, so their writes need not be ordered, and the state work of
+// one batch overlaps the sink writes of the other.
+//
+// Prepare is Decode then Project: a consumer may run the two apart, to
+// decode the next batch while this one is applied.
+func (e *Engine) Prepare(ctx context.Context, recs []Record) (*Batch, error) {
+	d, err := e.Decode(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	return e.Project(ctx, d)
+}
+
+// Project is the second half of Prepare: it applies a decoded batch to the
+// state and computes the docs it affects. After an error it may be called
+// again with the same batch (once Recover has finished what the failed
+// attempt left pending).
+func (e *Engine) Project(ctx context.Context, d *Decoded) (*Batch, error) {
+	p, err := e.project(ctx, d.perSource)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	return &Batch{Dead: d.Dead, start: d.start, docs: p.docs, pending: p.pending, marks: d.marks.list()}, nil
+}
+
+// Complete writes the batch's docs to every sink, retrying failures with
+// backoff until ctx ends, then forgets its pending docs and saves its
+// watermarks. Once it returns nil the batch's offsets may be committed. It
+// may be called again after an error: the writes are idempotent.
+func (e *Engine) Complete(ctx context.Context, b *Batch) error {
+	return e.CompleteUnless(ctx, b, nil)
+}
+
+// CompleteUnless is Complete with a last word: once the docs are written
+// (b.Refused set), stop, when it returns an error, stops there, returning
+// it: the batch's watermarks are not saved and its pending docs stay, so
+// no reader is told the batch is in the stores (errors.tolerance: none
+// stopping on a dead letter or a refused doc).
+func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch) error) error {
+	refused, err := e.write(ctx, b.docs)
+	if err != nil {
+		return err
+	}
+	b.Refused = refused
+	if stop != nil {
+		if err := stop(b); err != nil {
+			return err
+		}
+	}
+	if err := e.state.finish(ctx, b.pending, b.marks); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	e.metrics.batchSeconds.Observe(time.Since(b.start).Seconds())
+	return nil
+}
