@@ -133,7 +133,7 @@ func note(g registry.Generation) string {
 	slices.Sort(dropped)
 	if len(dropped) > 0 {
 		parts = append(parts, "dropped "+strings.Join(dropped, ","))
-	} else if g.DropAfter != nil && (g.State == registry.Retired || g.State == registry.Failed) {
+	} else if g.DropAfter != nil && (g.State == registry.Retired || g.State == registry.Failed || g.State == registry.Aborted) {
 		parts = append(parts, "drop after "+g.DropAfter.Local().Format(time.DateTime))
 	}
 	return strings.Join(parts, "; ")

@@ -185,7 +185,7 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 		}
 		return rebuildError(err, view)
 	}
-	printResult(g.stdout, res, o.keep)
+	printResult(g.stdout, res, res.Keep) // --resume keeps the grace period the rebuild was started with
 	return nil
 }
 

@@ -114,7 +114,8 @@ type Result struct {
 	Fill          time.Duration
 	Verify        time.Duration
 	Total         time.Duration
-	Dropped       bool // the replaced targets are already dropped (Keep 0)
+	Dropped       bool          // the replaced targets are already dropped (Keep 0)
+	Keep          time.Duration // the grace period the generation was recorded with
 }
 
 // run is one rebuild of one generation, new or resumed.
@@ -249,7 +250,7 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 		}
 		g, _ = snap.Get(opts.View, failed.Number)
 	}
-	r := &run{env: env, opts: opts, gen: g, res: Result{View: g.View, Generation: g.Number, Replaced: map[string]int{}}}
+	r := &run{env: env, opts: opts, gen: g, res: Result{View: g.View, Generation: g.Number, Replaced: map[string]int{}, Keep: g.Keep}}
 	for _, s := range g.Stores {
 		if s != registry.StoreRedis {
 			r.res.Replaced[s] = snap.Serving(g.View, s)
@@ -265,6 +266,13 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 // holds the view lock, which the daemons' drop of expired generations takes
 // too: none drops the new targets before the registry says building.
 func (e *Env) restartFailed(ctx context.Context, failed registry.Generation) error {
+	snap, err := e.Registry.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.restoreReaders(ctx, snap, failed); err != nil {
+		return err
+	}
 	for _, t := range targetsOf(failed) {
 		if err := e.dropTarget(ctx, t); err != nil {
 			return err
@@ -274,7 +282,7 @@ func (e *Env) restartFailed(ctx context.Context, failed registry.Generation) err
 		return err
 	}
 	// A restart also forgets which targets were dropped: they exist again.
-	_, err := e.Registry.Transition(ctx, failed.View, failed.Number, []registry.State{registry.Failed}, registry.Building, "", true)
+	_, err = e.Registry.Transition(ctx, failed.View, failed.Number, []registry.State{registry.Failed}, registry.Building, "", true)
 	return err
 }
 
@@ -356,6 +364,13 @@ func (r *run) exec(ctx context.Context) error {
 	r.res.Verify = time.Since(t)
 	if err != nil {
 		if errors.Is(err, ErrMismatch) {
+			// Readers that an interrupted swap left on this generation
+			// go back to the served one before it is failed.
+			if snap, serr := r.env.Registry.Snapshot(context.WithoutCancel(ctx)); serr != nil {
+				return errors.Join(err, serr)
+			} else if rerr := r.env.restoreReaders(context.WithoutCancel(ctx), snap, *g); rerr != nil {
+				return errors.Join(err, rerr)
+			}
 			if _, terr := r.env.Registry.Transition(context.WithoutCancel(ctx), g.View, g.Number,
 				[]registry.State{registry.Verifying}, registry.Failed, err.Error(), false); terr != nil {
 				return errors.Join(err, terr)

@@ -22,6 +22,14 @@ func (r *run) swap(ctx context.Context, rep report) error {
 	g := &r.gen
 	if g.Has(registry.StoreElasticsearch) {
 		if err := r.swapAlias(ctx); err != nil {
+			// The request may have been applied before its answer was
+			// lost: the alias goes back to the served generation if it
+			// is on this one.
+			served := r.res.Replaced[registry.StoreElasticsearch]
+			if rerr := r.env.pointAlias(context.WithoutCancel(ctx), g.View, g.Number, served); rerr != nil {
+				return errors.Join(err, fmt.Errorf("%w: view %s: the elasticsearch alias may be on generation %d: %w",
+					ErrPartialSwap, g.View, g.Number, rerr))
+			}
 			return err
 		}
 	}
