@@ -92,6 +92,8 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 	if err := e.state.finish(ctx, b.pending, b.marks); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
+	e.retryConflicts(ctx)
+	e.conflicts.add(refused, nil)
 	e.metrics.batchSeconds.Observe(time.Since(b.start).Seconds())
 	return nil
 }

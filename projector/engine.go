@@ -54,19 +54,20 @@ type SchemaRegistry interface {
 // completes one at a time (the two may overlap, see Prepare); several
 // engines (processes) may share one state.
 type Engine struct {
-	plan     *projections.Plan
-	state    store
-	routesMu sync.RWMutex
-	sinks    []Route
-	log      *slog.Logger
-	metrics  *Metrics
-	decoders map[string]*sourceDecoder // by topic
-	routes   map[*projections.Source][]route
-	shapes   map[*projections.Source]rowShape
-	backoff  time.Duration
-	health   *health
-	schemas  SchemaRegistry
-	keepRevs func(ctx context.Context, view string) (bool, error)
+	plan      *projections.Plan
+	state     store
+	routesMu  sync.RWMutex
+	sinks     []Route
+	log       *slog.Logger
+	metrics   *Metrics
+	decoders  map[string]*sourceDecoder // by topic
+	routes    map[*projections.Source][]route
+	shapes    map[*projections.Source]rowShape
+	backoff   time.Duration
+	health    *health
+	schemas   SchemaRegistry
+	keepRevs  func(ctx context.Context, view string) (bool, error)
+	conflicts conflicts // refused docs written again after later batches
 }
 
 type sourceDecoder struct {

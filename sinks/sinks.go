@@ -23,6 +23,12 @@ var ErrRefused = errors.New("refused by the store")
 // Refused wraps a doc's error as a refusal.
 func Refused(err error) error { return fmt.Errorf("%w: %w", ErrRefused, err) }
 
+// ErrConflict marks a refusal for another document the store holds (a
+// unique value it has not given up yet): the doc may be taken once a later
+// change moves the other one, so the engine writes it again after later
+// batches (see projector.Refusal).
+var ErrConflict = errors.New("conflicts with another document")
+
 // Doc is one recomputed view document, ready for the sinks.
 //
 // Fields and Key values are JSON-natural (nil, bool, json.Number, string,

@@ -97,6 +97,9 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 			return err
 		}
 		for i, err := range rejected {
+			if conflict(err) {
+				err = fmt.Errorf("%w: %w", sinks.ErrConflict, err)
+			}
 			failed[i] = sinks.Refused(err)
 		}
 	}
@@ -217,6 +220,13 @@ func rowError(err error) bool {
 		return true
 	}
 	return false
+}
+
+// conflict tells a row rejected for another row, a unique or exclusion
+// constraint, which the other row may release later.
+func conflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "23P01")
 }
 
 // PurgeTombstones deletes the tombstones older than olderThan and returns how many
