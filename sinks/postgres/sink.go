@@ -133,6 +133,21 @@ func (s *Sink) retryRejected(ctx context.Context, v *view, b *batch, rejected ma
 			progress = true
 		}
 	}
+	for _, r := range b.rows {
+		if _, ok := rejected[r.index]; !ok {
+			continue
+		}
+		var newer bool
+		if err := s.pool.QueryRow(ctx, v.newer, b.payload([]row{r})).Scan(&newer); err != nil {
+			return fmt.Errorf("postgres sink: view %q: revision of doc %q: %w", v.Name, r.id, err)
+		}
+		if newer {
+			// Stale: the rev guard would have skipped it had the row's
+			// constraints not been checked first.
+			delete(rejected, r.index)
+			s.stale.Add(1)
+		}
+	}
 	return nil
 }
 

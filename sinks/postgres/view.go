@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -73,6 +74,7 @@ type view struct {
 	isKey    []bool   // per column
 	jsonKeys [][]byte // per column: `"name":` as it appears in a row's JSON
 	upsert   string   // the batched, rev-guarded upsert into the active generation
+	newer    string   // whether the stored row of a one-row payload has its rev or a newer one
 }
 
 func compile(v View) (*view, error) {
@@ -99,6 +101,7 @@ func compile(v View) (*view, error) {
 		c.jsonKeys[i] = append(name, ':')
 	}
 	c.upsert = upsertSQL(c.View, c.physical(v.Generation))
+	c.newer = newerSQL(c.View, c.physical(v.Generation))
 	return c, nil
 }
 
@@ -294,4 +297,21 @@ func upsertSQL(v View, table pgx.Identifier) string {
 		"FROM jsonb_to_recordset($1::jsonb) AS r(" + strings.Join(defs, ", ") + ")\n" +
 		"ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ") + "\n" +
 		"WHERE t." + quote(colRev) + " < excluded." + quote(colRev)
+}
+
+// newerSQL tells whether the table holds the row of a one-row payload (as
+// upsertSQL reads it) at its revision or a newer one. PostgreSQL checks a
+// row's constraints before the conflict's rev guard: a doc the table
+// refuses may be one it would have skipped as stale anyway.
+func newerSQL(v View, table pgx.Identifier) string {
+	defs := []string{quote(colRev) + " bigint"}
+	on := make([]string, 0, len(v.ID))
+	for _, c := range v.Columns {
+		if slices.Contains(v.ID, c.Name) {
+			defs = append(defs, quote(c.Name)+" "+c.Type)
+			on = append(on, "t."+quote(c.Name)+" = r."+quote(c.Name))
+		}
+	}
+	return "SELECT EXISTS (SELECT 1 FROM jsonb_to_recordset($1::jsonb) AS r(" + strings.Join(defs, ", ") + ") JOIN " +
+		table.Sanitize() + " t ON " + strings.Join(on, " AND ") + " WHERE t." + quote(colRev) + " >= r." + quote(colRev) + ")"
 }
