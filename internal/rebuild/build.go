@@ -297,6 +297,20 @@ func targetsOf(g registry.Generation) []registry.Target {
 	return out
 }
 
+// lastAbortedUndropped is the view's last generation when it is aborted
+// with targets not dropped yet.
+func lastAbortedUndropped(snap registry.Snapshot, view string) (registry.Generation, bool) {
+	gens := snap.Of(view)
+	if len(gens) == 0 {
+		return registry.Generation{}, false
+	}
+	g := gens[len(gens)-1]
+	if g.State != registry.Aborted || len(g.Dropped) >= len(g.Targets) {
+		return registry.Generation{}, false
+	}
+	return g, true
+}
+
 func lastFailed(snap registry.Snapshot, view string) (registry.Generation, bool) {
 	gens := snap.Of(view)
 	if len(gens) > 0 && gens[len(gens)-1].State == registry.Failed {
@@ -472,7 +486,12 @@ func Abort(ctx context.Context, env *Env, view string, waitTimeout time.Duration
 	}
 	g, ok := snap.Building(view)
 	if !ok {
-		if g, ok = lastFailed(snap, view); !ok {
+		g, ok = lastFailed(snap, view)
+	}
+	if !ok {
+		// An abort stopped before its drop is finished: the generation
+		// is aborted already, its targets not all dropped.
+		if g, ok = lastAbortedUndropped(snap, view); !ok {
 			return registry.Generation{}, fmt.Errorf("view %s: %w (nothing to abort)", view, ErrNothingToResume)
 		}
 	}
@@ -481,10 +500,12 @@ func Abort(ctx context.Context, env *Env, view string, waitTimeout time.Duration
 	if err := env.restoreReaders(ctx, snap, g); err != nil {
 		return g, err
 	}
-	from := []registry.State{registry.Building, registry.Verifying, registry.Failed}
-	version, err := env.Registry.Transition(ctx, view, g.Number, from, registry.Aborted, "aborted", false)
-	if err != nil {
-		return g, err
+	version := snap.Version
+	if g.State != registry.Aborted {
+		from := []registry.State{registry.Building, registry.Verifying, registry.Failed}
+		if version, err = env.Registry.Transition(ctx, view, g.Number, from, registry.Aborted, "aborted", false); err != nil {
+			return g, err
+		}
 	}
 	// The daemons' writes to a retired target are dropped anyway; waiting
 	// spares them failed writes against the dropped table meanwhile.
