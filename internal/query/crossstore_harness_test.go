@@ -4,21 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/kafkautil"
-	"github.com/projectorhq/projector/internal/query"
-	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projections"
-	"github.com/projectorhq/projector/sinks/elasticsearch/esfake"
 )
 
 // crossStoreYAML projects one source into four views of the same fields, one
@@ -77,41 +67,7 @@ var crossStoreTopics = []string{"app.public.items", "app.public.users"}
 // PostgreSQL, Redis, esfake) and the query API.
 func newCrossStoreStack(t *testing.T) *shop {
 	t.Helper()
-	pool, pgURL := testenv.Postgres(t)
-	rdb, prefix := testenv.Redis(t)
-	es := esfake.New()
-	es.Start()
-	t.Cleanup(es.Close)
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, crossStoreTopics...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kc.Close)
-	client, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	env := map[string]string{"BROKERS": strings.Join(kc.ListenAddrs(), ","), "PG": pgURL, "REDIS": testenv.RedisURL(t), "ES": es.URL(), "PREFIX": prefix}
-	cfg, err := config.Parse("crossstore.yaml", []byte(crossStoreYAML), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("config:\n%v", err)
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		t.Fatalf("plan:\n%v", err)
-	}
-	s := &shop{t: t, cfg: cfg, plan: plan, pool: pool, rdb: rdb, prefix: prefix, es: es, client: client, adm: kadm.NewClient(client), lsn: 1 << 24}
-	s.startEngine()
-	api, err := query.New(context.Background(), cfg, plan, query.Options{KafkaTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(api.Close)
-	s.api = api
-	s.http = httptest.NewServer(api.Handler())
-	t.Cleanup(s.http.Close)
-	return s
+	return newShop(t, shopOptions{yaml: crossStoreYAML, topics: crossStoreTopics})
 }
 
 // crossStoreItem writes item 1 (and its user) and waits until every store has it.

@@ -115,6 +115,10 @@ type shop struct {
 type shopOptions struct {
 	tokens  string
 	brokers string // overrides the cluster's, e.g. an unreachable one
+	// yaml and topics replace the shop's configuration and topics (with
+	// one partition each): another stack for the same harness.
+	yaml   string
+	topics []string
 }
 
 func newShop(t *testing.T, o shopOptions) *shop {
@@ -124,7 +128,11 @@ func newShop(t *testing.T, o shopOptions) *shop {
 	es := esfake.New()
 	es.Start()
 	t.Cleanup(es.Close)
-	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, topics...))
+	yaml, seeded, partitions := shopYAML, topics, int32(2)
+	if o.yaml != "" {
+		yaml, seeded, partitions = o.yaml, o.topics, 1
+	}
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, seeded...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +143,7 @@ func newShop(t *testing.T, o shopOptions) *shop {
 	}
 	t.Cleanup(client.Close)
 	env := map[string]string{"BROKERS": strings.Join(kc.ListenAddrs(), ","), "PG": pgURL, "REDIS": testenv.RedisURL(t), "ES": es.URL(), "PREFIX": prefix}
-	cfg, err := config.Parse("shop.yaml", []byte(shopYAML), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.Parse("shop.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("config:\n%v", err)
 	}
@@ -143,7 +151,7 @@ func newShop(t *testing.T, o shopOptions) *shop {
 	if err != nil {
 		t.Fatalf("plan:\n%v", err)
 	}
-	filled := shopYAML
+	filled := yaml
 	for k, v := range env {
 		filled = strings.ReplaceAll(filled, "${"+k+"}", v)
 	}
