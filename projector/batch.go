@@ -35,6 +35,7 @@ type Batch struct {
 	docs    []sinks.Doc
 	pending []int64 // ids of the pending rows
 	marks   []*mark
+	written bool // every sink took or refused the docs: a retry of Complete need not write them again
 }
 
 // Prepare is the first half of Process: it decodes recs, applies them to
@@ -79,11 +80,15 @@ func (e *Engine) Complete(ctx context.Context, b *Batch) error {
 // no reader is told the batch is in the stores (errors.tolerance: none
 // stopping on a dead letter or a refused doc).
 func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch) error) error {
-	refused, err := e.write(ctx, b.docs)
-	if err != nil {
-		return err
+	if !b.written {
+		// Once written, a retry (the state failed after) neither writes
+		// again nor counts and dead-letters the refusals twice.
+		refused, err := e.write(ctx, b.docs)
+		if err != nil {
+			return err
+		}
+		b.Refused, b.written = refused, true
 	}
-	b.Refused = refused
 	if stop != nil {
 		if err := stop(b); err != nil {
 			return err
@@ -93,7 +98,7 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	e.retryConflicts(ctx)
-	e.conflicts.add(refused, nil)
+	e.conflicts.add(b.Refused, nil)
 	e.metrics.batchSeconds.Observe(time.Since(b.start).Seconds())
 	return nil
 }
