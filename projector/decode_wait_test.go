@@ -131,7 +131,10 @@ views:
 		_, ok := mem.docs["w1"]
 		return ok
 	})
-	if !written || k.committed("registry", 0) < 1 {
+	// The commit follows the write (the state's pending docs and
+	// watermarks are settled in between): wait for it too.
+	committed := written && eventually(15*time.Second, func() bool { return k.committed("registry", 0) >= 1 })
+	if !written || !committed {
 		t.Errorf("batch 1 was applied 15s ago and the registry (needed by batch 2 only) is down: w1 written %v, committed offset %d; want written and committed at 1",
 			written, k.committed("registry", 0))
 	}
