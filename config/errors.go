@@ -68,6 +68,16 @@ func (e Errors) Err() error {
 	return s
 }
 
+// At reports whether there is a problem at p.
+func (e Errors) At(p Pos) bool {
+	for _, err := range e {
+		if err.Pos == p {
+			return true
+		}
+	}
+	return false
+}
+
 // Error joins the problems with newlines, one "file:line:col: message" each.
 func (e Errors) Error() string {
 	lines := make([]string, len(e))

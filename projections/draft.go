@@ -23,7 +23,7 @@ func CompileDraft(cfg *config.Config, problems error) (*Plan, error) {
 	}
 	merged := append(config.Errors(nil), found...)
 	for _, e := range compileDraft(cfg) {
-		if !hasProblemAt(found, e.Pos) {
+		if !found.At(e.Pos) {
 			merged = append(merged, e)
 		}
 	}
@@ -43,13 +43,4 @@ func compileDraft(cfg *config.Config) (errs config.Errors) {
 	_, err := Compile(cfg)
 	errors.As(err, &errs)
 	return errs
-}
-
-func hasProblemAt(errs config.Errors, p config.Pos) bool {
-	for _, e := range errs {
-		if e.Pos == p {
-			return true
-		}
-	}
-	return false
 }

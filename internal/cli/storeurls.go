@@ -22,7 +22,7 @@ func withStoreURLs(cfg *config.Config, problems error) error {
 	found := errs
 	check := func(ptr *string, fallback config.Pos, key string, parse func(string) error) {
 		pos := cfg.ValuePos(ptr, fallback)
-		if *ptr == "" || hasProblemAt(found, pos) {
+		if *ptr == "" || found.At(pos) {
 			return
 		}
 		if err := parse(*ptr); err != nil {
@@ -36,15 +36,6 @@ func withStoreURLs(cfg *config.Config, problems error) error {
 		return problems
 	}
 	return errs.Err()
-}
-
-func hasProblemAt(errs config.Errors, p config.Pos) bool {
-	for _, e := range errs {
-		if e.Pos == p {
-			return true
-		}
-	}
-	return false
 }
 
 // driverReason is a driver's complaint about a URL without the URL: pgx

@@ -101,15 +101,12 @@ func (c cursorCodec) checked(s string) (string, error) {
 }
 
 func (c cursorCodec) sign(cur cursor) (string, error) {
-	// Without HTML escaping: json.Marshal writes each <, > and & as six
-	// bytes, which an id of URLs multiplies.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(cur); err != nil {
+	// Without HTML escaping (marshal): json.Marshal writes each <, > and
+	// & as six bytes, which an id of URLs multiplies.
+	payload, err := marshal(cur)
+	if err != nil {
 		return "", err
 	}
-	payload := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	b64 := base64.RawURLEncoding
 	return b64.EncodeToString(payload) + "." + b64.EncodeToString(c.mac(payload)), nil
 }

@@ -159,13 +159,11 @@ func normalizeRaw(f *field, r json.RawMessage) (json.RawMessage, bool) {
 	return b, true
 }
 
-// marshalText encodes v as the engine does, without escaping <, > and &.
+// marshalText is marshal of strings, raw messages and maps of them,
+// which cannot fail.
 func marshalText(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // strings, raw messages and maps of them
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	b, _ := marshal(v)
+	return b
 }
 
 // engineTime is a time value of type typ, as PostgreSQL prints it, in the
@@ -186,13 +184,19 @@ func engineTime(typ, s string) (string, bool) {
 		}
 		return t.UTC().Format(time.RFC3339Nano), true
 	case "time":
-		t, err := time.Parse("15:04:05.999999999", s)
-		if err != nil {
-			return "", false // 24:00:00, which the engine writes as PostgreSQL does
-		}
-		d := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
-			time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond())
-		return debezium.TimeOfDay(d).String(), true
+		return engineTimeOfDay(s) // not 24:00:00, which the engine writes as PostgreSQL does
 	}
 	return "", false
+}
+
+// engineTimeOfDay is a time of day (HH:MM:SS[.fraction]) as the engine
+// writes it: no fraction, or 6 or 9 digits.
+func engineTimeOfDay(s string) (string, bool) {
+	t, err := time.Parse("15:04:05.999999999", s)
+	if err != nil {
+		return "", false
+	}
+	d := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
+		time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond())
+	return debezium.TimeOfDay(d).String(), true
 }

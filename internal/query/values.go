@@ -14,7 +14,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/projectorhq/projector/config"
-	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
@@ -79,15 +78,13 @@ func parseValue(t config.Type, s string) (string, error) {
 		}
 		return d.Format("2006-01-02"), nil
 	case "time":
-		tm, err := time.Parse("15:04:05.999999999", s)
-		if err != nil {
+		// As the engine writes it, which a keyword in Elasticsearch can
+		// only match as the same text.
+		t, ok := engineTimeOfDay(s)
+		if !ok {
 			return "", errors.New("not a time (HH:MM:SS[.ffffff])")
 		}
-		// As the engine writes it (no fraction, or 6 or 9 digits), which
-		// a keyword in Elasticsearch can only match as the same text.
-		d := time.Duration(tm.Hour())*time.Hour + time.Duration(tm.Minute())*time.Minute +
-			time.Duration(tm.Second())*time.Second + time.Duration(tm.Nanosecond())
-		return debezium.TimeOfDay(d).String(), nil
+		return t, nil
 	case "timestamptz":
 		ts, err := parseTimestamp(s, time.UTC)
 		if err != nil {
