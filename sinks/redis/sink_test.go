@@ -402,3 +402,27 @@ func TestCheckEvictionPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedButStale: a doc whose value cannot be stored, and whose rev is
+// not newer than the stored one, is stale, as the script would find it, not
+// refused; a newer one is refused.
+func TestRefusedButStale(t *testing.T) {
+	client, prefix := testenv.Redis(t)
+	s := newSink(t, client, prefix, View{Name: "v", Key: prefix + "v:{id}"})
+	write(t, s, doc("v", 1, 5, map[string]any{"a": "b"}))
+	bad := map[string]any{"bad": json.Number("12abc")}
+	if err := s.Write(t.Context(), []sinks.Doc{doc("v", 1, 4, bad), doc("v", 1, 5, bad)}); err != nil {
+		t.Fatalf("Write of outdated docs: %v, want them stale", err)
+	}
+	if s.Stale() != 2 {
+		t.Errorf("Stale() = %d, want 2", s.Stale())
+	}
+	err := s.Write(t.Context(), []sinks.Doc{doc("v", 1, 6, bad), doc("v", 2, 1, bad)})
+	var be *sinks.BatchError
+	if !errors.As(err, &be) || len(be.Failed) != 2 || !errors.Is(be.Failed[0], sinks.ErrRefused) || !errors.Is(be.Failed[1], sinks.ErrRefused) {
+		t.Fatalf("Write of newer docs: %v, want both refused", err)
+	}
+	if got := client.Get(t.Context(), prefix+"v:1").Val(); got != `{"a":"b"}` {
+		t.Errorf("stored %s, want rev 5's doc", got)
+	}
+}

@@ -201,11 +201,16 @@ type chunk struct {
 func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 	failed := map[int]error{}
 	ops := make([]*op, 0, len(docs))
+	var refused []*op // refused here, each with its key known
 	var enc encoder
 	for i := range docs {
 		o, err := s.prepare(&enc, &docs[i])
 		if err != nil {
 			failed[i] = sinks.Refused(err) // worked out here, the same every time
+			if o != nil {
+				o.index = i
+				refused = append(refused, o)
+			}
 			continue
 		}
 		o.index = i
@@ -217,6 +222,9 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 		// The server lost the script (restart, SCRIPT FLUSH, a new cluster
 		// node): EVAL loads it again.
 		_, err = s.run(ctx, retry, failed, true)
+	}
+	if err == nil {
+		err = s.dropStale(ctx, refused, docs, failed)
 	}
 	if err != nil {
 		return fmt.Errorf("redis sink: write %d docs: %w", len(ops), err)
@@ -334,6 +342,39 @@ func (s *Sink) run(ctx context.Context, chunks []*chunk, failed map[int]error, e
 	return retry, nil
 }
 
+// dropStale takes out of failed the docs refused before the script ran
+// whose rev is not newer than the stored one: such a doc is stale, as the
+// script would have found, not refused. A newer version was written, and
+// reporting the old one refused would send a doc that never mattered to the
+// dead-letter topic. Refusals are rare, so one GET each is cheap; GETs,
+// unlike MGET, work across the slots of a cluster.
+func (s *Sink) dropStale(ctx context.Context, refused []*op, docs []sinks.Doc, failed map[int]error) error {
+	if len(refused) == 0 {
+		return nil
+	}
+	pipe := s.client.Pipeline()
+	gets := make([]*redis.StringCmd, len(refused))
+	for i, o := range refused {
+		gets[i] = pipe.Get(ctx, o.keys[1])
+	}
+	_, _ = pipe.Exec(ctx) // every command carries its own error
+	for i, o := range refused {
+		stored, err := gets[i].Result()
+		if errors.Is(err, redis.Nil) || redis.HasErrorPrefix(err, "WRONGTYPE") {
+			continue // absent, as the script reads it
+		}
+		if err != nil {
+			return err
+		}
+		rev, err := strconv.ParseInt(stored, 10, 64)
+		if err == nil && rev >= docs[o.index].Rev {
+			delete(failed, o.index)
+			s.stale.Add(1)
+		}
+	}
+	return nil
+}
+
 // scriptError is a Redis error message the script reported for one doc.
 type scriptError string
 
@@ -360,6 +401,9 @@ func docError(err error) bool {
 }
 
 // prepare resolves a doc's key and encodes its value as script arguments.
+// A doc whose key resolves but whose value or index entries cannot be
+// stored comes back with the error and its op, keys set, so that its rev
+// can still be checked.
 func (s *Sink) prepare(enc *encoder, d *sinks.Doc) (*op, error) {
 	v := s.views[d.View]
 	if v == nil {
@@ -394,7 +438,7 @@ func (s *Sink) prepare(enc *encoder, d *sinks.Doc) (*op, error) {
 		o.args = []any{rev, doc}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("view %q doc %q: %w: %w", d.View, d.ID, ErrBadValue, err)
+		return o, fmt.Errorf("view %q doc %q: %w: %w", d.View, d.ID, ErrBadValue, err)
 	}
 	return s.withIndexes(o, v, d)
 }
@@ -410,14 +454,14 @@ func (s *Sink) withIndexes(o *op, v *view, d *sinks.Doc) (*op, error) {
 	if !d.Deleted {
 		var err error
 		if entries, err = s.entries(v, d.Fields); err != nil {
-			return nil, fmt.Errorf("view %q doc %q: %w", d.View, d.ID, err)
+			return o, fmt.Errorf("view %q doc %q: %w", d.View, d.ID, err)
 		}
 	}
 	if _, cluster := s.client.(*redis.ClusterClient); cluster {
 		// A script may only touch keys of one slot.
 		for _, e := range entries {
 			if slot(e.key) != slot(o.keys[0]) {
-				return nil, fmt.Errorf("view %q doc %q: %w: index key %q and doc key %q are in different cluster slots; give both templates the same hash tag", d.View, d.ID, ErrKey, e.key, o.keys[0])
+				return o, fmt.Errorf("view %q doc %q: %w: index key %q and doc key %q are in different cluster slots; give both templates the same hash tag", d.View, d.ID, ErrKey, e.key, o.keys[0])
 			}
 		}
 	}
