@@ -173,6 +173,19 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 			ErrInProgress, opts.View, b.Number, b.State, b.CreatedAt.Format(time.RFC3339))
 	}
 	n := snap.Next(opts.View)
+	if err := env.dropUnregistered(ctx, opts.View, n); err != nil {
+		return Result{}, err
+	}
+	registered := false
+	defer func() {
+		if !registered { // best effort: the next rebuild drops them too
+			cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if err := env.dropUnregistered(cleanup, opts.View, n); err != nil {
+				opts.Log.Warn("dropping the targets of a generation never registered", "view", opts.View, "generation", n, "err", err)
+			}
+		}
+	}()
 	if err := env.createTargets(ctx, opts.View, n, stores); err != nil {
 		return Result{}, fmt.Errorf("view %s generation %d: create targets: %w", opts.View, n, err)
 	}
@@ -190,6 +203,7 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 		}
 		return Result{}, err
 	}
+	registered = true
 	// The template this rebuild writes is one the view's keys have now.
 	if err := env.noteRedisTemplates(ctx); err != nil {
 		return Result{}, err
@@ -284,6 +298,20 @@ func (e *Env) restartFailed(ctx context.Context, failed registry.Generation) err
 	// A restart also forgets which targets were dropped: they exist again.
 	_, err = e.Registry.Transition(ctx, failed.View, failed.Number, []registry.State{registry.Failed}, registry.Building, "", true)
 	return err
+}
+
+// dropUnregistered drops what a rebuild killed between creating its
+// targets and registering its generation left behind: the table and index
+// of the view's next generation number. Nothing serves or writes a
+// generation the registry does not know, and a rebuild that takes the
+// number again must start from empty targets made with its own mapping
+// and stores. The caller holds the view lock.
+func (e *Env) dropUnregistered(ctx context.Context, view string, n int) error {
+	var errs []error
+	for store, name := range e.targets(view, n, e.Stores(view)) {
+		errs = append(errs, e.dropTarget(ctx, registry.Target{View: view, Generation: n, Store: store, Name: name}))
+	}
+	return errors.Join(errs...)
 }
 
 // targetsOf lists every target of a generation that is never served,

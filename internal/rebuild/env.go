@@ -257,8 +257,8 @@ func (e *Env) targets(view string, gen int, stores []string) map[string]string {
 }
 
 // createTargets creates a generation's table and index without showing
-// them to readers. Both calls are idempotent, so a rebuild that died before
-// registering its generation can create them again.
+// them to readers. Both calls are idempotent; what a rebuild killed before
+// registering its generation left is dropped first (see dropUnregistered).
 func (e *Env) createTargets(ctx context.Context, view string, gen int, stores []string) error {
 	if slices.Contains(stores, registry.StorePostgres) {
 		s, err := e.postgresSink(view, gen)
