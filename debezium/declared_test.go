@@ -1,6 +1,7 @@
 package debezium
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -71,5 +72,29 @@ func TestAvroDeclaredScale(t *testing.T) {
 		if got, js := Exact(ch.After[col]), Exact(jch.After[col]); got != "10.50" || got != js {
 			t.Errorf("avro %s = %#v, json %#v: want \"10.50\" from both", col, got, js)
 		}
+	}
+}
+
+// TestMongoDateInDeclaredColumns: a $date is an instant. In a column
+// declared date, time or timetz it reads as that type in UTC, the zone of
+// every MongoDB date, as a timestamptz cast in a UTC session does: a date
+// column holds 2024-03-01, not 2024-03-01T23:30:00Z.
+func TestMongoDateInDeclaredColumns(t *testing.T) {
+	d := mustDecoder(t, Options{Columns: map[string]string{"_id": "text", "born": "date", "at": "time", "atz": "timetz", "ts": "timestamptz"}})
+	key := []byte(`{"id":"\"u1\""}`)
+	const when = `{"$date": 1709335800123}` // 2024-03-01T23:30:00.123Z
+	ch, err := d.Decode(key, mongoValue("c", `{"_id": "u1", "born": `+when+`, "at": `+when+`, "atz": `+when+`, "ts": `+when+`}`, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"born": `"2024-03-01"`, "at": `"23:30:00.123000"`, "atz": `"23:30:00.123000Z"`, "ts": `"2024-03-01T23:30:00.123Z"`}
+	for col, want := range want {
+		if got, err := json.Marshal(ch.After[col]); err != nil || string(got) != want {
+			t.Errorf("%s = %s (%T), %v; want %s", col, got, ch.After[col], err, want)
+		}
+	}
+	_, err = d.Decode(key, mongoValue("c", `{"_id": "u1", "born": {"$date": -62198755200000}}`, "", "", "")) // year 0
+	if !errors.Is(err, ErrMalformed) {
+		t.Errorf("a $date in year 0 in a date column: err = %v, want ErrMalformed", err)
 	}
 }

@@ -439,10 +439,7 @@ func normaliseZonedTime(s string) (string, bool) {
 			return "", false
 		}
 	}
-	t = t.UTC()
-	tod := TimeOfDay(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
-		time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond()))
-	return tod.String() + "Z", true
+	return clockOf(t.UTC()).String() + "Z", true
 }
 
 // canonicalUUID returns the lower-case 8-4-4-4-12 form of a UUID written

@@ -106,7 +106,7 @@ func hinted(c *codec, v any) (any, error) {
 	case kDate, kTime, kTimestamp, kZonedTimestamp, kZonedTime:
 		switch v := v.(type) {
 		case time.Time:
-			return v, nil
+			return hintedTime(c, v)
 		case string:
 			return temporalFromString(c, v)
 		}
@@ -131,4 +131,23 @@ func hintedInt(v any) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// hintedTime reads a $date, an instant, as the declared column: a date or
+// time of day as the instant gives it in UTC, the zone of every MongoDB
+// date, as PostgreSQL casts a timestamptz in a UTC session.
+func hintedTime(c *codec, t time.Time) (any, error) {
+	t = t.UTC()
+	if !inYears(t) {
+		return nil, bad("date %s is %s", t.Format(time.RFC3339Nano), unsupportedYears)
+	}
+	switch c.kind {
+	case kDate:
+		return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
+	case kTime:
+		return clockOf(t), nil
+	case kZonedTime:
+		return clockOf(t).String() + "Z", nil
+	}
+	return t, nil
 }

@@ -55,6 +55,12 @@ func (d Date) Time() time.Time {
 // duration since midnight. PostgreSQL allows 24:00:00.
 type TimeOfDay time.Duration
 
+// clockOf is the time of day t shows in its own zone.
+func clockOf(t time.Time) TimeOfDay {
+	return TimeOfDay(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
+		time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond()))
+}
+
 // maxTimeOfDay is 24:00:00, the largest time PostgreSQL stores.
 const maxTimeOfDay = TimeOfDay(24 * time.Hour)
 
