@@ -3,6 +3,7 @@ package projector
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/projectorhq/projector/sinks"
@@ -63,7 +64,7 @@ func (e *Engine) Project(ctx context.Context, d *Decoded) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	return &Batch{Dead: d.Dead, start: d.start, docs: p.docs, pending: p.pending, marks: d.marks.list()}, nil
+	return &Batch{Dead: slices.Concat(d.Dead, p.dead), start: d.start, docs: p.docs, pending: p.pending, marks: d.marks.list()}, nil
 }
 
 // Complete writes the batch's docs to every sink, retrying failures with

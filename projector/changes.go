@@ -31,6 +31,9 @@ func (e *Engine) ProcessChanges(ctx context.Context, source string, changes []de
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
+	if len(p.dead) > 0 {
+		return p.dead[0].Err // a patch of nothing, which only a record carries
+	}
 	if _, err := e.write(ctx, p.docs); err != nil { // refusals are logged
 		return err
 	}

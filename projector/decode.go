@@ -67,6 +67,9 @@ func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.So
 			e.metrics.ignored.WithLabelValues(sd.src.Name, ch.Kind.String()).Inc()
 			continue
 		}
+		if rc.Patch {
+			rc.rec = &r
+		}
 		out[sd.src] = append(out[sd.src], rc)
 	}
 	return out, dead, m, nil

@@ -172,7 +172,8 @@ type pendingDoc struct {
 // the pending rows that record them.
 type projected struct {
 	docs    []sinks.Doc
-	pending []int64 // ids of the pending rows
+	pending []int64      // ids of the pending rows
+	dead    []DeadLetter // patches of rows the state does not hold
 }
 
 // project writes the changes to the state, records the affected docs as
@@ -189,10 +190,11 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 	err := e.state.update(ctx, func(tx stateTx) error {
 		out = projected{}
 		seen := fresh{}
-		aff, err := e.applyChanges(ctx, tx, perSource, seen)
+		aff, dead, err := e.applyChanges(ctx, tx, perSource, seen)
 		if err != nil {
 			return err
 		}
+		out.dead = dead
 		pending, err := e.insertPending(ctx, tx, aff)
 		if err != nil {
 			return err
@@ -207,12 +209,14 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 }
 
 // applyChanges writes the changes to the state in tx and collects the docs
-// they affect.
-func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh) (affected, error) {
+// they affect. Patches of rows the state does not hold come back as dead
+// letters.
+func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh) (affected, []DeadLetter, error) {
 	aff := affected{}
+	var dead []DeadLetter
 	cuts, err := tx.truncations(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, src := range e.plan.Sources {
 		changes := perSource[src]
@@ -222,7 +226,7 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 		shape := e.shapes[src]
 		changes, err := e.expandTruncates(ctx, tx, src, changes, cuts[src.Name])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// ON CONFLICT cannot touch a row twice in one statement: apply a
 		// key's changes in rounds, in order, after folding away the ones
@@ -230,17 +234,42 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 		for _, round := range rounds(fold(changes)) {
 			rows, err := tx.apply(ctx, src, round, shape)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
+			before := len(dead)
+			rows, dead = unbased(src, round, rows, dead)
 			e.metrics.applied.WithLabelValues(src.Name).Add(float64(len(rows)))
-			e.metrics.stale.WithLabelValues(src.Name).Add(float64(len(round) - len(rows)))
+			e.metrics.stale.WithLabelValues(src.Name).Add(float64(len(round) - len(rows) - (len(dead) - before)))
 			seen.applied(src, rows, shape.New == nil)
 			if err := e.collect(ctx, tx, src, rows, aff, seen); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return aff, nil
+	return aff, dead, nil
+}
+
+// unbased takes out of rows the patches the state held no row for, and
+// adds their records to dead. Applied to nothing, such a patch would make a
+// document of only the changed fields, which no reader can tell from a
+// whole one: the insert was never seen (the topic's retention dropped it,
+// the connector started without a snapshot) or the row was deleted before.
+func unbased(src *projections.Source, round []rowChange, rows []applied, dead []DeadLetter) ([]applied, []DeadLetter) {
+	kept := rows[:0]
+	for _, a := range rows {
+		if !a.Unbased {
+			kept = append(kept, a)
+			continue
+		}
+		err := fmt.Errorf("%w: a partial update of %s row %s, which the state does not hold (its insert was never seen, or it was deleted before): "+
+			"snapshot the source again, or capture full documents (capture.mode=change_streams_update_full)", ErrBadRecord, src.Name, a.Key)
+		d := DeadLetter{Err: err}
+		if i := slices.IndexFunc(round, func(c rowChange) bool { return c.Key == a.Key }); i >= 0 && round[i].rec != nil {
+			d.Record = *round[i].rec
+		}
+		dead = append(dead, d)
+	}
+	return kept, dead
 }
 
 // expandTruncates turns each truncate of src into deletes, at its position,

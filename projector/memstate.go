@@ -186,6 +186,10 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 		var data map[string]any
 		switch {
 		case c.Patch:
+			if !live && (!exists || !behind(c, old)) {
+				out = append(out, applied{Key: c.Key, Unbased: true})
+				continue
+			}
 			base := c.Data
 			if live {
 				base = old.data
@@ -207,8 +211,8 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 		if err != nil {
 			return nil, fmt.Errorf("apply changes to state of %s: %w", src.Name, err)
 		}
-		if exists && (old.posHi > c.PosHi || (old.posHi == c.PosHi && old.posLo > c.PosLo)) {
-			continue // older than the stored row: the position guard
+		if exists && behind(c, old) {
+			continue // the position guard
 		}
 		key := c.Key
 		if exists {
@@ -224,6 +228,11 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// behind says whether c is older than the stored row.
+func behind(c rowChange, stored memRow) bool {
+	return stored.posHi > c.PosHi || (stored.posHi == c.PosHi && stored.posLo > c.PosLo)
 }
 
 func (t memTx) rowsByKey(_ context.Context, src *projections.Source, keys []string) ([]stateRow, error) {

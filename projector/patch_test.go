@@ -3,7 +3,9 @@ package projector_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/projectorhq/projector/internal/testenv"
@@ -78,5 +80,63 @@ views:
 	}
 	if again, _ := json.Marshal(mem.docs[id].Fields); string(again) != want {
 		t.Errorf("a stale patch changed the doc: %s", again)
+	}
+}
+
+// TestMongoPartialUpdateOfUnseenDocument: a partial update of a document
+// whose insert the state never saw (retention dropped it, the connector
+// started without a snapshot) would make a document of only the changed
+// fields. It is a dead letter naming the record; the doc appears whole
+// once a full version of it arrives, and a patch in the batch of its
+// insert applies to it.
+func TestMongoPartialUpdateOfUnseenDocument(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	_, plan := loadPlan(t, `
+version: 1
+kafka: { brokers: "localhost:9092", group: g }
+stores: { postgres: { url: "postgres://unused" } }
+sources:
+  users: { topic: m.shop.users, key: _id }
+views:
+  user_view:
+    from: users
+    fields: { id: _id, name: name, email: email }
+    sinks: { postgres: {} }
+`, nil)
+	mem := &memSink{docs: map[string]sinks.Doc{}}
+	eng := newEngine(t, pool, plan, mem, nil)
+	const id, id2 = "6811137d0c9f202a34d861e0", "6811137d0c9f202a34d861e1"
+	patch := mongoRecord("u", id, "", `{"name": "Ada L."}`, nil, 1000, 1)
+	patch.Offset = 7
+	dead, err := eng.Process(context.Background(), []projector.Record{patch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || dead[0].Record.Offset != 7 || dead[0].Record.Topic != "m.shop.users" {
+		t.Fatalf("dead letters %v, want the patch (offset 7)", dead)
+	}
+	if !errors.Is(dead[0].Err, projector.ErrBadRecord) || !strings.Contains(dead[0].Err.Error(), "partial update") {
+		t.Errorf("dead letter's reason: %v", dead[0].Err)
+	}
+	if d, ok := mem.docs[id]; ok {
+		t.Errorf("a patch of nothing wrote %v", d.Fields)
+	}
+
+	// Insert and patch in one batch; the unseen doc's full version.
+	recs := []projector.Record{
+		mongoRecord("c", id2, `{"_id": {"$oid": "`+id2+`"}, "name": "Ken", "email": "ken@example.com"}`, "", nil, 1001, 1),
+		mongoRecord("u", id2, "", `{"name": "Kenneth"}`, nil, 1002, 1),
+		mongoRecord("r", id, `{"_id": {"$oid": "`+id+`"}, "name": "Ada L.", "email": "ada@example.com"}`, "", nil, 1003, 1),
+	}
+	if dead, err := eng.Process(context.Background(), recs); err != nil || len(dead) > 0 {
+		t.Fatalf("process: %v, dead letters %v", err, dead)
+	}
+	for doc, want := range map[string]string{
+		id:  `{"email":"ada@example.com","id":"` + id + `","name":"Ada L."}`,
+		id2: `{"email":"ken@example.com","id":"` + id2 + `","name":"Kenneth"}`,
+	} {
+		if got, _ := json.Marshal(mem.docs[doc].Fields); string(got) != want {
+			t.Errorf("%s:\n got %s\nwant %s", doc, got, want)
+		}
 	}
 }

@@ -114,6 +114,9 @@ type rowChange struct {
 	// Truncate marks a truncate of the whole table at the position: the
 	// engine turns it into deletes of the rows older than it.
 	Truncate bool `json:"-"`
+	// rec is the record a patch came from, to dead-letter when the state
+	// holds no row to patch (see applied.Unbased).
+	rec *Record
 }
 
 // applied is a state row a change was applied to, with its data before.
@@ -121,6 +124,10 @@ type applied struct {
 	Key        string
 	New, Old   map[string]any // Old nil when the row did not exist (or was deleted)
 	NewDeleted bool
+	// Unbased: the change is a patch of a row the state does not hold
+	// (never seen, or deleted before it), and nothing was written. Applied
+	// to nothing it would make a document of only the changed fields.
+	Unbased bool
 }
 
 // apply writes changes (distinct keys) to a source's state in tx, each only
@@ -156,7 +163,7 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 	for rows.Next() {
 		var a applied
 		var newData, oldData []byte
-		if err := rows.Scan(&a.Key, &newData, &a.NewDeleted, &oldData); err != nil {
+		if err := rows.Scan(&a.Key, &newData, &a.NewDeleted, &oldData, &a.Unbased); err != nil {
 			return nil, err
 		}
 		if a.New, err = decodeRow(newData); err != nil {
@@ -211,7 +218,7 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
 			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
 		WHERE (s.pos_hi, s.pos_lo) <= (excluded.pos_hi, excluded.pos_lo)
-		RETURNING s.key, ` + slim("s.data", shape.New) + `, s.deleted, NULL::jsonb`
+		RETURNING s.key, ` + slim("s.data", shape.New) + `, s.deleted, NULL::jsonb, false`
 	}
 	t := s.table(src)
 	return `WITH input AS (
@@ -219,7 +226,7 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 			AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean, merge boolean,
 				patch boolean, patch_set jsonb, patch_unset text[], patch_truncate jsonb)
 	), old AS (
-		SELECT o.key, o.data, o.deleted FROM ` + t + ` o
+		SELECT o.key, o.data, o.deleted, o.pos_hi, o.pos_lo FROM ` + t + ` o
 		WHERE o.key IN (SELECT key FROM input) FOR UPDATE
 	), new AS (
 		SELECT i.key,
@@ -228,18 +235,21 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 					CASE WHEN o.key IS NOT NULL AND NOT o.deleted THEN o.data ELSE i.data END, i.patch_truncate), i.patch_set, i.patch_unset)
 				WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN o.data || i.data
 				ELSE i.data END AS data,
-			i.pos_hi, i.pos_lo, i.deleted
+			i.pos_hi, i.pos_lo, i.deleted,
+			-- A patch of no row, or of one deleted before it (see applied.Unbased).
+			coalesce(i.patch AND (o.key IS NULL OR (o.deleted AND (o.pos_hi, o.pos_lo) <= (i.pos_hi, i.pos_lo))), false) AS unbased
 		FROM input i LEFT JOIN old o USING (key)
 	), up AS (
 		INSERT INTO ` + t + ` AS s (key, data, pos_hi, pos_lo, deleted, updated_at)
-		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM new
+		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM new WHERE NOT unbased
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
 			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
 		WHERE (s.pos_hi, s.pos_lo) <= (excluded.pos_hi, excluded.pos_lo)
 		RETURNING s.key, s.data, s.deleted
 	)
-	SELECT up.key, ` + slim("up.data", shape.New) + `, up.deleted, CASE WHEN o.deleted THEN NULL ELSE ` + slim("o.data", shape.Old) + ` END
-	FROM up LEFT JOIN old o USING (key)`
+	SELECT up.key, ` + slim("up.data", shape.New) + `, up.deleted, CASE WHEN o.deleted THEN NULL ELSE ` + slim("o.data", shape.Old) + ` END, false
+	FROM up LEFT JOIN old o USING (key)
+	UNION ALL SELECT key, NULL, false, NULL, true FROM new WHERE unbased`
 }
 
 // lockState serializes the transactions that change the state, across
