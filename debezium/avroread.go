@@ -430,6 +430,10 @@ func varDecimalFromMap(m map[string]any) (any, error) {
 
 // convertLeaf applies a leaf codec to a value read from Avro.
 func convertLeaf(c *codec, v any) (any, error) {
+	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		// Any double or float, declared or not: JSON cannot hold it.
+		return floatNonFinite(c, f)
+	}
 	if c == nil || isPlaceholderValue(v) {
 		return v, nil
 	}
@@ -450,9 +454,6 @@ func convertLeaf(c *codec, v any) (any, error) {
 		}
 		return v, nil
 	case float64:
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return floatNonFinite(c, v)
-		}
 		if c.kind == kDecimal {
 			d, ok := decimalLiteral([]byte(strconv.FormatFloat(v, 'g', -1, 64)))
 			if !ok {
@@ -513,7 +514,7 @@ func floatNonFinite(c *codec, v float64) (any, error) {
 	case math.IsInf(v, -1):
 		s = "-Infinity"
 	}
-	if c.kind == kDecimal {
+	if c != nil && c.kind == kDecimal {
 		return declaredNonFinite(c, s)
 	}
 	return s, nil

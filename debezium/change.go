@@ -49,6 +49,9 @@ const (
 	KindTransaction                  // BEGIN/END on the transaction metadata topic
 	KindHeartbeat                    // a heartbeat on __debezium-heartbeat.<prefix>
 	KindSchemaChange                 // a schema-change (DDL history) event
+	// KindMessage is a PostgreSQL logical decoding message (op "m", from
+	// pg_logical_emit_message): an application's note in the WAL, no row.
+	KindMessage
 )
 
 func (k Kind) String() string {
@@ -63,6 +66,8 @@ func (k Kind) String() string {
 		return "heartbeat"
 	case KindSchemaChange:
 		return "schema_change"
+	case KindMessage:
+		return "message"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -142,15 +147,23 @@ type Source struct {
 	Snapshot string `json:"snapshot,omitempty"`
 	LSN      *int64 `json:"lsn,omitempty"`   // PostgreSQL
 	TxID     *int64 `json:"tx_id,omitempty"` // PostgreSQL
-	TsMs     *int64 `json:"ts_ms,omitempty"` // source.ts_ms
-	Ord      *int64 `json:"ord,omitempty"`   // MongoDB oplog ordinal
+	// CommitLSN is PostgreSQL's last committed LSN, the first element of
+	// source.sequence (Debezium 1.4+), when it names one.
+	CommitLSN *int64 `json:"commit_lsn,omitempty"`
+	TsMs      *int64 `json:"ts_ms,omitempty"` // source.ts_ms
+	Ord       *int64 `json:"ord,omitempty"`   // MongoDB oplog ordinal
 }
 
 // Position orders the changes of one source. Positions of different sources
-// are not comparable. For PostgreSQL Hi is the change's LSN and Lo is 0 (the
-// commit LSN of source.sequence breaks no tie per row); for MongoDB Hi is the
-// oplog timestamp in seconds and Lo its ordinal. The zero Position is "unknown"
-// and is older than every known one.
+// are not comparable. For PostgreSQL Hi is the last committed LSN of
+// source.sequence and Lo the change's LSN, Debezium's own order: pgoutput
+// sends transactions in commit order, so the LSNs of changes are not
+// monotonic across transactions, and an incremental snapshot's read of a
+// row can carry a higher LSN than the update of a transaction that
+// committed after it. Without a committed LSN (no sequence, or its first
+// element null, as in snapshot reads) Hi is the LSN and Lo 0. For MongoDB
+// Hi is the oplog timestamp in seconds and Lo its ordinal. The zero
+// Position is "unknown" and is older than every known one.
 type Position struct {
 	Hi, Lo int64
 }

@@ -1,17 +1,20 @@
 package debezium
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // columnCodec turns a declared SQL column type into the codec that reads the
 // column's schemaless JSON. It returns nil for a type whose natural JSON is
 // already right (text, integers, booleans, user-defined enums, ...): unknown
 // type names are accepted, only a type that cannot be parsed is an error.
-// unit is nanoseconds per unit of an integer timestamp or time.
+// unit is nanoseconds per unit of an integer timestamp or time, 0 for the
+// unit Debezium's adaptive mode gives the type (see Options.TimestampUnit).
 func columnCodec(typ string, unit int64) (*codec, error) {
 	base, args, dims, err := parseSQLType(typ)
 	if err != nil {
@@ -59,11 +62,11 @@ func baseCodec(base string, args []int, unit int64) (*codec, error) {
 	case "date":
 		return &codec{kind: kDate}, nil
 	case "timestamp", "timestamp without time zone":
-		return &codec{kind: kTimestamp, unit: unit}, nil
+		return &codec{kind: kTimestamp, unit: adaptiveUnit(unit, args)}, nil
 	case "timestamptz", "timestamp with time zone":
-		return &codec{kind: kZonedTimestamp, unit: unit}, nil
+		return &codec{kind: kZonedTimestamp, unit: cmp.Or(unit, int64(time.Millisecond))}, nil
 	case "time", "time without time zone":
-		return &codec{kind: kTime, unit: unit}, nil
+		return &codec{kind: kTime, unit: adaptiveUnit(unit, args)}, nil
 	case "timetz", "time with time zone":
 		return &codec{kind: kZonedTime}, nil
 	case "interval":
@@ -83,6 +86,20 @@ func baseCodec(base string, args []int, unit int64) (*codec, error) {
 		}}, nil
 	}
 	return nil, nil
+}
+
+// adaptiveUnit is unit, or when it is 0 the unit of time.precision.mode
+// adaptive for a timestamp or time of the declared precision: Timestamp
+// and Time in milliseconds up to 3 digits, MicroTimestamp and MicroTime in
+// microseconds beyond, and for PostgreSQL's default precision, 6.
+func adaptiveUnit(unit int64, args []int) int64 {
+	switch {
+	case unit != 0:
+		return unit
+	case len(args) == 1 && args[0] <= 3:
+		return int64(time.Millisecond)
+	}
+	return int64(time.Microsecond)
 }
 
 var errEmptyType = errors.New("empty column type")

@@ -74,7 +74,12 @@ type Options struct {
 	// and leave the JSON value as it is.
 	Columns map[string]string
 	// TimestampUnit is the unit of a schemaless integer timestamp or time
-	// column: "ms" (the default), "us" or "ns".
+	// column: "ms", "us" or "ns". By default it is the unit Debezium's
+	// default time.precision.mode (adaptive) sends for the declared type:
+	// microseconds for timestamp and time of precision 4..6 or none (a
+	// MicroTimestamp, a MicroTime), milliseconds for precision 0..3 and for
+	// timestamptz. With time.precision.mode=connect, every one is in
+	// milliseconds: declare the columns timestamp(3) and time(3).
 	TimestampUnit string
 }
 
@@ -166,9 +171,12 @@ func isTextType(typ string) bool {
 	return false
 }
 
+// parseUnit reads a TimestampUnit as nanoseconds per unit; 0 is adaptive.
 func parseUnit(s string) (int64, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "ms":
+	case "":
+		return 0, nil
+	case "ms":
 		return 1e6, nil
 	case "us", "µs":
 		return 1e3, nil

@@ -1,7 +1,9 @@
 package debezium
 
 import (
+	"encoding/json"
 	"slices"
+	"strconv"
 )
 
 // keyHint passes what the value revealed about the record to the key decoder.
@@ -313,6 +315,9 @@ func finishEnvelope(e *envelope, p *path) (Change, keyHint, error) {
 		op := p.field("op")
 		return Change{}, 0, malformed(&op, "missing")
 	}
+	if e.op == "m" {
+		return Change{Kind: KindMessage, Source: e.source, Position: relationalPosition(&e.source)}, keyRelational, nil
+	}
 	op, err := ParseOp(e.op)
 	if err != nil {
 		fp := p.field("op")
@@ -347,8 +352,27 @@ func finishEnvelope(e *envelope, p *path) (Change, keyHint, error) {
 }
 
 func relationalPosition(src *Source) Position {
-	if src.LSN != nil {
-		return Position{Hi: *src.LSN}
+	switch {
+	case src.LSN == nil:
+		return Position{}
+	case src.CommitLSN != nil:
+		return Position{Hi: *src.CommitLSN, Lo: *src.LSN}
 	}
-	return Position{}
+	return Position{Hi: *src.LSN}
+}
+
+// commitLSN reads the last committed LSN from source.sequence, a JSON array
+// in a string: ["<last commit LSN>","<LSN>"], the first null until the
+// connector has seen a commit. Anything else names none: the LSN alone
+// still orders the changes of one row.
+func commitLSN(sequence string) *int64 {
+	var seq []*string
+	if json.Unmarshal([]byte(sequence), &seq) != nil || len(seq) != 2 || seq[0] == nil {
+		return nil
+	}
+	n, err := strconv.ParseInt(*seq[0], 10, 64)
+	if err != nil || n < 0 {
+		return nil
+	}
+	return &n
 }

@@ -293,7 +293,7 @@ func TestMalformed(t *testing.T) {
 		{"deep nesting", "", `{"op":"c","after":{"a":` + strings.Repeat("[", 2000) + strings.Repeat("]", 2000) + `}}`, Options{}, "payload.after.a"},
 		{"control char", "", "{\"op\":\"c\",\"after\":{\"a\":\"x\x01\"}}", Options{}, "payload.after"},
 		{"bad schema", "", `{"schema":{"type":1},"payload":{"op":"c"}}`, Options{}, "schema"},
-		{"timestamp out of range", "", `{"op":"c","after":{"ts":9000000000000000}}`, Options{Columns: map[string]string{"ts": "timestamp"}}, "payload.after.ts"},
+		{"timestamp out of range", "", `{"op":"c","after":{"ts":9000000000000000000}}`, Options{Columns: map[string]string{"ts": "timestamp"}}, "payload.after.ts"},
 		{"avro too short", "", "\x00\x00\x01", Options{}, "value"},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package debezium
 
 import (
+	"bytes"
 	"encoding/base64"
 	"math"
 	"math/big"
@@ -67,9 +68,17 @@ func nonFinite(b []byte) (any, error) {
 	return nil, bad("expected a number, found string %q", b)
 }
 
+// decodeBase64 reads binary.handling.mode=base64 and, told apart by its
+// alphabet ('-' and '_' for '+' and '/'), base64-url-safe, padded or not.
 func decodeBase64(b []byte) ([]byte, error) {
+	url, raw := bytes.ContainsAny(b, "-_"), len(b)%4 != 0
 	enc := base64.StdEncoding
-	if len(b)%4 != 0 {
+	switch {
+	case url && raw:
+		enc = base64.RawURLEncoding
+	case url:
+		enc = base64.URLEncoding
+	case raw:
 		enc = base64.RawStdEncoding
 	}
 	out := make([]byte, enc.DecodedLen(len(b)))

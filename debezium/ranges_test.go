@@ -55,7 +55,7 @@ const years = "outside years 1..9999"
 // "5881580-07-11"): it must be malformed, never stored and retried.
 func TestDateAndTimestampYears(t *testing.T) {
 	d := mustDecoder(t, Options{Columns: map[string]string{
-		"ts": "timestamp", "tsz": "timestamptz", "d": "date", "ds": "date[]",
+		"ts": "timestamp(3)", "tsz": "timestamptz", "d": "date", "ds": "date[]", // timestamp(3): in ms
 	}})
 	day := int64(86400000)
 	year1 := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()

@@ -29,7 +29,8 @@ func TestSampleFacts(t *testing.T) {
 			wantInt(t, "lsn", ch.Source.LSN, 314477488)
 			wantInt(t, "txId", ch.Source.TxID, 65249)
 			wantInt(t, "ts_ms", ch.Source.TsMs, 1790710562903)
-			wantPos(t, ch, Position{Hi: 314477488})
+			wantInt(t, "commit lsn", ch.Source.CommitLSN, 306218576)
+			wantPos(t, ch, Position{Hi: 306218576, Lo: 314477488}) // source.sequence
 			wantEq(t, "snapshot", ch.Source.Snapshot, "")
 		}},
 		{"postgres/update_default_identity_schemaless", func(t *testing.T, ch Change) {
@@ -51,7 +52,7 @@ func TestSampleFacts(t *testing.T) {
 			wantVal(t, ch.After, "name", "test1")
 			wantInt(t, "lsn", ch.Source.LSN, 26863936)
 			wantInt(t, "txId", ch.Source.TxID, 780)
-			wantPos(t, ch, Position{Hi: 26863936})
+			wantPos(t, ch, Position{Hi: 26863880, Lo: 26863936}) // source.sequence
 		}},
 		{"postgres/snapshot_read_first", func(t *testing.T, ch Change) {
 			wantOp(t, ch, OpRead)

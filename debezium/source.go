@@ -61,6 +61,11 @@ func (st *dec) source() (Source, *int64, error) {
 			src.Snapshot, err = st.snapshot()
 		case "lsn":
 			num, slot = &src.LSN, &ints.lsn
+		case "sequence":
+			var seq string
+			if seq, err = st.optString(); err == nil {
+				src.CommitLSN = commitLSN(seq)
+			}
 		case "txId":
 			num, slot = &src.TxID, &ints.txID
 		case "ts_ms":

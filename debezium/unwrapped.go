@@ -88,6 +88,10 @@ func unwrappedRow(m map[string]any, unchanged []string, p *path) (Change, keyHin
 			}
 		case "lsn":
 			src.LSN, err = metaInt(v, &fp)
+		case "sequence":
+			if seq, ok := v.(string); ok {
+				src.CommitLSN = commitLSN(seq)
+			}
 		case "txId":
 			src.TxID, err = metaInt(v, &fp)
 		case "source_ts_ms":
