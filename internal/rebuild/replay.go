@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -341,9 +343,8 @@ const replayIdle = 10 * time.Second
 // warnRetention warns when a topic may keep records longer than the state
 // keeps tombstones (state.tombstone_retention): the replay then applies a
 // collected row's old changes again, and the row shows until its delete is
-// replayed. A topic's record lives up to retention.ms + segment.ms; -1
-// keeps them forever. Topics whose configuration cannot be read (no
-// permission) are not checked.
+// replayed. Topics whose configuration cannot be read (no permission) are
+// not checked.
 func (r *run) warnRetention(ctx context.Context, adm *kadm.Client, topics []string) {
 	keep := time.Duration(r.env.Config.State.TombstoneRetention)
 	if keep == 0 {
@@ -357,26 +358,55 @@ func (r *run) warnRetention(ctx context.Context, adm *kadm.Client, topics []stri
 		if rc.Err != nil {
 			continue
 		}
-		ms := map[string]int64{}
+		settings := map[string]string{}
 		for _, c := range rc.Configs {
 			if c.Value != nil {
-				if v, err := strconv.ParseInt(*c.Value, 10, 64); err == nil {
-					ms[c.Key] = v
-				}
+				settings[c.Key] = *c.Value
 			}
 		}
-		retention, ok := ms["retention.ms"]
-		if !ok {
-			continue
-		}
-		lives := time.Duration(retention+ms["segment.ms"]) * time.Millisecond
-		if retention < 0 || lives > keep {
+		lives, forever, known := recordLifetime(settings)
+		if known && (forever || lives > keep) {
 			what := "up to " + lives.String()
-			if retention < 0 {
+			if forever {
 				what = "forever"
 			}
 			r.opts.Log.Warn("replay: the topic keeps records longer than the state keeps tombstones; a row deleted longer ago than state.tombstone_retention shows until its delete is replayed",
 				"topic", rc.Name, "keeps_records", what, "tombstone_retention", keep)
 		}
 	}
+}
+
+// recordLifetime is how long a topic may keep a deleted row's records, from
+// its settings. Deletion keeps one up to retention.ms + segment.ms (-1:
+// forever). Compaction drops a deleted key's records once the cleaner has
+// run, at the latest max.compaction.lag.ms after they were written (its
+// default, Long.MAX_VALUE, sets no bound), and its tombstone
+// delete.retention.ms later. With both policies the first to act bounds it.
+func recordLifetime(settings map[string]string) (lives time.Duration, forever, known bool) {
+	num := func(k string) (int64, bool) {
+		n, err := strconv.ParseInt(settings[k], 10, 64)
+		return n, err == nil
+	}
+	const never = time.Duration(math.MaxInt64)
+	byDelete, byCompaction := never, never
+	policy := settings["cleanup.policy"]
+	if policy == "" || strings.Contains(policy, "delete") {
+		retention, ok := num("retention.ms")
+		if !ok {
+			return 0, false, false
+		}
+		if retention >= 0 {
+			segment, _ := num("segment.ms")
+			byDelete = time.Duration(retention+segment) * time.Millisecond
+		}
+	}
+	if strings.Contains(policy, "compact") {
+		lag, ok := num("max.compaction.lag.ms")
+		if ok && lag < math.MaxInt64/int64(time.Millisecond) {
+			tomb, _ := num("delete.retention.ms")
+			byCompaction = time.Duration(lag+tomb) * time.Millisecond
+		}
+	}
+	lives = min(byDelete, byCompaction)
+	return lives, lives == never, true
 }
