@@ -104,21 +104,30 @@ func omitValue(r *kgo.Record) {
 
 // produceOmittingTooLarge writes dead letters; those the topic refuses as
 // too large (it takes less than Kafka's default) are written again without
-// their value, and only those: the others are written already.
+// their value, and only those: the others are written already. A topic
+// that is missing (the brokers did not answer at start, or it was deleted
+// since) is created, and its dead letters written again.
 func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Record) error {
-	var tooLarge []*kgo.Record
+	var again []*kgo.Record
+	missing := false
 	for _, res := range c.cl.ProduceSync(ctx, out...) {
 		switch {
 		case res.Err == nil:
 		case errors.Is(res.Err, kerr.MessageTooLarge) || errors.Is(res.Err, kerr.RecordListTooLarge):
 			omitValue(res.Record)
-			tooLarge = append(tooLarge, res.Record)
+			again = append(again, res.Record)
+		case errors.Is(res.Err, kerr.UnknownTopicOrPartition):
+			missing = true
+			again = append(again, res.Record)
 		default:
 			return res.Err
 		}
 	}
-	if len(tooLarge) == 0 {
+	if len(again) == 0 {
 		return nil
 	}
-	return c.cl.ProduceSync(ctx, tooLarge...).FirstErr()
+	if missing {
+		c.ensureDeadLetterTopic(ctx)
+	}
+	return c.cl.ProduceSync(ctx, again...).FirstErr()
 }

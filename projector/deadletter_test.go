@@ -108,3 +108,28 @@ func headers(r *kgo.Record) map[string]string {
 	}
 	return h
 }
+
+// TestDeadLetterTopicCreatedWhenMissing: the dead-letter topic is created
+// at start, but a topic deleted since (or never created because the
+// brokers did not answer then) is created when a dead letter needs it,
+// instead of failing the batch on every retry.
+func TestDeadLetterTopicCreatedWhenMissing(t *testing.T) {
+	_, pgURL := testenv.Postgres(t)
+	_, prefix := testenv.Redis(t)
+	kc := newCluster(t, 1, "cqrs.public.widgets")
+	cfg, plan := loadPlan(t, widgetsYAML, env("BROKERS", brokers(kc), "PG", pgURL, "REDIS", testenv.RedisURL(t), "PREFIX", prefix))
+	m := startMember(t, cfg, plan, 100)
+	kc.produce(t, widgetRecord("w1", sample(t, "postgres/create_schemaless.value.json", nil)))
+	kc.waitCaughtUp(t, "widgets", m.done)
+	resp, err := kc.adm.DeleteTopics(context.Background(), "widgets.dlq")
+	if err != nil || resp.Error() != nil {
+		t.Fatalf("delete the dead-letter topic: %v %v", err, resp.Error())
+	}
+	kc.produce(t, widgetRecord("w2", []byte(`{"before":null,"after":{"id":"w2"`)))
+	kc.waitCaughtUp(t, "widgets", m.done)
+	dl := readTopic(t, kc, "widgets.dlq", 1)
+	if h := headers(dl[0]); h["projector.offset"] != "1" {
+		t.Errorf("dead letter headers %v: want the record at offset 1", h)
+	}
+	m.drain(t)
+}
