@@ -172,7 +172,7 @@ func TestEngineDateTimeByteaKeys(t *testing.T) {
 	r := newReviewRig(t, `
 sources:
   days: { topic: t.public.days, format: json, key: [day], columns: { day: date, v: text } }
-  slots: { topic: t.public.slots, format: json, key: [at], columns: { at: time, v: text } }
+  slots: { topic: t.public.slots, format: json, key: [at], columns: { at: time(3), v: text } } # in ms
   blobs: { topic: t.public.blobs, format: json, key: [h], columns: { h: bytea, v: text } }
   stats: { topic: t.public.stats, format: json, key: [store, day], columns: { store: bigint, day: date, v: text } }
 views:
