@@ -52,6 +52,9 @@ type Consumer struct {
 
 	mu      sync.Mutex
 	unacked []*kgo.Record // projected records whose offset commit failed
+	// member is the group member ID the partitions were last assigned to
+	// (see commit).
+	member string
 }
 
 // NewConsumer connects a group member for the engine's topics.
@@ -79,7 +82,8 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 		kgo.WithLogger(kslog.New(kafkaLogger(opts.Logger))),
-		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(_ context.Context, cl *kgo.Client, _ map[string][]int32) {
+			c.assignedTo(cl.GroupMetadata())
 			c.recover.Store(true)
 			c.joined.Store(true)
 		}),
@@ -87,8 +91,9 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 			// Every projected batch was committed before the poll that lets
 			// this rebalance run; only a commit that failed is left to retry,
 			// once: after this the partitions are another member's, whose
-			// commits a late one of ours would move back. Records polled but
-			// not projected are never committed.
+			// commits a late one of ours would move back (commit refuses it
+			// when this member was replaced in the group meanwhile). Records
+			// polled but not projected are never committed.
 			c.commit(ctx, nil)
 			c.forget(revoked)
 		}),
@@ -154,12 +159,35 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var recreated []string
+		failed := false
 		fetches.EachError(func(t string, p int32, err error) {
-			if !errors.Is(err, context.Canceled) {
+			switch {
+			case errors.Is(err, context.Canceled):
+			case errors.Is(err, kerr.UnknownTopicID):
+				if !slices.Contains(recreated, t) {
+					recreated = append(recreated, t)
+				}
+			default:
+				failed = true
 				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
+		if len(recreated) > 0 {
+			if err := c.consumeAgain(ctx, p, recreated); err != nil {
+				return errors.Join(err, p.wait())
+			}
+			continue
+		}
 		recs := fetches.Records()
+		if failed && len(recs) == 0 {
+			// The client retries on its own; polling again at once would
+			// only log the same error in a tight loop.
+			select {
+			case <-pollCtx.Done():
+			case <-time.After(time.Second):
+			}
+		}
 		c.log.Debug("polled", "records", len(recs))
 		drain := false
 		if len(recs) > 0 {
@@ -200,6 +228,35 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 			return nil // stopped: everything applied is written and committed
 		}
 	}
+}
+
+// consumeAgain starts over on topics deleted and created again (the
+// brokers know them under a new topic ID): the client fails their fetches
+// until they are consumed afresh. The batches in flight, all of the old
+// topics, are finished first; failed commits and watermarks of the old
+// topics are forgotten, since their offsets mean nothing in the new ones
+// and a watermark past a new topic's end would tell readers its records
+// are in the stores before they are.
+func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []string) error {
+	c.log.Warn("topics were deleted and created again; consuming them afresh", "topics", topics)
+	if err := c.promote(ctx, p, true); err != nil {
+		return err
+	}
+	if err := p.wait(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.unacked = slices.DeleteFunc(c.unacked, func(r *kgo.Record) bool { return slices.Contains(topics, r.Topic) })
+	c.mu.Unlock()
+	if err := c.retry(ctx, "forget watermarks", func(ctx context.Context) error {
+		return c.eng.state.forgetWatermarks(ctx, topics)
+	}); err != nil {
+		return err
+	}
+	c.cl.PurgeTopicsFromConsuming(topics...)
+	c.cl.AddConsumeTopics(topics...)
+	c.cl.AllowRebalance()
+	return nil
 }
 
 // poll waits for the next records. While batches are in flight it also
@@ -503,11 +560,26 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 // whose commit failed). A failed commit is not fatal: it is retried with the
 // next batch, every second while no record comes, and on revocation; a
 // replay is harmless anyway.
+//
+// Records polled by a member the group has replaced are not committed. A
+// member dropped from the group (its rebalance waited past the timeout on
+// a long batch) joins again under a new member ID, and until its new
+// assignment reaches the callbacks it still works on records of partitions
+// that may be another member's by now. Kafka takes a commit from any
+// member of the current generation, for any partition: committed under the
+// new ID, those offsets would move the new owner's back. They are dropped
+// instead, and consumed again; a replay is harmless.
 func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	todo := append(c.unacked, recs...)
 	if len(todo) == 0 {
+		return
+	}
+	if member, _ := c.cl.GroupMetadata(); member != c.member {
+		c.log.Warn("not committing offsets polled before this member was replaced in the group; another member consumes them again",
+			"records", len(todo))
+		c.unacked = nil
 		return
 	}
 	if err := c.cl.CommitRecords(ctx, todo...); err != nil {
@@ -516,6 +588,18 @@ func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 		return
 	}
 	c.unacked = nil
+}
+
+// assignedTo records the member ID partitions were assigned to. A new ID
+// means the group replaced this member: failed commits of the old one are
+// dropped (see commit).
+func (c *Consumer) assignedTo(member string, _ int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if member != c.member {
+		c.unacked = nil
+		c.member = member
+	}
 }
 
 // forget drops the failed commits of partitions that are no longer ours.

@@ -83,6 +83,17 @@ func (s *memState) finish(ctx context.Context, ids []int64, list []*mark) error 
 	return s.saveMarks(ctx, list)
 }
 
+func (s *memState) forgetWatermarks(_ context.Context, topics []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, w := range s.marks {
+		if slices.Contains(topics, w.Topic) {
+			delete(s.marks, k)
+		}
+	}
+	return nil
+}
+
 // saveMarks keeps the newest offset and position per partition, as the
 // SQL upsert of finish does; nothing reads them back yet but they cost nothing.
 func (s *memState) saveMarks(_ context.Context, list []*mark) error {

@@ -33,6 +33,8 @@ type store interface {
 	// finish forgets the pending docs of a batch whose docs every sink
 	// acknowledged and saves its watermarks, at once.
 	finish(ctx context.Context, ids []int64, marks []*mark) error
+	// forgetWatermarks deletes the watermarks of topics (created again).
+	forgetWatermarks(ctx context.Context, topics []string) error
 	// liveRows lists up to limit live rows of src with keys after `after`
 	// (from the first when not started), in key order.
 	liveRows(ctx context.Context, src *projections.Source, after string, started bool, limit int) ([]stateRow, error)
@@ -481,6 +483,14 @@ func (s *state) finish(ctx context.Context, ids []int64, list []*mark) error {
 	}
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("forget pending docs and save watermarks: %w", err)
+	}
+	return nil
+}
+
+// forgetWatermarks deletes the watermarks of topics.
+func (s *state) forgetWatermarks(ctx context.Context, topics []string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM `+s.ident("watermarks")+` WHERE topic = ANY($1)`, topics); err != nil {
+		return fmt.Errorf("%w: forget watermarks: %w", ErrState, err)
 	}
 	return nil
 }
