@@ -1,6 +1,7 @@
 # projector container image.
 #
-#   docker build -t projector:dev .
+#   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" -t projector:dev .
+#   (or `make image`)
 #   docker run --rm -v "$PWD/examples/shop/projector.yaml:/etc/projector/projector.yaml:ro" projector:dev
 #
 # Stage 1 builds a static binary; stage 2 is a small Alpine runtime (busybox
@@ -15,7 +16,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/projector ./cmd/projector
+# What `projector version` prints. The context has no .git (.dockerignore), so
+# the version comes from outside; without it the binary says "dev".
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+	-ldflags="-s -w -X github.com/projectorhq/projector/internal/cli.Version=${VERSION}" \
+	-o /out/projector ./cmd/projector
 
 FROM alpine:${ALPINE_VERSION}
 RUN apk add --no-cache ca-certificates tzdata \

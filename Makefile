@@ -3,17 +3,27 @@ SHELL := /bin/bash
 GO ?= go
 SERVICES := scripts/services.sh
 ENV = source <($(SERVICES) up)
+BIN ?= bin/projector
+IMAGE ?= projector:dev
+# What `projector version` prints: the nearest tag (v1.2.3, or v1.2.3-4-gabc1234 past it),
+# else the commit; "-dirty" with uncommitted changes; "dev" outside a git checkout.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/projectorhq/projector/internal/cli.Version=$(VERSION)
 
-.PHONY: all build demo test test-short test-es bench services-up services-down fmt vet compose-check clean
+.PHONY: all build image demo test test-short test-es bench services-up services-down fmt vet compose-check clean
 
 all: build
 
 build:
-	$(GO) build -o bin/projector ./cmd/projector
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/projector
+
+## image: the container image, stamped with VERSION (the build context has no .git to describe).
+image:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 ## demo: embedded Kafka + local PostgreSQL and Redis, the example shop, what a reader sees.
 demo: build
-	$(ENV) && ./bin/projector demo -c examples/shop/projector.yaml
+	$(ENV) && $(BIN) demo -c examples/shop/projector.yaml
 
 ## test: services up, then every test with the race detector.
 test:

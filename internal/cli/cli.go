@@ -24,9 +24,6 @@ const (
 	ExitUsage   = 2 // bad usage or an invalid configuration
 )
 
-// Version is set at build time (-ldflags "-X …/internal/cli.Version=v1.2.3").
-var Version = "dev"
-
 // exitError carries an exit code through cobra.
 type exitError struct {
 	code int
@@ -122,16 +119,4 @@ func logger(cfg config.Log, w io.Writer) *slog.Logger {
 	}
 	routeLibraryLogs(log)
 	return log
-}
-
-func newVersion(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(g.stdout, "projector", Version)
-			return nil
-		},
-	}
 }

@@ -96,7 +96,7 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	}
 	fmt.Fprintf(g.stdout, "embedded Kafka at %s: %d Debezium records of the example shop\n", brokers, len(msgs))
 
-	ctx, interrupted, release := twoStageSignals(parent, log)
+	ctx, interrupted, release := twoStageSignals(parent, log, daemonShutdown)
 	defer release()
 	stop := make(chan struct{})
 	done := make(chan error, 1)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
@@ -75,7 +76,10 @@ also points back readers that a swap interrupted half-way had moved).`,
 	f.StringVar(&o.from, "from", registry.SourceState, "where the documents come from: state (the state tables); source (re-read the PostgreSQL source tables into the state first); kafka (replay the view's topics into the state first); signal (have Debezium re-read the sources: an incremental snapshot)")
 	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source: the source database, as URL or NAME=URL per source (repeatable)")
 	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres (pg), redis, elasticsearch (es) (default all)")
-	f.DurationVar(&o.keep, "keep", time.Hour, "how long the replaced generation is kept after the swap (0 drops it at once; default rebuild.keep of the configuration)")
+	// No default of the flag's own: unset, the configuration's rebuild.keep
+	// applies, and cobra would print a fixed "(default 1h0m0s)" that is
+	// wrong whenever rebuild.keep says otherwise.
+	f.DurationVar(&o.keep, "keep", 0, "how long the replaced generation is kept after the swap; 0s drops it at once (default: rebuild.keep from the configuration)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	f.BoolVar(&o.resume, "resume", false, "continue the interrupted or failed rebuild of VIEW")
 	f.BoolVar(&o.abort, "abort", false, "abandon the rebuild of VIEW under way and drop its generation")
@@ -269,7 +273,9 @@ func confirm(in io.Reader, out io.Writer, question string) error {
 	return nil
 }
 
+// isTerminal tells a terminal from any other input. A character device is
+// not enough: /dev/null is one, and it is the stdin of cron and of
+// Kubernetes Jobs, where a prompt would read end-of-file and cancel.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }

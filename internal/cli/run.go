@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -49,7 +50,7 @@ restart).`,
 				}
 			}
 			log := logger(cfg.Log, g.stderr)
-			ctx, stop, release := twoStageSignals(cmd.Context(), log)
+			ctx, stop, release := twoStageSignals(cmd.Context(), log, daemonShutdown)
 			defer release()
 			return runExit(ctx, runDaemon(ctx, stop, cfg, plan, log, daemonOptions{serve: serveAddr}))
 		},
@@ -103,11 +104,22 @@ func runExit(ctx context.Context, err error) error {
 	return &exitError{code: ExitFailure, err: err}
 }
 
+// shutdownNotice is what a process logs on the first signal, which
+// drains, and on the second, which stops it at once.
+type shutdownNotice struct{ draining, forced string }
+
+// daemonShutdown is the consumer's (`run`, `demo`): it finishes and
+// commits the batch in flight.
+var daemonShutdown = shutdownNotice{
+	draining: "stopping: finishing the batch in flight, if any; signal again to exit at once",
+	forced:   "exiting at once: uncommitted records will be consumed again",
+}
+
 // twoStageSignals returns a context cancelled by the second SIGINT/SIGTERM
 // (hard stop; its cause is errForcedStop) and a channel closed by the
-// first (graceful drain). Call release when done: it stops listening for
-// signals.
-func twoStageSignals(parent context.Context, log *slog.Logger) (ctx context.Context, stop <-chan struct{}, release func()) {
+// first (graceful drain), logging notice's words for each. Call release
+// when done: it stops listening for signals.
+func twoStageSignals(parent context.Context, log *slog.Logger, notice shutdownNotice) (ctx context.Context, stop <-chan struct{}, release func()) {
 	ctx, cancelCause := context.WithCancelCause(parent)
 	cancel := func() { cancelCause(nil) }
 	stopped := make(chan struct{})
@@ -117,14 +129,14 @@ func twoStageSignals(parent context.Context, log *slog.Logger) (ctx context.Cont
 		defer signal.Stop(sig)
 		select {
 		case s := <-sig:
-			log.Info("stopping: finishing the batch in flight, if any; signal again to exit at once", "signal", s.String())
+			log.Info(notice.draining, "signal", s.String())
 			close(stopped)
 		case <-ctx.Done():
 			return
 		}
 		select {
 		case <-sig:
-			log.Warn("exiting at once: uncommitted records will be consumed again")
+			log.Warn(notice.forced)
 			cancelCause(errForcedStop)
 		case <-ctx.Done():
 		}
@@ -141,32 +153,45 @@ func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, pl
 	defer su.release()
 	d := &daemonState{}
 	d.phase.Store("connecting to the stores, bringing their tables and indexes up to date")
-	if addr := cfg.Admin.Listen; addr != "" && addr != "off" {
-		// Bound first: a liveness probe must find the process alive while
-		// it migrates, and /readyz says it is starting.
-		srv, err := admin.Listen(addr, nil, d.readiness, log)
-		if err != nil {
-			return fmt.Errorf("admin listener: %w", err)
-		}
-		d.admin = srv
-		go func() {
-			if err := srv.Serve(); err != nil {
-				log.Error("admin server", "err", err)
-			}
-		}()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		log.Info("admin endpoints", "addr", "http://"+srv.Addr(), "paths", "/metrics /healthz /readyz")
+	// Bound first: a liveness probe must find the process alive while it
+	// migrates, and /readyz says it is starting.
+	srv, closeAdmin, err := serveAdmin(cfg.Admin.Listen, nil, d.readiness, log)
+	if err != nil {
+		return err
 	}
-	err := d.run(ctx, su, stop, cfg, plan, log, o)
+	defer closeAdmin()
+	d.admin = srv
+	err = d.run(ctx, su, stop, cfg, plan, log, o)
 	if su.stopped() {
 		log.Info("stopped during start-up: nothing was consumed yet")
 		return nil
 	}
 	return err
+}
+
+// serveAdmin serves /metrics (what gatherer collects; nothing while it is
+// nil, until SetGatherer), /healthz and /readyz (ready's verdict) on addr
+// until closeAdmin, which waits for requests in flight a few seconds. An
+// empty addr, or "off", serves nothing: srv is nil.
+func serveAdmin(addr string, gatherer prometheus.Gatherer, ready admin.Readiness, log *slog.Logger) (srv *admin.Server, closeAdmin func(), err error) {
+	if addr == "" || addr == "off" {
+		return nil, func() {}, nil
+	}
+	srv, err = admin.Listen(addr, gatherer, ready, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("admin listener: %w", err)
+	}
+	go func() {
+		if err := srv.Serve(); err != nil {
+			log.Error("admin server", "err", err)
+		}
+	}()
+	log.Info("admin endpoints", "addr", "http://"+srv.Addr(), "paths", "/metrics /healthz /readyz")
+	return srv, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }
 
 // daemonState is what /readyz and /metrics read of a daemon starting, then
@@ -229,7 +254,7 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 			return usageError(err)
 		}
 		qs, err := query.New(ctx, cfg, plan, query.Options{Logger: log, Tokens: os.Getenv(query.TokensEnv),
-			CursorKey: os.Getenv(query.CursorKeyEnv), Kafka: o.extra, Registerer: st.Registry, Version: Version})
+			CursorKey: os.Getenv(query.CursorKeyEnv), Kafka: o.extra, Registerer: st.Registry, Version: version()})
 		if err != nil {
 			return fmt.Errorf("query api: %w", err)
 		}

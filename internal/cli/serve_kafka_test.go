@@ -31,6 +31,7 @@ kafka:
   sasl: { mechanism: plain, username: projector, password: "${KAFKA_PASSWORD}" }
 stores:
   postgres: { url: "` + pgURL + `" }
+admin: { listen: "127.0.0.1:0" }
 sources:
   widgets: { topic: cqrs.public.widgets, key: id, columns: { id: text } }
 views:

@@ -85,7 +85,7 @@ admin: { listen: "127.0.0.1:0" }`, `{ postgres: {} }`)
 // at once, and `run` then exits 1 (records were left uncommitted), where a
 // graceful stop exits 0.
 func TestSecondSignalExitsNonZero(t *testing.T) {
-	ctx, stop, release := twoStageSignals(context.Background(), slog.New(slog.DiscardHandler))
+	ctx, stop, release := twoStageSignals(context.Background(), slog.New(slog.DiscardHandler), daemonShutdown)
 	defer release()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,22 +29,28 @@ expressions, key templates. Every problem is printed as file:line:col: message.
 When the query PostgreSQL answers (and --offline is not given), it also
 compares each view with the table readers use now: a view that only gains
 fields applies online (projector run adds the columns); one that removes or
-retypes a field needs a rebuild, and is reported as an error.
-Exit code 0 when valid, 2 otherwise.`,
+retypes a field needs a rebuild, and is reported as an error at the view.
+When it does not answer, these store checks are skipped with a note, so
+that validate runs where only the file is at hand (CI).
+"FILE: ok" comes last, when every check passed. Exit code 0 when valid,
+2 otherwise (1 when a store check itself fails).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, plan, err := g.loadPlan()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%s: ok (%d sources, %d views)\n", cfg.File, len(plan.Sources), len(plan.Views))
 			for _, s := range cfg.DisabledSinks() {
 				fmt.Fprintf(g.stdout, "note: sink %s is disabled: its store has no URL\n", s)
 			}
-			if offline {
-				return nil
+			if !offline {
+				if err := checkOnline(cmd.Context(), g, cfg, plan); err != nil {
+					return err
+				}
 			}
-			return checkOnline(cmd.Context(), g, cfg, plan)
+			// Last, and only when every check passed.
+			fmt.Fprintf(g.stdout, "%s: ok (%d sources, %d views)\n", cfg.File, len(plan.Sources), len(plan.Views))
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&offline, "offline", false, "do not compare the views with the tables in the query PostgreSQL")
@@ -51,7 +58,9 @@ Exit code 0 when valid, 2 otherwise.`,
 }
 
 // checkOnline compares the views with the PostgreSQL tables readers use,
-// without changing anything.
+// without changing anything. A PostgreSQL that does not answer skips the
+// comparison, saying so: validate also serves where only the file is at
+// hand (CI).
 func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *projections.Plan) error {
 	views := stack.PostgresViews(plan)
 	if len(views) == 0 {
@@ -65,7 +74,7 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 		err = pool.Ping(ctx)
 	}
 	if err != nil {
-		fmt.Fprintln(g.stdout, "note: the query PostgreSQL does not answer: tables not compared (--offline to skip)")
+		fmt.Fprintf(g.stdout, "note: store checks skipped: the query PostgreSQL does not answer, so the views were not compared with its tables (--offline skips them without trying): %v\n", err)
 		return nil
 	}
 	// No registry yet means nothing was rebuilt: generation 1 everywhere.
@@ -74,16 +83,61 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 			views[i].Generation = snap.Serving(views[i].Name, registry.StorePostgres)
 		}
 	}
-	sink, err := postgres.New(pool, views)
-	if err != nil {
-		return usageError(err)
-	}
-	if err := sink.Check(ctx); err != nil {
-		if errors.Is(err, postgres.ErrNeedsRebuild) {
-			return usageError(fmt.Errorf("%w\nrun `projector rebuild VIEW` to apply these changes", err))
+	var problems []error
+	var rebuilds []string
+	for _, v := range views {
+		sink, err := postgres.New(pool, []postgres.View{v})
+		if err != nil {
+			return usageError(err)
 		}
+		if err := sink.Check(ctx); err != nil {
+			problems = append(problems, storeProblem{pos: viewPos(cfg, v.Name), view: v.Name, err: err})
+			if errors.Is(err, postgres.ErrNeedsRebuild) {
+				rebuilds = append(rebuilds, v.Name)
+			}
+		}
+	}
+	switch err := errors.Join(problems...); {
+	case len(rebuilds) > 0:
+		return usageError(fmt.Errorf("%w\nrun `projector rebuild VIEW` to apply these changes, for: %s", err, strings.Join(rebuilds, ", ")))
+	case err != nil:
 		return &exitError{code: ExitFailure, err: err}
 	}
 	fmt.Fprintln(g.stdout, "tables: every view applies online")
 	return nil
+}
+
+// storeProblem is what the store check found wrong with a view, told as
+// the configuration's errors are: at the view's place in the file.
+type storeProblem struct {
+	pos  config.Pos
+	view string
+	err  error
+}
+
+// Error gives every problem a line of its own, without the prefixes the
+// sink's Check puts before them (the line says the view already).
+func (p storeProblem) Error() string {
+	msg := strings.TrimPrefix(p.err.Error(), "postgres sink: check: ")
+	msg = strings.TrimPrefix(msg, fmt.Sprintf("view %q: ", p.view))
+	var b strings.Builder
+	for i, line := range strings.Split(msg, "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%s: view %q: postgres: %s", p.pos, p.view, line)
+	}
+	return b.String()
+}
+
+func (p storeProblem) Unwrap() error { return p.err }
+
+// viewPos is where the view is declared, or the file's start.
+func viewPos(cfg *config.Config, view string) config.Pos {
+	for _, e := range cfg.Views {
+		if e.Key == view {
+			return e.KeyPos
+		}
+	}
+	return config.Pos{File: cfg.File, Line: 1, Col: 1}
 }

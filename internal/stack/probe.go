@@ -3,14 +3,20 @@ package stack
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
-// ProbeInterval is how often `projector run` pings each store for /readyz.
+// ProbeInterval is how often `projector run` and `projector serve` ping
+// each store for /readyz.
 const ProbeInterval = 5 * time.Second
 
 // probeTimeout bounds one ping: a store slower than that to answer a ping
@@ -23,6 +29,30 @@ type probe struct {
 	components []string
 	ping       func(context.Context) error
 	down       error // why the store did not answer at start; nil if it did
+}
+
+// postgresProbe pings the query PostgreSQL through pool, for components.
+func postgresProbe(pool *pgxpool.Pool, components ...string) probe {
+	return probe{components: components, ping: func(ctx context.Context) error { return pingPool(ctx, pool) }}
+}
+
+// redisProbe sends PING.
+func redisProbe(rdb *goredis.Client, down error) probe {
+	return probe{components: []string{registry.StoreRedis}, down: down,
+		ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}
+}
+
+// elasticsearchProbe asks for the indices behind the first view's alias
+// (GET /_alias/…): light, and authenticated.
+func elasticsearchProbe(sink *elasticsearch.Sink, views []elasticsearch.View, down error) probe {
+	alias := views[0].Alias
+	if alias == "" {
+		alias = views[0].Name
+	}
+	return probe{components: []string{registry.StoreElasticsearch}, down: down, ping: func(ctx context.Context) error {
+		_, err := sink.AliasIndices(ctx, alias)
+		return err
+	}}
 }
 
 // pingPool pings PostgreSQL through pool. When every connection is in use
@@ -50,14 +80,21 @@ func pingPool(ctx context.Context, pool *pgxpool.Pool) error {
 // empty statement on a pooled connection; Redis: PING; Elasticsearch:
 // GET /_alias of one view).
 func (s *Stack) WatchStores(ctx context.Context, interval time.Duration) {
+	watchProbes(ctx, s.probes, interval, s.Engine.ReportHealth, s.log)
+}
+
+// watchProbes pings each probe every interval until ctx ends and reports
+// every verdict, for each component the probe stands for, to report; it
+// logs a store going down and coming back.
+func watchProbes(ctx context.Context, probes []probe, interval time.Duration, report func(component string, err error), log *slog.Logger) {
 	var wg sync.WaitGroup
-	for _, p := range s.probes {
-		wg.Go(func() { s.watch(ctx, p, interval) })
+	for _, p := range probes {
+		wg.Go(func() { watch(ctx, p, interval, report, log) })
 	}
 	wg.Wait()
 }
 
-func (s *Stack) watch(ctx context.Context, p probe, interval time.Duration) {
+func watch(ctx context.Context, p probe, interval time.Duration, report func(string, error), log *slog.Logger) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	last := p.down
@@ -72,13 +109,13 @@ func (s *Stack) watch(ctx context.Context, p probe, interval time.Duration) {
 			err = fmt.Errorf("does not answer: %w", err)
 		}
 		for _, c := range p.components {
-			s.Engine.ReportHealth(c, err)
+			report(c, err)
 		}
 		switch {
 		case err != nil && last == nil:
-			s.log.Warn("a store does not answer; not ready until it does", "store", p.components[len(p.components)-1], "err", err)
+			log.Warn("a store does not answer; not ready until it does", "store", p.components[len(p.components)-1], "err", err)
 		case err == nil && last != nil:
-			s.log.Info("a store answers again", "store", p.components[len(p.components)-1])
+			log.Info("a store answers again", "store", p.components[len(p.components)-1])
 		}
 		last = err
 		select {

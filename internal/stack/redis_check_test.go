@@ -71,8 +71,10 @@ func TestWireChecksRedis(t *testing.T) {
 		return logs.String(), err
 	}
 
-	if _, err := wire("allkeys-lru"); !errors.Is(err, redis.ErrEvictionPolicy) || !strings.Contains(err.Error(), "allkeys-lru") {
-		t.Errorf("start on allkeys-lru: %v, want ErrEvictionPolicy naming the policy", err)
+	// A setting the operator must change: an invalid configuration (exit
+	// 2), as a wrong password is, not a runtime failure.
+	if _, err := wire("allkeys-lru"); !errors.Is(err, redis.ErrEvictionPolicy) || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "allkeys-lru") {
+		t.Errorf("start on allkeys-lru: %v, want ErrEvictionPolicy and ErrConfig naming the policy", err)
 	}
 	logs, err := wire("volatile-lru")
 	if err != nil || !strings.Contains(logs, "evict tombstones") {
@@ -143,8 +145,8 @@ func TestWireRedisCredentials(t *testing.T) {
 		if err != nil {
 			t.Errorf("rejson with RedisJSON, user denied INFO: %v", err)
 		}
-	} else if !errors.Is(err, redis.ErrNoJSONModule) {
-		t.Errorf("rejson without RedisJSON, user denied INFO: err %v, logs %q; want ErrNoJSONModule", err, logs)
+	} else if !errors.Is(err, redis.ErrNoJSONModule) || !errors.Is(err, ErrConfig) {
+		t.Errorf("rejson without RedisJSON, user denied INFO: err %v, logs %q; want ErrNoJSONModule and ErrConfig", err, logs)
 	}
 
 	if err := admin.ConfigSet(ctx, "requirepass", "right-pw").Err(); err != nil {

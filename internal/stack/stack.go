@@ -51,8 +51,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stack{Config: cfg, Plan: plan, log: log, Registry: prometheus.NewRegistry()}
-	s.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	s := &Stack{Config: cfg, Plan: plan, log: log, Registry: NewRegistry()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -104,7 +103,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	}
 	// The query PostgreSQL holds the state: it is "state" in /readyz, and
 	// the postgres sink too when there is one.
-	pgProbe := probe{components: []string{"state"}, ping: func(ctx context.Context) error { return pingPool(ctx, pool) }}
+	pgProbe := postgresProbe(pool, "state")
 	if pgSink != nil {
 		pgProbe.components = append(pgProbe.components, pgSink.Name())
 	}
@@ -128,30 +127,15 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		if err != nil {
 			return nil, err
 		}
-		rdb := s.Redis
-		s.probes = append(s.probes, probe{components: []string{sink.Name()}, down: down,
-			ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+		s.probes = append(s.probes, redisProbe(s.Redis, down))
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v redis.View) string { return v.Name })})
 	}
 	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
 		for i := range views {
 			views[i].Generation = served.Serving(views[i].Name, registry.StoreElasticsearch)
 		}
-		es := cfg.Stores.Elasticsearch
-		ecfg := elasticsearch.Config{URL: es.URL, APIKey: string(es.APIKey), Username: es.Username, Password: string(es.Password)}
-		if es.CACert != "" {
-			pem, err := os.ReadFile(es.CACert)
-			if err != nil {
-				return nil, configErr(fmt.Errorf("stores.elasticsearch.ca_cert: %w", err))
-			}
-			ecfg.CACert = pem
-		}
-		sink, err := elasticsearch.New(ecfg, views)
+		sink, err := newElasticsearch(cfg.Stores.Elasticsearch, views)
 		if err != nil {
-			err = fmt.Errorf("elasticsearch sink: %w", err)
-			if errors.Is(err, elasticsearch.ErrConfig) {
-				err = configErr(err)
-			}
 			return nil, err
 		}
 		var route projector.Sink = sink
@@ -165,14 +149,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			log.Warn("elasticsearch does not answer at start; its templates and indices are put before its first write", "err", err)
 			route, down = &setUpFirst{Sink: sink}, err
 		}
-		alias := views[0].Alias
-		if alias == "" {
-			alias = views[0].Name
-		}
-		s.probes = append(s.probes, probe{components: []string{sink.Name()}, down: down, ping: func(ctx context.Context) error {
-			_, err := sink.AliasIndices(ctx, alias) // GET /_alias/…: light, and authenticated
-			return err
-		}})
+		s.probes = append(s.probes, elasticsearchProbe(sink, views, down))
 		routes = append(routes, projector.Route{Sink: route, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})
 	}
 
@@ -226,11 +203,43 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	return s, nil
 }
 
+// NewRegistry is a process's metrics registry, with the Go runtime's and
+// the process's collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return reg
+}
+
+// newElasticsearch builds the Elasticsearch sink of views from
+// stores.elasticsearch, reading its CA certificate; it does not contact
+// the cluster.
+func newElasticsearch(es config.ElasticsearchStore, views []elasticsearch.View) (*elasticsearch.Sink, error) {
+	ecfg := elasticsearch.Config{URL: es.URL, APIKey: string(es.APIKey), Username: es.Username, Password: string(es.Password)}
+	if es.CACert != "" {
+		pem, err := os.ReadFile(es.CACert)
+		if err != nil {
+			return nil, configErr(fmt.Errorf("stores.elasticsearch.ca_cert: %w", err))
+		}
+		ecfg.CACert = pem
+	}
+	sink, err := elasticsearch.New(ecfg, views)
+	if err != nil {
+		err = fmt.Errorf("elasticsearch sink: %w", err)
+		if errors.Is(err, elasticsearch.ErrConfig) {
+			err = configErr(err)
+		}
+		return nil, err
+	}
+	return sink, nil
+}
+
 // checkRedis refuses a Redis that would lose the revisions guarding the
 // docs, lacks a module a view needs, or refuses projector's credentials,
-// and warns of one that may evict tombstones early. A wrong password is
-// the configuration's fault, which no retry fixes: refusing to start says
-// so at once, where retrying would look like an outage forever. An
+// and warns of one that may evict tombstones early. Each refusal is marked
+// ErrConfig: a wrong password, like an allkeys-* eviction policy, is a
+// setting no retry fixes, so refusing to start says so at once, where
+// retrying would look like an outage forever. An
 // unreachable Redis is an outage like any later: its writes are retried,
 // so the daemon starts anyway, and down says why it is not ready.
 func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, err error) {
@@ -241,7 +250,9 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, 
 	case goredis.IsAuthError(err):
 		return nil, configErr(fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err))
 	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule):
-		return nil, err
+		// Settings of the server the operator must change (or the view's
+		// format): as invalid a configuration as a wrong password.
+		return nil, configErr(err)
 	case errors.Is(err, redis.ErrCheckIncomplete):
 		// Managed services often deny INFO or COMMAND: worth a warning,
 		// not a refusal.
