@@ -139,7 +139,8 @@ func catalog(cfg *config.Config, plan *projections.Plan) (map[string]*view, erro
 			for i, f := range v.ID {
 				conds[i] = "r." + ident(f.Name) + " = $" + strconv.Itoa(i+1) + "::text::" + castTypes[f.Type.Name]
 			}
-			pg.Get = "SELECT to_jsonb(r) FROM " + pg.Reader.Sanitize() + " r WHERE " + strings.Join(conds, " AND ")
+			// r.*, not r: a bare r would be a field named r, if the view has one.
+			pg.Get = "SELECT to_jsonb(r.*) FROM " + pg.Reader.Sanitize() + " r WHERE " + strings.Join(conds, " AND ")
 			v.PG = pg
 		}
 		if rs := pv.Sinks.Redis; rs != nil && cfg.Stores.Redis.URL != "" {

@@ -140,7 +140,9 @@ func TestServeCommand(t *testing.T) {
 	var out bytes.Buffer
 	logs := &testenv.Logs{}
 	exit := make(chan int, 1)
-	go func() { exit <- cli.Main(ctx, []string{"serve", "-c", file, "--listen", "0.0.0.0:0"}, &out, logs) }()
+	go func() {
+		exit <- cli.Main(ctx, []string{"serve", "-c", file, "--listen", "0.0.0.0:0", "--admin-listen", "127.0.0.1:0"}, &out, logs)
+	}()
 	addr := ""
 	deadline := time.Now().Add(20 * time.Second)
 	tick := time.NewTicker(5 * time.Millisecond)

@@ -8,7 +8,8 @@
 //	GET /v1/views                    views the token may read: fields and types,
 //	                                 sinks, active generation, lag (when Kafka answers)
 //	GET /v1/views/{view}/docs/{id}   one document: from Redis when the view has a
-//	                                 Redis sink (and PostgreSQL on a miss), else PostgreSQL
+//	                                 Redis sink (and PostgreSQL on a miss or while
+//	                                 Redis cannot be reached), else PostgreSQL
 //	GET /v1/views/{view}/docs        a page from the PostgreSQL reader view
 //	GET /v1/views/{view}/search      full text and facets from Elasticsearch
 //	GET /v1/openapi.json             an OpenAPI 3.0 description generated from the views
@@ -16,8 +17,12 @@
 // Answers are JSON; errors are {"error": message, "code": code, "param":
 // parameter} with 400 (bad parameter, value, operator, cursor, position),
 // 401 (no or unknown token), 403 (view not granted), 404 (no such view, doc
-// or endpoint, or a store the view is not in), 504 (position not reached:
-// with "current", each partition's progress), 500 (logged, not detailed).
+// or endpoint, or a store the view is not in), 503 (store_unavailable: a
+// store the answer needs cannot be reached or answers 5xx; timeout: the
+// stores did not answer in time; both logged, worth a retry), 504
+// (position not reached: with "current", each partition's progress), 500
+// (logged, not detailed). A get whose Redis cannot be reached reads
+// PostgreSQL instead when the view has it, and logs a warning.
 //
 // # Document ids
 //
@@ -77,7 +82,9 @@
 // "total": N, "facets": {"status": [{"value": "paid", "count": 3}]}}. A
 // facet's value is the field's value as the doc holds it, which filters
 // back (a date reads "2022-01-08", not Elasticsearch's date-time; a
-// timestamp its key_as_string, RFC 3339 in milliseconds). q, facets
+// timestamp its key_as_string, RFC 3339 in milliseconds; a boolean true
+// or false, not "true"). sort orders as in a list: the id breaks ties in
+// the same direction, NULLs come last ascending and first descending. q, facets
 // (fields comma-separated), facet_size, sort, limit, offset and wait are
 // single-valued: given twice they are a 400.
 //
@@ -90,7 +97,12 @@
 // round it to 12.50), and [in] leaves such values out; its ranges find
 // what a list finds (price[lte]=0.29 finds 0.29). A field whose
 // mapping indexes nothing exact is a 400, and a decimal an override leaves
-// as bare keyword takes only eq and in, on the digits as written. offset + limit is at most 10000. Nothing from the
+// as bare keyword takes only eq and in, on the digits as written. A
+// keyword keeps no value longer than its ignore_above (analyzed text's
+// keyword sub-field: 256 characters, counted as UTF-16 units): eq or in
+// with a longer value is a 400 bad_value (filter it through /docs), and
+// ranges, sorts and facets do not see docs whose value is that long (a
+// sort places them as NULLs). offset + limit is at most 10000. Nothing from the
 // request is parsed as Elasticsearch query syntax. Fields inside embedded
 // objects are stored unindexed and cannot be filtered here.
 //

@@ -1,9 +1,16 @@
 package query
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Sentinel errors; a request error is an *Error whose Unwrap returns one of
@@ -68,4 +75,33 @@ func badRequest(code, param, format string, a ...any) *Error {
 
 func notFound(format string, a ...any) *Error {
 	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf(format, a...), kind: ErrNotFound}
+}
+
+// storeUnavailable reports whether err says a store could not be reached
+// or cannot serve for now, rather than that the request or the server is
+// wrong: a network error (refused, reset, unreachable; an Elasticsearch
+// request that got no answer), a connection closed under a read,
+// PostgreSQL refusing a connection or shutting down, Redis' pool timing
+// out, Elasticsearch answering 5xx or 429 (overloaded). A client may
+// retry such a request later (503). The request's own deadline or
+// cancellation is not the store's failure.
+func storeUnavailable(err error) bool {
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	var esErr *esStatusError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return false // the request's own time, not the store (a net.Error too)
+	case errors.As(err, &netErr), errors.As(err, &connErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, goredis.ErrPoolTimeout):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08, connection exception; 57P01-57P03, the server is
+		// shutting down or starting.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P0")
+	case errors.As(err, &esErr):
+		return esErr.Status >= 500 || esErr.Status == http.StatusTooManyRequests
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
@@ -77,9 +78,9 @@ func idNames(v *view) string {
 }
 
 // Get returns one document: from Redis when the view has a Redis sink,
-// else (or when Redis has no such key, e.g. after its TTL) from the
-// PostgreSQL reader view. A missing document is an *Error wrapping
-// ErrNotFound.
+// else (or when Redis has no such key, e.g. after its TTL, or cannot be
+// reached) from the PostgreSQL reader view. A missing document is an
+// *Error wrapping ErrNotFound.
 func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage, error) {
 	v, err := s.view(viewName)
 	if err != nil {
@@ -90,12 +91,17 @@ func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage,
 		return nil, err
 	}
 	if v.Redis != nil && s.redis != nil {
-		doc, err := s.getRedis(ctx, v, vals)
-		if err != nil || doc != nil || v.PG == nil {
-			if err == nil && doc == nil {
-				return nil, notFound("view %s has no doc %q", v.Name, echo(id))
-			}
-			return doc, err
+		doc, err := s.getRedisFirst(ctx, v, vals)
+		switch {
+		case doc != nil:
+			return doc, nil
+		case err == nil && v.PG == nil:
+			return nil, notFound("view %s has no doc %q", v.Name, echo(id))
+		case err != nil && (v.PG == nil || ctx.Err() != nil || !redisDown(err)):
+			return nil, err
+		case err != nil:
+			// Logged here, not returned: the answer comes from PostgreSQL.
+			s.log.Warn("redis unavailable: reading the doc from postgres", "view", v.Name, "err", err)
 		}
 	}
 	if v.PG == nil {
@@ -113,6 +119,25 @@ func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage,
 		return nil, fmt.Errorf("get %s: %w", v.Name, err)
 	}
 	return pgDoc(v, doc)
+}
+
+// getRedisFirst is getRedis when PostgreSQL can answer instead: Redis
+// then gets at most half of the time the request has left, so that a
+// Redis that does not answer at all (a host gone, not a refused
+// connection) leaves the fallback time to run.
+func (s *Server) getRedisFirst(ctx context.Context, v *view, vals []string) (json.RawMessage, error) {
+	if deadline, ok := ctx.Deadline(); ok && v.PG != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Until(deadline)/2)
+		defer cancel()
+	}
+	return s.getRedis(ctx, v, vals)
+}
+
+// redisDown tells a Redis that cannot be reached, or did not answer within
+// its share of the request's time, from an error of the read itself.
+func redisDown(err error) bool {
+	return storeUnavailable(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // getRedis reads the doc at the view's key; nil without error when the key

@@ -208,9 +208,10 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// writeError answers an *Error as it says, and anything else as a 500
-// (logged, not shown: it may name internals) or, for a read that ran out
-// of time, a 503.
+// writeError answers an *Error as it says, a read that ran out of time
+// as a 503 timeout, a store that cannot be reached (storeUnavailable) as a
+// 503 store_unavailable (logged at warn, not shown), and anything else as
+// a 500 (logged, not shown: it may name internals).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	switch {
@@ -219,6 +220,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e = &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the stores did not answer in time"}
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return // the client went away
+	case storeUnavailable(err):
+		s.log.Warn("query api: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &Error{Status: http.StatusServiceUnavailable, Code: "store_unavailable", Message: "a store the view is read from is unavailable; retry later"}
 	default:
 		s.log.Error("query api", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}

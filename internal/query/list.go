@@ -192,7 +192,8 @@ func listSQL(v *view, filters []filter, k keyset, cur []*string, limit int) (str
 	for i := range keys {
 		keys[i] += "::text"
 	}
-	sql := "SELECT to_jsonb(p), " + strings.Join(keys, ", ") + " FROM (" + inner + ") p ORDER BY " + k.orderBy("p", 0) + " LIMIT " + lim
+	// p.*, not p: a bare p would be a field named p, if the view has one.
+	sql := "SELECT to_jsonb(p.*), " + strings.Join(keys, ", ") + " FROM (" + inner + ") p ORDER BY " + k.orderBy("p", 0) + " LIMIT " + lim
 	return sql, b.args
 }
 

@@ -46,7 +46,7 @@ func (s *Server) OpenAPI(allowed func(string) bool) map[string]any {
 		}
 		if v.PG != nil {
 			stored := func(f *field) bool { return v.PG.Columns[f.Name] }
-			params := append(filterParams(v, stored, allOps, true), sortParam(v, stored), intParam("limit", defaultLimit, 1, maxLimit),
+			params := append(filterParams(v, stored, allOps, nil, true), sortParam(v, stored, ""), intParam("limit", defaultLimit, 1, maxLimit),
 				map[string]any{"name": "cursor", "in": "query", "description": "next_cursor of the previous page", "schema": map[string]any{"type": "string"}})
 			page := obj(map[string]any{
 				"docs":        map[string]any{"type": "array", "items": ref},
@@ -56,10 +56,10 @@ func (s *Server) OpenAPI(allowed func(string) bool) map[string]any {
 				append(params, waitParams()...), page)}
 		}
 		if v.ES != nil {
-			params := append(filterParams(v, func(*field) bool { return true }, esOps, false),
+			params := append(filterParams(v, func(*field) bool { return true }, esOps, esMaxChars, false),
 				map[string]any{"name": "q", "in": "query", "description": "full-text query over the text fields", "schema": map[string]any{"type": "string"}},
 				map[string]any{"name": "facets", "in": "query", "description": "comma-separated fields to count values of", "schema": map[string]any{"type": "string"}},
-				intParam("facet_size", defaultFacetSize, 1, maxFacetSize), sortParam(v, esSortable), intParam("limit", defaultLimit, 1, maxLimit),
+				intParam("facet_size", defaultFacetSize, 1, maxFacetSize), sortParam(v, esSortable, "; a text longer than its keyword's ignore_above (256 characters) sorts as a NULL"), intParam("limit", defaultLimit, 1, maxLimit),
 				offsetParam())
 			res := obj(map[string]any{
 				"docs":   map[string]any{"type": "array", "items": ref},
@@ -108,6 +108,8 @@ func schemaName(s string) string {
 
 func operation(id, summary string, params []any, schema map[string]any) map[string]any {
 	errRef := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
+	unavailable := map[string]any{"description": "a store the view is read from is unavailable (code store_unavailable) or did not answer in time (code timeout): retry later",
+		"content": errRef["content"]}
 	op := map[string]any{
 		"operationId": id,
 		"summary":     summary,
@@ -117,6 +119,7 @@ func operation(id, summary string, params []any, schema map[string]any) map[stri
 			"401":     errRef,
 			"403":     errRef,
 			"404":     errRef,
+			"503":     unavailable,
 			"504":     errRef,
 			"default": errRef,
 		},
@@ -148,7 +151,9 @@ func offsetParam() map[string]any {
 	return p
 }
 
-func sortParam(v *view, sortable func(*field) bool) map[string]any {
+// sortParam describes sort for the fields sortable allows; note adds what
+// a store's order does besides.
+func sortParam(v *view, sortable func(*field) bool, note string) map[string]any {
 	var enum []any
 	for _, f := range v.Fields {
 		if f.scalar() && sortable(f) {
@@ -159,7 +164,8 @@ func sortParam(v *view, sortable func(*field) bool) map[string]any {
 	if len(enum) > 0 {
 		schema["enum"] = enum
 	}
-	return map[string]any{"name": "sort", "in": "query", "description": "a field, - for descending; the id breaks ties", "schema": schema}
+	return map[string]any{"name": "sort", "in": "query", "schema": schema,
+		"description": "a field, - for descending; the id breaks ties; NULLs come last ascending and first descending" + note}
 }
 
 // allOps are the comparisons PostgreSQL applies to every scalar field.
@@ -178,6 +184,13 @@ func esOps(f *field) []string {
 	return allOps(f)
 }
 
+// esMaxChars is the longest value eq and in can compare a field with in
+// Elasticsearch (its keyword's ignore_above); 0 for no limit.
+func esMaxChars(f *field) int {
+	t, _ := esTerms(f)
+	return t.MaxChars
+}
+
 func esSortable(f *field) bool {
 	t, ok := esOrdered(f)
 	return ok && !t.Digits
@@ -185,8 +198,9 @@ func esSortable(f *field) bool {
 
 // filterParams lists field, field[op] and field[in] for every filterable
 // field and the operators ops allows it; nested lists embedded objects'
-// fields too ("customer.id").
-func filterParams(v *view, stored func(*field) bool, ops func(*field) []string, nested bool) []any {
+// fields too ("customer.id"). maxChars, when not nil, is the longest
+// value a field's eq and in take.
+func filterParams(v *view, stored func(*field) bool, ops func(*field) []string, maxChars func(*field) int, nested bool) []any {
 	var out []any
 	var walk func(prefix string, fs []*field)
 	walk = func(prefix string, fs []*field) {
@@ -199,7 +213,11 @@ func filterParams(v *view, stored func(*field) bool, ops func(*field) []string, 
 			if !f.scalar() {
 				continue
 			}
-			out = append(out, opParams(name, f, ops(f))...)
+			limit := 0
+			if maxChars != nil {
+				limit = maxChars(f)
+			}
+			out = append(out, opParams(name, f, ops(f), limit)...)
 		}
 	}
 	var top []*field
@@ -212,10 +230,16 @@ func filterParams(v *view, stored func(*field) bool, ops func(*field) []string, 
 	return out
 }
 
-// opParams are the filter parameters of one field for those operators.
-func opParams(name string, f *field, ops []string) []any {
+// opParams are the filter parameters of one field for those operators;
+// eq and in take values of at most maxChars characters (0: any).
+func opParams(name string, f *field, ops []string, maxChars int) []any {
 	var out []any
 	s := typeSchema(f.Type)
+	eqDesc, inDesc := "equals", "one of these comma-separated values"
+	if maxChars > 0 {
+		limit := fmt.Sprintf(" (each at most %d characters, the keyword's ignore_above: a longer value is a 400 bad_value)", maxChars)
+		eqDesc, inDesc = eqDesc+limit, inDesc+limit
+	}
 	for _, op := range ops {
 		switch op {
 		case "eq":
@@ -223,9 +247,9 @@ func opParams(name string, f *field, ops []string) []any {
 			if reserved[name] {
 				eq = name + "[eq]" // the bare name is the reserved parameter
 			}
-			out = append(out, map[string]any{"name": eq, "in": "query", "description": "equals", "schema": s})
+			out = append(out, map[string]any{"name": eq, "in": "query", "description": eqDesc, "schema": s})
 		case "in":
-			out = append(out, map[string]any{"name": name + "[in]", "in": "query", "description": "one of these comma-separated values",
+			out = append(out, map[string]any{"name": name + "[in]", "in": "query", "description": inDesc,
 				"schema": map[string]any{"type": "string"}})
 		default:
 			out = append(out, map[string]any{"name": name + "[" + op + "]", "in": "query", "schema": s})

@@ -162,6 +162,10 @@ func esMatch(v *view, q string) ([]any, error) {
 // decimals equals none, so eq matches nothing and in leaves it out, as a
 // list from PostgreSQL does. A range bound is rounded the same way, up for
 // a lower bound and down for an upper one, in doubles (see scaledBound).
+// A keyword indexes no value longer than its ignore_above (text's keyword
+// sub-field: 256 characters), so eq or in with such a value could never
+// match: a 400 rather than an empty result. A range is unaffected, but
+// it, like a sort, does not see docs whose value is that long.
 func esFilters(filters []filter) ([]any, error) {
 	var out []any
 	for _, f := range filters {
@@ -177,6 +181,10 @@ func esFilters(filters []filter) ([]any, error) {
 		}
 		vals := make([]any, 0, len(f.Values))
 		for i := range f.Values {
+			if (f.Op == "eq" || f.Op == "in") && t.MaxChars > 0 && javaLen(f.Values[i]) > t.MaxChars {
+				return nil, badRequest("bad_value", f.Param, "field %q is indexed for exact comparison up to %d characters (the ignore_above of %s): "+
+					"a longer value cannot be compared in Elasticsearch; filter it through /docs", f.Field.Name, t.MaxChars, t.Name)
+			}
 			if (f.Op == "eq" || f.Op == "in") && beyondScale(f.Field, f.Values[i]) {
 				continue // equals no value the field holds
 			}
@@ -256,26 +264,35 @@ func scalingFactor(v any) (decimal.Decimal, bool) {
 	return d, d.IsPositive()
 }
 
-// esSort is the sort of a search: by relevance unless sort is given; by
-// the id alone when sort names it.
+// esSort is the sort of a search: by relevance unless sort is given; else
+// in a list's order (see keyset): the sort field, then the id fields in the
+// same direction, which break ties so that offset pages neither repeat nor
+// skip a doc that is merely re-indexed. A doc without the sort field (NULL,
+// or a text longer than its keyword's ignore_above) comes last ascending
+// and first descending, as NULLs do in a list. An id field an override
+// keeps as keyword digits still breaks ties, in the digits' order; one it
+// leaves unindexed cannot.
 func esSort(v *view, params url.Values) ([]any, error) {
 	sort, err := parseSort(v, params)
 	if err != nil || (sort.Field == nil && params.Get("sort") == "") {
 		return nil, err
 	}
-	f := sort.Field
-	if f == nil {
-		f = v.ID[0]
-	}
-	t, ok := esOrdered(f)
-	if !ok || t.Digits {
-		return nil, badRequest("bad_sort", "sort", "field %q is not indexed for sorting in Elasticsearch (see the view's mappings)", f.Name)
-	}
-	order := "asc"
+	order, missing := "asc", "_last"
 	if sort.Desc {
-		order = "desc"
+		order, missing = "desc", "_first"
 	}
-	return []any{map[string]any{t.Name: map[string]any{"order": order}}}, nil
+	k := newKeyset(v, sort)
+	out := make([]any, 0, len(k.fields))
+	for i, f := range k.fields {
+		t, ok := esOrdered(f)
+		if i == 0 && (!ok || t.Digits) {
+			return nil, badRequest("bad_sort", "sort", "field %q is not indexed for sorting in Elasticsearch (see the view's mappings)", f.Name)
+		}
+		if ok {
+			out = append(out, map[string]any{t.Name: map[string]any{"order": order, "missing": missing}})
+		}
+	}
+	return out, nil
 }
 
 // esFacets is a terms aggregation per requested facet, on where each
@@ -363,9 +380,20 @@ func searchResult(v *view, raw []byte) (*SearchResult, error) {
 // facetValue is a bucket's value as the doc holds it, which can be given
 // back as a filter: a date field's key is its midnight in epoch
 // milliseconds, and Elasticsearch's key_as_string a date-time
-// ("2022-01-08T00:00:00.000Z"), where the doc holds "2022-01-08"; other
-// dates and booleans read as key_as_string, anything else as the key.
+// ("2022-01-08T00:00:00.000Z"), where the doc holds "2022-01-08"; a
+// boolean's key is 1 or 0 and its key_as_string "true" or "false", where
+// the doc holds true or false; other dates read as key_as_string, anything
+// else as the key.
 func facetValue(f *field, key any, keyAsString string) any {
+	if f != nil && f.Type.Name == "boolean" {
+		s, _ := key.(string) // an override mapping it as keyword
+		if keyAsString != "" {
+			s = keyAsString
+		}
+		if s == "true" || s == "false" {
+			return s == "true"
+		}
+	}
 	if f != nil {
 		// Dates and timestamps as the engine writes them, which the
 		// documents hold: 2022-01-08, 2022-01-08T10:00:00Z.
@@ -392,6 +420,14 @@ type esClient struct {
 	header http.Header
 	http   *http.Client
 }
+
+// esStatusError is an answer of Elasticsearch other than 2xx.
+type esStatusError struct {
+	Status int
+	msg    string
+}
+
+func (e *esStatusError) Error() string { return e.msg }
 
 func (c *esClient) search(ctx context.Context, alias string, body map[string]any) ([]byte, error) {
 	b, err := json.Marshal(body)
@@ -433,7 +469,7 @@ func (c *esClient) do(ctx context.Context, method, path string, body []byte) ([]
 		if len(msg) > 300 {
 			msg = msg[:300]
 		}
-		return nil, fmt.Errorf("elasticsearch: %s %s: %d: %s", method, path, res.StatusCode, msg)
+		return nil, &esStatusError{Status: res.StatusCode, msg: fmt.Sprintf("elasticsearch: %s %s: %d: %s", method, path, res.StatusCode, msg)}
 	}
 	return data, nil
 }

@@ -173,6 +173,15 @@ func (s *Server) connectRedis(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("%w: redis url: %w", ErrConfig, err)
 	}
+	// A read is bounded by its request's context: go-redis otherwise
+	// ignores the context's deadline (a new connection's handshake waits
+	// out read_timeout, 5s), and a get would not be left the time to fall
+	// back to PostgreSQL. One dial per attempt of a command, not five
+	// 100ms apart: the command already retries a failed dial (max_retries,
+	// with backoff), and a get whose Redis refuses connections should fall
+	// back in milliseconds, not after two seconds of redials.
+	o.ContextTimeoutEnabled = true
+	o.DialerRetries = 1
 	c := goredis.NewClient(o)
 	s.redis = c
 	s.closers = append(s.closers, func() { _ = c.Close() })

@@ -128,6 +128,7 @@ func TestBeyondScale(t *testing.T) {
 func TestFacetValue(t *testing.T) {
 	date := &field{Name: "day", Type: config.Type{Name: "date"}}
 	ts := &field{Name: "at", Type: config.Type{Name: "timestamptz"}}
+	ok := &field{Name: "ok", Type: config.Type{Name: "boolean"}}
 	for _, c := range []struct {
 		f    *field
 		key  any
@@ -139,7 +140,9 @@ func TestFacetValue(t *testing.T) {
 		{date, "2022-01-08", "", "2022-01-08"}, // mapped as keyword by an override
 		{ts, json.Number("1641600000000"), "2022-01-08T00:00:00.000Z", "2022-01-08T00:00:00Z"},
 		{ts, json.Number("1641600000250"), "2022-01-08T00:00:00.250Z", "2022-01-08T00:00:00.25Z"},
-		{&field{Name: "ok", Type: config.Type{Name: "boolean"}}, json.Number("1"), "true", "true"},
+		{ok, json.Number("1"), "true", true}, // as the doc holds it, not key_as_string
+		{ok, json.Number("0"), "false", false},
+		{ok, "true", "", true}, // mapped as keyword by an override
 		{&field{Name: "n", Type: config.Type{Name: "integer"}}, json.Number("7"), "", json.Number("7")},
 		{nil, "x", "", "x"},
 	} {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -178,6 +179,9 @@ type esTarget struct {
 	// Digits: a numeric field indexed only as keyword text, whose order is
 	// not the numbers' order.
 	Digits bool
+	// MaxChars is a keyword's ignore_above (0: none): a longer value is
+	// kept in _source but not indexed, so nothing there equals it.
+	MaxChars int
 }
 
 // esTerms is where a field's exact values are indexed, for term filters
@@ -190,7 +194,7 @@ func esTerms(f *field) (t esTarget, ok bool) {
 	}
 	typ := esType(f.ES)
 	if typ != "text" {
-		return esTarget{Name: f.Name, Type: typ, Digits: typ == "keyword" && f.Type.Name == "numeric"}, true
+		return esTarget{Name: f.Name, Type: typ, Digits: typ == "keyword" && f.Type.Name == "numeric", MaxChars: ignoreAbove(f.ES)}, true
 	}
 	subs, _ := f.ES["fields"].(map[string]any)
 	names := make([]string, 0, len(subs))
@@ -206,10 +210,41 @@ func esTerms(f *field) (t esTarget, ok bool) {
 	for _, name := range names {
 		sub, _ := subs[name].(map[string]any)
 		if esType(sub) == "keyword" && sub["index"] != false {
-			return esTarget{Name: f.Name + "." + name, Type: "keyword"}, true
+			return esTarget{Name: f.Name + "." + name, Type: "keyword", MaxChars: ignoreAbove(sub)}, true
 		}
 	}
 	return esTarget{}, false
+}
+
+// ignoreAbove reads a keyword mapping's ignore_above: an int from the
+// generated mapping or YAML, a float64 or json.Number from JSON; 0 when
+// unset.
+func ignoreAbove(mapping map[string]any) int {
+	switch x := mapping["ignore_above"].(type) {
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case uint64:
+		return int(min(x, math.MaxInt32))
+	case float64:
+		return int(x)
+	case json.Number:
+		n, _ := x.Int64()
+		return int(n)
+	}
+	return 0
+}
+
+// javaLen is a string's length as Elasticsearch compares it with
+// ignore_above: in UTF-16 code units, so a character outside the BMP (an
+// emoji) counts two.
+func javaLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 // esOrdered is where a field's values compare in their own order, for
