@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,6 +97,20 @@ type redisView struct {
 	Format string
 	TTL    time.Duration
 	Fields []string
+}
+
+// whole says whether the Redis sink keeps every field of v's docs (the id
+// fields, which its key gives back, aside).
+func (r *redisView) whole(v *view) bool {
+	if len(r.Fields) == 0 {
+		return true
+	}
+	for _, f := range v.Fields {
+		if !slices.Contains(r.Fields, f.Name) && !slices.Contains(v.ID, f) {
+			return false
+		}
+	}
+	return true
 }
 
 // esView is the alias of a view with an Elasticsearch sink.

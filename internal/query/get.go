@@ -77,10 +77,12 @@ func idNames(v *view) string {
 	return strings.Join(names, ", ")
 }
 
-// Get returns one document: from Redis when the view has a Redis sink,
-// else (or when Redis has no such key, e.g. after its TTL, or cannot be
-// reached) from the PostgreSQL reader view. A missing document is an
-// *Error wrapping ErrNotFound.
+// Get returns one document: from Redis when the view has a Redis sink
+// holding whole documents, else (or when Redis has no such key, e.g. after
+// its TTL, or cannot be reached) from the PostgreSQL reader view. A Redis
+// sink that keeps some fields only (fields:) answers only when the view
+// has no PostgreSQL sink: a document reads the same whichever store holds
+// it whole. A missing document is an *Error wrapping ErrNotFound.
 func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage, error) {
 	v, err := s.view(viewName)
 	if err != nil {
@@ -90,7 +92,7 @@ func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage,
 	if err != nil {
 		return nil, err
 	}
-	if v.Redis != nil && s.redis != nil {
+	if v.Redis != nil && s.redis != nil && (v.PG == nil || v.Redis.whole(v)) {
 		doc, err := s.getRedisFirst(ctx, v, vals)
 		switch {
 		case doc != nil:
