@@ -224,6 +224,8 @@ func nonNullBranch(u *avroNode) *avroNode {
 type avroReader struct {
 	b   []byte
 	pos int
+	// items counts the array and map items read so far (see blocks).
+	items int
 }
 
 func (r *avroReader) long() (int64, error) {
@@ -367,8 +369,10 @@ func (r *avroReader) value(n *avroNode, depth int, unchanged *[]string) (any, er
 }
 
 // blocks reads the blocks of an array or map, calling item for each item.
-// Items may take no bytes (null), so their number is bounded by the record
-// size rather than trusted.
+// Items may take no bytes (null, an empty record), so their number is not
+// trusted but bounded by the record's size, across the whole record: a
+// bound per array would let arrays of arrays of nulls turn a few
+// kilobytes into billions of values.
 func (r *avroReader) blocks(item func(i int) error) error {
 	limit := len(r.b) + 16
 	total := 0
@@ -386,9 +390,10 @@ func (r *avroReader) blocks(item func(i int) error) error {
 				return err
 			}
 		}
-		if count > int64(limit-total) || count < 0 {
+		if count > int64(limit-r.items) || count < 0 {
 			return bad("Avro block of %d items exceeds the record", count)
 		}
+		r.items += int(count)
 		for range count {
 			if err := item(total); err != nil {
 				return err
