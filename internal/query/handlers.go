@@ -76,7 +76,8 @@ func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Reques
 			s.writeError(w, r, forbidden(name))
 			return
 		}
-		if _, err := s.view(name); err != nil {
+		v, err := s.view(name)
+		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -86,6 +87,9 @@ func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Reques
 			return
 		}
 		positions, err := s.parsePositions(append(params["min_position"], r.Header.Values(MinPositionHeader)...))
+		if err == nil {
+			err = readsSources(v, positions)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -132,7 +132,7 @@ func operation(id, summary string, params []any, schema map[string]any) map[stri
 
 func waitParams() []any {
 	return []any{
-		map[string]any{"name": "min_position", "in": "query", "description": "read-your-writes: answer once the views reflect this source position (orders:0/16B3748, orders:23803720, users:1718000000:3)",
+		map[string]any{"name": "min_position", "in": "query", "description": "read-your-writes: answer once the view reflects this position of a source it reads (orders:0/16B3748, orders:23803720, users:1718000000:3); another source is a 400",
 			"schema": map[string]any{"type": "string"}},
 		map[string]any{"name": MinPositionHeader, "in": "header", "description": "as min_position", "schema": map[string]any{"type": "string"}},
 		map[string]any{"name": "wait", "in": "query", "description": "how long to wait for min_position (default 5s, at most 30s)", "schema": map[string]any{"type": "string"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,18 @@ func (s *Server) parsePositions(values []string) ([]minPosition, error) {
 		}
 	}
 	return out, nil
+}
+
+// readsSources refuses a position on a source the view does not read:
+// waiting on it says nothing about the view, and its progress is none of
+// the business of a token that may read this view only.
+func readsSources(v *view, positions []minPosition) error {
+	for _, mp := range positions {
+		if !slices.Contains(v.Sources, mp.Source) {
+			return badRequest("bad_position", "min_position", "view %s does not read source %s", v.Name, mp.Source)
+		}
+	}
+	return nil
 }
 
 func (s *Server) parsePosition(item string) (minPosition, error) {
