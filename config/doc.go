@@ -123,10 +123,10 @@
 //	        table: order_view     # default: the view name
 //	        schema: public
 //	        fields: [id, total]   # default: every top-level field
-//	        indexes:
+//	        indexes:              # fields the table keeps, or paths into joined objects
 //	          - { fields: [customer.id], unique: false }
 //	      redis:
-//	        key: "order:{id}"     # required; {field} placeholders, {{ and }} for literal braces
+//	        key: "order:{id}"     # required; {field} placeholders, {{ and }} for literal braces; see Redis keys
 //	        format: json          # json | hash | rejson
 //	        ttl: 0                # 0: no expiry
 //	        fields: [id, total]
@@ -169,17 +169,28 @@
 //
 // Aggregates behave as SQL's: they skip nulls (count with of counts the
 // non-null values; without of, the rows), and over no values count is 0
-// and the others are null. sum and avg need numbers; a sum keeps its
-// column's scale (10.00 + 5.50 is 15.50). min, max and order_by compare
-// numbers as numbers (a numeric's -Infinity, Infinity and NaN in
-// PostgreSQL's order, which sums carry as PostgreSQL does), timestamps
-// and dates as instants, and the rest as text; order_by puts nulls last
-// ascending and first descending, as PostgreSQL does by default; rows they
-// leave tied, and the rows a one-to-one join matches beyond the first,
-// come in the order of their source's key (as text).
+// and the others are null. sum and avg need numbers (a column of undeclared
+// type is taken as it comes; one declared jsonb, a joined object or a
+// nested array is refused), and min and max cannot order objects or
+// arrays. A sum keeps its column's scale (10.00 + 5.50 is 15.50). min,
+// max and order_by compare numbers as numbers (a numeric's -Infinity,
+// Infinity and NaN in PostgreSQL's order, which sums carry as PostgreSQL
+// does), timestamps and dates as instants, and the rest as text; order_by
+// puts nulls last ascending and first descending, as PostgreSQL does by
+// default; rows they leave tied, and the rows a one-to-one join matches
+// beyond the first, come in the order of their source's key (as text).
 //
 // A view's top-level fields cannot be named _rev, _deleted or _updated_at:
 // the sinks add columns of those names.
+//
+// # Redis keys
+//
+// A key template starts with literal text ("order:"), and no two views
+// may have templates that can give the same key: a placeholder's value
+// may hold any text, so "p:{sku}" for the sku "1:stats" is "p:{sku}:stats"
+// for the sku 1, and a template starting with a placeholder could be any
+// key of the database, another application's included. Both are refused
+// when the configuration loads.
 //
 // # Redis indexes
 //

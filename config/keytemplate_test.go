@@ -2,7 +2,10 @@ package config
 
 import (
 	"errors"
+	"math/rand/v2"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +44,96 @@ func TestParseKeyTemplate(t *testing.T) {
 				t.Errorf("ParseKeyTemplate(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestKeysOverlap decides whether two key templates can give one key, a
+// placeholder's value being any text, the empty one included.
+func TestKeysOverlap(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"order:{id}", "order:{id}", true},
+		{"order:{id}", "order:{order_id}", true},
+		{"p:{sku}", "p:{sku}:stats", true}, // sku "1:stats"
+		{"p:{sku}:stats", "p:{sku}", true},
+		{"q{a}x", "qx{b}", true}, // "qx" and "qxx"
+		{"a{x}b{y}c", "a{z}c", true},
+		{"order:{id}", "orders:{id}", false},
+		{"order:{id}", "user:{id}", false},
+		{"user:{id}:stats", "user:{id}:orders", false},
+		{"{{orders}}:{id}", "{{users}}:{id}", false},
+		{"{{orders}}:{id}", "{{orders}}:x:{id}", true},
+		{"a:{x}:z", "a:{y}:zz", false}, // one ends ":z", the other "zz"
+		{"a:{x}z", "a:{y}:zz", true},   // x ":z"
+		{"a:{x}", "b{y}", false},
+		{"k:{x}", "k:", true}, // x ""
+		{"k:{x}y", "k:", false},
+		{"k:{x}{y}", "k:{z}", true},
+	}
+	for _, tt := range tests {
+		a, err := ParseKeyTemplate(tt.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ParseKeyTemplate(tt.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := KeysOverlap(a, b); got != tt.want {
+			t.Errorf("KeysOverlap(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+		if got := KeysOverlap(b, a); got != tt.want {
+			t.Errorf("KeysOverlap(%q, %q) = %v, want %v", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+// TestKeysOverlapAgreesWithSearch compares KeysOverlap with a search for a
+// common key among all short strings, on random templates over a small
+// alphabet. The shortest common key, if any, is at most as long as the
+// two templates' literal text together.
+func TestKeysOverlapAgreesWithSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	template := func() (string, *regexp.Regexp) {
+		var tmpl, re strings.Builder
+		for range 1 + rng.IntN(4) {
+			switch rng.IntN(3) {
+			case 0:
+				tmpl.WriteString("{f}")
+				re.WriteString(".*")
+			case 1:
+				tmpl.WriteString("a")
+				re.WriteString("a")
+			default:
+				tmpl.WriteString(":")
+				re.WriteString(":")
+			}
+		}
+		return tmpl.String(), regexp.MustCompile("^" + re.String() + "$")
+	}
+	for range 500 {
+		a, reA := template()
+		b, reB := template()
+		want := false
+		literals := len(strings.ReplaceAll(a+b, "{f}", ""))
+		for n := 0; n <= literals && !want; n++ {
+			for i := range 1 << n {
+				var s strings.Builder
+				for j := range n {
+					s.WriteByte("a:"[i>>j&1])
+				}
+				if reA.MatchString(s.String()) && reB.MatchString(s.String()) {
+					want = true
+					break
+				}
+			}
+		}
+		pa, _ := ParseKeyTemplate(a)
+		pb, _ := ParseKeyTemplate(b)
+		if got := KeysOverlap(pa, pb); got != want {
+			t.Errorf("KeysOverlap(%q, %q) = %v, a search says %v", a, b, got, want)
+		}
 	}
 }

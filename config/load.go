@@ -85,6 +85,7 @@ func ParseDraftWith(file string, data []byte, lookupEnv func(string) (string, bo
 	c.applyDefaults(d)
 	(&validator{c: c, d: d}).validate()
 	c.values = d.info
+	c.source = data
 	return c, d.errs.Err()
 }
 

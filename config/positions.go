@@ -1,6 +1,11 @@
 package config
 
-import "gopkg.in/yaml.v3"
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
 
 // ValuePos returns where the value *ptr, a field of c, was written, or
 // fallback when it was not (absent, defaulted, or ptr points into a copy).
@@ -23,21 +28,28 @@ func (c *Config) ItemPos(ptr *StringList, i int, fallback Pos) Pos {
 	return c.ValuePos(ptr, fallback)
 }
 
-// TextPos returns where the character at line:col (1-based) of the text of
-// the scalar *ptr stands in the file, for an error inside an expression.
-// In a plain or quoted scalar the text starts at the value (after the
-// quote); a block scalar (| or >) starts on the next line, indented by an
-// amount the parser does not report, so there the column is the block
-// indicator's. A value from the environment, whose text was not written in
-// the file, gives the value's own position.
+// TextPos returns where the character at line:col (1-based, in characters)
+// of the text of the scalar *ptr stands in the file, for an error inside an
+// expression. It reads the scalar as written, so escapes (\" in double
+// quotes, a doubled quote in single quotes), lines folded into spaces and
+// the indentation of a block scalar (| or >) are accounted for. A value
+// from the environment, whose text was not written in the file, gives the
+// value's own position.
 func (c *Config) TextPos(ptr *string, line, col int, fallback Pos) Pos {
 	vi := c.values[ptr]
 	if vi == nil {
 		return fallback
 	}
+	if vi.env || line < 1 || col < 1 {
+		return vi.pos
+	}
+	if p, ok := c.sourcePos(vi, *ptr, runeIndex(*ptr, line, col)); ok {
+		return p
+	}
+	// The text cannot be matched with the file (a tagged scalar, say):
+	// as near as the value's position tells.
 	p := vi.pos
 	switch {
-	case vi.env || line < 1 || col < 1:
 	case vi.style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 		p.Line += line
 	case line > 1:
@@ -49,4 +61,187 @@ func (c *Config) TextPos(ptr *string, line, col int, fallback Pos) Pos {
 		p.Col += col - 1
 	}
 	return p
+}
+
+// runeIndex returns the index, in characters, of line:col of text, or -1
+// when text has no such place. The end of a line (or of the text) is a
+// place, where an error about what is missing stands.
+func runeIndex(text string, line, col int) int {
+	k, l, c := 0, 1, 1
+	for _, r := range text {
+		if l == line && c == col {
+			return k
+		}
+		if r == '\n' {
+			if l == line {
+				return -1
+			}
+			l, c = l+1, 1
+		} else {
+			c++
+		}
+		k++
+	}
+	if l == line && c == col {
+		return k
+	}
+	return -1
+}
+
+// sourcePos finds where character k of text, the decoded value of a scalar
+// written at vi.pos, stands in the file. It walks the scalar as written
+// and the decoded text together: each character of the text comes from
+// the same character in the file, from an escape (\x41, \", a doubled
+// single quote) or, for
+// white space, from a line break folded into a space; between characters
+// the file may have line breaks, indentation and escaped line breaks,
+// which give nothing. ok is false when the two do not match.
+func (c *Config) sourcePos(vi *valueInfo, text string, k int) (p Pos, ok bool) {
+	if k < 0 {
+		return Pos{}, false
+	}
+	s := scalarScan{src: c.source, pos: vi.pos}
+	if !s.seek() {
+		return Pos{}, false
+	}
+	double := vi.style&yaml.DoubleQuotedStyle != 0
+	single := vi.style&yaml.SingleQuotedStyle != 0
+	switch {
+	case vi.style&yaml.TaggedStyle != 0:
+		return Pos{}, false // the node starts at its tag
+	case double || single:
+		if s.at() != '"' && s.at() != '\'' {
+			return Pos{}, false
+		}
+		s.next()
+	case vi.style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
+		// The text starts on the line after the header (| or >, its
+		// indicators and a comment).
+		for s.i < len(s.src) && s.at() != '\n' {
+			s.next()
+		}
+		s.next()
+	}
+	i := 0
+	for _, r := range text {
+		if !isSpace(r) {
+			s.skipBreaks(double)
+		}
+		if i == k {
+			return s.pos, true
+		}
+		switch {
+		case s.i >= len(s.src):
+			return Pos{}, false
+		case double && s.at() == '\\' && !s.breakAt(s.i+1):
+			s.escape()
+		case single && r == '\'' && bytes.HasPrefix(s.src[s.i:], []byte("''")):
+			s.next()
+			s.next()
+		case s.rune() == r:
+			s.next()
+		case !isSpace(r):
+			return Pos{}, false
+		case isSpace(rune(s.at())) || s.breakAt(s.i):
+			s.next() // a line break folded into a space, or kept
+		}
+		i++
+	}
+	if i == k {
+		return s.pos, true
+	}
+	return Pos{}, false
+}
+
+func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' }
+
+// scalarScan walks the file's text from a scalar's position.
+type scalarScan struct {
+	src []byte
+	i   int // byte offset of pos
+	pos Pos
+}
+
+// seek sets i to pos, which is in characters; false when the file has no
+// such place (a Config that was not parsed from source).
+func (s *scalarScan) seek() bool {
+	line, col := 1, 1
+	for s.i < len(s.src) && (line < s.pos.Line || line == s.pos.Line && col < s.pos.Col) {
+		if s.src[s.i] == '\n' {
+			if line == s.pos.Line {
+				return false
+			}
+			line, col = line+1, 1
+			s.i++
+			continue
+		}
+		_, n := utf8.DecodeRune(s.src[s.i:])
+		s.i += n
+		col++
+	}
+	return line == s.pos.Line && col == s.pos.Col && s.i < len(s.src)
+}
+
+func (s *scalarScan) at() byte {
+	if s.i < len(s.src) {
+		return s.src[s.i]
+	}
+	return 0
+}
+
+func (s *scalarScan) rune() rune {
+	r, _ := utf8.DecodeRune(s.src[s.i:])
+	return r
+}
+
+func (s *scalarScan) breakAt(i int) bool {
+	return i < len(s.src) && (s.src[i] == '\n' || s.src[i] == '\r')
+}
+
+// next moves past one character.
+func (s *scalarScan) next() {
+	if s.i >= len(s.src) {
+		return
+	}
+	if s.src[s.i] == '\n' {
+		s.i++
+		s.pos.Line, s.pos.Col = s.pos.Line+1, 1
+		return
+	}
+	_, n := utf8.DecodeRune(s.src[s.i:])
+	s.i += n
+	s.pos.Col++
+}
+
+// skipBreaks moves past white space, line breaks and, in a double-quoted
+// scalar, escaped line breaks: what stands between two characters of the
+// text when it gives none of its own.
+func (s *scalarScan) skipBreaks(double bool) {
+	for s.i < len(s.src) {
+		switch c := s.at(); {
+		case c == ' ' || c == '\t' || s.breakAt(s.i):
+			s.next()
+		case double && c == '\\' && s.breakAt(s.i+1):
+			s.next()
+		default:
+			return
+		}
+	}
+}
+
+// escape moves past an escape of a double-quoted scalar: \x41, \u00e9,
+// \U0001F600, or a backslash and one character.
+func (s *scalarScan) escape() {
+	n := 2
+	switch s.src[min(s.i+1, len(s.src)-1)] {
+	case 'x':
+		n = 4
+	case 'u':
+		n = 6
+	case 'U':
+		n = 10
+	}
+	for range n {
+		s.next()
+	}
 }

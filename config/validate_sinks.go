@@ -1,6 +1,58 @@
 package config
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
+
+// sinkFields checks the fields a sink keeps (fields:), which are top-level
+// fields of the view.
+func (v *validator) sinkFields(fields *StringList, vw *View, label string) {
+	vi := v.info(fields)
+	if vi == nil || vi.bad {
+		return
+	}
+	for i, f := range *fields {
+		if _, ok := vw.Fields.Get(f); !ok && i < len(vi.items) {
+			v.add(vi.items[i].pos, "%s: fields: %s is not a top-level field of the view", label, vi.items[i].show(f))
+		}
+	}
+}
+
+// postgresIndexes checks the indexes of a PostgreSQL sink; path is the
+// sink's. An index field is a column of the view table, or a path into an
+// object (customer.id), which the table holds as jsonb.
+func (v *validator) postgresIndexes(pg *PostgresSink, vw *View, path []string) {
+	for j := range pg.Indexes {
+		ix := &pg.Indexes[j]
+		label := describe(appendPath(path, "indexes", itoa(j)))
+		vi := v.info(&ix.Fields)
+		switch {
+		case !v.usable(ix) || !v.usable(&ix.Fields):
+			continue
+		case len(ix.Fields) == 0:
+			v.add(v.at(&ix.Fields, ix.Pos), "%s needs fields", label)
+			continue
+		case vi == nil:
+			continue
+		}
+		for i, f := range ix.Fields {
+			if i >= len(vi.items) {
+				break
+			}
+			at, name := vi.items[i].pos, vi.items[i].show(f)
+			top, _, _ := strings.Cut(f, ".")
+			switch {
+			case !placeholder.MatchString(f):
+				v.add(at, "%s: %s must be a field name or a dotted path into an object", label, name)
+			case !hasFieldPath(vw.Fields, f, false):
+				v.add(at, "%s: %s is not a field of the view", label, name)
+			case len(pg.Fields) > 0 && !slices.Contains(pg.Fields, top):
+				v.add(at, "%s: %s is not among the fields the sink keeps (%s)", label, name, strings.Join(pg.Fields, ", "))
+			}
+		}
+	}
+}
 
 // redisIndexes checks the secondary indexes of a Redis sink; path is the
 // sink's.

@@ -13,6 +13,7 @@ func (v *validator) views() {
 	}
 	tables := make(map[string]string)  // schema.table → view
 	indexes := make(map[string]string) // elasticsearch index → view
+	var keys []redisKey
 	for i := range c.Views {
 		e := &c.Views[i]
 		vw := &e.Value
@@ -41,6 +42,34 @@ func (v *validator) views() {
 		v.fields(vw.Fields, path, group)
 		v.reservedFields(vw.Fields)
 		v.sinks(e, tables, indexes)
+		if k, ok := v.redis(e); ok {
+			keys = append(keys, k)
+		}
+	}
+	v.redisKeyOverlaps(keys)
+}
+
+// redisKey is the key template of a view's Redis sink.
+type redisKey struct {
+	view  string
+	label string // the sink, for messages
+	parts []KeyPart
+	pos   Pos
+	show  string // the template, for messages
+}
+
+// redisKeyOverlaps refuses two views whose keys can be the same: a
+// placeholder's value may hold the other key's literal text ("p:{sku}" for
+// sku "1:stats" is "p:{sku}:stats" for sku 1), and each view would
+// overwrite the other's documents.
+func (v *validator) redisKeyOverlaps(keys []redisKey) {
+	for i, k := range keys {
+		for _, first := range keys[:i] {
+			if KeysOverlap(first.parts, k.parts) {
+				v.add(k.pos, "%s: key %s can give the same key as key %s of view %q (at %d:%d), since a placeholder's value may hold any text: the views would overwrite each other's documents; give each view a prefix of its own",
+					k.label, k.show, first.show, first.view, first.pos.Line, first.pos.Col)
+			}
+		}
 	}
 }
 
@@ -201,15 +230,11 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 		} else {
 			tables[target] = e.Key
 		}
-		for j := range pg.Indexes {
-			ix := &pg.Indexes[j]
-			if len(ix.Fields) == 0 && v.usable(ix) && v.usable(&ix.Fields) {
-				v.add(v.at(&ix.Fields, ix.Pos), "%s needs fields", describe(appendPath(path, "postgres", "indexes", itoa(j))))
-			}
-		}
+		v.sinkFields(&pg.Fields, &e.Value, label)
+		v.postgresIndexes(pg, &e.Value, appendPath(path, "postgres"))
 	}
 	if r := s.Redis; r != nil {
-		v.redis(r, describe(appendPath(path, "redis")))
+		v.sinkFields(&r.Fields, &e.Value, describe(appendPath(path, "redis")))
 		v.redisIndexes(r, &e.Value, appendPath(path, "redis"))
 	}
 	if es := s.Elasticsearch; es != nil {
@@ -230,27 +255,42 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 	}
 }
 
-func (v *validator) redis(r *RedisSink, label string) {
-	switch {
-	case !v.usable(&r.Key):
-	case r.Key == "":
-		v.add(v.at(&r.Key, r.Pos), `%s needs a key template (key: "order:{id}")`, label)
-	default:
-		parts, err := ParseKeyTemplate(r.Key)
-		vi := v.info(&r.Key)
-		switch {
-		case err != nil && vi.env:
-			v.add(vi.pos, "%s: key is not a valid template (%s)", label, fromEnv(vi.raw))
-		case err != nil:
-			v.add(vi.pos, "%s: %s", label, err)
-		case !slices.ContainsFunc(parts, func(p KeyPart) bool { return p.Field }):
-			v.add(vi.pos, "%s: key %s has no {field} placeholder, so every document would share one key", label, v.show(&r.Key))
-		}
+// redis checks the Redis sink of view e, if it has one, and returns its
+// key when the key is valid.
+func (v *validator) redis(e *Entry[View]) (key redisKey, ok bool) {
+	r := e.Value.Sinks.Redis
+	if r == nil {
+		return redisKey{}, false
 	}
+	label := describe([]string{"views", e.Key, "sinks", "redis"})
 	v.oneOf(&r.Format, "format of "+label, "json", "hash", "rejson")
 	if r.TTL < 0 || r.TTL > 0 && r.TTL < Duration(time.Millisecond) {
 		v.add(v.at(&r.TTL, r.Pos), "%s: ttl must be 0 (none) or at least 1ms (Redis expires in milliseconds)", label)
 	}
+	switch {
+	case !v.usable(&r.Key):
+		return redisKey{}, false
+	case r.Key == "":
+		v.add(v.at(&r.Key, r.Pos), `%s needs a key template (key: "order:{id}")`, label)
+		return redisKey{}, false
+	}
+	parts, err := ParseKeyTemplate(r.Key)
+	vi := v.info(&r.Key)
+	switch {
+	case err != nil && vi.env:
+		v.add(vi.pos, "%s: key is not a valid template (%s)", label, fromEnv(vi.raw))
+	case err != nil:
+		v.add(vi.pos, "%s: %s", label, err)
+	case !slices.ContainsFunc(parts, func(p KeyPart) bool { return p.Field }):
+		v.add(vi.pos, "%s: key %s has no {field} placeholder, so every document would share one key", label, v.show(&r.Key))
+	case parts[0].Field:
+		// Its value could be any key of the database, another view's or
+		// another application's.
+		v.add(vi.pos, `%s: key %s starts with a placeholder, so a document could write any key of the Redis database: a key must start with a literal prefix (key: "order:{id}")`, label, v.show(&r.Key))
+	default:
+		return redisKey{view: e.Key, label: label, parts: parts, pos: vi.pos, show: v.show(&r.Key)}, true
+	}
+	return redisKey{}, false
 }
 
 // ident checks a PostgreSQL identifier; a defaulted one (the view name) was

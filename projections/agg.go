@@ -29,7 +29,17 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 				c.errs.Add(ofPos, "%s: %q has no field %q", path, arr, col)
 				return nil
 			}
-			a.Column, colType = col, item.Type
+			if shape := nonScalar(item); shape != "" && fn != AggCount {
+				// Its values are JSON objects or arrays: no sum, average or
+				// order applies, and the result would always be null.
+				need := "needs numbers"
+				if fn == AggMin || fn == AggMax {
+					need = "needs values it can order"
+				}
+				c.errs.Add(ofPos, "%s: %s %s, but %s is %s", path, f.Agg, need, f.Of, shape)
+				return nil
+			}
+			a.Column, colType = col, itemType(item, af.Join.Source)
 		} else if fn != AggCount {
 			c.errs.Add(ofPos, "%s: %s needs a field of the array (of: %s.<field>)", path, f.Agg, arr)
 			return nil
@@ -67,16 +77,45 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 }
 
 // summable reports whether sum and avg can add values of type t: numbers,
-// or values whose type is not declared.
+// or values whose type is not declared (the zero Type). A declared jsonb
+// holds objects and arrays as well as numbers, so it is refused.
 func summable(t config.Type) bool {
 	if t.Array {
 		return false
 	}
 	switch family(t) {
-	case "integer", "number", "", "jsonb", "json":
+	case "integer", "number", "":
 		return true
 	}
 	return false
+}
+
+// nonScalar describes the values of a field of an array's items that are
+// always a JSON object or array ("a joined object", "a nested array"), or
+// returns "" for a field with single values.
+func nonScalar(f *Field) string {
+	switch {
+	case f.Kind == KindMany:
+		return "a nested array"
+	case f.Kind == KindOne && f.Column == "":
+		return "a joined object"
+	}
+	return ""
+}
+
+// itemType is the declared type of a field of an array's items whose rows
+// come from source src, or the zero Type when it is not declared: a column
+// of a source without declared columns, or a min or max over one, which
+// compile types jsonb.
+func itemType(f *Field, src *Source) config.Type {
+	undeclared := f.Type.Name == "jsonb" && !f.Type.Array
+	switch {
+	case f.Kind == KindColumn && src.Columns == nil && undeclared,
+		f.Kind == KindOne && f.Join.Source.Columns == nil && undeclared,
+		f.Kind == KindAgg && undeclared:
+		return config.Type{}
+	}
+	return f.Type
 }
 
 func aggType(fn AggFunc, col config.Type) config.Type {

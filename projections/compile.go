@@ -2,7 +2,6 @@ package projections
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -152,6 +151,7 @@ func (c *compiler) view(name string, v *config.View) *View {
 	}
 	c.viewID(view, v)
 	c.sinkTemplates(view, v)
+	c.postgresIndexPaths(view, v)
 	return view
 }
 
@@ -176,10 +176,10 @@ func (c *compiler) viewID(view *View, v *config.View) {
 		return
 	}
 	if len(v.ID) > 0 {
-		for _, id := range v.ID {
+		for i, id := range v.ID {
 			f := fieldNamed(view.Fields, id)
 			if f == nil || f.Kind != KindColumn {
-				c.errs.Add(v.Pos, "view %q: id field %q must be a column field of the view", view.Name, id)
+				c.errs.Add(c.cfg.ItemPos(&v.ID, i, v.Pos), "view %q: id field %q must be a column field of the view", view.Name, id)
 				continue
 			}
 			view.ID = append(view.ID, id)
@@ -193,7 +193,7 @@ func (c *compiler) viewID(view *View, v *config.View) {
 		}
 		if len(view.GroupBy) == 0 && len(view.Root.Key) > 0 {
 			if !slices.Equal(sorted(view.IDColumns), sorted(view.Root.Key)) {
-				c.errs.Add(v.Pos, "view %q: id %v must map the key of source %q (%s)", view.Name, []string(v.ID), view.Root.Name, strings.Join(view.Root.Key, ", "))
+				c.errs.Add(c.cfg.ValuePos(&v.ID, v.Pos), "view %q: id %v must map the key of source %q (%s)", view.Name, []string(v.ID), view.Root.Name, strings.Join(view.Root.Key, ", "))
 				return
 			}
 			// A document's id is its root row's state key, which lists the
@@ -232,31 +232,39 @@ func (c *compiler) viewID(view *View, v *config.View) {
 	}
 }
 
-var placeholder = regexp.MustCompile(`\{([^{}]*)\}`)
-
 // sinkTemplates checks that key templates name only id fields, which a
-// delete still knows.
+// delete still knows. config.Load has checked the fields sinks keep.
 func (c *compiler) sinkTemplates(view *View, v *config.View) {
 	r := v.Sinks.Redis
 	if r == nil {
 		return
 	}
-	for _, m := range placeholder.FindAllStringSubmatch(r.Key, -1) {
+	parts, _ := config.ParseKeyTemplate(r.Key) // config.Load has reported a bad one
+	for _, p := range parts {
 		// Without an id, the view has an error of its own already.
-		if len(view.ID) > 0 && !slices.Contains(view.ID, m[1]) {
-			c.errs.Add(r.Pos, "view %q: redis key placeholder {%s} must be an id field (%s): a deleted document has no other fields", view.Name, m[1], strings.Join(view.ID, ", "))
+		if p.Field && len(view.ID) > 0 && !slices.Contains(view.ID, p.Text) {
+			c.errs.Add(r.Pos, "view %q: redis key placeholder {%s} must be an id field (%s): a deleted document has no other fields", view.Name, p.Text, strings.Join(view.ID, ", "))
 		}
 	}
-	for _, f := range r.Fields {
-		if fieldNamed(view.Fields, f) == nil {
-			c.errs.Add(r.Pos, "view %q: redis field %q is not a field of the view", view.Name, f)
-		}
+}
+
+// postgresIndexPaths checks that an index on a path (customer.id) goes
+// into a field the table holds as jsonb; config.Load has checked that the
+// fields exist.
+func (c *compiler) postgresIndexPaths(view *View, v *config.View) {
+	p := v.Sinks.Postgres
+	if p == nil {
+		return
 	}
-	if p := v.Sinks.Postgres; p != nil {
-		for _, f := range p.Fields {
-			if fieldNamed(view.Fields, f) == nil {
-				c.errs.Add(p.Pos, "view %q: postgres field %q is not a field of the view", view.Name, f)
+	for j := range p.Indexes {
+		ix := &p.Indexes[j]
+		for i, path := range ix.Fields {
+			name, _, nested := strings.Cut(path, ".")
+			f := fieldNamed(view.Fields, name)
+			if !nested || f == nil || !f.Type.Array && (f.Type.Name == "jsonb" || f.Type.Name == "json") {
+				continue
 			}
+			c.errs.Add(c.cfg.ItemPos(&ix.Fields, i, ix.Pos), "view %q: postgres index on %q: a path needs a jsonb field, but %s is %s", view.Name, path, name, f.Type)
 		}
 	}
 }
@@ -331,9 +339,10 @@ func (c *compiler) join(sc scope, name string, f *config.Field) *Field {
 	}
 	inner := scope{view: sc.view, source: joined, path: path}
 	j := &Join{Source: joined, Many: f.Many != ""}
-	for _, on := range f.On {
+	for i := range f.On {
+		on := &f.On[i]
 		jt, ok1 := c.column(inner, on.KeyPos, on.Key)
-		ot, ok2 := c.column(sc, on.KeyPos, on.Value)
+		ot, ok2 := c.column(sc, c.cfg.ValuePos(&on.Value, on.KeyPos), on.Value)
 		if !ok1 || !ok2 {
 			continue
 		}
