@@ -13,6 +13,9 @@ var (
 	// ErrInvalidDoc marks a doc that cannot be written (empty ID, negative
 	// Rev, fields that do not encode as JSON).
 	ErrInvalidDoc = errors.New("elasticsearch: invalid doc")
+	// ErrTooLarge marks a doc larger than Elasticsearch takes in one
+	// request (http.max_content_length): no request can carry it.
+	ErrTooLarge = errors.New("elasticsearch: doc larger than the cluster's http.max_content_length")
 	// ErrMapping marks a doc the index mapping rejected
 	// (document_parsing_exception and kin). Retrying does not help until the
 	// view or its mapping changes.

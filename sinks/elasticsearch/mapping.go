@@ -49,11 +49,11 @@ const IPSubField = "ip"
 //     have no bound: keyword with ignore_above 8191, so that a long value
 //     is kept in _source but not indexed, instead of failing the doc.
 //   - smallint, integer, bigint (and serials): long.
-//   - numeric(p,0) with p ≤ 18: long (fits in 64 bits).
-//   - numeric(p,s) with p ≤ 15: scaled_float, scaling_factor 10^s.
-//     Elasticsearch parses the value as a double and stores
-//     round(value × 10^s) as a long, which is exact only while the value has
-//     at most 15 significant digits.
+//   - numeric(p,0) with p ≤ 18: long (fits in 64 bits), ignore_malformed.
+//   - numeric(p,s) with p ≤ 15: scaled_float, scaling_factor 10^s,
+//     ignore_malformed. Elasticsearch parses the value as a double and
+//     stores round(value × 10^s) as a long, which is exact only while the
+//     value has at most 15 significant digits.
 //   - numeric with larger precision, without precision, or with a negative
 //     scale (every sum and avg aggregate): keyword, which keeps the exact
 //     digits, with a double sub-field (fields.number, NumberSubField) that
@@ -61,9 +61,16 @@ const IPSubField = "ip"
 //     the digits and compares by value. ignore_malformed on the sub-field
 //     keeps a value beyond double's range (or NaN) from failing the doc:
 //     it is then only in the keyword.
-//   - real: float; double precision: double; boolean: boolean.
-//   - date, timestamp, timestamptz: date (millisecond precision in the index;
-//     _source keeps the full value).
+//   - real: float; double precision: double; both ignore_malformed.
+//     boolean: boolean.
+//   - date, timestamp, timestamptz: date, ignore_malformed (millisecond
+//     precision in the index; _source keeps the full value).
+//   - ignore_malformed is set on every type whose PostgreSQL values include
+//     some Elasticsearch cannot index: numeric's NaN (and Infinity),
+//     double precision's and real's NaN and ±Infinity, the ±infinity of
+//     dates and timestamps (see debezium). Such a value is kept in _source
+//     and listed in the doc's _ignored, but not indexed, instead of the
+//     doc being refused.
 //   - json, jsonb: an object with "enabled": false. Any JSON value is kept
 //     in _source and returned, but nothing inside is indexed. A dynamic
 //     object mapping would refuse scalars, arrays of scalars and arrays
@@ -102,13 +109,13 @@ func FieldMapping(name, sqlType string) map[string]any {
 	case "numeric", "decimal":
 		return numericMapping(args)
 	case "real", "float4":
-		return map[string]any{"type": "float"}
+		return map[string]any{"type": "float", "ignore_malformed": true}
 	case "double precision", "float8", "float", "double":
-		return map[string]any{"type": "double"}
+		return map[string]any{"type": "double", "ignore_malformed": true}
 	case "boolean", "bool":
 		return map[string]any{"type": "boolean"}
 	case "date", "timestamp", "timestamptz", "timestamp with time zone", "timestamp without time zone":
-		return map[string]any{"type": "date"}
+		return map[string]any{"type": "date", "ignore_malformed": true}
 	case "text", "varchar", "character varying", "char", "character", "bpchar", "citext", "name", "string":
 		if name == "id" || strings.HasSuffix(name, "_id") {
 			return longKeyword
@@ -161,9 +168,9 @@ func numericMapping(args []string) map[string]any {
 	}
 	switch {
 	case s == 0 && p <= 18:
-		return map[string]any{"type": "long"}
+		return map[string]any{"type": "long", "ignore_malformed": true}
 	case s > 0 && p <= 15:
-		return map[string]any{"type": "scaled_float", "scaling_factor": math.Pow10(s)}
+		return map[string]any{"type": "scaled_float", "scaling_factor": math.Pow10(s), "ignore_malformed": true}
 	}
 	return keyword
 }

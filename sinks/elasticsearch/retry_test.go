@@ -135,14 +135,15 @@ func TestElasticsearchWriteStopsWithContext(t *testing.T) {
 }
 
 func TestElasticsearchWholeRequestRejected(t *testing.T) {
-	// A non-retryable whole-request status fails the batch as a whole.
+	// A non-retryable whole-request status fails the batch as a whole (413
+	// is not one: see TestElasticsearchLowerMaxContentLengthSplitsRequests).
 	b := fakeBackend(t)
 	s := b.newSink(t, nil, View{Name: "items"})
-	b.fake.FailNext(1, 413, "content_too_long_exception")
+	b.fake.FailNext(1, 403, "security_exception")
 	err := s.Write(context.Background(), fourDocs())
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.Status != 413 {
-		t.Fatalf("Write = %v, want a 413 APIError", err)
+	if !errors.As(err, &ae) || ae.Status != 403 {
+		t.Fatalf("Write = %v, want a 403 APIError", err)
 	}
 	var be *sinks.BatchError
 	if errors.As(err, &be) {

@@ -20,8 +20,14 @@ import (
 
 // maxBulkBytes splits a large batch into several _bulk requests, within
 // Elasticsearch's advice of a few megabytes per request and far below
-// http.max_content_length (100mb).
+// http.max_content_length (maxContentLength).
 const maxBulkBytes = 8 << 20
+
+// maxContentLength is Elasticsearch's default http.max_content_length: it
+// answers a longer request body with 413, so a doc whose action and source
+// lines are longer is refused without being sent. A cluster configured with
+// a lower limit answers 413 to smaller requests: see tooLarge.
+const maxContentLength = 100 << 20
 
 // maxIDBytes is Elasticsearch's limit on the UTF-8 length of an _id. A bulk
 // request holding a longer one is refused whole, valid docs included.
@@ -76,7 +82,8 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // transport failure (no HTTP response) fails the whole batch with an error
 // wrapping ErrUnreachable. A doc for which Elasticsearch would refuse the
 // whole request (an empty id, an id over 512 bytes, a negative Rev) is not
-// sent: it fails alone with ErrInvalidDoc, wrapped with sinks.Refused.
+// sent: it fails alone with ErrInvalidDoc, wrapped with sinks.Refused; so
+// does a doc larger than a request may be (ErrTooLarge, see tooLarge).
 func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 	if len(docs) == 0 {
 		return nil
@@ -174,6 +181,11 @@ func (s *Sink) encode(buf *bytes.Buffer, docs []sinks.Doc, failed map[int]error)
 			failed[i] = sinks.Refused(fmt.Errorf("%w: %w", ErrInvalidDoc, err))
 			continue
 		}
+		if n := buf.Len() - start; n > maxContentLength {
+			buf.Truncate(start)
+			failed[i] = sinks.Refused(fmt.Errorf("%w: %d bytes, more than the default limit of %d", ErrTooLarge, n, maxContentLength))
+			continue
+		}
 		items = append(items, item{idx: i, start: start, end: buf.Len()})
 	}
 	return items
@@ -193,7 +205,7 @@ func (s *Sink) send(ctx context.Context, body []byte, pending []item, failed map
 		}
 		chunk := pending[:n]
 		pending = pending[n:]
-		again, err := s.bulk(ctx, requestBody(body, chunk, size), chunk, failed)
+		again, err := s.bulk(ctx, body, chunk, size, failed)
 		if err != nil {
 			return nil, err
 		}
@@ -263,11 +275,15 @@ func (s *Sink) postBulk(ctx context.Context, body []byte, all bool) (items []bul
 	return items, nil, nil
 }
 
-func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, failed map[int]error) ([]item, error) {
-	items, ae, err := s.postBulk(ctx, body, false)
+// bulk sends the items of chunk, whose lines in body are size bytes, in
+// one request, and sorts their outcomes as send does.
+func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, size int, failed map[int]error) ([]item, error) {
+	items, ae, err := s.postBulk(ctx, requestBody(body, chunk, size), false)
 	switch {
 	case err != nil:
 		return nil, err
+	case ae != nil && ae.Status == http.StatusRequestEntityTooLarge:
+		return s.tooLarge(ctx, body, chunk, ae, failed)
 	case ae != nil && !retryableStatus(ae.Status):
 		return nil, fmt.Errorf("elasticsearch: bulk: %w", ae)
 	case ae != nil:
@@ -303,6 +319,32 @@ func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, failed map[i
 		default:
 			failed[it.idx] = r.Error.apiError(r.Status)
 		}
+	}
+	return retry, nil
+}
+
+// tooLarge handles a request Elasticsearch answered with 413: its body is
+// longer than the cluster's http.max_content_length, which may be set
+// lower than the default encode checks. The request is split in halves,
+// each sent again; a doc alone in a request answered 413 is refused, as no
+// request can carry it.
+func (s *Sink) tooLarge(ctx context.Context, body []byte, chunk []item, ae *APIError, failed map[int]error) ([]item, error) {
+	if len(chunk) == 1 {
+		failed[chunk[0].idx] = sinks.Refused(fmt.Errorf("%w: %w", ErrTooLarge, ae))
+		return nil, nil
+	}
+	var retry []item
+	mid := len(chunk) / 2
+	for _, half := range [][]item{chunk[:mid], chunk[mid:]} {
+		size := 0
+		for _, it := range half {
+			size += it.end - it.start
+		}
+		again, err := s.bulk(ctx, body, half, size, failed)
+		if err != nil {
+			return nil, err
+		}
+		retry = append(retry, again...)
 	}
 	return retry, nil
 }

@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -198,4 +199,128 @@ func searchIDs(t *testing.T, b *backend, alias string, query map[string]any) []s
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// A doc larger than Elasticsearch's default http.max_content_length (100mb)
+// can be in no request: Elasticsearch answers 413 for the whole request,
+// on every retry. Like an id over 512 bytes, it is refused on its own, not
+// sent, and the rest of its batch is stored.
+func TestElasticsearchDocOverMaxContentLengthRefusedAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 100mb document")
+	}
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		s := b.newSink(t, nil, View{Name: "big", Fields: []Field{{Name: "id", Type: "bigint"}, {Name: "body", Type: "jsonb"}}})
+		small := sinks.Doc{View: "big", ID: "1", Key: map[string]any{"id": json.Number("1")}, Rev: 1,
+			Fields: map[string]any{"id": json.Number("1"), "body": "small"}}
+		huge := sinks.Doc{View: "big", ID: "2", Key: map[string]any{"id": json.Number("2")}, Rev: 1,
+			Fields: map[string]any{"id": json.Number("2"), "body": strings.Repeat("x", maxContentLength+1)}}
+		err := s.Write(context.Background(), []sinks.Doc{small, huge})
+		var be *sinks.BatchError
+		if !errors.As(err, &be) {
+			t.Fatalf("Write = %v; want a BatchError refusing doc #1 alone (it can never be taken)", err)
+		}
+		if len(be.Failed) != 1 || !errors.Is(be.Failed[1], sinks.ErrRefused) || !errors.Is(be.Failed[1], ErrTooLarge) {
+			t.Fatalf("failed = %v, want only #1, refused as ErrTooLarge", be.Failed)
+		}
+		if !b.get(t, b.prefix+"big", "1").found {
+			t.Error("the small doc of the batch was not stored")
+		}
+		if b.fake != nil && b.fake.BulkRequests() != 1 {
+			t.Errorf("%d bulk requests, want 1: the huge doc is not sent", b.fake.BulkRequests())
+		}
+	})
+}
+
+// A cluster may set http.max_content_length lower than the default: a
+// request it answers 413 is split in halves and each sent again, and a doc
+// alone in a request answered 413 is refused on its own.
+func TestElasticsearchLowerMaxContentLengthSplitsRequests(t *testing.T) {
+	b := fakeBackend(t)
+	b.fake.SetMaxContentLength(4 << 10)
+	s := b.newSink(t, nil, View{Name: "big", Fields: []Field{{Name: "id", Type: "bigint"}, {Name: "body", Type: "jsonb"}}})
+	var docs []sinks.Doc
+	for i := range 9 {
+		body := strings.Repeat("x", 1<<10)
+		if i == 6 {
+			body = strings.Repeat("y", 5<<10)
+		}
+		id := json.Number(strconv.Itoa(i))
+		docs = append(docs, sinks.Doc{View: "big", ID: string(id), Key: map[string]any{"id": id}, Rev: 1,
+			Fields: map[string]any{"id": id, "body": body}})
+	}
+	err := s.Write(context.Background(), docs)
+	var be *sinks.BatchError
+	if !errors.As(err, &be) {
+		t.Fatalf("Write = %v; want a BatchError refusing doc #6 alone", err)
+	}
+	if len(be.Failed) != 1 || !errors.Is(be.Failed[6], sinks.ErrRefused) || !errors.Is(be.Failed[6], ErrTooLarge) {
+		t.Fatalf("failed = %v, want only #6, refused as ErrTooLarge", be.Failed)
+	}
+	for i := range docs {
+		if got := b.get(t, b.prefix+"big", docs[i].ID).found; got != (i != 6) {
+			t.Errorf("doc %d stored: %v", i, got)
+		}
+	}
+}
+
+// PostgreSQL holds values that Elasticsearch's numeric and date types
+// cannot index: numeric's NaN, double precision's NaN and ±Infinity, a
+// timestamp's ±infinity, which the decoder passes on as the strings
+// "NaN", "Infinity", "infinity" (debezium/logical.go). The generated
+// mappings set ignore_malformed on those types, so the doc is stored, the
+// value kept in _source and listed in _ignored, not indexed; without it
+// Elasticsearch refuses the whole doc (document_parsing_exception), which
+// would be dead-lettered and fail every rebuild's verification.
+func TestElasticsearchNonFiniteValuesStored(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		s := b.newSink(t, nil, View{Name: "nf", Fields: []Field{
+			{Name: "id", Type: "bigint"},
+			{Name: "total", Type: "numeric(10,2)"},
+			{Name: "whole", Type: "numeric(12,0)"},
+			{Name: "score", Type: "double precision"},
+			{Name: "ratio", Type: "real"},
+			{Name: "at", Type: "timestamp with time zone"},
+			{Name: "on", Type: "date"},
+		}})
+		tests := []struct {
+			name, field string
+			value       any
+		}{
+			{"numeric(10,2) NaN", "total", "NaN"},
+			{"numeric(12,0) NaN", "whole", "NaN"},
+			{"double precision NaN", "score", "NaN"},
+			{"double precision +Infinity", "score", "Infinity"},
+			{"double precision -Infinity", "score", "-Infinity"},
+			{"real NaN", "ratio", "NaN"},
+			{"timestamptz infinity", "at", "infinity"},
+			{"timestamptz -infinity", "at", "-infinity"},
+			{"date infinity", "on", "infinity"},
+		}
+		for i, tt := range tests {
+			id := json.Number(strconv.Itoa(i + 1))
+			doc := sinks.Doc{View: "nf", ID: string(id), Key: map[string]any{"id": id}, Rev: 1,
+				Fields: map[string]any{"id": id, tt.field: tt.value}}
+			if err := s.Write(context.Background(), []sinks.Doc{doc}); err != nil {
+				var be *sinks.BatchError
+				if errors.As(err, &be) {
+					err = be.Failed[0]
+				}
+				t.Errorf("%s: a value PostgreSQL holds is refused: %v", tt.name, err)
+				continue
+			}
+			got := b.get(t, b.prefix+"nf", string(id))
+			if !got.found || got.source[tt.field] != tt.value {
+				t.Errorf("%s: stored %v, want %s kept in _source", tt.name, got.source, tt.value)
+			}
+		}
+		q := map[string]any{"term": map[string]any{"_ignored": "score"}}
+		if got := searchIDs(t, b, b.prefix+"nf", q); !reflect.DeepEqual(got, []string{"3", "4", "5"}) {
+			t.Errorf("docs with score in _ignored: %v, want [3 4 5]", got)
+		}
+		q = map[string]any{"exists": map[string]any{"field": "score"}}
+		if got := searchIDs(t, b, b.prefix+"nf", q); len(got) != 0 {
+			t.Errorf("docs with score indexed: %v, want none", got)
+		}
+	})
 }

@@ -112,8 +112,9 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 // retryRejected writes the rows PostgreSQL rejected again, alone, in
 // passes, while a pass writes any: a row may have been rejected only for
 // what the rest of the batch held then, a unique value another doc gives
-// up later in id order (or along a chain of them). What is left in
-// rejected after the last pass is rejected for good.
+// up later in id order (or along a chain of them). Rows rejected for each
+// other's stored values (a swap, a cycle) then go together through
+// writeTogether. What is left in rejected after that is rejected for good.
 func (s *Sink) retryRejected(ctx context.Context, v *view, b *batch, rejected map[int]error) error {
 	for progress := len(rejected) > 0; progress; {
 		progress = false
@@ -133,6 +134,17 @@ func (s *Sink) retryRejected(ctx context.Context, v *view, b *batch, rejected ma
 			progress = true
 		}
 	}
+	var conflicting []row
+	for _, r := range b.rows {
+		if err, ok := rejected[r.index]; ok && conflict(err) {
+			conflicting = append(conflicting, r)
+		}
+	}
+	if len(conflicting) > 1 {
+		if err := s.writeTogether(ctx, v, b, conflicting, rejected); err != nil {
+			return fmt.Errorf("postgres sink: view %q: write %d conflicting docs together: %w", v.Name, len(conflicting), err)
+		}
+	}
 	for _, r := range b.rows {
 		if _, ok := rejected[r.index]; !ok {
 			continue
@@ -148,6 +160,101 @@ func (s *Sink) retryRejected(ctx context.Context, v *view, b *batch, rejected ma
 			s.stale.Add(1)
 		}
 	}
+	return nil
+}
+
+// writeTogether writes rows that each collide, alone, with a unique value
+// another of them holds in the table, in one transaction: first their
+// stored rows older than the incoming rev leave the declared unique
+// indexes (which are partial, WHERE NOT _deleted) by being marked deleted,
+// then the rows are upserted alone, in passes, each under a savepoint, by
+// the same rev guard as any write, so an outdated doc never wins. The
+// stored rows of those still rejected then return to the indexes as they
+// were; if one cannot, because a written row took its value, the
+// transaction is rolled back and every row stays rejected, as does every
+// row when PostgreSQL rejects the transaction for a row's content.
+// Written rows leave rejected; those still rejected get their new error.
+func (s *Sink) writeTogether(ctx context.Context, v *view, b *batch, rows []row, rejected map[int]error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	setAside := map[int]bool{}
+	for _, r := range rows {
+		tag, err := tx.Exec(ctx, v.setAside, b.payload([]row{r}))
+		if err != nil {
+			if rowError(err) {
+				return nil
+			}
+			return err
+		}
+		setAside[r.index] = tag.RowsAffected() > 0
+	}
+	left := map[int]error{}
+	for _, r := range rows {
+		left[r.index] = rejected[r.index]
+	}
+	var stale uint64
+	for progress := true; progress; {
+		progress = false
+		for _, r := range rows {
+			if _, ok := left[r.index]; !ok {
+				continue
+			}
+			sp, err := tx.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			tag, err := sp.Exec(ctx, v.upsert, b.payload([]row{r}))
+			if err != nil {
+				if rbErr := sp.Rollback(ctx); rbErr != nil {
+					return rbErr
+				}
+				if !rowError(err) {
+					return err
+				}
+				left[r.index] = fmt.Errorf("view %q doc %q: %w", v.Name, r.id, err)
+				continue
+			}
+			if err := sp.Commit(ctx); err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				stale++
+			}
+			delete(left, r.index)
+			progress = true
+		}
+	}
+	if len(left) == len(rows) {
+		return nil // nothing written: roll back
+	}
+	for _, r := range rows {
+		if _, ok := left[r.index]; !ok || !setAside[r.index] {
+			continue
+		}
+		if _, err := tx.Exec(ctx, v.restore, b.payload([]row{r})); err != nil {
+			if rowError(err) {
+				return nil
+			}
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if rowError(err) { // a deferred constraint
+			return nil
+		}
+		return err
+	}
+	for _, r := range rows {
+		if err, ok := left[r.index]; ok {
+			rejected[r.index] = err
+		} else {
+			delete(rejected, r.index)
+		}
+	}
+	s.stale.Add(stale)
 	return nil
 }
 

@@ -291,3 +291,39 @@ func TestStaleCounted(t *testing.T) {
 		t.Errorf("Stale() = %d, want 4", got)
 	}
 }
+
+// TestDuplicateIDsInBatch: the highest rev of an id wins within one
+// batch whatever its position.
+func TestDuplicateIDsInBatch(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := newSink(t, pool, View{Name: "dup", Table: "dup", ID: []string{"id"}, Columns: []Column{
+		{Name: "id", Type: "bigint"}, {Name: "v", Type: "text"},
+	}})
+	d := func(rev int64, v string, del bool) sinks.Doc {
+		doc := sinks.Doc{View: "dup", ID: "1", Key: map[string]any{"id": json.Number("1")}, Rev: rev, Deleted: del}
+		if !del {
+			doc.Fields = map[string]any{"id": json.Number("1"), "v": v}
+		}
+		return doc
+	}
+	if err := s.Write(t.Context(), []sinks.Doc{d(3, "c", false), d(5, "", true), d(4, "d", false), d(5, "x", false)}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM dup`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("reader rows %d (%v), want 0 (rev 5 delete came first among equals)", n, err)
+	}
+	if err := s.Write(t.Context(), []sinks.Doc{d(5, "y", false)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM dup`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("equal rev overwrote a tombstone: %d rows", n)
+	}
+	if err := s.Write(t.Context(), []sinks.Doc{d(9223372036854775807, "max", false)}); err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := pool.QueryRow(t.Context(), `SELECT v FROM dup`).Scan(&v); err != nil || v != "max" {
+		t.Fatalf("v %q %v", v, err)
+	}
+}

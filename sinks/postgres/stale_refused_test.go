@@ -42,3 +42,48 @@ func TestStaleDocNotRefused(t *testing.T) {
 		t.Fatalf("a newer doc that breaks a constraint: %v, want a refusal", err)
 	}
 }
+
+// TestByteaKeyStaleDocNotRefused: as TestStaleDocNotRefused, with a
+// bytea (or bytea[]) primary key. The doc carries the key as base64 (as
+// for any bytea column), which the upsert decodes; the stale check
+// (newerSQL) must read the key the same way, or it never finds the stored
+// row and reports an older doc, which the rev guard would have skipped, as
+// refused.
+func TestByteaKeyStaleDocNotRefused(t *testing.T) {
+	for _, tt := range []struct {
+		typ  string
+		key  any
+		text string // the stored key, as text
+	}{
+		{typ: "bytea", key: "AQI=", text: `\x0102`},
+		{typ: "bytea[]", key: []any{"AQI=", "/w=="}, text: `{"\\x0102","\\xff"}`},
+	} {
+		t.Run(tt.typ, func(t *testing.T) {
+			pool, _ := testenv.Postgres(t)
+			s := newSink(t, pool, View{Name: "bk", Table: "bk", ID: []string{"k"}, Columns: []Column{
+				{Name: "k", Type: tt.typ}, {Name: "body", Type: "text"},
+			}})
+			if _, err := pool.Exec(t.Context(), `ALTER TABLE bk__g1 ADD CONSTRAINT no_forbidden CHECK (body <> 'forbidden')`); err != nil {
+				t.Fatal(err)
+			}
+			note := func(rev int64, body string) sinks.Doc {
+				return sinks.Doc{View: "bk", ID: "k", Key: map[string]any{"k": tt.key}, Rev: rev,
+					Fields: map[string]any{"k": tt.key, "body": body}}
+			}
+			if err := s.Write(t.Context(), []sinks.Doc{note(2, "allowed")}); err != nil {
+				t.Fatal(err)
+			}
+			var text string
+			if err := pool.QueryRow(t.Context(), `SELECT k::text FROM bk`).Scan(&text); err != nil || text != tt.text {
+				t.Fatalf("stored key %s (%v), want %s", text, err, tt.text)
+			}
+			before := s.Stale()
+			if err := s.Write(t.Context(), []sinks.Doc{note(1, "forbidden")}); err != nil {
+				t.Fatalf("an older doc that breaks a constraint: %v, want it skipped as stale (the table holds rev 2)", err)
+			}
+			if s.Stale() != before+1 {
+				t.Errorf("stale count %d, want %d", s.Stale(), before+1)
+			}
+		})
+	}
+}

@@ -75,6 +75,8 @@ type view struct {
 	jsonKeys [][]byte // per column: `"name":` as it appears in a row's JSON
 	upsert   string   // the batched, rev-guarded upsert into the active generation
 	newer    string   // whether the stored row of a one-row payload has its rev or a newer one
+	setAside string   // takes an older stored row of a one-row payload out of the declared indexes
+	restore  string   // puts it back
 }
 
 func compile(v View) (*view, error) {
@@ -102,6 +104,8 @@ func compile(v View) (*view, error) {
 	}
 	c.upsert = upsertSQL(c.View, c.physical(v.Generation))
 	c.newer = newerSQL(c.View, c.physical(v.Generation))
+	c.setAside = setAsideSQL(c.View, c.physical(v.Generation))
+	c.restore = restoreSQL(c.View, c.physical(v.Generation))
 	return c, nil
 }
 
@@ -243,6 +247,22 @@ func (v *view) physical(generation int) pgx.Identifier {
 
 func (v *view) reader() pgx.Identifier { return pgx.Identifier{v.Schema, v.Table} }
 
+// recordColumn is how the statements read column c from a payload row:
+// its type in jsonb_to_recordset's column list and the expression giving
+// the stored value. The doc holds bytes as base64 text (JSON has no
+// bytes), which a cast would store as the text's own bytes, so bytea and
+// bytea[] are read as text and decoded.
+func recordColumn(c Column) (def, expr string) {
+	q := quote(c.Name)
+	switch c.Type {
+	case "bytea":
+		return q + " text", "decode(r." + q + ", 'base64')"
+	case "bytea[]":
+		return q + " text[]", "CASE WHEN r." + q + " IS NULL THEN NULL ELSE coalesce((SELECT array_agg(decode(x, 'base64') ORDER BY i) FROM unnest(r." + q + ") WITH ORDINALITY AS u(x, i)), '{}') END"
+	}
+	return q + " " + c.Type, "r." + q
+}
+
 // upsertSQL is the one statement that writes a batch: the rows arrive as a
 // single JSON array in $1 and PostgreSQL types every value itself (numeric
 // from "12.50", timestamptz from RFC 3339, jsonb from nested values). The
@@ -254,21 +274,10 @@ func upsertSQL(v View, table pgx.Identifier) string {
 	sel := make([]string, 0, len(v.Columns)+3)
 	set := make([]string, 0, len(v.Columns)+3)
 	for _, c := range v.Columns {
-		q := quote(c.Name)
-		cols = append(cols, q)
-		switch c.Type {
-		case "bytea":
-			// The doc holds bytes as base64 text (JSON has no bytes),
-			// which a cast would store as the text's own bytes.
-			defs = append(defs, q+" text")
-			sel = append(sel, "decode(r."+q+", 'base64')")
-		case "bytea[]":
-			defs = append(defs, q+" text[]")
-			sel = append(sel, "CASE WHEN r."+q+" IS NULL THEN NULL ELSE coalesce((SELECT array_agg(decode(x, 'base64') ORDER BY i) FROM unnest(r."+q+") WITH ORDINALITY AS u(x, i)), '{}') END")
-		default:
-			defs = append(defs, q+" "+c.Type)
-			sel = append(sel, "r."+q)
-		}
+		def, expr := recordColumn(c)
+		cols = append(cols, quote(c.Name))
+		defs = append(defs, def)
+		sel = append(sel, expr)
 	}
 	for _, c := range []struct{ name, typ string }{{colRev, "bigint"}, {colDeleted, "boolean"}} {
 		q := quote(c.name)
@@ -299,19 +308,47 @@ func upsertSQL(v View, table pgx.Identifier) string {
 		"WHERE t." + quote(colRev) + " < excluded." + quote(colRev)
 }
 
+// storedRows is the FROM and WHERE text that joins the rows of a payload
+// (read as upsertSQL reads them, with their _rev) to the stored rows with
+// the same key in table t.
+func storedRows(v View, table pgx.Identifier) (from, on string) {
+	defs := []string{quote(colRev) + " bigint"}
+	conds := make([]string, 0, len(v.ID))
+	for _, c := range v.Columns {
+		if slices.Contains(v.ID, c.Name) {
+			def, expr := recordColumn(c)
+			defs = append(defs, def)
+			conds = append(conds, "t."+quote(c.Name)+" = "+expr)
+		}
+	}
+	return "jsonb_to_recordset($1::jsonb) AS r(" + strings.Join(defs, ", ") + ")", strings.Join(conds, " AND ")
+}
+
 // newerSQL tells whether the table holds the row of a one-row payload (as
 // upsertSQL reads it) at its revision or a newer one. PostgreSQL checks a
 // row's constraints before the conflict's rev guard: a doc the table
 // refuses may be one it would have skipped as stale anyway.
 func newerSQL(v View, table pgx.Identifier) string {
-	defs := []string{quote(colRev) + " bigint"}
-	on := make([]string, 0, len(v.ID))
-	for _, c := range v.Columns {
-		if slices.Contains(v.ID, c.Name) {
-			defs = append(defs, quote(c.Name)+" "+c.Type)
-			on = append(on, "t."+quote(c.Name)+" = r."+quote(c.Name))
-		}
-	}
-	return "SELECT EXISTS (SELECT 1 FROM jsonb_to_recordset($1::jsonb) AS r(" + strings.Join(defs, ", ") + ") JOIN " +
-		table.Sanitize() + " t ON " + strings.Join(on, " AND ") + " WHERE t." + quote(colRev) + " >= r." + quote(colRev) + ")"
+	from, on := storedRows(v, table)
+	return "SELECT EXISTS (SELECT 1 FROM " + from + " JOIN " + table.Sanitize() + " t ON " + on +
+		" WHERE t." + quote(colRev) + " >= r." + quote(colRev) + ")"
+}
+
+// setAsideSQL takes the stored row of a one-row payload out of the
+// declared indexes, which are partial (WHERE NOT _deleted), by marking it
+// deleted, when its rev is lower than the payload's: the upsert that
+// follows in the same transaction will replace it. Only a row that was
+// not a tombstone is touched, so that restoreSQL undoes exactly this.
+func setAsideSQL(v View, table pgx.Identifier) string {
+	from, on := storedRows(v, table)
+	return "UPDATE " + table.Sanitize() + " t SET " + quote(colDeleted) + " = true FROM " + from +
+		" WHERE " + on + " AND t." + quote(colRev) + " < r." + quote(colRev) + " AND NOT t." + quote(colDeleted)
+}
+
+// restoreSQL puts back in the indexes the stored row setAsideSQL took out
+// when the upsert that was to replace it failed: its rev is unchanged.
+func restoreSQL(v View, table pgx.Identifier) string {
+	from, on := storedRows(v, table)
+	return "UPDATE " + table.Sanitize() + " t SET " + quote(colDeleted) + " = false FROM " + from +
+		" WHERE " + on + " AND t." + quote(colRev) + " < r." + quote(colRev) + " AND t." + quote(colDeleted)
 }

@@ -462,10 +462,14 @@ func (s *Server) handleGetDoc(w http.ResponseWriter, target, id string, head boo
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"_index": ix.name, "_id": id, "_version": d.version, "_seq_no": d.seqNo, "_primary_term": 1,
 		"found": true, "_source": d.source,
-	})
+	}
+	if ignored, ok := d.fields[IgnoredField]; ok {
+		out[IgnoredField] = ignored
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // handleRefresh implements POST /{target}/_refresh.

@@ -337,3 +337,77 @@ func TestIPField(t *testing.T) {
 		}
 	}
 }
+
+// TestDottedFieldNamesExpand: Elasticsearch expands dots in field names
+// into object paths: {"a.b": …} is the field b of the object a, parsed by
+// a.b's mapping (reference: "Field names with dots", object field type).
+// So a non-numeric value of "a.b" is refused like {"a":{"b":"x"}}, the
+// value is found by a query on a.b, and _source keeps the name as sent.
+// A name beginning or ending with a dot is refused.
+func TestDottedFieldNamesExpand(t *testing.T) {
+	f := start(t)
+	f.must(t, http.MethodPut, "/dots", `{"mappings":{"properties":{"a":{"properties":{"b":{"type":"long"}}}}}}`)
+	item := func(id, src string) map[string]any {
+		out := f.must(t, http.MethodPost, "/_bulk?refresh=true", `{"index":{"_index":"dots","_id":"`+id+`"}}`+"\n"+src+"\n")
+		items, _ := out["items"].([]any)
+		return items[0].(map[string]any)["index"].(map[string]any)
+	}
+	if r := item("1", `{"a":{"b":"x"}}`); r["status"] != float64(400) {
+		t.Fatalf("nested form: %v, want 400", r)
+	}
+	if r := item("2", `{"a.b":"x"}`); r["status"] != float64(400) {
+		t.Errorf("dotted field name {\"a.b\":\"x\"}: %v, want 400 document_parsing_exception as for {\"a\":{\"b\":\"x\"}}", r)
+	}
+	if r := item("3", `{"a.b":7}`); r["status"] != float64(201) {
+		t.Fatalf("dotted 7: %v", r)
+	}
+	if r := item("4", `{"a.b":8,"a":{"b":9},"c.d":"new"}`); r["status"] != float64(201) {
+		t.Fatalf("dotted and nested forms of one field: %v", r)
+	}
+	for _, tt := range []struct{ query, want string }{
+		{`{"term":{"a.b":7}}`, "3"},
+		{`{"term":{"a.b":8}}`, "4"},
+		{`{"term":{"a.b":9}}`, "4"},
+		{`{"term":{"c.d":"new"}}`, "4"},
+	} {
+		if got := sortedIDs(t, f, "/dots/_search", `{"query":`+tt.query+`}`); strings.Join(got, ",") != tt.want {
+			t.Errorf("%s finds %v, want [%s]", tt.query, got, tt.want)
+		}
+	}
+	// A dynamic field under a dotted name is mapped as an object.
+	out := f.must(t, http.MethodGet, "/dots", "")
+	props := out["dots"].(map[string]any)["mappings"].(map[string]any)["properties"].(map[string]any)
+	if c, _ := props["c"].(map[string]any); c == nil || c["properties"].(map[string]any)["d"] == nil {
+		t.Errorf("mapping of c.d: %v, want an object c with field d", props["c"])
+	}
+	if got := f.must(t, http.MethodGet, "/dots/_doc/3", ""); fmt.Sprint(got["_source"]) != "map[a.b:7]" {
+		t.Errorf("_source %v, want the name as sent", got["_source"])
+	}
+	hit := f.must(t, http.MethodPost, "/dots/_search", `{"query":{"ids":{"values":["3"]}},"_source":["a.b"]}`)["hits"].(map[string]any)["hits"].([]any)[0]
+	if src := hit.(map[string]any)["_source"]; fmt.Sprint(src) != "map[a.b:7]" {
+		t.Errorf("filtered _source %v, want the name as sent", src)
+	}
+	for _, name := range []string{".a", "a.", "a..b"} {
+		if r := item("bad", `{"`+name+`":1}`); r["status"] != float64(400) {
+			t.Errorf("field name %q: %v, want 400", name, r)
+		}
+	}
+}
+
+// TestMaxContentLength: a request body longer than http.max_content_length
+// is answered 413 with an empty body, and nothing in it is applied.
+func TestMaxContentLength(t *testing.T) {
+	f := start(t)
+	f.SetMaxContentLength(100)
+	body := `{"index":{"_index":"big","_id":"1"}}` + "\n" + `{"s":"` + strings.Repeat("x", 100) + `"}` + "\n"
+	if status, data := f.rawDo(t, http.MethodPost, "/_bulk", body); status != http.StatusRequestEntityTooLarge || data != "" {
+		t.Errorf("bulk over the limit: %d %q, want 413 and no body", status, data)
+	}
+	if f.BulkRequests() != 0 {
+		t.Errorf("%d bulk requests handled, want 0", f.BulkRequests())
+	}
+	if status, _ := f.do(t, http.MethodHead, "/big", ""); status != http.StatusNotFound {
+		t.Errorf("HEAD /big: %d, want 404: the request was applied", status)
+	}
+	f.must(t, http.MethodPost, "/_bulk", `{"index":{"_index":"big","_id":"1"}}`+"\n"+`{"s":"x"}`+"\n")
+}

@@ -30,6 +30,11 @@ func lookupField(mappings map[string]any, name string) field {
 		f.typ = "_id"
 		return f
 	}
+	if name == IgnoredField {
+		f.typ = "keyword"
+		f.path = []string{IgnoredField}
+		return f
+	}
 	segs := strings.Split(name, ".")
 	props, _ := mappings["properties"].(map[string]any)
 	var def map[string]any

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -62,10 +63,27 @@ type docParser struct {
 	id      string
 	source  []byte
 	updates []mappingUpdate
+	ignored map[string]bool // fields not indexed: see IgnoredField
+}
+
+// IgnoredField is the metadata field listing the fields of a document that
+// were not indexed: a value that ignore_malformed let through, a keyword
+// longer than ignore_above. Searches and gets return it with the hit, and
+// term, terms and exists queries match on it. The parsed fields of a doc
+// hold it under this name, which no source may use.
+const IgnoredField = "_ignored"
+
+func (p *docParser) ignore(full string) {
+	if p.ignored == nil {
+		p.ignored = map[string]bool{}
+	}
+	p.ignored[full] = true
 }
 
 // parseDoc decodes a source and validates it against the mappings, adding
-// dynamic mappings for new fields. Callers hold s.mu.
+// dynamic mappings for new fields. The fields it returns are what queries
+// see: dotted names expanded into objects (see expandDots), and
+// IgnoredField. Callers hold s.mu.
 func parseDoc(ix *index, id string, source []byte) (map[string]any, *esError) {
 	var obj map[string]any
 	dec := json.NewDecoder(bytes.NewReader(source))
@@ -84,6 +102,18 @@ func parseDoc(ix *index, id string, source []byte) (map[string]any, *esError) {
 	}
 	if e := p.object(obj, props, dynamicOf(ix.mappings, "true"), "", "_doc"); e != nil {
 		return nil, e
+	}
+	if len(p.ignored) > 0 {
+		names := make([]string, 0, len(p.ignored))
+		for n := range p.ignored {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		list := make([]any, len(names))
+		for i, n := range names {
+			list[i] = n
+		}
+		obj[IgnoredField] = list
 	}
 	if len(p.updates) > 0 {
 		if _, ok := ix.mappings["properties"]; !ok {
@@ -117,6 +147,9 @@ func (p *docParser) col(name string) string {
 }
 
 func (p *docParser) object(obj, props map[string]any, dynamic, prefix, parent string) *esError {
+	if e := p.expandDots(obj); e != nil {
+		return e
+	}
 	for name, v := range obj {
 		full := name
 		if prefix != "" {
@@ -149,6 +182,67 @@ func (p *docParser) object(obj, props map[string]any, dynamic, prefix, parent st
 		}
 	}
 	return nil
+}
+
+// expandDots replaces each field of obj whose name holds dots by the
+// objects it names, as Elasticsearch parses {"a.b": 1} as {"a": {"b": 1}}
+// (merged with a field "a" of the same object, values of one name becoming
+// an array). A name starting or ending with a dot, or with two in a row, is
+// refused as Elasticsearch refuses it. Only the parsed fields change: the
+// _source keeps the names as sent.
+func (p *docParser) expandDots(obj map[string]any) *esError {
+	var dotted []string
+	for name := range obj {
+		if strings.Contains(name, ".") {
+			dotted = append(dotted, name)
+		}
+	}
+	sort.Strings(dotted) // a deterministic order of values merged into one array
+	for _, name := range dotted {
+		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") {
+			return &esError{Type: "document_parsing_exception", Reason: p.col(name) +
+				" object field starting or ending with a [.] makes object resolution ambiguous: [" + name + "]"}
+		}
+		segs := strings.Split(name, ".")
+		for _, seg := range segs {
+			if strings.TrimSpace(seg) == "" {
+				return &esError{Type: "document_parsing_exception", Reason: p.col(name) +
+					" field name cannot contain only whitespace: ['" + name + "']"}
+			}
+		}
+		v := obj[name]
+		delete(obj, name)
+		for i := len(segs) - 1; i > 0; i-- {
+			v = map[string]any{segs[i]: v}
+		}
+		obj[segs[0]] = mergeValues(obj[segs[0]], v)
+	}
+	return nil
+}
+
+// mergeValues merges two values of one field name: objects field by field,
+// anything else into an array of both.
+func mergeValues(old, v any) any {
+	if old == nil {
+		return v
+	}
+	om, ok1 := old.(map[string]any)
+	vm, ok2 := v.(map[string]any)
+	if ok1 && ok2 {
+		for k, x := range vm {
+			om[k] = mergeValues(om[k], x)
+		}
+		return om
+	}
+	var out []any
+	for _, x := range []any{old, v} {
+		if arr, ok := x.([]any); ok {
+			out = append(out, arr...)
+		} else {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // dynamicDef is Elasticsearch's default dynamic mapping of a JSON value:
@@ -235,9 +329,18 @@ func (p *docParser) value(v any, def map[string]any, dynamic, full, name string)
 func (p *docParser) check(v any, def map[string]any, typ, full, name string) *esError {
 	cause := checkValue(typ, v)
 	if cause == "" && typ == "keyword" {
+		if s, ok := v.(string); ok {
+			if ia := intOf(def["ignore_above"]); ia > 0 && utf16Len(s) > ia {
+				p.ignore(full)
+			}
+		}
 		return immenseTerm(v, def, full)
 	}
-	if cause == "" || def["ignore_malformed"] == true {
+	if cause == "" {
+		return nil
+	}
+	if def["ignore_malformed"] == true {
+		p.ignore(full)
 		return nil
 	}
 	return &esError{

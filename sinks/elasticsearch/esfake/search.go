@@ -216,6 +216,9 @@ func (s *Server) handleSearch(w http.ResponseWriter, expr string, body []byte) {
 		if src, ok := filterSource(req["_source"], h.d); ok {
 			out["_source"] = src
 		}
+		if ignored, ok := h.d.fields[IgnoredField]; ok {
+			out[IgnoredField] = ignored
+		}
 		if explicitSort {
 			vals := make([]any, len(keys))
 			for n, k := range keys {
@@ -372,7 +375,15 @@ func filterSource(spec any, d *doc) (any, bool) {
 		includes = stringList(t["includes"])
 		excludes = stringList(t["excludes"])
 	}
-	return pruneSource(d.fields, "", includes, excludes), true
+	// The source as sent: d.fields has dotted names expanded and
+	// IgnoredField added.
+	var src map[string]any
+	dec := json.NewDecoder(bytes.NewReader(d.source))
+	dec.UseNumber()
+	if err := dec.Decode(&src); err != nil {
+		return d.source, true
+	}
+	return pruneSource(src, "", includes, excludes), true
 }
 
 func pruneSource(obj map[string]any, prefix string, includes, excludes []string) map[string]any {

@@ -337,3 +337,48 @@ func TestNumericSubField(t *testing.T) {
 		t.Errorf("a sub-field without ignore_malformed took 1e400: %v", item)
 	}
 }
+
+// TestIgnoredFieldsListed: a value ignore_malformed lets through, or a
+// keyword value over ignore_above, is not indexed, and its field is listed
+// in the doc's _ignored metadata field, which gets and search hits return
+// and term, terms and exists queries match (reference: _ignored field).
+func TestIgnoredFieldsListed(t *testing.T) {
+	f := start(t)
+	f.must(t, http.MethodPut, "/ig", `{"mappings":{"properties":{
+		"n":{"type":"double","ignore_malformed":true},
+		"at":{"type":"date","ignore_malformed":true},
+		"k":{"type":"keyword","ignore_above":3}}}}`)
+	f.must(t, http.MethodPost, "/_bulk?refresh=true", `{"index":{"_index":"ig","_id":"ok"}}
+{"n":1.5,"at":"2024-01-02","k":"abc"}
+{"index":{"_index":"ig","_id":"nan"}}
+{"n":"NaN","at":"infinity"}
+{"index":{"_index":"ig","_id":"long"}}
+{"k":"abcd"}
+`)
+	got := f.must(t, http.MethodGet, "/ig/_doc/nan", "")
+	if !reflect.DeepEqual(got["_ignored"], []any{"at", "n"}) {
+		t.Errorf("GET _ignored = %v, want [at n]", got["_ignored"])
+	}
+	if src := got["_source"].(map[string]any); src["n"] != "NaN" || src["at"] != "infinity" {
+		t.Errorf("_source %v, want the values as sent", src)
+	}
+	if got := f.must(t, http.MethodGet, "/ig/_doc/ok", ""); got["_ignored"] != nil {
+		t.Errorf("GET of a doc with nothing ignored: _ignored = %v", got["_ignored"])
+	}
+	hits := f.must(t, http.MethodPost, "/ig/_search", `{"query":{"ids":{"values":["long"]}}}`)["hits"].(map[string]any)["hits"].([]any)
+	if ig := hits[0].(map[string]any)["_ignored"]; !reflect.DeepEqual(ig, []any{"k"}) {
+		t.Errorf("hit _ignored = %v, want [k]", ig)
+	}
+	tests := []struct{ name, query, want string }{
+		{"exists _ignored", `{"exists":{"field":"_ignored"}}`, "long,nan"},
+		{"term _ignored", `{"term":{"_ignored":"n"}}`, "nan"},
+		{"terms _ignored", `{"terms":{"_ignored":["k","at"]}}`, "long,nan"},
+		{"a malformed value is not indexed", `{"exists":{"field":"n"}}`, "ok"},
+		{"nor is a date", `{"range":{"at":{"lte":"now"}}}`, "ok"},
+	}
+	for _, tt := range tests {
+		if got := sortedIDs(t, f, "/ig/_search", `{"query":`+tt.query+`}`); strings.Join(got, ",") != tt.want {
+			t.Errorf("%s: %v, want [%s]", tt.name, got, tt.want)
+		}
+	}
+}

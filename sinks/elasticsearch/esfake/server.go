@@ -17,6 +17,11 @@
 // POST /{target}/_delete_by_query (the same queries; conflicts, scroll_size
 // and refresh).
 //
+// Parsing follows Elasticsearch's: dotted field names are object paths,
+// ignore_malformed and ignore_above leave a value unindexed and list its
+// field in _ignored, and a request body over http.max_content_length
+// (SetMaxContentLength) is answered 413.
+//
 // Searches see documents as of the last refresh, as in Elasticsearch: an
 // explicit _refresh, ?refresh on a bulk request, or the index's
 // refresh_interval (1s unless set) elapsed when the search arrives. GET of a
@@ -46,6 +51,11 @@ import (
 // Version is the Elasticsearch version the server reports at GET /.
 const Version = "8.15.0"
 
+// DefaultMaxContentLength is Elasticsearch's default
+// http.max_content_length, 100mb: a request body longer than that is
+// answered 413 (see SetMaxContentLength).
+const DefaultMaxContentLength = 100 << 20
+
 // Server is a fake Elasticsearch node. The zero value is not usable: call New.
 type Server struct {
 	mu        sync.Mutex
@@ -59,6 +69,7 @@ type Server struct {
 
 	faults          faults
 	down            bool
+	maxContent      int64 // http.max_content_length
 	bulkRequests    int
 	byQueryRequests int
 	searchRequests  int
@@ -70,9 +81,10 @@ type Server struct {
 // http.Handler.
 func New() *Server {
 	return &Server{
-		indices:   map[string]*index{},
-		templates: map[string]*template{},
-		now:       time.Now,
+		indices:    map[string]*index{},
+		templates:  map[string]*template{},
+		now:        time.Now,
+		maxContent: DefaultMaxContentLength,
 	}
 }
 
@@ -141,6 +153,16 @@ func (s *Server) RequireBasicAuth(user, pass string) {
 	s.user, s.pass = user, pass
 }
 
+// SetMaxContentLength sets http.max_content_length: a request whose body
+// is longer is answered 413 Request Entity Too Large with an empty body,
+// as Elasticsearch's HTTP layer answers it, before authentication and
+// before anything in it is applied.
+func (s *Server) SetMaxContentLength(n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxContent = n
+}
+
 // Down simulates an outage: while down, every connection is closed without
 // a response, and open idle connections are dropped.
 func (s *Server) Down(down bool) {
@@ -155,7 +177,7 @@ func (s *Server) Down(down bool) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	down := s.down
+	down, maxContent := s.down, s.maxContent
 	s.mu.Unlock()
 	if down {
 		// Drop the connection: the client sees a transport error, as when the
@@ -172,6 +194,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// go-elasticsearch v8 refuses a server that does not send this header
 	// (elasticsearch.go genuineCheckHeader).
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	if r.ContentLength > maxContent {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 
 	if !s.authorized(r) {
@@ -182,9 +210,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxContent+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, esError{Type: "parse_exception", Reason: err.Error()})
+		return
+	}
+	if int64(len(body)) > maxContent { // a chunked body, with no length given
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Del("Content-Type")
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	}
 	s.route(w, r, body)
