@@ -1,0 +1,132 @@
+package projector
+
+import (
+	"context"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Offsets and their commits: what a batch commits, and which commits a
+// member may still make after a rebalance or a topic's re-creation.
+
+// consumeAgain starts over on topics deleted and created again (the
+// brokers know them under a new topic ID): the client fails their fetches
+// until they are consumed afresh. The batches in flight, all of the old
+// topics, are finished first; failed commits and watermarks of the old
+// topics are forgotten, since their offsets mean nothing in the new ones
+// and a watermark past a new topic's end would tell readers its records
+// are in the stores before they are.
+func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []string) error {
+	c.log.Warn("topics were deleted and created again; consuming them afresh", "topics", topics)
+	if err := c.promote(ctx, p, true); err != nil {
+		return err
+	}
+	if err := p.wait(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.unacked = slices.DeleteFunc(c.unacked, func(r *kgo.Record) bool { return slices.Contains(topics, r.Topic) })
+	c.mu.Unlock()
+	if err := c.retry(ctx, "forget watermarks", func(ctx context.Context) error {
+		return c.eng.state.forgetWatermarks(ctx, topics)
+	}); err != nil {
+		return err
+	}
+	c.cl.PurgeTopicsFromConsuming(topics...)
+	c.cl.AddConsumeTopics(topics...)
+	c.cl.AllowRebalance()
+	return nil
+}
+
+// offsets is what committing a batch takes of its records, per partition:
+// the last one, without its key and value, so that the batch's records
+// can be freed once it is prepared rather than once it is written.
+type offsets []partitionOffset
+
+type partitionOffset struct {
+	last    *kgo.Record
+	records int
+	lag     int64 // records after the last one, when it was fetched
+}
+
+func offsetsOf(fetches kgo.Fetches) offsets {
+	var o offsets
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		n := len(p.Records)
+		if n == 0 {
+			return
+		}
+		r := p.Records[n-1]
+		last := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch}
+		// Read committed, a partition ends at its last stable offset
+		// (which a broker that does not know it gives as -1).
+		end := p.LastStableOffset
+		if end < 0 {
+			end = p.HighWatermark
+		}
+		o = append(o, partitionOffset{last: last, records: n, lag: end - r.Offset - 1})
+	})
+	return o
+}
+
+// commit commits the offsets of projected records (and of earlier ones
+// whose commit failed). A failed commit is not fatal: it is retried with the
+// next batch, every second while no record comes, and on revocation; a
+// replay is harmless anyway.
+//
+// Records polled by a member the group has replaced are not committed. A
+// member dropped from the group (its rebalance waited past the timeout on
+// a long batch) joins again under a new member ID, and until its new
+// assignment reaches the callbacks it still works on records of partitions
+// that may be another member's by now. Kafka takes a commit from any
+// member of the current generation, for any partition: committed under the
+// new ID, those offsets would move the new owner's back. They are dropped
+// instead, and consumed again; a replay is harmless.
+func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	todo := append(c.unacked, recs...)
+	if len(todo) == 0 {
+		return
+	}
+	if member, _ := c.cl.GroupMetadata(); member != c.member {
+		c.log.Warn("not committing offsets polled before this member was replaced in the group; another member consumes them again",
+			"records", len(todo))
+		c.unacked = nil
+		return
+	}
+	if err := c.cl.CommitRecords(ctx, todo...); err != nil {
+		c.log.Warn("offset commit failed; will retry", "err", err)
+		c.unacked = todo
+		return
+	}
+	c.unacked = nil
+}
+
+// assignedTo records the member ID partitions were assigned to. A new ID
+// means the group replaced this member: failed commits of the old one are
+// dropped (see commit).
+func (c *Consumer) assignedTo(member string, _ int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if member != c.member {
+		c.unacked = nil
+		c.member = member
+	}
+}
+
+// forget drops the failed commits of partitions that are no longer ours.
+func (c *Consumer) forget(parts map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unacked = slices.DeleteFunc(c.unacked, func(r *kgo.Record) bool {
+		return slices.Contains(parts[r.Topic], r.Partition)
+	})
+}
+
+func (c *Consumer) hasUnacked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.unacked) > 0
+}
