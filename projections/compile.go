@@ -347,7 +347,11 @@ func (c *compiler) join(sc scope, name string, f *config.Field) *Field {
 			continue
 		}
 		if jt.Name != "" && ot.Name != "" && !comparable(jt, ot) {
-			c.errs.Add(on.KeyPos, "%s: join type mismatch: %s.%s is %s but %s.%s is %s", path, joined.Name, on.Key, jt, sc.source.Name, on.Value, ot)
+			why := ""
+			if unscaledNumeric(jt) || unscaledNumeric(ot) {
+				why = "; declare the column numeric(p,s): a numeric without a scale keeps the one each value came with (2.0 is not 2)"
+			}
+			c.errs.Add(on.KeyPos, "%s: join type mismatch: %s.%s is %s but %s.%s is %s%s", path, joined.Name, on.Key, jt, sc.source.Name, on.Value, ot, why)
 		}
 		c.use(joined, on.Key)
 		c.index(joined, on.Key)

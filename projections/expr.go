@@ -41,7 +41,7 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 			env[f.Name] = Sample(f.Type)
 		}
 	}
-	opts := []expr.Option{expr.Env(env)}
+	opts := append([]expr.Option{expr.Env(env)}, checkedIntegers()...)
 	if sc.source.Columns == nil {
 		opts = append(opts, expr.AllowUndefinedVariables())
 	}

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -29,7 +30,8 @@ func family(t config.Type) string {
 
 // comparable says whether a join may pair columns of types a and b. Joins
 // compare the values' text (the state's data->>'col'), so numbers join
-// only where equal values are written alike: 5 and 5.00 are not.
+// only where equal values are written alike: 5 and 5.00 are not
+// (sameNumberText).
 func comparable(a, b config.Type) bool {
 	fa, fb := family(a), family(b)
 	switch {
@@ -40,18 +42,28 @@ func comparable(a, b config.Type) bool {
 }
 
 // sameNumberText says whether equal numbers of types a and b have the
-// same text: both with the same declared scale (integers and
-// numeric(p) have 0), or both without one (an undeclared numeric as it
-// came, an integral float as an integer).
+// same text: both with the same declared scale (integers and numeric(p)
+// have 0), or floats (an integral one is written as an integer) with
+// floats or with a scale of 0. A numeric without a declared scale never
+// joins: the decoder keeps the scale each value came with, so 2, 2.0 and
+// 2.00 would not match; numeric(p,s) fixes it.
 func sameNumberText(a, b config.Type) bool {
+	if unscaledNumeric(a) || unscaledNumeric(b) {
+		return false
+	}
 	sa, fixedA := numberScale(a)
 	sb, fixedB := numberScale(b)
 	if fixedA && fixedB {
 		return sa == sb
 	}
-	// A float or a numeric without a declared scale writes an integral
-	// value as an integer and others as they come.
 	return (!fixedA || sa == 0) && (!fixedB || sb == 0)
+}
+
+// unscaledNumeric says whether t is a numeric without a declared scale:
+// its values keep the scale they came with.
+func unscaledNumeric(t config.Type) bool {
+	_, fixed := numberScale(t)
+	return t.Name == "numeric" && !fixed
 }
 
 // numberScale is the number of decimals every value of t is written with,
@@ -99,7 +111,8 @@ func Sample(t config.Type) any {
 // ExprValue converts a JSON-natural value of a column of type t (as the
 // state stores it) to what an expression sees: int64 for integers, float64
 // for other numbers (expressions compute in float64; a column copied
-// unchanged keeps its exact digits), time.Time for timestamps and dates.
+// unchanged keeps its exact digits), time.Time for timestamps and dates,
+// a string for text (whatever the column it was copied from held).
 // A number of a column whose type is not declared becomes int64 when it is
 // integral and float64 otherwise: expressions cannot compute with the
 // json.Number the state decodes it as.
@@ -133,6 +146,15 @@ func ExprValue(t config.Type, v any) any {
 			if d, err := decimal.NewFromString(n); err == nil {
 				return d.InexactFloat64()
 			}
+		}
+	case "text":
+		// A column retyped as text (`{ column: code, type: text }`) is a
+		// string to the expressions after it, as the checker typed it.
+		switch x := v.(type) {
+		case json.Number:
+			return x.String()
+		case bool:
+			return strconv.FormatBool(x)
 		}
 	case "timestamp", "date":
 		if s, ok := v.(string); ok {

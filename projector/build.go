@@ -2,10 +2,8 @@ package projector
 
 import (
 	"context"
-	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/expr-lang/expr"
 
@@ -164,7 +162,7 @@ func (b *builder) build(row map[string]any, fields []*projections.Field, src *pr
 		case projections.KindColumn:
 			out[f.Name] = row[f.Column]
 		case projections.KindExpr:
-			out[f.Name] = b.eval(f.Expr, src, row, fields[:i], out)
+			out[f.Name] = b.field(f, src, row, fields[:i], out)
 		case projections.KindOne:
 			out[f.Name] = nil
 			if kids := b.children(row, f, jd); len(kids) > 0 {
@@ -233,20 +231,35 @@ func (b *builder) pass(w *projections.Expr, src *projections.Source, row map[str
 	if w == nil {
 		return true
 	}
-	v := b.eval(w, src, row, nil, nil)
+	v, _ := b.eval(w, src, row, nil, nil)
 	ok, _ := v.(bool)
 	return ok
+}
+
+// field computes an expression field: its result as a column of the
+// field's type holds it (exprResult). A result the type cannot hold (x / 0
+// divides as floats; an integer or numeric out of range) is null and
+// counted as an expression error: no sink can store it, and an aggregate
+// over it must not fail the whole batch.
+func (b *builder) field(f *projections.Field, src *projections.Source, row map[string]any, prior []*projections.Field, out map[string]any) any {
+	v, ok := b.eval(f.Expr, src, row, prior, out)
+	if !ok {
+		return nil
+	}
+	if v, ok = exprResult(f.Type, v); !ok {
+		b.e.metrics.exprErrors.Inc()
+		return nil
+	}
+	return v
 }
 
 // eval runs an expression over a row's columns and the fields computed so
 // far (prior, with their values in out), each converted to what the
 // compiler type-checked it as (projections.ExprValue). A runtime error
-// yields null and is counted, and so does a result that is not a finite
-// number (x / 0 divides as floats): no sink can store it, and an aggregate
-// over it must not fail the whole batch.
-func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[string]any, prior []*projections.Field, out map[string]any) any {
+// (integer overflow among them) yields false and is counted.
+func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[string]any, prior []*projections.Field, out map[string]any) (any, bool) {
 	if x == nil {
-		return nil
+		return nil, true
 	}
 	env := make(map[string]any, len(row)+len(prior))
 	for col, v := range row {
@@ -264,18 +277,9 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 	v, err := expr.Run(x.Program, env)
 	if err != nil {
 		b.e.metrics.exprErrors.Inc()
-		return nil
+		return nil, false
 	}
-	switch r := v.(type) {
-	case time.Time:
-		return r.UTC().Format(time.RFC3339Nano)
-	case float64:
-		if math.IsInf(r, 0) || math.IsNaN(r) {
-			b.e.metrics.exprErrors.Inc()
-			return nil
-		}
-	}
-	return v
+	return v, true
 }
 
 // groups builds the docs of an aggregation view: one per group key, over

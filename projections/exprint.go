@@ -1,0 +1,157 @@
+package projections
+
+import (
+	"errors"
+	"math"
+	"reflect"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm/runtime"
+)
+
+// ErrIntegerOverflow is an expression's integer +, -, * or negation whose
+// result does not fit 64 bits (PostgreSQL's "bigint out of range"); the
+// field it computes is null.
+var ErrIntegerOverflow = errors.New("bigint out of range")
+
+// The functions the checked operators call. Their names cannot be written
+// in an expression, nor clash with a column's.
+const (
+	fnAdd = "checked +"
+	fnSub = "checked -"
+	fnMul = "checked *"
+	fnNeg = "checked unary -"
+)
+
+// checkedIntegers makes an expression's integer +, -, * and unary - fail
+// instead of wrapping around as Go's do. They are rewritten at compile time
+// into calls of checking functions, where both operands are integers, or
+// of a type the checker cannot tell (then a non-integer goes on to expr's
+// own operator): expressions without integer arithmetic run as before.
+func checkedIntegers() []expr.Option {
+	return []expr.Option{
+		expr.Function(fnAdd, binary(addInt64, runtime.Add)),
+		expr.Function(fnSub, binary(subInt64, runtime.Subtract)),
+		expr.Function(fnMul, binary(mulInt64, runtime.Multiply)),
+		expr.Function(fnNeg, negate),
+		expr.Patch(integerOps{}),
+	}
+}
+
+var checkedOps = map[string]string{"+": fnAdd, "-": fnSub, "*": fnMul}
+
+// integerOps is the compile-time rewrite of checkedIntegers.
+type integerOps struct{}
+
+func (integerOps) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.BinaryNode:
+		fn, ok := checkedOps[n.Operator]
+		if !ok || !mayBeInteger(n.Left.Type()) || !mayBeInteger(n.Right.Type()) {
+			return
+		}
+		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{n.Left, n.Right}}
+		if isIntegerKind(n.Type()) {
+			call.SetType(n.Type()) // else the checker types the call as any, as it did the operator
+		}
+		ast.Patch(node, call)
+	case *ast.UnaryNode:
+		if n.Operator != "-" || !mayBeInteger(n.Node.Type()) {
+			return
+		}
+		if _, literal := n.Node.(*ast.IntegerNode); literal {
+			return // -5: a constant that cannot overflow
+		}
+		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnNeg}, Arguments: []ast.Node{n.Node}}
+		if isIntegerKind(n.Type()) {
+			call.SetType(n.Type())
+		}
+		ast.Patch(node, call)
+	}
+}
+
+// isIntegerKind says whether t is one of Go's integer types (not a named
+// one: time.Duration adds up as durations).
+func isIntegerKind(t reflect.Type) bool {
+	return t != nil && t.PkgPath() == "" && t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64
+}
+
+func mayBeInteger(t reflect.Type) bool {
+	return t == nil || t.Kind() == reflect.Interface || isIntegerKind(t)
+}
+
+// binary is a checked operator: exact on two integers, else expr's own op.
+func binary(checked func(a, b int64) (int64, bool), fallback func(a, b any) any) func(...any) (any, error) {
+	return func(p ...any) (any, error) {
+		a, okA := toInt64(p[0])
+		b, okB := toInt64(p[1])
+		if !okA || !okB {
+			return fallback(p[0], p[1]), nil
+		}
+		r, ok := checked(a, b)
+		if !ok {
+			return nil, ErrIntegerOverflow
+		}
+		return int(r), nil // expr's own integer arithmetic gives int
+	}
+}
+
+func negate(p ...any) (any, error) {
+	a, ok := toInt64(p[0])
+	if !ok {
+		return runtime.Negate(p[0]), nil
+	}
+	if a == math.MinInt64 {
+		return nil, ErrIntegerOverflow
+	}
+	return int(-a), nil
+}
+
+func addInt64(a, b int64) (int64, bool) {
+	r := a + b
+	return r, (r > a) == (b > 0)
+}
+
+func subInt64(a, b int64) (int64, bool) {
+	r := a - b
+	return r, (r < a) == (b > 0)
+}
+
+func mulInt64(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	r := a * b
+	if r/b != a || (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) {
+		return 0, false
+	}
+	return r, true
+}
+
+// toInt64 is v as an int64 when v is an integer that fits one.
+func toInt64(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case uint:
+		return int64(x), x <= math.MaxInt64
+	case uint64:
+		return int64(x), x <= math.MaxInt64
+	}
+	return 0, false
+}
