@@ -30,9 +30,9 @@ type ownKafka struct {
 	prod *kgo.Client
 }
 
-func newOwnKafka(t *testing.T, partitions int32) *ownKafka {
+func newOwnKafka(t *testing.T, partitions int32, opts ...kfake.Opt) *ownKafka {
 	t.Helper()
-	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "cqrs.public.widgets"))
+	fake, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, "cqrs.public.widgets")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,26 +101,32 @@ func (k *ownKafka) failFirstMembersCommits() *failCommits {
 		if !f.failing || req.MemberID != f.member {
 			return nil, nil, false
 		}
-		resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
-		resp.Version = req.Version
-		for _, rt := range req.Topics {
-			st := kmsg.NewOffsetCommitResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewOffsetCommitResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.RebalanceInProgress.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
 		select {
 		case f.refused <- struct{}{}:
 		default:
 		}
-		return resp, nil, true
+		return refusedCommit(req), nil, true
 	})
 	return f
+}
+
+// refusedCommit answers an offset commit with REBALANCE_IN_PROGRESS for
+// every partition, as a coordinator does while the group rebalances.
+func refusedCommit(req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse {
+	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	resp.Version = req.Version
+	for _, rt := range req.Topics {
+		st := kmsg.NewOffsetCommitResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewOffsetCommitResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.ErrorCode = kerr.RebalanceInProgress.Code
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
 }
 
 func (f *failCommits) stop() {

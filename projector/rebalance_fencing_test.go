@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,26 +22,7 @@ import (
 // member can be made to lose its session within a test.
 func fencingKafka(t *testing.T, partitions int32) *ownKafka {
 	t.Helper()
-	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "cqrs.public.widgets"),
-		kfake.GroupMinSessionTimeout(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(fake.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	prod, err := kgo.NewClient(kgo.SeedBrokers(fake.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prod.Close)
-	return &ownKafka{
-		cluster: &cluster{addrs: fake.ListenAddrs(), client: cl, adm: kadm.NewClient(cl), topics: []string{"cqrs.public.widgets"}},
-		fake:    fake, prod: prod,
-	}
+	return newOwnKafka(t, partitions, kfake.GroupMinSessionTimeout(100*time.Millisecond))
 }
 
 // zombie answers, in the broker's place, the heartbeats and offset
@@ -70,24 +50,11 @@ func installZombie(k *ownKafka) *zombie {
 		if !z.commits || req.MemberID != z.member {
 			return nil, nil, false
 		}
-		resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
-		resp.Version = req.Version
-		for _, rt := range req.Topics {
-			st := kmsg.NewOffsetCommitResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewOffsetCommitResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.RebalanceInProgress.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
 		select {
 		case z.refused <- struct{}{}:
 		default:
 		}
-		return resp, nil, true
+		return refusedCommit(req), nil, true
 	})
 	k.fake.ControlKey(int16(kmsg.Heartbeat), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		k.fake.KeepControl()
