@@ -53,8 +53,14 @@ func notesOverRedis(t *testing.T, redisAddr string, redisOnly bool, log *slog.Lo
 			t.Fatal(err)
 		}
 	}
-	env := map[string]string{"PG": pgURL, "REDIS": "redis://" + redisAddr + "/0"}
-	cfg, err := config.Parse("notes.yaml", []byte(notesYAML(redisOnly)), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return offlineServer(t, notesYAML(redisOnly), map[string]string{"PG": pgURL, "REDIS": "redis://" + redisAddr + "/0"}, query.Options{Logger: log})
+}
+
+// offlineServer is a query server over a configuration whose ${VARIABLES}
+// env fills, without Kafka: read-your-writes then only compares positions.
+func offlineServer(t *testing.T, yaml string, env map[string]string, opts query.Options) *query.Server {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +69,7 @@ func notesOverRedis(t *testing.T, redisAddr string, redisOnly bool, log *slog.Lo
 		t.Fatal(err)
 	}
 	cfg.Kafka.Brokers = nil
-	api, err := query.New(ctx, cfg, plan, query.Options{Logger: log})
+	api, err := query.New(context.Background(), cfg, plan, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

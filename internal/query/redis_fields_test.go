@@ -6,10 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/query"
 	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projections"
 )
 
 // TestGetSlimRedisReadsWholeDoc: a view whose Redis sink keeps some fields
@@ -48,24 +46,10 @@ views:
     sinks:
       ` + pg + `redis: { key: "${PREFIX}slim:{id}", fields: [body] }
 `
-		env := map[string]string{"PG": pgURL, "REDIS": testenv.RedisURL(t), "PREFIX": prefix}
-		cfg, err := config.Parse("slim.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := projections.Compile(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Kafka.Brokers = nil
-		api, err := query.New(ctx, cfg, plan, query.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		api := offlineServer(t, yaml, map[string]string{"PG": pgURL, "REDIS": testenv.RedisURL(t), "PREFIX": prefix}, query.Options{})
 		h := httptest.NewServer(api.Handler())
 		st, body := call(t, h.URL, "/v1/views/slim/docs/1")
 		h.Close()
-		api.Close()
 		wantExtra := any("more")
 		if !withPG {
 			wantExtra = nil
