@@ -22,16 +22,7 @@ func TestWatchStoresReportsReadiness(t *testing.T) {
 	srv := testenv.PrivateRedis(t)
 	srv.Stop()
 	_, pgURL := testenv.Postgres(t)
-	cfg, err := config.Parse("wire.yaml", []byte(redisViewYAML), func(k string) (string, bool) {
-		return map[string]string{"PG": pgURL, "REDIS": srv.URL()}[k], true
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, plan := compilePlan(t, redisViewYAML, pgURL, srv.URL())
 	var logs testenv.Logs
 	st, err := Wire(context.Background(), cfg, plan, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
@@ -79,16 +70,7 @@ func TestWireStoreURLsAreConfigErrors(t *testing.T) {
 		"redis":    func(c *config.Config) { c.Stores.Redis.URL = "redis://127.0.0.1:1/abc" },
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg, err := config.Parse("wire.yaml", []byte(redisViewYAML), func(k string) (string, bool) {
-				return map[string]string{"PG": pgURL, "REDIS": "redis://127.0.0.1:1/0"}[k], true
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := projections.Compile(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg, plan := compilePlan(t, redisViewYAML, pgURL, "redis://127.0.0.1:1/0")
 			set(cfg)
 			st, err := Wire(context.Background(), cfg, plan, nil)
 			if st != nil {
@@ -99,4 +81,21 @@ func TestWireStoreURLsAreConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compilePlan compiles a configuration whose ${PG} and ${REDIS} name the
+// given stores.
+func compilePlan(t *testing.T, yaml, pgURL, redisURL string) (*config.Config, *projections.Plan) {
+	t.Helper()
+	cfg, err := config.Parse("wire.yaml", []byte(yaml), func(k string) (string, bool) {
+		return map[string]string{"PG": pgURL, "REDIS": redisURL}[k], true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := projections.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, plan
 }

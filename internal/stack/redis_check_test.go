@@ -10,9 +10,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks/redis"
 )
 
@@ -40,16 +38,7 @@ views:
 func TestWireChecksRedis(t *testing.T) {
 	srv := testenv.PrivateRedis(t)
 	_, pgURL := testenv.Postgres(t)
-	cfg, err := config.Parse("wire.yaml", []byte(redisViewYAML), func(k string) (string, bool) {
-		return map[string]string{"PG": pgURL, "REDIS": srv.URL()}[k], true
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, plan := compilePlan(t, redisViewYAML, pgURL, srv.URL())
 	opts, err := goredis.ParseURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -109,16 +98,7 @@ func TestWireRedisCredentials(t *testing.T) {
 	hostURL := strings.TrimPrefix(srv.URL(), "redis://")
 	wire := func(yaml, redisURL string) (string, error) {
 		t.Helper()
-		cfg, err := config.Parse("wire.yaml", []byte(yaml), func(k string) (string, bool) {
-			return map[string]string{"PG": pgURL, "REDIS": redisURL}[k], true
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := projections.Compile(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg, plan := compilePlan(t, yaml, pgURL, redisURL)
 		var logs testenv.Logs
 		st, err := Wire(ctx, cfg, plan, slog.New(slog.NewTextHandler(&logs, nil)))
 		if st != nil {

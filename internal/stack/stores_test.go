@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projections"
 )
 
 // TestStoresFollowTheirStores: the stores `projector serve` reads are
@@ -19,16 +17,7 @@ func TestStoresFollowTheirStores(t *testing.T) {
 	srv := testenv.PrivateRedis(t)
 	srv.Stop()
 	_, pgURL := testenv.Postgres(t)
-	cfg, err := config.Parse("stores.yaml", []byte(redisViewYAML), func(k string) (string, bool) {
-		return map[string]string{"PG": pgURL, "REDIS": srv.URL()}[k], true
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, plan := compilePlan(t, redisViewYAML, pgURL, srv.URL())
 	stores, err := OpenStores(cfg, plan, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
