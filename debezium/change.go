@@ -155,15 +155,22 @@ type Source struct {
 }
 
 // Position orders the changes of one source. Positions of different sources
-// are not comparable. For PostgreSQL Hi is the last committed LSN of
-// source.sequence and Lo the change's LSN, Debezium's own order: pgoutput
-// sends transactions in commit order, so the LSNs of changes are not
-// monotonic across transactions, and an incremental snapshot's read of a
-// row can carry a higher LSN than the update of a transaction that
-// committed after it. Without a committed LSN (no sequence, or its first
-// element null, as in snapshot reads) Hi is the LSN and Lo 0. For MongoDB
-// Hi is the oplog timestamp in seconds and Lo its ordinal. The zero
-// Position is "unknown" and is older than every known one.
+// are not comparable. For MongoDB Hi is the oplog timestamp in seconds and
+// Lo its ordinal. For PostgreSQL with source.sequence, Hi is the greater
+// of its last committed LSN and the change's LSN, and Lo the change's LSN.
+// pgoutput sends transactions in commit order, so the LSNs of changes are
+// not monotonic across transactions: an incremental snapshot's read of a
+// row, emitted at the close of its window, can carry a higher LSN than the
+// update of a transaction that committed after it, whose last committed
+// LSN is higher still. The greater of the two keeps Debezium's order (a
+// transaction's changes share the committed LSN before them, which the
+// next transaction's exceeds, its own commit being later than each of its
+// changes) and never falls below the change's own LSN, so a position read
+// from the WAL (`rebuild --from source`'s snapshot at
+// pg_current_wal_lsn(), as Hi with Lo 0) is older than every change
+// written after it. Without a committed LSN (no sequence, or its first
+// element null) Hi is the LSN and Lo 0. The zero Position is "unknown" and
+// is older than every known one.
 type Position struct {
 	Hi, Lo int64
 }

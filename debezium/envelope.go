@@ -356,7 +356,7 @@ func relationalPosition(src *Source) Position {
 	case src.LSN == nil:
 		return Position{}
 	case src.CommitLSN != nil:
-		return Position{Hi: *src.CommitLSN, Lo: *src.LSN}
+		return Position{Hi: max(*src.CommitLSN, *src.LSN), Lo: *src.LSN}
 	}
 	return Position{Hi: *src.LSN}
 }

@@ -30,7 +30,7 @@ func TestSampleFacts(t *testing.T) {
 			wantInt(t, "txId", ch.Source.TxID, 65249)
 			wantInt(t, "ts_ms", ch.Source.TsMs, 1790710562903)
 			wantInt(t, "commit lsn", ch.Source.CommitLSN, 306218576)
-			wantPos(t, ch, Position{Hi: 306218576, Lo: 314477488}) // source.sequence
+			wantPos(t, ch, Position{Hi: 314477488, Lo: 314477488}) // source.sequence: max(commit, lsn), lsn
 			wantEq(t, "snapshot", ch.Source.Snapshot, "")
 		}},
 		{"postgres/update_default_identity_schemaless", func(t *testing.T, ch Change) {
@@ -52,7 +52,7 @@ func TestSampleFacts(t *testing.T) {
 			wantVal(t, ch.After, "name", "test1")
 			wantInt(t, "lsn", ch.Source.LSN, 26863936)
 			wantInt(t, "txId", ch.Source.TxID, 780)
-			wantPos(t, ch, Position{Hi: 26863880, Lo: 26863936}) // source.sequence
+			wantPos(t, ch, Position{Hi: 26863936, Lo: 26863936}) // source.sequence: max(commit, lsn), lsn
 		}},
 		{"postgres/snapshot_read_first", func(t *testing.T, ch Change) {
 			wantOp(t, ch, OpRead)
