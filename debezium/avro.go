@@ -242,6 +242,8 @@ func (d *Decoder) avroKey(key []byte, hint keyHint) (map[string]any, error) {
 	switch hint {
 	case keyMongo:
 		return mongoKey(k, true, false, &kp)
+	case keyMongoUnwrapped:
+		return mongoKey(k, true, true, &kp)
 	case keyMaybeMongo:
 		return mongoKey(k, false, false, &kp)
 	case keyUnknown:

@@ -205,7 +205,7 @@ func (d *Decoder) Decode(key, value []byte) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	if hint == keyMongo {
+	if hint == keyMongo || hint == keyMongoUnwrapped {
 		if err := d.mongoHints(&ch); err != nil {
 			return Change{}, err
 		}

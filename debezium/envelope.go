@@ -10,10 +10,11 @@ import (
 type keyHint uint8
 
 const (
-	keyUnknown    keyHint = iota // a tombstone: nothing is known
-	keyRelational                // a PostgreSQL record
-	keyMongo                     // a MongoDB record: the key's id is Extended JSON
-	keyMaybeMongo                // probably MongoDB (an unwrapped row with _id)
+	keyUnknown        keyHint = iota // a tombstone: nothing is known
+	keyRelational                    // a PostgreSQL record
+	keyMongo                         // a MongoDB record: the key's id is Extended JSON
+	keyMongoUnwrapped                // a MongoDB document after ExtractNewDocumentState: the id as its value
+	keyMaybeMongo                    // probably MongoDB (an unwrapped row with _id)
 )
 
 // decodeJSONValue decodes a JsonConverter value (schemas on or off).

@@ -37,6 +37,8 @@ func (d *Decoder) decodeKey(key []byte, hint keyHint) (map[string]any, error) {
 	switch hint {
 	case keyMongo:
 		return mongoKey(k, true, false, &p)
+	case keyMongoUnwrapped:
+		return mongoKey(k, true, true, &p)
 	case keyMaybeMongo:
 		return mongoKey(k, false, false, &p)
 	case keyUnknown:

@@ -273,7 +273,9 @@ var (
 // {"_id": value}, so that it matches the document's _id. strict says the
 // record is known to come from MongoDB: then an id that is not Extended JSON
 // is the id's text (ExtractNewDocumentState's form); otherwise the key is
-// left as it is.
+// left as it is. onlyWrapped reads only a wrapper ({"$oid": …}) as Extended
+// JSON: ExtractNewDocumentState writes the id as its value, so its string
+// "12345678901234567890" is that text, not a number.
 func mongoKey(k map[string]any, strict, onlyWrapped bool, p *path) (map[string]any, error) {
 	if len(k) != 1 {
 		return k, nil
@@ -290,6 +292,9 @@ func mongoKey(k map[string]any, strict, onlyWrapped bool, p *path) (map[string]a
 		return k, nil
 	}
 	if onlyWrapped && !looksWrapped(text) {
+		if strict {
+			return map[string]any{"_id": text}, nil
+		}
 		return k, nil
 	}
 	ip := p.field("id")

@@ -128,7 +128,7 @@ func unwrappedRow(m map[string]any, unchanged []string, p *path) (Change, keyHin
 	}
 	hint := keyRelational
 	if mongo {
-		hint = keyMongo
+		hint = keyMongoUnwrapped
 		switch {
 		case sec != nil:
 			ch.Position.Hi = *sec

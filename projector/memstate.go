@@ -443,9 +443,22 @@ func jsonbPatch(doc map[string]any, set map[string]any, unset []string) (map[str
 	keys := slices.SortedFunc(maps.Keys(set), func(a, b string) int {
 		return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
 	})
+sets:
 	for _, k := range keys {
 		p := strings.Split(k, ".")
-		for i := 1; i < len(p); i++ {
+		for i := 1; i <= len(p); i++ {
+			if a, ok := at(root, p[:i-1]).([]any); ok {
+				if n, ok := mongoIndex(p[i-1]); ok && n >= len(a) {
+					if n-len(a) >= maxArrayPad {
+						continue sets
+					}
+					padded := append(a, make([]any, n+1-len(a))...)
+					root, _ = jsonbSet(root, p[:i-1], padded)
+				}
+			}
+			if i == len(p) {
+				break
+			}
 			switch at(root, p[:i]).(type) {
 			case map[string]any, []any:
 			default:
@@ -461,10 +474,27 @@ func jsonbPatch(doc map[string]any, set map[string]any, unset []string) (map[str
 		}
 	}
 	for _, k := range unset {
-		root = jsonbRemove(root, strings.Split(k, "."))
+		p := strings.Split(k, ".")
+		if a, ok := at(root, p[:len(p)-1]).([]any); ok {
+			if n, ok := mongoIndex(p[len(p)-1]); ok && n < len(a) {
+				a[n] = nil // an array element is set to null, not removed
+			}
+			continue
+		}
+		root = jsonbRemove(root, p)
 	}
 	m, _ := root.(map[string]any)
 	return m, nil
+}
+
+// mongoIndex reads a path step as MongoDB reads an array index: digits
+// only (at most 9, as patchFunction's SQL).
+func mongoIndex(p string) (int, bool) {
+	if len(p) == 0 || len(p) > 9 || strings.Trim(p, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(p)
+	return n, err == nil
 }
 
 // at is doc #> path: nil when the path does not lead anywhere.

@@ -1,6 +1,7 @@
 package projector
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/projectorhq/projector/debezium"
@@ -12,8 +13,13 @@ import (
 // patch of dotted paths, inside PostgreSQL, so that it composes with
 // concurrent changes under the same position guard as any other change.
 
-// patchFunction is the SQL of jsonb_patch(doc, set, unset): set each dotted
-// path (creating missing objects on the way), then remove each unset path.
+// patchFunction is the SQL of jsonb_patch(doc, set, unset), MongoDB's
+// $set and $unset: set each dotted path, creating missing objects on the
+// way and padding an array with nulls up to an index past its end; then
+// remove each unset path, where an array element is set to null instead
+// (MongoDB's update/unset_node.cpp: removing it would shift the others).
+// An index more than maxArrayPad past an array's end, which MongoDB itself
+// refuses, is left out.
 func patchFunction(schema string) string {
 	return `CREATE OR REPLACE FUNCTION ` + schema + `.jsonb_patch(doc jsonb, set_ jsonb, unset_ text[])
 RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $fn$
@@ -21,13 +27,23 @@ DECLARE
 	k text;
 	v jsonb;
 	p text[];
+	n int;
 	i int;
+	c jsonb;
 BEGIN
 	doc := coalesce(doc, '{}'::jsonb);
+	<<sets>>
 	FOR k, v IN SELECT * FROM jsonb_each(coalesce(set_, '{}'::jsonb)) LOOP
 		p := string_to_array(k, '.');
-		FOR i IN 1 .. coalesce(array_length(p, 1), 1) - 1 LOOP
-			IF jsonb_typeof(doc #> p[1:i]) IS DISTINCT FROM 'object'
+		n := coalesce(array_length(p, 1), 1);
+		FOR i IN 1 .. n LOOP
+			c := doc #> p[1:i-1]; -- what step i goes into
+			IF jsonb_typeof(c) = 'array' AND p[i] ~ '^[0-9]{1,9}$' AND p[i]::int >= jsonb_array_length(c) THEN
+				CONTINUE sets WHEN p[i]::int - jsonb_array_length(c) >= ` + strconv.Itoa(maxArrayPad) + `;
+				c := c || (SELECT jsonb_agg('null'::jsonb) FROM generate_series(jsonb_array_length(c), p[i]::int));
+				doc := CASE WHEN i = 1 THEN c ELSE jsonb_set(doc, p[1:i-1], c) END;
+			END IF;
+			IF i < n AND jsonb_typeof(doc #> p[1:i]) IS DISTINCT FROM 'object'
 				AND jsonb_typeof(doc #> p[1:i]) IS DISTINCT FROM 'array' THEN
 				doc := jsonb_set(doc, p[1:i], '{}'::jsonb, true);
 			END IF;
@@ -36,13 +52,25 @@ BEGIN
 	END LOOP;
 	IF unset_ IS NOT NULL THEN
 		FOREACH k IN ARRAY unset_ LOOP
-			doc := doc #- string_to_array(k, '.');
+			p := string_to_array(k, '.');
+			n := coalesce(array_length(p, 1), 1);
+			IF jsonb_typeof(doc #> p[1:n-1]) = 'array' THEN
+				IF p[n] ~ '^[0-9]{1,9}$' THEN
+					doc := jsonb_set(doc, p, 'null'::jsonb, false);
+				END IF;
+			ELSE
+				doc := doc #- p;
+			END IF;
 		END LOOP;
 	END IF;
 	RETURN doc;
 END
 $fn$`
 }
+
+// maxArrayPad is how many nulls MongoDB pads an array with at most
+// (1,500,000: "can't backfill more than" in its update code).
+const maxArrayPad = 1_500_000
 
 // truncateFunction is the SQL of jsonb_truncate(doc, trunc): cut the array
 // at each dotted path of trunc to the length it maps it to, before the
