@@ -58,6 +58,9 @@ type Options struct {
 
 	// afterFill runs between the fill and the verification (tests).
 	afterFill func(ctx context.Context, g registry.Generation) error
+	// afterPurge runs between the purge of an old Redis key template's
+	// keys and the decision to forget the template (tests).
+	afterPurge func(ctx context.Context, template string) error
 }
 
 func (o *Options) defaults() {

@@ -127,9 +127,9 @@ func (r *run) sweepChunk(ctx context.Context, pv *projections.View, chunk []stri
 	return nil
 }
 
-// noteRedisTemplates records the key template of every view with Redis
-// keys, so that a rebuild after the template changed finds the old keys.
-func (e *Env) noteRedisTemplates(ctx context.Context) error {
+// redisTemplates is the key template of every view with Redis keys (view
+// → template), nil without Redis.
+func (e *Env) redisTemplates() map[string]string {
 	if e.live == nil {
 		return nil
 	}
@@ -137,7 +137,15 @@ func (e *Env) noteRedisTemplates(ctx context.Context) error {
 	for _, v := range stack.RedisViews(e.Plan) {
 		templates[v.Name] = v.Key
 	}
-	return e.Registry.NoteRedisTemplates(ctx, templates)
+	return templates
+}
+
+// noteRedisTemplates records the key template of every view with Redis
+// keys, so that a rebuild after the template changed finds the old keys.
+// A rebuild notes them when it starts; a daemon with every heartbeat
+// (Registry.Heartbeat).
+func (e *Env) noteRedisTemplates(ctx context.Context) error {
+	return e.Registry.NoteRedisTemplates(ctx, e.redisTemplates())
 }
 
 // sweepTemplates purges the keys the view's documents had under key
@@ -145,6 +153,13 @@ func (e *Env) noteRedisTemplates(ctx context.Context) error {
 // ever computed for the view (projector.revs) under each old template. A
 // key the current template of any view could also give is left alone: it
 // may be another document's.
+//
+// A purged template is forgotten only when nobody may still write with
+// it: no live instance wrote with it when the purge began (a daemon still
+// running the old configuration), and nobody noted it since (a daemon
+// started meanwhile). Otherwise it stays recorded, and a later rebuild,
+// once the daemons run the new configuration, purges what they wrote after
+// this purge passed.
 func (r *run) sweepTemplates(ctx context.Context) error {
 	pv, err := r.env.View(r.gen.View)
 	if err != nil {
@@ -177,14 +192,34 @@ func (r *run) sweepTemplates(ctx context.Context) error {
 		if old == current {
 			continue
 		}
+		// Looked before the purge: an instance that writes with the
+		// template after this either heartbeated before (in use) or notes
+		// it after (since), see Registry.Heartbeat.
+		inUse, since, err := r.env.Registry.RedisTemplateInUse(ctx, r.gen.View, old, InstanceTTL)
+		if err != nil {
+			return err
+		}
 		n, err := r.purgeTemplate(ctx, pv.ID, old, ours)
 		if err != nil {
 			return fmt.Errorf("sweep %s: keys of the old template %q: %w", r.gen.View, old, err)
 		}
 		r.res.Swept += n
-		r.opts.Log.Info("purged the keys of an old key template", "view", r.gen.View, "template", old, "keys", n)
-		if err := r.env.Registry.ForgetRedisTemplate(ctx, r.gen.View, old); err != nil {
-			return err
+		if r.opts.afterPurge != nil {
+			if err := r.opts.afterPurge(ctx, old); err != nil {
+				return err
+			}
+		}
+		forgot := false
+		if !inUse {
+			if forgot, err = r.env.Registry.ForgetRedisTemplate(ctx, r.gen.View, old, since); err != nil {
+				return err
+			}
+		}
+		if forgot {
+			r.opts.Log.Info("purged the keys of an old key template", "view", r.gen.View, "template", old, "keys", n)
+		} else {
+			r.opts.Log.Warn("purged the keys of an old key template that daemons still write; it stays recorded: rebuild again once every daemon runs the new configuration",
+				"view", r.gen.View, "template", old, "keys", n)
 		}
 	}
 	return nil

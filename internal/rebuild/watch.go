@@ -48,6 +48,10 @@ type Watcher struct {
 	host    string
 	pid     int
 	metrics *collector
+	// templates is the Redis key template of each view (view →
+	// template), as the wired sink writes them: every heartbeat records
+	// them.
+	templates map[string]string
 
 	mu     sync.Mutex
 	guards map[targetKey]*guard
@@ -91,16 +95,15 @@ func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Lo
 		return nil, err
 	}
 	w := &Watcher{env: env, opts: opts, log: log, host: host, pid: os.Getpid(), guards: map[targetKey]*guard{},
-		pointed: map[string]int{}, done: make(chan struct{})}
+		pointed: map[string]int{}, templates: env.redisTemplates(), done: make(chan struct{})}
 	for _, r := range st.Engine.Routes() {
 		if n := r.Sink.Name(); n != registry.StorePostgres && n != registry.StoreElasticsearch {
 			w.base = append(w.base, r)
 		}
 	}
-	if err := env.Registry.Heartbeat(ctx, opts.ID, host, w.pid, 0); err != nil {
-		return nil, err
-	}
-	if err := env.noteRedisTemplates(ctx); err != nil {
+	// The heartbeat records the instance's Redis key templates, before
+	// its first write: every heartbeat does again (see sync).
+	if err := env.Registry.Heartbeat(ctx, opts.ID, host, w.pid, 0, w.templates); err != nil {
 		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
 		return nil, err
 	}
@@ -209,7 +212,9 @@ func (w *Watcher) listen(ctx context.Context) (*pgx.Conn, error) {
 // pointed or a target cannot be written, the routes stay as they were and
 // the version applied does not move: a rebuild waits for this instance (and
 // says so when its wait times out) rather than fill a generation it does
-// not write, or drop one readers may be on.
+// not write, or drop one readers may be on. The heartbeat records again the
+// Redis key templates the instance writes with: a rebuild that purged the
+// keys of one of them keeps it recorded while the instance lives.
 func (w *Watcher) sync(ctx context.Context, force bool) error {
 	snap, err := w.env.Registry.Snapshot(ctx)
 	if err != nil {
@@ -231,7 +236,7 @@ func (w *Watcher) sync(ctx context.Context, force bool) error {
 	}
 	applied := w.routed
 	w.mu.Unlock()
-	if err := w.env.Registry.Heartbeat(ctx, w.opts.ID, w.host, w.pid, applied); err != nil {
+	if err := w.env.Registry.Heartbeat(ctx, w.opts.ID, w.host, w.pid, applied, w.templates); err != nil {
 		return errors.Join(rerr, err)
 	}
 	return rerr

@@ -18,20 +18,34 @@ type Instance struct {
 	AppliedVersion int64
 }
 
-// Heartbeat records that the instance is alive and has applied the
-// registry up to version applied (0 before its first read). An instance
-// calls it once before its first read of the registry: a rebuild registered
-// after that call waits for it, and one registered before it is in what it
-// reads.
-func (r *Registry) Heartbeat(ctx context.Context, id, host string, pid int, applied int64) error {
-	_, err := r.pool.Exec(ctx, `INSERT INTO `+r.ident("instances")+` AS i (id, host, pid, applied_version)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), applied_version = greatest(i.applied_version, excluded.applied_version)`,
-		id, host, pid, applied)
+// Heartbeat records that the instance is alive, has applied the registry
+// up to version applied (0 before its first read) and writes each view's
+// Redis keys with templates (view → key template); then it notes those
+// templates (NoteRedisTemplates), so that a template a rebuild forgot while
+// this instance still wrote with it is recorded again. An instance calls
+// it once before its first read of the registry and before its first
+// write: a rebuild registered after that call waits for it, and one
+// registered before it is in what it reads.
+//
+// The two are separate statements, in this order: a rebuild that looks
+// whether a template is in use before purging its keys either sees this
+// heartbeat, or the note comes after the purge began and keeps the
+// template recorded (see ForgetRedisTemplate). In one transaction, the note
+// would carry the time the transaction began, possibly before the purge,
+// while the heartbeat becomes visible only after the look.
+func (r *Registry) Heartbeat(ctx context.Context, id, host string, pid int, applied int64, templates map[string]string) error {
+	if templates == nil {
+		templates = map[string]string{}
+	}
+	_, err := r.pool.Exec(ctx, `INSERT INTO `+r.ident("instances")+` AS i (id, host, pid, applied_version, redis_templates)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), applied_version = greatest(i.applied_version, excluded.applied_version),
+			redis_templates = excluded.redis_templates`,
+		id, host, pid, applied, templates)
 	if err != nil {
 		return fmt.Errorf("registry: heartbeat of %s: %w", id, err)
 	}
-	return nil
+	return r.NoteRedisTemplates(ctx, templates)
 }
 
 // Deregister removes a stopping instance, so that nobody waits for it.

@@ -168,8 +168,10 @@ func (r *Registry) Migrate(ctx context.Context) error {
 			// Added after the first release: what a rebuild --from signal
 			// asked Debezium for, so that --resume waits for the same snapshot.
 			`ALTER TABLE ` + r.ident("generations") + ` ADD COLUMN IF NOT EXISTS signal jsonb`,
-			// The Redis key templates each view has been written with: a
-			// rebuild purges the keys of templates the view no longer has.
+			// The Redis key templates each view has been written with, and
+			// when one was last noted (a rebuild's start, a daemon's
+			// heartbeat): a rebuild purges the keys of templates the view
+			// no longer has.
 			`CREATE TABLE IF NOT EXISTS ` + r.ident("redis_templates") + ` (
 				view text NOT NULL, template text NOT NULL, noted_at timestamptz NOT NULL DEFAULT now(),
 				PRIMARY KEY (view, template))`,
@@ -177,6 +179,11 @@ func (r *Registry) Migrate(ctx context.Context) error {
 				id text PRIMARY KEY, host text NOT NULL, pid int NOT NULL,
 				started_at timestamptz NOT NULL DEFAULT now(), heartbeat_at timestamptz NOT NULL DEFAULT now(),
 				applied_version bigint NOT NULL DEFAULT 0)`,
+			// Added later: the Redis key template of each view (view →
+			// template) the instance writes with, recorded by every
+			// heartbeat, so that a rebuild knows which old templates live
+			// instances still write.
+			`ALTER TABLE ` + r.ident("instances") + ` ADD COLUMN IF NOT EXISTS redis_templates jsonb NOT NULL DEFAULT '{}'`,
 		}
 		for _, q := range stmts {
 			if _, err := tx.Exec(ctx, q); err != nil {
@@ -440,7 +447,9 @@ func (r *Registry) SetSignal(ctx context.Context, view string, number int, signa
 }
 
 // NoteRedisTemplates records the Redis key template of each view (view →
-// template) as one the view's keys are written with.
+// template) as one the view's keys are written with, noted now (by the
+// database clock): a template noted after a purge began stays recorded
+// (see ForgetRedisTemplate).
 func (r *Registry) NoteRedisTemplates(ctx context.Context, templates map[string]string) error {
 	if len(templates) == 0 {
 		return nil
@@ -460,7 +469,7 @@ func (r *Registry) NoteRedisTemplates(ctx context.Context, templates map[string]
 }
 
 // RedisTemplates lists the key templates a view's Redis keys were written
-// with, oldest first.
+// with, least recently noted first.
 func (r *Registry) RedisTemplates(ctx context.Context, view string) ([]string, error) {
 	rows, err := r.pool.Query(ctx, `SELECT template FROM `+r.ident("redis_templates")+` WHERE view = $1 ORDER BY noted_at, template`, view)
 	if err != nil {
@@ -469,10 +478,30 @@ func (r *Registry) RedisTemplates(ctx context.Context, view string) ([]string, e
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// ForgetRedisTemplate drops a template whose keys were purged.
-func (r *Registry) ForgetRedisTemplate(ctx context.Context, view, template string) error {
-	if _, err := r.pool.Exec(ctx, `DELETE FROM `+r.ident("redis_templates")+` WHERE view = $1 AND template = $2`, view, template); err != nil {
-		return fmt.Errorf("registry: forget redis key template of %s: %w", view, err)
+// RedisTemplateInUse reports whether a live instance (heartbeat younger
+// than ttl) writes view's keys with template, and the database time it
+// looked: a purge of the template's keys begins after this call, and
+// passes that time to ForgetRedisTemplate.
+func (r *Registry) RedisTemplateInUse(ctx context.Context, view, template string, ttl time.Duration) (inUse bool, at time.Time, err error) {
+	err = r.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+r.ident("instances")+`
+		WHERE heartbeat_at >= now() - $3::interval AND redis_templates->>$1 = $2), now()`, view, template, ttl).Scan(&inUse, &at)
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("registry: is redis key template of %s in use: %w", view, err)
 	}
-	return nil
+	return inUse, at, nil
+}
+
+// ForgetRedisTemplate drops a template whose keys were purged, unless it
+// was noted at or after since (when the purge began): whoever noted it may
+// have written a key the purge had already passed, and a later rebuild
+// purges it again. It reports whether the template was dropped. A note
+// committed concurrently either comes first and keeps the template, or
+// comes after and records it again.
+func (r *Registry) ForgetRedisTemplate(ctx context.Context, view, template string, since time.Time) (bool, error) {
+	tag, err := r.pool.Exec(ctx, `DELETE FROM `+r.ident("redis_templates")+` WHERE view = $1 AND template = $2 AND noted_at < $3`,
+		view, template, since)
+	if err != nil {
+		return false, fmt.Errorf("registry: forget redis key template of %s: %w", view, err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
