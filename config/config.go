@@ -38,6 +38,11 @@ type Kafka struct {
 	DeadLetterTopic string `yaml:"dead_letter_topic"`
 	// BatchSize is the most records projected in one batch. Default 10000.
 	BatchSize int `yaml:"batch_size"`
+	// ShutdownTimeout bounds a graceful stop (the first SIGTERM): past it,
+	// the batches not yet written are left uncommitted (the next member
+	// consumes them again) and the member leaves the group. Default 20s,
+	// under Kubernetes' default terminationGracePeriodSeconds (30s).
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// SchemaRegistry is the Confluent-compatible registry Avro sources
 	// need; schemas are fetched once by id.
 	SchemaRegistry SchemaRegistry `yaml:"schema_registry"`

@@ -10,6 +10,7 @@ const (
 	DefaultGroup          = "projector"
 	DefaultClientID       = "projector"
 	DefaultBatchSize      = 10000
+	DefaultShutdown       = Duration(20 * time.Second)
 	DefaultStateSchema    = "projector"
 	DefaultAdminListen    = "127.0.0.1:9464"
 	DefaultLogFormat      = "text"
@@ -35,6 +36,9 @@ func (c *Config) applyDefaults(d *decoder) {
 	setDefault(&k.DeadLetterTopic, k.Group+deadLetterTopicSuffix)
 	if !d.present(&k.BatchSize) || d.info[&k.BatchSize].bad {
 		k.BatchSize = DefaultBatchSize
+	}
+	if !d.present(&k.ShutdownTimeout) || d.info[&k.ShutdownTimeout].bad {
+		k.ShutdownTimeout = DefaultShutdown
 	}
 	writtenTLS(d, &k.TLS)
 	writtenTLS(d, &k.SchemaRegistry.TLS)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/projectorhq/projector/internal/kafkautil/kafkatest"
 )
@@ -160,5 +161,36 @@ func TestSecretRedacted(t *testing.T) {
 	}
 	if Secret("").String() != "" {
 		t.Errorf("an empty secret should print empty")
+	}
+}
+
+// TestShutdownTimeout: kafka.shutdown_timeout bounds a graceful stop; it
+// defaults under Kubernetes' 30-second grace period and must be positive.
+func TestShutdownTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name, kafka string
+		want        Duration
+		err         string
+	}{
+		{name: "default", want: DefaultShutdown},
+		{name: "set", kafka: "  shutdown_timeout: 45s", want: Duration(45 * time.Second)},
+		{name: "zero", kafka: "  shutdown_timeout: 0s", err: "test.yaml:4:21: kafka.shutdown_timeout must be positive: how long a graceful stop waits for the batches in flight"},
+		{name: "negative", kafka: "  shutdown_timeout: -1s", err: "test.yaml:4:21: kafka.shutdown_timeout must be positive: how long a graceful stop waits for the batches in flight"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("test.yaml", []byte(kafkaYAML(tc.kafka)), kafkaEnv)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("errors:\n%v\nwant:\n%s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Kafka.ShutdownTimeout != tc.want {
+				t.Errorf("kafka.shutdown_timeout = %v, want %v", c.Kafka.ShutdownTimeout, tc.want)
+			}
+		})
 	}
 }

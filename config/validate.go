@@ -129,6 +129,9 @@ func (v *validator) kafka() {
 		}
 	}
 	v.batchSize()
+	if v.usable(&k.ShutdownTimeout) && k.ShutdownTimeout <= 0 {
+		v.add(v.at(&k.ShutdownTimeout, k.Pos), "kafka.shutdown_timeout must be positive: how long a graceful stop waits for the batches in flight")
+	}
 	v.schemaRegistry(&k.SchemaRegistry)
 	v.tlsSettings(k.TLS, "kafka.tls")
 	v.kafkaSASL(k.SASL)

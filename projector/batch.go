@@ -99,7 +99,7 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	e.retryConflicts(ctx)
-	e.conflicts.add(b.Refused, nil)
+	e.gaveUp(e.conflicts.add(b.Refused, nil), nil)
 	e.metrics.batchSeconds.Observe(time.Since(b.start).Seconds())
 	return nil
 }

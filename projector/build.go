@@ -17,7 +17,8 @@ type builder struct {
 	e     *Engine
 	tx    stateTx
 	view  *projections.View
-	fresh fresh // rows the transaction already holds
+	fresh fresh  // rows the transaction already holds
+	tally *tally // counted once the transaction commits
 }
 
 // joined is the rows one join field found, by the text of their join values,
@@ -247,7 +248,7 @@ func (b *builder) field(f *projections.Field, src *projections.Source, row map[s
 		return nil
 	}
 	if v, ok = exprResult(f.Type, v); !ok {
-		b.e.metrics.exprErrors.Inc()
+		b.tally.exprErrors++
 		return nil
 	}
 	return v
@@ -276,7 +277,7 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 	}
 	v, err := expr.Run(x.Program, env)
 	if err != nil {
-		b.e.metrics.exprErrors.Inc()
+		b.tally.exprErrors++
 		return nil, false
 	}
 	return v, true

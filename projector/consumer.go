@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +27,14 @@ type ConsumerOptions struct {
 	// StopOnError is errors.tolerance=none: a bad record stops the consumer
 	// (without committing it) instead of going to the dead-letter topic.
 	StopOnError bool
-	Logger      *slog.Logger
+	// ShutdownTimeout bounds a graceful stop: past it, the batches not yet
+	// written are abandoned, uncommitted (the next member consumes them
+	// again), and Run returns nil. Default 20s, as config.DefaultShutdown.
+	ShutdownTimeout time.Duration
+	// LagRefresh is how long projector_consumer_lag may go without a fetch
+	// before the brokers are asked for the partitions' ends. Default 10s.
+	LagRefresh time.Duration
+	Logger     *slog.Logger
 	// Extra client options (tests: fetch sizes, auto topic creation).
 	Extra []kgo.Opt
 }
@@ -49,6 +55,7 @@ type Consumer struct {
 	// rebalance is signalled when a rebalance waits for this member to
 	// commit what it polled.
 	rebalance chan struct{}
+	lags      *lags
 
 	mu      sync.Mutex
 	unacked []*kgo.Record // projected records whose offset commit failed
@@ -62,10 +69,16 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 10000
 	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = defaultShutdownTimeout
+	}
+	if opts.LagRefresh <= 0 {
+		opts.LagRefresh = defaultLagRefresh
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Consumer{eng: eng, opts: opts, log: opts.Logger, rebalance: make(chan struct{}, 1)}
+	c := &Consumer{eng: eng, opts: opts, log: opts.Logger, rebalance: make(chan struct{}, 1), lags: newLags(eng.metrics.lag)}
 	kopts := []kgo.Opt{
 		kgo.SeedBrokers(opts.Brokers...),
 		kgo.ConsumerGroup(opts.Group),
@@ -96,9 +109,11 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 			// polled but not projected are never committed.
 			c.commit(ctx, nil)
 			c.forget(revoked)
+			c.lags.forget(revoked) // another member exports their lag now
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 			c.forget(lost) // no longer ours: no commit for them
+			c.lags.forget(lost)
 			// The group session is gone (the member was fenced or cannot
 			// reach the coordinator): not a working member until assigned
 			// partitions again.
@@ -127,7 +142,9 @@ func (c *Consumer) Joined() bool { return c.joined.Load() }
 // Run consumes until stop is closed (graceful: the batches in flight are
 // finished, flushed and committed, then the member leaves the group) or
 // ctx ends (hard: nothing more is committed; what was not committed is
-// consumed again by the next member).
+// consumed again by the next member). A graceful stop that cannot finish
+// within ShutdownTimeout (a store is down) abandons the batches not yet
+// written, commits none of them, leaves the group and returns nil.
 //
 // Batches go through three stages at once: the newest is decoded (here)
 // while the one before is applied to the state and the one before that is
@@ -136,15 +153,42 @@ func (c *Consumer) Joined() bool { return c.joined.Load() }
 // and offsets are committed in order.
 func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 	defer c.cl.CloseAllowingRebalance()
+	var watchers sync.WaitGroup
+	defer watchers.Wait() // after the contexts below are cancelled
 	pollCtx, cancelPoll := context.WithCancel(ctx)
 	defer cancelPoll()
-	go func() {
+	// work is what the batches are finished under: ctx, and at most
+	// ShutdownTimeout once stopped.
+	work, cancelWork := context.WithCancelCause(ctx)
+	defer cancelWork(nil)
+	watchers.Go(func() {
 		select {
 		case <-stop:
 			cancelPoll()
 		case <-pollCtx.Done():
+			return
 		}
-	}()
+		t := time.NewTimer(c.opts.ShutdownTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelWork(errShutdownTimeout)
+		case <-work.Done():
+		}
+	})
+	watchers.Go(func() { c.watchLag(pollCtx) })
+	err := c.consume(work, pollCtx)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(work), errShutdownTimeout) && abandoned(err) {
+		c.log.Warn("the graceful stop timed out: the batches not yet written are not committed, and their records will be consumed again",
+			"shutdown_timeout", c.opts.ShutdownTimeout)
+		return nil
+	}
+	return err
+}
+
+// consume is Run's loop: ctx is the batches' context, pollCtx ends with a
+// stop.
+func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 	c.ensureDeadLetterTopic(pollCtx) // a stop need not wait for brokers that do not answer
 	if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
 		return err
@@ -157,8 +201,9 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		}
 		fetches := c.poll(pollCtx, p.wake())
 		if fetches.IsClientClosed() || ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
+		c.lags.fetched(fetches)
 		var recreated []string
 		failed := false
 		fetches.EachError(func(t string, p int32, err error) {
@@ -458,7 +503,6 @@ func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
 	for i, p := range o {
 		last[i] = p.last
 		c.eng.metrics.consumed.WithLabelValues(p.last.Topic).Add(float64(p.records))
-		c.eng.metrics.lag.WithLabelValues(p.last.Topic, strconv.Itoa(int(p.last.Partition))).Set(float64(p.lag))
 	}
 	c.log.Debug("batch projected", "partitions", len(o), "dead_letters", len(b.Dead))
 	c.commit(ctx, last)
@@ -477,7 +521,7 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 			return nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 		// The query PostgreSQL (state, revisions) is named as such in
 		// /readyz; a sink names itself when its write fails.
@@ -489,7 +533,7 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 		c.log.Warn(what+" failed; retrying", "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return context.Cause(ctx)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, c.eng.backoff)

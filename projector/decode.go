@@ -26,15 +26,23 @@ type Decoded struct {
 // schema registry cannot be reached: a bad record is a dead letter.
 func (e *Engine) Decode(ctx context.Context, recs []Record) (*Decoded, error) {
 	start := time.Now()
-	perSource, dead, m, err := e.decode(ctx, recs)
+	var ig ignored
+	perSource, dead, m, err := e.decodeCounting(ctx, recs, &ig)
 	if err != nil {
 		return nil, err
 	}
+	e.countIgnored(ig) // once: a decode that failed is done again
 	return &Decoded{Dead: dead, start: start, perSource: perSource, marks: m}, nil
 }
 
 // decode turns records into state changes per source, in record order.
 func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.Source][]rowChange, []DeadLetter, marks, error) {
+	return e.decodeCounting(ctx, recs, nil)
+}
+
+// decodeCounting is decode counting the records that change no row in ig
+// (unless nil).
+func (e *Engine) decodeCounting(ctx context.Context, recs []Record, ig *ignored) (map[*projections.Source][]rowChange, []DeadLetter, marks, error) {
 	out := map[*projections.Source][]rowChange{}
 	m := marks{}
 	var dead []DeadLetter
@@ -45,7 +53,7 @@ func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.So
 		}
 		if r.Control {
 			m.see(sd.src.Name, r.Topic, r.Partition, r.Offset, debezium.Position{})
-			e.metrics.ignored.WithLabelValues(sd.src.Name, "transaction_marker").Inc()
+			ig.add(sd.src.Name, "transaction_marker")
 			continue
 		}
 		ch, err := e.decodeRecord(ctx, sd.dec, r)
@@ -64,7 +72,7 @@ func (e *Engine) decode(ctx context.Context, recs []Record) (map[*projections.So
 			continue
 		}
 		if !ok {
-			e.metrics.ignored.WithLabelValues(sd.src.Name, ch.Kind.String()).Inc()
+			ig.add(sd.src.Name, ch.Kind.String())
 			continue
 		}
 		if rc.Patch {

@@ -174,6 +174,7 @@ type projected struct {
 	docs    []sinks.Doc
 	pending []int64      // ids of the pending rows
 	dead    []DeadLetter // patches of rows the state does not hold
+	tally   tally
 }
 
 // project writes the changes to the state, records the affected docs as
@@ -188,9 +189,9 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 	}
 	var out projected
 	err := e.state.update(ctx, func(tx stateTx) error {
-		out = projected{}
+		out = projected{tally: tally{sources: make([]sourceTally, len(e.plan.Sources))}}
 		seen := fresh{}
-		aff, dead, err := e.applyChanges(ctx, tx, perSource, seen)
+		aff, dead, err := e.applyChanges(ctx, tx, perSource, seen, &out.tally)
 		if err != nil {
 			return err
 		}
@@ -199,35 +200,41 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 		if err != nil {
 			return err
 		}
-		if out.docs, err = e.computeDocs(ctx, tx, byView(pending), seen, bump); err != nil {
+		if out.docs, err = e.computeDocs(ctx, tx, byView(pending), seen, bump, &out.tally); err != nil {
 			return err
 		}
 		out.pending = pendingIDs(pending)
 		return nil
 	})
+	if err == nil {
+		e.count(&out.tally)
+	}
 	return out, err
 }
 
 // applyChanges writes the changes to the state in tx and collects the docs
 // they affect. Patches of rows the state does not hold come back as dead
-// letters.
-func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh) (affected, []DeadLetter, error) {
+// letters. What they count goes to t.
+func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh, t *tally) (affected, []DeadLetter, error) {
 	aff := affected{}
 	var dead []DeadLetter
 	cuts, err := tx.truncations(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, src := range e.plan.Sources {
+	for i, src := range e.plan.Sources {
 		changes := perSource[src]
 		if len(changes) == 0 {
 			continue
 		}
+		n := &t.sources[i]
+		n.changed = true
 		shape := e.shapes[src]
-		changes, err := e.expandTruncates(ctx, tx, src, changes, cuts[src.Name])
+		changes, older, err := e.expandTruncates(ctx, tx, src, changes, cuts[src.Name])
 		if err != nil {
 			return nil, nil, err
 		}
+		n.stale += older
 		// ON CONFLICT cannot touch a row twice in one statement: apply a
 		// key's changes in rounds, in order, after folding away the ones
 		// a later change of the same key makes moot.
@@ -238,8 +245,8 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 			}
 			before := len(dead)
 			rows, dead = unbased(src, round, rows, dead)
-			e.metrics.applied.WithLabelValues(src.Name).Add(float64(len(rows)))
-			e.metrics.stale.WithLabelValues(src.Name).Add(float64(len(round) - len(rows) - (len(dead) - before)))
+			n.applied += len(rows)
+			n.stale += len(round) - len(rows) - (len(dead) - before)
 			seen.applied(src, rows, shape.New == nil)
 			if err := e.collect(ctx, tx, src, rows, aff, seen); err != nil {
 				return nil, nil, err
@@ -279,8 +286,9 @@ func unbased(src *projections.Source, round []rowChange, rows []applied, dead []
 // position guard spares rows a newer change wrote. Changes older than the
 // newest truncate (cut, or one in this batch) are dropped whenever they
 // arrive: Debezium sends a truncate without a key, so it may reach the
-// projector before or after changes of other partitions that preceded it.
-func (e *Engine) expandTruncates(ctx context.Context, tx stateTx, src *projections.Source, changes []rowChange, cut debezium.Position) ([]rowChange, error) {
+// projector before or after changes of other partitions that preceded it;
+// older is how many were.
+func (e *Engine) expandTruncates(ctx context.Context, tx stateTx, src *projections.Source, changes []rowChange, cut debezium.Position) (_ []rowChange, older int, _ error) {
 	truncated := false
 	for _, c := range changes {
 		if c.Truncate {
@@ -291,10 +299,9 @@ func (e *Engine) expandTruncates(ctx context.Context, tx stateTx, src *projectio
 		}
 	}
 	if !truncated && cut == (debezium.Position{}) {
-		return changes, nil
+		return changes, 0, nil
 	}
 	out := make([]rowChange, 0, len(changes))
-	older := 0
 	for i, c := range changes {
 		pos := debezium.Position{Hi: c.PosHi, Lo: c.PosLo}
 		if !c.Truncate {
@@ -307,7 +314,7 @@ func (e *Engine) expandTruncates(ctx context.Context, tx stateTx, src *projectio
 		}
 		rows, err := tx.rowsBefore(ctx, src, pos)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		keys := map[string]map[string]any{}
 		for _, r := range rows {
@@ -322,12 +329,11 @@ func (e *Engine) expandTruncates(ctx context.Context, tx stateTx, src *projectio
 			out = append(out, rowChange{Key: k, Data: keys[k], PosHi: c.PosHi, PosLo: c.PosLo, Deleted: true})
 		}
 		if err := tx.truncate(ctx, src, pos); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		e.log.Info("truncate", "source", src.Name, "rows", len(keys), "position", pos.String())
 	}
-	e.metrics.stale.WithLabelValues(src.Name).Add(float64(older))
-	return out, nil
+	return out, older, nil
 }
 
 // keyColumns is the part of a row a tombstone keeps: its key columns (the
@@ -488,11 +494,16 @@ func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map
 // computeIn computes docs from the state in a transaction of their own.
 func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map[string]any, revs revMode) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
+	var t tally
 	err := e.state.update(ctx, func(tx stateTx) error {
+		t = tally{}
 		var err error
-		docs, err = e.computeDocs(ctx, tx, byView, nil, revs)
+		docs, err = e.computeDocs(ctx, tx, byView, nil, revs, &t)
 		return err
 	})
+	if err == nil {
+		e.count(&t)
+	}
 	return docs, err
 }
 
@@ -509,7 +520,8 @@ const (
 // its current one (peek), taking the rows seen holds instead of reading
 // them again. Either way the revision rows stay locked until the docs are
 // built: no write of a doc computed from newer state can come in between.
-func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, seen fresh, mode revMode) ([]sinks.Doc, error) {
+// Expression errors are counted in t.
+func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, seen fresh, mode revMode, t *tally) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	for _, v := range e.plan.Views {
 		ids := byView[v.Name]
@@ -526,7 +538,7 @@ func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]
 		if err != nil {
 			return nil, err
 		}
-		b := &builder{e: e, tx: tx, view: v, fresh: seen}
+		b := &builder{e: e, tx: tx, view: v, fresh: seen, tally: t}
 		out, err := b.docs(ctx, ids, revs)
 		if err != nil {
 			return nil, err

@@ -28,6 +28,7 @@ func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []strin
 	c.mu.Lock()
 	c.unacked = slices.DeleteFunc(c.unacked, func(r *kgo.Record) bool { return slices.Contains(topics, r.Topic) })
 	c.mu.Unlock()
+	c.lags.forgetTopics(topics)
 	if err := c.retry(ctx, "forget watermarks", func(ctx context.Context) error {
 		return c.eng.state.forgetWatermarks(ctx, topics)
 	}); err != nil {
@@ -47,7 +48,6 @@ type offsets []partitionOffset
 type partitionOffset struct {
 	last    *kgo.Record
 	records int
-	lag     int64 // records after the last one, when it was fetched
 }
 
 func offsetsOf(fetches kgo.Fetches) offsets {
@@ -59,13 +59,7 @@ func offsetsOf(fetches kgo.Fetches) offsets {
 		}
 		r := p.Records[n-1]
 		last := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch}
-		// Read committed, a partition ends at its last stable offset
-		// (which a broker that does not know it gives as -1).
-		end := p.LastStableOffset
-		if end < 0 {
-			end = p.HighWatermark
-		}
-		o = append(o, partitionOffset{last: last, records: n, lag: end - r.Offset - 1})
+		o = append(o, partitionOffset{last: last, records: n})
 	})
 	return o
 }
@@ -102,6 +96,7 @@ func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 		return
 	}
 	c.unacked = nil
+	c.lags.committed(todo)
 }
 
 // assignedTo records the member ID partitions were assigned to. A new ID

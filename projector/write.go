@@ -13,9 +13,12 @@ import (
 
 // write hands docs to every sink, retrying what failed with capped
 // exponential backoff until it succeeds or ctx ends. Nothing is skipped but
-// the docs a store refuses as they are, which come back as refusals.
+// the docs a store refuses as they are, which come back as refusals, logged
+// and counted.
 func (e *Engine) write(ctx context.Context, docs []sinks.Doc) ([]Refusal, error) {
-	return e.writeDocs(ctx, e.Routes(), docs)
+	refused, err := e.writeDocs(ctx, e.Routes(), docs)
+	e.refuse(refused)
+	return refused, err
 }
 
 // Refusal is a doc a store refused as it is (sinks.ErrRefused: a value out
@@ -53,7 +56,8 @@ func (e *Engine) SetRoutes(routes []Route) {
 // every one stored or refused every doc (see Refusal; the refusals are
 // logged and counted), or ctx ends.
 func (e *Engine) WriteDocs(ctx context.Context, routes []Route, docs []sinks.Doc) error {
-	_, err := e.writeDocs(ctx, routes, docs)
+	refused, err := e.writeDocs(ctx, routes, docs)
+	e.refuse(refused)
 	return err
 }
 
@@ -77,7 +81,8 @@ func (e *Engine) writeDocs(ctx context.Context, routes []Route, docs []sinks.Doc
 
 // writeRoute writes the route's docs, retrying what failed with capped
 // exponential backoff until it is stored or ctx ends; the docs the store
-// refuses as they are come back as refusals instead.
+// refuses as they are come back as refusals instead, for the caller to
+// log and count (a doc written again after a conflict is counted once).
 func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) ([]Refusal, error) {
 	s := r.Sink
 	todo := r.filter(docs)
@@ -100,7 +105,7 @@ func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) ([]R
 				switch {
 				case !bad:
 				case errors.Is(why, sinks.ErrRefused):
-					refused = append(refused, e.refuse(s.Name(), todo[i], why))
+					refused = append(refused, Refusal{Sink: s.Name(), Doc: todo[i], Err: why})
 				default:
 					failed = append(failed, todo[i])
 				}
@@ -124,9 +129,11 @@ func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) ([]R
 	return refused, nil
 }
 
-// refuse logs and counts a doc a store refused.
-func (e *Engine) refuse(sink string, d sinks.Doc, why error) Refusal {
-	e.metrics.docsRefused.WithLabelValues(sink, d.View).Inc()
-	e.log.Error("a store refused a doc as it is: set aside, the store keeps its previous version", "sink", sink, "view", d.View, "doc", d.ID, "rev", d.Rev, "err", why)
-	return Refusal{Sink: sink, Doc: d, Err: why}
+// refuse logs and counts the docs stores refused.
+func (e *Engine) refuse(refused []Refusal) {
+	for _, r := range refused {
+		e.metrics.docsRefused.WithLabelValues(r.Sink, r.Doc.View).Inc()
+		e.log.Error("a store refused a doc as it is: set aside, the store keeps its previous version",
+			"sink", r.Sink, "view", r.Doc.View, "doc", r.Doc.ID, "rev", r.Doc.Rev, "err", r.Err)
+	}
 }

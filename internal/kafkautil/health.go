@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,43 +84,84 @@ const (
 // reach the brokers. A consumer that cannot connect retries forever; with
 // Health the daemon says why, once in its log and in /readyz, instead of
 // only that it has no partitions yet.
+//
+// One broker that does not answer while others do (a rolling restart) is
+// not Kafka down: the client works on through the others. It is logged at
+// warn once until that broker connects again, and at error once if it
+// stays unreachable past the grace period; Err reports Kafka down only
+// while no broker answers (or the group cannot be joined).
 type Health struct {
-	log *slog.Logger
-	mu  sync.Mutex
-	err error // the cause of the failures; nil once a request went through
-	// logged are the causes logged since the brokers last answered, so
+	log   *slog.Logger
+	grace time.Duration
+	now   func() time.Time
+
+	mu    sync.Mutex
+	cause error // the last failure, explained
+	// group is a failure of the group's management since the last request
+	// that went through.
+	group bool
+	// failing are the brokers (by node id) whose connection failed since
+	// they last answered.
+	failing map[int32]*brokerFailure
+	// logged are the causes logged since Kafka was last reachable, so
 	// that retries log each once however the causes alternate.
 	logged map[string]bool
 	// inSASL holds the brokers (by node id) whose connection being set up
 	// failed in SASL: each broker's own, so that one broker's refused
 	// password never labels another's refused dial.
 	inSASL map[int32]bool
-	// failing is err != nil, read without the lock by OnBrokerE2E, which
-	// runs for every request.
-	failing atomic.Bool
+	// answering are the brokers (by node id, seeds aside) whose last
+	// request went through: read without the lock by OnBrokerE2E, which
+	// runs for every request, and replaced (never changed) under it.
+	answering atomic.Pointer[map[int32]bool]
+	// troubled is group || len(failing) > 0, read without the lock.
+	troubled atomic.Bool
+}
+
+// brokerFailure is one broker's connection failures since it last answered.
+type brokerFailure struct {
+	since     time.Time
+	warned    bool // logged at warn while the others answered
+	escalated bool // logged at error, past the grace period
 }
 
 // maxLogged bounds the distinct causes logged in one outage: messages
 // that carry a local port (a reset connection) differ on every retry.
 const maxLogged = 16
 
+// brokerGrace is how long one broker may stay unreachable, while others
+// answer, before it is logged at error.
+const brokerGrace = 5 * time.Minute
+
 // NewHealth returns a Health logging to log.
 func NewHealth(log *slog.Logger) *Health {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Health{log: log, logged: map[string]bool{}, inSASL: map[int32]bool{}}
+	h := &Health{log: log, grace: brokerGrace, now: time.Now, failing: map[int32]*brokerFailure{},
+		logged: map[string]bool{}, inSASL: map[int32]bool{}}
+	h.answering.Store(&map[int32]bool{})
+	return h
 }
 
 // Opt installs h in a client.
 func (h *Health) Opt() kgo.Opt { return kgo.WithHooks(h) }
 
-// Err is the last failure to reach the brokers, explained, or nil when
-// the last request went through.
+// Err is the last failure to reach Kafka, explained, while no broker
+// answers or the group cannot be managed; nil otherwise.
 func (h *Health) Err() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.err
+	if !h.down() {
+		return nil
+	}
+	return h.cause
+}
+
+// down reports whether Kafka cannot be reached: the group failed, or some
+// broker failed and none answers. Call with h.mu held.
+func (h *Health) down() bool {
+	return h.cause != nil && (h.group || len(h.failing) > 0 && len(*h.answering.Load()) == 0)
 }
 
 // OnBrokerConnect sees each connection set up: the dial, the TLS
@@ -128,13 +170,18 @@ func (h *Health) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net
 	h.mu.Lock()
 	inSASL := h.inSASL[meta.NodeID]
 	delete(h.inSASL, meta.NodeID)
+	if err == nil {
+		// Log this broker's next failure again.
+		delete(h.failing, meta.NodeID)
+		h.troubled.Store(h.group || len(h.failing) > 0)
+	}
 	h.mu.Unlock()
 	switch {
 	case err == nil:
 	case inSASL && !errors.Is(err, kerr.SaslAuthenticationFailed):
-		h.fail(fmt.Errorf("%w: %w", errSASLClosed, err))
+		h.fail(&meta, fmt.Errorf("%w: %w", errSASLClosed, err))
 	default:
-		h.fail(err)
+		h.fail(&meta, err)
 	}
 }
 
@@ -153,21 +200,56 @@ func (h *Health) OnBrokerRead(meta kgo.BrokerMetadata, key int16, _ int, _, _ ti
 // failures among them.
 func (h *Health) OnGroupManageError(err error) {
 	if !errors.Is(err, context.Canceled) {
-		h.fail(err)
+		h.fail(nil, err)
 	}
 }
 
 // OnBrokerE2E sees every request: one that went through, past setting up
-// its connection, means the brokers are reachable again.
-func (h *Health) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2E) {
-	setup := key == keyAPIVersions || key == keySASLHandshake || key == keySASLAuthenticate
-	if e2e.Err() == nil && !setup && h.failing.Load() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.err = nil
-		clear(h.logged)
-		h.failing.Store(false)
+// its connection, means its broker answers, and the group's failure is
+// over; one whose connection broke means the broker no longer answers.
+func (h *Health) OnBrokerE2E(meta kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2E) {
+	if key == keyAPIVersions || key == keySASLHandshake || key == keySASLAuthenticate {
+		return
 	}
+	ok := e2e.Err() == nil
+	if ok == (*h.answering.Load())[meta.NodeID] && (!ok || !h.troubled.Load()) {
+		return // nothing changes: the common case, without the lock
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.setAnswering(meta.NodeID, ok)
+	if !ok {
+		return
+	}
+	delete(h.failing, meta.NodeID)
+	h.group = false
+	if len(h.failing) == 0 {
+		h.cause = nil
+	}
+	h.troubled.Store(len(h.failing) > 0)
+	clear(h.logged) // Kafka answers: the next outage is logged again
+}
+
+// setAnswering records whether a broker answers. Call with h.mu held.
+// A seed broker (a negative id) is an alias, for bootstrapping, of a
+// broker the client knows by its id once it read the metadata: its
+// requests are few, and it would stay "answering" long after that broker
+// stopped.
+func (h *Health) setAnswering(node int32, ok bool) {
+	old := *h.answering.Load()
+	if old[node] == ok || node < 0 {
+		return
+	}
+	m := make(map[int32]bool, len(old)+1)
+	for n := range old {
+		if n != node {
+			m[n] = true
+		}
+	}
+	if ok {
+		m[node] = true
+	}
+	h.answering.Store(&m)
 }
 
 // Explain is the package's Explain, adding the failure the hook saw when
@@ -176,33 +258,64 @@ func (h *Health) Explain(err error) error {
 	if err == nil || hint(err) != "" {
 		return Explain(err)
 	}
-	if cause := h.Err(); cause != nil {
+	h.mu.Lock()
+	cause := h.cause
+	h.mu.Unlock()
+	if cause != nil {
 		return fmt.Errorf("%w; last connection failure: %w", err, cause)
 	}
 	return err
 }
 
-// fail records err as the cause and logs it unless it was logged in this
-// outage already: a client retrying a wrong password would otherwise log
-// it every second. An error without a hint (the bare EOF franz-go gives
-// the group once its member's session is lost) does not replace an
-// explained cause: it is what that cause looks like from further away.
-func (h *Health) fail(err error) {
+// fail records err as the cause, of the broker meta (nil: the group's
+// management). While Kafka is down it logs each cause at error once per
+// outage: a client retrying a wrong password would otherwise log it every
+// second. A broker failing while others answer is logged at warn once until
+// it connects again, and at error once past the grace period. An error
+// without a hint (the bare EOF franz-go gives the group once its member's
+// session is lost) does not replace an explained cause: it is what that
+// cause looks like from further away.
+func (h *Health) fail(meta *kgo.BrokerMetadata, err error) {
 	h.mu.Lock()
-	if hint(err) == "" && hint(h.err) != "" {
-		err = h.err
+	if hint(err) == "" && hint(h.cause) != "" {
+		err = h.cause
 	} else {
 		err = Explain(err)
 	}
-	h.err = err
-	h.failing.Store(true)
-	msg := err.Error()
-	first := !h.logged[msg] && len(h.logged) < maxLogged
-	if first {
-		h.logged[msg] = true
+	h.cause = err
+	var b *brokerFailure
+	if meta == nil {
+		h.group = true
+	} else {
+		h.setAnswering(meta.NodeID, false)
+		if b = h.failing[meta.NodeID]; b == nil {
+			b = &brokerFailure{since: h.now()}
+			h.failing[meta.NodeID] = b
+		}
+	}
+	h.troubled.Store(true)
+	var level slog.Level
+	var msg string
+	switch {
+	case h.down():
+		if text := err.Error(); !h.logged[text] && len(h.logged) < maxLogged {
+			h.logged[text] = true
+			level, msg = slog.LevelError, "cannot reach kafka; retrying"
+		}
+	case b != nil && !b.warned:
+		b.warned = true
+		level, msg = slog.LevelWarn, "a kafka broker does not answer; the others do"
+	case b != nil && !b.escalated && h.now().Sub(b.since) >= h.grace:
+		b.escalated = true
+		level, msg = slog.LevelError, "a kafka broker has not answered for "+h.grace.String()+"; the others do"
 	}
 	h.mu.Unlock()
-	if first {
-		h.log.Error("cannot reach kafka; retrying", "err", err)
+	if msg == "" {
+		return
+	}
+	if meta == nil {
+		h.log.Log(context.Background(), level, msg, "err", err)
+	} else {
+		h.log.Log(context.Background(), level, msg, "broker", net.JoinHostPort(meta.Host, strconv.Itoa(int(meta.Port))), "err", err)
 	}
 }

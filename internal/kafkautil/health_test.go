@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -123,5 +124,120 @@ func TestHealthSASLPerBroker(t *testing.T) {
 	h.OnBrokerConnect(two, 0, nil, refused)
 	if err := h.Err(); err == nil || !strings.Contains(err.Error(), "rejected the SASL credentials") {
 		t.Errorf("after bare errors: %v, want the SASL refusal kept", err)
+	}
+}
+
+// levelLog keeps the messages logged at warn and error.
+type levelLog struct {
+	mu          sync.Mutex
+	warn, error []string
+}
+
+func (h *levelLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *levelLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case r.Level >= slog.LevelError:
+		h.error = append(h.error, r.Message)
+	case r.Level >= slog.LevelWarn:
+		h.warn = append(h.warn, r.Message)
+	}
+	return nil
+}
+func (h *levelLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *levelLog) WithGroup(string) slog.Handler      { return h }
+
+func (h *levelLog) counts() (warn, errs int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.warn), len(h.error)
+}
+
+var (
+	broker1 = kgo.BrokerMetadata{NodeID: 1, Host: "kafka-1", Port: 9092}
+	broker2 = kgo.BrokerMetadata{NodeID: 2, Host: "kafka-2", Port: 9092}
+	broker3 = kgo.BrokerMetadata{NodeID: 3, Host: "kafka-3", Port: 9092}
+	refused = &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+)
+
+// TestHealthOneBrokerDownIsNotKafkaDown: a rolling restart takes one
+// broker of three down for minutes while the others serve every fetch and
+// commit. The client keeps dialing the stopped broker now and then
+// (metadata requests pick any broker): that is not Kafka down (/readyz
+// stays ready) and is logged once, at warn, until the broker connects
+// again; its next outage is logged again.
+func TestHealthOneBrokerDownIsNotKafkaDown(t *testing.T) {
+	logs := &levelLog{}
+	h := kafkautil.NewHealth(slog.New(logs))
+	h.OnBrokerE2E(broker1, int16(kmsg.Metadata), kgo.BrokerE2E{})
+	h.OnBrokerE2E(broker2, int16(kmsg.Fetch), kgo.BrokerE2E{})
+	for range 5 {
+		h.OnBrokerConnect(broker3, 0, nil, refused)
+		if err := h.Err(); err != nil {
+			t.Fatalf("broker 3 refusing dials while 1 and 2 answer: Err() = %v, want nil (ready)", err)
+		}
+		h.OnBrokerE2E(broker1, int16(kmsg.Fetch), kgo.BrokerE2E{})
+	}
+	if warn, errs := logs.counts(); warn != 1 || errs != 0 {
+		t.Errorf("one broker refusing dials 5 times: %d warnings, %d errors %q, want 1 warning", warn, errs, logs.error)
+	}
+	h.OnBrokerConnect(broker3, 0, nil, nil) // restarted
+	h.OnBrokerConnect(broker3, 0, nil, refused)
+	if warn, _ := logs.counts(); warn != 2 {
+		t.Errorf("broker 3 down again after it connected: %d warnings, want 2", warn)
+	}
+}
+
+// TestHealthBrokerDownPastGrace: a broker unreachable past the grace
+// period is logged at error, once; Kafka stays ready while others answer.
+func TestHealthBrokerDownPastGrace(t *testing.T) {
+	logs := &levelLog{}
+	h := kafkautil.NewHealth(slog.New(logs))
+	now := time.Now()
+	h.SetClock(func() time.Time { return now })
+	h.OnBrokerE2E(broker1, int16(kmsg.Fetch), kgo.BrokerE2E{})
+	h.OnBrokerConnect(broker3, 0, nil, refused)
+	now = now.Add(kafkautil.BrokerGrace)
+	for range 3 {
+		h.OnBrokerConnect(broker3, 0, nil, refused)
+	}
+	if warn, errs := logs.counts(); warn != 1 || errs != 1 {
+		t.Errorf("broker 3 down past the grace period: %d warnings, %d errors, want 1 and 1", warn, errs)
+	}
+	if err := h.Err(); err != nil {
+		t.Errorf("Err() = %v while broker 1 answers, want nil", err)
+	}
+}
+
+// TestHealthEveryBrokerDownIsKafkaDown: once no broker answers (each one
+// that answered failed since; the seed the client bootstrapped from is
+// one of them under another id), Kafka is down, logged at error once; a
+// request that goes through ends it.
+func TestHealthEveryBrokerDownIsKafkaDown(t *testing.T) {
+	logs := &levelLog{}
+	h := kafkautil.NewHealth(slog.New(logs))
+	h.OnBrokerE2E(kgo.BrokerMetadata{NodeID: math.MinInt32, Host: "kafka-1", Port: 9092}, int16(kmsg.Metadata), kgo.BrokerE2E{})
+	h.OnBrokerE2E(broker1, int16(kmsg.Fetch), kgo.BrokerE2E{})
+	h.OnBrokerE2E(broker2, int16(kmsg.Fetch), kgo.BrokerE2E{})
+	h.OnBrokerConnect(broker1, 0, nil, refused)
+	if err := h.Err(); err != nil {
+		t.Fatalf("broker 2 answers: Err() = %v", err)
+	}
+	// Broker 2's connection breaks, then its dial is refused.
+	h.OnBrokerE2E(broker2, int16(kmsg.Fetch), kgo.BrokerE2E{ReadErr: io.EOF})
+	for range 3 {
+		h.OnBrokerConnect(broker2, 0, nil, refused)
+		h.OnBrokerConnect(broker1, 0, nil, refused)
+	}
+	if err := h.Err(); err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("no broker answers: Err() = %v, want the refused dial", err)
+	}
+	if _, errs := logs.counts(); errs != 1 {
+		t.Errorf("%d errors logged for one outage, want 1: %q", errs, logs.error)
+	}
+	h.OnBrokerE2E(broker2, int16(kmsg.Fetch), kgo.BrokerE2E{})
+	if err := h.Err(); err != nil {
+		t.Errorf("broker 2 answers again: Err() = %v, want nil", err)
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/kafkautil"
+	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks/redis"
 )
@@ -112,7 +113,7 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 	}
 	s.cursors = cursorCodec{key: key}
 
-	pc, err := pgxpool.ParseConfig(cfg.Stores.Postgres.URL)
+	pc, err := stack.PoolConfig(cfg.Stores.Postgres.URL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres url: %w", ErrConfig, err)
 	}

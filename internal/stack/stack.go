@@ -62,7 +62,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		log.Info("sink disabled: its store has no URL", "sink", d)
 	}
 
-	pcfg, err := pgxpool.ParseConfig(cfg.Stores.Postgres.URL)
+	pcfg, err := PoolConfig(cfg.Stores.Postgres.URL)
 	if err != nil {
 		return nil, configErr(fmt.Errorf("stores.postgres.url: %w", err))
 	}

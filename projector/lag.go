@@ -1,0 +1,185 @@
+package projector
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// defaultLagRefresh is how long projector_consumer_lag may go without a
+// fetch before the consumer asks the brokers for the partitions' ends.
+const defaultLagRefresh = 10 * time.Second
+
+// lags keeps projector_consumer_lag{topic,partition} for the partitions
+// this member owns: the records between the member's committed position
+// and the partition's end (its last stable offset: the consumer reads
+// committed records only). The end comes with every fetch, or from the
+// brokers while no fetch comes (the consumer waits on a store that is
+// down), and the committed position moves with each commit: while the
+// consumer is stalled the lag grows with every record produced. A
+// partition's series is deleted once the partition is no longer owned.
+type lags struct {
+	gauge *prometheus.GaugeVec
+	// fetchedAt is when a fetch last gave partitions' ends (unix nanos).
+	fetchedAt atomic.Int64
+
+	mu    sync.Mutex
+	parts map[topicPartition]*partitionLag
+}
+
+type partitionLag struct {
+	end   int64 // the partition's end; -1 while not known
+	next  int64 // the committed position: the next offset to consume
+	gauge prometheus.Gauge
+}
+
+func newLags(gauge *prometheus.GaugeVec) *lags {
+	return &lags{gauge: gauge, parts: map[topicPartition]*partitionLag{}}
+}
+
+// set updates the partition's series (creating it on first use).
+func (l *lags) set(tp topicPartition, p *partitionLag) {
+	if p.end < 0 {
+		return
+	}
+	if p.gauge == nil {
+		p.gauge = l.gauge.WithLabelValues(tp.topic, strconv.Itoa(int(tp.partition)))
+	}
+	p.gauge.Set(float64(max(0, p.end-p.next)))
+}
+
+// fetched takes the ends of the fetched partitions. A partition seen for
+// the first time since it was assigned starts at its first record: the
+// member consumes from the committed position.
+func (l *lags) fetched(fetches kgo.Fetches) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fetches.EachPartition(func(f kgo.FetchTopicPartition) {
+		l.fetchedAt.Store(time.Now().UnixNano())
+		// Read committed, a partition ends at its last stable offset
+		// (which a broker that does not know it gives as -1).
+		end := f.LastStableOffset
+		if end < 0 {
+			end = f.HighWatermark
+		}
+		tp := topicPartition{f.Topic, f.Partition}
+		p := l.parts[tp]
+		if p == nil {
+			if len(f.Records) == 0 {
+				return // the committed position is not known yet
+			}
+			p = &partitionLag{end: -1, next: f.Records[0].Offset}
+			l.parts[tp] = p
+		}
+		if end >= 0 {
+			p.end = max(p.end, end)
+		}
+		l.set(tp, p)
+	})
+}
+
+// committed moves the committed position of owned partitions past recs.
+func (l *lags) committed(recs []*kgo.Record) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range recs {
+		tp := topicPartition{r.Topic, r.Partition}
+		if p := l.parts[tp]; p != nil && r.Offset+1 > p.next {
+			p.next = r.Offset + 1
+			l.set(tp, p)
+		}
+	}
+}
+
+// listed takes the partitions' ends the brokers gave.
+func (l *lags) listed(ends kadm.ListedOffsets) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ends.Each(func(o kadm.ListedOffset) {
+		tp := topicPartition{o.Topic, o.Partition}
+		if p := l.parts[tp]; p != nil && o.Err == nil && o.Offset > p.end {
+			p.end = o.Offset
+			l.set(tp, p)
+		}
+	})
+}
+
+// topics lists the topics of the partitions tracked.
+func (l *lags) topics() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for tp := range l.parts {
+		if !slices.Contains(out, tp.topic) {
+			out = append(out, tp.topic)
+		}
+	}
+	return out
+}
+
+// forget drops the partitions no longer owned, and their series.
+func (l *lags) forget(parts map[string][]int32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for topic, ps := range parts {
+		for _, p := range ps {
+			l.drop(topicPartition{topic, p})
+		}
+	}
+}
+
+// forgetTopics drops every partition of topics (deleted and created
+// again: their offsets start over).
+func (l *lags) forgetTopics(topics []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for tp := range l.parts {
+		if slices.Contains(topics, tp.topic) {
+			l.drop(tp)
+		}
+	}
+}
+
+func (l *lags) drop(tp topicPartition) {
+	delete(l.parts, tp)
+	l.gauge.DeleteLabelValues(tp.topic, strconv.Itoa(int(tp.partition)))
+}
+
+// watchLag asks the brokers for the ends of the owned partitions whenever
+// no fetch gave them for a while: a consumer held up by a store that is
+// down polls no more, and its lag must still grow with what is produced.
+func (c *Consumer) watchLag(ctx context.Context) {
+	every := c.opts.LagRefresh
+	t := time.NewTicker(every)
+	defer t.Stop()
+	adm := kadm.NewClient(c.cl)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, c.lags.fetchedAt.Load())) < every {
+			continue
+		}
+		topics := c.lags.topics()
+		if len(topics) == 0 {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, every)
+		ends, err := adm.ListCommittedOffsets(lctx, topics...)
+		cancel()
+		if err != nil {
+			c.log.Debug("could not list the partitions' ends for the consumer lag", "err", err)
+			continue
+		}
+		c.lags.listed(ends)
+	}
+}
