@@ -18,6 +18,9 @@ import (
 type validator struct {
 	c *Config
 	d *decoder
+	// redisKeys are the Redis key templates of every view, its documents'
+	// and its indexes': no two may give the same key (redisKeyOverlaps).
+	redisKeys []redisKey
 }
 
 // add records a problem; a position that was never set (a struct built by

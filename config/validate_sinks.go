@@ -69,13 +69,17 @@ func (v *validator) redisIndexes(r *RedisSink, vw *View, path []string) {
 			continue
 		}
 		label := describe(appendPath(path, "indexes", itoa(i)))
-		v.indexKey(ix, vw, label)
+		key, ok := v.indexKey(ix, vw, label)
 		if ix.Key != "" {
 			if first, dup := keys[ix.Key]; dup {
 				v.add(v.at(&ix.Key, ix.Pos), "%s has the same key as index #%d", label, first)
+				ok = false // said already
 			} else {
 				keys[ix.Key] = i + 1
 			}
+		}
+		if ok {
+			v.redisKeys = append(v.redisKeys, key)
 		}
 		switch {
 		case !v.usable(&ix.Score):
@@ -91,30 +95,41 @@ func (v *validator) redisIndexes(r *RedisSink, vw *View, path []string) {
 
 // indexKey checks the key template of a Redis index: it may have no
 // placeholder (one sorted set for the view), and each placeholder names a
-// field of the document, not only an id field.
-func (v *validator) indexKey(ix *RedisIndex, vw *View, label string) {
+// field of the document, not only an id field. A valid one comes back for
+// redisKeyOverlaps.
+func (v *validator) indexKey(ix *RedisIndex, vw *View, label string) (redisKey, bool) {
 	if !v.usable(&ix.Key) {
-		return
+		return redisKey{}, false
 	}
 	if ix.Key == "" {
 		v.add(v.at(&ix.Key, ix.Pos), `%s needs a key template (key: "user:{customer.id}:orders")`, label)
-		return
+		return redisKey{}, false
 	}
 	parts, err := ParseKeyTemplate(ix.Key)
 	vi := v.info(&ix.Key)
 	switch {
 	case err != nil && vi.env:
 		v.add(vi.pos, "%s: key is not a valid template (%s)", label, fromEnv(vi.raw))
-		return
+		return redisKey{}, false
 	case err != nil:
 		v.add(vi.pos, "%s: %s", label, err)
-		return
+		return redisKey{}, false
 	}
+	valid := true
 	for _, p := range parts {
 		if p.Field && !hasFieldPath(vw.Fields, p.Text, false) {
 			v.add(vi.pos, "%s: key placeholder {%s} is not a field of the view", label, p.Text)
+			valid = false
 		}
 	}
+	switch {
+	case !valid:
+	case parts[0].Field:
+		v.add(vi.pos, `%s: key %s starts with a placeholder, so a document could add itself to any key of the Redis database: a key must start with a literal prefix (key: "user:{customer.id}:orders")`, label, v.show(&ix.Key))
+	default:
+		return redisKey{owner: label, label: label, parts: parts, pos: vi.pos, show: v.show(&ix.Key)}, true
+	}
+	return redisKey{}, false
 }
 
 // esMappings checks the mapping overrides of an Elasticsearch sink; path

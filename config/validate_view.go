@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +14,6 @@ func (v *validator) views() {
 	}
 	tables := make(map[string]string)  // schema.table → view
 	indexes := make(map[string]string) // elasticsearch index → view
-	var keys []redisKey
 	for i := range c.Views {
 		e := &c.Views[i]
 		vw := &e.Value
@@ -41,33 +41,35 @@ func (v *validator) views() {
 		}
 		v.fields(vw.Fields, path, group)
 		v.reservedFields(vw.Fields)
-		v.sinks(e, tables, indexes)
 		if k, ok := v.redis(e); ok {
-			keys = append(keys, k)
+			v.redisKeys = append(v.redisKeys, k)
 		}
+		v.sinks(e, tables, indexes) // adds the Redis indexes' keys
 	}
-	v.redisKeyOverlaps(keys)
+	v.redisKeyOverlaps(v.redisKeys)
 }
 
-// redisKey is the key template of a view's Redis sink.
+// redisKey is a key template of a view's Redis sink: its documents' or an
+// index's.
 type redisKey struct {
-	view  string
-	label string // the sink, for messages
+	owner string // `view "orders"` or the index, for messages naming it
+	label string // the sink or index, for messages
 	parts []KeyPart
 	pos   Pos
 	show  string // the template, for messages
 }
 
-// redisKeyOverlaps refuses two views whose keys can be the same: a
-// placeholder's value may hold the other key's literal text ("p:{sku}" for
-// sku "1:stats" is "p:{sku}:stats" for sku 1), and each view would
-// overwrite the other's documents.
+// redisKeyOverlaps refuses two key templates, of documents or of indexes,
+// that can give the same key: a placeholder's value may hold the other
+// key's literal text ("p:{sku}" for sku "1:stats" is "p:{sku}:stats" for
+// sku 1), and each would overwrite, or mix its members into, the other's
+// key.
 func (v *validator) redisKeyOverlaps(keys []redisKey) {
 	for i, k := range keys {
 		for _, first := range keys[:i] {
 			if KeysOverlap(first.parts, k.parts) {
-				v.add(k.pos, "%s: key %s can give the same key as key %s of view %q (at %d:%d), since a placeholder's value may hold any text: the views would overwrite each other's documents; give each view a prefix of its own",
-					k.label, k.show, first.show, first.view, first.pos.Line, first.pos.Col)
+				v.add(k.pos, "%s: key %s can give the same key as key %s of %s (at %d:%d), since a placeholder's value may hold any text: one would overwrite the other; give each a prefix of its own",
+					k.label, k.show, first.show, first.owner, first.pos.Line, first.pos.Col)
 			}
 		}
 	}
@@ -288,7 +290,7 @@ func (v *validator) redis(e *Entry[View]) (key redisKey, ok bool) {
 		// another application's.
 		v.add(vi.pos, `%s: key %s starts with a placeholder, so a document could write any key of the Redis database: a key must start with a literal prefix (key: "order:{id}")`, label, v.show(&r.Key))
 	default:
-		return redisKey{view: e.Key, label: label, parts: parts, pos: vi.pos, show: v.show(&r.Key)}, true
+		return redisKey{owner: fmt.Sprintf("view %q", e.Key), label: label, parts: parts, pos: vi.pos, show: v.show(&r.Key)}, true
 	}
 	return redisKey{}, false
 }

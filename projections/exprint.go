@@ -2,11 +2,13 @@ package projections
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/vm/runtime"
 )
 
@@ -22,6 +24,8 @@ const (
 	fnSub = "checked -"
 	fnMul = "checked *"
 	fnNeg = "checked unary -"
+	fnSum = "checked sum"
+	fnAbs = "checked abs"
 )
 
 // checkedIntegers makes an expression's integer +, -, * and unary - fail
@@ -35,6 +39,8 @@ func checkedIntegers() []expr.Option {
 		expr.Function(fnSub, binary(subInt64, runtime.Subtract)),
 		expr.Function(fnMul, binary(mulInt64, runtime.Multiply)),
 		expr.Function(fnNeg, negate),
+		expr.Function(fnSum, sum),
+		expr.Function(fnAbs, abs),
 		expr.Patch(integerOps{}),
 	}
 }
@@ -68,7 +74,68 @@ func (integerOps) Visit(node *ast.Node) {
 			call.SetType(n.Type())
 		}
 		ast.Patch(node, call)
+	case *ast.BuiltinNode:
+		// The builtins that add or negate integers do it unchecked too.
+		var call *ast.CallNode
+		switch {
+		case n.Name == "abs" && len(n.Arguments) == 1 && mayBeInteger(n.Arguments[0].Type()):
+			call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnAbs}, Arguments: n.Arguments}
+		case n.Name == "sum" && (len(n.Arguments) == 1 || len(n.Arguments) == 2) && mayBeInteger(n.Type()):
+			values := n.Arguments[0]
+			if len(n.Arguments) == 2 { // sum(items, #.qty): the sum of the mapped values
+				values = &ast.BuiltinNode{Name: "map", Arguments: n.Arguments}
+			}
+			call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnSum}, Arguments: []ast.Node{values}}
+		default:
+			return
+		}
+		if isIntegerKind(n.Type()) {
+			call.SetType(n.Type())
+		}
+		ast.Patch(node, call)
 	}
+}
+
+// sum is expr's sum with integer overflow checked: exact while every value
+// is an integer, expr's own addition (floats) from the first that is not.
+func sum(p ...any) (any, error) {
+	v := reflect.ValueOf(p[0])
+	if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
+		return nil, fmt.Errorf("sum of %T, not an array", p[0])
+	}
+	var total any = 0
+	exact := true
+	for i := range v.Len() {
+		x := v.Index(i).Interface()
+		a, okA := toInt64(total)
+		b, okB := toInt64(x)
+		if exact && okA && okB {
+			r, ok := addInt64(a, b)
+			if !ok {
+				return nil, ErrIntegerOverflow
+			}
+			total = int(r)
+			continue
+		}
+		exact = false
+		total = runtime.Add(total, x)
+	}
+	return total, nil
+}
+
+// abs is expr's abs with the smallest integer, whose absolute value does
+// not fit, an overflow.
+func abs(p ...any) (any, error) {
+	a, ok := toInt64(p[0])
+	switch {
+	case !ok:
+		return builtin.Abs(p[0]), nil
+	case a == math.MinInt64:
+		return nil, ErrIntegerOverflow
+	case a < 0:
+		return int(-a), nil
+	}
+	return int(a), nil
 }
 
 // isIntegerKind says whether t is one of Go's integer types (not a named
