@@ -323,7 +323,9 @@ func sourceFromMap(m map[string]any) (Source, *int64) {
 		Connector: str("connector"), Name: str("name"), DB: str("db"), Schema: str("schema"),
 		Table: str("table"), Collection: str("collection"),
 		LSN: int64Ptr(m["lsn"]), TxID: int64Ptr(m["txId"]), TsMs: int64Ptr(m["ts_ms"]), Ord: int64Ptr(m["ord"]),
-		CommitLSN: commitLSN(str("sequence")),
+	}
+	if n, ok := commitLSN([]byte(str("sequence"))); ok {
+		src.CommitLSN = &n
 	}
 	switch s := m["snapshot"].(type) {
 	case string:

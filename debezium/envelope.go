@@ -1,9 +1,8 @@
 package debezium
 
 import (
-	"encoding/json"
+	"bytes"
 	"slices"
-	"strconv"
 )
 
 // keyHint passes what the value revealed about the record to the key decoder.
@@ -364,16 +363,24 @@ func relationalPosition(src *Source) Position {
 
 // commitLSN reads the last committed LSN from source.sequence, a JSON array
 // in a string: ["<last commit LSN>","<LSN>"], the first null until the
-// connector has seen a commit. Anything else names none: the LSN alone
-// still orders the changes of one row.
-func commitLSN(sequence string) *int64 {
-	var seq []*string
-	if json.Unmarshal([]byte(sequence), &seq) != nil || len(seq) != 2 || seq[0] == nil {
-		return nil
+// connector has seen a commit. Anything else names none (ok false): the LSN
+// alone still orders the changes of one row. It is read by hand, without
+// allocating: every PostgreSQL record carries one.
+func commitLSN(sequence []byte) (lsn int64, ok bool) {
+	s := bytes.TrimSpace(sequence)
+	if !bytes.HasPrefix(s, []byte(`["`)) || !bytes.HasSuffix(s, []byte("]")) {
+		return 0, false
 	}
-	n, err := strconv.ParseInt(*seq[0], 10, 64)
-	if err != nil || n < 0 {
-		return nil
+	s = s[2:]
+	end := bytes.IndexByte(s, '"')
+	if end <= 0 || end > 19 || !bytes.HasPrefix(bytes.TrimSpace(s[end+1:]), []byte(",")) {
+		return 0, false
 	}
-	return &n
+	for _, c := range s[:end] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		lsn = lsn*10 + int64(c-'0')
+	}
+	return lsn, lsn >= 0 // 19 digits may wrap
 }

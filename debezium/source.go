@@ -3,7 +3,7 @@ package debezium
 // sourceInts holds the numbers of one source block, so that the pointers
 // of Source share one allocation.
 type sourceInts struct {
-	lsn, txID, tsMs, ord, sec int64
+	lsn, txID, tsMs, ord, sec, commit int64
 }
 
 // source reads the envelope's source block by member name. It returns 0.x
@@ -62,9 +62,16 @@ func (st *dec) source() (Source, *int64, error) {
 		case "lsn":
 			num, slot = &src.LSN, &ints.lsn
 		case "sequence":
-			var seq string
-			if seq, err = st.optString(); err == nil {
-				src.CommitLSN = commitLSN(seq)
+			var seq []byte
+			if !s.null() {
+				if s.peek() != '"' {
+					err = st.unexpected("a string", s.peek())
+				} else if seq, err = st.str(); err == nil {
+					if n, ok := commitLSN(seq); ok {
+						ints.commit = n
+						src.CommitLSN = &ints.commit
+					}
+				}
 			}
 		case "txId":
 			num, slot = &src.TxID, &ints.txID

@@ -90,7 +90,9 @@ func unwrappedRow(m map[string]any, unchanged []string, p *path) (Change, keyHin
 			src.LSN, err = metaInt(v, &fp)
 		case "sequence":
 			if seq, ok := v.(string); ok {
-				src.CommitLSN = commitLSN(seq)
+				if n, ok := commitLSN([]byte(seq)); ok {
+					src.CommitLSN = &n
+				}
 			}
 		case "txId":
 			src.TxID, err = metaInt(v, &fp)
