@@ -66,22 +66,32 @@ local function reindex(ixKey, member, first, m)
   for i = first, first + 2 * m - 1, 2 do redis.call('SADD', ixKey, ARGV[i]) end
 end
 
--- checkIndexes fails, before anything is written, when an index key holds
--- something other than a sorted set: the doc then stays as it was, with
+-- checkIndexes fails, before anything is written, when a key reindex
+-- touches holds another type: an index key the doc goes into or leaves
+-- (listed in its membership key) that is not a sorted set, or a
+-- membership key that is not a set. The doc then stays as it was, with
 -- its memberships, and a retry starts from the same place.
-local function checkIndexes(first, m)
-  for i = first, first + 2 * m - 1, 2 do
-    local t = redis.call('TYPE', ARGV[i]).ok
-    if t ~= 'zset' and t ~= 'none' then
-      error('WRONGTYPE index key ' .. ARGV[i] .. ' holds a ' .. t .. ', not a sorted set', 0)
-    end
+local function sortedSet(k)
+  local t = redis.call('TYPE', k).ok
+  if t ~= 'zset' and t ~= 'none' then
+    error('WRONGTYPE index key ' .. k .. ' holds a ' .. t .. ', not a sorted set', 0)
+  end
+end
+
+local function checkIndexes(ixKey, first, m)
+  for i = first, first + 2 * m - 1, 2 do sortedSet(ARGV[i]) end
+  local t = redis.call('TYPE', ixKey).ok
+  if t == 'set' then
+    for _, k in ipairs(redis.call('SMEMBERS', ixKey)) do sortedSet(k) end
+  elseif t ~= 'none' then
+    error('WRONGTYPE membership key ' .. ixKey .. ' holds a ' .. t .. ', not a set', 0)
   end
 end
 
 -- write stores one doc whose rev is known to be newer, then its index
 -- memberships (which cannot fail once checked) and its rev.
 local function write(key, revKey, rev, first, n, ix)
-  if ix then checkIndexes(ix.first, ix.m) end
+  if ix then checkIndexes(ix.key, ix.first, ix.m) end
   if op == 'json' then
     -- Without a TTL only a doc with indexes comes here.
     if ttl > 0 then redis.call('SET', key, ARGV[first], 'PX', ttl) else redis.call('SET', key, ARGV[first]) end
