@@ -110,3 +110,29 @@ views:
 		t.Error(err)
 	}
 }
+
+// TestGroupByUnscaledNumericRefused: groups are found by the value's text,
+// as joins are, and a numeric without a declared scale keeps the scale
+// each value came with: 2 and 2.0 would be two groups where SQL's GROUP BY
+// makes one. A declared scale groups them alike.
+func TestGroupByUnscaledNumericRefused(t *testing.T) {
+	err := compileViews(t, `
+  by_amount:
+    from: orders
+    group_by: [amount]
+    fields: { amount: amount, n: { agg: count } }
+    sinks: { postgres: {} }
+`)
+	if err == nil || !strings.Contains(err.Error(), "t.yaml:20:16: by_amount: group_by amount is a numeric without a declared scale") {
+		t.Errorf("group_by an unscaled numeric: %v; want it refused at the column", err)
+	}
+	if err := compileViews(t, `
+  by_total:
+    from: orders
+    group_by: [total]
+    fields: { total: total, n: { agg: count } }
+    sinks: { postgres: {} }
+`); err != nil {
+		t.Errorf("group_by numeric(10,2): %v", err)
+	}
+}

@@ -139,7 +139,12 @@ func (c *compiler) view(name string, v *config.View) *View {
 	view := &View{Name: name, Root: root, Sinks: v.Sinks}
 	sc := scope{view: name, source: root, path: name}
 	for i, g := range v.GroupBy {
-		if _, ok := c.column(sc, c.cfg.ItemPos(&v.GroupBy, i, v.Pos), g); ok {
+		pos := c.cfg.ItemPos(&v.GroupBy, i, v.Pos)
+		if t, ok := c.column(sc, pos, g); ok {
+			if unscaledNumeric(t) {
+				// Groups are found by the value's text, as joins are.
+				c.errs.Add(pos, "%s: group_by %s is a numeric without a declared scale, whose values keep the scale they came with (2 and 2.0 would be two groups); declare it numeric(p,s)", name, g)
+			}
 			c.use(root, g)
 			c.index(root, g)
 		}

@@ -16,7 +16,7 @@ sources:
   orders:
     topic: o
     key: id
-    columns: { id: bigint, user_id: text, status: text, total: "numeric(10,2)" }
+    columns: { id: bigint, user_id: text, status: text, total: "numeric(10,2)", amount: numeric }
   users:
     topic: u
     key: _id

@@ -43,10 +43,10 @@ func aggregate(fn projections.AggFunc, t config.Type, vals []any) any {
 	return nil
 }
 
-// avgScale is how many decimals an average keeps beyond its inputs' (a
-// numeric without scale, like PostgreSQL's avg, which gives at least 16
-// significant digits).
-const avgScale = 16
+// avgDigits is how many significant digits an average keeps at least, as
+// PostgreSQL's numeric division does (select_div_scale), and never fewer
+// decimals than its inputs have.
+const avgDigits = 16
 
 func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) any {
 	sum := decimal.Zero
@@ -84,12 +84,29 @@ func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) any {
 		return "-Infinity"
 	}
 	if fn == projections.AggAvg {
-		return json.Number(sum.DivRound(decimal.NewFromInt(int64(cnt)), avgScale).String())
+		return json.Number(average(sum, cnt, scale).String())
 	}
 	if t.Name == "numeric" && t.Scale >= 0 {
 		scale = int32(t.Scale)
 	}
 	return json.Number(sum.StringFixed(scale))
+}
+
+// average is sum/n with at least avgDigits significant digits and at least
+// scale decimals: 3e-20 stays 3e-20, not 0.
+func average(sum decimal.Decimal, n int, scale int32) decimal.Decimal {
+	count := decimal.NewFromInt(int64(n))
+	rough := sum.DivRound(count, scale+avgDigits+1) // enough to see where its digits start
+	decimals := max(scale, avgDigits)
+	if !rough.IsZero() {
+		// digits before the point: 1 for 7.75, -19 for 3e-20
+		whole := int32(len(rough.Coefficient().String())) + rough.Exponent()
+		if rough.Coefficient().Sign() < 0 {
+			whole-- // the minus sign
+		}
+		decimals = max(scale, avgDigits-whole)
+	}
+	return sum.DivRound(count, decimals)
 }
 
 var errNotFinite = errors.New("not a finite number")
