@@ -69,13 +69,18 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	if os.Getenv("PROJECTOR_ADMIN_LISTEN") == "" {
 		os.Setenv("PROJECTOR_ADMIN_LISTEN", "127.0.0.1:0")
 	}
+	// The configuration is checked before anything is dropped: a mistyped
+	// -c must not cost the previous demo's data.
+	if _, _, err := g.loadPlan(); err != nil {
+		return err
+	}
 	demoURL, err := freshDatabase(parent, os.Getenv("PROJECTOR_POSTGRES_URL"), "projector_demo")
 	if err != nil {
 		return fail(err)
 	}
 	os.Setenv("PROJECTOR_POSTGRES_URL", demoURL)
 
-	cfg, plan, err := g.loadPlan()
+	cfg, plan, err := g.loadPlan() // again: its URL now names the demo's database
 	if err != nil {
 		return err
 	}

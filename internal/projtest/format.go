@@ -496,18 +496,26 @@ func value(n *yaml.Node) any {
 
 // IsTestFile reports whether the file at path may be a test file: YAML
 // with config or cases at its top. A directory's other YAML files, such
-// as the projector config its test files name, are not run. A file that
-// cannot be read or parsed may be one: Parse says what is wrong with it.
+// as the projector config its test files name or a list (a playbook), are
+// not run. A file that cannot be read or parsed as YAML may be one: Parse
+// says what is wrong with it.
 func IsTestFile(path string) bool {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return true
 	}
-	var top map[string]any
-	if err := yaml.Unmarshal(raw, &top); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return true
 	}
-	_, config := top["config"]
-	_, cases := top["cases"]
-	return config || cases
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return false // empty, a list or a scalar at the top
+	}
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if k := top.Content[i].Value; k == "config" || k == "cases" {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -202,13 +203,19 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 }
 
 // positions orders a case's given records as they are written, per
-// source. A raw record keeps the source position it carries, so that one
-// written with an older position than a record before it is dropped as
-// older, as projector drops it. A short record, and a raw one without a
-// position, comes right after the newest position of its source so far:
-// it is the newest change. (A raw TRUNCATE without a position is refused,
-// as projector refuses it.)
+// source. A raw record keeps the order of the source position it carries,
+// so that one written with an older position than an earlier record of the
+// same row is dropped as older, as projector drops it. A short record, and
+// a raw one without a position, comes right after the newest position of
+// its source so far: it is the newest change. Raw positions are spread out
+// (Lo times shortSlots) to leave room for the short records after them:
+// a MongoDB record at ord 2 written after one at ord 1 and two short ones
+// stays newer than the short ones. (A raw TRUNCATE without a position is
+// refused, as projector refuses it.)
 type positions map[string]debezium.Position
+
+// shortSlots is how many short records fit between two raw positions.
+const shortSlots = 1 << 10
 
 func (p positions) next(source string) debezium.Position {
 	n := p[source]
@@ -224,10 +231,14 @@ func (p positions) raw(source string, ch debezium.Change) debezium.Position {
 	case ch.Position == (debezium.Position{}) && ch.Op != debezium.OpTruncate:
 		return p.next(source)
 	}
-	if p[source].Compare(ch.Position) < 0 {
-		p[source] = ch.Position
+	pos := ch.Position
+	if pos.Lo >= 0 && pos.Lo <= math.MaxInt64/shortSlots {
+		pos.Lo *= shortSlots
 	}
-	return ch.Position
+	if p[source].Compare(pos) < 0 {
+		p[source] = pos
+	}
+	return pos
 }
 
 // shortChange makes a decoded change of a short record. Its rows go
@@ -375,14 +386,15 @@ func match(path string, want *yaml.Node, got any, sh shape) []mismatch {
 		}
 		var out []mismatch
 		for i := 0; i+1 < len(want.Content); i += 2 {
-			k, w := want.Content[i].Value, want.Content[i+1]
+			key, w := want.Content[i], want.Content[i+1]
+			k := key.Value
 			sub := k
 			if path != "" {
 				sub = path + "." + k
 			}
 			v, present := m[k]
-			if !present {
-				out = append(out, mismatch{w.Line, fmt.Sprintf("field %s missing, want %s", sub, show(value(w)))})
+			if !present { // at the key: a block value starts on the line after it
+				out = append(out, mismatch{key.Line, fmt.Sprintf("field %s missing, want %s", sub, show(value(w)))})
 				continue
 			}
 			out = append(out, match(sub, w, v, sh.field(k))...)
