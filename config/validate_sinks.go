@@ -98,21 +98,8 @@ func (v *validator) redisIndexes(r *RedisSink, vw *View, path []string) {
 // field of the document, not only an id field. A valid one comes back for
 // redisKeyOverlaps.
 func (v *validator) indexKey(ix *RedisIndex, vw *View, label string) (redisKey, bool) {
-	if !v.usable(&ix.Key) {
-		return redisKey{}, false
-	}
-	if ix.Key == "" {
-		v.add(v.at(&ix.Key, ix.Pos), `%s needs a key template (key: "user:{customer.id}:orders")`, label)
-		return redisKey{}, false
-	}
-	parts, err := ParseKeyTemplate(ix.Key)
-	vi := v.info(&ix.Key)
-	switch {
-	case err != nil && vi.env:
-		v.add(vi.pos, "%s: key is not a valid template (%s)", label, fromEnv(vi.raw))
-		return redisKey{}, false
-	case err != nil:
-		v.add(vi.pos, "%s: %s", label, err)
+	parts, vi, ok := v.keyTemplate(&ix.Key, ix.Pos, label, "user:{customer.id}:orders")
+	if !ok {
 		return redisKey{}, false
 	}
 	valid := true

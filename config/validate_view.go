@@ -269,20 +269,9 @@ func (v *validator) redis(e *Entry[View]) (key redisKey, ok bool) {
 	if r.TTL < 0 || r.TTL > 0 && r.TTL < Duration(time.Millisecond) {
 		v.add(v.at(&r.TTL, r.Pos), "%s: ttl must be 0 (none) or at least 1ms (Redis expires in milliseconds)", label)
 	}
+	parts, vi, ok := v.keyTemplate(&r.Key, r.Pos, label, "order:{id}")
 	switch {
-	case !v.usable(&r.Key):
-		return redisKey{}, false
-	case r.Key == "":
-		v.add(v.at(&r.Key, r.Pos), `%s needs a key template (key: "order:{id}")`, label)
-		return redisKey{}, false
-	}
-	parts, err := ParseKeyTemplate(r.Key)
-	vi := v.info(&r.Key)
-	switch {
-	case err != nil && vi.env:
-		v.add(vi.pos, "%s: key is not a valid template (%s)", label, fromEnv(vi.raw))
-	case err != nil:
-		v.add(vi.pos, "%s: %s", label, err)
+	case !ok:
 	case !slices.ContainsFunc(parts, func(p KeyPart) bool { return p.Field }):
 		v.add(vi.pos, "%s: key %s has no {field} placeholder, so every document would share one key", label, v.show(&r.Key))
 	case parts[0].Field:
@@ -293,6 +282,30 @@ func (v *validator) redis(e *Entry[View]) (key redisKey, ok bool) {
 		return redisKey{owner: fmt.Sprintf("view %q", e.Key), label: label, parts: parts, pos: vi.pos, show: v.show(&r.Key)}, true
 	}
 	return redisKey{}, false
+}
+
+// keyTemplate parses a Redis key template, reporting a missing or invalid
+// one (example shows a valid one); ok is false when it was reported or is
+// not usable.
+func (v *validator) keyTemplate(key *string, fallback Pos, label, example string) (parts []KeyPart, vi *valueInfo, ok bool) {
+	switch {
+	case !v.usable(key):
+		return nil, nil, false
+	case *key == "":
+		v.add(v.at(key, fallback), `%s needs a key template (key: "%s")`, label, example)
+		return nil, nil, false
+	}
+	parts, err := ParseKeyTemplate(*key)
+	vi = v.info(key)
+	switch {
+	case err != nil && vi.env:
+		v.add(vi.pos, "%s: key is not a valid template (%s)", label, fromEnv(vi.raw))
+	case err != nil:
+		v.add(vi.pos, "%s: %s", label, err)
+	default:
+		return parts, vi, true
+	}
+	return nil, nil, false
 }
 
 // ident checks a PostgreSQL identifier; a defaulted one (the view name) was
