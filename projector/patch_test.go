@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -13,24 +12,15 @@ import (
 	"github.com/projectorhq/projector/sinks"
 )
 
-// mongoUpdate is a MongoDB change-streams update without the full document
-// (capture.mode change_streams): only updateDescription says what changed.
+// mongoRecord is a MongoDB change-streams record; an update without the
+// full document (capture.mode change_streams) says what changed only in
+// updateDescription.
 func mongoRecord(op, id, after, updated string, removed []string, ts, ord int64) projector.Record {
-	payload := map[string]any{
-		"before": nil, "after": nil,
-		"source": map[string]any{"version": "2.7.0.Final", "connector": "mongodb", "name": "m", "ts_ms": ts * 1000,
-			"snapshot": "false", "db": "shop", "collection": "users", "ord": ord},
-		"op": op, "ts_ms": ts*1000 + 1,
-	}
-	if after != "" {
-		payload["after"] = after
-	}
+	var ud map[string]any
 	if updated != "" || removed != nil {
-		payload["updateDescription"] = map[string]any{"updatedFields": updated, "removedFields": removed, "truncatedArrays": nil}
+		ud = map[string]any{"updatedFields": updated, "removedFields": removed, "truncatedArrays": nil}
 	}
-	v, _ := json.Marshal(payload)
-	k := fmt.Sprintf(`{"id":"{\"$oid\": \"%s\"}"}`, id)
-	return projector.Record{Topic: "m.shop.users", Key: []byte(k), Value: v}
+	return mongoStream(op, id, after, "", ud, ts, ord)
 }
 
 // TestMongoPartialUpdate: an update carrying only updatedFields and
