@@ -169,10 +169,34 @@ type Source struct {
 // from the WAL (`rebuild --from source`'s snapshot at
 // pg_current_wal_lsn(), as Hi with Lo 0) is older than every change
 // written after it. Without a committed LSN (no sequence, or its first
-// element null) Hi is the LSN and Lo 0. The zero Position is "unknown" and
-// is older than every known one.
+// element null) Hi is the LSN and Lo 0, except for the reads of an initial
+// (or blocking) snapshot, whose Lo is SnapshotLo (see Replaces). The zero
+// Position is "unknown" and is older than every known one.
 type Position struct {
 	Hi, Lo int64
+}
+
+// SnapshotLo is the Lo of a PostgreSQL snapshot read that names no
+// committed LSN: the reads of an initial snapshot, all at the snapshot's
+// LSN. It sorts them just below a streamed change at the same LSN.
+const SnapshotLo = -1
+
+// Replaces reports whether a change at p replaces a row stored at q: p is
+// not older than q, or q is an initial snapshot's read and p a streamed
+// change whose transaction names no committed LSN (Lo 0, Hi its LSN).
+//
+// Such a change belongs to the first transaction the connector streamed
+// after its snapshot, which committed after the snapshot was taken (the
+// snapshot would have read it otherwise, and it would not be streamed), so
+// it is newer than every read of that snapshot. Its LSN may still be below
+// the snapshot's: a transaction open across the snapshot wrote the row
+// before it. Nothing else orders the two: the transactions after it name
+// its commit, above the snapshot's LSN, and compare as usual.
+func (p Position) Replaces(q Position) bool {
+	if q.Lo == SnapshotLo && p.Lo == 0 && p.Hi > 0 {
+		return true
+	}
+	return p.Compare(q) >= 0
 }
 
 // Compare returns -1, 0 or +1 as p is older than, equal to or newer than q.

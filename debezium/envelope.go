@@ -357,6 +357,8 @@ func relationalPosition(src *Source) Position {
 		return Position{}
 	case src.CommitLSN != nil:
 		return Position{Hi: max(*src.CommitLSN, *src.LSN), Lo: *src.LSN}
+	case src.Snapshot != "" && src.Snapshot != "incremental":
+		return Position{Hi: *src.LSN, Lo: SnapshotLo}
 	}
 	return Position{Hi: *src.LSN}
 }

@@ -60,7 +60,7 @@ func TestSampleFacts(t *testing.T) {
 			wantVal(t, ch.After, "id", int64(1001))
 			wantVal(t, ch.After, "email", "sally.thomas@acme.com")
 			wantInt(t, "ts_ms", ch.Source.TsMs, 1755814412998)
-			wantPos(t, ch, Position{Hi: 36313560})
+			wantPos(t, ch, Position{Hi: 36313560, Lo: SnapshotLo}) // sequence [null, lsn]: an initial snapshot read
 		}},
 		{"postgres/snapshot_read_true", func(t *testing.T, ch Change) {
 			wantEq(t, "snapshot", ch.Source.Snapshot, "true")

@@ -396,7 +396,7 @@ func fold(changes []rowChange) []rowChange {
 			keep[i] = true
 			continue
 		}
-		if pos.Compare(r.top) < 0 {
+		if !pos.Replaces(r.top) {
 			dropped = true
 			continue
 		}

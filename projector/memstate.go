@@ -241,9 +241,10 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 	return out, nil
 }
 
-// behind says whether c is older than the stored row.
+// behind says whether c is older than the stored row: the position guard
+// of state.applySQL.
 func behind(c rowChange, stored memRow) bool {
-	return stored.posHi > c.PosHi || (stored.posHi == c.PosHi && stored.posLo > c.PosLo)
+	return !(debezium.Position{Hi: c.PosHi, Lo: c.PosLo}).Replaces(debezium.Position{Hi: stored.posHi, Lo: stored.posLo})
 }
 
 func (t memTx) rowsByKey(_ context.Context, src *projections.Source, keys []string) ([]stateRow, error) {

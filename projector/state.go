@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -219,7 +220,7 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 		FROM jsonb_to_recordset($1::jsonb) AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean)
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
 			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
-		WHERE (s.pos_hi, s.pos_lo) <= (excluded.pos_hi, excluded.pos_lo)
+		WHERE ` + replaces + `
 		RETURNING s.key, ` + slim("s.data", shape.New) + `, s.deleted, NULL::jsonb, false`
 	}
 	t := s.table(src)
@@ -246,13 +247,20 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM new WHERE NOT unbased
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
 			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
-		WHERE (s.pos_hi, s.pos_lo) <= (excluded.pos_hi, excluded.pos_lo)
+		WHERE ` + replaces + `
 		RETURNING s.key, s.data, s.deleted
 	)
 	SELECT up.key, ` + slim("up.data", shape.New) + `, up.deleted, CASE WHEN o.deleted THEN NULL ELSE ` + slim("o.data", shape.Old) + ` END, false
 	FROM up LEFT JOIN old o USING (key)
 	UNION ALL SELECT key, NULL, false, NULL, true FROM new WHERE unbased`
 }
+
+// replaces is the position guard of applySQL, debezium.Position.Replaces
+// in SQL: the stored row s gives way to excluded unless excluded is older,
+// and an initial snapshot's read gives way to a streamed change that names
+// no committed LSN whatever their LSNs.
+var replaces = `((s.pos_hi, s.pos_lo) <= (excluded.pos_hi, excluded.pos_lo)
+			OR (s.pos_lo = ` + strconv.Itoa(debezium.SnapshotLo) + ` AND excluded.pos_lo = 0 AND excluded.pos_hi > 0))`
 
 // lockState serializes the transactions that change the state, across
 // every instance sharing it, until tx ends. Without it two instances miss

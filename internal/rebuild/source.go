@@ -421,11 +421,15 @@ func snapshotRecord(src *projections.Source, data []byte, lsn int64) (projector.
 
 // readRecord encodes a snapshot read of row at lsn as the schemaless JSON
 // Debezium's PostgreSQL connector writes, so that the source's decoder
-// gives its values the types the stream gives them.
+// gives its values the types the stream gives them. It is marked as an
+// incremental snapshot's read, one taken while the stream flows and
+// ordered by its LSN alone: an initial snapshot's read gives way to the
+// first streamed transaction whatever its LSN (debezium.Position.Replaces),
+// which would let a change from before S replace this row.
 func readRecord(src *projections.Source, key, row map[string]any, lsn int64) (projector.Record, error) {
 	ev := map[string]any{
 		"op": "r", "ts_ms": time.Now().UnixMilli(), "transaction": nil, "before": nil, "after": row,
-		"source": map[string]any{"connector": "postgresql", "snapshot": "true", "lsn": lsn},
+		"source": map[string]any{"connector": "postgresql", "snapshot": "incremental", "lsn": lsn},
 	}
 	k, err := json.Marshal(key)
 	if err != nil {
