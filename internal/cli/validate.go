@@ -68,7 +68,11 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, cfg.Stores.Postgres.URL)
+	pcfg, err := stack.PoolConfig(cfg.Stores.Postgres.URL)
+	var pool *pgxpool.Pool
+	if err == nil {
+		pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	}
 	if err == nil {
 		defer pool.Close()
 		err = pool.Ping(ctx)

@@ -69,7 +69,11 @@ func Open(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			e.Close()
 		}
 	}()
-	pool, err := pgxpool.New(ctx, cfg.Stores.Postgres.URL)
+	pcfg, err := stack.PoolConfig(cfg.Stores.Postgres.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
