@@ -272,6 +272,9 @@ func TestMalformed(t *testing.T) {
 		{"trailing data", "", `{"op":"c"} x`, Options{}, "payload"},
 		{"unknown op", "", `{"op":"x","after":{}}`, Options{}, "payload.op"},
 		{"missing op", "", `{"after":{"a":1},"source":{}}`, Options{Format: FormatJSON}, "payload"},
+		// Detected as an envelope that lost its op, not a row of columns
+		// "before", "after" and "source".
+		{"missing op detected", "", `{"before":null,"after":{"id":"k1","x":"a"},"source":{"connector":"postgresql","lsn":10}}`, Options{}, "payload.op"},
 		{"op not a string", "", `{"op":1,"after":{}}`, Options{}, "payload.op"},
 		{"source lsn string", "", `{"op":"c","after":{},"source":{"lsn":"12"}}`, Options{}, "payload.source.lsn"},
 		{"bad decimal scale", "", decimalBadScale, Options{}, "payload.after.price"},

@@ -500,6 +500,12 @@ func (m *members) form() form {
 		return formSchemaChange
 	case m.op && m.source:
 		return formEnvelope
+	case m.source && (m.before || m.after):
+		// An envelope that lost its op (a broken producer or SMT): read
+		// as a row of columns "before", "after" and "source" it would
+		// write a document of nulls. It is malformed; a table with such
+		// columns needs format: unwrapped.
+		return formEnvelope
 	}
 	return formUnwrapped
 }
