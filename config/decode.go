@@ -109,11 +109,14 @@ func (d *decoder) resolve(n *yaml.Node) (*yaml.Node, bool) {
 	return n, true
 }
 
-func (d *decoder) step(n *yaml.Node) bool {
+func (d *decoder) step(n *yaml.Node) bool { return d.stepBy(n, 1) }
+
+// stepBy counts k nodes visited at once, such as the keys a merge copies.
+func (d *decoder) stepBy(n *yaml.Node, k int) bool {
 	if d.aborted {
 		return false
 	}
-	d.steps++
+	d.steps += k
 	if d.steps > maxSteps {
 		d.aborted = true
 		d.errs.Add(d.pos(n), "the configuration is too large after expanding aliases (over %d nodes)", maxSteps)

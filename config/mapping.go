@@ -90,6 +90,12 @@ func (d *decoder) merged(v *yaml.Node, path []string) []pair {
 			d.errs.Add(d.pos(item), "<< must merge a mapping or a list of mappings, not %s", kindName(m))
 			continue
 		}
+		// Every key merge copies costs a step: merging a mapping of k keys
+		// n times is k*n pairs, which maxSteps must bound as it bounds
+		// what aliases expand to.
+		if !d.stepBy(item, len(m.Content)/2) {
+			return out
+		}
 		d.active[m] = true
 		out = append(out, d.pairs(m, path)...)
 		delete(d.active, m)
