@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -99,7 +100,10 @@ type Decoder struct {
 	// prefixes finds a cached schema from the first bytes of a record, so
 	// that a known schema is matched by one comparison instead of a scan.
 	prefixes map[schemaKey][]*knownSchema
-	avro     avroRegistry
+	// schemaBytes is what schemas and prefixes hold, as schemaSize
+	// estimates it.
+	schemaBytes int
+	avro        avroRegistry
 }
 
 // schemaKey identifies a cached schema: the fingerprint of its raw bytes and
@@ -117,8 +121,14 @@ const (
 	roleRow                         // a key, or a value read as an unwrapped row
 )
 
-// maxCachedSchemas bounds the cache against a stream of ever-new schemas.
-const maxCachedSchemas = 4096
+// maxCachedSchemas and maxSchemaBytes bound the cache against a stream of
+// ever-new schemas: a cached schema holds about three times its text, so a
+// count alone lets large schemas fill gigabytes. A schema over
+// maxSchemaBytes by itself is not cached but parsed on every record.
+const (
+	maxCachedSchemas = 4096
+	maxSchemaBytes   = 32 << 20
+)
 
 // NewDecoder checks the options and returns a Decoder.
 func NewDecoder(opts Options) (*Decoder, error) {
@@ -246,12 +256,24 @@ func (d *Decoder) schema(raw []byte, role schemaRole, at *path) (*compiled, erro
 	if err != nil {
 		return nil, err
 	}
+	// The prefix entry's copy of raw is counted even when its list is
+	// full: the estimate stays on the safe side.
+	size := schemaSize(c) + len(raw)
+	if size > maxSchemaBytes {
+		return c, nil
+	}
 	d.mu.Lock()
-	if len(d.schemas) >= maxCachedSchemas {
+	defer d.mu.Unlock()
+	if cached, ok := d.schemas[k]; ok { // compiled meanwhile by another goroutine
+		return cached, nil
+	}
+	if len(d.schemas) >= maxCachedSchemas || d.schemaBytes+size > maxSchemaBytes {
 		clear(d.schemas)
 		clear(d.prefixes)
+		d.schemaBytes = 0
 	}
 	d.schemas[k] = c
+	d.schemaBytes += size
 	if len(raw) >= prefixLen {
 		pk := schemaKey{sum: xxhash.Sum64(raw[:prefixLen]), role: role}
 		if list := d.prefixes[pk]; len(list) < maxPerPrefix {
@@ -259,8 +281,29 @@ func (d *Decoder) schema(raw []byte, role schemaRole, at *path) (*compiled, erro
 			d.prefixes[pk] = append(list, &knownSchema{raw: bytes.Clone(raw), c: c})
 		}
 	}
-	d.mu.Unlock()
 	return c, nil
+}
+
+// schemaEntryBytes is what one cache entry holds besides its schema: its
+// map entries and its knownSchema.
+const schemaEntryBytes = 128
+
+// schemaSize estimates the bytes a compiled schema holds in the cache.
+func schemaSize(c *compiled) int {
+	return schemaEntryBytes + int(unsafe.Sizeof(*c)) + codecSize(c.row) + codecSize(c.before) + codecSize(c.after)
+}
+
+// codecSize is the bytes of c and what it refers to, except a row's map of
+// column hints, which every schema of a decoder shares.
+func codecSize(c *codec) int {
+	if c == nil {
+		return 0
+	}
+	n := int(unsafe.Sizeof(*c)) + len(c.bad) + cap(c.fields)*int(unsafe.Sizeof(field{}))
+	for _, f := range c.fields {
+		n += len(f.name) + codecSize(f.c)
+	}
+	return n + codecSize(c.elem)
 }
 
 // knownSchema is a cached schema with its exact bytes.
