@@ -486,7 +486,7 @@ func convertLeaf(c *codec, v any) (any, error) {
 			if !json.Valid([]byte(v)) {
 				return nil, bad("Json column does not hold valid JSON")
 			}
-			return jsonText([]byte(v)), nil
+			return jsonText([]byte(v))
 		case kEnumSet:
 			return enumSetFromString(v), nil
 		case kBytes:

@@ -425,13 +425,13 @@ func (d *dec) json(tok byte, depth int) (any, error) {
 		if !json.Valid(b) {
 			return nil, bad("Json column does not hold valid JSON")
 		}
-		return jsonText(b), nil
+		return jsonText(b)
 	case '{', '[':
 		raw, err := d.s.span(depth)
 		if err != nil {
 			return nil, bad("%v", err)
 		}
-		return jsonText(raw), nil
+		return jsonText(raw)
 	}
 	return nil, d.unexpected("a JSON string", tok)
 }
