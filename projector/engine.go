@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -261,17 +262,27 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 // document of only the changed fields, which no reader can tell from a
 // whole one: the insert was never seen (the topic's retention dropped it,
 // the connector started without a snapshot) or the row was deleted before.
+// So do the patches the state could not apply (applied.Unviable).
 func unbased(src *projections.Source, round []rowChange, rows []applied, dead []DeadLetter) ([]applied, []DeadLetter) {
 	kept := rows[:0]
 	for _, a := range rows {
-		if !a.Unbased {
+		var err error
+		switch {
+		case a.Unbased:
+			err = fmt.Errorf("%w: a partial update of %s row %s, which the state does not hold (its insert was never seen, or it was deleted before): "+
+				"snapshot the source again, or capture full documents (capture.mode=change_streams_update_full)", ErrBadRecord, src.Name, a.Key)
+		case a.Unviable:
+			err = fmt.Errorf("%w: a partial update of %s row %s sets a path through an array by a field name, an update MongoDB refuses", ErrBadRecord, src.Name, a.Key)
+		default:
 			kept = append(kept, a)
 			continue
 		}
-		err := fmt.Errorf("%w: a partial update of %s row %s, which the state does not hold (its insert was never seen, or it was deleted before): "+
-			"snapshot the source again, or capture full documents (capture.mode=change_streams_update_full)", ErrBadRecord, src.Name, a.Key)
 		d := DeadLetter{Err: err}
-		if i := slices.IndexFunc(round, func(c rowChange) bool { return c.Key == a.Key }); i >= 0 && round[i].rec != nil {
+		i := slices.IndexFunc(round, func(c rowChange) bool { return c.Key == a.Key })
+		if i >= 0 && a.Unviable {
+			d.Err = fmt.Errorf("%w (paths set: %s)", err, strings.Join(slices.Sorted(maps.Keys(round[i].PatchSet)), ", "))
+		}
+		if i >= 0 && round[i].rec != nil {
 			d.Record = *round[i].rec
 		}
 		dead = append(dead, d)

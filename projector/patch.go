@@ -20,6 +20,12 @@ import (
 // (MongoDB's update/unset_node.cpp: removing it would shift the others).
 // An index more than maxArrayPad past an array's end, which MongoDB itself
 // refuses, is left out.
+//
+// A path that steps into an array with anything but an index is not
+// viable (MongoDB's PathNotViable): a $set through it makes the whole
+// patch null, since MongoDB refuses such an update and no connector can
+// have seen it applied (the record is a dead letter, see
+// applied.Unviable); an $unset through it is a no-op, as MongoDB's.
 func patchFunction(schema string) string {
 	return `CREATE OR REPLACE FUNCTION ` + schema + `.jsonb_patch(doc jsonb, set_ jsonb, unset_ text[])
 RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $fn$
@@ -38,7 +44,10 @@ BEGIN
 		n := coalesce(array_length(p, 1), 1);
 		FOR i IN 1 .. n LOOP
 			c := doc #> p[1:i-1]; -- what step i goes into
-			IF jsonb_typeof(c) = 'array' AND p[i] ~ '^[0-9]{1,9}$' AND p[i]::int >= jsonb_array_length(c) THEN
+			IF jsonb_typeof(c) = 'array' AND p[i] !~ '^[0-9]{1,9}$' THEN
+				RETURN NULL;
+			END IF;
+			IF jsonb_typeof(c) = 'array' AND p[i]::int >= jsonb_array_length(c) THEN
 				CONTINUE sets WHEN p[i]::int - jsonb_array_length(c) >= ` + strconv.Itoa(maxArrayPad) + `;
 				c := c || (SELECT jsonb_agg('null'::jsonb) FROM generate_series(jsonb_array_length(c), p[i]::int));
 				doc := CASE WHEN i = 1 THEN c ELSE jsonb_set(doc, p[1:i-1], c) END;
@@ -51,9 +60,13 @@ BEGIN
 		doc := jsonb_set(doc, p, v, true);
 	END LOOP;
 	IF unset_ IS NOT NULL THEN
+		<<unsets>>
 		FOREACH k IN ARRAY unset_ LOOP
 			p := string_to_array(k, '.');
 			n := coalesce(array_length(p, 1), 1);
+			FOR i IN 1 .. n - 1 LOOP
+				CONTINUE unsets WHEN jsonb_typeof(doc #> p[1:i-1]) = 'array' AND p[i] !~ '^[0-9]{1,9}$';
+			END LOOP;
 			IF jsonb_typeof(doc #> p[1:n-1]) = 'array' THEN
 				IF p[n] ~ '^[0-9]{1,9}$' THEN
 					doc := jsonb_set(doc, p, 'null'::jsonb, false);

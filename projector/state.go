@@ -131,6 +131,10 @@ type applied struct {
 	// (never seen, or deleted before it), and nothing was written. Applied
 	// to nothing it would make a document of only the changed fields.
 	Unbased bool
+	// Unviable: the change is a patch whose $set steps into an array of
+	// the stored row with a field name, an update MongoDB refuses (see
+	// patchFunction), and nothing was written.
+	Unviable bool
 }
 
 // apply writes changes (distinct keys) to a source's state in tx, each only
@@ -166,7 +170,7 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 	for rows.Next() {
 		var a applied
 		var newData, oldData []byte
-		if err := rows.Scan(&a.Key, &newData, &a.NewDeleted, &oldData, &a.Unbased); err != nil {
+		if err := rows.Scan(&a.Key, &newData, &a.NewDeleted, &oldData, &a.Unbased, &a.Unviable); err != nil {
 			return nil, err
 		}
 		if a.New, err = decodeRow(newData); err != nil {
@@ -221,7 +225,7 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
 			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
 		WHERE ` + replaces + `
-		RETURNING s.key, ` + slim("s.data", shape.New) + `, s.deleted, NULL::jsonb, false`
+		RETURNING s.key, ` + slim("s.data", shape.New) + `, s.deleted, NULL::jsonb, false, false`
 	}
 	t := s.table(src)
 	return `WITH input AS (
@@ -244,15 +248,17 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 		FROM input i LEFT JOIN old o USING (key)
 	), up AS (
 		INSERT INTO ` + t + ` AS s (key, data, pos_hi, pos_lo, deleted, updated_at)
-		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM new WHERE NOT unbased
+		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM new WHERE NOT unbased AND data IS NOT NULL
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
 			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
 		WHERE ` + replaces + `
 		RETURNING s.key, s.data, s.deleted
 	)
-	SELECT up.key, ` + slim("up.data", shape.New) + `, up.deleted, CASE WHEN o.deleted THEN NULL ELSE ` + slim("o.data", shape.Old) + ` END, false
+	SELECT up.key, ` + slim("up.data", shape.New) + `, up.deleted, CASE WHEN o.deleted THEN NULL ELSE ` + slim("o.data", shape.Old) + ` END, false, false
 	FROM up LEFT JOIN old o USING (key)
-	UNION ALL SELECT key, NULL, false, NULL, true FROM new WHERE unbased`
+	UNION ALL SELECT key, NULL, false, NULL, true, false FROM new WHERE unbased
+	-- A patch jsonb_patch found not viable (see applied.Unviable).
+	UNION ALL SELECT key, NULL, false, NULL, false, true FROM new WHERE NOT unbased AND data IS NULL`
 }
 
 // replaces is the position guard of applySQL, debezium.Position.Replaces
