@@ -35,7 +35,7 @@ const (
 // own operator): expressions without integer arithmetic run as before.
 func checkedIntegers() []expr.Option {
 	return []expr.Option{
-		expr.Function(fnAdd, binary(addInt64, runtime.Add)),
+		expr.Function(fnAdd, add),
 		expr.Function(fnSub, binary(subInt64, runtime.Subtract)),
 		expr.Function(fnMul, binary(mulInt64, runtime.Multiply)),
 		expr.Function(fnNeg, negate),
@@ -53,6 +53,15 @@ type integerOps struct{}
 func (integerOps) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.BinaryNode:
+		if n.Operator == "+" && (mayBeText(n.Left.Type()) || mayBeText(n.Right.Type())) {
+			// Text adds up within the evaluation's budget (see add).
+			call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnAdd}, Arguments: []ast.Node{n.Left, n.Right, &ast.IdentifierNode{Value: "$env"}}}
+			if t := n.Type(); isIntegerKind(t) || t != nil && t.Kind() == reflect.String {
+				call.SetType(t)
+			}
+			ast.Patch(node, call)
+			return
+		}
 		fn, ok := checkedOps[n.Operator]
 		if !ok || !mayBeInteger(n.Left.Type()) || !mayBeInteger(n.Right.Type()) {
 			return
@@ -146,6 +155,31 @@ func isIntegerKind(t reflect.Type) bool {
 
 func mayBeInteger(t reflect.Type) bool {
 	return t == nil || t.Kind() == reflect.Interface || isIntegerKind(t)
+}
+
+func mayBeText(t reflect.Type) bool {
+	return t == nil || t.Kind() == reflect.Interface || t.Kind() == reflect.String
+}
+
+// add is the checked +: exact on two integers; on two strings their
+// concatenation, within the text budget of the evaluation whose
+// environment ($env) it is given, when given one; else expr's own +.
+func add(p ...any) (any, error) {
+	if len(p) == 3 {
+		if a, ok := p[0].(string); ok {
+			if b, ok := p[1].(string); ok {
+				if env, ok := p[2].(map[string]any); ok {
+					if left, ok := env[budgetVar].(*textBudget); ok {
+						if left.bytes -= len(a) + len(b); left.bytes < 0 {
+							return nil, ErrTextBudget
+						}
+					}
+				}
+				return a + b, nil
+			}
+		}
+	}
+	return binary(addInt64, runtime.Add)(p[0], p[1])
 }
 
 // binary is a checked operator: exact on two integers, else expr's own op.

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/expr-lang/expr"
-
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks"
 )
@@ -275,7 +273,7 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 	for _, f := range prior {
 		env[f.Name] = projections.ExprValue(f.Type, out[f.Name])
 	}
-	v, err := expr.Run(x.Program, env)
+	v, err := x.Run(env)
 	if err != nil {
 		b.tally.exprErrors++
 		return nil, false

@@ -1,0 +1,55 @@
+package projections
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/expr-lang/expr"
+)
+
+// TestTextBudget: adding strings up is bounded per evaluation. A reduce
+// that adds a character per step builds text in quadratic time (300,000
+// steps took 12 s, holding the state lock); it fails once its additions
+// produced TextBudget bytes. Text within the budget, and other additions,
+// compute as before, also where the checker cannot tell the operands'
+// types.
+func TestTextBudget(t *testing.T) {
+	declared := map[string]any{"n": int64(0), "s": ""}
+	for _, tc := range []struct {
+		name, src string
+		row       map[string]any
+		want      any // an error: errors.Is; a string: its length
+	}{
+		{"quadratic", `reduce(1..n, #acc + "#", "")`, map[string]any{"n": int64(300_000), "s": ""}, ErrTextBudget},
+		{"quadratic, undeclared", `reduce(1..u, #acc + v, "")`, map[string]any{"u": 300_000, "v": "#"}, ErrTextBudget},
+		{"within", `reduce(1..n, #acc + "#", "")`, map[string]any{"n": int64(4_000), "s": ""}, 4_000},
+		{"big text once", `s + s`, map[string]any{"n": int64(0), "s": strings.Repeat("x", 4<<20)}, 8 << 20},
+		{"too big text", `s + s + s + s`, map[string]any{"n": int64(0), "s": strings.Repeat("x", 4<<20)}, ErrTextBudget},
+		{"integers", `reduce(1..n, #acc + #, 0)`, map[string]any{"n": int64(300_000), "s": ""}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := append([]expr.Option{expr.Env(declared), expr.AllowUndefinedVariables()}, checkedIntegers()...)
+			prog, err := expr.Compile(tc.src, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := &Expr{Source: tc.src, Program: prog}
+			got, err := x.Run(tc.row)
+			switch want := tc.want.(type) {
+			case error:
+				if !errors.Is(err, want) {
+					t.Errorf("= %.20v…, %v; want error %v", got, err, want)
+				}
+			case int:
+				if s, ok := got.(string); err != nil || !ok || len(s) != want {
+					t.Errorf("= %.20v…, %v; want %d bytes of text", got, err, want)
+				}
+			default:
+				if err != nil || got != 300_000*300_001/2 {
+					t.Errorf("= %v, %v; want %d", got, err, 300_000*300_001/2)
+				}
+			}
+		})
+	}
+}
