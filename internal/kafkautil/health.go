@@ -197,11 +197,30 @@ func (h *Health) OnBrokerRead(meta kgo.BrokerMetadata, key int16, _ int, _, _ ti
 }
 
 // OnGroupManageError sees what keeps the member out of the group, SASL
-// failures among them.
+// failures among them. The errors of a group moving or rebalancing (its
+// coordinator restarting, loading, or moving to another broker; the member
+// fenced by a rebalance), which the client retries by itself, are not
+// Kafka down: /readyz would flap with every coordinator move.
 func (h *Health) OnGroupManageError(err error) {
-	if !errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
+	case groupInFlux(err):
+		h.log.Debug("the consumer group is moving or rebalancing; retrying", "err", err)
+	default:
 		h.fail(nil, err)
 	}
+}
+
+// groupInFlux reports whether err is one the group's coordinator answers
+// while it moves, loads or rebalances.
+func groupInFlux(err error) bool {
+	for _, e := range []error{kerr.CoordinatorNotAvailable, kerr.NotCoordinator, kerr.CoordinatorLoadInProgress,
+		kerr.RebalanceInProgress, kerr.UnknownMemberID, kerr.IllegalGeneration} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // OnBrokerE2E sees every request: one that went through, past setting up

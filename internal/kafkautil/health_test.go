@@ -3,6 +3,7 @@ package kafkautil_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -239,5 +241,24 @@ func TestHealthEveryBrokerDownIsKafkaDown(t *testing.T) {
 	h.OnBrokerE2E(broker2, int16(kmsg.Fetch), kgo.BrokerE2E{})
 	if err := h.Err(); err != nil {
 		t.Errorf("broker 2 answers again: Err() = %v, want nil", err)
+	}
+}
+
+// TestHealthGroupInFlux: the errors of a group whose coordinator moves,
+// loads or rebalances, which the client retries, are not Kafka down; a
+// refusal to manage the group (not authorized) is.
+func TestHealthGroupInFlux(t *testing.T) {
+	for _, err := range []error{kerr.CoordinatorNotAvailable, kerr.NotCoordinator, kerr.CoordinatorLoadInProgress,
+		kerr.RebalanceInProgress, kerr.UnknownMemberID, kerr.IllegalGeneration} {
+		h := kafkautil.NewHealth(nil)
+		h.OnGroupManageError(fmt.Errorf("join group: %w", err))
+		if got := h.Err(); got != nil {
+			t.Errorf("after %v: Err() = %v, want nil", err, got)
+		}
+	}
+	h := kafkautil.NewHealth(nil)
+	h.OnGroupManageError(kerr.GroupAuthorizationFailed)
+	if got := h.Err(); !errors.Is(got, kerr.GroupAuthorizationFailed) {
+		t.Errorf("after an authorization failure: Err() = %v, want it", got)
 	}
 }
