@@ -55,20 +55,22 @@ func baseCodec(base string, args []int, unit int64) (*codec, error) {
 		return &codec{kind: kInt, bits: 32}, nil
 	case "bigint", "int8", "bigserial", "serial8", "oid":
 		return &codec{kind: kInt}, nil
-	case "real", "float4", "double precision", "float8", "float":
+	case "real", "float4":
+		return &codec{kind: kFloat, bits: 32}, nil
+	case "double precision", "float8", "float":
 		return &codec{kind: kFloat}, nil
 	case "boolean", "bool":
 		return &codec{kind: kBool}, nil
 	case "date":
 		return &codec{kind: kDate}, nil
 	case "timestamp", "timestamp without time zone":
-		return &codec{kind: kTimestamp, unit: adaptiveUnit(unit, args)}, nil
+		return &codec{kind: kTimestamp, unit: adaptiveUnit(unit, args), step: precisionStep(args)}, nil
 	case "timestamptz", "timestamp with time zone":
-		return &codec{kind: kZonedTimestamp, unit: cmp.Or(unit, int64(time.Millisecond))}, nil
+		return &codec{kind: kZonedTimestamp, unit: cmp.Or(unit, int64(time.Millisecond)), step: precisionStep(args)}, nil
 	case "time", "time without time zone":
-		return &codec{kind: kTime, unit: adaptiveUnit(unit, args)}, nil
+		return &codec{kind: kTime, unit: adaptiveUnit(unit, args), step: precisionStep(args)}, nil
 	case "timetz", "time with time zone":
-		return &codec{kind: kZonedTime}, nil
+		return &codec{kind: kZonedTime, step: precisionStep(args)}, nil
 	case "interval":
 		return &codec{kind: kInterval}, nil
 	case "json", "jsonb":
@@ -100,6 +102,16 @@ func adaptiveUnit(unit int64, args []int) int64 {
 		return int64(time.Millisecond)
 	}
 	return int64(time.Microsecond)
+}
+
+// precisionStep is the step of a time or timestamp declared with p
+// fractional digits (time(p), timestamp(p)), 0 for PostgreSQL's default of
+// 6; see codec.step.
+func precisionStep(args []int) int64 {
+	if len(args) != 1 || args[0] >= 6 {
+		return 0
+	}
+	return fractionStep(args[0])
 }
 
 var errEmptyType = errors.New("empty column type")

@@ -50,10 +50,58 @@ func intFromLiteral(lit []byte, isInt bool) (any, error) {
 	return v.IntPart(), nil
 }
 
+// floatLiteral reads a float as its column holds it: a real (c.bits 32)
+// rounds the literal to a float32 as PostgreSQL's float4in does, and
+// refuses it beyond a real's range, an underflow to 0 included.
+func (c *codec) floatLiteral(lit []byte) (any, error) {
+	if c.bits != 32 {
+		return floatFromLiteral(lit)
+	}
+	f, err := strconv.ParseFloat(string(lit), 32)
+	if err != nil || f == 0 && !zeroLiteral(lit) {
+		return nil, bad("number %s is out of range for real", lit)
+	}
+	return shortReal(float32(f)), nil
+}
+
+// floatFromLiteral reads a float64, never -0, which PostgreSQL reads as 0
+// through the sinks' jsonb.
 func floatFromLiteral(lit []byte) (any, error) {
 	f, err := strconv.ParseFloat(string(lit), 64)
 	if err != nil {
 		return nil, bad("number %s is out of float64 range", lit)
+	}
+	if f == 0 {
+		return 0.0, nil // not -0
+	}
+	return f, nil
+}
+
+// zeroLiteral reports whether a number literal's digits are all zeros.
+func zeroLiteral(lit []byte) bool {
+	for _, c := range lit {
+		switch {
+		case c == 'e' || c == 'E':
+			return true
+		case c >= '1' && c <= '9':
+			return false
+		}
+	}
+	return true
+}
+
+// fitFloat gives a float its column's width, as floatFromLiteral does a
+// literal: a real holds a float32, and no column holds -0.
+func (c *codec) fitFloat(f float64) (any, error) {
+	if c.bits == 32 {
+		r, ok := RoundReal(f)
+		if !ok {
+			return nil, bad("number %v is out of range for real", f)
+		}
+		return r, nil
+	}
+	if f == 0 {
+		return 0.0, nil
 	}
 	return f, nil
 }
@@ -321,16 +369,18 @@ func temporalFromInt(c *codec, n int64) (any, error) {
 		if n < 0 || n > int64(maxTimeOfDay)/c.unit {
 			return nil, bad("time of day %d is out of range", n)
 		}
-		return TimeOfDay(n * c.unit), nil
+		return roundTimeOfDay(TimeOfDay(n*c.unit), c.step), nil
 	case kTimestamp, kZonedTimestamp:
-		return timestampFromInt(n, c.unit)
+		return timestampFromInt(n, c.unit, c.step)
 	case kInterval:
 		return n, nil
 	}
 	return nil, bad("unexpected number %d", n)
 }
 
-func timestampFromInt(n, unit int64) (any, error) {
+// timestampFromInt reads n units (nanoseconds per unit) since the epoch,
+// rounded to step (see codec.step).
+func timestampFromInt(n, unit, step int64) (any, error) {
 	switch n {
 	case pgPositiveInfinity:
 		return "infinity", nil
@@ -347,6 +397,9 @@ func timestampFromInt(n, unit int64) (any, error) {
 		t = time.Unix(0, n)
 	}
 	t = t.UTC()
+	if unit < 1e3 || step > unit {
+		t = roundTimestamp(t, step)
+	}
 	if !inYears(t) {
 		return nil, bad("timestamp %d is %s", n, unsupportedYears)
 	}
@@ -369,7 +422,7 @@ func temporalFromString(c *codec, s string) (any, error) {
 		if !ok {
 			return nil, bad("invalid time %q", s)
 		}
-		return v, nil
+		return roundTimeOfDay(v, c.step), nil
 	case kTimestamp, kZonedTimestamp:
 		if s == "infinity" || s == "-infinity" {
 			return s, nil
@@ -378,12 +431,12 @@ func temporalFromString(c *codec, s string) (any, error) {
 		if !ok {
 			return nil, bad("invalid timestamp %q", s)
 		}
-		if !inYears(t) {
+		if t = roundTimestamp(t, c.step); !inYears(t) {
 			return nil, bad("timestamp %q is %s", s, unsupportedYears)
 		}
 		return t, nil
 	case kZonedTime:
-		v, ok := normaliseZonedTime(s)
+		v, ok := normaliseZonedTime(s, c.step)
 		if !ok {
 			return nil, bad("invalid time with zone %q", s)
 		}
@@ -440,15 +493,16 @@ func trimZeros(s string) bool {
 	return true
 }
 
-// normaliseZonedTime turns "10:15:30.5+02:00" into "08:15:30.500000Z".
-func normaliseZonedTime(s string) (string, bool) {
+// normaliseZonedTime turns "10:15:30.5+02:00" into "08:15:30.500000Z",
+// rounded to step (see codec.step).
+func normaliseZonedTime(s string, step int64) (string, bool) {
 	t, err := time.Parse("15:04:05.999999999Z07:00", s)
 	if err != nil {
 		if t, err = time.Parse("15:04:05.999999999Z07", s); err != nil {
 			return "", false
 		}
 	}
-	return clockOf(t.UTC()).String() + "Z", true
+	return roundTimeOfDay(clockOf(t.UTC()), step).String() + "Z", true
 }
 
 // canonicalUUID returns the lower-case 8-4-4-4-12 form of a UUID written

@@ -66,11 +66,11 @@ func hinted(c *codec, v any) (any, error) {
 	case kFloat:
 		switch v := v.(type) {
 		case float64:
-			return v, nil
+			return c.fitFloat(v)
 		case int64:
-			return float64(v), nil
+			return c.fitFloat(float64(v))
 		case decimal.Decimal:
-			return v.InexactFloat64(), nil
+			return c.fitFloat(v.InexactFloat64())
 		case string:
 			return nonFinite([]byte(v))
 		}
@@ -145,9 +145,12 @@ func hintedTime(c *codec, t time.Time) (any, error) {
 	case kDate:
 		return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
 	case kTime:
-		return clockOf(t), nil
+		return roundTimeOfDay(clockOf(t), c.step), nil
 	case kZonedTime:
-		return clockOf(t).String() + "Z", nil
+		return roundTimeOfDay(clockOf(t), c.step).String() + "Z", nil
+	}
+	if t = roundTimestamp(t, c.step); !inYears(t) {
+		return nil, bad("date %s is %s", t.Format(time.RFC3339Nano), unsupportedYears)
 	}
 	return t, nil
 }

@@ -63,7 +63,8 @@ func TestDateAndTimestampYears(t *testing.T) {
 		{"year 0 text", "ts", `"0000-06-01T00:00:00"`, "", years},
 		{"year 0 ms", "ts", itoa(year1 - day), "", years},
 		{"year 1 ms", "ts", itoa(year1), `"0001-01-01T00:00:00Z"`, ""},
-		{"year 9999", "ts", `"9999-12-31T23:59:59.999999"`, `"9999-12-31T23:59:59.999999Z"`, ""},
+		{"year 9999", "ts", `"9999-12-31T23:59:59.999"`, `"9999-12-31T23:59:59.999Z"`, ""},
+		{"rounded into year 10000", "ts", `"9999-12-31T23:59:59.9999"`, "", years}, // timestamp(3)
 		{"year 10000 ms", "ts", itoa(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()), "", years},
 		{"zoned into year 0", "tsz", `"0001-01-01T00:30:00+01:00"`, "", years},
 		{"date BC", "d", "-756000", "", years},

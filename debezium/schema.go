@@ -41,8 +41,13 @@ type codec struct {
 	// PostgreSQL refuses a value with more digits on every retry.
 	precision int32
 	// bits is the width of a kInt (16 for smallint, 32 for int4 or a
-	// schema's int32), 0 for int64: a value beyond it is refused too.
+	// schema's int32), 0 for int64: a value beyond it is refused too. A
+	// kFloat of 32 bits is a real (float4): its values are rounded to it.
 	bits uint8
+	// step is the nanoseconds a kTime, kTimestamp, kZonedTimestamp or
+	// kZonedTime value is rounded to: a second for a declared time(0) or
+	// timestamp(0); 0 is PostgreSQL's default precision, a microsecond.
+	step int64
 	text bool   // kDecimal: a string may be a decimal literal (string mode)
 	bad  string // a schema problem, reported at the path of the value
 	// scaleKnown is false for a bare numeric column hint: base64 cannot be
@@ -292,7 +297,9 @@ func compileNode(n *schemaNode) *codec {
 		return &codec{kind: kInt, bits: 32}
 	case "int64":
 		return &codec{kind: kInt}
-	case "float32", "float64", "float", "double":
+	case "float32", "float":
+		return &codec{kind: kFloat, bits: 32}
+	case "float64", "double":
 		return &codec{kind: kFloat}
 	case "boolean":
 		return &codec{kind: kBool}
@@ -359,9 +366,13 @@ func refines(h, fc *codec, f *schemaNode) bool {
 }
 
 // narrows reports whether a declared integer type is narrower than the
-// schema's plain integer (integer over an int64 field): the view's column
-// has the declared type, so a value beyond it must be caught here.
+// schema's plain integer (integer over an int64 field), or a declared real
+// than its double: the view's column has the declared type, so a value
+// beyond it must be caught, or rounded, here.
 func narrows(h, fc *codec, f *schemaNode) bool {
+	if h.kind == kFloat && h.bits == 32 && fc != nil && fc.kind == kFloat && fc.bits != 32 {
+		return true
+	}
 	if h.kind != kInt || h.bits == 0 || fc == nil || fc.kind != kInt {
 		return false
 	}

@@ -86,7 +86,7 @@ func (d *dec) value(c *codec, depth int) (any, error) {
 			if err != nil {
 				return nil, bad("%v", err)
 			}
-			return floatFromLiteral(lit)
+			return c.floatLiteral(lit)
 		}
 		return nil, d.unexpected("a number", tok)
 	case kBool:

@@ -90,7 +90,7 @@ func fits(t config.Type, rt reflect.Type) bool {
 	case "text":
 		return k == reflect.String
 	case "timestamp", "date":
-		return rt == timeType || k == reflect.String
+		return rt == timeType || k == reflect.String // text is parsed at run time, null if it is none
 	}
 	return true // jsonb takes anything; other types are sent as text
 }

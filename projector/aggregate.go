@@ -17,17 +17,30 @@ import (
 	"github.com/projectorhq/projector/projections"
 )
 
+// aggregate computes an aggregate field over vals (see aggregate) and
+// counts a result its type cannot hold as an expression error.
+func (b *builder) aggregate(f *projections.Field, vals []any) any {
+	v, ok := aggregate(f.Agg.Func, f.Type, vals)
+	if !ok {
+		b.tally.exprErrors++
+	}
+	return v
+}
+
 // aggregate computes fn over vals, the non-null values of the rows that
 // pass the aggregate's where (for a count without a column, one true per
 // row). As in SQL, count counts them and the others are null over none.
 // Sums and averages are exact decimals, rendered as JSON numbers: a sum
 // keeps the field's declared scale, else the largest scale among its
-// inputs (10.00 + 5.50 is 15.50). t is the field's type, which for min and
-// max is the type of the values compared.
-func aggregate(fn projections.AggFunc, t config.Type, vals []any) any {
+// inputs (10.00 + 5.50 is 15.50); a sum typed real or double precision
+// (over such a column) is then the float its PostgreSQL column holds. t is
+// the field's type, which for min and max is the type of the values
+// compared. It reports false for a result the type cannot hold (a float
+// sum beyond the float's range), which is null, as an expression's.
+func aggregate(fn projections.AggFunc, t config.Type, vals []any) (any, bool) {
 	switch fn {
 	case projections.AggCount:
-		return json.Number(strconv.Itoa(len(vals)))
+		return json.Number(strconv.Itoa(len(vals))), true
 	case projections.AggSum, projections.AggAvg:
 		return sumOrAvg(fn, t, vals)
 	case projections.AggMin, projections.AggMax:
@@ -38,9 +51,9 @@ func aggregate(fn projections.AggFunc, t config.Type, vals []any) any {
 				best = v
 			}
 		}
-		return best
+		return best, true
 	}
-	return nil
+	return nil, true
 }
 
 // avgDigits is how many significant digits an average keeps at least, as
@@ -48,7 +61,7 @@ func aggregate(fn projections.AggFunc, t config.Type, vals []any) any {
 // decimals than its inputs have.
 const avgDigits = 16
 
-func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) any {
+func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) (any, bool) {
 	sum := decimal.Zero
 	cnt := 0
 	scale := int32(0)
@@ -75,21 +88,52 @@ func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) any {
 	}
 	switch {
 	case cnt == 0:
-		return nil
+		return nil, true
 	case nan || posInf && negInf:
-		return "NaN" // as PostgreSQL's numeric sums them; text, as JSON has no NaN
+		return "NaN", true // as PostgreSQL's numeric sums them; text, as JSON has no NaN
 	case posInf:
-		return "Infinity"
+		return "Infinity", true
 	case negInf:
-		return "-Infinity"
+		return "-Infinity", true
 	}
 	if fn == projections.AggAvg {
-		return json.Number(average(sum, cnt, scale).String())
+		sum = average(sum, cnt, scale)
+	}
+	if bits := floatBits(t); bits != 0 {
+		return floatNumber(sum, bits)
+	}
+	if fn == projections.AggAvg {
+		return json.Number(sum.String()), true
 	}
 	if t.Name == "numeric" && t.Scale >= 0 {
 		scale = int32(t.Scale)
 	}
-	return json.Number(sum.StringFixed(scale))
+	return json.Number(sum.StringFixed(scale)), true
+}
+
+// floatBits is 64 for a double precision, 32 for a real, else 0.
+func floatBits(t config.Type) int {
+	switch {
+	case t.Array:
+		return 0
+	case t.Name == "double precision":
+		return 64
+	case t.Name == "real":
+		return 32
+	}
+	return 0
+}
+
+// floatNumber is d as the float of bits a PostgreSQL column of that type
+// holds (the nearest one: 1e308 + 0.3 is 1e308), written as to_jsonb
+// writes it, in plain digits; false when d is beyond the float's range
+// (PostgreSQL: "value out of range: overflow").
+func floatNumber(d decimal.Decimal, bits int) (any, bool) {
+	f, err := strconv.ParseFloat(d.String(), bits)
+	if err != nil {
+		return nil, false
+	}
+	return json.Number(strconv.FormatFloat(f, 'f', -1, bits)), true
 }
 
 // average is sum/n with at least avgDigits significant digits and at least

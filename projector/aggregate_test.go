@@ -3,6 +3,7 @@ package projector
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/projectorhq/projector/config"
@@ -14,6 +15,8 @@ var (
 	numeric2   = config.Type{Name: "numeric", Precision: -1, Scale: 2}
 	timestamp  = config.Type{Name: "timestamptz", Precision: -1, Scale: -1}
 	textType   = config.Type{Name: "text", Precision: -1, Scale: -1}
+	doubleType = config.Type{Name: "double precision", Precision: -1, Scale: -1}
+	realType   = config.Type{Name: "real", Precision: -1, Scale: -1}
 )
 
 // Aggregates compute what SQL's do: sums keep the decimal scale (10.00 +
@@ -41,12 +44,39 @@ func TestAggregateLikeSQL(t *testing.T) {
 			[]any{"2024-01-01T00:00:00.5Z", "2024-01-01T00:00:00Z"}, "2024-01-01T00:00:00Z"},
 		{"text compares as text", projections.AggMax, textType, []any{"10", "9"}, "9"},
 		{"undeclared numbers compare as numbers", projections.AggMax, undeclared, []any{json.Number("10"), json.Number("9")}, json.Number("10")},
+		{"a double sum is a double", projections.AggSum, doubleType, []any{json.Number("1e308"), 0.1, json.Number("0.2")},
+			json.Number("1" + strings.Repeat("0", 308))},
+		{"a double sum in to_jsonb's digits", projections.AggSum, doubleType, []any{1e-7, 0.0}, json.Number("0.0000001")},
+		{"a real sum is a real", projections.AggSum, realType, []any{json.Number("16777216"), json.Number("0.1"), json.Number("0.2")},
+			json.Number("16777216")},
+		{"a real sum rounds once", projections.AggSum, realType, []any{json.Number("0.1"), json.Number("0.2")}, json.Number("0.3")},
+		{"a double sum keeps NaN", projections.AggSum, doubleType, []any{"NaN", json.Number("1")}, "NaN"},
+		{"a double sum keeps Infinity", projections.AggSum, doubleType, []any{"Infinity", json.Number("1")}, "Infinity"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := aggregate(tc.fn, tc.t, tc.vals); got != tc.want {
-				t.Errorf("aggregate(%v) = %#v, want %#v", tc.vals, got, tc.want)
+			got, ok := aggregate(tc.fn, tc.t, tc.vals)
+			if got != tc.want || !ok {
+				t.Errorf("aggregate(%v) = %#v, %v, want %#v", tc.vals, got, ok, tc.want)
 			}
 		})
+	}
+}
+
+// A float sum beyond the float's range is null and not ok, as an
+// expression's result its type cannot hold: PostgreSQL's sum raises
+// "value out of range: overflow".
+func TestFloatSumOverflowIsAnError(t *testing.T) {
+	for _, tc := range []struct {
+		t    config.Type
+		vals []any
+	}{
+		{doubleType, []any{json.Number("1e308"), json.Number("1e308")}},
+		{doubleType, []any{-1e308, -1e308}},
+		{realType, []any{json.Number("3e38"), json.Number("3e38")}},
+	} {
+		if got, ok := aggregate(projections.AggSum, tc.t, tc.vals); got != nil || ok {
+			t.Errorf("sum %s of %v = %#v, %v, want nil, false", tc.t.Name, tc.vals, got, ok)
+		}
 	}
 }
 

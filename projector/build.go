@@ -209,7 +209,7 @@ func (b *builder) aggregateItems(f *projections.Field, fields []*projections.Fie
 			vals = append(vals, v)
 		}
 	}
-	return aggregate(f.Agg.Func, f.Type, vals)
+	return b.aggregate(f, vals)
 }
 
 func (b *builder) children(row map[string]any, f *projections.Field, jd joinData) []map[string]any {
@@ -343,5 +343,5 @@ func (b *builder) aggregateRows(f *projections.Field, rows []map[string]any) any
 			vals = append(vals, x)
 		}
 	}
-	return aggregate(f.Agg.Func, f.Type, vals)
+	return b.aggregate(f, vals)
 }

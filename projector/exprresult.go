@@ -11,17 +11,25 @@ import (
 )
 
 // exprResult turns an expression's result into the value of a field of
-// type t, written as a column of that type is: a date as YYYY-MM-DD, a time
-// as HH:MM:SS[.ffffff], a timestamp as RFC 3339 in UTC, a numeric(p,s) as
-// its decimal text with s decimals (rounded half away from zero). It
-// reports false for a result the type cannot hold, as PostgreSQL would
-// refuse it: a float that is not finite, an integer out of the type's
+// type t, written as a column of that type is, so that every store holds
+// what the PostgreSQL column does: a date as YYYY-MM-DD, a time as
+// HH:MM:SS[.ffffff], a timestamp as RFC 3339 in UTC, each rounded to its
+// precision as PostgreSQL rounds it (microseconds when none is declared);
+// text read as a timestamp or date by the decoder's parsers; a uuid in
+// canonical form; a real rounded to a float32; a numeric(p,s) as its
+// decimal text with s decimals (rounded half away from zero). Strings,
+// inside json results too, have NUL and invalid UTF-8 replaced by U+FFFD
+// and floats no -0, as the decoder gives source values. It reports false
+// for a result the type cannot hold, as PostgreSQL would refuse it: a
+// float that is not finite or beyond a real, an integer out of the type's
 // range, a numeric(p,s) with more than p digits, a date or timestamp
-// outside the years 1..9999.
+// outside the years 1..9999 or text that is none, text that is no uuid.
 func exprResult(t config.Type, v any) (any, bool) {
 	switch r := v.(type) {
 	case time.Time:
 		return timeResult(t, r)
+	case string:
+		return textResult(t, debezium.ValidString(r))
 	case float64:
 		if math.IsInf(r, 0) || math.IsNaN(r) {
 			return nil, false
@@ -29,10 +37,14 @@ func exprResult(t config.Type, v any) (any, bool) {
 		if s, ok := declaredScale(t); ok {
 			return numericResult(t, decimal.NewFromFloat(r), s)
 		}
+		return floatResult(t, r)
 	case int:
 		return integerResult(t, v, int64(r))
 	case int64:
 		return integerResult(t, v, r)
+	case map[string]any, []any, []string:
+		c, _ := cleanValue(v)
+		return c, true
 	}
 	return v, true
 }
@@ -46,11 +58,26 @@ func integerResult(t config.Type, v any, n int64) (any, bool) {
 		return v, n >= math.MinInt16 && n <= math.MaxInt16
 	case "integer":
 		return v, n >= math.MinInt32 && n <= math.MaxInt32
+	case "real":
+		return floatResult(t, float64(n))
 	}
 	if s, ok := declaredScale(t); ok {
 		return numericResult(t, decimal.NewFromInt(n), s)
 	}
 	return v, true
+}
+
+// floatResult is a finite float as a column of type t holds it: a real
+// holds a float32 (debezium.RoundReal), and no column holds -0 (the sinks
+// write PostgreSQL through jsonb, whose numbers have no negative zero).
+func floatResult(t config.Type, f float64) (any, bool) {
+	if t.Name == "real" && !t.Array {
+		return debezium.RoundReal(f)
+	}
+	if f == 0 {
+		return 0.0, true
+	}
+	return f, true
 }
 
 // declaredScale is the scale of a numeric(p,s), or of a numeric(p) (0).
@@ -69,6 +96,43 @@ func numericResult(t config.Type, d decimal.Decimal, scale int32) (any, bool) {
 	return d.StringFixed(scale), true
 }
 
+// textResult is a string as a column of type t holds it: a timestamp or
+// date read as the decoder reads one (a timestamp's date in UTC, as for a
+// time result), a uuid in canonical form.
+func textResult(t config.Type, s string) (any, bool) {
+	if t.Array {
+		return s, true
+	}
+	switch t.Name {
+	case "timestamp", "timestamptz":
+		if s == "infinity" || s == "-infinity" {
+			return s, true // as the decoder passes PostgreSQL's
+		}
+		ts, ok := debezium.ParseTimestamp(s)
+		if !ok {
+			d, isDate := debezium.ParseDate(s) // midnight UTC, as PostgreSQL reads it in a UTC session
+			ts, ok = d.Time(), isDate
+		}
+		if !ok {
+			return nil, false
+		}
+		return timeResult(t, ts)
+	case "date":
+		if d, ok := debezium.ParseDate(s); ok {
+			return d.String(), true
+		}
+		ts, ok := debezium.ParseTimestamp(s)
+		if !ok {
+			return nil, false
+		}
+		return timeResult(t, ts)
+	case "uuid":
+		u, ok := debezium.CanonicalUUID(s)
+		return u, ok
+	}
+	return s, true
+}
+
 func timeResult(t config.Type, ts time.Time) (any, bool) {
 	ts = ts.UTC()
 	if t.Array {
@@ -78,14 +142,14 @@ func timeResult(t config.Type, ts time.Time) (any, bool) {
 	case "time":
 		clock := time.Duration(ts.Hour())*time.Hour + time.Duration(ts.Minute())*time.Minute +
 			time.Duration(ts.Second())*time.Second + time.Duration(ts.Nanosecond())
-		return debezium.TimeOfDay(clock.Round(precisionUnit(t.Precision))).String(), true
+		return debezium.TimeOfDay(clock).Round(t.Precision).String(), true
 	case "date":
 		if y := ts.Year(); y < 1 || y > 9999 {
 			return nil, false
 		}
 		return debezium.Date{Year: ts.Year(), Month: ts.Month(), Day: ts.Day()}.String(), true
 	case "timestamp", "timestamptz":
-		ts = ts.Round(precisionUnit(t.Precision))
+		ts = debezium.RoundTimestamp(ts, t.Precision)
 		if y := ts.Year(); y < 1 || y > 9999 {
 			return nil, false
 		}
@@ -93,16 +157,65 @@ func timeResult(t config.Type, ts time.Time) (any, bool) {
 	return ts.Format(time.RFC3339Nano), true
 }
 
-// precisionUnit is the step of a time or timestamp declared with p
-// fractional digits; 0 (no rounding) when p is not declared, as a column
-// of the type keeps the digits it came with.
-func precisionUnit(p int) time.Duration {
-	if p < 0 {
-		return 0
+// cleanValue is v, a json or array result, with its strings (keys
+// included) and floats as exprResult gives a scalar's; changed says
+// whether it differs from v, which is then copied, not changed, since v
+// may share maps with the row.
+func cleanValue(v any) (out any, changed bool) {
+	switch x := v.(type) {
+	case string:
+		s := debezium.ValidString(x)
+		return s, s != x
+	case float64:
+		if x == 0 && math.Signbit(x) {
+			return 0.0, true
+		}
+	case []string:
+		var c []string
+		for i, e := range x {
+			if ce := debezium.ValidString(e); ce != e || c != nil {
+				if c == nil {
+					c = append(make([]string, 0, len(x)), x[:i]...)
+				}
+				c = append(c, ce)
+			}
+		}
+		if c != nil {
+			return c, true
+		}
+	case []any:
+		var c []any
+		for i, e := range x {
+			ce, ch := cleanValue(e)
+			if ch && c == nil {
+				c = append(make([]any, 0, len(x)), x[:i]...)
+			}
+			if c != nil {
+				c = append(c, ce)
+			}
+		}
+		if c != nil {
+			return c, true
+		}
+	case map[string]any:
+		var c map[string]any
+		for k, e := range x {
+			ck := debezium.ValidString(k)
+			ce, ch := cleanValue(e)
+			if (ch || ck != k) && c == nil {
+				c = make(map[string]any, len(x))
+				for k2, e2 := range x {
+					c[k2] = e2
+				}
+			}
+			if c != nil {
+				delete(c, k)
+				c[ck] = ce
+			}
+		}
+		if c != nil {
+			return c, true
+		}
 	}
-	u := time.Nanosecond
-	for range 9 - min(p, 9) {
-		u *= 10
-	}
-	return u
+	return v, false
 }
