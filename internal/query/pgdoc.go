@@ -18,7 +18,7 @@ import (
 //   - to_jsonb prints a timestamp without its zone ("2023-11-14T22:13:20"),
 //     a timestamptz with the session's offset ("…+00:00") and a time with
 //     the digits it needs; the engine writes RFC 3339 in UTC and a time with
-//     0, 6 or 9 digits.
+//     no fraction or 6 digits.
 //   - to_jsonb prints a bytea as hex ("\\x0102"); the engine writes standard
 //     base64 with padding ("AQI="), as encoding/json does []byte.
 //   - Embedded objects and arrays of them are jsonb the engine wrote, with
@@ -190,7 +190,7 @@ func engineTime(typ, s string) (string, bool) {
 }
 
 // engineTimeOfDay is a time of day (HH:MM:SS[.fraction]) as the engine
-// writes it: no fraction, or 6 or 9 digits.
+// writes it: no fraction, or 6 digits.
 func engineTimeOfDay(s string) (string, bool) {
 	t, err := time.Parse("15:04:05.999999999", s)
 	if err != nil {
