@@ -166,14 +166,19 @@ func (n *avroNode) withHints(hints map[string]*codec) *avroNode {
 				leaf, nullable = b, true
 			}
 		}
-		if leaf.c != nil || leaf.typ == avro.Record || leaf.typ == avro.Union {
-			continue
+		var c *codec
+		switch {
+		case leaf.c != nil:
+			c = declaredPrecision(h, leaf.c) // a logical time: only the declared digits apply
+		case leaf.typ == avro.Record || leaf.typ == avro.Union:
+		case hintApplies(h, leaf):
+			c = h
 		}
-		if !hintApplies(h, leaf) {
+		if c == nil {
 			continue
 		}
 		hinted := *leaf
-		hinted.c = h
+		hinted.c = c
 		if nullable {
 			u := *f.n
 			u.union = make([]*avroNode, len(f.n.union))
@@ -193,13 +198,16 @@ func (n *avroNode) withHints(hints map[string]*codec) *avroNode {
 }
 
 // hintApplies reports whether a column hint replaces a plain Avro leaf: one
-// that adds meaning (a decimal read as a string or double, ...), or a
-// declared smallint or integer narrower than the leaf's int or long.
+// that adds meaning (a decimal read as a string or double, ...), a
+// declared smallint or integer narrower than the leaf's int or long, or a
+// declared real over a double, which the column rounds to a float32.
 func hintApplies(h *codec, leaf *avroNode) bool {
 	switch h.kind {
 	case kInt:
 		return h.bits != 0 && (leaf.typ == avro.Long || (leaf.typ == avro.Int && h.bits < 32))
-	case kNatural, kFloat, kBool, kString, kStruct:
+	case kFloat:
+		return h.bits == 32 && leaf.typ == avro.Double
+	case kNatural, kBool, kString, kStruct:
 		return false
 	}
 	return true
@@ -290,15 +298,17 @@ func (r *avroReader) value(n *avroNode, depth int, unchanged *[]string) (any, er
 		// As the shortest decimal that reads back as the same float32, the
 		// way Debezium's JSON converter prints it: float64(f) would show
 		// 0.1 as 0.10000000149011612.
-		f := math.Float32frombits(binary.LittleEndian.Uint32(b))
-		v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
-		return convertLeaf(n.c, v)
+		return convertLeaf(n.c, shortReal(math.Float32frombits(binary.LittleEndian.Uint32(b))))
 	case avro.Double:
 		b, err := r.fixed(8)
 		if err != nil {
 			return nil, err
 		}
-		return convertLeaf(n.c, math.Float64frombits(binary.LittleEndian.Uint64(b)))
+		f := math.Float64frombits(binary.LittleEndian.Uint64(b))
+		if f == 0 {
+			f = 0 // not -0, which PostgreSQL's jsonb reads as 0
+		}
+		return convertLeaf(n.c, f)
 	case avro.String:
 		b, err := r.bytes()
 		if err != nil {
@@ -451,7 +461,7 @@ func convertLeaf(c *codec, v any) (any, error) {
 		case kDate, kTime, kTimestamp, kZonedTimestamp, kInterval:
 			return temporalFromInt(c, v)
 		case kFloat:
-			return float64(v), nil
+			return c.fitFloat(float64(v))
 		case kInt:
 			return c.fitInt(v)
 		case kDecimal:
@@ -465,6 +475,9 @@ func convertLeaf(c *codec, v any) (any, error) {
 				return nil, bad("decimal %v is out of range", v)
 			}
 			return declaredDecimal(c, d)
+		}
+		if c.kind == kFloat {
+			return c.fitFloat(v)
 		}
 		return v, nil
 	case string:

@@ -114,6 +114,36 @@ func precisionStep(args []int) int64 {
 	return fractionStep(args[0])
 }
 
+// declaredPrecision is fc, the codec of a schema's time or timestamp
+// (Debezium's MicroTimestamp, ZonedTimestamp, MicroTime..., Avro's
+// timestamp-micros...), with the fractional digits of h, a column declared
+// time(p), timestamp(p), timestamptz(p) or timetz(p), arrays of them
+// included: a logical type says the unit of the value, not how many digits
+// its column keeps, and PostgreSQL rounds the value to them. It is nil when
+// h declares no such precision or fc is no time of the same sort.
+func declaredPrecision(h, fc *codec) *codec {
+	if h == nil || fc == nil {
+		return nil
+	}
+	if h.kind == kArray && fc.kind == kArray {
+		e := declaredPrecision(h.elem, fc.elem)
+		if e == nil {
+			return nil
+		}
+		c := *fc
+		c.elem = e
+		return &c
+	}
+	clock := func(k kind) bool { return k == kTime || k == kZonedTime }
+	stamp := func(k kind) bool { return k == kTimestamp || k == kZonedTimestamp }
+	if h.step == 0 || h.step == fc.step || !(clock(h.kind) && clock(fc.kind) || stamp(h.kind) && stamp(fc.kind)) {
+		return nil
+	}
+	c := *fc
+	c.step = h.step
+	return &c
+}
+
 var errEmptyType = errors.New("empty column type")
 
 // parseSQLType splits "numeric(10, 2)[]" into ("numeric", [10 2], 1).

@@ -332,8 +332,12 @@ func compileRow(n *schemaNode, hints map[string]*codec) *codec {
 	c.fields = make([]field, 0, len(n.fields))
 	for _, f := range n.fields {
 		fc := compileNode(f)
-		if h := hints[f.field]; h != nil && (refines(h, fc, f) || narrows(h, fc, f)) {
-			fc = h
+		if h := hints[f.field]; h != nil {
+			if refines(h, fc, f) || narrows(h, fc, f) {
+				fc = h
+			} else if p := declaredPrecision(h, fc); p != nil {
+				fc = p
+			}
 		}
 		c.fields = append(c.fields, field{name: f.field, c: fc})
 	}
@@ -358,9 +362,22 @@ func refines(h, fc *codec, f *schemaNode) bool {
 	case kInt, kFloat, kString, kBytes, kNatural:
 		return true
 	case kArray:
-		return h.kind == kArray
+		return h.kind == kArray && !logicalItems(f)
 	case kStruct:
 		return h.kind == kVarDecimal || h.kind == kDecimal || h.kind == kStruct
+	}
+	return false
+}
+
+// logicalItems reports whether an array's items (at any depth of arrays)
+// carry a logical type, which a column hint does not replace, as it does not
+// replace a top-level one (a MicroTimestamp's microseconds are no
+// timestamp(3)'s milliseconds).
+func logicalItems(f *schemaNode) bool {
+	for it := f.items; it != nil; it = it.items {
+		if it.name != "" && logicalCodec(it.name, it.params) != nil {
+			return true
+		}
 	}
 	return false
 }
