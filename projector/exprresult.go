@@ -1,7 +1,9 @@
 package projector
 
 import (
+	"encoding/json"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -72,12 +74,19 @@ func integerResult(t config.Type, v any, n int64) (any, bool) {
 // write PostgreSQL through jsonb, whose numbers have no negative zero).
 func floatResult(t config.Type, f float64) (any, bool) {
 	if t.Name == "real" && !t.Array {
-		return debezium.RoundReal(f)
+		r, ok := debezium.RoundReal(f)
+		if !ok {
+			return nil, false
+		}
+		f = r
 	}
 	if f == 0 {
-		return 0.0, true
+		f = 0 // not -0
 	}
-	return f, true
+	// In plain digits, as PostgreSQL gives a float read back from the
+	// view table and as the state's jsonb gives a source column's float:
+	// encoding/json would write 1e+21 and 1e-7.
+	return json.Number(strconv.FormatFloat(f, 'f', -1, 64)), true
 }
 
 // declaredScale is the scale of a numeric(p,s), or of a numeric(p) (0).

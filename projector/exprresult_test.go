@@ -2,6 +2,7 @@ package projector_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -157,7 +158,7 @@ views:
 		"1": `{"sum_d":3.14159265358979,"sum_r":16777216}`,
 		"2": `{"sum_d":null,"sum_r":null}`,
 	})
-	if got := sink.docs["v/1"].Fields["negzero"]; got != 0.0 || math.Signbit(got.(float64)) {
+	if got := sink.docs["v/1"].Fields["negzero"]; got != json.Number("0") {
 		t.Errorf("negzero = %#v, want 0", got)
 	}
 	// not_uid of 1, 2, 3 and 4; at, day and real of 3 and 4; huge_real of

@@ -433,8 +433,6 @@ func TestFloatTextSameEverywhere(t *testing.T) {
 // Elasticsearch hold encoding/json's 1e+21 and 1e-7 while PostgreSQL's view
 // table gives 1000000000000000000000 and 0.0000001.
 func TestExprFloatTextSameEverywhere(t *testing.T) {
-	t.Skip("projector/exprresult.go floatResult returns a float64, which encoding/json writes in exponent form: " +
-		"it should return json.Number(strconv.FormatFloat(f, 'f', -1, 64)), as aggregate.go's floatNumber does")
 	floatTextSameEverywhere(t, "fidelity-exprfloattext",
 		`{ id: id, e: { expr: "d * 1.0", type: "double precision" }, er: { expr: "d * 1.0", type: real } }`,
 		map[string]string{"e": "float8", "er": "float4"})
