@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,12 @@ When the query PostgreSQL answers (and --offline is not given), it also
 compares each view with the table readers use now: a view that only gains
 fields applies online (projector run adds the columns); one that removes or
 retypes a field needs a rebuild, and is reported as an error at the view.
+It compares each view with the definition its documents were computed with
+(recorded at its first deployment and at each rebuild's swap) too: a
+changed where, expression, join, group_by, id, table, Redis key or index
+needs a rebuild, reported alike; fields only added (existing documents lack
+them until a rebuild) and views no longer declared (their documents stay,
+frozen) are notes.
 When it does not answer, these store checks are skipped with a note, so
 that validate runs where only the file is at hand (CI).
 "FILE: ok" comes last, when every check passed. Exit code 0 when valid,
@@ -58,12 +65,13 @@ that validate runs where only the file is at hand (CI).
 }
 
 // checkOnline compares the views with the PostgreSQL tables readers use,
+// and with the definitions the registry recorded for their documents,
 // without changing anything. A PostgreSQL that does not answer skips the
 // comparison, saying so: validate also serves where only the file is at
 // hand (CI).
 func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *projections.Plan) error {
 	views := stack.PostgresViews(plan)
-	if len(views) == 0 {
+	if len(views) == 0 && len(plan.Views) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -78,11 +86,12 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 		err = pool.Ping(ctx)
 	}
 	if err != nil {
-		fmt.Fprintf(g.stdout, "note: store checks skipped: the query PostgreSQL does not answer, so the views were not compared with its tables (--offline skips them without trying): %v\n", err)
+		fmt.Fprintf(g.stdout, "note: store checks skipped: the query PostgreSQL does not answer, so the views were not compared with its tables and recorded definitions (--offline skips them without trying): %v\n", err)
 		return nil
 	}
+	reg := registry.New(pool, cfg.Stores.Postgres.Schema)
 	// No registry yet means nothing was rebuilt: generation 1 everywhere.
-	if snap, err := registry.New(pool, cfg.Stores.Postgres.Schema).Snapshot(ctx); err == nil {
+	if snap, err := reg.Snapshot(ctx); err == nil {
 		for i := range views {
 			views[i].Generation = snap.Serving(views[i].Name, registry.StorePostgres)
 		}
@@ -101,22 +110,52 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 			}
 		}
 	}
+	drift, err := stack.CompareDefinitions(ctx, reg, cfg, plan)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	for _, c := range drift.Changes {
+		if c.NeedsRebuild() {
+			lines := c.Texts(true)
+			for i := range lines {
+				lines[i] += ": needs a rebuild"
+			}
+			problems = append(problems, storeProblem{pos: viewPos(cfg, c.View), view: c.View, store: "definition",
+				err: errors.New(strings.Join(lines, "\n"))})
+			if !slices.Contains(rebuilds, c.View) {
+				rebuilds = append(rebuilds, c.View)
+			}
+		}
+		for _, n := range c.Texts(false) {
+			fmt.Fprintf(g.stdout, "note: view %s: %s\n", c.View, n)
+		}
+	}
+	if len(drift.Removed) > 0 {
+		names := make([]string, len(drift.Removed))
+		for i, u := range drift.Removed {
+			names[i] = u.String()
+		}
+		fmt.Fprintf(g.stdout, "note: views deployed but no longer declared keep serving the documents they had, frozen (projector drops nothing): %s\n", strings.Join(names, "; "))
+	}
 	switch err := errors.Join(problems...); {
 	case len(rebuilds) > 0:
 		return usageError(fmt.Errorf("%w\nrun `projector rebuild VIEW` to apply these changes, for: %s", err, strings.Join(rebuilds, ", ")))
 	case err != nil:
 		return &exitError{code: ExitFailure, err: err}
 	}
-	fmt.Fprintln(g.stdout, "tables: every view applies online")
+	if len(views) > 0 {
+		fmt.Fprintln(g.stdout, "tables: every view applies online")
+	}
 	return nil
 }
 
 // storeProblem is what the store check found wrong with a view, told as
 // the configuration's errors are: at the view's place in the file.
 type storeProblem struct {
-	pos  config.Pos
-	view string
-	err  error
+	pos   config.Pos
+	view  string
+	store string // what the view was compared with; "" is postgres
+	err   error
 }
 
 // Error gives every problem a line of its own, without the prefixes the
@@ -124,12 +163,16 @@ type storeProblem struct {
 func (p storeProblem) Error() string {
 	msg := strings.TrimPrefix(p.err.Error(), "postgres sink: check: ")
 	msg = strings.TrimPrefix(msg, fmt.Sprintf("view %q: ", p.view))
+	store := p.store
+	if store == "" {
+		store = "postgres"
+	}
 	var b strings.Builder
 	for i, line := range strings.Split(msg, "\n") {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "%s: view %q: postgres: %s", p.pos, p.view, line)
+		fmt.Fprintf(&b, "%s: view %q: %s: %s", p.pos, p.view, store, line)
 	}
 	return b.String()
 }

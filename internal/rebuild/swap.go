@@ -34,6 +34,9 @@ func (r *run) swap(ctx context.Context, rep report) error {
 		}
 	}
 	_, err := r.env.Registry.SwapWith(ctx, g.View, g.Number, rep.verified, rep.checksum, func(tx pgx.Tx) error {
+		if err := r.env.recordDefinitionTx(ctx, tx, *g); err != nil {
+			return err
+		}
 		if !g.Has(registry.StorePostgres) {
 			return nil
 		}

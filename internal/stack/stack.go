@@ -189,6 +189,11 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	if err := eng.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	// Last: a first deployment's definitions are recorded only once its
+	// tables are in place.
+	if err := checkDefinitions(ctx, registry.New(pool, cfg.Stores.Postgres.Schema), cfg, plan, log); err != nil {
+		return nil, err
+	}
 	// A store that did not answer at start is not ready until it does:
 	// idle, no write would say so (WatchStores clears it).
 	for _, p := range s.probes {

@@ -1,0 +1,112 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Definition is the recorded definition of a view: the canonical JSON of
+// the view's YAML (see internal/definition) its served documents were
+// computed with, and its fingerprint. It is recorded when the view is
+// first deployed and when a rebuild swaps a generation in; a start with an
+// edited file does not change it, so that every start can tell what its
+// documents do not follow.
+type Definition struct {
+	View        string
+	JSON        []byte
+	Fingerprint string
+	// Generation is the generation whose swap recorded it (1: the first
+	// deployment).
+	Generation int
+	RecordedAt time.Time
+}
+
+// definitionsTable is created by Migrate.
+func (r *Registry) definitionsTable() string {
+	return `CREATE TABLE IF NOT EXISTS ` + r.ident("definitions") + ` (
+		view text PRIMARY KEY, definition jsonb NOT NULL, fingerprint text NOT NULL,
+		generation int NOT NULL DEFAULT 1, recorded_at timestamptz NOT NULL DEFAULT now())`
+}
+
+// Definitions reads every recorded definition, by view; none when the
+// registry's tables do not exist yet.
+func (r *Registry) Definitions(ctx context.Context) (map[string]Definition, error) {
+	rows, err := r.pool.Query(ctx, `SELECT view, definition::text, fingerprint, generation, recorded_at FROM `+r.ident("definitions"))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" {
+		return nil, nil // no registry yet (validate migrates nothing): nothing recorded
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: read view definitions: %w", err)
+	}
+	defs, err := pgx.CollectRows(rows, scanDefinition)
+	if err != nil {
+		return nil, fmt.Errorf("registry: read view definitions: %w", err)
+	}
+	out := make(map[string]Definition, len(defs))
+	for _, d := range defs {
+		out[d.View] = d
+	}
+	return out, nil
+}
+
+func scanDefinition(row pgx.CollectableRow) (Definition, error) {
+	var d Definition
+	var text string
+	err := row.Scan(&d.View, &text, &d.Fingerprint, &d.Generation, &d.RecordedAt)
+	d.JSON = []byte(text)
+	return d, err
+}
+
+// DeployDefinitions records the definition of each view that has none
+// yet (a first deployment), leaving recorded ones alone. It does not bump
+// the version: nothing changes for the writers.
+func (r *Registry) DeployDefinitions(ctx context.Context, defs []Definition) error {
+	if len(defs) == 0 {
+		return nil
+	}
+	views, jsons, fps := make([]string, len(defs)), make([]string, len(defs)), make([]string, len(defs))
+	for i, d := range defs {
+		views[i], jsons[i], fps[i] = d.View, string(d.JSON), d.Fingerprint
+	}
+	_, err := r.pool.Exec(ctx, `INSERT INTO `+r.ident("definitions")+` (view, definition, fingerprint)
+		SELECT v, d::jsonb, f FROM unnest($1::text[], $2::text[], $3::text[]) AS t(v, d, f)
+		ON CONFLICT (view) DO NOTHING`, views, jsons, fps)
+	if err != nil {
+		return fmt.Errorf("registry: record view definitions: %w", err)
+	}
+	return nil
+}
+
+// DefinitionTx reads the recorded definition of a view in tx, locking it
+// until tx ends; ok is false when none is recorded.
+func (r *Registry) DefinitionTx(ctx context.Context, tx pgx.Tx, view string) (d Definition, ok bool, err error) {
+	rows, err := tx.Query(ctx, `SELECT view, definition::text, fingerprint, generation, recorded_at FROM `+
+		r.ident("definitions")+` WHERE view = $1 FOR UPDATE`, view)
+	if err != nil {
+		return Definition{}, false, fmt.Errorf("registry: read the definition of %s: %w", view, err)
+	}
+	defs, err := pgx.CollectRows(rows, scanDefinition)
+	if err != nil || len(defs) == 0 {
+		return Definition{}, false, err
+	}
+	return defs[0], true, nil
+}
+
+// RecordDefinitionTx records d in tx as the definition the view's served
+// documents follow, recorded by the swap of d.Generation.
+func (r *Registry) RecordDefinitionTx(ctx context.Context, tx pgx.Tx, d Definition) error {
+	_, err := tx.Exec(ctx, `INSERT INTO `+r.ident("definitions")+` (view, definition, fingerprint, generation)
+		VALUES ($1, $2::text::jsonb, $3, $4)
+		ON CONFLICT (view) DO UPDATE SET definition = excluded.definition, fingerprint = excluded.fingerprint,
+		generation = excluded.generation, recorded_at = now()`, d.View, string(d.JSON), d.Fingerprint, d.Generation)
+	if err != nil {
+		return fmt.Errorf("registry: record the definition of %s: %w", d.View, err)
+	}
+	return nil
+}
