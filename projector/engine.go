@@ -69,6 +69,9 @@ type Engine struct {
 	schemas   SchemaRegistry
 	keepRevs  func(ctx context.Context, view string) (bool, error)
 	conflicts conflicts // refused docs written again after later batches
+	// missing lists, by source name, the columns older state rows may
+	// lack (see columns.go).
+	missing map[string][]string
 }
 
 type sourceDecoder struct {
@@ -138,7 +141,20 @@ func (e *Engine) Topics() []string {
 
 // Migrate creates projector's state tables.
 func (e *Engine) Migrate(ctx context.Context) error {
-	return e.state.migrate(ctx, e.plan)
+	if err := e.state.migrate(ctx, e.plan); err != nil {
+		return err
+	}
+	st, ok := e.state.(*state)
+	if !ok {
+		return nil // a memory state starts empty: it lacks nothing
+	}
+	missing, err := st.trackColumns(ctx, e.plan)
+	if err != nil {
+		return fmt.Errorf("migrate state: %w", err)
+	}
+	e.missing = missing
+	e.warnMissing()
+	return nil
 }
 
 // Record is one Kafka record, as the engine needs it.

@@ -52,6 +52,10 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		`CREATE TABLE IF NOT EXISTS ` + s.ident("truncates") + ` (
 			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
 			updated_at timestamptz NOT NULL DEFAULT now())`,
+		// The columns every row of a source's state holds (columns.go).
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("state_columns") + ` (
+			source text PRIMARY KEY, complete text[] NOT NULL,
+			updated_at timestamptz NOT NULL DEFAULT now())`,
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		truncateFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks/postgres"
 )
 
@@ -106,6 +107,19 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 		if err := sink.Check(ctx); err != nil {
 			problems = append(problems, storeProblem{pos: viewPos(cfg, v.Name), view: v.Name, err: err})
 			if errors.Is(err, postgres.ErrNeedsRebuild) {
+				rebuilds = append(rebuilds, v.Name)
+			}
+		}
+	}
+	lacking, err := projector.LackingColumns(ctx, pool, cfg.Stores.Postgres.Schema, plan)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	for _, v := range plan.Views {
+		if cols := lacking[v.Name]; len(cols) > 0 {
+			problems = append(problems, storeProblem{pos: viewPos(cfg, v.Name), view: v.Name, store: "state",
+				err: fmt.Errorf("reads %s, which the state did not keep when older rows were written: needs a rebuild --from source, kafka or signal", strings.Join(cols, ", "))})
+			if !slices.Contains(rebuilds, v.Name) {
 				rebuilds = append(rebuilds, v.Name)
 			}
 		}

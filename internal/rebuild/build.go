@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -127,6 +128,9 @@ type run struct {
 	opts Options
 	gen  registry.Generation
 	res  Result
+	// whole: the re-read read every row of the view's sources (see
+	// replayWindow.whole); their state then holds every column it keeps.
+	whole bool
 }
 
 // Run rebuilds a view into a new generation and swaps it in.
@@ -137,8 +141,13 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("rebuild --from %s: %w (use --from state, source, kafka or signal)", opts.From, ErrUnsupported)
 	}
-	if _, err := env.View(opts.View); err != nil {
+	v, err := env.View(opts.View)
+	if err != nil {
 		return Result{}, err
+	}
+	if cols := env.Engine.MissingColumns(v); opts.From == registry.SourceState && len(cols) > 0 {
+		return Result{}, fmt.Errorf("%w: view %s reads %s, which the state did not keep when older rows were written: rebuild it --from source, kafka or signal",
+			ErrIncompleteState, opts.View, strings.Join(cols, ", "))
 	}
 	if opts.From == registry.SourceSignal {
 		// Settings missing for a signal are found before anything is built.
@@ -371,6 +380,7 @@ func (r *run) exec(ctx context.Context) error {
 			// applying a change twice is harmless.
 			var err error
 			t := time.Now()
+			r.whole = true
 			switch g.Source {
 			case registry.SourceKafka:
 				err = r.replay(ctx)
@@ -381,6 +391,11 @@ func (r *run) exec(ctx context.Context) error {
 			}
 			if err != nil {
 				return err
+			}
+			if r.whole {
+				if err := r.env.Engine.Reread(ctx, viewSources(r.env.Plan.View(g.View))); err != nil {
+					return err
+				}
 			}
 			r.res.Reread = time.Since(t)
 		}

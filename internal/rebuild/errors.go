@@ -26,4 +26,8 @@ var (
 	// did not answer: the rebuild fails rather than fill from a state
 	// replayed in part, and --resume replays again.
 	ErrKafkaUnreachable = errors.New("kafka unreachable during replay")
+	// ErrIncompleteState reports a rebuild from the state of a view that
+	// reads columns older state rows lack (projector.Engine.MissingColumns):
+	// only re-reading the sources fills them.
+	ErrIncompleteState = errors.New("the state lacks columns the view reads")
 )

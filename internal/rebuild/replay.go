@@ -61,6 +61,7 @@ func (r *run) replay(ctx context.Context) error {
 	if err != nil {
 		return health.Explain(err)
 	}
+	r.whole = win.whole
 	if len(win.end) == 0 {
 		return nil
 	}
@@ -87,6 +88,10 @@ type replayWindow struct {
 	from  map[string]map[int32]kgo.Offset
 	end   map[partition]int64
 	total int64
+	// whole: every partition still starts at offset 0, so the replay reads
+	// every row of the sources again (compaction keeps each key's latest
+	// record); retention that removed a log's start may have taken rows.
+	whole bool
 }
 
 // listReplayWindow takes the start and end offsets of the partitions of
@@ -106,8 +111,9 @@ func listReplayWindow(ctx context.Context, adm *kadm.Client, topics []string) (r
 	if err != nil {
 		return replayWindow{}, fmt.Errorf("replay: end offsets of %v: %w", topics, err)
 	}
-	w := replayWindow{from: map[string]map[int32]kgo.Offset{}, end: map[partition]int64{}}
+	w := replayWindow{from: map[string]map[int32]kgo.Offset{}, end: map[partition]int64{}, whole: true}
 	starts.Each(func(s kadm.ListedOffset) {
+		w.whole = w.whole && s.Offset == 0
 		e, ok := ends.Lookup(s.Topic, s.Partition)
 		if !ok || e.Offset <= s.Offset {
 			return
