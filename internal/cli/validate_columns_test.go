@@ -7,10 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/projectorhq/projector/config"
-	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projections"
 )
 
 func columnsConfig(pgURL, fields string) string {
@@ -39,20 +36,7 @@ views:
 // so at the view, exit 2. With an empty state nothing is lacking.
 func TestValidateStateLacksColumn(t *testing.T) {
 	pgURL := testenv.PostgresURL(t)
-	deployed := columnsConfig(pgURL, "id: id, name: name, qty: qty")
-	cfg, err := config.Parse("deployed.yaml", []byte(deployed), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := stack.Wire(context.Background(), cfg, plan, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	deployConfig(t, columnsConfig(pgURL, "id: id, name: name, qty: qty"))
 	wider := writeConfig(t, columnsConfig(pgURL, "id: id, name: name, qty: qty, color: color"))
 	if code, out, errs := run(t, "validate", "-c", wider); code != 0 || strings.Contains(errs, "items.color") {
 		t.Fatalf("an empty state: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
@@ -71,5 +55,18 @@ func TestValidateStateLacksColumn(t *testing.T) {
 	code, out, errs := run(t, "validate", "-c", wider)
 	if code != ExitUsage || !strings.Contains(errs, "items.color") || !strings.Contains(errs, "--from source") {
 		t.Errorf("validate: exit %d, want %d naming items.color and a rebuild --from source\nstdout: %s\nstderr: %s", code, ExitUsage, out, errs)
+	}
+}
+
+// TestRunRefusesRemovedFieldAsConfigError: run with a file removing a
+// field of a deployed PostgreSQL view refuses to start, as a configuration
+// the deployment cannot take (exit 2, as validate's), saying how to apply
+// it; it exited 1 with the sink's prefix twice.
+func TestRunRefusesRemovedFieldAsConfigError(t *testing.T) {
+	pgURL := testenv.PostgresURL(t)
+	deployConfig(t, columnsConfig(pgURL, "id: id, name: name, qty: qty"))
+	code, out, errs := run(t, "run", "-c", writeConfig(t, columnsConfig(pgURL, "id: id, name: name")))
+	if code != ExitUsage || !strings.Contains(errs, "projector rebuild") || strings.Count(errs, "postgres sink") != 1 {
+		t.Errorf("run with a removed field: exit %d, want %d naming projector rebuild once\nstdout: %s\nstderr: %s", code, ExitUsage, out, errs)
 	}
 }

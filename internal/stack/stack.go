@@ -290,8 +290,13 @@ func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Pla
 		return nil, postgres.PendingIndexes{}, fmt.Errorf("postgres sink: %w", err)
 	}
 	pending, err := sink.MigrateTables(ctx)
+	if errors.Is(err, postgres.ErrNeedsRebuild) {
+		// The file asks for what the served table cannot hold: a
+		// configuration the running deployment refuses (exit 2).
+		return nil, postgres.PendingIndexes{}, configErr(fmt.Errorf("%w; rebuild the view with this file (projector rebuild VIEW) with the daemons stopped, then start them with it", err))
+	}
 	if err != nil {
-		return nil, postgres.PendingIndexes{}, fmt.Errorf("postgres sink: %w", err)
+		return nil, postgres.PendingIndexes{}, err
 	}
 	return sink, pending, nil
 }
