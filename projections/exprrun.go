@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 )
 
 // ErrTextBudget is an evaluation that built more text than TextBudget
@@ -28,4 +29,37 @@ type textBudget struct{ bytes int }
 func (x *Expr) Run(env map[string]any) (any, error) {
 	env[budgetVar] = &textBudget{bytes: TextBudget}
 	return expr.Run(x.Program, env)
+}
+
+// Reads lists the names x reads from its environment: a column of the row
+// or a field computed before it. all reports an expression that reaches the
+// environment as a whole ($env), which may read anything.
+func (x *Expr) Reads() (names []string, all bool) {
+	root := x.Program.Node()
+	// Not reads: the names of functions called, and the $env the checked
+	// + is given (see add).
+	ours := map[ast.Node]bool{}
+	ast.Find(root, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallNode); ok {
+			ours[c.Callee] = true
+			if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == fnAdd && len(c.Arguments) == 3 {
+				ours[c.Arguments[2]] = true
+			}
+		}
+		return false
+	})
+	seen := map[string]bool{}
+	ast.Find(root, func(n ast.Node) bool {
+		id, ok := n.(*ast.IdentifierNode)
+		switch {
+		case !ok || ours[n]:
+		case id.Value == "$env":
+			all = true
+		case !seen[id.Value]:
+			seen[id.Value] = true
+			names = append(names, id.Value)
+		}
+		return false
+	})
+	return names, all
 }

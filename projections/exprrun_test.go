@@ -2,6 +2,7 @@ package projections
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,5 +52,32 @@ func TestTextBudget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExprReads: the names an expression reads, for the state-columns
+// check; the $env the checked + is given is not a read of everything.
+func TestExprReads(t *testing.T) {
+	declared := map[string]any{"n": int64(0), "s": "", "t": ""}
+	for _, tc := range []struct {
+		src  string
+		want []string
+		all  bool
+	}{
+		{`n * 2`, []string{"n"}, false},
+		{`s + "x" + t`, []string{"s", "t"}, false},
+		{`reduce(1..n, #acc + s, "")`, []string{"n", "s"}, false},
+		{`$env["s"] + "x"`, nil, true},
+	} {
+		opts := append([]expr.Option{expr.Env(declared)}, checkedIntegers()...)
+		prog, err := expr.Compile(tc.src, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, all := (&Expr{Source: tc.src, Program: prog}).Reads()
+		slices.Sort(got)
+		if all != tc.all || (!all && !slices.Equal(got, tc.want)) {
+			t.Errorf("%s reads %v (all %v), want %v (all %v)", tc.src, got, all, tc.want, tc.all)
+		}
 	}
 }

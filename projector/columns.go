@@ -151,7 +151,8 @@ func (e *Engine) warnMissing() {
 
 // viewReads lists, per source, the columns a view's documents are built
 // from: its id and group, its fields, joins, orders and aggregates, and
-// every declared column where an expression may read any.
+// the columns its expressions name (every declared one where an
+// expression reaches $env).
 func viewReads(v *projections.View) map[*projections.Source]map[string]bool {
 	out := map[*projections.Source]map[string]bool{}
 	add := func(src *projections.Source, cols ...string) {
@@ -165,8 +166,18 @@ func viewReads(v *projections.View) map[*projections.Source]map[string]bool {
 		}
 	}
 	every := func(src *projections.Source, x *projections.Expr) {
-		if x != nil {
+		if x == nil {
+			return
+		}
+		names, all := x.Reads()
+		if all {
 			add(src, slices.Collect(maps.Keys(src.Columns))...)
+			return
+		}
+		for _, n := range names {
+			if _, ok := src.Columns[n]; ok {
+				add(src, n)
+			}
 		}
 	}
 	var fields func(src *projections.Source, fs []*projections.Field)
