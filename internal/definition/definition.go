@@ -207,3 +207,15 @@ func fields(fs []*projections.Field) []Field {
 	}
 	return out
 }
+
+// DocumentsFingerprint is the fingerprint of the documents d computes: its
+// fields, filter, grouping and id, not its sinks (where and how each store
+// holds them, or whether it is configured). Instances writing the same
+// documents can run beside a rebuild whatever their sinks say: a store an
+// instance does not configure it does not write, and the keys of an old
+// Redis key template are purged.
+func (d Definition) DocumentsFingerprint() string {
+	docs := d
+	docs.Sinks = Sinks{}
+	return docs.Fingerprint()
+}

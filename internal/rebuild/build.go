@@ -165,6 +165,9 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer release()
+	if err := env.checkInstancesDefinition(ctx, opts.View); err != nil {
+		return Result{}, err
+	}
 	if rereads(opts.From) {
 		// Before anything is built: a refused rebuild leaves nothing.
 		releaseShared, err := env.lockSharingViews(ctx, opts.View)
@@ -237,6 +240,9 @@ func Resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	defer release()
+	if err := env.checkInstancesDefinition(ctx, opts.View); err != nil {
+		return Result{}, err
+	}
 	snap, err := env.Registry.Snapshot(ctx)
 	if err != nil {
 		return Result{}, err

@@ -42,3 +42,37 @@ func (e *Env) recordDefinitionTx(ctx context.Context, tx pgx.Tx, g registry.Gene
 	}
 	return e.Registry.RecordDefinitionTx(ctx, tx, rec)
 }
+
+// fingerprints is the fingerprint of the documents each view's definition
+// in the environment's configuration writes (view →
+// definition.DocumentsFingerprint).
+func fingerprints(e *Env) map[string]string {
+	out := map[string]string{}
+	for name, d := range definition.All(e.Config, e.Plan) {
+		out[name] = d.DocumentsFingerprint()
+	}
+	return out
+}
+
+// checkInstancesDefinition refuses a rebuild of view while a live instance
+// writes its documents by another definition than this configuration's
+// (another key template or index is fine: the rebuild purges the old keys):
+// that instance writes its own documents into the new generation, which
+// then fails verification, or fails its writes where the new generation's
+// table lacks a column it writes (and stops consuming every view).
+// Instances of an earlier version, which send no definitions, are not
+// checked.
+func (e *Env) checkInstancesDefinition(ctx context.Context, view string) error {
+	live, err := e.Registry.Instances(ctx, InstanceTTL)
+	if err != nil {
+		return err
+	}
+	want := definition.Of(e.Config, e.Plan.View(view)).DocumentsFingerprint()
+	for _, i := range live {
+		if got, ok := i.Definitions[view]; ok && got != want {
+			return fmt.Errorf("%w: instance %s (%s pid %d) computes view %s by another definition than this file's: deploy this file to every projector run (or stop them), then rebuild",
+				ErrOtherDefinition, i.ID, i.Host, i.PID, view)
+		}
+	}
+	return nil
+}

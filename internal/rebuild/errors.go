@@ -30,4 +30,7 @@ var (
 	// reads columns older state rows lack (projector.Engine.MissingColumns):
 	// only re-reading the sources fills them.
 	ErrIncompleteState = errors.New("the state lacks columns the view reads")
+	// ErrOtherDefinition reports a rebuild of a view that a running
+	// instance computes by another definition than the rebuild's file.
+	ErrOtherDefinition = errors.New("a running instance has another definition of the view")
 )

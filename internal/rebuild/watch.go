@@ -52,6 +52,11 @@ type Watcher struct {
 	// template), as the wired sink writes them: every heartbeat records
 	// them.
 	templates map[string]string
+	// definitions is the fingerprint of the documents each view's
+	// definition writes (view → definition.DocumentsFingerprint), sent with
+	// every heartbeat: a rebuild of a view refuses to run while an
+	// instance writes it by another definition.
+	definitions map[string]string
 
 	mu     sync.Mutex
 	guards map[targetKey]*guard
@@ -95,7 +100,7 @@ func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Lo
 		return nil, err
 	}
 	w := &Watcher{env: env, opts: opts, log: log, host: host, pid: os.Getpid(), guards: map[targetKey]*guard{},
-		pointed: map[string]int{}, templates: env.redisTemplates(), done: make(chan struct{})}
+		pointed: map[string]int{}, templates: env.redisTemplates(), definitions: fingerprints(env), done: make(chan struct{})}
 	for _, r := range st.Engine.Routes() {
 		if n := r.Sink.Name(); n != registry.StorePostgres && n != registry.StoreElasticsearch {
 			w.base = append(w.base, r)
@@ -103,7 +108,7 @@ func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Lo
 	}
 	// The heartbeat records the instance's Redis key templates, before
 	// its first write: every heartbeat does again (see sync).
-	if err := env.Registry.Heartbeat(ctx, opts.ID, host, w.pid, 0, w.templates); err != nil {
+	if err := env.Registry.Heartbeat(ctx, opts.ID, host, w.pid, 0, w.templates, w.definitions); err != nil {
 		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
 		return nil, err
 	}
@@ -236,7 +241,7 @@ func (w *Watcher) sync(ctx context.Context, force bool) error {
 	}
 	applied := w.routed
 	w.mu.Unlock()
-	if err := w.env.Registry.Heartbeat(ctx, w.opts.ID, w.host, w.pid, applied, w.templates); err != nil {
+	if err := w.env.Registry.Heartbeat(ctx, w.opts.ID, w.host, w.pid, applied, w.templates, w.definitions); err != nil {
 		return errors.Join(rerr, err)
 	}
 	return rerr

@@ -16,11 +16,17 @@ type Instance struct {
 	StartedAt      time.Time
 	HeartbeatAt    time.Time
 	AppliedVersion int64
+	// Definitions is the fingerprint of each view's definition in the
+	// instance's configuration (view → sha256; empty from an instance of
+	// an earlier version).
+	Definitions map[string]string
 }
 
 // Heartbeat records that the instance is alive, has applied the registry
-// up to version applied (0 before its first read) and writes each view's
-// Redis keys with templates (view → key template); then it notes those
+// up to version applied (0 before its first read), computes each view's
+// documents by the definition definitions fingerprints (view → sha256) and
+// writes each view's Redis keys with templates (view → key template); then
+// it notes those
 // templates (NoteRedisTemplates), so that a template a rebuild forgot while
 // this instance still wrote with it is recorded again. An instance calls
 // it once before its first read of the registry and before its first
@@ -33,15 +39,18 @@ type Instance struct {
 // template recorded (see ForgetRedisTemplate). In one transaction, the note
 // would carry the time the transaction began, possibly before the purge,
 // while the heartbeat becomes visible only after the look.
-func (r *Registry) Heartbeat(ctx context.Context, id, host string, pid int, applied int64, templates map[string]string) error {
+func (r *Registry) Heartbeat(ctx context.Context, id, host string, pid int, applied int64, templates, definitions map[string]string) error {
 	if templates == nil {
 		templates = map[string]string{}
 	}
-	_, err := r.pool.Exec(ctx, `INSERT INTO `+r.ident("instances")+` AS i (id, host, pid, applied_version, redis_templates)
-		VALUES ($1, $2, $3, $4, $5)
+	if definitions == nil {
+		definitions = map[string]string{}
+	}
+	_, err := r.pool.Exec(ctx, `INSERT INTO `+r.ident("instances")+` AS i (id, host, pid, applied_version, redis_templates, definitions)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), applied_version = greatest(i.applied_version, excluded.applied_version),
-			redis_templates = excluded.redis_templates`,
-		id, host, pid, applied, templates)
+			redis_templates = excluded.redis_templates, definitions = excluded.definitions`,
+		id, host, pid, applied, templates, definitions)
 	if err != nil {
 		return fmt.Errorf("registry: heartbeat of %s: %w", id, err)
 	}
@@ -63,14 +72,14 @@ func (r *Registry) Instances(ctx context.Context, ttl time.Duration) ([]Instance
 	if _, err := r.pool.Exec(ctx, `DELETE FROM `+r.ident("instances")+` WHERE heartbeat_at < now() - $1::interval`, 10*ttl); err != nil {
 		return nil, fmt.Errorf("registry: forget silent instances: %w", err)
 	}
-	rows, err := r.pool.Query(ctx, `SELECT id, host, pid, started_at, heartbeat_at, applied_version FROM `+r.ident("instances")+`
+	rows, err := r.pool.Query(ctx, `SELECT id, host, pid, started_at, heartbeat_at, applied_version, definitions FROM `+r.ident("instances")+`
 		WHERE heartbeat_at >= now() - $1::interval ORDER BY id`, ttl)
 	if err != nil {
 		return nil, fmt.Errorf("registry: list instances: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Instance, error) {
 		var i Instance
-		err := row.Scan(&i.ID, &i.Host, &i.PID, &i.StartedAt, &i.HeartbeatAt, &i.AppliedVersion)
+		err := row.Scan(&i.ID, &i.Host, &i.PID, &i.StartedAt, &i.HeartbeatAt, &i.AppliedVersion, &i.Definitions)
 		return i, err
 	})
 	if err != nil {

@@ -184,6 +184,9 @@ func (r *Registry) Migrate(ctx context.Context) error {
 			// heartbeat, so that a rebuild knows which old templates live
 			// instances still write.
 			`ALTER TABLE ` + r.ident("instances") + ` ADD COLUMN IF NOT EXISTS redis_templates jsonb NOT NULL DEFAULT '{}'`,
+			// Added later: the fingerprint of each view's definition an
+			// instance computes documents by.
+			`ALTER TABLE ` + r.ident("instances") + ` ADD COLUMN IF NOT EXISTS definitions jsonb NOT NULL DEFAULT '{}'`,
 			// Added later: the definition each view's served documents
 			// were computed with (see Definition).
 			r.definitionsTable(),
