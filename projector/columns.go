@@ -27,6 +27,26 @@ import (
 // keeping fewer columns writes rows without them), and all of them again
 // once a rebuild has read every row of the source anew (Reread).
 
+// checkColumns records the columns the plan keeps and the topics its
+// sources read, and warns of the views whose documents lack columns
+// (warnMissing) and of sources renamed (renamedSources).
+func (e *Engine) checkColumns(ctx context.Context, st *state) error {
+	missing, err := st.trackColumns(ctx, e.plan)
+	if err != nil {
+		return err
+	}
+	e.missing = missing
+	e.warnMissing()
+	renamed, err := st.renamedSources(ctx, e.plan)
+	if err != nil {
+		return fmt.Errorf("look for renamed sources: %w", err)
+	}
+	for _, w := range renamed {
+		e.log.Warn(w)
+	}
+	return nil
+}
+
 // trackColumns records the columns the plan keeps and returns, by source
 // name, those its rows may lack.
 func (s *state) trackColumns(ctx context.Context, plan *projections.Plan) (map[string][]string, error) {
@@ -34,16 +54,15 @@ func (s *state) trackColumns(ctx context.Context, plan *projections.Plan) (map[s
 	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
 		clear(missing)
 		for _, src := range plan.Sources {
-			if len(src.Kept) == 0 {
-				continue // undeclared columns: the whole row is kept
-			}
 			var complete []string
 			// An empty state holds every column it will be written with.
-			err := tx.QueryRow(ctx, `INSERT INTO `+s.ident("state_columns")+` AS c (source, complete) VALUES ($1, $2)
-				ON CONFLICT (source) DO UPDATE SET updated_at = now(), complete = CASE
+			// (Undeclared columns: the whole row is kept, and complete is
+			// empty.)
+			err := tx.QueryRow(ctx, `INSERT INTO `+s.ident("state_columns")+` AS c (source, topic, complete) VALUES ($1, $2, $3)
+				ON CONFLICT (source) DO UPDATE SET updated_at = now(), topic = excluded.topic, complete = CASE
 					WHEN NOT EXISTS (SELECT 1 FROM `+s.table(src)+`) THEN excluded.complete
 					ELSE ARRAY(SELECT unnest(c.complete) INTERSECT SELECT unnest(excluded.complete) ORDER BY 1) END
-				RETURNING complete`, src.Name, src.Kept).Scan(&complete)
+				RETURNING complete`, src.Name, src.Topic, append([]string{}, src.Kept...)).Scan(&complete)
 			if err != nil {
 				return err
 			}
@@ -59,6 +78,52 @@ func (s *state) trackColumns(ctx context.Context, plan *projections.Plan) (map[s
 		return nil, fmt.Errorf("record the state's columns: %w", err)
 	}
 	return missing, nil
+}
+
+// renamedSources finds the sources of plan whose state is empty while a
+// source the plan no longer declares, recorded reading the same topic,
+// holds rows: a source renamed in the configuration starts from an empty
+// state table (state_<name>), and every view joining it misses its rows.
+// It returns a warning for each.
+func (s *state) renamedSources(ctx context.Context, plan *projections.Plan) ([]string, error) {
+	names := make([]string, len(plan.Sources))
+	for i, src := range plan.Sources {
+		names[i] = src.Name
+	}
+	var out []string
+	for _, src := range plan.Sources {
+		var empty bool
+		if err := s.pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+s.table(src)+`)`).Scan(&empty); err != nil {
+			return out, err
+		}
+		if !empty {
+			continue
+		}
+		rows, err := s.pool.Query(ctx, `SELECT source FROM `+s.ident("state_columns")+`
+			WHERE topic = $1 AND source <> ALL($2::text[]) ORDER BY source`, src.Topic, names)
+		if err != nil {
+			return out, err
+		}
+		old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return out, err
+		}
+		for _, o := range old {
+			var held bool
+			err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+pgx.Identifier{s.schema, "state_" + o}.Sanitize()+`)`).Scan(&held)
+			if isUndefinedTable(err) || err == nil && !held {
+				continue
+			}
+			if err != nil {
+				return out, err
+			}
+			out = append(out, fmt.Sprintf("source %s reads topic %s, whose rows the state of source %s (no longer declared) holds: %s starts empty, "+
+				"so its views miss every row until they are rebuilt --from source, kafka or signal; to keep the rows instead, stop every instance and "+
+				"ALTER TABLE %s RENAME TO %s before starting", src.Name, src.Topic, o, src.Name,
+				pgx.Identifier{s.schema, "state_" + o}.Sanitize(), pgx.Identifier{"state_" + src.Name}.Sanitize()))
+		}
+	}
+	return out, nil
 }
 
 // LackingColumns is MissingColumns of each view of plan (by view name; views

@@ -1,9 +1,12 @@
 package projector_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/projectorhq/projector/internal/testenv"
@@ -90,5 +93,55 @@ func TestMissingColumns(t *testing.T) {
 	start(narrow)
 	if got := missing(start(wide)); !slices.Equal(got, want) {
 		t.Fatalf("after a narrow instance started: missing %v, want %v", got, want)
+	}
+}
+
+// TestRenamedSourceWarned: a source renamed in the configuration (same
+// topic) starts from an empty state table, and every view joining it
+// misses its rows until a rebuild that reads the sources again; the start
+// says so, naming the old source and the table to rename.
+func TestRenamedSourceWarned(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	yaml := func(name string) string {
+		return `
+version: 1
+kafka: { brokers: "localhost:9092", group: g }
+stores: { postgres: { url: "postgres://unused" } }
+sources:
+  ` + name + `: { topic: cqrs.public.owners, key: id, columns: { id: text, name: text } }
+views:
+  owner_view:
+    from: ` + name + `
+    fields: { id: id, name: name }
+    sinks: { postgres: {} }
+`
+	}
+	start := func(name string) (*projector.Engine, *bytes.Buffer) {
+		t.Helper()
+		_, plan := loadPlan(t, yaml(name), nil)
+		var logs bytes.Buffer
+		eng, err := projector.New(projector.Options{Plan: plan, Pool: pool, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+			Sinks: []projector.Route{{Sink: &memSink{docs: map[string]sinks.Doc{}}, Views: []string{"owner_view"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return eng, &logs
+	}
+	eng, _ := start("owners")
+	if dead, err := eng.Process(ctx, []projector.Record{{Topic: "cqrs.public.owners", Key: []byte(`{"id":"o1"}`),
+		Value: []byte(`{"op":"c","source":{"connector":"postgresql","lsn":10},"after":{"id":"o1","name":"Ada"}}`)}}); err != nil || len(dead) > 0 {
+		t.Fatalf("process: %v %v", err, dead)
+	}
+	if _, logs := start("owners"); strings.Contains(logs.String(), "no longer declared") {
+		t.Errorf("a start with the same file warned of a rename: %s", logs)
+	}
+	_, logs := start("people")
+	if !strings.Contains(logs.String(), "source people reads topic cqrs.public.owners, whose rows the state of source owners") ||
+		!strings.Contains(logs.String(), "RENAME TO") || !strings.Contains(logs.String(), "state_people") {
+		t.Errorf("the renamed source was not warned of: %s", logs)
 	}
 }

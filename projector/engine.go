@@ -148,12 +148,9 @@ func (e *Engine) Migrate(ctx context.Context) error {
 	if !ok {
 		return nil // a memory state starts empty: it lacks nothing
 	}
-	missing, err := st.trackColumns(ctx, e.plan)
-	if err != nil {
+	if err := e.checkColumns(ctx, st); err != nil {
 		return fmt.Errorf("migrate state: %w", err)
 	}
-	e.missing = missing
-	e.warnMissing()
 	return nil
 }
 

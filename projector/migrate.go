@@ -56,6 +56,9 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		`CREATE TABLE IF NOT EXISTS ` + s.ident("state_columns") + ` (
 			source text PRIMARY KEY, complete text[] NOT NULL,
 			updated_at timestamptz NOT NULL DEFAULT now())`,
+		// The topic each source reads, to tell a source renamed in the
+		// configuration (see renamedSources).
+		`ALTER TABLE ` + s.ident("state_columns") + ` ADD COLUMN IF NOT EXISTS topic text`,
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		truncateFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}
