@@ -100,7 +100,9 @@ func TestMemoryStateMatchesPostgres(t *testing.T) {
 		if want.Deleted {
 			deleted++
 		}
-		if got.Deleted != want.Deleted || got.Rev != want.Rev || canonical(t, got.Fields) != canonical(t, want.Fields) {
+		// Revisions are compared for presence only: PostgreSQL's come from
+		// the clock (see revisions.go), the memory state's count.
+		if got.Deleted != want.Deleted || (got.Rev > 0) != (want.Rev > 0) || canonical(t, got.Fields) != canonical(t, want.Fields) {
 			t.Errorf("%s:\nmemory   rev %d deleted %v %s\npostgres rev %d deleted %v %s",
 				k, got.Rev, got.Deleted, canonical(t, got.Fields), want.Rev, want.Deleted, canonical(t, want.Fields))
 		}

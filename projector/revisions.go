@@ -26,11 +26,19 @@ import (
 // sees the revision row (it committed before the collection began) or the
 // raised floor (it waited for the collection to commit).
 
+// revisions gives each doc its next revision (next), or reads its current
+// one. A revision is also never below the time it is assigned at, in
+// microseconds since 1970 (clockRev): the stores keep the revisions they
+// were written with, and should projector's schema be restored from a
+// backup, or its revisions lost, a revision counted on from the restored
+// one would be below what the stores hold, and every later write of the
+// document refused as stale, a rebuild's included. One taken from the clock
+// is above every revision assigned before the restore.
 func (t pgTx) revisions(ctx context.Context, view string, list []string, next bool) (map[string]int64, error) {
 	q := `INSERT INTO ` + t.s.ident("revs") + ` AS r (view, doc_id, rev)
-		SELECT $1, id, coalesce((SELECT f.floor FROM ` + t.s.ident("rev_floors") + ` f WHERE f.view = $1 FOR SHARE), 0) + 1
+		SELECT $1, id, greatest(coalesce((SELECT f.floor FROM ` + t.s.ident("rev_floors") + ` f WHERE f.view = $1 FOR SHARE), 0) + 1, ` + clockRev + `)
 		FROM unnest($2::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
-		ON CONFLICT (view, doc_id) DO UPDATE SET rev = r.rev + 1, deleted_at = NULL
+		ON CONFLICT (view, doc_id) DO UPDATE SET rev = greatest(r.rev + 1, ` + clockRev + `), deleted_at = NULL
 		RETURNING doc_id, rev`
 	if !next {
 		// A shared lock: a bump waits for it, other reads do not. Locked in
@@ -55,6 +63,10 @@ func (t pgTx) revisions(ctx context.Context, view string, list []string, next bo
 	}
 	return revs, rows.Err()
 }
+
+// clockRev is the statement's start in microseconds since 1970, the least
+// revision a bump assigns (see revisions).
+const clockRev = `(extract(epoch FROM statement_timestamp()) * 1000000)::bigint`
 
 // deletedDocs stamps the revisions of docs computed absent. The rows are
 // locked by this transaction already (revisions); the next bump of a doc

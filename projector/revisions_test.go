@@ -73,8 +73,8 @@ func TestCollectRevisionsRaisesTheFloor(t *testing.T) {
 	}
 	var rev int64
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { rev, err = bumpIn(ctx, st, tx, "gone"); return err })
-	if err != nil || rev != 6 {
-		t.Fatalf("revision of the document created again: %d, %v; want 6 (above the collected 5)", rev, err)
+	if err != nil || rev <= 5 {
+		t.Fatalf("revision of the document created again: %d, %v; want above the collected 5", rev, err)
 	}
 }
 
@@ -101,8 +101,9 @@ func TestRevisionCollectionWaitsForBatches(t *testing.T) {
 		done <- n
 	}()
 	waitForLockWait(t, pool, "FOR NO KEY UPDATE")
-	if rev, err := bumpIn(ctx, st, batch, "gone"); err != nil || rev != 6 {
-		t.Fatalf("bump of gone: %d, %v; want 6", rev, err)
+	bumped, err := bumpIn(ctx, st, batch, "gone")
+	if err != nil || bumped <= 5 {
+		t.Fatalf("bump of gone: %d, %v; want above 5", bumped, err)
 	}
 	if err := batch.Commit(ctx); err != nil {
 		t.Fatal(err)
@@ -111,8 +112,8 @@ func TestRevisionCollectionWaitsForBatches(t *testing.T) {
 		t.Errorf("collected %d revisions; want 0: gone was computed again", n)
 	}
 	var rev int64
-	if err := pool.QueryRow(ctx, `SELECT rev FROM projector.revs WHERE doc_id = 'gone'`).Scan(&rev); err != nil || rev != 6 {
-		t.Errorf("gone's revision: %d, %v; want 6", rev, err)
+	if err := pool.QueryRow(ctx, `SELECT rev FROM projector.revs WHERE doc_id = 'gone'`).Scan(&rev); err != nil || rev != bumped {
+		t.Errorf("gone's revision: %d, %v; want %d", rev, err, bumped)
 	}
 }
 
@@ -152,7 +153,7 @@ func TestBatchWaitsForRevisionCollection(t *testing.T) {
 	if err := collect.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if rev := <-got; rev != 6 {
-		t.Errorf("revision of the document created during the collection: %d; want 6", rev)
+	if rev := <-got; rev <= 5 {
+		t.Errorf("revision of the document created during the collection: %d; want above the floor 5", rev)
 	}
 }
