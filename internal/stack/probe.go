@@ -42,16 +42,26 @@ func redisProbe(rdb *goredis.Client, down error) probe {
 		ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}
 }
 
-// elasticsearchProbe asks for the indices behind the first view's alias
-// (GET /_alias/…): light, and authenticated.
+// elasticsearchProbe asks for the indices behind each view's alias (GET
+// /_alias/…): light, and authenticated. An alias on no index is a failure:
+// its index was deleted (Elasticsearch drops the alias with it), and the
+// writes that follow create an index nobody reads through the alias.
 func elasticsearchProbe(sink *elasticsearch.Sink, views []elasticsearch.View, down error) probe {
-	alias := views[0].Alias
-	if alias == "" {
-		alias = views[0].Name
-	}
 	return probe{components: []string{registry.StoreElasticsearch}, down: down, ping: func(ctx context.Context) error {
-		_, err := sink.AliasIndices(ctx, alias)
-		return err
+		for _, v := range views {
+			alias := v.Alias
+			if alias == "" {
+				alias = v.Name
+			}
+			indices, err := sink.AliasIndices(ctx, alias)
+			if err != nil {
+				return err
+			}
+			if len(indices) == 0 {
+				return fmt.Errorf("alias %s of view %s is on no index (was its index deleted?): its documents need projector rebuild %s --sinks es", alias, v.Name, v.Name)
+			}
+		}
+		return nil
 	}}
 }
 
