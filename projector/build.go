@@ -291,7 +291,7 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 			first = append(first, t)
 		}
 	}
-	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first, nil)
+	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first, b.e.groupCols[v])
 	if err != nil {
 		return nil, err
 	}

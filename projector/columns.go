@@ -214,6 +214,20 @@ func (e *Engine) warnMissing() {
 	}
 }
 
+// groupColumns lists the root columns each aggregation view reads, which
+// are all a recompute of its groups needs to read of their rows: a few
+// columns of wide rows, in groups of up to millions. A view over a source
+// without declared columns reads whole rows.
+func groupColumns(plan *projections.Plan) map[*projections.View][]string {
+	out := map[*projections.View][]string{}
+	for _, v := range plan.Views {
+		if len(v.GroupBy) > 0 && v.Root.Columns != nil {
+			out[v] = slices.Sorted(maps.Keys(viewReads(v)[v.Root]))
+		}
+	}
+	return out
+}
+
 // viewReads lists, per source, the columns a view's documents are built
 // from: its id and group, its fields, joins, orders and aggregates, and
 // the columns its expressions name (every declared one where an

@@ -72,6 +72,8 @@ type Engine struct {
 	// missing lists, by source name, the columns older state rows may
 	// lack (see columns.go).
 	missing map[string][]string
+	// groupCols are the root columns an aggregation view reads (groupColumns).
+	groupCols map[*projections.View][]string
 }
 
 type sourceDecoder struct {
@@ -111,6 +113,7 @@ func New(opts Options) (*Engine, error) {
 		keepRevs: opts.KeepRevisions,
 	}
 	e.shapes = shapes(opts.Plan, e.routes)
+	e.groupCols = groupColumns(opts.Plan)
 	for _, src := range opts.Plan.Sources {
 		format, err := debezium.ParseFormat(src.Format)
 		if err != nil {
