@@ -284,6 +284,9 @@ func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Pla
 	}
 	for i := range views {
 		views[i].Generation = served.Serving(views[i].Name, registry.StorePostgres)
+		for _, g := range served.Of(views[i].Name) {
+			views[i].Registered = append(views[i].Registered, g.Number)
+		}
 	}
 	sink, err := postgres.New(pool, views)
 	if err != nil {

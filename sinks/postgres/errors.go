@@ -9,6 +9,9 @@ var (
 	// way ALTER TABLE cannot follow (a removed column, a changed type); the
 	// view needs a rebuild into a new generation.
 	ErrNeedsRebuild = errors.New("needs a rebuild")
+	// ErrReadersAhead: the reader view reads a later generation than the
+	// one the sink was given (the registry's): see checkReadersBehind.
+	ErrReadersAhead = errors.New("readers use a generation the registry does not serve")
 	// ErrUnknownView: a doc names a view the sink was not configured with.
 	ErrUnknownView = errors.New("unknown view")
 	// ErrMissingKey: a doc lacks a value for a primary key column.

@@ -48,6 +48,9 @@ func (s *Sink) MigrateTables(ctx context.Context) (PendingIndexes, error) {
 	for _, v := range s.list {
 		var pending []tableIndex
 		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			if err := checkReadersBehind(ctx, tx, v); err != nil {
+				return err
+			}
 			var err error
 			if pending, err = ensureGeneration(ctx, tx, v, v.Generation); err != nil {
 				return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -182,4 +184,33 @@ func readerSettings(ctx context.Context, tx pgx.Tx, reader string, cols []string
 		return nil, fmt.Errorf("read grants and comments: %w", err)
 	}
 	return restore, nil
+}
+
+// checkReadersBehind refuses to point v's readers at v.Generation when they
+// read a later generation the registry does not know (v.Registered): a
+// rebuild registers its generation before it fills it, and moves readers
+// only after, so readers are never on an unknown one unless the registry
+// was lost or restored from an older backup. Pointing them at its
+// generation would serve them an old or empty table.
+func checkReadersBehind(ctx context.Context, tx pgx.Tx, v *view) error {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT t.relname FROM pg_rewrite r
+		JOIN pg_depend d ON d.objid = r.oid AND d.classid = 'pg_rewrite'::regclass
+		JOIN pg_class t ON t.oid = d.refobjid AND t.relkind = 'r'
+		WHERE r.ev_class = to_regclass($1)`, v.reader().Sanitize())
+	if err != nil {
+		return fmt.Errorf("reader view %s: %w", v.reader().Sanitize(), err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("reader view %s: %w", v.reader().Sanitize(), err)
+	}
+	for _, name := range names {
+		n, ok := strings.CutPrefix(name, v.Table+"__g")
+		g, err := strconv.Atoi(n)
+		if ok && err == nil && g > v.Generation && !slices.Contains(v.Registered, g) {
+			return fmt.Errorf("%w: readers of %s read generation %d (%s), the registry serves %d: were projector's registry tables lost or restored from an older backup? Restore them; nothing was changed",
+				ErrReadersAhead, v.reader().Sanitize(), g, name, v.Generation)
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -170,5 +171,43 @@ func TestReaderOptionsSurvive(t *testing.T) {
 	}
 	if got := options(); !slices.Equal(got, want) {
 		t.Errorf("options after the view was recreated = %v, want %v", got, want)
+	}
+}
+
+// TestReadersAheadOfTheRegistry: readers on generation 2 while the sink is
+// given generation 1, as after projector's registry tables were lost or
+// restored from an older backup: a start pointed readers at a new, empty
+// generation 1. It refuses, naming both, and readers keep generation 2.
+func TestReadersAheadOfTheRegistry(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	newSink(t, pool, abView("a"))
+	next := abView("a")
+	next.Generation = 2
+	s2, err := New(pool, []View{next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.CreateGeneration(t.Context(), "v", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Activate(t.Context(), "v", 2); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, pool, `INSERT INTO v__g2 (id, a, _rev) VALUES (1, 'kept', 1)`)
+	behind, err := New(pool, []View{abView("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = behind.MigrateTables(t.Context())
+	if !errors.Is(err, ErrReadersAhead) || !strings.Contains(err.Error(), "generation 2") {
+		t.Fatalf("migrate with the registry behind the readers: %v, want ErrReadersAhead naming generation 2", err)
+	}
+	var a string
+	if err := pool.QueryRow(t.Context(), `SELECT a FROM v WHERE id = 1`).Scan(&a); err != nil || a != "kept" {
+		t.Errorf("readers after the refusal: %q, %v; want generation 2's row", a, err)
+	}
+	// The registry serving generation 2 again: no refusal.
+	if _, err := s2.MigrateTables(t.Context()); err != nil {
+		t.Errorf("migrate at the readers' generation: %v", err)
 	}
 }

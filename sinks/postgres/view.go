@@ -42,6 +42,10 @@ type View struct {
 	ID         []string // primary key columns, a subset of Columns
 	Indexes    []Index
 	Generation int // default 1
+	// Registered are the view's generations the registry knows, in any
+	// state: readers may be on one of them ahead of Generation (a swap
+	// under way), never on one it does not know (see checkReadersBehind).
+	Registered []int
 }
 
 // Columns the sink adds to every physical table; a view cannot declare them.
