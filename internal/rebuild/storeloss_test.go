@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/sinks/elasticsearch/esfake"
 )
 
@@ -26,6 +27,10 @@ func TestRedisFlushRepairedByRebuild(t *testing.T) {
 	ctx := context.Background()
 	unlinkMatching(f.rdb, f.prefix+"*")
 	unlinkMatching(f.rdb, "projector:rev:{"+f.prefix+"*")
+	marker := stack.MarkerKey(f.pool.Config().ConnConfig.Database, f.cfg.Stores.Postgres.Schema, "item_view")
+	if n, _ := f.rdb.Del(ctx, marker).Result(); n != 1 {
+		t.Fatalf("the view's Redis marker was not there to lose")
+	}
 	if n, _ := f.rdb.Keys(ctx, f.prefix+"item:*").Result(); len(n) != 0 {
 		t.Fatalf("keys left: %d", len(n))
 	}
@@ -44,6 +49,9 @@ func TestRedisFlushRepairedByRebuild(t *testing.T) {
 		t.Fatalf("rebuild --sinks redis: %v", err)
 	}
 	f.wantDocs(source)
+	if n, _ := f.rdb.Exists(ctx, marker).Result(); n != 1 {
+		t.Errorf("the rebuild did not set the view's Redis marker again: its daemons keep saying Redis lost it")
+	}
 }
 
 // TestRedisDocKeysDeletedByHandRepaired: doc keys deleted by hand

@@ -191,8 +191,26 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	}
 	// Last: a first deployment's definitions are recorded only once its
 	// tables are in place.
-	if err := checkDefinitions(ctx, registry.New(pool, cfg.Stores.Postgres.Schema), cfg, plan, log); err != nil {
+	reg := registry.New(pool, cfg.Stores.Postgres.Schema)
+	recorded, err := reg.Definitions(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if err := checkDefinitions(ctx, reg, cfg, plan, log); err != nil {
+		return nil, err
+	}
+	if s.Redis != nil {
+		check, set := redisMarkers(pool.Config().ConnConfig.Database, cfg.Stores.Postgres.Schema, plan, recorded)
+		for i := range s.probes {
+			if slices.Contains(s.probes[i].components, registry.StoreRedis) {
+				s.probes[i].ping = markerPing(s.Redis, check, set)
+				// Now: a new view's marker is set before its first
+				// document, and a lost one makes the start unready.
+				if err := s.probes[i].ping(ctx); err != nil && s.probes[i].down == nil {
+					s.probes[i].down = err
+				}
+			}
+		}
 	}
 	// A store that did not answer at start is not ready until it does:
 	// idle, no write would say so (WatchStores clears it).
