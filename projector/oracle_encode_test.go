@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -74,22 +73,7 @@ func newRvTable(name string, key []string, cols ...rvCol) *rvTable {
 	row := func(field string) map[string]any {
 		return map[string]any{"type": "struct", "fields": fields, "optional": true, "name": "rv.public." + name + ".Value", "field": field}
 	}
-	source := map[string]any{"type": "struct", "optional": false, "name": "io.debezium.connector.postgresql.Source", "field": "source",
-		"fields": []any{
-			map[string]any{"type": "string", "optional": false, "field": "version"},
-			map[string]any{"type": "string", "optional": false, "field": "connector"},
-			map[string]any{"type": "string", "optional": false, "field": "name"},
-			map[string]any{"type": "int64", "optional": false, "field": "ts_ms"},
-			map[string]any{"type": "string", "optional": true, "name": "io.debezium.data.Enum", "version": 1,
-				"parameters": map[string]any{"allowed": "true,last,false,incremental"}, "default": "false", "field": "snapshot"},
-			map[string]any{"type": "string", "optional": false, "field": "db"},
-			map[string]any{"type": "string", "optional": true, "field": "sequence"},
-			map[string]any{"type": "string", "optional": false, "field": "schema"},
-			map[string]any{"type": "string", "optional": false, "field": "table"},
-			map[string]any{"type": "int64", "optional": true, "field": "txId"},
-			map[string]any{"type": "int64", "optional": true, "field": "lsn"},
-			map[string]any{"type": "int64", "optional": true, "field": "xmin"},
-		}}
+	source := shop.PostgresSourceSchema()
 	env := map[string]any{"type": "struct", "optional": false, "name": "rv.public." + name + ".Envelope", "version": 2,
 		"fields": []any{row("before"), row("after"), source,
 			map[string]any{"type": "string", "optional": false, "field": "op"},
@@ -102,24 +86,6 @@ func newRvTable(name string, key []string, cols ...rvCol) *rvTable {
 
 func (t *rvTable) topic() string { return "rv.public." + t.name }
 
-func rvTwos(n *big.Int) []byte {
-	if n.Sign() >= 0 {
-		b := n.Bytes()
-		if len(b) == 0 || b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b
-	}
-	abs := new(big.Int).Neg(n)
-	k := len(abs.Bytes()) + 1
-	mod := new(big.Int).Lsh(big.NewInt(1), uint(8*k))
-	b := new(big.Int).Sub(mod, abs).Bytes()
-	for len(b) > 1 && b[0] == 0xff && b[1]&0x80 != 0 {
-		b = b[1:]
-	}
-	return b
-}
-
 func rvEncode(k rvKind, v any) any {
 	if v == nil {
 		return nil
@@ -127,7 +93,7 @@ func rvEncode(k rvKind, v any) any {
 	switch k {
 	case rvDec:
 		d := decimal.RequireFromString(v.(string))
-		return base64.StdEncoding.EncodeToString(rvTwos(d.Shift(2).BigInt()))
+		return base64.StdEncoding.EncodeToString(shop.TwosComplement(d.Shift(2).BigInt()))
 	case rvTS:
 		// As Debezium's ZonedTimestamp: ISO-8601, fraction without trailing zeros.
 		return v.(time.Time).UTC().Format("2006-01-02T15:04:05.999999Z07:00")

@@ -57,7 +57,7 @@ func decimalCol(name string, precision, scale int) column {
 		if v == nil {
 			return nil
 		}
-		return base64.StdEncoding.EncodeToString(twosComplement(v.(decimal.Decimal).Shift(int32(scale)).BigInt()))
+		return base64.StdEncoding.EncodeToString(TwosComplement(v.(decimal.Decimal).Shift(int32(scale)).BigInt()))
 	}}
 }
 
@@ -83,7 +83,9 @@ func microTimestampCol(name string) column {
 		}}
 }
 
-func twosComplement(n *big.Int) []byte {
+// TwosComplement is n as the big-endian two's complement bytes Kafka
+// Connect's Decimal logical type carries (the fewest that hold it).
+func TwosComplement(n *big.Int) []byte {
 	if n.Sign() >= 0 {
 		b := n.Bytes()
 		if len(b) == 0 || b[0]&0x80 != 0 {
@@ -100,6 +102,27 @@ func twosComplement(n *big.Int) []byte {
 		b = b[1:]
 	}
 	return b
+}
+
+// PostgresSourceSchema is the JsonConverter schema of the source block of
+// Debezium's PostgreSQL connector (2.x).
+func PostgresSourceSchema() map[string]any {
+	return map[string]any{"type": "struct", "optional": false, "name": "io.debezium.connector.postgresql.Source", "field": "source",
+		"fields": []any{
+			map[string]any{"type": "string", "optional": false, "field": "version"},
+			map[string]any{"type": "string", "optional": false, "field": "connector"},
+			map[string]any{"type": "string", "optional": false, "field": "name"},
+			map[string]any{"type": "int64", "optional": false, "field": "ts_ms"},
+			map[string]any{"type": "string", "optional": true, "name": "io.debezium.data.Enum", "version": 1,
+				"parameters": map[string]any{"allowed": "true,last,false,incremental"}, "default": "false", "field": "snapshot"},
+			map[string]any{"type": "string", "optional": false, "field": "db"},
+			map[string]any{"type": "string", "optional": true, "field": "sequence"},
+			map[string]any{"type": "string", "optional": false, "field": "schema"},
+			map[string]any{"type": "string", "optional": false, "field": "table"},
+			map[string]any{"type": "int64", "optional": true, "field": "txId"},
+			map[string]any{"type": "int64", "optional": true, "field": "lsn"},
+			map[string]any{"type": "int64", "optional": true, "field": "xmin"},
+		}}
 }
 
 // table is a PostgreSQL table captured by the shop's connector.
@@ -119,22 +142,7 @@ func newTable(name string, cols ...column) *table {
 	row := func(field string) map[string]any {
 		return map[string]any{"type": "struct", "fields": fields, "optional": true, "name": "shop.public." + name + ".Value", "field": field}
 	}
-	source := map[string]any{"type": "struct", "optional": false, "name": "io.debezium.connector.postgresql.Source", "field": "source",
-		"fields": []any{
-			map[string]any{"type": "string", "optional": false, "field": "version"},
-			map[string]any{"type": "string", "optional": false, "field": "connector"},
-			map[string]any{"type": "string", "optional": false, "field": "name"},
-			map[string]any{"type": "int64", "optional": false, "field": "ts_ms"},
-			map[string]any{"type": "string", "optional": true, "name": "io.debezium.data.Enum", "version": 1,
-				"parameters": map[string]any{"allowed": "true,last,false,incremental"}, "default": "false", "field": "snapshot"},
-			map[string]any{"type": "string", "optional": false, "field": "db"},
-			map[string]any{"type": "string", "optional": true, "field": "sequence"},
-			map[string]any{"type": "string", "optional": false, "field": "schema"},
-			map[string]any{"type": "string", "optional": false, "field": "table"},
-			map[string]any{"type": "int64", "optional": true, "field": "txId"},
-			map[string]any{"type": "int64", "optional": true, "field": "lsn"},
-			map[string]any{"type": "int64", "optional": true, "field": "xmin"},
-		}}
+	source := PostgresSourceSchema()
 	envelope := map[string]any{"type": "struct", "optional": false, "name": "shop.public." + name + ".Envelope", "version": 2,
 		"fields": []any{row("before"), row("after"), source,
 			map[string]any{"type": "string", "optional": false, "field": "op"},
