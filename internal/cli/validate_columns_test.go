@@ -10,34 +10,14 @@ import (
 	"github.com/projectorhq/projector/internal/testenv"
 )
 
-func columnsConfig(pgURL, fields string) string {
-	return `version: 1
-kafka: { brokers: "127.0.0.1:1" }
-admin: { listen: off }
-stores:
-  postgres: { url: "` + pgURL + `" }
-sources:
-  items:
-    topic: shop.public.items
-    key: id
-    columns: { id: bigint, name: text, qty: bigint, color: text }
-views:
-  item_view:
-    from: items
-    fields: { ` + fields + ` }
-    sinks:
-      postgres: { table: item_view }
-`
-}
-
 // TestValidateStateLacksColumn: a view that starts to read a column the
 // slim state did not keep for the rows it holds needs its sources read
 // again (a rebuild from the state would leave it null), and validate says
 // so at the view, exit 2. With an empty state nothing is lacking.
 func TestValidateStateLacksColumn(t *testing.T) {
 	pgURL := testenv.PostgresURL(t)
-	deployConfig(t, columnsConfig(pgURL, "id: id, name: name, qty: qty"))
-	wider := writeConfig(t, columnsConfig(pgURL, "id: id, name: name, qty: qty, color: color"))
+	deployConfig(t, itemsConfig(pgURL, "", "id: id, name: name, qty: qty", "item_view"))
+	wider := writeConfig(t, itemsConfig(pgURL, "", "id: id, name: name, qty: qty, color: color", "item_view"))
 	if code, out, errs := run(t, "validate", "-c", wider); code != 0 || strings.Contains(errs, "items.color") {
 		t.Fatalf("an empty state: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
@@ -64,8 +44,8 @@ func TestValidateStateLacksColumn(t *testing.T) {
 // it; it exited 1 with the sink's prefix twice.
 func TestRunRefusesRemovedFieldAsConfigError(t *testing.T) {
 	pgURL := testenv.PostgresURL(t)
-	deployConfig(t, columnsConfig(pgURL, "id: id, name: name, qty: qty"))
-	code, out, errs := run(t, "run", "-c", writeConfig(t, columnsConfig(pgURL, "id: id, name: name")))
+	deployConfig(t, itemsConfig(pgURL, "", "id: id, name: name, qty: qty", "item_view"))
+	code, out, errs := run(t, "run", "-c", writeConfig(t, itemsConfig(pgURL, "", "id: id, name: name", "item_view")))
 	if code != ExitUsage || !strings.Contains(errs, "projector rebuild") || strings.Count(errs, "postgres sink") != 1 {
 		t.Errorf("run with a removed field: exit %d, want %d naming projector rebuild once\nstdout: %s\nstderr: %s", code, ExitUsage, out, errs)
 	}
