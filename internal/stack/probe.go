@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +66,37 @@ func elasticsearchProbe(sink *elasticsearch.Sink, views []elasticsearch.View, do
 		}
 		return nil
 	}}
+}
+
+// checkAliasesBehind refuses to write a view's Elasticsearch documents into
+// the served generation's index when readers search, through the alias, a
+// later generation the registry does not know: the registry was lost or
+// restored from an older backup (a rebuild registers its generation before
+// the alias moves to it). As for PostgreSQL's readers (postgres.ErrReadersAhead).
+// An Elasticsearch that does not answer is left to Setup.
+func checkAliasesBehind(ctx context.Context, sink *elasticsearch.Sink, views []elasticsearch.View, served registry.Snapshot) error {
+	for _, v := range views {
+		alias := v.Alias
+		if alias == "" {
+			alias = v.Name
+		}
+		indices, err := sink.AliasIndices(ctx, alias)
+		if err != nil {
+			return nil
+		}
+		for _, index := range indices {
+			n, ok := strings.CutPrefix(index, alias+"-g")
+			g, err := strconv.Atoi(n)
+			if !ok || err != nil || g <= v.Generation {
+				continue
+			}
+			if !slices.ContainsFunc(served.Of(v.Name), func(r registry.Generation) bool { return r.Number == g }) {
+				return fmt.Errorf("elasticsearch: readers of alias %s search generation %d (%s), the registry serves %d: were projector's registry tables lost or restored from an older backup? Restore them; nothing was changed",
+					alias, g, index, v.Generation)
+			}
+		}
+	}
+	return nil
 }
 
 // pingPool pings PostgreSQL through pool. When every connection is in use

@@ -138,6 +138,9 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		if err != nil {
 			return nil, err
 		}
+		if err := checkAliasesBehind(ctx, sink, views, served); err != nil {
+			return nil, err
+		}
 		var route projector.Sink = sink
 		var down error
 		if err := sink.Setup(ctx); err != nil {
