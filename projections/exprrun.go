@@ -35,6 +35,11 @@ func (x *Expr) Run(env map[string]any) (any, error) {
 // or a field computed before it. all reports an expression that reaches the
 // environment as a whole ($env), which may read anything.
 func (x *Expr) Reads() (names []string, all bool) {
+	x.readsOnce.Do(func() { x.reads, x.readsAll = x.findReads() })
+	return x.reads, x.readsAll
+}
+
+func (x *Expr) findReads() (names []string, all bool) {
 	root := x.Program.Node()
 	// Not reads: the names of functions called, and the $env the checked
 	// + is given (see add).

@@ -11,6 +11,8 @@
 package projections
 
 import (
+	"sync"
+
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/projectorhq/projector/config"
@@ -194,4 +196,8 @@ type Agg struct {
 type Expr struct {
 	Source  string
 	Program *vm.Program
+
+	readsOnce sync.Once // Reads, found once
+	reads     []string
+	readsAll  bool
 }

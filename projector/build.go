@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -275,10 +276,30 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 	}
 	v, err := x.Run(env)
 	if err != nil {
-		b.tally.exprErrors++
+		// An operation on a null column (note != "a", n > 3 with a typed
+		// column null) fails in expr-lang: null, as in SQL, and not an
+		// error worth counting; one of the expression's own (an overflow)
+		// counts whatever its operands.
+		if errors.Is(err, projections.ErrIntegerOverflow) || errors.Is(err, projections.ErrTextBudget) || !readsNull(x, env) {
+			b.tally.exprErrors++
+		}
 		return nil, false
 	}
 	return v, true
+}
+
+// readsNull reports whether a name x reads is null in env.
+func readsNull(x *projections.Expr, env map[string]any) bool {
+	names, all := x.Reads()
+	if all {
+		return false
+	}
+	for _, n := range names {
+		if v, ok := env[n]; ok && v == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // groups builds the docs of an aggregation view: one per group key, over
