@@ -78,16 +78,7 @@ views:
 	})
 	// plus, twice and wide of 1; minus, twice, neg and huge of 2; tripled
 	// and huge of 3.
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errs float64
-	for _, f := range fams {
-		if f.GetName() == "projector_expression_errors_total" {
-			errs = f.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
+	errs, _ := metricValue(t, reg, "projector_expression_errors_total", nil)
 	if errs != 9 {
 		t.Errorf("projector_expression_errors_total = %v, want 9", errs)
 	}
@@ -163,16 +154,7 @@ views:
 	}
 	// not_uid of 1, 2, 3 and 4; at, day and real of 3 and 4; huge_real of
 	// 2, 3 and 4; sum_d and sum_r of group 2.
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errs float64
-	for _, f := range fams {
-		if f.GetName() == "projector_expression_errors_total" {
-			errs = f.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
+	errs, _ := metricValue(t, reg, "projector_expression_errors_total", nil)
 	if errs != 15 {
 		t.Errorf("projector_expression_errors_total = %v, want 15", errs)
 	}

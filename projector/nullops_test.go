@@ -54,16 +54,7 @@ views:
 	if _, ok := sink.docs["v/3"]; ok && !sink.docs["v/3"].Deleted {
 		t.Errorf("row 3 (note null) passed where note != \"skip\": SQL's NULL <> 'skip' does not")
 	}
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errs float64
-	for _, f := range fams {
-		if f.GetName() == "projector_expression_errors_total" {
-			errs = f.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
+	errs, _ := metricValue(t, reg, "projector_expression_errors_total", nil)
 	if errs != 1 {
 		t.Errorf("projector_expression_errors_total = %v, want 1 (the overflow of 4; not the nulls of 2 and 3)", errs)
 	}
