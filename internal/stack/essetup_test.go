@@ -10,10 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/debezium"
-	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks/elasticsearch/esfake"
 )
 
@@ -41,29 +38,7 @@ func TestElasticsearchDownAtStart(t *testing.T) {
 		fake.ServeHTTP(w, r)
 	}))
 	defer gate.Close()
-	_, pgURL := testenv.Postgres(t)
-	cfg, err := config.Parse("wire.yaml", []byte(`
-version: 1
-kafka: { brokers: "127.0.0.1:9" }
-stores:
-  postgres: { url: "${PG}" }
-  elasticsearch: { url: "${ES}" }
-sources:
-  items: { topic: t.public.items, key: id, columns: { id: bigint, name: text } }
-views:
-  item_view:
-    from: items
-    fields: { id: id, name: name }
-    sinks:
-      elasticsearch: { index: items }
-`), func(k string) (string, bool) { return map[string]string{"PG": pgURL, "ES": gate.URL}[k], true })
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, plan := esItemsPlan(t, gate.URL)
 	st, err := Wire(context.Background(), cfg, plan, nil)
 	if err != nil {
 		t.Fatalf("Wire with Elasticsearch down: %v, want a start", err)
