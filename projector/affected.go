@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/projectorhq/projector/projections"
@@ -157,7 +158,8 @@ func (f fresh) applied(src *projections.Source, rows []applied, whole bool) {
 // rows up in the state (the fan-out), both from the row's old and new values
 // so that a child whose foreign key moved leaves its old parent. Between
 // the levels it reads only the join columns; the root rows it reads whole
-// and keeps in seen, as their docs are built next.
+// and keeps in seen, as their docs are built next, unless there are more
+// than a chunk of them (see split): then only their id columns.
 func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Source, rows []applied, out affected, seen fresh) error {
 	for _, r := range e.routes[src] {
 		level := make([]map[string]any, 0, 2*len(rows))
@@ -181,9 +183,12 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 			var cols []string // whole root rows
 			if k > 0 {
 				outer = r.path[k-1].Source
-				cols = slices.Compact(slices.Sorted(slices.Values(append(outerCols(j), joinedCols(r.path[k-1])...))))
+				cols = union(outerCols(j), joinedCols(r.path[k-1]))
 			}
 			next, err := e.outerRows(ctx, tx, outer, j, level, cols, seen)
+			if errors.Is(err, errManyRoots) {
+				next, err = e.outerRows(ctx, tx, outer, j, level, union(outerCols(j), r.view.IDColumns), nil)
+			}
 			if err != nil {
 				return err
 			}
@@ -197,7 +202,9 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 }
 
 // outerRows finds the live rows of outer that embed any of rows through j,
-// with the columns cols (nil: whole rows, which it keeps in seen).
+// with the columns cols. With cols nil it reads whole rows and keeps them
+// in seen, up to a chunk of them: past that it returns errManyRoots, and
+// the caller reads only the columns it needs.
 func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.Source, j *projections.Join, rows []map[string]any, cols []string, seen fresh) ([]map[string]any, error) {
 	joinedCols, outerCols := joinedCols(j), outerCols(j)
 	want := map[string]bool{}
@@ -218,9 +225,16 @@ func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.S
 	if len(first) == 0 {
 		return nil, nil
 	}
-	found, err := tx.rowsByColumn(ctx, outer, outerCols[0], first, cols)
+	limit := 0
+	if cols == nil {
+		limit = e.chunk + 1
+	}
+	found, err := tx.rowsByColumn(ctx, outer, outerCols[0], first, cols, limit)
 	if err != nil {
 		return nil, err
+	}
+	if limit > 0 && len(found) == limit {
+		return nil, errManyRoots
 	}
 	out := make([]map[string]any, 0, len(found))
 	for _, r := range found {
@@ -236,4 +250,12 @@ func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.S
 		}
 	}
 	return out, nil
+}
+
+// errManyRoots says a change is embedded in more documents than a chunk.
+var errManyRoots = errors.New("more root rows than a chunk")
+
+// union is the columns of a and b, sorted, each once.
+func union(a, b []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(slices.Concat(a, b))))
 }

@@ -37,6 +37,10 @@ type Batch struct {
 	pending []int64 // ids of the pending rows
 	marks   []*mark
 	written bool // every sink took or refused the docs: a retry of Complete need not write them again
+	// deferred are the docs Project left to compute (see split); the
+	// first done of them are written.
+	deferred []pendingDoc
+	done     int
 }
 
 // Prepare is the first half of Process: it decodes recs, applies them to
@@ -64,7 +68,7 @@ func (e *Engine) Project(ctx context.Context, d *Decoded) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	return &Batch{Dead: slices.Concat(d.Dead, p.dead), start: d.start, docs: p.docs, pending: p.pending, marks: d.marks.list()}, nil
+	return &Batch{Dead: slices.Concat(d.Dead, p.dead), start: d.start, docs: p.docs, deferred: p.deferred, pending: p.pending, marks: d.marks.list()}, nil
 }
 
 // Complete writes the batch's docs to every sink, retrying failures with
@@ -89,6 +93,12 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 			return err
 		}
 		b.Refused, b.written = refused, true
+		b.docs = nil // written: not held while the deferred ones are
+	}
+	refused, err := e.writeChunks(ctx, b.deferred, &b.done)
+	b.Refused = append(b.Refused, refused...)
+	if err != nil {
+		return err
 	}
 	if stop != nil {
 		if err := stop(b); err != nil {

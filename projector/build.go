@@ -111,7 +111,7 @@ func (b *builder) load(ctx context.Context, rows []map[string]any, fields []*pro
 		if len(vals) == 0 {
 			continue
 		}
-		found, err := b.tx.rowsByColumn(ctx, j.Source, j.On[0].Joined, vals, nil)
+		found, err := b.tx.rowsByColumn(ctx, j.Source, j.On[0].Joined, vals, nil, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -312,7 +312,7 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 			first = append(first, t)
 		}
 	}
-	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first, b.e.groupCols[v])
+	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first, b.e.groupCols[v], 0)
 	if err != nil {
 		return nil, err
 	}

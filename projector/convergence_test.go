@@ -91,6 +91,11 @@ func TestConvergence(t *testing.T) {
 	const group = "convergence"
 	cfg, plan := loadPlan(t, shopConfig(t, kc, pgURL, prefix, group), nil)
 	batch := func() int { return 50 + rnd.IntN(950) }
+	// The documents a batch computes at once (the daemon's batch_size;
+	// the members' batches are sized apart, above): fewer than most batches
+	// affect, so that the rest are computed and written in chunks after
+	// them, and some are pending when a member is killed.
+	cfg.Kafka.BatchSize = 20 + rnd.IntN(200)
 
 	// Three deliveries: the first to two members, the second while one of
 	// them was killed, the third while the other was.

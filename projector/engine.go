@@ -44,6 +44,9 @@ type Options struct {
 	// something still finds documents through them (a rebuild's purge of
 	// an old Redis key template).
 	KeepRevisions func(ctx context.Context, view string) (bool, error)
+	// ChunkDocs is the most documents computed in one transaction and
+	// written at once (see split); default DefaultChunkDocs.
+	ChunkDocs int
 }
 
 // SchemaRegistry gives the text of an Avro schema by its registry id.
@@ -74,6 +77,7 @@ type Engine struct {
 	missing map[string][]string
 	// groupCols are the root columns an aggregation view reads (groupColumns).
 	groupCols map[*projections.View][]string
+	chunk     int // Options.ChunkDocs
 }
 
 type sourceDecoder struct {
@@ -95,6 +99,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.MaxBackoff == 0 {
 		opts.MaxBackoff = 30 * time.Second
 	}
+	if opts.ChunkDocs <= 0 {
+		opts.ChunkDocs = DefaultChunkDocs
+	}
 	var st store = &state{pool: opts.Pool, schema: opts.Schema}
 	if opts.Memory {
 		st = newMemState()
@@ -111,6 +118,7 @@ func New(opts Options) (*Engine, error) {
 		health:   newHealth(),
 		schemas:  opts.Schemas,
 		keepRevs: opts.KeepRevisions,
+		chunk:    opts.ChunkDocs,
 	}
 	e.shapes = shapes(opts.Plan, e.routes)
 	e.groupCols = groupColumns(opts.Plan)
@@ -185,13 +193,15 @@ type pendingDoc struct {
 	Key  map[string]any `json:"key"`
 }
 
-// projected is the state transaction's outcome: the docs it computed and
-// the pending rows that record them.
+// projected is the state transaction's outcome: the docs it computed, those
+// it left to compute after it (see split) and the pending rows that record
+// them all.
 type projected struct {
-	docs    []sinks.Doc
-	pending []int64      // ids of the pending rows
-	dead    []DeadLetter // patches of rows the state does not hold
-	tally   tally
+	docs     []sinks.Doc
+	deferred []pendingDoc
+	pending  []int64      // ids of the pending rows
+	dead     []DeadLetter // patches of rows the state does not hold
+	tally    tally
 }
 
 // project writes the changes to the state, records the affected docs as
@@ -217,10 +227,11 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 		if err != nil {
 			return err
 		}
-		if out.docs, err = e.computeDocs(ctx, tx, byView(pending), seen, bump, &out.tally); err != nil {
+		now, deferred := e.split(pending, seen)
+		if out.docs, err = e.computeDocs(ctx, tx, byView(now), seen, bump, &out.tally); err != nil {
 			return err
 		}
-		out.pending = pendingIDs(pending)
+		out.pending, out.deferred = pendingIDs(pending), deferred
 		return nil
 	})
 	if err == nil {
@@ -492,17 +503,14 @@ func (e *Engine) Recover(ctx context.Context) error {
 	return e.flush(ctx, docs)
 }
 
-// flush recomputes the pending docs, writes them to every sink and then
-// forgets them.
+// flush recomputes the pending docs, writes them to every sink, a chunk at
+// a time, and then forgets them.
 func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	docs, err := e.recompute(ctx, byView(pending))
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrState, err)
-	}
-	if _, err := e.write(ctx, docs); err != nil { // refusals are logged
+	done := 0
+	if _, err := e.writeChunks(ctx, pending, &done); err != nil { // refusals are logged
 		return err
 	}
 	if err := e.state.forgetPending(ctx, pendingIDs(pending)); err != nil {

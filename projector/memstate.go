@@ -296,7 +296,7 @@ func (t memTx) rowsBefore(_ context.Context, src *projections.Source, pos debezi
 
 // rowsByColumn returns the rows in key order: PostgreSQL gives no order,
 // and one that does not depend on map iteration keeps test runs repeatable.
-func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
+func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col string, vals []string, cols []string, limit int) ([]stateRow, error) {
 	want := make(map[string]bool, len(vals))
 	for _, v := range vals {
 		want[v] = true
@@ -312,6 +312,9 @@ func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col stri
 		}
 	}
 	slices.SortFunc(out, func(a, b stateRow) int { return cmp.Compare(a.Key, b.Key) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
 	return out, nil
 }
 

@@ -61,8 +61,9 @@ type stateTx interface {
 	rowsByKey(ctx context.Context, src *projections.Source, keys []string) ([]stateRow, error)
 	// rowsByColumn reads the live rows whose column col has one of vals
 	// (compared as the text of the value, as data->>'col'), with only the
-	// columns cols (all of them when cols is nil).
-	rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error)
+	// columns cols (all of them when cols is nil), at most limit of them
+	// (all when limit is 0).
+	rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, limit int) ([]stateRow, error)
 	// insertPending records docs as pending and returns them with their ids.
 	insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error)
 	// revisions gives each doc (ids sorted) its next revision (next) or
@@ -298,8 +299,8 @@ func (s *state) rowsByKey(ctx context.Context, q querier, src *projections.Sourc
 }
 
 // rowsByColumn reads the live rows whose column col has one of vals (as
-// text), with only the columns cols (nil: all).
-func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
+// text), with only the columns cols (nil: all), at most limit (0: all).
+func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, col string, vals []string, cols []string, limit int) ([]stateRow, error) {
 	// The column is a literal, not a parameter, so that the planner matches
 	// the expression index on (data->>'col'); the key is the text of the
 	// column's value, as data->>'col' is, where the key finds the rows.
@@ -307,7 +308,11 @@ func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.So
 	if src.KeyedBy(col) {
 		by = `key`
 	}
-	return s.query(ctx, q, src, `SELECT key, `+slim("data", cols)+`, deleted FROM `+s.table(src)+` WHERE NOT deleted AND `+by+` = ANY($1)`, vals)
+	sql := `SELECT key, ` + slim("data", cols) + `, deleted FROM ` + s.table(src) + ` WHERE NOT deleted AND ` + by + ` = ANY($1)`
+	if limit > 0 {
+		sql += ` LIMIT ` + strconv.Itoa(limit)
+	}
+	return s.query(ctx, q, src, sql, vals)
 }
 
 func (s *state) query(ctx context.Context, q querier, src *projections.Source, sql string, args ...any) ([]stateRow, error) {
@@ -427,8 +432,8 @@ func (t pgTx) rowsBefore(ctx context.Context, src *projections.Source, pos debez
 		WHERE NOT deleted AND (pos_hi, pos_lo) < ($1::bigint, $2::bigint)`, pos.Hi, pos.Lo)
 }
 
-func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
-	return t.s.rowsByColumn(ctx, t.tx, src, col, vals, cols)
+func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, limit int) ([]stateRow, error) {
+	return t.s.rowsByColumn(ctx, t.tx, src, col, vals, cols, limit)
 }
 
 func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error) {

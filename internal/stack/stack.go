@@ -185,6 +185,9 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		Metrics:       projector.NewMetrics(s.Registry),
 		MaxBackoff:    30 * time.Second,
 		KeepRevisions: keepRevisions,
+		// A batch of changes to root rows computes its docs in one
+		// transaction; a fan-out beyond it goes a batch's worth at a time.
+		ChunkDocs: cfg.Kafka.BatchSize,
 	})
 	if err != nil {
 		return nil, err

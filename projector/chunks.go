@@ -1,0 +1,60 @@
+package projector
+
+import (
+	"context"
+	"fmt"
+)
+
+// DefaultChunkDocs is how many documents one transaction computes and one
+// write holds unless Options.ChunkDocs says otherwise: the default batch
+// size, so that a batch of changes to root rows fits in one.
+const DefaultChunkDocs = 10000
+
+// split parts the docs a batch affects into those its own transaction
+// computes (at most e.chunk, those whose root row it holds first: it
+// wrote them, so they cost no read) and those computed after it, e.chunk
+// at a time (deferred). A change embedded in 100,000 documents then holds
+// only a chunk of them, and the rows they are built from, in memory at
+// once: every one of them is recorded pending first, so none is lost if
+// the process stops in between.
+func (e *Engine) split(pending []pendingDoc, seen fresh) (now, deferred []pendingDoc) {
+	if len(pending) <= e.chunk {
+		return pending, nil
+	}
+	now = make([]pendingDoc, 0, e.chunk)
+	for _, p := range pending {
+		v := e.plan.View(p.View)
+		if _, ok := seen.get(v.Root, p.Doc); ok && len(v.GroupBy) == 0 && len(now) < e.chunk {
+			now = append(now, p)
+		} else {
+			deferred = append(deferred, p)
+		}
+	}
+	// Fill the first chunk with deferred ones when few rows were held.
+	n := min(e.chunk-len(now), len(deferred))
+	return append(now, deferred[:n]...), deferred[n:]
+}
+
+// writeChunks computes and writes the pending docs e.chunk at a time, each
+// chunk in a transaction of its own (recompute) and then to every sink,
+// starting after the first *done of them and counting in *done those
+// written, so that a call again after an error (the state down) goes on
+// where it stopped. The docs stay pending: the caller forgets them once
+// all are written.
+func (e *Engine) writeChunks(ctx context.Context, pending []pendingDoc, done *int) ([]Refusal, error) {
+	var refused []Refusal
+	for *done < len(pending) {
+		chunk := pending[*done:min(len(pending), *done+e.chunk)]
+		docs, err := e.recompute(ctx, byView(chunk))
+		if err != nil {
+			return refused, fmt.Errorf("%w: %w", ErrState, err)
+		}
+		r, err := e.write(ctx, docs)
+		refused = append(refused, r...)
+		if err != nil {
+			return refused, err
+		}
+		*done += len(chunk)
+	}
+	return refused, nil
+}
