@@ -7,13 +7,11 @@ package projector_test
 // levels of nesting — driven through Engine.Process (real PostgreSQL
 // state), each measuring the batch that matters (time, bytes allocated,
 // peak heap sampled every millisecond, peak RSS) against the bound a user
-// would expect. Fan-out, the hot parent, huge groups, big text and wide
-// documents do not meet theirs yet. A batch computes and writes its
-// documents in chunks (chunks.go), but holds the ids of all it affects
-// (about 1 KB each: fan-out to 100,000 still peaks at 4× fan-out to
-// 10,000); groups are recomputed from all their rows (the follow-up is to
-// aggregate in SQL); batches are cut by count, not bytes. Many views and
-// deep nesting do.
+// would expect. Fan-out, the hot parent, big text and wide documents do
+// not meet theirs yet: a batch computes and writes its documents in chunks
+// (chunks.go), but holds the ids of all it affects (about 1 KB each:
+// fan-out to 100,000 still peaks at 4× fan-out to 10,000). Huge groups
+// (kept between batches, groupagg.go), many views and deep nesting do.
 
 import (
 	"context"
@@ -124,9 +122,9 @@ var advStatuses = []string{"new", "paid", "shipped", "delivered", "returned"}
 
 // TestAdverseGroupBySnapshot loads orders into a group_by view with 5
 // groups (a snapshot: every batch adds 10,000 rows spread over the groups)
-// and then changes one order. Each batch recomputes its groups from every
-// row of the group (builder.groups reads them all, whole, into maps), so a
-// snapshot of N rows reads O(N²/batch) rows. Fails when the last snapshot
+// and then changes one order. Groups are kept between batches (a batch
+// recomputing its groups from all their rows read O(N²/batch) rows over a
+// snapshot of N). Fails when the last snapshot
 // batch takes more than 3× the first, or when a one-record batch's peak
 // heap exceeds 64 MB.
 func TestAdverseGroupBySnapshot(t *testing.T) {

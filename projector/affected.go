@@ -80,27 +80,39 @@ func (a affected) rootDoc(v *projections.View, row map[string]any) {
 
 // shapes works out, per source, what apply returns of the rows it changed:
 // the columns that find the affected docs (id columns for the docs the
-// source roots, join columns for the docs that embed it), and the whole new
-// row where the source roots a view built row by row, so that the builder
-// takes it instead of reading it back.
-func shapes(plan *projections.Plan, rts map[*projections.Source][]route) map[*projections.Source]rowShape {
+// source roots, join columns for the docs that embed it), the columns an
+// aggregation view it roots reads (groupCols: a batch moves the old and new
+// rows out of and into their groups), and the whole new row where the
+// source roots a view built row by row, so that the builder takes it
+// instead of reading it back.
+func shapes(plan *projections.Plan, rts map[*projections.Source][]route, groupCols map[*projections.View][]string) map[*projections.Source]rowShape {
 	out := map[*projections.Source]rowShape{}
 	for _, src := range plan.Sources {
 		cols := []string{}
-		whole := false
+		whole, grouped, wholeOld := false, false, false
 		for _, r := range rts[src] {
 			if len(r.path) > 0 {
 				cols = append(cols, joinedCols(r.path[len(r.path)-1])...)
 				continue
 			}
 			cols = append(cols, r.view.IDColumns...)
-			whole = whole || len(r.view.GroupBy) == 0
+			if len(r.view.GroupBy) == 0 {
+				whole = true
+				continue
+			}
+			grouped = true
+			gc, ok := groupCols[r.view]
+			wholeOld = wholeOld || !ok // undeclared columns: it reads whole rows
+			cols = append(cols, gc...)
 		}
 		slices.Sort(cols)
 		cols = slices.Compact(cols)
-		shape := rowShape{Old: cols, New: cols, SkipOld: isSubset(cols, src.Key)}
-		if whole {
+		shape := rowShape{Old: cols, New: cols, SkipOld: !grouped && isSubset(cols, src.Key)}
+		if whole || wholeOld {
 			shape.New = nil
+		}
+		if wholeOld {
+			shape.Old = nil
 		}
 		out[src] = shape
 	}

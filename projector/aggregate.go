@@ -29,29 +29,118 @@ func (b *builder) aggregate(f *projections.Field, vals []any) any {
 
 // aggregate computes fn over vals, the non-null values of the rows that
 // pass the aggregate's where (for a count without a column, one true per
-// row). As in SQL, count counts them and the others are null over none.
-// Sums and averages are exact decimals, rendered as JSON numbers: a sum
-// keeps the field's declared scale, else the largest scale among its
-// inputs (10.00 + 5.50 is 15.50); a sum typed real or double precision
-// (over such a column) is then the float its PostgreSQL column holds. t is
-// the field's type, which for min and max is the type of the values
-// compared. It reports false for a result the type cannot hold (a float
-// sum beyond the float's range), which is null, as an expression's.
+// row): see aggAcc.result.
 func aggregate(fn projections.AggFunc, t config.Type, vals []any) (any, bool) {
+	var a aggAcc
+	for _, v := range vals {
+		a.add(fn, t, v, 1)
+	}
+	return a.result(fn, t)
+}
+
+// aggAcc is an aggregate's running state over a set of values, from which
+// values can be taken away as well as added (sign -1 and +1): a group's
+// aggregates are kept between batches in it (see groupAgg), and a batch
+// takes away its changed rows' old values and adds their new ones. Only a
+// min or max whose extreme value is taken away cannot tell the next one
+// (Stale): its group is then recomputed from its rows.
+type aggAcc struct {
+	// N counts the values: for count, those counted; for sum and avg,
+	// those read as numbers (infinities and NaN included); for min and
+	// max, all of them.
+	N int `json:"n"`
+	// Sum is the sum of the finite ones, Scales how many of them have
+	// each number of decimals (the sum keeps the largest), and PosInf,
+	// NegInf and NaN count the others.
+	Sum    decimal.Decimal `json:"sum"`
+	Scales map[int32]int   `json:"scales,omitempty"`
+	PosInf int             `json:"pinf,omitempty"`
+	NegInf int             `json:"ninf,omitempty"`
+	NaN    int             `json:"nan,omitempty"`
+	// Best is the least (min) or greatest (max) value.
+	Best  any  `json:"best,omitempty"`
+	Stale bool `json:"-"`
+}
+
+// add adds (sign 1) or takes away (sign -1) one non-null value.
+func (a *aggAcc) add(fn projections.AggFunc, t config.Type, v any, sign int) {
 	switch fn {
 	case projections.AggCount:
-		return json.Number(strconv.Itoa(len(vals))), true
+		a.N += sign
 	case projections.AggSum, projections.AggAvg:
-		return sumOrAvg(fn, t, vals)
+		a.addNumber(v, sign)
 	case projections.AggMin, projections.AggMax:
-		var best any
-		for _, v := range vals {
-			c := compareValues(t, v, best)
-			if best == nil || (fn == projections.AggMin && c < 0) || (fn == projections.AggMax && c > 0) {
-				best = v
-			}
+		a.addBest(fn, t, v, sign)
+	}
+}
+
+func (a *aggAcc) addNumber(v any, sign int) {
+	switch nonFiniteRank(v) {
+	case rankNegInf:
+		a.NegInf, a.N = a.NegInf+sign, a.N+sign
+		return
+	case rankPosInf:
+		a.PosInf, a.N = a.PosInf+sign, a.N+sign
+		return
+	case rankNaN:
+		a.NaN, a.N = a.NaN+sign, a.N+sign
+		return
+	}
+	d, err := toDecimal(v)
+	if err != nil {
+		return // compile refuses non-numeric columns; an undeclared one may hold anything
+	}
+	if sign > 0 {
+		a.Sum = a.Sum.Add(d)
+	} else {
+		a.Sum = a.Sum.Sub(d)
+	}
+	if a.Scales == nil {
+		a.Scales = map[int32]int{}
+	}
+	scale := -d.Exponent()
+	if a.Scales[scale] += sign; a.Scales[scale] == 0 {
+		delete(a.Scales, scale)
+	}
+	a.N += sign
+}
+
+// addBest keeps the extreme value. Taking away the extreme (or a value
+// beyond it, which only a group out of step with its rows holds) leaves the
+// next one unknown, until a value at least as extreme is added.
+func (a *aggAcc) addBest(fn projections.AggFunc, t config.Type, v any, sign int) {
+	extreme := func(c int) bool { return fn == projections.AggMin && c < 0 || fn == projections.AggMax && c > 0 }
+	a.N += sign
+	switch {
+	case a.N <= 0:
+		a.Best, a.Stale = nil, a.N < 0
+	case sign > 0:
+		c := compareValues(t, v, a.Best)
+		if a.Best == nil || extreme(c) || a.Stale && c == 0 {
+			a.Best, a.Stale = v, false
 		}
-		return best, true
+	case !extreme(compareValues(t, a.Best, v)):
+		a.Stale = true
+	}
+}
+
+// result is the aggregate's value: as in SQL, count counts and the others
+// are null over no value. Sums and averages are exact decimals, rendered as
+// JSON numbers: a sum keeps the field's declared scale, else the largest
+// scale among its inputs (10.00 + 5.50 is 15.50); a sum typed real or
+// double precision (over such a column) is then the float its PostgreSQL
+// column holds. t is the field's type, which for min and max is the type of
+// the values compared. It reports false for a result the type cannot hold
+// (a float sum beyond the float's range), which is null, as an
+// expression's.
+func (a *aggAcc) result(fn projections.AggFunc, t config.Type) (any, bool) {
+	switch fn {
+	case projections.AggCount:
+		return json.Number(strconv.Itoa(a.N)), true
+	case projections.AggSum, projections.AggAvg:
+		return a.sumOrAvg(fn, t)
+	case projections.AggMin, projections.AggMax:
+		return a.Best, true
 	}
 	return nil, true
 }
@@ -61,43 +150,24 @@ func aggregate(fn projections.AggFunc, t config.Type, vals []any) (any, bool) {
 // decimals than its inputs have.
 const avgDigits = 16
 
-func sumOrAvg(fn projections.AggFunc, t config.Type, vals []any) (any, bool) {
-	sum := decimal.Zero
-	cnt := 0
-	scale := int32(0)
-	var posInf, negInf, nan bool
-	for _, v := range vals {
-		switch nonFiniteRank(v) {
-		case rankNegInf:
-			negInf, cnt = true, cnt+1
-			continue
-		case rankPosInf:
-			posInf, cnt = true, cnt+1
-			continue
-		case rankNaN:
-			nan, cnt = true, cnt+1
-			continue
-		}
-		d, err := toDecimal(v)
-		if err != nil {
-			continue // compile refuses non-numeric columns; an undeclared one may hold anything
-		}
-		sum = sum.Add(d)
-		scale = max(scale, -d.Exponent())
-		cnt++
-	}
+func (a *aggAcc) sumOrAvg(fn projections.AggFunc, t config.Type) (any, bool) {
 	switch {
-	case cnt == 0:
+	case a.N <= 0:
 		return nil, true
-	case nan || posInf && negInf:
+	case a.NaN > 0 || a.PosInf > 0 && a.NegInf > 0:
 		return "NaN", true // as PostgreSQL's numeric sums them; text, as JSON has no NaN
-	case posInf:
+	case a.PosInf > 0:
 		return "Infinity", true
-	case negInf:
+	case a.NegInf > 0:
 		return "-Infinity", true
 	}
+	scale := int32(0)
+	for s := range a.Scales {
+		scale = max(scale, s)
+	}
+	sum := a.Sum
 	if fn == projections.AggAvg {
-		sum = average(sum, cnt, scale)
+		sum = average(sum, a.N, scale)
 	}
 	if bits := floatBits(t); bits != 0 {
 		return floatNumber(sum, bits)

@@ -16,8 +16,9 @@ type builder struct {
 	e     *Engine
 	tx    stateTx
 	view  *projections.View
-	fresh fresh  // rows the transaction already holds
-	tally *tally // counted once the transaction commits
+	fresh fresh      // rows the transaction already holds
+	cache groupCache // groups the transaction brought up to date
+	tally *tally     // counted once the transaction commits
 }
 
 // joined is the rows one join field found, by the text of their join values,
@@ -303,35 +304,47 @@ func readsNull(x *projections.Expr, env map[string]any) bool {
 }
 
 // groups builds the docs of an aggregation view: one per group key, over
-// the live root rows of that group that pass where.
+// the live root rows of that group that pass where. It takes the groups
+// the transaction brought up to date (updateGroups), else those kept and
+// trusted (see groupAgg), else recomputes them from their rows.
 func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, revs map[string]int64) ([]sinks.Doc, error) {
 	v := b.view
-	var first []string
-	for _, key := range ids {
-		if t, ok := text(key[v.ID[0]]); ok {
-			first = append(first, t)
+	groups := make(map[string]*groupAgg, len(ids))
+	var missing []string
+	for id := range ids {
+		if g, ok := b.cache[v][id]; ok {
+			groups[id] = g
+		} else {
+			missing = append(missing, id)
 		}
 	}
-	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first, b.e.groupCols[v], 0)
-	if err != nil {
-		return nil, err
-	}
-	members := map[string][]map[string]any{}
-	for _, r := range rows {
-		vals, ok := pick(r.Data, v.IDColumns)
-		if !ok || !b.pass(v.Where, v.Root, r.Data) {
-			continue
+	if len(missing) > 0 {
+		stored, err := b.tx.groupAggs(ctx, v.Name, missing, false)
+		if err != nil {
+			return nil, err
 		}
-		id, _ := docID(vals)
-		if _, want := ids[id]; want {
-			members[id] = append(members[id], r.Data)
+		recompute := map[string]string{}
+		for _, id := range missing {
+			s, ok := stored[id]
+			if g, ok := b.kept(s, ok); ok && g.sound() {
+				groups[id] = g
+			} else if t, ok := text(ids[id][v.ID[0]]); ok {
+				recompute[id] = t
+			}
+		}
+		fresh, err := b.groupsFromRows(ctx, recompute)
+		if err != nil {
+			return nil, err
+		}
+		for id := range recompute {
+			groups[id] = fresh[id]
 		}
 	}
 	out := make([]sinks.Doc, 0, len(ids))
 	for id, key := range ids {
 		d := sinks.Doc{View: v.Name, ID: id, Key: key, Rev: revs[id]}
-		rows := members[id]
-		if len(rows) == 0 {
+		g := groups[id]
+		if g == nil || g.Rows <= 0 {
 			d.Deleted = true
 			out = append(out, d)
 			continue
@@ -340,29 +353,16 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 		for _, f := range v.Fields {
 			switch f.Kind {
 			case projections.KindColumn:
-				d.Fields[f.Name] = rows[0][f.Column]
+				d.Fields[f.Name] = g.Cols[f.Column]
 			case projections.KindAgg:
-				d.Fields[f.Name] = b.aggregateRows(f, rows)
+				r, ok := g.Fields[f.Name].result(f.Agg.Func, f.Type)
+				if !ok {
+					b.tally.exprErrors++
+				}
+				d.Fields[f.Name] = r
 			}
 		}
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// aggregateRows computes an aggregate over the root rows of a group that
-// pass the aggregate's where.
-func (b *builder) aggregateRows(f *projections.Field, rows []map[string]any) any {
-	vals := make([]any, 0, len(rows))
-	for _, r := range rows {
-		if !b.pass(f.Agg.Where, b.view.Root, r) {
-			continue
-		}
-		if f.Agg.Column == "" {
-			vals = append(vals, true)
-		} else if x := r[f.Agg.Column]; x != nil {
-			vals = append(vals, x)
-		}
-	}
-	return b.aggregate(f, vals)
 }

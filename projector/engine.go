@@ -77,7 +77,8 @@ type Engine struct {
 	missing map[string][]string
 	// groupCols are the root columns an aggregation view reads (groupColumns).
 	groupCols map[*projections.View][]string
-	chunk     int // Options.ChunkDocs
+	groupFP   map[*projections.View]string // groupFingerprint
+	chunk     int                          // Options.ChunkDocs
 }
 
 type sourceDecoder struct {
@@ -120,8 +121,14 @@ func New(opts Options) (*Engine, error) {
 		keepRevs: opts.KeepRevisions,
 		chunk:    opts.ChunkDocs,
 	}
-	e.shapes = shapes(opts.Plan, e.routes)
 	e.groupCols = groupColumns(opts.Plan)
+	e.shapes = shapes(opts.Plan, e.routes, e.groupCols)
+	e.groupFP = map[*projections.View]string{}
+	for _, v := range opts.Plan.Views {
+		if len(v.GroupBy) > 0 {
+			e.groupFP[v] = groupFingerprint(v)
+		}
+	}
 	for _, src := range opts.Plan.Sources {
 		format, err := debezium.ParseFormat(src.Format)
 		if err != nil {
@@ -217,18 +224,22 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 	var out projected
 	err := e.state.update(ctx, func(tx stateTx) error {
 		out = projected{tally: tally{sources: make([]sourceTally, len(e.plan.Sources))}}
-		seen := fresh{}
-		aff, dead, err := e.applyChanges(ctx, tx, perSource, seen, &out.tally)
+		seen, ops := fresh{}, groupOps{}
+		aff, dead, err := e.applyChanges(ctx, tx, perSource, seen, ops, &out.tally)
 		if err != nil {
 			return err
 		}
 		out.dead = dead
+		groups, err := e.updateGroups(ctx, tx, ops, &out.tally)
+		if err != nil {
+			return err
+		}
 		pending, err := e.insertPending(ctx, tx, aff)
 		if err != nil {
 			return err
 		}
 		now, deferred := e.split(pending, seen)
-		if out.docs, err = e.computeDocs(ctx, tx, byView(now), seen, bump, &out.tally); err != nil {
+		if out.docs, err = e.computeDocs(ctx, tx, byView(now), seen, groups, bump, &out.tally); err != nil {
 			return err
 		}
 		out.pending, out.deferred = pendingIDs(pending), deferred
@@ -241,9 +252,10 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 }
 
 // applyChanges writes the changes to the state in tx and collects the docs
-// they affect. Patches of rows the state does not hold come back as dead
-// letters. What they count goes to t.
-func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh, t *tally) (affected, []DeadLetter, error) {
+// they affect, and in ops what they move in and out of groups. Patches of
+// rows the state does not hold come back as dead letters. What they count
+// goes to t.
+func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh, ops groupOps, t *tally) (affected, []DeadLetter, error) {
 	aff := affected{}
 	var dead []DeadLetter
 	cuts, err := tx.truncations(ctx)
@@ -276,6 +288,7 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 			n.applied += len(rows)
 			n.stale += len(round) - len(rows) - (len(dead) - before)
 			seen.applied(src, rows, shape.New == nil)
+			ops.note(e, src, rows)
 			if err := e.collect(ctx, tx, src, rows, aff, seen); err != nil {
 				return nil, nil, err
 			}
@@ -533,7 +546,7 @@ func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map
 	err := e.state.update(ctx, func(tx stateTx) error {
 		t = tally{}
 		var err error
-		docs, err = e.computeDocs(ctx, tx, byView, nil, revs, &t)
+		docs, err = e.computeDocs(ctx, tx, byView, nil, nil, revs, &t)
 		return err
 	})
 	if err == nil {
@@ -552,11 +565,11 @@ const (
 )
 
 // computeDocs builds the docs in tx, each with its next revision (bump) or
-// its current one (peek), taking the rows seen holds instead of reading
-// them again. Either way the revision rows stay locked until the docs are
+// its current one (peek), taking the rows seen and the groups groups hold
+// instead of reading them again. Either way the revision rows stay locked until the docs are
 // built: no write of a doc computed from newer state can come in between.
 // Expression errors are counted in t.
-func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, seen fresh, mode revMode, t *tally) ([]sinks.Doc, error) {
+func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, seen fresh, groups groupCache, mode revMode, t *tally) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	for _, v := range e.plan.Views {
 		ids := byView[v.Name]
@@ -573,7 +586,7 @@ func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]
 		if err != nil {
 			return nil, err
 		}
-		b := &builder{e: e, tx: tx, view: v, fresh: seen, tally: t}
+		b := &builder{e: e, tx: tx, view: v, fresh: seen, cache: groups, tally: t}
 		out, err := b.docs(ctx, ids, revs)
 		if err != nil {
 			return nil, err

@@ -59,6 +59,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		// The topic each source reads, to tell a source renamed in the
 		// configuration (see renamedSources).
 		`ALTER TABLE ` + s.ident("state_columns") + ` ADD COLUMN IF NOT EXISTS topic text`,
+		s.groupAggsTable(),
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		truncateFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}

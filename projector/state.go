@@ -83,6 +83,13 @@ type stateTx interface {
 	truncations(ctx context.Context) (map[string]debezium.Position, error)
 	// truncate records a truncate of src at pos.
 	truncate(ctx context.Context, src *projections.Source, pos debezium.Position) error
+	// groupAggs reads the kept groups of an aggregation view (see
+	// groupAgg), locking them until tx ends when lock is set.
+	groupAggs(ctx context.Context, view string, ids []string, lock bool) (map[string]storedGroup, error)
+	// saveGroupAggs keeps the groups of a view computed by the definition
+	// fp, forgetting the nil ones; those in recomputed were computed from
+	// their rows just now.
+	saveGroupAggs(ctx context.Context, view, fp string, groups map[string]*groupAgg, recomputed map[string]string) error
 }
 
 // state keeps, per source, the rows the views are computed from, in the

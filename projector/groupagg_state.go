@@ -1,0 +1,93 @@
+package projector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// groupAggsTable keeps the groups of the aggregation views (see groupAgg):
+// a cache of what their rows give, trusted for groupVerifyAge after it was
+// computed from them and kept up to date, in the transactions that change
+// the rows, meanwhile. json, not jsonb: a min or max keeps its value's text,
+// and the row is written with every batch touching the group and read as
+// it was sent.
+func (s *state) groupAggsTable() string {
+	return `CREATE TABLE IF NOT EXISTS ` + s.ident("group_aggs") + ` (
+		view text NOT NULL, group_id text NOT NULL, fp text NOT NULL, agg json NOT NULL,
+		verified_at timestamptz NOT NULL, PRIMARY KEY (view, group_id))`
+}
+
+func (t pgTx) groupAggs(ctx context.Context, view string, ids []string, lock bool) (map[string]storedGroup, error) {
+	q := `SELECT group_id, fp, agg::text, verified_at FROM ` + t.s.ident("group_aggs") + ` WHERE view = $1 AND group_id = ANY($2)`
+	if lock {
+		q += ` ORDER BY group_id FOR UPDATE`
+	}
+	rows, err := t.tx.Query(ctx, q, view, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read groups of %s: %w", view, err)
+	}
+	out := map[string]storedGroup{}
+	var id, agg string
+	var g storedGroup
+	_, err = pgx.ForEachRow(rows, []any{&id, &g.fp, &agg, &g.verified}, func() error {
+		g.agg = []byte(agg)
+		out[id] = g
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read groups of %s: %w", view, err)
+	}
+	return out, nil
+}
+
+func (t pgTx) saveGroupAggs(ctx context.Context, view, fp string, groups map[string]*groupAgg, recomputed map[string]string) error {
+	var ids, aggs, gone []string
+	var fresh []bool
+	for id, g := range groups {
+		if g == nil {
+			gone = append(gone, id)
+			continue
+		}
+		b, err := json.Marshal(g)
+		if err != nil {
+			return fmt.Errorf("encode group %s of %s: %w", id, view, err)
+		}
+		_, now := recomputed[id]
+		ids, aggs, fresh = append(ids, id), append(aggs, string(b)), append(fresh, now)
+	}
+	table := t.s.ident("group_aggs")
+	b := &pgx.Batch{}
+	if len(gone) > 0 {
+		b.Queue(`DELETE FROM `+table+` WHERE view = $1 AND group_id = ANY($2)`, view, gone)
+	}
+	if len(ids) > 0 {
+		// A group taking a batch's changes keeps the time it was last
+		// computed from its rows; one recomputed gets now.
+		b.Queue(`INSERT INTO `+table+` AS g (view, group_id, fp, agg, verified_at)
+			SELECT $1, id, $2, agg::json, CASE WHEN fresh THEN now() ELSE '-infinity' END
+			FROM unnest($3::text[], $4::text[], $5::bool[]) AS x(id, agg, fresh)
+			ON CONFLICT (view, group_id) DO UPDATE SET fp = excluded.fp, agg = excluded.agg,
+				verified_at = greatest(excluded.verified_at, g.verified_at)`, view, fp, ids, aggs, fresh)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("keep groups of %s: %w", view, err)
+	}
+	return nil
+}
+
+// A memory state keeps no groups: each is computed from its rows whenever
+// a batch touches it. Engines on the two states then check each other
+// (tests run the same records through both).
+func (memTx) groupAggs(context.Context, string, []string, bool) (map[string]storedGroup, error) {
+	return nil, nil
+}
+
+func (memTx) saveGroupAggs(context.Context, string, string, map[string]*groupAgg, map[string]string) error {
+	return nil
+}
