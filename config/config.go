@@ -38,6 +38,11 @@ type Kafka struct {
 	DeadLetterTopic string `yaml:"dead_letter_topic"`
 	// BatchSize is the most records projected in one batch. Default 10000.
 	BatchSize int `yaml:"batch_size"`
+	// BatchBytes is the most bytes of record keys and values projected in
+	// one batch: a poll is cut into batches of at most this many, a record
+	// larger than it being a batch of its own. Processing a batch holds
+	// several times its bytes in memory. Default 16 MiB.
+	BatchBytes int `yaml:"batch_bytes"`
 	// ShutdownTimeout bounds a graceful stop (the first SIGTERM): past it,
 	// the batches not yet written are left uncommitted (the next member
 	// consumes them again) and the member leaves the group. Default 20s,

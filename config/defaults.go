@@ -10,6 +10,7 @@ const (
 	DefaultGroup          = "projector"
 	DefaultClientID       = "projector"
 	DefaultBatchSize      = 10000
+	DefaultBatchBytes     = 16 << 20
 	DefaultShutdown       = Duration(20 * time.Second)
 	DefaultStateSchema    = "projector"
 	DefaultAdminListen    = "127.0.0.1:9464"
@@ -28,7 +29,8 @@ const (
 
 // applyDefaults fills what the file left out. An empty string counts as left
 // out, except admin.listen, where an explicit "" (or "off") turns the
-// listener off; an explicit batch_size: 0 is kept for validation to reject.
+// listener off; an explicit batch_size: 0 or batch_bytes: 0 is kept for
+// validation to reject.
 func (c *Config) applyDefaults(d *decoder) {
 	k := &c.Kafka
 	setDefault(&k.Group, DefaultGroup)
@@ -36,6 +38,9 @@ func (c *Config) applyDefaults(d *decoder) {
 	setDefault(&k.DeadLetterTopic, k.Group+deadLetterTopicSuffix)
 	if !d.present(&k.BatchSize) || d.info[&k.BatchSize].bad {
 		k.BatchSize = DefaultBatchSize
+	}
+	if !d.present(&k.BatchBytes) || d.info[&k.BatchBytes].bad {
+		k.BatchBytes = DefaultBatchBytes
 	}
 	if !d.present(&k.ShutdownTimeout) || d.info[&k.ShutdownTimeout].bad {
 		k.ShutdownTimeout = DefaultShutdown

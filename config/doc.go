@@ -41,6 +41,7 @@
 //	  client_id: projector
 //	  dead_letter_topic: <group>.dlq   # records that cannot be decoded or projected
 //	  batch_size: 10000           # most records projected in one batch
+//	  batch_bytes: 16777216       # most bytes of keys and values in one batch
 //	  shutdown_timeout: 20s       # a graceful stop gives up on the batches in flight after this (they are consumed again)
 //	  schema_registry:            # for Avro sources (Confluent wire format)
 //	    url: http://registry:8081 # user:password@ in it is sent as basic auth, never shown

@@ -66,6 +66,7 @@ func TestShopExample(t *testing.T) {
 		{"dead letter topic default", c.Kafka.DeadLetterTopic, "projector-shop.dlq"},
 		{"client id default", c.Kafka.ClientID, DefaultClientID},
 		{"batch size default", c.Kafka.BatchSize, DefaultBatchSize},
+		{"batch bytes default", c.Kafka.BatchBytes, DefaultBatchBytes},
 		{"shutdown timeout default", c.Kafka.ShutdownTimeout, Duration(20 * time.Second)},
 		{"postgres url from the environment", c.Stores.Postgres.URL, testEnv["PROJECTOR_POSTGRES_URL"]},
 		{"state schema default", c.Stores.Postgres.Schema, "projector"},
@@ -161,7 +162,7 @@ func TestMinimalFileDefaults(t *testing.T) {
 	runChecks(t, []check{
 		{"kafka", c.Kafka, Kafka{Pos: pos(file, 3, 3), Brokers: StringList{"localhost:9092"}, Group: "projector",
 			ClientID: "projector", DeadLetterTopic: "projector.dlq", BatchSize: 10000,
-			ShutdownTimeout: DefaultShutdown}},
+			BatchBytes: 16 << 20, ShutdownTimeout: DefaultShutdown}},
 		{"admin", c.Admin.Listen, "127.0.0.1:9464"},
 		{"log", c.Log, Log{Format: "text", Level: "info"}},
 		{"tolerance", c.Errors.Tolerance, "all"},

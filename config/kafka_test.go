@@ -194,3 +194,45 @@ func TestShutdownTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchBytes: kafka.batch_bytes bounds the bytes of one batch; it
+// defaults to 16 MiB and must be a positive number of bytes, reported at
+// its position like kafka.batch_size.
+func TestBatchBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name, kafka string
+		want        int
+		err         string
+	}{
+		{name: "default", want: DefaultBatchBytes},
+		{name: "set", kafka: "  batch_bytes: 1048576", want: 1 << 20},
+		{name: "from the environment", kafka: "  batch_bytes: ${BATCH_BYTES}", want: 4096},
+		{name: "zero", kafka: "  batch_bytes: 0", err: "test.yaml:4:16: kafka.batch_bytes must be positive, got 0"},
+		{name: "negative", kafka: "  batch_bytes: -1", err: "test.yaml:4:16: kafka.batch_bytes must be positive, got -1"},
+		{name: "not a number of bytes", kafka: "  batch_bytes: 16MiB", err: `test.yaml:4:16: kafka.batch_bytes must be an integer, got "16MiB"`},
+		{name: "zero with a bad batch size", kafka: "  batch_size: 0\n  batch_bytes: 0",
+			err: "test.yaml:4:15: kafka.batch_size must be positive, got 0\ntest.yaml:5:16: kafka.batch_bytes must be positive, got 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lookup := func(name string) (string, bool) {
+				if name == "BATCH_BYTES" {
+					return "4096", true
+				}
+				return kafkaEnv(name)
+			}
+			c, err := Parse("test.yaml", []byte(kafkaYAML(tc.kafka)), lookup)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("errors:\n%v\nwant:\n%s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Kafka.BatchBytes != tc.want {
+				t.Errorf("kafka.batch_bytes = %d, want %d", c.Kafka.BatchBytes, tc.want)
+			}
+		})
+	}
+}

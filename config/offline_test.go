@@ -96,3 +96,17 @@ func TestOfflineBatchSize(t *testing.T) {
 		t.Errorf("err = %v, want the unset batch size", err)
 	}
 }
+
+// TestOfflineBatchBytes: kafka.batch_bytes only bounds what the consumer
+// takes from a poll; offline, where nothing is polled, it is not checked,
+// while Load reports it.
+func TestOfflineBatchBytes(t *testing.T) {
+	yaml := strings.Replace(offlineYAML, "  group:", "  batch_bytes: ${OFFLINE_BATCH_BYTES}\n  group:", 1)
+	if _, err := ParseDraftWith("p.yaml", []byte(yaml), lookupTestEnv, Options{Offline: true}); err != nil {
+		t.Errorf("offline: %v", err)
+	}
+	_, err := Parse("p.yaml", []byte(yaml), lookupTestEnv)
+	if err == nil || !strings.Contains(err.Error(), `"OFFLINE_BATCH_BYTES" is not set`) {
+		t.Errorf("err = %v, want the unset batch bytes", err)
+	}
+}

@@ -132,6 +132,9 @@ func (v *validator) kafka() {
 		}
 	}
 	v.batchSize()
+	if v.usable(&k.BatchBytes) && k.BatchBytes <= 0 {
+		v.add(v.at(&k.BatchBytes, k.Pos), "kafka.batch_bytes must be positive, got %s", v.info(&k.BatchBytes).showInt(k.BatchBytes))
+	}
 	if v.usable(&k.ShutdownTimeout) && k.ShutdownTimeout <= 0 {
 		v.add(v.at(&k.ShutdownTimeout, k.Pos), "kafka.shutdown_timeout must be positive: how long a graceful stop waits for the batches in flight")
 	}

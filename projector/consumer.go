@@ -14,14 +14,24 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kslog"
+
+	"github.com/projectorhq/projector/config"
 )
 
 // ConsumerOptions configure the Kafka side of `projector run`.
 type ConsumerOptions struct {
-	Brokers   []string
-	Group     string
-	ClientID  string
-	BatchSize int // most records per batch; default 10000, as config.DefaultBatchSize
+	Brokers  []string
+	Group    string
+	ClientID string
+	// BatchSize is the most records one poll takes, and so one batch;
+	// default 10000, as config.DefaultBatchSize.
+	BatchSize int
+	// BatchBytes is the most bytes of record keys and values in one batch:
+	// a poll is cut into consecutive batches under it, a record larger
+	// than it being a batch of its own, since a batch's memory grows with
+	// its bytes, several times over. Default config.DefaultBatchBytes
+	// (16 MiB).
+	BatchBytes int
 	// DeadLetterTopic receives what cannot be decoded or projected.
 	DeadLetterTopic string
 	// StopOnError is errors.tolerance=none: a bad record stops the consumer
@@ -39,11 +49,12 @@ type ConsumerOptions struct {
 	Extra []kgo.Opt
 }
 
-// Consumer runs an Engine over a consumer group: poll a batch, project it,
-// then commit its offsets. Batches are pipelined: a batch is decoded while
-// the one before it is applied to the state and the docs of the one before
-// that are written to the sinks, and each batch's offsets are committed in
-// order once every sink acknowledged it. Partitions keep their order; a
+// Consumer runs an Engine over a consumer group: poll records, cut them
+// into batches of at most BatchBytes, project each, then commit its
+// offsets. Batches are pipelined: a batch is decoded while the one before
+// it is applied to the state and the docs of the one before that are
+// written to the sinks, and each batch's offsets are committed in order
+// once every sink acknowledged it. Partitions keep their order; a
 // rebalance waits until every batch polled is committed.
 type Consumer struct {
 	cl      *kgo.Client
@@ -68,6 +79,9 @@ type Consumer struct {
 func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 10000
+	}
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = config.DefaultBatchBytes
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = defaultShutdownTimeout
@@ -234,22 +248,31 @@ func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 			}
 		}
 		c.log.Debug("polled", "records", len(recs))
+		// The poll goes through the pipeline in batches of at most
+		// BatchBytes, each as a poll of its own would, but for rebalances:
+		// they wait until the whole poll is committed, since the client
+		// has moved past all of it.
 		drain := false
-		if len(recs) > 0 {
-			d, err := c.decode(ctx, pollCtx, p, recs)
-			switch {
-			case err == nil:
-				// The batch ahead goes on to be written, this one to be applied.
-				if err := c.promote(ctx, p, true); err != nil {
+		for i, batch := range byBytes(recs, c.opts.BatchBytes) {
+			if i > 0 {
+				if ctx.Err() != nil {
+					return context.Cause(ctx)
+				}
+				if drain {
+					if err := c.drain(ctx, p); err != nil {
+						return err
+					}
+				} else if err := c.promote(ctx, p, false); err != nil {
 					return errors.Join(err, p.wait())
 				}
-				p.projecting = c.project(ctx, offsetsOf(fetches), d)
-				// Dead letters go out, or stop the consumer, without delay.
-				drain = len(d.Dead) > 0
-			case ctx.Err() == nil && pollCtx.Err() != nil:
-				// Stopped while the schema registry was out: these records
-				// are not committed, the next member reads them again.
-			default:
+				if pollCtx.Err() != nil {
+					// Stopped: the rest of the poll is not committed, the
+					// next member reads it again.
+					break
+				}
+			}
+			var err error
+			if drain, err = c.prepare(ctx, pollCtx, p, batch); err != nil {
 				return errors.Join(err, p.wait())
 			}
 		}
@@ -260,19 +283,50 @@ func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 		}
 		stopped := pollCtx.Err() != nil
 		if drain || stopped || p.idle() {
-			if err := c.promote(ctx, p, true); err != nil {
-				return errors.Join(err, p.wait())
-			}
-			if err := p.wait(); err != nil {
+			if err := c.drain(ctx, p); err != nil {
 				return err
 			}
-			c.commit(ctx, nil) // what failed to commit before, if anything
 			c.cl.AllowRebalance()
 		}
 		if stopped {
 			return nil // stopped: everything applied is written and committed
 		}
 	}
+}
+
+// prepare decodes a batch, then sets it to be applied to the state as the
+// batch ahead goes on to be written. dead reports that it holds dead
+// letters: they go out, or stop the consumer, before another batch is
+// applied. Stopped while the schema registry is out, the batch is left
+// out, uncommitted: the next member reads it again.
+func (c *Consumer) prepare(ctx, pollCtx context.Context, p *pipeline, recs []*kgo.Record) (dead bool, err error) {
+	d, err := c.decode(ctx, pollCtx, p, recs)
+	switch {
+	case err == nil:
+	case ctx.Err() == nil && pollCtx.Err() != nil:
+		return false, nil
+	default:
+		return false, err
+	}
+	// The batch ahead goes on to be written, this one to be applied.
+	if err := c.promote(ctx, p, true); err != nil {
+		return false, err
+	}
+	p.projecting = c.project(ctx, offsetsOf(recs), d)
+	return len(d.Dead) > 0, nil
+}
+
+// drain writes and commits every batch in flight, and what failed to commit
+// before, if anything.
+func (c *Consumer) drain(ctx context.Context, p *pipeline) error {
+	if err := c.promote(ctx, p, true); err != nil {
+		return errors.Join(err, p.wait())
+	}
+	if err := p.wait(); err != nil {
+		return err
+	}
+	c.commit(ctx, nil)
+	return nil
 }
 
 // poll waits for the next records. While batches are in flight it also
@@ -308,205 +362,6 @@ func (c *Consumer) poll(ctx context.Context, wake <-chan struct{}) kgo.Fetches {
 		cancel()
 	}()
 	return c.cl.PollRecords(ctx, c.opts.BatchSize)
-}
-
-// pipeline is the batches in flight past decoding: the one being applied
-// to the state and the one being written.
-type pipeline struct {
-	projecting *projecting
-	writing    *writing
-}
-
-// wake is what the pipeline waits for: the batch being written, unless it
-// is written and a batch is being applied, then that one. A stage that is
-// done already gives a closed channel, which ends the poll at once, so
-// that the loop moves the applied batch on or allows a rebalance however
-// the stages' ends fell between its checks.
-func (p *pipeline) wake() <-chan struct{} {
-	if p.projecting != nil && (p.writing == nil || closed(p.writing.done)) {
-		return p.projecting.done
-	}
-	if p.writing != nil {
-		return p.writing.done
-	}
-	return nil
-}
-
-// idle reports whether nothing is in flight, so that a rebalance may run.
-func (p *pipeline) idle() bool {
-	return p.projecting == nil && (p.writing == nil || closed(p.writing.done))
-}
-
-// wait waits until both stages are done. A batch applied but not written
-// stays pending in the state: whoever gets its partitions next writes it.
-func (p *pipeline) wait() error {
-	var errs []error
-	if p.projecting != nil {
-		<-p.projecting.done
-		errs = append(errs, p.projecting.err)
-		p.projecting = nil
-	}
-	if p.writing != nil {
-		<-p.writing.done
-		errs = append(errs, p.writing.err)
-		p.writing = nil
-	}
-	return errors.Join(errs...)
-}
-
-// promote moves the applied batch on to be written, once the batch ahead
-// of it is written and committed. With block it waits for both; without,
-// it moves the batch only if neither is still under way.
-func (c *Consumer) promote(ctx context.Context, p *pipeline, block bool) error {
-	pr := p.projecting
-	if pr == nil {
-		return nil
-	}
-	if !block && (!closed(pr.done) || (p.writing != nil && !closed(p.writing.done))) {
-		return nil
-	}
-	<-pr.done
-	p.projecting = nil
-	if pr.err != nil {
-		return pr.err
-	}
-	if w := p.writing; w != nil {
-		<-w.done
-		p.writing = nil
-		if w.err != nil {
-			return w.err
-		}
-	}
-	p.writing = c.complete(ctx, pr.offsets, pr.batch)
-	return nil
-}
-
-// decode decodes a polled batch, waiting out a schema registry outage
-// until the consumer is stopped (stop is Run's poll context). Meanwhile the
-// batch ahead goes on to be written: an outage holds up only the records
-// that wait for it.
-func (c *Consumer) decode(ctx, stop context.Context, p *pipeline, recs []*kgo.Record) (*Decoded, error) {
-	in := make([]Record, len(recs))
-	for i, r := range recs {
-		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Control: r.Attrs.IsControl()}
-	}
-	var d *Decoded
-	failed := false
-	err := c.retry(stop, "decode batch", func(stop context.Context) error {
-		if failed {
-			if err := c.promote(ctx, p, true); err != nil {
-				return err
-			}
-		}
-		var err error
-		d, err = c.eng.Decode(stop, in)
-		failed = err != nil
-		return err
-	})
-	return d, err
-}
-
-// projecting is a decoded batch being applied to the state.
-type projecting struct {
-	done    chan struct{}
-	offsets offsets
-	batch   *Batch
-	err     error
-}
-
-// project applies a decoded batch to the state in the background, after
-// recomputing pending docs if partitions were assigned since the last
-// batch (nothing else is in flight then: a rebalance waits for a drain).
-func (c *Consumer) project(ctx context.Context, o offsets, d *Decoded) *projecting {
-	p := &projecting{done: make(chan struct{}), offsets: o}
-	go func() {
-		defer close(p.done)
-		if c.recover.Swap(false) {
-			if p.err = c.retry(ctx, "recover pending docs", c.eng.Recover); p.err != nil {
-				return
-			}
-		}
-		attempt := 0
-		p.err = c.retry(ctx, "project batch", func(ctx context.Context) error {
-			if attempt++; attempt > 1 {
-				// A failed attempt may have left pending docs behind (state
-				// written, sinks not): finish them before trying again.
-				if err := c.eng.Recover(ctx); err != nil {
-					return err
-				}
-			}
-			var err error
-			p.batch, err = c.eng.Project(ctx, d)
-			return err
-		})
-	}()
-	return p
-}
-
-// writing is an applied batch whose docs are being written.
-type writing struct {
-	done chan struct{}
-	err  error
-}
-
-func closed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// complete writes an applied batch's docs in the background, then sends
-// its dead letters and commits its offsets: as soon as the batch is
-// written, whatever the next one is waiting for. The partitions are still
-// ours meanwhile: rebalances are allowed only once nothing is in flight.
-func (c *Consumer) complete(ctx context.Context, o offsets, b *Batch) *writing {
-	w := &writing{done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		w.err = c.finish(ctx, o, b)
-	}()
-	return w
-}
-
-func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
-	// errors.tolerance: none stops before the batch's watermarks are saved:
-	// no reader is told that a batch the consumer stopped on is in the
-	// stores.
-	var stopped error
-	stop := func(b *Batch) error {
-		if c.opts.StopOnError {
-			stopped = toleranceNone(b)
-		}
-		return stopped
-	}
-	err := c.retry(ctx, "write batch", func(ctx context.Context) error {
-		if err := c.eng.CompleteUnless(ctx, b, stop); err != nil && stopped == nil {
-			return err
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return err
-	case stopped != nil:
-		return stopped
-	}
-	if dead, refused := b.Dead, b.Refused; len(dead) > 0 || len(refused) > 0 {
-		if err := c.retry(ctx, "write dead letters", func(ctx context.Context) error { return c.deadLetters(ctx, dead, refused) }); err != nil {
-			return err
-		}
-	}
-	last := make([]*kgo.Record, len(o))
-	for i, p := range o {
-		last[i] = p.last
-		c.eng.metrics.consumed.WithLabelValues(p.last.Topic).Add(float64(p.records))
-	}
-	c.log.Debug("batch projected", "partitions", len(o), "dead_letters", len(b.Dead))
-	c.commit(ctx, last)
-	return nil
 }
 
 // retry runs fn until it succeeds or ctx ends, with capped exponential

@@ -50,17 +50,32 @@ type partitionOffset struct {
 	records int
 }
 
-func offsetsOf(fetches kgo.Fetches) offsets {
+// offsetsOf is what committing a batch takes of its records: each
+// partition's last one and how many it has, in the order the partitions
+// first come. A partition's records are in order in a batch, so its last
+// one is the furthest.
+func offsetsOf(recs []*kgo.Record) offsets {
+	type partition struct {
+		topic string
+		id    int32
+	}
 	var o offsets
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		n := len(p.Records)
-		if n == 0 {
-			return
+	at := map[partition]int{}
+	for _, r := range recs {
+		k := partition{r.Topic, r.Partition}
+		i, ok := at[k]
+		if !ok {
+			i = len(o)
+			at[k] = i
+			o = append(o, partitionOffset{})
 		}
-		r := p.Records[n-1]
-		last := &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch}
-		o = append(o, partitionOffset{last: last, records: n})
-	})
+		o[i].last = r
+		o[i].records++
+	}
+	for i := range o {
+		r := o[i].last
+		o[i].last = &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, LeaderEpoch: r.LeaderEpoch}
+	}
 	return o
 }
 

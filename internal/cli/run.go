@@ -284,6 +284,7 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 		Group:           cfg.Kafka.Group,
 		ClientID:        cfg.Kafka.ClientID,
 		BatchSize:       cfg.Kafka.BatchSize,
+		BatchBytes:      cfg.Kafka.BatchBytes,
 		ShutdownTimeout: time.Duration(cfg.Kafka.ShutdownTimeout),
 		DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
 		StopOnError:     cfg.Errors.Tolerance == "none",
