@@ -7,11 +7,11 @@ package projector_test
 // levels of nesting — driven through Engine.Process (real PostgreSQL
 // state), each measuring the batch that matters (time, bytes allocated,
 // peak heap sampled every millisecond, peak RSS) against the bound a user
-// would expect. Fan-out, the hot parent, big text and wide documents do
-// not meet theirs yet: a batch computes and writes its documents in chunks
-// (chunks.go), but holds the ids of all it affects (about 1 KB each:
-// fan-out to 100,000 still peaks at 4× fan-out to 10,000). Huge groups
-// (kept between batches, groupagg.go), many views and deep nesting do.
+// would expect. The hot parent, big text (now bounded by
+// kafka.batch_bytes, which Engine.Process does not apply) and wide
+// documents do not meet theirs yet. Fan-out (in chunks, chunks.go), huge
+// groups (kept between batches, groupagg.go), many views and deep nesting
+// do.
 
 import (
 	"context"

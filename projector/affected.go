@@ -171,8 +171,9 @@ func (f fresh) applied(src *projections.Source, rows []applied, whole bool) {
 // so that a child whose foreign key moved leaves its old parent. Between
 // the levels it reads only the join columns; the root rows it reads whole
 // and keeps in seen, as their docs are built next, unless there are more
-// than a chunk of them (see split): then only their id columns.
-func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Source, rows []applied, out affected, seen fresh) error {
+// than a chunk of them: then it records their docs pending a chunk at a
+// time (spill), adding the pending rows' ids to spilled.
+func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Source, rows []applied, out affected, seen fresh, spilled *[]int64) error {
 	for _, r := range e.routes[src] {
 		level := make([]map[string]any, 0, 2*len(rows))
 		for _, a := range rows {
@@ -199,7 +200,9 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 			}
 			next, err := e.outerRows(ctx, tx, outer, j, level, cols, seen)
 			if errors.Is(err, errManyRoots) {
-				next, err = e.outerRows(ctx, tx, outer, j, level, union(outerCols(j), r.view.IDColumns), nil)
+				var ids []int64
+				ids, err = e.spill(ctx, tx, r.view, j, level)
+				*spilled = append(*spilled, ids...)
 			}
 			if err != nil {
 				return err
@@ -216,24 +219,10 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 // outerRows finds the live rows of outer that embed any of rows through j,
 // with the columns cols. With cols nil it reads whole rows and keeps them
 // in seen, up to a chunk of them: past that it returns errManyRoots, and
-// the caller reads only the columns it needs.
+// the caller spills them.
 func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.Source, j *projections.Join, rows []map[string]any, cols []string, seen fresh) ([]map[string]any, error) {
-	joinedCols, outerCols := joinedCols(j), outerCols(j)
-	want := map[string]bool{}
-	var first []string
-	for _, row := range rows {
-		vals, ok := pick(row, joinedCols)
-		if !ok {
-			continue
-		}
-		t, ok := docID(vals)
-		if !ok || want[t] {
-			continue
-		}
-		want[t] = true
-		f, _ := text(vals[0])
-		first = append(first, f)
-	}
+	outerCols := outerCols(j)
+	want, first := joinValues(j, rows)
 	if len(first) == 0 {
 		return nil, nil
 	}
@@ -262,6 +251,55 @@ func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.S
 		}
 	}
 	return out, nil
+}
+
+// joinValues gives the join values of rows through j (their docID) and the
+// texts of their first column, each once.
+func joinValues(j *projections.Join, rows []map[string]any) (want map[string]bool, first []string) {
+	joinedCols := joinedCols(j)
+	want = map[string]bool{}
+	for _, row := range rows {
+		vals, ok := pick(row, joinedCols)
+		if !ok {
+			continue
+		}
+		t, ok := docID(vals)
+		if !ok || want[t] {
+			continue
+		}
+		want[t] = true
+		f, _ := text(vals[0])
+		first = append(first, f)
+	}
+	return want, first
+}
+
+// spill records pending the docs of v rooted at the live rows that embed
+// any of rows through j, a chunk at a time (one pending row each), reading
+// only the root rows' id and join columns, through a cursor: a change
+// embedded in a million documents holds neither them nor their ids at
+// once. It returns the ids of the pending rows, whose docs are computed
+// and written after the batch's own (see Batch).
+func (e *Engine) spill(ctx context.Context, tx stateTx, v *projections.View, j *projections.Join, rows []map[string]any) ([]int64, error) {
+	outerCols := outerCols(j)
+	want, first := joinValues(j, rows)
+	var ids []int64
+	err := tx.eachRow(ctx, v.Root, outerCols[0], first, union(outerCols, v.IDColumns), e.chunk, func(page []stateRow) error {
+		aff := affected{}
+		for _, r := range page {
+			vals, ok := pick(r.Data, outerCols)
+			if !ok {
+				continue
+			}
+			if t, ok := docID(vals); ok && want[t] {
+				aff.rootDoc(v, r.Data)
+			}
+		}
+		pending, err := e.insertPending(ctx, tx, aff)
+		ids = append(ids, pendingIDs(pending)...)
+		return err
+	})
+	return ids, err
 }
 
 // errManyRoots says a change is embedded in more documents than a chunk.

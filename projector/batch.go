@@ -37,10 +37,14 @@ type Batch struct {
 	pending []int64 // ids of the pending rows
 	marks   []*mark
 	written bool // every sink took or refused the docs: a retry of Complete need not write them again
-	// deferred are the docs Project left to compute (see split); the
-	// first done of them are written.
-	deferred []pendingDoc
-	done     int
+	// deferred are the docs Project left to compute (see split), and
+	// spilled the pending rows of fan-outs it recorded without holding
+	// their docs (see spill); the first done and spilledDone of them are
+	// written.
+	deferred    []pendingDoc
+	done        int
+	spilled     []int64
+	spilledDone int
 }
 
 // Prepare is the first half of Process: it decodes recs, applies them to
@@ -68,11 +72,12 @@ func (e *Engine) Project(ctx context.Context, d *Decoded) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	return &Batch{Dead: slices.Concat(d.Dead, p.dead), start: d.start, docs: p.docs, deferred: p.deferred, pending: p.pending, marks: d.marks.list()}, nil
+	return &Batch{Dead: slices.Concat(d.Dead, p.dead), start: d.start, docs: p.docs, deferred: p.deferred, spilled: p.spilled, pending: p.pending, marks: d.marks.list()}, nil
 }
 
 // Complete writes the batch's docs to every sink, retrying failures with
-// backoff until ctx ends, then forgets its pending docs and saves its
+// backoff until ctx ends (those Project left to compute after it a chunk at
+// a time: see split and spill), then forgets its pending docs and saves its
 // watermarks. Once it returns nil the batch's offsets may be committed. It
 // may be called again after an error: the writes are idempotent.
 func (e *Engine) Complete(ctx context.Context, b *Batch) error {
@@ -96,6 +101,11 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 		b.docs = nil // written: not held while the deferred ones are
 	}
 	refused, err := e.writeChunks(ctx, b.deferred, &b.done)
+	b.Refused = append(b.Refused, refused...)
+	if err != nil {
+		return err
+	}
+	refused, err = e.writePending(ctx, b.spilled, &b.spilledDone)
 	b.Refused = append(b.Refused, refused...)
 	if err != nil {
 		return err

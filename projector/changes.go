@@ -37,8 +37,11 @@ func (e *Engine) ProcessChanges(ctx context.Context, source string, changes []de
 	if _, err := e.write(ctx, p.docs); err != nil { // refusals are logged
 		return err
 	}
-	done := 0
+	done, spilled := 0, 0
 	if _, err := e.writeChunks(ctx, p.deferred, &done); err != nil {
+		return err
+	}
+	if _, err := e.writePending(ctx, p.spilled, &spilled); err != nil {
 		return err
 	}
 	if err := e.state.finish(ctx, p.pending, nil); err != nil {

@@ -58,3 +58,25 @@ func (e *Engine) writeChunks(ctx context.Context, pending []pendingDoc, done *in
 	}
 	return refused, nil
 }
+
+// writePending computes and writes the docs of the pending rows ids (see
+// spill), one row at a time, each a chunk at a time, starting after the
+// first *done rows and counting in *done those written. The rows stay
+// pending: the caller forgets them once all are written.
+func (e *Engine) writePending(ctx context.Context, ids []int64, done *int) ([]Refusal, error) {
+	var refused []Refusal
+	for *done < len(ids) {
+		docs, err := e.state.pending(ctx, ids[*done:*done+1])
+		if err != nil {
+			return refused, fmt.Errorf("%w: %w", ErrState, err)
+		}
+		written := 0
+		r, err := e.writeChunks(ctx, docs, &written)
+		refused = append(refused, r...)
+		if err != nil {
+			return refused, err
+		}
+		*done++
+	}
+	return refused, nil
+}

@@ -201,11 +201,13 @@ type pendingDoc struct {
 }
 
 // projected is the state transaction's outcome: the docs it computed, those
-// it left to compute after it (see split) and the pending rows that record
-// them all.
+// it left to compute after it (see split), the pending rows of the fan-outs
+// it recorded without holding them (see spill), and the pending rows that
+// record them all.
 type projected struct {
 	docs     []sinks.Doc
 	deferred []pendingDoc
+	spilled  []int64
 	pending  []int64      // ids of the pending rows
 	dead     []DeadLetter // patches of rows the state does not hold
 	tally    tally
@@ -225,7 +227,7 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 	err := e.state.update(ctx, func(tx stateTx) error {
 		out = projected{tally: tally{sources: make([]sourceTally, len(e.plan.Sources))}}
 		seen, ops := fresh{}, groupOps{}
-		aff, dead, err := e.applyChanges(ctx, tx, perSource, seen, ops, &out.tally)
+		aff, dead, err := e.applyChanges(ctx, tx, perSource, seen, ops, &out.spilled, &out.tally)
 		if err != nil {
 			return err
 		}
@@ -242,7 +244,7 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 		if out.docs, err = e.computeDocs(ctx, tx, byView(now), seen, groups, bump, &out.tally); err != nil {
 			return err
 		}
-		out.pending, out.deferred = pendingIDs(pending), deferred
+		out.pending, out.deferred = append(pendingIDs(pending), out.spilled...), deferred
 		return nil
 	})
 	if err == nil {
@@ -255,7 +257,7 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 // they affect, and in ops what they move in and out of groups. Patches of
 // rows the state does not hold come back as dead letters. What they count
 // goes to t.
-func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh, ops groupOps, t *tally) (affected, []DeadLetter, error) {
+func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange, seen fresh, ops groupOps, spilled *[]int64, t *tally) (affected, []DeadLetter, error) {
 	aff := affected{}
 	var dead []DeadLetter
 	cuts, err := tx.truncations(ctx)
@@ -289,7 +291,7 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 			n.stale += len(round) - len(rows) - (len(dead) - before)
 			seen.applied(src, rows, shape.New == nil)
 			ops.note(e, src, rows)
-			if err := e.collect(ctx, tx, src, rows, aff, seen); err != nil {
+			if err := e.collect(ctx, tx, src, rows, aff, seen, spilled); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -437,30 +439,25 @@ func (e *Engine) insertPending(ctx context.Context, tx stateTx, aff affected) ([
 }
 
 // Recover recomputes every pending doc: those a crashed instance recorded
-// but never wrote. Call it at start and when partitions are assigned.
+// but never wrote. Call it at start and when partitions are assigned. It
+// takes one pending row at a time (a batch's, or a chunk of a fan-out's),
+// writes its docs a chunk at a time and forgets it.
 func (e *Engine) Recover(ctx context.Context) error {
-	docs, err := e.state.pending(ctx)
+	ids, err := e.state.pendingBatchIDs(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if len(docs) > 0 {
-		e.log.Info("recomputing pending documents", "count", len(docs))
+	if len(ids) > 0 {
+		e.log.Info("recomputing pending documents", "batches", len(ids))
 	}
-	return e.flush(ctx, docs)
-}
-
-// flush recomputes the pending docs, writes them to every sink, a chunk at
-// a time, and then forgets them.
-func (e *Engine) flush(ctx context.Context, pending []pendingDoc) error {
-	if len(pending) == 0 {
-		return nil
-	}
-	done := 0
-	if _, err := e.writeChunks(ctx, pending, &done); err != nil { // refusals are logged
-		return err
-	}
-	if err := e.state.forgetPending(ctx, pendingIDs(pending)); err != nil {
-		return fmt.Errorf("%w: %w", ErrState, err)
+	for _, id := range ids {
+		done := 0
+		if _, err := e.writePending(ctx, []int64{id}, &done); err != nil { // refusals are logged
+			return err
+		}
+		if err := e.state.forgetPending(ctx, []int64{id}); err != nil {
+			return fmt.Errorf("%w: %w", ErrState, err)
+		}
 	}
 	return nil
 }

@@ -64,10 +64,26 @@ func (s *memState) update(ctx context.Context, fn func(stateTx) error) error {
 	return nil
 }
 
-func (s *memState) pending(context.Context) ([]pendingDoc, error) {
+func (s *memState) pendingBatchIDs(context.Context) ([]int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.pend), nil
+	ids := make([]int64, len(s.pend))
+	for i, d := range s.pend {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+func (s *memState) pending(_ context.Context, ids []int64) ([]pendingDoc, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []pendingDoc
+	for _, d := range s.pend {
+		if slices.Contains(ids, d.ID) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 func (s *memState) forgetPending(_ context.Context, ids []int64) error {
@@ -316,6 +332,18 @@ func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col stri
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+func (t memTx) eachRow(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, page int, fn func([]stateRow) error) error {
+	rows, _ := t.rowsByColumn(ctx, src, col, vals, cols, 0)
+	for len(rows) > 0 {
+		n := min(page, len(rows))
+		if err := fn(rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 func (t memTx) insertPending(_ context.Context, docs []pendingDoc) ([]pendingDoc, error) {

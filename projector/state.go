@@ -28,8 +28,10 @@ type store interface {
 	// update runs fn in one transaction that sees every change committed
 	// before it, retrying it when concurrent instances conflict.
 	update(ctx context.Context, fn func(stateTx) error) error
-	// pending lists the docs recorded pending, oldest first.
-	pending(ctx context.Context) ([]pendingDoc, error)
+	// pendingBatchIDs lists the ids of the pending rows, oldest first.
+	pendingBatchIDs(ctx context.Context) ([]int64, error)
+	// pending lists the docs of the pending rows ids.
+	pending(ctx context.Context, ids []int64) ([]pendingDoc, error)
 	forgetPending(ctx context.Context, ids []int64) error
 	// finish forgets the pending docs of a batch whose docs every sink
 	// acknowledged and saves its watermarks, at once.
@@ -74,6 +76,9 @@ type stateTx interface {
 	// computed absent: their revisions may be collected once deleted
 	// longer than the retention (see collectRevisions).
 	deletedDocs(ctx context.Context, view string, ids []string) error
+	// eachRow calls fn with the live rows whose column col has one of vals
+	// (as rowsByColumn), page of them at a time, holding no more.
+	eachRow(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, page int, fn func([]stateRow) error) error
 	// rowsBefore reads the live rows of src written at positions older than
 	// pos: what a truncate at pos removes.
 	rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error)
@@ -311,15 +316,21 @@ func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.So
 	// The column is a literal, not a parameter, so that the planner matches
 	// the expression index on (data->>'col'); the key is the text of the
 	// column's value, as data->>'col' is, where the key finds the rows.
-	by := `data->>` + quoteLiteral(col)
-	if src.KeyedBy(col) {
-		by = `key`
-	}
-	sql := `SELECT key, ` + slim("data", cols) + `, deleted FROM ` + s.table(src) + ` WHERE NOT deleted AND ` + by + ` = ANY($1)`
+	sql := s.byColumnSQL(src, col, cols)
 	if limit > 0 {
 		sql += ` LIMIT ` + strconv.Itoa(limit)
 	}
 	return s.query(ctx, q, src, sql, vals)
+}
+
+// byColumnSQL selects the live rows whose column col has one of $1, with
+// only the columns cols (nil: all).
+func (s *state) byColumnSQL(src *projections.Source, col string, cols []string) string {
+	by := `data->>` + quoteLiteral(col)
+	if src.KeyedBy(col) {
+		by = `key`
+	}
+	return `SELECT key, ` + slim("data", cols) + `, deleted FROM ` + s.table(src) + ` WHERE NOT deleted AND ` + by + ` = ANY($1)`
 }
 
 func (s *state) query(ctx context.Context, q querier, src *projections.Source, sql string, args ...any) ([]stateRow, error) {
@@ -443,6 +454,27 @@ func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col str
 	return t.s.rowsByColumn(ctx, t.tx, src, col, vals, cols, limit)
 }
 
+// eachRow reads the rows through a cursor: the transaction holds the state
+// lock, so they stay as they are between the pages, and fn may write.
+func (t pgTx) eachRow(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, page int, fn func([]stateRow) error) (err error) {
+	const cursor = "projector_rows"
+	if _, err := t.tx.Exec(ctx, `DECLARE `+cursor+` NO SCROLL CURSOR FOR `+t.s.byColumnSQL(src, col, cols), vals); err != nil {
+		return fmt.Errorf("read state of %s: %w", src.Name, err)
+	}
+	for {
+		rows, err := t.s.query(ctx, t.tx, src, `FETCH `+strconv.Itoa(page)+` FROM `+cursor)
+		if err != nil || len(rows) == 0 {
+			if err == nil {
+				_, err = t.tx.Exec(ctx, `CLOSE `+cursor)
+			}
+			return err
+		}
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+}
+
 func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error) {
 	input, err := gojson.MarshalWithOption(docs, gojson.UnorderedMap())
 	if err != nil {
@@ -458,8 +490,20 @@ func (t pgTx) insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDo
 	return docs, nil
 }
 
-func (s *state) pending(ctx context.Context) ([]pendingDoc, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, view, doc_id, key FROM `+s.ident("pending")+` ORDER BY id`)
+func (s *state) pendingBatchIDs(ctx context.Context) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM `+s.ident("pending_batches")+` ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list pending docs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list pending docs: %w", err)
+	}
+	return ids, nil
+}
+
+func (s *state) pending(ctx context.Context, ids []int64) ([]pendingDoc, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, view, doc_id, key FROM `+s.ident("pending")+` WHERE id = ANY($1) ORDER BY id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read pending docs: %w", err)
 	}
