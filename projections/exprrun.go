@@ -39,6 +39,26 @@ func (x *Expr) Reads() (names []string, all bool) {
 	return x.reads, x.readsAll
 }
 
+// ReadsClock reports whether the expression calls now(): its result can
+// change with no change to the row it reads.
+func (x *Expr) ReadsClock() bool {
+	if x == nil {
+		return false
+	}
+	found := false
+	ast.Find(x.Program.Node(), func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.BuiltinNode:
+			found = found || n.Name == "now"
+		case *ast.CallNode:
+			id, ok := n.Callee.(*ast.IdentifierNode)
+			found = found || ok && id.Value == "now"
+		}
+		return false
+	})
+	return found
+}
+
 func (x *Expr) findReads() (names []string, all bool) {
 	root := x.Program.Node()
 	// Not reads: the names of functions called, and the $env the checked

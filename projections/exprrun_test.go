@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/expr-lang/expr"
 )
@@ -79,5 +80,33 @@ func TestExprReads(t *testing.T) {
 		if all != tc.all || (!all && !slices.Equal(got, tc.want)) {
 			t.Errorf("%s reads %v (all %v), want %v (all %v)", tc.src, got, all, tc.want, tc.all)
 		}
+	}
+}
+
+// TestExprReadsClock: now() anywhere in an expression makes its result
+// change with no change to the row (kept groups are then not kept).
+func TestExprReadsClock(t *testing.T) {
+	declared := map[string]any{"n": int64(0), "s": "", "at": time.Time{}}
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{`n > 2`, false},
+		{`at > now()`, true},
+		{`n > 2 && (now() - at).Hours() > 1`, true},
+		{`s == "now"`, false},
+		{`at > date("2026-01-01")`, false},
+	} {
+		opts := append([]expr.Option{expr.Env(declared)}, checkedIntegers()...)
+		prog, err := expr.Compile(tc.src, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (&Expr{Source: tc.src, Program: prog}).ReadsClock(); got != tc.want {
+			t.Errorf("%s reads the clock: %v, want %v", tc.src, got, tc.want)
+		}
+	}
+	if (*Expr)(nil).ReadsClock() {
+		t.Error("no expression reads the clock")
 	}
 }

@@ -16,9 +16,8 @@ type builder struct {
 	e     *Engine
 	tx    stateTx
 	view  *projections.View
-	fresh fresh      // rows the transaction already holds
-	cache groupCache // groups the transaction brought up to date
-	tally *tally     // counted once the transaction commits
+	held  held   // what the transaction already holds
+	tally *tally // counted once the transaction commits
 }
 
 // joined is the rows one join field found, by the text of their join values,
@@ -76,7 +75,7 @@ func (b *builder) rootRows(ctx context.Context, keys []string) ([]stateRow, erro
 	rows := make([]stateRow, 0, len(keys))
 	var missing []string
 	for _, k := range keys {
-		if r, ok := b.fresh.get(b.view.Root, k); ok {
+		if r, ok := b.held.rows.get(b.view.Root, k); ok {
 			rows = append(rows, r)
 		} else {
 			missing = append(missing, k)
@@ -312,16 +311,19 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 	groups := make(map[string]*groupAgg, len(ids))
 	var missing []string
 	for id := range ids {
-		if g, ok := b.cache[v][id]; ok {
+		if g, ok := b.held.groups[v][id]; ok {
 			groups[id] = g
 		} else {
 			missing = append(missing, id)
 		}
 	}
 	if len(missing) > 0 {
-		stored, err := b.tx.groupAggs(ctx, v.Name, missing, false)
-		if err != nil {
-			return nil, err
+		var stored map[string]storedGroup
+		if !b.held.fromRows {
+			var err error
+			if stored, err = b.tx.groupAggs(ctx, v.Name, missing, false); err != nil {
+				return nil, err
+			}
 		}
 		recompute := map[string]string{}
 		for _, id := range missing {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -185,4 +186,79 @@ func TestDeferredChunksStayPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCustomers(t, s.viewSink, n, "bob")
+}
+
+const nestedChunkYAML = `
+sources:
+  products:
+    topic: t.public.products
+    key: id
+    columns: { id: bigint, name: text }
+  items:
+    topic: t.public.items
+    key: id
+    columns: { id: bigint, order_id: bigint, product_id: bigint }
+  orders:
+    topic: t.public.orders
+    key: id
+    columns: { id: bigint, status: text }
+views:
+  order_view:
+    from: orders
+    fields:
+      id: id
+      items:
+        many: items
+        on: { order_id: id }
+        order_by: id
+        fields:
+          id: id
+          product:
+            one: products
+            on: { id: product_id }
+            fields: { name: name }
+    sinks:
+      postgres: { table: order_view }
+`
+
+// TestTwoLevelFanOutInChunks: a product in more items than a chunk, each
+// of another order. Renaming it reaches every order through the items,
+// read a chunk at a time, and no write holds more than a chunk.
+func TestTwoLevelFanOutInChunks(t *testing.T) {
+	const n = 4*chunk + 3
+	for _, memory := range []bool{true, false} {
+		t.Run(fmt.Sprintf("memory=%v", memory), func(t *testing.T) {
+			_, plan := loadPlan(t, reviewHead+nestedChunkYAML, nil)
+			s := &chunkSink{viewSink: newViewSink()}
+			var pool *pgxpool.Pool
+			if !memory {
+				pool, _ = testenv.Postgres(t)
+			}
+			eng := chunkEngine(t, plan, pool, s)
+			recs := []projector.Record{chunkRec("products", 1, map[string]any{"id": 7, "name": "old"}, 10)}
+			for i := 1; i <= n; i++ {
+				recs = append(recs,
+					chunkRec("orders", int64(2*i), map[string]any{"id": i, "status": "paid"}, int64(10+2*i)),
+					chunkRec("items", int64(2*i+1), map[string]any{"id": 100 + i, "order_id": i, "product_id": 7}, int64(11+2*i)))
+			}
+			ctx := context.Background()
+			for _, batch := range [][]projector.Record{recs, {chunkRec("products", 1000, map[string]any{"id": 7, "name": "new"}, 1000)}} {
+				if _, err := eng.Process(ctx, batch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for i := 1; i <= n; i++ {
+				d := s.docs[fmt.Sprintf("order_view/%d", i)]
+				want := canonical(t, []any{map[string]any{"id": json.Number(strconv.Itoa(100 + i)), "product": map[string]any{"name": "new"}}})
+				if got := canonical(t, d.Fields["items"]); got != want {
+					t.Errorf("order %d: items %s, want %s", i, got, want)
+				}
+			}
+			if s.largest > chunk {
+				t.Errorf("a write held %d docs, more than a chunk (%d)", s.largest, chunk)
+			}
+		})
+	}
 }

@@ -77,7 +77,8 @@ type Engine struct {
 	missing map[string][]string
 	// groupCols are the root columns an aggregation view reads (groupColumns).
 	groupCols map[*projections.View][]string
-	groupFP   map[*projections.View]string // groupFingerprint
+	groupFP   map[*projections.View]string // groupFingerprint, of the views keeping groups
+	keepers   map[string][]groupKeeper     // by source name
 	chunk     int                          // Options.ChunkDocs
 }
 
@@ -125,10 +126,11 @@ func New(opts Options) (*Engine, error) {
 	e.shapes = shapes(opts.Plan, e.routes, e.groupCols)
 	e.groupFP = map[*projections.View]string{}
 	for _, v := range opts.Plan.Views {
-		if len(v.GroupBy) > 0 {
-			e.groupFP[v] = groupFingerprint(v)
+		if keepsGroups(v) {
+			e.groupFP[v] = groupFingerprint(v, e.groupCols[v])
 		}
 	}
+	e.keepers = keepers(opts.Plan, e.groupFP)
 	for _, src := range opts.Plan.Sources {
 		format, err := debezium.ParseFormat(src.Format)
 		if err != nil {
@@ -232,6 +234,9 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 			return err
 		}
 		out.dead = dead
+		if err := e.distrustOthers(ctx, tx, perSource); err != nil {
+			return err
+		}
 		groups, err := e.updateGroups(ctx, tx, ops, &out.tally)
 		if err != nil {
 			return err
@@ -241,7 +246,7 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 			return err
 		}
 		now, deferred := e.split(pending, seen)
-		if out.docs, err = e.computeDocs(ctx, tx, byView(now), seen, groups, bump, &out.tally); err != nil {
+		if out.docs, err = e.computeDocs(ctx, tx, byView(now), held{rows: seen, groups: groups}, bump, &out.tally); err != nil {
 			return err
 		}
 		out.pending, out.deferred = append(pendingIDs(pending), out.spilled...), deferred
@@ -466,17 +471,17 @@ func (e *Engine) Recover(ctx context.Context) error {
 // state, in one transaction: the revision row stays locked until the state
 // was read, so a higher revision always comes from newer state.
 func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map[string]any) ([]sinks.Doc, error) {
-	return e.computeIn(ctx, byView, bump)
+	return e.computeIn(ctx, byView, bump, held{})
 }
 
 // computeIn computes docs from the state in a transaction of their own.
-func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map[string]any, revs revMode) ([]sinks.Doc, error) {
+func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map[string]any, revs revMode, h held) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	var t tally
 	err := e.state.update(ctx, func(tx stateTx) error {
 		t = tally{}
 		var err error
-		docs, err = e.computeDocs(ctx, tx, byView, nil, nil, revs, &t)
+		docs, err = e.computeDocs(ctx, tx, byView, h, revs, &t)
 		return err
 	})
 	if err == nil {
@@ -494,12 +499,23 @@ const (
 	peek revMode = false
 )
 
+// held is what a transaction already holds of the state, which the builder
+// takes instead of reading it again.
+type held struct {
+	rows   fresh      // rows it wrote or read under the state lock
+	groups groupCache // groups it brought up to date (updateGroups)
+	// fromRows: compute groups from their rows, trusting no kept group,
+	// and stop trusting those of the docs given new revisions (a rebuild
+	// from the state, which repairs whatever it finds).
+	fromRows bool
+}
+
 // computeDocs builds the docs in tx, each with its next revision (bump) or
-// its current one (peek), taking the rows seen and the groups groups hold
-// instead of reading them again. Either way the revision rows stay locked until the docs are
-// built: no write of a doc computed from newer state can come in between.
+// its current one (peek), taking what h holds instead of reading it again.
+// Either way the revision rows stay locked until the docs are built: no
+// write of a doc computed from newer state can come in between.
 // Expression errors are counted in t.
-func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, seen fresh, groups groupCache, mode revMode, t *tally) ([]sinks.Doc, error) {
+func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, h held, mode revMode, t *tally) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	for _, v := range e.plan.Views {
 		ids := byView[v.Name]
@@ -510,13 +526,19 @@ func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]
 		for id := range ids {
 			list = append(list, id)
 		}
-		// A fixed lock order keeps concurrent instances from deadlocking.
+		// A fixed lock order keeps concurrent instances from deadlocking:
+		// kept groups (as updateGroups locks them), then revisions.
 		sort.Strings(list)
+		if _, keeps := e.groupFP[v]; keeps && h.fromRows && mode == bump {
+			if err := tx.distrustGroups(ctx, v.Name, list); err != nil {
+				return nil, err
+			}
+		}
 		revs, err := tx.revisions(ctx, v.Name, list, mode == bump)
 		if err != nil {
 			return nil, err
 		}
-		b := &builder{e: e, tx: tx, view: v, fresh: seen, cache: groups, tally: t}
+		b := &builder{e: e, tx: tx, view: v, held: h, tally: t}
 		out, err := b.docs(ctx, ids, revs)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -34,11 +35,52 @@ type groupAgg struct {
 
 const groupVerifyAge = 10 * time.Minute
 
+// groupKeeper is a view's groups kept by one definition (fingerprint),
+// listed in projector.group_keepers while some instance keeps them. An
+// instance that writes a source's state without keeping a group listed
+// over it (its file lacks the view, or has another definition of it)
+// deletes the listing and stops trusting those groups, in the transaction
+// that writes: they are recomputed from their rows as batches touch them,
+// and listed again. Instances of earlier versions, which know nothing of
+// this, are the ones groupVerifyAge is for.
+type groupKeeper struct{ view, fp string }
+
+// keepers lists, by source name, the groups the engine keeps over it.
+func keepers(plan *projections.Plan, fps map[*projections.View]string) map[string][]groupKeeper {
+	out := map[string][]groupKeeper{}
+	for _, src := range plan.Sources {
+		out[src.Name] = []groupKeeper{}
+	}
+	for _, v := range plan.Views {
+		if fp, ok := fps[v]; ok {
+			out[v.Root.Name] = append(out[v.Root.Name], groupKeeper{view: v.Name, fp: fp})
+		}
+	}
+	return out
+}
+
+// distrustOthers stops trusting, in tx, the groups kept by other
+// definitions over the sources the batch changed (see groupKeeper).
+func (e *Engine) distrustOthers(ctx context.Context, tx stateTx, perSource map[*projections.Source][]rowChange) error {
+	var sources []string
+	var mine []groupKeeper
+	for src, changes := range perSource {
+		if len(changes) > 0 {
+			sources = append(sources, src.Name)
+			mine = append(mine, e.keepers[src.Name]...)
+		}
+	}
+	if len(sources) == 0 {
+		return nil
+	}
+	return tx.distrustOthers(ctx, sources, mine)
+}
+
 // storedGroup is a group as projector.group_aggs holds it.
 type storedGroup struct {
-	fp       string
-	agg      []byte
-	verified time.Time
+	fp     string
+	agg    []byte
+	recent bool // computed from its rows less than groupVerifyAge ago
 }
 
 // groupCache holds the groups a transaction holding the state lock
@@ -91,10 +133,26 @@ func (o groupOps) add(v *projections.View, row map[string]any, sign int) {
 	o[v][id] = append(o[v][id], groupOp{row: row, sign: sign})
 }
 
-// groupFingerprint names what a view's kept groups were computed by: its
+// keepsGroups reports whether a view's groups can be kept: an aggregation
+// view none of whose wheres reads the clock (now()), which lets a row
+// leave a group with no change to it, and no change to take away.
+func keepsGroups(v *projections.View) bool {
+	if len(v.GroupBy) == 0 || v.Where.ReadsClock() {
+		return false
+	}
+	for _, f := range v.Fields {
+		if f.Agg != nil && f.Agg.Where.ReadsClock() {
+			return false
+		}
+	}
+	return true
+}
+
+// groupFingerprint names what a view's kept groups were computed from: its
+// root source (name, topic and the types of the columns cols it reads),
 // where, group_by and aggregate fields. A group kept under another (the
 // view's definition changed) is recomputed.
-func groupFingerprint(v *projections.View) string {
+func groupFingerprint(v *projections.View, cols []string) string {
 	h := sha256.New()
 	src := func(x *projections.Expr) string {
 		if x == nil {
@@ -102,7 +160,14 @@ func groupFingerprint(v *projections.View) string {
 		}
 		return x.Source
 	}
-	fmt.Fprintf(h, "groups/1\x00%s\x00%q\x00%q\n", src(v.Where), v.GroupBy, v.IDColumns)
+	fmt.Fprintf(h, "groups/2\x00%s\x00%s\x00%s\x00%q\x00%q\n", v.Root.Name, v.Root.Topic, src(v.Where), v.GroupBy, v.IDColumns)
+	if cols == nil { // undeclared columns: whole rows
+		cols = slices.Sorted(maps.Keys(v.Root.Columns))
+	}
+	for _, c := range cols {
+		t, _ := v.Root.ColumnType(c)
+		fmt.Fprintf(h, "%s\x00%s\n", c, t.String())
+	}
 	for _, f := range v.Fields {
 		fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s", f.Name, f.Kind, f.Type.String(), f.Column)
 		if f.Agg != nil {
@@ -113,8 +178,13 @@ func groupFingerprint(v *projections.View) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
-// accumulate moves one root row in (sign 1) or out (-1) of g.
+// accumulate moves one root row in (sign 1) or out (-1) of g. An
+// expression error counts when a row enters, not again when it leaves.
 func (b *builder) accumulate(g *groupAgg, row map[string]any, sign int) {
+	if sign < 0 {
+		errs := b.tally.exprErrors
+		defer func() { b.tally.exprErrors = errs }()
+	}
 	v := b.view
 	if !b.pass(v.Where, v.Root, row) {
 		return
@@ -169,7 +239,7 @@ func (g *groupAgg) sound() bool {
 // definition as it is now, and recomputed from its rows less than
 // groupVerifyAge ago.
 func (b *builder) kept(s storedGroup, ok bool) (*groupAgg, bool) {
-	if !ok || s.fp != b.e.groupFP[b.view] || time.Since(s.verified) > groupVerifyAge {
+	if !ok || s.fp != b.e.groupFP[b.view] || !s.recent {
 		return nil, false
 	}
 	g := b.newGroup()
@@ -236,8 +306,8 @@ func (e *Engine) updateGroups(ctx context.Context, tx stateTx, ops groupOps, t *
 	cache := groupCache{}
 	for _, v := range e.plan.Views {
 		touched := ops[v]
-		if len(touched) == 0 {
-			continue
+		if _, keeps := e.groupFP[v]; len(touched) == 0 || !keeps {
+			continue // a group not kept is computed from its rows (builder.groups)
 		}
 		ids := slices.Sorted(func(yield func(string) bool) {
 			for id := range touched {
@@ -257,10 +327,13 @@ func (e *Engine) updateGroups(ctx context.Context, tx stateTx, ops groupOps, t *
 			s, ok := stored[id]
 			g, ok := b.kept(s, ok)
 			if ok {
+				errs := t.exprErrors
 				for _, op := range touched[id] {
 					b.accumulate(g, op.row, op.sign)
 				}
-				ok = g.sound()
+				if ok = g.sound(); !ok {
+					t.exprErrors = errs // the recompute counts them
+				}
 			}
 			if !ok {
 				recompute[id] = firstText(v, touched[id])
@@ -278,7 +351,7 @@ func (e *Engine) updateGroups(ctx context.Context, tx stateTx, ops groupOps, t *
 		for id := range recompute {
 			groups[id] = fresh[id]
 		}
-		if err := tx.saveGroupAggs(ctx, v.Name, e.groupFP[v], groups, recompute); err != nil {
+		if err := tx.saveGroupAggs(ctx, v.Root.Name, v.Name, e.groupFP[v], groups, recompute); err != nil {
 			return nil, err
 		}
 		cache[v] = groups

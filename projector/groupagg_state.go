@@ -20,19 +20,27 @@ func (s *state) groupAggsTable() string {
 		verified_at timestamptz NOT NULL, PRIMARY KEY (view, group_id))`
 }
 
+// groupKeepersTable lists who keeps groups (see groupKeeper).
+func (s *state) groupKeepersTable() string {
+	return `CREATE TABLE IF NOT EXISTS ` + s.ident("group_keepers") + ` (
+		view text NOT NULL, fp text NOT NULL, source text NOT NULL, PRIMARY KEY (view, fp))`
+}
+
 func (t pgTx) groupAggs(ctx context.Context, view string, ids []string, lock bool) (map[string]storedGroup, error) {
-	q := `SELECT group_id, fp, agg::text, verified_at FROM ` + t.s.ident("group_aggs") + ` WHERE view = $1 AND group_id = ANY($2)`
+	// The age is PostgreSQL's to judge, whose clock wrote verified_at.
+	q := `SELECT group_id, fp, agg::text, verified_at > now() - make_interval(secs => $3) FROM ` + t.s.ident("group_aggs") + `
+		WHERE view = $1 AND group_id = ANY($2)`
 	if lock {
 		q += ` ORDER BY group_id FOR UPDATE`
 	}
-	rows, err := t.tx.Query(ctx, q, view, ids)
+	rows, err := t.tx.Query(ctx, q, view, ids, groupVerifyAge.Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("read groups of %s: %w", view, err)
 	}
 	out := map[string]storedGroup{}
 	var id, agg string
 	var g storedGroup
-	_, err = pgx.ForEachRow(rows, []any{&id, &g.fp, &agg, &g.verified}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &g.fp, &agg, &g.recent}, func() error {
 		g.agg = []byte(agg)
 		out[id] = g
 		return nil
@@ -43,7 +51,7 @@ func (t pgTx) groupAggs(ctx context.Context, view string, ids []string, lock boo
 	return out, nil
 }
 
-func (t pgTx) saveGroupAggs(ctx context.Context, view, fp string, groups map[string]*groupAgg, recomputed map[string]string) error {
+func (t pgTx) saveGroupAggs(ctx context.Context, source, view, fp string, groups map[string]*groupAgg, recomputed map[string]string) error {
 	var ids, aggs, gone []string
 	var fresh []bool
 	for id, g := range groups {
@@ -60,6 +68,8 @@ func (t pgTx) saveGroupAggs(ctx context.Context, view, fp string, groups map[str
 	}
 	table := t.s.ident("group_aggs")
 	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO `+t.s.ident("group_keepers")+` (view, fp, source) VALUES ($1, $2, $3)
+		ON CONFLICT (view, fp) DO NOTHING`, view, fp, source)
 	if len(gone) > 0 {
 		b.Queue(`DELETE FROM `+table+` WHERE view = $1 AND group_id = ANY($2)`, view, gone)
 	}
@@ -72,11 +82,33 @@ func (t pgTx) saveGroupAggs(ctx context.Context, view, fp string, groups map[str
 			ON CONFLICT (view, group_id) DO UPDATE SET fp = excluded.fp, agg = excluded.agg,
 				verified_at = greatest(excluded.verified_at, g.verified_at)`, view, fp, ids, aggs, fresh)
 	}
-	if b.Len() == 0 {
-		return nil
-	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("keep groups of %s: %w", view, err)
+	}
+	return nil
+}
+
+func (t pgTx) distrustGroups(ctx context.Context, view string, ids []string) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE `+t.s.ident("group_aggs")+` SET verified_at = '-infinity'
+		WHERE view = $1 AND group_id = ANY($2)`, view, ids); err != nil {
+		return fmt.Errorf("distrust groups of %s: %w", view, err)
+	}
+	return nil
+}
+
+func (t pgTx) distrustOthers(ctx context.Context, sources []string, mine []groupKeeper) error {
+	views, fps := make([]string, len(mine)), make([]string, len(mine))
+	for i, k := range mine {
+		views[i], fps[i] = k.view, k.fp
+	}
+	_, err := t.tx.Exec(ctx, `WITH gone AS (
+			DELETE FROM `+t.s.ident("group_keepers")+` k WHERE k.source = ANY($1)
+				AND (k.view, k.fp) NOT IN (SELECT * FROM unnest($2::text[], $3::text[]))
+			RETURNING k.view, k.fp)
+		UPDATE `+t.s.ident("group_aggs")+` g SET verified_at = '-infinity' FROM gone
+		WHERE g.view = gone.view AND g.fp = gone.fp AND g.verified_at > '-infinity'`, sources, views, fps)
+	if err != nil {
+		return fmt.Errorf("distrust groups kept by others: %w", err)
 	}
 	return nil
 }
@@ -88,6 +120,10 @@ func (memTx) groupAggs(context.Context, string, []string, bool) (map[string]stor
 	return nil, nil
 }
 
-func (memTx) saveGroupAggs(context.Context, string, string, map[string]*groupAgg, map[string]string) error {
+func (memTx) saveGroupAggs(context.Context, string, string, string, map[string]*groupAgg, map[string]string) error {
 	return nil
 }
+
+func (memTx) distrustGroups(context.Context, string, []string) error { return nil }
+
+func (memTx) distrustOthers(context.Context, []string, []groupKeeper) error { return nil }

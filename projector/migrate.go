@@ -60,6 +60,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		// configuration (see renamedSources).
 		`ALTER TABLE ` + s.ident("state_columns") + ` ADD COLUMN IF NOT EXISTS topic text`,
 		s.groupAggsTable(),
+		s.groupKeepersTable(),
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		truncateFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}

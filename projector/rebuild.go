@@ -77,23 +77,25 @@ func groupExpr(v *projections.View) string {
 }
 
 // RecomputeDocs computes the given docs of a view from the state, each with
-// a new revision (so they win over anything written before).
+// a new revision (so they win over anything written before). An
+// aggregation's groups are computed from their rows, and the kept ones no
+// longer trusted (see groupAgg): a rebuild repairs them too.
 func (e *Engine) RecomputeDocs(ctx context.Context, view string, ids map[string]map[string]any) ([]sinks.Doc, error) {
 	if e.plan.View(view) == nil {
 		return nil, fmt.Errorf("%w: view %q", ErrUnknownView, view)
 	}
-	return e.recompute(ctx, map[string]map[string]map[string]any{view: ids})
+	return e.computeIn(ctx, map[string]map[string]map[string]any{view: ids}, bump, held{fromRows: true})
 }
 
 // ComputeDocs computes the given docs of a view from the state, each with
 // the revision it has now, assigning none: what a stored doc at that
-// revision must hold. While the state is read the docs' revisions are
+// revision must hold (an aggregation's groups from their rows). While the state is read the docs' revisions are
 // locked, so a write computed from newer state has a higher revision.
 func (e *Engine) ComputeDocs(ctx context.Context, view string, ids map[string]map[string]any) ([]sinks.Doc, error) {
 	if e.plan.View(view) == nil {
 		return nil, fmt.Errorf("%w: view %q", ErrUnknownView, view)
 	}
-	return e.computeIn(ctx, map[string]map[string]map[string]any{view: ids}, peek)
+	return e.computeIn(ctx, map[string]map[string]map[string]any{view: ids}, peek, held{fromRows: true})
 }
 
 // Plan returns the compiled views the engine runs.

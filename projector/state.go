@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -94,7 +95,12 @@ type stateTx interface {
 	// saveGroupAggs keeps the groups of a view computed by the definition
 	// fp, forgetting the nil ones; those in recomputed were computed from
 	// their rows just now.
-	saveGroupAggs(ctx context.Context, view, fp string, groups map[string]*groupAgg, recomputed map[string]string) error
+	saveGroupAggs(ctx context.Context, source, view, fp string, groups map[string]*groupAgg, recomputed map[string]string) error
+	// distrustGroups stops trusting the kept groups ids of view.
+	distrustGroups(ctx context.Context, view string, ids []string) error
+	// distrustOthers stops trusting the groups kept over the sources by
+	// definitions other than mine (see groupKeeper).
+	distrustOthers(ctx context.Context, sources []string, mine []groupKeeper) error
 }
 
 // state keeps, per source, the rows the views are computed from, in the
@@ -454,10 +460,13 @@ func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col str
 	return t.s.rowsByColumn(ctx, t.tx, src, col, vals, cols, limit)
 }
 
+var cursors atomic.Int64
+
 // eachRow reads the rows through a cursor: the transaction holds the state
 // lock, so they stay as they are between the pages, and fn may write.
 func (t pgTx) eachRow(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, page int, fn func([]stateRow) error) (err error) {
-	const cursor = "projector_rows"
+	// Named apart: a page's fn may read through a cursor of its own.
+	cursor := "projector_rows_" + strconv.FormatInt(cursors.Add(1), 10)
 	if _, err := t.tx.Exec(ctx, `DECLARE `+cursor+` NO SCROLL CURSOR FOR `+t.s.byColumnSQL(src, col, cols), vals); err != nil {
 		return fmt.Errorf("read state of %s: %w", src.Name, err)
 	}

@@ -1,0 +1,166 @@
+package projector
+
+import (
+	"context"
+	"errors"
+
+	"github.com/projectorhq/projector/projections"
+)
+
+// collect adds what the applied rows of src affect, following every route:
+// for a joined source it walks the joins up to the root (climb), looking
+// the outer rows up in the state (the fan-out), both from the row's old and
+// new values so that a child whose foreign key moved leaves its old parent.
+func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Source, rows []applied, out affected, seen fresh, spilled *[]int64) error {
+	for _, r := range e.routes[src] {
+		level := make([]map[string]any, 0, 2*len(rows))
+		for _, a := range rows {
+			if a.Old != nil {
+				level = append(level, a.Old)
+			}
+			if a.New != nil {
+				level = append(level, a.New)
+			}
+		}
+		if len(r.path) == 0 || len(r.view.GroupBy) > 0 {
+			for _, row := range level {
+				out.rootDoc(r.view, row)
+			}
+			continue
+		}
+		if err := e.climb(ctx, tx, r, len(r.path)-1, level, false, out, seen, spilled); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// climb follows route r from level, rows of the source of its join k, up
+// to the root. Between the levels it reads only the join columns; the root
+// rows it reads whole and keeps in seen, as their docs are built next. A
+// level of more than a chunk of rows is read a chunk at a time through a
+// cursor (paged), and the docs found from such a level, or from more than
+// a chunk of root rows, are recorded pending a chunk at a time (spill),
+// the pending rows' ids added to spilled: a change embedded in a million
+// documents, directly or through a million middle rows, holds neither them
+// nor their ids at once.
+func (e *Engine) climb(ctx context.Context, tx stateTx, r route, k int, level []map[string]any, paged bool, out affected, seen fresh, spilled *[]int64) error {
+	for ; k > 0 && len(level) > 0; k-- {
+		j := r.path[k]
+		outer := r.path[k-1].Source
+		cols := union(outerCols(j), joinedCols(r.path[k-1]))
+		next, err := e.outerRows(ctx, tx, outer, j, level, cols, nil)
+		if errors.Is(err, errManyRows) {
+			want, first := joinValues(j, level)
+			return tx.eachRow(ctx, outer, outerCols(j)[0], first, cols, e.chunk, func(page []stateRow) error {
+				return e.climb(ctx, tx, r, k-1, embedding(j, want, page), true, out, seen, spilled)
+			})
+		}
+		if err != nil {
+			return err
+		}
+		level = next
+	}
+	if len(level) == 0 {
+		return nil
+	}
+	j := r.path[0]
+	if !paged {
+		roots, err := e.outerRows(ctx, tx, r.view.Root, j, level, nil, seen)
+		if !errors.Is(err, errManyRows) {
+			for _, row := range roots {
+				out.rootDoc(r.view, row)
+			}
+			return err
+		}
+	}
+	ids, err := e.spill(ctx, tx, r.view, j, level)
+	*spilled = append(*spilled, ids...)
+	return err
+}
+
+// outerRows finds the live rows of outer that embed any of rows through j,
+// with the columns cols (nil: whole rows, which it keeps in seen), unless
+// there are more than a chunk of them: then it returns errManyRows.
+func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.Source, j *projections.Join, rows []map[string]any, cols []string, seen fresh) ([]map[string]any, error) {
+	want, first := joinValues(j, rows)
+	if len(first) == 0 {
+		return nil, nil
+	}
+	found, err := tx.rowsByColumn(ctx, outer, outerCols(j)[0], first, cols, e.chunk+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) > e.chunk {
+		return nil, errManyRows
+	}
+	if cols == nil {
+		for _, r := range found {
+			seen.put(outer, r)
+		}
+	}
+	return embedding(j, want, found), nil
+}
+
+// embedding keeps, of rows of the outer source of j, the data of those
+// whose join values are among want.
+func embedding(j *projections.Join, want map[string]bool, rows []stateRow) []map[string]any {
+	outerCols := outerCols(j)
+	out := make([]map[string]any, 0, len(rows))
+	for _, r := range rows {
+		vals, ok := pick(r.Data, outerCols)
+		if !ok {
+			continue
+		}
+		if t, ok := docID(vals); ok && want[t] {
+			out = append(out, r.Data)
+		}
+	}
+	return out
+}
+
+// joinValues gives the join values of rows through j (their docID) and the
+// texts of their first column, each once.
+func joinValues(j *projections.Join, rows []map[string]any) (want map[string]bool, first []string) {
+	joinedCols := joinedCols(j)
+	want = map[string]bool{}
+	for _, row := range rows {
+		vals, ok := pick(row, joinedCols)
+		if !ok {
+			continue
+		}
+		t, ok := docID(vals)
+		if !ok || want[t] {
+			continue
+		}
+		want[t] = true
+		f, _ := text(vals[0])
+		first = append(first, f)
+	}
+	return want, first
+}
+
+// spill records pending the docs of v rooted at the live rows that embed
+// any of rows through j, a chunk at a time (one pending row each), reading
+// only the root rows' id and join columns, through a cursor: a change
+// embedded in a million documents holds neither them nor their ids at
+// once. It returns the ids of the pending rows, whose docs are computed
+// and written after the batch's own (see Batch).
+func (e *Engine) spill(ctx context.Context, tx stateTx, v *projections.View, j *projections.Join, rows []map[string]any) ([]int64, error) {
+	outerCols := outerCols(j)
+	want, first := joinValues(j, rows)
+	var ids []int64
+	err := tx.eachRow(ctx, v.Root, outerCols[0], first, union(outerCols, v.IDColumns), e.chunk, func(page []stateRow) error {
+		aff := affected{}
+		for _, row := range embedding(j, want, page) {
+			aff.rootDoc(v, row)
+		}
+		pending, err := e.insertPending(ctx, tx, aff)
+		ids = append(ids, pendingIDs(pending)...)
+		return err
+	})
+	return ids, err
+}
+
+// errManyRows says a change is embedded in more rows than a chunk.
+var errManyRows = errors.New("more rows than a chunk")
