@@ -93,10 +93,11 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 	if !b.written {
 		// Once written, a retry (the state failed after) neither writes
 		// again nor counts and dead-letters the refusals twice.
-		refused, err := e.write(ctx, b.docs)
+		refused, err := e.writeDocs(ctx, e.Routes(), b.docs)
 		if err != nil {
-			return err
+			return err // counted when written
 		}
+		e.refuse(refused)
 		b.Refused, b.written = refused, true
 		b.docs = nil // written: not held while the deferred ones are
 	}

@@ -49,11 +49,15 @@ func (e *Engine) writeChunks(ctx context.Context, pending []pendingDoc, done *in
 		if err != nil {
 			return refused, fmt.Errorf("%w: %w", ErrState, err)
 		}
-		r, err := e.write(ctx, docs)
-		refused = append(refused, r...)
+		// A chunk's refusals are counted (and returned, to be
+		// dead-lettered) once it is written, or a call again after an
+		// error would count them twice.
+		r, err := e.writeDocs(ctx, e.Routes(), docs)
 		if err != nil {
 			return refused, err
 		}
+		e.refuse(r)
+		refused = append(refused, r...)
 		*done += len(chunk)
 	}
 	return refused, nil

@@ -275,6 +275,11 @@ func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 			if drain, err = c.prepare(ctx, pollCtx, p, batch); err != nil {
 				return errors.Join(err, p.wait())
 			}
+			// Stopping on a bad record (errors.tolerance: none), no batch
+			// is applied before the one ahead is written: its dead letters
+			// (a patch of a row the state lacks) and refusals are known
+			// only then, and the stores must not reflect records after it.
+			drain = drain || c.opts.StopOnError
 		}
 		select {
 		case <-c.rebalance:

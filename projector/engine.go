@@ -474,11 +474,17 @@ func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map
 	return e.computeIn(ctx, byView, bump, held{})
 }
 
-// computeIn computes docs from the state in a transaction of their own.
+// computeIn computes docs from the state in a transaction of their own,
+// which reads one snapshot of it: without the state lock, a batch may
+// commit between two of its reads, and a doc the batch affects but left to
+// compute after it (see split) is not locked by it, so it would read half
+// of the batch. The snapshot is taken by the first statement, which takes
+// the revisions (see computeDocs): a batch that committed a newer
+// revision of a doc since makes the transaction start again.
 func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map[string]any, revs revMode, h held) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	var t tally
-	err := e.state.update(ctx, func(tx stateTx) error {
+	err := e.state.snapshot(ctx, func(tx stateTx) error {
 		t = tally{}
 		var err error
 		docs, err = e.computeDocs(ctx, tx, byView, h, revs, &t)

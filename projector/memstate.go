@@ -46,6 +46,11 @@ func newMemState() *memState {
 
 func (s *memState) migrate(context.Context, *projections.Plan) error { return nil }
 
+// snapshot is update: a memory state's transactions run one at a time.
+func (s *memState) snapshot(ctx context.Context, fn func(stateTx) error) error {
+	return s.update(ctx, fn)
+}
+
 func (s *memState) update(ctx context.Context, fn func(stateTx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

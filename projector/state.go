@@ -29,6 +29,10 @@ type store interface {
 	// update runs fn in one transaction that sees every change committed
 	// before it, retrying it when concurrent instances conflict.
 	update(ctx context.Context, fn func(stateTx) error) error
+	// snapshot runs fn in one transaction whose reads all see one snapshot
+	// of the state, taken at its first statement (REPEATABLE READ),
+	// retrying it when a row it writes was written since.
+	snapshot(ctx context.Context, fn func(stateTx) error) error
 	// pendingBatchIDs lists the ids of the pending rows, oldest first.
 	pendingBatchIDs(ctx context.Context) ([]int64, error)
 	// pending lists the docs of the pending rows ids.
@@ -384,11 +388,19 @@ func (s *state) update(ctx context.Context, fn func(stateTx) error) error {
 	return retryTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(pgTx{s: s, tx: tx}) })
 }
 
+func (s *state) snapshot(ctx context.Context, fn func(stateTx) error) error {
+	return retryTxOpts(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error { return fn(pgTx{s: s, tx: tx}) })
+}
+
 // retryTx runs fn in a transaction, again when PostgreSQL reports a
 // deadlock or serialization failure between concurrent instances.
 func retryTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return retryTxOpts(ctx, pool, pgx.TxOptions{}, fn)
+}
+
+func retryTxOpts(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := pgx.BeginFunc(ctx, pool, fn)
+		err := pgx.BeginTxFunc(ctx, pool, opts, fn)
 		var pgErr *pgconn.PgError
 		if err != nil && attempt < 10 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
 			continue
