@@ -38,9 +38,9 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 // climb follows route r from level, rows of the source of its join k, up
 // to the root. Between the levels it reads only the join columns; the root
 // rows it reads whole and keeps in seen, as their docs are built next. A
-// level of more than a chunk of rows is read a chunk at a time through a
-// cursor (paged), and the docs found from such a level, or from more than
-// a chunk of root rows, are recorded pending a chunk at a time (spill),
+// level of more than spillRows chunks of rows is read a chunk at a time
+// through a cursor (paged), and the docs found from such a level, or from
+// more root rows than that, are recorded pending a chunk at a time (spill),
 // the pending rows' ids added to spilled: a change embedded in a million
 // documents, directly or through a million middle rows, holds neither them
 // nor their ids at once.
@@ -81,17 +81,18 @@ func (e *Engine) climb(ctx context.Context, tx stateTx, r route, k int, level []
 
 // outerRows finds the live rows of outer that embed any of rows through j,
 // with the columns cols (nil: whole rows, which it keeps in seen), unless
-// there are more than a chunk of them: then it returns errManyRows.
+// there are more than spillRows chunks of them: then it returns
+// errManyRows.
 func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.Source, j *projections.Join, rows []map[string]any, cols []string, seen fresh) ([]map[string]any, error) {
 	want, first := joinValues(j, rows)
 	if len(first) == 0 {
 		return nil, nil
 	}
-	found, err := tx.rowsByColumn(ctx, outer, outerCols(j)[0], first, cols, e.chunk+1)
+	found, err := tx.rowsByColumn(ctx, outer, outerCols(j)[0], first, cols, spillRows*e.chunk+1)
 	if err != nil {
 		return nil, err
 	}
-	if len(found) > e.chunk {
+	if len(found) > spillRows*e.chunk {
 		return nil, errManyRows
 	}
 	if cols == nil {
@@ -162,5 +163,13 @@ func (e *Engine) spill(ctx context.Context, tx stateTx, v *projections.View, j *
 	return ids, err
 }
 
-// errManyRows says a change is embedded in more rows than a chunk.
-var errManyRows = errors.New("more rows than a chunk")
+// spillRows is how many chunks of rows a level of a fan-out holds at most
+// before it is paged or spilled. A spilled doc may be computed twice, as
+// the batch's own docs are not looked up among those spilled (a batch of
+// 7,500 shop changes whose product fan-out spilled past one chunk computed
+// a fifth more docs, and ran a fifth slower), so only a fan-out far beyond
+// a batch's is spilled.
+const spillRows = 4
+
+// errManyRows says a change is embedded in more rows than spillRows chunks.
+var errManyRows = errors.New("more rows than spillRows chunks")
