@@ -389,20 +389,23 @@ func (s *state) update(ctx context.Context, fn func(stateTx) error) error {
 }
 
 func (s *state) snapshot(ctx context.Context, fn func(stateTx) error) error {
-	return retryTxOpts(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error { return fn(pgTx{s: s, tx: tx}) })
+	// A revision another transaction took since the snapshot makes it
+	// start again: a short window, but a rebuild's chunk of a thousand
+	// docs under a busy stream meets it often, so it tries longer.
+	return retryTxOpts(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, 100, func(tx pgx.Tx) error { return fn(pgTx{s: s, tx: tx}) })
 }
 
 // retryTx runs fn in a transaction, again when PostgreSQL reports a
 // deadlock or serialization failure between concurrent instances.
 func retryTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return retryTxOpts(ctx, pool, pgx.TxOptions{}, fn)
+	return retryTxOpts(ctx, pool, pgx.TxOptions{}, 10, fn)
 }
 
-func retryTxOpts(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
-	for attempt := 0; ; attempt++ {
+func retryTxOpts(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, attempts int, fn func(pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
 		err := pgx.BeginTxFunc(ctx, pool, opts, fn)
 		var pgErr *pgconn.PgError
-		if err != nil && attempt < 10 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+		if err != nil && attempt < attempts && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
 			continue
 		}
 		return err
