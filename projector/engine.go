@@ -457,9 +457,13 @@ func (e *Engine) Recover(ctx context.Context) error {
 	}
 	for _, id := range ids {
 		done := 0
-		if _, err := e.writePending(ctx, []int64{id}, &done); err != nil { // refusals are logged
+		refused, err := e.writePending(ctx, []int64{id}, &done) // refusals are logged and counted
+		if err != nil {
 			return err
 		}
+		// Those for a unique value another doc holds are tried again after
+		// later batches, as a batch's are.
+		e.conflicts.add(refused, nil)
 		if err := e.state.forgetPending(ctx, []int64{id}); err != nil {
 			return fmt.Errorf("%w: %w", ErrState, err)
 		}
