@@ -84,3 +84,51 @@ func (e *Engine) writePending(ctx context.Context, ids []int64, done *int) ([]Re
 	}
 	return refused, nil
 }
+
+// Recover recomputes every pending doc: those a crashed instance recorded
+// but never wrote. Call it at start and when partitions are assigned. It
+// takes one pending row at a time (a batch's, or a chunk of a fan-out's),
+// writes its docs a chunk at a time and forgets it.
+func (e *Engine) Recover(ctx context.Context) error {
+	ids, err := e.state.pendingBatchIDs(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	if len(ids) > 0 {
+		e.log.Info("recomputing pending documents", "batches", len(ids))
+	}
+	for _, id := range ids {
+		if err := e.recoverRow(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recoverRow writes the docs of one pending row a chunk at a time and
+// forgets it. A call again after an error goes on after the chunks
+// written (e.recovered), which are neither written nor counted again.
+func (e *Engine) recoverRow(ctx context.Context, id int64) error {
+	docs, err := e.state.pending(ctx, []int64{id})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	e.recoveredMu.Lock()
+	done := e.recovered[id]
+	e.recoveredMu.Unlock()
+	refused, err := e.writeChunks(ctx, docs, &done) // refusals are logged and counted
+	// Those for a unique value another doc holds are tried again after
+	// later batches, as a batch's are.
+	e.conflicts.add(refused, nil)
+	e.recoveredMu.Lock()
+	defer e.recoveredMu.Unlock()
+	if err != nil {
+		e.recovered[id] = done
+		return err
+	}
+	delete(e.recovered, id)
+	if err := e.state.forgetPending(ctx, []int64{id}); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	return nil
+}

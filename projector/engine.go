@@ -80,6 +80,10 @@ type Engine struct {
 	groupFP   map[*projections.View]string // groupFingerprint, of the views keeping groups
 	keepers   map[string][]groupKeeper     // by source name
 	chunk     int                          // Options.ChunkDocs
+	// recovered counts, by pending row, the docs Recover wrote of it
+	// before it failed.
+	recovered   map[int64]int
+	recoveredMu sync.Mutex
 }
 
 type sourceDecoder struct {
@@ -109,18 +113,19 @@ func New(opts Options) (*Engine, error) {
 		st = newMemState()
 	}
 	e := &Engine{
-		plan:     opts.Plan,
-		state:    st,
-		sinks:    opts.Sinks,
-		log:      opts.Logger,
-		metrics:  opts.Metrics,
-		decoders: map[string]*sourceDecoder{},
-		routes:   routes(opts.Plan),
-		backoff:  opts.MaxBackoff,
-		health:   newHealth(),
-		schemas:  opts.Schemas,
-		keepRevs: opts.KeepRevisions,
-		chunk:    opts.ChunkDocs,
+		plan:      opts.Plan,
+		state:     st,
+		sinks:     opts.Sinks,
+		log:       opts.Logger,
+		metrics:   opts.Metrics,
+		decoders:  map[string]*sourceDecoder{},
+		routes:    routes(opts.Plan),
+		backoff:   opts.MaxBackoff,
+		health:    newHealth(),
+		schemas:   opts.Schemas,
+		keepRevs:  opts.KeepRevisions,
+		chunk:     opts.ChunkDocs,
+		recovered: map[int64]int{},
 	}
 	e.groupCols = groupColumns(opts.Plan)
 	e.shapes = shapes(opts.Plan, e.routes, e.groupCols)
@@ -443,34 +448,6 @@ func (e *Engine) insertPending(ctx context.Context, tx stateTx, aff affected) ([
 	return tx.insertPending(ctx, docs)
 }
 
-// Recover recomputes every pending doc: those a crashed instance recorded
-// but never wrote. Call it at start and when partitions are assigned. It
-// takes one pending row at a time (a batch's, or a chunk of a fan-out's),
-// writes its docs a chunk at a time and forgets it.
-func (e *Engine) Recover(ctx context.Context) error {
-	ids, err := e.state.pendingBatchIDs(ctx)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrState, err)
-	}
-	if len(ids) > 0 {
-		e.log.Info("recomputing pending documents", "batches", len(ids))
-	}
-	for _, id := range ids {
-		done := 0
-		refused, err := e.writePending(ctx, []int64{id}, &done) // refusals are logged and counted
-		if err != nil {
-			return err
-		}
-		// Those for a unique value another doc holds are tried again after
-		// later batches, as a batch's are.
-		e.conflicts.add(refused, nil)
-		if err := e.state.forgetPending(ctx, []int64{id}); err != nil {
-			return fmt.Errorf("%w: %w", ErrState, err)
-		}
-	}
-	return nil
-}
-
 // recompute assigns each doc its next revision and computes it from the
 // state, in one transaction: the revision row stays locked until the state
 // was read, so a higher revision always comes from newer state.
@@ -526,30 +503,38 @@ type held struct {
 // write of a doc computed from newer state can come in between.
 // Expression errors are counted in t.
 func (e *Engine) computeDocs(ctx context.Context, tx stateTx, byView map[string]map[string]map[string]any, h held, mode revMode, t *tally) ([]sinks.Doc, error) {
-	var docs []sinks.Doc
+	views := make([]*projections.View, 0, len(byView))
+	lists := map[*projections.View][]string{}
 	for _, v := range e.plan.Views {
-		ids := byView[v.Name]
-		if len(ids) == 0 {
-			continue
+		if ids := byView[v.Name]; len(ids) > 0 {
+			views = append(views, v)
+			// A fixed lock order keeps concurrent instances from
+			// deadlocking: kept groups (as updateGroups locks them), then
+			// revisions, view by view in plan order, ids sorted.
+			lists[v] = slices.Sorted(maps.Keys(ids))
 		}
-		list := make([]string, 0, len(ids))
-		for id := range ids {
-			list = append(list, id)
-		}
-		// A fixed lock order keeps concurrent instances from deadlocking:
-		// kept groups (as updateGroups locks them), then revisions.
-		sort.Strings(list)
+	}
+	for _, v := range views {
 		if _, keeps := e.groupFP[v]; keeps && h.fromRows && mode == bump {
-			if err := tx.distrustGroups(ctx, v.Name, list); err != nil {
+			if err := tx.distrustGroups(ctx, v.Name, lists[v]); err != nil {
 				return nil, err
 			}
 		}
-		revs, err := tx.revisions(ctx, v.Name, list, mode == bump)
-		if err != nil {
+	}
+	// Every view's revisions before any doc is built: in a snapshot
+	// (computeIn), a revision another batch takes while docs are built
+	// would make it start again, and a busy view would starve it.
+	revs := map[*projections.View]map[string]int64{}
+	for _, v := range views {
+		var err error
+		if revs[v], err = tx.revisions(ctx, v.Name, lists[v], mode == bump); err != nil {
 			return nil, err
 		}
+	}
+	var docs []sinks.Doc
+	for _, v := range views {
 		b := &builder{e: e, tx: tx, view: v, held: h, tally: t}
-		out, err := b.docs(ctx, ids, revs)
+		out, err := b.docs(ctx, byView[v.Name], revs[v])
 		if err != nil {
 			return nil, err
 		}
