@@ -166,30 +166,10 @@ func (r *brRig) engine(t *testing.T, s Sink) *Engine {
 // run starts a member of group br with batches of at most limit bytes.
 func (r *brRig) run(t *testing.T, eng *Engine, name string, limit int) (stop chan struct{}, done chan error) {
 	t.Helper()
-	c, err := NewConsumer(eng, ConsumerOptions{
+	return runConsumer(t, eng, ConsumerOptions{
 		Brokers: r.addrs, Group: "br", ClientID: name, BatchBytes: limit,
 		Extra: []kgo.Opt{kgo.FetchMaxPartitionBytes(8 << 20)},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop, done = make(chan struct{}), make(chan error, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- c.Run(ctx, stop) }()
-	t.Cleanup(func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		select {
-		case <-done:
-		case <-time.After(time.Minute):
-			t.Error("the consumer did not stop")
-		}
-		cancel()
-	})
-	return stop, done
 }
 
 // committed is the group's committed offset of each partition (-1: none).

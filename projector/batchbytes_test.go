@@ -219,12 +219,19 @@ func newBytesRig(t *testing.T, tolerance string, recs ...*kgo.Record) *bytesRig 
 // gracefully, done gives what Run returned.
 func (r *bytesRig) run(t *testing.T, limit int) (stop chan struct{}, done chan error) {
 	t.Helper()
-	c, err := NewConsumer(r.eng, ConsumerOptions{
+	return runConsumer(t, r.eng, ConsumerOptions{
 		Brokers: r.addrs, Group: "batch-bytes", ClientID: "test", BatchBytes: limit,
 		StopOnError: r.none,
 		// One poll takes every record, as on a busy topic.
 		Extra: []kgo.Opt{kgo.FetchMaxPartitionBytes(8 << 20)},
 	})
+}
+
+// runConsumer runs a consumer of eng until the test ends, or stop is
+// closed; done gets what Run returned.
+func runConsumer(t *testing.T, eng *Engine, opts ConsumerOptions) (stop chan struct{}, done chan error) {
+	t.Helper()
+	c, err := NewConsumer(eng, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,7 +174,6 @@ func TestReviewChunkedWorkloadAgainstModel(t *testing.T) {
 	for i, order := range [][]int{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}} {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			pool, _ := testenv.Postgres(t)
-			ctx := context.Background()
 			plan := modelPlan(t, order)
 			pgSink, memSink := newViewSink(), newViewSink()
 			pgEng := crEngine(t, plan, pool, 1+i, pgSink)
@@ -183,23 +182,7 @@ func TestReviewChunkedWorkloadAgainstModel(t *testing.T) {
 			for range 600 {
 				g.step()
 			}
-			rnd := rand.New(rand.NewPCG(uint64(i), 11))
-			for start := 0; start < len(g.recs); {
-				n := 1 + rnd.IntN(25)
-				batch := g.recs[start:min(start+n, len(g.recs))]
-				start += n
-				for _, eng := range []*projector.Engine{pgEng, memEng} {
-					if _, err := eng.Process(ctx, batch); err != nil {
-						t.Fatal(err)
-					}
-				}
-				label := fmt.Sprintf("after record %d", start)
-				checkDocsAgainstRecompute(t, pgEng, plan, pgSink, "postgres "+label)
-				checkDocsAgainstRecompute(t, memEng, plan, memSink, "memory "+label)
-				if t.Failed() {
-					t.FailNow()
-				}
-			}
+			processTwins(t, g, rand.New(rand.NewPCG(uint64(i), 11)), plan, pgEng, pgSink, memEng, memSink)
 			checkState(t, pool, g)
 			compareSinks(t, pgSink, memSink)
 		})
@@ -216,7 +199,6 @@ func TestReviewChunkedInstancesShareState(t *testing.T) {
 	for _, seed := range []uint64{13, 14} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			pool, _ := testenv.Postgres(t)
-			ctx := context.Background()
 			plan := modelPlan(t, []int{0, 1, 2, 3, 4})
 			sink := newViewSink()
 			a := crEngine(t, plan, pool, 3, sink)
@@ -225,34 +207,7 @@ func TestReviewChunkedInstancesShareState(t *testing.T) {
 			for range 1500 {
 				g.step()
 			}
-			split := map[bool][]projector.Record{}
-			for _, r := range g.recs {
-				first := r.Topic == "t.public.orders" || r.Topic == "t.public.products" || r.Topic == "t.public.lines"
-				split[first] = append(split[first], r)
-			}
-			var wg sync.WaitGroup
-			errs := make(chan error, 2)
-			for i, eng := range []*projector.Engine{a, b} {
-				recs := split[i == 0]
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					rnd := rand.New(rand.NewPCG(seed, uint64(i)))
-					for start := 0; start < len(recs); {
-						n := 1 + rnd.IntN(20)
-						if _, err := eng.Process(ctx, recs[start:min(start+n, len(recs))]); err != nil {
-							errs <- err
-							return
-						}
-						start += n
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
+			runSplit(t, g, seed, 20, a, b)
 			checkState(t, pool, g)
 			checkDocsAgainstRecompute(t, a, plan, sink, "two instances, chunks of 3")
 		})

@@ -192,7 +192,6 @@ func TestInstancesShareStateAgainstModel(t *testing.T) {
 	for _, seed := range []uint64{3, 4, 5} {
 		t.Run(strconv.FormatUint(seed, 10), func(t *testing.T) {
 			pool, _ := testenv.Postgres(t)
-			ctx := context.Background()
 			plan := modelPlan(t, []int{0, 1, 2, 3, 4})
 			sink := newViewSink()
 			a := newEngine(t, pool, plan, sink, nil)
@@ -201,34 +200,7 @@ func TestInstancesShareStateAgainstModel(t *testing.T) {
 			for range 2000 {
 				g.step()
 			}
-			split := map[bool][]projector.Record{}
-			for _, r := range g.recs {
-				first := r.Topic == "t.public.orders" || r.Topic == "t.public.products" || r.Topic == "t.public.lines"
-				split[first] = append(split[first], r)
-			}
-			var wg sync.WaitGroup
-			errs := make(chan error, 2)
-			for i, eng := range []*projector.Engine{a, b} {
-				recs := split[i == 0]
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					rnd := rand.New(rand.NewPCG(seed, uint64(i)))
-					for start := 0; start < len(recs); {
-						n := 1 + rnd.IntN(30)
-						if _, err := eng.Process(ctx, recs[start:min(start+n, len(recs))]); err != nil {
-							errs <- err
-							return
-						}
-						start += n
-					}
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
+			runSplit(t, g, seed, 30, a, b)
 			checkState(t, pool, g)
 			checkDocsAgainstRecompute(t, a, plan, sink, "two instances")
 		})
@@ -256,30 +228,70 @@ func TestRecomputeAfterEveryBatch(t *testing.T) {
 	for i, order := range [][]int{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}} {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			pool, _ := testenv.Postgres(t)
-			ctx := context.Background()
 			plan := modelPlan(t, order)
 			pgEng, pgSink, memEng, memSink := twinEngines(t, pool, plan)
 			g := newModelGen(uint64(40 + i))
 			for range 800 {
 				g.step()
 			}
-			rnd := rand.New(rand.NewPCG(uint64(i), 9))
-			for start := 0; start < len(g.recs); {
-				n := 1 + rnd.IntN(25)
-				batch := g.recs[start:min(start+n, len(g.recs))]
-				start += n
-				for _, eng := range []*projector.Engine{pgEng, memEng} {
-					if _, err := eng.Process(ctx, batch); err != nil {
-						t.Fatal(err)
-					}
-				}
-				label := fmt.Sprintf("after record %d", start)
-				checkDocsAgainstRecompute(t, pgEng, plan, pgSink, "postgres "+label)
-				checkDocsAgainstRecompute(t, memEng, plan, memSink, "memory "+label)
-				if t.Failed() {
-					t.FailNow()
-				}
-			}
+			processTwins(t, g, rand.New(rand.NewPCG(uint64(i), 9)), plan, pgEng, pgSink, memEng, memSink)
 		})
+	}
+}
+
+// runSplit processes g's records on two engines at once: orders, products
+// and lines on a, the rest on b, each in batches of 1 to most records.
+func runSplit(t *testing.T, g *modelGen, seed uint64, most int, a, b *projector.Engine) {
+	t.Helper()
+	split := map[bool][]projector.Record{}
+	for _, r := range g.recs {
+		first := r.Topic == "t.public.orders" || r.Topic == "t.public.products" || r.Topic == "t.public.lines"
+		split[first] = append(split[first], r)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for i, eng := range []*projector.Engine{a, b} {
+		recs := split[i == 0]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(seed, uint64(i)))
+			for start := 0; start < len(recs); {
+				n := 1 + rnd.IntN(most)
+				if _, err := eng.Process(context.Background(), recs[start:min(start+n, len(recs))]); err != nil {
+					errs <- err
+					return
+				}
+				start += n
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// processTwins processes g's records on both engines in batches of 1 to 25,
+// checking after each batch that every doc of each equals the doc
+// recomputed from its state.
+func processTwins(t *testing.T, g *modelGen, rnd *rand.Rand, plan *projections.Plan, pgEng *projector.Engine, pgSink *viewSink, memEng *projector.Engine, memSink *viewSink) {
+	t.Helper()
+	for start := 0; start < len(g.recs); {
+		n := 1 + rnd.IntN(25)
+		batch := g.recs[start:min(start+n, len(g.recs))]
+		start += n
+		for _, eng := range []*projector.Engine{pgEng, memEng} {
+			if _, err := eng.Process(context.Background(), batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		label := fmt.Sprintf("after record %d", start)
+		checkDocsAgainstRecompute(t, pgEng, plan, pgSink, "postgres "+label)
+		checkDocsAgainstRecompute(t, memEng, plan, memSink, "memory "+label)
+		if t.Failed() {
+			t.FailNow()
+		}
 	}
 }
