@@ -45,6 +45,7 @@ type Batch struct {
 	done        int
 	spilled     []int64
 	spilledDone int
+	own         ownDocs
 }
 
 // Prepare is the first half of Process: it decodes recs, applies them to
@@ -72,7 +73,7 @@ func (e *Engine) Project(ctx context.Context, d *Decoded) (*Batch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	return &Batch{Dead: slices.Concat(d.Dead, p.dead), start: d.start, docs: p.docs, deferred: p.deferred, spilled: p.spilled, pending: p.pending, marks: d.marks.list()}, nil
+	return &Batch{Dead: slices.Concat(d.Dead, p.dead), start: d.start, docs: p.docs, deferred: p.deferred, spilled: p.spilled, own: p.own, pending: p.pending, marks: d.marks.list()}, nil
 }
 
 // Complete writes the batch's docs to every sink, retrying failures with
@@ -106,7 +107,7 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 	if err != nil {
 		return err
 	}
-	refused, err = e.writePending(ctx, b.spilled, &b.spilledDone)
+	refused, err = e.writePending(ctx, b.spilled, &b.spilledDone, b.own)
 	b.Refused = append(b.Refused, refused...)
 	if err != nil {
 		return err

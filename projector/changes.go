@@ -41,7 +41,7 @@ func (e *Engine) ProcessChanges(ctx context.Context, source string, changes []de
 	if _, err := e.writeChunks(ctx, p.deferred, &done); err != nil {
 		return err
 	}
-	if _, err := e.writePending(ctx, p.spilled, &spilled); err != nil {
+	if _, err := e.writePending(ctx, p.spilled, &spilled, p.own); err != nil {
 		return err
 	}
 	if err := e.state.finish(ctx, p.pending, nil); err != nil {

@@ -3,6 +3,7 @@ package projector
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // DefaultChunkDocs is how many documents one transaction computes and one
@@ -63,17 +64,31 @@ func (e *Engine) writeChunks(ctx context.Context, pending []pendingDoc, done *in
 	return refused, nil
 }
 
+// ownDocs are the docs a batch computes itself, by view and id.
+type ownDocs map[[2]string]bool
+
+func ownOf(pending []pendingDoc) ownDocs {
+	own := make(ownDocs, len(pending))
+	for _, p := range pending {
+		own[[2]string{p.View, p.Doc}] = true
+	}
+	return own
+}
+
 // writePending computes and writes the docs of the pending rows ids (see
 // spill), one row at a time, each a chunk at a time, starting after the
-// first *done rows and counting in *done those written. The rows stay
-// pending: the caller forgets them once all are written.
-func (e *Engine) writePending(ctx context.Context, ids []int64, done *int) ([]Refusal, error) {
+// first *done rows and counting in *done those written, but the batch's
+// own docs: computed after all its changes were applied, they need not
+// be computed again. The rows stay pending: the caller forgets them once
+// all are written.
+func (e *Engine) writePending(ctx context.Context, ids []int64, done *int, own ownDocs) ([]Refusal, error) {
 	var refused []Refusal
 	for *done < len(ids) {
 		docs, err := e.state.pending(ctx, ids[*done:*done+1])
 		if err != nil {
 			return refused, fmt.Errorf("%w: %w", ErrState, err)
 		}
+		docs = slices.DeleteFunc(docs, func(d pendingDoc) bool { return own[[2]string{d.View, d.Doc}] })
 		written := 0
 		r, err := e.writeChunks(ctx, docs, &written)
 		refused = append(refused, r...)

@@ -262,3 +262,58 @@ func TestTwoLevelFanOutInChunks(t *testing.T) {
 		})
 	}
 }
+
+// perDocSink counts the writes of each doc.
+type perDocSink struct {
+	*viewSink
+	mu     sync.Mutex
+	writes map[string]int
+}
+
+func (s *perDocSink) Write(ctx context.Context, docs []sinks.Doc) error {
+	s.mu.Lock()
+	for _, d := range docs {
+		s.writes[d.View+"/"+d.ID]++
+	}
+	s.mu.Unlock()
+	return s.viewSink.Write(ctx, docs)
+}
+
+// TestSpilledDocsNotComputedTwice: one batch changes order 1 and renames
+// its user, embedded in more orders than the batch spills (4 chunks of
+// 4). Order 1 is computed by the batch, after both changes; the spilled
+// fan-out, which holds it too, does not compute it again.
+func TestSpilledDocsNotComputedTwice(t *testing.T) {
+	const n = 4*chunk + 5
+	for _, memory := range []bool{true, false} {
+		t.Run(fmt.Sprintf("memory=%v", memory), func(t *testing.T) {
+			_, plan := loadPlan(t, reviewHead+chunkYAML, nil)
+			s := &perDocSink{viewSink: newViewSink(), writes: map[string]int{}}
+			var pool *pgxpool.Pool
+			if !memory {
+				pool, _ = testenv.Postgres(t)
+			}
+			eng := chunkEngine(t, plan, pool, s)
+			ctx := context.Background()
+			if _, err := eng.Process(ctx, chunkRecords(n)); err != nil {
+				t.Fatal(err)
+			}
+			s.mu.Lock()
+			clear(s.writes)
+			s.mu.Unlock()
+			batch := append(renamed("bob"), chunkRec("orders", 2000, map[string]any{"id": 1, "user_id": 1, "status": "shipped"}, 2000))
+			if _, err := eng.Process(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			checkCustomers(t, s.viewSink, n, "bob")
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if got := s.writes["order_view/1"]; got != 1 {
+				t.Errorf("order 1 written %d times by the batch, want once", got)
+			}
+			if got := s.writes["order_view/2"]; got != 1 {
+				t.Errorf("order 2 written %d times by the batch, want once (by the spilled fan-out)", got)
+			}
+		})
+	}
+}

@@ -215,6 +215,7 @@ type projected struct {
 	docs     []sinks.Doc
 	deferred []pendingDoc
 	spilled  []int64
+	own      ownDocs      // when spilled: the docs of pending, which a spilled row need not compute again
 	pending  []int64      // ids of the pending rows
 	dead     []DeadLetter // patches of rows the state does not hold
 	tally    tally
@@ -255,6 +256,9 @@ func (e *Engine) project(ctx context.Context, perSource map[*projections.Source]
 			return err
 		}
 		out.pending, out.deferred = append(pendingIDs(pending), out.spilled...), deferred
+		if len(out.spilled) > 0 {
+			out.own = ownOf(pending)
+		}
 		return nil
 	})
 	if err == nil {

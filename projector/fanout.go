@@ -164,11 +164,12 @@ func (e *Engine) spill(ctx context.Context, tx stateTx, v *projections.View, j *
 }
 
 // spillRows is how many chunks of rows a level of a fan-out holds at most
-// before it is paged or spilled. A spilled doc may be computed twice, as
-// the batch's own docs are not looked up among those spilled (a batch of
-// 7,500 shop changes whose product fan-out spilled past one chunk computed
-// a fifth more docs, and ran a fifth slower), so only a fan-out far beyond
-// a batch's is spilled.
+// before it is paged or spilled. Spilling costs a cursor, the pending rows
+// written and read back, and the docs of several routes or levels that
+// reach the same root computed once per route (spilled rows are not looked
+// up among each other): spilling past one chunk made the shop benchmark,
+// whose product fan-out passes a chunk in some batches, a fifth slower. So
+// only a fan-out far beyond a batch's is spilled.
 const spillRows = 4
 
 // errManyRows says a change is embedded in more rows than spillRows chunks.
