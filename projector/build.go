@@ -327,19 +327,14 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 		}
 		recompute := map[string]string{}
 		for _, id := range missing {
-			s, ok := stored[id]
-			if g, ok := b.kept(s, ok); ok && g.sound() {
+			if g, ok := b.kept(stored, id); ok && g.sound() {
 				groups[id] = g
 			} else if t, ok := text(ids[id][v.ID[0]]); ok {
 				recompute[id] = t
 			}
 		}
-		fresh, err := b.groupsFromRows(ctx, recompute)
-		if err != nil {
+		if err := b.groupsFromRows(ctx, recompute, groups); err != nil {
 			return nil, err
-		}
-		for id := range recompute {
-			groups[id] = fresh[id]
 		}
 	}
 	out := make([]sinks.Doc, 0, len(ids))

@@ -84,13 +84,8 @@ func ownOf(pending []pendingDoc) ownDocs {
 func (e *Engine) writePending(ctx context.Context, ids []int64, done *int, own ownDocs) ([]Refusal, error) {
 	var refused []Refusal
 	for *done < len(ids) {
-		docs, err := e.state.pending(ctx, ids[*done:*done+1])
-		if err != nil {
-			return refused, fmt.Errorf("%w: %w", ErrState, err)
-		}
-		docs = slices.DeleteFunc(docs, func(d pendingDoc) bool { return own[[2]string{d.View, d.Doc}] })
-		written := 0
-		r, err := e.writeChunks(ctx, docs, &written)
+		written := 0 // a spilled row holds one chunk at most
+		r, err := e.writeRow(ctx, ids[*done], &written, own)
 		refused = append(refused, r...)
 		if err != nil {
 			return refused, err
@@ -98,6 +93,17 @@ func (e *Engine) writePending(ctx context.Context, ids []int64, done *int, own o
 		*done++
 	}
 	return refused, nil
+}
+
+// writeRow computes and writes the docs of the pending row id but own, a
+// chunk at a time, after the first *done of them (see writeChunks).
+func (e *Engine) writeRow(ctx context.Context, id int64, done *int, own ownDocs) ([]Refusal, error) {
+	docs, err := e.state.pending(ctx, []int64{id})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	docs = slices.DeleteFunc(docs, func(d pendingDoc) bool { return own[[2]string{d.View, d.Doc}] })
+	return e.writeChunks(ctx, docs, done)
 }
 
 // Recover recomputes every pending doc: those a crashed instance recorded
@@ -124,14 +130,10 @@ func (e *Engine) Recover(ctx context.Context) error {
 // forgets it. A call again after an error goes on after the chunks
 // written (e.recovered), which are neither written nor counted again.
 func (e *Engine) recoverRow(ctx context.Context, id int64) error {
-	docs, err := e.state.pending(ctx, []int64{id})
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrState, err)
-	}
 	e.recoveredMu.Lock()
 	done := e.recovered[id]
 	e.recoveredMu.Unlock()
-	refused, err := e.writeChunks(ctx, docs, &done) // refusals are logged and counted
+	refused, err := e.writeRow(ctx, id, &done, nil) // refusals are logged and counted
 	// Those for a unique value another doc holds are tried again after
 	// later batches, as a batch's are.
 	e.conflicts.add(refused, nil)

@@ -238,7 +238,8 @@ func (g *groupAgg) sound() bool {
 // kept decodes a stored group, if it can be trusted: computed by the view's
 // definition as it is now, and recomputed from its rows less than
 // groupVerifyAge ago.
-func (b *builder) kept(s storedGroup, ok bool) (*groupAgg, bool) {
+func (b *builder) kept(stored map[string]storedGroup, id string) (*groupAgg, bool) {
+	s, ok := stored[id]
 	if !ok || s.fp != b.e.groupFP[b.view] || !s.recent {
 		return nil, false
 	}
@@ -257,20 +258,17 @@ func (b *builder) kept(s storedGroup, ok bool) (*groupAgg, bool) {
 }
 
 // groupsFromRows computes the groups ids (each with its first group_by
-// value's text in first) from all their live root rows; a group without
+// value's text) from all their live root rows into groups; a group without
 // rows is nil.
-func (b *builder) groupsFromRows(ctx context.Context, ids map[string]string) (map[string]*groupAgg, error) {
+func (b *builder) groupsFromRows(ctx context.Context, ids map[string]string, groups map[string]*groupAgg) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	v := b.view
-	first := slices.Compact(slices.Sorted(func(yield func(string) bool) {
-		for _, f := range ids {
-			if !yield(f) {
-				return
-			}
-		}
-	}))
+	first := slices.Compact(slices.Sorted(maps.Values(ids)))
 	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first, b.e.groupCols[v], 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	out := make(map[string]*groupAgg, len(ids))
 	for _, r := range rows {
@@ -289,12 +287,14 @@ func (b *builder) groupsFromRows(ctx context.Context, ids map[string]string) (ma
 		}
 		b.accumulate(g, r.Data, 1)
 	}
-	for id, g := range out {
-		if g.Rows == 0 {
-			delete(out, id) // rows, but none passing where
+	for id := range ids {
+		if g := out[id]; g != nil && g.Rows > 0 { // else no rows, or none passing where
+			groups[id] = g
+		} else {
+			groups[id] = nil
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // updateGroups brings the groups ops touch up to date in tx, which holds
@@ -309,13 +309,7 @@ func (e *Engine) updateGroups(ctx context.Context, tx stateTx, ops groupOps, t *
 		if _, keeps := e.groupFP[v]; len(touched) == 0 || !keeps {
 			continue // a group not kept is computed from its rows (builder.groups)
 		}
-		ids := slices.Sorted(func(yield func(string) bool) {
-			for id := range touched {
-				if !yield(id) {
-					return
-				}
-			}
-		})
+		ids := slices.Sorted(maps.Keys(touched))
 		stored, err := tx.groupAggs(ctx, v.Name, ids, true)
 		if err != nil {
 			return nil, err
@@ -324,8 +318,7 @@ func (e *Engine) updateGroups(ctx context.Context, tx stateTx, ops groupOps, t *
 		groups := make(map[string]*groupAgg, len(ids))
 		recompute := map[string]string{}
 		for _, id := range ids {
-			s, ok := stored[id]
-			g, ok := b.kept(s, ok)
+			g, ok := b.kept(stored, id)
 			if ok {
 				errs := t.exprErrors
 				for _, op := range touched[id] {
@@ -344,12 +337,8 @@ func (e *Engine) updateGroups(ctx context.Context, tx stateTx, ops groupOps, t *
 			}
 			groups[id] = g
 		}
-		fresh, err := b.groupsFromRows(ctx, recompute)
-		if err != nil {
+		if err := b.groupsFromRows(ctx, recompute, groups); err != nil {
 			return nil, err
-		}
-		for id := range recompute {
-			groups[id] = fresh[id]
 		}
 		if err := tx.saveGroupAggs(ctx, v.Root.Name, v.Name, e.groupFP[v], groups, recompute); err != nil {
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -147,13 +148,7 @@ func sinkDiff(t *testing.T, a, b *viewSink) string {
 		keys[k] = true
 	}
 	diff := ""
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range keys {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if x, y := show(a, k), show(b, k); x != y {
 			diff += fmt.Sprintf("%s:\n  kept       %s\n  recomputed %s\n", k, x, y)
 		}
