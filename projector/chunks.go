@@ -109,8 +109,17 @@ func (e *Engine) writeRow(ctx context.Context, id int64, done *int, own ownDocs)
 // Recover recomputes every pending doc: those a crashed instance recorded
 // but never wrote. Call it at start and when partitions are assigned. It
 // takes one pending row at a time (a batch's, or a chunk of a fan-out's),
-// writes its docs a chunk at a time and forgets it.
+// writes its docs a chunk at a time and forgets it. The docs a store
+// refuses are counted and logged; see RecoverRefusing to keep them.
 func (e *Engine) Recover(ctx context.Context) error {
+	return e.RecoverRefusing(ctx, nil)
+}
+
+// RecoverRefusing is Recover handing the docs a store refused of each
+// pending row to refused (the consumer dead-letters them) before the row
+// is forgotten: an error from refused leaves the row pending, and a call
+// again hands them again.
+func (e *Engine) RecoverRefusing(ctx context.Context, refused func(context.Context, []Refusal) error) error {
 	ids, err := e.state.pendingBatchIDs(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
@@ -119,28 +128,40 @@ func (e *Engine) Recover(ctx context.Context) error {
 		e.log.Info("recomputing pending documents", "batches", len(ids))
 	}
 	for _, id := range ids {
-		if err := e.recoverRow(ctx, id); err != nil {
+		if err := e.recoverRow(ctx, id, refused); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// recoverRow writes the docs of one pending row a chunk at a time and
-// forgets it. A call again after an error goes on after the chunks
-// written (e.recovered), which are neither written nor counted again.
-func (e *Engine) recoverRow(ctx context.Context, id int64) error {
+// recovery is what Recover did of a pending row before it failed: the
+// docs it wrote and those a store refused of them.
+type recovery struct {
+	done    int
+	refused []Refusal
+}
+
+// recoverRow writes the docs of one pending row a chunk at a time, hands
+// their refusals on and forgets the row. A call again after an error goes
+// on after the chunks written (e.recovered), which are neither written
+// nor counted again.
+func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.Context, []Refusal) error) error {
 	e.recoveredMu.Lock()
-	done := e.recovered[id]
+	r := e.recovered[id]
 	e.recoveredMu.Unlock()
-	refused, err := e.writeRow(ctx, id, &done, nil) // refusals are logged and counted
+	refused, err := e.writeRow(ctx, id, &r.done, nil) // refusals are logged and counted
 	// Those for a unique value another doc holds are tried again after
 	// later batches, as a batch's are.
 	e.conflicts.add(refused, nil)
+	r.refused = append(r.refused, refused...)
+	if err == nil && len(r.refused) > 0 && handOn != nil {
+		err = handOn(ctx, r.refused)
+	}
 	e.recoveredMu.Lock()
 	defer e.recoveredMu.Unlock()
 	if err != nil {
-		e.recovered[id] = done
+		e.recovered[id] = r
 		return err
 	}
 	delete(e.recovered, id)

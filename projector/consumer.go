@@ -204,7 +204,7 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 // stop.
 func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 	c.ensureDeadLetterTopic(pollCtx) // a stop need not wait for brokers that do not answer
-	if err := c.retry(ctx, "recover pending docs", c.eng.Recover); err != nil {
+	if err := c.recoverPending(ctx); err != nil {
 		return err
 	}
 	p := &pipeline{}
@@ -383,6 +383,9 @@ func (c *Consumer) retry(ctx context.Context, what string, fn func(context.Conte
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
+		if errors.As(err, new(halt)) {
+			return err
+		}
 		// The query PostgreSQL (state, revisions) is named as such in
 		// /readyz; a sink names itself when its write fails.
 		if errors.Is(err, ErrState) {
@@ -417,16 +420,21 @@ func (c *Consumer) ensureDeadLetterTopic(ctx context.Context) {
 	}
 }
 
+// halt is an error the consumer stops on rather than retries.
+type halt struct{ error }
+
+func (h halt) Unwrap() error { return h.error }
+
 // toleranceNone is why errors.tolerance: none stops at a batch: its first
 // dead letter or refused doc; nil when it has neither.
 func toleranceNone(b *Batch) error {
 	if len(b.Dead) > 0 {
 		d := b.Dead[0]
-		return fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)
+		return halt{fmt.Errorf("%s[%d]@%d: %w (errors.tolerance is none)", d.Record.Topic, d.Record.Partition, d.Record.Offset, d.Err)}
 	}
 	if len(b.Refused) > 0 {
 		r := b.Refused[0]
-		return fmt.Errorf("%s sink refused doc %q of view %s: %w (errors.tolerance is none)", r.Sink, r.Doc.ID, r.Doc.View, r.Err)
+		return halt{fmt.Errorf("%s sink refused doc %q of view %s: %w (errors.tolerance is none)", r.Sink, r.Doc.ID, r.Doc.View, r.Err)}
 	}
 	return nil
 }

@@ -80,9 +80,9 @@ type Engine struct {
 	groupFP   map[*projections.View]string // groupFingerprint, of the views keeping groups
 	keepers   map[string][]groupKeeper     // by source name
 	chunk     int                          // Options.ChunkDocs
-	// recovered counts, by pending row, the docs Recover wrote of it
-	// before it failed.
-	recovered   map[int64]int
+	// recovered is, by pending row, what Recover did of it before it
+	// failed.
+	recovered   map[int64]recovery
 	recoveredMu sync.Mutex
 }
 
@@ -125,7 +125,7 @@ func New(opts Options) (*Engine, error) {
 		schemas:   opts.Schemas,
 		keepRevs:  opts.KeepRevisions,
 		chunk:     opts.ChunkDocs,
-		recovered: map[int64]int{},
+		recovered: map[int64]recovery{},
 	}
 	e.groupCols = groupColumns(opts.Plan)
 	e.shapes = shapes(opts.Plan, e.routes, e.groupCols)

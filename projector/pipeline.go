@@ -119,7 +119,7 @@ func (c *Consumer) project(ctx context.Context, o offsets, d *Decoded) *projecti
 	go func() {
 		defer close(p.done)
 		if c.recover.Swap(false) {
-			if p.err = c.retry(ctx, "recover pending docs", c.eng.Recover); p.err != nil {
+			if p.err = c.recoverPending(ctx); p.err != nil {
 				return
 			}
 		}
@@ -128,7 +128,7 @@ func (c *Consumer) project(ctx context.Context, o offsets, d *Decoded) *projecti
 			if attempt++; attempt > 1 {
 				// A failed attempt may have left pending docs behind (state
 				// written, sinks not): finish them before trying again.
-				if err := c.eng.Recover(ctx); err != nil {
+				if err := c.recoverPending(ctx); err != nil {
 					return err
 				}
 			}
@@ -138,6 +138,21 @@ func (c *Consumer) project(ctx context.Context, o offsets, d *Decoded) *projecti
 		})
 	}()
 	return p
+}
+
+// recoverPending writes the docs crashed instances left pending (see
+// Engine.Recover), retrying until it can, and dead-letters those a store
+// refuses as a batch's are; with errors.tolerance none the first refusal
+// stops the consumer instead, its doc still pending.
+func (c *Consumer) recoverPending(ctx context.Context) error {
+	return c.retry(ctx, "recover pending docs", func(ctx context.Context) error {
+		return c.eng.RecoverRefusing(ctx, func(ctx context.Context, refused []Refusal) error {
+			if c.opts.StopOnError {
+				return toleranceNone(&Batch{Refused: refused})
+			}
+			return c.deadLetters(ctx, nil, refused)
+		})
+	})
 }
 
 // writing is an applied batch whose docs are being written.
