@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/projectorhq/projector/config"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/shopspring/decimal"
 )
 
 // maxIDBytes bounds a document id from a request.
@@ -52,13 +54,28 @@ func parseID(v *view, id string) ([]string, error) {
 		if err != nil {
 			return nil, badRequest("bad_id", "id", "id field %s: %q: %v", f.Name, echo(parts[i]), err)
 		}
-		// The engine writes these as their canonical text (Debezium
-		// prints a UUID in lower case): a Redis key only matches that.
-		if isInteger(f) || f.Type.Name == "uuid" {
-			parts[i] = canon
-		}
+		parts[i] = keyText(f.Type, parts[i], canon)
 	}
 	return parts, nil
+}
+
+// keyText is an id value as the engine writes it into a Redis key, which
+// only matches that text: canonical (true for t or yes, a UUID in lower
+// case, a time in UTC), a decimal at its column's scale (12.50 for 12.5),
+// but what the engine keeps as it came (text, a decimal of no declared
+// scale, a float) as typed.
+func keyText(t config.Type, typed, canon string) string {
+	switch t.Name {
+	case "text", "varchar", "real", "double precision":
+		return typed
+	case "numeric":
+		d, err := decimal.NewFromString(canon)
+		if err != nil || t.Scale < 0 || -d.Exponent() > int32(t.Scale) {
+			return typed // no doc holds more digits than its scale
+		}
+		return d.StringFixed(int32(t.Scale))
+	}
+	return canon
 }
 
 func isInteger(f *field) bool {

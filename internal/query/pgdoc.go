@@ -184,14 +184,22 @@ func engineTime(typ, s string) (string, bool) {
 		}
 		return t.UTC().Format(time.RFC3339Nano), true
 	case "time":
-		return engineTimeOfDay(s) // not 24:00:00, which the engine writes as PostgreSQL does
+		return engineTimeOfDay(s)
 	}
 	return "", false
 }
 
 // engineTimeOfDay is a time of day (HH:MM:SS[.fraction]) as the engine
-// writes it: no fraction, or 6 digits.
+// writes it: no fraction, or 6 digits. PostgreSQL's 24:00:00, the end of
+// a day, is one too (Go's clock stops at 23:59:59).
 func engineTimeOfDay(s string) (string, bool) {
+	if frac, ok := strings.CutPrefix(s, "24:00:00"); ok {
+		digits, dot := strings.CutPrefix(frac, ".")
+		if frac == "" || (dot && digits != "" && strings.Trim(digits, "0") == "") {
+			return debezium.TimeOfDay(24 * time.Hour).String(), true
+		}
+		return "", false
+	}
 	t, err := time.Parse("15:04:05.999999999", s)
 	if err != nil {
 		return "", false

@@ -265,27 +265,32 @@ func scalingFactor(v any) (decimal.Decimal, bool) {
 }
 
 // esSort is the sort of a search: by relevance unless sort is given; else
-// in a list's order (see keyset): the sort field, then the id fields in the
-// same direction, which break ties so that offset pages neither repeat nor
-// skip a doc that is merely re-indexed. A doc without the sort field (NULL,
-// or a text longer than its keyword's ignore_above) comes last ascending
-// and first descending, as NULLs do in a list. An id field an override
-// keeps as keyword digits still breaks ties, in the digits' order; one it
-// leaves unindexed cannot.
+// in a list's order (see keyset): the sort field. Either way the id fields
+// follow, ascending after relevance and in the sort's direction after a
+// field: they break ties (docs alike in score, every doc of a search
+// without q) so that offset pages neither repeat nor skip a doc that is
+// merely re-indexed, which moves it in Elasticsearch's index order. A doc
+// without the sort field (NULL, or a text longer than its keyword's
+// ignore_above) comes last ascending and first descending, as NULLs do in
+// a list. An id field an override keeps as keyword digits still breaks
+// ties, in the digits' order; one it leaves unindexed cannot.
 func esSort(v *view, params url.Values) ([]any, error) {
 	sort, err := parseSort(v, params)
-	if err != nil || (sort.Field == nil && params.Get("sort") == "") {
+	if err != nil {
 		return nil, err
+	}
+	var out []any
+	byScore := sort.Field == nil && params.Get("sort") == ""
+	if byScore {
+		out = append(out, map[string]any{"_score": map[string]any{"order": "desc"}})
 	}
 	order, missing := "asc", "_last"
 	if sort.Desc {
 		order, missing = "desc", "_first"
 	}
-	k := newKeyset(v, sort)
-	out := make([]any, 0, len(k.fields))
-	for i, f := range k.fields {
+	for i, f := range newKeyset(v, sort).fields {
 		t, ok := esOrdered(f)
-		if i == 0 && (!ok || t.Digits) {
+		if i == 0 && !byScore && (!ok || t.Digits) {
 			return nil, badRequest("bad_sort", "sort", "field %q is not indexed for sorting in Elasticsearch (see the view's mappings)", f.Name)
 		}
 		if ok {
