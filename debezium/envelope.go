@@ -76,6 +76,9 @@ func (d *Decoder) decodeJSONValue(value []byte) (Change, keyHint, error) {
 	}
 	switch d.format {
 	case FormatUnwrapped:
+		if f == formEnvelope && d.isTruncate(comp, payloadRaw, &pp) {
+			break
+		}
 		f = formUnwrapped
 	case FormatJSON:
 		if f == formUnwrapped {
@@ -349,6 +352,18 @@ func finishEnvelope(e *envelope, p *path) (Change, keyHint, error) {
 		ch.Unchanged = slices.Compact(e.unchanged)
 	}
 	return ch, keyRelational, nil
+}
+
+// isTruncate reports whether payload, which has an envelope's members, is
+// a truncate event. ExtractNewRecordState forwards those as they are
+// (delete.tombstone.handling.mode rewrite-with-tombstone, or the legacy
+// drop.tombstones=false), among the rows it unwraps: a source read as
+// unwrapped still takes them as truncates, not as a row whose columns are
+// named source, op, before and after.
+func (d *Decoder) isTruncate(comp *compiled, payload []byte, pp *path) bool {
+	st := &dec{s: scanner{data: payload}, strings: &d.strings}
+	ch, _, err := d.envelope(st, comp, pp)
+	return err == nil && ch.Kind == KindChange && ch.Op == OpTruncate
 }
 
 func relationalPosition(src *Source) Position {

@@ -142,6 +142,13 @@ func unwrappedRow(m map[string]any, unchanged []string, p *path) (Change, keyHin
 		}
 	} else {
 		ch.Position = relationalPosition(&src)
+		if hasOp && op == OpRead && src.Snapshot == "" && src.CommitLSN == nil && src.LSN != nil {
+			// add.fields named op but not source.snapshot: the read is an
+			// initial (or blocking) snapshot's, positioned as the envelope
+			// would be. An incremental one names itself only in
+			// __snapshot.
+			ch.Position.Lo = SnapshotLo
+		}
 		if _, ok := m["_id"]; ok {
 			hint = keyMaybeMongo
 		}

@@ -3,6 +3,7 @@ package debezium
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 
@@ -348,8 +349,15 @@ func (d *dec) placeholderNext() bool {
 	return false
 }
 
-// isPlaceholderValue catches the placeholder in converted forms, such as
-// the base64 bytes of a bytea column.
+// placeholderUUID is the placeholder of a uuid[] column (DBZ-6720): Java's
+// UUID.nameUUIDFromBytes of the placeholder's bytes.
+const placeholderUUID = "b68a35a7-17ad-35b3-af2a-ae46edb4545a"
+
+// isPlaceholderValue catches the placeholder in converted forms: the
+// base64 bytes of a bytea column, and the forms the connector gives arrays
+// (UnchangedToastedPlaceholder): a text[] holding the string, a bytea[]
+// its bytes, a uuid[] placeholderUUID, and an int[] or bigint[] one
+// number per byte of it (DBZ-5936).
 func isPlaceholderValue(v any) bool {
 	switch v := v.(type) {
 	case string:
@@ -357,12 +365,45 @@ func isPlaceholderValue(v any) bool {
 	case []byte:
 		return bytes.Equal(v, placeholderBytes)
 	case []any:
-		return len(v) == 1 && v[0] == Placeholder
+		switch len(v) {
+		case 1:
+			switch e := v[0].(type) {
+			case string:
+				return e == Placeholder || e == placeholderUUID
+			case []byte:
+				return bytes.Equal(e, placeholderBytes)
+			}
+		case len(placeholderBytes):
+			for i, e := range v {
+				if n, ok := integer(e); !ok || n != int64(placeholderBytes[i]) {
+					return false
+				}
+			}
+			return true
+		}
 	case map[string]any:
 		_, ok := v[Placeholder]
 		return ok
 	}
 	return false
+}
+
+// integer is the value of an integer element of a decoded array.
+func integer(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int32:
+		return int64(n), true
+	case int:
+		return int64(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case float64:
+		return int64(n), n == math.Trunc(n)
+	}
+	return 0, false
 }
 
 func (d *dec) mapValue(elem *codec, tok byte, depth int) (any, error) {
