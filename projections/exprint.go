@@ -53,8 +53,9 @@ type integerOps struct{}
 func (integerOps) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.BinaryNode:
-		if n.Operator == "+" && (mayBeText(n.Left.Type()) || mayBeText(n.Right.Type())) {
-			// Text adds up within the evaluation's budget (see add).
+		if n.Operator == "+" && mayBeText(n.Left.Type()) && mayBeText(n.Right.Type()) {
+			// Text adds up within the evaluation's budget (see add). Text
+			// and a number are left to the checker, which refuses them.
 			call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnAdd}, Arguments: []ast.Node{n.Left, n.Right, &ast.IdentifierNode{Value: "$env"}}}
 			if t := n.Type(); isIntegerKind(t) || t != nil && t.Kind() == reflect.String {
 				call.SetType(t)

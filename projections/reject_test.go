@@ -32,6 +32,21 @@ func TestRejectsViewsThatCannotWork(t *testing.T) {
       x: { expr: "status + 'a'", type: bigint }
     sinks: { postgres: {} }
 `, `t.yaml:18:18: v.x: expression "status + 'a'" gives string, which does not fit type bigint`},
+		{"text plus a number in a where", `
+  v:
+    from: orders
+    where: status + 1 > 0
+    fields: { id: id }
+    sinks: { postgres: {} }
+`, `t.yaml:16:19: v: invalid expression "status + 1 > 0": invalid operation: + (mismatched types string and int)`},
+		{"a number plus text", `
+  v:
+    from: orders
+    fields:
+      id: id
+      x: { expr: "id + status", type: bigint }
+    sinks: { postgres: {} }
+`, `t.yaml:18:22: v.x: invalid expression "id + status": invalid operation: + (mismatched types int64 and string)`},
 		{"float result declared an integer", `
   v:
     from: orders
