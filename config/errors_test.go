@@ -51,3 +51,20 @@ func TestPosString(t *testing.T) {
 		}
 	}
 }
+
+// TestSyntaxErrorLines: a YAML syntax error names the line it is on, for
+// libyaml's parser errors too, which yaml.v3 numbers from 0.
+func TestSyntaxErrorLines(t *testing.T) {
+	for _, tc := range []struct{ name, text, want string }{
+		{"scanner", "version: 1\nkafka: { brokers: x }\nsources:\n  a: b: c\n", "s.yml:4:1: invalid YAML: mapping values are not allowed in this context"},
+		{"flow sequence left open", "version: 1\nkafka: { brokers: x }\nsources:\n  a:\n    key: [a, b\n", "s.yml:5:1: invalid YAML: did not find expected ',' or ']'"},
+		{"key indented wrong", "version: 1\nkafka:\n  brokers: x\n group: g\n", "s.yml:4:1: invalid YAML: did not find expected key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("s.yml", []byte(tc.text), func(string) (string, bool) { return "", false })
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error %v, want %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,6 +132,19 @@ func (d *decoder) parseYAML(data []byte) (root *yaml.Node) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// parserErrors are the messages of libyaml's parser, as against its
+// scanner's. yaml.v3 numbers a scanner error's line from 1 but a parser
+// error's from 0 (the line where the construct it could not finish began,
+// a '[' left open), so those are one line early.
+var parserErrors = []string{
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected key",
+	"did not find expected '-' indicator",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+}
+
 // syntaxError turns a yaml.v3 error ("yaml: line 3: ...") into an Error.
 // yaml.v3 does not report columns, so they are 1.
 func (d *decoder) syntaxError(err error) {
@@ -139,6 +153,9 @@ func (d *decoder) syntaxError(err error) {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		p.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if slices.Contains(parserErrors, msg) {
+			p.Line++
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}

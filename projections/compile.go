@@ -13,8 +13,9 @@ import (
 // reported, each with its position, as config.Errors.
 func Compile(cfg *config.Config) (*Plan, error) {
 	c := &compiler{cfg: cfg, plan: &Plan{}}
-	for _, e := range cfg.Sources {
-		c.plan.Sources = append(c.plan.Sources, c.source(e.Key, e.Value))
+	for i := range cfg.Sources {
+		// By pointer, as the views below.
+		c.plan.Sources = append(c.plan.Sources, c.source(cfg.Sources[i].Key, &cfg.Sources[i].Value))
 	}
 	for i := range cfg.Views {
 		// By pointer: the config finds where values were written by their
@@ -38,7 +39,7 @@ type compiler struct {
 	idx  map[*Source]map[string]bool // columns joins look up by
 }
 
-func (c *compiler) source(name string, s config.Source) *Source {
+func (c *compiler) source(name string, s *config.Source) *Source {
 	src := &Source{Name: name, Topic: s.Topic, Format: s.Format, Key: s.Key, TombstonesDelete: s.Tombstones == "delete"}
 	if s.Format == "avro" && c.cfg.Kafka.SchemaRegistry.URL == "" {
 		c.errs.Add(s.Pos, "source %q: format avro needs kafka.schema_registry.url", name)
@@ -53,9 +54,9 @@ func (c *compiler) source(name string, s config.Source) *Source {
 			src.Columns[col.Key] = t
 			src.Order = append(src.Order, col.Key)
 		}
-		for _, k := range s.Key {
+		for i, k := range s.Key {
 			if _, ok := src.Columns[k]; !ok {
-				c.errs.Add(s.Pos, "source %q: key column %q is not among its columns", name, k)
+				c.errs.Add(c.cfg.ItemPos(&s.Key, i, s.Pos), "source %q: key column %q is not among its columns", name, k)
 			}
 		}
 	}

@@ -162,3 +162,23 @@ func TestExpressionErrorsPointIntoTheExpression(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyColumnNotDeclared: a key column the source does not declare is
+// reported at that column in key:, not at the source.
+func TestKeyColumnNotDeclared(t *testing.T) {
+	_, err := compile(t, `version: 1
+kafka: { brokers: "localhost:9092", group: g }
+stores: { postgres: { url: "postgres://x" } }
+sources:
+  orders:
+    topic: shop.public.orders
+    key: [id, region]
+    columns: { id: bigint }
+views:
+  v: { from: orders, fields: { id: id }, sinks: { postgres: {} } }
+`)
+	const want = `t.yaml:7:15: source "orders": key column "region" is not among its columns`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error\n%v\nwant\n%s", err, want)
+	}
+}
