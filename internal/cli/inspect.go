@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,8 +66,14 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 	cols := map[string]string{}
 	for _, c := range o.columns {
 		name, typ, ok := strings.Cut(c, "=")
-		if !ok {
+		if !ok || name == "" {
 			return usageError(fmt.Errorf("--column %q: want name=type", c))
+		}
+		// The decoder takes any type name (one it has no codec for stays
+		// plain JSON), so a typo would be ignored: refuse what the
+		// configuration refuses.
+		if _, err := config.ParseType(typ); err != nil {
+			return usageError(fmt.Errorf("--column %s: %w", name, err))
 		}
 		cols[name] = typ
 	}
@@ -102,7 +109,7 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 	}
 	ch, err := dec.Decode(key, value)
 	if err != nil {
-		return &exitError{code: ExitFailure, err: err}
+		return &exitError{code: ExitFailure, err: notJSON(err, format, key, value)}
 	}
 	// An Encoder without HTML escaping: values are printed as they are (<, >, &).
 	enc := json.NewEncoder(g.stdout)
@@ -112,6 +119,48 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 		return &exitError{code: ExitFailure, err: err}
 	}
 	return nil
+}
+
+// notJSON replaces a decode error with what is wrong when the record part
+// at fault is not JSON at all. The decoder's scanner reports the first
+// byte it could not use from where it was looking ("value: expected a JSON
+// object, found null" for `not json`, "payload: expected a string key"
+// for `{bad`), which reads as a Debezium problem; encoding/json says what
+// is wrong with the text. Only a failed decode pays for the check.
+func notJSON(err error, format debezium.Format, key, value []byte) error {
+	var me *debezium.MalformedError
+	if !errors.As(err, &me) {
+		return err
+	}
+	// What the decoder read as Avro: a value in format avro, or in auto
+	// with Confluent's framing (magic byte 0); a key with that framing.
+	part, data := "value", value
+	avro := format == debezium.FormatAvro || format == debezium.FormatAuto && len(value) > 0 && value[0] == 0
+	if seg, _, _ := strings.Cut(me.Path, "."); seg == "key" || strings.HasPrefix(seg, "key[") {
+		part, data = "key", key
+		avro = len(key) > 0 && key[0] == 0
+		if bytes.HasPrefix(bytes.TrimSpace(key), []byte("Struct{")) {
+			return err // StringConverter's key: not JSON by design
+		}
+	}
+	if avro || len(data) == 0 || json.Valid(data) {
+		return err
+	}
+	jerr := json.Unmarshal(data, new(any))
+	var syntax *json.SyntaxError
+	// Offset counts the bytes read, the bad one included; "unexpected end
+	// of JSON input" says where it is by itself.
+	if errors.As(jerr, &syntax) && strings.HasPrefix(syntax.Error(), "invalid character") {
+		line, col := lineCol(data, int(syntax.Offset)-1)
+		return fmt.Errorf("%w: %s is not JSON: %v, at line %d, column %d", debezium.ErrMalformed, part, syntax, line, col)
+	}
+	return fmt.Errorf("%w: %s is not JSON: %v", debezium.ErrMalformed, part, jerr)
+}
+
+// lineCol is the 1-based line and column (in bytes) of data[off].
+func lineCol(data []byte, off int) (line, col int) {
+	before := data[:off]
+	return bytes.Count(before, []byte("\n")) + 1, off - bytes.LastIndexByte(before, '\n')
 }
 
 // fetchRecord reads one record at topic/partition/offset.

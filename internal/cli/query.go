@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -54,7 +55,7 @@ customer.id. A composite ID is a JSON array: '["42","7"]'.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.where, "where", "w", nil, "filter FIELD=VALUE or FIELD[OP]=VALUE (repeatable)")
 	f.StringVar(&o.sort, "sort", "", "sort by a field, -FIELD for descending")
-	f.IntVar(&o.limit, "limit", 0, "documents per page (default 50, at most 1000)")
+	f.IntVar(&o.limit, "limit", 0, "documents per page, 1 to 1000 (default 50)")
 	f.StringVar(&o.cursor, "cursor", "", "continue a list after a page (its next_cursor)")
 	f.StringVar(&o.search, "search", "", "full-text query (Elasticsearch)")
 	f.StringVar(&o.facets, "facets", "", "comma-separated fields to count values of (Elasticsearch)")
@@ -85,8 +86,9 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 	set("cursor", o.cursor)
 	set("q", o.search)
 	set("facets", o.facets)
-	if o.limit != 0 {
-		params.Set("limit", fmt.Sprint(o.limit))
+	// Given, even as 0, it is checked as the API checks ?limit=.
+	if cmd.Flags().Changed("limit") {
+		params.Set("limit", strconv.Itoa(o.limit))
 	}
 	if len(args) == 2 && len(params) > 0 {
 		return usageError(errors.New("an ID reads one document: --where, --sort, --limit, --cursor and --search do not apply"))
@@ -118,7 +120,7 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 	}
 	searching := o.search != "" || o.facets != ""
 	if len(o.minPosition) > 0 {
-		if err := srv.WaitFor(ctx, o.minPosition, o.wait); err != nil {
+		if err := srv.WaitFor(ctx, view, o.minPosition, o.wait); err != nil {
 			return queryError(err)
 		}
 		if searching {

@@ -140,8 +140,11 @@ func parseInt(params url.Values, name string, def, lo, hi int) (int, error) {
 	if len(vals) == 0 {
 		return def, nil
 	}
+	if len(vals) > 1 {
+		return 0, badRequest("bad_"+name, name, "%s is given %d times: give it once", name, len(vals))
+	}
 	n, err := strconv.Atoi(vals[0])
-	if len(vals) > 1 || err != nil || n < lo || n > hi {
+	if err != nil || n < lo || n > hi {
 		return 0, badRequest("bad_"+name, name, "%s must be a whole number from %d to %d", name, lo, hi)
 	}
 	return n, nil

@@ -86,10 +86,7 @@ func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Reques
 			s.writeError(w, r, badRequest("bad_query", "", "the query string does not parse"))
 			return
 		}
-		positions, err := s.parsePositions(append(params["min_position"], r.Header.Values(MinPositionHeader)...))
-		if err == nil {
-			err = readsSources(v, positions)
-		}
+		positions, err := s.parsePositions(v, append(params["min_position"], r.Header.Values(MinPositionHeader)...))
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/projectorhq/projector/internal/kafkautil"
 )
 
 // errNoKafka: no brokers are configured, or Kafka failed recently.
@@ -231,3 +234,32 @@ type partitionKey struct {
 	topic     string
 	partition int32
 }
+
+// kafkaCause is why a lookup failed: its error, with the client's last
+// connection failure when the error alone does not say (a timeout, or a
+// lookup skipped because one failed just before).
+func (s *Server) kafkaCause(err error) error {
+	if errors.Is(err, errNoKafka) || errors.Is(err, context.DeadlineExceeded) {
+		return s.kafkaHealth.Explain(err)
+	}
+	return kafkautil.Explain(err)
+}
+
+// atLevel is a handler that logs every record at one level.
+type atLevel struct {
+	h     slog.Handler
+	level slog.Level
+}
+
+func (a atLevel) Enabled(ctx context.Context, _ slog.Level) bool { return a.h.Enabled(ctx, a.level) }
+
+func (a atLevel) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = a.level
+	return a.h.Handle(ctx, r)
+}
+
+func (a atLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return atLevel{a.h.WithAttrs(attrs), a.level}
+}
+
+func (a atLevel) WithGroup(name string) slog.Handler { return atLevel{a.h.WithGroup(name), a.level} }

@@ -72,16 +72,17 @@ func (m minPosition) format(p debezium.Position) string {
 	return strconv.FormatInt(p.Hi, 10)
 }
 
-// parsePositions reads the min_position parameters and header values.
-func (s *Server) parsePositions(values []string) ([]minPosition, error) {
+// parsePositions reads the min_position parameters and header values of
+// a read of v, and refuses a position on a source v does not read.
+func (s *Server) parsePositions(v *view, values []string) ([]minPosition, error) {
 	var out []minPosition
-	for _, v := range values {
-		for _, item := range strings.Split(v, ",") {
+	for _, val := range values {
+		for _, item := range strings.Split(val, ",") {
 			item = strings.TrimSpace(item)
 			if item == "" {
 				continue
 			}
-			mp, err := s.parsePosition(item)
+			mp, err := s.parsePosition(v, item)
 			if err != nil {
 				return nil, badRequest("bad_position", "min_position", "min_position %q: %v", echo(item), err)
 			}
@@ -91,7 +92,7 @@ func (s *Server) parsePositions(values []string) ([]minPosition, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, readsSources(v, out)
 }
 
 // readsSources refuses a position on a source the view does not read:
@@ -106,7 +107,9 @@ func readsSources(v *view, positions []minPosition) error {
 	return nil
 }
 
-func (s *Server) parsePosition(item string) (minPosition, error) {
+// parsePosition reads one "<source>:<position>" of a read of v; v names
+// the sources to suggest when the item names none.
+func (s *Server) parsePosition(v *view, item string) (minPosition, error) {
 	// Source names may themselves contain ':'; the longest declared name
 	// the item starts with wins.
 	var src string
@@ -116,7 +119,11 @@ func (s *Server) parsePosition(item string) (minPosition, error) {
 		}
 	}
 	if src == "" {
-		return minPosition{}, fmt.Errorf("does not start with a source name and ':'")
+		reads := strings.Join(v.Sources, ", ")
+		if name, _, ok := strings.Cut(item, ":"); ok && name != "" {
+			return minPosition{}, fmt.Errorf("unknown source %q (view %s reads %s)", echo(name), v.Name, reads)
+		}
+		return minPosition{}, fmt.Errorf("want SOURCE:POSITION, with SOURCE one of the sources view %s reads (%s)", v.Name, reads)
 	}
 	rest := item[len(src)+1:]
 	mp := minPosition{Source: src}
@@ -178,14 +185,18 @@ type PartitionProgress struct {
 	EndOffset *int64 `json:"end_offset,omitempty"`
 }
 
-// WaitFor waits until the views reflect every position ("orders:0/16B3748",
+// WaitFor waits until the view reflects every position ("orders:0/16B3748",
 // see above; several in one string separated by commas) or wait passes:
 // then it returns an *Error (504, wrapping ErrNotReached) with each
-// source's progress. A malformed position is an *Error wrapping
-// ErrBadRequest.
-func (s *Server) WaitFor(ctx context.Context, positions []string, wait time.Duration) error {
+// source's progress. A malformed position, or one of a source the view
+// does not read, is an *Error wrapping ErrBadRequest.
+func (s *Server) WaitFor(ctx context.Context, viewName string, positions []string, wait time.Duration) error {
 	arrived := time.Now()
-	mps, err := s.parsePositions(positions)
+	v, err := s.view(viewName)
+	if err != nil {
+		return err
+	}
+	mps, err := s.parsePositions(v, positions)
 	if err != nil {
 		return err
 	}
@@ -203,6 +214,7 @@ func (s *Server) waitFor(ctx context.Context, positions []minPosition, wait time
 	}
 	deadline := time.Now().Add(wait)
 	ends := map[string]map[int32]int64{}
+	var kafkaErr error // why the caught-up test could not apply
 	for _, mp := range positions {
 		topic := s.plan.Source(mp.Source).Topic
 		if _, done := ends[topic]; done {
@@ -213,6 +225,9 @@ func (s *Server) waitFor(ctx context.Context, positions []minPosition, wait time
 		e, err := s.offsets.get(ctx, topic, arrived)
 		if err != nil {
 			e = nil // Kafka cannot be asked: positions only
+			if s.adm != nil {
+				kafkaErr = err
+			}
 		}
 		ends[topic] = e
 	}
@@ -234,6 +249,10 @@ func (s *Server) waitFor(ctx context.Context, positions []minPosition, wait time
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
+			if kafkaErr != nil {
+				s.log.Warn("read-your-writes: kafka could not be asked for end offsets, so only positions were compared",
+					"err", s.kafkaCause(kafkaErr))
+			}
 			return &Error{Status: http.StatusGatewayTimeout, Code: "position_not_reached", kind: ErrNotReached, Current: current,
 				Message: fmt.Sprintf("the views did not reach the requested position within %s", wait)}
 		}

@@ -210,14 +210,14 @@ func TestViewsListingKeepsReadYourWrites(t *testing.T) {
 	}
 	defer srv.Close()
 
-	if err := srv.WaitFor(ctx, []string{"a:200"}, 300*time.Millisecond); err != nil {
+	if err := srv.WaitFor(ctx, "av", []string{"a:200"}, 300*time.Millisecond); err != nil {
 		t.Fatalf("caught up, before listing views: %v", err)
 	}
 	views := srv.Views(ctx, nil)
 	if len(views) != 1 || views[0].Lag == nil || views[0].Lag.Records != 0 {
 		t.Errorf("views with a topic not created yet: %+v, want lag 0", views)
 	}
-	err = srv.WaitFor(ctx, []string{"a:200"}, 300*time.Millisecond)
+	err = srv.WaitFor(ctx, "av", []string{"a:200"}, 300*time.Millisecond)
 	if errors.Is(err, query.ErrNotReached) {
 		t.Fatalf("caught up, right after listing the views: %v", err)
 	}

@@ -52,6 +52,11 @@ func (s *Server) Search(ctx context.Context, viewName string, params url.Values)
 		return nil, err
 	}
 	if v.ES == nil || s.es == nil {
+		if v.Plan.Sinks.Elasticsearch != nil {
+			// Declared, but dropped as the daemon drops it (see catalog).
+			return nil, notFound("view %s's Elasticsearch sink is disabled: no Elasticsearch URL is configured "+
+				"(stores.elasticsearch.url is empty), so it cannot be searched", v.Name)
+		}
 		return nil, notFound("view %s has no Elasticsearch sink: it cannot be searched", v.Name)
 	}
 	if err := allowParams(params, "q", "facets", "facet_size", "sort", "limit", "offset", "min_position", "wait"); err != nil {

@@ -74,7 +74,7 @@ func TestReadYourWritesOpenTransaction(t *testing.T) {
 	}
 	defer srv.Close()
 
-	err = srv.WaitFor(ctx, []string{"a:200"}, 300*time.Millisecond)
+	err = srv.WaitFor(ctx, "av", []string{"a:200"}, 300*time.Millisecond)
 	if !errors.Is(err, query.ErrNotReached) {
 		t.Fatalf("position 200 is in an open transaction the views do not reflect (watermark LSN 100), yet WaitFor = %v: "+
 			"the read is answered from views that miss the write", err)
