@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -23,7 +24,10 @@ func newGenerations(g *globals) *cobra.Command {
 		Long: `generations prints, per view, every generation the registry knows: its state
 (building, verifying, active, retired, failed, aborted), where it was filled
 from, its stores, the documents filled and verified, when it was built and
-swapped in, which stores readers see it in, and which targets were dropped.`,
+swapped in, which stores readers see it in (SERVING; Redis, which has no
+generations, at the generation that last refilled its keys), and which
+targets were dropped. It only reads: on a database projector never ran
+against it says so and creates nothing.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, plan, err := g.loadPlan()
@@ -38,23 +42,35 @@ swapped in, which stores readers see it in, and which targets were dropped.`,
 				}
 			}
 			ctx := cmd.Context()
-			env, err := rebuild.Open(ctx, cfg, plan, nil)
+			reg, release, err := rebuild.OpenRegistry(ctx, cfg)
+			if errors.Is(err, rebuild.ErrNotDeployed) {
+				// Nothing to list is an answer, not a failure.
+				fmt.Fprintf(g.stdout, "no generations: %v\n", err)
+				return nil
+			}
 			if err != nil {
 				return &exitError{code: ExitFailure, err: err}
 			}
-			defer env.Close()
-			snap, err := env.Registry.Snapshot(ctx)
+			defer release()
+			snap, err := reg.Snapshot(ctx)
 			if err != nil {
 				return &exitError{code: ExitFailure, err: err}
 			}
-			live, err := env.Registry.Instances(ctx, rebuild.InstanceTTL)
+			live, err := reg.Instances(ctx, rebuild.InstanceTTL)
 			if err != nil {
 				return &exitError{code: ExitFailure, err: err}
 			}
-			var views []string
+			defs, err := reg.Definitions(ctx)
+			if err != nil {
+				return &exitError{code: ExitFailure, err: err}
+			}
+			var views []viewStores
 			for _, v := range plan.Views {
 				if view == "" || v.Name == view {
-					views = append(views, v.Name)
+					// A registry older than the recorded definitions
+					// (defs nil) cannot tell: the view counts as deployed.
+					_, deployed := defs[v.Name]
+					views = append(views, viewStores{name: v.Name, stores: rebuild.StoresOf(cfg, plan, v.Name), deployed: deployed || defs == nil})
 				}
 			}
 			printGenerations(g.stdout, snap, views, live)
@@ -63,23 +79,39 @@ swapped in, which stores readers see it in, and which targets were dropped.`,
 	}
 }
 
-func printGenerations(w io.Writer, snap registry.Snapshot, views []string, live []registry.Instance) {
+// viewStores is a declared view as the listing shows it: the stores it is
+// written to in the configuration, and whether a daemon deployed it.
+type viewStores struct {
+	name     string
+	stores   []string
+	deployed bool
+}
+
+func printGenerations(w io.Writer, snap registry.Snapshot, views []viewStores, live []registry.Instance) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VIEW\tGEN\tSTATE\tFROM\tSTORES\tDOCS\tVERIFIED\tBUILT\tSWAPPED\tSERVING\tNOTE")
-	for _, v := range views {
+	for _, vs := range views {
+		v := vs.name
 		gens := snap.Of(v)
 		if len(gens) == 0 {
-			fmt.Fprintf(tw, "%s\t1\tactive\tinitial\t-\t-\t-\t-\t-\tall\tnever rebuilt\n", v)
+			stores := orDash(strings.Join(vs.stores, ","))
+			if !vs.deployed {
+				fmt.Fprintf(tw, "%s\t-\t-\t-\t%s\t-\t-\t-\t-\t-\tnot deployed: no daemon has run with it\n", v, stores)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t1\tactive\tinitial\t%s\t-\t-\t-\t-\t%s\tnever rebuilt\n", v, stores, stores)
 			continue
 		}
 		for _, gen := range gens {
+			// Redis has no generations: its keys are listed at the
+			// generation that last refilled them.
 			var serving []string
 			for _, s := range gen.Stores {
-				if s != registry.StoreRedis && snap.Serving(v, s) == gen.Number {
+				if snap.Serving(v, s) == gen.Number {
 					serving = append(serving, s)
 				}
 			}
-			docs, verified := "-", "-"
+			docs, verified, swapped := "-", "-", "-"
 			if gen.Source != registry.SourceInitial {
 				docs = strconv.FormatInt(gen.DocsDone, 10)
 				if gen.State.Written() && gen.DocsTotal > 0 && !gen.Filled {
@@ -88,9 +120,13 @@ func printGenerations(w io.Writer, snap registry.Snapshot, views []string, live 
 				if gen.SwappedAt != nil {
 					verified = strconv.FormatInt(gen.Verified, 10)
 				}
+				// The initial generation was never swapped in (registries
+				// written before this release give it the time of the
+				// view's first rebuild).
+				swapped = when(gen.SwappedAt)
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v, gen.Number, gen.State, gen.Source,
-				strings.Join(gen.Stores, ","), docs, verified, when(gen.FilledAt), when(gen.SwappedAt),
+				strings.Join(gen.Stores, ","), docs, verified, when(gen.FilledAt), swapped,
 				orDash(strings.Join(serving, ",")), note(gen))
 		}
 	}
@@ -108,7 +144,9 @@ func printGenerations(w io.Writer, snap registry.Snapshot, views []string, live 
 
 func note(g registry.Generation) string {
 	var parts []string
-	if g.Error != "" && g.State == registry.Failed {
+	// An aborted generation's error says why when a rebuild discarded it
+	// (rebuild.ErrDiscarded); --abort's says only "aborted".
+	if g.Error != "" && (g.State == registry.Failed || g.State == registry.Aborted && g.Error != "aborted") {
 		e := g.Error
 		if len(e) > 120 {
 			e = e[:120] + "…"

@@ -169,11 +169,13 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	if o.resume {
 		res, err = rebuild.Resume(ctx, env, opts)
 	} else {
+		// Before the question: a store the view cannot be rebuilt in is
+		// refused without asking.
+		stores, err := env.PickStores(view, o.sinks)
+		if err != nil {
+			return rebuildError(err, view)
+		}
 		if !o.yes {
-			stores := env.Stores(view)
-			if len(o.sinks) > 0 {
-				stores = o.sinks
-			}
 			q := fmt.Sprintf("Rebuild %s (%s) from the %s into a new generation?", view, strings.Join(stores, ", "), o.from)
 			if err := confirm(cmd.InOrStdin(), g.stderr, q); err != nil {
 				return err
@@ -184,7 +186,9 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	if err != nil {
 		// A swap interrupted past its commit point is not "untouched":
 		// rebuildError says so.
-		if ctx.Err() != nil && !errors.Is(err, rebuild.ErrPartialSwap) {
+		// A generation the rebuild discarded (it failed before doing any
+		// work, and the signal came only then) leaves nothing to resume.
+		if ctx.Err() != nil && !errors.Is(err, rebuild.ErrPartialSwap) && !errors.Is(err, rebuild.ErrDiscarded) {
 			return &exitError{code: ExitFailure, err: fmt.Errorf("interrupted; readers still see the served generation; continue with `projector rebuild --resume %s` or drop it with --abort", view)}
 		}
 		return rebuildError(err, view)
@@ -196,7 +200,7 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 // rebuildError turns an error into the exit code and advice it deserves.
 func rebuildError(err error, view string) error {
 	switch {
-	case errors.Is(err, rebuild.ErrUnknownView):
+	case errors.Is(err, rebuild.ErrUnknownView), errors.Is(err, rebuild.ErrUnknownStore), errors.Is(err, rebuild.ErrStoreNotConfigured):
 		return usageError(err)
 	case errors.Is(err, rebuild.ErrPartialSwap):
 		return &exitError{code: ExitFailure, err: fmt.Errorf("%w\n`projector rebuild --resume %s` finishes the swap; --abort points readers back at the served generation", err, view)}

@@ -32,7 +32,9 @@ type Options struct {
 	// ReplayIdle is how long a replay waits for records before its end
 	// offsets before it checks that the brokers answer (failing with
 	// ErrKafkaUnreachable when they do not within it) and, once they did,
-	// waits again before it ends (default 10s; see stall).
+	// waits again before it ends (default 10s; see stall). Brokers that do
+	// not answer the listing of offsets at its start are waited for as long
+	// (see untilAnswered).
 	ReplayIdle time.Duration
 	// Stores limits the rebuild to some of the view's stores (postgres,
 	// redis, elasticsearch); nil rebuilds all of them.
@@ -121,6 +123,9 @@ type Result struct {
 	Total         time.Duration
 	Dropped       bool          // the replaced targets are already dropped (Keep 0)
 	Keep          time.Duration // the grace period the generation was recorded with
+
+	// signaled: the run asked Debezium for an incremental snapshot.
+	signaled bool
 }
 
 // run is one rebuild of one generation, new or resumed.
@@ -157,9 +162,9 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 			return Result{}, err
 		}
 	}
-	stores, err := pickStores(env.Stores(opts.View), opts.Stores)
+	stores, err := env.PickStores(opts.View, opts.Stores)
 	if err != nil {
-		return Result{}, fmt.Errorf("view %s: %w", opts.View, err)
+		return Result{}, err
 	}
 	release, err := env.lockView(ctx, opts.View)
 	if err != nil {
@@ -225,7 +230,54 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 		return Result{}, err
 	}
 	opts.Log.Info("rebuilding", "view", opts.View, "generation", n, "from", opts.From, "stores", stores, "docs", total)
-	return resume(ctx, env, opts)
+	res, err := resume(ctx, env, opts)
+	if err != nil {
+		err = env.discardUntouched(ctx, opts, res, n, err)
+	}
+	return res, err
+}
+
+// discardWait bounds how long discarding an untouched generation waits for
+// the live instances before it drops the targets (see discardUntouched).
+const discardWait = 10 * time.Second
+
+// discardUntouched aborts generation n, which this run registered, when
+// the run failed before it did any work on it: no record replayed or row
+// read again, no snapshot asked of Debezium, no chunk of the fill
+// recorded. Brokers unreachable at the start of a replay, or a daemon slow
+// to take the generation up, would otherwise leave a generation that
+// refuses every later rebuild of the view until --abort, and that --resume
+// would only start again from nothing. An interrupted run (ctx done) keeps
+// its generation, as documented: --resume or --abort. The targets are
+// dropped; should the live instances not apply the abort in time, they go
+// at its DropAfter instead. cause comes back wrapped with ErrDiscarded, or
+// as it was when the generation is kept.
+func (e *Env) discardUntouched(ctx context.Context, opts Options, res Result, n int, cause error) error {
+	if ctx.Err() != nil || res.signaled || res.Replayed > 0 || res.SourceRows > 0 || res.SourceDeleted > 0 || res.Filled > 0 {
+		return cause
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardWait+30*time.Second)
+	defer cancel()
+	snap, err := e.Registry.Snapshot(ctx)
+	if err != nil {
+		return errors.Join(cause, fmt.Errorf("view %s generation %d stays building: %w", opts.View, n, err))
+	}
+	g, ok := snap.Get(opts.View, n)
+	if !ok || g.State != registry.Building || g.Filled || g.Cursor != "" || g.DocsDone > 0 || len(g.Signal) > 0 {
+		return cause
+	}
+	version, err := e.Registry.Transition(ctx, g.View, g.Number, []registry.State{registry.Building}, registry.Aborted,
+		"discarded: "+cause.Error(), false)
+	if err != nil {
+		return errors.Join(cause, fmt.Errorf("view %s generation %d stays building: %w", opts.View, n, err))
+	}
+	dropped := "its targets dropped"
+	if err := e.dropAbandoned(ctx, g, version, min(opts.WaitTimeout, discardWait)); err != nil {
+		opts.Log.Warn("the targets of the discarded generation stay until its drop time", "view", g.View, "generation", g.Number, "err", err)
+		dropped = "its targets go at its drop time"
+	}
+	return fmt.Errorf("%w\n%w: generation %d of view %s had no work done yet, so it was aborted and %s; "+
+		"readers still see the served generation: rebuild again once the cause is fixed", cause, ErrDiscarded, g.Number, g.View, dropped)
 }
 
 // Resume continues the rebuild of a view where it stopped: a building
@@ -566,19 +618,27 @@ func Abort(ctx context.Context, env *Env, view string, waitTimeout time.Duration
 			return g, err
 		}
 	}
+	err = env.dropAbandoned(ctx, g, version, waitTimeout)
+	g.State = registry.Aborted
+	return g, err
+}
+
+// dropAbandoned drops the targets of an aborted generation g once every
+// live instance applied registry version (the abort) and stopped writing
+// them, and records them dropped.
+func (e *Env) dropAbandoned(ctx context.Context, g registry.Generation, version int64, waitTimeout time.Duration) error {
 	// The daemons' writes to a retired target are dropped anyway; waiting
 	// spares them failed writes against the dropped table meanwhile.
-	if _, err := env.Registry.WaitApplied(ctx, version, InstanceTTL, 100*time.Millisecond, waitTimeout); err != nil {
-		return g, err
+	if _, err := e.Registry.WaitApplied(ctx, version, InstanceTTL, 100*time.Millisecond, waitTimeout); err != nil {
+		return err
 	}
 	var errs []error
 	for _, t := range targetsOf(g) {
-		if err := env.dropTarget(ctx, t); err != nil {
+		if err := e.dropTarget(ctx, t); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		errs = append(errs, env.Registry.MarkDropped(ctx, view, g.Number, t.Store))
+		errs = append(errs, e.Registry.MarkDropped(ctx, g.View, g.Number, t.Store))
 	}
-	g.State = registry.Aborted
-	return g, errors.Join(errs...)
+	return errors.Join(errs...)
 }

@@ -105,6 +105,51 @@ func Open(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	return e, nil
 }
 
+// OpenRegistry connects to the query PostgreSQL to read the registry, for
+// commands that only look (projector generations): unlike Open it creates
+// nothing, neither the registry's tables nor the state's. It fails with
+// ErrNotDeployed when the registry's tables do not exist. release closes
+// the connections.
+func OpenRegistry(ctx context.Context, cfg *config.Config) (reg *registry.Registry, release func(), err error) {
+	pcfg, err := stack.PoolConfig(cfg.Stores.Postgres.URL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: %w", err)
+	}
+	reg = registry.New(pool, cfg.Stores.Postgres.Schema)
+	ok, err := reg.Exists(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !ok {
+		pool.Close()
+		return nil, nil, fmt.Errorf("%w: database %s has no %s.generations", ErrNotDeployed, pcfg.ConnConfig.Database, reg.Schema())
+	}
+	return reg, pool.Close, nil
+}
+
+// StoresOf lists the stores a view is written to in a configuration, in
+// the order of Env.Stores, without connecting to them: those whose sink the
+// view declares and whose store has a URL.
+func StoresOf(cfg *config.Config, plan *projections.Plan, view string) []string {
+	v := plan.View(view)
+	if v == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range declared(v) {
+		if s == registry.StorePostgres || s == registry.StoreRedis && cfg.Stores.Redis.URL != "" ||
+			s == registry.StoreElasticsearch && cfg.Stores.Elasticsearch.URL != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // FromStack is the Env of a running daemon.
 func FromStack(ctx context.Context, st *stack.Stack, log *slog.Logger) (*Env, error) {
 	if log == nil {

@@ -3,9 +3,21 @@ package rebuild
 import "errors"
 
 var (
-	// ErrUnknownView names a view the configuration does not declare, or a
-	// store the view is not written to.
+	// ErrUnknownView names a view the configuration does not declare.
 	ErrUnknownView = errors.New("unknown view")
+	// ErrUnknownStore names a store that is none of postgres, redis and
+	// elasticsearch, or one the view has no sink in.
+	ErrUnknownStore = errors.New("unknown store")
+	// ErrStoreNotConfigured names a store the view has a sink in but whose
+	// URL the configuration leaves empty, so nothing writes the view there.
+	ErrStoreNotConfigured = errors.New("store not configured")
+	// ErrDiscarded reports a rebuild that failed before it wrote anything
+	// to its new generation: the generation was aborted and its targets
+	// dropped rather than left to block the view's next rebuild.
+	ErrDiscarded = errors.New("its generation was discarded")
+	// ErrNotDeployed reports a database projector never ran against: the
+	// registry's tables do not exist.
+	ErrNotDeployed = errors.New("projector has not run against this database")
 	// ErrMismatch reports a generation whose verification found documents
 	// that differ from what the state gives: the swap is refused.
 	ErrMismatch = errors.New("verification failed")

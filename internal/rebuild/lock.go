@@ -2,6 +2,7 @@ package rebuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,12 +11,38 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/projections"
 )
 
-// pickStores checks the requested stores against the view's.
-func pickStores(have, want []string) ([]string, error) {
+// PickStores checks the stores a rebuild of view is asked for (nil: all of
+// them) against those the view is written to, and returns them in the
+// fixed order of Stores. A name that is no store, a store the view has no
+// sink in, and one whose URL the configuration leaves empty (its sinks are
+// off) are each refused with what to do instead.
+func (e *Env) PickStores(view string, want []string) ([]string, error) {
+	v, err := e.View(view)
+	if err != nil {
+		return nil, err
+	}
+	have := e.Stores(view)
+	var errs []error
+	for _, s := range want {
+		switch {
+		case slices.Contains(have, s):
+		case !slices.Contains(storeNames, s):
+			errs = append(errs, fmt.Errorf("%w %q: use postgres (pg), redis or elasticsearch (es)", ErrUnknownStore, s))
+		case !declares(v, s):
+			errs = append(errs, fmt.Errorf("%w %q for view %s: it has no %s sink (its sinks: %s)", ErrUnknownStore, s, view, s, orNone(declared(v))))
+		default:
+			errs = append(errs, fmt.Errorf("%w: %s, for view %s: stores.%s.url is empty (%s in the example configuration), so nothing writes the view there",
+				ErrStoreNotConfigured, s, view, s, storeURLVar(s)))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	if len(have) == 0 {
-		return nil, fmt.Errorf("%w: the view is written to no configured store", ErrUnknownView)
+		return nil, fmt.Errorf("%w: view %s is written to no configured store (its sinks: %s)", ErrStoreNotConfigured, view, orNone(declared(v)))
 	}
 	if len(want) == 0 {
 		return have, nil
@@ -26,12 +53,47 @@ func pickStores(have, want []string) ([]string, error) {
 			out = append(out, s)
 		}
 	}
-	for _, s := range want {
-		if !slices.Contains(have, s) {
-			return nil, fmt.Errorf("%w: store %q (the view is written to %s)", ErrUnknownView, s, strings.Join(have, ", "))
+	return out, nil
+}
+
+// storeNames are the stores, in the order Stores lists them.
+var storeNames = []string{registry.StorePostgres, registry.StoreRedis, registry.StoreElasticsearch}
+
+// declares reports whether the view has a sink in store.
+func declares(v *projections.View, store string) bool {
+	switch store {
+	case registry.StorePostgres:
+		return v.Sinks.Postgres != nil
+	case registry.StoreRedis:
+		return v.Sinks.Redis != nil
+	case registry.StoreElasticsearch:
+		return v.Sinks.Elasticsearch != nil
+	}
+	return false
+}
+
+// declared lists the stores the view has a sink in, configured or not.
+func declared(v *projections.View) []string {
+	var out []string
+	for _, s := range storeNames {
+		if declares(v, s) {
+			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out
+}
+
+// storeURLVar is the variable the example configuration reads a store's
+// URL from.
+func storeURLVar(store string) string {
+	return "PROJECTOR_" + strings.ToUpper(store) + "_URL"
+}
+
+func orNone(stores []string) string {
+	if len(stores) == 0 {
+		return "none"
+	}
+	return strings.Join(stores, ", ")
 }
 
 // lockView takes a session lock on the view for as long as this process
@@ -149,8 +211,10 @@ func (e *Env) takeViewLock(ctx context.Context, view string, wait time.Duration)
 	}, true, nil
 }
 
-// estimate is how many documents the view has, for progress: its live root
-// rows (an upper bound for an aggregation).
+// estimate is how many documents the view has, for progress and the
+// generation's DocsTotal: its live root rows, or for a group_by view its
+// groups (the distinct group keys, as the fill lists them). Rows a where
+// leaves out are counted: it is an upper bound.
 func (e *Env) estimate(ctx context.Context, view string) (int64, error) {
 	v, err := e.View(view)
 	if err != nil {
@@ -158,8 +222,28 @@ func (e *Env) estimate(ctx context.Context, view string) (int64, error) {
 	}
 	var n int64
 	table := pgx.Identifier{e.Registry.Schema(), "state_" + v.Root.Name}.Sanitize()
-	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE NOT deleted`).Scan(&n); err != nil {
+	q := `SELECT count(*) FROM ` + table + ` WHERE NOT deleted`
+	if len(v.GroupBy) > 0 {
+		// Rows whose group key is null belong to no group: count(DISTINCT)
+		// leaves them out, as the listing of groups does.
+		q = `SELECT count(DISTINCT ` + groupKey(v) + `) FROM ` + table + ` WHERE NOT deleted`
+	}
+	if err := e.Pool.QueryRow(ctx, q).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count the documents of %s: %w", view, err)
 	}
 	return n, nil
+}
+
+// groupKey is the SQL text of a group_by view's group key in a state row,
+// as the engine lists groups: the text of one column, or a JSON array of
+// the texts of several.
+func groupKey(v *projections.View) string {
+	parts := make([]string, len(v.IDColumns))
+	for i, c := range v.IDColumns {
+		parts[i] = "data->>'" + strings.ReplaceAll(c, "'", "''") + "'"
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "jsonb_build_array(" + strings.Join(parts, ", ") + ")::text"
 }

@@ -57,7 +57,12 @@ func (r *run) replay(ctx context.Context) error {
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	r.warnRetention(ctx, adm, topics)
-	win, err := listReplayWindow(ctx, adm, topics)
+	var win replayWindow
+	err = r.untilAnswered(ctx, topics, func(ctx context.Context) (bool, error) {
+		var answered bool
+		win, answered, err = listReplayWindow(ctx, adm, topics)
+		return answered, err
+	})
 	if err != nil {
 		return health.Explain(err)
 	}
@@ -95,23 +100,25 @@ type replayWindow struct {
 }
 
 // listReplayWindow takes the start and end offsets of the partitions of
-// topics that hold records.
-func listReplayWindow(ctx context.Context, adm *kadm.Client, topics []string) (replayWindow, error) {
+// topics that hold records. answered is false when the brokers did not
+// answer a request at all (unreachable), true when they did, errors of
+// single partitions (an unknown topic) included.
+func listReplayWindow(ctx context.Context, adm *kadm.Client, topics []string) (w replayWindow, answered bool, err error) {
 	starts, err := adm.ListStartOffsets(ctx, topics...)
-	if err == nil {
-		err = starts.Error()
-	}
 	if err != nil {
-		return replayWindow{}, fmt.Errorf("replay: start offsets of %v: %w", topics, err)
+		return replayWindow{}, false, fmt.Errorf("replay: start offsets of %v: %w", topics, err)
+	}
+	if err := starts.Error(); err != nil {
+		return replayWindow{}, true, fmt.Errorf("replay: start offsets of %v: %w", topics, err)
 	}
 	ends, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: committed records only
-	if err == nil {
-		err = ends.Error()
-	}
 	if err != nil {
-		return replayWindow{}, fmt.Errorf("replay: end offsets of %v: %w", topics, err)
+		return replayWindow{}, false, fmt.Errorf("replay: end offsets of %v: %w", topics, err)
 	}
-	w := replayWindow{from: map[string]map[int32]kgo.Offset{}, end: map[partition]int64{}, whole: true}
+	if err := ends.Error(); err != nil {
+		return replayWindow{}, true, fmt.Errorf("replay: end offsets of %v: %w", topics, err)
+	}
+	w = replayWindow{from: map[string]map[int32]kgo.Offset{}, end: map[partition]int64{}, whole: true}
 	starts.Each(func(s kadm.ListedOffset) {
 		w.whole = w.whole && s.Offset == 0
 		e, ok := ends.Lookup(s.Topic, s.Partition)
@@ -125,7 +132,7 @@ func listReplayWindow(ctx context.Context, adm *kadm.Client, topics []string) (r
 		w.from[s.Topic][s.Partition] = kgo.NewOffset().At(s.Offset)
 		w.total += e.Offset - s.Offset
 	})
-	return w, nil
+	return w, true, nil
 }
 
 // replayTo applies the records the client fetches until every partition

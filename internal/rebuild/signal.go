@@ -195,10 +195,14 @@ func (r *run) sendSignals(ctx context.Context, cl *kgo.Client, adm *kadm.Client,
 			topics = append(topics, t.Notifications)
 		}
 	}
-	ends, err := adm.ListCommittedOffsets(ctx, topics...) // last stable offsets: a transaction still open is read from its start
-	if err == nil {
-		err = ends.Error()
-	}
+	var ends kadm.ListedOffsets
+	err := r.untilAnswered(ctx, topics, func(ctx context.Context) (bool, error) {
+		var err error
+		if ends, err = adm.ListCommittedOffsets(ctx, topics...); err != nil { // last stable offsets: a transaction still open is read from its start
+			return false, err
+		}
+		return true, ends.Error()
+	})
 	if err != nil {
 		return signalRun{}, fmt.Errorf("--from signal: end offsets of %v (does every topic exist?): %w", topics, err)
 	}
@@ -228,6 +232,7 @@ func (r *run) sendSignals(ctx context.Context, cl *kgo.Client, adm *kadm.Client,
 		if err != nil {
 			return signalRun{}, fmt.Errorf("--from signal: send the signal to connector %s on topic %s: %w", t.Connector, t.Topic, err)
 		}
+		r.res.signaled = true
 		r.opts.Log.Info("incremental snapshot requested", "connector", t.Connector, "collections", t.Collections, "signal_topic", t.Topic, "id", sig.ID)
 	}
 	sig.SentAt = time.Now()

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/projectorhq/projector/internal/kafkautil"
 )
 
 // stall tracks how long a replay has gone without progress towards its end
@@ -66,4 +68,36 @@ func (r *run) brokersAnswer(ctx context.Context, adm *kadm.Client, topics []stri
 	}
 	return fmt.Errorf("%w: no record for %s and the end offsets of %v could not be listed within %s: %w",
 		ErrKafkaUnreachable, r.opts.ReplayIdle, topics, r.opts.ReplayIdle, err)
+}
+
+// untilAnswered runs list, a listing of offsets at the start of a replay,
+// until the brokers answer it. Brokers that do not answer (down, not
+// reachable, not listening) are asked again until ReplayIdle is over, as
+// in the middle of a replay: a broker restarting is waited for, and one
+// that stays away fails the rebuild with ErrKafkaUnreachable. An answer
+// that is an error (an unknown topic), and a TLS or SASL refusal, which
+// asking again does not change, fail it at once.
+func (r *run) untilAnswered(ctx context.Context, topics []string, list func(context.Context) (answered bool, err error)) error {
+	deadline := time.Now().Add(r.opts.ReplayIdle)
+	for {
+		lctx, cancel := context.WithDeadline(ctx, deadline)
+		answered, err := list(lctx)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case answered || kafkautil.Explain(err).Error() != err.Error(): // Explain adds a hint to what settings can fix
+			return err
+		case !time.Now().Before(deadline):
+			return fmt.Errorf("%w: the brokers did not answer a listing of the offsets of %v within %s: %w",
+				ErrKafkaUnreachable, topics, r.opts.ReplayIdle, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(time.Until(deadline), 250*time.Millisecond)):
+		}
+	}
 }

@@ -204,6 +204,16 @@ func (r *Registry) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// Exists reports whether the registry's tables exist: Migrate ran, by a
+// daemon or a rebuild. It creates nothing.
+func (r *Registry) Exists(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := r.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, r.ident("generations")).Scan(&ok); err != nil {
+		return false, fmt.Errorf("registry: look for its tables: %w", err)
+	}
+	return ok, nil
+}
+
 // bump increments the version and notifies Channel at commit.
 func (r *Registry) bump(ctx context.Context, tx pgx.Tx) (int64, error) {
 	var v int64
@@ -380,9 +390,11 @@ func (r *Registry) Register(ctx context.Context, g Generation, initial Generatio
 		g.State = Building
 	}
 	return r.change(ctx, func(tx pgx.Tx) error {
+		// Never swapped in: it served from the first deployment (Serving
+		// counts it without a swap time).
 		if _, err := tx.Exec(ctx, `INSERT INTO `+r.ident("generations")+`
-			(view, generation, state, source, stores, targets, swapped_at, keep)
-			SELECT $1, 1, 'active', $2, $3, $4, now(), $5
+			(view, generation, state, source, stores, targets, keep)
+			SELECT $1, 1, 'active', $2, $3, $4, $5
 			WHERE NOT EXISTS (SELECT 1 FROM `+r.ident("generations")+` WHERE view = $1)`,
 			g.View, SourceInitial, initial.Stores, initial.Targets, g.Keep); err != nil {
 			return fmt.Errorf("registry: record the initial generation of %s: %w", g.View, err)
