@@ -234,10 +234,12 @@ func (d *Decoder) Decode(key, value []byte) (Change, error) {
 }
 
 // isNullValue reports a tombstone: no bytes, or the JSON text null (which
-// JsonConverter also reads as a null value).
+// JsonConverter also reads as a null value). A NUL byte is not the end of
+// the value (peek's 0): an Avro record read as JSON is malformed, never a
+// tombstone.
 func isNullValue(b []byte) bool {
 	s := scanner{data: b}
-	if s.peek() == 0 {
+	if s.ws(); s.pos >= len(s.data) {
 		return true
 	}
 	return s.null() && s.end() == nil

@@ -91,3 +91,21 @@ func TestKafkaTombstoneSkippedByDefault(t *testing.T) {
 	r.process([]projector.Record{r.unwrappedUser(1, "ann", 100)}, []projector.Record{r.unwrappedUser(1, "", 0)})
 	r.expectOnly("user_view", "1")
 }
+
+// TestKafkaTombstoneDeletesMongoDocument: ExtractNewDocumentState with its
+// default tombstone handling leaves a delete as a tombstone keyed
+// {"id": "<hex>"}; with tombstones: delete it deletes the document.
+func TestKafkaTombstoneDeletesMongoDocument(t *testing.T) {
+	const id = "6811137d0c9f202a34d861e0"
+	cfg := strings.Replace(mongoConfig, "key: _id }", "key: _id, tombstones: delete }", 1)
+	recs := []projector.Record{
+		unwrappedRecord(id, `{"_id":"`+id+`","name":"Ada","__op":"c","__source_ts_ms":1000000,"__source_ord":1}`),
+		unwrappedRecord(id, ""),
+	}
+	recs[1].Value = nil
+	for kind, got := range mongoRun(t, cfg, recs, id) {
+		if got != "<deleted>" {
+			t.Errorf("%s state: got %s, want the document deleted", kind, got)
+		}
+	}
+}
