@@ -49,10 +49,12 @@ func newPGChecker(env *Env, view string, gen int) (*pgChecker, error) {
 	}
 	found := "t." + quoteIdent(v.ID[0]) + " IS NOT NULL"
 	same := contentEqual(v.Columns)
+	// The ordinal's name is one no view column can take (a field name is
+	// letters, digits and _): a field named n would make e.n ambiguous.
 	c.sql = `WITH e AS (
-		SELECT a.n, r.* FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(j, n),
+		SELECT a."#n", r.* FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(j, "#n"),
 			jsonb_to_record(a.j) AS r(` + strings.Join(defs, ", ") + `))
-	SELECT e.n - 1, CASE
+	SELECT e."#n" - 1, CASE
 		WHEN NOT e._deleted AND NOT (` + found + `) THEN 'missing'
 		WHEN NOT e._deleted AND t._deleted THEN 'deleted, the state has it'
 		WHEN NOT e._deleted THEN 'content differs (stored rev ' || t._rev || ')'
