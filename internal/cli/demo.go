@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/internal/shop"
+	"github.com/projectorhq/projector/projections"
 )
 
 type demoOptions struct {
@@ -71,8 +73,14 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	}
 	// The configuration is checked before anything is dropped: a mistyped
 	// -c must not cost the previous demo's data.
-	if _, _, err := g.loadPlan(); err != nil {
+	_, plan, err := g.loadPlan()
+	if err != nil {
 		return err
+	}
+	topics := shopTopics(plan)
+	if len(topics) == 0 {
+		return usageError(fmt.Errorf("%s reads none of the example shop's topics (%s): the demo feeds only those",
+			g.config, strings.Join(allShopTopics, ", ")))
 	}
 	demoURL, err := freshDatabase(parent, os.Getenv("PROJECTOR_POSTGRES_URL"), "projector_demo")
 	if err != nil {
@@ -109,7 +117,6 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	go func() { done <- runDaemon(ctx, stop, cfg, plan, log, daemonOptions{}) }()
 
 	adm := kadm.NewClient(cl)
-	topics := []string{shop.TopicProducts, shop.TopicOrders, shop.TopicOrderItems, shop.TopicUsers}
 	waitErr := make(chan error, 1)
 	go func() { waitErr <- kafkautil.WaitCaughtUp(ctx, adm, cfg.Kafka.Group, 2*time.Minute, topics...) }()
 	select {
@@ -123,6 +130,10 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 		}
 	}
 	fmt.Fprintf(g.stdout, "projected %d records in %s\n\n", len(msgs), time.Since(start).Round(time.Millisecond))
+	show := showShop
+	if plan.View("order_view") == nil || plan.View("user_order_stats") == nil {
+		show = showViews(plan)
+	}
 	if err := show(ctx, g, cfg.Stores.Postgres.URL, cfg.Stores.Redis.URL); err != nil {
 		close(stop)
 		<-done
@@ -215,8 +226,65 @@ func clearRedis(ctx context.Context, rawURL string) error {
 	return nil
 }
 
-// show prints a few documents as a reader of each store sees them.
-func show(ctx context.Context, g *globals, pgURL, redisURL string) error {
+var allShopTopics = []string{shop.TopicProducts, shop.TopicOrders, shop.TopicOrderItems, shop.TopicUsers}
+
+// shopTopics are the example shop's topics plan reads: those the demo
+// waits for.
+func shopTopics(plan *projections.Plan) []string {
+	var out []string
+	for _, t := range allShopTopics {
+		if slices.ContainsFunc(plan.Sources, func(s *projections.Source) bool { return s.Topic == t }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// showViews prints the first documents of each view of plan stored in
+// PostgreSQL, as its readers see them: the demo of a file other than the
+// example's, over the example's stream.
+func showViews(plan *projections.Plan) func(ctx context.Context, g *globals, pgURL, _ string) error {
+	return func(ctx context.Context, g *globals, pgURL, _ string) error {
+		conn, err := pgx.Connect(ctx, pgURL)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		for _, v := range plan.Views {
+			pg := v.Sinks.Postgres
+			if pg == nil {
+				fmt.Fprintf(g.stdout, "%s: not in PostgreSQL (see its other stores)\n\n", v.Name)
+				continue
+			}
+			table := pgx.Identifier{pg.Schema, pg.Table}.Sanitize()
+			fmt.Fprintf(g.stdout, "PostgreSQL> SELECT * FROM %s LIMIT 5;\n", table)
+			var n int64
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+				return err
+			}
+			rows, err := conn.Query(ctx, `SELECT row_to_json(t)::text FROM `+table+` t LIMIT 5`)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var doc string
+				if err := rows.Scan(&doc); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "  %s\n", doc)
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "  (%d documents in %s)\n\n", n, v.Name)
+		}
+		return nil
+	}
+}
+
+// showShop prints a few documents of the example's views as a reader of
+// each store sees them.
+func showShop(ctx context.Context, g *globals, pgURL, redisURL string) error {
 	conn, err := pgx.Connect(ctx, pgURL)
 	if err != nil {
 		return err
@@ -234,7 +302,7 @@ func show(ctx context.Context, g *globals, pgURL, redisURL string) error {
 		if err := rows.Scan(&id, &status, &total, &customer, &items); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "  %-4d %-10s %9s  %-20s %d items\n", id, status, total, customer, items)
+		fmt.Fprintf(w, "  %-4d %-10s %9s  %-20s %d item(s)\n", id, status, total, customer, items)
 	}
 	if err := rows.Err(); err != nil {
 		return err

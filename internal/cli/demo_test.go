@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -51,5 +54,49 @@ func TestDemoChecksConfigBeforeDropping(t *testing.T) {
 	var kept bool
 	if err := conn.QueryRow(ctx, `SELECT to_regclass('earlier_demo') IS NOT NULL`).Scan(&kept); err != nil || !kept {
 		t.Errorf("the earlier demo's table is gone (%v): the database was dropped before the configuration was read", err)
+	}
+}
+
+// demoFileYAML reads two of the example shop's topics into a view of its
+// own, in PostgreSQL only.
+const demoFileYAML = `version: 1
+kafka: { brokers: "${PROJECTOR_KAFKA_BROKERS}", group: "${PROJECTOR_GROUP}" }
+stores: { postgres: { url: "${PROJECTOR_POSTGRES_URL}" } }
+sources:
+  orders: { topic: shop.public.orders, key: id, columns: { id: bigint, user_id: text, status: text } }
+  users: { topic: shopmongo.shop.users, key: _id, columns: { _id: text, name: text } }
+views:
+  buyer_orders:
+    from: orders
+    fields:
+      id: id
+      buyer: { one: users, on: { _id: user_id }, fields: { name: name } }
+    sinks: { postgres: {} }
+`
+
+// TestDemoOfAnotherFile: demo runs any file reading the example shop's
+// topics over the example's stream, and shows its views' first documents;
+// a file reading none of them is refused at once.
+func TestDemoOfAnotherFile(t *testing.T) {
+	pool, url := testenv.Postgres(t)
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), `DROP DATABASE IF EXISTS projector_demo WITH (FORCE)`) })
+	t.Setenv("PROJECTOR_POSTGRES_URL", url)
+	t.Setenv("PROJECTOR_REDIS_URL", "")
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	code, out, errs := run(t, "demo", "-c", write("mine.yaml", demoFileYAML))
+	if code != ExitOK || !regexp.MustCompile(`\(\d+ documents in buyer_orders\)`).MatchString(out) || !strings.Contains(out, `"buyer":{"name"`) {
+		t.Fatalf("demo of another file: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	t.Setenv("PROJECTOR_POSTGRES_URL", url) // demo points it at its own database
+	code, _, errs = run(t, "demo", "-c", write("other.yaml", strings.NewReplacer("shop.public.", "elsewhere.public.", "shopmongo.", "elsewhere.").Replace(demoFileYAML)))
+	if code != ExitUsage || !strings.Contains(errs, "reads none of the example shop's topics") {
+		t.Errorf("demo of a file reading other topics: exit %d, want %d saying so\n%s", code, ExitUsage, errs)
 	}
 }
