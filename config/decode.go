@@ -19,7 +19,10 @@ type valueInfo struct {
 	pos  Pos
 	null bool // written as null: treated as absent
 	bad  bool // could not be decoded; validation stays quiet about it
-	env  bool // the scalar had ${...}: never show the value
+	// unset: a connection setting from a ${NAME} that is not set, read
+	// with Options.UnsetConnections (bad too).
+	unset bool
+	env   bool // the scalar had ${...}: never show the value
 	// secret: a Secret, whose text is never shown, even as written in
 	// the file, unless it is only a ${NAME}
 	secret bool
@@ -57,6 +60,7 @@ type decoder struct {
 	steps   int
 	aborted bool
 	offline bool // Options.Offline
+	unsetOK bool // Options.UnsetConnections
 }
 
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {

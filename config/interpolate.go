@@ -11,6 +11,7 @@ type expansion struct {
 	value    string
 	refs     bool     // the scalar had at least one ${...}: its value may come from the environment
 	problems []string // messages; they never contain a value read from the environment
+	unset    int      // how many of the problems are a variable not set
 }
 
 // interpolate expands ${VAR} and ${VAR:-default} in s and turns $$ into $.
@@ -76,6 +77,7 @@ func (x *expansion) reference(s string, i int, lookup func(string) (string, bool
 		v, ok := lookup(name)
 		if !ok {
 			x.problems = append(x.problems, fmt.Sprintf("environment variable %q is not set", name))
+			x.unset++
 		}
 		return v, j + 1
 	case strings.HasPrefix(s[j:], ":-"):

@@ -65,6 +65,11 @@ type Options struct {
 	// not set is no problem there: the setting keeps the reference's text
 	// (a boolean is left false). Everything else is checked as Load does.
 	Offline bool
+	// UnsetConnections checks everything Load does but a connection
+	// setting (as Offline names them) whose ${NAME} is not set: that one
+	// keeps the reference's text and goes unchecked (Config.Unset), for
+	// validate --offline where the connections' secrets are not at hand.
+	UnsetConnections bool
 }
 
 // ParseDraftWith is ParseDraft with options.
@@ -73,7 +78,7 @@ func ParseDraftWith(file string, data []byte, lookupEnv func(string) (string, bo
 		lookupEnv = os.LookupEnv
 	}
 	d := newDecoder(file, lookupEnv)
-	d.offline = opts.Offline
+	d.offline, d.unsetOK = opts.Offline, opts.UnsetConnections
 	root := d.parseYAML(data)
 	if root == nil {
 		return nil, d.errs.Err()

@@ -110,3 +110,32 @@ func TestOfflineBatchBytes(t *testing.T) {
 		t.Errorf("err = %v, want the unset batch bytes", err)
 	}
 }
+
+// TestUnsetConnectionsChecksTheRest: with UnsetConnections (validate
+// --offline) a connection setting whose variable is not set is neither an
+// error nor checked, and is told apart (Unset); every other setting is
+// checked as Load does, connection settings that are set (a file that is
+// not there, a URL that is not one) and unset variables elsewhere included.
+func TestUnsetConnectionsChecksTheRest(t *testing.T) {
+	c, err := ParseDraftWith("p.yaml", []byte(offlineYAML), lookupTestEnv, Options{UnsetConnections: true})
+	if err == nil {
+		t.Fatal("the settings that are set but wrong passed")
+	}
+	for _, want := range []string{"client.pem", "stores.elasticsearch.url"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
+	}
+	for _, unwanted := range []string{"OFFLINE_BROKERS", "OFFLINE_REDIS_URL", "OFFLINE_GROUP", "OFFLINE_REGISTRY_URL", "dead_letter_topic"} {
+		if strings.Contains(err.Error(), unwanted) {
+			t.Errorf("errors mention %s, whose variable is not set:\n%v", unwanted, err)
+		}
+	}
+	if !c.Unset(&c.Stores.Redis.URL) || c.Stores.Redis.URL != "${OFFLINE_REDIS_URL}" || c.Unset(&c.Stores.Elasticsearch.URL) {
+		t.Errorf("redis url %q unset %v, elasticsearch unset %v: want the reference's text, unset, and a written value not", c.Stores.Redis.URL, c.Unset(&c.Stores.Redis.URL), c.Unset(&c.Stores.Elasticsearch.URL))
+	}
+	_, err = ParseDraftWith("p.yaml", []byte(strings.Replace(offlineYAML, "version: 1", "version: 1\nlog: { level: \"${OFFLINE_LEVEL}\" }", 1)), lookupTestEnv, Options{UnsetConnections: true})
+	if err == nil || !strings.Contains(err.Error(), `"OFFLINE_LEVEL" is not set`) {
+		t.Errorf("an unset variable outside the connection settings: %v, want it reported", err)
+	}
+}

@@ -19,6 +19,14 @@ func (c *Config) ValuePos(ptr any, fallback Pos) Pos {
 	return fallback
 }
 
+// Unset reports whether *ptr, a field of c, is a connection setting whose
+// ${NAME} was not set, read with Options.UnsetConnections: it holds the
+// reference's text and was not checked.
+func (c *Config) Unset(ptr any) bool {
+	vi := c.values[ptr]
+	return vi != nil && vi.unset
+}
+
 // ItemPos returns where item i of the list *ptr, a field of c, was written,
 // or fallback.
 func (c *Config) ItemPos(ptr *StringList, i int, fallback Pos) Pos {

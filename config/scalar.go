@@ -30,6 +30,15 @@ func (d *decoder) scalar(n *yaml.Node, path []string, vi *valueInfo, want string
 		}
 	}
 	x := interpolate(n.Value, lookup)
+	if d.unsetOK && x.unset > 0 && x.unset == len(x.problems) && connectionSetting(path) &&
+		(singleRef.MatchString(n.Value) || !vi.secret && !urlSetting(path)) {
+		// Not checked, and told apart from a value that is there: the
+		// reference's text stands in for it. A secret or URL is so only
+		// when it is one reference: "${" inside a password written in the
+		// file is no reference, and goes on to be reported as one.
+		vi.bad, vi.unset, vi.env, vi.raw = true, true, true, n.Value
+		return n.Value, want == "a string" || want == ""
+	}
 	if unset && want != "a string" && want != "" {
 		// Offline, an integer or boolean connection setting from an
 		// unset variable stays unset, without a word.

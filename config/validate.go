@@ -123,7 +123,7 @@ func (v *validator) kafka() {
 	if len(k.Brokers) == 0 && v.usable(&k.Brokers) {
 		v.add(v.at(&k.Brokers, k.Pos), "kafka.brokers is required (a list of host:port, or one comma-separated string)")
 	}
-	if vi := v.info(&k.Brokers); vi != nil {
+	if vi := v.info(&k.Brokers); vi != nil && v.usable(&k.Brokers) {
 		for i, b := range k.Brokers {
 			if i < len(vi.items) && checkHostPort(b, false) != nil {
 				item := vi.items[i]
@@ -142,10 +142,11 @@ func (v *validator) kafka() {
 	v.tlsSettings(k.TLS, "kafka.tls")
 	v.kafkaSASL(k.SASL)
 	if v.usable(&k.DeadLetterTopic) && !validTopic(k.DeadLetterTopic) {
-		if v.info(&k.DeadLetterTopic) == nil {
-			v.add(v.at(&k.Group, k.Pos), "the default kafka.dead_letter_topic (kafka.group + %q) is not a valid Kafka topic name; set kafka.dead_letter_topic", deadLetterTopicSuffix)
-		} else {
+		switch {
+		case v.info(&k.DeadLetterTopic) != nil:
 			v.add(v.at(&k.DeadLetterTopic), "kafka.dead_letter_topic must be a Kafka topic name (letters, digits, '.', '_', '-'), got %s", v.show(&k.DeadLetterTopic))
+		case v.usable(&k.Group): // else the group is not known, nor the default
+			v.add(v.at(&k.Group, k.Pos), "the default kafka.dead_letter_topic (kafka.group + %q) is not a valid Kafka topic name; set kafka.dead_letter_topic", deadLetterTopicSuffix)
 		}
 	}
 }

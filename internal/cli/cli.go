@@ -95,7 +95,16 @@ func (g *globals) load() (*config.Config, error) {
 // loadPlan loads the configuration and compiles its views; any problem is
 // a usage error listing every problem with its file:line:col.
 func (g *globals) loadPlan() (*config.Config, *projections.Plan, error) {
-	cfg, err := config.LoadDraft(g.config, os.LookupEnv)
+	return g.loadPlanWith(config.Options{})
+}
+
+// loadPlanWith is loadPlan reading the file with opts.
+func (g *globals) loadPlanWith(opts config.Options) (*config.Config, *projections.Plan, error) {
+	data, err := os.ReadFile(g.config)
+	if err != nil {
+		return nil, nil, usageError(fmt.Errorf("config: %w", err))
+	}
+	cfg, err := config.ParseDraftWith(g.config, data, os.LookupEnv, opts)
 	if cfg == nil {
 		return nil, nil, usageError(err)
 	}

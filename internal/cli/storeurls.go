@@ -22,7 +22,7 @@ func withStoreURLs(cfg *config.Config, problems error) error {
 	found := errs
 	check := func(ptr *string, fallback config.Pos, key string, parse func(string) error) {
 		pos := cfg.ValuePos(ptr, fallback)
-		if *ptr == "" || found.At(pos) {
+		if *ptr == "" || found.At(pos) || cfg.Unset(ptr) {
 			return
 		}
 		if err := parse(*ptr); err != nil {

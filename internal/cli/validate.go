@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
@@ -39,12 +40,15 @@ needs a rebuild, reported alike; fields only added (existing documents lack
 them until a rebuild) and views no longer declared (their documents stay,
 frozen) are notes.
 When it does not answer, these store checks are skipped with a note, so
-that validate runs where only the file is at hand (CI).
+that validate runs where only the file is at hand (CI); when it answers
+refusing the connection (no such database, a wrong password), that is a
+problem of the file.
 "FILE: ok" comes last, when every check passed. Exit code 0 when valid,
 2 otherwise (1 when a store check itself fails).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, plan, err := g.loadPlan()
+			// Offline, the connections' ${NAME}s need not be set (CI).
+			cfg, plan, err := g.loadPlanWith(config.Options{UnsetConnections: offline})
 			if err != nil {
 				return err
 			}
@@ -86,7 +90,14 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 		defer pool.Close()
 		err = pool.Ping(ctx)
 	}
-	if err != nil {
+	var refused *pgconn.PgError
+	switch {
+	case errors.As(err, &refused):
+		// It answered, refusing what the file says: a database that does
+		// not exist, a role or password it does not take.
+		pos := cfg.ValuePos(&cfg.Stores.Postgres.URL, viewPos(cfg, ""))
+		return usageError(fmt.Errorf("%s: stores.postgres.url: the query PostgreSQL refuses the connection: %s (SQLSTATE %s)", pos, refused.Message, refused.Code))
+	case err != nil:
 		fmt.Fprintf(g.stdout, "note: store checks skipped: the query PostgreSQL does not answer, so the views were not compared with its tables and recorded definitions (--offline skips them without trying): %v\n", err)
 		return nil
 	}
