@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -48,7 +49,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(stderr, "projector:", ee.err)
+			fmt.Fprintln(stderr, withPrefix(ee.err))
 		}
 		return ee.code
 	}
@@ -128,4 +129,18 @@ func logger(cfg config.Log, w io.Writer) *slog.Logger {
 	}
 	routeLibraryLogs(log)
 	return log
+}
+
+// filePos starts a line that names a place in a file.
+var filePos = regexp.MustCompile(`^[^\s:]+:\d+:\d+: `)
+
+// withPrefix is err as the command line prints it: after "projector: ",
+// unless it starts with a file:line:col, so that every line of a list of
+// problems in the file starts with its place, for editors and CI to read.
+func withPrefix(err error) string {
+	msg := err.Error()
+	if filePos.MatchString(msg) {
+		return msg
+	}
+	return "projector: " + msg
 }

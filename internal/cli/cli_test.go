@@ -112,3 +112,26 @@ func TestInspectSample(t *testing.T) {
 		t.Errorf("malformed: exit %d, stderr %q", code, errs)
 	}
 }
+
+// TestProblemsStartWithTheirPlace: every line of a list of problems in the
+// file starts with its file:line:col, the first one too, for editors and
+// CI to read; other errors say they come from projector.
+func TestProblemsStartWithTheirPlace(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "p.yaml")
+	if err := os.WriteFile(p, []byte("version: 1\nkafka: { brokers: x }\nsources:\n  Bad: { topic: t }\n  b: { topic: \"a b\" }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := run(t, "validate", "--offline", "-c", p)
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	if code != ExitUsage || len(lines) < 2 {
+		t.Fatalf("exit %d, want %d and several problems\n%s", code, ExitUsage, errs)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, p+":") {
+			t.Errorf("line %q does not start with the file's place", l)
+		}
+	}
+	if _, _, errs := run(t, "validate", "-c", filepath.Join(t.TempDir(), "nosuch.yaml")); !strings.HasPrefix(errs, "projector: ") {
+		t.Errorf("a file not found: %q, want it after projector:", errs)
+	}
+}
