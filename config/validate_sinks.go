@@ -113,6 +113,8 @@ func (v *validator) indexKey(ix *RedisIndex, vw *View, label string) (redisKey, 
 	case !valid:
 	case parts[0].Field:
 		v.add(vi.pos, `%s: key %s starts with a placeholder, so a document could add itself to any key of the Redis database: a key must start with a literal prefix (key: "user:{customer.id}:orders")`, label, v.show(&ix.Key))
+	case ownKeySpace(parts):
+		v.add(vi.pos, "%s: key %s %s", label, v.show(&ix.Key), ownKeySpaceProblem)
 	default:
 		return redisKey{owner: label, label: label, parts: parts, pos: vi.pos, show: v.show(&ix.Key)}, true
 	}

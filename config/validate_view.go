@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -226,6 +227,10 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 		label := describe(appendPath(path, "postgres"))
 		v.ident(&pg.Table, pg.Pos, "table of "+label)
 		v.ident(&pg.Schema, pg.Pos, "schema of "+label)
+		v.generationTable(pg, e, label)
+		if own := &v.c.Stores.Postgres.Schema; pg.Schema == *own && IsOwnTable(pg.Table) && v.usable(own) && v.usable(&pg.Table) {
+			v.add(v.at(&pg.Table, e.KeyPos), "%s: table %s is one of projector's own in schema %s (stores.postgres.schema): set another table or schema", label, v.show(&pg.Table), quote(*own))
+		}
 		target := pg.Schema + "." + pg.Table
 		if other, dup := tables[target]; dup {
 			v.add(v.at(&pg.Table, pg.Pos), "%s writes the same table %sas view %q", label, v.name(target, &pg.Schema, &pg.Table), other)
@@ -257,6 +262,42 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 	}
 }
 
+// OwnTables are the tables and views projector keeps in its own schema
+// (stores.postgres.schema), but the state's, state_<source>: a view table
+// there must not take one of their names. A test checks the list against
+// what the migrations create.
+var OwnTables = []string{"definitions", "generations", "group_aggs", "group_keepers", "instances", "pending",
+	"pending_batches", "redis_templates", "registry", "rev_floors", "revs", "state_columns", "truncates", "watermarks"}
+
+// IsOwnTable reports whether name is, or may be, one of projector's own
+// tables in its schema.
+func IsOwnTable(name string) bool {
+	return slices.Contains(OwnTables, name) || strings.HasPrefix(name, "state_")
+}
+
+// maxTableName leaves a view table's name room for the suffix of its
+// generations' tables, <table>__g<N>, up to a million rebuilds, within
+// PostgreSQL's 63 bytes.
+const maxTableName = maxIdent - len("__g") - 6
+
+// generationTable checks what the generations of a view's table need:
+// room in the name for their suffix, and a name that is not itself
+// another table's generation (a__g1 is view a's first).
+func (v *validator) generationTable(pg *PostgresSink, e *Entry[View], label string) {
+	if !v.usable(&pg.Table) || !validName(pg.Table) {
+		return // reported as a name already
+	}
+	at := v.at(&pg.Table, e.KeyPos)
+	switch {
+	case len(pg.Table) > maxTableName:
+		v.add(at, "table of %s is %d bytes long: at most %d leave room for its generations' suffix (__g<N>) within PostgreSQL's %d; set a shorter table", label, len(pg.Table), maxTableName, maxIdent)
+	case generationName.MatchString(pg.Table):
+		v.add(at, "table of %s ends like a generation's table (<table>__g<N>, another view's), got %s", label, v.show(&pg.Table))
+	}
+}
+
+var generationName = regexp.MustCompile(`__g[0-9]+$`)
+
 // redis checks the Redis sink of view e, if it has one, and returns its
 // key when the key is valid.
 func (v *validator) redis(e *Entry[View]) (key redisKey, ok bool) {
@@ -278,10 +319,29 @@ func (v *validator) redis(e *Entry[View]) (key redisKey, ok bool) {
 		// Its value could be any key of the database, another view's or
 		// another application's.
 		v.add(vi.pos, `%s: key %s starts with a placeholder, so a document could write any key of the Redis database: a key must start with a literal prefix (key: "order:{id}")`, label, v.show(&r.Key))
+	case ownKeySpace(parts):
+		v.add(vi.pos, "%s: key %s %s", label, v.show(&r.Key), ownKeySpaceProblem)
 	default:
 		return redisKey{owner: fmt.Sprintf("view %q", e.Key), label: label, parts: parts, pos: vi.pos, show: v.show(&r.Key)}, true
 	}
 	return redisKey{}, false
+}
+
+// ownKeys starts projector's own Redis keys: documents' revisions, index
+// memberships, the views' markers.
+const ownKeys = "projector:"
+
+const ownKeySpaceProblem = "could name one of projector's own keys (" + ownKeys + "rev:…, " + ownKeys + "ix:…, " + ownKeys + "marker:…): start it with another prefix"
+
+// ownKeySpace reports whether a key template's keys may fall in
+// projector's own key space: its literal start is in it, or is the start
+// of it with a placeholder after it ("proj{x}" for x "ector:rev:1").
+func ownKeySpace(parts []KeyPart) bool {
+	if len(parts) == 0 || parts[0].Field {
+		return false
+	}
+	lit := parts[0].Text
+	return strings.HasPrefix(lit, ownKeys) || len(parts) > 1 && strings.HasPrefix(ownKeys, lit)
 }
 
 // keyTemplate parses a Redis key template, reporting a missing or invalid

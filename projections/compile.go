@@ -49,7 +49,10 @@ func (c *compiler) source(name string, s *config.Source) *Source {
 		for _, col := range s.Columns {
 			t, err := config.ParseType(col.Value)
 			if err != nil {
-				continue // config.Load has reported it
+				// config.Load has reported it. The column is still
+				// declared, of a type not known: the views using it are
+				// not told it is missing.
+				t = config.Type{Precision: -1, Scale: -1}
 			}
 			src.Columns[col.Key] = t
 			src.Order = append(src.Order, col.Key)
@@ -158,6 +161,7 @@ func (c *compiler) view(name string, v *config.View) *View {
 	c.viewID(view, v)
 	c.sinkTemplates(view, v)
 	c.postgresIndexPaths(view, v)
+	c.redisIndexTypes(view, v)
 	return view
 }
 
@@ -402,6 +406,76 @@ func (c *compiler) join(sc scope, name string, f *config.Field) *Field {
 		j.Fields = c.fields(inner, f.Fields, false)
 	}
 	return out
+}
+
+// redisIndexTypes checks what the Redis sink does with the values of an
+// index's fields: its key's placeholders must be scalars (an object or an
+// array is no part of a key), and its score a number, a date or a
+// timestamp. Otherwise every document having the field fails its write.
+// config.Load has checked that the fields exist.
+func (c *compiler) redisIndexTypes(view *View, v *config.View) {
+	r := v.Sinks.Redis
+	if r == nil {
+		return
+	}
+	for j := range r.Indexes {
+		ix := &r.Indexes[j]
+		parts, _ := config.ParseKeyTemplate(ix.Key)
+		for _, p := range parts {
+			if f := fieldAt(view.Fields, p.Text); p.Field && f != nil && !scalarField(f) {
+				c.errs.Add(c.cfg.ValuePos(&ix.Key, ix.Pos), "view %q: redis index key placeholder {%s} is %s, which cannot be part of a key: name a field inside it (e.g. {%s.id})",
+					view.Name, p.Text, describeField(f), p.Text)
+			}
+		}
+		if f := fieldAt(view.Fields, ix.Score); f != nil && !scoreField(f) {
+			c.errs.Add(c.cfg.ValuePos(&ix.Score, ix.Pos), "view %q: redis index score %s is %s: a score is a number, a date or a timestamp",
+				view.Name, ix.Score, describeField(f))
+		}
+	}
+}
+
+// fieldAt is the field a dotted path names, through one-to-one joins;
+// nil when it names none.
+func fieldAt(fields []*Field, path string) *Field {
+	name, rest, nested := strings.Cut(path, ".")
+	f := fieldNamed(fields, name)
+	switch {
+	case f == nil || !nested:
+		return f
+	case f.Kind == KindOne && f.Column == "":
+		return fieldAt(f.Join.Fields, rest)
+	}
+	return nil
+}
+
+// scalarField reports whether f holds one value, not an object or array.
+func scalarField(f *Field) bool {
+	switch {
+	case f.Kind == KindMany, f.Kind == KindOne && f.Column == "", f.Type.Array:
+		return false
+	}
+	return f.Type.Name != "json" && f.Type.Name != "jsonb"
+}
+
+func scoreField(f *Field) bool {
+	if !scalarField(f) {
+		return false
+	}
+	switch f.Type.Name {
+	case "", "smallint", "integer", "bigint", "numeric", "real", "double precision", "date", "timestamp", "timestamptz":
+		return true // "": a type not declared, known only at run time
+	}
+	return false
+}
+
+func describeField(f *Field) string {
+	switch {
+	case f.Kind == KindMany:
+		return "an array of objects"
+	case f.Kind == KindOne && f.Column == "":
+		return "an object"
+	}
+	return f.Type.String()
 }
 
 func fieldNamed(fields []*Field, name string) *Field {
