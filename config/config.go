@@ -206,12 +206,6 @@ type Source struct {
 	// Signal reaches the source's Debezium connector through its Kafka
 	// signal channel, for `rebuild --from signal`.
 	Signal Signal `yaml:"signal"`
-	// Tombstones says what a Kafka tombstone (a null value) does: skip
-	// (default; the delete event before it did the work), or delete the
-	// row its key names, for topics where the tombstone is all a delete
-	// leaves (ExtractNewRecordState's delete.tombstone.handling.mode
-	// tombstone, its default since Debezium 2.5).
-	Tombstones string `yaml:"tombstones"`
 }
 
 // Signal says how to ask a source's Debezium connector for an incremental

@@ -7,25 +7,24 @@ import (
 
 // Defaults applied after decoding and before validation.
 const (
-	DefaultGroup            = "projector"
-	DefaultClientID         = "projector"
-	DefaultBatchSize        = 10000
-	DefaultBatchBytes       = 16 << 20
-	DefaultShutdown         = Duration(20 * time.Second)
-	DefaultStateSchema      = "projector"
-	DefaultAdminListen      = "127.0.0.1:9464"
-	DefaultLogFormat        = "text"
-	DefaultLogLevel         = "info"
-	DefaultTolerance        = "all"
-	DefaultSourceFormat     = "auto"
-	DefaultSourceTombstones = "skip"
-	DefaultViewSchema       = "public"
-	DefaultRedisFormat      = "json"
-	DefaultRebuildKeep      = Duration(time.Hour)
-	DefaultSignalTimeout    = Duration(6 * time.Hour)
-	DefaultTombstones       = Duration(30 * 24 * time.Hour)
-	MinTombstoneRetention   = Duration(time.Hour) // validate's message says 1h
-	deadLetterTopicSuffix   = ".dlq"
+	DefaultGroup          = "projector"
+	DefaultClientID       = "projector"
+	DefaultBatchSize      = 10000
+	DefaultBatchBytes     = 16 << 20
+	DefaultShutdown       = Duration(20 * time.Second)
+	DefaultStateSchema    = "projector"
+	DefaultAdminListen    = "127.0.0.1:9464"
+	DefaultLogFormat      = "text"
+	DefaultLogLevel       = "info"
+	DefaultTolerance      = "all"
+	DefaultSourceFormat   = "auto"
+	DefaultViewSchema     = "public"
+	DefaultRedisFormat    = "json"
+	DefaultRebuildKeep    = Duration(time.Hour)
+	DefaultSignalTimeout  = Duration(6 * time.Hour)
+	DefaultTombstones     = Duration(30 * 24 * time.Hour)
+	MinTombstoneRetention = Duration(time.Hour) // validate's message says 1h
+	deadLetterTopicSuffix = ".dlq"
 )
 
 // applyDefaults fills what the file left out. An empty string counts as left
@@ -74,7 +73,6 @@ func (c *Config) applyDefaults(d *decoder) {
 	for i := range c.Sources {
 		s := &c.Sources[i].Value
 		setDefault(&s.Format, DefaultSourceFormat)
-		setDefault(&s.Tombstones, DefaultSourceTombstones)
 		// Debezium names a topic <topic.prefix>.<schema or database>.<table
 		// or collection> unless a router renamed it; its signal topic
 		// defaults to <topic.prefix>-signal.

@@ -286,7 +286,6 @@ func (v *validator) sources() {
 			topics[s.Topic] = e.Key
 		}
 		v.oneOf(&s.Format, "format of "+label, "auto", "json", "avro", "unwrapped")
-		v.oneOf(&s.Tombstones, "tombstones of "+label, "skip", "delete")
 		v.signal(&s.Signal, label)
 		for j := range s.Columns {
 			col := &s.Columns[j]

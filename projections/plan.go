@@ -62,9 +62,6 @@ type Source struct {
 	// Indexed lists the columns joins look rows up by: the state indexes them
 	// (not a column the key finds, see KeyedBy).
 	Indexed []string
-	// TombstonesDelete: a Kafka tombstone deletes the row its key names
-	// (config.Source.Tombstones).
-	TombstonesDelete bool
 }
 
 // KeyedBy reports whether rows of the source are found by col through the

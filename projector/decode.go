@@ -124,11 +124,9 @@ const maxIndexedText = 2048
 // toRowChange maps a decoded change to a state change; ok is false for
 // records that change no row (tombstones, transaction markers, heartbeats).
 func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, error) {
-	tombstone := ch.Kind == debezium.KindTombstone && src.TombstonesDelete
-	if ch.Kind != debezium.KindChange && !tombstone {
+	if ch.Kind != debezium.KindChange {
 		// A Kafka tombstone carries no position: the delete before it did the
 		// work, and applying it could delete a row created again since.
-		// Where it is all a delete leaves, it deletes (placeTombstones).
 		return rowChange{}, false, nil
 	}
 	if ch.Op == debezium.OpTruncate {
@@ -140,7 +138,7 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		return rowChange{Truncate: true, PosHi: ch.Position.Hi, PosLo: ch.Position.Lo}, true, nil
 	}
 	row := ch.After
-	deleted := ch.Op == debezium.OpDelete || tombstone
+	deleted := ch.Op == debezium.OpDelete
 	if deleted {
 		row = ch.Before
 	}
@@ -214,6 +212,6 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 	}
 	return rowChange{
 		Key: key, Data: debezium.Exact(data).(map[string]any), PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
-		Deleted: deleted, Merge: !deleted && len(ch.Unchanged) > 0, Tombstone: tombstone,
+		Deleted: deleted, Merge: !deleted && len(ch.Unchanged) > 0,
 	}, true, nil
 }

@@ -291,11 +291,6 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 			return nil, nil, err
 		}
 		n.stale += older
-		changes, gone, err := e.placeTombstones(ctx, tx, src, changes)
-		if err != nil {
-			return nil, nil, err
-		}
-		n.stale += gone
 		// ON CONFLICT cannot touch a row twice in one statement: apply a
 		// key's changes in rounds, in order, after folding away the ones
 		// a later change of the same key makes moot.

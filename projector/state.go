@@ -92,8 +92,6 @@ type stateTx interface {
 	truncations(ctx context.Context) (map[string]debezium.Position, error)
 	// truncate records a truncate of src at pos.
 	truncate(ctx context.Context, src *projections.Source, pos debezium.Position) error
-	// positions reads the positions of the live rows with the given keys.
-	positions(ctx context.Context, src *projections.Source, keys []string) (map[string]debezium.Position, error)
 	// groupAggs reads the kept groups of an aggregation view (see
 	// groupAgg), locking them until tx ends when lock is set.
 	groupAggs(ctx context.Context, view string, ids []string, lock bool) (map[string]storedGroup, error)
@@ -141,9 +139,6 @@ type rowChange struct {
 	// Truncate marks a truncate of the whole table at the position: the
 	// engine turns it into deletes of the rows older than it.
 	Truncate bool `json:"-"`
-	// Tombstone marks a delete from a Kafka tombstone, which has no
-	// position: the engine gives it the row's (see placeTombstones).
-	Tombstone bool `json:"-"`
 	// rec is the record a patch came from, to dead-letter when the state
 	// holds no row to patch (see applied.Unbased).
 	rec *Record
