@@ -359,11 +359,14 @@ func finishEnvelope(e *envelope, p *path) (Change, keyHint, error) {
 // (delete.tombstone.handling.mode rewrite-with-tombstone, or the legacy
 // drop.tombstones=false), among the rows it unwraps: a source read as
 // unwrapped still takes them as truncates, not as a row whose columns are
-// named source, op, before and after.
+// named source, op, before and after. Only the PostgreSQL connector sends
+// truncates, always with its name and an LSN in source: a row of a table
+// with columns op and source is not mistaken for one.
 func (d *Decoder) isTruncate(comp *compiled, payload []byte, pp *path) bool {
 	st := &dec{s: scanner{data: payload}, strings: &d.strings}
 	ch, _, err := d.envelope(st, comp, pp)
-	return err == nil && ch.Kind == KindChange && ch.Op == OpTruncate
+	return err == nil && ch.Kind == KindChange && ch.Op == OpTruncate &&
+		ch.Source.Connector == "postgresql" && ch.Source.LSN != nil
 }
 
 func relationalPosition(src *Source) Position {

@@ -156,7 +156,14 @@ func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.C
 	e.conflicts.add(refused, nil)
 	r.refused = append(r.refused, refused...)
 	if err == nil && len(r.refused) > 0 && handOn != nil {
-		err = handOn(ctx, r.refused)
+		if err = handOn(ctx, r.refused); err == nil {
+			r.refused = nil // handed on: not again, whatever fails next
+		}
+	}
+	if err == nil {
+		if err = e.state.forgetPending(ctx, []int64{id}); err != nil {
+			err = fmt.Errorf("%w: %w", ErrState, err)
+		}
 	}
 	e.recoveredMu.Lock()
 	defer e.recoveredMu.Unlock()
@@ -165,8 +172,5 @@ func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.C
 		return err
 	}
 	delete(e.recovered, id)
-	if err := e.state.forgetPending(ctx, []int64{id}); err != nil {
-		return fmt.Errorf("%w: %w", ErrState, err)
-	}
 	return nil
 }
