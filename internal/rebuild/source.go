@@ -27,6 +27,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -426,10 +427,19 @@ func snapshotRecord(src *projections.Source, data []byte, lsn int64) (projector.
 // ordered by its LSN alone: an initial snapshot's read gives way to the
 // first streamed transaction whatever its LSN (debezium.Position.Replaces),
 // which would let a change from before S replace this row.
+//
+// A source read as unwrapped (ExtractNewRecordState) gets the row with the
+// SMT's metadata instead: its decoder reads an envelope as a row whose
+// columns are named op, source and after.
 func readRecord(src *projections.Source, key, row map[string]any, lsn int64) (projector.Record, error) {
 	ev := map[string]any{
 		"op": "r", "ts_ms": time.Now().UnixMilli(), "transaction": nil, "before": nil, "after": row,
 		"source": map[string]any{"connector": "postgresql", "snapshot": "incremental", "lsn": lsn},
+	}
+	if src.Format == "unwrapped" {
+		ev = make(map[string]any, len(row)+4)
+		maps.Copy(ev, row)
+		ev["__op"], ev["__lsn"], ev["__snapshot"], ev["__connector"] = "r", lsn, "incremental", "postgresql"
 	}
 	k, err := json.Marshal(key)
 	if err != nil {
