@@ -138,12 +138,28 @@ func (v *validator) esMappings(es *ElasticsearchSink, vw *View, path []string) {
 			continue
 		}
 		if t, ok := e.Value["type"]; ok {
-			if s, isString := t.(string); !isString || s == "" {
+			s, isString := t.(string)
+			switch {
+			case !isString || s == "":
 				v.add(v.at(&e.Value, e.KeyPos), "%s: the type of %q must be an Elasticsearch field type (keyword, text, long, date, …)", label, e.Key)
+			case slices.Contains(esTypes, s):
+			case suggest(s, slices.Clone(esTypes)) != "":
+				// A type plugins do not add either: Elasticsearch would
+				// refuse the index template at start.
+				v.add(v.at(&e.Value, e.KeyPos), "%s: the type of %q is %q, not an Elasticsearch field type (did you mean %q?)", label, e.Key, s, suggest(s, slices.Clone(esTypes)))
 			}
 		}
 	}
 }
+
+// esTypes are Elasticsearch 8's field types. A type not among them may be
+// a plugin's (murmur3, annotated_text); one a typo away from them is not.
+var esTypes = []string{"aggregate_metric_double", "alias", "binary", "boolean", "byte", "completion", "constant_keyword",
+	"counted_keyword", "date", "date_nanos", "date_range", "dense_vector", "double", "double_range", "flattened", "float",
+	"float_range", "geo_point", "geo_shape", "half_float", "histogram", "integer", "integer_range", "ip", "ip_range", "join",
+	"keyword", "long", "long_range", "match_only_text", "nested", "object", "passthrough", "percolator", "point", "rank_feature",
+	"rank_features", "scaled_float", "search_as_you_type", "semantic_text", "shape", "short", "sparse_vector", "text",
+	"token_count", "unsigned_long", "version", "wildcard"}
 
 // hasFieldPath reports whether a field name or dotted path names a field
 // of a document: a top-level field, or a path through joined objects
