@@ -150,7 +150,10 @@ var typeArgs = regexp.MustCompile(`\(\s*(-?\d+)?\s*(?:,\s*(-?\d+)\s*)?\)`)
 const NumberSubField = "number"
 
 func numericMapping(args []string) map[string]any {
-	keyword := map[string]any{"type": "keyword", "fields": map[string]any{
+	// A numeric of no declared precision (sums and averages among them)
+	// has no bound on its digits: past maxKeywordChars it is kept in
+	// _source, not indexed, rather than refused as an immense term.
+	keyword := map[string]any{"type": "keyword", "ignore_above": maxKeywordChars, "fields": map[string]any{
 		NumberSubField: map[string]any{"type": "double", "ignore_malformed": true},
 	}}
 	if args == nil || args[1] == "" {

@@ -16,7 +16,7 @@ func TestFieldMapping(t *testing.T) {
 	text := map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}}}
 	kw := map[string]any{"type": "keyword"}
 	longKw := map[string]any{"type": "keyword", "ignore_above": 8191}
-	digits := map[string]any{"type": "keyword", "fields": map[string]any{
+	digits := map[string]any{"type": "keyword", "ignore_above": 8191, "fields": map[string]any{
 		"number": map[string]any{"type": "double", "ignore_malformed": true}}}
 	tests := []struct {
 		name, field, typ string
@@ -168,7 +168,7 @@ func TestElasticsearchSetup(t *testing.T) {
 			"id": map[string]any{"type": "long"}, "customer_id": map[string]any{"type": "keyword", "ignore_above": 8191.0},
 			"ref": map[string]any{"type": "keyword"}, "title": text,
 			"price": map[string]any{"type": "scaled_float", "scaling_factor": 100.0, "ignore_malformed": true},
-			"total": map[string]any{"type": "keyword", "fields": map[string]any{
+			"total": map[string]any{"type": "keyword", "ignore_above": float64(8191), "fields": map[string]any{
 				"number": map[string]any{"type": "double", "ignore_malformed": true}}},
 			"qty":   map[string]any{"type": "long"},
 			"score": map[string]any{"type": "double", "ignore_malformed": true}, "paid": map[string]any{"type": "boolean"},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,8 +118,48 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 		}
 		pending = retry
 	}
+	if err := s.dropStale(ctx, docs, failed); err != nil {
+		return err
+	}
 	if len(failed) > 0 {
 		return &sinks.BatchError{Failed: failed}
+	}
+	return nil
+}
+
+// dropStale takes out of failed the docs refused as they are whose id
+// holds their revision or a newer one already: they are stale, never
+// refused, in every store. Elasticsearch parses a document before it
+// compares versions, so an outdated one its mapping cannot take is answered
+// 400, not 409; and one too large is refused before it is sent. Refusals
+// are rare: one get per refused doc.
+func (s *Sink) dropStale(ctx context.Context, docs []sinks.Doc, failed map[int]error) error {
+	for i, err := range failed {
+		d := &docs[i]
+		v := s.views[d.View]
+		if !errors.Is(err, sinks.ErrRefused) || v == nil || d.ID == "" || idBytes(d.ID) > maxIDBytes {
+			continue
+		}
+		var got struct {
+			Found   bool  `json:"found"`
+			Version int64 `json:"_version"`
+		}
+		status, data, err := s.exchange(ctx, http.MethodGet, "/"+url.PathEscape(v.index)+"/_doc/"+url.PathEscape(d.ID)+"?_source=false", nil)
+		switch {
+		case err != nil:
+			return err // unreachable: the batch is retried
+		case status == http.StatusNotFound:
+			continue // no such doc, or no index yet
+		case status >= 300:
+			return fmt.Errorf("elasticsearch: look up the version of refused doc %q: %w", d.ID, parseAPIError(status, data))
+		}
+		if err := json.Unmarshal(data, &got); err != nil {
+			return fmt.Errorf("elasticsearch: look up the version of refused doc %q: %w", d.ID, err)
+		}
+		if got.Found && got.Version >= d.Rev {
+			delete(failed, i)
+			s.stale.Add(1)
+		}
 	}
 	return nil
 }
