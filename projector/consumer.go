@@ -232,13 +232,16 @@ func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
+		recs := fetches.Records()
 		if len(recreated) > 0 {
 			if err := c.consumeAgain(ctx, p, recreated); err != nil {
 				return errors.Join(err, p.wait())
 			}
-			continue
+			// The poll's records of the other topics go on: the client has
+			// moved past them. The rebalance consumeAgain may start waits
+			// for them to be committed (drain, below).
+			recs = slices.DeleteFunc(recs, func(r *kgo.Record) bool { return slices.Contains(recreated, r.Topic) })
 		}
-		recs := fetches.Records()
 		if failed && len(recs) == 0 {
 			// The client retries on its own; polling again at once would
 			// only log the same error in a tight loop.
@@ -286,6 +289,7 @@ func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 			drain = true
 		default:
 		}
+		drain = drain || len(recreated) > 0
 		stopped := pollCtx.Err() != nil
 		if drain || stopped || p.idle() {
 			if err := c.drain(ctx, p); err != nil {
@@ -312,6 +316,21 @@ func (c *Consumer) prepare(ctx, pollCtx context.Context, p *pipeline, recs []*kg
 		return false, nil
 	default:
 		return false, err
+	}
+	if c.opts.StopOnError && len(d.Dead) > 0 {
+		// errors.tolerance none: no store may reflect a record after the
+		// one the consumer stops on. The batch is cut before it: those
+		// records are applied and written, then the stop (toleranceNone)
+		// comes, on the bad record alone.
+		first := d.Dead[0]
+		cut := max(0, slices.IndexFunc(recs, func(r *kgo.Record) bool {
+			return r.Topic == first.Record.Topic && r.Partition == first.Record.Partition && r.Offset == first.Record.Offset
+		}))
+		recs = recs[:cut]
+		if d, err = c.decode(ctx, pollCtx, p, recs); err != nil {
+			return false, err
+		}
+		d.Dead = []DeadLetter{first}
 	}
 	// The batch ahead goes on to be written, this one to be applied.
 	if err := c.promote(ctx, p, true); err != nil {

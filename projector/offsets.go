@@ -16,7 +16,8 @@ import (
 // topics, are finished first; failed commits and watermarks of the old
 // topics are forgotten, since their offsets mean nothing in the new ones
 // and a watermark past a new topic's end would tell readers its records
-// are in the stores before they are.
+// are in the stores before they are. The caller allows the rebalance
+// consuming them afresh may start once the rest of its poll is committed.
 func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []string) error {
 	c.log.Warn("topics were deleted and created again; consuming them afresh", "topics", topics)
 	if err := c.promote(ctx, p, true); err != nil {
@@ -36,7 +37,6 @@ func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []strin
 	}
 	c.cl.PurgeTopicsFromConsuming(topics...)
 	c.cl.AddConsumeTopics(topics...)
-	c.cl.AllowRebalance()
 	return nil
 }
 
