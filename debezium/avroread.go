@@ -280,7 +280,10 @@ func (r *avroReader) value(n *avroNode, depth int, unchanged *[]string) (any, er
 		if err != nil {
 			return nil, err
 		}
-		return convertLeaf(n.c, b[0] != 0)
+		if b[0] > 1 { // the spec: "either 0 (false) or 1 (true)"
+			return nil, bad("Avro boolean byte %d is neither 0 nor 1", b[0])
+		}
+		return convertLeaf(n.c, b[0] == 1)
 	case avro.Int, avro.Long:
 		v, err := r.long()
 		if err != nil {
@@ -488,7 +491,7 @@ func convertLeaf(c *codec, v any) (any, error) {
 			}
 			d, ok := decimalLiteral([]byte(v))
 			if !ok {
-				return nil, bad("expected a decimal, found %q", v)
+				return nil, bad("expected a decimal, found %s", brief(v))
 			}
 			return declaredDecimal(c, d)
 		case kDate, kTime, kTimestamp, kZonedTimestamp, kZonedTime, kInterval:

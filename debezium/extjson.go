@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func parseExtDoc(b []byte, p *path) (map[string]any, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, bad("expected an Extended JSON document, found a %s wrapper", typeName(v))
+		return nil, under(bad("expected an Extended JSON document, found a %s wrapper", typeName(v)), p)
 	}
 	return m, nil
 }
@@ -208,6 +209,9 @@ func unwrapExt(m map[string]any) (any, error) {
 			if !ok {
 				return nil, bad("$code is not a string")
 			}
+			if _, ok := m["$scope"].(map[string]any); !ok {
+				return nil, bad("$scope is not a document")
+			}
 			return map[string]any{"code": code, "scope": m["$scope"]}, nil
 		}
 		return m, nil
@@ -245,7 +249,7 @@ func unwrapOne(k string, v any) (any, error) {
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, bad("invalid $numberLong %q", s)
+			return nil, bad("invalid $numberLong %s", brief(s))
 		}
 		return n, nil
 	case "$numberInt":
@@ -255,7 +259,7 @@ func unwrapOne(k string, v any) (any, error) {
 		}
 		n, err := strconv.ParseInt(s, 10, 32)
 		if err != nil {
-			return nil, bad("invalid $numberInt %q", s)
+			return nil, bad("invalid $numberInt %s", brief(s))
 		}
 		return n, nil
 	case "$numberDouble":
@@ -267,9 +271,14 @@ func unwrapOne(k string, v any) (any, error) {
 		case "NaN", "Infinity", "-Infinity":
 			return s, nil
 		}
+		// A decimal string, not Go's literals (1_000, 0x1p-2) ParseFloat
+		// also takes.
 		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, bad("invalid $numberDouble %q", s)
+		if err != nil || !decimalFloat.MatchString(s) || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, bad("invalid $numberDouble %s", brief(s))
+		}
+		if f == 0 {
+			f = 0 // -0.0 reads as 0, as a relaxed -0.0 does
 		}
 		return f, nil
 	case "$numberDecimal":
@@ -277,13 +286,21 @@ func unwrapOne(k string, v any) (any, error) {
 		if !ok {
 			return nil, bad("expected a string")
 		}
-		switch s {
-		case "NaN", "Infinity", "-Infinity", "-NaN", "+Infinity":
-			return strings.TrimPrefix(s, "+"), nil
+		if special, ok := decimal128Special(s); ok {
+			return special, nil
 		}
-		d, ok := decimalLiteralLimit([]byte(s), decimal128MaxExponent)
-		if !ok || len(s) > 100 { // decimal128 has 34 digits
-			return nil, bad("invalid $numberDecimal %q", s)
+		// Decimal128 holds 34 digits, but a string may pad them with
+		// zeros (.000…1); past maxDecimal128Text it is no Decimal128.
+		t := strings.TrimPrefix(s, "+")
+		switch { // .5 and -.5 have no digit before the point
+		case strings.HasPrefix(t, "."):
+			t = "0" + t
+		case strings.HasPrefix(t, "-."):
+			t = "-0" + t[1:]
+		}
+		d, ok := decimalLiteralLimit([]byte(t), decimal128MaxExponent)
+		if !ok || len(s) > maxDecimal128Text || strings.HasPrefix(s, "+-") {
+			return nil, bad("invalid $numberDecimal %s", brief(s))
 		}
 		return d, nil
 	case "$binary":
@@ -304,7 +321,7 @@ func unwrapOne(k string, v any) (any, error) {
 		}
 		u, ok := uuidString([]byte(s))
 		if !ok {
-			return nil, bad("invalid UUID %q", s)
+			return nil, bad("invalid UUID %s", brief(s))
 		}
 		return u, nil
 	case "$timestamp":
@@ -340,15 +357,42 @@ func unwrapOne(k string, v any) (any, error) {
 		}
 		return nil, nil
 	case "$dbPointer":
+		// $id is an ObjectId, which extTop has turned into its hex.
 		ref, ok := v.(map[string]any)
 		_, ok1 := ref["$ref"].(string)
-		_, ok2 := ref["$id"].(string)
-		if !ok || !ok1 || !ok2 || len(ref) != 2 {
-			return nil, bad("expected {$ref, $id}")
+		id, ok2 := ref["$id"].(string)
+		if !ok || !ok1 || !ok2 || len(ref) != 2 || len(id) != 24 || !isHex(id) {
+			return nil, bad("expected {$ref, $id: an ObjectId}")
 		}
 		return ref, nil
 	}
 	return nil, nil
+}
+
+// decimalFloat is a $numberDouble's decimal string.
+var decimalFloat = regexp.MustCompile(`^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+
+// maxDecimal128Text bounds a $numberDecimal's text: the BSON corpus has
+// strings of 1,000 characters (zeros padding one digit).
+const maxDecimal128Text = 4096
+
+// decimal128Special reads Decimal128's non-finite values, in any case and
+// with any sign, as the BSON corpus parses them: inf, -Infinity, +nan, -NaN.
+func decimal128Special(s string) (string, bool) {
+	body := strings.TrimLeft(s, "+-")
+	if len(s)-len(body) > 1 {
+		return "", false
+	}
+	switch strings.ToLower(body) {
+	case "nan":
+		return "NaN", true
+	case "inf", "infinity":
+		if strings.HasPrefix(s, "-") {
+			return "-Infinity", true
+		}
+		return "Infinity", true
+	}
+	return "", false
 }
 
 func has(m map[string]any, k string) bool {
@@ -392,7 +436,7 @@ func extDate(v any) (any, error) {
 	case string:
 		t, ok := parseTimestamp(v)
 		if !ok {
-			return nil, bad("invalid date %q", v)
+			return nil, bad("invalid date %s", brief(v))
 		}
 		ms = t.UnixMilli()
 	default:
@@ -408,7 +452,7 @@ func extDate(v any) (any, error) {
 func extBinary(b64, sub string) (any, error) {
 	st, err := strconv.ParseUint(sub, 16, 8)
 	if err != nil {
-		return nil, bad("invalid binary subtype %q", sub)
+		return nil, bad("invalid binary subtype %s", brief(sub))
 	}
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {

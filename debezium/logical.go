@@ -113,7 +113,7 @@ func nonFinite(b []byte) (any, error) {
 	case "NaN", "Infinity", "-Infinity":
 		return string(b), nil
 	}
-	return nil, bad("expected a number, found string %q", b)
+	return nil, bad("expected a number, found string %s", brief(b))
 }
 
 // decodeBase64 reads binary.handling.mode=base64 and, told apart by its
@@ -257,11 +257,11 @@ func (d *dec) decimalValue(c *codec, tok byte) (any, error) {
 				return s, nil
 			}
 			if c.kind == kVarDecimal {
-				return nil, bad("expected a decimal, found string %q", b)
+				return nil, bad("expected a decimal, found string %s", brief(b))
 			}
 		}
 		if !c.scaleKnown {
-			return nil, bad("decimal %q has no known scale (declare the column as numeric(p,s))", b)
+			return nil, bad("decimal %s has no known scale (declare the column as numeric(p,s))", brief(b))
 		}
 		raw, err := decodeBase64(b)
 		if err != nil {
@@ -411,16 +411,16 @@ func temporalFromString(c *codec, s string) (any, error) {
 	case kDate:
 		t, err := time.Parse("2006-01-02", s)
 		if err != nil {
-			return nil, bad("invalid date %q", s)
+			return nil, bad("invalid date %s", brief(s))
 		}
 		if !inYears(t) {
-			return nil, bad("date %q is %s", s, unsupportedYears)
+			return nil, bad("date %s is %s", brief(s), unsupportedYears)
 		}
 		return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
 	case kTime:
 		v, ok := parseTimeOfDay(s)
 		if !ok {
-			return nil, bad("invalid time %q", s)
+			return nil, bad("invalid time %s", brief(s))
 		}
 		return roundTimeOfDay(v, c.step), nil
 	case kTimestamp, kZonedTimestamp:
@@ -429,16 +429,16 @@ func temporalFromString(c *codec, s string) (any, error) {
 		}
 		t, ok := parseTimestamp(s)
 		if !ok {
-			return nil, bad("invalid timestamp %q", s)
+			return nil, bad("invalid timestamp %s", brief(s))
 		}
 		if t = roundTimestamp(t, c.step); !inYears(t) {
-			return nil, bad("timestamp %q is %s", s, unsupportedYears)
+			return nil, bad("timestamp %s is %s", brief(s), unsupportedYears)
 		}
 		return t, nil
 	case kZonedTime:
 		v, ok := normaliseZonedTime(s, c.step)
 		if !ok {
-			return nil, bad("invalid time with zone %q", s)
+			return nil, bad("invalid time with zone %s", brief(s))
 		}
 		return v, nil
 	}
@@ -510,7 +510,7 @@ func normaliseZonedTime(s string, step int64) (string, bool) {
 func canonicalUUID(b []byte) (any, error) {
 	s, ok := uuidString(b)
 	if !ok {
-		return nil, bad("invalid UUID %q", b)
+		return nil, bad("invalid UUID %s", brief(b))
 	}
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // path is the location of a value inside a record, kept as a chain of stack
@@ -50,6 +51,25 @@ func malformed(p *path, format string, args ...any) error {
 // that decoding builds no path at all while it succeeds.
 func bad(format string, args ...any) error {
 	return &MalformedError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// maxQuoted bounds the part of a bad value an error quotes: a record of a
+// megabyte whose one value is malformed must not make an error (and the
+// dead letter's header carrying it) as large.
+const maxQuoted = 60
+
+// brief quotes a bad value (a string or bytes) for an error, cut to
+// maxQuoted bytes at a character's start.
+func brief[T ~string | ~[]byte](v T) string {
+	s := string(v)
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d bytes)", len(s))
 }
 
 // prefixErr puts a relative error one level down: under a member name or

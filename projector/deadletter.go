@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,7 +33,7 @@ func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused [
 			Key:   d.Record.Key,
 			Value: d.Record.Value,
 			Headers: []kgo.RecordHeader{
-				{Key: "projector.error", Value: []byte(d.Err.Error())},
+				{Key: "projector.error", Value: errorHeader(d.Err)},
 				{Key: "projector.topic", Value: []byte(d.Record.Topic)},
 				{Key: "projector.partition", Value: []byte(strconv.Itoa(int(d.Record.Partition)))},
 				{Key: "projector.offset", Value: []byte(strconv.FormatInt(d.Record.Offset, 10))},
@@ -45,7 +46,7 @@ func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused [
 			Key:   []byte(r.Doc.ID),
 			Value: refusedDoc(r.Doc),
 			Headers: []kgo.RecordHeader{
-				{Key: "projector.error", Value: []byte(r.Err.Error())},
+				{Key: "projector.error", Value: errorHeader(r.Err)},
 				{Key: "projector.sink", Value: []byte(r.Sink)},
 				{Key: "projector.view", Value: []byte(r.Doc.View)},
 				{Key: "projector.doc_id", Value: []byte(r.Doc.ID)},
@@ -70,6 +71,22 @@ func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused [
 		c.log.Warn("refused doc sent to the dead-letter topic", "sink", r.Sink, "view", r.Doc.View, "doc", r.Doc.ID, "rev", r.Doc.Rev)
 	}
 	return nil
+}
+
+// maxErrorHeader bounds the projector.error header: a dead letter whose
+// value is left out for its size must not stay too large by its reason.
+const maxErrorHeader = 8 << 10
+
+func errorHeader(err error) []byte {
+	msg := err.Error()
+	if len(msg) > maxErrorHeader {
+		cut := maxErrorHeader
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return []byte(msg)
 }
 
 // refusedDoc is a refused doc as a dead letter shows it: the view's
