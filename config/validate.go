@@ -238,6 +238,13 @@ func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes .
 		v.add(at, "%s must start with %s://", label, strings.Join(schemes, ":// or "))
 		return false
 	}
+	if authority, _, _ := strings.Cut(strings.SplitN(*ptr, "://", 2)[1], "/"); strings.Count(authority, "@") > 1 {
+		// Go's parser ends the user and password at the last @, libpq's
+		// (pgx) at the first: pgx would dial a host made of the
+		// password's tail, and its errors would show it.
+		v.add(at, "%s has an @ in its user or password: write it %%40", label)
+		return false
+	}
 	if needHost && u.Host == "" {
 		v.add(at, "%s needs a host (%s://host:port)", label, schemes[0])
 		return false
