@@ -64,7 +64,15 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: expression %q gives %s, which does not fit type %s", sc.path, *src, rt, want)
 		return nil
 	}
-	return &Expr{Source: *src, Program: prog}
+	// What runs compares with null as SQL does (runtimeChecks). It is
+	// compiled apart: its calls hide from the checker the operands of the
+	// comparisons they replace, whose problems the compile above reported.
+	run, err := expr.Compile(*src, append(opts, runtimeChecks()...)...)
+	if err != nil {
+		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: invalid expression %q: %s", sc.path, *src, err)
+		return nil
+	}
+	return &Expr{Source: *src, Program: run}
 }
 
 var timeType = reflect.TypeFor[time.Time]()
@@ -89,8 +97,10 @@ func fits(t config.Type, rt reflect.Type) bool {
 		return k == reflect.Bool
 	case "text":
 		return k == reflect.String
-	case "timestamp", "date":
+	case "timestamp", "date", "time":
 		return rt == timeType || k == reflect.String // text is parsed at run time, null if it is none
+	case "bytea":
+		return k == reflect.String || k == reflect.Slice && rt.Elem().Kind() == reflect.Uint8
 	}
 	return true // jsonb takes anything; other types are sent as text
 }

@@ -26,6 +26,7 @@ const (
 	fnNeg = "checked unary -"
 	fnSum = "checked sum"
 	fnAbs = "checked abs"
+	fnInt = "checked int"
 )
 
 // checkedIntegers makes an expression's integer +, -, * and unary - fail
@@ -146,6 +147,24 @@ func abs(p ...any) (any, error) {
 		return int(-a), nil
 	}
 	return int(a), nil
+}
+
+// toInt is expr's int with a float beyond an integer's range (or not a
+// number) an overflow, where Go's conversion gives any value at all.
+func toInt(p ...any) (any, error) {
+	var f float64
+	switch x := p[0].(type) {
+	case float64:
+		f = x
+	case float32:
+		f = float64(x)
+	default:
+		return builtin.Int(x), nil
+	}
+	if math.IsNaN(f) || f >= math.MaxInt64 || f < math.MinInt64 {
+		return nil, ErrIntegerOverflow
+	}
+	return int(f), nil
 }
 
 // isIntegerKind says whether t is one of Go's integer types (not a named

@@ -62,13 +62,15 @@ func (x *Expr) ReadsClock() bool {
 func (x *Expr) findReads() (names []string, all bool) {
 	root := x.Program.Node()
 	// Not reads: the names of functions called, and the $env the checked
-	// + is given (see add).
+	// + and text builtins are given (see add, textCall).
 	ours := map[ast.Node]bool{}
 	ast.Find(root, func(n ast.Node) bool {
 		if c, ok := n.(*ast.CallNode); ok {
 			ours[c.Callee] = true
-			if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == fnAdd && len(c.Arguments) == 3 {
-				ours[c.Arguments[2]] = true
+			if id, ok := c.Callee.(*ast.IdentifierNode); ok && budgeted[id.Value] && len(c.Arguments) > 0 {
+				if last, ok := c.Arguments[len(c.Arguments)-1].(*ast.IdentifierNode); ok && last.Value == "$env" {
+					ours[last] = true
+				}
 			}
 		}
 		return false

@@ -117,8 +117,23 @@ func Sample(t config.Type) any {
 // integral and float64 otherwise: expressions cannot compute with the
 // json.Number the state decodes it as.
 func ExprValue(t config.Type, v any) any {
-	if v == nil || t.Array {
+	if v == nil {
 		return v
+	}
+	if t.Array {
+		// Each element as a value of the element type: 1 in arr, sum(arr)
+		// compute with integers, not the state's number text.
+		items, ok := v.([]any)
+		if !ok {
+			return v
+		}
+		elem := t
+		elem.Array = false
+		out := make([]any, len(items))
+		for i, e := range items {
+			out[i] = ExprValue(elem, e)
+		}
+		return out
 	}
 	switch family(t) {
 	case "", "jsonb", "json":

@@ -3,6 +3,7 @@ package projector
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -45,10 +46,41 @@ func exprResult(t config.Type, v any) (any, bool) {
 	case int64:
 		return integerResult(t, v, r)
 	case map[string]any, []any, []string:
+		if !finite(v) {
+			return nil, false // no JSON holds it: x / 0 inside, as alone
+		}
 		c, _ := cleanValue(v)
 		return c, true
 	}
+	if rv := reflect.ValueOf(v); rv.CanInt() {
+		// An integer of a named type (b - a, a time.Duration) is checked
+		// against the field's range as any other.
+		n := rv.Int()
+		return integerResult(t, n, n)
+	}
 	return v, true
+}
+
+// finite reports whether v, a json or array result, holds no infinite or
+// NaN float at any depth.
+func finite(v any) bool {
+	switch x := v.(type) {
+	case float64:
+		return !math.IsInf(x, 0) && !math.IsNaN(x)
+	case map[string]any:
+		for _, e := range x {
+			if !finite(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !finite(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func integerResult(t config.Type, v any, n int64) (any, bool) {
@@ -60,7 +92,8 @@ func integerResult(t config.Type, v any, n int64) (any, bool) {
 		return v, n >= math.MinInt16 && n <= math.MaxInt16
 	case "integer":
 		return v, n >= math.MinInt32 && n <= math.MaxInt32
-	case "real":
+	case "real", "double precision":
+		// As the column holds it: a float8 above 2^53 is not every integer.
 		return floatResult(t, float64(n))
 	}
 	if s, ok := declaredScale(t); ok {
@@ -138,6 +171,12 @@ func textResult(t config.Type, s string) (any, bool) {
 	case "uuid":
 		u, ok := debezium.CanonicalUUID(s)
 		return u, ok
+	case "time":
+		ts, err := time.Parse("15:04:05.999999999", s)
+		if err != nil {
+			return nil, false
+		}
+		return timeResult(t, ts)
 	}
 	return s, true
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
+	"github.com/shopspring/decimal"
 )
 
 // memState is a store in the memory of the process, for running projections
@@ -416,7 +417,54 @@ func normalize(row map[string]any) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode state row: %w", err)
 	}
-	return decodeRow(b)
+	out, err := decodeRow(b)
+	if err != nil {
+		return nil, err
+	}
+	jsonbNumbers(out)
+	return out, nil
+}
+
+// maxJSONBExponent bounds the exponents jsonbNumber writes out: beyond
+// PostgreSQL's numeric range its state would refuse the row anyway.
+const maxJSONBExponent = 131072
+
+// jsonbNumbers writes the numbers of a decoded row, at any depth, as
+// PostgreSQL's jsonb gives them back: as numeric text, in plain digits
+// with the scale the literal had (1e2 is 100, 1.50 stays 1.50, -0.0 is
+// 0.0, 1E-7 is 0.0000001), so that expressions and documents see the
+// same numbers on both states.
+func jsonbNumbers(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if n, ok := e.(json.Number); ok {
+				x[k] = jsonbNumber(n)
+			} else {
+				jsonbNumbers(e)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if n, ok := e.(json.Number); ok {
+				x[i] = jsonbNumber(n)
+			} else {
+				jsonbNumbers(e)
+			}
+		}
+	}
+}
+
+func jsonbNumber(n json.Number) json.Number {
+	s := n.String()
+	if !strings.ContainsAny(s, "eE.-") {
+		return n // an integer, as jsonb writes it
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil || d.Exponent() > maxJSONBExponent || d.Exponent() < -maxJSONBExponent {
+		return n
+	}
+	return json.Number(d.StringFixed(max(0, -d.Exponent())))
 }
 
 // slimRow copies the columns cols of a row (all of them when cols is nil),

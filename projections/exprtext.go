@@ -1,0 +1,142 @@
+package projections
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+)
+
+// The builtins that build text, rewritten to count it against the
+// evaluation's TextBudget before they build it, as the checked + does:
+// replace(s, "", s) grows with the square of its input, repeat and join
+// with their arguments, and each would otherwise allocate all of it first.
+const (
+	fnReplace = "checked replace"
+	fnRepeat  = "checked repeat"
+	fnJoin    = "checked join"
+)
+
+// budgeted are the calls whose last argument is the evaluation's $env,
+// given for its budget: not a read of the environment (findReads).
+var budgeted = map[string]bool{fnAdd: true, fnReplace: true, fnRepeat: true, fnJoin: true}
+
+func textBuiltins() []expr.Option {
+	return []expr.Option{
+		expr.Function(fnReplace, replaceText),
+		expr.Function(fnRepeat, repeatText),
+		expr.Function(fnJoin, joinText),
+	}
+}
+
+// textCall is the budgeted call replacing the builtin n, when it is one.
+func textCall(n *ast.BuiltinNode) *ast.CallNode {
+	var fn string
+	switch {
+	case n.Name == "replace" && len(n.Arguments) == 3:
+		fn = fnReplace
+	case n.Name == "repeat" && len(n.Arguments) == 2:
+		fn = fnRepeat
+	case n.Name == "join" && (len(n.Arguments) == 1 || len(n.Arguments) == 2):
+		fn = fnJoin
+	default:
+		return nil
+	}
+	args := append(append([]ast.Node{}, n.Arguments...), &ast.IdentifierNode{Value: "$env"})
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: args}
+	call.SetType(reflect.TypeFor[string]())
+	return call
+}
+
+// spend takes n bytes from the budget of the evaluation whose environment
+// is env.
+func spend(env any, n int) error {
+	if m, ok := env.(map[string]any); ok {
+		if left, ok := m[budgetVar].(*textBudget); ok {
+			if left.bytes -= n; left.bytes < 0 {
+				return ErrTextBudget
+			}
+		}
+	}
+	return nil
+}
+
+func replaceText(p ...any) (any, error) {
+	s, ok1 := p[0].(string)
+	old, ok2 := p[1].(string)
+	with, ok3 := p[2].(string)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("replace needs strings, got %T, %T, %T", p[0], p[1], p[2])
+	}
+	n := strings.Count(s, old) // "" matches before each character and at the end
+	if old == "" {
+		n = utf8.RuneCountInString(s) + 1
+	}
+	size := len(s) // at most, when with is no longer than old
+	if grow := len(with) - len(old); grow > 0 {
+		if n > TextBudget/grow {
+			return nil, ErrTextBudget // before multiplying, which could wrap
+		}
+		size += n * grow
+	}
+	if err := spend(p[3], size); err != nil {
+		return nil, err
+	}
+	return strings.ReplaceAll(s, old, with), nil
+}
+
+func repeatText(p ...any) (any, error) {
+	s, ok := p[0].(string)
+	n, okN := toInt64(p[1])
+	switch {
+	case !ok || !okN:
+		return nil, fmt.Errorf("repeat needs a string and an integer, got %T, %T", p[0], p[1])
+	case n < 0:
+		return nil, fmt.Errorf("repeat count %d is negative", n)
+	case len(s) > 0 && n > int64(TextBudget/len(s)):
+		return nil, ErrTextBudget
+	}
+	if err := spend(p[2], len(s)*int(n)); err != nil {
+		return nil, err
+	}
+	return strings.Repeat(s, int(n)), nil
+}
+
+func joinText(p ...any) (any, error) {
+	glue := ""
+	env := p[len(p)-1]
+	if len(p) == 3 {
+		g, ok := p[1].(string)
+		if !ok {
+			return nil, fmt.Errorf("join's separator is a %T, not a string", p[1])
+		}
+		glue = g
+	}
+	var parts []string
+	switch x := p[0].(type) {
+	case []string:
+		parts = x
+	case []any:
+		parts = make([]string, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("join of a %T, not a string", e)
+			}
+			parts[i] = s
+		}
+	default:
+		return nil, fmt.Errorf("join of a %T, not an array", p[0])
+	}
+	size := max(0, len(parts)-1) * len(glue)
+	for _, s := range parts {
+		size += len(s)
+	}
+	if err := spend(env, size); err != nil {
+		return nil, err
+	}
+	return strings.Join(parts, glue), nil
+}
