@@ -158,10 +158,21 @@ func (v *validator) batchSize() {
 	}
 }
 
-// checkHostPort accepts "host:port" with a port in 1..65535; emptyHost
-// allows ":port" (listen on every interface).
-// checkHostPort checks host:port; emptyHost allows ":port" and port 0 (a
-// listener on any free port).
+// CheckAdminListen checks an address for the admin endpoints given outside
+// the file (serve --admin-listen) as admin.listen is checked: host:port,
+// ":port", or "off" (or "") for none.
+func CheckAdminListen(s string) error {
+	if s == "" || s == "off" {
+		return nil
+	}
+	if err := checkHostPort(s, true); err != nil {
+		return fmt.Errorf(`must be host:port, ":port", or "off": %w`, err)
+	}
+	return nil
+}
+
+// checkHostPort checks host:port with a port in 1..65535; emptyHost allows
+// ":port" (every interface) and port 0 (a listener on any free port).
 func checkHostPort(s string, emptyHost bool) error {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {

@@ -62,6 +62,9 @@ second signal cuts them short, exit 1.`,
 				return err
 			}
 			if cmd.Flags().Changed("admin-listen") {
+				if err := config.CheckAdminListen(adminListen); err != nil {
+					return usageError(fmt.Errorf("--admin-listen %q %w", adminListen, err))
+				}
 				cfg.Admin.Listen = adminListen
 			}
 			log := logger(cfg.Log, g.stderr)
