@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/projectorhq/projector/config"
@@ -64,6 +65,12 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 	}
 	if (fn == AggSum || fn == AggAvg) && !summable(colType) {
 		c.errs.Add(ofPos, "%s: %s needs numbers, but %s is %s", path, f.Agg, f.Of, colType)
+		return nil
+	}
+	if (fn == AggMin || fn == AggMax) && !colType.Array && slices.Contains([]string{"json", "jsonb", "bytea"}, colType.Name) {
+		// PostgreSQL has no min or max of these: no order the stores
+		// agree on.
+		c.errs.Add(ofPos, "%s: %s needs values it can order, but %s is %s", path, f.Agg, f.Of, colType)
 		return nil
 	}
 	if f.Where != "" {

@@ -182,3 +182,29 @@ views:
 		t.Errorf("error\n%v\nwant\n%s", err, want)
 	}
 }
+
+// TestMinMaxNeedAnOrder: min and max of jsonb or bytea, which PostgreSQL
+// has no min or max of, are refused; of an array they compare element by
+// element, as PostgreSQL's do.
+func TestMinMaxNeedAnOrder(t *testing.T) {
+	_, err := compile(t, `version: 1
+kafka: { brokers: "localhost:9092", group: g }
+stores: { postgres: { url: "postgres://x" } }
+sources:
+  o: { topic: o, key: id, columns: { id: bigint, k: text, j: jsonb, b: bytea, a: "bigint[]" } }
+views:
+  v:
+    from: o
+    group_by: k
+    fields: { k: k, mj: { agg: max, of: j }, mb: { agg: min, of: b }, ma: { agg: max, of: a } }
+    sinks: { postgres: {} }
+`)
+	for _, want := range []string{`t.yaml:10:41: v.mj: max needs values it can order, but j is jsonb`, `t.yaml:10:66: v.mb: min needs values it can order, but b is bytea`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error\n%v\nwant\n%s", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "v.ma") {
+		t.Errorf("max of an array refused: %v", err)
+	}
+}

@@ -145,11 +145,6 @@ func (a *aggAcc) result(fn projections.AggFunc, t config.Type) (any, bool) {
 	return nil, true
 }
 
-// avgDigits is how many significant digits an average keeps at least, as
-// PostgreSQL's numeric division does (select_div_scale), and never fewer
-// decimals than its inputs have.
-const avgDigits = 16
-
 func (a *aggAcc) sumOrAvg(fn projections.AggFunc, t config.Type) (any, bool) {
 	switch {
 	case a.N <= 0:
@@ -206,21 +201,36 @@ func floatNumber(d decimal.Decimal, bits int) (any, bool) {
 	return json.Number(strconv.FormatFloat(f, 'f', -1, bits)), true
 }
 
-// average is sum/n with at least avgDigits significant digits and at least
-// scale decimals: 3e-20 stays 3e-20, not 0.
+// average is sum/n as PostgreSQL's numeric division gives it
+// (select_div_scale): at least 16 significant digits, counted in its
+// base-10,000 digits (so often 17 to 20: 5/3 is 1.6666666666666667), and
+// at least scale decimals, rounded half away from zero.
 func average(sum decimal.Decimal, n int, scale int32) decimal.Decimal {
 	count := decimal.NewFromInt(int64(n))
-	rough := sum.DivRound(count, scale+avgDigits+1) // enough to see where its digits start
-	decimals := max(scale, avgDigits)
-	if !rough.IsZero() {
-		// digits before the point: 1 for 7.75, -19 for 3e-20
-		whole := int32(len(rough.Coefficient().String())) + rough.Exponent()
-		if rough.Coefficient().Sign() < 0 {
-			whole-- // the minus sign
-		}
-		decimals = max(scale, avgDigits-whole)
+	w1, f1 := numericWeight(sum)
+	w2, f2 := numericWeight(count)
+	qweight := w1 - w2
+	if f1 <= f2 {
+		qweight--
 	}
-	return sum.DivRound(count, decimals)
+	rscale := min(max(int32(16-4*qweight), scale, 0), 1000)
+	return sum.DivRound(count, rscale)
+}
+
+// numericWeight is d's weight and first digit as PostgreSQL's numeric
+// holds it, in base 10,000: 1234.5 is 1234 at weight 0, 12345 is 1 at
+// weight 1, 0.0005 is 5 at weight -1. Zero is 0 at weight 0.
+func numericWeight(d decimal.Decimal) (weight int, first int64) {
+	if d.IsZero() {
+		return 0, 0
+	}
+	a := d.Abs()
+	lead := int(a.Exponent()) + len(a.Coefficient().String()) - 1 // the leading digit's power of 10
+	weight = lead / 4
+	if lead < 0 && lead%4 != 0 {
+		weight-- // floor
+	}
+	return weight, a.Shift(int32(-4 * weight)).IntPart()
 }
 
 var errNotFinite = errors.New("not a finite number")
@@ -294,6 +304,22 @@ func compareValues(t config.Type, a, b any) int {
 			return -1
 		}
 		return 1
+	}
+	if t.Array {
+		// Element by element, as PostgreSQL compares arrays; a prefix is
+		// the smaller.
+		xa, okA := a.([]any)
+		xb, okB := b.([]any)
+		if okA && okB {
+			elem := t
+			elem.Array = false
+			for i := range min(len(xa), len(xb)) {
+				if c := compareValues(elem, xa[i], xb[i]); c != 0 {
+					return c
+				}
+			}
+			return cmp.Compare(len(xa), len(xb))
+		}
 	}
 	if !t.Array {
 		switch t.Name {
