@@ -121,10 +121,12 @@ func ExprValue(t config.Type, v any) any {
 		return v
 	}
 	if t.Array {
-		// Each element as a value of the element type: 1 in arr, sum(arr)
-		// compute with integers, not the state's number text.
+		// The elements of an integer array as integers: 1 in arr and
+		// sum(arr) compute with them, not the state's number text. Other
+		// arrays stay as the state holds them: a numeric's digits or a
+		// date's text would change in an array copied by an expression.
 		items, ok := v.([]any)
-		if !ok {
+		if !ok || family(config.Type{Name: t.Name}) != "integer" {
 			return v
 		}
 		elem := t

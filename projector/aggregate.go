@@ -314,7 +314,17 @@ func compareValues(t config.Type, a, b any) int {
 			elem := t
 			elem.Array = false
 			for i := range min(len(xa), len(xb)) {
-				if c := compareValues(elem, xa[i], xb[i]); c != 0 {
+				ea, eb := xa[i], xb[i]
+				if (ea == nil) != (eb == nil) {
+					// A null element sorts after every other, as in
+					// PostgreSQL's arrays (unlike a null value, which
+					// min and max skip).
+					if ea == nil {
+						return 1
+					}
+					return -1
+				}
+				if c := compareValues(elem, ea, eb); c != 0 {
 					return c
 				}
 			}

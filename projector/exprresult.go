@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -172,11 +173,15 @@ func textResult(t config.Type, s string) (any, bool) {
 		u, ok := debezium.CanonicalUUID(s)
 		return u, ok
 	case "time":
-		ts, err := time.Parse("15:04:05.999999999", s)
-		if err != nil {
-			return nil, false
+		if s == "24:00" || strings.HasPrefix(s, "24:00:00") && strings.Trim(strings.TrimPrefix(s, "24:00:00"), ".0") == "" {
+			return "24:00:00", true // PostgreSQL's end of a day
 		}
-		return timeResult(t, ts)
+		for _, layout := range []string{"15:04:05.999999999", "15:04"} {
+			if ts, err := time.Parse(layout, s); err == nil {
+				return timeResult(t, ts)
+			}
+		}
+		return nil, false
 	}
 	return s, true
 }

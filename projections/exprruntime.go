@@ -1,0 +1,34 @@
+package projections
+
+import (
+	"reflect"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+)
+
+// runtimeChecks makes int() of a float beyond an integer's range an
+// overflow (toInt), and the builtins that build text count it against the
+// budget before they build it (textCall). Their calls hide their operands
+// from the checker: the program that runs is compiled with them apart
+// from the one validation checks (see compiler.expr).
+func runtimeChecks() []expr.Option {
+	return append(textBuiltins(), expr.Function(fnInt, toInt), expr.Patch(runtimeOps{}))
+}
+
+// runtimeOps is the compile-time rewrite of runtimeChecks.
+type runtimeOps struct{}
+
+func (runtimeOps) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BuiltinNode)
+	if !ok {
+		return
+	}
+	if b.Name == "int" && len(b.Arguments) == 1 {
+		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnInt}, Arguments: b.Arguments}
+		call.SetType(reflect.TypeFor[int]())
+		ast.Patch(node, call)
+	} else if call := textCall(b); call != nil {
+		ast.Patch(node, call)
+	}
+}
