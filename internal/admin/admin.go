@@ -60,7 +60,12 @@ func Listen(addr string, gatherer prometheus.Gatherer, ready Readiness, log *slo
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 	})
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// Scrapers and probes ask small questions: bounded reads and writes,
+	// and idle connections closed, so that clients that keep them open
+	// (or never finish a request) do not pile them up.
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return s, nil
 }
 
