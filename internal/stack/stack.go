@@ -212,7 +212,10 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 				s.probes[i].ping = markerPing(s.Redis, check, set)
 				// Now: a new view's marker is set before its first
 				// document, and a lost one makes the start unready.
-				if err := s.probes[i].ping(ctx); err != nil && s.probes[i].down == nil {
+				pctx, cancel := context.WithTimeout(ctx, probeTimeout) // as every probe: a hung Redis must not hold the start
+				err := s.probes[i].ping(pctx)
+				cancel()
+				if err != nil && s.probes[i].down == nil {
 					s.probes[i].down = err
 				}
 			}
