@@ -135,6 +135,9 @@ func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage,
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, notFound("view %s has no doc %q", v.Name, echo(id))
 		}
+		if e := undeployed(v, err); e != nil {
+			return nil, e
+		}
 		return nil, fmt.Errorf("get %s: %w", v.Name, err)
 	}
 	return pgDoc(v, doc)

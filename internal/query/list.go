@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -314,7 +315,22 @@ func listError(v *view, err error) error {
 	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
 		return badRequest("bad_value", "", "view %s: a stored value cannot be compared as asked: %s", v.Name, pgErr.Message)
 	}
+	if e := undeployed(v, err); e != nil {
+		return e
+	}
 	return fmt.Errorf("list %s: %w", v.Name, err)
+}
+
+// undeployed is the answer to a read of a view table that is not there:
+// no projector run has deployed the view to this database yet (or its
+// table was dropped); nil for any other error.
+func undeployed(v *view, err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42P01" && pgErr.Code != "3F000" { // undefined table, schema
+		return nil
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Code: "not_deployed",
+		Message: fmt.Sprintf("view %s has no table in PostgreSQL yet: no projector run has deployed it to this database", v.Name)}
 }
 
 // allowParams refuses the reserved parameters an endpoint does not take.
