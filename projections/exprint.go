@@ -188,12 +188,8 @@ func add(p ...any) (any, error) {
 	if len(p) == 3 {
 		if a, ok := p[0].(string); ok {
 			if b, ok := p[1].(string); ok {
-				if env, ok := p[2].(map[string]any); ok {
-					if left, ok := env[budgetVar].(*textBudget); ok {
-						if left.bytes -= len(a) + len(b); left.bytes < 0 {
-							return nil, ErrTextBudget
-						}
-					}
+				if err := spend(p[2], len(a)+len(b)); err != nil {
+					return nil, err
 				}
 				return a + b, nil
 			}
