@@ -200,6 +200,10 @@ type daemonState struct {
 	admin *admin.Server           // nil when admin.listen is off
 	phase atomic.Value            // string: what the start-up is doing
 	live  atomic.Pointer[running] // set once consuming begins
+	// queryFailed is why `run --serve`'s query API stopped serving: the
+	// daemon goes on projecting, but is no longer ready, so a load
+	// balancer stops sending it the queries it cannot answer.
+	queryFailed atomic.Pointer[error]
 }
 
 // running is what readiness reads of a running daemon.
@@ -207,6 +211,13 @@ type running struct {
 	st     *stack.Stack
 	cons   *projector.Consumer
 	health *kafkautil.Health
+}
+
+// queryProblem adds to p why the query API stopped serving, if it did.
+func (d *daemonState) queryProblem(p map[string]string) {
+	if err := d.queryFailed.Load(); err != nil {
+		p["query api"] = "stopped serving: " + (*err).Error()
+	}
 }
 
 // readiness is /readyz's verdict: starting, then the engine's problems and
@@ -217,6 +228,7 @@ func (d *daemonState) readiness() map[string]string {
 		return map[string]string{"projector": "starting: " + d.phase.Load().(string)}
 	}
 	p := c.st.Engine.Problems()
+	d.queryProblem(p)
 	// The hook keeps a connection failure until a request succeeds
 	// again: Kafka refusing a member that had joined (credentials
 	// revoked, brokers gone) is as unready as one never let in.
@@ -265,7 +277,8 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 		}
 		go func() {
 			if err := h.Serve(); err != nil {
-				log.Error("query api", "err", err)
+				log.Error("query api stopped serving: the daemon is not ready until it restarts", "err", err)
+				d.queryFailed.Store(&err)
 			}
 		}()
 		defer func() {
