@@ -74,7 +74,7 @@ also points back readers that a swap interrupted half-way had moved).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from", registry.SourceState, "where the documents come from: state (the state tables); source (re-read the PostgreSQL source tables into the state first); kafka (replay the view's topics into the state first); signal (have Debezium re-read the sources: an incremental snapshot)")
-	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source: the source database, as URL or NAME=URL per source (repeatable)")
+	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source: the source database, as URL or NAME=URL per source (repeatable); env:VAR reads the URL from $VAR, and $"+sourceURLEnv+" is the default URL")
 	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres (pg), redis, elasticsearch (es) (default all)")
 	// No default of the flag's own: unset, the configuration's rebuild.keep
 	// applies, and cobra would print a fixed "(default 1h0m0s)" that is
@@ -114,16 +114,12 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	default:
 		return usageError(fmt.Errorf("--from %q: want state, source, kafka or signal", o.from))
 	}
-	urls := map[string]string{}
-	for _, u := range o.sourceURLs {
-		name, url, ok := strings.Cut(u, "=")
-		if !ok || strings.Contains(name, ":") {
-			name, url = "", u // a plain URL (its query may hold '=')
-		}
-		urls[name] = url
+	urls, err := sourceURLs(o.sourceURLs, os.LookupEnv)
+	if err != nil {
+		return usageError(err)
 	}
 	if o.from == registry.SourceSource && len(urls) == 0 {
-		return usageError(errors.New("--from source needs --source-url (URL, or NAME=URL per source)"))
+		return usageError(fmt.Errorf("--from source needs --source-url (URL, NAME=URL per source, or env:VAR for either) or %s", sourceURLEnv))
 	}
 	cfg, plan, err := g.loadPlan()
 	if err != nil {
@@ -282,4 +278,33 @@ func confirm(in io.Reader, out io.Writer, question string) error {
 // Kubernetes Jobs, where a prompt would read end-of-file and cancel.
 func isTerminal(f *os.File) bool {
 	return term.IsTerminal(int(f.Fd()))
+}
+
+// sourceURLEnv holds the source database's URL for `rebuild --from
+// source` when no --source-url names one.
+const sourceURLEnv = "PROJECTOR_SOURCE_URL"
+
+// sourceURLs reads --source-url's values, by source name ("" for every
+// source): URL, NAME=URL, or either with env:VAR for the URL, so that a
+// password need not be on a command line every `ps` shows.
+func sourceURLs(flags []string, lookup func(string) (string, bool)) (map[string]string, error) {
+	urls := map[string]string{}
+	if u, ok := lookup(sourceURLEnv); ok && u != "" {
+		urls[""] = u
+	}
+	for _, f := range flags {
+		name, url, ok := strings.Cut(f, "=")
+		if !ok || strings.Contains(name, ":") {
+			name, url = "", f // a plain URL (its query may hold '=')
+		}
+		if v, ok := strings.CutPrefix(url, "env:"); ok {
+			u, set := lookup(v)
+			if !set || u == "" {
+				return nil, fmt.Errorf("--source-url %s: $%s is not set", f, v)
+			}
+			url = u
+		}
+		urls[name] = url
+	}
+	return urls, nil
 }

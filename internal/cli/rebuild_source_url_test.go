@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"maps"
+	"strings"
+	"testing"
+)
+
+// TestSourceURLsFromTheEnvironment: the source database's URL, and its
+// password, can come from the environment instead of the command line.
+func TestSourceURLsFromTheEnvironment(t *testing.T) {
+	env := map[string]string{
+		"ORDERS_DB":            "postgres://u:secret@orders/db",
+		"PROJECTOR_SOURCE_URL": "postgres://u:secret@default/db",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for _, c := range []struct {
+		flags []string
+		want  map[string]string
+	}{
+		{nil, map[string]string{"": "postgres://u:secret@default/db"}},
+		{[]string{"orders=env:ORDERS_DB"}, map[string]string{"": "postgres://u:secret@default/db", "orders": "postgres://u:secret@orders/db"}},
+		{[]string{"env:ORDERS_DB"}, map[string]string{"": "postgres://u:secret@orders/db"}},
+		{[]string{"postgres://h/db?sslmode=disable", "users=postgres://h/u"}, map[string]string{"": "postgres://h/db?sslmode=disable", "users": "postgres://h/u"}},
+	} {
+		got, err := sourceURLs(c.flags, lookup)
+		if err != nil || !maps.Equal(got, c.want) {
+			t.Errorf("sourceURLs(%q) = %v, %v; want %v", c.flags, got, err, c.want)
+		}
+	}
+	if _, err := sourceURLs([]string{"orders=env:NOPE"}, lookup); err == nil || !strings.Contains(err.Error(), "$NOPE is not set") {
+		t.Errorf("an unset variable: err = %v, want it named", err)
+	}
+}
