@@ -28,7 +28,7 @@ const maxDeadLetterBytes = 900_000
 func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused []Refusal) error {
 	out := make([]*kgo.Record, 0, len(dead)+len(refused))
 	for _, d := range dead {
-		out = append(out, &kgo.Record{
+		r := &kgo.Record{
 			Topic: c.opts.DeadLetterTopic,
 			Key:   d.Record.Key,
 			Value: d.Record.Value,
@@ -38,7 +38,13 @@ func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused [
 				{Key: "projector.partition", Value: []byte(strconv.Itoa(int(d.Record.Partition)))},
 				{Key: "projector.offset", Value: []byte(strconv.FormatInt(d.Record.Offset, 10))},
 			},
-		})
+		}
+		// The original's headers follow: a tombstone's may be what made
+		// it a delete, and a replay of the dead letter needs them.
+		for _, h := range d.Record.Headers {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+		}
+		out = append(out, r)
 	}
 	for _, r := range refused {
 		out = append(out, &kgo.Record{

@@ -23,9 +23,11 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("default dead-letter topic %q, want widgets.dlq", cfg.Kafka.DeadLetterTopic)
 	}
 	m := startMember(t, cfg, plan, 100)
+	bad := widgetRecord("w2", []byte(`{"before":null,"after":{"id":"w2"`)) // cut short
+	bad.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-4bf92f3577b34da6-00f067aa0ba902b7-01")}}
 	kc.produce(t,
 		widgetRecord("w1", sample(t, "postgres/create_schemaless.value.json", nil)),
-		widgetRecord("w2", []byte(`{"before":null,"after":{"id":"w2"`)), // cut short
+		bad,
 		widgetRecord("w3", sample(t, "postgres/create_schemaless.value.json", func(m map[string]any) {
 			m["after"] = map[string]any{"id": "w3", "name": "after the bad one", "active": true}
 		})),
@@ -44,6 +46,9 @@ func TestDeadLetters(t *testing.T) {
 	}
 	if !strings.Contains(h["projector.error"], "malformed") {
 		t.Errorf("dead letter error header %q: want the decoder's reason", h["projector.error"])
+	}
+	if h["traceparent"] != "00-4bf92f3577b34da6-00f067aa0ba902b7-01" {
+		t.Errorf("dead letter headers %v: want the original's traceparent kept", h)
 	}
 	m.drain(t)
 }

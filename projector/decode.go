@@ -95,6 +95,9 @@ func (e *registryError) Unwrap() error { return e.err }
 func (e *Engine) decodeRecord(ctx context.Context, dec *debezium.Decoder, r Record) (debezium.Change, error) {
 	for attempt := 0; ; attempt++ {
 		ch, err := dec.Decode(r.Key, r.Value)
+		if err == nil && ch.Kind == debezium.KindTombstone && len(r.Headers) > 0 {
+			ch, err = dec.DecodeRecord(r.Key, r.Value, r.Headers)
+		}
 		var unknown *debezium.UnknownSchemaError
 		if !errors.As(err, &unknown) || attempt == 2 {
 			return ch, err
@@ -125,8 +128,10 @@ const maxIndexedText = 2048
 // records that change no row (tombstones, transaction markers, heartbeats).
 func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, error) {
 	if ch.Kind != debezium.KindChange {
-		// A Kafka tombstone carries no position: the delete before it did the
-		// work, and applying it could delete a row created again since.
+		// A Kafka tombstone without the headers that position it (see
+		// debezium.Decoder.DecodeRecord) is a compaction marker: the delete
+		// before it did the work, and applying it could delete a row
+		// created again since.
 		return rowChange{}, false, nil
 	}
 	if ch.Op == debezium.OpTruncate {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
@@ -191,6 +192,21 @@ type Record struct {
 	// transaction: it changes nothing, but its partition's watermark moves
 	// past it, or a partition ending in one would never look caught up.
 	Control bool
+	// Headers are the record's headers: a tombstone's may tell the delete
+	// it stands for (see debezium.Decoder.DecodeRecord).
+	Headers []debezium.Header
+}
+
+// RecordOf is the engine's view of a record polled from Kafka.
+func RecordOf(r *kgo.Record) Record {
+	rec := Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Control: r.Attrs.IsControl()}
+	if len(r.Headers) > 0 {
+		rec.Headers = make([]debezium.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			rec.Headers[i] = debezium.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return rec
 }
 
 // DeadLetter is a record the engine could not decode or project, and why.

@@ -85,7 +85,7 @@ func (c *Consumer) promote(ctx context.Context, p *pipeline, block bool) error {
 func (c *Consumer) decode(ctx, stop context.Context, p *pipeline, recs []*kgo.Record) (*Decoded, error) {
 	in := make([]Record, len(recs))
 	for i, r := range recs {
-		in[i] = Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Control: r.Attrs.IsControl()}
+		in[i] = RecordOf(r)
 	}
 	var d *Decoded
 	failed := false

@@ -16,11 +16,13 @@ import (
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/internal/kafkautil"
+	"github.com/projectorhq/projector/projector"
 )
 
 type inspectOptions struct {
 	value, key, format string
 	columns            []string
+	headers            []string
 	topic              string
 	partition          int32
 	offset             int64
@@ -50,6 +52,7 @@ record is malformed, with what is wrong and where.`,
 	f.StringVar(&o.key, "key", "", "file holding the record key")
 	f.StringVar(&o.format, "format", "auto", "auto, json, avro or unwrapped")
 	f.StringArrayVar(&o.columns, "column", nil, "a column type hint for schemaless records, name=type (e.g. price=numeric(10,2)); repeat it for more columns")
+	f.StringArrayVar(&o.headers, "header", nil, "with --value: a record header, name=value (e.g. __op=d); repeat it for more headers")
 	f.StringVar(&o.topic, "topic", "", "read the record from this topic")
 	f.Int32Var(&o.partition, "partition", 0, "partition of --topic")
 	f.Int64Var(&o.offset, "offset", -1, "offset of the record in --topic")
@@ -81,7 +84,10 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	var key, value []byte
+	var (
+		key, value []byte
+		headers    []debezium.Header
+	)
 	switch {
 	case o.value != "" && o.topic != "":
 		return usageError(errors.New("give either --value or --topic, not both"))
@@ -94,6 +100,13 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 				return usageError(err)
 			}
 		}
+		for _, h := range o.headers {
+			name, v, ok := strings.Cut(h, "=")
+			if !ok || name == "" {
+				return usageError(fmt.Errorf("--header %q: want name=value", h))
+			}
+			headers = append(headers, debezium.Header{Key: name, Value: []byte(v)})
+		}
 	case o.topic != "":
 		if o.offset < 0 {
 			return usageError(errors.New("--topic needs --offset"))
@@ -101,13 +114,16 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 		if o.partition < 0 {
 			return usageError(fmt.Errorf("--partition must be 0 or more, got %d", o.partition))
 		}
-		if key, value, err = fetchRecord(ctx, g, o); err != nil {
+		if len(o.headers) > 0 {
+			return usageError(errors.New("--header goes with --value: a record read from --topic has its own"))
+		}
+		if key, value, headers, err = fetchRecord(ctx, g, o); err != nil {
 			return &exitError{code: ExitFailure, err: err}
 		}
 	default:
 		return usageError(errors.New("give --value FILE or --topic T --partition P --offset O"))
 	}
-	ch, err := dec.Decode(key, value)
+	ch, err := dec.DecodeRecord(key, value, headers)
 	if err != nil {
 		return &exitError{code: ExitFailure, err: notJSON(err, format, key, value)}
 	}
@@ -164,14 +180,14 @@ func lineCol(data []byte, off int) (line, col int) {
 }
 
 // fetchRecord reads one record at topic/partition/offset.
-func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value []byte, err error) {
+func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value []byte, headers []debezium.Header, err error) {
 	k, err := inspectKafka(g, o)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	opts, err := kafkautil.ClientOpts(k)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	health := kafkautil.NewHealth(nil)
 	// What the daemon reads: committed records, and the markers, which
@@ -179,7 +195,7 @@ func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value 
 	cl, err := kgo.NewClient(append(opts, health.Opt(), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {o.partition: kgo.NewOffset().At(o.offset)}}))...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -187,24 +203,24 @@ func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value 
 	// A broker that refuses the connection (TLS, SASL) fails here, with
 	// its cause, rather than as a record that never comes.
 	if err := cl.Ping(ctx); err != nil {
-		return nil, nil, fmt.Errorf("kafka: %w", health.Explain(err))
+		return nil, nil, nil, fmt.Errorf("kafka: %w", health.Explain(err))
 	}
 	for {
 		fetches := cl.PollRecords(ctx, 1)
 		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("no record at %s[%d]@%d: %w", o.topic, o.partition, o.offset, health.Explain(err))
+			return nil, nil, nil, fmt.Errorf("no record at %s[%d]@%d: %w", o.topic, o.partition, o.offset, health.Explain(err))
 		}
 		if errs := fetches.Errors(); len(errs) > 0 {
-			return nil, nil, fmt.Errorf("%s[%d]: %w", o.topic, o.partition, health.Explain(errs[0].Err))
+			return nil, nil, nil, fmt.Errorf("%s[%d]: %w", o.topic, o.partition, health.Explain(errs[0].Err))
 		}
 		for _, r := range fetches.Records() {
 			switch {
 			case r.Offset == o.offset && r.Attrs.IsControl():
-				return nil, nil, fmt.Errorf("%s[%d]@%d is a transaction marker, not a record", o.topic, o.partition, o.offset)
+				return nil, nil, nil, fmt.Errorf("%s[%d]@%d is a transaction marker, not a record", o.topic, o.partition, o.offset)
 			case r.Offset == o.offset:
-				return r.Key, r.Value, nil
+				return r.Key, r.Value, projector.RecordOf(r).Headers, nil
 			case r.Offset > o.offset:
-				return nil, nil, fmt.Errorf("no record at %s[%d]@%d that projector reads: one of an aborted transaction, or one compacted or expired away", o.topic, o.partition, o.offset)
+				return nil, nil, nil, fmt.Errorf("no record at %s[%d]@%d that projector reads: one of an aborted transaction, or one compacted or expired away", o.topic, o.partition, o.offset)
 			}
 		}
 	}

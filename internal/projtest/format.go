@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/projectorhq/projector/debezium"
 	"gopkg.in/yaml.v3"
 )
 
@@ -56,6 +57,7 @@ type Given struct {
 	// A raw record: Key and Value are its JSON (Value nil: a tombstone).
 	Topic      string
 	Key, Value []byte
+	Headers    []debezium.Header // in the order written
 	// A short record.
 	Source        string
 	Op            string
@@ -356,7 +358,7 @@ func (p *parser) testCase(n *yaml.Node) (*Case, error) {
 
 // The keys of the two kinds of given records.
 var (
-	rawKeys   = []string{"topic", "key", "value"}
+	rawKeys   = []string{"topic", "key", "value", "headers"}
 	shortKeys = []string{"source", "op", "before", "after"}
 )
 
@@ -381,6 +383,8 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 			if g.Value, err = rawJSON(v); err != nil {
 				return p.errf(v, "value: %v", err)
 			}
+		case "headers":
+			g.Headers, err = p.headers(v)
 		case "before", "after":
 			if v.Tag == "!!null" {
 				return nil
@@ -395,7 +399,7 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 				g.After = row
 			}
 		default:
-			return p.errf(k, "unknown key %q (want topic, key, value for a Debezium record; source, op, before, after for a short one)", k.Value)
+			return p.errf(k, "unknown key %q (want topic, key, value, headers for a Debezium record; source, op, before, after for a short one)", k.Value)
 		}
 		return err
 	})
@@ -447,6 +451,23 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 		return nil, p.errf(n, "a record needs topic (Debezium) or source (short form)")
 	}
 	return g, nil
+}
+
+// headers reads a raw record's headers: a mapping of names to their text
+// (a number as Kafka Connect's SimpleHeaderConverter writes it).
+func (p *parser) headers(n *yaml.Node) ([]debezium.Header, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, p.errf(n, "headers: want a mapping of header names to their values")
+	}
+	var hs []debezium.Header
+	err := p.mapping(n, func(k, v *yaml.Node) error {
+		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+			return p.errf(v, "header %s: want its value as text", k.Value)
+		}
+		hs = append(hs, debezium.Header{Key: k.Value, Value: []byte(v.Value)})
+		return nil
+	})
+	return hs, err
 }
 
 // rawJSON is the JSON of a node: a string is taken as JSON text already

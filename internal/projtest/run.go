@@ -166,7 +166,7 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 	for _, g := range c.Given {
 		if g.Topic != "" {
 			td := decs.raw[g.Topic]
-			ch, err := td.dec.Decode(g.Key, g.Value)
+			ch, err := td.dec.DecodeRecord(g.Key, g.Value, g.Headers)
 			if err == nil {
 				ch.Position = at.raw(td.src.Name, ch)
 				err = eng.ProcessChanges(ctx, td.src.Name, []debezium.Change{ch})

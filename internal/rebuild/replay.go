@@ -198,7 +198,7 @@ func takeReplayed(fetches kgo.Fetches, end map[partition]int64, idle *stall) []p
 			delete(end, k)
 		}
 		if !rec.Attrs.IsControl() {
-			recs = append(recs, projector.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Value: rec.Value})
+			recs = append(recs, projector.RecordOf(rec))
 		}
 	})
 	return recs

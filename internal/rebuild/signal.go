@@ -378,7 +378,7 @@ func (w *snapshotWindow) take(r *run, fetches kgo.Fetches, next, end map[string]
 			}
 			return
 		}
-		recs = append(recs, projector.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Value: rec.Value})
+		recs = append(recs, projector.RecordOf(rec))
 	})
 	return recs, failed
 }
