@@ -112,7 +112,11 @@ func New(cfg Config, views []View) (*Sink, error) {
 		bad("url is required")
 	case err != nil:
 		bad("url does not parse") // the parse error may echo a password
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+	case u.Scheme != "http" && u.Scheme != "https":
+		// Not echoed: without "//", user:password@host parses as scheme
+		// "user" and an opaque rest holding the password.
+		bad("url must be http(s)://host:port")
+	case u.Host == "":
 		bad("url %q must be http(s)://host:port", redact(u))
 	}
 	if err == nil && u.User != nil {
@@ -320,7 +324,10 @@ func (s *Sink) SwapAlias(ctx context.Context, viewName string, from, to int) err
 	}}
 	if _, err := s.call(ctx, http.MethodPost, "/_aliases", body, nil); err != nil {
 		var ae *APIError
-		if errors.As(err, &ae) && ae.Type == "aliases_not_found_exception" {
+		// Elasticsearch 8 refuses must_exist with resource_not_found_exception
+		// ("required alias [x] does not exist"); older versions said
+		// aliases_not_found_exception.
+		if errors.As(err, &ae) && (ae.Type == "resource_not_found_exception" || ae.Type == "aliases_not_found_exception") {
 			return fmt.Errorf("%w: %s is not on %s: %w", ErrAliasMismatch, v.Alias, gen(from), err)
 		}
 		return fmt.Errorf("elasticsearch: swap alias %s from %s to %s: %w", v.Alias, gen(from), gen(to), err)

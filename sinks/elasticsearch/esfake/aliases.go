@@ -221,7 +221,12 @@ func (s *Server) handleAliases(w http.ResponseWriter, body []byte) {
 							}
 						}
 						if !hit && mustExist {
-							writeError(w, http.StatusNotFound, aliasesNotFound(aliasNames))
+							// AliasAction.Remove.apply: the alias passes
+							// through unexpanded and is not found.
+							writeError(w, http.StatusNotFound, esError{
+								Type:   "resource_not_found_exception",
+								Reason: "required alias [" + pattern + "] does not exist",
+							})
 							return
 						}
 					}

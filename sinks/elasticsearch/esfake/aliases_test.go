@@ -30,7 +30,7 @@ func TestAliases(t *testing.T) {
 		{"add", `[{"add":{"index":"g1","alias":"a"}}]`, 200, "", []string{"g1"}},
 		{"swap atomically", `[{"remove":{"index":"g1","alias":"a","must_exist":true}},{"add":{"index":"g2","alias":"a"}}]`, 200, "", []string{"g2"}},
 		{"must_exist on the wrong index changes nothing", `[{"remove":{"index":"g2","alias":"a","must_exist":true}},{"add":{"index":"g2","alias":"a"}}]`,
-			404, "aliases_not_found_exception", []string{"g1"}},
+			404, "resource_not_found_exception", []string{"g1"}},
 		{"an action on a missing index changes nothing", `[{"remove":{"index":"g1","alias":"a"}},{"add":{"index":"nope","alias":"a"}}]`,
 			404, "index_not_found_exception", []string{"g1"}},
 		{"alias named like an index", `[{"add":{"index":"g1","alias":"g2"}}]`, 400, "invalid_alias_name_exception", []string{"g1"}},

@@ -62,6 +62,21 @@ func (s *Server) handlePutTemplate(w http.ResponseWriter, name string, body []by
 		})
 		return
 	}
+	// MetadataIndexTemplateService.validateIndexTemplateV2 parses the
+	// template's mappings as an index created from it would.
+	if tt, ok := m["template"].(map[string]any); ok {
+		if mp, ok := tt["mappings"].(map[string]any); ok {
+			if e := checkMapping(mp); e != nil {
+				writeError(w, http.StatusBadRequest, esError{
+					Type:   "illegal_argument_exception",
+					Reason: "composable template [" + name + "] template after composition is invalid",
+					Cause: &esError{Type: "illegal_argument_exception", Reason: "invalid composite mappings for [" + name + "]",
+						Cause: e},
+				})
+				return
+			}
+		}
+	}
 	prio := int64(0)
 	if p, ok := m["priority"].(json.Number); ok {
 		prio, _ = p.Int64()
@@ -183,6 +198,9 @@ func (s *Server) createIndex(name string, req map[string]any) (*index, esError, 
 		}
 	}
 	applyIndexBody(ix, req)
+	if e := checkMapping(ix.mappings); e != nil {
+		return nil, esError{Type: e.Type, Reason: "Failed to parse mapping: " + e.Reason, Cause: e}, http.StatusBadRequest
+	}
 	ix.settings["index.uuid"] = ix.uuid
 	ix.settings["index.provided_name"] = name
 	ix.settings["index.creation_date"] = strconv.FormatInt(ix.created.UnixMilli(), 10)
