@@ -18,7 +18,10 @@ import (
 // schemaRegistry adapts franz-go's schema registry client to the engine:
 // an id the registry does not have is a bad record (ErrSchemaNotFound);
 // anything else is an outage the engine retries.
-type schemaRegistry struct{ cl *sr.Client }
+type schemaRegistry struct {
+	cl  *sr.Client
+	url string // without credentials
+}
 
 // NewSchemaRegistry connects to a Confluent-compatible registry; nil when
 // the configuration names none.
@@ -45,7 +48,7 @@ func NewSchemaRegistry(c config.SchemaRegistry) (projector.SchemaRegistry, error
 	if err != nil {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
-	return &schemaRegistry{cl: cl}, nil
+	return &schemaRegistry{cl: cl, url: base}, nil
 }
 
 // registryURL takes the credentials out of the registry's URL: sr quotes
@@ -73,7 +76,14 @@ func (r *schemaRegistry) SchemaByID(ctx context.Context, id int) (string, error)
 	s, err := r.cl.SchemaByID(ctx, id)
 	var re *sr.ResponseError
 	if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
-		return "", fmt.Errorf("schema id %d: %w", id, projector.ErrSchemaNotFound)
+		// Only the registry's own "schema not found" (40403) condemns the
+		// record. A 404 without it is a proxy or a path that is not a
+		// registry's: dead-lettering every Avro record for it would lose
+		// them all, so it is retried as an outage, saying so.
+		if re.ErrorCode == 40403 {
+			return "", fmt.Errorf("schema id %d: %w", id, projector.ErrSchemaNotFound)
+		}
+		return "", fmt.Errorf("schema id %d: %s answered 404 without a schema registry's error (is kafka.schema_registry.url a registry's?): %w", id, r.url, err)
 	}
 	if err != nil {
 		return "", explainRegistry(err)
