@@ -63,14 +63,10 @@ func (d *Decoder) AddAvroSchema(id int, schema string) (err error) {
 }
 
 func avroForm(n *avroNode) form {
-	switch {
-	case n.name == dbzHeartbeat:
-		return formHeartbeat
-	case n.name == dbzTransactionValue:
-		return formTransaction
-	case len(n.name) > len(schemaChangeSuffix) && n.name[len(n.name)-len(schemaChangeSuffix):] == schemaChangeSuffix:
-		return formSchemaChange
-	case n.typ != avro.Record:
+	if f, ok := formOfName(n.name); ok {
+		return f
+	}
+	if n.typ != avro.Record {
 		return formUnwrapped
 	}
 	var m members

@@ -155,46 +155,64 @@ func (n *avroNode) withHints(hints map[string]*codec) *avroNode {
 	row.fields = make([]avroField, len(n.fields))
 	for i, f := range n.fields {
 		row.fields[i] = f
-		h := hints[f.name]
-		if h == nil {
-			continue
-		}
-		leaf := f.n
-		nullable := false
-		if leaf.typ == avro.Union {
-			if b := nonNullBranch(leaf); b != nil {
-				leaf, nullable = b, true
-			}
-		}
-		var c *codec
-		switch {
-		case leaf.c != nil:
-			c = declaredPrecision(h, leaf.c) // a logical time: only the declared digits apply
-		case leaf.typ == avro.Record || leaf.typ == avro.Union:
-		case hintApplies(h, leaf):
-			c = h
-		}
-		if c == nil {
-			continue
-		}
-		hinted := *leaf
-		hinted.c = c
-		if nullable {
-			u := *f.n
-			u.union = make([]*avroNode, len(f.n.union))
-			for j, b := range f.n.union {
-				if b == leaf {
-					u.union[j] = &hinted
-				} else {
-					u.union[j] = b
-				}
-			}
-			row.fields[i].n = &u
-		} else {
-			row.fields[i].n = &hinted
+		if h := hints[f.name]; h != nil {
+			row.fields[i].n = hintedNode(f.n, h)
 		}
 	}
 	return &row
+}
+
+// hintedNode returns n with the column hint h applied where it applies: to
+// the value of a [null, X] union, to the items of an array declared as
+// one (numeric(10,2)[]), to a plain leaf the hint gives meaning to. A
+// logical type keeps its codec, refined only by what is declared (a
+// time's digits, a variable-scale decimal's scale). n itself is never
+// changed: a schema's nodes are shared.
+func hintedNode(n *avroNode, h *codec) *avroNode {
+	var c *codec
+	switch {
+	case n.typ == avro.Union:
+		b := nonNullBranch(n)
+		if b == nil {
+			return n
+		}
+		hb := hintedNode(b, h)
+		if hb == b {
+			return n
+		}
+		u := *n
+		u.union = make([]*avroNode, len(n.union))
+		for j, x := range n.union {
+			if x == b {
+				u.union[j] = hb
+			} else {
+				u.union[j] = x
+			}
+		}
+		return &u
+	case n.c != nil:
+		c = declaredPrecision(h, n.c)
+	case n.typ == avro.Array:
+		if h.kind != kArray || h.elem == nil {
+			return n
+		}
+		items := hintedNode(n.items, h.elem)
+		if items == n.items {
+			return n
+		}
+		a := *n
+		a.items = items
+		return &a
+	case n.typ == avro.Record:
+	case hintApplies(h, n):
+		c = h
+	}
+	if c == nil {
+		return n
+	}
+	leaf := *n
+	leaf.c = c
+	return &leaf
 }
 
 // hintApplies reports whether a column hint replaces a plain Avro leaf: one
@@ -432,7 +450,11 @@ func (r *avroReader) record(n *avroNode, depth int, unchanged *[]string) (any, e
 		m[f.name] = v
 	}
 	if n.c != nil && n.c.kind == kVarDecimal {
-		return varDecimalFromMap(m)
+		v, err := varDecimalFromMap(m)
+		if d, ok := v.(decimal.Decimal); ok && err == nil {
+			return declaredDecimal(n.c, d) // numeric(p,s) declared: its scale, its digits
+		}
+		return v, err
 	}
 	return m, nil
 }

@@ -134,6 +134,14 @@ func declaredPrecision(h, fc *codec) *codec {
 		c.elem = e
 		return &c
 	}
+	if fc.kind == kVarDecimal && h.kind == kDecimal && h.text && h.scaleKnown {
+		// A numeric column without a typmod in the source, declared
+		// numeric(p,s) here: the value keeps the declared scale and is
+		// held to its digits, as the view's column will.
+		c := *fc
+		c.text, c.scale, c.scaleKnown, c.precision = true, h.scale, true, h.precision
+		return &c
+	}
 	clock := func(k kind) bool { return k == kTime || k == kZonedTime }
 	stamp := func(k kind) bool { return k == kTimestamp || k == kZonedTimestamp }
 	if h.step == 0 || h.step == fc.step || !(clock(h.kind) && clock(fc.kind) || stamp(h.kind) && stamp(fc.kind)) {

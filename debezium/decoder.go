@@ -201,7 +201,9 @@ func parseUnit(s string) (int64, error) {
 // about the input wraps ErrMalformed; an Avro record whose schema id is not
 // known yet returns an error wrapping *UnknownSchemaError.
 func (d *Decoder) Decode(key, value []byte) (Change, error) {
-	if d.format == FormatAvro || (d.format == FormatAuto && len(value) > 0 && value[0] == 0) {
+	// Confluent's framing starts with a NUL, which no JSON value does: under
+	// format unwrapped too, it is ExtractNewRecordState's output in Avro.
+	if d.format == FormatAvro || (d.format == FormatAuto || d.format == FormatUnwrapped) && len(value) > 0 && value[0] == 0 {
 		return d.decodeAvro(key, value)
 	}
 	if isNullValue(value) {

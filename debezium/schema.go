@@ -3,6 +3,7 @@ package debezium
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // kind is how a value is converted from its JSON (or Avro) form.
@@ -454,15 +455,34 @@ func compileSchema(raw []byte, role schemaRole, hints map[string]*codec, at *pat
 	return c, nil
 }
 
-func formOfSchema(n *schemaNode) form {
+// formOfName tells a record's form by the schema name Debezium gives it,
+// when it gave one: "<prefix>.<schema>.<table>.Envelope" for a change
+// event, "….Value" for a row (what ExtractNewRecordState leaves), and the
+// names of its heartbeats, transaction markers and schema changes. A row
+// whose columns look like a transaction's (status, id, event_count) or
+// a schema change's (ddl) is still a row. A schema without such a name
+// is told by its members.
+func formOfName(name string) (form, bool) {
 	switch {
-	case n.name == dbzHeartbeat:
-		return formHeartbeat
-	case n.name == dbzTransactionValue:
-		return formTransaction
-	case len(n.name) > len(schemaChangeSuffix) && n.name[len(n.name)-len(schemaChangeSuffix):] == schemaChangeSuffix:
-		return formSchemaChange
-	case n.typ != "struct":
+	case name == dbzHeartbeat:
+		return formHeartbeat, true
+	case name == dbzTransactionValue:
+		return formTransaction, true
+	case len(name) > len(schemaChangeSuffix) && strings.HasSuffix(name, schemaChangeSuffix):
+		return formSchemaChange, true
+	case strings.HasSuffix(name, ".Envelope"):
+		return formEnvelope, true
+	case strings.HasSuffix(name, ".Value"):
+		return formUnwrapped, true
+	}
+	return 0, false
+}
+
+func formOfSchema(n *schemaNode) form {
+	if f, ok := formOfName(n.name); ok {
+		return f
+	}
+	if n.typ != "struct" {
 		return formUnwrapped
 	}
 	var m members
