@@ -47,6 +47,10 @@ func text(v any) (string, bool) {
 	if len(b) > 0 && b[0] == '"' && json.Unmarshal(b, &s) == nil {
 		return s, true
 	}
+	// An array or object: ->> gives jsonb's own text of it.
+	if t, err := jsonbText(b); err == nil {
+		return t, true
+	}
 	return string(b), true
 }
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
-	"github.com/shopspring/decimal"
 )
 
 // memState is a store in the memory of the process, for running projections
@@ -425,10 +424,6 @@ func normalize(row map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
-// maxJSONBExponent bounds the exponents jsonbNumber writes out: beyond
-// PostgreSQL's numeric range its state would refuse the row anyway.
-const maxJSONBExponent = 131072
-
 // jsonbNumbers writes the numbers of a decoded row, at any depth, as
 // PostgreSQL's jsonb gives them back: as numeric text, in plain digits
 // with the scale the literal had (1e2 is 100, 1.50 stays 1.50, -0.0 is
@@ -453,18 +448,6 @@ func jsonbNumbers(v any) {
 			}
 		}
 	}
-}
-
-func jsonbNumber(n json.Number) json.Number {
-	s := n.String()
-	if !strings.ContainsAny(s, "eE.-") {
-		return n // an integer, as jsonb writes it
-	}
-	d, err := decimal.NewFromString(s)
-	if err != nil || d.Exponent() > maxJSONBExponent || d.Exponent() < -maxJSONBExponent {
-		return n
-	}
-	return json.Number(d.StringFixed(max(0, -d.Exponent())))
 }
 
 // slimRow copies the columns cols of a row (all of them when cols is nil),
