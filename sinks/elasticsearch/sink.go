@@ -27,6 +27,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -242,6 +243,14 @@ func (s *Sink) Stale() uint64 { return s.stale.Load() }
 // exist yet. An existing alias is left where it is: moving it is
 // SwapAlias's job. Setup is idempotent.
 //
+// A rebuild may give the alias its first generation (AddAlias) between
+// Setup's look and its add: the alias would then be on two indices, and
+// readers would see every document twice. So Setup looks again after its
+// add and takes the alias back off its index when another one has it;
+// AddAlias takes it off every other generation in the same request as
+// its add. Whichever order the two run in, the rebuild's generation has
+// the alias alone.
+//
 // The template shapes indices created after it; an existing generation
 // index keeps the mapping it was created with, so a change of a view's
 // field types or mapping overrides, or of the generated mappings, takes
@@ -262,7 +271,27 @@ func (s *Sink) Setup(ctx context.Context) error {
 			if _, err := s.call(ctx, http.MethodPost, "/_aliases", add, nil); err != nil {
 				return fmt.Errorf("elasticsearch: view %s: add alias %s: %w", v.Name, v.Alias, err)
 			}
+			if err := s.yieldAlias(ctx, v); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// yieldAlias takes v's alias off v's index when another index has it too:
+// a rebuild's AddAlias ran while Setup added it.
+func (s *Sink) yieldAlias(ctx context.Context, v *view) error {
+	on, err := s.AliasIndices(ctx, v.Alias)
+	if err != nil {
+		return fmt.Errorf("elasticsearch: view %s: %w", v.Name, err)
+	}
+	if len(on) < 2 || !slices.Contains(on, v.index) {
+		return nil
+	}
+	remove := map[string]any{"actions": []any{map[string]any{"remove": map[string]any{"index": v.index, "alias": v.Alias}}}}
+	if _, err := s.call(ctx, http.MethodPost, "/_aliases", remove, nil); err != nil {
+		return fmt.Errorf("elasticsearch: view %s: take alias %s off %s, which a rebuild gave %v: %w", v.Name, v.Alias, v.index, on, err)
 	}
 	return nil
 }
@@ -299,9 +328,12 @@ func (s *Sink) AddAlias(ctx context.Context, viewName string, to int) error {
 		return fmt.Errorf("%w: %q", ErrUnknownView, viewName)
 	}
 	index := v.Alias + "-g" + strconv.Itoa(to)
-	add := map[string]any{"actions": []any{map[string]any{"add": map[string]any{
-		"index": index, "alias": v.Alias, "filter": aliasFilter(),
-	}}}}
+	// Off any other generation in the same atomic request: a daemon's
+	// Setup may have added it since the caller looked (see Setup).
+	add := map[string]any{"actions": []any{
+		map[string]any{"remove": map[string]any{"index": v.Alias + "-g*", "alias": v.Alias}},
+		map[string]any{"add": map[string]any{"index": index, "alias": v.Alias, "filter": aliasFilter()}},
+	}}
 	if _, err := s.call(ctx, http.MethodPost, "/_aliases", add, nil); err != nil {
 		return fmt.Errorf("elasticsearch: view %s: add alias %s to %s: %w", v.Name, v.Alias, index, err)
 	}
