@@ -149,6 +149,12 @@ func (d *decoder) decode(v reflect.Value, n *yaml.Node, path []string) {
 	d.info[v.Addr().Interface()] = vi
 	if isNull(n) {
 		vi.null = true
+		if v.Kind() == reflect.Struct {
+			// A null list item (`- ~`) is still where its problems are.
+			if f := v.FieldByName("Pos"); f.IsValid() && f.Type() == posType {
+				f.Set(reflect.ValueOf(vi.pos))
+			}
+		}
 		return
 	}
 	t := v.Type()

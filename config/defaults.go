@@ -86,6 +86,17 @@ func (c *Config) applyDefaults(d *decoder) {
 	}
 	for i := range c.Views {
 		name, s := c.Views[i].Key, &c.Views[i].Value.Sinks
+		// A sink written with nothing under it (`postgres:`, its keys
+		// commented out) is that sink with its defaults, not no sink.
+		if vi := d.info[&s.Postgres]; s.Postgres == nil && vi != nil && vi.null {
+			s.Postgres = &PostgresSink{Pos: vi.pos}
+		}
+		if vi := d.info[&s.Redis]; s.Redis == nil && vi != nil && vi.null {
+			s.Redis = &RedisSink{Pos: vi.pos}
+		}
+		if vi := d.info[&s.Elasticsearch]; s.Elasticsearch == nil && vi != nil && vi.null {
+			s.Elasticsearch = &ElasticsearchSink{Pos: vi.pos}
+		}
 		if s.Postgres != nil {
 			setDefault(&s.Postgres.Table, name)
 			setDefault(&s.Postgres.Schema, DefaultViewSchema)

@@ -111,7 +111,7 @@ func (d *decoder) parseYAML(data []byte) (root *yaml.Node) {
 		if errors.Is(err, io.EOF) {
 			d.errs.Add(d.top(), "the file is empty; it needs at least version, kafka, stores, sources and views")
 		} else {
-			d.syntaxError(err)
+			d.syntaxError(err, data)
 		}
 		return nil
 	}
@@ -121,7 +121,7 @@ func (d *decoder) parseYAML(data []byte) (root *yaml.Node) {
 		d.errs.Add(d.pos(&extra), "only one YAML document is allowed")
 		return nil
 	case !errors.Is(err, io.EOF):
-		d.syntaxError(err)
+		d.syntaxError(err, data)
 		return nil
 	}
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
@@ -143,6 +143,10 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // a '[' left open), so those are one line early.
 var parserErrors = []string{
 	"did not find expected <document start>",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found duplicate %TAG directive",
+	"found undefined tag handle",
 	"did not find expected node content",
 	"did not find expected key",
 	"did not find expected '-' indicator",
@@ -150,9 +154,13 @@ var parserErrors = []string{
 	"did not find expected ',' or '}'",
 }
 
+var unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+
 // syntaxError turns a yaml.v3 error ("yaml: line 3: ...") into an Error.
-// yaml.v3 does not report columns, so they are 1.
-func (d *decoder) syntaxError(err error) {
+// yaml.v3 does not report columns, so they are 1, except for an unknown
+// anchor, which it reports with no line at all: that one is found in data,
+// where its alias is written.
+func (d *decoder) syntaxError(err error, data []byte) {
 	msg := err.Error()
 	p := d.top()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
@@ -162,7 +170,33 @@ func (d *decoder) syntaxError(err error) {
 			p.Line++
 		}
 	} else {
+		if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+			if line, col, ok := aliasAt(data, m[1]); ok {
+				p.Line, p.Col = line, col
+			}
+		}
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	d.errs.Add(p, "invalid YAML: %s", msg)
+}
+
+// aliasAt finds the first alias *name written in data, as a token: after
+// a space, a flow indicator or a line start, and ending the name.
+func aliasAt(data []byte, name string) (line, col int, ok bool) {
+	tok := "*" + name
+	for off := 0; ; {
+		i := bytes.Index(data[off:], []byte(tok))
+		if i < 0 {
+			return 0, 0, false
+		}
+		at := off + i
+		end := at + len(tok)
+		before := at == 0 || strings.ContainsRune(" \t\n\r[{,:-", rune(data[at-1]))
+		after := end == len(data) || strings.ContainsRune(" \t\n\r]},", rune(data[end]))
+		if before && after {
+			line = bytes.Count(data[:at], []byte("\n")) + 1
+			return line, at - bytes.LastIndexByte(data[:at], '\n'), true
+		}
+		off = end
+	}
 }

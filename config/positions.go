@@ -146,6 +146,9 @@ func (c *Config) sourcePos(vi *valueInfo, text string, k int) (p Pos, ok bool) {
 		case single && r == '\'' && bytes.HasPrefix(s.src[s.i:], []byte("''")):
 			s.next()
 			s.next()
+		case r == '$' && bytes.HasPrefix(s.src[s.i:], []byte("$$")):
+			s.next() // $$ in the file is one $ in the value (interpolate.go)
+			s.next()
 		case s.rune() == r:
 			s.next()
 		case !isSpace(r):

@@ -249,11 +249,13 @@ func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes .
 		v.add(at, "%s must start with %s://", label, strings.Join(schemes, ":// or "))
 		return false
 	}
-	if authority, _, _ := strings.Cut(strings.SplitN(*ptr, "://", 2)[1], "/"); strings.Count(authority, "@") > 1 {
-		// Go's parser ends the user and password at the last @, libpq's
-		// (pgx) at the first: pgx would dial a host made of the
-		// password's tail, and its errors would show it.
-		v.add(at, "%s has an @ in its user or password: write it %%40", label)
+	if bareAt(*ptr) {
+		// Go's parser ends the user and password at the last @ before
+		// the path, query or fragment; libpq's (pgx) at the first @
+		// before the path, even one in the query (?password=a@b): pgx
+		// would dial a host made of the password's tail, and its errors
+		// would show it.
+		v.add(at, "%s has an @ in its user, password or query: write it %%40", label)
 		return false
 	}
 	if needHost && u.Host == "" {
@@ -261,6 +263,20 @@ func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes .
 		return false
 	}
 	return true
+}
+
+// bareAt reports a URL whose @ pgx and Go would read apart: more than one
+// before the first '/', or one in a query or fragment before it.
+func bareAt(raw string) bool {
+	_, rest, _ := strings.Cut(raw, "://")
+	pre, _, _ := strings.Cut(rest, "/")
+	if strings.Count(pre, "@") > 1 {
+		return true
+	}
+	if i := strings.IndexAny(pre, "?#"); i >= 0 {
+		return strings.Contains(pre[i:], "@")
+	}
+	return false
 }
 
 func (v *validator) adminListen() {

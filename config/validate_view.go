@@ -238,6 +238,7 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 			tables[target] = e.Key
 		}
 		v.sinkFields(&pg.Fields, &e.Value, label)
+		v.columnNames(pg, &e.Value, label)
 		v.postgresIndexes(pg, &e.Value, appendPath(path, "postgres"))
 	}
 	if r := s.Redis; r != nil {
@@ -259,6 +260,18 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 			indexes[es.Index] = e.Key
 		}
 		v.esMappings(es, &e.Value, appendPath(path, "elasticsearch"))
+	}
+}
+
+// columnNames checks that the fields a PostgreSQL sink writes as columns
+// have names PostgreSQL keeps whole (it would cut a longer one to 63
+// bytes, and the sink refuses it).
+func (v *validator) columnNames(pg *PostgresSink, view *View, label string) {
+	for _, f := range view.Fields {
+		if len(f.Key) <= maxIdent || len(pg.Fields) > 0 && !slices.Contains(pg.Fields, f.Key) {
+			continue
+		}
+		v.add(f.KeyPos, "field %q of %s is %d bytes long: a PostgreSQL column name has at most %d", f.Key, label, len(f.Key), maxIdent)
 	}
 }
 
@@ -297,6 +310,15 @@ func (v *validator) generationTable(pg *PostgresSink, e *Entry[View], label stri
 }
 
 var generationName = regexp.MustCompile(`__g[0-9]+$`)
+
+// maxIndexName is the longest alias a view's Elasticsearch sink takes (the
+// sink's own limit): its generations' indices add -g<N>.
+const maxIndexName = 200
+
+// esGenerationName is the form of a generation's index: an alias of that
+// form could be the name of another view's index, which Elasticsearch
+// refuses as an alias.
+var esGenerationName = regexp.MustCompile(`-g[0-9]+$`)
 
 // redis checks the Redis sink of view e, if it has one, and returns its
 // key when the key is valid.
@@ -393,8 +415,10 @@ func indexProblem(s string) string {
 	switch {
 	case s == "" || s == "." || s == "..":
 		return "must not be empty, . or .."
-	case len(s) > 255:
-		return "must be at most 255 bytes"
+	case len(s) > maxIndexName:
+		return fmt.Sprintf("must be at most %d bytes (its generations' indices, <index>-g<N>, must fit Elasticsearch's 255)", maxIndexName)
+	case esGenerationName.MatchString(s):
+		return "must not end like a generation's index (<index>-g<N>, another view's)"
 	case strings.ToLower(s) != s:
 		return "must be lowercase"
 	case strings.ContainsAny(s, "\\/*?\"<>|,#: \t\n"):

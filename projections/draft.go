@@ -2,6 +2,7 @@ package projections
 
 import (
 	"errors"
+	"regexp"
 
 	"github.com/projectorhq/projector/config"
 )
@@ -23,11 +24,51 @@ func CompileDraft(cfg *config.Config, problems error) (*Plan, error) {
 	}
 	merged := append(config.Errors(nil), found...)
 	for _, e := range compileDraft(cfg) {
-		if !found.At(e.Pos) {
+		if !sameProblem(found, e) {
 			merged = append(merged, e)
 		}
 	}
 	return nil, merged.Err()
+}
+
+// sameProblem reports whether the configuration already has the
+// compiler's problem e: one at its place naming what e names (a "name" or
+// {placeholder} in both), or one at its place naming nothing. Several
+// problems share a place when one string lists several names ("a, b")
+// or a key template has several placeholders: the compiler's problem of
+// another name there is another problem.
+func sameProblem(found config.Errors, e config.Error) bool {
+	named := quotedNames(e.Msg)
+	for _, f := range found {
+		if f.Pos != e.Pos {
+			continue
+		}
+		theirs := quotedNames(f.Msg)
+		if len(theirs) == 0 || len(named) == 0 {
+			return true
+		}
+		for n := range theirs {
+			if named[n] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var quotedName = regexp.MustCompile(`"([^"]+)"|\{([^{}]+)\}`)
+
+var viewName = regexp.MustCompile(`view "[^"]*"`)
+
+// quotedNames are the names a problem quotes: "name" and {placeholder},
+// but for the view's name, which every problem of a view quotes.
+func quotedNames(msg string) map[string]bool {
+	names := map[string]bool{}
+	msg = viewName.ReplaceAllString(msg, "")
+	for _, m := range quotedName.FindAllStringSubmatch(msg, -1) {
+		names[m[1]+m[2]] = true
+	}
+	return names
 }
 
 // compileDraft returns the compiler's problems with a configuration that
