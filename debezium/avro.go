@@ -103,7 +103,11 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 	}
 	f := s.form
 	if d.format == FormatUnwrapped {
-		f = formUnwrapped
+		// A record Debezium named ….Envelope is one whatever the source
+		// says: what the SMT forwards as an envelope is a truncate.
+		if named, ok := formOfName(s.node.name); !ok || named != formEnvelope {
+			f = formUnwrapped
+		}
 	}
 	r := &avroReader{b: body}
 	pp := path{name: "payload"}

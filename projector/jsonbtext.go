@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
-
-	"github.com/shopspring/decimal"
 )
 
 // jsonbText is the text PostgreSQL's jsonb gives for the JSON text b (what
@@ -102,20 +101,52 @@ func writeJSONBString(out *strings.Builder, s string) {
 }
 
 // maxJSONBExponent bounds the exponents jsonbNumber writes out: beyond
-// PostgreSQL's numeric range its state would refuse the row anyway.
-const maxJSONBExponent = 131072
+// PostgreSQL's numeric range (131072 digits before the point, 16383
+// after) its state would refuse the row anyway.
+const maxJSONBExponent = 131072 + 16383
 
 // jsonbNumber is a JSON number as PostgreSQL's jsonb gives it back:
 // numeric text, in plain digits with the scale the literal had (1e2 is
-// 100, 1.50 stays 1.50, -0.0 is 0.0, 1E-7 is 0.0000001).
+// 100, 1.50 stays 1.50, -0.0 is 0.0, 1E-7 is 0.0000001), at any exponent
+// numeric takes.
 func jsonbNumber(n json.Number) json.Number {
 	s := n.String()
 	if !strings.ContainsAny(s, "eE.-") {
 		return n // an integer, as jsonb writes it
 	}
-	d, err := decimal.NewFromString(s)
-	if err != nil || d.Exponent() > maxJSONBExponent || d.Exponent() < -maxJSONBExponent {
-		return n
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mant, exp := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		e, err := strconv.Atoi(s[i+1:])
+		if err != nil || e > maxJSONBExponent || e < -maxJSONBExponent {
+			return n
+		}
+		mant, exp = s[:i], e
 	}
-	return json.Number(d.StringFixed(max(0, -d.Exponent())))
+	whole, frac, _ := strings.Cut(mant, ".")
+	digits := whole + frac
+	point := len(whole) + exp // where the point goes in digits
+	var out string
+	switch {
+	case point >= len(digits):
+		out = digits + strings.Repeat("0", point-len(digits))
+	case point <= 0:
+		out = "0." + strings.Repeat("0", -point) + digits
+	default:
+		out = digits[:point] + "." + digits[point:]
+	}
+	intPart, fracPart, hasFrac := strings.Cut(out, ".")
+	intPart = strings.TrimLeft(intPart, "0")
+	if intPart == "" {
+		intPart = "0"
+	}
+	out = intPart
+	if hasFrac {
+		out += "." + fracPart
+	}
+	if neg && strings.Trim(out, "0.") != "" {
+		out = "-" + out // numeric has no negative zero
+	}
+	return json.Number(out)
 }

@@ -117,6 +117,10 @@ func New(cfg Config, views []View) (*Sink, error) {
 		// Not echoed: without "//", user:password@host parses as scheme
 		// "user" and an opaque rest holding the password.
 		bad("url must be http(s)://host:port")
+	case u.Host == "" && u.Opaque != "":
+		// http:user:password@host, without "//": the rest is opaque,
+		// password included.
+		bad("url must be http(s)://host:port")
 	case u.Host == "":
 		bad("url %q must be http(s)://host:port", redact(u))
 	}

@@ -11,8 +11,9 @@ import (
 // type does not take ("unknown parameter [p] on mapper [f] of type [t]").
 
 // fieldTypes are the types of Elasticsearch 8 without plugins, each with
-// the parameters its mapper takes beside type, meta, fields and copy_to
-// (which every field mapper parses). nil: not checked here, any is taken.
+// the parameters its mapper takes beside type, meta, fields, copy_to and
+// synthetic_source_keep (which every field mapper parses, the last since
+// 8.15). nil: not checked here, any is taken.
 var fieldTypes = map[string][]string{
 	"text": {"analyzer", "search_analyzer", "search_quote_analyzer", "index", "store", "index_options", "norms",
 		"term_vector", "similarity", "fielddata", "eager_global_ordinals", "fielddata_frequency_filter",
@@ -87,7 +88,7 @@ func checkField(path, name string, def map[string]any) *esError {
 	if params != nil {
 		for p := range def {
 			switch p {
-			case "type", "meta", "fields", "copy_to", "properties":
+			case "type", "meta", "fields", "copy_to", "synthetic_source_keep", "properties":
 				if p == "properties" && typ != "object" && typ != "nested" {
 					break
 				}
