@@ -75,6 +75,11 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 		if !ok || k == "" {
 			return usageError(fmt.Errorf("--where %q: want FIELD=VALUE or FIELD[OP]=VALUE", w))
 		}
+		if !strings.HasSuffix(k, "]") {
+			// Always a filter, even of a field named like a request
+			// parameter (limit, sort, q): the API's explicit form.
+			k += "[eq]"
+		}
 		params.Add(k, v)
 	}
 	set := func(name, v string) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Request parameters that are not filters. A field with one of these names
@@ -86,13 +87,46 @@ func parseFilters(v *view, params url.Values) ([]filter, error) {
 				fl.Values = append(fl.Values, val)
 				fl.Raw = append(fl.Raw, strings.TrimSpace(item))
 			}
-			out = append(out, fl)
+			out = append(out, toMicroseconds(fl))
 			if len(out) > maxFilters {
 				return nil, badRequest("too_many_filters", "", "at most %d filter conditions", maxFilters)
 			}
 		}
 	}
 	return out, nil
+}
+
+// toMicroseconds bounds a timestamp filter by what the stores hold:
+// microseconds. PostgreSQL rounds a finer value when it casts it, so
+// at[gte]=…00.0000005Z would take a row at …00.000000: a finer bound is
+// taken up (gt, gte) or down (lt, lte) to the microseconds it lies
+// between, and a finer value equals no timestamp at all.
+func toMicroseconds(fl filter) filter {
+	if fl.Field.Type.Name != "timestamp" && fl.Field.Type.Name != "timestamptz" {
+		return fl
+	}
+	out := fl
+	out.Values, out.Raw = nil, nil
+	for i, v := range fl.Values {
+		ts, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil || ts.Nanosecond()%1000 == 0 {
+			out.Values, out.Raw = append(out.Values, v), append(out.Raw, fl.Raw[i])
+			continue
+		}
+		floor := ts.Truncate(time.Microsecond)
+		switch fl.Op {
+		case "eq", "in":
+			out.Op = "in" // equals no timestamp a store holds
+			continue
+		case "gt", "gte":
+			out.Op, ts = "gte", floor.Add(time.Microsecond)
+		case "lt", "lte":
+			out.Op, ts = "lte", floor
+		}
+		t := ts.UTC().Format(time.RFC3339Nano)
+		out.Values, out.Raw = append(out.Values, t), append(out.Raw, t)
+	}
+	return out
 }
 
 func typeName(f *field) string {

@@ -309,13 +309,15 @@ func esSort(v *view, params url.Values) ([]any, error) {
 // field's exact values are (esTerms): a numeric kept as keyword counts its
 // digits as stored.
 func esFacets(v *view, params url.Values) (map[string]any, error) {
-	facets := params.Get("facets")
-	if facets == "" {
-		return nil, nil
-	}
+	// Checked with or without facets: a bad facet_size is a bad request
+	// either way, not silently nothing.
 	size, err := parseInt(params, "facet_size", defaultFacetSize, 1, maxFacetSize)
 	if err != nil {
 		return nil, err
+	}
+	facets := params.Get("facets")
+	if facets == "" {
+		return nil, nil
 	}
 	names := strings.Split(facets, ",")
 	if len(names) > maxFacets {

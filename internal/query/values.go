@@ -97,7 +97,9 @@ func parseValue(t config.Type, s string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return ts.UTC().Format("2006-01-02T15:04:05.999999999"), nil
+		// As the engine writes it (RFC 3339, UTC): a Redis key or a doc id
+		// holds this text; PostgreSQL's timestamp cast ignores the Z.
+		return ts.UTC().Format(time.RFC3339Nano), nil
 	}
 	return "", fmt.Errorf("a %s field cannot be compared", t)
 }
