@@ -30,7 +30,10 @@ func mongoChange(op Op, e *envelope, p *path) (Change, error) {
 	if e.mongoBefore != nil {
 		bp := p.field("before")
 		if ch.Before, err = parseExtDoc(e.mongoBefore, &bp); err != nil {
-			return Change{}, err
+			if op == OpDelete {
+				return Change{}, err
+			}
+			ch.Before = nil // an update's pre-image is not used (see mongoHints)
 		}
 	}
 	if e.filter != nil {

@@ -20,13 +20,17 @@ func (d *Decoder) mongoHints(ch *Change) error {
 	if len(d.hints) == 0 || ch.Kind != KindChange {
 		return nil
 	}
-	for _, part := range []struct {
-		name string
-		row  map[string]any
-	}{{"after", ch.After}, {"before", ch.Before}} {
-		if err := d.hintRow(part.name, part.row); err != nil {
-			return err
+	if err := d.hintRow("after", ch.After); err != nil {
+		return err
+	}
+	if err := d.hintRow("before", ch.Before); err != nil {
+		if ch.Op == OpDelete {
+			return err // its key may come from it
 		}
+		// An update's pre-image is neither stored nor projected: a value
+		// the declared type refuses there (the one the update fixed) is
+		// no reason to lose the update.
+		ch.Before = nil
 	}
 	if ch.Patch != nil {
 		return d.hintRow("patch", ch.Patch.Set)

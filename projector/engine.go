@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -334,7 +333,15 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 // document of only the changed fields, which no reader can tell from a
 // whole one: the insert was never seen (the topic's retention dropped it,
 // the connector started without a snapshot) or the row was deleted before.
-// So do the patches the state could not apply (applied.Unviable).
+//
+// It takes out the patches the stored document cannot take too
+// (applied.Unviable: a set through an array by a field name), but as
+// stale, not dead: MongoDB applied the update, so the document it updated
+// was not the stored one. The stored one is newer: a MongoDB snapshot's
+// reads carry the position where the snapshot began but what the
+// collection held when they were read, so the updates streamed after that
+// position may no longer fit them, and the changes after them bring the
+// document on. A replay of such an update is stale as any replay is.
 func unbased(src *projections.Source, round []rowChange, rows []applied, dead []DeadLetter) ([]applied, []DeadLetter) {
 	kept := rows[:0]
 	for _, a := range rows {
@@ -344,16 +351,13 @@ func unbased(src *projections.Source, round []rowChange, rows []applied, dead []
 			err = fmt.Errorf("%w: a partial update of %s row %s, which the state does not hold (its insert was never seen, or it was deleted before): "+
 				"snapshot the source again, or capture full documents (capture.mode=change_streams_update_full)", ErrBadRecord, src.Name, a.Key)
 		case a.Unviable:
-			err = fmt.Errorf("%w: a partial update of %s row %s sets a path through an array by a field name, an update MongoDB refuses", ErrBadRecord, src.Name, a.Key)
+			continue // counted stale by the caller
 		default:
 			kept = append(kept, a)
 			continue
 		}
 		d := DeadLetter{Err: err}
 		i := slices.IndexFunc(round, func(c rowChange) bool { return c.Key == a.Key })
-		if i >= 0 && a.Unviable {
-			d.Err = fmt.Errorf("%w (paths set: %s)", err, strings.Join(slices.Sorted(maps.Keys(round[i].PatchSet)), ", "))
-		}
 		if i >= 0 && round[i].rec != nil {
 			d.Record = *round[i].rec
 		}
