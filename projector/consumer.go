@@ -67,6 +67,9 @@ type Consumer struct {
 	// commit what it polled.
 	rebalance chan struct{}
 	lags      *lags
+	// closing is what the revoke callback commits under once Run closes
+	// the client (see Run); nil before.
+	closing atomic.Pointer[context.Context]
 
 	mu      sync.Mutex
 	unacked []*kgo.Record // projected records whose offset commit failed
@@ -121,6 +124,9 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 			// commits a late one of ours would move back (commit refuses it
 			// when this member was replaced in the group meanwhile). Records
 			// polled but not projected are never committed.
+			if closing := c.closing.Load(); closing != nil {
+				ctx = *closing
+			}
 			c.commit(ctx, nil)
 			c.forget(revoked)
 			c.lags.forget(revoked) // another member exports their lag now
@@ -166,7 +172,37 @@ func (c *Consumer) Joined() bool { return c.joined.Load() }
 // batch ahead of it has left it, so each stage takes the batches in order
 // and offsets are committed in order.
 func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
-	defer c.cl.CloseAllowingRebalance()
+	var stopped atomic.Pointer[time.Time]
+	defer func() {
+		// Leaving the group revokes the partitions, whose callback retries
+		// a commit that failed, then asks the coordinator to let the member
+		// go. A coordinator that does not answer would hold the exit for
+		// the client's retries and timeouts (about 30 s): both get what is
+		// left of kafka.shutdown_timeout after the stop, and nothing after
+		// a hard stop (ctx ended); the group then drops the member when
+		// its session times out.
+		left := c.opts.ShutdownTimeout
+		if at := stopped.Load(); at != nil {
+			left -= time.Since(*at)
+		}
+		closing, cancel := context.WithTimeout(ctx, max(left, 0))
+		defer cancel()
+		c.closing.Store(&closing)
+		c.cl.AllowRebalance()
+		// Close waits for the leave whatever its context says: it goes on
+		// without Run, which returns when the time is up.
+		closed := make(chan struct{})
+		go func() {
+			defer close(closed)
+			_ = c.cl.LeaveGroupContext(closing)
+			c.cl.Close()
+		}()
+		select {
+		case <-closed:
+		case <-closing.Done():
+			c.log.Warn("stopped without waiting for the group coordinator to let this member go; the group drops it when its session times out")
+		}
+	}()
 	var watchers sync.WaitGroup
 	defer watchers.Wait() // after the contexts below are cancelled
 	pollCtx, cancelPoll := context.WithCancel(ctx)
@@ -178,6 +214,8 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 	watchers.Go(func() {
 		select {
 		case <-stop:
+			now := time.Now()
+			stopped.Store(&now)
 			cancelPoll()
 		case <-pollCtx.Done():
 			return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -121,8 +122,40 @@ func omitValue(r *kgo.Record) {
 		Value: []byte(strconv.Itoa(len(r.Value)) + " bytes, more than the dead-letter topic takes")})
 	r.Value = nil
 	if len(r.Key) > maxDeadLetterBytes/2 {
-		r.Key = nil
+		omitKey(r)
 	}
+}
+
+func omitKey(r *kgo.Record) {
+	r.Headers = append(r.Headers, kgo.RecordHeader{Key: "projector.key_omitted",
+		Value: []byte(strconv.Itoa(len(r.Key)) + " bytes, more than the dead-letter topic takes")})
+	r.Key = nil
+}
+
+// shrink drops the next part of a dead letter the topic refused as too
+// large: its value, then its key, then the original record's headers,
+// keeping projector's own, which say what failed and where the original
+// is. It reports false when nothing is left to drop.
+func shrink(r *kgo.Record) bool {
+	switch {
+	case r.Value != nil:
+		omitValue(r)
+	case r.Key != nil:
+		omitKey(r)
+	default:
+		own := r.Headers[:0]
+		for _, h := range r.Headers {
+			if strings.HasPrefix(h.Key, "projector.") {
+				own = append(own, h)
+			}
+		}
+		if len(own) == len(r.Headers) {
+			return false
+		}
+		r.Headers = append(own, kgo.RecordHeader{Key: "projector.headers_omitted",
+			Value: []byte("the original record's headers, more than the dead-letter topic takes")})
+	}
+	return true
 }
 
 // produceOmittingTooLarge writes dead letters; those the topic refuses as
@@ -131,26 +164,30 @@ func omitValue(r *kgo.Record) {
 // that is missing (the brokers did not answer at start, or it was deleted
 // since) is created, and its dead letters written again.
 func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Record) error {
-	var again []*kgo.Record
-	missing := false
-	for _, res := range c.cl.ProduceSync(ctx, out...) {
-		switch {
-		case res.Err == nil:
-		case errors.Is(res.Err, kerr.MessageTooLarge) || errors.Is(res.Err, kerr.RecordListTooLarge):
-			omitValue(res.Record)
-			again = append(again, res.Record)
-		case errors.Is(res.Err, kerr.UnknownTopicOrPartition):
-			missing = true
-			again = append(again, res.Record)
-		default:
-			return res.Err
+	created := false
+	for len(out) > 0 {
+		var again []*kgo.Record
+		missing := false
+		for _, res := range c.cl.ProduceSync(ctx, out...) {
+			switch {
+			case res.Err == nil:
+			case errors.Is(res.Err, kerr.MessageTooLarge) || errors.Is(res.Err, kerr.RecordListTooLarge):
+				if !shrink(res.Record) {
+					return res.Err // projector's own headers alone are too large
+				}
+				again = append(again, res.Record)
+			case errors.Is(res.Err, kerr.UnknownTopicOrPartition) && !created:
+				missing = true
+				again = append(again, res.Record)
+			default:
+				return res.Err
+			}
 		}
+		if missing {
+			c.ensureDeadLetterTopic(ctx)
+			created = true
+		}
+		out = again
 	}
-	if len(again) == 0 {
-		return nil
-	}
-	if missing {
-		c.ensureDeadLetterTopic(ctx)
-	}
-	return c.cl.ProduceSync(ctx, again...).FirstErr()
+	return nil
 }
