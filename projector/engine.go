@@ -309,7 +309,10 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 		// ON CONFLICT cannot touch a row twice in one statement: apply a
 		// key's changes in rounds, in order, after folding away the ones
 		// a later change of the same key makes moot.
-		for _, round := range rounds(fold(changes)) {
+		changes, older, superseded := fold(changes)
+		n.stale += older
+		n.applied += superseded
+		for _, round := range rounds(changes) {
 			rows, err := tx.apply(ctx, src, round, shape)
 			if err != nil {
 				return nil, nil, err

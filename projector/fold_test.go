@@ -31,7 +31,7 @@ func TestFold(t *testing.T) {
 			[]rowChange{c("a", 5, "u")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := fold(tc.in); !reflect.DeepEqual(got, tc.want) {
+			if got, _, _ := fold(tc.in); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("fold\n got %+v\nwant %+v", got, tc.want)
 			}
 		})

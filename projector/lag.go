@@ -36,7 +36,7 @@ type lags struct {
 
 type partitionLag struct {
 	end   int64 // the partition's end; -1 while not known
-	next  int64 // the committed position: the next offset to consume
+	next  int64 // the committed position: the next offset to consume; -1 while not known
 	gauge prometheus.Gauge
 }
 
@@ -46,7 +46,7 @@ func newLags(gauge *prometheus.GaugeVec) *lags {
 
 // set updates the partition's series (creating it on first use).
 func (l *lags) set(tp topicPartition, p *partitionLag) {
-	if p.end < 0 {
+	if p.end < 0 || p.next < 0 {
 		return
 	}
 	if p.gauge == nil {
@@ -72,17 +72,65 @@ func (l *lags) fetched(fetches kgo.Fetches) {
 		tp := topicPartition{f.Topic, f.Partition}
 		p := l.parts[tp]
 		if p == nil {
-			if len(f.Records) == 0 {
-				return // the committed position is not known yet
-			}
-			p = &partitionLag{end: -1, next: f.Records[0].Offset}
+			p = &partitionLag{end: -1, next: -1}
 			l.parts[tp] = p
+		}
+		if p.next < 0 && len(f.Records) > 0 {
+			p.next = f.Records[0].Offset
 		}
 		if end >= 0 {
 			p.end = max(p.end, end)
 		}
 		l.set(tp, p)
 	})
+}
+
+// assigned tracks partitions this member now owns, their committed
+// position not known yet: a partition no fetch brings records of (caught
+// up, idle) gets it from the brokers (see watchLag).
+func (l *lags) assigned(parts map[string][]int32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for topic, ps := range parts {
+		for _, p := range ps {
+			if tp := (topicPartition{topic, p}); l.parts[tp] == nil {
+				l.parts[tp] = &partitionLag{end: -1, next: -1}
+			}
+		}
+	}
+}
+
+// unpositioned lists the topics of partitions whose committed position is
+// not known.
+func (l *lags) unpositioned() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for tp, p := range l.parts {
+		if p.next < 0 && !slices.Contains(out, tp.topic) {
+			out = append(out, tp.topic)
+		}
+	}
+	return out
+}
+
+// positioned takes the committed positions of partitions that had none
+// known: the group's commit, or the log's start where the group has none
+// (the member consumes from the earliest record).
+func (l *lags) positioned(commits kadm.OffsetResponses, starts kadm.ListedOffsets) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for tp, p := range l.parts {
+		if p.next >= 0 {
+			continue
+		}
+		if c, ok := commits.Lookup(tp.topic, tp.partition); ok && c.Err == nil && c.At >= 0 {
+			p.next = c.At
+		} else if s, ok := starts[tp.topic][tp.partition]; ok && s.Err == nil {
+			p.next = s.Offset
+		}
+		l.set(tp, p)
+	}
 }
 
 // committed moves the committed position of owned partitions past recs.
@@ -166,7 +214,9 @@ func (c *Consumer) watchLag(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if time.Since(time.Unix(0, c.lags.fetchedAt.Load())) < every {
+		if topics := c.lags.unpositioned(); len(topics) > 0 {
+			c.positionLags(ctx, adm, topics)
+		} else if time.Since(time.Unix(0, c.lags.fetchedAt.Load())) < every {
 			continue
 		}
 		topics := c.lags.topics()
@@ -182,4 +232,22 @@ func (c *Consumer) watchLag(ctx context.Context) {
 		}
 		c.lags.listed(ends)
 	}
+}
+
+// positionLags asks the brokers where the group committed on topics, and
+// where their logs start, for the partitions whose position is not known.
+func (c *Consumer) positionLags(ctx context.Context, adm *kadm.Client, topics []string) {
+	lctx, cancel := context.WithTimeout(ctx, c.opts.LagRefresh)
+	defer cancel()
+	commits, err := adm.FetchOffsetsForTopics(lctx, c.opts.Group, topics...)
+	if err != nil {
+		c.log.Debug("could not fetch the group's committed offsets for the consumer lag", "err", err)
+		return
+	}
+	starts, err := adm.ListStartOffsets(lctx, topics...)
+	if err != nil {
+		c.log.Debug("could not list the partitions' starts for the consumer lag", "err", err)
+		return
+	}
+	c.lags.positioned(commits, starts)
 }

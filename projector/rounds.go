@@ -10,7 +10,9 @@ import "github.com/projectorhq/projector/debezium"
 // joins order 3; order 2 never showed it). A merge (TOAST) or patch applies
 // on top of what came before, so it is kept with it. A change older than
 // one already seen for its key is dropped: the position guard would skip it.
-func fold(changes []rowChange) []rowChange {
+// older counts those, and superseded the changes a later one made moot
+// (applied, in effect: two batches would have applied both).
+func fold(changes []rowChange) (out []rowChange, older, superseded int) {
 	type run struct {
 		idx []int
 		top debezium.Position
@@ -28,12 +30,14 @@ func fold(changes []rowChange) []rowChange {
 		}
 		if !pos.Replaces(r.top) {
 			dropped = true
+			older++
 			continue
 		}
 		if !c.Merge && !c.Patch {
 			for _, j := range r.idx {
 				keep[j] = false
 			}
+			superseded += len(r.idx)
 			r.idx = r.idx[:0]
 			dropped = true
 		}
@@ -42,15 +46,15 @@ func fold(changes []rowChange) []rowChange {
 		r.top = pos
 	}
 	if !dropped {
-		return changes
+		return changes, 0, 0
 	}
-	out := make([]rowChange, 0, len(keys))
+	out = make([]rowChange, 0, len(keys))
 	for i, c := range changes {
 		if keep[i] {
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, older, superseded
 }
 
 // rounds splits changes so that no key occurs twice in one round, keeping

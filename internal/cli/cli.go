@@ -38,7 +38,7 @@ func usageError(err error) error { return &exitError{code: ExitUsage, err: err} 
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	root, g := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -49,7 +49,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintln(stderr, withPrefix(ee.err))
+			if g.jsonLog != nil {
+				// Once the command logs JSON, the line saying why it
+				// exits is JSON too, for the pipeline reading its logs.
+				g.jsonLog.Error("exiting", "err", withPrefix(ee.err), "exit_code", ee.code)
+			} else {
+				fmt.Fprintln(stderr, withPrefix(ee.err))
+			}
 		}
 		return ee.code
 	}
@@ -65,9 +71,12 @@ type globals struct {
 	config string
 	stdout io.Writer
 	stderr io.Writer
+	// jsonLog is the command's logger once it logs JSON (log.format:
+	// json): Main writes the error it exits with through it.
+	jsonLog *slog.Logger
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+func newRoot(stdout, stderr io.Writer) (*cobra.Command, *globals) {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "projector",
@@ -80,7 +89,7 @@ and Elasticsearch.`,
 	}
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "projector.yaml", "configuration file")
 	root.AddCommand(newRun(g), newValidate(g), newDemo(g), newVersion(g), newInspect(g), newRebuild(g), newGenerations(g), newServe(g), newQuery(g), newTest(g))
-	return root
+	return root, g
 }
 
 // load reads and compiles the configuration; any problem is a usage error
@@ -117,15 +126,16 @@ func (g *globals) loadPlanWith(opts config.Options) (*config.Config, *projection
 }
 
 // logger builds the process logger from the configuration.
-func logger(cfg config.Log, w io.Writer) *slog.Logger {
+func (g *globals) logger(cfg config.Log) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	var log *slog.Logger
 	if cfg.Format == "json" {
-		log = slog.New(slog.NewJSONHandler(w, opts))
+		log = slog.New(slog.NewJSONHandler(g.stderr, opts))
+		g.jsonLog = log
 	} else {
-		log = slog.New(slog.NewTextHandler(w, opts))
+		log = slog.New(slog.NewTextHandler(g.stderr, opts))
 	}
 	routeLibraryLogs(log)
 	return log

@@ -92,7 +92,7 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	log := logger(cfg.Log, g.stderr)
+	log := g.logger(cfg.Log)
 	if err := clearRedis(parent, cfg.Stores.Redis.URL); err != nil {
 		return fail(err)
 	}

@@ -115,7 +115,7 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 	if key == "" {
 		key = "projector query: " + withoutPassword(cfg.Stores.Postgres.URL)
 	}
-	srv, err := query.New(ctx, cfg, plan, query.Options{Logger: logger(cfg.Log, g.stderr), CursorKey: key})
+	srv, err := query.New(ctx, cfg, plan, query.Options{Logger: g.logger(cfg.Log), CursorKey: key})
 	if err != nil {
 		return queryError(err)
 	}

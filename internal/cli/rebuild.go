@@ -131,7 +131,7 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	if !cmd.Flags().Changed("keep") {
 		o.keep = time.Duration(cfg.Rebuild.Keep)
 	}
-	log := logger(cfg.Log, g.stderr)
+	log := g.logger(cfg.Log)
 	// The first signal stops the rebuild where it is (its progress is in
 	// the registry); the served generation is not touched.
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

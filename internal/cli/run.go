@@ -49,7 +49,7 @@ restart).`,
 					return usageError(err)
 				}
 			}
-			log := logger(cfg.Log, g.stderr)
+			log := g.logger(cfg.Log)
 			ctx, stop, release := twoStageSignals(cmd.Context(), log, daemonShutdown)
 			defer release()
 			return runExit(ctx, runDaemon(ctx, stop, cfg, plan, log, daemonOptions{serve: serveAddr}))

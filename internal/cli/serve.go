@@ -67,7 +67,7 @@ second signal cuts them short, exit 1.`,
 				}
 				cfg.Admin.Listen = adminListen
 			}
-			log := logger(cfg.Log, g.stderr)
+			log := g.logger(cfg.Log)
 			for _, w := range kafkautil.Warnings(cfg.Kafka) {
 				log.Warn(w) // the query server reads end offsets with the same credentials
 			}
