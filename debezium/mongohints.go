@@ -74,7 +74,11 @@ func hinted(c *codec, v any) (any, error) {
 		case int64:
 			return c.fitFloat(float64(v))
 		case decimal.Decimal:
-			return c.fitFloat(v.InexactFloat64())
+			f := v.InexactFloat64()
+			if math.IsInf(f, 0) {
+				return nil, bad("number %s is out of range for double precision", brief(v.String()))
+			}
+			return c.fitFloat(f)
 		case string:
 			return nonFinite([]byte(v))
 		}
@@ -130,8 +134,13 @@ func hintedInt(v any) (int64, bool) {
 			return int64(v), true
 		}
 	case decimal.Decimal:
-		if v.IsInteger() && v.NumDigits() <= 18 {
-			return v.IntPart(), true
+		// NumDigits counts the coefficient's digits: 1E+19 has one. The
+		// exponent applied, the value must fit (a Decimal128's exponent
+		// is at most 6144, so the integer stays small to build).
+		if v.IsInteger() {
+			if n := v.BigInt(); n.IsInt64() {
+				return n.Int64(), true
+			}
 		}
 	}
 	return 0, false

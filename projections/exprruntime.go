@@ -20,6 +20,12 @@ func runtimeChecks() []expr.Option {
 type runtimeOps struct{}
 
 func (runtimeOps) Visit(node *ast.Node) {
+	if m, ok := (*node).(*ast.BinaryNode); ok && m.Operator == "matches" {
+		if call := matchesCall(m); call != nil {
+			ast.Patch(node, call)
+		}
+		return
+	}
 	b, ok := (*node).(*ast.BuiltinNode)
 	if !ok {
 		return

@@ -3,6 +3,7 @@ package projections
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -18,18 +19,54 @@ const (
 	fnReplace = "checked replace"
 	fnRepeat  = "checked repeat"
 	fnJoin    = "checked join"
+	fnMatches = "checked matches"
 )
 
 // budgeted are the calls whose last argument is the evaluation's $env,
 // given for its budget: not a read of the environment (findReads).
-var budgeted = map[string]bool{fnAdd: true, fnReplace: true, fnRepeat: true, fnJoin: true}
+var budgeted = map[string]bool{fnAdd: true, fnReplace: true, fnRepeat: true, fnJoin: true, fnMatches: true}
 
 func textBuiltins() []expr.Option {
 	return []expr.Option{
 		expr.Function(fnReplace, replaceText),
 		expr.Function(fnRepeat, repeatText),
 		expr.Function(fnJoin, joinText),
+		expr.Function(fnMatches, matchesText),
 	}
+}
+
+// maxPattern bounds a regular expression that comes from a row rather than
+// the file (s matches other_column): Go's engine runs in linear time, but
+// compiling expands counted repetitions (a{1000} is a thousand steps), so
+// a long pattern from data could cost hundreds of megabytes every row.
+const maxPattern = 1 << 10
+
+// matchesCall is the bounded call replacing s matches p when p is not a
+// literal (a literal is compiled once, with the expression).
+func matchesCall(n *ast.BinaryNode) *ast.CallNode {
+	if _, literal := n.Right.(*ast.StringNode); literal {
+		return nil
+	}
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnMatches},
+		Arguments: []ast.Node{n.Left, n.Right, &ast.IdentifierNode{Value: "$env"}}}
+	call.SetType(reflect.TypeFor[bool]())
+	return call
+}
+
+func matchesText(p ...any) (any, error) {
+	s, ok1 := p[0].(string)
+	pattern, ok2 := p[1].(string)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("matches needs strings, got %T, %T", p[0], p[1])
+	}
+	if len(pattern) > maxPattern {
+		return nil, fmt.Errorf("a pattern from a row is at most %d bytes, this one is %d", maxPattern, len(pattern))
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	return re.MatchString(s), nil
 }
 
 // textCall is the budgeted call replacing the builtin n, when it is one.

@@ -43,6 +43,7 @@ func jsonbPatch(doc map[string]any, set map[string]any, unset []string) (map[str
 	keys := slices.SortedFunc(maps.Keys(set), func(a, b string) int {
 		return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
 	})
+	padded := 0 // nulls padded in all (see patchFunction)
 sets:
 	for _, k := range keys {
 		p := strings.Split(k, ".")
@@ -53,11 +54,11 @@ sets:
 					return nil, errPathNotViable
 				}
 				if n >= len(a) {
-					if n-len(a) >= maxArrayPad {
+					if padded+n-len(a) >= maxArrayPad {
 						continue sets
 					}
-					padded := append(a, make([]any, n+1-len(a))...)
-					root, _ = jsonbSet(root, p[:i-1], padded)
+					padded += n + 1 - len(a)
+					root, _ = jsonbSet(root, p[:i-1], append(a, make([]any, n+1-len(a))...))
 				}
 			}
 			if i == len(p) {

@@ -19,13 +19,16 @@ import (
 // remove each unset path, where an array element is set to null instead
 // (MongoDB's update/unset_node.cpp: removing it would shift the others).
 // An index more than maxArrayPad past an array's end, which MongoDB itself
-// refuses, is left out.
+// refuses, is left out, and so is a set whose padding would take the
+// patch's padding past maxArrayPad in all: a document holding more would
+// be past MongoDB's 16 MB, so no real update pads more, and a forged one
+// must not make a document of millions of nulls.
 //
 // A path that steps into an array with anything but an index is not
 // viable (MongoDB's PathNotViable): a $set through it makes the whole
-// patch null, since MongoDB refuses such an update and no connector can
-// have seen it applied (the record is a dead letter, see
-// applied.Unviable); an $unset through it is a no-op, as MongoDB's.
+// patch null, since MongoDB refuses such an update: the document it was
+// applied to was another (see applied.Unviable); an $unset through it is
+// a no-op, as MongoDB's.
 func patchFunction(schema string) string {
 	return `CREATE OR REPLACE FUNCTION ` + schema + `.jsonb_patch(doc jsonb, set_ jsonb, unset_ text[])
 RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $fn$
@@ -36,6 +39,7 @@ DECLARE
 	n int;
 	i int;
 	c jsonb;
+	padded int := 0;
 BEGIN
 	doc := coalesce(doc, '{}'::jsonb);
 	<<sets>>
@@ -48,7 +52,8 @@ BEGIN
 				RETURN NULL;
 			END IF;
 			IF jsonb_typeof(c) = 'array' AND p[i]::int >= jsonb_array_length(c) THEN
-				CONTINUE sets WHEN p[i]::int - jsonb_array_length(c) >= ` + strconv.Itoa(maxArrayPad) + `;
+				CONTINUE sets WHEN padded + p[i]::int - jsonb_array_length(c) >= ` + strconv.Itoa(maxArrayPad) + `;
+				padded := padded + p[i]::int + 1 - jsonb_array_length(c);
 				c := c || (SELECT jsonb_agg('null'::jsonb) FROM generate_series(jsonb_array_length(c), p[i]::int));
 				doc := CASE WHEN i = 1 THEN c ELSE jsonb_set(doc, p[1:i-1], c) END;
 			END IF;
