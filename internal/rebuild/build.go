@@ -320,6 +320,13 @@ func (e *Env) restartFailed(ctx context.Context, failed registry.Generation) err
 			return err
 		}
 	}
+	// Forget which targets were dropped before creating them again, still
+	// failed: interrupted between the two, the registry would call dropped
+	// targets that exist, and no one would ever drop them. Recorded as not
+	// dropped, missing ones are dropped as harmlessly as existing ones.
+	if _, err := e.Registry.Transition(ctx, failed.View, failed.Number, []registry.State{registry.Failed}, registry.Failed, failed.Error, true); err != nil {
+		return err
+	}
 	if err := e.createTargets(ctx, failed.View, failed.Number, failed.Stores); err != nil {
 		return err
 	}

@@ -179,7 +179,7 @@ func (r *run) sweepTemplates(ctx context.Context) error {
 	// document's: it is never purged.
 	var matchers []func(string) bool
 	for _, v := range stack.RedisViews(r.env.Plan) {
-		m, err := redis.Matcher(v.Key)
+		m, err := redis.MatcherOf(v.Key, keyShapes(r.env.Plan.View(v.Name)))
 		if err != nil {
 			return err
 		}
@@ -320,4 +320,31 @@ func existing(ctx context.Context, rdb *goredis.Client, keys []string) ([]bool, 
 		out[i] = c.Val() > 0
 	}
 	return out, nil
+}
+
+// keyShapes are what the text of a view's fields can look like in a key,
+// where their type says (the engine writes an integer as its digits): a
+// key of an old template is spared only when the current one could give
+// it, and item:{id} over a bigint id cannot give item:v1:5.
+func keyShapes(v *projections.View) map[string]string {
+	shapes := map[string]string{}
+	if v == nil {
+		return shapes
+	}
+	for _, f := range v.Fields {
+		if f.Type.Array {
+			continue
+		}
+		switch f.Type.Name {
+		case "smallint", "integer", "bigint":
+			shapes[f.Name] = `-?[0-9]+`
+		case "numeric", "real", "double precision":
+			shapes[f.Name] = `-?[0-9]+(?:\.[0-9]+)?|NaN|-?Infinity`
+		case "boolean":
+			shapes[f.Name] = `true|false`
+		case "uuid":
+			shapes[f.Name] = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
+		}
+	}
+	return shapes
 }

@@ -112,6 +112,13 @@ func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Lo
 		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
 		return nil, err
 	}
+	for _, v := range env.Plan.Views {
+		stores := env.Stores(v.Name)
+		if err := env.Registry.AdoptStores(ctx, v.Name, registry.Generation{Stores: stores, Targets: env.targets(v.Name, 1, stores)}); err != nil {
+			_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
+			return nil, fmt.Errorf("rebuild watcher: %w", err)
+		}
+	}
 	if err := w.sync(ctx, true); err != nil {
 		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
 		return nil, fmt.Errorf("rebuild watcher: %w", err)

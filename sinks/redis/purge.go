@@ -84,6 +84,13 @@ func KeyFor(template string, key map[string]any) (string, error) {
 // Matcher reports whether a key could have come from a template: its
 // literal text in place and something in every placeholder.
 func Matcher(template string) (func(key string) bool, error) {
+	return MatcherOf(template, nil)
+}
+
+// MatcherOf is Matcher with what each placeholder can hold: shapes maps a
+// field to a regular expression of its values' text (digits for an
+// integer id); a field it does not name holds anything.
+func MatcherOf(template string, shapes map[string]string) (func(key string) bool, error) {
 	t, err := parseTemplate(template)
 	if err != nil {
 		return nil, err
@@ -91,9 +98,12 @@ func Matcher(template string) (func(key string) bool, error) {
 	var re strings.Builder
 	re.WriteString("^")
 	for _, p := range t.parts {
-		if p.field == "" {
+		switch shape, ok := shapes[p.field]; {
+		case p.field == "":
 			re.WriteString(regexp.QuoteMeta(p.literal))
-		} else {
+		case ok:
+			re.WriteString("(?:" + shape + ")")
+		default:
 			re.WriteString("(?s:.+)")
 		}
 	}

@@ -399,6 +399,9 @@ func (r *Registry) Register(ctx context.Context, g Generation, initial Generatio
 			g.View, SourceInitial, initial.Stores, initial.Targets, g.Keep); err != nil {
 			return fmt.Errorf("registry: record the initial generation of %s: %w", g.View, err)
 		}
+		if err := r.adopt(ctx, tx, g.View, initial); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO `+r.ident("generations")+`
 			(view, generation, state, source, stores, targets, docs_total, keep)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -412,6 +415,45 @@ func (r *Registry) Register(ctx context.Context, g Generation, initial Generatio
 		}
 		return nil
 	})
+}
+
+// AdoptStores records in a view's generation 1 the stores of initial (its
+// stores and their generation-1 targets) that no generation of the view
+// names: a store added to the view after its initial generation was
+// recorded serves from generation 1 (Serving's default) with no record
+// saying so. Recorded, `generations` shows it, and its target is replaced,
+// kept and dropped as the others are. A view with no generations is left
+// alone (its first rebuild records them all).
+func (r *Registry) AdoptStores(ctx context.Context, view string, initial Generation) error {
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		adopted, err := r.adoptRows(ctx, tx, view, initial)
+		if err != nil || !adopted {
+			return err // unchanged: no new version for every start
+		}
+		_, err = r.bump(ctx, tx)
+		return err
+	})
+}
+
+func (r *Registry) adopt(ctx context.Context, tx pgx.Tx, view string, initial Generation) error {
+	_, err := r.adoptRows(ctx, tx, view, initial)
+	return err
+}
+
+func (r *Registry) adoptRows(ctx context.Context, tx pgx.Tx, view string, initial Generation) (bool, error) {
+	gens := r.ident("generations")
+	tag, err := tx.Exec(ctx, `WITH missing AS (
+			SELECT s FROM unnest($2::text[]) AS s
+			WHERE NOT EXISTS (SELECT 1 FROM `+gens+` AS m WHERE m.view = $1 AND s = ANY(m.stores)))
+		UPDATE `+gens+` SET stores = stores || ARRAY(SELECT s FROM missing),
+			targets = targets || coalesce((SELECT jsonb_object_agg(s, $3::jsonb -> s) FROM missing WHERE $3::jsonb ? s), '{}'),
+			drop_after = CASE WHEN state = 'retired' THEN NULL ELSE drop_after END, updated_at = now()
+		WHERE view = $1 AND generation = 1 AND EXISTS (SELECT 1 FROM missing)`,
+		view, initial.Stores, initial.Targets)
+	if err != nil {
+		return false, fmt.Errorf("registry: record the stores added to %s since its initial generation: %w", view, err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
 
 // Transition moves a generation from one of the states in from to state
