@@ -101,22 +101,24 @@
 //	    from: orders              # required: the root source
 //	    id: id                    # fields identifying a document; default: the key's fields (group_by view: all its group_by columns)
 //	    where: status != "x"      # a boolean expression; rows for which it is false have no document
-//	    group_by: user_id         # makes an aggregation view: only group_by columns and agg fields
+//	    # group_by: user_id       # (in another view) makes an aggregation view: only group_by columns and agg fields
 //	    fields:                   # at least one; each has exactly one of column, expr, one, many or agg
 //	      id: id                  # short form: a column of the row
+//	      status: status
+//	      created_at: created_at
 //	      total: { column: total, type: numeric }
 //	      doubled: { expr: "total * 2", type: numeric }   # type is required with expr, and must fit its result
 //	      customer:
 //	        one: users            # one-to-one join: an object ...
 //	        on: { _id: user_id }  # joined column: column of this row (required with one and many)
 //	        where: ...            # boolean filter on the joined rows (one, many, agg)
-//	        fields: { name: name }   # ... with these fields (one and many only)
+//	        fields: { id: _id, name: name }   # ... with these fields (one and many only)
 //	      customer_name: { one: users, on: { _id: user_id }, column: name }   # one column of the joined row
 //	      items:
 //	        many: items           # one-to-many join: an array
 //	        on: { order_id: id }
 //	        order_by: [-created_at]   # many only; "-" for descending; default: the joined key
-//	        fields: { sku: sku }
+//	        fields: { sku: sku, quantity: quantity }
 //	      item_count: { agg: count, of: items }       # count | sum | min | max | avg
 //	      quantity: { agg: sum, of: items.quantity }  # of is required except for count
 //	      big: { agg: count, of: items, where: quantity > 1 }   # where: over the joined rows (the group's rows in a group_by view)
@@ -124,7 +126,7 @@
 //	      postgres:
 //	        table: order_view     # default: the view name
 //	        schema: public
-//	        fields: [id, total]   # default: every top-level field
+//	        fields: [id, total, customer]   # default: every top-level field
 //	        indexes:              # fields the table keeps, or paths into joined objects
 //	          - { fields: [customer.id], unique: false }
 //	      redis:

@@ -197,9 +197,14 @@ var errNoUnit = errors.New("duration needs a unit")
 
 var bareNumber = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
 
-// parseDuration is time.ParseDuration plus a leading day count ("7d",
-// "1d12h"), since retention periods are naturally written in days. A bare
-// number other than 0 is ambiguous and rejected.
+// ParseDuration reads a duration as the configuration writes them:
+// time.ParseDuration plus a leading day count ("7d", "1d12h"), since
+// retention periods are naturally written in days. A bare number other
+// than 0 is ambiguous and rejected.
+func ParseDuration(s string) (time.Duration, error) {
+	return parseDuration(s)
+}
+
 func parseDuration(s string) (time.Duration, error) {
 	if bareNumber.MatchString(s) && strings.Trim(s, "+-0.") != "" {
 		return 0, errNoUnit

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 )
@@ -79,7 +80,7 @@ also points back readers that a swap interrupted half-way had moved).`,
 	// No default of the flag's own: unset, the configuration's rebuild.keep
 	// applies, and cobra would print a fixed "(default 1h0m0s)" that is
 	// wrong whenever rebuild.keep says otherwise.
-	f.DurationVar(&o.keep, "keep", 0, "how long the replaced generation is kept after the swap; 0s drops it at once (default: rebuild.keep from the configuration)")
+	f.Var(durationValue{&o.keep}, "keep", "how long the replaced generation is kept after the swap, as the configuration writes durations (1h, 7d); 0s drops it at once (default: rebuild.keep from the configuration)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	f.BoolVar(&o.resume, "resume", false, "continue the interrupted or failed rebuild of VIEW")
 	f.BoolVar(&o.abort, "abort", false, "abandon the rebuild of VIEW under way and drop its generation")
@@ -308,3 +309,25 @@ func sourceURLs(flags []string, lookup func(string) (string, bool)) (map[string]
 	}
 	return urls, nil
 }
+
+// durationValue is a duration flag read as the configuration reads
+// durations, days included (--keep 7d, as rebuild.keep: 7d).
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return "0s"
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := config.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+func (durationValue) Type() string { return "duration" }

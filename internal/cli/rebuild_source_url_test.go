@@ -4,6 +4,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSourceURLsFromTheEnvironment: the source database's URL, and its
@@ -30,5 +31,18 @@ func TestSourceURLsFromTheEnvironment(t *testing.T) {
 	}
 	if _, err := sourceURLs([]string{"orders=env:NOPE"}, lookup); err == nil || !strings.Contains(err.Error(), "$NOPE is not set") {
 		t.Errorf("an unset variable: err = %v, want it named", err)
+	}
+}
+
+// TestKeepTakesDays: --keep reads durations as rebuild.keep does, days
+// included.
+func TestKeepTakesDays(t *testing.T) {
+	var d time.Duration
+	v := durationValue{&d}
+	if err := v.Set("7d12h"); err != nil || d != 7*24*time.Hour+12*time.Hour {
+		t.Errorf("--keep 7d12h = %v, %v; want 180h", d, err)
+	}
+	if err := v.Set("7"); err == nil {
+		t.Errorf("--keep 7 (no unit) accepted as %v", d)
 	}
 }
