@@ -145,9 +145,14 @@ func (c *compiler) view(name string, v *config.View) *View {
 	for i, g := range v.GroupBy {
 		pos := c.cfg.ItemPos(&v.GroupBy, i, v.Pos)
 		if t, ok := c.column(sc, pos, g); ok {
-			if unscaledNumeric(t) {
+			switch {
+			case unscaledNumeric(t):
 				// Groups are found by the value's text, as joins are.
 				c.errs.Add(pos, "%s: group_by %s is a numeric without a declared scale, whose values keep the scale they came with (2 and 2.0 would be two groups); declare it numeric(p,s)", name, g)
+			case (t.Name == "json" || t.Name == "jsonb") && !t.Array:
+				// Text is not jsonb's equality: 1 and 1.0 would be two
+				// groups, the number 1 and the string "1" one.
+				c.errs.Add(pos, "%s: group_by %s is %s, whose text does not tell its values apart as SQL's GROUP BY does (1 and 1.0 would be two groups, 1 and \"1\" one); group by a column of a scalar type", name, g, t.Name)
 			}
 			c.use(root, g)
 			c.index(root, g)
