@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -49,6 +50,9 @@ func exprResult(t config.Type, v any) (any, bool) {
 	case map[string]any, []any, []string:
 		if !finite(v) {
 			return nil, false // no JSON holds it: x / 0 inside, as alone
+		}
+		if t.Array && !elementsFit(t, v) {
+			return nil, false
 		}
 		c, _ := cleanValue(v)
 		return c, true
@@ -147,6 +151,8 @@ func textResult(t config.Type, s string) (any, bool) {
 		return s, true
 	}
 	switch t.Name {
+	case "varchar":
+		return varcharResult(t, s)
 	case "timestamp", "timestamptz":
 		if s == "infinity" || s == "-infinity" {
 			return s, true // as the decoder passes PostgreSQL's
@@ -184,6 +190,74 @@ func textResult(t config.Type, s string) (any, bool) {
 		return nil, false
 	}
 	return s, true
+}
+
+// varcharResult is s as a varchar(n) column takes it: at most n
+// characters, or more whose excess is spaces, which PostgreSQL cuts.
+func varcharResult(t config.Type, s string) (any, bool) {
+	if t.Precision <= 0 || utf8.RuneCountInString(s) <= t.Precision {
+		return s, true
+	}
+	end, runes := 0, 0
+	for i := range s { // i: where each character starts
+		if runes == t.Precision {
+			end = i
+			break
+		}
+		runes++
+	}
+	if strings.Trim(s[end:], " ") != "" {
+		return nil, false
+	}
+	return s[:end], true
+}
+
+// elementsFit reports whether the elements of an array result fit the
+// element type, where a column of that type would refuse one: integers
+// beyond their range, text beyond a varchar's length. PostgreSQL refuses
+// the whole document for one element.
+func elementsFit(t config.Type, v any) bool {
+	elem := t
+	elem.Array = false
+	var items []any
+	switch x := v.(type) {
+	case []any:
+		items = x
+	case []string:
+		for _, s := range x {
+			items = append(items, s)
+		}
+	default:
+		return true
+	}
+	for _, e := range items {
+		switch n := e.(type) {
+		case int:
+			if _, ok := integerResult(elem, n, int64(n)); !ok {
+				return false
+			}
+		case int64:
+			if _, ok := integerResult(elem, n, n); !ok {
+				return false
+			}
+		case float64:
+			if (elem.Name == "smallint" || elem.Name == "integer" || elem.Name == "bigint") && n == math.Trunc(n) {
+				if n < math.MinInt64 || n >= math.MaxInt64 {
+					return false
+				}
+				if _, ok := integerResult(elem, n, int64(n)); !ok {
+					return false
+				}
+			}
+		case string:
+			if elem.Name == "varchar" {
+				if _, ok := varcharResult(elem, n); !ok {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 func timeResult(t config.Type, ts time.Time) (any, bool) {

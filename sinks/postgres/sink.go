@@ -306,6 +306,20 @@ func (s *Sink) apply(ctx context.Context, v *view, b *batch, rows []row, failed 
 	if len(rows) == 0 {
 		return nil
 	}
+	if size := payloadSize(rows); size > maxPayload {
+		// Split before sending: a parameter past PostgreSQL's 1 GB message
+		// is a client error, not a row's, and would be retried whole
+		// forever; past jsonb's 256 MB, PostgreSQL refuses the statement.
+		if len(rows) == 1 {
+			failed[rows[0].index] = fmt.Errorf("view %q doc %q: %d bytes of JSON, more than one statement takes (%d)", v.Name, rows[0].id, size, maxPayload)
+			return nil
+		}
+		mid := len(rows) / 2
+		if err := s.apply(ctx, v, b, rows[:mid], failed); err != nil {
+			return err
+		}
+		return s.apply(ctx, v, b, rows[mid:], failed)
+	}
 	tag, err := s.pool.Exec(ctx, v.upsert, b.payload(rows))
 	if err == nil {
 		s.stale.Add(uint64(int64(len(rows)) - tag.RowsAffected()))
@@ -323,6 +337,19 @@ func (s *Sink) apply(ctx context.Context, v *view, b *batch, rows []row, failed 
 		return err
 	}
 	return s.apply(ctx, v, b, rows[mid:], failed)
+}
+
+// maxPayload bounds the JSON of one statement: well under jsonb's 256 MB,
+// which jsonb_to_recordset's parameter must fit, and PostgreSQL's 1 GB
+// message.
+var maxPayload = 128 << 20 // a var: tests lower it
+
+func payloadSize(rows []row) int {
+	n := 2
+	for _, r := range rows {
+		n += r.end - r.start + 1
+	}
+	return n
 }
 
 // rowError tells errors caused by some row's content (a value the column

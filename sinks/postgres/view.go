@@ -263,6 +263,12 @@ func recordColumn(c Column) (def, expr string) {
 		return q + " text", "decode(r." + q + ", 'base64')"
 	case "bytea[]":
 		return q + " text[]", "CASE WHEN r." + q + " IS NULL THEN NULL ELSE coalesce((SELECT array_agg(decode(x, 'base64') ORDER BY i) FROM unnest(r." + q + ") WITH ORDINALITY AS u(x, i)), '{}') END"
+	case "json[]", "jsonb[]":
+		// Read as one jsonb and rebuilt from its elements: jsonb_to_recordset
+		// would read an element that is itself an array as another
+		// dimension ([[1,2],[3]] refused, [[1,2],[3,4]] made 2-D).
+		elem := strings.TrimSuffix(c.Type, "[]")
+		return q + " jsonb", "CASE WHEN r." + q + " IS NULL OR jsonb_typeof(r." + q + ") <> 'array' THEN NULL ELSE coalesce((SELECT array_agg(x::" + elem + " ORDER BY i) FROM jsonb_array_elements(r." + q + ") WITH ORDINALITY AS u(x, i)), '{}') END"
 	}
 	return q + " " + c.Type, "r." + q
 }
