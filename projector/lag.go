@@ -72,6 +72,11 @@ func (l *lags) fetched(fetches kgo.Fetches) {
 		tp := topicPartition{f.Topic, f.Partition}
 		p := l.parts[tp]
 		if p == nil {
+			if len(f.Records) == 0 || f.Topic == "" {
+				// Not assigned as far as the lag knows, and telling
+				// nothing: a partition is tracked from its assignment.
+				return
+			}
 			p = &partitionLag{end: -1, next: -1}
 			l.parts[tp] = p
 		}
