@@ -18,6 +18,9 @@ const maxSteps = 100_000
 type valueInfo struct {
 	pos  Pos
 	null bool // written as null: treated as absent
+	// empty: the null is nothing at all (`key:`), not ~ or null written
+	// out: a key whose settings are all left out or commented out.
+	empty bool
 	bad  bool // could not be decoded; validation stays quiet about it
 	// unset: a connection setting from a ${NAME} that is not set, read
 	// with Options.UnsetConnections (bad too).
@@ -149,6 +152,7 @@ func (d *decoder) decode(v reflect.Value, n *yaml.Node, path []string) {
 	d.info[v.Addr().Interface()] = vi
 	if isNull(n) {
 		vi.null = true
+		vi.empty = n.Value == ""
 		if v.Kind() == reflect.Struct {
 			// A null list item (`- ~`) is still where its problems are.
 			if f := v.FieldByName("Pos"); f.IsValid() && f.Type() == posType {

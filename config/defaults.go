@@ -87,14 +87,15 @@ func (c *Config) applyDefaults(d *decoder) {
 	for i := range c.Views {
 		name, s := c.Views[i].Key, &c.Views[i].Value.Sinks
 		// A sink written with nothing under it (`postgres:`, its keys
-		// commented out) is that sink with its defaults, not no sink.
-		if vi := d.info[&s.Postgres]; s.Postgres == nil && vi != nil && vi.null {
+		// commented out) is that sink with its defaults, not no sink; one
+		// written as ~ or null is turned off (over a merged set, say).
+		if vi := d.info[&s.Postgres]; s.Postgres == nil && vi != nil && vi.empty {
 			s.Postgres = &PostgresSink{Pos: vi.pos}
 		}
-		if vi := d.info[&s.Redis]; s.Redis == nil && vi != nil && vi.null {
+		if vi := d.info[&s.Redis]; s.Redis == nil && vi != nil && vi.empty {
 			s.Redis = &RedisSink{Pos: vi.pos}
 		}
-		if vi := d.info[&s.Elasticsearch]; s.Elasticsearch == nil && vi != nil && vi.null {
+		if vi := d.info[&s.Elasticsearch]; s.Elasticsearch == nil && vi != nil && vi.empty {
 			s.Elasticsearch = &ElasticsearchSink{Pos: vi.pos}
 		}
 		if s.Postgres != nil {

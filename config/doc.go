@@ -122,7 +122,7 @@
 //	      item_count: { agg: count, of: items }       # count | sum | min | max | avg
 //	      quantity: { agg: sum, of: items.quantity }  # of is required except for count
 //	      big: { agg: count, of: items, where: quantity > 1 }   # where: over the joined rows (the group's rows in a group_by view)
-//	    sinks:                    # at least one; a sink written with nothing under it (postgres:) has its defaults
+//	    sinks:                    # at least one; a sink written with nothing under it (postgres:) has its defaults, one written ~ is off
 //	      postgres:
 //	        table: order_view     # default: the view name
 //	        schema: public

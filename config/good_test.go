@@ -167,11 +167,9 @@ func TestMinimalFileDefaults(t *testing.T) {
 		{"log", c.Log, Log{Format: "text", Level: "info"}},
 		{"tolerance", c.Errors.Tolerance, "all"},
 		{"postgres sink defaults", *view.Sinks.Postgres, PostgresSink{Pos: pos(file, 13, 17), Table: "order_view", Schema: "public"}},
-		// Written with nothing under it: the sink with its defaults (here
-		// off: no stores.elasticsearch.url), not no sink.
-		{"null sink has its defaults", *view.Sinks.Elasticsearch, ElasticsearchSink{Pos: pos(file, 14, 22), Index: "order_view"}},
+		{"a sink written ~ is off", view.Sinks.Elasticsearch, (*ElasticsearchSink)(nil)},
 		{"redis absent", view.Sinks.Redis, (*RedisSink)(nil)},
-		{"disabled sinks", c.DisabledSinks(), []string{"order_view.elasticsearch"}},
+		{"no disabled sinks", c.DisabledSinks(), []string(nil)},
 	})
 }
 

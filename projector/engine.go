@@ -309,9 +309,13 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 		// ON CONFLICT cannot touch a row twice in one statement: apply a
 		// key's changes in rounds, in order, after folding away the ones
 		// a later change of the same key makes moot.
+		// A change a later one of its row made moot counts as that one:
+		// stale unless it is applied (below).
 		changes, older, superseded := fold(changes)
 		n.stale += older
-		n.applied += superseded
+		for _, c := range superseded {
+			n.stale += c
+		}
 		for _, round := range rounds(changes) {
 			rows, err := tx.apply(ctx, src, round, shape)
 			if err != nil {
@@ -321,6 +325,13 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 			rows, dead = unbased(src, round, rows, dead)
 			n.applied += len(rows)
 			n.stale += len(round) - len(rows) - (len(dead) - before)
+			if superseded != nil {
+				for _, a := range rows {
+					n.applied += superseded[a.Key]
+					n.stale -= superseded[a.Key]
+					delete(superseded, a.Key)
+				}
+			}
 			seen.applied(src, rows, shape.New == nil)
 			ops.note(e, src, rows)
 			if err := e.collect(ctx, tx, src, rows, aff, seen, spilled); err != nil {

@@ -10,9 +10,10 @@ import "github.com/projectorhq/projector/debezium"
 // joins order 3; order 2 never showed it). A merge (TOAST) or patch applies
 // on top of what came before, so it is kept with it. A change older than
 // one already seen for its key is dropped: the position guard would skip it.
-// older counts those, and superseded the changes a later one made moot
-// (applied, in effect: two batches would have applied both).
-func fold(changes []rowChange) (out []rowChange, older, superseded int) {
+// older counts those, and superseded, by key, the changes a later one made
+// moot: they count as that one does, applied if it is, stale if the stored
+// row was newer than both (as two batches would have counted them).
+func fold(changes []rowChange) (out []rowChange, older int, superseded map[string]int) {
 	type run struct {
 		idx []int
 		top debezium.Position
@@ -37,7 +38,10 @@ func fold(changes []rowChange) (out []rowChange, older, superseded int) {
 			for _, j := range r.idx {
 				keep[j] = false
 			}
-			superseded += len(r.idx)
+			if superseded == nil {
+				superseded = map[string]int{}
+			}
+			superseded[c.Key] += len(r.idx)
 			r.idx = r.idx[:0]
 			dropped = true
 		}
@@ -46,7 +50,7 @@ func fold(changes []rowChange) (out []rowChange, older, superseded int) {
 		r.top = pos
 	}
 	if !dropped {
-		return changes, 0, 0
+		return changes, 0, nil
 	}
 	out = make([]rowChange, 0, len(keys))
 	for i, c := range changes {
