@@ -21,7 +21,7 @@ type valueInfo struct {
 	// empty: the null is nothing at all (`key:`), not ~ or null written
 	// out: a key whose settings are all left out or commented out.
 	empty bool
-	bad  bool // could not be decoded; validation stays quiet about it
+	bad   bool // could not be decoded; validation stays quiet about it
 	// unset: a connection setting from a ${NAME} that is not set, read
 	// with Options.UnsetConnections (bad too).
 	unset bool

@@ -56,3 +56,28 @@ views:
 		})
 	}
 }
+
+// TestRevisionKeysOfHashTags: a key and the same key inside a whole-key
+// cluster hash tag ({{cart:{id}}}) are two keys, but the sink names a
+// key's revision key by its tag: they share projector:rev:{cart:1}, and
+// one view's revisions would make the other's documents stale. Refused.
+func TestRevisionKeysOfHashTags(t *testing.T) {
+	a, err := ParseKeyTemplate("cart:{id}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseKeyTemplate("{{cart:{id}}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if KeysOverlap(a, b) {
+		t.Fatal("premise: the keys themselves differ")
+	}
+	if !KeysOverlap(untagged(a), untagged(b)) {
+		t.Error("the two templates' revision keys are not seen to be the same")
+	}
+	c, _ := ParseKeyTemplate("{{cart}}:{id}") // a tag on part of the key: its own revision keys
+	if KeysOverlap(untagged(a), untagged(c)) {
+		t.Error("a partial tag taken for a whole-key one")
+	}
+}

@@ -68,12 +68,37 @@ type redisKey struct {
 func (v *validator) redisKeyOverlaps(keys []redisKey) {
 	for i, k := range keys {
 		for _, first := range keys[:i] {
-			if KeysOverlap(first.parts, k.parts) {
+			switch {
+			case KeysOverlap(first.parts, k.parts):
 				v.add(k.pos, "%s: key %s can give the same key as key %s of %s (at %d:%d), since a placeholder's value may hold any text: one would overwrite the other; give each a prefix of its own",
+					k.label, k.show, first.show, first.owner, first.pos.Line, first.pos.Col)
+			case KeysOverlap(untagged(first.parts), untagged(k.parts)):
+				v.add(k.pos, "%s: key %s can give the key of key %s of %s (at %d:%d) in a cluster hash tag, {…}: the two keys share a slot's revision key (projector:rev:{…}), and one's revisions would make the other's documents stale; give each a prefix of its own",
 					k.label, k.show, first.show, first.owner, first.pos.Line, first.pos.Col)
 			}
 		}
 	}
+}
+
+// untagged is a key template without a hash tag around all of it
+// ({{cart:{id}}} is cart:{id}): the sink names a key's revision key by its
+// tag, and a key without one by the whole key, so the two share it.
+func untagged(parts []KeyPart) []KeyPart {
+	n := len(parts)
+	if n == 0 || parts[0].Field || parts[n-1].Field || !strings.HasPrefix(parts[0].Text, "{") || !strings.HasSuffix(parts[n-1].Text, "}") {
+		return parts
+	}
+	out := slices.Clone(parts)
+	if n == 1 {
+		if len(out[0].Text) < 2 {
+			return parts
+		}
+		out[0].Text = out[0].Text[1 : len(out[0].Text)-1]
+		return out
+	}
+	out[0].Text = out[0].Text[1:]
+	out[n-1].Text = strings.TrimSuffix(out[n-1].Text, "}")
+	return out
 }
 
 // reserved are the names a view's top-level field cannot take: the columns

@@ -186,6 +186,11 @@ func (s *Server) getRedis(ctx context.Context, v *view, vals []string) (json.Raw
 			return nil, nil
 		}
 		normalize(v.Fields, doc)
+		for i, f := range v.ID {
+			if _, present := doc[f.Name]; !present {
+				doc[f.Name] = idJSON(f, vals[i]) // left out by the sink's fields
+			}
+		}
 		return marshal(doc)
 	}
 	var raw string
@@ -323,6 +328,16 @@ func fromHash(v *view, m map[string]string) map[string]any {
 		}
 	}
 	return doc
+}
+
+// idJSON is an id field's canonical text as the document's JSON holds it:
+// a number or boolean bare, anything else a string.
+func idJSON(f *field, text string) json.RawMessage {
+	if (isNumber(f) || f.Type.Name == "boolean") && json.Valid([]byte(text)) {
+		return json.RawMessage(text)
+	}
+	b, _ := json.Marshal(text)
+	return b
 }
 
 func isNumber(f *field) bool {

@@ -40,6 +40,13 @@ func rawDoc(v *view, raw []byte, vals []string) (doc json.RawMessage, ok bool) {
 		}
 	}
 	changed := false
+	for i, f := range v.ID {
+		if _, present := top[f.Name]; !present {
+			// The sink's fields left the id out: its key gives it back.
+			top[f.Name] = idJSON(f, vals[i])
+			changed = true
+		}
+	}
 	for _, f := range v.Fields {
 		r, present := top[f.Name]
 		if !present || len(r) == 0 {

@@ -27,8 +27,8 @@ func TestRawDoc(t *testing.T) {
 		{`{"id":7,"total":"12.50","name":"12.50"}`, "7", `{"id":7,"name":"12.50","total":12.50}`},
 		{`{"id":7,"total":1}`, "7", `{"id":7,"total":1}`}, // unchanged: returned as stored
 		{`{"id":"7","total":1}`, "7", `{"id":7,"total":1}`},
-		{`{"id":8,"total":"1"}`, "7", ""},     // another doc's key
-		{`{"total":"1"}`, "7", `{"total":1}`}, // the sink's fields left the id out
+		{`{"id":8,"total":"1"}`, "7", ""},            // another doc's key
+		{`{"total":"1"}`, "7", `{"id":7,"total":1}`}, // the sink's fields left the id out: its key gives it back
 		{`{"id":7,"customer":{"score":"3.5"},"items":[{"price":"1.00","sku":"9"}],"tags":{"label":"1"}}`, "7",
 			`{"customer":{"score":3.5},"id":7,"items":[{"price":1.00,"sku":"9"}],"tags":{"label":"1"}}`},
 		{`{"id":7,"total":"NaN","name\u2028":"x"}`, "7", `{"id":7,"name\u2028":"x","total":"NaN"}`},

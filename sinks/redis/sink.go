@@ -30,6 +30,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -291,6 +293,13 @@ func (s *Sink) checkEviction(ctx context.Context) error {
 		return nil
 	}
 	if strings.HasPrefix(policy, "volatile-") {
+		for _, name := range slices.Sorted(maps.Keys(s.views)) {
+			if v := s.views[name]; v.TTL > 0 {
+				// Its live documents' revisions carry a TTL too.
+				return fmt.Errorf("%w: maxmemory-policy is %s, and view %q has a ttl, so the revisions of its live documents may go too, and an older write win over a newer one (noeviction keeps them)",
+					ErrVolatileEviction, policy, v.Name)
+			}
+		}
 		return fmt.Errorf("%w: maxmemory-policy is %s (noeviction keeps them)", ErrVolatileEviction, policy)
 	}
 	return fmt.Errorf("%w: maxmemory-policy is %s (set it to noeviction)", ErrEvictionPolicy, policy)
