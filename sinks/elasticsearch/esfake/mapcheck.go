@@ -2,6 +2,7 @@ package esfake
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -94,7 +95,7 @@ func checkField(path, name string, def map[string]any) *esError {
 				}
 				continue
 			}
-			if !contains(params, p) {
+			if !slices.Contains(params, p) {
 				return &esError{Type: "mapper_parsing_exception",
 					Reason: fmt.Sprintf("unknown parameter [%s] on mapper [%s] of type [%s]", p, path, typ)}
 			}
@@ -111,13 +112,4 @@ func checkField(path, name string, def map[string]any) *esError {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
