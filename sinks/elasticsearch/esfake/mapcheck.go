@@ -75,11 +75,7 @@ func checkProperties(prefix string, props map[string]any) *esError {
 func checkField(path, name string, def map[string]any) *esError {
 	typ, _ := def["type"].(string)
 	if typ == "" {
-		typ = "object"
-		if _, ok := def["properties"]; !ok && len(def) > 0 {
-			// A field without type and without properties is an object too.
-			typ = "object"
-		}
+		typ = "object" // a field without a type is an object, properties or not
 	}
 	params, known := fieldTypes[typ]
 	if !known {
