@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"time"
 
@@ -162,6 +163,14 @@ func ExprValue(t config.Type, v any) any {
 		case string:
 			if d, err := decimal.NewFromString(n); err == nil {
 				return d.InexactFloat64()
+			}
+			switch n { // numeric's non-finite values, as the decoder writes them
+			case "Infinity":
+				return math.Inf(1)
+			case "-Infinity":
+				return math.Inf(-1)
+			case "NaN":
+				return math.NaN()
 			}
 		}
 	case "text":

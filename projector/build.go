@@ -277,10 +277,13 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 	v, err := x.Run(env)
 	if err != nil {
 		// An operation on a null column (note != "a", n > 3 with a typed
-		// column null) fails in expr-lang: null, as in SQL, and not an
-		// error worth counting; one of the expression's own (an overflow)
-		// counts whatever its operands.
-		if errors.Is(err, projections.ErrIntegerOverflow) || errors.Is(err, projections.ErrTextBudget) || !readsNull(x, env) {
+		// column null) fails in expr-lang on its nil operand ("<nil> >
+		// int", "is nil, not string"): null, as in SQL, and not an error
+		// worth counting. Any other failure counts, beside a null column
+		// too ((n ?? 0) + int("abc")), and so does one of the
+		// expression's own (an overflow) whatever its operands.
+		nilOperand := readsNull(x, env) && strings.Contains(err.Error(), "nil")
+		if errors.Is(err, projections.ErrIntegerOverflow) || errors.Is(err, projections.ErrTextBudget) || !nilOperand {
 			b.tally.exprErrors++
 		}
 		return nil, false

@@ -39,6 +39,14 @@ func exprResult(t config.Type, v any) (any, bool) {
 		if math.IsInf(r, 0) || math.IsNaN(r) {
 			return nil, false
 		}
+		if isInteger(t) {
+			// A float from a column of no declared type: an integer
+			// column holds it only whole and in range.
+			if r != math.Trunc(r) || r < math.MinInt64 || r >= math.MaxInt64 {
+				return nil, false
+			}
+			return integerResult(t, int64(r), int64(r))
+		}
 		if s, ok := declaredScale(t); ok {
 			return numericResult(t, decimal.NewFromFloat(r), s)
 		}
@@ -47,6 +55,15 @@ func exprResult(t config.Type, v any) (any, bool) {
 		return integerResult(t, v, int64(r))
 	case int64:
 		return integerResult(t, v, r)
+	case bool:
+		switch {
+		case t.Array:
+		case t.Name == "text" || t.Name == "varchar":
+			return textResult(t, strconv.FormatBool(r)) // as PostgreSQL casts it
+		case t.Name != "boolean" && t.Name != "json" && t.Name != "jsonb" && t.Name != "":
+			return nil, false // no number, time or uuid column holds it
+		}
+		return v, true
 	case map[string]any, []any, []string:
 		if !finite(v) {
 			return nil, false // no JSON holds it: x / 0 inside, as alone
@@ -64,6 +81,41 @@ func exprResult(t config.Type, v any) (any, bool) {
 		return integerResult(t, n, n)
 	}
 	return v, true
+}
+
+func isInteger(t config.Type) bool {
+	return !t.Array && (t.Name == "smallint" || t.Name == "integer" || t.Name == "bigint")
+}
+
+// numberText is text a number column takes: parsed as the column reads it
+// (PostgreSQL casts it), or refused.
+func numberText(t config.Type, s string) (any, bool) {
+	switch {
+	case isInteger(t):
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		return integerResult(t, n, n)
+	case t.Name == "real" || t.Name == "double precision":
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, false
+		}
+		return floatResult(t, f)
+	}
+	d, err := decimal.NewFromString(strings.TrimSpace(s))
+	if err != nil {
+		if s == "NaN" || s == "Infinity" || s == "-Infinity" {
+			_, scaled := declaredScale(t)
+			return s, !scaled || s == "NaN" // numeric(p,s) holds NaN, no infinity
+		}
+		return nil, false
+	}
+	if scale, ok := declaredScale(t); ok {
+		return numericResult(t, d, scale)
+	}
+	return s, true
 }
 
 // finite reports whether v, a json or array result, holds no infinite or
@@ -153,6 +205,16 @@ func textResult(t config.Type, s string) (any, bool) {
 	switch t.Name {
 	case "varchar":
 		return varcharResult(t, s)
+	case "smallint", "integer", "bigint", "numeric", "real", "double precision":
+		return numberText(t, s)
+	case "boolean":
+		switch strings.ToLower(strings.TrimSpace(s)) { // what PostgreSQL's boolean reads
+		case "true", "t", "yes", "y", "on", "1":
+			return true, true
+		case "false", "f", "no", "n", "off", "0":
+			return false, true
+		}
+		return nil, false
 	case "timestamp", "timestamptz":
 		if s == "infinity" || s == "-infinity" {
 			return s, true // as the decoder passes PostgreSQL's
@@ -241,8 +303,8 @@ func elementsFit(t config.Type, v any) bool {
 				return false
 			}
 		case float64:
-			if (elem.Name == "smallint" || elem.Name == "integer" || elem.Name == "bigint") && n == math.Trunc(n) {
-				if n < math.MinInt64 || n >= math.MaxInt64 {
+			if isInteger(elem) {
+				if n != math.Trunc(n) || n < math.MinInt64 || n >= math.MaxInt64 {
 					return false
 				}
 				if _, ok := integerResult(elem, n, int64(n)); !ok {
