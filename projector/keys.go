@@ -14,10 +14,11 @@ type RowAt struct {
 
 // Keys decodes records as Process would and returns, by source name, the
 // state key and position of every row they change (records that change no
-// row, or cannot be decoded, add none). A rebuild uses it to learn which
+// row add none; one whose value cannot be decoded adds its key, when that
+// reads, at no position). A rebuild uses it to learn which
 // rows a re-read of the sources covered.
 func (e *Engine) Keys(ctx context.Context, recs []Record) (map[string][]RowAt, error) {
-	perSource, _, _, err := e.decode(ctx, recs)
+	perSource, dead, _, err := e.decode(ctx, recs)
 	if err != nil {
 		return nil, err
 	}
@@ -30,6 +31,22 @@ func (e *Engine) Keys(ctx context.Context, recs []Record) (map[string][]RowAt, e
 			}
 		}
 		out[src.Name] = rows
+	}
+	// A record whose value is a dead letter still names its row when its
+	// key reads: the row is there (a snapshot read it), at no position.
+	for _, d := range dead {
+		sd := e.decoders[d.Record.Topic]
+		if sd == nil {
+			continue
+		}
+		ch, err := sd.dec.Decode(d.Record.Key, nil) // the key alone, as a tombstone's
+		if err != nil || ch.Kind != debezium.KindTombstone || len(ch.Key) == 0 {
+			continue
+		}
+		rc, ok, err := toRowChange(sd.src, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpDelete, Key: ch.Key, Before: map[string]any{}})
+		if err == nil && ok {
+			out[sd.src.Name] = append(out[sd.src.Name], RowAt{Key: rc.Key})
+		}
 	}
 	return out, nil
 }

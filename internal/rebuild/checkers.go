@@ -38,10 +38,15 @@ func newPGChecker(env *Env, view string, gen int) (*pgChecker, error) {
 	}
 	c := &pgChecker{env: env, view: v, isKey: map[string]bool{}}
 	defs := make([]string, 0, len(v.Columns)+2)
+	sel := make([]string, 0, len(v.Columns)+2)
 	for _, col := range v.Columns {
-		defs = append(defs, quoteIdent(col.Name)+" "+col.Type)
+		// As the sink reads a row: bytea from its base64, and so on.
+		def, expr := postgres.RecordColumn(col)
+		defs = append(defs, def)
+		sel = append(sel, expr+" AS "+quoteIdent(col.Name))
 	}
 	defs = append(defs, "_rev bigint", "_deleted boolean")
+	sel = append(sel, "r._rev", "r._deleted")
 	on := make([]string, 0, len(v.ID))
 	for _, id := range v.ID {
 		c.isKey[id] = true
@@ -52,7 +57,7 @@ func newPGChecker(env *Env, view string, gen int) (*pgChecker, error) {
 	// The ordinal's name is one no view column can take (a field name is
 	// letters, digits and _): a field named n would make e.n ambiguous.
 	c.sql = `WITH e AS (
-		SELECT a."#n", r.* FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(j, "#n"),
+		SELECT a."#n", ` + strings.Join(sel, ", ") + ` FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(j, "#n"),
 			jsonb_to_record(a.j) AS r(` + strings.Join(defs, ", ") + `))
 	SELECT e."#n" - 1, CASE
 		WHEN NOT e._deleted AND NOT (` + found + `) THEN 'missing'

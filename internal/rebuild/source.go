@@ -225,6 +225,22 @@ type sourceQuery struct {
 	chunk   int
 }
 
+// sourceValue is the SQL of column c of the source row t as Debezium
+// writes it: jsonb gives most types as the connector does, but bytea as
+// hex text, where the connector (binary.handling.mode=bytes, JSON) writes
+// base64, which the decoder reads.
+func sourceValue(src *projections.Source, c string) string {
+	col := "t." + quoteIdent(c)
+	t, ok := src.Columns[c]
+	switch {
+	case !ok || t.Name != "bytea":
+		return col
+	case t.Array:
+		return "CASE WHEN " + col + " IS NULL THEN NULL ELSE coalesce((SELECT array_agg(translate(encode(x, 'base64'), E'\\n', '') ORDER BY i) FROM unnest(" + col + ") WITH ORDINALITY AS u(x, i)), '{}') END"
+	}
+	return "translate(encode(" + col + ", 'base64'), E'\\n', '')"
+}
+
 func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *sourceQuery {
 	cols := src.Kept
 	if len(cols) == 0 {
@@ -234,7 +250,7 @@ func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *s
 	if len(cols) > 0 {
 		parts := make([]string, 0, 2*len(cols))
 		for _, c := range cols {
-			parts = append(parts, quoteLiteral(c), "t."+quoteIdent(c))
+			parts = append(parts, quoteLiteral(c), sourceValue(src, c))
 		}
 		row = "jsonb_build_object(" + strings.Join(parts, ", ") + ")"
 	}
@@ -481,6 +497,13 @@ func (r *run) deleteUnseen(ctx context.Context, src *projections.Source, seen ma
 // position from the row's stored one.
 func (r *run) deleteStateRows(ctx context.Context, src *projections.Source, seen map[string]bool, cond string, arg any,
 	at func(stored debezium.Position) debezium.Position) error {
+	if len(src.Key) == 0 {
+		// Which columns make a state row's key is known only from
+		// records' keys: a delete could not name the row.
+		r.opts.Log.Warn("rows gone from the source are not deleted: the source declares no key", "source", src.Name,
+			"fix", "declare the source's key: (its primary key columns) and rebuild again")
+		return nil
+	}
 	table := pgx.Identifier{r.env.Registry.Schema(), "state_" + src.Name}.Sanitize()
 	rows, err := r.env.Pool.Query(ctx, `SELECT key, data, pos_hi, pos_lo FROM `+table+` WHERE NOT deleted AND `+cond, arg)
 	if err != nil {

@@ -251,12 +251,13 @@ func (v *view) physical(generation int) pgx.Identifier {
 
 func (v *view) reader() pgx.Identifier { return pgx.Identifier{v.Schema, v.Table} }
 
-// recordColumn is how the statements read column c from a payload row:
-// its type in jsonb_to_recordset's column list and the expression giving
-// the stored value. The doc holds bytes as base64 text (JSON has no
-// bytes), which a cast would store as the text's own bytes, so bytea and
-// bytea[] are read as text and decoded.
-func recordColumn(c Column) (def, expr string) {
+// RecordColumn is how the statements read column c from a payload row
+// (the record r): its type in jsonb_to_recordset's column list and the
+// expression giving the stored value. The doc holds bytes as base64 text
+// (JSON has no bytes), which a cast would store as the text's own bytes,
+// so bytea and bytea[] are read as text and decoded; json[] and jsonb[]
+// as one jsonb. Verification reads the expected rows the same way.
+func RecordColumn(c Column) (def, expr string) {
 	q := quote(c.Name)
 	switch c.Type {
 	case "bytea":
@@ -284,7 +285,7 @@ func upsertSQL(v View, table pgx.Identifier) string {
 	sel := make([]string, 0, len(v.Columns)+3)
 	set := make([]string, 0, len(v.Columns)+3)
 	for _, c := range v.Columns {
-		def, expr := recordColumn(c)
+		def, expr := RecordColumn(c)
 		cols = append(cols, quote(c.Name))
 		defs = append(defs, def)
 		sel = append(sel, expr)
@@ -326,7 +327,7 @@ func storedRows(v View, table pgx.Identifier) (from, on string) {
 	conds := make([]string, 0, len(v.ID))
 	for _, c := range v.Columns {
 		if slices.Contains(v.ID, c.Name) {
-			def, expr := recordColumn(c)
+			def, expr := RecordColumn(c)
 			defs = append(defs, def)
 			conds = append(conds, "t."+quote(c.Name)+" = "+expr)
 		}
