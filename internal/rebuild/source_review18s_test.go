@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/projectorhq/projector/internal/testenv"
 	"github.com/projectorhq/projector/projector"
