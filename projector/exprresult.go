@@ -40,12 +40,7 @@ func exprResult(t config.Type, v any) (any, bool) {
 			return nil, false
 		}
 		if isInteger(t) {
-			// A float from a column of no declared type: an integer
-			// column holds it only whole and in range.
-			if r != math.Trunc(r) || r < math.MinInt64 || r >= math.MaxInt64 {
-				return nil, false
-			}
-			return integerResult(t, int64(r), int64(r))
+			return wholeResult(t, r) // a float from a column of no declared type
 		}
 		if s, ok := declaredScale(t); ok {
 			return numericResult(t, decimal.NewFromFloat(r), s)
@@ -81,6 +76,16 @@ func exprResult(t config.Type, v any) (any, bool) {
 		return integerResult(t, n, n)
 	}
 	return v, true
+}
+
+// wholeResult is a float as an integer column of type t holds it: only
+// whole and in range.
+func wholeResult(t config.Type, f float64) (any, bool) {
+	if f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+		return nil, false
+	}
+	n := int64(f)
+	return integerResult(t, n, n)
 }
 
 func isInteger(t config.Type) bool {
@@ -304,10 +309,7 @@ func elementsFit(t config.Type, v any) bool {
 			}
 		case float64:
 			if isInteger(elem) {
-				if n != math.Trunc(n) || n < math.MinInt64 || n >= math.MaxInt64 {
-					return false
-				}
-				if _, ok := integerResult(elem, n, int64(n)); !ok {
+				if _, ok := wholeResult(elem, n); !ok {
 					return false
 				}
 			}

@@ -86,19 +86,13 @@ func parseValue(t config.Type, s string) (string, error) {
 			return "", errors.New("not a time (HH:MM:SS[.ffffff])")
 		}
 		return t, nil
-	case "timestamptz":
+	case "timestamptz", "timestamp":
 		ts, err := parseTimestamp(s, time.UTC)
 		if err != nil {
 			return "", err
 		}
-		return ts.UTC().Format(time.RFC3339Nano), nil
-	case "timestamp":
-		ts, err := parseTimestamp(s, time.UTC)
-		if err != nil {
-			return "", err
-		}
-		// As the engine writes it (RFC 3339, UTC): a Redis key or a doc id
-		// holds this text; PostgreSQL's timestamp cast ignores the Z.
+		// As the engine writes both (RFC 3339, UTC): a Redis key or a doc
+		// id holds this text; PostgreSQL's timestamp cast ignores the Z.
 		return ts.UTC().Format(time.RFC3339Nano), nil
 	}
 	return "", fmt.Errorf("a %s field cannot be compared", t)
