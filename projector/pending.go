@@ -1,9 +1,12 @@
 package projector
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
@@ -80,6 +83,12 @@ func (s *state) finish(ctx context.Context, ids []int64, list []*mark) error {
 		b.Queue(s.forgetSQL(), ids)
 	}
 	if len(list) > 0 {
+		// In one order for every instance: two finishing at once upsert
+		// the same topics' rows, and in different orders they deadlock.
+		list = slices.Clone(list)
+		slices.SortFunc(list, func(a, b *mark) int {
+			return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+		})
 		input, err := json.Marshal(list)
 		if err != nil {
 			return err
