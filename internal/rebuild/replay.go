@@ -67,6 +67,11 @@ func (r *run) replay(ctx context.Context) error {
 		return health.Explain(err)
 	}
 	r.whole = win.whole
+	if !win.whole {
+		if err := r.partialReplay(win); err != nil {
+			return err
+		}
+	}
 	if len(win.end) == 0 {
 		return nil
 	}
@@ -97,6 +102,30 @@ type replayWindow struct {
 	// every row of the sources again (compaction keeps each key's latest
 	// record); retention that removed a log's start may have taken rows.
 	whole bool
+	// trimmed are the partitions whose log no longer starts at offset 0,
+	// with the offset it starts at.
+	trimmed map[partition]int64
+}
+
+// partialReplay tells what a replay of logs retention trimmed cannot do:
+// rows whose records are gone are not read again. They keep their state,
+// so the rebuild goes on with a warning, unless the view reads columns
+// the state did not keep for older rows: those rows would be served with
+// the columns null, which --from state refuses too.
+func (r *run) partialReplay(win replayWindow) error {
+	var where []string
+	for p, off := range win.trimmed {
+		where = append(where, fmt.Sprintf("%s/%d from offset %d", p.topic, p.partition, off))
+	}
+	slices.Sort(where)
+	trimmed := strings.Join(where, ", ")
+	if cols := r.env.Engine.MissingColumns(r.env.Plan.View(r.gen.View)); len(cols) > 0 {
+		return fmt.Errorf("%w: view %s reads %s, which the state did not keep when older rows were written, and retention removed the start of the log (%s): the rows whose records are gone cannot be read again; rebuild it --from source or signal",
+			ErrIncompleteState, r.gen.View, strings.Join(cols, ", "), trimmed)
+	}
+	r.opts.Log.Warn("replay: retention removed the start of the log; rows whose records are gone are not read again and keep their state",
+		"view", r.gen.View, "partitions", trimmed)
+	return nil
 }
 
 // listReplayWindow takes the start and end offsets of the partitions of
@@ -120,7 +149,13 @@ func listReplayWindow(ctx context.Context, adm *kadm.Client, topics []string) (w
 	}
 	w = replayWindow{from: map[string]map[int32]kgo.Offset{}, end: map[partition]int64{}, whole: true}
 	starts.Each(func(s kadm.ListedOffset) {
-		w.whole = w.whole && s.Offset == 0
+		if s.Offset > 0 {
+			w.whole = false
+			if w.trimmed == nil {
+				w.trimmed = map[partition]int64{}
+			}
+			w.trimmed[partition{s.Topic, s.Partition}] = s.Offset
+		}
 		e, ok := ends.Lookup(s.Topic, s.Partition)
 		if !ok || e.Offset <= s.Offset {
 			return
@@ -262,12 +297,43 @@ func (r *run) useLiveRoutes(ctx context.Context) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.env.ensureServed(ctx, snap); err != nil {
+		return nil, err
+	}
 	routes, release, err := r.env.liveRoutes(snap, r.building)
 	if err != nil {
 		return nil, err
 	}
 	r.env.Engine.SetRoutes(routes)
 	return release, nil
+}
+
+// ensureServed creates the served targets no daemon created: a rebuild
+// that re-reads the sources before any `projector run` deployed the view
+// (or a view sharing its sources) would otherwise write to a table that
+// does not exist, and retry for ever. A served table that exists is left
+// as it is: the daemons migrate it.
+func (e *Env) ensureServed(ctx context.Context, snap registry.Snapshot) error {
+	for k := range e.wanted(snap) {
+		if b, ok := snap.Building(k.view); ok && b.Number == k.gen {
+			continue // created with its generation
+		}
+		if k.store == registry.StorePostgres {
+			var exists bool
+			name := e.targets(k.view, k.gen, []string{k.store})[k.store]
+			if err := e.Pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
+				return fmt.Errorf("view %s: look for table %s: %w", k.view, name, err)
+			}
+			if exists {
+				continue
+			}
+		}
+		// An index that exists is left as it is (CreateIndices).
+		if err := e.createTargets(ctx, k.view, k.gen, []string{k.store}); err != nil {
+			return fmt.Errorf("view %s generation %d: create the served targets no daemon created: %w", k.view, k.gen, err)
+		}
+	}
+	return nil
 }
 
 // building reports the targets of the generation this run builds: its fill
