@@ -1,8 +1,8 @@
 package debezium
 
 import (
+	"math"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -126,54 +126,92 @@ func operatorPatch(doc map[string]any, p *path) (*Patch, error) {
 }
 
 // applyDiff flattens a $v:2 oplog diff: "u" and "i" set fields, "d" removes
-// them, "s<field>" descends into a sub-document or array, and inside an
-// array diff "u<index>" sets an element and "l" is the new length.
+// them, "s<field>" descends into a sub-document or array, and an array diff
+// ("a": true) holds "l", its new length, "u<index>" to set an element and
+// "s<index>" to descend into one. What MongoDB's own reader refuses is
+// malformed here too; so is a field name with a dot, which a diff names
+// plainly but a patch path would split.
 func applyDiff(patch *Patch, d map[string]any, prefix string, p *path, depth int) error {
-	if depth > maxDepth {
-		return malformed(p, "%v", errDepth)
+	budget := maxDiffPaths
+	return diffInto(patch, d, prefix, p, depth, &budget)
+}
+
+// maxDiffDepth is MongoDB's own nesting limit; maxDiffPaths bounds the
+// bytes of the paths a diff flattens to, which share their prefixes in the
+// record but not in the patch.
+const (
+	maxDiffDepth = 100
+	maxDiffPaths = 16 << 20
+)
+
+func diffInto(patch *Patch, d map[string]any, prefix string, p *path, depth int, budget *int) error {
+	if depth > maxDiffDepth {
+		return malformed(p, "diff nested deeper than %d levels", maxDiffDepth)
+	}
+	array := d["a"] == true
+	name := func(fp *path, f string) (string, error) {
+		if f == "" || strings.Contains(f, ".") {
+			return "", malformed(fp, "field name %q cannot be named in a patch path", f)
+		}
+		*budget -= len(prefix) + len(f)
+		if *budget < 0 {
+			return "", malformed(fp, "diff paths exceed %d bytes", maxDiffPaths)
+		}
+		return prefix + f, nil
 	}
 	for k, v := range d {
 		fp := p.field(k)
 		switch {
-		case k == "u" || k == "i":
+		case !array && (k == "u" || k == "i" || k == "d"):
 			m, ok := v.(map[string]any)
 			if !ok {
 				return malformed(&fp, "expected a document")
 			}
 			for f, x := range m {
-				patch.Set[prefix+f] = x
-			}
-		case k == "d":
-			m, ok := v.(map[string]any)
-			if !ok {
-				return malformed(&fp, "expected a document")
-			}
-			for f := range m {
-				patch.Unset = append(patch.Unset, prefix+f)
+				ffp := fp.field(f)
+				at, err := name(&ffp, f)
+				if err != nil {
+					return err
+				}
+				if k == "d" {
+					patch.Unset = append(patch.Unset, at)
+				} else {
+					patch.Set[at] = x
+				}
 			}
 		case k == "a":
-		case k == "l":
+			if v != true {
+				return malformed(&fp, "expected true")
+			}
+		case array && k == "l":
 			n, ok := v.(int64)
-			if !ok || prefix == "" {
+			if !ok || prefix == "" || n < 0 || n > math.MaxInt32 {
 				return malformed(&fp, "expected an array length")
 			}
 			if patch.Truncated == nil {
 				patch.Truncated = map[string]int64{}
 			}
 			patch.Truncated[strings.TrimSuffix(prefix, ".")] = n
-		case len(k) > 1 && k[0] == 's':
+		case len(k) > 1 && (k[0] == 's' || array && k[0] == 'u'):
+			f := k[1:]
+			if array && (len(f) > 9 || strings.Trim(f, "0123456789") != "") {
+				return malformed(&fp, "expected an array index")
+			}
+			at, err := name(&fp, f)
+			if err != nil {
+				return err
+			}
+			if k[0] == 'u' {
+				patch.Set[at] = v
+				continue
+			}
 			m, ok := v.(map[string]any)
 			if !ok {
 				return malformed(&fp, "expected a document")
 			}
-			if err := applyDiff(patch, m, prefix+k[1:]+".", &fp, depth+1); err != nil {
+			if err := diffInto(patch, m, at+".", &fp, depth+1, budget); err != nil {
 				return err
 			}
-		case len(k) > 1 && k[0] == 'u':
-			if _, err := strconv.Atoi(k[1:]); err != nil {
-				return malformed(&fp, "unknown diff member")
-			}
-			patch.Set[prefix+k[1:]] = v
 		default:
 			return malformed(&fp, "unknown diff member")
 		}
@@ -245,6 +283,9 @@ func (st *dec) updateDescription(e *envelope) error {
 					t, _ := t.(map[string]any)
 					f, ok1 := t["field"].(string)
 					n, ok2 := t["size"].(int64)
+					if ok2 && n < 0 {
+						return prefixErr(bad("negative size %d", n), "truncatedArrays")
+					}
 					if ok1 && ok2 {
 						if e.truncated == nil {
 							e.truncated = map[string]int64{}

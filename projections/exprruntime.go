@@ -13,7 +13,7 @@ import (
 // from the checker: the program that runs is compiled with them apart
 // from the one validation checks (see compiler.expr).
 func runtimeChecks() []expr.Option {
-	return append(textBuiltins(), expr.Function(fnInt, toInt), expr.Patch(runtimeOps{}))
+	return append(append(textBuiltins(), boundedBuiltins()...), expr.Function(fnInt, toInt), expr.Patch(runtimeOps{}))
 }
 
 // runtimeOps is the compile-time rewrite of runtimeChecks.
@@ -35,6 +35,8 @@ func (runtimeOps) Visit(node *ast.Node) {
 		call.SetType(reflect.TypeFor[int]())
 		ast.Patch(node, call)
 	} else if call := textCall(b); call != nil {
+		ast.Patch(node, call)
+	} else if call := boundedCall(b); call != nil {
 		ast.Patch(node, call)
 	}
 }

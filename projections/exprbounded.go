@@ -1,0 +1,179 @@
+package projections
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm/runtime"
+)
+
+// The builtins whose cost expr's memory budget does not see, rewritten to
+// stay within it: split and splitAfter build arrays it does not count, a
+// trim with a long non-ASCII cutset costs the cutset's length per rune
+// trimmed, and uniq compares every item with every distinct one before it.
+const (
+	fnSplit      = "checked split"
+	fnSplitAfter = "checked splitAfter"
+	fnTrim       = "checked trim"
+	fnUniq       = "checked uniq"
+)
+
+// maxItems is expr's memory budget: an evaluation's ranges and arrays hold
+// at most a million items.
+const maxItems = 1_000_000
+
+// errItems is the error expr's own budget gives.
+var errItems = errors.New("memory budget exceeded")
+
+func boundedBuiltins() []expr.Option {
+	return []expr.Option{
+		expr.Function(fnSplit, splitText(strings.SplitN)),
+		expr.Function(fnSplitAfter, splitText(strings.SplitAfterN)),
+		expr.Function(fnTrim, trimText),
+		expr.Function(fnUniq, uniqItems),
+	}
+}
+
+// boundedCall is the call replacing the builtin n, when it is one.
+func boundedCall(n *ast.BuiltinNode) *ast.CallNode {
+	var fn string
+	var typ reflect.Type
+	switch {
+	case n.Name == "split" && (len(n.Arguments) == 2 || len(n.Arguments) == 3):
+		fn, typ = fnSplit, reflect.TypeFor[[]string]()
+	case n.Name == "splitAfter" && (len(n.Arguments) == 2 || len(n.Arguments) == 3):
+		fn, typ = fnSplitAfter, reflect.TypeFor[[]string]()
+	case n.Name == "trim" && len(n.Arguments) == 2:
+		fn, typ = fnTrim, reflect.TypeFor[string]()
+	case n.Name == "uniq" && len(n.Arguments) == 1:
+		fn, typ = fnUniq, reflect.TypeFor[[]any]()
+	default:
+		return nil
+	}
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: n.Arguments}
+	call.SetType(typ)
+	return call
+}
+
+// splitText is split (or splitAfter) counting its parts before it makes
+// them.
+func splitText(split func(s, sep string, n int) []string) func(p ...any) (any, error) {
+	return func(p ...any) (any, error) {
+		s, ok1 := p[0].(string)
+		sep, ok2 := p[1].(string)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("split needs strings, got %T, %T", p[0], p[1])
+		}
+		n := -1
+		if len(p) == 3 {
+			n = runtime.ToInt(p[2])
+		}
+		parts := strings.Count(s, sep) + 1 // "" counts each rune and one more
+		if sep == "" {
+			parts = utf8.RuneCountInString(s)
+		}
+		if n >= 0 {
+			parts = min(parts, n)
+		}
+		if parts > maxItems {
+			return nil, errItems
+		}
+		return split(s, sep, n), nil
+	}
+}
+
+// trimText is trim(s, cutset). Go's strings.Trim looks every rune up in a
+// cutset that is not ASCII by scanning it; a long one is made a set once.
+func trimText(p ...any) (any, error) {
+	s, ok1 := p[0].(string)
+	cutset, ok2 := p[1].(string)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("trim needs strings, got %T, %T", p[0], p[1])
+	}
+	if len(cutset) <= 64 {
+		return strings.Trim(s, cutset), nil
+	}
+	set := make(map[rune]bool, len(cutset))
+	for _, r := range cutset {
+		set[r] = true
+	}
+	return strings.TrimFunc(s, func(r rune) bool { return set[r] }), nil
+}
+
+// uniqItems is uniq: the items of an array, each first one of those equal
+// by ==, in their order. Numbers, text, booleans and null are found among
+// those kept by a key (1 and 1.0 have one); other items are compared with
+// the other kept ones only.
+func uniqItems(p ...any) (any, error) {
+	v := reflect.ValueOf(p[0])
+	if v.Kind() != reflect.Array && v.Kind() != reflect.Slice {
+		return nil, fmt.Errorf("cannot uniq %s", v.Kind())
+	}
+	out := []any{}
+	seen := map[any]bool{}
+	var others []any
+	for i := range v.Len() {
+		x := v.Index(i).Interface()
+		if k, ok := uniqKey(x); ok {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, x)
+			}
+			continue
+		}
+		dup := false
+		for _, o := range others {
+			if runtime.Equal(x, o) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			others = append(others, x)
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// uniqKey is the key of a value == compares as a number, text, boolean or
+// null; ok is false for any other.
+func uniqKey(x any) (key any, ok bool) {
+	type number struct {
+		i     int64
+		f     float64
+		whole bool
+	}
+	switch x := x.(type) {
+	case nil:
+		return nil, true
+	case string, bool:
+		return x, true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			return number{i: int64(x), whole: true}, true
+		}
+		if x != x {
+			return nil, false // NaN equals nothing, itself included
+		}
+		return number{f: x}, true
+	case float32:
+		return uniqKey(float64(x))
+	}
+	rv := reflect.ValueOf(x)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return number{i: rv.Int(), whole: true}, true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if u := rv.Uint(); u <= math.MaxInt64 {
+			return number{i: int64(u), whole: true}, true
+		}
+	}
+	return nil, false
+}
