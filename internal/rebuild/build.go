@@ -445,8 +445,14 @@ func (r *run) exec(ctx context.Context) error {
 	t := time.Now()
 	rep, err := r.verify(ctx)
 	r.res.Verify = time.Since(t)
+	if err == nil {
+		// An instance started since the rebuild did with another
+		// definition writes documents the new generation's readers would
+		// not hold, or fails its writes to a table lacking its columns.
+		err = r.env.checkInstancesDefinition(ctx, g.View)
+	}
 	if err != nil {
-		if errors.Is(err, ErrMismatch) {
+		if errors.Is(err, ErrMismatch) || errors.Is(err, ErrOtherDefinition) {
 			// Readers that an interrupted swap left on this generation
 			// go back to the served one before it is failed.
 			if snap, serr := r.env.Registry.Snapshot(context.WithoutCancel(ctx)); serr != nil {

@@ -8,6 +8,7 @@ package rebuild
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -334,6 +335,58 @@ func (e *Env) createTargets(ctx context.Context, view string, gen int, stores []
 	return nil
 }
 
+// dropTables drops a generation's PostgreSQL table. When the view's
+// table: was renamed since the generation was recorded, the reader view of
+// the old name still selects from it and goes with it (no file declares
+// it any more), and so does the table of the new name a daemon created for
+// that generation while it was served.
+func (e *Env) dropTables(ctx context.Context, t registry.Target) error {
+	tables := []string{t.Name}
+	if v := pgView(e.Plan, t.View); v != nil {
+		if now := pgTable(v, t.Generation).Sanitize(); now != t.Name {
+			tables = append(tables, now)
+		}
+	}
+	return pgx.BeginFunc(ctx, e.Pool, func(tx pgx.Tx) error {
+		if m := generationTable.FindStringSubmatch(t.Name); m != nil && !e.declaredReader(m[1]+`"`) {
+			// Only a view selecting from this table, never a user's table.
+			var reader string
+			err := tx.QueryRow(ctx, `SELECT r.ev_class::regclass::text FROM pg_rewrite r
+				JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+				JOIN pg_class c ON c.oid = r.ev_class AND c.relkind = 'v'
+				WHERE r.ev_class = to_regclass($1) AND d.refobjid = to_regclass($2) LIMIT 1`, m[1]+`"`, t.Name).Scan(&reader)
+			if err == nil {
+				if _, err := tx.Exec(ctx, "DROP VIEW "+m[1]+`"`); err != nil {
+					return fmt.Errorf("drop %s generation %d: the reader view of its former name: %w", t.View, t.Generation, err)
+				}
+			} else if !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("drop %s generation %d: look for the reader view of its former name: %w", t.View, t.Generation, err)
+			}
+		}
+		for _, name := range tables {
+			if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+				return fmt.Errorf("drop %s generation %d: table %s: %w", t.View, t.Generation, name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// generationTable splits a generation's quoted table name into its reader
+// view's name without the closing quote, and the generation.
+var generationTable = regexp.MustCompile(`^("(?:[^"\x00]|"")+"\."(?:[^"\x00]|"")+)__g([0-9]+)"$`)
+
+// declaredReader reports whether a quoted name is the reader view of a
+// view this file declares.
+func (e *Env) declaredReader(name string) bool {
+	for _, v := range e.Plan.Views {
+		if pv := pgView(e.Plan, v.Name); pv != nil && pgReader(pv).Sanitize() == name {
+			return true
+		}
+	}
+	return false
+}
+
 // quotedTable is a table name as pgx.Identifier.Sanitize writes it, which
 // is how the registry records it; anything else is not run as SQL.
 var quotedTable = regexp.MustCompile(`^"(?:[^"\x00]|"")+"\."(?:[^"\x00]|"")+"$`)
@@ -345,9 +398,7 @@ func (e *Env) dropTarget(ctx context.Context, t registry.Target) error {
 		if !quotedTable.MatchString(t.Name) {
 			return fmt.Errorf("drop %s generation %d: registry target %q is not a quoted table name", t.View, t.Generation, t.Name)
 		}
-		if _, err := e.Pool.Exec(ctx, "DROP TABLE IF EXISTS "+t.Name); err != nil {
-			return fmt.Errorf("drop %s generation %d: table %s: %w", t.View, t.Generation, t.Name, err)
-		}
+		return e.dropTables(ctx, t)
 	case registry.StoreElasticsearch:
 		if e.esAdmin == nil {
 			return fmt.Errorf("drop %s generation %d: index %s: no elasticsearch store configured", t.View, t.Generation, t.Name)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -42,6 +43,20 @@ func (r *run) swap(ctx context.Context, rep report) error {
 		}
 		return r.env.activateTx(ctx, tx, g.View, g.Number)
 	})
+	if err != nil {
+		// The commit may have been applied before its answer was lost:
+		// the registry says, and moving the alias back would leave
+		// Elasticsearch readers on a generation no daemon writes.
+		swapped, known := r.swapCommitted(ctx)
+		switch {
+		case swapped:
+			r.opts.Log.Warn("the swap committed though its answer was lost", "view", g.View, "generation", g.Number, "err", err)
+			return nil
+		case !known && g.Has(registry.StoreElasticsearch):
+			return fmt.Errorf("%w: view %s: the swap to generation %d may have committed (the registry cannot be read) and the elasticsearch alias is on it; run --resume: %w",
+				ErrPartialSwap, g.View, g.Number, err)
+		}
+	}
 	if err == nil || !g.Has(registry.StoreElasticsearch) {
 		return err
 	}
@@ -51,6 +66,19 @@ func (r *run) swap(ctx context.Context, rep report) error {
 			ErrPartialSwap, g.View, g.Number, rerr))
 	}
 	return err
+}
+
+// swapCommitted reads whether the registry recorded the swap of the run's
+// generation; known is false when the registry cannot be read.
+func (r *run) swapCommitted(ctx context.Context) (swapped, known bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	snap, err := r.env.Registry.Snapshot(ctx)
+	if err != nil {
+		return false, false
+	}
+	g, ok := snap.Get(r.gen.View, r.gen.Number)
+	return ok && g.SwappedAt != nil, true
 }
 
 func (r *run) swapAlias(ctx context.Context) error {
