@@ -80,6 +80,12 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	// Migrate points them at the generation the registry serves, which no
 	// swap may change meanwhile: a swap committing in between would have
 	// them pointed back at the generation it replaced.
+	// What the registry records as deployed: a view's table or index gone
+	// since is not created again, empty, by this start (see lost.go).
+	recorded, err := registry.New(pool, cfg.Stores.Postgres.Schema).Definitions(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var served registry.Snapshot
 	var routes []projector.Route
 	var pgSink *postgres.Sink
@@ -87,7 +93,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	err = registry.WithServed(ctx, pool, cfg.Stores.Postgres.Schema, func(snap registry.Snapshot) error {
 		served = snap
 		var err error
-		pgSink, pending, err = wirePostgres(ctx, pool, plan, snap)
+		pgSink, pending, err = wirePostgres(ctx, pool, plan, snap, recorded)
 		return err
 	})
 	if err != nil {
@@ -103,11 +109,10 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	}
 	// The query PostgreSQL holds the state: it is "state" in /readyz, and
 	// the postgres sink too when there is one.
-	pgProbe := postgresProbe(pool, "state")
+	s.probes = append(s.probes, postgresProbe(pool, "state"))
 	if pgSink != nil {
-		pgProbe.components = append(pgProbe.components, pgSink.Name())
+		s.probes = append(s.probes, postgresSinkProbe(pool, PostgresViews(plan)))
 	}
-	s.probes = append(s.probes, pgProbe)
 	if err := checkRedisIndexes(plan); err != nil {
 		return nil, configErr(err)
 	}
@@ -141,6 +146,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		if err := checkAliasesBehind(ctx, sink, views, served); err != nil {
 			return nil, err
 		}
+		markLostAliases(ctx, sink, views, recorded)
 		var route projector.Sink = sink
 		var down error
 		if err := sink.Setup(ctx); err != nil {
@@ -198,10 +204,6 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	// Last: a first deployment's definitions are recorded only once its
 	// tables are in place.
 	reg := registry.New(pool, cfg.Stores.Postgres.Schema)
-	recorded, err := reg.Definitions(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if err := checkDefinitions(ctx, reg, cfg, plan, log); err != nil {
 		return nil, err
 	}
@@ -304,7 +306,8 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, 
 // wirePostgres builds the PostgreSQL sink of the served generations and
 // prepares their tables and reader views, leaving the indexes to build on
 // existing tables; a nil sink without PostgreSQL views.
-func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Plan, served registry.Snapshot) (*postgres.Sink, postgres.PendingIndexes, error) {
+func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Plan, served registry.Snapshot,
+	recorded map[string]registry.Definition) (*postgres.Sink, postgres.PendingIndexes, error) {
 	views := PostgresViews(plan)
 	if len(views) == 0 {
 		return nil, postgres.PendingIndexes{}, nil
@@ -314,6 +317,9 @@ func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Pla
 		for _, g := range served.Of(views[i].Name) {
 			views[i].Registered = append(views[i].Registered, g.Number)
 		}
+	}
+	if err := markLostTables(ctx, pool, views, recorded); err != nil {
+		return nil, postgres.PendingIndexes{}, err
 	}
 	sink, err := postgres.New(pool, views)
 	if err != nil {

@@ -97,6 +97,17 @@ type view struct {
 	View
 	index      string // <alias>-g<Generation>
 	actionHead []byte // {"index":{"_index":"<index>","_id":
+	lost       bool   // see AliasLost
+}
+
+// AliasLost tells Setup that the view's alias was deployed and its index
+// deleted since (the alias went with it): Setup creates the index but puts
+// no alias on it, so that readers are not shown an index holding only the
+// documents written from now on; a rebuild does.
+func (s *Sink) AliasLost(viewName string) {
+	if v, ok := s.views[viewName]; ok {
+		v.lost = true
+	}
 }
 
 // New checks the configuration and builds a sink; it does not contact the
@@ -268,7 +279,7 @@ func (s *Sink) Setup(ctx context.Context) error {
 		if err != nil && status != http.StatusNotFound {
 			return fmt.Errorf("elasticsearch: view %s: get alias %s: %w", v.Name, v.Alias, err)
 		}
-		if status == http.StatusNotFound {
+		if status == http.StatusNotFound && !v.lost {
 			add := map[string]any{"actions": []any{map[string]any{"add": map[string]any{
 				"index": v.index, "alias": v.Alias, "filter": aliasFilter(),
 			}}}}

@@ -46,6 +46,9 @@ func (s *Sink) MigrateTables(ctx context.Context) (PendingIndexes, error) {
 	var errs []error
 	var out PendingIndexes
 	for _, v := range s.list {
+		if v.Lost {
+			continue
+		}
 		var pending []tableIndex
 		err := s.inTx(ctx, func(tx pgx.Tx) error {
 			if err := checkReadersBehind(ctx, tx, v); err != nil {

@@ -46,6 +46,11 @@ type View struct {
 	// state: readers may be on one of them ahead of Generation (a swap
 	// under way), never on one it does not know (see checkReadersBehind).
 	Registered []int
+	// Lost: the served generation's table was deployed once and is gone
+	// (dropped behind projector's back). Migrate neither creates it again,
+	// empty, nor points readers at it: its writes fail, retried as an
+	// outage, until a rebuild serves another generation.
+	Lost bool
 }
 
 // Columns the sink adds to every physical table; a view cannot declare them.
@@ -362,4 +367,14 @@ func restoreSQL(v View, table pgx.Identifier) string {
 	from, on := storedRows(v, table)
 	return "UPDATE " + table.Sanitize() + " t SET " + quote(colDeleted) + " = false FROM " + from +
 		" WHERE " + on + " AND t." + quote(colRev) + " < r." + quote(colRev) + " AND t." + quote(colDeleted)
+}
+
+// Tables are the reader view of v and the table of its generation
+// v.Generation, as the sink names them.
+func (v View) Tables() (reader, table pgx.Identifier) {
+	schema := v.Schema
+	if schema == "" {
+		schema = "public"
+	}
+	return pgx.Identifier{schema, v.Table}, pgx.Identifier{schema, physicalName(v.Table, max(v.Generation, 1))}
 }

@@ -1,0 +1,120 @@
+package stack
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/projectorhq/projector/internal/definition"
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/sinks/elasticsearch"
+	"github.com/projectorhq/projector/sinks/postgres"
+)
+
+// A view's table or index deleted behind projector's back is noticed while
+// it runs (its writes fail; its alias is on no index). A start must not
+// make that loss silent by creating the object again, empty, behind what
+// readers use: for a view the registry records as deployed to that store
+// under that name, the start leaves it to a rebuild (README, Data lost by
+// a store).
+
+// recordedSinks are the sinks of view's recorded definition; nil when none
+// is recorded (a first deployment) or it cannot be read.
+func recordedSinks(recorded map[string]registry.Definition, view string) *definition.Sinks {
+	rec, ok := recorded[view]
+	if !ok {
+		return nil
+	}
+	d, err := definition.Parse(rec.JSON)
+	if err != nil {
+		return nil
+	}
+	return &d.Sinks
+}
+
+// markLostTables marks the PostgreSQL views whose served table was
+// deployed and is gone (postgres.View.Lost).
+func markLostTables(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, views []postgres.View, recorded map[string]registry.Definition) error {
+	for i := range views {
+		v := &views[i]
+		sinks := recordedSinks(recorded, v.Name)
+		if sinks == nil || sinks.Postgres == nil || sinks.Postgres.Table != v.Table || !sameSchema(sinks.Postgres.Schema, v.Schema) {
+			continue // never deployed under this name: created now
+		}
+		_, table := v.Tables()
+		var exists bool
+		if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table.Sanitize()).Scan(&exists); err != nil {
+			return fmt.Errorf("postgres sink: view %q: look for table %s: %w", v.Name, table.Sanitize(), err)
+		}
+		v.Lost = !exists
+	}
+	return nil
+}
+
+func sameSchema(a, b string) bool {
+	if a == "" {
+		a = "public"
+	}
+	if b == "" {
+		b = "public"
+	}
+	return a == b
+}
+
+// postgresSinkProbe pings PostgreSQL and looks for every view's reader
+// view: one missing went with its table (DROP … CASCADE), or alone.
+func postgresSinkProbe(pool *pgxpool.Pool, views []postgres.View) probe {
+	readers := make([]string, len(views))
+	names := map[string]string{}
+	for i, v := range views {
+		r, _ := v.Tables()
+		readers[i] = r.Sanitize()
+		names[readers[i]] = v.Name
+	}
+	return probe{components: []string{registry.StorePostgres}, ping: func(ctx context.Context) error {
+		if err := pingPool(ctx, pool); err != nil {
+			return err
+		}
+		rows, err := pool.Query(ctx, `SELECT r FROM unnest($1::text[]) AS r WHERE to_regclass(r) IS NULL`, readers)
+		if err != nil {
+			return err
+		}
+		missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(missing) == 0 {
+			return err
+		}
+		var what []string
+		for _, r := range missing {
+			what = append(what, fmt.Sprintf("view %s (%s)", names[r], r))
+		}
+		return fmt.Errorf("the reader view of %s is gone (was its table dropped?): its documents need projector rebuild VIEW --sinks postgres (a restart restores a reader view dropped alone)",
+			strings.Join(what, ", "))
+	}}
+}
+
+// markLostAliases tells the sink of the views whose alias the registry
+// records as deployed and which is on no index: its index was deleted (the
+// alias goes with it). Setup then puts no alias on the index it creates; a
+// rebuild does (elasticsearch.Sink.AliasLost). An Elasticsearch that does
+// not answer is left to Setup.
+func markLostAliases(ctx context.Context, sink *elasticsearch.Sink, views []elasticsearch.View, recorded map[string]registry.Definition) {
+	for _, v := range views {
+		sinks := recordedSinks(recorded, v.Name)
+		alias := v.Alias
+		if alias == "" {
+			alias = v.Name
+		}
+		if sinks == nil || sinks.Elasticsearch == nil || cmp.Or(sinks.Elasticsearch.Index, v.Name) != alias {
+			continue
+		}
+		if on, err := sink.AliasIndices(ctx, alias); err == nil && len(on) == 0 {
+			sink.AliasLost(v.Name)
+		}
+	}
+}
