@@ -297,10 +297,15 @@ func (r *run) useLiveRoutes(ctx context.Context) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.env.ensureServed(ctx, snap); err != nil {
+	unfit, err := r.env.ensureServed(ctx, snap)
+	if err != nil {
 		return nil, err
 	}
-	routes, release, err := r.env.liveRoutes(snap, r.building)
+	for k, why := range unfit {
+		r.opts.Log.Warn("the served generation is left as it is while the sources are read again: its table does not take this file's documents (deploy the file to projector run first to keep it current)",
+			"view", k.view, "generation", k.gen, "why", why)
+	}
+	routes, release, err := r.env.liveRoutes(snap, r.building, unfit)
 	if err != nil {
 		return nil, err
 	}
@@ -312,28 +317,39 @@ func (r *run) useLiveRoutes(ctx context.Context) (release func(), err error) {
 // that re-reads the sources before any `projector run` deployed the view
 // (or a view sharing its sources) would otherwise write to a table that
 // does not exist, and retry for ever. A served table that exists is left
-// as it is: the daemons migrate it.
-func (e *Env) ensureServed(ctx context.Context, snap registry.Snapshot) error {
+// as it is (the daemons migrate it); unfit are those that cannot take this
+// file's documents (a column the daemons have not added yet, a retyped
+// one), with why: writes to them would fail for ever, so the re-read
+// leaves them as they are, as it found them.
+func (e *Env) ensureServed(ctx context.Context, snap registry.Snapshot) (unfit map[targetKey]error, err error) {
+	unfit = map[targetKey]error{}
 	for k := range e.wanted(snap) {
 		if b, ok := snap.Building(k.view); ok && b.Number == k.gen {
 			continue // created with its generation
 		}
 		if k.store == registry.StorePostgres {
+			s, err := e.postgresSink(k.view, k.gen)
+			if err != nil {
+				return nil, err
+			}
 			var exists bool
 			name := e.targets(k.view, k.gen, []string{k.store})[k.store]
 			if err := e.Pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
-				return fmt.Errorf("view %s: look for table %s: %w", k.view, name, err)
+				return nil, fmt.Errorf("view %s: look for table %s: %w", k.view, name, err)
 			}
 			if exists {
+				if why := s.Unfit(ctx, k.view); why != nil {
+					unfit[k] = why
+				}
 				continue
 			}
 		}
 		// An index that exists is left as it is (CreateIndices).
 		if err := e.createTargets(ctx, k.view, k.gen, []string{k.store}); err != nil {
-			return fmt.Errorf("view %s generation %d: create the served targets no daemon created: %w", k.view, k.gen, err)
+			return nil, fmt.Errorf("view %s generation %d: create the served targets no daemon created: %w", k.view, k.gen, err)
 		}
 	}
-	return nil
+	return unfit, nil
 }
 
 // building reports the targets of the generation this run builds: its fill
@@ -346,11 +362,12 @@ func (r *run) building(k targetKey) bool { return k.view == r.gen.View && k.gen 
 
 // liveRoutes are the routes a daemon following snap writes to: the served
 // generation of every view and store, the ones being built, and the Redis
-// keys; targets deletesOnly names get only the deletions. The command line
+// keys; targets deletesOnly names get only the deletions, and those skip
+// names none (see ensureServed). The command line
 // uses them when it applies changes to the state itself, so that every view
 // stays as the daemons would keep it. release closes the sinks built for
 // them.
-func (e *Env) liveRoutes(snap registry.Snapshot, deletesOnly func(targetKey) bool) (routes []projector.Route, release func(), err error) {
+func (e *Env) liveRoutes(snap registry.Snapshot, deletesOnly func(targetKey) bool, skip map[targetKey]error) (routes []projector.Route, release func(), err error) {
 	var out []projector.Route
 	if e.live != nil {
 		var views []string
@@ -363,7 +380,9 @@ func (e *Env) liveRoutes(snap registry.Snapshot, deletesOnly func(targetKey) boo
 	}
 	keys := make([]targetKey, 0)
 	for k := range e.wanted(snap) {
-		keys = append(keys, k)
+		if skip[k] == nil {
+			keys = append(keys, k)
+		}
 	}
 	slices.SortFunc(keys, targetKey.compare)
 	var guards []*guard

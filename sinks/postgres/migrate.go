@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -88,6 +89,36 @@ func (s *Sink) BuildIndexes(ctx context.Context, p PendingIndexes) error {
 		return fmt.Errorf("postgres sink: migrate: %w", err)
 	}
 	return nil
+}
+
+// Unfit reports, without changing anything, why the table of a view's
+// generation cannot take the documents of the view's definition as it
+// stands: columns it lacks, or differences only a rebuild makes. It is nil
+// when the table takes them or does not exist.
+func (s *Sink) Unfit(ctx context.Context, viewName string) error {
+	v, ok := s.views[viewName]
+	if !ok {
+		return fmt.Errorf("postgres sink: unknown view %q", viewName)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // the temporary table goes with it
+	table := v.physical(v.Generation)
+	existing, err := tableColumns(ctx, tx, table)
+	if err != nil || len(existing) == 0 {
+		return err
+	}
+	add, err := diffTable(ctx, tx, v, table, existing)
+	if err == nil && len(add) > 0 {
+		names := make([]string, len(add))
+		for i, c := range add {
+			names[i] = strconv.Quote(c.Name)
+		}
+		err = fmt.Errorf("table %s lacks column %s", table.Sanitize(), strings.Join(names, ", "))
+	}
+	return err
 }
 
 // Check reports, without changing anything, what Migrate would refuse: an
