@@ -291,6 +291,8 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 			return Result{}, err
 		}
 		g, _ = snap.Get(opts.View, failed.Number)
+	} else if err := env.builtByThisFile(ctx, g); err != nil {
+		return Result{}, err
 	}
 	r := &run{env: env, opts: opts, gen: g, res: Result{View: g.View, Generation: g.Number, Replaced: map[string]int{}, Keep: g.Keep}}
 	for _, s := range g.Stores {
@@ -301,6 +303,25 @@ func resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 	err = r.exec(ctx)
 	r.res.Total = time.Since(start)
 	return r.res, err
+}
+
+// builtByThisFile refuses to go on with a generation whose table cannot
+// take this file's documents: it was started with another definition
+// (a field added since), and its fill and verification would fail on the
+// column it lacks, resumed after resumed.
+func (e *Env) builtByThisFile(ctx context.Context, g registry.Generation) error {
+	if !g.Has(registry.StorePostgres) {
+		return nil
+	}
+	s, err := e.postgresSink(g.View, g.Number)
+	if err != nil {
+		return err
+	}
+	if why := s.Unfit(ctx, g.View); why != nil {
+		return fmt.Errorf("%w: view %s generation %d was started with another definition than this file's (%w): resume it with that file, or drop it with --abort and rebuild",
+			ErrOtherDefinition, g.View, g.Number, why)
+	}
+	return nil
 }
 
 // restartFailed makes a failed generation building again with new, empty

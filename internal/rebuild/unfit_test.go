@@ -2,11 +2,13 @@ package rebuild
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/internal/testenv"
 )
 
@@ -45,5 +47,27 @@ func TestRebuildFromSourceServedTableUnfit(t *testing.T) {
 	}
 	if w := strings.Join(logs.warnings(), "\n"); !strings.Contains(w, "served generation is left as it is") {
 		t.Errorf("no warning that the served generation was left as it is; warnings:\n%s", w)
+	}
+}
+
+// TestResumeAnotherDefinition: a rebuild stopped after its fill is resumed
+// with a file that adds a field. Its table lacks the column: the resume
+// says the generation was started with another definition, instead of
+// failing its verification on the column, resume after resume.
+func TestResumeAnotherDefinition(t *testing.T) {
+	ctx := context.Background()
+	f := newFixtureYAML(t, strings.Replace(colorYAML, "%FIELDS%", "id: id, name: name, qty: qty", 1), "", "")
+	d := f.startDaemon()
+	f.seed(d, 1, 20)
+	d.stop()
+	boom := errors.New("stopped after the fill")
+	if _, err := Run(ctx, f.openEnv(), Options{View: "item_view", Keep: 0,
+		afterFill: func(context.Context, registry.Generation) error { return boom }}); !errors.Is(err, boom) {
+		t.Fatalf("rebuild stopped after its fill: %v", err)
+	}
+	f.withFields("id: id, name: name, qty: qty, color: color")
+	_, err := Resume(ctx, f.openEnv(), Options{View: "item_view"})
+	if !errors.Is(err, ErrOtherDefinition) || !strings.Contains(err.Error(), "--abort") || !strings.Contains(err.Error(), `"color"`) {
+		t.Fatalf("resume with a field added: %v, want ErrOtherDefinition naming the column and --abort", err)
 	}
 }
