@@ -209,13 +209,19 @@ func fields(fs []*projections.Field) []Field {
 }
 
 // DocumentsFingerprint is the fingerprint of the documents d computes: its
-// fields, filter, grouping and id, not its sinks (where and how each store
-// holds them, or whether it is configured). Instances writing the same
-// documents can run beside a rebuild whatever their sinks say: a store an
-// instance does not configure it does not write, and the keys of an old
-// Redis key template are purged.
+// fields, filter, grouping and id, and the PostgreSQL table they go to, not
+// the rest of its sinks (how each store holds them, or whether it is
+// configured). Instances writing the same documents can run beside a
+// rebuild whatever else their sinks say: a store an instance does not
+// configure it does not write, the keys of an old Redis key template are
+// purged, and an old index name's writes land in an index of their own.
+// An old table name's would fail for good once the rebuild swaps: the
+// table of the new generation under that name does not exist.
 func (d Definition) DocumentsFingerprint() string {
 	docs := d
 	docs.Sinks = Sinks{}
+	if p := d.Sinks.Postgres; p != nil {
+		docs.Sinks.Postgres = &Postgres{Schema: p.Schema, Table: p.Table}
+	}
 	return docs.Fingerprint()
 }

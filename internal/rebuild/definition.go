@@ -56,7 +56,8 @@ func fingerprints(e *Env) map[string]string {
 
 // checkInstancesDefinition refuses a rebuild of view while a live instance
 // writes its documents by another definition than this configuration's
-// (another key template or index is fine: the rebuild purges the old keys):
+// (another key template or index is fine: the rebuild purges the old keys;
+// another PostgreSQL table is not, see definition.DocumentsFingerprint):
 // that instance writes its own documents into the new generation, which
 // then fails verification, or fails its writes where the new generation's
 // table lacks a column it writes (and stops consuming every view).
