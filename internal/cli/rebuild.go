@@ -21,18 +21,19 @@ import (
 )
 
 type rebuildOptions struct {
-	from          string
-	sinks         []string
-	keep          time.Duration
-	yes           bool
-	resume        bool
-	abort         bool
-	chunk         int
-	workers       int
-	wait          time.Duration
-	sourceURLs    []string
-	verify        string
-	verifyTimeout time.Duration
+	from           string
+	sinks          []string
+	keep           time.Duration
+	yes            bool
+	resume         bool
+	abort          bool
+	chunk          int
+	workers        int
+	wait           time.Duration
+	sourceURLs     []string
+	resetPositions bool
+	verify         string
+	verifyTimeout  time.Duration
 }
 
 func newRebuild(g *globals) *cobra.Command {
@@ -76,6 +77,7 @@ also points back readers that a swap interrupted half-way had moved).`,
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from", registry.SourceState, "where the documents come from: state (the state tables); source (re-read the PostgreSQL source tables into the state first); kafka (replay the view's topics into the state first); signal (have Debezium re-read the sources: an incremental snapshot)")
 	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source: the source database, as URL or NAME=URL per source (repeatable); env:VAR reads the URL from $VAR, and $"+sourceURLEnv+" is the default URL")
+	f.BoolVar(&o.resetPositions, "reset-positions", false, "with --from source: take a source database restored, failed over with WAL lost or replaced (its WAL position below the state's) as it is now")
 	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres (pg), redis, elasticsearch (es) (default all)")
 	// No default of the flag's own: unset, the configuration's rebuild.keep
 	// applies, and cobra would print a fixed "(default 1h0m0s)" that is
@@ -119,6 +121,9 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	if err != nil {
 		return usageError(err)
 	}
+	if o.resetPositions && o.from != registry.SourceSource {
+		return usageError(errors.New("--reset-positions goes with --from source"))
+	}
 	if o.from == registry.SourceSource && len(urls) == 0 {
 		return usageError(fmt.Errorf("--from source needs --source-url (URL, NAME=URL per source, or env:VAR for either) or %s", sourceURLEnv))
 	}
@@ -159,7 +164,7 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 
 	opts := rebuild.Options{
 		View: view, From: o.from, Stores: o.sinks, Keep: o.keep, Chunk: o.chunk, Workers: o.workers,
-		SourceURLs: urls, WaitTimeout: o.wait, Verify: o.verify, VerifyTimeout: o.verifyTimeout, Log: log,
+		SourceURLs: urls, ResetPositions: o.resetPositions, WaitTimeout: o.wait, Verify: o.verify, VerifyTimeout: o.verifyTimeout, Log: log,
 		Progress: rebuild.NewProgress(g.stderr, 0),
 	}
 	var res rebuild.Result

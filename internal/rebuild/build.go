@@ -27,6 +27,10 @@ type Options struct {
 	// SourceURLs are the source databases for --from source, by source
 	// name; the key "" applies to every source without its own.
 	SourceURLs map[string]string
+	// ResetPositions, with --from source, takes a source whose database
+	// holds changes older than the state's (restored, failed over with WAL
+	// lost, replaced) as it is now (see positionsAhead).
+	ResetPositions bool
 	// Kafka adds client options for --from kafka (TLS, SASL; tests).
 	Kafka []kgo.Opt
 	// ReplayIdle is how long a replay waits for records before its end

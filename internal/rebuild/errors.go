@@ -45,4 +45,9 @@ var (
 	// ErrOtherDefinition reports a rebuild of a view that a running
 	// instance computes by another definition than the rebuild's file.
 	ErrOtherDefinition = errors.New("a running instance has another definition of the view")
+	// ErrPositionsAhead reports a source database whose WAL position is
+	// below positions the state holds: it was restored, failed over with
+	// WAL lost or replaced, and its changes are dropped as stale until
+	// --reset-positions takes it as it is.
+	ErrPositionsAhead = errors.New("the state is ahead of the source database")
 )
