@@ -15,6 +15,7 @@ import (
 
 	"github.com/projectorhq/projector/internal/kafkautil"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks"
@@ -323,6 +324,10 @@ func (r *run) useLiveRoutes(ctx context.Context) (release func(), err error) {
 // leaves them as they are, as it found them.
 func (e *Env) ensureServed(ctx context.Context, snap registry.Snapshot) (unfit map[targetKey]error, err error) {
 	unfit = map[targetKey]error{}
+	recorded, err := e.Registry.Definitions(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for k := range e.wanted(snap) {
 		if b, ok := snap.Building(k.view); ok && b.Number == k.gen {
 			continue // created with its generation
@@ -341,6 +346,12 @@ func (e *Env) ensureServed(ctx context.Context, snap registry.Snapshot) (unfit m
 				if why := s.Unfit(ctx, k.view); why != nil {
 					unfit[k] = why
 				}
+				continue
+			}
+			if stack.DeployedTable(recorded, *pgView(e.Plan, k.view)) {
+				// Dropped behind projector's back: made again here, empty,
+				// it would pass for the view at the daemons' next start.
+				unfit[k] = fmt.Errorf("table %s was deployed and is gone: projector rebuild %s --sinks postgres", name, k.view)
 				continue
 			}
 		}

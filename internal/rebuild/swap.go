@@ -38,6 +38,12 @@ func (r *run) swap(ctx context.Context, rep report) error {
 		if err := r.env.recordDefinitionTx(ctx, tx, *g); err != nil {
 			return err
 		}
+		if g.Has(registry.StoreElasticsearch) {
+			// The alias moved before this transaction (swapAlias).
+			if err := r.env.Registry.NoteAliasedTx(ctx, tx, g.View); err != nil {
+				return err
+			}
+		}
 		if !g.Has(registry.StorePostgres) {
 			return nil
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks"
+	"github.com/projectorhq/projector/sinks/postgres"
 )
 
 // WatchOptions tune the daemon side; the zero value is usable.
@@ -270,6 +271,12 @@ func (w *Watcher) followReaders(ctx context.Context, snap registry.Snapshot, for
 			continue
 		}
 		gen, err := w.env.pointReaders(ctx, v.Name)
+		if errors.Is(err, postgres.ErrNoGeneration) {
+			// The served table was lost (dropped behind projector's back):
+			// its readers stay gone until a rebuild, and the postgres probe
+			// says so (stack/lost.go).
+			continue
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -16,14 +16,22 @@ import (
 // the alias's name as an index of its own, with guessed mappings.
 type setUpFirst struct {
 	*elasticsearch.Sink
-	mu   sync.Mutex
-	done bool
+	// aliased are the views whose alias Setup puts on their index, noted
+	// in the registry once it did (see lost.go).
+	aliased []string
+	note    func(context.Context, []string) error
+	mu      sync.Mutex
+	done    bool
 }
 
 func (s *setUpFirst) Write(ctx context.Context, docs []sinks.Doc) error {
 	s.mu.Lock()
 	if !s.done {
 		if err := s.Setup(ctx); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		if err := s.note(ctx, s.aliased); err != nil {
 			s.mu.Unlock()
 			return err
 		}

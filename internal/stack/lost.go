@@ -43,8 +43,7 @@ func markLostTables(ctx context.Context, q interface {
 }, views []postgres.View, recorded map[string]registry.Definition) error {
 	for i := range views {
 		v := &views[i]
-		sinks := recordedSinks(recorded, v.Name)
-		if sinks == nil || sinks.Postgres == nil || sinks.Postgres.Table != v.Table || !sameSchema(sinks.Postgres.Schema, v.Schema) {
+		if !DeployedTable(recorded, *v) {
 			continue // never deployed under this name: created now
 		}
 		_, table := v.Tables()
@@ -55,6 +54,14 @@ func markLostTables(ctx context.Context, q interface {
 		v.Lost = !exists
 	}
 	return nil
+}
+
+// DeployedTable reports whether the registry records v as deployed to
+// PostgreSQL under its schema and table: one of its served tables missing
+// was lost, not never made.
+func DeployedTable(recorded map[string]registry.Definition, v postgres.View) bool {
+	sinks := recordedSinks(recorded, v.Name)
+	return sinks != nil && sinks.Postgres != nil && sinks.Postgres.Table == v.Table && sameSchema(sinks.Postgres.Schema, v.Schema)
 }
 
 func sameSchema(a, b string) bool {
@@ -99,22 +106,24 @@ func postgresSinkProbe(pool *pgxpool.Pool, views []postgres.View) probe {
 }
 
 // markLostAliases tells the sink of the views whose alias the registry
-// records as deployed and which is on no index: its index was deleted (the
-// alias goes with it). Setup then puts no alias on the index it creates; a
-// rebuild does (elasticsearch.Sink.AliasLost). An Elasticsearch that does
+// records as deployed and seen on its index (Definition.Aliased), and which
+// is on no index: its index was deleted (the alias goes with it). Setup
+// then puts no alias on the index it creates; a rebuild does
+// (elasticsearch.Sink.AliasLost). It returns the other views, whose alias
+// Setup puts on their index (or finds there). An Elasticsearch that does
 // not answer is left to Setup.
-func markLostAliases(ctx context.Context, sink *elasticsearch.Sink, views []elasticsearch.View, recorded map[string]registry.Definition) {
+func markLostAliases(ctx context.Context, sink *elasticsearch.Sink, views []elasticsearch.View, recorded map[string]registry.Definition) (aliased []string) {
 	for _, v := range views {
+		alias := cmp.Or(v.Alias, v.Name)
+		rec, ok := recorded[v.Name]
 		sinks := recordedSinks(recorded, v.Name)
-		alias := v.Alias
-		if alias == "" {
-			alias = v.Name
+		if ok && rec.Aliased && sinks != nil && sinks.Elasticsearch != nil && cmp.Or(sinks.Elasticsearch.Index, v.Name) == alias {
+			if on, err := sink.AliasIndices(ctx, alias); err == nil && len(on) == 0 {
+				sink.AliasLost(v.Name)
+				continue
+			}
 		}
-		if sinks == nil || sinks.Elasticsearch == nil || cmp.Or(sinks.Elasticsearch.Index, v.Name) != alias {
-			continue
-		}
-		if on, err := sink.AliasIndices(ctx, alias); err == nil && len(on) == 0 {
-			sink.AliasLost(v.Name)
-		}
+		aliased = append(aliased, v.Name)
 	}
+	return aliased
 }

@@ -80,19 +80,20 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	// Migrate points them at the generation the registry serves, which no
 	// swap may change meanwhile: a swap committing in between would have
 	// them pointed back at the generation it replaced.
-	// What the registry records as deployed: a view's table or index gone
-	// since is not created again, empty, by this start (see lost.go).
-	recorded, err := registry.New(pool, cfg.Stores.Postgres.Schema).Definitions(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var served registry.Snapshot
+	var recorded map[string]registry.Definition
 	var routes []projector.Route
 	var pgSink *postgres.Sink
 	var pending postgres.PendingIndexes
 	err = registry.WithServed(ctx, pool, cfg.Stores.Postgres.Schema, func(snap registry.Snapshot) error {
 		served = snap
+		// What the registry records as deployed (it is migrated now): a
+		// view's table or index gone since is not created again, empty,
+		// by this start (see lost.go).
 		var err error
+		if recorded, err = registry.New(pool, cfg.Stores.Postgres.Schema).Definitions(ctx); err != nil {
+			return err
+		}
 		pgSink, pending, err = wirePostgres(ctx, pool, plan, snap, recorded)
 		return err
 	})
@@ -135,6 +136,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		s.probes = append(s.probes, redisProbe(s.Redis, down))
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v redis.View) string { return v.Name })})
 	}
+	var aliased []string // views whose Elasticsearch alias is on their index
 	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
 		for i := range views {
 			views[i].Generation = served.Serving(views[i].Name, registry.StoreElasticsearch)
@@ -146,7 +148,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		if err := checkAliasesBehind(ctx, sink, views, served); err != nil {
 			return nil, err
 		}
-		markLostAliases(ctx, sink, views, recorded)
+		aliased = markLostAliases(ctx, sink, views, recorded)
 		var route projector.Sink = sink
 		var down error
 		if err := sink.Setup(ctx); err != nil {
@@ -156,7 +158,9 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			// An outage, as with Redis: the daemon starts, and the sink is
 			// set up before its first write, retried as writes are.
 			log.Warn("elasticsearch does not answer at start; its templates and indices are put before its first write", "err", err)
-			route, down = &setUpFirst{Sink: sink}, err
+			// Its aliases are noted once set up (see lost.go).
+			first := &setUpFirst{Sink: sink, aliased: aliased, note: registry.New(pool, cfg.Stores.Postgres.Schema).NoteAliased}
+			route, down, aliased = first, err, nil
 		}
 		s.probes = append(s.probes, elasticsearchProbe(sink, views, down))
 		routes = append(routes, projector.Route{Sink: route, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})
@@ -205,6 +209,9 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	// tables are in place.
 	reg := registry.New(pool, cfg.Stores.Postgres.Schema)
 	if err := checkDefinitions(ctx, reg, cfg, plan, log); err != nil {
+		return nil, err
+	}
+	if err := reg.NoteAliased(ctx, aliased); err != nil {
 		return nil, err
 	}
 	if s.Redis != nil {

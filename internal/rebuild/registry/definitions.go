@@ -24,6 +24,32 @@ type Definition struct {
 	// deployment).
 	Generation int
 	RecordedAt time.Time
+	// Aliased: the view's Elasticsearch alias was seen on an index since
+	// the definition was recorded (a start that set it up, a rebuild's
+	// swap). One gone since was lost, not never made (see NoteAliased).
+	Aliased bool
+}
+
+// NoteAliased records that the Elasticsearch aliases of views are on their
+// index: a start whose setup put them there, or found them.
+func (r *Registry) NoteAliased(ctx context.Context, views []string) error {
+	if len(views) == 0 {
+		return nil
+	}
+	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET es_aliased = true
+		WHERE view = ANY($1) AND NOT es_aliased`, views); err != nil {
+		return fmt.Errorf("registry: note elasticsearch aliases: %w", err)
+	}
+	return nil
+}
+
+// NoteAliasedTx is NoteAliased of one view in tx: a swap that moved its
+// alias.
+func (r *Registry) NoteAliasedTx(ctx context.Context, tx pgx.Tx, view string) error {
+	if _, err := tx.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET es_aliased = true WHERE view = $1`, view); err != nil {
+		return fmt.Errorf("registry: note the elasticsearch alias of %s: %w", view, err)
+	}
+	return nil
 }
 
 // definitionsTable is created by Migrate.
@@ -36,7 +62,7 @@ func (r *Registry) definitionsTable() string {
 // Definitions reads every recorded definition, by view; none when the
 // registry's tables do not exist yet.
 func (r *Registry) Definitions(ctx context.Context) (map[string]Definition, error) {
-	rows, err := r.pool.Query(ctx, `SELECT view, definition::text, fingerprint, generation, recorded_at FROM `+r.ident("definitions"))
+	rows, err := r.pool.Query(ctx, `SELECT view, definition::text, fingerprint, generation, recorded_at, es_aliased FROM `+r.ident("definitions"))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P01" {
 		return nil, nil // no registry yet (validate migrates nothing): nothing recorded
@@ -58,7 +84,7 @@ func (r *Registry) Definitions(ctx context.Context) (map[string]Definition, erro
 func scanDefinition(row pgx.CollectableRow) (Definition, error) {
 	var d Definition
 	var text string
-	err := row.Scan(&d.View, &text, &d.Fingerprint, &d.Generation, &d.RecordedAt)
+	err := row.Scan(&d.View, &text, &d.Fingerprint, &d.Generation, &d.RecordedAt, &d.Aliased)
 	d.JSON = []byte(text)
 	return d, err
 }
@@ -86,7 +112,7 @@ func (r *Registry) DeployDefinitions(ctx context.Context, defs []Definition) err
 // DefinitionTx reads the recorded definition of a view in tx, locking it
 // until tx ends; ok is false when none is recorded.
 func (r *Registry) DefinitionTx(ctx context.Context, tx pgx.Tx, view string) (d Definition, ok bool, err error) {
-	rows, err := tx.Query(ctx, `SELECT view, definition::text, fingerprint, generation, recorded_at FROM `+
+	rows, err := tx.Query(ctx, `SELECT view, definition::text, fingerprint, generation, recorded_at, es_aliased FROM `+
 		r.ident("definitions")+` WHERE view = $1 FOR UPDATE`, view)
 	if err != nil {
 		return Definition{}, false, fmt.Errorf("registry: read the definition of %s: %w", view, err)

@@ -190,6 +190,8 @@ func (r *Registry) Migrate(ctx context.Context) error {
 			// Added later: the definition each view's served documents
 			// were computed with (see Definition).
 			r.definitionsTable(),
+			// Added later: see Definition.Aliased.
+			`ALTER TABLE ` + r.ident("definitions") + ` ADD COLUMN IF NOT EXISTS es_aliased boolean NOT NULL DEFAULT false`,
 		}
 		for _, q := range stmts {
 			if _, err := tx.Exec(ctx, q); err != nil {
