@@ -62,7 +62,7 @@ func (r *Registry) definitionsTable() string {
 // Definitions reads every recorded definition, by view; none when the
 // registry's tables do not exist yet.
 func (r *Registry) Definitions(ctx context.Context) (map[string]Definition, error) {
-	rows, err := r.pool.Query(ctx, `SELECT view, definition::text, fingerprint, generation, recorded_at, es_aliased FROM `+r.ident("definitions"))
+	rows, err := r.pool.Query(ctx, definitionColumns+` FROM `+r.ident("definitions")+` d`)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P01" {
 		return nil, nil // no registry yet (validate migrates nothing): nothing recorded
@@ -80,6 +80,13 @@ func (r *Registry) Definitions(ctx context.Context) (map[string]Definition, erro
 	}
 	return out, nil
 }
+
+// definitionColumns selects what scanDefinition reads from the
+// definitions d; es_aliased through the row's json, so that a registry
+// an earlier version made (which validate reads without migrating it)
+// reads as not aliased.
+const definitionColumns = `SELECT view, definition::text, fingerprint, generation, recorded_at,
+	coalesce((to_jsonb(d)->>'es_aliased')::boolean, false)`
 
 func scanDefinition(row pgx.CollectableRow) (Definition, error) {
 	var d Definition
@@ -112,8 +119,7 @@ func (r *Registry) DeployDefinitions(ctx context.Context, defs []Definition) err
 // DefinitionTx reads the recorded definition of a view in tx, locking it
 // until tx ends; ok is false when none is recorded.
 func (r *Registry) DefinitionTx(ctx context.Context, tx pgx.Tx, view string) (d Definition, ok bool, err error) {
-	rows, err := tx.Query(ctx, `SELECT view, definition::text, fingerprint, generation, recorded_at, es_aliased FROM `+
-		r.ident("definitions")+` WHERE view = $1 FOR UPDATE`, view)
+	rows, err := tx.Query(ctx, definitionColumns+` FROM `+r.ident("definitions")+` d WHERE view = $1 FOR UPDATE`, view)
 	if err != nil {
 		return Definition{}, false, fmt.Errorf("registry: read the definition of %s: %w", view, err)
 	}

@@ -50,3 +50,32 @@ func TestDefinitionsRecordedOnceAtDeployment(t *testing.T) {
 		t.Fatalf("after a swap's record: %+v, %v", defs, err)
 	}
 }
+
+// TestDefinitionsAliased: NoteAliased marks a recorded view's alias as
+// seen; a registry an earlier version made, without the column, reads as
+// not aliased (validate reads it without migrating it).
+func TestDefinitionsAliased(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	r := New(pool, "")
+	if err := r.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.DeployDefinitions(ctx, []Definition{{View: "v", JSON: []byte(`{}`), Fingerprint: "f"}, {View: "w", JSON: []byte(`{}`), Fingerprint: "f"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.NoteAliased(ctx, []string{"v"}); err != nil {
+		t.Fatal(err)
+	}
+	defs, err := r.Definitions(ctx)
+	if err != nil || !defs["v"].Aliased || defs["w"].Aliased {
+		t.Fatalf("after noting v: %+v, %v", defs, err)
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE projector.definitions DROP COLUMN es_aliased`); err != nil {
+		t.Fatal(err)
+	}
+	defs, err = r.Definitions(ctx)
+	if err != nil || len(defs) != 2 || defs["v"].Aliased {
+		t.Fatalf("an earlier version's registry: %+v, %v", defs, err)
+	}
+}
