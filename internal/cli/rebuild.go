@@ -173,9 +173,9 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	} else {
 		// Before the question: a store the view cannot be rebuilt in is
 		// refused without asking.
-		stores, err := env.PickStores(view, o.sinks)
-		if err != nil {
-			return rebuildError(err, view)
+		stores, perr := env.PickStores(view, o.sinks)
+		if perr != nil {
+			return rebuildError(perr, view)
 		}
 		if !o.yes {
 			q := fmt.Sprintf("Rebuild %s (%s) from the %s into a new generation?", view, strings.Join(stores, ", "), o.from)

@@ -8,6 +8,7 @@
 package definition
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -209,19 +210,25 @@ func fields(fs []*projections.Field) []Field {
 }
 
 // DocumentsFingerprint is the fingerprint of the documents d computes: its
-// fields, filter, grouping and id, and the PostgreSQL table they go to, not
-// the rest of its sinks (how each store holds them, or whether it is
-// configured). Instances writing the same documents can run beside a
-// rebuild whatever else their sinks say: a store an instance does not
-// configure it does not write, the keys of an old Redis key template are
-// purged, and an old index name's writes land in an index of their own.
-// An old table name's would fail for good once the rebuild swaps: the
-// table of the new generation under that name does not exist.
+// fields, filter, grouping and id, not its sinks (where and how each store
+// holds them, or whether it is configured). Instances writing the same
+// documents can run beside a rebuild whatever their sinks say: a store an
+// instance does not configure it does not write, and the keys of an old
+// Redis key template are purged. (The PostgreSQL table matters, but
+// instances of earlier versions send this value: see PostgresTable.)
 func (d Definition) DocumentsFingerprint() string {
 	docs := d
 	docs.Sinks = Sinks{}
-	if p := d.Sinks.Postgres; p != nil {
-		docs.Sinks.Postgres = &Postgres{Schema: p.Schema, Table: p.Table}
-	}
 	return docs.Fingerprint()
+}
+
+// PostgresTable is the schema-qualified table d's documents go to in
+// PostgreSQL ("" without a PostgreSQL sink): instances writing another one
+// beside a rebuild would write a generation of that name that no one
+// creates, and fail for good once it is swapped in.
+func (d Definition) PostgresTable() string {
+	if p := d.Sinks.Postgres; p != nil {
+		return cmp.Or(p.Schema, "public") + "." + p.Table
+	}
+	return ""
 }

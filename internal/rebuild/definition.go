@@ -50,14 +50,22 @@ func fingerprints(e *Env) map[string]string {
 	out := map[string]string{}
 	for name, d := range definition.All(e.Config, e.Plan) {
 		out[name] = d.DocumentsFingerprint()
+		if t := d.PostgresTable(); t != "" {
+			out[name+tableKey] = t
+		}
 	}
 	return out
 }
 
+// tableKey follows a view's name in the key of its PostgreSQL table among
+// an instance's definitions (definition.PostgresTable): no view name holds
+// an @, and instances of earlier versions only look view names up.
+const tableKey = "@postgres"
+
 // checkInstancesDefinition refuses a rebuild of view while a live instance
 // writes its documents by another definition than this configuration's
 // (another key template or index is fine: the rebuild purges the old keys;
-// another PostgreSQL table is not, see definition.DocumentsFingerprint):
+// another PostgreSQL table is not, see definition.PostgresTable):
 // that instance writes its own documents into the new generation, which
 // then fails verification, or fails its writes where the new generation's
 // table lacks a column it writes (and stops consuming every view).
@@ -68,11 +76,16 @@ func (e *Env) checkInstancesDefinition(ctx context.Context, view string) error {
 	if err != nil {
 		return err
 	}
-	want := definition.Of(e.Config, e.Plan.View(view)).DocumentsFingerprint()
+	def := definition.Of(e.Config, e.Plan.View(view))
+	want, table := def.DocumentsFingerprint(), def.PostgresTable()
 	for _, i := range live {
 		if got, ok := i.Definitions[view]; ok && got != want {
 			return fmt.Errorf("%w: instance %s (%s pid %d) computes view %s by another definition than this file's: deploy this file to every projector run (or stop them), then rebuild",
 				ErrOtherDefinition, i.ID, i.Host, i.PID, view)
+		}
+		if got, ok := i.Definitions[view+tableKey]; ok && got != table {
+			return fmt.Errorf("%w: instance %s (%s pid %d) writes view %s to PostgreSQL table %s, this file to %s: deploy this file to every projector run (or stop them), then rebuild",
+				ErrOtherDefinition, i.ID, i.Host, i.PID, view, got, table)
 		}
 	}
 	return nil
