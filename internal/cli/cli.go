@@ -99,7 +99,17 @@ func (g *globals) load() (*config.Config, error) {
 	if err != nil {
 		return nil, usageError(err)
 	}
+	g.readLog(cfg.Log)
 	return cfg, nil
+}
+
+// readLog notes the log format of a configuration just read: from then on
+// the line the command exits with is in it, whether or not the command
+// builds a logger (README: once the configuration is read).
+func (g *globals) readLog(cfg config.Log) {
+	if cfg.Format == "json" && g.jsonLog == nil {
+		g.jsonLog = slog.New(slog.NewJSONHandler(g.stderr, nil))
+	}
 }
 
 // loadPlan loads the configuration and compiles its views; any problem is
@@ -118,6 +128,7 @@ func (g *globals) loadPlanWith(opts config.Options) (*config.Config, *projection
 	if cfg == nil {
 		return nil, nil, usageError(err)
 	}
+	g.readLog(cfg.Log)
 	plan, err := projections.CompileDraft(cfg, withStoreURLs(cfg, err))
 	if err != nil {
 		return nil, nil, usageError(err)

@@ -118,6 +118,10 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 			return usageError(errors.New("--header goes with --value: a record read from --topic has its own"))
 		}
 		if key, value, headers, err = fetchRecord(ctx, g, o); err != nil {
+			var exit *exitError
+			if errors.As(err, &exit) {
+				return err // the configuration's: a usage error
+			}
 			return &exitError{code: ExitFailure, err: err}
 		}
 	default:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/projections"
 )
 
 type rebuildOptions struct {
@@ -121,8 +123,13 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	if err != nil {
 		return usageError(err)
 	}
-	if o.resetPositions && o.from != registry.SourceSource {
+	// --resume goes on with the generation's own --from: a re-read of
+	// sources takes them again.
+	if o.resetPositions && o.from != registry.SourceSource && !o.resume {
 		return usageError(errors.New("--reset-positions goes with --from source"))
+	}
+	if len(o.sourceURLs) > 0 && o.from != registry.SourceSource && !o.resume {
+		return usageError(errors.New("--source-url goes with --from source"))
 	}
 	if o.from == registry.SourceSource && len(urls) == 0 {
 		return usageError(fmt.Errorf("--from source needs --source-url (URL, NAME=URL per source, or env:VAR for either) or %s", sourceURLEnv))
@@ -133,6 +140,13 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	}
 	if plan.View(view) == nil {
 		return usageError(fmt.Errorf("view %q is not declared in %s", view, cfg.File))
+	}
+	for name := range urls {
+		// A misspelt name would leave the source to the default URL, or
+		// a keyword DSN (host=… password=…) pass for NAME=URL.
+		if name != "" && !slices.ContainsFunc(plan.Sources, func(s *projections.Source) bool { return s.Name == name }) {
+			return usageError(fmt.Errorf("--source-url %s=…: %s declares no source %q (a URL, not a key=value DSN)", name, cfg.File, name))
+		}
 	}
 	if !cmd.Flags().Changed("keep") {
 		o.keep = time.Duration(cfg.Rebuild.Keep)

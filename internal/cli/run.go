@@ -96,7 +96,7 @@ func runExit(ctx context.Context, err error) error {
 		return &exitError{code: ExitFailure, err: fmt.Errorf("%w: what was not committed is consumed again on restart", errForcedStop)}
 	case errors.As(err, &exit):
 		return err
-	case errors.Is(err, stack.ErrConfig):
+	case errors.Is(err, stack.ErrConfig), errors.Is(err, query.ErrConfig):
 		return usageError(err)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return nil // the caller's context ended: not a failure of projector's
