@@ -122,6 +122,13 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	select {
 	case err := <-done:
 		return fail(fmt.Errorf("projector stopped: %w", err))
+	case <-interrupted:
+		// Ctrl-C during the catch-up: stop now, as after it.
+		close(stop)
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			return fail(err)
+		}
+		return nil
 	case err := <-waitErr:
 		if err != nil {
 			close(stop)

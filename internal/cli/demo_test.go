@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -98,5 +103,54 @@ func TestDemoOfAnotherFile(t *testing.T) {
 	code, _, errs = run(t, "demo", "-c", write("other.yaml", strings.NewReplacer("shop.public.", "elsewhere.public.", "shopmongo.", "elsewhere.").Replace(demoFileYAML)))
 	if code != ExitUsage || !strings.Contains(errs, "reads none of the example shop's topics") {
 		t.Errorf("demo of a file reading other topics: exit %d, want %d saying so\n%s", code, ExitUsage, errs)
+	}
+}
+
+// TestDemoInterruptedDuringCatchUp: Ctrl-C while the demo's daemon is still
+// catching up with the records it produced stops the demo then, gracefully
+// and with status 0, rather than once the catch-up is over.
+func TestDemoInterruptedDuringCatchUp(t *testing.T) {
+	if os.Getenv("DEMO_INTERRUPT_CHILD") != "" {
+		os.Exit(Main(context.Background(), []string{"demo", "-c", "../../examples/shop/projector.yaml", "--changes", "400000"}, os.Stdout, os.Stderr))
+	}
+	pool, url := testenv.Postgres(t)
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), `DROP DATABASE IF EXISTS projector_demo WITH (FORCE)`) })
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDemoInterruptedDuringCatchUp$")
+	cmd.Env = append(os.Environ(), "DEMO_INTERRUPT_CHILD=1", "PROJECTOR_POSTGRES_URL="+url, "PROJECTOR_REDIS_URL="+testenv.RedisURL(t))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var out strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		signalled := false
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if !signalled && strings.HasPrefix(sc.Text(), "embedded Kafka at") {
+				signalled = true
+				_ = cmd.Process.Signal(syscall.SIGINT)
+			}
+		}
+		done <- cmd.Wait()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo interrupted during its catch-up: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), stderr.String())
+		}
+	case <-time.After(2 * time.Minute): // a bound, not a measure: the catch-up alone takes longer
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("demo still running 2 minutes after Ctrl-C\nstdout:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "projected ") {
+		t.Errorf("the demo went on with its catch-up after Ctrl-C:\n%s", out.String())
 	}
 }
