@@ -456,6 +456,20 @@ func (g *guard) Write(ctx context.Context, docs []sinks.Doc) error {
 	return g.Sink.Write(ctx, docs)
 }
 
+// PurgeTombstones passes the engine's purge of deleted documents on to the
+// target (projector.TombstonePurger): a daemon's routes are guards, and
+// without it no view table or index of a daemon was ever purged. A retired
+// target may be dropped already: it has nothing to purge.
+var _ projector.TombstonePurger = (*guard)(nil)
+
+func (g *guard) PurgeTombstones(ctx context.Context, olderThan time.Duration) (int64, error) {
+	p, ok := g.Sink.(projector.TombstonePurger)
+	if !ok || g.dead.Load() {
+		return 0, nil
+	}
+	return p.PurgeTombstones(ctx, olderThan)
+}
+
 func (g *guard) retire() {
 	g.dead.Store(true)
 	if g.close != nil {
