@@ -264,12 +264,19 @@ func showViews(plan *projections.Plan) func(ctx context.Context, g *globals, pgU
 				continue
 			}
 			table := pgx.Identifier{pg.Schema, pg.Table}.Sanitize()
-			fmt.Fprintf(g.stdout, "PostgreSQL> SELECT * FROM %s LIMIT 5;\n", table)
+			// By id: the first documents, whatever order the batches
+			// wrote them in.
+			order := make([]string, len(v.ID))
+			for i, id := range v.ID {
+				order[i] = pgx.Identifier{id}.Sanitize()
+			}
+			by := " ORDER BY " + strings.Join(order, ", ")
+			fmt.Fprintf(g.stdout, "PostgreSQL> SELECT * FROM %s%s LIMIT 5;\n", table, by)
 			var n int64
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 				return err
 			}
-			rows, err := conn.Query(ctx, `SELECT row_to_json(t)::text FROM `+table+` t LIMIT 5`)
+			rows, err := conn.Query(ctx, `SELECT row_to_json(t)::text FROM `+table+` t`+by+` LIMIT 5`)
 			if err != nil {
 				return err
 			}

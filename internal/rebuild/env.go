@@ -45,7 +45,10 @@ type Env struct {
 
 	es      *elasticsearch.Config // nil without an Elasticsearch store
 	esAdmin *elasticsearch.Sink   // index and alias calls; set with es
-	live    *redis.Sink           // the Redis sink, built once
+	// esSetUp is the daemon's Elasticsearch setup still to run before its
+	// writes (stack.Stack.ElasticsearchSetUp); nil otherwise.
+	esSetUp func(context.Context) error
+	live    *redis.Sink // the Redis sink, built once
 	closers []func()
 }
 
@@ -91,7 +94,12 @@ func Open(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		e.Redis = goredis.NewClient(opts)
 		e.closers = append(e.closers, func() { _ = e.Redis.Close() })
 	}
-	eng, err := projector.New(projector.Options{Plan: plan, Pool: pool, Schema: cfg.Stores.Postgres.Schema, Logger: log})
+	// The daemons' decoder: a replay (--from kafka, signal) reads Avro.
+	schemas, err := stack.NewSchemaRegistry(cfg.Kafka.SchemaRegistry)
+	if err != nil {
+		return nil, fmt.Errorf("kafka.schema_registry: %w", err)
+	}
+	eng, err := projector.New(projector.Options{Plan: plan, Pool: pool, Schema: cfg.Stores.Postgres.Schema, Logger: log, Schemas: schemas})
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +164,8 @@ func FromStack(ctx context.Context, st *stack.Stack, log *slog.Logger) (*Env, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Env{Config: st.Config, Plan: st.Plan, Pool: st.Pool, Redis: st.Redis, Engine: st.Engine, Log: log}
+	e := &Env{Config: st.Config, Plan: st.Plan, Pool: st.Pool, Redis: st.Redis, Engine: st.Engine, Log: log,
+		esSetUp: st.ElasticsearchSetUp()}
 	if err := e.init(ctx); err != nil {
 		e.Close()
 		return nil, err

@@ -447,11 +447,20 @@ type guard struct {
 	projector.Sink
 	dead  atomic.Bool
 	close func()
+	// before runs before each write and purge: the daemon's Elasticsearch
+	// setup when the cluster did not answer at its start (see
+	// stack.ElasticsearchSetUp); nil otherwise.
+	before func(context.Context) error
 }
 
 func (g *guard) Write(ctx context.Context, docs []sinks.Doc) error {
 	if g.dead.Load() {
 		return nil
+	}
+	if g.before != nil {
+		if err := g.before(ctx); err != nil {
+			return err // an outage, retried as the write would be
+		}
 	}
 	return g.Sink.Write(ctx, docs)
 }
@@ -466,6 +475,11 @@ func (g *guard) PurgeTombstones(ctx context.Context, olderThan time.Duration) (i
 	p, ok := g.Sink.(projector.TombstonePurger)
 	if !ok || g.dead.Load() {
 		return 0, nil
+	}
+	if g.before != nil {
+		if err := g.before(ctx); err != nil {
+			return 0, err
+		}
 	}
 	return p.PurgeTombstones(ctx, olderThan)
 }
@@ -491,7 +505,7 @@ func (e *Env) newGuard(k targetKey) (*guard, error) {
 			return nil, err
 		}
 		// Close only drops idle connections; a write in flight finishes.
-		return &guard{Sink: s, close: s.Close}, nil
+		return &guard{Sink: s, close: s.Close, before: e.esSetUp}, nil
 	}
 	return nil, fmt.Errorf("store %q has no generations", k.store)
 }

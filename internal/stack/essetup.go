@@ -25,20 +25,28 @@ type setUpFirst struct {
 }
 
 func (s *setUpFirst) Write(ctx context.Context, docs []sinks.Doc) error {
-	s.mu.Lock()
-	if !s.done {
-		if err := s.Setup(ctx); err != nil {
-			s.mu.Unlock()
-			return err
-		}
-		if err := s.note(ctx, s.aliased); err != nil {
-			s.mu.Unlock()
-			return err
-		}
-		s.done = true
+	if err := s.ensure(ctx); err != nil {
+		return err
 	}
-	s.mu.Unlock()
 	return s.Sink.Write(ctx, docs)
+}
+
+// ensure puts the templates, indices and aliases once, and notes the
+// aliases; an error leaves them to the next call.
+func (s *setUpFirst) ensure(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return nil
+	}
+	if err := s.Setup(ctx); err != nil {
+		return err
+	}
+	if err := s.note(ctx, s.aliased); err != nil {
+		return err
+	}
+	s.done = true
+	return nil
 }
 
 // PurgeTombstones purges nothing before the sink is set up: there are no

@@ -37,6 +37,19 @@ type Stack struct {
 	log      *slog.Logger
 	closers  []func()
 	probes   []probe // see WatchStores
+	esSetUp  *setUpFirst
+}
+
+// ElasticsearchSetUp is what must run before any write to Elasticsearch:
+// its setup, when the cluster did not answer at start (nil when it did).
+// Routes built after Wire (the rebuild watcher's) call it as Wire's own
+// route does, so that no write makes Elasticsearch create an index with
+// guessed mappings and no alias.
+func (s *Stack) ElasticsearchSetUp() func(context.Context) error {
+	if s.esSetUp == nil {
+		return nil
+	}
+	return s.esSetUp.ensure
 }
 
 // Close releases the connections.
@@ -160,7 +173,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			log.Warn("elasticsearch does not answer at start; its templates and indices are put before its first write", "err", err)
 			// Its aliases are noted once set up (see lost.go).
 			first := &setUpFirst{Sink: sink, aliased: aliased, note: registry.New(pool, cfg.Stores.Postgres.Schema).NoteAliased}
-			route, down, aliased = first, err, nil
+			route, down, aliased, s.esSetUp = first, err, nil, first
 		}
 		s.probes = append(s.probes, elasticsearchProbe(sink, views, down))
 		routes = append(routes, projector.Route{Sink: route, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})
