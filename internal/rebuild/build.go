@@ -507,7 +507,11 @@ func (r *run) exec(ctx context.Context) error {
 	r.opts.Log.Info("swapped", "view", g.View, "generation", g.Number, "verified", rep.verified)
 	if g.Has(registry.StoreRedis) && r.env.Redis != nil {
 		// Redis holds the view's documents again (see stack.MarkerKey).
-		if err := r.env.Redis.Set(ctx, stack.MarkerKey(r.env.Pool.Config().ConnConfig.Database, r.env.Config.Stores.Postgres.Schema, g.View), "1", 0).Err(); err != nil {
+		err := r.env.Redis.Set(ctx, stack.MarkerKey(r.env.Pool.Config().ConnConfig.Database, r.env.Config.Stores.Postgres.Schema, g.View), "1", 0).Err()
+		if err == nil {
+			err = r.env.Registry.NoteRedisMarked(ctx, []string{g.View})
+		}
+		if err != nil {
 			r.opts.Log.Warn("the view's Redis marker could not be set: its daemons will say Redis lost its documents until a rebuild sets it", "view", g.View, "err", err)
 		}
 	}

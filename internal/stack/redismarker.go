@@ -33,9 +33,10 @@ func MarkerKey(database, schema, view string) string {
 
 // redisMarkers sorts the Redis views of plan by what the registry recorded
 // before this start (recorded, view → definition): a view deployed to
-// Redis before has a marker to look for; one deployed now gets one set. A
-// view whose recorded definition had no Redis sink gets neither until a
-// rebuild fills its Redis store.
+// Redis whose marker was set has it to look for; one deployed now, or
+// whose marker Redis never took (it did not answer before the daemon
+// stopped), gets one set. A view whose recorded definition had no Redis
+// sink gets neither until a rebuild fills its Redis store.
 func redisMarkers(database, schema string, plan *projections.Plan, recorded map[string]registry.Definition) (check, set []string) {
 	for _, v := range RedisViews(plan) {
 		rec, ok := recorded[v.Name]
@@ -44,15 +45,20 @@ func redisMarkers(database, schema string, plan *projections.Plan, recorded map[
 			continue
 		}
 		if d, err := definition.Parse(rec.JSON); err == nil && d.Sinks.Redis != nil {
-			check = append(check, MarkerKey(database, schema, v.Name))
+			if rec.RedisMarked {
+				check = append(check, MarkerKey(database, schema, v.Name))
+			} else {
+				set = append(set, MarkerKey(database, schema, v.Name))
+			}
 		}
 	}
 	return check, set
 }
 
 // markerPing is the Redis probe with markers: PING, then the markers to set
-// (once Redis answers), then every marker looked for.
-func markerPing(rdb *goredis.Client, check, set []string) func(context.Context) error {
+// (once Redis answers), noted in the registry by note, then every marker
+// looked for.
+func markerPing(rdb *goredis.Client, check, set []string, note func(context.Context, []string) error) func(context.Context) error {
 	check = slices.Concat(check, set)
 	var mu sync.Mutex // set is consumed once
 	return func(ctx context.Context) error {
@@ -63,6 +69,9 @@ func markerPing(rdb *goredis.Client, check, set []string) func(context.Context) 
 		defer mu.Unlock()
 		for len(set) > 0 {
 			if err := rdb.Set(ctx, set[0], "1", 0).Err(); err != nil {
+				return err
+			}
+			if err := note(ctx, []string{markerView(set[0])}); err != nil {
 				return err
 			}
 			set = set[1:]
@@ -77,10 +86,13 @@ func markerPing(rdb *goredis.Client, check, set []string) func(context.Context) 
 		var gone []string
 		for _, k := range check {
 			if m, err := rdb.Exists(ctx, k).Result(); err == nil && m == 0 {
-				gone = append(gone, k[strings.LastIndexByte(k, ':')+1:])
+				gone = append(gone, markerView(k))
 			}
 		}
 		return fmt.Errorf("redis lost the documents of %s (their marker key is gone: restarted without persistence, or flushed?): "+
 			"documents no change touches are missing until projector rebuild VIEW --sinks redis", strings.Join(gone, ", "))
 	}
 }
+
+// markerView is the view a marker key is of (no view name holds a ':').
+func markerView(key string) string { return key[strings.LastIndexByte(key, ':')+1:] }

@@ -231,7 +231,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		check, set := redisMarkers(pool.Config().ConnConfig.Database, cfg.Stores.Postgres.Schema, plan, recorded)
 		for i := range s.probes {
 			if slices.Contains(s.probes[i].components, registry.StoreRedis) {
-				s.probes[i].ping = markerPing(s.Redis, check, set)
+				s.probes[i].ping = markerPing(s.Redis, check, set, reg.NoteRedisMarked)
 				// Now: a new view's marker is set before its first
 				// document, and a lost one makes the start unready.
 				pctx, cancel := context.WithTimeout(ctx, probeTimeout) // as every probe: a hung Redis must not hold the start

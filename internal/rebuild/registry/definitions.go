@@ -28,6 +28,10 @@ type Definition struct {
 	// the definition was recorded (a start that set it up, a rebuild's
 	// swap). One gone since was lost, not never made (see NoteAliased).
 	Aliased bool
+	// RedisMarked: the view's Redis marker was set since the definition was
+	// recorded (stack.MarkerKey): one gone since was lost with Redis's
+	// data, not never set (see NoteRedisMarked).
+	RedisMarked bool
 }
 
 // NoteAliased records that the Elasticsearch aliases of views are on their
@@ -39,6 +43,18 @@ func (r *Registry) NoteAliased(ctx context.Context, views []string) error {
 	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET es_aliased = true
 		WHERE view = ANY($1) AND NOT es_aliased`, views); err != nil {
 		return fmt.Errorf("registry: note elasticsearch aliases: %w", err)
+	}
+	return nil
+}
+
+// NoteRedisMarked records that the Redis markers of views are set.
+func (r *Registry) NoteRedisMarked(ctx context.Context, views []string) error {
+	if len(views) == 0 {
+		return nil
+	}
+	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET redis_marked = true
+		WHERE view = ANY($1) AND NOT redis_marked`, views); err != nil {
+		return fmt.Errorf("registry: note redis markers: %w", err)
 	}
 	return nil
 }
@@ -82,16 +98,16 @@ func (r *Registry) Definitions(ctx context.Context) (map[string]Definition, erro
 }
 
 // definitionColumns selects what scanDefinition reads from the
-// definitions d; es_aliased through the row's json, so that a registry
-// an earlier version made (which validate reads without migrating it)
-// reads as not aliased.
+// definitions d; es_aliased and redis_marked through the row's json, so
+// that a registry an earlier version made (which validate reads without
+// migrating it) reads as neither.
 const definitionColumns = `SELECT view, definition::text, fingerprint, generation, recorded_at,
-	coalesce((to_jsonb(d)->>'es_aliased')::boolean, false)`
+	coalesce((to_jsonb(d)->>'es_aliased')::boolean, false), coalesce((to_jsonb(d)->>'redis_marked')::boolean, false)`
 
 func scanDefinition(row pgx.CollectableRow) (Definition, error) {
 	var d Definition
 	var text string
-	err := row.Scan(&d.View, &text, &d.Fingerprint, &d.Generation, &d.RecordedAt, &d.Aliased)
+	err := row.Scan(&d.View, &text, &d.Fingerprint, &d.Generation, &d.RecordedAt, &d.Aliased, &d.RedisMarked)
 	d.JSON = []byte(text)
 	return d, err
 }

@@ -192,6 +192,8 @@ func (r *Registry) Migrate(ctx context.Context) error {
 			r.definitionsTable(),
 			// Added later: see Definition.Aliased.
 			`ALTER TABLE ` + r.ident("definitions") + ` ADD COLUMN IF NOT EXISTS es_aliased boolean NOT NULL DEFAULT false`,
+			// Added later: see Definition.RedisMarked.
+			`ALTER TABLE ` + r.ident("definitions") + ` ADD COLUMN IF NOT EXISTS redis_marked boolean NOT NULL DEFAULT false`,
 		}
 		for _, q := range stmts {
 			if _, err := tx.Exec(ctx, q); err != nil {
