@@ -138,7 +138,11 @@ func (s *Server) refreshES(ctx context.Context, name string) error {
 	if v.ES == nil || s.es == nil {
 		return nil // Search answers that it cannot search this view
 	}
-	return s.es.refresh(ctx, v.ES.Alias)
+	err := s.es.refresh(ctx, v.ES.Alias)
+	if e := esUndeployed(v, err); e != nil {
+		return e
+	}
+	return err
 }
 
 func (s *Server) handleViews(w http.ResponseWriter, r *http.Request) {

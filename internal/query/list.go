@@ -323,14 +323,23 @@ func listError(v *view, err error) error {
 
 // undeployed is the answer to a read of a view table that is not there:
 // no projector run has deployed the view to this database yet (or its
-// table was dropped); nil for any other error.
+// table was dropped), or not this version of it (a column the statements
+// name, all from the view's definition, is not there yet); nil for any
+// other error.
 func undeployed(v *view, err error) error {
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "42P01" && pgErr.Code != "3F000" { // undefined table, schema
+	if !errors.As(err, &pgErr) {
 		return nil
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: "not_deployed",
-		Message: fmt.Sprintf("view %s has no table in PostgreSQL yet: no projector run has deployed it to this database", v.Name)}
+	switch pgErr.Code {
+	case "42P01", "3F000": // undefined table, schema
+		return &Error{Status: http.StatusServiceUnavailable, Code: "not_deployed",
+			Message: fmt.Sprintf("view %s has no table in PostgreSQL: no projector run has deployed it to this database yet, or its table was dropped (projector rebuild %s --sinks postgres)", v.Name, v.Name)}
+	case "42703": // undefined column
+		return &Error{Status: http.StatusServiceUnavailable, Code: "not_deployed",
+			Message: fmt.Sprintf("view %s: %s: no projector run has deployed this version of the view yet", v.Name, pgErr.Message)}
+	}
+	return nil
 }
 
 // allowParams refuses the reserved parameters an endpoint does not take.

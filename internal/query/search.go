@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -67,10 +68,25 @@ func (s *Server) Search(ctx context.Context, viewName string, params url.Values)
 		return nil, err
 	}
 	raw, err := s.es.search(ctx, v.ES.Alias, body)
+	if e := esUndeployed(v, err); e != nil {
+		return nil, e
+	}
 	if err != nil {
 		return nil, fmt.Errorf("search %s: %w", v.Name, err)
 	}
 	return searchResult(v, raw)
+}
+
+// esUndeployed is the answer to a search of an alias on no index: no
+// projector run has deployed the view to Elasticsearch yet, or its index
+// was deleted (the alias goes with it); nil for any other error.
+func esUndeployed(v *view, err error) error {
+	var se *esStatusError
+	if !errors.As(err, &se) || se.Status != http.StatusNotFound || se.Type != "index_not_found_exception" {
+		return nil
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Code: "not_deployed",
+		Message: fmt.Sprintf("view %s has no Elasticsearch index behind alias %s: no projector run has deployed it yet, or its index was deleted (projector rebuild %s --sinks es)", v.Name, v.ES.Alias, v.Name)}
 }
 
 func searchBody(v *view, params url.Values) (map[string]any, error) {
@@ -436,6 +452,7 @@ type esClient struct {
 // esStatusError is an answer of Elasticsearch other than 2xx.
 type esStatusError struct {
 	Status int
+	Type   string // the error's type, as Elasticsearch names it
 	msg    string
 }
 
@@ -476,12 +493,18 @@ func (c *esClient) do(ctx context.Context, method, path string, body []byte) ([]
 		return nil, fmt.Errorf("elasticsearch: read response: %w", err)
 	}
 	if res.StatusCode >= 300 {
+		var body struct {
+			Error struct {
+				Type string `json:"type"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(data, &body) // not every answer is Elasticsearch's JSON
 		// The body may quote the request; keep the error short.
 		msg := strings.TrimSpace(string(data))
 		if len(msg) > 300 {
 			msg = msg[:300]
 		}
-		return nil, &esStatusError{Status: res.StatusCode, msg: fmt.Sprintf("elasticsearch: %s %s: %d: %s", method, path, res.StatusCode, msg)}
+		return nil, &esStatusError{Status: res.StatusCode, Type: body.Error.Type, msg: fmt.Sprintf("elasticsearch: %s %s: %d: %s", method, path, res.StatusCode, msg)}
 	}
 	return data, nil
 }
