@@ -172,7 +172,7 @@ func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]str
 		}
 		exists := cmd.Val() > 0
 		switch {
-		case !docs[i].Deleted && !exists:
+		case !docs[i].Deleted && !exists && c.env.live.Keyed(c.view, &docs[i]):
 			bad[i] = "key missing"
 		case docs[i].Deleted && exists:
 			bad[i] = "key present, the state has no such document"

@@ -104,7 +104,10 @@ func (r *run) sweepChunk(ctx context.Context, pv *projections.View, chunk []stri
 		keys[id] = key
 		redisKeys = append(redisKeys, rk)
 	}
-	exists, err := existing(ctx, r.env.Redis, redisKeys)
+	// A doc whose key is gone may still be in index sets (written while
+	// the view had indexes, deleted while it had none): its membership
+	// key says so, and its recomputed deletion takes it out of them.
+	exists, err := existing(ctx, r.env.Redis, redisKeys, r.env.live.MembershipKey)
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", r.gen.View, err)
 	}
@@ -304,11 +307,15 @@ func parseDocID(fields []string, id string) (map[string]any, error) {
 	return key, nil
 }
 
-func existing(ctx context.Context, rdb *goredis.Client, keys []string) ([]bool, error) {
+func existing(ctx context.Context, rdb *goredis.Client, keys []string, also ...func(string) string) ([]bool, error) {
 	cmds := make([]*goredis.IntCmd, len(keys))
 	_, err := rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, k := range keys {
-			cmds[i] = p.Exists(ctx, k)
+			ks := []string{k}
+			for _, f := range also {
+				ks = append(ks, f(k)) // in k's slot (a hash tag of k)
+			}
+			cmds[i] = p.Exists(ctx, ks...)
 		}
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	gojson "github.com/goccy/go-json"
+	"github.com/projectorhq/projector/sinks"
 )
 
 // encoder reuses one buffer for the docs of a batch.
@@ -50,6 +51,22 @@ func (e *encoder) json(v *view, fields map[string]any) (string, error) {
 
 // hash appends the field/value pairs of a hash, in field order so that the
 // same doc always makes the same command.
+// Keyed reports whether a live doc of view gives a key: every one does but
+// a hash of only null fields (or none the sink writes), which Redis cannot
+// hold as an empty hash (see write's 'hash').
+func (s *Sink) Keyed(viewName string, d *sinks.Doc) bool {
+	v, ok := s.views[viewName]
+	if !ok || v.Format != FormatHash {
+		return true
+	}
+	for f, val := range d.Fields {
+		if val != nil && (v.fields == nil || v.fields[f]) {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *encoder) hash(args []any, v *view, fields map[string]any) ([]any, error) {
 	names := make([]string, 0, len(fields))
 	for f, val := range fields {

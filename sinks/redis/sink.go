@@ -213,6 +213,11 @@ func (s *Sink) revKey(key string) string { return tagged(s.opts.RevKeyPrefix, ke
 // Index).
 func (s *Sink) membershipKey(key string) string { return tagged(s.opts.MembershipKeyPrefix, key) }
 
+// MembershipKey is membershipKey, for a rebuild's sweep: a doc whose key is
+// gone may still be in index sets (written while the view had indexes,
+// deleted while it had none).
+func (s *Sink) MembershipKey(key string) string { return s.membershipKey(key) }
+
 // tagged is prefix+key with a hash tag that puts it in key's cluster slot.
 func tagged(prefix, key string) string {
 	switch {
