@@ -387,13 +387,28 @@ func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (in
 	}
 	var total int64
 	for _, v := range s.list {
-		sql := "DELETE FROM " + v.physical(v.Generation).Sanitize() +
-			" WHERE " + quote(colDeleted) + " AND " + quote(colUpdatedAt) + " < now() - make_interval(secs => $1)"
-		tag, err := s.pool.Exec(ctx, sql, olderThan.Seconds())
-		if err != nil {
-			return total, fmt.Errorf("postgres sink: purge view %q: %w", v.Name, err)
+		// A chunk at a time, skipping the rows a batch is writing: one
+		// statement over a backlog would hold every tombstone a live
+		// batch recreates until it commits, and deadlock with a batch
+		// rewriting two of them.
+		table := v.physical(v.Generation).Sanitize()
+		sql := "DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table +
+			" WHERE " + quote(colDeleted) + " AND " + quote(colUpdatedAt) + " < now() - make_interval(secs => $1)" +
+			" LIMIT $2 FOR UPDATE SKIP LOCKED)"
+		for {
+			tag, err := s.pool.Exec(ctx, sql, olderThan.Seconds(), purgeChunk)
+			if err != nil {
+				return total, fmt.Errorf("postgres sink: purge view %q: %w", v.Name, err)
+			}
+			total += tag.RowsAffected()
+			if tag.RowsAffected() < purgeChunk {
+				break
+			}
 		}
-		total += tag.RowsAffected()
 	}
 	return total, nil
 }
+
+// purgeChunk is how many tombstones one statement of PurgeTombstones
+// deletes.
+var purgeChunk int64 = 5000

@@ -327,3 +327,30 @@ func TestDuplicateIDsInBatch(t *testing.T) {
 		t.Fatalf("v %q %v", v, err)
 	}
 }
+
+// TestPurgeInChunks: a backlog of tombstones larger than a purge's chunk
+// is purged whole, a chunk per statement, and counted once.
+func TestPurgeInChunks(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := newSink(t, pool, ordersView("orders"))
+	defer func(n int64) { purgeChunk = n }(purgeChunk)
+	purgeChunk = 3
+	var docs []sinks.Doc
+	for id := 1; id <= 10; id++ {
+		docs = append(docs, sinks.Doc{View: "orders", ID: fmt.Sprint(id), Key: map[string]any{"id": json.Number(fmt.Sprint(id))}, Rev: 1, Deleted: true})
+	}
+	if err := s.Write(t.Context(), append(docs, order("orders", 11, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(t.Context(), "UPDATE orders__g1 SET _updated_at = now() - interval '2 hours'"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PurgeTombstones(t.Context(), time.Hour)
+	if err != nil || n != 10 {
+		t.Fatalf("Purge = %d, %v; want the 10 tombstones purged", n, err)
+	}
+	var left int
+	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM orders__g1").Scan(&left); err != nil || left != 1 {
+		t.Fatalf("%d rows left (%v), want the live doc", left, err)
+	}
+}
