@@ -242,11 +242,32 @@ func (w *Watcher) sync(ctx context.Context, force bool) error {
 	}
 	w.mu.Lock()
 	w.snap = snap
+	var retired []*guard
 	if moved && rerr == nil {
-		if rerr = w.route(snap); rerr == nil {
+		if retired, rerr = w.route(snap); rerr == nil && len(retired) == 0 {
 			w.routed = snap.Version
 		}
 	}
+	w.mu.Unlock()
+	if len(retired) > 0 {
+		// Applied only once no write or purge is left in flight on a
+		// target no longer wanted: a drop waits for the version, and an
+		// Elasticsearch request still in transit would make the dropped
+		// index again (see guard.enter).
+		for _, g := range retired {
+			if rerr = g.idle(ctx); rerr != nil {
+				break
+			}
+		}
+		if rerr == nil {
+			w.mu.Lock()
+			if w.snap.Version == snap.Version {
+				w.routed = snap.Version
+			}
+			w.mu.Unlock()
+		}
+	}
+	w.mu.Lock()
 	applied := w.routed
 	w.mu.Unlock()
 	if err := w.env.Registry.Heartbeat(ctx, w.opts.ID, w.host, w.pid, applied, w.templates, w.definitions); err != nil {
@@ -307,8 +328,9 @@ func (e *Env) wanted(snap registry.Snapshot) map[targetKey]bool {
 // route replaces the engine's routes with the targets the registry wants.
 // A target no longer wanted is marked dead, so that a write still in
 // flight with the previous routes drops its docs for it instead of
-// retrying against a table that may be dropped. Callers hold w.mu.
-func (w *Watcher) route(snap registry.Snapshot) error {
+// retrying against a table that may be dropped; those are returned, for
+// the caller to wait until they are idle. Callers hold w.mu.
+func (w *Watcher) route(snap registry.Snapshot) (retired []*guard, err error) {
 	want := w.env.wanted(snap)
 	fresh := map[targetKey]*guard{}
 	for k := range want {
@@ -317,7 +339,7 @@ func (w *Watcher) route(snap registry.Snapshot) error {
 		}
 		g, err := w.env.newGuard(k)
 		if err != nil {
-			return fmt.Errorf("view %s: cannot write generation %d to %s: %w", k.view, k.gen, k.store, err)
+			return nil, fmt.Errorf("view %s: cannot write generation %d to %s: %w", k.view, k.gen, k.store, err)
 		}
 		fresh[k] = g
 	}
@@ -327,6 +349,7 @@ func (w *Watcher) route(snap registry.Snapshot) error {
 	for k, g := range w.guards {
 		if !want[k] {
 			g.retire()
+			retired = append(retired, g)
 			delete(w.guards, k)
 		}
 	}
@@ -340,7 +363,7 @@ func (w *Watcher) route(snap registry.Snapshot) error {
 		routes = append(routes, projector.Route{Sink: w.guards[k], Views: []string{k.view}})
 	}
 	w.env.Engine.SetRoutes(routes)
-	return nil
+	return retired, nil
 }
 
 // dropExpired drops the targets whose grace period is over, once every
@@ -445,18 +468,47 @@ func compareStrings(a, b string) int {
 // the routes it started with, and a retired target may be dropped.
 type guard struct {
 	projector.Sink
-	dead  atomic.Bool
-	close func()
+	// mu makes the look at dead and the count of an operation in flight
+	// one step, which retire excludes: once it marked the guard dead, no
+	// operation starts, and idle waits for those already started.
+	mu       sync.RWMutex
+	dead     atomic.Bool
+	inflight sync.WaitGroup
+	close    func()
 	// before runs before each write and purge: the daemon's Elasticsearch
 	// setup when the cluster did not answer at its start (see
 	// stack.ElasticsearchSetUp); nil otherwise.
 	before func(context.Context) error
 }
 
-func (g *guard) Write(ctx context.Context, docs []sinks.Doc) error {
+// enter counts an operation in flight, unless the guard is retired.
+func (g *guard) enter() bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
 	if g.dead.Load() {
+		return false
+	}
+	g.inflight.Add(1)
+	return true
+}
+
+// idle waits until no operation started before retire is in flight.
+func (g *guard) idle(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { g.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *guard) Write(ctx context.Context, docs []sinks.Doc) error {
+	if !g.enter() {
 		return nil
 	}
+	defer g.inflight.Done()
 	if g.before != nil {
 		if err := g.before(ctx); err != nil {
 			return err // an outage, retried as the write would be
@@ -473,9 +525,10 @@ var _ projector.TombstonePurger = (*guard)(nil)
 
 func (g *guard) PurgeTombstones(ctx context.Context, olderThan time.Duration) (int64, error) {
 	p, ok := g.Sink.(projector.TombstonePurger)
-	if !ok || g.dead.Load() {
+	if !ok || !g.enter() {
 		return 0, nil
 	}
+	defer g.inflight.Done()
 	if g.before != nil {
 		if err := g.before(ctx); err != nil {
 			return 0, err
@@ -485,7 +538,9 @@ func (g *guard) PurgeTombstones(ctx context.Context, olderThan time.Duration) (i
 }
 
 func (g *guard) retire() {
+	g.mu.Lock()
 	g.dead.Store(true)
+	g.mu.Unlock()
 	if g.close != nil {
 		g.close()
 	}
