@@ -46,8 +46,9 @@ type Env struct {
 	es      *elasticsearch.Config // nil without an Elasticsearch store
 	esAdmin *elasticsearch.Sink   // index and alias calls; set with es
 	// esSetUp is the daemon's Elasticsearch setup still to run before its
-	// writes (stack.Stack.ElasticsearchSetUp); nil otherwise.
-	esSetUp func(context.Context) error
+	// writes to a generation (stack.Stack.ElasticsearchSetUp); nil outside
+	// a daemon.
+	esSetUp func(view string, gen int) func(context.Context) error
 	live    *redis.Sink // the Redis sink, built once
 	closers []func()
 }
@@ -165,7 +166,7 @@ func FromStack(ctx context.Context, st *stack.Stack, log *slog.Logger) (*Env, er
 		log = slog.New(slog.DiscardHandler)
 	}
 	e := &Env{Config: st.Config, Plan: st.Plan, Pool: st.Pool, Redis: st.Redis, Engine: st.Engine, Log: log,
-		esSetUp: st.ElasticsearchSetUp()}
+		esSetUp: st.ElasticsearchSetUp}
 	if err := e.init(ctx); err != nil {
 		e.Close()
 		return nil, err

@@ -62,7 +62,11 @@ type Watcher struct {
 	mu     sync.Mutex
 	guards map[targetKey]*guard
 	snap   registry.Snapshot
-	routed int64 // registry version the routes follow
+	// routedTo is the registry version the routes follow; routed the one
+	// applied, reported by heartbeats: the same once no target the routes
+	// left has a write or purge in flight (retired).
+	routedTo, routed int64
+	retired          []*guard
 
 	// pointed is, per view, the generation this instance last saw
 	// PostgreSQL readers pointed at; only sync uses it.
@@ -234,7 +238,7 @@ func (w *Watcher) sync(ctx context.Context, force bool) error {
 		return err
 	}
 	w.mu.Lock()
-	moved := force || snap.Version != w.routed
+	moved := force || snap.Version != w.routedTo
 	w.mu.Unlock()
 	var rerr error
 	if moved {
@@ -242,32 +246,22 @@ func (w *Watcher) sync(ctx context.Context, force bool) error {
 	}
 	w.mu.Lock()
 	w.snap = snap
-	var retired []*guard
 	if moved && rerr == nil {
-		if retired, rerr = w.route(snap); rerr == nil && len(retired) == 0 {
-			w.routed = snap.Version
+		var retired []*guard
+		if retired, rerr = w.route(snap); rerr == nil {
+			w.routedTo = snap.Version
+			w.retired = append(w.retired, retired...)
 		}
 	}
-	w.mu.Unlock()
-	if len(retired) > 0 {
-		// Applied only once no write or purge is left in flight on a
-		// target no longer wanted: a drop waits for the version, and an
-		// Elasticsearch request still in transit would make the dropped
-		// index again (see guard.enter).
-		for _, g := range retired {
-			if rerr = g.idle(ctx); rerr != nil {
-				break
-			}
-		}
-		if rerr == nil {
-			w.mu.Lock()
-			if w.snap.Version == snap.Version {
-				w.routed = snap.Version
-			}
-			w.mu.Unlock()
-		}
+	// Applied only once no write or purge is left in flight on a target
+	// no longer wanted: a drop waits for the version, and an Elasticsearch
+	// request still in transit would make the dropped index again. Looked
+	// at without waiting: the heartbeat must go on meanwhile, or the
+	// instance would stop counting as live and a rebuild drop under it.
+	w.retired = slices.DeleteFunc(w.retired, (*guard).idle)
+	if len(w.retired) == 0 {
+		w.routed = w.routedTo
 	}
-	w.mu.Lock()
 	applied := w.routed
 	w.mu.Unlock()
 	if err := w.env.Registry.Heartbeat(ctx, w.opts.ID, w.host, w.pid, applied, w.templates, w.definitions); err != nil {
@@ -470,13 +464,13 @@ type guard struct {
 	projector.Sink
 	// mu makes the look at dead and the count of an operation in flight
 	// one step, which retire excludes: once it marked the guard dead, no
-	// operation starts, and idle waits for those already started.
+	// operation starts, and idle tells when those already started ended.
 	mu       sync.RWMutex
 	dead     atomic.Bool
-	inflight sync.WaitGroup
+	inflight atomic.Int64
 	close    func()
-	// before runs before each write and purge: the daemon's Elasticsearch
-	// setup when the cluster did not answer at its start (see
+	// before runs before each write: the daemon's Elasticsearch setup of
+	// this generation when the cluster did not answer at its start (see
 	// stack.ElasticsearchSetUp); nil otherwise.
 	before func(context.Context) error
 }
@@ -492,23 +486,17 @@ func (g *guard) enter() bool {
 	return true
 }
 
-// idle waits until no operation started before retire is in flight.
-func (g *guard) idle(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { g.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// leave ends an operation enter counted.
+func (g *guard) leave() { g.inflight.Add(-1) }
+
+// idle reports whether no operation is in flight.
+func (g *guard) idle() bool { return g.inflight.Load() == 0 }
 
 func (g *guard) Write(ctx context.Context, docs []sinks.Doc) error {
 	if !g.enter() {
 		return nil
 	}
-	defer g.inflight.Done()
+	defer g.leave()
 	if g.before != nil {
 		if err := g.before(ctx); err != nil {
 			return err // an outage, retried as the write would be
@@ -528,11 +516,9 @@ func (g *guard) PurgeTombstones(ctx context.Context, olderThan time.Duration) (i
 	if !ok || !g.enter() {
 		return 0, nil
 	}
-	defer g.inflight.Done()
-	if g.before != nil {
-		if err := g.before(ctx); err != nil {
-			return 0, err
-		}
+	defer g.leave()
+	if g.before != nil && g.before(ctx) != nil {
+		return 0, nil // not set up yet: nothing to purge, and the cluster is down
 	}
 	return p.PurgeTombstones(ctx, olderThan)
 }
@@ -560,7 +546,11 @@ func (e *Env) newGuard(k targetKey) (*guard, error) {
 			return nil, err
 		}
 		// Close only drops idle connections; a write in flight finishes.
-		return &guard{Sink: s, close: s.Close, before: e.esSetUp}, nil
+		g := &guard{Sink: s, close: s.Close}
+		if e.esSetUp != nil {
+			g.before = e.esSetUp(k.view, k.gen)
+		}
+		return g, nil
 	}
 	return nil, fmt.Errorf("store %q has no generations", k.store)
 }

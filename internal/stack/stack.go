@@ -38,15 +38,19 @@ type Stack struct {
 	closers  []func()
 	probes   []probe // see WatchStores
 	esSetUp  *setUpFirst
+	esGens   map[string]int // the generation of each view esSetUp sets up
 }
 
-// ElasticsearchSetUp is what must run before any write to Elasticsearch:
-// its setup, when the cluster did not answer at start (nil when it did).
-// Routes built after Wire (the rebuild watcher's) call it as Wire's own
-// route does, so that no write makes Elasticsearch create an index with
-// guessed mappings and no alias.
-func (s *Stack) ElasticsearchSetUp() func(context.Context) error {
-	if s.esSetUp == nil {
+// ElasticsearchSetUp is what must run before a write to generation gen of
+// view in Elasticsearch: the setup Wire put off because the cluster did
+// not answer at start, when that is the generation it sets up (nil
+// otherwise). Routes built after Wire (the rebuild watcher's) call it as
+// Wire's own route does, so that no write makes Elasticsearch create the
+// index with guessed mappings and no alias; a generation a rebuild made
+// since was set up by the rebuild, and one it replaced must not be made
+// again.
+func (s *Stack) ElasticsearchSetUp(view string, gen int) func(context.Context) error {
+	if s.esSetUp == nil || s.esGens[view] != gen {
 		return nil
 	}
 	return s.esSetUp.ensure
@@ -174,6 +178,10 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			// Its aliases are noted once set up (see lost.go).
 			first := &setUpFirst{Sink: sink, aliased: aliased, note: registry.New(pool, cfg.Stores.Postgres.Schema).NoteAliased}
 			route, down, aliased, s.esSetUp = first, err, nil, first
+			s.esGens = map[string]int{}
+			for _, v := range views {
+				s.esGens[v.Name] = v.Generation
+			}
 		}
 		s.probes = append(s.probes, elasticsearchProbe(sink, views, down))
 		routes = append(routes, projector.Route{Sink: route, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})

@@ -41,7 +41,7 @@ func (r *Registry) NoteAliased(ctx context.Context, views []string) error {
 		return nil
 	}
 	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET es_aliased = true
-		WHERE view = ANY($1) AND NOT es_aliased`, views); err != nil {
+		WHERE view = ANY($1) AND es_aliased IS NOT TRUE`, views); err != nil {
 		return fmt.Errorf("registry: note elasticsearch aliases: %w", err)
 	}
 	return nil
@@ -53,7 +53,7 @@ func (r *Registry) NoteRedisMarked(ctx context.Context, views []string) error {
 		return nil
 	}
 	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET redis_marked = true
-		WHERE view = ANY($1) AND NOT redis_marked`, views); err != nil {
+		WHERE view = ANY($1) AND redis_marked IS NOT TRUE`, views); err != nil {
 		return fmt.Errorf("registry: note redis markers: %w", err)
 	}
 	return nil
@@ -100,9 +100,10 @@ func (r *Registry) Definitions(ctx context.Context) (map[string]Definition, erro
 // definitionColumns selects what scanDefinition reads from the
 // definitions d; es_aliased and redis_marked through the row's json, so
 // that a registry an earlier version made (which validate reads without
-// migrating it) reads as neither.
+// migrating it) reads; a row of an earlier version (null, or no column)
+// reads as noted (see Migrate).
 const definitionColumns = `SELECT view, definition::text, fingerprint, generation, recorded_at,
-	coalesce((to_jsonb(d)->>'es_aliased')::boolean, false), coalesce((to_jsonb(d)->>'redis_marked')::boolean, false)`
+	coalesce((to_jsonb(d)->>'es_aliased')::boolean, true), coalesce((to_jsonb(d)->>'redis_marked')::boolean, true)`
 
 func scanDefinition(row pgx.CollectableRow) (Definition, error) {
 	var d Definition

@@ -52,8 +52,10 @@ func TestDefinitionsRecordedOnceAtDeployment(t *testing.T) {
 }
 
 // TestDefinitionsAliased: NoteAliased marks a recorded view's alias as
-// seen; a registry an earlier version made, without the column, reads as
-// not aliased (validate reads it without migrating it).
+// seen (new rows start unseen); a row of an earlier version (null) and a
+// registry an earlier version made, without the column (validate reads it
+// without migrating it), read as seen: those versions looked for a lost
+// alias at every start.
 func TestDefinitionsAliased(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	ctx := context.Background()
@@ -71,11 +73,21 @@ func TestDefinitionsAliased(t *testing.T) {
 	if err != nil || !defs["v"].Aliased || defs["w"].Aliased {
 		t.Fatalf("after noting v: %+v, %v", defs, err)
 	}
+	if _, err := pool.Exec(ctx, `UPDATE projector.definitions SET es_aliased = NULL, redis_marked = NULL WHERE view = 'w'`); err != nil {
+		t.Fatal(err)
+	}
+	defs, err = r.Definitions(ctx)
+	if err != nil || !defs["w"].Aliased || !defs["w"].RedisMarked {
+		t.Fatalf("a row of an earlier version: %+v, %v", defs, err)
+	}
+	if err := r.NoteRedisMarked(ctx, []string{"w"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := pool.Exec(ctx, `ALTER TABLE projector.definitions DROP COLUMN es_aliased`); err != nil {
 		t.Fatal(err)
 	}
 	defs, err = r.Definitions(ctx)
-	if err != nil || len(defs) != 2 || defs["v"].Aliased {
+	if err != nil || len(defs) != 2 || !defs["v"].Aliased || !defs["w"].Aliased || !defs["w"].RedisMarked {
 		t.Fatalf("an earlier version's registry: %+v, %v", defs, err)
 	}
 }

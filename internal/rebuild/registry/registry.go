@@ -190,10 +190,15 @@ func (r *Registry) Migrate(ctx context.Context) error {
 			// Added later: the definition each view's served documents
 			// were computed with (see Definition).
 			r.definitionsTable(),
-			// Added later: see Definition.Aliased.
-			`ALTER TABLE ` + r.ident("definitions") + ` ADD COLUMN IF NOT EXISTS es_aliased boolean NOT NULL DEFAULT false`,
-			// Added later: see Definition.RedisMarked.
-			`ALTER TABLE ` + r.ident("definitions") + ` ADD COLUMN IF NOT EXISTS redis_marked boolean NOT NULL DEFAULT false`,
+			// Added later: see Definition.Aliased and RedisMarked. The rows
+			// of earlier versions are unknown (null), read as noted: those
+			// versions looked for a lost alias or marker at every start, and
+			// a loss at the upgrade must not go unnoticed. Rows from now on
+			// start false.
+			`ALTER TABLE ` + r.ident("definitions") + ` ADD COLUMN IF NOT EXISTS es_aliased boolean`,
+			`ALTER TABLE ` + r.ident("definitions") + ` ALTER COLUMN es_aliased SET DEFAULT false`,
+			`ALTER TABLE ` + r.ident("definitions") + ` ADD COLUMN IF NOT EXISTS redis_marked boolean`,
+			`ALTER TABLE ` + r.ident("definitions") + ` ALTER COLUMN redis_marked SET DEFAULT false`,
 		}
 		for _, q := range stmts {
 			if _, err := tx.Exec(ctx, q); err != nil {
