@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -56,15 +58,21 @@ func boundedCall(n *ast.BuiltinNode) *ast.CallNode {
 	default:
 		return nil
 	}
-	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: n.Arguments}
+	args := n.Arguments
+	if budgeted[fn] {
+		args = append(append([]ast.Node{}, args...), &ast.IdentifierNode{Value: "$env"})
+	}
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: args}
 	call.SetType(typ)
 	return call
 }
 
-// splitText is split (or splitAfter) counting its parts before it makes
-// them.
+// splitText is split (or splitAfter) counting its parts against the
+// evaluation's items before it makes them (its last argument is $env).
 func splitText(split func(s, sep string, n int) []string) func(p ...any) (any, error) {
 	return func(p ...any) (any, error) {
+		env := p[len(p)-1]
+		p = p[:len(p)-1]
 		s, ok1 := p[0].(string)
 		sep, ok2 := p[1].(string)
 		if !ok1 || !ok2 {
@@ -81,11 +89,23 @@ func splitText(split func(s, sep string, n int) []string) func(p ...any) (any, e
 		if n >= 0 {
 			parts = min(parts, n)
 		}
-		if parts > maxItems {
+		if parts > maxItems || !spendItems(env, parts) {
 			return nil, errItems
 		}
 		return split(s, sep, n), nil
 	}
+}
+
+// spendItems takes n items from the budget of the evaluation whose
+// environment is env; false when they are not left.
+func spendItems(env any, n int) bool {
+	if m, ok := env.(map[string]any); ok {
+		if left, ok := m[budgetVar].(*textBudget); ok {
+			left.items -= n
+			return left.items >= 0
+		}
+	}
+	return true
 }
 
 // trimText is trim(s, cutset). Go's strings.Trim looks every rune up in a
@@ -108,8 +128,9 @@ func trimText(p ...any) (any, error) {
 
 // uniqItems is uniq: the items of an array, each first one of those equal
 // by ==, in their order. Numbers, text, booleans and null are found among
-// those kept by a key (1 and 1.0 have one); other items are compared with
-// the other kept ones only.
+// those kept by a key (1 and 1.0 have one); other items (arrays, objects)
+// are compared only with the kept ones of the same coarse key, which equal
+// ones share: linear time either way.
 func uniqItems(p ...any) (any, error) {
 	v := reflect.ValueOf(p[0])
 	if v.Kind() != reflect.Array && v.Kind() != reflect.Slice {
@@ -117,7 +138,8 @@ func uniqItems(p ...any) (any, error) {
 	}
 	out := []any{}
 	seen := map[any]bool{}
-	var others []any
+	others := map[string][]any{}
+	var b strings.Builder
 	for i := range v.Len() {
 		x := v.Index(i).Interface()
 		if k, ok := uniqKey(x); ok {
@@ -127,19 +149,76 @@ func uniqItems(p ...any) (any, error) {
 			}
 			continue
 		}
-		dup := false
-		for _, o := range others {
-			if runtime.Equal(x, o) {
-				dup = true
-				break
-			}
+		b.Reset()
+		coarseKey(&b, reflect.ValueOf(x))
+		k := b.String()
+		if slices.ContainsFunc(others[k], func(o any) bool { return uniqEqual(x, o) }) {
+			continue
 		}
-		if !dup {
-			others = append(others, x)
-			out = append(out, x)
-		}
+		others[k] = append(others[k], x)
+		out = append(out, x)
 	}
 	return out, nil
+}
+
+// uniqEqual is ==, for uniq (a variable: a test counts its calls).
+var uniqEqual = runtime.Equal
+
+// coarseKey writes a key of v that values == finds equal share: numbers
+// by their float64, map entries in key order; two values with one key may
+// still differ (1 and 1.0 inside an object).
+func coarseKey(b *strings.Builder, v reflect.Value) {
+	if !v.IsValid() {
+		b.WriteString("n")
+		return
+	}
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			b.WriteString("n")
+			return
+		}
+		coarseKey(b, v.Elem())
+	case reflect.Bool:
+		b.WriteString(strconv.FormatBool(v.Bool()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		b.WriteString("d" + strconv.FormatFloat(float64(v.Int()), 'g', -1, 64))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		b.WriteString("d" + strconv.FormatFloat(float64(v.Uint()), 'g', -1, 64))
+	case reflect.Float32, reflect.Float64:
+		b.WriteString("d" + strconv.FormatFloat(v.Float(), 'g', -1, 64))
+	case reflect.String:
+		b.WriteString("s" + strconv.Itoa(v.Len()) + ":" + v.String())
+	case reflect.Slice, reflect.Array:
+		b.WriteString("[")
+		for i := range v.Len() {
+			coarseKey(b, v.Index(i))
+			b.WriteString(",")
+		}
+		b.WriteString("]")
+	case reflect.Map:
+		keys := v.MapKeys()
+		names := make([]string, len(keys))
+		for i, k := range keys {
+			var kb strings.Builder
+			coarseKey(&kb, k)
+			names[i] = kb.String()
+		}
+		order := make([]int, len(keys))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(i, j int) int { return strings.Compare(names[i], names[j]) })
+		b.WriteString("{")
+		for _, i := range order {
+			b.WriteString(names[i] + ":")
+			coarseKey(b, v.MapIndex(keys[i]))
+			b.WriteString(",")
+		}
+		b.WriteString("}")
+	default:
+		b.WriteString("?") // compared one by one
+	}
 }
 
 // uniqKey is the key of a value == compares as a number, text, boolean or

@@ -68,3 +68,33 @@ func TestSplitItemBudget(t *testing.T) {
 		t.Errorf("split with a count of 3 = %v, %v", got, err)
 	}
 }
+
+// TestUniqOfObjectsCompares: uniq compares an object or array only with
+// the kept ones that share its coarse key, not with every one kept: 5,000
+// distinct objects take no comparison, 5,000 copies of one object one
+// each, and objects equal only by == (1 and 1.0 inside) are kept apart
+// or together as == says.
+func TestUniqOfObjectsCompares(t *testing.T) {
+	var compares int
+	defer func(eq func(a, b any) bool) { uniqEqual = eq }(uniqEqual)
+	inner := uniqEqual
+	uniqEqual = func(a, b any) bool { compares++; return inner(a, b) }
+	var distinct, same []any
+	for i := range 5000 {
+		distinct = append(distinct, map[string]any{"id": i, "tags": []any{"a", i}})
+		same = append(same, map[string]any{"id": 1, "tags": []any{"a"}})
+	}
+	got, err := runBounded(t, `len(uniq(a))`, map[string]any{"a": distinct})
+	if err != nil || got != 5000 || compares != 0 {
+		t.Errorf("uniq of 5,000 distinct objects = %v, %v after %d comparisons; want 5000 after none", got, err, compares)
+	}
+	compares = 0
+	got, err = runBounded(t, `len(uniq(a))`, map[string]any{"a": same})
+	if err != nil || got != 1 || compares != 4999 {
+		t.Errorf("uniq of 5,000 equal objects = %v, %v after %d comparisons; want 1 after 4999", got, err, compares)
+	}
+	got, err = runBounded(t, `uniq(a)`, map[string]any{"a": []any{[]any{1, 2}, []any{1.0, 2.0}, []any{2, 1}}})
+	if err != nil || !reflect.DeepEqual(got, []any{[]any{1, 2}, []any{2, 1}}) {
+		t.Errorf("uniq of arrays equal by == = %#v, %v", got, err)
+	}
+}

@@ -22,12 +22,15 @@ const TextBudget = 16 << 20
 // environment; no expression can name it.
 const budgetVar = "checked text budget"
 
-type textBudget struct{ bytes int }
+// textBudget is what an evaluation may still build: bytes of text, and
+// items of the arrays split makes, which expr's own memory budget does not
+// count.
+type textBudget struct{ bytes, items int }
 
 // Run evaluates x over env, which it may change, within TextBudget and
 // expr's own memory budget (a million items of ranges and arrays).
 func (x *Expr) Run(env map[string]any) (any, error) {
-	env[budgetVar] = &textBudget{bytes: TextBudget}
+	env[budgetVar] = &textBudget{bytes: TextBudget, items: maxItems}
 	return expr.Run(x.Program, env)
 }
 

@@ -55,7 +55,9 @@ configuration (1h by default; --keep overrides it).
 
 --from source first re-reads the view's PostgreSQL source tables in one
 consistent snapshot, key ranges in parallel, into the state (rows the source
-no longer has are deleted); --from kafka first replays the view's topics from their earliest
+no longer has are deleted; a state holding positions past the database's WAL
+position, a database that went back, is refused unless --reset-positions);
+--from kafka first replays the view's topics from their earliest
 offsets into the state, outside the consumer group; --from signal asks each
 source's Debezium connector for an incremental snapshot through its Kafka
 signal topic (the way to re-read MongoDB), applies what it re-reads to the
@@ -78,8 +80,8 @@ also points back readers that a swap interrupted half-way had moved).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.from, "from", registry.SourceState, "where the documents come from: state (the state tables); source (re-read the PostgreSQL source tables into the state first); kafka (replay the view's topics into the state first); signal (have Debezium re-read the sources: an incremental snapshot)")
-	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source: the source database, as URL or NAME=URL per source (repeatable); env:VAR reads the URL from $VAR, and $"+sourceURLEnv+" is the default URL")
-	f.BoolVar(&o.resetPositions, "reset-positions", false, "with --from source: take a source database restored, failed over with WAL lost or replaced (its WAL position below the state's) as it is now")
+	f.StringArrayVar(&o.sourceURLs, "source-url", nil, "with --from source (or --resume of such a rebuild): the source database, as URL or NAME=URL per source (repeatable); env:VAR reads the URL from $VAR, and $"+sourceURLEnv+" is the default URL")
+	f.BoolVar(&o.resetPositions, "reset-positions", false, "with --from source (or --resume of such a rebuild): take a source database restored, failed over with WAL lost or replaced (its WAL position below the state's) as it is now")
 	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres (pg), redis, elasticsearch (es) (default all)")
 	// No default of the flag's own: unset, the configuration's rebuild.keep
 	// applies, and cobra would print a fixed "(default 1h0m0s)" that is

@@ -13,6 +13,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/projectorhq/projector/config"
@@ -223,12 +225,18 @@ func (d Definition) DocumentsFingerprint() string {
 }
 
 // PostgresTable is the schema-qualified table d's documents go to in
-// PostgreSQL ("" without a PostgreSQL sink): instances writing another one
-// beside a rebuild would write a generation of that name that no one
-// creates, and fail for good once it is swapped in.
+// PostgreSQL, with the fields its sink keeps when it names them ("" without
+// a PostgreSQL sink): instances writing another table, or other columns,
+// beside a rebuild would write a generation no one creates, or columns it
+// lacks, and fail for good once it is swapped in.
 func (d Definition) PostgresTable() string {
-	if p := d.Sinks.Postgres; p != nil {
-		return cmp.Or(p.Schema, "public") + "." + p.Table
+	p := d.Sinks.Postgres
+	if p == nil {
+		return ""
 	}
-	return ""
+	t := cmp.Or(p.Schema, "public") + "." + p.Table
+	if len(p.Fields) > 0 {
+		t += " (" + strings.Join(slices.Sorted(slices.Values(p.Fields)), ", ") + ")"
+	}
+	return t
 }

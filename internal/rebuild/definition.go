@@ -84,7 +84,7 @@ func (e *Env) checkInstancesDefinition(ctx context.Context, view string) error {
 				ErrOtherDefinition, i.ID, i.Host, i.PID, view)
 		}
 		if got, ok := i.Definitions[view+tableKey]; ok && got != table {
-			return fmt.Errorf("%w: instance %s (%s pid %d) writes view %s to PostgreSQL table %s, this file to %s: deploy this file to every projector run (or stop them), then rebuild",
+			return fmt.Errorf("%w: instance %s (%s pid %d) writes view %s to PostgreSQL as %s, this file as %s: deploy this file to every projector run (or stop them), then rebuild",
 				ErrOtherDefinition, i.ID, i.Host, i.PID, view, got, table)
 		}
 	}
