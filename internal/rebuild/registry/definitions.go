@@ -37,24 +37,23 @@ type Definition struct {
 // NoteAliased records that the Elasticsearch aliases of views are on their
 // index: a start whose setup put them there, or found them.
 func (r *Registry) NoteAliased(ctx context.Context, views []string) error {
-	if len(views) == 0 {
-		return nil
-	}
-	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET es_aliased = true
-		WHERE view = ANY($1) AND es_aliased IS NOT TRUE`, views); err != nil {
-		return fmt.Errorf("registry: note elasticsearch aliases: %w", err)
-	}
-	return nil
+	return r.note(ctx, "es_aliased", "elasticsearch aliases", views)
 }
 
 // NoteRedisMarked records that the Redis markers of views are set.
 func (r *Registry) NoteRedisMarked(ctx context.Context, views []string) error {
+	return r.note(ctx, "redis_marked", "redis markers", views)
+}
+
+// note sets column, one of the definitions' flags, for views.
+func (r *Registry) note(ctx context.Context, column, what string, views []string) error {
 	if len(views) == 0 {
 		return nil
 	}
-	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET redis_marked = true
-		WHERE view = ANY($1) AND redis_marked IS NOT TRUE`, views); err != nil {
-		return fmt.Errorf("registry: note redis markers: %w", err)
+	c := pgx.Identifier{column}.Sanitize()
+	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("definitions")+` SET `+c+` = true
+		WHERE view = ANY($1) AND `+c+` IS NOT TRUE`, views); err != nil {
+		return fmt.Errorf("registry: note %s: %w", what, err)
 	}
 	return nil
 }
