@@ -107,10 +107,11 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	if err := produce(parent, cl, msgs); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(g.stdout, "embedded Kafka at %s: %d Debezium records of the example shop\n", brokers, len(msgs))
-
+	// Ctrl-C from the line below on stops the demo gracefully.
 	ctx, interrupted, release := twoStageSignals(parent, log, daemonShutdown)
 	defer release()
+	fmt.Fprintf(g.stdout, "embedded Kafka at %s: %d Debezium records of the example shop\n", brokers, len(msgs))
+
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	start := time.Now()

@@ -111,7 +111,7 @@ func TestDemoOfAnotherFile(t *testing.T) {
 // and with status 0, rather than once the catch-up is over.
 func TestDemoInterruptedDuringCatchUp(t *testing.T) {
 	if os.Getenv("DEMO_INTERRUPT_CHILD") != "" {
-		os.Exit(Main(context.Background(), []string{"demo", "-c", "../../examples/shop/projector.yaml", "--changes", "400000"}, os.Stdout, os.Stderr))
+		os.Exit(Main(context.Background(), []string{"demo", "-c", "../../examples/shop/projector.yaml", "--changes", "100000"}, os.Stdout, os.Stderr))
 	}
 	pool, url := testenv.Postgres(t)
 	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), `DROP DATABASE IF EXISTS projector_demo WITH (FORCE)`) })

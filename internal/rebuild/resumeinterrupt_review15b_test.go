@@ -56,7 +56,13 @@ func TestR15bInterruptedResumeOfDroppedFailedGenerationOrphansTargets(t *testing
 	if _, err := Run(ctx, env, Options{View: "item_view", Keep: 0, VerifyTimeout: 200 * time.Millisecond, afterFill: lose}); !errors.Is(err, ErrMismatch) {
 		t.Fatalf("rebuild with a lost document: %v, want a mismatch", err)
 	}
-	// Its grace period (keep 0) is over: a daemon drops its targets.
+	// Its grace period (keep 0) is over: a daemon drops its targets, once
+	// every instance stopped writing them.
+	snap, err := env.Registry.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the daemon to apply the failure", 10*time.Second, func() bool { return d.watcher.Applied() >= snap.Version })
 	if err := env.dropExpired(ctx, "item_view", time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +75,7 @@ func TestR15bInterruptedResumeOfDroppedFailedGenerationOrphansTargets(t *testing
 	defer cancel()
 	var once sync.Once
 	onCreate.Store(func() { once.Do(cancel) })
-	_, err := Resume(rctx, env, Options{View: "item_view", Keep: 0})
+	_, err = Resume(rctx, env, Options{View: "item_view", Keep: 0})
 	onCreate.Store(func() {})
 	if err == nil {
 		t.Fatalf("the interrupted resume succeeded")

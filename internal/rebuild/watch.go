@@ -179,8 +179,16 @@ func (w *Watcher) run(ctx context.Context) {
 			}
 			conn, failing = c, err != nil
 		}
+		// A target the routes left with a write or purge in flight holds
+		// the version applied back (see sync): looked at again soon.
+		wait := w.opts.Heartbeat
+		w.mu.Lock()
+		if len(w.retired) > 0 {
+			wait = min(wait, 50*time.Millisecond)
+		}
+		w.mu.Unlock()
 		if conn != nil {
-			wctx, cancel := context.WithTimeout(ctx, w.opts.Heartbeat)
+			wctx, cancel := context.WithTimeout(ctx, wait)
 			_, err := conn.WaitForNotification(wctx)
 			cancel()
 			if err != nil && ctx.Err() == nil && !pgconn.Timeout(err) {
@@ -192,7 +200,7 @@ func (w *Watcher) run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(w.opts.Heartbeat):
+			case <-time.After(wait):
 			}
 		}
 		if ctx.Err() != nil {
