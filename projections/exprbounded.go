@@ -99,11 +99,9 @@ func splitText(split func(s, sep string, n int) []string) func(p ...any) (any, e
 // spendItems takes n items from the budget of the evaluation whose
 // environment is env; false when they are not left.
 func spendItems(env any, n int) bool {
-	if m, ok := env.(map[string]any); ok {
-		if left, ok := m[budgetVar].(*textBudget); ok {
-			left.items -= n
-			return left.items >= 0
-		}
+	if left := budgetOf(env); left != nil {
+		left.items -= n
+		return left.items >= 0
 	}
 	return true
 }

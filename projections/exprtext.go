@@ -89,14 +89,20 @@ func textCall(n *ast.BuiltinNode) *ast.CallNode {
 	return call
 }
 
+// budgetOf is the budget of the evaluation whose environment is env; nil
+// outside Run.
+func budgetOf(env any) *textBudget {
+	m, _ := env.(map[string]any)
+	left, _ := m[budgetVar].(*textBudget)
+	return left
+}
+
 // spend takes n bytes from the budget of the evaluation whose environment
 // is env.
 func spend(env any, n int) error {
-	if m, ok := env.(map[string]any); ok {
-		if left, ok := m[budgetVar].(*textBudget); ok {
-			if left.bytes -= n; left.bytes < 0 {
-				return ErrTextBudget
-			}
+	if left := budgetOf(env); left != nil {
+		if left.bytes -= n; left.bytes < 0 {
+			return ErrTextBudget
 		}
 	}
 	return nil
