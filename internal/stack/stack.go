@@ -97,6 +97,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	// Migrate points them at the generation the registry serves, which no
 	// swap may change meanwhile: a swap committing in between would have
 	// them pointed back at the generation it replaced.
+	reg := registry.New(pool, cfg.Stores.Postgres.Schema)
 	var served registry.Snapshot
 	var recorded map[string]registry.Definition
 	var routes []projector.Route
@@ -108,7 +109,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		// view's table or index gone since is not created again, empty,
 		// by this start (see lost.go).
 		var err error
-		if recorded, err = registry.New(pool, cfg.Stores.Postgres.Schema).Definitions(ctx); err != nil {
+		if recorded, err = reg.Definitions(ctx); err != nil {
 			return err
 		}
 		pgSink, pending, err = wirePostgres(ctx, pool, plan, snap, recorded)
@@ -176,7 +177,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 			// set up before its first write, retried as writes are.
 			log.Warn("elasticsearch does not answer at start; its templates and indices are put before its first write", "err", err)
 			// Its aliases are noted once set up (see lost.go).
-			first := &setUpFirst{Sink: sink, aliased: aliased, note: registry.New(pool, cfg.Stores.Postgres.Schema).NoteAliased}
+			first := &setUpFirst{Sink: sink, aliased: aliased, note: reg.NoteAliased}
 			route, down, aliased, s.esSetUp = first, err, nil, first
 			s.esGens = map[string]int{}
 			for _, v := range views {
@@ -200,7 +201,6 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		for _, v := range RedisViews(plan) {
 			current[v.Name] = v.Key
 		}
-		reg := registry.New(pool, cfg.Stores.Postgres.Schema)
 		keepRevisions = func(ctx context.Context, view string) (bool, error) {
 			templates, err := reg.RedisTemplates(ctx, view)
 			return slices.ContainsFunc(templates, func(t string) bool { return t != current[view] }), err
@@ -228,7 +228,6 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	}
 	// Last: a first deployment's definitions are recorded only once its
 	// tables are in place.
-	reg := registry.New(pool, cfg.Stores.Postgres.Schema)
 	if err := checkDefinitions(ctx, reg, cfg, plan, log); err != nil {
 		return nil, err
 	}
