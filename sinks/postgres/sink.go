@@ -7,12 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/projectorhq/projector/sinks"
@@ -387,18 +390,39 @@ func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (in
 	}
 	var total int64
 	for _, v := range s.list {
-		// A chunk at a time, skipping the rows a batch is writing: one
-		// statement over a backlog would hold every tombstone a live
-		// batch recreates until it commits, and deadlock with a batch
-		// rewriting two of them.
-		table := v.physical(v.Generation).Sanitize()
-		sql := "DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table +
-			" WHERE " + quote(colDeleted) + " AND " + quote(colUpdatedAt) + " < now() - make_interval(secs => $1)" +
-			" LIMIT $2 FOR UPDATE SKIP LOCKED)"
+		n, err := s.purge(ctx, v.physical(v.Generation), olderThan)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("postgres sink: purge view %q: %w", v.Name, err)
+		}
+	}
+	return total, nil
+}
+
+// purge deletes a table's old tombstones a chunk at a time, skipping the
+// rows a batch is writing: one statement over a backlog would hold every
+// tombstone a live batch recreates until it commits, and deadlock with a
+// batch rewriting two of them. The chunks walk the table a range of pages
+// at a time (a TID range scan), so that a purge reads the table once
+// whatever its backlog: there is no index to find tombstones by age, which
+// would cost every write (an index on _updated_at makes no update HOT),
+// and chunks that each scanned from the start would cost the square of the
+// backlog. A page added since the purge began holds no old tombstone: a
+// row is only ever moved by a write, which dates it anew.
+func (s *Sink) purge(ctx context.Context, table pgx.Identifier, olderThan time.Duration) (int64, error) {
+	var pages int64
+	err := s.pool.QueryRow(ctx, `SELECT pg_relation_size(to_regclass($1)) / current_setting('block_size')::bigint`,
+		table.Sanitize()).Scan(&pages)
+	if err != nil {
+		return 0, err
+	}
+	sql := purgeSQL(table)
+	var total int64
+	for first := int64(0); first < pages; first += purgePages {
 		for {
-			tag, err := s.pool.Exec(ctx, sql, olderThan.Seconds(), purgeChunk)
+			tag, err := s.pool.Exec(ctx, sql, olderThan.Seconds(), purgeChunk, pageTID(first), pageTID(first+purgePages))
 			if err != nil {
-				return total, fmt.Errorf("postgres sink: purge view %q: %w", v.Name, err)
+				return total, err
 			}
 			total += tag.RowsAffected()
 			if tag.RowsAffected() < purgeChunk {
@@ -409,6 +433,23 @@ func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (in
 	return total, nil
 }
 
+// purgeSQL deletes up to $2 tombstones older than $1 seconds among the
+// rows in the pages from $3 up to $4.
+func purgeSQL(table pgx.Identifier) string {
+	t := table.Sanitize()
+	return "DELETE FROM " + t + " WHERE ctid IN (SELECT ctid FROM " + t +
+		" WHERE ctid >= $3 AND ctid < $4 AND " + quote(colDeleted) + " AND " + quote(colUpdatedAt) + " < now() - make_interval(secs => $1)" +
+		" LIMIT $2 FOR UPDATE SKIP LOCKED)"
+}
+
+// pageTID is the first tuple position of a page.
+func pageTID(page int64) pgtype.TID {
+	return pgtype.TID{BlockNumber: uint32(min(page, math.MaxUint32)), Valid: true}
+}
+
 // purgeChunk is how many tombstones one statement of PurgeTombstones
-// deletes.
-var purgeChunk int64 = 5000
+// deletes, and purgePages how many pages its chunks read at most (8 MB).
+var (
+	purgeChunk int64 = 5000
+	purgePages int64 = 1024
+)

@@ -328,29 +328,70 @@ func TestDuplicateIDsInBatch(t *testing.T) {
 	}
 }
 
-// TestPurgeInChunks: a backlog of tombstones larger than a purge's chunk
-// is purged whole, a chunk per statement, and counted once.
+// TestPurgeInChunks: a backlog of tombstones larger than a purge's chunk,
+// over more pages than a chunk reads, is purged whole, a chunk per
+// statement, and counted once; live docs and recent tombstones stay.
 func TestPurgeInChunks(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	s := newSink(t, pool, ordersView("orders"))
-	defer func(n int64) { purgeChunk = n }(purgeChunk)
-	purgeChunk = 3
+	defer func(n, p int64) { purgeChunk, purgePages = n, p }(purgeChunk, purgePages)
+	purgeChunk, purgePages = 7, 2
 	var docs []sinks.Doc
-	for id := 1; id <= 10; id++ {
+	for id := 1; id <= 1500; id++ {
+		if id%3 == 0 {
+			docs = append(docs, order("orders", id, 1))
+			continue
+		}
 		docs = append(docs, sinks.Doc{View: "orders", ID: fmt.Sprint(id), Key: map[string]any{"id": json.Number(fmt.Sprint(id))}, Rev: 1, Deleted: true})
 	}
-	if err := s.Write(t.Context(), append(docs, order("orders", 11, 1))); err != nil {
+	if err := s.Write(t.Context(), docs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(t.Context(), "UPDATE orders__g1 SET _updated_at = now() - interval '2 hours'"); err != nil {
+	// Age every row but the tombstones whose id ends in 1: those stay.
+	if _, err := pool.Exec(t.Context(), "UPDATE orders__g1 SET _updated_at = now() - interval '2 hours' WHERE id % 10 <> 1"); err != nil {
+		t.Fatal(err)
+	}
+	var pages int64
+	if err := pool.QueryRow(t.Context(), "SELECT pg_relation_size('orders__g1') / 8192").Scan(&pages); err != nil || pages <= 3*purgePages {
+		t.Fatalf("the table has %d pages (%v); the test needs more than three chunks' worth", pages, err)
+	}
+	var old, recent, live int64
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE _deleted AND id % 10 <> 1),
+		count(*) FILTER (WHERE _deleted AND id % 10 = 1), count(*) FILTER (WHERE NOT _deleted) FROM orders__g1`).Scan(&old, &recent, &live); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.PurgeTombstones(t.Context(), time.Hour)
-	if err != nil || n != 10 {
-		t.Fatalf("Purge = %d, %v; want the 10 tombstones purged", n, err)
+	if err != nil || n != old {
+		t.Fatalf("Purge = %d, %v; want the %d old tombstones purged", n, err, old)
 	}
-	var left int
-	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM orders__g1").Scan(&left); err != nil || left != 1 {
-		t.Fatalf("%d rows left (%v), want the live doc", left, err)
+	var tombstones, rows int64
+	if err := pool.QueryRow(t.Context(), "SELECT count(*) FILTER (WHERE _deleted), count(*) FROM orders__g1").Scan(&tombstones, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if tombstones != recent || rows != recent+live {
+		t.Fatalf("%d rows, %d tombstones left; want the %d live docs and the %d recent tombstones", rows, tombstones, live, recent)
+	}
+}
+
+// TestPurgeReadsPageRanges: a purge chunk reads its range of pages, not
+// the table from its start (which made a backlog cost its square).
+func TestPurgeReadsPageRanges(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	newSink(t, pool, ordersView("orders"))
+	// The plan a prepared statement settles on after a few runs.
+	if _, err := pool.Exec(t.Context(), "ALTER DATABASE "+pgx.Identifier{pool.Config().ConnConfig.Database}.Sanitize()+" SET plan_cache_mode = force_generic_plan"); err != nil {
+		t.Fatal(err)
+	}
+	pool.Reset()
+	rows, err := pool.Query(t.Context(), "EXPLAIN "+purgeSQL(pgx.Identifier{"public", "orders__g1"}), 3600.0, int64(10), pageTID(5), pageTID(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "Tid Range Scan on orders__g1") {
+		t.Errorf("the purge statement reads no page range:\n%s", strings.Join(plan, "\n"))
 	}
 }
