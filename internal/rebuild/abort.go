@@ -64,7 +64,7 @@ func Abort(ctx context.Context, env *Env, view string, waitTimeout time.Duration
 	if waitTimeout <= 0 {
 		waitTimeout = time.Minute
 	}
-	release, err := env.lockView(ctx, view)
+	release, err := env.lockView(ctx, view, false)
 	if err != nil {
 		return registry.Generation{}, err
 	}

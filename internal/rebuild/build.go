@@ -170,21 +170,14 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	release, err := env.lockView(ctx, opts.View)
+	// Before anything is built: a refused rebuild leaves nothing.
+	release, err := env.lockView(ctx, opts.View, rereads(opts.From))
 	if err != nil {
 		return Result{}, err
 	}
 	defer release()
 	if err := env.checkInstancesDefinition(ctx, opts.View); err != nil {
 		return Result{}, err
-	}
-	if rereads(opts.From) {
-		// Before anything is built: a refused rebuild leaves nothing.
-		releaseShared, err := env.lockSharingViews(ctx, opts.View)
-		if err != nil {
-			return Result{}, err
-		}
-		defer releaseShared()
 	}
 	if err := env.dropExpiredLocked(ctx, opts.View, time.Now()); err != nil {
 		opts.Log.Warn("dropping expired generations", "view", opts.View, "err", err)
@@ -249,30 +242,46 @@ func Resume(ctx context.Context, env *Env, opts Options) (Result, error) {
 	if _, err := env.View(opts.View); err != nil {
 		return Result{}, err
 	}
-	release, err := env.lockView(ctx, opts.View)
+	// Whether the generation reads its sources again is read before the
+	// locks, to take them all in one pass (see lockView), and again once
+	// they are held: should another process have replaced the generation
+	// meanwhile, they are taken again.
+	sharing, err := resumeRereads(ctx, env, opts.View)
 	if err != nil {
 		return Result{}, err
 	}
-	defer release()
+	release, err := env.lockView(ctx, opts.View, sharing)
+	if err != nil {
+		return Result{}, err
+	}
+	defer func() { release() }()
+	if now, err := resumeRereads(ctx, env, opts.View); err != nil {
+		return Result{}, err
+	} else if now && !sharing {
+		release()
+		if release, err = env.lockView(ctx, opts.View, true); err != nil {
+			release = func() {}
+			return Result{}, err
+		}
+	}
 	if err := env.checkInstancesDefinition(ctx, opts.View); err != nil {
 		return Result{}, err
 	}
+	return resume(ctx, env, opts)
+}
+
+// resumeRereads reports whether the generation Resume would go on with
+// reads the view's sources again.
+func resumeRereads(ctx context.Context, env *Env, view string) (bool, error) {
 	snap, err := env.Registry.Snapshot(ctx)
 	if err != nil {
-		return Result{}, err
+		return false, err
 	}
-	g, ok := snap.Building(opts.View)
+	g, ok := snap.Building(view)
 	if !ok {
-		g, ok = lastFailed(snap, opts.View)
+		g, ok = lastFailed(snap, view)
 	}
-	if ok && rereads(g.Source) {
-		releaseShared, err := env.lockSharingViews(ctx, opts.View)
-		if err != nil {
-			return Result{}, err
-		}
-		defer releaseShared()
-	}
-	return resume(ctx, env, opts)
+	return ok && rereads(g.Source), nil
 }
 
 // resume runs the generation being built; the caller holds the view lock.

@@ -100,54 +100,66 @@ func orNone(stores []string) string {
 // rebuilds it; the lock goes with the connection if the process dies. A
 // process that just died may hold it a moment longer (its backend exits
 // after the socket closes), so a busy lock is tried again for a while.
-func (e *Env) lockView(ctx context.Context, view string) (func(), error) {
-	release, ok, err := e.takeViewLock(ctx, view, 2*time.Second)
-	if err != nil {
-		return nil, err
+//
+// A rebuild that reads the view's sources again (sharing) also takes the
+// locks of the other views that read them, for as long as it runs.
+// Meanwhile the rebuild applies the sources' changes to every view that
+// reads them, through the routes of the moment it started: a rebuild of
+// one of those views swapping or dropping its generations, or a daemon
+// dropping an expired one, would leave the changes in a retired table or
+// writing to a dropped one. Those wait for the locks instead. All the
+// locks are taken in name order, the view's own among them: two rebuilds
+// of views sharing a source, started together, would each hold its own
+// and wait for the other's, and both be refused.
+func (e *Env) lockView(ctx context.Context, view string, sharing bool) (func(), error) {
+	names := []string{view}
+	if sharing {
+		others, err := e.sharingViews(view)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, others...)
+		slices.Sort(names)
 	}
-	if !ok {
-		return nil, fmt.Errorf("%w: another process is rebuilding view %s right now", ErrInProgress, view)
-	}
-	return release, nil
-}
-
-// lockSharingViews takes the locks of the other views that read a source
-// view's rebuild reads again (--from source, kafka or signal), for as long
-// as it runs. Meanwhile the rebuild applies the source's changes to every
-// view that reads it, through the routes of the moment it started: a
-// rebuild of one of those views swapping or dropping its generations, or a
-// daemon dropping an expired one, would leave the changes in a retired
-// table or writing to a dropped one. Those wait for the locks instead.
-// They are taken in name order, each given a moment like lockView's.
-func (e *Env) lockSharingViews(ctx context.Context, view string) (func(), error) {
-	v, err := e.View(view)
-	if err != nil {
-		return nil, err
-	}
-	ours := viewTopics(v)
 	var releases []func()
 	release := func() {
 		for _, r := range slices.Backward(releases) {
 			r()
 		}
 	}
-	for _, other := range e.Plan.Views {
-		if other.Name == view || !slices.ContainsFunc(viewTopics(other), func(t string) bool { return slices.Contains(ours, t) }) {
-			continue
-		}
-		r, ok, err := e.takeViewLock(ctx, other.Name, 2*time.Second)
+	for _, name := range names {
+		r, ok, err := e.takeViewLock(ctx, name, 2*time.Second)
 		if err != nil {
 			release()
 			return nil, err
 		}
 		if !ok {
 			release()
+			if name == view {
+				return nil, fmt.Errorf("%w: another process is rebuilding view %s right now", ErrInProgress, view)
+			}
 			return nil, fmt.Errorf("%w: view %s, which reads a source this rebuild of %s reads again, is being rebuilt by another process right now; "+
-				"rebuild %s once it ends", ErrInProgress, other.Name, view, view)
+				"rebuild %s once it ends", ErrInProgress, name, view, view)
 		}
 		releases = append(releases, r)
 	}
 	return release, nil
+}
+
+// sharingViews names the other views that read a source the view reads.
+func (e *Env) sharingViews(view string) ([]string, error) {
+	v, err := e.View(view)
+	if err != nil {
+		return nil, err
+	}
+	ours := viewTopics(v)
+	var out []string
+	for _, other := range e.Plan.Views {
+		if other.Name != view && slices.ContainsFunc(viewTopics(other), func(t string) bool { return slices.Contains(ours, t) }) {
+			out = append(out, other.Name)
+		}
+	}
+	return out, nil
 }
 
 // rereads reports whether a rebuild from source reads its view's sources

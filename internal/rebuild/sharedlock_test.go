@@ -44,3 +44,43 @@ func TestRefusedReReadLeavesNoGeneration(t *testing.T) {
 		t.Fatalf("rebuild --from source of item_view after item_view2's rebuild ended: %v", err)
 	}
 }
+
+// TestReReadsOfSharingViewsTogether: two rebuilds that read a shared source
+// again, of item_view and item_view2, taking their locks at the same
+// moment: one of them gets every lock it needs. Each used to take its own
+// view's lock first and then wait for the other's, and both were refused.
+func TestReReadsOfSharingViewsTogether(t *testing.T) {
+	f := newFixtureYAML(t, twoViewsYAML, "", "")
+	ctx := context.Background()
+	envs := []*Env{f.openEnv(), f.openEnv()}
+	views := []string{"item_view", "item_view2"}
+	for round := range 3 {
+		var start, tried sync.WaitGroup
+		start.Add(1)
+		tried.Add(2)
+		errs := make([]error, 2)
+		releases := make([]func(), 2)
+		for i := range 2 {
+			go func() {
+				start.Wait()
+				releases[i], errs[i] = envs[i].lockView(ctx, views[i], true)
+				tried.Done()
+			}()
+		}
+		start.Done()
+		tried.Wait() // the winner holds its locks until the other gave up
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+				releases[i]()
+			case !errors.Is(err, ErrInProgress):
+				t.Fatalf("round %d: locks for %s: %v", round, views[i], err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d of the two rebuilds got their locks (%v), want one", round, won, errs)
+		}
+	}
+}
