@@ -210,6 +210,8 @@ func TestBatchBytes(t *testing.T) {
 		{name: "zero", kafka: "  batch_bytes: 0", err: "test.yaml:4:16: kafka.batch_bytes must be positive, got 0"},
 		{name: "negative", kafka: "  batch_bytes: -1", err: "test.yaml:4:16: kafka.batch_bytes must be positive, got -1"},
 		{name: "not a number of bytes", kafka: "  batch_bytes: 16MiB", err: `test.yaml:4:16: kafka.batch_bytes must be an integer, got "16MiB"`},
+		{name: "batch size past the bound", kafka: "  batch_size: 4611686018427387904",
+			err: "test.yaml:4:15: kafka.batch_size must be at most 1000000, got 4611686018427387904"},
 		{name: "zero with a bad batch size", kafka: "  batch_size: 0\n  batch_bytes: 0",
 			err: "test.yaml:4:15: kafka.batch_size must be positive, got 0\ntest.yaml:5:16: kafka.batch_bytes must be positive, got 0"},
 	} {

@@ -151,10 +151,21 @@ func (v *validator) kafka() {
 	}
 }
 
+// maxBatchSize bounds kafka.batch_size.
+const maxBatchSize = 1_000_000
+
 func (v *validator) batchSize() {
 	k := &v.c.Kafka
-	if v.usable(k) && v.usable(&k.BatchSize) && k.BatchSize <= 0 {
+	if !v.usable(k) || !v.usable(&k.BatchSize) {
+		return
+	}
+	switch {
+	case k.BatchSize <= 0:
 		v.add(v.at(&k.BatchSize, k.Pos), "kafka.batch_size must be positive, got %s", v.info(&k.BatchSize).showInt(k.BatchSize))
+	case k.BatchSize > maxBatchSize:
+		// Batches are held in memory, and a fan-out reads its rows
+		// batch_size at a time through a cursor PostgreSQL bounds.
+		v.add(v.at(&k.BatchSize, k.Pos), "kafka.batch_size must be at most %d, got %s", maxBatchSize, v.info(&k.BatchSize).showInt(k.BatchSize))
 	}
 }
 
@@ -217,6 +228,9 @@ func (v *validator) stores() {
 	}
 	if es.APIKey != "" && (es.Username != "" || es.Password != "") {
 		v.add(v.at(&es.APIKey, es.Pos), "stores.elasticsearch: use api_key or username and password, not both")
+	} else if es.APIKey != "" && urlHasUser(es.URL) {
+		// The sink takes the URL's credentials as username and password.
+		v.add(v.at(&es.APIKey, es.Pos), "stores.elasticsearch: use api_key or credentials in the url, not both")
 	}
 	if (es.Username == "") != (es.Password == "") && v.usable(&es.Username) && v.usable(&es.Password) {
 		v.add(v.at(&es.Username, v.at(&es.Password, es.Pos)), "stores.elasticsearch: username and password go together")
@@ -263,6 +277,12 @@ func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes .
 		return false
 	}
 	return true
+}
+
+// urlHasUser reports whether a URL names a user (user:password@host).
+func urlHasUser(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.User != nil
 }
 
 // bareAt reports a URL whose @ pgx and Go would read apart: more than one

@@ -128,11 +128,12 @@ func (g *globals) loadPlanWith(opts config.Options) (*config.Config, *projection
 	if cfg == nil {
 		return nil, nil, usageError(err)
 	}
-	g.readLog(cfg.Log)
 	plan, err := projections.CompileDraft(cfg, withStoreURLs(cfg, err))
 	if err != nil {
+		// Not read: its problems are text lines, file:line:col each.
 		return nil, nil, usageError(err)
 	}
+	g.readLog(cfg.Log)
 	return cfg, plan, nil
 }
 

@@ -153,7 +153,13 @@ func (s *Sink) retryRejected(ctx context.Context, v *view, b *batch, rejected ma
 			continue
 		}
 		var newer bool
-		if err := s.pool.QueryRow(ctx, v.newer, b.payload([]row{r})).Scan(&newer); err != nil {
+		err := s.pool.QueryRow(ctx, v.newer, b.payload([]row{r})).Scan(&newer)
+		if err != nil && rowError(err) {
+			// Its key is what the store refuses (a value the key column
+			// cannot hold): no row holds it, and the doc stays refused.
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("postgres sink: view %q: revision of doc %q: %w", v.Name, r.id, err)
 		}
 		if newer {
@@ -389,14 +395,19 @@ func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (in
 		return 0, fmt.Errorf("postgres sink: purge: negative retention %s", olderThan)
 	}
 	var total int64
+	var errs []error
 	for _, v := range s.list {
+		if v.Lost {
+			continue // left to a rebuild (see View.Lost)
+		}
 		n, err := s.purge(ctx, v.physical(v.Generation), olderThan)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("postgres sink: purge view %q: %w", v.Name, err)
+			// The other views are purged whatever this one's trouble.
+			errs = append(errs, fmt.Errorf("postgres sink: purge view %q: %w", v.Name, err))
 		}
 	}
-	return total, nil
+	return total, errors.Join(errs...)
 }
 
 // purge deletes a table's old tombstones a chunk at a time, skipping the
@@ -411,7 +422,9 @@ func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (in
 // row is only ever moved by a write, which dates it anew.
 func (s *Sink) purge(ctx context.Context, table pgx.Identifier, olderThan time.Duration) (int64, error) {
 	var pages int64
-	err := s.pool.QueryRow(ctx, `SELECT pg_relation_size(to_regclass($1)) / current_setting('block_size')::bigint`,
+	// A table dropped behind projector's back has no pages (and is left
+	// to a rebuild; see View.Lost).
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(pg_relation_size(to_regclass($1)), 0) / current_setting('block_size')::bigint`,
 		table.Sanitize()).Scan(&pages)
 	if err != nil {
 		return 0, err
