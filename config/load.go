@@ -157,27 +157,35 @@ var parserErrors = []string{
 var unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
 
 // syntaxError turns a yaml.v3 error ("yaml: line 3: ...") into an Error.
-// yaml.v3 does not report columns, so they are 1, except for an unknown
-// anchor, which it reports with no line at all: that one is found in data,
-// where its alias is written.
 func (d *decoder) syntaxError(err error, data []byte) {
-	msg := err.Error()
 	p := d.top()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		if slices.Contains(parserErrors, msg) {
-			p.Line++
-		}
-	} else {
-		if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
-			if line, col, ok := aliasAt(data, m[1]); ok {
-				p.Line, p.Col = line, col
-			}
-		}
-		msg = strings.TrimPrefix(msg, "yaml: ")
+	line, col, msg := YAMLSyntaxError(err, data)
+	if line > 0 {
+		p.Line, p.Col = line, col
 	}
 	d.errs.Add(p, "invalid YAML: %s", msg)
+}
+
+// YAMLSyntaxError reads where in data a yaml.v3 decoding error is, and
+// its message without yaml.v3's prefix; line is 0 when it does not say.
+// yaml.v3 reports no columns, so col is 1, except for an unknown anchor,
+// which it reports with no line at all: that one is found in data, where
+// its alias is written. A parser error's line is made one-based (see
+// parserErrors).
+func YAMLSyntaxError(err error, data []byte) (line, col int, msg string) {
+	msg = err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+		if slices.Contains(parserErrors, msg) {
+			line++
+		}
+		return line, 1, msg
+	}
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		line, col, _ = aliasAt(data, m[1])
+	}
+	return line, col, strings.TrimPrefix(msg, "yaml: ")
 }
 
 // aliasAt finds the first alias *name written in data, as a token: after

@@ -169,7 +169,7 @@ cases:
 	if !strings.Contains(out, `b.yml:5: case "wrong"`) || !strings.Contains(out, "1 passed, 1 failed, 1 malformed file not run") {
 		t.Errorf("the other files' results or the summary are missing:\n%s", out)
 	}
-	if !strings.Contains(errOut, bad+":3: name:") {
+	if !strings.Contains(errOut, bad+":3:11: name:") {
 		t.Errorf("the malformed file is not reported at its line:\n%s", errOut)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/debezium"
 	"gopkg.in/yaml.v3"
 )
@@ -132,31 +133,51 @@ func Parse(path string) (*File, error) {
 type parser struct{ path string }
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
+	if n.Column > 0 {
+		return fmt.Errorf("%w: %s:%d:%d: %s", ErrMalformed, p.path, n.Line, n.Column, fmt.Sprintf(format, args...))
+	}
 	return fmt.Errorf("%w: %s:%d: %s", ErrMalformed, p.path, n.Line, fmt.Sprintf(format, args...))
 }
 
 // document parses the file's one YAML document and returns its top node,
 // resolved (see resolver).
-func (p *parser) document(raw []byte) (*yaml.Node, error) {
+func (p *parser) document(raw []byte) (top *yaml.Node, err error) {
+	defer func() {
+		// yaml.v3 has panicked on hostile input; a bad file must not
+		// bring projector test down (see config's decoder).
+		if r := recover(); r != nil {
+			top, err = nil, p.errf(&yaml.Node{Line: 1}, "invalid YAML")
+		}
+	}()
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
 		return nil, p.errf(&yaml.Node{Line: 1}, "empty file")
 	} else if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, p.path, err)
+		return nil, p.syntaxError(err, raw)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
 		return nil, p.errf(&extra, "a second YAML document (after ---): a test file holds one; put more cases under cases:")
 	case !errors.Is(err, io.EOF):
-		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, p.path, err)
+		return nil, p.syntaxError(err, raw)
 	}
 	if len(doc.Content) == 0 {
 		return nil, p.errf(&doc, "empty file")
 	}
 	r := &resolver{p: p, budget: maxNodes, active: map[*yaml.Node]bool{}}
 	return r.node(doc.Content[0], nil)
+}
+
+// syntaxError reports a YAML syntax error at its file:line:col, as
+// validate reports the configuration's.
+func (p *parser) syntaxError(err error, raw []byte) error {
+	line, col, msg := config.YAMLSyntaxError(err, raw)
+	if line == 0 {
+		return fmt.Errorf("%w: %s: invalid YAML: %s", ErrMalformed, p.path, msg)
+	}
+	return fmt.Errorf("%w: %s:%d:%d: invalid YAML: %s", ErrMalformed, p.path, line, col, msg)
 }
 
 // maxNodes bounds a test file's nodes once its aliases are expanded.
@@ -376,7 +397,11 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 		case "op":
 			g.Op, err = p.text(v, k.Value)
 		case "key":
-			if g.Key, err = rawJSON(v); err != nil {
+			// A key string is the key's bytes as Kafka holds them, JSON
+			// or not: the StringConverter's Struct{…} is decoded too.
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+				g.Key = []byte(v.Value)
+			} else if g.Key, err = rawJSON(v); err != nil {
 				return p.errf(v, "key: %v", err)
 			}
 		case "value":
@@ -520,7 +545,12 @@ func value(n *yaml.Node) any {
 // as the projector config its test files name or a list (a playbook), are
 // not run. A file that cannot be read or parsed as YAML may be one: Parse
 // says what is wrong with it.
-func IsTestFile(path string) bool {
+func IsTestFile(path string) (maybe bool) {
+	defer func() {
+		if recover() != nil {
+			maybe = true // Parse says what is wrong with it
+		}
+	}()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return true

@@ -86,23 +86,23 @@ func TestYAMLMergeKeys(t *testing.T) {
 func TestMalformedFiles(t *testing.T) {
 	for _, tc := range []struct{ name, body, want string }{
 		{"duplicate key", "config: projector.yaml\ncases:\n  - name: x\n    given: []\n    absent: { order_view: [\"1\"] }\n    absent: { order_view: [\"2\"] }\n",
-			`:6: key "absent" written twice`},
+			`:6:5: key "absent" written twice`},
 		{"second document", "config: projector.yaml\ncases:\n  - { name: x, absent: { order_view: [\"1\"] } }\n---\ncases: []\n",
-			":4: a second YAML document"},
+			":4:1: a second YAML document"},
 		{"list as name", "config: projector.yaml\ncases:\n  - name: [x]\n    absent: { order_view: [\"1\"] }\n",
-			":3: name: want a single value, not a list"},
+			":3:11: name: want a single value, not a list"},
 		{"mapping as source", "config: projector.yaml\ncases:\n  - name: x\n    given:\n      - { source: { a: b }, after: { id: 1 } }\n    absent: { order_view: [\"1\"] }\n",
-			":5: source: want a single value, not a mapping"},
+			":5:19: source: want a single value, not a mapping"},
 		{"op of a raw record", "config: projector.yaml\ncases:\n  - name: x\n    given:\n      - topic: shop.public.orders\n        key: { id: 1 }\n        value: { op: c, after: { id: 1 } }\n        op: u\n    absent: { order_view: [\"1\"] }\n",
-			":8: op belongs to a short record"},
+			":8:9: op belongs to a short record"},
 		{"after of a raw record", "config: projector.yaml\ncases:\n  - name: x\n    given:\n      - { topic: shop.public.orders, value: null, after: { id: 1 } }\n    absent: { order_view: [\"1\"] }\n",
-			":5: after belongs to a short record"},
+			":5:51: after belongs to a short record"},
 		{"key of a short record", "config: projector.yaml\ncases:\n  - name: x\n    given:\n      - { source: orders, key: { id: 1 }, after: { id: 1 } }\n    absent: { order_view: [\"1\"] }\n",
-			":5: key belongs to a Debezium record"},
+			":5:27: key belongs to a Debezium record"},
 		{"unknown topic", "config: projector.yaml\ncases:\n  - name: x\n    given:\n      - { topic: shop.pubic.orders, key: { id: 1 }, value: { op: c, after: { id: 1 } } }\n    absent: { order_view: [\"2\"] }\n",
 			`:5: unknown topic "shop.pubic.orders": no source reads it (known: shop.public.orders)`},
 		{"alias cycle", "config: projector.yaml\ncases: &c\n  - name: x\n    given: *c\n    absent: { order_view: [\"1\"] }\n",
-			":4: alias *c refers to a node that contains it"},
+			":4:12: alias *c refers to a node that contains it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := malformed(t, ordersCfg, tc.body); !strings.HasPrefix(got, tc.want) {

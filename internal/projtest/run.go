@@ -108,17 +108,27 @@ func check(f *File, plan *projections.Plan) error {
 			}
 		}
 		for _, e := range c.Expect {
-			if plan.View(e.View) == nil {
-				return bad(e.Line, "unknown view %q", e.View)
+			if err := checkID(plan, e.View, e.ID); err != nil {
+				return bad(e.Line, "%v", err)
 			}
 		}
 		for _, a := range c.Absent {
-			if plan.View(a.View) == nil {
-				return bad(a.Line, "unknown view %q", a.View)
+			if err := checkID(plan, a.View, a.ID); err != nil {
+				return bad(a.Line, "%v", err)
 			}
 		}
 	}
 	return nil
+}
+
+// checkID reports an unknown view, or an id that is not one of its ids.
+func checkID(plan *projections.Plan, view, id string) error {
+	v := plan.View(view)
+	if v == nil {
+		return fmt.Errorf("unknown view %q", view)
+	}
+	_, err := idParts(v, id)
+	return err
 }
 
 func sourceNames(plan *projections.Plan) []string {
@@ -185,7 +195,7 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 		}
 	}
 	for _, e := range c.Expect {
-		d, ok := sink.docs[e.View+"\x00"+e.ID]
+		d, ok := sink.find(plan.View(e.View), e.ID)
 		if !ok || d.Deleted {
 			fail(e.Line, "view %s doc %s: missing, want a document", e.View, e.ID)
 			continue
@@ -195,7 +205,7 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 		}
 	}
 	for _, a := range c.Absent {
-		if d, ok := sink.docs[a.View+"\x00"+a.ID]; ok && !d.Deleted {
+		if d, ok := sink.find(plan.View(a.View), a.ID); ok && !d.Deleted {
 			fail(a.Line, "view %s doc %s: present, want absent: %s", a.View, a.ID, show(d.Fields))
 		}
 	}
