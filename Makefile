@@ -35,7 +35,7 @@ test-short:
 ## test-es: the Elasticsearch sink suite against a real cluster at ELASTICSEARCH_URL.
 test-es:
 	@test -n "$$ELASTICSEARCH_URL" || { echo "set ELASTICSEARCH_URL (docker compose up elasticsearch)"; exit 2; }
-	$(ENV) && $(GO) test -count=1 -run Elasticsearch ./sinks/...
+	$(ENV) && $(GO) test -count=1 ./sinks/elasticsearch/...
 
 ## bench: Go benchmarks against the local services.
 bench:

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -139,7 +140,7 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	}
 	fmt.Fprintf(g.stdout, "projected %d records in %s\n\n", len(msgs), time.Since(start).Round(time.Millisecond))
 	show := showShop
-	if plan.View("order_view") == nil || plan.View("user_order_stats") == nil {
+	if !showsShop(plan) {
 		show = showViews(plan)
 	}
 	if err := show(ctx, g, cfg.Stores.Postgres.URL, cfg.Stores.Redis.URL); err != nil {
@@ -295,6 +296,40 @@ func showViews(plan *projections.Plan) func(ctx context.Context, g *globals, pgU
 		}
 		return nil
 	}
+}
+
+// showsShop reports whether the plan has the example's views as showShop
+// reads them: their PostgreSQL tables and columns, and their Redis keys.
+// An edited copy of the example may not: it gets showViews.
+func showsShop(plan *projections.Plan) bool {
+	ov, us := plan.View("order_view"), plan.View("user_order_stats")
+	return ov != nil && us != nil &&
+		servesTable(ov, "order_view", "id", "status", "total_amount", "customer", "item_count") &&
+		servesTable(us, "user_order_stats", "user_id", "order_count", "total_spent") &&
+		servesKey(ov, "order:{id}", "json") && servesKey(us, "user:{user_id}:stats", "hash")
+}
+
+// servesTable reports whether the view has the PostgreSQL table, in the
+// public schema, with the columns.
+func servesTable(v *projections.View, table string, cols ...string) bool {
+	ps := v.Sinks.Postgres
+	if ps == nil || cmp.Or(ps.Table, v.Name) != table || cmp.Or(ps.Schema, "public") != "public" {
+		return false
+	}
+	for _, c := range cols {
+		if !slices.ContainsFunc(v.Fields, func(f *projections.Field) bool { return f.Name == c }) ||
+			(len(ps.Fields) > 0 && !slices.Contains(ps.Fields, c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// servesKey reports whether the view's Redis documents are at key, whole,
+// in format.
+func servesKey(v *projections.View, key, format string) bool {
+	rs := v.Sinks.Redis
+	return rs != nil && rs.Key == key && cmp.Or(rs.Format, "json") == format && len(rs.Fields) == 0
 }
 
 // showShop prints a few documents of the example's views as a reader of

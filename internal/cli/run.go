@@ -90,10 +90,12 @@ var errForcedStop = errors.New("stopped at once by a second signal")
 func runExit(ctx context.Context, err error) error {
 	var exit *exitError
 	switch {
+	case errors.Is(context.Cause(ctx), errForcedStop):
+		// Whatever the stop returned: it may have ended its drain before
+		// the second signal cut the group's leave short.
+		return &exitError{code: ExitFailure, err: fmt.Errorf("%w: what was not committed is consumed again on restart", errForcedStop)}
 	case err == nil:
 		return nil
-	case errors.Is(context.Cause(ctx), errForcedStop):
-		return &exitError{code: ExitFailure, err: fmt.Errorf("%w: what was not committed is consumed again on restart", errForcedStop)}
 	case errors.As(err, &exit):
 		return err
 	case errors.Is(err, stack.ErrConfig), errors.Is(err, query.ErrConfig):
