@@ -540,7 +540,11 @@ func convertLeaf(c *codec, v any) (any, error) {
 			if !c.scaleKnown {
 				return nil, bad("decimal has no known scale")
 			}
-			return unscaledDecimal(v, int64(c.scale))
+			d, err := unscaledDecimal(v, int64(c.scale))
+			if err != nil || c.to == nil {
+				return d, err
+			}
+			return declaredDecimal(c.to, d)
 		}
 		return v, nil
 	}

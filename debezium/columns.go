@@ -114,7 +114,8 @@ func precisionStep(args []int) int64 {
 	return fractionStep(args[0])
 }
 
-// declaredPrecision is fc, the codec of a schema's time or timestamp
+// declaredPrecision is fc, the codec of a schema's decimal held to the
+// numeric(p,s) h declares, or of a schema's time or timestamp
 // (Debezium's MicroTimestamp, ZonedTimestamp, MicroTime..., Avro's
 // timestamp-micros...), with the fractional digits of h, a column declared
 // time(p), timestamp(p), timestamptz(p) or timetz(p), arrays of them
@@ -140,6 +141,14 @@ func declaredPrecision(h, fc *codec) *codec {
 		// held to its digits, as the view's column will.
 		c := *fc
 		c.text, c.scale, c.scaleKnown, c.precision = true, h.scale, true, h.precision
+		return &c
+	}
+	if fc.kind == kDecimal && !fc.text && h.kind == kDecimal && h.text && h.scaleKnown && fc.to == nil {
+		// A Connect Decimal: its bytes are read at the schema's scale,
+		// then held to the declared one (1.235 in numeric(10,2) is 1.24),
+		// and to its digits, as the view's column holds it.
+		c := *fc
+		c.to = h
 		return &c
 	}
 	clock := func(k kind) bool { return k == kTime || k == kZonedTime }

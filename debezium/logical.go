@@ -216,8 +216,14 @@ func checkScale(scale int64) error {
 // number (mode double).
 func (d *dec) decimal(c *codec, tok byte) (any, error) {
 	v, err := d.decimalValue(c, tok)
-	if err != nil || !c.text || !c.scaleKnown {
+	if err != nil {
 		return v, err
+	}
+	if c.to != nil {
+		c = c.to
+	}
+	if !c.text || !c.scaleKnown {
+		return v, nil
 	}
 	// A column declared numeric(p,s) holds s digits after the point, the
 	// way PostgreSQL stores what it is given: a number that reached the

@@ -119,6 +119,26 @@ func hinted(c *codec, v any) (any, error) {
 			return temporalFromString(c, v)
 		}
 		return nil, bad("expected a date or time, found %s", typeName(v))
+	case kArray:
+		// Each element as its declared type, as the other connectors'
+		// arrays are read (numeric(10,2)[] keeps two decimals, a
+		// smallint[] refuses 40000).
+		a, ok := v.([]any)
+		if !ok || c.elem == nil {
+			return v, nil
+		}
+		out := make([]any, len(a))
+		for i, e := range a {
+			if e == nil {
+				continue
+			}
+			got, err := hinted(c.elem, e)
+			if err != nil {
+				return nil, prefixErr(err, indexSeg(i))
+			}
+			out[i] = got
+		}
+		return out, nil
 	}
 	return v, nil
 }

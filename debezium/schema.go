@@ -54,6 +54,9 @@ type codec struct {
 	// scaleKnown is false for a bare numeric column hint: base64 cannot be
 	// decoded without a scale.
 	scaleKnown bool
+	// to is the declared numeric(p,s) a kDecimal read at its schema's
+	// scale is held to (see declaredPrecision), nil when none.
+	to *codec
 
 	fields []field           // kStruct, in schema order
 	hints  map[string]*codec // kStruct at row level: codecs for fields the schema lacks
