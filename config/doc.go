@@ -185,7 +185,13 @@
 // beyond the first, come in the order of their source's key (as text).
 //
 // A view's top-level fields cannot be named _rev, _deleted or _updated_at:
-// the sinks add columns of those names.
+// the sinks add columns of those names. Nor, in a view with an
+// elasticsearch sink, after one of Elasticsearch's metadata fields (_id,
+// _index, _source, _routing, _version, _seq_no, _primary_term, _ignored,
+// _field_names, _doc_count, _tier, _data_stream_timestamp, _nested_path,
+// _feature), which its mapping cannot define again nor its documents
+// carry, or _deleted_at, which the sink writes in tombstones: a MongoDB
+// _id is mapped as "id: _id".
 //
 // # Redis keys
 //

@@ -41,7 +41,7 @@ func (v *validator) views() {
 			group = nil
 		}
 		v.fields(vw.Fields, path, group)
-		v.reservedFields(vw.Fields)
+		v.reservedFields(vw.Fields, vw.Sinks.Elasticsearch != nil)
 		if k, ok := v.redis(e); ok {
 			v.redisKeys = append(v.redisKeys, k)
 		}
@@ -106,10 +106,22 @@ func untagged(parts []KeyPart) []KeyPart {
 // its delete tombstones with _deleted too).
 var reserved = []string{"_rev", "_deleted", "_updated_at"}
 
-func (v *validator) reservedFields(m Map[Field]) {
+// esReserved are the names a top-level field of a view with an
+// elasticsearch sink cannot take besides: Elasticsearch's metadata fields,
+// which a mapping cannot define again nor a document carry (a MongoDB
+// _id is mapped as id: _id), and _deleted_at, which the sink writes in
+// its tombstones.
+var esReserved = []string{"_id", "_index", "_source", "_routing", "_version", "_seq_no", "_primary_term",
+	"_ignored", "_field_names", "_doc_count", "_tier", "_data_stream_timestamp", "_nested_path", "_feature", "_deleted_at"}
+
+func (v *validator) reservedFields(m Map[Field], elasticsearch bool) {
 	for _, e := range m {
-		if slices.Contains(reserved, e.Key) {
+		switch {
+		case slices.Contains(reserved, e.Key):
 			v.add(e.KeyPos, "field name %q is reserved: the sinks add %s to the documents they store", e.Key, joinAnd(reserved))
+		case elasticsearch && slices.Contains(esReserved, e.Key):
+			v.add(e.KeyPos, "field name %q is reserved in a view with an elasticsearch sink (Elasticsearch's own fields and the sink's _deleted_at): rename it, to %q say",
+				e.Key, strings.TrimLeft(e.Key, "_"))
 		}
 	}
 }

@@ -51,6 +51,18 @@ var (
 // properties would raise, or nil.
 func checkMapping(mappings map[string]any) *esError {
 	props, _ := mappings["properties"].(map[string]any)
+	// A metadata field is a field mapper of the index already: defining
+	// it among the root's properties defines it twice (MappingLookup).
+	names := make([]string, 0, len(props))
+	for n := range props {
+		if metadataFields[n] {
+			names = append(names, n)
+		}
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		return &esError{Type: "mapper_parsing_exception", Reason: "Field [" + names[0] + "] is defined more than once"}
+	}
 	return checkProperties("", props)
 }
 
