@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"text/tabwriter"
 	"time"
 
@@ -235,7 +236,29 @@ func cell(raw json.RawMessage) string {
 		}
 		s = buf.String()
 	}
-	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+	return visible(strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s))
+}
+
+// visible writes the control characters of s (C0, DEL, C1) as escapes: a
+// source row's text reaches the operator's terminal, and an escape
+// sequence in it would retitle or clear it, hide what follows or write to
+// the clipboard.
+func visible(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !unicode.IsControl(r):
+			b.WriteRune(r)
+		case r < 0x80:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
 }
 
 func printFacets(w io.Writer, facets map[string][]query.Facet) {
@@ -247,9 +270,9 @@ func printFacets(w io.Writer, facets map[string][]query.Facet) {
 	for _, n := range names {
 		parts := make([]string, 0, len(facets[n]))
 		for _, f := range facets[n] {
-			parts = append(parts, fmt.Sprintf("%v (%d)", f.Value, f.Count))
+			parts = append(parts, visible(fmt.Sprintf("%v (%d)", f.Value, f.Count)))
 		}
-		fmt.Fprintf(w, "%s: %s\n", n, strings.Join(parts, ", "))
+		fmt.Fprintf(w, "%s: %s\n", visible(n), strings.Join(parts, ", "))
 	}
 }
 

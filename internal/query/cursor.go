@@ -25,9 +25,10 @@ import (
 
 // maxCursorBytes bounds a cursor before it is decoded; the server issues
 // none longer. Only id values of kilobytes come near it: the engine
-// refuses key values over 2,048 bytes, which the cursor carries with JSON's
-// escapes (at most 2 bytes a byte outside control characters) in base64.
-const maxCursorBytes = 16384
+// refuses keys over 2,048 bytes, which the cursor carries with JSON's
+// escapes (6 bytes a control character: \u0001) in base64, beside a sort
+// key of at most maxKeyedCursor.
+const maxCursorBytes = 24576
 
 // maxKeyedCursor bounds a cursor that carries its sort key: with a longer
 // key (a text field can hold megabytes) the cursor refers to the last

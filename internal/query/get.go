@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/projectorhq/projector/config"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
@@ -137,6 +138,12 @@ func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage,
 		}
 		if e := undeployed(v, err); e != nil {
 			return nil, e
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+			// A value Go reads and PostgreSQL does not (year 0): no doc
+			// can have that id.
+			return nil, badRequest("bad_id", "id", "id %q: %s", echo(id), pgErr.Message)
 		}
 		return nil, fmt.Errorf("get %s: %w", v.Name, err)
 	}
