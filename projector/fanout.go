@@ -51,8 +51,8 @@ func (e *Engine) climb(ctx context.Context, tx stateTx, r route, k int, level []
 		cols := union(outerCols(j), joinedCols(r.path[k-1]))
 		next, err := e.outerRows(ctx, tx, outer, j, level, cols, nil)
 		if errors.Is(err, errManyRows) {
-			want, first := joinValues(j, level)
-			return tx.eachRow(ctx, outer, outerCols(j)[0], first, cols, e.chunk, func(page []stateRow) error {
+			want, by := joinValues(j, level)
+			return tx.eachRow(ctx, outer, by, cols, e.chunk, func(page []stateRow) error {
 				return e.climb(ctx, tx, r, k-1, embedding(j, want, page), true, out, seen, spilled)
 			})
 		}
@@ -84,11 +84,11 @@ func (e *Engine) climb(ctx context.Context, tx stateTx, r route, k int, level []
 // there are more than spillRows chunks of them: then it returns
 // errManyRows.
 func (e *Engine) outerRows(ctx context.Context, tx stateTx, outer *projections.Source, j *projections.Join, rows []map[string]any, cols []string, seen fresh) ([]map[string]any, error) {
-	want, first := joinValues(j, rows)
-	if len(first) == 0 {
+	want, by := joinValues(j, rows)
+	if len(want) == 0 {
 		return nil, nil
 	}
-	found, err := tx.rowsByColumn(ctx, outer, outerCols(j)[0], first, cols, spillRows*e.chunk+1)
+	found, err := tx.rowsByColumn(ctx, outer, by, cols, spillRows*e.chunk+1)
 	if err != nil {
 		return nil, err
 	}
@@ -120,11 +120,20 @@ func embedding(j *projections.Join, want map[string]bool, rows []stateRow) []map
 	return out
 }
 
-// joinValues gives the join values of rows through j (their docID) and the
-// texts of their first column, each once.
-func joinValues(j *projections.Join, rows []map[string]any) (want map[string]bool, first []string) {
+// joinValues gives the join values of rows through j (their docID), each
+// once, and what looks up the outer rows holding them: each outer column
+// with the texts of its joined column's values.
+func joinValues(j *projections.Join, rows []map[string]any) (want map[string]bool, by []columnIn) {
 	joinedCols := joinedCols(j)
 	want = map[string]bool{}
+	by = make([]columnIn, len(j.On))
+	seen := make([]map[string]bool, len(j.On))
+	for i, p := range j.On {
+		by[i].col = p.Outer
+		if len(j.On) > 1 {
+			seen[i] = map[string]bool{}
+		}
+	}
 	for _, row := range rows {
 		vals, ok := pick(row, joinedCols)
 		if !ok {
@@ -135,10 +144,17 @@ func joinValues(j *projections.Join, rows []map[string]any) (want map[string]boo
 			continue
 		}
 		want[t] = true
-		f, _ := text(vals[0])
-		first = append(first, f)
+		for i, v := range vals {
+			f, _ := text(v)
+			if seen[i] == nil || !seen[i][f] { // one column: t is f, seen already
+				if seen[i] != nil {
+					seen[i][f] = true
+				}
+				by[i].vals = append(by[i].vals, f)
+			}
+		}
 	}
-	return want, first
+	return want, by
 }
 
 // spill records pending the docs of v rooted at the live rows that embed
@@ -148,10 +164,9 @@ func joinValues(j *projections.Join, rows []map[string]any) (want map[string]boo
 // once. It returns the ids of the pending rows, whose docs are computed
 // and written after the batch's own (see Batch).
 func (e *Engine) spill(ctx context.Context, tx stateTx, v *projections.View, j *projections.Join, rows []map[string]any) ([]int64, error) {
-	outerCols := outerCols(j)
-	want, first := joinValues(j, rows)
+	want, by := joinValues(j, rows)
 	var ids []int64
-	err := tx.eachRow(ctx, v.Root, outerCols[0], first, union(outerCols, v.IDColumns), e.chunk, func(page []stateRow) error {
+	err := tx.eachRow(ctx, v.Root, by, union(outerCols(j), v.IDColumns), e.chunk, func(page []stateRow) error {
 		aff := affected{}
 		for _, row := range embedding(j, want, page) {
 			aff.rootDoc(v, row)

@@ -257,6 +257,43 @@ func (b *builder) kept(stored map[string]storedGroup, id string) (*groupAgg, boo
 	return g, true
 }
 
+// groupLookup finds the rows of the groups ids (each with its first
+// group_by value's text) by each of their group_by columns: a group of
+// two columns is not all the rows sharing its first.
+func groupLookup(v *projections.View, ids map[string]string) []columnIn {
+	by := make([]columnIn, len(v.IDColumns))
+	for i, c := range v.IDColumns {
+		by[i].col = c
+	}
+	firsts := func() []columnIn {
+		by[0].vals = slices.Compact(slices.Sorted(maps.Values(ids)))
+		return by[:1]
+	}
+	if len(by) == 1 {
+		return firsts()
+	}
+	seen := make([]map[string]bool, len(by))
+	for i := range seen {
+		seen[i] = map[string]bool{}
+	}
+	for id := range ids {
+		var parts []string // a group's id is the docID of its values
+		if json.Unmarshal([]byte(id), &parts) != nil || len(parts) != len(by) {
+			return firsts() // not one: by the first column alone, a superset
+		}
+		for i, p := range parts {
+			if !seen[i][p] {
+				seen[i][p] = true
+				by[i].vals = append(by[i].vals, p)
+			}
+		}
+	}
+	for i := range by {
+		slices.Sort(by[i].vals)
+	}
+	return by
+}
+
 // groupsFromRows computes the groups ids (each with its first group_by
 // value's text) from all their live root rows into groups; a group without
 // rows is nil.
@@ -265,8 +302,7 @@ func (b *builder) groupsFromRows(ctx context.Context, ids map[string]string, gro
 		return nil
 	}
 	v := b.view
-	first := slices.Compact(slices.Sorted(maps.Values(ids)))
-	rows, err := b.tx.rowsByColumn(ctx, v.Root, v.IDColumns[0], first, b.e.groupCols[v], 0)
+	rows, err := b.tx.rowsByColumn(ctx, v.Root, groupLookup(v, ids), b.e.groupCols[v], 0)
 	if err != nil {
 		return err
 	}

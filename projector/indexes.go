@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -43,6 +44,24 @@ func joinIndex(src *projections.Source, col string) stateIndex {
 	return stateIndex{table: t, name: indexName(t + ":" + col),
 		on:  `((data->>` + quoteLiteral(col) + `))`,
 		def: `USING btree (((data ->> ` + quoteLiteral(col) + `::text)))`}
+}
+
+// groupIndex is the index a view grouped by several columns lists its
+// groups through, in the order of their values (see state.groups): the
+// text of their JSON array, which no index can hold (jsonb_build_array is
+// not immutable), made every page of a rebuild's listing read the whole
+// table. Named state_<source>#group("a","b").
+func groupIndex(v *projections.View) stateIndex {
+	t := "state_" + v.Root.Name
+	names, on, def := make([]string, len(v.IDColumns)), make([]string, len(v.IDColumns)), make([]string, len(v.IDColumns))
+	for i, c := range v.IDColumns {
+		names[i] = strconv.Quote(c)
+		on[i] = `(data->>` + quoteLiteral(c) + `)`
+		def[i] = `((data ->> ` + quoteLiteral(c) + `::text))`
+	}
+	return stateIndex{table: t, name: indexName(t + "#group(" + strings.Join(names, ",") + ")"),
+		on:  `(` + strings.Join(on, ", ") + `) WHERE NOT deleted`,
+		def: `USING btree (` + strings.Join(def, ", ") + `) WHERE (NOT deleted)`}
 }
 
 // indexName makes a name fit PostgreSQL's 63 bytes: a longer one is cut

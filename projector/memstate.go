@@ -157,6 +157,9 @@ func (s *memState) liveRows(_ context.Context, src *projections.Source, after st
 func (s *memState) groups(_ context.Context, v *projections.View, after string, started bool, limit int) ([]map[string]any, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(v.IDColumns) > 1 {
+		return s.tupleGroups(v, after, started, limit)
+	}
 	byGroup := map[string]map[string]any{}
 	for _, r := range s.rows[v.Root.Name] {
 		if r.deleted {
@@ -179,6 +182,48 @@ func (s *memState) groups(_ context.Context, v *projections.View, after string, 
 		last = g
 	}
 	return out, last, nil
+}
+
+// tupleGroups is state.tupleGroups: groups in the order of their values,
+// after the JSON array of texts after.
+func (s *memState) tupleGroups(v *projections.View, after string, started bool, limit int) ([]map[string]any, string, error) {
+	var from []string
+	if started {
+		if err := json.Unmarshal([]byte(after), &from); err != nil {
+			return nil, "", fmt.Errorf("list groups of %s: cursor %q is no tuple", v.Name, after)
+		}
+	}
+	type group struct {
+		vals []string
+		row  map[string]any
+	}
+	byGroup := map[string]group{}
+	for _, r := range s.rows[v.Root.Name] {
+		vals, ok := pick(r.data, v.IDColumns)
+		if r.deleted || !ok {
+			continue
+		}
+		texts := make([]string, len(vals))
+		for i, x := range vals {
+			texts[i], _ = text(x)
+		}
+		id, _ := docID(vals)
+		if _, seen := byGroup[id]; !seen && (!started || slices.Compare(texts, from) > 0) {
+			byGroup[id] = group{texts, r.data}
+		}
+	}
+	groups := slices.SortedFunc(maps.Values(byGroup), func(a, b group) int { return slices.Compare(a.vals, b.vals) })
+	var out []map[string]any
+	var last []string
+	for _, g := range groups[:min(limit, len(groups))] {
+		out = append(out, cloneRow(g.row))
+		last = g.vals
+	}
+	if len(out) == 0 {
+		return nil, "", nil
+	}
+	cursor, err := json.Marshal(last)
+	return out, string(cursor), err
 }
 
 // groupText renders a group key as groupExpr does in SQL: ->> of one
@@ -317,18 +362,26 @@ func (t memTx) rowsBefore(_ context.Context, src *projections.Source, pos debezi
 
 // rowsByColumn returns the rows in key order: PostgreSQL gives no order,
 // and one that does not depend on map iteration keeps test runs repeatable.
-func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col string, vals []string, cols []string, limit int) ([]stateRow, error) {
-	want := make(map[string]bool, len(vals))
-	for _, v := range vals {
-		want[v] = true
+func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error) {
+	want := make([]map[string]bool, len(by))
+	for i, c := range by {
+		want[i] = make(map[string]bool, len(c.vals))
+		for _, v := range c.vals {
+			want[i][v] = true
+		}
+	}
+	matches := func(row map[string]any) bool {
+		for i, c := range by {
+			if v, ok := text(row[c.col]); !ok || !want[i][v] {
+				return false
+			}
+		}
+		return true
 	}
 	table := t.s.rows[src.Name]
 	var out []stateRow
 	for k, r := range table {
-		if r.deleted {
-			continue
-		}
-		if v, ok := text(r.data[col]); ok && want[v] {
+		if !r.deleted && matches(r.data) {
 			out = append(out, stateRow{Key: k, Data: slimRow(r.data, cols)})
 		}
 	}
@@ -339,8 +392,8 @@ func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, col stri
 	return out, nil
 }
 
-func (t memTx) eachRow(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, page int, fn func([]stateRow) error) error {
-	rows, _ := t.rowsByColumn(ctx, src, col, vals, cols, 0)
+func (t memTx) eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error {
+	rows, _ := t.rowsByColumn(ctx, src, by, cols, 0)
 	for len(rows) > 0 {
 		n := min(page, len(rows))
 		if err := fn(rows[:n]); err != nil {

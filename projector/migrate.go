@@ -84,6 +84,12 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			obsolete = append(obsolete, joinIndex(src, src.Key[0]))
 		}
 	}
+	for _, v := range plan.Views {
+		if ix := groupIndex(v); len(v.GroupBy) > 0 && len(v.IDColumns) > 1 &&
+			!slices.ContainsFunc(indexes, func(o stateIndex) bool { return o.name == ix.name }) {
+			indexes = append(indexes, ix)
+		}
+	}
 	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projector.migrate'))`); err != nil {
 			return err

@@ -34,7 +34,20 @@ func (e *Engine) DocIDs(ctx context.Context, view string, after string, limit in
 		}
 		return a[v], cursorMark + rows[len(rows)-1].Key, nil
 	}
-	// Group keys: the distinct group values, in their text order.
+	// Group keys: the distinct group values, in their text order (of each
+	// value in turn, for several group_by columns).
+	mark := cursorMark
+	if len(v.IDColumns) > 1 {
+		mark = tupleMark
+		if !strings.HasPrefix(after, tupleMark) {
+			// An earlier version's cursor, in the order of the keys'
+			// JSON text: the listing starts again (recomputing a group
+			// twice is harmless, skipping one is not).
+			from, started = "", false
+		} else {
+			from = strings.TrimPrefix(after, tupleMark)
+		}
+	}
 	rows, last, err := e.state.groups(ctx, v, from, started, limit)
 	if err != nil || len(rows) == 0 {
 		return nil, "", err
@@ -43,8 +56,12 @@ func (e *Engine) DocIDs(ctx context.Context, view string, after string, limit in
 	for _, row := range rows {
 		a.rootDoc(v, row)
 	}
-	return a[v], cursorMark + last, nil
+	return a[v], mark + last, nil
 }
+
+// tupleMark starts the cursors of a view grouped by several columns,
+// which point after a tuple of values (the JSON array of their texts).
+const tupleMark = "\x02"
 
 // cursorMark starts every cursor DocIDs returns, so that a document whose
 // key is the empty string has a cursor too ("" is the start).

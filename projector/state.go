@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -45,8 +46,9 @@ type store interface {
 	// liveRows lists up to limit live rows of src with keys after `after`
 	// (from the first when not started), in key order.
 	liveRows(ctx context.Context, src *projections.Source, after string, started bool, limit int) ([]stateRow, error)
-	// collectTombstones deletes up to limit tombstones of src whose delete
-	// was applied more than age ago, and says how many it deleted.
+	// collectTombstones deletes the tombstones of src whose delete was
+	// applied more than age ago, up to limit per statement, and says how
+	// many it deleted.
 	collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error)
 	// groups lists up to limit distinct group keys of an aggregation view
 	// after `after` (from the first when not started; in key order), each
@@ -65,11 +67,11 @@ type stateTx interface {
 	apply(ctx context.Context, src *projections.Source, changes []rowChange, shape rowShape) ([]applied, error)
 	// rowsByKey reads the rows with the given keys, deleted ones included.
 	rowsByKey(ctx context.Context, src *projections.Source, keys []string) ([]stateRow, error)
-	// rowsByColumn reads the live rows whose column col has one of vals
-	// (compared as the text of the value, as data->>'col'), with only the
-	// columns cols (all of them when cols is nil), at most limit of them
-	// (all when limit is 0).
-	rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, limit int) ([]stateRow, error)
+	// rowsByColumn reads the live rows whose columns each have one of
+	// their values in by (compared as the text of the value, as
+	// data->>'col'), with only the columns cols (all of them when cols is
+	// nil), at most limit of them (all when limit is 0).
+	rowsByColumn(ctx context.Context, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error)
 	// insertPending records docs as pending and returns them with their ids.
 	insertPending(ctx context.Context, docs []pendingDoc) ([]pendingDoc, error)
 	// revisions gives each doc (ids sorted) its next revision (next) or
@@ -80,9 +82,9 @@ type stateTx interface {
 	// computed absent: their revisions may be collected once deleted
 	// longer than the retention (see collectRevisions).
 	deletedDocs(ctx context.Context, view string, ids []string) error
-	// eachRow calls fn with the live rows whose column col has one of vals
-	// (as rowsByColumn), page of them at a time, holding no more.
-	eachRow(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, page int, fn func([]stateRow) error) error
+	// eachRow calls fn with the live rows whose columns have their values
+	// in by (as rowsByColumn), page of them at a time, holding no more.
+	eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error
 	// rowsBefore reads the live rows of src written at positions older than
 	// pos: what a truncate at pos removes.
 	rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error)
@@ -168,6 +170,18 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 	input, err := gojson.MarshalWithOption(changes, gojson.UnorderedMap())
 	if err != nil {
 		return nil, fmt.Errorf("encode state changes of %s: %w", src.Name, err)
+	}
+	if len(input) > maxApplyInput && len(changes) > 1 {
+		// jsonb takes 256 MB at most: a truncate of a big table (its
+		// deletes) would be refused on every retry. Its keys are
+		// distinct, so halves apply alike.
+		half := len(changes) / 2
+		first, err := s.apply(ctx, tx, src, changes[:half], shape)
+		if err != nil {
+			return nil, err
+		}
+		rest, err := s.apply(ctx, tx, src, changes[half:], shape)
+		return append(first, rest...), err
 	}
 	q := s.applySQL(src, shape, changes)
 	// Two statements, so that the upsert's snapshot is taken once the lock
@@ -319,27 +333,44 @@ func (s *state) rowsByKey(ctx context.Context, q querier, src *projections.Sourc
 	return s.query(ctx, q, src, `SELECT key, data, deleted FROM `+s.table(src)+` WHERE key = ANY($1)`, keys)
 }
 
-// rowsByColumn reads the live rows whose column col has one of vals (as
+// columnIn is a column of a source and the texts of the values one of
+// which a row's column must have. A lookup by several columns (a
+// composite join, a group_by) matches each with its own values: a
+// superset of the rows whose tuples are wanted, which the caller sorts
+// out, and for one tuple exactly them.
+type columnIn struct {
+	col  string
+	vals []string
+}
+
+// rowsByColumn reads the live rows whose columns have their values in by (as
 // text), with only the columns cols (nil: all), at most limit (0: all).
-func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, col string, vals []string, cols []string, limit int) ([]stateRow, error) {
-	// The column is a literal, not a parameter, so that the planner matches
-	// the expression index on (data->>'col'); the key is the text of the
-	// column's value, as data->>'col' is, where the key finds the rows.
-	sql := s.byColumnSQL(src, col, cols)
+func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error) {
+	sql, args := s.byColumnSQL(src, by, cols)
 	if limit > 0 {
 		sql += ` LIMIT ` + strconv.Itoa(limit)
 	}
-	return s.query(ctx, q, src, sql, vals)
+	return s.query(ctx, q, src, sql, args...)
 }
 
-// byColumnSQL selects the live rows whose column col has one of $1, with
-// only the columns cols (nil: all).
-func (s *state) byColumnSQL(src *projections.Source, col string, cols []string) string {
-	by := `data->>` + quoteLiteral(col)
-	if src.KeyedBy(col) {
-		by = `key`
+// byColumnSQL selects the live rows whose columns have their values in by,
+// with only the columns cols (nil: all), and gives its arguments. Each
+// column is a literal, not a parameter, so that the planner matches the
+// expression index on (data->>'col'), one per column (combined by a bitmap
+// when several are selective); the key is the text of the column's value,
+// as data->>'col' is, where the key finds the rows.
+func (s *state) byColumnSQL(src *projections.Source, by []columnIn, cols []string) (string, []any) {
+	sql := `SELECT key, ` + slim("data", cols) + `, deleted FROM ` + s.table(src) + ` WHERE NOT deleted`
+	args := make([]any, len(by))
+	for i, c := range by {
+		expr := `data->>` + quoteLiteral(c.col)
+		if src.KeyedBy(c.col) {
+			expr = `key`
+		}
+		sql += ` AND ` + expr + ` = ANY($` + strconv.Itoa(i+1) + `)`
+		args[i] = c.vals
 	}
-	return `SELECT key, ` + slim("data", cols) + `, deleted FROM ` + s.table(src) + ` WHERE NOT deleted AND ` + by + ` = ANY($1)`
+	return sql, args
 }
 
 func (s *state) query(ctx context.Context, q querier, src *projections.Source, sql string, args ...any) ([]stateRow, error) {
@@ -362,6 +393,10 @@ func (s *state) query(ctx context.Context, q querier, src *projections.Source, s
 	}
 	return out, rows.Err()
 }
+
+// maxApplyInput bounds the JSON of the changes one statement of apply
+// writes to a state table, well under jsonb's 256 MB.
+var maxApplyInput = 64 << 20
 
 // querier is a pool or a transaction.
 type querier interface {
@@ -470,18 +505,19 @@ func (t pgTx) rowsBefore(ctx context.Context, src *projections.Source, pos debez
 		WHERE NOT deleted AND (pos_hi, pos_lo) < ($1::bigint, $2::bigint)`, pos.Hi, pos.Lo)
 }
 
-func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, limit int) ([]stateRow, error) {
-	return t.s.rowsByColumn(ctx, t.tx, src, col, vals, cols, limit)
+func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error) {
+	return t.s.rowsByColumn(ctx, t.tx, src, by, cols, limit)
 }
 
 var cursors atomic.Int64
 
 // eachRow reads the rows through a cursor: the transaction holds the state
 // lock, so they stay as they are between the pages, and fn may write.
-func (t pgTx) eachRow(ctx context.Context, src *projections.Source, col string, vals []string, cols []string, page int, fn func([]stateRow) error) (err error) {
+func (t pgTx) eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) (err error) {
 	// Named apart: a page's fn may read through a cursor of its own.
 	cursor := "projector_rows_" + strconv.FormatInt(cursors.Add(1), 10)
-	if _, err := t.tx.Exec(ctx, `DECLARE `+cursor+` NO SCROLL CURSOR FOR `+t.s.byColumnSQL(src, col, cols), vals); err != nil {
+	sql, args := t.s.byColumnSQL(src, by, cols)
+	if _, err := t.tx.Exec(ctx, `DECLARE `+cursor+` NO SCROLL CURSOR FOR `+sql, args...); err != nil {
 		return fmt.Errorf("read state of %s: %w", src.Name, err)
 	}
 	for {
@@ -514,21 +550,35 @@ func afterOp(started bool) string {
 
 // collectTombstones skips rows a batch is writing (SKIP LOCKED), and the
 // delete checks again that each row is still an old tombstone: a change
-// applied to it meanwhile keeps it.
+// applied to it meanwhile keeps it. The chunks walk the tombstone index in
+// key order, each from after the last key the one before deleted: one
+// that looked from the start of the index again, past the young
+// tombstones and the dead entries the chunks before left, would make a
+// backlog cost its square.
 func (s *state) collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error) {
 	t := s.table(src)
-	tag, err := s.pool.Exec(ctx, `WITH old AS (
-			SELECT key FROM `+t+` WHERE deleted AND updated_at < now() - make_interval(secs => $1)
-			LIMIT $2 FOR UPDATE SKIP LOCKED)
-		DELETE FROM `+t+` s USING old
-		WHERE s.key = old.key AND s.deleted AND s.updated_at < now() - make_interval(secs => $1)`, age.Seconds(), limit)
-	if err != nil {
-		return 0, fmt.Errorf("collect tombstones of %s: %w", src.Name, err)
+	old := `deleted AND updated_at < now() - make_interval(secs => $1)`
+	sql := `WITH gone AS (DELETE FROM ` + t + ` WHERE key = ANY(ARRAY(
+			SELECT key FROM ` + t + ` WHERE ` + old + ` AND key > $3
+			ORDER BY key LIMIT $2 FOR UPDATE SKIP LOCKED)) AND ` + old + ` RETURNING key)
+		SELECT count(*), coalesce(max(key), '') FROM gone`
+	var total int64
+	for after := ""; ; {
+		var n int64
+		if err := s.pool.QueryRow(ctx, sql, age.Seconds(), limit, after).Scan(&n, &after); err != nil {
+			return total, fmt.Errorf("collect tombstones of %s: %w", src.Name, err)
+		}
+		total += n
+		if n < int64(limit) {
+			return total, nil
+		}
 	}
-	return tag.RowsAffected(), nil
 }
 
 func (s *state) groups(ctx context.Context, v *projections.View, after string, started bool, limit int) ([]map[string]any, string, error) {
+	if len(v.IDColumns) > 1 {
+		return s.tupleGroups(ctx, v, after, started, limit)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (g) g, data FROM (
 		SELECT `+groupExpr(v)+` AS g, data FROM `+s.table(v.Root)+` WHERE NOT deleted) s
 		WHERE g `+afterOp(started)+` $1 ORDER BY g LIMIT $2`, after, limit)
@@ -552,4 +602,60 @@ func (s *state) groups(ctx context.Context, v *projections.View, after string, s
 		last = g
 	}
 	return out, last, rows.Err()
+}
+
+// tupleGroups lists the groups of a view grouped by several columns in the
+// order of their values, after the tuple after (the JSON array of their
+// texts), through the view's group index (groupIndex): each page reads its
+// own groups' rows. A row with a null among them is in no group.
+func (s *state) tupleGroups(ctx context.Context, v *projections.View, after string, started bool, limit int) ([]map[string]any, string, error) {
+	n := len(v.IDColumns)
+	exprs, params := make([]string, n), make([]string, n)
+	cond := "NOT deleted"
+	for i, c := range v.IDColumns {
+		exprs[i] = `data->>` + quoteLiteral(c)
+		params[i] = "$" + strconv.Itoa(i+2)
+		cond += " AND " + exprs[i] + " IS NOT NULL"
+	}
+	args := []any{limit}
+	if started {
+		var parts []string
+		if err := json.Unmarshal([]byte(after), &parts); err != nil || len(parts) != n {
+			return nil, "", fmt.Errorf("list groups of %s: cursor %q is no tuple of %d values", v.Name, after, n)
+		}
+		cond += " AND (" + strings.Join(exprs, ", ") + ") > (" + strings.Join(params, ", ") + ")"
+		for _, p := range parts {
+			args = append(args, p)
+		}
+	}
+	cols := strings.Join(exprs, ", ")
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (`+cols+`) data FROM `+s.table(v.Root)+
+		` WHERE `+cond+` ORDER BY `+cols+` LIMIT $1`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list groups of %s: %w", v.Name, err)
+	}
+	defer rows.Close()
+	var out []map[string]any
+	var last []string
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, "", err
+		}
+		row, err := decodeRow(data)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, row)
+		last = last[:0]
+		for _, c := range v.IDColumns {
+			t, _ := text(row[c])
+			last = append(last, t)
+		}
+	}
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return nil, "", err
+	}
+	cursor, err := json.Marshal(last)
+	return out, string(cursor), err
 }

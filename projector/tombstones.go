@@ -20,16 +20,11 @@ const tombstoneChunk = 10_000
 func (e *Engine) CollectTombstones(ctx context.Context, retention time.Duration) (int64, error) {
 	var total int64
 	for _, src := range e.plan.Sources {
-		for {
-			n, err := e.state.collectTombstones(ctx, src, retention, tombstoneChunk)
-			if err != nil {
-				return total, fmt.Errorf("%w: %w", ErrState, err)
-			}
-			total += n
-			e.metrics.tombstones.WithLabelValues(src.Name).Add(float64(n))
-			if n < tombstoneChunk {
-				break
-			}
+		n, err := e.state.collectTombstones(ctx, src, retention, tombstoneChunk)
+		total += n
+		e.metrics.tombstones.WithLabelValues(src.Name).Add(float64(n))
+		if err != nil {
+			return total, fmt.Errorf("%w: %w", ErrState, err)
 		}
 	}
 	return total, nil

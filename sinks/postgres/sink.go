@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/projectorhq/projector/internal/pgpages"
 	"github.com/projectorhq/projector/sinks"
 )
 
@@ -414,50 +414,28 @@ func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (in
 // rows a batch is writing: one statement over a backlog would hold every
 // tombstone a live batch recreates until it commits, and deadlock with a
 // batch rewriting two of them. The chunks walk the table a range of pages
-// at a time (a TID range scan), so that a purge reads the table once
-// whatever its backlog: there is no index to find tombstones by age, which
-// would cost every write (an index on _updated_at makes no update HOT),
-// and chunks that each scanned from the start would cost the square of the
-// backlog. A page added since the purge began holds no old tombstone: a
-// row is only ever moved by a write, which dates it anew.
+// at a time (pgpages), so that a purge reads the table about once
+// whatever its backlog: there is no index to find tombstones by age,
+// which would cost every write (an index on _updated_at makes no update
+// HOT).
 func (s *Sink) purge(ctx context.Context, table pgx.Identifier, olderThan time.Duration) (int64, error) {
-	var pages int64
-	// A table dropped behind projector's back has no pages (and is left
-	// to a rebuild; see View.Lost).
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(pg_relation_size(to_regclass($1)), 0) / current_setting('block_size')::bigint`,
-		table.Sanitize()).Scan(&pages)
-	if err != nil {
-		return 0, err
-	}
 	sql := purgeSQL(table)
-	var total int64
-	for first := int64(0); first < pages; first += purgePages {
-		for {
-			tag, err := s.pool.Exec(ctx, sql, olderThan.Seconds(), purgeChunk, pageTID(first), pageTID(first+purgePages))
-			if err != nil {
-				return total, err
-			}
-			total += tag.RowsAffected()
-			if tag.RowsAffected() < purgeChunk {
-				break
-			}
-		}
-	}
-	return total, nil
+	return pgpages.Sweep(ctx, s.pool, table, purgePages, purgeChunk, func(ctx context.Context, from, to pgtype.TID) (int64, pgtype.TID, error) {
+		var n int64
+		var last pgtype.TID
+		err := s.pool.QueryRow(ctx, sql, olderThan.Seconds(), purgeChunk, from, to).Scan(&n, &last)
+		return n, last, err
+	})
 }
 
 // purgeSQL deletes up to $2 tombstones older than $1 seconds among the
-// rows in the pages from $3 up to $4.
+// rows from position $3 up to $4, and returns how many and the last one's
+// position.
 func purgeSQL(table pgx.Identifier) string {
 	t := table.Sanitize()
-	return "DELETE FROM " + t + " WHERE ctid IN (SELECT ctid FROM " + t +
-		" WHERE ctid >= $3 AND ctid < $4 AND " + quote(colDeleted) + " AND " + quote(colUpdatedAt) + " < now() - make_interval(secs => $1)" +
-		" LIMIT $2 FOR UPDATE SKIP LOCKED)"
-}
-
-// pageTID is the first tuple position of a page.
-func pageTID(page int64) pgtype.TID {
-	return pgtype.TID{BlockNumber: uint32(min(page, math.MaxUint32)), Valid: true}
+	return "WITH gone AS (DELETE FROM " + t + " WHERE ctid IN (SELECT ctid FROM " + t +
+		" WHERE " + pgpages.Cond(3) + " AND " + quote(colDeleted) + " AND " + quote(colUpdatedAt) + " < now() - make_interval(secs => $1)" +
+		" LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING ctid) SELECT count(*), max(ctid) FROM gone"
 }
 
 // purgeChunk is how many tombstones one statement of PurgeTombstones

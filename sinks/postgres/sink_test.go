@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/projectorhq/projector/internal/testenv"
@@ -330,48 +332,97 @@ func TestDuplicateIDsInBatch(t *testing.T) {
 
 // TestPurgeInChunks: a backlog of tombstones larger than a purge's chunk,
 // over more pages than a chunk reads, is purged whole, a chunk per
-// statement, and counted once; live docs and recent tombstones stay.
+// statement, and counted once; live docs and recent tombstones stay. Each
+// chunk starts after the last row the one before it deleted: none reads
+// its range of pages from the start again.
 func TestPurgeInChunks(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
-	s := newSink(t, pool, ordersView("orders"))
-	defer func(n, p int64) { purgeChunk, purgePages = n, p }(purgeChunk, purgePages)
-	purgeChunk, purgePages = 7, 2
-	var docs []sinks.Doc
-	for id := 1; id <= 1500; id++ {
-		if id%3 == 0 {
-			docs = append(docs, order("orders", id, 1))
-			continue
-		}
-		docs = append(docs, sinks.Doc{View: "orders", ID: fmt.Sprint(id), Key: map[string]any{"id": json.Number(fmt.Sprint(id))}, Rev: 1, Deleted: true})
-	}
-	if err := s.Write(t.Context(), docs); err != nil {
-		t.Fatal(err)
-	}
-	// Age every row but the tombstones whose id ends in 1: those stay.
-	if _, err := pool.Exec(t.Context(), "UPDATE orders__g1 SET _updated_at = now() - interval '2 hours' WHERE id % 10 <> 1"); err != nil {
-		t.Fatal(err)
-	}
-	var pages int64
-	if err := pool.QueryRow(t.Context(), "SELECT pg_relation_size('orders__g1') / 8192").Scan(&pages); err != nil || pages <= 3*purgePages {
-		t.Fatalf("the table has %d pages (%v); the test needs more than three chunks' worth", pages, err)
-	}
-	var old, recent, live int64
-	if err := pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE _deleted AND id % 10 <> 1),
-		count(*) FILTER (WHERE _deleted AND id % 10 = 1), count(*) FILTER (WHERE NOT _deleted) FROM orders__g1`).Scan(&old, &recent, &live); err != nil {
-		t.Fatal(err)
-	}
-	n, err := s.PurgeTombstones(t.Context(), time.Hour)
-	if err != nil || n != old {
-		t.Fatalf("Purge = %d, %v; want the %d old tombstones purged", n, err, old)
-	}
-	var tombstones, rows int64
-	if err := pool.QueryRow(t.Context(), "SELECT count(*) FILTER (WHERE _deleted), count(*) FROM orders__g1").Scan(&tombstones, &rows); err != nil {
-		t.Fatal(err)
-	}
-	if tombstones != recent || rows != recent+live {
-		t.Fatalf("%d rows, %d tombstones left; want the %d live docs and the %d recent tombstones", rows, tombstones, live, recent)
+	for _, pages := range []int64{2, 1 << 20} {
+		t.Run(fmt.Sprint(pages, " pages"), func(t *testing.T) {
+			_, url := testenv.Postgres(t)
+			cfg, err := pgxpool.ParseConfig(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			starts := &purgeStarts{}
+			cfg.ConnConfig.Tracer = starts
+			pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(pool.Close)
+			s := newSink(t, pool, ordersView("orders"))
+			defer func(n, p int64) { purgeChunk, purgePages = n, p }(purgeChunk, purgePages)
+			purgeChunk, purgePages = 7, pages
+			var docs []sinks.Doc
+			for id := 1; id <= 1500; id++ {
+				if id%3 == 0 {
+					docs = append(docs, order("orders", id, 1))
+					continue
+				}
+				docs = append(docs, sinks.Doc{View: "orders", ID: fmt.Sprint(id), Key: map[string]any{"id": json.Number(fmt.Sprint(id))}, Rev: 1, Deleted: true})
+			}
+			if err := s.Write(t.Context(), docs); err != nil {
+				t.Fatal(err)
+			}
+			// Age every row but the tombstones whose id ends in 1: those stay.
+			if _, err := pool.Exec(t.Context(), "UPDATE orders__g1 SET _updated_at = now() - interval '2 hours' WHERE id % 10 <> 1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pool.Exec(t.Context(), "VACUUM orders__g1"); err != nil { // the update's old versions
+				t.Fatal(err)
+			}
+			var tablePages int64
+			if err := pool.QueryRow(t.Context(), "SELECT pg_relation_size('orders__g1') / 8192").Scan(&tablePages); err != nil || tablePages <= 3*2 {
+				t.Fatalf("the table has %d pages (%v); the test needs more than three ranges' worth", tablePages, err)
+			}
+			var old, recent, live int64
+			if err := pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE _deleted AND id % 10 <> 1),
+				count(*) FILTER (WHERE _deleted AND id % 10 = 1), count(*) FILTER (WHERE NOT _deleted) FROM orders__g1`).Scan(&old, &recent, &live); err != nil {
+				t.Fatal(err)
+			}
+			starts.from = nil
+			n, err := s.PurgeTombstones(t.Context(), time.Hour)
+			if err != nil || n != old {
+				t.Fatalf("Purge = %d, %v; want the %d old tombstones purged", n, err, old)
+			}
+			var tombstones, rows int64
+			if err := pool.QueryRow(t.Context(), "SELECT count(*) FILTER (WHERE _deleted), count(*) FROM orders__g1").Scan(&tombstones, &rows); err != nil {
+				t.Fatal(err)
+			}
+			if tombstones != recent || rows != recent+live {
+				t.Fatalf("%d rows, %d tombstones left; want the %d live docs and the %d recent tombstones", rows, tombstones, live, recent)
+			}
+			if len(starts.from) < int(old/7) {
+				t.Fatalf("%d purge statements for %d tombstones in chunks of 7", len(starts.from), old)
+			}
+			for i := 1; i < len(starts.from); i++ {
+				a, b := starts.from[i-1], starts.from[i]
+				if b.BlockNumber < a.BlockNumber || b.BlockNumber == a.BlockNumber && b.OffsetNumber <= a.OffsetNumber {
+					t.Fatalf("chunk %d starts at %v, not after chunk %d's start %v: it reads rows again", i, b, i-1, a)
+				}
+			}
+		})
 	}
 }
+
+// purgeStarts records the first position of each purge statement.
+type purgeStarts struct {
+	mu   sync.Mutex
+	from []pgtype.TID
+}
+
+func (p *purgeStarts) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.HasPrefix(d.SQL, "WITH gone AS (DELETE") && len(d.Args) == 4 {
+		if tid, ok := d.Args[2].(pgtype.TID); ok {
+			p.mu.Lock()
+			p.from = append(p.from, tid)
+			p.mu.Unlock()
+		}
+	}
+	return ctx
+}
+
+func (p *purgeStarts) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // TestPurgeReadsPageRanges: a purge chunk reads its range of pages, not
 // the table from its start (which made a backlog cost its square).
@@ -383,7 +434,7 @@ func TestPurgeReadsPageRanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool.Reset()
-	rows, err := pool.Query(t.Context(), "EXPLAIN "+purgeSQL(pgx.Identifier{"public", "orders__g1"}), 3600.0, int64(10), pageTID(5), pageTID(10))
+	rows, err := pool.Query(t.Context(), "EXPLAIN "+purgeSQL(pgx.Identifier{"public", "orders__g1"}), 3600.0, int64(10), pgtype.TID{BlockNumber: 5, Valid: true}, pgtype.TID{BlockNumber: 10, Valid: true})
 	if err != nil {
 		t.Fatal(err)
 	}
