@@ -112,8 +112,9 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 		kgo.WithLogger(kslog.New(kafkaLogger(opts.Logger))),
-		kgo.OnPartitionsAssigned(func(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
+		kgo.OnPartitionsAssigned(func(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 			c.assignedTo(cl.GroupMetadata())
+			c.checkWatermarks(ctx, cl, assigned)
 			c.lags.assigned(assigned)
 			c.recover.Store(true)
 			c.joined.Store(true)

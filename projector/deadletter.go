@@ -162,12 +162,13 @@ func shrink(r *kgo.Record) bool {
 // too large (it takes less than Kafka's default) are written again without
 // their value, and only those: the others are written already. A topic
 // that is missing (the brokers did not answer at start, or it was deleted
-// since) is created, and its dead letters written again.
+// since) is created, and its dead letters written again; so is one
+// deleted and created again since the client last wrote to it.
 func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Record) error {
-	created := false
+	created, purged := false, false
 	for len(out) > 0 {
 		var again []*kgo.Record
-		missing := false
+		missing, purge := false, false
 		for _, res := range c.cl.ProduceSync(ctx, out...) {
 			switch {
 			case res.Err == nil:
@@ -179,13 +180,23 @@ func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Recor
 			case errors.Is(res.Err, kerr.UnknownTopicOrPartition) && !created:
 				missing = true
 				again = append(again, res.Record)
+			case errors.Is(res.Err, kerr.UnknownTopicID) && !purged:
+				// Deleted and created again (by us, or by an operator
+				// emptying it): the client holds the old topic ID, and
+				// keeps it until the topic is purged from producing.
+				purge = true
+				again = append(again, res.Record)
 			default:
 				return res.Err
 			}
 		}
-		if missing {
+		if purge {
+			c.cl.PurgeTopicsFromProducing(c.opts.DeadLetterTopic)
+			purged = true
+		}
+		if missing || purge {
 			c.ensureDeadLetterTopic(ctx)
-			created = true
+			created = created || missing
 		}
 		out = again
 	}

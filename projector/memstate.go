@@ -116,6 +116,19 @@ func (s *memState) forgetWatermarks(_ context.Context, topics []string) error {
 	return nil
 }
 
+func (s *memState) forgetWatermarksPast(_ context.Context, ends map[string]map[int32]int64) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for k, w := range s.marks {
+		if end, ok := ends[w.Topic][w.Partition]; ok && w.Offset > end {
+			delete(s.marks, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // saveMarks keeps the newest offset and position per partition, as the
 // SQL upsert of finish does; nothing reads them back yet but they cost nothing.
 func (s *memState) saveMarks(_ context.Context, list []*mark) error {

@@ -2,8 +2,12 @@ package projector
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"slices"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -38,6 +42,40 @@ func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []strin
 	c.cl.PurgeTopicsFromConsuming(topics...)
 	c.cl.AddConsumeTopics(topics...)
 	return nil
+}
+
+// checkWatermarks forgets the watermarks of assigned partitions that are
+// past their end: a topic deleted and created again while no member ran
+// (Kafka drops the group's offsets with it, and the new topic is consumed
+// from its start; consumeAgain covers one seen while running), or records
+// a broker lost. Such a watermark would tell readers that records are in
+// the stores before they are. It is done before the partitions are
+// consumed, and at worst (the brokers or PostgreSQL not answering in
+// time) only logged.
+func (c *Consumer) checkWatermarks(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	topics := slices.Collect(maps.Keys(assigned))
+	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
+	if err == nil {
+		err = listed.Error()
+	}
+	ends := map[string]map[int32]int64{}
+	listed.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && slices.Contains(assigned[o.Topic], o.Partition) {
+			if ends[o.Topic] == nil {
+				ends[o.Topic] = map[int32]int64{}
+			}
+			ends[o.Topic][o.Partition] = o.Offset
+		}
+	})
+	n, ferr := c.eng.state.forgetWatermarksPast(ctx, ends)
+	switch {
+	case err != nil || ferr != nil:
+		c.log.Warn("could not check the watermarks of the assigned partitions against their ends", "err", errors.Join(err, ferr))
+	case n > 0:
+		c.log.Warn("watermarks past their partitions' end forgotten: a topic was created again, or a broker lost records", "partitions", n)
+	}
 }
 
 // offsets is what committing a batch takes of its records, per partition:

@@ -112,6 +112,34 @@ func (s *state) forgetWatermarks(ctx context.Context, topics []string) error {
 	return nil
 }
 
+func (s *state) forgetWatermarksPast(ctx context.Context, ends map[string]map[int32]int64) (int64, error) {
+	type end struct {
+		Topic     string `json:"topic"`
+		Partition int32  `json:"partition"`
+		End       int64  `json:"end"`
+	}
+	var list []end
+	for t, ps := range ends {
+		for p, e := range ps {
+			list = append(list, end{t, p, e})
+		}
+	}
+	if len(list) == 0 {
+		return 0, nil
+	}
+	input, err := json.Marshal(list)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.ident("watermarks")+` w
+		USING jsonb_to_recordset($1::jsonb) AS x(topic text, partition int, "end" bigint)
+		WHERE w.topic = x.topic AND w.partition = x.partition AND w."offset" > x."end"`, input)
+	if err != nil {
+		return 0, fmt.Errorf("%w: forget watermarks past their partitions' end: %w", ErrState, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 func (s *state) marksSQL() string {
 	return `INSERT INTO ` + s.ident("watermarks") + ` AS w
 		(source, topic, partition, "offset", pos_hi, pos_lo, updated_at)

@@ -43,6 +43,9 @@ type store interface {
 	finish(ctx context.Context, ids []int64, marks []*mark) error
 	// forgetWatermarks deletes the watermarks of topics (created again).
 	forgetWatermarks(ctx context.Context, topics []string) error
+	// forgetWatermarksPast deletes the watermarks past their partition's
+	// end offset in ends (topic → partition → end) and says how many.
+	forgetWatermarksPast(ctx context.Context, ends map[string]map[int32]int64) (int64, error)
 	// liveRows lists up to limit live rows of src with keys after `after`
 	// (from the first when not started), in key order.
 	liveRows(ctx context.Context, src *projections.Source, after string, started bool, limit int) ([]stateRow, error)
