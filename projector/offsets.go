@@ -53,9 +53,12 @@ func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []strin
 // consumed, and at worst (the brokers or PostgreSQL not answering in
 // time) only logged.
 func (c *Consumer) checkWatermarks(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	topics := slices.Collect(maps.Keys(assigned))
+	if len(topics) == 0 {
+		return // a rebalance that gave this member nothing (no topics: every topic)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	topics := slices.Collect(maps.Keys(assigned))
 	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
 	if err == nil {
 		err = listed.Error()

@@ -561,14 +561,16 @@ func afterOp(started bool) string {
 func (s *state) collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error) {
 	t := s.table(src)
 	old := `deleted AND updated_at < now() - make_interval(secs => $1)`
-	sql := `WITH gone AS (DELETE FROM ` + t + ` WHERE key = ANY(ARRAY(
-			SELECT key FROM ` + t + ` WHERE ` + old + ` AND key > $3
+	sql := func(started bool) string {
+		return `WITH gone AS (DELETE FROM ` + t + ` WHERE key = ANY(ARRAY(
+			SELECT key FROM ` + t + ` WHERE ` + old + ` AND key ` + afterOp(started) + ` $3
 			ORDER BY key LIMIT $2 FOR UPDATE SKIP LOCKED)) AND ` + old + ` RETURNING key)
 		SELECT count(*), coalesce(max(key), '') FROM gone`
+	}
 	var total int64
-	for after := ""; ; {
+	for after, started := "", false; ; started = true {
 		var n int64
-		if err := s.pool.QueryRow(ctx, sql, age.Seconds(), limit, after).Scan(&n, &after); err != nil {
+		if err := s.pool.QueryRow(ctx, sql(started), age.Seconds(), limit, after).Scan(&n, &after); err != nil {
 			return total, fmt.Errorf("collect tombstones of %s: %w", src.Name, err)
 		}
 		total += n

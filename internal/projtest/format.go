@@ -175,7 +175,7 @@ func (p *parser) document(raw []byte) (top *yaml.Node, err error) {
 func (p *parser) syntaxError(err error, raw []byte) error {
 	line, col, msg := config.YAMLSyntaxError(err, raw)
 	if line == 0 {
-		return fmt.Errorf("%w: %s: invalid YAML: %s", ErrMalformed, p.path, msg)
+		line, col = 1, 1 // yaml.v3 names no line for some errors: the file's start, as validate
 	}
 	return fmt.Errorf("%w: %s:%d:%d: invalid YAML: %s", ErrMalformed, p.path, line, col, msg)
 }

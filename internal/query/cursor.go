@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -25,9 +27,9 @@ import (
 
 // maxCursorBytes bounds a cursor before it is decoded; the server issues
 // none longer. Only id values of kilobytes come near it: the engine
-// refuses keys over 2,048 bytes, which the cursor carries with JSON's
-// escapes (6 bytes a control character: \u0001) in base64, beside a sort
-// key of at most maxKeyedCursor.
+// refuses key values over 2,048 bytes each, which the cursor carries
+// compressed (see sign) in base64, beside a sort key of at most
+// maxKeyedCursor.
 const maxCursorBytes = 24576
 
 // maxKeyedCursor bounds a cursor that carries its sort key: with a longer
@@ -108,6 +110,19 @@ func (c cursorCodec) sign(cur cursor) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if len(payload) > compressFrom {
+		// Long id values: JSON writes a control character as six bytes
+		// (\u0001), and a composite id has several values of up to 2 KB.
+		// Compressed, a cursor stays within maxCursorBytes.
+		var buf bytes.Buffer
+		buf.WriteByte(compressedMark)
+		w, _ := flate.NewWriter(&buf, flate.BestCompression)
+		w.Write(payload)
+		w.Close()
+		if buf.Len() < len(payload) {
+			payload = buf.Bytes()
+		}
+	}
 	b64 := base64.RawURLEncoding
 	return b64.EncodeToString(payload) + "." + b64.EncodeToString(c.mac(payload)), nil
 }
@@ -162,9 +177,26 @@ func (c cursorCodec) decode(s string) (cursor, error) {
 	if err != nil || !hmac.Equal(mac[:n], c.mac(payload)) {
 		return cursor{}, bad
 	}
+	if len(payload) > 0 && payload[0] == compressedMark {
+		// Signed by this server, so compressed by it: still bounded.
+		inflated, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(payload[1:])), maxInflated+1))
+		if err != nil || len(inflated) > maxInflated {
+			return cursor{}, bad
+		}
+		payload = inflated
+	}
 	var cur cursor
 	if err := json.Unmarshal(payload, &cur); err != nil {
 		return cursor{}, bad
 	}
 	return cur, nil
 }
+
+// A cursor's payload longer than compressFrom is compressed (DEFLATE),
+// marked by a first byte JSON never starts with; maxInflated bounds what
+// one inflates to.
+const (
+	compressFrom   = 1024
+	compressedMark = 'z'
+	maxInflated    = 1 << 20
+)
