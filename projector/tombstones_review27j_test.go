@@ -10,7 +10,7 @@ import (
 )
 
 // TestR27jCollectEmptyKeyTombstone: a source row whose key is the empty
-// string (a text primary key '' or a MongoDB _id "", which the engine
+// string (a text primary key ” or a MongoDB _id "", which the engine
 // takes: see cursorMark) leaves a tombstone when deleted, like any other.
 // collectTombstones walks the tombstone index from after the key "" and
 // so never reaches it: the tombstone is kept forever, where the previous
