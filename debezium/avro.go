@@ -174,6 +174,11 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 	if k != nil {
 		ch.Key = k
 	}
+	if hint == keyMongo {
+		if err := d.mongoKeyHints(&ch); err != nil {
+			return Change{}, err
+		}
+	}
 	return ch, nil
 }
 

@@ -232,6 +232,11 @@ func (d *Decoder) Decode(key, value []byte) (Change, error) {
 	if k != nil {
 		ch.Key = k
 	}
+	if hint == keyMongo || hint == keyMongoUnwrapped {
+		if err := d.mongoKeyHints(&ch); err != nil {
+			return Change{}, err
+		}
+	}
 	return ch, nil
 }
 

@@ -38,6 +38,16 @@ func (d *Decoder) mongoHints(ch *Change) error {
 	return nil
 }
 
+// mongoKeyHints applies the declared types to a MongoDB record's key, once
+// it is read: the state finds the row by its text, which must be the text
+// the row's own _id reads as (a uuid in lower case).
+func (d *Decoder) mongoKeyHints(ch *Change) error {
+	if len(d.hints) == 0 || ch.Kind != KindChange {
+		return nil
+	}
+	return d.hintRow("key", ch.Key)
+}
+
 func (d *Decoder) hintRow(where string, row map[string]any) error {
 	for name, v := range row {
 		c := d.hints[name] // a patch's dotted paths into a field match none
@@ -119,6 +129,14 @@ func hinted(c *codec, v any) (any, error) {
 			return temporalFromString(c, v)
 		}
 		return nil, bad("expected a date or time, found %s", typeName(v))
+	case kUUID:
+		// A string, or a $binary of subtype 3 or 4 (read as one):
+		// canonical, as the other connectors' uuids, so that a join of
+		// it to a PostgreSQL uuid matches.
+		if s, ok := v.(string); ok {
+			return canonicalUUID([]byte(s))
+		}
+		return nil, bad("expected a uuid, found %s", typeName(v))
 	case kArray:
 		// Each element as its declared type, as the other connectors'
 		// arrays are read (numeric(10,2)[] keeps two decimals, a
