@@ -85,8 +85,10 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		}
 	}
 	for _, v := range plan.Views {
-		if ix := groupIndex(v); len(v.GroupBy) > 0 && len(v.IDColumns) > 1 &&
-			!slices.ContainsFunc(indexes, func(o stateIndex) bool { return o.name == ix.name }) {
+		if len(v.GroupBy) == 0 || len(v.IDColumns) < 2 {
+			continue
+		}
+		if ix := groupIndex(v); !slices.ContainsFunc(indexes, func(o stateIndex) bool { return o.name == ix.name }) {
 			indexes = append(indexes, ix)
 		}
 	}
