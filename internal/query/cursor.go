@@ -27,9 +27,9 @@ import (
 
 // maxCursorBytes bounds a cursor before it is decoded; the server issues
 // none longer. Only id values of kilobytes come near it: the engine
-// refuses key values over 2,048 bytes each, which the cursor carries
-// compressed (see sign) in base64, beside a sort key of at most
-// maxKeyedCursor.
+// refuses key values over 2,048 bytes each, which the cursor carries in
+// base64, compressed when need be (see checked), beside a sort key of at
+// most maxKeyedCursor.
 const maxCursorBytes = 24576
 
 // maxKeyedCursor bounds a cursor that carries its sort key: with a longer
@@ -76,7 +76,7 @@ func (c cursorCodec) next(cur cursor, bySortField bool) (string, error) {
 		return "", err
 	}
 	if len(s) <= maxKeyedCursor || !bySortField || cur.Keys[0] == nil {
-		return c.checked(s)
+		return c.checked(cur, s)
 	}
 	sum := sha256.Sum256([]byte(*cur.Keys[0]))
 	cur.Ref = hex.EncodeToString(sum[:])
@@ -90,30 +90,38 @@ func (c cursorCodec) encode(cur cursor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return c.checked(s)
+	return c.checked(cur, s)
 }
 
-// checked returns a signed cursor that decode will accept, else an error.
-func (c cursorCodec) checked(s string) (string, error) {
-	if len(s) > maxCursorBytes {
-		// Only id values of kilobytes get here; PostgreSQL's btree limit
-		// on the primary key keeps them far shorter.
-		return "", fmt.Errorf("cursor of %d bytes exceeds %d: the id values are too long", len(s), maxCursorBytes)
+// checked returns cur signed as s, or compressed when s is longer than
+// decode accepts, else an error.
+func (c cursorCodec) checked(cur cursor, s string) (string, error) {
+	if len(s) <= maxCursorBytes {
+		return s, nil
 	}
-	return s, nil
+	// Only id values of kilobytes get here: JSON writes a control
+	// character as six bytes (\u0001), and a composite id has several
+	// values of up to 2 KB. Compressed, a cursor stays within the bound.
+	z, err := c.signCompressed(cur, true)
+	if err != nil {
+		return "", err
+	}
+	if len(z) > maxCursorBytes {
+		return "", fmt.Errorf("cursor of %d bytes exceeds %d: the id values are too long", len(z), maxCursorBytes)
+	}
+	return z, nil
 }
 
-func (c cursorCodec) sign(cur cursor) (string, error) {
+func (c cursorCodec) sign(cur cursor) (string, error) { return c.signCompressed(cur, false) }
+
+func (c cursorCodec) signCompressed(cur cursor, compress bool) (string, error) {
 	// Without HTML escaping (marshal): json.Marshal writes each <, > and
 	// & as six bytes, which an id of URLs multiplies.
 	payload, err := marshal(cur)
 	if err != nil {
 		return "", err
 	}
-	if len(payload) > compressFrom {
-		// Long id values: JSON writes a control character as six bytes
-		// (\u0001), and a composite id has several values of up to 2 KB.
-		// Compressed, a cursor stays within maxCursorBytes.
+	if compress {
 		var buf bytes.Buffer
 		buf.WriteByte(compressedMark)
 		w, _ := flate.NewWriter(&buf, flate.BestCompression)
@@ -192,11 +200,10 @@ func (c cursorCodec) decode(s string) (cursor, error) {
 	return cur, nil
 }
 
-// A cursor's payload longer than compressFrom is compressed (DEFLATE),
-// marked by a first byte JSON never starts with; maxInflated bounds what
-// one inflates to.
+// A cursor's payload too long as it is is compressed (DEFLATE), marked by
+// a first byte JSON never starts with; maxInflated bounds what one
+// inflates to.
 const (
-	compressFrom   = 1024
 	compressedMark = 'z'
 	maxInflated    = 1 << 20
 )
