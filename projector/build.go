@@ -97,24 +97,21 @@ func (b *builder) load(ctx context.Context, rows []map[string]any, fields []*pro
 			continue
 		}
 		j := f.Join
-		by := make([]columnIn, len(j.On))
+		l := newLookupBy(joinedCols(j))
 		for i, p := range j.On {
-			seen := map[string]bool{}
-			by[i].col = p.Joined
 			for _, row := range rows {
 				v, ok := row[p.Outer]
-				if t, ok2 := text(v); ok && ok2 && !seen[t] {
-					seen[t] = true
-					by[i].vals = append(by[i].vals, t)
+				if t, ok2 := text(v); ok && ok2 {
+					l.add(i, t)
 				}
 			}
 		}
 		res := &joined{byTuple: map[string][]map[string]any{}}
 		jd[f] = res
-		if slices.ContainsFunc(by, func(c columnIn) bool { return len(c.vals) == 0 }) {
+		if slices.ContainsFunc(l.by, func(c columnIn) bool { return len(c.vals) == 0 }) {
 			continue
 		}
-		found, err := b.tx.rowsByColumn(ctx, j.Source, by, nil, 0)
+		found, err := b.tx.rowsByColumn(ctx, j.Source, l.by, nil, 0)
 		if err != nil {
 			return nil, err
 		}

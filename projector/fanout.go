@@ -126,14 +126,7 @@ func embedding(j *projections.Join, want map[string]bool, rows []stateRow) []map
 func joinValues(j *projections.Join, rows []map[string]any) (want map[string]bool, by []columnIn) {
 	joinedCols := joinedCols(j)
 	want = map[string]bool{}
-	by = make([]columnIn, len(j.On))
-	seen := make([]map[string]bool, len(j.On))
-	for i, p := range j.On {
-		by[i].col = p.Outer
-		if len(j.On) > 1 {
-			seen[i] = map[string]bool{}
-		}
-	}
+	l := newLookupBy(outerCols(j))
 	for _, row := range rows {
 		vals, ok := pick(row, joinedCols)
 		if !ok {
@@ -146,15 +139,10 @@ func joinValues(j *projections.Join, rows []map[string]any) (want map[string]boo
 		want[t] = true
 		for i, v := range vals {
 			f, _ := text(v)
-			if seen[i] == nil || !seen[i][f] { // one column: t is f, seen already
-				if seen[i] != nil {
-					seen[i][f] = true
-				}
-				by[i].vals = append(by[i].vals, f)
-			}
+			l.add(i, f)
 		}
 	}
-	return want, by
+	return want, l.by
 }
 
 // spill records pending the docs of v rooted at the live rows that embed

@@ -261,37 +261,26 @@ func (b *builder) kept(stored map[string]storedGroup, id string) (*groupAgg, boo
 // group_by value's text) by each of their group_by columns: a group of
 // two columns is not all the rows sharing its first.
 func groupLookup(v *projections.View, ids map[string]string) []columnIn {
-	by := make([]columnIn, len(v.IDColumns))
-	for i, c := range v.IDColumns {
-		by[i].col = c
-	}
 	firsts := func() []columnIn {
-		by[0].vals = slices.Compact(slices.Sorted(maps.Values(ids)))
-		return by[:1]
+		return []columnIn{{col: v.IDColumns[0], vals: slices.Compact(slices.Sorted(maps.Values(ids)))}}
 	}
-	if len(by) == 1 {
+	if len(v.IDColumns) == 1 {
 		return firsts()
 	}
-	seen := make([]map[string]bool, len(by))
-	for i := range seen {
-		seen[i] = map[string]bool{}
-	}
+	l := newLookupBy(v.IDColumns)
 	for id := range ids {
 		var parts []string // a group's id is the docID of its values
-		if json.Unmarshal([]byte(id), &parts) != nil || len(parts) != len(by) {
+		if json.Unmarshal([]byte(id), &parts) != nil || len(parts) != len(v.IDColumns) {
 			return firsts() // not one: by the first column alone, a superset
 		}
 		for i, p := range parts {
-			if !seen[i][p] {
-				seen[i][p] = true
-				by[i].vals = append(by[i].vals, p)
-			}
+			l.add(i, p)
 		}
 	}
-	for i := range by {
-		slices.Sort(by[i].vals)
+	for i := range l.by {
+		slices.Sort(l.by[i].vals)
 	}
-	return by
+	return l.by
 }
 
 // groupsFromRows computes the groups ids (each with its first group_by

@@ -345,6 +345,30 @@ type columnIn struct {
 	vals []string
 }
 
+// lookupBy collects the values of a lookup by several columns, each value
+// once per column.
+type lookupBy struct {
+	by   []columnIn
+	seen []map[string]bool
+}
+
+func newLookupBy(cols []string) *lookupBy {
+	l := &lookupBy{by: make([]columnIn, len(cols)), seen: make([]map[string]bool, len(cols))}
+	for i, c := range cols {
+		l.by[i].col = c
+		l.seen[i] = map[string]bool{}
+	}
+	return l
+}
+
+// add adds the text v to the values of the i-th column.
+func (l *lookupBy) add(i int, v string) {
+	if !l.seen[i][v] {
+		l.seen[i][v] = true
+		l.by[i].vals = append(l.by[i].vals, v)
+	}
+}
+
 // rowsByColumn reads the live rows whose columns have their values in by (as
 // text), with only the columns cols (nil: all), at most limit (0: all).
 func (s *state) rowsByColumn(ctx context.Context, q querier, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error) {
