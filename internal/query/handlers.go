@@ -100,12 +100,20 @@ func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Reques
 			s.writeError(w, r, err)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), wait+s.opts.QueryTimeout)
-		defer cancel()
-		if err := s.waitFor(ctx, positions, wait, arrived); err != nil {
-			s.writeError(w, r, err)
-			return
+		// The wait has its own bound (wait, then its Kafka lookups'); the
+		// reads get QueryTimeout from when they start, as a request with
+		// no min_position does, which does not wait at all.
+		if len(positions) > 0 {
+			wctx, wcancel := context.WithTimeout(r.Context(), wait+s.opts.QueryTimeout)
+			err := s.waitFor(wctx, positions, wait, arrived)
+			wcancel()
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.QueryTimeout)
+		defer cancel()
 		if len(positions) > 0 && search {
 			if err := s.refreshES(ctx, name); err != nil {
 				s.writeError(w, r, err)
