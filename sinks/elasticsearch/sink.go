@@ -55,7 +55,9 @@ type View struct {
 
 // Config says how to reach the cluster.
 type Config struct {
-	URL string // http(s)://host:port; user info in it is used as basic auth
+	// URL is http(s)://host:port, with a path when a reverse proxy serves
+	// the cluster under one; user info in it is used as basic auth.
+	URL string
 	// APIKey is the encoded API key (base64 of id:key), sent as
 	// "Authorization: ApiKey <APIKey>"; it takes precedence over basic auth.
 	APIKey             string
@@ -89,6 +91,9 @@ type Sink struct {
 	// purgePage is how many tombstones a round of PurgeTombstones handles;
 	// 0 means defaultPurgePage. Tests lower it to exercise the rounds.
 	purgePage int
+	// prefix is the URL's path without its trailing slash, decoded and as
+	// sent (escaped), put before every request's path (see newRequest).
+	prefix, rawPrefix string
 }
 
 // view is a View with its defaults applied and the bytes every bulk action
@@ -204,6 +209,13 @@ func New(cfg Config, views []View) (*Sink, error) {
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
+
+	// The client is given the bare host and newRequest adds the path: the
+	// client's own join sets URL.Path alone and leaves RawPath stale, so
+	// that an escaped "/" in a doc id (%2F) would be sent as a separator.
+	s.rawPrefix = strings.TrimRight(u.EscapedPath(), "/")
+	s.prefix, _ = url.PathUnescape(s.rawPrefix) // EscapedPath is valid escaping
+	u.Path, u.RawPath = "", ""
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 16
@@ -412,7 +424,7 @@ func (s *Sink) exchange(ctx context.Context, method, path string, body any) (int
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	req, err := s.newRequest(ctx, method, path, rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("elasticsearch: %s %s: %w", method, path, err)
 	}
@@ -429,6 +441,18 @@ func (s *Sink) exchange(ctx context.Context, method, path string, body any) (int
 		return res.StatusCode, nil, fmt.Errorf("%w: %s %s: read response: %w", ErrUnreachable, method, path, err)
 	}
 	return res.StatusCode, data, nil
+}
+
+// newRequest builds a request for path (escaped, with its query) under the
+// URL's path prefix, keeping the escaping of both.
+func (s *Sink) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.URL.RawPath = s.rawPrefix + req.URL.EscapedPath()
+	req.URL.Path = s.prefix + req.URL.Path
+	return req, nil
 }
 
 // parseAPIError reads Elasticsearch's error envelope

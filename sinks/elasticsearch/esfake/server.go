@@ -43,6 +43,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -252,7 +253,7 @@ func (s *Server) authorized(r *http.Request) bool {
 // route dispatches on the path segments, as Elasticsearch's REST controller
 // does: names beginning with "_" are APIs, others are index names.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
-	parts := splitPath(r.URL.Path)
+	parts := splitPath(r.URL.EscapedPath())
 	m := r.Method
 	q := r.URL.Query()
 	// ?refresh, ?refresh=true and ?refresh=wait_for all make the writes
@@ -344,12 +345,19 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	})
 }
 
+// splitPath splits an escaped path into its decoded segments: as in
+// Elasticsearch, an escaped "/" (%2F) is part of a segment, such as a doc
+// id, not a separator.
 func splitPath(p string) []string {
 	var out []string
 	for _, s := range strings.Split(p, "/") {
-		if s != "" {
-			out = append(out, s)
+		if s == "" {
+			continue
 		}
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+		out = append(out, s)
 	}
 	return out
 }
