@@ -217,11 +217,15 @@ func hintedNode(n *avroNode, h *codec) *avroNode {
 
 // hintApplies reports whether a column hint replaces a plain Avro leaf: one
 // that adds meaning (a decimal read as a string or double, ...), a
-// declared smallint or integer narrower than the leaf's int or long, or a
-// declared real over a double, which the column rounds to a float32.
+// declared smallint or integer narrower than the leaf's int or long, a
+// declared integer type over a float or double, or a declared real over a
+// double, which the column rounds to a float32.
 func hintApplies(h *codec, leaf *avroNode) bool {
 	switch h.kind {
 	case kInt:
+		if leaf.typ == avro.Double || leaf.typ == avro.Float {
+			return true // the column holds integers: 3.7 is refused (see declaredInt)
+		}
 		return h.bits != 0 && (leaf.typ == avro.Long || (leaf.typ == avro.Int && h.bits < 32))
 	case kFloat:
 		return h.bits == 32 && leaf.typ == avro.Double
@@ -452,6 +456,9 @@ func (r *avroReader) record(n *avroNode, depth int, unchanged *[]string) (any, e
 	if n.c != nil && n.c.kind == kVarDecimal {
 		v, err := varDecimalFromMap(m)
 		if d, ok := v.(decimal.Decimal); ok && err == nil {
+			if n.c.to != nil {
+				return heldDecimal(n.c.to, d) // an integer type declared
+			}
 			return declaredDecimal(n.c, d) // numeric(p,s) declared: its scale, its digits
 		}
 		return v, err
@@ -471,6 +478,9 @@ func varDecimalFromMap(m map[string]any) (any, error) {
 // convertLeaf applies a leaf codec to a value read from Avro.
 func convertLeaf(c *codec, v any) (any, error) {
 	if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		if c != nil && c.kind == kInt {
+			return declaredInt(c, f) // no integer column holds it
+		}
 		// Any double or float, declared or not: JSON cannot hold it.
 		return floatNonFinite(c, f)
 	}
@@ -501,8 +511,11 @@ func convertLeaf(c *codec, v any) (any, error) {
 			}
 			return declaredDecimal(c, d)
 		}
-		if c.kind == kFloat {
+		switch c.kind {
+		case kFloat:
 			return c.fitFloat(v)
+		case kInt:
+			return declaredInt(c, v)
 		}
 		return v, nil
 	case string:
@@ -544,7 +557,7 @@ func convertLeaf(c *codec, v any) (any, error) {
 			if err != nil || c.to == nil {
 				return d, err
 			}
-			return declaredDecimal(c.to, d)
+			return heldDecimal(c.to, d)
 		}
 		return v, nil
 	}

@@ -24,8 +24,9 @@
 //     and far-future values) are malformed.
 //   - A value beyond its declared type is malformed, as PostgreSQL would
 //     refuse it: smallint and integer (and a schema's int16 and int32) hold
-//     16 and 32 bits, numeric(p,s) at most p digits once rounded to s, and
-//     NaN but no infinity.
+//     16 and 32 bits, an integer type no fraction (a decimal 12.50 or a
+//     double 3.7 in one; 12.00 reads 12), numeric(p,s) at most p digits
+//     once rounded to s, and NaN but no infinity.
 //   - io.debezium.time.MicroDuration is an int64 of microseconds;
 //     io.debezium.time.Interval stays its ISO-8601 string.
 //   - Strings are valid UTF-8: invalid bytes become U+FFFD, as in encoding/json.

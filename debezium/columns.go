@@ -115,13 +115,13 @@ func precisionStep(args []int) int64 {
 }
 
 // declaredPrecision is fc, the codec of a schema's decimal held to the
-// numeric(p,s) h declares, or of a schema's time or timestamp
-// (Debezium's MicroTimestamp, ZonedTimestamp, MicroTime..., Avro's
-// timestamp-micros...), with the fractional digits of h, a column declared
-// time(p), timestamp(p), timestamptz(p) or timetz(p), arrays of them
-// included: a logical type says the unit of the value, not how many digits
-// its column keeps, and PostgreSQL rounds the value to them. It is nil when
-// h declares no such precision or fc is no time of the same sort.
+// numeric(p,s) or the integer type h declares, or of a schema's time or
+// timestamp (Debezium's MicroTimestamp, ZonedTimestamp, MicroTime...,
+// Avro's timestamp-micros...), with the fractional digits of h, a column
+// declared time(p), timestamp(p), timestamptz(p) or timetz(p), arrays of
+// them included: a logical type says the unit of the value, not how many
+// digits its column keeps, and PostgreSQL rounds the value to them. It is
+// nil when h declares no such precision or fc is no time of the same sort.
 func declaredPrecision(h, fc *codec) *codec {
 	if h == nil || fc == nil {
 		return nil
@@ -141,6 +141,13 @@ func declaredPrecision(h, fc *codec) *codec {
 		// held to its digits, as the view's column will.
 		c := *fc
 		c.text, c.scale, c.scaleKnown, c.precision = true, h.scale, true, h.precision
+		return &c
+	}
+	if (fc.kind == kDecimal || fc.kind == kVarDecimal) && h.kind == kInt && fc.to == nil {
+		// A decimal in a column declared smallint, integer or bigint: it
+		// must be an integer of that width (see declaredInt).
+		c := *fc
+		c.to = h
 		return &c
 	}
 	if fc.kind == kDecimal && !fc.text && h.kind == kDecimal && h.text && h.scaleKnown && fc.to == nil {

@@ -2,6 +2,7 @@ package debezium
 
 import (
 	"bytes"
+	"math"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -33,6 +34,39 @@ func intTypeName(bits uint8) string {
 		return "integer (32 bits)"
 	}
 	return "an 8-bit integer"
+}
+
+// declaredInt holds a decimal or a double (a Connect Decimal,
+// decimal.handling.mode=double) to the integer type c declares, as an
+// integer literal is held without a schema: an integral value is that
+// integer, if it fits, and any other (12.50, 3.7, NaN) is malformed:
+// PostgreSQL reads "3.7" as no integer, so no store may round it.
+func declaredInt(c *codec, v any) (any, error) {
+	if n, ok := hintedInt(v); ok {
+		return c.fitInt(n)
+	}
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case float64:
+		if v == math.Trunc(v) {
+			return nil, bad("integer %v is out of int64 range", v)
+		}
+	case decimal.Decimal:
+		if v.IsInteger() {
+			return nil, bad("integer %s is out of int64 range", v)
+		}
+	}
+	return nil, bad("expected an integer, found %v", v)
+}
+
+// heldDecimal is d, read at its schema's scale, held to the column to
+// declares (see declaredPrecision): an integer type or numeric(p,s).
+func heldDecimal(to *codec, d decimal.Decimal) (any, error) {
+	if to.kind == kInt {
+		return declaredInt(to, d)
+	}
+	return declaredDecimal(to, d)
 }
 
 // declaredDecimal gives d the scale of a column declared numeric(p,s), the

@@ -222,6 +222,9 @@ func (d *dec) decimal(c *codec, tok byte) (any, error) {
 	if c.to != nil {
 		c = c.to
 	}
+	if c.kind == kInt {
+		return declaredInt(c, v)
+	}
 	if !c.text || !c.scaleKnown {
 		return v, nil
 	}

@@ -387,20 +387,26 @@ func logicalItems(f *schemaNode) bool {
 }
 
 // narrows reports whether a declared integer type is narrower than the
-// schema's plain integer (integer over an int64 field), or a declared real
-// than its double: the view's column has the declared type, so a value
-// beyond it must be caught, or rounded, here.
+// schema's plain integer (integer over an int64 field) or its double, or a
+// declared real than its double: the view's column has the declared type,
+// so a value beyond it must be caught, or rounded, here.
 func narrows(h, fc *codec, f *schemaNode) bool {
 	if h.kind == kFloat && h.bits == 32 && fc != nil && fc.kind == kFloat && fc.bits != 32 {
 		return true
 	}
-	if h.kind != kInt || h.bits == 0 || fc == nil || fc.kind != kInt {
+	if h.kind != kInt || fc == nil {
 		return false
 	}
 	if f.name != "" && logicalCodec(f.name, f.params) != nil {
 		return false // MicroDuration and the like are not the column's integer
 	}
-	return fc.bits == 0 || h.bits < fc.bits
+	switch fc.kind {
+	case kFloat:
+		return true // a double in an integer column: read as its integer literal, 3.7 refused
+	case kInt:
+		return h.bits != 0 && (fc.bits == 0 || h.bits < fc.bits)
+	}
+	return false
 }
 
 // form is what a record is.
