@@ -138,6 +138,27 @@ func BenchmarkMemory1M(b *testing.B) {
 	} else if !benchNamed("Memory1M") {
 		b.Skip("1M rows take minutes: run with -bench Memory1M or PROJECTOR_BENCH_1M=1")
 	}
+	benchMemory(b, rows, false)
+}
+
+// BenchmarkMemoryTruncate is BenchmarkMemory1M with a TRUNCATE of the
+// products after its rows (300,000 of them, or PROJECTOR_BENCH_TRUNCATE):
+// the truncate's deletes, and the deleted documents, must not be held at
+// once. It runs only when -bench names it (-bench MemoryTruncate) or
+// PROJECTOR_BENCH_TRUNCATE is set.
+func BenchmarkMemoryTruncate(b *testing.B) {
+	rows := 300_000
+	if v := os.Getenv("PROJECTOR_BENCH_TRUNCATE"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 1 {
+			rows = n
+		}
+	} else if !benchNamed("MemoryTruncate") {
+		b.Skip("a truncate of 300,000 rows takes minutes: run with -bench MemoryTruncate or PROJECTOR_BENCH_TRUNCATE=1")
+	}
+	benchMemory(b, rows, true)
+}
+
+func benchMemory(b *testing.B, rows int, truncate bool) {
 	if _, err := benchutil.ProcMem(0); err != nil {
 		b.Skipf("no /proc to read memory from: %v", err)
 	}
@@ -146,7 +167,7 @@ func BenchmarkMemory1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	load := benchutil.LoadAvg()
-	_, pgURL := testenv.Postgres(b)
+	pool, pgURL := testenv.Postgres(b)
 	rdb, prefix := testenv.Redis(b)
 	cleanRedis(b, rdb, prefix)
 	kc := newBenchKafka(b, 3, nil, shop.TopicProducts)
@@ -157,6 +178,9 @@ func BenchmarkMemory1M(b *testing.B) {
 			chunk = append(chunk, benchProduct{ID: int64(id), Name: "product " + strconv.Itoa(id), Cents: int64(100 + id%20000), Category: benchCategories[id%len(benchCategories)]})
 		}
 		kc.produce(b, ps.records(chunk))
+	}
+	if truncate {
+		kc.produce(b, []*kgo.Record{ps.truncate()})
 	}
 	yaml := productYAML
 	for k, v := range map[string]string{"${BROKERS}": brokersOf(kc.addrs), "${PG}": pgURL, "${REDIS}": testenv.RedisURL(b), "${PREFIX}": prefix} {
@@ -200,6 +224,13 @@ func BenchmarkMemory1M(b *testing.B) {
 			b.Fatalf("%v\n%s", err, out.Bytes())
 		}
 		peak.HWM, peak.Heap, peak.Go = max(peak.HWM, m.HWM), max(peak.Heap, m.Heap), max(peak.Go, m.Go)
+	}
+	var left int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM product_view`).Scan(&left); err != nil {
+		b.Fatal(err)
+	}
+	if want := map[bool]int{false: rows, true: 0}[truncate]; left != want {
+		b.Fatalf("product_view holds %d rows, want %d", left, want)
 	}
 	b.ReportMetric(benchutil.MB(peak.HWM), "peak_rss_MB")
 	b.ReportMetric(benchutil.MB(peak.Heap), "peak_heap_MB")

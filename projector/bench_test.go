@@ -292,6 +292,19 @@ func newProductStream(tb testing.TB) *productStream {
 		clock: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), created: map[int64]bool{}}
 }
 
+// truncate is a TRUNCATE of products after every record so far: Debezium
+// sends it without a key.
+func (s *productStream) truncate() *kgo.Record {
+	s.lsn += 104
+	s.tx++
+	s.clock = s.clock.Add(time.Millisecond)
+	ts := s.clock.UnixMilli()
+	v := fmt.Appendf(nil, `{"schema":%s,"payload":{"before":null,"after":null,"source":{"version":"2.7.3.Final","connector":"postgresql","name":"shop","ts_ms":%d,`+
+		`"snapshot":"false","db":"shop","sequence":"[\"%d\",\"%d\"]","schema":"public","table":"products","txId":%d,"lsn":%d,"xmin":null},"op":"t","ts_ms":%d}}`,
+		s.valueSchema, ts, s.lsn-8, s.lsn, s.tx, s.lsn, ts+3)
+	return &kgo.Record{Topic: shop.TopicProducts, Value: v}
+}
+
 func (s *productStream) records(rows []benchProduct) []*kgo.Record {
 	out := make([]*kgo.Record, len(rows))
 	for i, r := range rows {

@@ -301,7 +301,7 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 		n := &t.sources[i]
 		n.changed = true
 		shape := e.shapes[src]
-		changes, older, err := e.expandTruncates(ctx, tx, src, changes, cuts[src.Name])
+		changes, older, err := e.truncateState(ctx, tx, src, changes, cuts[src.Name], seen, ops, spilled, n)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -378,78 +378,6 @@ func unbased(src *projections.Source, round []rowChange, rows []applied, dead []
 		dead = append(dead, d)
 	}
 	return kept, dead
-}
-
-// expandTruncates turns each truncate of src into deletes, at its position,
-// of every row it removes: the live rows of the state older than it, and
-// the rows the batch changed before it. The deletes take the truncate's
-// place, so changes after it in the batch apply after them, and the
-// position guard spares rows a newer change wrote. Changes older than the
-// newest truncate (cut, or one in this batch) are dropped whenever they
-// arrive: Debezium sends a truncate without a key, so it may reach the
-// projector before or after changes of other partitions that preceded it;
-// older is how many were.
-func (e *Engine) expandTruncates(ctx context.Context, tx stateTx, src *projections.Source, changes []rowChange, cut debezium.Position) (_ []rowChange, older int, _ error) {
-	truncated := false
-	for _, c := range changes {
-		if c.Truncate {
-			truncated = true
-			if p := (debezium.Position{Hi: c.PosHi, Lo: c.PosLo}); p.Compare(cut) > 0 {
-				cut = p
-			}
-		}
-	}
-	if !truncated && cut == (debezium.Position{}) {
-		return changes, 0, nil
-	}
-	out := make([]rowChange, 0, len(changes))
-	for i, c := range changes {
-		pos := debezium.Position{Hi: c.PosHi, Lo: c.PosLo}
-		if !c.Truncate {
-			if pos.Compare(cut) < 0 {
-				older++
-				continue
-			}
-			out = append(out, c)
-			continue
-		}
-		rows, err := tx.rowsBefore(ctx, src, pos)
-		if err != nil {
-			return nil, 0, err
-		}
-		keys := map[string]map[string]any{}
-		for _, r := range rows {
-			keys[r.Key] = keyColumns(src, r.Data)
-		}
-		for _, before := range changes[:i] {
-			if !before.Truncate {
-				keys[before.Key] = keyColumns(src, before.Data)
-			}
-		}
-		for _, k := range slices.Sorted(maps.Keys(keys)) {
-			out = append(out, rowChange{Key: k, Data: keys[k], PosHi: c.PosHi, PosLo: c.PosLo, Deleted: true})
-		}
-		if err := tx.truncate(ctx, src, pos); err != nil {
-			return nil, 0, err
-		}
-		e.log.Info("truncate", "source", src.Name, "rows", len(keys), "position", pos.String())
-	}
-	return out, older, nil
-}
-
-// keyColumns is the part of a row a tombstone keeps: its key columns (the
-// whole row when the source does not name them).
-func keyColumns(src *projections.Source, row map[string]any) map[string]any {
-	if len(src.Key) == 0 {
-		return row
-	}
-	out := make(map[string]any, len(src.Key))
-	for _, k := range src.Key {
-		if v, ok := row[k]; ok {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 func byView(pending []pendingDoc) map[string]map[string]map[string]any {

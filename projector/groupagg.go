@@ -115,6 +115,26 @@ func (o groupOps) note(e *Engine, src *projections.Source, rows []applied) {
 	}
 }
 
+// redo marks the groups the applied rows of src leave to be computed again
+// from their rows (an op of sign 0, first in its group's): a truncate's
+// deletes, which would otherwise hold an op per row.
+func (o groupOps) redo(e *Engine, src *projections.Source, rows []applied) {
+	for _, r := range e.routes[src] {
+		v := r.view
+		if len(v.GroupBy) == 0 || len(r.path) > 0 {
+			continue
+		}
+		for _, a := range rows {
+			o.add(v, a.Old, 0)
+		}
+	}
+}
+
+// redone reports whether a group's ops mark it to be computed from its rows.
+func redone(ops []groupOp) bool {
+	return len(ops) > 0 && ops[0].sign == 0
+}
+
 func (o groupOps) add(v *projections.View, row map[string]any, sign int) {
 	if row == nil {
 		return
@@ -129,6 +149,15 @@ func (o groupOps) add(v *projections.View, row map[string]any, sign int) {
 	}
 	if o[v] == nil {
 		o[v] = map[string][]groupOp{}
+	}
+	switch ops := o[v][id]; {
+	case redone(ops):
+		if sign == 0 {
+			return
+		}
+	case sign == 0:
+		o[v][id] = append([]groupOp{{row: row}}, ops...)
+		return
 	}
 	o[v][id] = append(o[v][id], groupOp{row: row, sign: sign})
 }
@@ -344,6 +373,7 @@ func (e *Engine) updateGroups(ctx context.Context, tx stateTx, ops groupOps, t *
 		recompute := map[string]string{}
 		for _, id := range ids {
 			g, ok := b.kept(stored, id)
+			ok = ok && !redone(touched[id])
 			if ok {
 				errs := t.exprErrors
 				for _, op := range touched[id] {

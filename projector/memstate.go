@@ -362,11 +362,14 @@ func (t memTx) truncate(_ context.Context, src *projections.Source, pos debezium
 	return nil
 }
 
-func (t memTx) rowsBefore(_ context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error) {
+func (t memTx) liveBefore(_ context.Context, src *projections.Source, pos debezium.Position, after *string, limit int) ([]stateRow, error) {
 	var out []stateRow
 	for _, k := range slices.Sorted(maps.Keys(t.s.rows[src.Name])) {
+		if len(out) == limit {
+			break
+		}
 		r := t.s.rows[src.Name][k]
-		if !r.deleted && (debezium.Position{Hi: r.posHi, Lo: r.posLo}).Compare(pos) < 0 {
+		if (after == nil || k > *after) && !r.deleted && (debezium.Position{Hi: r.posHi, Lo: r.posLo}).Compare(pos) < 0 {
 			out = append(out, stateRow{Key: k, Data: cloneRow(r.data)})
 		}
 	}

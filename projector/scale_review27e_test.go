@@ -33,7 +33,7 @@ type r27eStore struct {
 	store
 	mu         sync.Mutex
 	maxApply   int // most changes one apply statement was given
-	maxBefore  int // most rows one rowsBefore returned
+	maxBefore  int // most rows one liveBefore returned
 	applyBytes int // largest JSON input of one apply
 	byColumn   int // rows rowsByColumn returned, in all
 }
@@ -56,8 +56,8 @@ func (t r27eTx) apply(ctx context.Context, src *projections.Source, changes []ro
 	return t.stateTx.apply(ctx, src, changes, shape)
 }
 
-func (t r27eTx) rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error) {
-	rows, err := t.stateTx.rowsBefore(ctx, src, pos)
+func (t r27eTx) liveBefore(ctx context.Context, src *projections.Source, pos debezium.Position, after *string, limit int) ([]stateRow, error) {
+	rows, err := t.stateTx.liveBefore(ctx, src, pos, after, limit)
 	t.s.mu.Lock()
 	t.s.maxBefore = max(t.s.maxBefore, len(rows))
 	t.s.mu.Unlock()
@@ -102,8 +102,7 @@ func r27eEnvelope(table, op string, after map[string]any, lsn int64) []byte {
 // jsonb's 256 MB (about 2.5 million rows of short keys, far fewer with
 // long keys) PostgreSQL refused the batch on every retry and the consumer
 // never got past the truncate. The statements are now cut by size
-// (maxApplyInput). (The deletes are still held at once: README, Known
-// limits.)
+// (maxApplyInput). (They now come a chunk at a time too: TestTruncateInChunks.)
 func TestR27eTruncateHeldWhole(t *testing.T) {
 	const chunk, rows = 4, 40
 	_, url := testenv.Postgres(t)

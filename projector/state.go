@@ -87,9 +87,11 @@ type stateTx interface {
 	// eachRow calls fn with the live rows whose columns have their values
 	// in by (as rowsByColumn), page of them at a time, holding no more.
 	eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error
-	// rowsBefore reads the live rows of src written at positions older than
-	// pos: what a truncate at pos removes.
-	rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error)
+	// liveBefore reads, in key order, limit of the live rows of src written
+	// at positions older than pos, from the first key after after (from the
+	// first key when after is nil): what a truncate at pos removes, a chunk
+	// at a time.
+	liveBefore(ctx context.Context, src *projections.Source, pos debezium.Position, after *string, limit int) ([]stateRow, error)
 	// truncations takes the state lock and reads, by source name, the
 	// position of the newest truncate applied: a change older than it is
 	// of a row the truncate removed, whenever it arrives.
@@ -526,9 +528,16 @@ func (t pgTx) truncate(ctx context.Context, src *projections.Source, pos debeziu
 	return nil
 }
 
-func (t pgTx) rowsBefore(ctx context.Context, src *projections.Source, pos debezium.Position) ([]stateRow, error) {
+// liveBefore walks the primary key from after, so a truncate's chunks cost
+// the rows they read, not those the chunks before them deleted.
+func (t pgTx) liveBefore(ctx context.Context, src *projections.Source, pos debezium.Position, after *string, limit int) ([]stateRow, error) {
+	from, cmp := "", ">="
+	if after != nil {
+		from, cmp = *after, ">"
+	}
 	return t.s.query(ctx, t.tx, src, `SELECT key, data, deleted FROM `+t.s.table(src)+`
-		WHERE NOT deleted AND (pos_hi, pos_lo) < ($1::bigint, $2::bigint)`, pos.Hi, pos.Lo)
+		WHERE key `+cmp+` $3 AND NOT deleted AND (pos_hi, pos_lo) < ($1::bigint, $2::bigint)
+		ORDER BY key LIMIT $4`, pos.Hi, pos.Lo, from, limit)
 }
 
 func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error) {
