@@ -216,22 +216,57 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 // source. A raw record keeps the order of the source position it carries,
 // so that one written with an older position than an earlier record of the
 // same row is dropped as older, as projector drops it. A short record, and
-// a raw one without a position, comes right after the newest position of
-// its source so far: it is the newest change. Raw positions are spread out
+// a raw one without a position, comes right after the newest record of its
+// source so far: it is the newest change. Raw positions are spread out
 // (Lo times shortSlots) to leave room for the short records after them:
 // a MongoDB record at ord 2 written after one at ord 1 and two short ones
 // stays newer than the short ones. (A raw TRUNCATE without a position is
 // refused, as projector refuses it.)
-type positions map[string]debezium.Position
+type positions map[string]*mark
+
+// mark is how far the given records of a source have got.
+type mark struct {
+	top    debezium.Position // the greatest position written
+	stream debezium.Position // the greatest one not of a snapshot read
+	// newest is the newest record's: a record replaces it as projector
+	// replaces a stored row (Position.Replaces), so a streamed change
+	// written after a snapshot read is newer though below its LSN.
+	newest debezium.Position
+}
 
 // shortSlots is how many short records fit between two raw positions.
 const shortSlots = 1 << 10
 
+func (p positions) of(source string) *mark {
+	m := p[source]
+	if m == nil {
+		m = &mark{}
+		p[source] = m
+	}
+	return m
+}
+
+// next is the position of a short record. After the greatest position,
+// unless that is an initial snapshot's read: a position after the read
+// would be newer than the changes Debezium streams after the snapshot
+// whose LSN is below the read's, which replace the read whatever their
+// LSN (see Position.Replaces), so it would hide those written after the
+// short record. The short record then shares the newest record's position
+// instead (an equal position replaces): the read's, or that of a change
+// streamed after it below its LSN. Either replaces the reads of every row
+// and is replaced by the changes written after it that replace the newest
+// record.
 func (p positions) next(source string) debezium.Position {
-	n := p[source]
-	n.Lo++
-	p[source] = n
-	return n
+	m := p.of(source)
+	switch {
+	case m.top.Lo != debezium.SnapshotLo:
+		m.top.Lo++
+		m.stream, m.newest = m.top, m.top
+		return m.top
+	case m.newest == m.stream && m.stream.Lo == 0 && m.stream.Hi > 0:
+		return m.stream
+	}
+	return m.top
 }
 
 func (p positions) raw(source string, ch debezium.Change) debezium.Position {
@@ -245,8 +280,15 @@ func (p positions) raw(source string, ch debezium.Change) debezium.Position {
 	if pos.Lo >= 0 && pos.Lo <= math.MaxInt64/shortSlots {
 		pos.Lo *= shortSlots
 	}
-	if p[source].Compare(pos) < 0 {
-		p[source] = pos
+	m := p.of(source)
+	if m.top.Compare(pos) < 0 {
+		m.top = pos
+	}
+	if pos.Lo != debezium.SnapshotLo && m.stream.Compare(pos) < 0 {
+		m.stream = pos
+	}
+	if pos.Replaces(m.newest) {
+		m.newest = pos
 	}
 	return pos
 }
