@@ -3,6 +3,7 @@ package debezium
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -33,7 +34,7 @@ func (d *Decoder) mongoHints(ch *Change) error {
 		ch.Before = nil
 	}
 	if ch.Patch != nil {
-		return d.hintRow("patch", ch.Patch.Set)
+		return d.hintPatch(ch.Patch.Set)
 	}
 	return nil
 }
@@ -50,7 +51,7 @@ func (d *Decoder) mongoKeyHints(ch *Change) error {
 
 func (d *Decoder) hintRow(where string, row map[string]any) error {
 	for name, v := range row {
-		c := d.hints[name] // a patch's dotted paths into a field match none
+		c := d.hints[name]
 		if c == nil || v == nil || isPlaceholderValue(v) {
 			continue
 		}
@@ -63,6 +64,52 @@ func (d *Decoder) hintRow(where string, row map[string]any) error {
 		row[name] = got
 	}
 	return nil
+}
+
+// hintPatch applies the declared types to a patch's sets, by their dotted
+// paths: prices.1 sets an element of a numeric(10,2)[], which must be held
+// as the whole array's elements are, or the store gets 10.555 (or refuses
+// 40000 in a smallint[] on every retry).
+func (d *Decoder) hintPatch(set map[string]any) error {
+	for at, v := range set {
+		c, err := d.patchCodec(at)
+		if err == nil && c != nil && v != nil && !isPlaceholderValue(v) {
+			v, err = hinted(c, v)
+		}
+		if err != nil {
+			p := path{name: "patch"}
+			fp := p.field(at)
+			return under(err, &fp)
+		}
+		set[at] = v
+	}
+	return nil
+}
+
+// patchCodec is the declared type of what a patch sets at the dotted path
+// at, nil where nothing is checked: a column not declared, or of a type
+// that takes any value (text, jsonb, …). Each index into a declared array
+// steps to its elements' type (m.0 of a numeric[][] is a numeric[], m.0.1 a
+// numeric). A field name into an array is not checked: MongoDB refuses
+// such a set, and projector's jsonb_patch skips it as stale. A field name
+// into any other declared value makes it a document, which is held to the
+// type as a whole document's would be: n.x is malformed if n is a bigint.
+func (d *Decoder) patchCodec(at string) (*codec, error) {
+	name, rest, deeper := strings.Cut(at, ".")
+	c := d.hints[name]
+	for deeper && c != nil {
+		var seg string
+		seg, rest, deeper = strings.Cut(rest, ".")
+		if c.kind != kArray {
+			_, err := hinted(c, map[string]any{})
+			return nil, err
+		}
+		if !isArrayIndex(seg) {
+			return nil, nil
+		}
+		c = c.elem
+	}
+	return c, nil
 }
 
 // hinted converts v, as Extended JSON gives it, to what codec c gives.
@@ -204,4 +251,10 @@ func hintedTime(c *codec, t time.Time) (any, error) {
 		return nil, bad("date %s is %s", t.Format(time.RFC3339Nano), unsupportedYears)
 	}
 	return t, nil
+}
+
+// isArrayIndex tells a path segment that indexes an array: one to nine
+// digits, as projector's jsonb_patch and MongoDB's diffs read one.
+func isArrayIndex(seg string) bool {
+	return seg != "" && len(seg) <= 9 && strings.Trim(seg, "0123456789") == ""
 }
