@@ -22,9 +22,11 @@ const defaultLagRefresh = 10 * time.Second
 // and the partition's end (its last stable offset: the consumer reads
 // committed records only). The end comes with every fetch, or from the
 // brokers while no fetch comes (the consumer waits on a store that is
-// down), and the committed position moves with each commit: while the
-// consumer is stalled the lag grows with every record produced. A
-// partition's series is deleted once the partition is no longer owned.
+// down), and the committed position moves with each commit, and back with
+// the consumer when its position is reset: while the consumer is stalled
+// the lag grows with every record produced, and while it replays it counts
+// the records replayed. A partition's series is deleted once the partition
+// is no longer owned.
 type lags struct {
 	gauge *prometheus.GaugeVec
 	// fetchedAt is when a fetch last gave partitions' ends (unix nanos).
@@ -35,9 +37,16 @@ type lags struct {
 }
 
 type partitionLag struct {
-	end   int64 // the partition's end; -1 while not known
-	next  int64 // the committed position: the next offset to consume; -1 while not known
-	gauge prometheus.Gauge
+	end  int64 // the partition's end; -1 while not known
+	next int64 // the committed position: the next offset to consume; -1 while not known
+	// polled is one past the last record fetched, the client's position;
+	// -1 while no fetch brought records.
+	polled int64
+	// superseded is, after the client went back, the position it went
+	// back from while records fetched before are still to be committed:
+	// their commits say nothing of the replay's position. 0 when none.
+	superseded int64
+	gauge      prometheus.Gauge
 }
 
 func newLags(gauge *prometheus.GaugeVec) *lags {
@@ -57,7 +66,8 @@ func (l *lags) set(tp topicPartition, p *partitionLag) {
 
 // fetched takes the ends of the fetched partitions. A partition seen for
 // the first time since it was assigned starts at its first record: the
-// member consumes from the committed position.
+// member consumes from the committed position; so does one whose records
+// go back (see polledFrom).
 func (l *lags) fetched(fetches kgo.Fetches) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -77,17 +87,42 @@ func (l *lags) fetched(fetches kgo.Fetches) {
 				// nothing: a partition is tracked from its assignment.
 				return
 			}
-			p = &partitionLag{end: -1, next: -1}
+			p = newPartitionLag()
 			l.parts[tp] = p
 		}
-		if p.next < 0 && len(f.Records) > 0 {
-			p.next = f.Records[0].Offset
+		if n := len(f.Records); n > 0 && p.polledFrom(f.Records[0].Offset, f.Records[n-1].Offset+1) && end >= 0 {
+			p.end = end // the end now, lower if the brokers lost records
 		}
 		if end >= 0 {
 			p.end = max(p.end, end)
 		}
 		l.set(tp, p)
 	})
+}
+
+func newPartitionLag() *partitionLag {
+	return &partitionLag{end: -1, next: -1, polled: -1}
+}
+
+// polledFrom moves the client's position past records from..to, and
+// reports whether the client went back: its records start before what
+// was fetched or committed already. The client resets its position so
+// when a broker lost records (to the log's start, ConsumeResetOffset),
+// and the partition is consumed again from there: that is the committed
+// position the lag counts from until the replay's commits move it on.
+func (p *partitionLag) polledFrom(from, to int64) (back bool) {
+	back = p.next >= 0 && (from < p.next || from < p.polled)
+	switch {
+	case p.next < 0:
+		p.next = from // the first records since the assignment
+	case back:
+		if p.next < p.polled {
+			p.superseded = p.polled
+		}
+		p.next = from
+	}
+	p.polled = to
+	return back
 }
 
 // assigned tracks partitions this member now owns, their committed
@@ -99,7 +134,7 @@ func (l *lags) assigned(parts map[string][]int32) {
 	for topic, ps := range parts {
 		for _, p := range ps {
 			if tp := (topicPartition{topic, p}); l.parts[tp] == nil {
-				l.parts[tp] = &partitionLag{end: -1, next: -1}
+				l.parts[tp] = newPartitionLag()
 			}
 		}
 	}
@@ -138,13 +173,23 @@ func (l *lags) positioned(commits kadm.OffsetResponses, starts kadm.ListedOffset
 	}
 }
 
-// committed moves the committed position of owned partitions past recs.
+// committed moves the committed position of owned partitions past recs,
+// which come in the order they were polled. After the client went back
+// (see polledFrom), the commits of records polled before are passed over,
+// up to the last of them.
 func (l *lags) committed(recs []*kgo.Record) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, r := range recs {
 		tp := topicPartition{r.Topic, r.Partition}
-		if p := l.parts[tp]; p != nil && r.Offset+1 > p.next {
+		p := l.parts[tp]
+		switch {
+		case p == nil:
+		case p.superseded > 0:
+			if r.Offset+1 >= p.superseded {
+				p.superseded = 0
+			}
+		case r.Offset+1 > p.next:
 			p.next = r.Offset + 1
 			l.set(tp, p)
 		}
