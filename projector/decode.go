@@ -91,8 +91,17 @@ func (e *registryError) Error() string { return "schema registry: " + e.err.Erro
 func (e *registryError) Unwrap() error { return e.err }
 
 // decodeRecord decodes one record, fetching Avro schemas it has not seen
-// from the registry (a record may need two: its key's and its value's).
+// from the registry (see DecodeRecord).
 func (e *Engine) decodeRecord(ctx context.Context, dec *debezium.Decoder, r Record) (debezium.Change, error) {
+	return DecodeRecord(ctx, dec, e.schemas, r)
+}
+
+// DecodeRecord decodes one record with dec, fetching the Avro schemas dec
+// has not seen from schemas (a record may need two: its key's and its
+// value's; nil when no registry is configured). A schema the registry does
+// not hold makes the record bad (ErrBadRecord); a registry that does not
+// answer is an error of its own, to be retried.
+func DecodeRecord(ctx context.Context, dec *debezium.Decoder, schemas SchemaRegistry, r Record) (debezium.Change, error) {
 	for attempt := 0; ; attempt++ {
 		ch, err := dec.Decode(r.Key, r.Value)
 		if err == nil && ch.Kind == debezium.KindTombstone && len(r.Headers) > 0 {
@@ -102,10 +111,10 @@ func (e *Engine) decodeRecord(ctx context.Context, dec *debezium.Decoder, r Reco
 		if !errors.As(err, &unknown) || attempt == 2 {
 			return ch, err
 		}
-		if e.schemas == nil {
+		if schemas == nil {
 			return ch, fmt.Errorf("%w (no kafka.schema_registry is configured)", err)
 		}
-		text, ferr := e.schemas.SchemaByID(ctx, unknown.ID)
+		text, ferr := schemas.SchemaByID(ctx, unknown.ID)
 		if errors.Is(ferr, ErrSchemaNotFound) {
 			return ch, fmt.Errorf("%w: %w", ErrBadRecord, ferr) // a bad record: dead-letter it
 		}

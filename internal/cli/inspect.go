@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/internal/kafkautil"
+	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projector"
 )
 
@@ -27,7 +29,10 @@ type inspectOptions struct {
 	partition          int32
 	offset             int64
 	brokers            string
-	withConfig         bool // take TLS and SASL (and brokers, without --brokers) from -c
+	// withConfig: read -c, for Kafka's TLS and SASL (and brokers, without
+	// --brokers), the schema registry and the source of --topic.
+	withConfig bool
+	formatSet  bool // --format given: it wins over the source's
 }
 
 func newInspect(g *globals) *cobra.Command {
@@ -43,7 +48,8 @@ source, key, before, after, unchanged columns, patch. Exit code 1 when the
 record is malformed, with what is wrong and where.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.withConfig = o.brokers == "" || cmd.Flags().Changed("config")
+			o.withConfig = cmd.Flags().Changed("config") || o.topic != "" && o.brokers == ""
+			o.formatSet = cmd.Flags().Changed("format")
 			return runInspect(cmd.Context(), g, o)
 		},
 	}
@@ -62,11 +68,29 @@ record is malformed, with what is wrong and where.`,
 }
 
 func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
+	var cfg *config.Config
+	if o.withConfig {
+		var err error
+		if cfg, err = g.load(); err != nil {
+			return err
+		}
+	}
+	src := inspectSource(cfg, o.topic)
+	if src != nil && !o.formatSet {
+		o.format = cmp.Or(src.Format, o.format)
+	}
 	format, err := debezium.ParseFormat(o.format)
 	if err != nil {
 		return usageError(err)
 	}
 	cols := map[string]string{}
+	if src != nil {
+		for _, c := range src.Columns {
+			if t, err := config.ParseType(c.Value); err == nil {
+				cols[c.Key] = t.String() // as run reads it
+			}
+		}
+	}
 	for _, c := range o.columns {
 		name, typ, ok := strings.Cut(c, "=")
 		if !ok || name == "" {
@@ -117,7 +141,7 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 		if len(o.headers) > 0 {
 			return usageError(errors.New("--header goes with --value: a record read from --topic has its own"))
 		}
-		if key, value, headers, err = fetchRecord(ctx, g, o); err != nil {
+		if key, value, headers, err = fetchRecord(ctx, cfg, o); err != nil {
 			var exit *exitError
 			if errors.As(err, &exit) {
 				return err // the configuration's: a usage error
@@ -127,7 +151,15 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 	default:
 		return usageError(errors.New("give --value FILE or --topic T --partition P --offset O"))
 	}
-	ch, err := dec.DecodeRecord(key, value, headers)
+	var schemas projector.SchemaRegistry
+	if cfg != nil {
+		if schemas, err = stack.NewSchemaRegistry(cfg.Kafka.SchemaRegistry); err != nil {
+			return usageError(err)
+		}
+	}
+	// As run decodes it: the Avro schemas it has not seen come from the
+	// registry, and a tombstone's headers may make it a delete.
+	ch, err := projector.DecodeRecord(ctx, dec, schemas, projector.Record{Key: key, Value: value, Headers: headers})
 	if err != nil {
 		return &exitError{code: ExitFailure, err: notJSON(err, format, key, value)}
 	}
@@ -183,13 +215,23 @@ func lineCol(data []byte, off int) (line, col int) {
 	return bytes.Count(before, []byte("\n")) + 1, off - bytes.LastIndexByte(before, '\n')
 }
 
-// fetchRecord reads one record at topic/partition/offset.
-func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value []byte, headers []debezium.Header, err error) {
-	k, err := inspectKafka(g, o)
-	if err != nil {
-		return nil, nil, nil, err
+// inspectSource is the source of cfg that reads topic, nil when none
+// does: its format and columns are those run decodes the records with.
+func inspectSource(cfg *config.Config, topic string) *config.Source {
+	if cfg == nil || topic == "" {
+		return nil
 	}
-	opts, err := kafkautil.ClientOpts(k)
+	for _, e := range cfg.Sources {
+		if e.Value.Topic == topic {
+			return &e.Value
+		}
+	}
+	return nil
+}
+
+// fetchRecord reads one record at topic/partition/offset.
+func fetchRecord(ctx context.Context, cfg *config.Config, o inspectOptions) (key, value []byte, headers []debezium.Header, err error) {
+	opts, err := kafkautil.ClientOpts(inspectKafka(cfg, o))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -233,17 +275,13 @@ func fetchRecord(ctx context.Context, g *globals, o inspectOptions) (key, value 
 // inspectKafka is how inspect reaches Kafka: the configuration's brokers,
 // TLS and SASL, with --brokers instead of its brokers. --brokers without
 // -c needs no configuration file and speaks plaintext.
-func inspectKafka(g *globals, o inspectOptions) (config.Kafka, error) {
+func inspectKafka(cfg *config.Config, o inspectOptions) config.Kafka {
 	k := config.Kafka{}
-	if o.withConfig {
-		cfg, err := g.load()
-		if err != nil {
-			return k, err
-		}
+	if cfg != nil {
 		k = cfg.Kafka
 	}
 	if o.brokers != "" {
 		k.Brokers = strings.Split(o.brokers, ",")
 	}
-	return k, nil
+	return k
 }

@@ -126,3 +126,61 @@ func TestInspectTransactionalTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectTopicAsItsSource: with -c, a record of a source's topic is
+// decoded as run decodes it, with the source's declared columns: a
+// schemaless 10.5 in a numeric(10,2) column reads "10.50". Without -c it
+// is the plain JSON number.
+func TestInspectTopicAsItsSource(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "cqrs.public.widgets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	value := `{"before":null,"after":{"id":"w1","price":10.5},"op":"c","ts_ms":1,
+		"source":{"connector":"postgresql","name":"cqrs","db":"d","schema":"public","table":"widgets","lsn":100,"ts_ms":1}}`
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "cqrs.public.widgets", Key: []byte(`{"id":"w1"}`), Value: []byte(value)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	brokers := strings.Join(c.ListenAddrs(), ",")
+	t.Setenv("PROJECTOR_POSTGRES_URL", "postgres://localhost/x")
+	file := writeConfig(t, `version: 1
+kafka: { brokers: "`+brokers+`", group: g }
+stores: { postgres: { url: "${PROJECTOR_POSTGRES_URL}" } }
+sources:
+  widgets:
+    topic: cqrs.public.widgets
+    key: id
+    columns: { id: text, price: "numeric(10,2)" }
+views:
+  widget_view:
+    from: widgets
+    fields: { id: id, price: price }
+    sinks: { postgres: {} }
+`)
+	price := func(args ...string) any {
+		t.Helper()
+		code, out, errs := run(t, append([]string{"inspect", "--topic", "cqrs.public.widgets", "--offset", "0"}, args...)...)
+		if code != ExitOK {
+			t.Fatalf("inspect %v: exit %d: %s", args, code, errs)
+		}
+		var got struct {
+			After map[string]any `json:"after"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return got.After["price"]
+	}
+	if got := price("-c", file); got != "10.50" {
+		t.Errorf("with -c: price %#v, want \"10.50\" (the source's numeric(10,2))", got)
+	}
+	if got := price("--brokers", brokers); got != 10.5 {
+		t.Errorf("without -c: price %#v, want 10.5", got)
+	}
+}
