@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -238,7 +239,10 @@ func (s *Server) connectES(cfg *config.Config) error {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
-	s.es = &esClient{base: u.String(), header: header, http: &http.Client{Transport: tr}}
+	// The requests' paths begin with "/": a URL ending in one (a host's,
+	// or a path prefix's, http://host/es/) would make an empty segment,
+	// which Elasticsearch routes nowhere. The sink trims it too.
+	s.es = &esClient{base: strings.TrimRight(u.String(), "/"), header: header, http: &http.Client{Transport: tr}}
 	s.closers = append(s.closers, tr.CloseIdleConnections)
 	return nil
 }

@@ -260,6 +260,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	// visible to search before the response.
 	refresh := q.Has("refresh") && q.Get("refresh") != "false"
 	switch {
+	case strings.Contains(r.URL.EscapedPath(), "//"):
+		// Elasticsearch's REST controller matches no route with an empty
+		// segment (//_bulk, /es//x): no handler found, below.
 	case len(parts) == 0:
 		if m == http.MethodGet || m == http.MethodHead {
 			s.handleInfo(w)
