@@ -87,7 +87,8 @@ type storedGroup struct {
 // brought up to date, by view and group id (nil: the group has no rows).
 type groupCache map[*projections.View]map[string]*groupAgg
 
-// groupOp is a root row entering (sign 1) or leaving (-1) a group.
+// groupOp is a root row entering (sign 1) or leaving (-1) a group, or
+// (0, see redo) leaving it to be computed again from its rows.
 type groupOp struct {
 	row  map[string]any
 	sign int
@@ -152,9 +153,7 @@ func (o groupOps) add(v *projections.View, row map[string]any, sign int) {
 	}
 	switch ops := o[v][id]; {
 	case redone(ops):
-		if sign == 0 {
-			return
-		}
+		return // computed from its rows: no op counts
 	case sign == 0:
 		o[v][id] = append([]groupOp{{row: row}}, ops...)
 		return
