@@ -89,15 +89,34 @@ const (
 	SASLPlain       = "plain"
 	SASLScramSHA256 = "scram-sha-256"
 	SASLScramSHA512 = "scram-sha-512"
+	// SASLAWSMSKIAM signs in with AWS credentials, which come from the
+	// AWS SDK's default chain (environment, shared files, web identity,
+	// container and instance roles), not from the file.
+	SASLAWSMSKIAM = "aws_msk_iam"
+	// SASLOAuthBearer presents an OAuth 2.0 token, which an OAuth 2.0
+	// client-credentials grant at TokenURL gives.
+	SASLOAuthBearer = "oauthbearer"
 )
 
 // SASL is how projector's Kafka clients authenticate to the brokers.
 type SASL struct {
 	Pos Pos `yaml:"-"`
-	// Mechanism is plain, scram-sha-256 or scram-sha-512 (any case).
+	// Mechanism is plain, scram-sha-256, scram-sha-512, aws_msk_iam or
+	// oauthbearer (any case).
 	Mechanism string `yaml:"mechanism"`
-	Username  string `yaml:"username"`
-	Password  Secret `yaml:"password"`
+	// Username and Password are plain's and scram's.
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// TokenURL, ClientID, ClientSecret and Scope are oauthbearer's: the
+	// identity provider's token endpoint and the client it knows
+	// projector as. A token is fetched again before it expires.
+	TokenURL     string `yaml:"token_url"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	Scope        string `yaml:"scope"` // space-separated; optional
+	// Extensions are oauthbearer's SASL extensions (RFC 7628), such as
+	// Confluent Cloud's logicalCluster and identityPoolId.
+	Extensions Map[string] `yaml:"extensions"`
 }
 
 // Secret is a credential. It prints as "[redacted]" (fmt, slog, JSON), so

@@ -56,9 +56,16 @@
 //	    key: /etc/kafka/client.key
 //	    server_name: kafka.internal   # name the brokers' certificates are verified against; default: their host
 //	  sasl:                       # authentication to the brokers
-//	    mechanism: scram-sha-512  # required: plain | scram-sha-256 | scram-sha-512 (any case)
-//	    username: ${KAFKA_USERNAME}   # both required
+//	    mechanism: scram-sha-512  # required: plain | scram-sha-256 | scram-sha-512 | aws_msk_iam | oauthbearer (any case)
+//	    username: ${KAFKA_USERNAME}   # plain and scram: both required
 //	    password: ${KAFKA_PASSWORD}
+//	    # aws_msk_iam takes nothing more: the AWS SDK's default credential chain
+//	    # oauthbearer: a client-credentials grant
+//	    # token_url: https://idp/oauth2/token   # required; https, or http to this machine
+//	    # client_id: ${KAFKA_CLIENT_ID}        # required
+//	    # client_secret: ${KAFKA_CLIENT_SECRET} # required
+//	    # scope: kafka                          # optional, space-separated
+//	    # extensions: { logicalCluster: lkc-1 } # optional SASL extensions
 //	stores:
 //	  postgres:                   # required: views, state, revisions, registry
 //	    url: postgres://user:pass@host:5432/db

@@ -117,6 +117,43 @@ test.yaml:6:43: kafka.schema_registry.tls.key needs kafka.schema_registry.tls.ce
 			want: `test.yaml:5:10: kafka.schema_registry.tls needs kafka.schema_registry.url`},
 		{name: "sasl needs credentials", kafka: "  sasl: { mechanism: plain }",
 			want: `test.yaml:4:9: kafka.sasl needs username and password`},
+		{name: "aws_msk_iam takes its credentials from AWS", kafka: "  sasl: { mechanism: AWS_MSK_IAM }", check: func(t *testing.T, k Kafka) {
+			if k.SASL.Mechanism != SASLAWSMSKIAM {
+				t.Errorf("mechanism %q", k.SASL.Mechanism)
+			}
+		}},
+		{name: "aws_msk_iam takes no password", kafka: "  sasl: { mechanism: aws_msk_iam, username: u, password: \"${KAFKA_PASSWORD}\" }",
+			want: `test.yaml:4:45: kafka.sasl.username does not go with mechanism aws_msk_iam
+test.yaml:4:58: kafka.sasl.password does not go with mechanism aws_msk_iam`},
+		{name: "oauthbearer", kafka: `  sasl:
+    mechanism: OAUTHBEARER
+    token_url: https://idp.example/oauth2/token
+    client_id: projector
+    client_secret: "${KAFKA_PASSWORD}"
+    scope: kafka
+    extensions: { logicalCluster: lkc-1, identityPoolId: pool-2 }`, check: func(t *testing.T, k Kafka) {
+			s := k.SASL
+			if s.Mechanism != SASLOAuthBearer || s.ClientID != "projector" || string(s.ClientSecret) != secret || len(s.Extensions) != 2 {
+				t.Errorf("sasl %+v", s)
+			}
+		}},
+		{name: "oauthbearer needs its client", kafka: "  sasl: { mechanism: oauthbearer, username: u }",
+			want: `test.yaml:4:9: kafka.sasl.mechanism oauthbearer needs kafka.sasl.token_url (empty or missing)
+test.yaml:4:9: kafka.sasl.mechanism oauthbearer needs kafka.sasl.client_id (empty or missing)
+test.yaml:4:9: kafka.sasl.mechanism oauthbearer needs kafka.sasl.client_secret (empty or missing)
+test.yaml:4:45: kafka.sasl.username does not go with mechanism oauthbearer`},
+		{name: "oauthbearer sends its secret over https only", kafka: `  sasl:
+    mechanism: oauthbearer
+    token_url: http://idp.example/token
+    client_id: projector
+    client_secret: s
+    extensions: { auth: x, "a-b": y }`,
+			want: `test.yaml:6:16: kafka.sasl.token_url must be https: the client secret is sent to it (http only to this machine)
+test.yaml:9:19: kafka.sasl.extensions: "auth" is no extension name (letters only, not auth)
+test.yaml:9:28: kafka.sasl.extensions: "a-b" is no extension name (letters only, not auth)`},
+		{name: "oauthbearer to this machine over http", kafka: "  sasl: { mechanism: oauthbearer, token_url: \"http://127.0.0.1:8080/token\", client_id: p, client_secret: s }"},
+		{name: "password mechanisms take no oauth client", kafka: "  sasl: { mechanism: scram-sha-512, username: u, password: p, client_id: c }",
+			want: `test.yaml:4:74: kafka.sasl.client_id does not go with mechanism scram-sha-512`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse("test.yaml", []byte(kafkaYAML(tc.kafka)), kafkaEnv)

@@ -6,13 +6,15 @@ import (
 	"encoding/pem"
 	"errors"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 )
 
 // saslMechanisms are the values kafka.sasl.mechanism accepts.
-var saslMechanisms = []string{SASLPlain, SASLScramSHA256, SASLScramSHA512}
+var saslMechanisms = []string{SASLPlain, SASLScramSHA256, SASLScramSHA512, SASLAWSMSKIAM, SASLOAuthBearer}
 
 // tlsSettings checks a tls block (kafka.tls, kafka.schema_registry.tls,
 // named by label), reading the PEM files now: a path that is wrong should
@@ -119,19 +121,58 @@ func isHTTPS(raw string) bool {
 	return err == nil && u.Scheme == "https"
 }
 
-// kafkaSASL checks the mechanism and that the credentials come in pairs.
-// The password is never shown: a message says only that it is missing.
+// kafkaSASL checks the mechanism and that it has the settings it needs,
+// and no other mechanism's. A secret is never shown: a message says only
+// that it is missing.
 func (v *validator) kafkaSASL(s *SASL) {
 	if s == nil || !v.usable(s) {
 		return
 	}
+	const all = "plain, scram-sha-256, scram-sha-512, aws_msk_iam or oauthbearer"
 	switch {
 	case !v.usable(&s.Mechanism):
+		return
 	case s.Mechanism == "":
-		v.add(v.at(&s.Mechanism, s.Pos), "kafka.sasl.mechanism is required: plain, scram-sha-256 or scram-sha-512")
+		v.add(v.at(&s.Mechanism, s.Pos), "kafka.sasl.mechanism is required: "+all)
 	case !slices.Contains(saslMechanisms, s.Mechanism):
-		v.add(v.at(&s.Mechanism), "kafka.sasl.mechanism must be one of plain, scram-sha-256, scram-sha-512, got %s", v.show(&s.Mechanism))
+		v.add(v.at(&s.Mechanism), "kafka.sasl.mechanism must be one of "+all+", got %s", v.show(&s.Mechanism))
 	}
+	if !slices.Contains(saslMechanisms, s.Mechanism) {
+		if s.Username != "" || s.Password != "" {
+			v.saslPassword(s) // a password mechanism is meant: report its other problems too
+		}
+		return
+	}
+	password := s.Mechanism == SASLPlain || s.Mechanism == SASLScramSHA256 || s.Mechanism == SASLScramSHA512
+	oauth := s.Mechanism == SASLOAuthBearer
+	for _, f := range []struct {
+		name  string
+		ptr   any
+		set   bool
+		takes bool
+	}{
+		{"username", &s.Username, s.Username != "", password},
+		{"password", &s.Password, s.Password != "", password},
+		{"token_url", &s.TokenURL, s.TokenURL != "", oauth},
+		{"client_id", &s.ClientID, s.ClientID != "", oauth},
+		{"client_secret", &s.ClientSecret, s.ClientSecret != "", oauth},
+		{"scope", &s.Scope, s.Scope != "", oauth},
+		{"extensions", &s.Extensions, len(s.Extensions) > 0, oauth},
+	} {
+		if f.set && !f.takes {
+			v.add(v.at(f.ptr, s.Pos), "kafka.sasl.%s does not go with mechanism %s", f.name, s.Mechanism)
+		}
+	}
+	switch {
+	case password:
+		v.saslPassword(s)
+	case oauth:
+		v.saslOAuth(s)
+	}
+}
+
+// saslPassword checks that plain's and scram's credentials come in pairs.
+func (v *validator) saslPassword(s *SASL) {
 	if !v.usable(&s.Username) || !v.usable(&s.Password) {
 		return // unset variable or wrong kind: reported already
 	}
@@ -143,4 +184,47 @@ func (v *validator) kafkaSASL(s *SASL) {
 	case s.Username == "":
 		v.add(v.at(&s.Username, v.at(&s.Password)), "kafka.sasl.password needs kafka.sasl.username (empty or missing)")
 	}
+}
+
+// saslOAuth checks oauthbearer's client: its token endpoint takes the
+// client secret, so it must be https but on the machine itself.
+func (v *validator) saslOAuth(s *SASL) {
+	for _, f := range []struct {
+		name string
+		ptr  any
+		set  bool
+	}{
+		{"token_url", &s.TokenURL, s.TokenURL != ""},
+		{"client_id", &s.ClientID, s.ClientID != ""},
+		{"client_secret", &s.ClientSecret, s.ClientSecret != ""},
+	} {
+		if v.usable(f.ptr) && !f.set {
+			v.add(v.at(f.ptr, s.Pos), "kafka.sasl.mechanism oauthbearer needs kafka.sasl.%s (empty or missing)", f.name)
+		}
+	}
+	for _, e := range s.Extensions {
+		// RFC 7628 3.1: a key is letters, and auth is the token's; a value
+		// is printable ASCII (its separator is \x01).
+		switch {
+		case e.Key == "auth" || strings.Trim(e.Key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" || e.Key == "":
+			v.add(e.KeyPos, "kafka.sasl.extensions: %q is no extension name (letters only, not auth)", e.Key)
+		case strings.ContainsFunc(e.Value, func(r rune) bool { return r < 0x20 || r > 0x7e }):
+			v.add(e.KeyPos, "kafka.sasl.extensions.%s holds a character other than printable ASCII", e.Key)
+		}
+	}
+	if s.TokenURL == "" || !v.usable(&s.TokenURL) || !v.checkURL(&s.TokenURL, "kafka.sasl.token_url", true, "https", "http") {
+		return
+	}
+	if u, err := url.Parse(s.TokenURL); err == nil && u.Scheme == "http" && !loopback(u.Hostname()) {
+		v.add(v.at(&s.TokenURL), "kafka.sasl.token_url must be https: the client secret is sent to it (http only to this machine)")
+	}
+}
+
+// loopback reports whether host names this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

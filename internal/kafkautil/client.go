@@ -73,6 +73,10 @@ func mechanism(s *config.SASL) (sasl.Mechanism, error) {
 		return scram.Auth{User: user, Pass: pass}.AsSha256Mechanism(), nil
 	case config.SASLScramSHA512:
 		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism(), nil
+	case config.SASLAWSMSKIAM:
+		return mskIAM()
+	case config.SASLOAuthBearer:
+		return oauthBearer(s), nil
 	}
 	// Validation rejects it; a Config built in code may still hold one.
 	return nil, fmt.Errorf("%w: unknown kafka.sasl.mechanism %q", ErrSecurity, s.Mechanism)
@@ -81,9 +85,18 @@ func mechanism(s *config.SASL) (sasl.Mechanism, error) {
 // Warnings are what is risky, though allowed, in the security settings,
 // for the daemon to log once at start.
 func Warnings(k config.Kafka) []string {
-	if k.SASL != nil && k.SASL.Mechanism == config.SASLPlain && !k.TLS.On() {
+	if k.SASL == nil || k.TLS.On() {
+		return nil
+	}
+	switch k.SASL.Mechanism {
+	case config.SASLPlain:
 		return []string{"kafka.sasl.mechanism plain without kafka.tls sends the Kafka password in clear text: " +
 			"anyone on the network path can read it; add kafka.tls unless this network is trusted"}
+	case config.SASLOAuthBearer:
+		return []string{"kafka.sasl.mechanism oauthbearer without kafka.tls sends the bearer token in clear text: " +
+			"anyone on the network path can use it until it expires; add kafka.tls unless this network is trusted"}
+	case config.SASLAWSMSKIAM:
+		return []string{"kafka.sasl.mechanism aws_msk_iam without kafka.tls: Amazon MSK takes IAM sign-ins on its TLS listener only (port 9098); add kafka.tls"}
 	}
 	return nil
 }

@@ -144,6 +144,10 @@ func TestWarnings(t *testing.T) {
 		{"plain with tls off", config.Kafka{SASL: plain, TLS: &config.TLS{}}, 1},
 		{"plain over tls", config.Kafka{SASL: plain, TLS: on}, 0},
 		{"scram without tls", config.Kafka{SASL: scram}, 0},
+		{"oauthbearer without tls", config.Kafka{SASL: &config.SASL{Mechanism: config.SASLOAuthBearer}}, 1},
+		{"oauthbearer over tls", config.Kafka{SASL: &config.SASL{Mechanism: config.SASLOAuthBearer}, TLS: on}, 0},
+		{"aws_msk_iam without tls", config.Kafka{SASL: &config.SASL{Mechanism: config.SASLAWSMSKIAM}}, 1},
+		{"aws_msk_iam over tls", config.Kafka{SASL: &config.SASL{Mechanism: config.SASLAWSMSKIAM}, TLS: on}, 0},
 		{"nothing", config.Kafka{}, 0},
 	} {
 		if got := kafkautil.Warnings(tc.k); len(got) != tc.want {

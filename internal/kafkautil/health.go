@@ -51,7 +51,9 @@ func hint(err error) string {
 	case clientCertRefused(err):
 		return "the broker wants a client certificate it trusts: set kafka.tls.cert and kafka.tls.key"
 	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, errSASLClosed):
-		return "the brokers rejected the SASL credentials: check kafka.sasl.username, kafka.sasl.password and kafka.sasl.mechanism"
+		return "the brokers rejected the SASL credentials: check kafka.sasl.mechanism and its credentials " +
+			"(username and password; for oauthbearer the client, scope and extensions the brokers expect; " +
+			"for aws_msk_iam that the AWS identity may kafka-cluster:Connect)"
 	case errors.Is(err, kerr.UnsupportedSaslMechanism), errors.Is(err, kerr.IllegalSaslState):
 		return "the brokers do not accept kafka.sasl.mechanism: ask which mechanism their listener enables"
 	}

@@ -1,0 +1,74 @@
+package kafkautil
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/aws"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/projectorhq/projector/config"
+)
+
+// tokenTimeout bounds one request to a token endpoint or for AWS
+// credentials: a sign-in that hangs would hold the connection's dial.
+const tokenTimeout = 30 * time.Second
+
+// mskIAM signs in to Amazon MSK with AWS credentials from the AWS SDK's
+// default chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and
+// AWS_SESSION_TOKEN), AWS_PROFILE's shared files, a web identity (EKS's
+// IRSA, AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE), an ECS task role or
+// an EC2 instance role. The SDK caches them and fetches them again before
+// they expire; franz-go signs each sign-in with them (SigV4, the region
+// from the broker's host name, else AWS_REGION).
+func mskIAM() (sasl.Mechanism, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("%w: kafka.sasl.mechanism aws_msk_iam: AWS configuration: %w", ErrSecurity, err)
+	}
+	return aws.ManagedStreamingIAM(func(ctx context.Context) (aws.Auth, error) {
+		ctx, cancel := context.WithTimeout(ctx, tokenTimeout)
+		defer cancel()
+		c, err := cfg.Credentials.Retrieve(ctx)
+		if err != nil {
+			return aws.Auth{}, fmt.Errorf("%w: aws_msk_iam: no AWS credentials: %w", ErrSecurity, err)
+		}
+		return aws.Auth{AccessKey: c.AccessKeyID, SecretKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
+	}), nil
+}
+
+// oauthBearer presents a token of the OAuth 2.0 client-credentials grant
+// (RFC 6749 4.4) at s.TokenURL, which golang.org/x/oauth2 caches and
+// fetches again shortly before it expires: every connection of every
+// client shares it.
+func oauthBearer(s *config.SASL) sasl.Mechanism {
+	cc := clientcredentials.Config{
+		ClientID:     s.ClientID,
+		ClientSecret: string(s.ClientSecret),
+		TokenURL:     s.TokenURL,
+		Scopes:       strings.Fields(s.Scope),
+	}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenTimeout})
+	tokens := cc.TokenSource(ctx)
+	var ext map[string]string
+	if len(s.Extensions) > 0 {
+		ext = make(map[string]string, len(s.Extensions))
+		for _, e := range s.Extensions {
+			ext[e.Key] = e.Value
+		}
+	}
+	return oauth.Oauth(func(context.Context) (oauth.Auth, error) {
+		t, err := tokens.Token()
+		if err != nil {
+			return oauth.Auth{}, fmt.Errorf("%w: oauthbearer: no token from kafka.sasl.token_url: %w", ErrSecurity, err)
+		}
+		return oauth.Auth{Token: t.AccessToken, Extensions: ext}, nil
+	})
+}
