@@ -246,37 +246,44 @@ func (v *validator) stores() {
 // passwords, from the file or from the environment. It reports whether
 // the URL is good.
 func (v *validator) checkURL(ptr *string, label string, needHost bool, schemes ...string) bool {
-	at := v.at(ptr)
-	u, err := url.Parse(*ptr)
+	if p := URLProblem(*ptr, label, needHost, !v.info(ptr).env, schemes...); p != "" {
+		v.add(v.at(ptr), "%s", p)
+		return false
+	}
+	return true
+}
+
+// URLProblem says what is wrong with raw, a URL of one of schemes named
+// label, or "" when nothing is, without ever quoting it: URLs carry
+// passwords. The parser's own reason is given when explain is set and it
+// quotes nothing of the URL.
+func URLProblem(raw, label string, needHost, explain bool, schemes ...string) string {
+	u, err := url.Parse(raw)
 	if err != nil {
 		reason := "it does not parse"
 		var ue *url.Error
-		// The parser quotes the offending part of the URL, which may be a
-		// password: keep only reasons that quote nothing.
-		if errors.As(err, &ue) && !v.info(ptr).env && !strings.Contains(ue.Err.Error(), `"`) {
+		if errors.As(err, &ue) && explain && !strings.Contains(ue.Err.Error(), `"`) {
 			reason = ue.Err.Error()
 		}
-		v.add(at, "%s is not a valid URL: %s", label, reason)
-		return false
+		return fmt.Sprintf("%s is not a valid URL: %s", label, reason)
 	}
 	if !slices.Contains(schemes, u.Scheme) {
-		v.add(at, "%s must start with %s://", label, strings.Join(schemes, ":// or "))
-		return false
+		return fmt.Sprintf("%s must start with %s://", label, strings.Join(schemes, ":// or "))
 	}
-	if bareAt(*ptr) {
+	if bareAt(raw) || u.User == nil && strings.Contains(raw, "@") {
 		// Go's parser ends the user and password at the last @ before
 		// the path, query or fragment; libpq's (pgx) at the first @
 		// before the path, even one in the query (?password=a@b): pgx
 		// would dial a host made of the password's tail, and its errors
-		// would show it.
-		v.add(at, "%s has an @ in its user, password or query: write it %%40", label)
-		return false
+		// would show it. An @ with no user before it is a password
+		// holding a bare /, which ended the host early: the rest is read
+		// as the path (a database name errors show).
+		return fmt.Sprintf("%s has an @ or / in its user or password, or an @ in its path or query: write them %%40 and %%2F", label)
 	}
 	if needHost && u.Host == "" {
-		v.add(at, "%s needs a host (%s://host:port)", label, schemes[0])
-		return false
+		return fmt.Sprintf("%s needs a host (%s://host:port)", label, schemes[0])
 	}
-	return true
+	return ""
 }
 
 // urlHasUser reports whether a URL names a user (user:password@host).

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -328,7 +329,28 @@ func sourceURLs(flags []string, lookup func(string) (string, bool)) (map[string]
 		}
 		urls[name] = url
 	}
+	for name, u := range urls {
+		if err := checkSourceURL(name, u); err != nil {
+			return nil, err
+		}
+	}
 	return urls, nil
+}
+
+// checkSourceURL refuses a source URL pgx would misread or refuse, as
+// validate refuses a store URL, without quoting it: it holds a password.
+func checkSourceURL(name, raw string) error {
+	label := "the source URL"
+	if name != "" {
+		label = "the source URL of " + name
+	}
+	if p := config.URLProblem(raw, label, true, false, "postgres", "postgresql"); p != "" {
+		return errors.New(p)
+	}
+	if _, err := pgxpool.ParseConfig(raw); err != nil {
+		return fmt.Errorf("%s: %s", label, driverReason(err, raw))
+	}
+	return nil
 }
 
 // durationValue is a duration flag read as the configuration reads

@@ -46,3 +46,17 @@ func TestKeepTakesDays(t *testing.T) {
 		t.Errorf("--keep 7 (no unit) accepted as %v", d)
 	}
 }
+
+// TestWithoutPassword: the URL the query CLI keys its cursors on holds no
+// secret: neither the password nor the TLS client key's passphrase.
+func TestWithoutPassword(t *testing.T) {
+	got := withoutPassword("postgres://app:pw-1@db:5432/shop?sslmode=verify-full&password=pw-2&sslpassword=pw-3")
+	for _, secret := range []string{"pw-1", "pw-2", "pw-3"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("withoutPassword keeps %s: %s", secret, got)
+		}
+	}
+	if !strings.Contains(got, "app@db:5432/shop") || !strings.Contains(got, "sslmode=verify-full") {
+		t.Errorf("withoutPassword = %s, want the rest kept", got)
+	}
+}

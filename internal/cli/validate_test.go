@@ -95,7 +95,7 @@ func TestValidateKafkaSecurity(t *testing.T) {
 	}
 	for _, want := range []string{
 		bad + `:6:14: kafka.tls.ca_cert: cannot read "/no/such/ca.pem": no such file or directory`,
-		bad + `:8:16: kafka.sasl.mechanism must be one of plain, scram-sha-256, scram-sha-512, got "scram-sha-1"`,
+		bad + `:8:16: kafka.sasl.mechanism must be one of plain, scram-sha-256, scram-sha-512, aws_msk_iam or oauthbearer, got "scram-sha-1"`,
 	} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("validate errors lack %q:\n%s", want, errs)
