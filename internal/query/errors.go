@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/projectorhq/projector/sinks/redis"
 )
 
 // Sentinel errors; a request error is an *Error whose Unwrap returns one of
@@ -94,7 +96,8 @@ func storeUnavailable(err error) bool {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return false // the request's own time, not the store (a net.Error too)
 	case errors.As(err, &netErr), errors.As(err, &connErr),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, goredis.ErrPoolTimeout):
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, goredis.ErrPoolTimeout),
+		redis.Unavailable(err): // LOADING after a restart, MASTERDOWN, …
 		return true
 	case errors.As(err, &pgErr):
 		// Class 08, connection exception; 57P01-57P03, the server is

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
@@ -148,4 +150,33 @@ func TestWireRedisCredentials(t *testing.T) {
 	if _, err := wire(redisViewYAML, "redis://:right-pw@"+hostURL); err != nil {
 		t.Errorf("the right password: %v", err)
 	}
+}
+
+// TestWireRefusesRedisCluster: a daemon refuses to start on a Redis
+// Cluster node, which it cannot write every slot of (MOVED would stall a
+// partition for good), as an invalid configuration naming the cause.
+func TestWireRefusesRedisCluster(t *testing.T) {
+	dir := t.TempDir()
+	srv := testenv.PrivateRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", dir+"/nodes.conf",
+		"--cluster-port", fmt.Sprint(freeTCPPort(t)))
+	_, pgURL := testenv.Postgres(t)
+	cfg, plan := compilePlan(t, redisViewYAML, pgURL, srv.URL())
+	st, err := Wire(context.Background(), cfg, plan, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if st != nil {
+		st.Close()
+	}
+	if !errors.Is(err, redis.ErrCluster) || !errors.Is(err, ErrConfig) {
+		t.Errorf("start on a Redis Cluster node: %v, want ErrCluster and ErrConfig", err)
+	}
+}
+
+// freeTCPPort is a port nothing listens on now.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

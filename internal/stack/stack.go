@@ -310,7 +310,7 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, 
 	case err == nil:
 	case goredis.IsAuthError(err):
 		return nil, configErr(fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err))
-	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule):
+	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule), errors.Is(err, redis.ErrCluster):
 		// Settings of the server the operator must change (or the view's
 		// format): as invalid a configuration as a wrong password.
 		return nil, configErr(err)

@@ -172,8 +172,9 @@ func freePort(t testing.TB) int {
 // PrivateRedis starts a redis-server of the test's own. Its append-only
 // file is written on every command, so a Stop and Start (or even a crash)
 // keep every acknowledged write, as a production Redis with persistence
-// would. The test is skipped when redis-server is not installed.
-func PrivateRedis(t testing.TB) *PrivateServer {
+// would. args are more redis-server options. The test is skipped when
+// redis-server is not installed.
+func PrivateRedis(t testing.TB, args ...string) *PrivateServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -183,10 +184,10 @@ func PrivateRedis(t testing.TB) *PrivateServer {
 	s.log = filepath.Join(s.dir, "redis.log")
 	s.url = fmt.Sprintf("redis://127.0.0.1:%d/0", s.port)
 	s.cmd = func() *exec.Cmd {
-		return exec.Command(bin,
+		return exec.Command(bin, append([]string{
 			"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 			"--daemonize", "no", "--save", "",
-			"--appendonly", "yes", "--appendfsync", "always")
+			"--appendonly", "yes", "--appendfsync", "always"}, args...)...)
 	}
 	opts, err := redis.ParseURL(s.url)
 	if err != nil {

@@ -21,6 +21,9 @@ var (
 	// it evict keys with a TTL, tombstones among them, under memory
 	// pressure: a warning, as live revisions and index keys are safe.
 	ErrVolatileEviction = errors.New("the server may evict tombstones before their TTL")
+	// ErrCluster: the server is a Redis Cluster node, which projector's
+	// single-node client cannot write every slot of.
+	ErrCluster = errors.New("the server is a Redis Cluster node: Redis Cluster is not supported; use a standalone Redis (a primary, with replicas if you like)")
 	// ErrCheckIncomplete: the server's ACL denied a command of the check
 	// (INFO, COMMAND; managed services often do), so what it would have
 	// checked is unknown: a warning.

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -87,7 +88,13 @@ type Sink struct {
 	opts   Options
 	script *redis.Script
 	stale  atomic.Uint64
+	// maxBulk is the server's proto-max-bulk-len, the longest argument it
+	// takes (512 MB unless configured otherwise; see Check).
+	maxBulk atomic.Int64
 }
+
+// defaultMaxBulk is Redis' default proto-max-bulk-len.
+const defaultMaxBulk = 512 << 20
 
 type view struct {
 	View
@@ -126,6 +133,7 @@ func New(client redis.UniversalClient, views []View, opts Options) (*Sink, error
 		errs = append(errs, fmt.Errorf("rev key prefix %q and membership key prefix %q overlap", opts.RevKeyPrefix, opts.MembershipKeyPrefix))
 	}
 	s := &Sink{client: client, views: make(map[string]*view, len(views)), opts: opts, script: redis.NewScript(writeScript)}
+	s.maxBulk.Store(defaultMaxBulk)
 	for _, v := range views {
 		c, err := s.compile(v)
 		if err != nil {
@@ -241,7 +249,11 @@ func (s *Sink) Check(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis sink: ping: %w", err)
 	}
+	if err := s.checkStandalone(ctx); err != nil {
+		return fmt.Errorf("redis sink: %w", err)
+	}
 	var warnings []error
+	s.readMaxBulk(ctx)
 	switch err := s.checkEviction(ctx); {
 	case err == nil:
 	case errors.Is(err, ErrVolatileEviction), errors.Is(err, ErrCheckIncomplete):
@@ -268,6 +280,36 @@ func (s *Sink) Check(ctx context.Context) error {
 		return fmt.Errorf("redis sink: %w", errors.Join(warnings...))
 	}
 	return nil
+}
+
+// checkStandalone refuses a Redis Cluster node reached through a plain
+// client: every key of another node's slots would answer MOVED, which the
+// sink can only retry, so the partition would stall for good. A server
+// that does not say (INFO denied) is not refused.
+func (s *Sink) checkStandalone(ctx context.Context) error {
+	if _, ok := s.client.(*redis.ClusterClient); ok {
+		return nil
+	}
+	info, err := s.client.Info(ctx, "cluster").Result()
+	if err == nil && infoField(info, "cluster_enabled") == "1" {
+		return ErrCluster
+	}
+	return nil
+}
+
+// readMaxBulk reads the longest argument the server takes, so that a doc
+// over it is refused alone (see prepare) rather than making Redis refuse
+// its whole script call. A server that does not say (CONFIG denied or
+// renamed, as managed services do, which keep the default) is taken to
+// have the default.
+func (s *Sink) readMaxBulk(ctx context.Context) {
+	vals, err := s.client.ConfigGet(ctx, "proto-max-bulk-len").Result()
+	if err != nil {
+		return
+	}
+	if n, err := strconv.ParseInt(vals["proto-max-bulk-len"], 10, 64); err == nil && n > 0 {
+		s.maxBulk.Store(n)
+	}
 }
 
 // checkEviction reports a maxmemory-policy under which Redis may evict

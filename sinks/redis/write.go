@@ -398,16 +398,34 @@ func (scriptError) RedisError() {}
 // as a whole, which every other doc would meet too.
 func docError(err error) bool {
 	var rerr redis.Error
-	if !errors.As(err, &rerr) {
-		return false
-	}
+	return errors.As(err, &rerr) && !serverState(rerr)
+}
+
+// serverState reports whether a Redis error reply is about the server
+// rather than the command: loading its data, a replica that lost its
+// primary or is read-only, a busy script, out of memory, too many
+// clients, credentials, cluster routing.
+func serverState(rerr redis.Error) bool {
 	msg := strings.TrimPrefix(rerr.Error(), "ERR ")
+	if strings.HasPrefix(msg, "max number of clients reached") {
+		return true
+	}
 	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "OOM", "NOAUTH", "NOPERM", "WRONGPASS", "MOVED", "ASK", "CROSSSLOT"} {
 		if strings.HasPrefix(msg, p+" ") || msg == p {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// Unavailable reports whether err is a Redis error reply saying the
+// server cannot serve for now (LOADING after a restart, MASTERDOWN,
+// BUSY, …): a reader should go elsewhere or try later, as for a server
+// it cannot reach.
+func Unavailable(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && serverState(rerr) && !strings.HasPrefix(rerr.Error(), "NOAUTH") &&
+		!strings.HasPrefix(rerr.Error(), "WRONGPASS") && !strings.HasPrefix(rerr.Error(), "NOPERM")
 }
 
 // prepare resolves a doc's key and encodes its value as script arguments.
@@ -450,7 +468,23 @@ func (s *Sink) prepare(enc *encoder, d *sinks.Doc) (*op, error) {
 	if err != nil {
 		return o, fmt.Errorf("view %q doc %q: %w: %w", d.View, d.ID, ErrBadValue, err)
 	}
+	if n, max := longestArg(o.args), s.maxBulk.Load(); n > max {
+		// Redis refuses the whole call and drops the connection: every
+		// doc beside this one would fail with it, on every retry.
+		return o, fmt.Errorf("view %q doc %q: %w: a value of %d bytes, over the server's proto-max-bulk-len (%d)", d.View, d.ID, ErrBadValue, n, max)
+	}
 	return s.withIndexes(o, v, d)
+}
+
+// longestArg is the length of the longest string argument.
+func longestArg(args []any) int64 {
+	var n int64
+	for _, a := range args {
+		if s, ok := a.(string); ok {
+			n = max(n, int64(len(s)))
+		}
+	}
+	return n
 }
 
 // withIndexes adds the doc's index entries to an op of a view with
