@@ -1,9 +1,11 @@
 package rebuild
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -182,9 +184,15 @@ func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]str
 }
 
 // esChecker checks that a generation's index holds the live documents and
-// no others, as of a refresh before each round.
+// no others, as of a refresh before each round; a recomputed document
+// (one with fields: the snapshot verification's presence pass checks the
+// new table's rows, which carry none) must be there with the content it
+// was recomputed with, as the PostgreSQL checker compares it: by JSON
+// value, unless stored at a higher revision than the recompute's (newer,
+// so right).
 type esChecker struct {
 	es    *elasticsearch.Sink
+	read  *esReader
 	index string
 }
 
@@ -197,20 +205,86 @@ func (c *esChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string
 	for i := range docs {
 		ids[i] = docs[i].ID
 	}
-	live, err := c.es.LiveIDs(ctx, c.index, ids)
+	stored, err := c.read.stored(ctx, c.index, ids)
 	if err != nil {
 		return nil, err
 	}
 	bad := map[int]string{}
 	for i := range docs {
+		d := &docs[i]
+		s, found := stored[d.ID]
+		live := found && s.live()
 		switch {
-		case !docs[i].Deleted && !live[docs[i].ID]:
+		case !d.Deleted && !live:
 			bad[i] = "document missing"
-		case docs[i].Deleted && live[docs[i].ID]:
+		case d.Deleted && live:
 			bad[i] = "document present, the state has no such document"
+		case d.Deleted || d.Fields == nil || d.Rev > 0 && s.version > d.Rev:
+			// Gone as it should, a row of the presence pass, or newer.
+		default:
+			want, err := json.Marshal(d.Fields)
+			if err != nil {
+				return nil, fmt.Errorf("verify %s in elasticsearch: encode: %w", d.View, err)
+			}
+			if !sameJSON(want, s.source) {
+				bad[i] = fmt.Sprintf("content differs (stored rev %d)", s.version)
+			}
 		}
 	}
 	return bad, nil
+}
+
+// sameJSON compares two JSON texts as jsonb does: objects by their
+// members whatever their order, numbers by value. (Not in PostgreSQL:
+// jsonb refuses a string holding \u0000, which a store may hold.)
+func sameJSON(a, b []byte) bool {
+	x, errX := decodeJSON(a)
+	y, errY := decodeJSON(b)
+	return errX == nil && errY == nil && sameValue(x, y)
+}
+
+func decodeJSON(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	err := d.Decode(&v)
+	return v, err
+}
+
+func sameValue(x, y any) bool {
+	switch x := x.(type) {
+	case map[string]any:
+		y, ok := y.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if w, ok := y[k]; !ok || !sameValue(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := y.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		y, ok := y.(json.Number)
+		if !ok {
+			return false
+		}
+		a, okA := new(big.Rat).SetString(string(x))
+		b, okB := new(big.Rat).SetString(string(y))
+		return okA && okB && a.Cmp(b) == 0
+	}
+	return x == y // strings, booleans, null
 }
 
 // textIDTypes are the column types whose text form is the one the state's

@@ -45,6 +45,7 @@ type Env struct {
 
 	es      *elasticsearch.Config // nil without an Elasticsearch store
 	esAdmin *elasticsearch.Sink   // index and alias calls; set with es
+	esRead  *esReader             // reads documents back; set with es
 	// esSetUp is the daemon's Elasticsearch setup still to run before its
 	// writes to a generation (stack.Stack.ElasticsearchSetUp); nil outside
 	// a daemon.
@@ -195,7 +196,12 @@ func (e *Env) init(ctx context.Context) error {
 			return fmt.Errorf("elasticsearch sink: %w", err)
 		}
 		e.closers = append(e.closers, admin.Close)
-		e.es, e.esAdmin = &ecfg, admin
+		read, err := newESReader(&ecfg)
+		if err != nil {
+			return fmt.Errorf("elasticsearch: %w", err)
+		}
+		e.closers = append(e.closers, read.close)
+		e.es, e.esAdmin, e.esRead = &ecfg, admin, read
 	}
 	if e.Redis != nil {
 		views := stack.RedisViews(e.Plan)
@@ -274,6 +280,28 @@ func (e *Env) esSink(view string, gen int) (*elasticsearch.Sink, error) {
 	}
 	v.Generation = gen
 	return elasticsearch.New(*e.es, []elasticsearch.View{*v})
+}
+
+// esTargetSink writes one view's generation gen to index, the name the
+// registry recorded for it ("" for this file's own name, esIndex); own
+// reports whether index is this file's name.
+func (e *Env) esTargetSink(view string, gen int, index string) (s *elasticsearch.Sink, own bool, err error) {
+	v := esView(e.Plan, view)
+	if v == nil || e.es == nil {
+		return nil, false, fmt.Errorf("view %s has no elasticsearch sink: %w", view, ErrUnknownView)
+	}
+	if index == "" || index == esIndex(v, gen) {
+		s, err := e.esSink(view, gen)
+		return s, true, err
+	}
+	alias, ok := strings.CutSuffix(index, "-g"+strconv.Itoa(gen))
+	if !ok || alias == "" {
+		return nil, false, fmt.Errorf("view %s generation %d: registry target %q is not an index of that generation", view, gen, index)
+	}
+	// The sink names the index from the alias and the generation.
+	v.Alias, v.Generation = alias, gen
+	s, err = elasticsearch.New(*e.es, []elasticsearch.View{*v})
+	return s, false, err
 }
 
 // pgTable is the physical table of a view's generation, quoted.

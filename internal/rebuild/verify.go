@@ -17,8 +17,8 @@ package rebuild
 //   - A stored document is right when its content equals the recomputed one,
 //     or when its stored revision is higher than e: a live write computed
 //     after the recompute already replaced it (PostgreSQL compares both in
-//     one statement; Redis and Elasticsearch, which only tell presence here,
-//     are checked for presence).
+//     one statement, Elasticsearch its _source and version; Redis, whose
+//     sink alone knows how it encodes a value, is checked for presence).
 //   - Anything else is a suspect: a live write may be in flight (the state
 //     changed, its recompute is not written yet). Suspects are recomputed
 //     and checked again, with backoff, until they settle; one that is still
@@ -260,7 +260,7 @@ func (r *run) checkers() ([]checker, error) {
 				out = append(out, c)
 			}
 		case registry.StoreElasticsearch:
-			out = append(out, &esChecker{es: r.env.esAdmin, index: r.gen.Targets[registry.StoreElasticsearch]})
+			out = append(out, &esChecker{es: r.env.esAdmin, read: r.env.esRead, index: r.gen.Targets[registry.StoreElasticsearch]})
 		}
 	}
 	return out, nil

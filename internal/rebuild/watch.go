@@ -318,13 +318,35 @@ func (e *Env) wanted(snap registry.Snapshot) map[targetKey]bool {
 			if store == registry.StoreRedis {
 				continue // one set of live keys: the wired route writes them
 			}
-			want[targetKey{v.Name, store, snap.Serving(v.Name, store)}] = true
+			want[e.recordedTarget(snap, v.Name, store, snap.Serving(v.Name, store))] = true
 			if b, ok := snap.Building(v.Name); ok && b.Has(store) {
-				want[targetKey{v.Name, store, b.Number}] = true
+				want[e.recordedTarget(snap, v.Name, store, b.Number)] = true
 			}
 		}
 	}
 	return want
+}
+
+// recordedTarget is the target of a view's generation in store, with the
+// index the registry recorded for it in Elasticsearch when this file names
+// another: the rebuild that created it named it from its own file (README:
+// another index alone does not stop a rebuild). Writing the index this
+// file names would fill one no alias points to and no registry row drops,
+// and leave the generation readers get without the live changes. The same
+// name is left out, so that recording it (a first rebuild records
+// generation 1) does not replace a guard that may have a purge in flight.
+// A PostgreSQL table is this file's: another one stops a rebuild
+// (checkInstancesDefinition), and a table renamed since a generation was
+// recorded starts empty under the new name (README).
+func (e *Env) recordedTarget(snap registry.Snapshot, view, store string, gen int) targetKey {
+	k := targetKey{view: view, store: store, gen: gen}
+	if store != registry.StoreElasticsearch {
+		return k
+	}
+	if g, ok := snap.Get(view, gen); ok && g.Targets[store] != esIndex(esView(e.Plan, view), gen) {
+		k.index = g.Targets[store]
+	}
+	return k
 }
 
 // route replaces the engine's routes with the targets the registry wants.
@@ -443,6 +465,9 @@ func (e *Env) dropExpiredLocked(ctx context.Context, view string, now time.Time)
 type targetKey struct {
 	view, store string
 	gen         int
+	// index is the Elasticsearch index the registry recorded for the
+	// generation when this file names another; "" for this file's name.
+	index string
 }
 
 func (a targetKey) compare(b targetKey) int {
@@ -549,13 +574,15 @@ func (e *Env) newGuard(k targetKey) (*guard, error) {
 		}
 		return &guard{Sink: s}, nil
 	case registry.StoreElasticsearch:
-		s, err := e.esSink(k.view, k.gen)
+		s, own, err := e.esTargetSink(k.view, k.gen, k.index)
 		if err != nil {
 			return nil, err
 		}
 		// Close only drops idle connections; a write in flight finishes.
 		g := &guard{Sink: s, close: s.Close}
-		if e.esSetUp != nil {
+		if e.esSetUp != nil && own {
+			// The daemon's setup makes this file's index; another one
+			// was made by the rebuild that recorded it.
 			g.before = e.esSetUp(k.view, k.gen)
 		}
 		return g, nil
