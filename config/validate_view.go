@@ -183,6 +183,10 @@ func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
 	case f.Type == "":
 	case f.Many != "" || f.One != "" && f.Column == "":
 		v.add(v.at(&f.Type), "%s: type is not valid with one or many (a joined object's types are its fields' types)", label)
+	case f.One != "":
+		v.add(v.at(&f.Type), "%s: type is not valid with one ... column: (the value is the joined column's, of its type; retype it in an expr)", label)
+	case f.Agg != "":
+		v.add(v.at(&f.Type), "%s: type is not valid with agg (an aggregate's type follows its function and column; round it in an expr)", label)
 	default:
 		v.columnType(&f.Type, keyPos, "type of "+label)
 	}

@@ -322,15 +322,16 @@ func (c *compiler) field(sc scope, name string, f *config.Field, prior []*Field,
 			return nil
 		}
 		c.use(sc.source, f.Column)
+		retyped := false
 		if f.Type != "" {
 			if ot, err := config.ParseType(f.Type); err == nil {
-				t = ot
+				retyped, t = ot != t, ot
 			}
 		}
 		if t.Name == "" {
 			t = config.Type{Name: "jsonb", Precision: -1, Scale: -1}
 		}
-		return &Field{Name: name, Kind: KindColumn, Type: t, Column: f.Column}
+		return &Field{Name: name, Kind: KindColumn, Type: t, Column: f.Column, Retyped: retyped}
 	}
 	return nil // config.Load has reported a field with no kind
 }

@@ -138,9 +138,14 @@ type Field struct {
 	Kind   Kind
 	Type   config.Type
 	Column string // KindColumn; KindOne with a single column
-	Expr   *Expr  // KindExpr
-	Join   *Join  // KindOne, KindMany
-	Agg    *Agg   // KindAgg
+	// Retyped: a KindColumn field whose type: is not its column's, so its
+	// value is held to Type as an expression's result is, the same in
+	// every store (PostgreSQL would cast it; Redis and Elasticsearch
+	// would not).
+	Retyped bool
+	Expr    *Expr // KindExpr
+	Join    *Join // KindOne, KindMany
+	Agg     *Agg  // KindAgg
 }
 
 // Join fetches the rows of another source that match the enclosing row.

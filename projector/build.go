@@ -2,8 +2,10 @@ package projector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/projectorhq/projector/projections"
@@ -161,6 +163,9 @@ func (b *builder) build(row map[string]any, fields []*projections.Field, src *pr
 		switch f.Kind {
 		case projections.KindColumn:
 			out[f.Name] = row[f.Column]
+			if f.Retyped && out[f.Name] != nil {
+				out[f.Name] = b.retyped(f, src, out[f.Name])
+			}
 		case projections.KindExpr:
 			out[f.Name] = b.field(f, src, row, fields[:i], out)
 		case projections.KindOne:
@@ -251,6 +256,48 @@ func (b *builder) field(f *projections.Field, src *projections.Source, row map[s
 		return nil
 	}
 	return v
+}
+
+// retyped holds a column's value to the type its field declares, as an
+// expression's result is held (see field): what PostgreSQL's column of
+// that type would hold, in every store. A value the type cannot hold is
+// null, and counted.
+func (b *builder) retyped(f *projections.Field, src *projections.Source, v any) any {
+	var r any
+	var ok bool
+	if s, text := jsonText(v); text && !f.Type.Array && (f.Type.Name == "text" || f.Type.Name == "varchar") {
+		// A text column takes the document's JSON value as its text (a
+		// number's digits, "true"), as jsonb_to_recordset gives it.
+		r, ok = textResult(f.Type, s)
+	} else {
+		t, _ := src.ColumnType(f.Column)
+		r, ok = exprResult(f.Type, projections.ExprValue(t, v))
+	}
+	if !ok {
+		b.tally.exprErrors++
+		return nil
+	}
+	return r
+}
+
+// jsonText is a scalar state value as text: a string's content, a
+// number's digits, a boolean's name.
+func jsonText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case int:
+		return strconv.Itoa(x), true
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), true
+	}
+	return "", false
 }
 
 // eval runs an expression over a row's columns and the fields computed so
