@@ -93,7 +93,7 @@ also points back readers that a swap interrupted half-way had moved).`,
 	f.BoolVar(&o.abort, "abort", false, "abandon the rebuild of VIEW under way and drop its generation")
 	f.IntVar(&o.chunk, "chunk", 1000, "documents recomputed and written at once")
 	f.IntVar(&o.workers, "workers", 4, "chunks in flight at once")
-	f.DurationVar(&o.wait, "wait", time.Minute, "how long running daemons may take to start writing the new generation")
+	f.DurationVar(&o.wait, "wait", time.Minute, "how long running daemons may take to start writing the new generation, and the swap may wait for readers holding the view or older snapshots")
 	f.StringVar(&o.verify, "verify", rebuild.VerifySnapshot, "revs: revisions checked in one snapshot, other stores for presence, a sample recomputed; full: every document recomputed and compared")
 	f.DurationVar(&o.verifyTimeout, "verify-timeout", 30*time.Second, "how long documents found different may take to settle before the swap is refused")
 	cmd.MarkFlagsMutuallyExclusive("resume", "abort")

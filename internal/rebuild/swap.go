@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/sinks/postgres"
 )
 
 // swap points readers at the new generation and records the swap in the
@@ -19,8 +20,21 @@ import (
 // every moment, whatever stops the run. Should the registry refuse after
 // the alias moved, the alias goes back: a failed swap leaves readers on
 // the served generation. Every step is idempotent, so --resume swaps again.
+//
+// The PostgreSQL swap takes the reader view's lock only briefly and waits
+// for the transactions whose snapshot predates the fill (snapshotCheck):
+// it is rolled back and tried again, for up to --wait, so that readers
+// never queue behind it (see registry.WithLockWait). A wait running out
+// leaves the generation verifying, for --resume.
 func (r *run) swap(ctx context.Context, rep report) error {
 	g := &r.gen
+	var older *snapshotCheck
+	if g.Has(registry.StorePostgres) {
+		var err error
+		if older, err = r.olderSnapshotsCheck(ctx); err != nil {
+			return err
+		}
+	}
 	if g.Has(registry.StoreElasticsearch) {
 		if err := r.swapAlias(ctx); err != nil {
 			// The request may have been applied before its answer was
@@ -34,7 +48,9 @@ func (r *run) swap(ctx context.Context, rep report) error {
 			return err
 		}
 	}
-	_, err := r.env.Registry.SwapWith(ctx, g.View, g.Number, rep.verified, rep.checksum, func(tx pgx.Tx) error {
+	reg := r.env.Registry.WithLockWait(r.opts.WaitTimeout)
+	busyLogged := false
+	_, err := reg.SwapWith(ctx, g.View, g.Number, rep.verified, rep.checksum, func(tx pgx.Tx) error {
 		if err := r.env.recordDefinitionTx(ctx, tx, *g); err != nil {
 			return err
 		}
@@ -47,8 +63,19 @@ func (r *run) swap(ctx context.Context, rep report) error {
 		if !g.Has(registry.StorePostgres) {
 			return nil
 		}
-		return r.env.activateTx(ctx, tx, g.View, g.Number)
+		if err := r.env.activateTx(ctx, tx, g.View, g.Number); err != nil {
+			if errors.Is(err, postgres.ErrReadersBusy) && !busyLogged {
+				busyLogged = true
+				r.opts.Log.Info("the swap waits for transactions holding the reader view", "view", g.View, "generation", g.Number, "err", err)
+			}
+			return err
+		}
+		return older.check(ctx, tx)
 	})
+	if errors.Is(err, registry.ErrLockWait) {
+		err = fmt.Errorf("view %s: generation %d stays verifying, readers on the served generation: the swap %w; "+
+			"end those transactions (pg_terminate_backend) or let them finish, then run rebuild --resume", g.View, g.Number, err)
+	}
 	if err != nil {
 		// The commit may have been applied before its answer was lost:
 		// the registry says, and moving the alias back would leave
@@ -128,9 +155,13 @@ func (e *Env) activateTx(ctx context.Context, tx pgx.Tx, view string, gen int) e
 // registry serves, unless they are there already, with the registry held
 // still so that a swap committing meanwhile is not undone. It returns that
 // generation.
+//
+// The reader view's lock is tried for readersLockWait at most: a daemon
+// tries again at its next heartbeat, having let readers and the registry
+// go meanwhile.
 func (e *Env) pointReaders(ctx context.Context, view string) (int, error) {
 	var gen int
-	err := e.Registry.WithServed(ctx, func(tx pgx.Tx, snap registry.Snapshot) error {
+	err := e.Registry.WithLockWait(readersLockWait).WithServed(ctx, func(tx pgx.Tx, snap registry.Snapshot) error {
 		gen = snap.Serving(view, registry.StorePostgres)
 		there, err := e.readersOn(ctx, tx, view, gen)
 		if err != nil || there {
@@ -143,6 +174,10 @@ func (e *Env) pointReaders(ctx context.Context, view string) (int, error) {
 	}
 	return gen, nil
 }
+
+// readersLockWait bounds how long pointReaders tries to take the reader
+// view's lock: well within InstanceTTL, as a daemon's heartbeat waits for it.
+const readersLockWait = 5 * time.Second
 
 // pointAlias moves the view's Elasticsearch alias from generation from to
 // generation to; an alias not on from is left alone.

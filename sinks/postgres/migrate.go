@@ -175,12 +175,15 @@ func (s *Sink) CreateGeneration(ctx context.Context, viewName string, generation
 // Activate points the view's reader view at a generation, in one
 // transaction: readers see either the old generation or the new one.
 func (s *Sink) Activate(ctx context.Context, viewName string, generation int) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.ActivateTx(ctx, tx, viewName, generation) })
+	return s.inTx(ctx, func(tx pgx.Tx) error { return s.ActivateTx(ctx, tx, viewName, generation) })
 }
 
 // ActivateTx is Activate inside the caller's transaction, so that readers
 // move when, and only if, whatever else it records commits (a rebuild's
-// swap in the registry).
+// swap in the registry). When transactions using the reader view keep its
+// lock, it fails with an error wrapping ErrReadersBusy and PostgreSQL's
+// lock_not_available (55P03) after a short wait: the caller rolls back, so
+// that readers are not queued behind it, and tries again later.
 func (s *Sink) ActivateTx(ctx context.Context, tx pgx.Tx, viewName string, generation int) error {
 	v, err := s.generation(viewName, generation)
 	if err != nil {
@@ -224,20 +227,24 @@ func (s *Sink) generation(viewName string, generation int) (*view, error) {
 // chosen as a deadlock victim: another instance's concurrent index build
 // or migration (a rolling deploy of versions that declare different
 // indexes) may hold what this one waits for; fn is idempotent, and the
-// other side has gone on once this one rolled back.
+// other side has gone on once this one rolled back. Again too, for up to
+// ReadersLockWait, when a reader view stayed held by long transactions
+// (see boundedLock).
 func (s *Sink) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
-				return fmt.Errorf("lock: %w", err)
+	return retryBusy(ctx, ReadersLockWait, func() error {
+		for attempt := 1; ; attempt++ {
+			err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {
+					return fmt.Errorf("lock: %w", err)
+				}
+				return fn(tx)
+			})
+			var pgErr *pgconn.PgError
+			if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "40P01" { // deadlock_detected
+				return err
 			}
-			return fn(tx)
-		})
-		var pgErr *pgconn.PgError
-		if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "40P01" { // deadlock_detected
-			return err
 		}
-	}
+	})
 }
 
 // column is a column as the catalog describes it.

@@ -19,11 +19,23 @@ import (
 // column list only ever grows at the end (see readerColumns). When even
 // that cannot work, a rebuild having removed or retyped a column, the view
 // is dropped and created again, still inside the caller's transaction.
+// Readers go on meanwhile: the view's lock is waited for only briefly (see
+// boundedLock), and the caller tries its transaction again when it failed
+// so.
 func pointReaders(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
+	reader := v.reader().Sanitize()
+	err := boundedLock(ctx, tx, reader, func(tx pgx.Tx) error { return redefineReaders(ctx, tx, v, generation) })
+	if err != nil {
+		return fmt.Errorf("reader view %s: %w", reader, err)
+	}
+	return nil
+}
+
+func redefineReaders(ctx context.Context, tx pgx.Tx, v *view, generation int) error {
 	reader := v.reader().Sanitize()
 	cols, err := readerColumns(ctx, tx, v)
 	if err != nil {
-		return fmt.Errorf("reader view %s: %w", reader, err)
+		return err
 	}
 	quoted := make([]string, 0, len(cols))
 	for _, c := range cols {
@@ -31,7 +43,7 @@ func pointReaders(ctx context.Context, tx pgx.Tx, v *view, generation int) error
 	}
 	opts, err := viewOptions(ctx, tx, reader)
 	if err != nil {
-		return fmt.Errorf("reader view %s: %w", reader, err)
+		return err
 	}
 	body := opts + " AS SELECT " + strings.Join(quoted, ", ") + " FROM " + v.physical(generation).Sanitize() +
 		" WHERE NOT " + quote(colDeleted)
@@ -40,10 +52,7 @@ func pointReaders(ctx context.Context, tx pgx.Tx, v *view, generation int) error
 	if errors.As(err, &pgErr) && pgErr.Code == "42P16" { // invalid_table_definition: a column removed or retyped
 		err = recreateReaders(ctx, tx, v, cols, body)
 	}
-	if err != nil {
-		return fmt.Errorf("reader view %s: %w", reader, err)
-	}
-	return nil
+	return err
 }
 
 // viewOptions is the WITH clause that keeps the options an operator set on

@@ -69,6 +69,14 @@ var (
 	ErrConflict = errors.New("the generation changed state meanwhile")
 	// ErrNotFound reports a generation the registry does not hold.
 	ErrNotFound = errors.New("no such generation")
+	// ErrTryAgain, wrapped in the error of the fn of a change or of
+	// WithServed, has its transaction rolled back and run again after a
+	// pause, as a lock not had within lock_timeout does (see
+	// WithLockWait): other transactions are in its way for now.
+	ErrTryAgain = errors.New("other transactions are in the way")
+	// ErrLockWait reports a change given up after its lock wait (see
+	// WithLockWait): other transactions stayed in its way.
+	ErrLockWait = errors.New("gave up waiting for other transactions")
 )
 
 // Generation is one generation of a view.
@@ -115,8 +123,9 @@ func (g *Generation) Has(store string) bool { return slices.Contains(g.Stores, s
 
 // Registry reads and changes the registry tables.
 type Registry struct {
-	pool   *pgxpool.Pool
-	schema string
+	pool     *pgxpool.Pool
+	schema   string
+	lockWait time.Duration // see WithLockWait
 }
 
 // New returns a registry in the given schema ("" is "projector").
@@ -124,7 +133,7 @@ func New(pool *pgxpool.Pool, schema string) *Registry {
 	if schema == "" {
 		schema = "projector"
 	}
-	return &Registry{pool: pool, schema: schema}
+	return &Registry{pool: pool, schema: schema, lockWait: DefaultLockWait}
 }
 
 // Pool is the query PostgreSQL the registry lives in.
@@ -237,15 +246,19 @@ func (r *Registry) bump(ctx context.Context, tx pgx.Tx) (int64, error) {
 
 // change runs fn in a transaction that bumps the version, and returns the
 // new version. The bump comes first: it locks the registry row before fn
-// takes any other lock, the order WithServed takes them in too.
+// takes any other lock, the order WithServed takes them in too. The whole
+// transaction is tried again while fn fails for a lock not had in time
+// (see WithLockWait).
 func (r *Registry) change(ctx context.Context, fn func(tx pgx.Tx) error) (int64, error) {
 	var v int64
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var err error
-		if v, err = r.bump(ctx, tx); err != nil {
-			return err
-		}
-		return fn(tx)
+	err := r.retryBusy(ctx, func() error {
+		return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			var err error
+			if v, err = r.bump(ctx, tx); err != nil {
+				return err
+			}
+			return fn(tx)
+		})
 	})
 	return v, err
 }
@@ -302,19 +315,23 @@ func (r *Registry) read(ctx context.Context, tx pgx.Tx) (Snapshot, error) {
 // change (no swap) commits before fn's transaction does. Readers fn points
 // at the generations snap serves therefore stay there until a later swap,
 // which points them itself; without it a daemon could point them back at
-// a generation a swap had just replaced.
+// a generation a swap had just replaced. Like a change, it is tried again
+// while fn fails for a lock not had in time (see WithLockWait).
 func (r *Registry) WithServed(ctx context.Context, fn func(tx pgx.Tx, snap Snapshot) error) error {
 	var inner bool
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT version FROM `+r.ident("registry")+` FOR SHARE`); err != nil {
-			return err
-		}
-		snap, err := r.read(ctx, tx)
-		if err != nil {
-			return err
-		}
-		inner = true
-		return fn(tx, snap)
+	err := r.retryBusy(ctx, func() error {
+		inner = false
+		return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT version FROM `+r.ident("registry")+` FOR SHARE`); err != nil {
+				return err
+			}
+			snap, err := r.read(ctx, tx)
+			if err != nil {
+				return err
+			}
+			inner = true
+			return fn(tx, snap)
+		})
 	})
 	if err != nil && !inner {
 		return fmt.Errorf("registry: read: %w", err)

@@ -18,7 +18,9 @@ func (r *Registry) Swap(ctx context.Context, view string, number int, verified i
 // SwapWith makes a verified generation the active one and retires the one
 // it replaces. point, when not nil, runs first in the same transaction: it
 // moves readers (the PostgreSQL reader view lives in this database), so
-// that readers and the registry move together or not at all.
+// that readers and the registry move together or not at all. point may
+// run more than once: the transaction is tried again while point fails for
+// a lock not had in time or with ErrTryAgain (see WithLockWait).
 //
 // Each target the swap takes a store from is dropped after the new
 // generation's Keep. A generation retired by a swap of other stores (a
