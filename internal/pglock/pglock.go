@@ -1,5 +1,7 @@
-// Package pglock takes PostgreSQL session advisory locks without waiting
-// on them.
+// Package pglock takes PostgreSQL locks without queueing behind them:
+// session advisory locks polled for (Poll), and transactions tried again
+// while a lock is not had within lock_timeout (RetryBusy), naming the
+// sessions in the way (Sessions).
 package pglock
 
 import (

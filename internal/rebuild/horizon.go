@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/projectorhq/projector/internal/pglock"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 )
 
@@ -80,36 +80,8 @@ func (c *snapshotCheck) check(ctx context.Context, tx pgx.Tx) error {
 // COMMITTED counts too while it keeps a portal open (as its driver may
 // do), as it does for CREATE INDEX CONCURRENTLY.
 func olderSnapshots(ctx context.Context, tx pgx.Tx, horizon string) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT pid, state, xact_start, query_start FROM pg_stat_activity
+	return pglock.Sessions(ctx, tx, `SELECT pid, state, xact_start, query_start FROM pg_stat_activity
 		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
 		AND backend_xmin IS NOT NULL AND age(backend_xmin) > age($1::text::xid8::xid)
 		ORDER BY xact_start, pid`, horizon)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
-		var pid int
-		var state *string
-		var xact, query *time.Time
-		if err := r.Scan(&pid, &state, &xact, &query); err != nil {
-			return "", err
-		}
-		return describeSession(pid, state, xact, query), nil
-	})
-}
-
-// describeSession names a session for an operator: its pid (for
-// pg_terminate_backend), its state and since when it runs.
-func describeSession(pid int, state *string, xact, query *time.Time) string {
-	at := func(t *time.Time) string {
-		if t == nil {
-			return "?"
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	s := "?"
-	if state != nil {
-		s = *state
-	}
-	return fmt.Sprintf("pid %d (%s, transaction started %s, query started %s)", pid, s, at(xact), at(query))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/projectorhq/projector/internal/pglock"
 )
 
 // migrateLock serialises DDL between instances starting together, which
@@ -231,7 +232,7 @@ func (s *Sink) generation(viewName string, generation int) (*view, error) {
 // ReadersLockWait, when a reader view stayed held by long transactions
 // (see boundedLock).
 func (s *Sink) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return retryBusy(ctx, ReadersLockWait, func() error {
+	return pglock.RetryBusy(ctx, ReadersLockWait, nil, func() error {
 		for attempt := 1; ; attempt++ {
 			err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 				if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrateLock); err != nil {

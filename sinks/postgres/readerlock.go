@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/projectorhq/projector/internal/pglock"
 )
 
 // Redefining the reader view (CREATE OR REPLACE VIEW, DROP VIEW) takes its
@@ -18,7 +18,7 @@ import (
 // long as a report runs would keep all readers out meanwhile. So a
 // redefinition waits readerLockTimeout at most; its caller rolls back the
 // whole transaction, releasing all it holds, and tries again after a pause
-// (retryBusy), as pg-osc and strong_migrations do.
+// (pglock.RetryBusy), as pg-osc and strong_migrations do.
 const readerLockTimeout = 150 * time.Millisecond
 
 // ReadersLockWait bounds how long Migrate, MigrateTables and Activate try
@@ -56,7 +56,7 @@ func boundedLock(ctx context.Context, tx pgx.Tx, reader string, fn func(pgx.Tx) 
 	if rerr := sp.Rollback(ctx); rerr != nil {
 		return errors.Join(err, rerr)
 	}
-	if lockBusy(err) {
+	if pglock.Busy(err) {
 		return fmt.Errorf("%w: %s: %w", ErrReadersBusy, readerHolders(ctx, tx, reader), err)
 	}
 	return err
@@ -66,22 +66,10 @@ func boundedLock(ctx context.Context, tx pgx.Tx, reader string, fn func(pgx.Tx) 
 // view, with when their transaction and their last query started (an idle
 // one in transaction is the usual culprit).
 func readerHolders(ctx context.Context, tx pgx.Tx, reader string) string {
-	rows, err := tx.Query(ctx, `SELECT DISTINCT a.pid, a.state, a.xact_start, a.query_start
+	held, err := pglock.Sessions(ctx, tx, `SELECT DISTINCT a.pid, a.state, a.xact_start, a.query_start
 		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'relation' AND l.relation = to_regclass($1) AND l.granted AND l.pid <> pg_backend_pid()
 		ORDER BY a.xact_start, a.pid`, reader)
-	if err != nil {
-		return fmt.Sprintf("sessions unknown (%v)", err)
-	}
-	held, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
-		var pid int
-		var state *string
-		var xact, query *time.Time
-		if err := r.Scan(&pid, &state, &xact, &query); err != nil {
-			return "", err
-		}
-		return describeSession(pid, state, xact, query), nil
-	})
 	switch {
 	case err != nil:
 		return fmt.Sprintf("sessions unknown (%v)", err)
@@ -89,50 +77,4 @@ func readerHolders(ctx context.Context, tx pgx.Tx, reader string) string {
 		return "held by transactions that have ended since"
 	}
 	return "held by " + strings.Join(held, ", ")
-}
-
-// describeSession says who a session is in an error an operator acts on:
-// its pid (for pg_terminate_backend) and since when it runs.
-func describeSession(pid int, state *string, xact, query *time.Time) string {
-	at := func(t *time.Time) string {
-		if t == nil {
-			return "?"
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	s := "?"
-	if state != nil {
-		s = *state
-	}
-	return fmt.Sprintf("pid %d (%s, transaction started %s, query started %s)", pid, s, at(xact), at(query))
-}
-
-// lockBusy reports an error from a lock not had within lock_timeout.
-func lockBusy(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "55P03" // lock_not_available
-}
-
-// retryBusy runs attempt, a whole transaction, again while it fails for a
-// lock not had in time, pausing in between (doubling, capped, jittered so
-// that instances starting together do not retry in step) for at most wait
-// in all. The last error comes back once wait is over.
-func retryBusy(ctx context.Context, wait time.Duration, attempt func() error) error {
-	deadline := time.Now().Add(wait)
-	for pause := 50 * time.Millisecond; ; pause = min(2*pause, 2*time.Second) {
-		err := attempt()
-		if !lockBusy(err) {
-			return err
-		}
-		if time.Now().Add(pause).After(deadline) {
-			return fmt.Errorf("tried for %s: %w", wait, err)
-		}
-		t := time.NewTimer(pause/2 + rand.N(pause/2))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-	}
 }

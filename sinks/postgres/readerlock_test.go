@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/projectorhq/projector/internal/pglock"
 	"github.com/projectorhq/projector/internal/testenv"
 )
 
@@ -70,7 +71,7 @@ func TestActivateTxBehindALongReaderFailsNamingIt(t *testing.T) {
 	}
 	err = s.ActivateTx(actx, tx, "v", 2)
 	_ = tx.Rollback(context.Background())
-	if !errors.Is(err, ErrReadersBusy) || !lockBusy(err) {
+	if !errors.Is(err, ErrReadersBusy) || !pglock.Busy(err) {
 		t.Fatalf("ActivateTx behind a report: %v, want ErrReadersBusy (lock_not_available)", err)
 	}
 	if !strings.Contains(err.Error(), fmt.Sprintf("pid %d (", pid)) {

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/projectorhq/projector/internal/pglock"
 )
 
 // DefaultLockWait bounds how long a registry transaction is tried again
@@ -30,34 +29,16 @@ func (r *Registry) WithLockWait(wait time.Duration) *Registry {
 }
 
 // retryBusy runs attempt, one whole transaction, again while it fails for
-// a lock not had in time or with ErrTryAgain, pausing in between (doubling, capped, jittered),
-// for at most the registry's lock wait in all.
+// a lock not had in time or with ErrTryAgain (see pglock.RetryBusy), for
+// at most the registry's lock wait in all.
 func (r *Registry) retryBusy(ctx context.Context, attempt func() error) error {
 	wait := r.lockWait
 	if wait <= 0 {
 		wait = DefaultLockWait
 	}
-	deadline := time.Now().Add(wait)
-	for pause := 50 * time.Millisecond; ; pause = min(2*pause, 2*time.Second) {
-		err := attempt()
-		if !lockBusy(err) && !errors.Is(err, ErrTryAgain) {
-			return err
-		}
-		if time.Now().Add(pause).After(deadline) {
-			return fmt.Errorf("%w (tried for %s): %w", ErrLockWait, wait, err)
-		}
-		t := time.NewTimer(pause/2 + rand.N(pause/2))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
+	err := pglock.RetryBusy(ctx, wait, func(err error) bool { return errors.Is(err, ErrTryAgain) }, attempt)
+	if errors.Is(err, pglock.ErrGaveUp) {
+		return fmt.Errorf("%w: %w", ErrLockWait, err)
 	}
-}
-
-// lockBusy reports an error from a lock not had within lock_timeout.
-func lockBusy(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "55P03" // lock_not_available
+	return err
 }
