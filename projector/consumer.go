@@ -111,6 +111,12 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		// markers, which move the watermarks on (see Record.Control).
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
+		// A dead letter sent and never answered (a partitioned leader)
+		// must not hold a stop for ever: by default the idempotent
+		// producer waits for its outcome whatever its context says. A
+		// dead letter cancelled so may be written twice, which they may
+		// be anyway (at least once).
+		kgo.AllowIdempotentProduceCancellation(),
 		kgo.WithLogger(kslog.New(kafkaLogger(opts.Logger))),
 		kgo.OnPartitionsAssigned(func(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 			c.assignedTo(cl.GroupMetadata())
