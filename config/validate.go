@@ -270,15 +270,15 @@ func URLProblem(raw, label string, needHost, explain bool, schemes ...string) st
 	if !slices.Contains(schemes, u.Scheme) {
 		return fmt.Sprintf("%s must start with %s://", label, strings.Join(schemes, ":// or "))
 	}
-	if bareAt(raw) || u.User == nil && strings.Contains(raw, "@") {
+	if bareAt(raw) || u.User == nil && strings.Contains(u.EscapedPath(), "@") {
 		// Go's parser ends the user and password at the last @ before
 		// the path, query or fragment; libpq's (pgx) at the first @
 		// before the path, even one in the query (?password=a@b): pgx
 		// would dial a host made of the password's tail, and its errors
-		// would show it. An @ with no user before it is a password
-		// holding a bare /, which ended the host early: the rest is read
-		// as the path (a database name errors show).
-		return fmt.Sprintf("%s has an @ or / in its user or password, or an @ in its path or query: write them %%40 and %%2F", label)
+		// would show it. An @ in the path with no user before it is a
+		// password holding a bare /, which ended the host early: the
+		// rest is read as the path (a database name errors show).
+		return fmt.Sprintf("%s has an @ or / in its user or password, or an @ in its query: write them %%40 and %%2F", label)
 	}
 	if needHost && u.Host == "" {
 		return fmt.Sprintf("%s needs a host (%s://host:port)", label, schemes[0])

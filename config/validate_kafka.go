@@ -202,13 +202,16 @@ func (v *validator) saslOAuth(s *SASL) {
 			v.add(v.at(f.ptr, s.Pos), "kafka.sasl.mechanism oauthbearer needs kafka.sasl.%s (empty or missing)", f.name)
 		}
 	}
-	for _, e := range s.Extensions {
+	for i := range s.Extensions {
+		e := &s.Extensions[i]
 		// RFC 7628 3.1: a key is letters, and auth is the token's; a value
 		// is printable ASCII (its separator is \x01).
 		switch {
 		case e.Key == "auth" || strings.Trim(e.Key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" || e.Key == "":
 			v.add(e.KeyPos, "kafka.sasl.extensions: %q is no extension name (letters only, not auth)", e.Key)
-		case strings.ContainsFunc(e.Value, func(r rune) bool { return r < 0x20 || r > 0x7e }):
+		case e.Value == "" && v.usable(&e.Value):
+			v.add(e.KeyPos, "kafka.sasl.extensions.%s is empty (a SASL extension needs a value)", e.Key)
+		case strings.ContainsFunc(e.Value, func(r rune) bool { return (r < 0x20 || r > 0x7e) && r != '\t' && r != '\r' && r != '\n' }):
 			v.add(e.KeyPos, "kafka.sasl.extensions.%s holds a character other than printable ASCII", e.Key)
 		}
 	}
@@ -222,7 +225,7 @@ func (v *validator) saslOAuth(s *SASL) {
 
 // loopback reports whether host names this machine.
 func loopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -344,7 +344,7 @@ func checkSourceURL(name, raw string) error {
 	if name != "" {
 		label = "the source URL of " + name
 	}
-	if p := config.URLProblem(raw, label, true, false, "postgres", "postgresql"); p != "" {
+	if p := config.URLProblem(raw, label, false, false, "postgres", "postgresql"); p != "" {
 		return errors.New(p)
 	}
 	if _, err := pgxpool.ParseConfig(raw); err != nil {
