@@ -23,7 +23,7 @@ func TestReview8ValidatePrintsPartOfPostgresPasswordWithAt(t *testing.T) {
 	if strings.Contains(out+errs, tail) {
 		t.Errorf("validate (exit %d) prints part of the PostgreSQL password (%q):\nstdout: %s\nstderr: %s", code, tail, out, errs)
 	}
-	if code != ExitUsage || !strings.Contains(errs, "stores.postgres.url has an @ or / in its user or password, or an @ in its path or query: write them %40 and %2F") {
+	if code != ExitUsage || !strings.Contains(errs, "stores.postgres.url has an @ or / in its user or password, or an @ in its query: write them %40 and %2F") {
 		t.Errorf("validate: exit %d, want %d saying how to write the @\n%s", code, ExitUsage, errs)
 	}
 }
