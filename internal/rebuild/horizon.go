@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,27 +23,41 @@ var ErrOlderSnapshots = errors.New("transactions older than the new generation a
 // read afresh) but the new table's rows through its own snapshot, to which
 // every row the fill wrote is invisible, so it would find the view empty
 // where it saw every document before. So the swap, as CREATE INDEX
-// CONCURRENTLY does, waits for the snapshots older than the fill: it takes
-// the transaction horizon once the generation is verified, and commits
-// only when no other session of the database holds a snapshot older than
-// it. Transactions that start later see all of the fill, so the daemons'
+// CONCURRENTLY does, waits for the transactions that held a snapshot once
+// the generation was verified: it lists them then (by session and
+// transaction start), and commits only when none of them is still open.
+// Transactions that start later see all of the fill, whatever their xmin
+// (which a long writer in another database holds back), so the daemons'
 // steady short transactions do not hold the swap up.
 
 // snapshotCheck refuses a swap while older snapshots are open.
 type snapshotCheck struct {
 	r *run
-	// horizon is the first transaction id not yet assigned once the
-	// generation was verified: a snapshot whose xmin is at or past it sees
-	// every row of the fill.
-	horizon string
-	logged  bool
+	// pids and starts are the sessions of the database that held a
+	// snapshot once the generation was verified, and when their
+	// transactions started.
+	pids   []int32
+	starts []time.Time
+	logged bool
 }
 
-// olderSnapshotsCheck takes the horizon; see snapshotCheck.
+// olderSnapshotsCheck lists the transactions holding a snapshot now; see
+// snapshotCheck.
 func (r *run) olderSnapshotsCheck(ctx context.Context) (*snapshotCheck, error) {
 	c := &snapshotCheck{r: r}
-	if err := r.env.Pool.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text`).Scan(&c.horizon); err != nil {
-		return nil, fmt.Errorf("view %s: read the transaction horizon before the swap: %w", r.gen.View, err)
+	rows, err := r.env.Pool.Query(ctx, `SELECT pid, xact_start FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+		AND backend_xmin IS NOT NULL AND xact_start IS NOT NULL`)
+	if err == nil {
+		var pid int32
+		var start time.Time
+		_, err = pgx.ForEachRow(rows, []any{&pid, &start}, func() error {
+			c.pids, c.starts = append(c.pids, pid), append(c.starts, start)
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("view %s: list the transactions open before the swap: %w", r.gen.View, err)
 	}
 	return c, nil
 }
@@ -56,7 +71,12 @@ func (r *run) olderSnapshotsCheck(ctx context.Context) (*snapshotCheck, error) {
 // logs the sessions the first time it refuses.
 func (c *snapshotCheck) check(ctx context.Context, tx pgx.Tx) error {
 	g := &c.r.gen
-	older, err := olderSnapshots(ctx, tx, c.horizon)
+	if len(c.pids) == 0 {
+		return nil
+	}
+	older, err := pglock.Sessions(ctx, tx, `SELECT pid, state, xact_start, query_start FROM pg_stat_activity
+		WHERE backend_xmin IS NOT NULL AND (pid, xact_start) IN (SELECT * FROM unnest($1::int[], $2::timestamptz[]))
+		ORDER BY xact_start, pid`, c.pids, c.starts)
 	if err != nil {
 		return fmt.Errorf("view %s: look for transactions older than generation %d: %w", g.View, g.Number, err)
 	}
@@ -71,17 +91,4 @@ func (c *snapshotCheck) check(ctx context.Context, tx pgx.Tx) error {
 	}
 	return fmt.Errorf("%w: %s still hold a snapshot older than generation %d's fill, through which its readers would look empty: %w",
 		ErrOlderSnapshots, sessions, g.Number, registry.ErrTryAgain)
-}
-
-// olderSnapshots describes the other client sessions of the database whose
-// oldest snapshot (backend_xmin) precedes horizon. age() counts both back
-// from the current transaction id, which is right across wraparound. An
-// idle session in a transaction is the usual culprit; one in READ
-// COMMITTED counts too while it keeps a portal open (as its driver may
-// do), as it does for CREATE INDEX CONCURRENTLY.
-func olderSnapshots(ctx context.Context, tx pgx.Tx, horizon string) ([]string, error) {
-	return pglock.Sessions(ctx, tx, `SELECT pid, state, xact_start, query_start FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-		AND backend_xmin IS NOT NULL AND age(backend_xmin) > age($1::text::xid8::xid)
-		ORDER BY xact_start, pid`, horizon)
 }
