@@ -269,6 +269,9 @@ func (b *builder) retyped(f *projections.Field, src *projections.Source, v any) 
 		// A text column takes the document's JSON value as its text (a
 		// number's digits, "true"), as jsonb_to_recordset gives it.
 		r, ok = textResult(f.Type, s)
+	} else if _, composite := v.(map[string]any); composite || isSlice(v) {
+		// No scalar column takes an object or array: PostgreSQL refuses it.
+		r, ok = v, f.Type.Array || f.Type.Name == "json" || f.Type.Name == "jsonb"
 	} else {
 		t, _ := src.ColumnType(f.Column)
 		r, ok = exprResult(f.Type, projections.ExprValue(t, v))
@@ -280,10 +283,23 @@ func (b *builder) retyped(f *projections.Field, src *projections.Source, v any) 
 	return r
 }
 
-// jsonText is a scalar state value as text: a string's content, a
-// number's digits, a boolean's name.
+func isSlice(v any) bool {
+	_, ok := v.([]any)
+	return ok
+}
+
+// jsonText is a state value as the text a text column takes of it: a
+// string's content, a number's digits, a boolean's name, an object's or
+// array's JSON as PostgreSQL's jsonb writes it.
 func jsonText(v any) (string, bool) {
 	switch x := v.(type) {
+	case map[string]any, []any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return "", false
+		}
+		s, err := jsonbText(b)
+		return s, err == nil
 	case string:
 		return x, true
 	case json.Number:
