@@ -132,8 +132,10 @@ func (c *pgChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string
 }
 
 // redisChecker checks that the live keys of documents exist, and those of
-// deleted documents do not. A view with a TTL is not checked: its keys
-// expire by design.
+// deleted documents do not, and that a recomputed document's value is the
+// one it was recomputed as, unless written again since (see
+// redis.Sink.Differ). A view with a TTL is not checked: its keys expire by
+// design.
 type redisChecker struct {
 	env  *Env
 	view string
@@ -178,6 +180,17 @@ func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]str
 			bad[i] = "key missing"
 		case docs[i].Deleted && exists:
 			bad[i] = "key present, the state has no such document"
+		}
+	}
+	// A recomputed document (one with fields) must hold what it was
+	// recomputed as, unless written again since.
+	differ, err := c.env.live.Differ(ctx, docs)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s in redis: %w", c.view, err)
+	}
+	for i, why := range differ {
+		if _, ok := bad[i]; !ok {
+			bad[i] = why
 		}
 	}
 	return bad, nil

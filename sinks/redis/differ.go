@@ -1,0 +1,122 @@
+package redis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/projectorhq/projector/sinks"
+)
+
+// Differ compares, for each doc that is not deleted and has fields (a
+// recomputed one), what Write would store at its key with what the server
+// holds there, unless the revision stored is newer than the doc's (a later
+// write, so right). It returns why each doc that differs does, by its
+// index in docs: a rebuild's full verification. A JSON document compares
+// by value (members in any order), a hash field by field.
+func (s *Sink) Differ(ctx context.Context, docs []sinks.Doc) (map[int]string, error) {
+	type read struct {
+		o   *op
+		val redis.Cmder
+		rev *redis.StringCmd
+	}
+	var enc encoder
+	reads := map[int]*read{}
+	bad := map[int]string{}
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range docs {
+			d := &docs[i]
+			if d.Deleted || d.Fields == nil || !s.Keyed(d.View, d) {
+				continue
+			}
+			o, err := s.prepare(&enc, d)
+			if err != nil {
+				bad[i] = err.Error()
+				continue
+			}
+			r := &read{o: o, rev: p.Get(ctx, o.keys[1])}
+			switch o.head.op {
+			case FormatHash:
+				r.val = p.HGetAll(ctx, o.keys[0])
+			case FormatReJSON:
+				r.val = p.Do(ctx, "JSON.GET", o.keys[0])
+			default:
+				r.val = p.Get(ctx, o.keys[0])
+			}
+			reads[i] = r
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redis sink: read back: %w", err)
+	}
+	for i, r := range reads {
+		stored, err := r.rev.Int64()
+		if err == nil && stored > docs[i].Rev {
+			continue // written again since: newer
+		}
+		if why := differs(r.o, r.val); why != "" {
+			bad[i] = fmt.Sprintf("%s (stored rev %s)", why, strconv.FormatInt(stored, 10))
+		}
+	}
+	return bad, nil
+}
+
+// differs says how the value read back differs from what o writes, ""
+// when it does not.
+func differs(o *op, val redis.Cmder) string {
+	if errors.Is(val.Err(), redis.Nil) {
+		return "key missing"
+	}
+	if val.Err() != nil {
+		return "cannot read it: " + val.Err().Error()
+	}
+	switch o.head.op {
+	case FormatHash:
+		got := val.(*redis.MapStringStringCmd).Val()
+		want := make(map[string]string, len(o.args)/2)
+		for i := 2; i+1 < len(o.args); i += 2 {
+			want[fmt.Sprint(o.args[i])] = fmt.Sprint(o.args[i+1])
+		}
+		if len(got) == 0 {
+			return "key missing"
+		}
+		if !reflect.DeepEqual(got, want) {
+			return "content differs"
+		}
+	default:
+		var got string
+		switch c := val.(type) {
+		case *redis.StringCmd:
+			got = c.Val()
+		case *redis.Cmd:
+			got = fmt.Sprint(c.Val())
+		}
+		if !sameJSON(fmt.Sprint(o.args[1]), got) {
+			return "content differs"
+		}
+	}
+	return ""
+}
+
+// sameJSON compares two JSON texts by value: objects by their members
+// whatever their order, numbers by their text.
+func sameJSON(a, b string) bool {
+	x, errX := decodeJSON(a)
+	y, errY := decodeJSON(b)
+	return errX == nil && errY == nil && reflect.DeepEqual(x, y)
+}
+
+func decodeJSON(s string) (any, error) {
+	d := json.NewDecoder(bytes.NewReader([]byte(s)))
+	d.UseNumber()
+	var v any
+	err := d.Decode(&v)
+	return v, err
+}
