@@ -1,11 +1,9 @@
 package rebuild
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -239,65 +237,12 @@ func (c *esChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string
 			if err != nil {
 				return nil, fmt.Errorf("verify %s in elasticsearch: encode: %w", d.View, err)
 			}
-			if !sameJSON(want, s.source) {
+			if !sinks.SameJSON(want, s.source) {
 				bad[i] = fmt.Sprintf("content differs (stored rev %d)", s.version)
 			}
 		}
 	}
 	return bad, nil
-}
-
-// sameJSON compares two JSON texts as jsonb does: objects by their
-// members whatever their order, numbers by value. (Not in PostgreSQL:
-// jsonb refuses a string holding \u0000, which a store may hold.)
-func sameJSON(a, b []byte) bool {
-	x, errX := decodeJSON(a)
-	y, errY := decodeJSON(b)
-	return errX == nil && errY == nil && sameValue(x, y)
-}
-
-func decodeJSON(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	err := d.Decode(&v)
-	return v, err
-}
-
-func sameValue(x, y any) bool {
-	switch x := x.(type) {
-	case map[string]any:
-		y, ok := y.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			if w, ok := y[k]; !ok || !sameValue(v, w) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := y.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !sameValue(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case json.Number:
-		y, ok := y.(json.Number)
-		if !ok {
-			return false
-		}
-		a, okA := new(big.Rat).SetString(string(x))
-		b, okB := new(big.Rat).SetString(string(y))
-		return okA && okB && a.Cmp(b) == 0
-	}
-	return x == y // strings, booleans, null
 }
 
 // textIDTypes are the column types whose text form is the one the state's

@@ -1,9 +1,7 @@
 package redis
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -98,25 +96,9 @@ func differs(o *op, val redis.Cmder) string {
 		case *redis.Cmd:
 			got = fmt.Sprint(c.Val())
 		}
-		if !sameJSON(fmt.Sprint(o.args[1]), got) {
+		if !sinks.SameJSON([]byte(fmt.Sprint(o.args[1])), []byte(got)) {
 			return "content differs"
 		}
 	}
 	return ""
-}
-
-// sameJSON compares two JSON texts by value: objects by their members
-// whatever their order, numbers by their text.
-func sameJSON(a, b string) bool {
-	x, errX := decodeJSON(a)
-	y, errY := decodeJSON(b)
-	return errX == nil && errY == nil && reflect.DeepEqual(x, y)
-}
-
-func decodeJSON(s string) (any, error) {
-	d := json.NewDecoder(bytes.NewReader([]byte(s)))
-	d.UseNumber()
-	var v any
-	err := d.Decode(&v)
-	return v, err
 }
