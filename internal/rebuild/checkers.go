@@ -203,7 +203,6 @@ func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]str
 // so right).
 type esChecker struct {
 	es    *elasticsearch.Sink
-	read  *esReader
 	index string
 }
 
@@ -216,7 +215,7 @@ func (c *esChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string
 	for i := range docs {
 		ids[i] = docs[i].ID
 	}
-	stored, err := c.read.stored(ctx, c.index, ids)
+	stored, err := c.es.Stored(ctx, c.index, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -224,21 +223,21 @@ func (c *esChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string
 	for i := range docs {
 		d := &docs[i]
 		s, found := stored[d.ID]
-		live := found && s.live()
+		live := found && s.Live
 		switch {
 		case !d.Deleted && !live:
 			bad[i] = "document missing"
 		case d.Deleted && live:
 			bad[i] = "document present, the state has no such document"
-		case d.Deleted || d.Fields == nil || d.Rev > 0 && s.version > d.Rev:
+		case d.Deleted || d.Fields == nil || d.Rev > 0 && s.Version > d.Rev:
 			// Gone as it should, a row of the presence pass, or newer.
 		default:
 			want, err := json.Marshal(d.Fields)
 			if err != nil {
 				return nil, fmt.Errorf("verify %s in elasticsearch: encode: %w", d.View, err)
 			}
-			if !sinks.SameJSON(want, s.source) {
-				bad[i] = fmt.Sprintf("content differs (stored rev %d)", s.version)
+			if !sinks.SameJSON(want, s.Source) {
+				bad[i] = fmt.Sprintf("content differs (stored rev %d)", s.Version)
 			}
 		}
 	}

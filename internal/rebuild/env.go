@@ -45,7 +45,6 @@ type Env struct {
 
 	es      *elasticsearch.Config // nil without an Elasticsearch store
 	esAdmin *elasticsearch.Sink   // index and alias calls; set with es
-	esRead  *esReader             // reads documents back; set with es
 	// esSetUp is the daemon's Elasticsearch setup still to run before its
 	// writes to a generation (stack.Stack.ElasticsearchSetUp); nil outside
 	// a daemon.
@@ -196,12 +195,7 @@ func (e *Env) init(ctx context.Context) error {
 			return fmt.Errorf("elasticsearch sink: %w", err)
 		}
 		e.closers = append(e.closers, admin.Close)
-		read, err := newESReader(&ecfg)
-		if err != nil {
-			return fmt.Errorf("elasticsearch: %w", err)
-		}
-		e.closers = append(e.closers, read.close)
-		e.es, e.esAdmin, e.esRead = &ecfg, admin, read
+		e.es, e.esAdmin = &ecfg, admin
 	}
 	if e.Redis != nil {
 		views := stack.RedisViews(e.Plan)

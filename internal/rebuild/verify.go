@@ -260,7 +260,7 @@ func (r *run) checkers() ([]checker, error) {
 				out = append(out, c)
 			}
 		case registry.StoreElasticsearch:
-			out = append(out, &esChecker{es: r.env.esAdmin, read: r.env.esRead, index: r.gen.Targets[registry.StoreElasticsearch]})
+			out = append(out, &esChecker{es: r.env.esAdmin, index: r.gen.Targets[registry.StoreElasticsearch]})
 		}
 	}
 	return out, nil

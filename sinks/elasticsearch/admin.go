@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -68,35 +69,63 @@ func (s *Sink) AliasIndices(ctx context.Context, alias string) ([]string, error)
 // not as tombstones (DeletedField true), as of the index's last refresh
 // (see Refresh). A missing index is an error.
 func (s *Sink) LiveIDs(ctx context.Context, index string, ids []string) (map[string]bool, error) {
+	stored, err := s.Stored(ctx, index, ids)
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[string]bool, len(stored))
+	for id, d := range stored {
+		if d.Live {
+			live[id] = true
+		}
+	}
+	return live, nil
+}
+
+// Stored is a document as an index holds it: the version (the revision
+// the sink wrote it at), its _source as sent, and whether it is live (not
+// a tombstone, DeletedField true).
+type Stored struct {
+	Version int64
+	Source  json.RawMessage
+	Live    bool
+}
+
+// Stored returns the documents of ids that index holds, tombstones
+// included, as of the index's last refresh (see Refresh), for a rebuild's
+// verification to compare them field by field. A missing index is an
+// error.
+func (s *Sink) Stored(ctx context.Context, index string, ids []string) (map[string]Stored, error) {
 	if err := checkName(index); err != nil {
 		return nil, err
 	}
-	live := make(map[string]bool, len(ids))
+	stored := make(map[string]Stored, len(ids))
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), maxResultWindow)]
 		ids = ids[len(chunk):]
 		q := map[string]any{
-			"size": len(chunk), "_source": false, "track_total_hits": false,
-			"query": map[string]any{"bool": map[string]any{
-				"filter":   []any{map[string]any{"ids": map[string]any{"values": chunk}}},
-				"must_not": []any{map[string]any{"term": map[string]any{DeletedField: true}}},
-			}},
+			"size": len(chunk), "version": true, "track_total_hits": false,
+			"query": map[string]any{"ids": map[string]any{"values": chunk}},
 		}
 		var out struct {
 			Hits struct {
 				Hits []struct {
-					ID string `json:"_id"`
+					ID      string          `json:"_id"`
+					Version int64           `json:"_version"`
+					Source  json.RawMessage `json:"_source"`
 				} `json:"hits"`
 			} `json:"hits"`
 		}
 		if _, err := s.call(ctx, http.MethodPost, "/"+url.PathEscape(index)+"/_search", q, &out); err != nil {
-			return nil, fmt.Errorf("elasticsearch: search %s by id: %w", index, err)
+			return nil, fmt.Errorf("elasticsearch: read %s by id: %w", index, err)
 		}
 		for _, h := range out.Hits.Hits {
-			live[h.ID] = true
+			var fields map[string]json.RawMessage
+			live := json.Unmarshal(h.Source, &fields) != nil || string(fields[DeletedField]) != "true"
+			stored[h.ID] = Stored{Version: h.Version, Source: h.Source, Live: live}
 		}
 	}
-	return live, nil
+	return stored, nil
 }
 
 // checkName refuses what is not one concrete index or alias name.
