@@ -355,12 +355,31 @@ func (e *Env) ensureServed(ctx context.Context, snap registry.Snapshot) (unfit m
 				continue
 			}
 		}
+		if k.index != "" {
+			// An index the registry recorded under another file's name
+			// (recordedTarget): that one, not one under this file's.
+			if err := e.createRecordedIndex(ctx, k); err != nil {
+				return nil, fmt.Errorf("view %s generation %d: create the served index no daemon created: %w", k.view, k.gen, err)
+			}
+			continue
+		}
 		// An index that exists is left as it is (CreateIndices).
 		if err := e.createTargets(ctx, k.view, k.gen, []string{k.store}); err != nil {
 			return nil, fmt.Errorf("view %s generation %d: create the served targets no daemon created: %w", k.view, k.gen, err)
 		}
 	}
 	return unfit, nil
+}
+
+// createRecordedIndex creates, when it is missing, the index k names,
+// which the registry recorded under another file's name.
+func (e *Env) createRecordedIndex(ctx context.Context, k targetKey) error {
+	s, _, err := e.esTargetSink(k.view, k.gen, k.index)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.CreateIndices(ctx)
 }
 
 // building reports the targets of the generation this run builds: its fill
