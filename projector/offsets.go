@@ -45,10 +45,10 @@ func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []strin
 }
 
 // checkWatermarks forgets the watermarks of assigned partitions that are
-// past their end: a topic deleted and created again while no member ran
-// (Kafka drops the group's offsets with it, and the new topic is consumed
-// from its start; consumeAgain covers one seen while running), or records
-// a broker lost. Such a watermark would tell readers that records are in
+// past their end or that the group has no committed offset for: a topic
+// deleted and created again while no member ran (Kafka drops the group's
+// offsets with it, and the new topic is consumed from its start;
+// consumeAgain covers one seen while running), or records a broker lost. Such a watermark would tell readers that records are in
 // the stores before they are. It is done before the partitions are
 // consumed, and at worst (the brokers or PostgreSQL not answering in
 // time) only logged.
@@ -72,13 +72,43 @@ func (c *Consumer) checkWatermarks(ctx context.Context, cl *kgo.Client, assigned
 			ends[o.Topic][o.Partition] = o.Offset
 		}
 	})
+	cerr := c.uncommitted(ctx, cl, assigned, ends)
 	n, ferr := c.eng.state.forgetWatermarksPast(ctx, ends)
 	switch {
-	case err != nil || ferr != nil:
-		c.log.Warn("could not check the watermarks of the assigned partitions against their ends", "err", errors.Join(err, ferr))
+	case err != nil || cerr != nil || ferr != nil:
+		c.log.Warn("could not check the watermarks of the assigned partitions against their ends", "err", errors.Join(err, cerr, ferr))
 	case n > 0:
 		c.log.Warn("watermarks past their partitions' end forgotten: a topic was created again, or a broker lost records", "partitions", n)
 	}
+}
+
+// uncommitted sets the end of every assigned partition the group has no
+// committed offset for to -1 in ends, so that its watermark is forgotten
+// whatever its offset: Kafka drops a group's offsets with their topic, so
+// a topic created again while no member ran, holding as many records as
+// the watermark's offset or more, has none, and is consumed from its
+// start. (A group new to the topics, or whose offsets expired, starts over
+// as well: forgetting then only makes readers wait for the replay.)
+func (c *Consumer) uncommitted(ctx context.Context, cl *kgo.Client, assigned map[string][]int32, ends map[string]map[int32]int64) error {
+	commits, err := kadm.NewClient(cl).FetchOffsetsForTopics(ctx, c.opts.Group, slices.Collect(maps.Keys(assigned))...)
+	if err == nil {
+		err = commits.Error()
+	}
+	if err != nil {
+		return err
+	}
+	for topic, parts := range assigned {
+		for _, p := range parts {
+			if r, ok := commits.Lookup(topic, p); ok && r.Err == nil && r.At >= 0 {
+				continue
+			}
+			if ends[topic] == nil {
+				ends[topic] = map[int32]int64{}
+			}
+			ends[topic][p] = -1
+		}
+	}
+	return nil
 }
 
 // offsets is what committing a batch takes of its records, per partition:
