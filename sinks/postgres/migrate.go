@@ -320,11 +320,24 @@ func createTableSQL(v *view, table pgx.Identifier) string {
 }
 
 // alterTable adds the declared columns the table lacks; see diffTable.
+// ADD COLUMN takes the table's ACCESS EXCLUSIVE lock, which waits for
+// every transaction that read the table or its reader view, and queues the
+// readers and the writes that come after behind it: so it waits briefly,
+// as the reader view's redefinition does (see boundedLock), and the caller
+// tries its transaction again.
 func alterTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, existing []column) error {
 	add, err := diffTable(ctx, tx, v, table, existing)
-	if err != nil {
+	if err != nil || len(add) == 0 {
 		return err
 	}
+	err = boundedLock(ctx, tx, table.Sanitize(), func(tx pgx.Tx) error { return addColumns(ctx, tx, table, add) })
+	if err != nil {
+		return fmt.Errorf("table %s: %w", table.Sanitize(), err)
+	}
+	return nil
+}
+
+func addColumns(ctx context.Context, tx pgx.Tx, table pgx.Identifier, add []Column) error {
 	for _, c := range add {
 		if _, err := tx.Exec(ctx, "ALTER TABLE "+table.Sanitize()+" ADD COLUMN "+quote(c.Name)+" "+c.Type); err != nil {
 			return fmt.Errorf("add column %q: %w", c.Name, err)

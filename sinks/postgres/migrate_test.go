@@ -35,6 +35,13 @@ func TestNewRejectsInvalidViews(t *testing.T) {
 		{"index path into a scalar column", func(v *View) { v.Indexes = []Index{{Fields: []string{"total.x"}}} }},
 		{"index path with empty element", func(v *View) { v.Indexes = []Index{{Fields: []string{"customer..id"}}} }},
 		{"negative generation", func(v *View) { v.Generation = -1 }},
+		{"system column name", func(v *View) { v.Columns = append(v.Columns, Column{Name: "xmin", Type: "double precision"}) }},
+		{"schema of PostgreSQL's", func(v *View) { v.Schema = "pg_reports" }},
+		{"json id", func(v *View) { v.Columns[0].Type = "json" }},
+		{"index on a json column", func(v *View) {
+			v.Columns = append(v.Columns, Column{Name: "raw", Type: "json[]"})
+			v.Indexes = []Index{{Fields: []string{"raw"}}}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

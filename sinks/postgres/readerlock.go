@@ -18,22 +18,26 @@ import (
 // long as a report runs would keep all readers out meanwhile. So a
 // redefinition waits readerLockTimeout at most; its caller rolls back the
 // whole transaction, releasing all it holds, and tries again after a pause
-// (pglock.RetryBusy), as pg-osc and strong_migrations do.
+// (pglock.RetryBusy), as pg-osc and strong_migrations do. Adding a column
+// to the generation's table, which the view's readers read too, waits so
+// as well.
 const readerLockTimeout = 150 * time.Millisecond
 
 // ReadersLockWait bounds how long Migrate, MigrateTables and Activate try
 // again to redefine a reader view that long transactions hold.
 const ReadersLockWait = time.Minute
 
-// ErrReadersBusy reports a reader view whose lock was held by other
-// transactions (named in the error) for longer than a redefinition waits.
+// ErrReadersBusy reports a reader view, or its generation's table, whose
+// lock was held by other transactions (named in the error) for longer than
+// a redefinition waits.
 var ErrReadersBusy = errors.New("other transactions hold the reader view")
 
-// boundedLock runs fn, which redefines the reader view, in a savepoint of
-// tx under a short lock_timeout. When a lock is not had in time, the
-// savepoint goes back and the error names the sessions holding the view;
-// it wraps the lock_not_available error, which tells the caller to roll
-// back its transaction and try again.
+// boundedLock runs fn, which redefines the reader view or alters the table
+// it reads (reader, quoted), in a savepoint of tx under a short
+// lock_timeout. When a lock is not had in time, the savepoint goes back
+// and the error names the sessions holding reader; it wraps the
+// lock_not_available error, which tells the caller to roll back its
+// transaction and try again.
 func boundedLock(ctx context.Context, tx pgx.Tx, reader string, fn func(pgx.Tx) error) error {
 	var prev string
 	if err := tx.QueryRow(ctx, `SELECT current_setting('lock_timeout')`).Scan(&prev); err != nil {
@@ -63,7 +67,7 @@ func boundedLock(ctx context.Context, tx pgx.Tx, reader string, fn func(pgx.Tx) 
 }
 
 // readerHolders names the other sessions holding a lock on the reader
-// view, with when their transaction and their last query started (an idle
+// view (or table), with when their transaction and their last query started (an idle
 // one in transaction is the usual culprit).
 func readerHolders(ctx context.Context, tx pgx.Tx, reader string) string {
 	held, err := pglock.Sessions(ctx, tx, `SELECT DISTINCT a.pid, a.state, a.xact_start, a.query_start

@@ -127,6 +127,9 @@ func validate(v View) error {
 			return err
 		}
 	}
+	if strings.HasPrefix(v.Schema, "pg_") {
+		return fmt.Errorf("schema %q: names starting with pg_ are reserved for PostgreSQL's own schemas", v.Schema)
+	}
 	if v.Generation < 0 {
 		return fmt.Errorf("generation %d is negative", v.Generation)
 	}
@@ -141,9 +144,11 @@ func validate(v View) error {
 		if err := checkIdentifier(col.Name); err != nil {
 			return fmt.Errorf("column: %w", err)
 		}
-		switch col.Name {
-		case colRev, colDeleted, colUpdatedAt:
+		switch {
+		case col.Name == colRev, col.Name == colDeleted, col.Name == colUpdatedAt:
 			return fmt.Errorf("column %q is reserved for the sink", col.Name)
+		case slices.Contains(systemColumns, col.Name):
+			return fmt.Errorf("column %q is the name of a PostgreSQL system column", col.Name)
 		}
 		if _, dup := types[col.Name]; dup {
 			return fmt.Errorf("column %q declared twice", col.Name)
@@ -164,6 +169,9 @@ func validate(v View) error {
 		if seen[id] {
 			return fmt.Errorf("id column %q listed twice", id)
 		}
+		if noBtree(types[id]) {
+			return fmt.Errorf("id column %q is %s, which a primary key cannot index (no btree operator class): use jsonb", id, types[id])
+		}
 		seen[id] = true
 	}
 	for _, ix := range v.Indexes {
@@ -174,9 +182,24 @@ func validate(v View) error {
 			if _, err := indexExpr(f, types); err != nil {
 				return err
 			}
+			if t, ok := types[f]; ok && noBtree(t) {
+				return fmt.Errorf("index field %q is %s, which an index cannot hold (no btree operator class): use jsonb", f, t)
+			}
 		}
 	}
 	return nil
+}
+
+// systemColumns are the names of the columns PostgreSQL gives every table,
+// which a table cannot declare again.
+var systemColumns = []string{"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"}
+
+// noBtree reports whether a column of SQL type t cannot be in a btree
+// index, a primary key's or a declared one: json has no equality, unlike
+// jsonb, and neither has an array of it.
+func noBtree(t string) bool {
+	t = strings.Join(strings.Fields(strings.ToLower(t)), "")
+	return t == "json" || t == "json[]"
 }
 
 func checkIdentifier(name string) error {
@@ -272,9 +295,12 @@ func RecordColumn(c Column) (def, expr string) {
 	case "json[]", "jsonb[]":
 		// Read as one jsonb and rebuilt from its elements: jsonb_to_recordset
 		// would read an element that is itself an array as another
-		// dimension ([[1,2],[3]] refused, [[1,2],[3,4]] made 2-D).
+		// dimension ([[1,2],[3]] refused, [[1,2],[3,4]] made 2-D). A null
+		// element is SQL NULL, as in the other arrays, not the JSON null
+		// x::jsonb would make of it.
 		elem := strings.TrimSuffix(c.Type, "[]")
-		return q + " jsonb", "CASE WHEN r." + q + " IS NULL OR jsonb_typeof(r." + q + ") <> 'array' THEN NULL ELSE coalesce((SELECT array_agg(x::" + elem + " ORDER BY i) FROM jsonb_array_elements(r." + q + ") WITH ORDINALITY AS u(x, i)), '{}') END"
+		value := "CASE WHEN jsonb_typeof(x) = 'null' THEN NULL ELSE x::" + elem + " END"
+		return q + " jsonb", "CASE WHEN r." + q + " IS NULL OR jsonb_typeof(r." + q + ") <> 'array' THEN NULL ELSE coalesce((SELECT array_agg(" + value + " ORDER BY i) FROM jsonb_array_elements(r." + q + ") WITH ORDINALITY AS u(x, i)), '{}') END"
 	}
 	return q + " " + c.Type, "r." + q
 }
