@@ -125,7 +125,10 @@ func (v *validator) kafka() {
 	}
 	if vi := v.info(&k.Brokers); vi != nil && v.usable(&k.Brokers) {
 		for i, b := range k.Brokers {
-			if i < len(vi.items) && checkHostPort(b, false) != nil {
+			// An item that is an unset ${NAME} read offline holds the
+			// reference's text, not an address: unchecked, as the whole
+			// list is when it is one such string.
+			if i < len(vi.items) && !vi.items[i].unset && checkHostPort(b, false) != nil {
 				item := vi.items[i]
 				v.add(item.pos, "kafka broker must be host:port, got %s", item.show(b))
 			}
@@ -346,12 +349,32 @@ func (v *validator) sources() {
 		default:
 			topics[s.Topic] = e.Key
 		}
+		v.distinct(&s.Key, label+": key")
 		v.oneOf(&s.Format, "format of "+label, "auto", "json", "avro", "unwrapped")
 		v.signal(&s.Signal, label)
 		for j := range s.Columns {
 			col := &s.Columns[j]
 			v.columnType(&col.Value, col.KeyPos, describe([]string{"sources", e.Key, "columns", col.Key}))
 		}
+	}
+	v.deadLettersApart(topics)
+}
+
+// deadLettersApart refuses a dead-letter topic that a source reads: every
+// dead letter would be consumed again, fail again and be dead-lettered
+// again, for ever, the topic growing without bound.
+func (v *validator) deadLettersApart(topics map[string]string) {
+	k := &v.c.Kafka
+	src := topics[k.DeadLetterTopic]
+	if src == "" || !v.usable(&k.DeadLetterTopic) {
+		return
+	}
+	if v.info(&k.DeadLetterTopic) != nil {
+		v.add(v.at(&k.DeadLetterTopic), "kafka.dead_letter_topic is the topic of source %q: its dead letters would be consumed again, for ever", src)
+		return
+	}
+	if v.usable(&k.Group) {
+		v.add(v.at(&k.Group, k.Pos), "the default kafka.dead_letter_topic (kafka.group + %q) is the topic of source %q: its dead letters would be consumed again, for ever; set kafka.dead_letter_topic", deadLetterTopicSuffix, src)
 	}
 }
 

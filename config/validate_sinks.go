@@ -17,6 +17,23 @@ func (v *validator) sinkFields(fields *StringList, vw *View, label string) {
 			v.add(vi.items[i].pos, "%s: fields: %s is not a top-level field of the view", label, vi.items[i].show(f))
 		}
 	}
+	v.distinct(fields, label+": fields")
+}
+
+// distinct refuses an item a list names twice (group_by: [status,
+// status], left by an edit): the stores refuse such a view at start, a
+// key or id column twice, or a field kept twice.
+func (v *validator) distinct(list *StringList, label string) {
+	vi := v.info(list)
+	if vi == nil || vi.bad {
+		return
+	}
+	for i, item := range *list {
+		if j := slices.Index((*list)[:i], item); j >= 0 && i < len(vi.items) && j < len(vi.items) {
+			first := vi.items[j].pos
+			v.add(vi.items[i].pos, "%s: %s is listed twice (first at %d:%d)", label, vi.items[i].show(item), first.Line, first.Col)
+		}
+	}
 }
 
 // postgresIndexes checks the indexes of a PostgreSQL sink; path is the
@@ -49,6 +66,8 @@ func (v *validator) postgresIndexes(pg *PostgresSink, vw *View, path []string) {
 				v.add(at, "%s: %s is not a field of the view", label, name)
 			case len(pg.Fields) > 0 && !slices.Contains(pg.Fields, top):
 				v.add(at, "%s: %s is not among the fields the sink keeps (%s)", label, name, strings.Join(pg.Fields, ", "))
+			case top == f && v.unindexableField(vw, f):
+				v.add(at, "%s: %s is json, which PostgreSQL cannot index (json has no equality): declare it jsonb, or index a path into it (%s.key)", label, name, f)
 			}
 		}
 	}

@@ -36,6 +36,8 @@ func (v *validator) views() {
 		if len(vw.Fields) == 0 && v.usable(&vw.Fields) {
 			v.add(v.at(&vw.Fields, e.KeyPos), "%s needs fields", label)
 		}
+		v.distinct(&vw.ID, label+": id")
+		v.distinct(&vw.GroupBy, label+": group_by")
 		group := vw.GroupBy
 		if len(group) == 0 {
 			group = nil
@@ -268,6 +270,7 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 		label := describe(appendPath(path, "postgres"))
 		v.ident(&pg.Table, pg.Pos, "table of "+label)
 		v.ident(&pg.Schema, pg.Pos, "schema of "+label)
+		v.postgresSchema(pg, label)
 		v.generationTable(pg, e, label)
 		if own := &v.c.Stores.Postgres.Schema; pg.Schema == *own && IsOwnTable(pg.Table) && v.usable(own) && v.usable(&pg.Table) {
 			v.add(v.at(&pg.Table, e.KeyPos), "%s: table %s is one of projector's own in schema %s (stores.postgres.schema): set another table or schema", label, v.show(&pg.Table), quote(*own))
@@ -306,14 +309,19 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 
 // columnNames checks that the fields a PostgreSQL sink writes as columns
 // have names PostgreSQL keeps whole (it would cut a longer one to 63
-// bytes, and the sink refuses it).
+// bytes, and the sink refuses it) and that are not its system columns'.
 func (v *validator) columnNames(pg *PostgresSink, view *View, label string) {
+	ids := v.idFields(view)
 	for _, f := range view.Fields {
-		if len(f.Key) <= maxIdent || len(pg.Fields) > 0 && !slices.Contains(pg.Fields, f.Key) {
-			continue
+		switch {
+		case !writtenColumn(pg, ids, f.Key):
+		case len(f.Key) > maxIdent:
+			v.add(f.KeyPos, "field %q of %s is %d bytes long: a PostgreSQL column name has at most %d", f.Key, label, len(f.Key), maxIdent)
+		case slices.Contains(pgSystemColumns, f.Key):
+			v.add(f.KeyPos, "field name %q is one of PostgreSQL's system columns (%s), which the table of %s cannot have: rename the field", f.Key, joinAnd(pgSystemColumns), label)
 		}
-		v.add(f.KeyPos, "field %q of %s is %d bytes long: a PostgreSQL column name has at most %d", f.Key, label, len(f.Key), maxIdent)
 	}
+	v.jsonIDs(view, ids, label)
 }
 
 // OwnTables are the tables and views projector keeps in its own schema
