@@ -168,9 +168,10 @@ func (d *decoder) syntaxError(err error, data []byte) {
 
 // YAMLSyntaxError reads where in data a yaml.v3 decoding error is, and
 // its message without yaml.v3's prefix; line is 0 when it does not say.
-// yaml.v3 reports no columns, so col is 1, except for an unknown anchor,
-// which it reports with no line at all: that one is found in data, where
-// its alias is written. A parser error's line is made one-based (see
+// yaml.v3 reports no columns, so col is 1, except for the errors it
+// reports with no line at all, which are found in data: an unknown
+// anchor where its alias is written, a reader error (see readerErrors)
+// at the character refused. A parser error's line is made one-based (see
 // parserErrors).
 func YAMLSyntaxError(err error, data []byte) (line, col int, msg string) {
 	msg = err.Error()
@@ -185,7 +186,11 @@ func YAMLSyntaxError(err error, data []byte) (line, col int, msg string) {
 	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
 		line, col, _ = aliasAt(data, m[1])
 	}
-	return line, col, strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if slices.Contains(readerErrors, msg) {
+		line, col, _ = readerErrorAt(data)
+	}
+	return line, col, msg
 }
 
 // aliasAt finds the first alias *name written in data, as a token: after
@@ -202,8 +207,8 @@ func aliasAt(data []byte, name string) (line, col int, ok bool) {
 		before := at == 0 || strings.ContainsRune(" \t\n\r[{,:-", rune(data[at-1]))
 		after := end == len(data) || strings.ContainsRune(" \t\n\r]},", rune(data[end]))
 		if before && after {
-			line = bytes.Count(data[:at], []byte("\n")) + 1
-			return line, at - bytes.LastIndexByte(data[:at], '\n'), true
+			line, col = lineCol(data, at)
+			return line, col, true
 		}
 		off = end
 	}

@@ -533,8 +533,8 @@ func value(n *yaml.Node) any {
 		b, _ := strconv.ParseBool(n.Value)
 		return b
 	case "!!int", "!!float":
-		if json.Valid([]byte(n.Value)) {
-			return json.Number(n.Value)
+		if num, ok := jsonNumber(n); ok {
+			return num
 		}
 	}
 	return n.Value

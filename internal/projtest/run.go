@@ -501,12 +501,19 @@ func sameScalar(want *yaml.Node, got any, t config.Type) bool {
 // sameNumber compares a number's text with an expected number or
 // numeric text, by value.
 func sameNumber(want *yaml.Node, got string) bool {
+	text := want.Value
 	switch want.Tag {
-	case "!!int", "!!float", "!!str":
+	case "!!int", "!!float":
+		num, ok := jsonNumber(want) // 0x10, 1_000: YAML's, not decimal's
+		if !ok {
+			return false
+		}
+		text = num.String()
+	case "!!str":
 	default:
 		return false
 	}
-	dw, err := decimal.NewFromString(want.Value)
+	dw, err := decimal.NewFromString(text)
 	if err != nil {
 		return false
 	}
