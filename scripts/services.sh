@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# services.sh up|down|status|env — PostgreSQL and Redis on localhost for the demo and the tests.
+# services.sh up|down|status|env — PostgreSQL, Redis and a 3-master Redis Cluster on localhost for
+# the demo and the tests.
 #
 # It runs its own servers on dedicated ports with data under $PROJECTOR_SERVICES_DIR
 # (default /var/tmp/projector-services), so it never touches a database it did not
@@ -11,8 +12,13 @@ set -euo pipefail
 DIR=${PROJECTOR_SERVICES_DIR:-/var/tmp/projector-services}
 PG_PORT=${PROJECTOR_PG_PORT:-55432}
 REDIS_PORT=${PROJECTOR_REDIS_PORT:-56379}
+# The cluster's masters listen on CLUSTER_PORT and the next two ports. Their
+# bus ports are set apart: Redis' default (port + 10000) is past 65535 here.
+CLUSTER_PORT=${PROJECTOR_REDIS_CLUSTER_PORT:-57001}
+CLUSTER_BUS_PORT=${PROJECTOR_REDIS_CLUSTER_BUS_PORT:-47001}
 PG_DATA=$DIR/pg
 REDIS_DIR=$DIR/redis
+CLUSTER_DIR=$DIR/redis-cluster
 
 log() { echo "services: $*" >&2; }
 
@@ -97,12 +103,91 @@ redis_up() {
 	exit 1
 }
 
+cluster_ports() { echo "$CLUSTER_PORT" $((CLUSTER_PORT + 1)) $((CLUSTER_PORT + 2)); }
+
+pong() { redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; }
+
+# cluster_ok: every master serves its slots and knows the other two.
+cluster_ok() {
+	local p info
+	for p in $(cluster_ports); do
+		info=$(redis-cli -p "$p" cluster info 2>/dev/null) || return 1
+		grep -q '^cluster_state:ok' <<<"$info" && grep -q '^cluster_known_nodes:3' <<<"$info" || return 1
+	done
+}
+
+# cluster_fresh: no master has a slot yet.
+cluster_fresh() {
+	local p
+	for p in $(cluster_ports); do
+		redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_slots_assigned:0' || return 1
+	done
+}
+
+wait_cluster_ok() {
+	local i
+	for i in $(seq 1 "$1"); do
+		cluster_ok && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+redis_cluster_up() {
+	local p i n=0 seeds=()
+	for p in $(cluster_ports); do
+		seeds+=("127.0.0.1:$p")
+		pong "$p" && continue
+		mkdir -p "$CLUSTER_DIR/$p"
+		# nodes.conf keeps the cluster's shape across down/up; the data,
+		# like the standalone server's, is not kept.
+		redis-server --port "$p" --bind 127.0.0.1 --dir "$CLUSTER_DIR/$p" --daemonize yes \
+			--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
+			--cluster-port $((CLUSTER_BUS_PORT + p - CLUSTER_PORT)) \
+			--pidfile "$CLUSTER_DIR/$p/redis.pid" --logfile "$CLUSTER_DIR/$p/redis.log" --save "" --appendonly no >/dev/null
+		n=$((n + 1))
+	done
+	for p in $(cluster_ports); do
+		for i in $(seq 1 100); do
+			pong "$p" && break
+			[ "$i" -eq 100 ] && { log "Redis Cluster node $p did not start; see $CLUSTER_DIR/$p/redis.log"; exit 1; }
+			sleep 0.1
+		done
+	done
+	# Nodes restarted from their nodes.conf join again on their own; fresh
+	# ones (no slots yet) are created at once.
+	if ! cluster_fresh && wait_cluster_ok 100; then
+		[ "$n" -eq 0 ] || log "Redis Cluster started on 127.0.0.1:$(cluster_ports | tr ' ' ',')"
+		return 0
+	fi
+	# A fresh (or broken) cluster: assign the slots from scratch.
+	for p in $(cluster_ports); do
+		redis-cli -p "$p" flushall >/dev/null 2>&1 || true
+		redis-cli -p "$p" cluster reset hard >/dev/null
+	done
+	redis-cli --cluster create "${seeds[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+	if ! wait_cluster_ok 300; then
+		log "Redis Cluster did not become ready; see $CLUSTER_DIR/*/redis.log"
+		exit 1
+	fi
+	log "Redis Cluster started on 127.0.0.1:$(cluster_ports | tr ' ' ',')"
+}
+
+redis_cluster_down() {
+	local p stopped=0
+	for p in $(cluster_ports); do
+		redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 && stopped=1
+	done
+	[ "$stopped" -eq 0 ] || log "Redis Cluster stopped"
+}
+
 write_env() {
 	cat >"$DIR/env" <<ENV
 export PROJECTOR_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/projector?sslmode=disable
 export PROJECTOR_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 export PROJECTOR_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/projector_test?sslmode=disable
 export PROJECTOR_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/1
+export PROJECTOR_TEST_REDIS_CLUSTER_URL=redis://127.0.0.1:$CLUSTER_PORT
 ENV
 	cat "$DIR/env"
 }
@@ -112,6 +197,7 @@ up)
 	need_apt
 	pg_up
 	redis_up
+	redis_cluster_up
 	write_env
 	;;
 down)
@@ -119,6 +205,7 @@ down)
 		as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null 2>&1 && log "PostgreSQL stopped" || true
 	fi
 	redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 && log "Redis stopped" || true
+	redis_cluster_down
 	;;
 status)
 	rc=0
@@ -131,6 +218,11 @@ status)
 		echo "redis: up on 127.0.0.1:$REDIS_PORT"
 	else
 		echo "redis: down"; rc=1
+	fi
+	if cluster_ok; then
+		echo "redis cluster: up on 127.0.0.1:$(cluster_ports | tr ' ' ',')"
+	else
+		echo "redis cluster: down"; rc=1
 	fi
 	exit $rc
 	;;

@@ -20,7 +20,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/projectorhq/projector/internal/kafkautil"
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/internal/shop"
+	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 )
 
@@ -215,20 +217,17 @@ func clearRedis(ctx context.Context, rawURL string) error {
 	if rawURL == "" {
 		return nil
 	}
-	opts, err := goredis.ParseURL(rawURL)
+	c, _, err := stack.OpenRedis(ctx, rawURL, redisconn.Tuning{})
 	if err != nil {
 		return err
 	}
-	c := goredis.NewClient(opts)
 	defer c.Close()
+	// On a cluster every master holds some of the keys.
 	for _, pattern := range []string{"order:*", "user:*:stats", "projector:*"} {
-		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-		for iter.Next(ctx) {
-			if err := c.Del(ctx, iter.Val()).Err(); err != nil {
-				return err
-			}
-		}
-		if err := iter.Err(); err != nil {
+		err := redisconn.Scan(ctx, c, pattern, func(ctx context.Context, node *goredis.Client, key string) error {
+			return node.Del(ctx, key).Err()
+		})
+		if err != nil {
 			return fmt.Errorf("redis: %w", err)
 		}
 	}
@@ -386,11 +385,10 @@ func showShop(ctx context.Context, g *globals, pgURL, redisURL string) error {
 	if redisURL == "" {
 		return nil
 	}
-	opts, err := goredis.ParseURL(redisURL)
+	rc, _, err := stack.OpenRedis(ctx, redisURL, redisconn.Tuning{})
 	if err != nil {
 		return err
 	}
-	rc := goredis.NewClient(opts)
 	defer rc.Close()
 	var firstID int64
 	if err := conn.QueryRow(ctx, `SELECT min(id) FROM order_view`).Scan(&firstID); err != nil {

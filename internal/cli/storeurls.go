@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/redisconn"
 )
 
 // withStoreURLs adds to a configuration's problems the store URLs their
@@ -31,7 +31,7 @@ func withStoreURLs(cfg *config.Config, problems error) error {
 	}
 	pg, rd := &cfg.Stores.Postgres, &cfg.Stores.Redis
 	check(&pg.URL, pg.Pos, "stores.postgres.url", func(u string) error { _, err := pgxpool.ParseConfig(u); return err })
-	check(&rd.URL, rd.Pos, "stores.redis.url", func(u string) error { _, err := goredis.ParseURL(u); return err })
+	check(&rd.URL, rd.Pos, "stores.redis.url", redisconn.Check) // with a cluster's seeds (addr=host:port)
 	if len(errs) == len(found) {
 		return problems
 	}

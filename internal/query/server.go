@@ -25,6 +25,7 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/kafkautil"
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks/redis"
@@ -132,7 +133,7 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 	if err := s.pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := s.connectRedis(cfg); err != nil {
+	if err := s.connectRedis(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if err := s.connectES(cfg); err != nil {
@@ -166,7 +167,7 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 	return s, nil
 }
 
-func (s *Server) connectRedis(cfg *config.Config) error {
+func (s *Server) connectRedis(ctx context.Context, cfg *config.Config) error {
 	var views []redis.View
 	for _, pv := range s.plan.Views {
 		if v := s.views[pv.Name]; v.Redis != nil {
@@ -176,20 +177,19 @@ func (s *Server) connectRedis(cfg *config.Config) error {
 	if len(views) == 0 {
 		return nil
 	}
-	o, err := goredis.ParseURL(cfg.Stores.Redis.URL)
-	if err != nil {
-		return fmt.Errorf("%w: redis url: %w", ErrConfig, err)
-	}
 	// A read is bounded by its request's context: go-redis otherwise
 	// ignores the context's deadline (a new connection's handshake waits
 	// out read_timeout, 5s), and a get would not be left the time to fall
 	// back to PostgreSQL. One dial per attempt of a command, not five
 	// 100ms apart: the command already retries a failed dial (max_retries,
 	// with backoff), and a get whose Redis refuses connections should fall
-	// back in milliseconds, not after two seconds of redials.
-	o.ContextTimeoutEnabled = true
-	o.DialerRetries = 1
-	c := goredis.NewClient(o)
+	// back in milliseconds, not after two seconds of redials. A Redis that
+	// does not answer now gets a single-node client (see
+	// stack.OpenRedis), whose gets fall back as from a Redis down.
+	c, _, err := stack.OpenRedis(ctx, cfg.Stores.Redis.URL, redisconn.Tuning{ContextTimeout: true, DialerRetries: 1})
+	if err != nil {
+		return fmt.Errorf("%w: redis url: %w", ErrConfig, err)
+	}
 	s.redis = c
 	s.closers = append(s.closers, func() { _ = c.Close() })
 	if s.redisKeys, err = redis.New(c, views, redis.Options{}); err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
@@ -38,7 +39,7 @@ type Env struct {
 	Config   *config.Config
 	Plan     *projections.Plan
 	Pool     *pgxpool.Pool
-	Redis    *goredis.Client // nil without a Redis store
+	Redis    goredis.UniversalClient // nil without a Redis store
 	Engine   *projector.Engine
 	Registry *registry.Registry
 	Log      *slog.Logger
@@ -88,12 +89,12 @@ func Open(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if cfg.Stores.Redis.URL != "" && len(stack.RedisViews(plan)) > 0 {
-		opts, err := goredis.ParseURL(cfg.Stores.Redis.URL)
+		rdb, _, err := stack.OpenRedis(ctx, cfg.Stores.Redis.URL, redisconn.Tuning{})
 		if err != nil {
 			return nil, fmt.Errorf("redis: %w", err)
 		}
-		e.Redis = goredis.NewClient(opts)
-		e.closers = append(e.closers, func() { _ = e.Redis.Close() })
+		e.Redis = rdb
+		e.closers = append(e.closers, func() { _ = rdb.Close() })
 	}
 	// The daemons' decoder: a replay (--from kafka, signal) reads Avro.
 	schemas, err := stack.NewSchemaRegistry(cfg.Kafka.SchemaRegistry)

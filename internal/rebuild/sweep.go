@@ -307,7 +307,7 @@ func parseDocID(fields []string, id string) (map[string]any, error) {
 	return key, nil
 }
 
-func existing(ctx context.Context, rdb *goredis.Client, keys []string, also ...func(string) string) ([]bool, error) {
+func existing(ctx context.Context, rdb goredis.UniversalClient, keys []string, also ...func(string) string) ([]bool, error) {
 	cmds := make([]*goredis.IntCmd, len(keys))
 	_, err := rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, k := range keys {

@@ -15,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
@@ -39,10 +40,12 @@ func postgresProbe(pool *pgxpool.Pool, components ...string) probe {
 	return probe{components: components, ping: func(ctx context.Context) error { return pingPool(ctx, pool) }}
 }
 
-// redisProbe sends PING.
-func redisProbe(rdb *goredis.Client, down error) probe {
+// redisProbe sends PING to every master (see redisconn.Ping); known is
+// whether Redis said at start if it is a cluster node (see
+// redisModeGuard).
+func redisProbe(rdb goredis.UniversalClient, known bool, down error) probe {
 	return probe{components: []string{registry.StoreRedis}, down: down,
-		ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}
+		ping: redisModeGuard(rdb, known, func(ctx context.Context) error { return redisconn.Ping(ctx, rdb) })}
 }
 
 // elasticsearchProbe asks for the indices behind each view's alias (GET

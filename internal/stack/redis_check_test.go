@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/internal/testenv"
 	"github.com/projectorhq/projector/sinks/redis"
 )
@@ -152,21 +155,64 @@ func TestWireRedisCredentials(t *testing.T) {
 	}
 }
 
-// TestWireRefusesRedisCluster: a daemon refuses to start on a Redis
-// Cluster node, which it cannot write every slot of (MOVED would stall a
-// partition for good), as an invalid configuration naming the cause.
-func TestWireRefusesRedisCluster(t *testing.T) {
-	dir := t.TempDir()
-	srv := testenv.PrivateRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", dir+"/nodes.conf",
-		"--cluster-port", fmt.Sprint(freeTCPPort(t)))
+// TestWireOnRedisCluster: a daemon starts on a Redis Cluster node's URL
+// with a cluster client, checked on every master; a database other than
+// 0, which a cluster does not have, and indexes a script could not keep
+// beside their documents are invalid configurations naming the cause.
+func TestWireOnRedisCluster(t *testing.T) {
 	_, pgURL := testenv.Postgres(t)
-	cfg, plan := compilePlan(t, redisViewYAML, pgURL, srv.URL())
-	st, err := Wire(context.Background(), cfg, plan, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if st != nil {
-		st.Close()
+	clusterURL := testenv.RedisClusterURL(t)
+	wire := func(yaml, redisURL string) (*Stack, error) {
+		t.Helper()
+		cfg, plan := compilePlan(t, yaml, pgURL, redisURL)
+		st, err := Wire(context.Background(), cfg, plan, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if st != nil {
+			t.Cleanup(st.Close)
+		}
+		return st, err
 	}
-	if !errors.Is(err, redis.ErrCluster) || !errors.Is(err, ErrConfig) {
-		t.Errorf("start on a Redis Cluster node: %v, want ErrCluster and ErrConfig", err)
+	st, err := wire(redisViewYAML, clusterURL)
+	if err != nil {
+		t.Fatalf("start on a Redis Cluster node: %v", err)
+	}
+	if _, ok := st.Redis.(*goredis.ClusterClient); !ok {
+		t.Errorf("start on a Redis Cluster node: a %T, want a cluster client", st.Redis)
+	}
+	if p := st.Engine.Problems()[registry.StoreRedis]; p != "" {
+		t.Errorf("redis not ready on a cluster: %s", p)
+	}
+	if _, err := wire(redisViewYAML, clusterURL+"/1"); !errors.Is(err, redisconn.ErrClusterDB) || !errors.Is(err, ErrConfig) {
+		t.Errorf("start on a cluster with database 1: %v, want ErrClusterDB and ErrConfig", err)
+	}
+	indexed := strings.Replace(redisViewYAML, `fields: { id: id }`, `fields: { id: id, owner: id }`, 1)
+	indexed = strings.Replace(indexed, `key: "item:{id}"`, `key: "item:{id}", indexes: [{ key: "owner:{owner}:items", score: id }]`, 1)
+	if _, err := wire(indexed, clusterURL); !errors.Is(err, redis.ErrClusterIndexes) || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), `"item_view"`) {
+		t.Errorf("start with indexes in other slots: %v, want ErrClusterIndexes and ErrConfig naming the view", err)
+	}
+}
+
+// TestWireOnRedisClusterDownAtStart: a daemon started while its Redis does
+// not answer cannot tell a cluster node from a standalone server; it
+// starts with a single-node client, and once Redis answers as a cluster
+// node, the Redis probe says so and names the fix, where writes would only
+// meet MOVED.
+func TestWireOnRedisClusterDownAtStart(t *testing.T) {
+	servers := testenv.PrivateRedisCluster(t, 1)
+	_, pgURL := testenv.Postgres(t)
+	cfg, plan := compilePlan(t, redisViewYAML, pgURL, testenv.ClusterURL(servers))
+	servers[0].Stop()
+	st, err := Wire(context.Background(), cfg, plan, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("start with Redis down: %v", err)
+	}
+	defer st.Close()
+	servers[0].Start()
+	for _, p := range st.probes {
+		if slices.Contains(p.components, registry.StoreRedis) {
+			if err := p.ping(context.Background()); !errors.Is(err, redis.ErrCluster) {
+				t.Errorf("probe once the cluster answers: %v, want ErrCluster", err)
+			}
+		}
 	}
 }
 

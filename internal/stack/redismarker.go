@@ -11,6 +11,7 @@ import (
 
 	"github.com/projectorhq/projector/internal/definition"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/projections"
 )
 
@@ -58,11 +59,11 @@ func redisMarkers(database, schema string, plan *projections.Plan, recorded map[
 // markerPing is the Redis probe with markers: PING, then the markers to set
 // (once Redis answers), noted in the registry by note, then every marker
 // looked for.
-func markerPing(rdb *goredis.Client, check, set []string, note func(context.Context, []string) error) func(context.Context) error {
+func markerPing(rdb goredis.UniversalClient, check, set []string, note func(context.Context, []string) error) func(context.Context) error {
 	check = slices.Concat(check, set)
 	var mu sync.Mutex // set is consumed once
 	return func(ctx context.Context) error {
-		if err := rdb.Ping(ctx).Err(); err != nil {
+		if err := redisconn.Ping(ctx, rdb); err != nil {
 			return err
 		}
 		mu.Lock()

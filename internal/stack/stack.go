@@ -19,6 +19,7 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
@@ -31,7 +32,7 @@ type Stack struct {
 	Config   *config.Config
 	Plan     *projections.Plan
 	Pool     *pgxpool.Pool
-	Redis    *goredis.Client // nil without a Redis store
+	Redis    goredis.UniversalClient // nil without a Redis store
 	Engine   *projector.Engine
 	Registry *prometheus.Registry
 	log      *slog.Logger
@@ -135,13 +136,14 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	if err := checkRedisIndexes(plan); err != nil {
 		return nil, configErr(err)
 	}
+	redisKnown := false // whether Redis said if it is a cluster node
 	if views := RedisViews(plan); len(views) > 0 && cfg.Stores.Redis.URL != "" {
-		opts, err := goredis.ParseURL(cfg.Stores.Redis.URL)
+		rdb, known, err := OpenRedis(ctx, cfg.Stores.Redis.URL, redisconn.Tuning{})
 		if err != nil {
-			return nil, configErr(fmt.Errorf("stores.redis.url: %w", err))
+			return nil, err
 		}
-		s.Redis = goredis.NewClient(opts)
-		s.closers = append(s.closers, func() { _ = s.Redis.Close() })
+		s.Redis, redisKnown = rdb, known
+		s.closers = append(s.closers, func() { _ = rdb.Close() })
 		sink, err := redis.New(s.Redis, views, redis.Options{})
 		if err != nil {
 			// New only checks the views: it does not contact Redis.
@@ -151,7 +153,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		if err != nil {
 			return nil, err
 		}
-		s.probes = append(s.probes, redisProbe(s.Redis, down))
+		s.probes = append(s.probes, redisProbe(s.Redis, known, down))
 		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v redis.View) string { return v.Name })})
 	}
 	var aliased []string // views whose Elasticsearch alias is on their index
@@ -238,7 +240,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		check, set := redisMarkers(pool.Config().ConnConfig.Database, cfg.Stores.Postgres.Schema, plan, recorded)
 		for i := range s.probes {
 			if slices.Contains(s.probes[i].components, registry.StoreRedis) {
-				s.probes[i].ping = markerPing(s.Redis, check, set, reg.NoteRedisMarked)
+				s.probes[i].ping = redisModeGuard(s.Redis, redisKnown, markerPing(s.Redis, check, set, reg.NoteRedisMarked))
 				// Now: a new view's marker is set before its first
 				// document, and a lost one makes the start unready.
 				pctx, cancel := context.WithTimeout(ctx, probeTimeout) // as every probe: a hung Redis must not hold the start

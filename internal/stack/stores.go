@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/projections"
 )
 
@@ -59,14 +61,12 @@ func OpenStores(cfg *config.Config, plan *projections.Plan, log *slog.Logger) (_
 	s.closers = append(s.closers, pool.Close)
 	s.probes = append(s.probes, postgresProbe(pool, registry.StorePostgres))
 	if len(RedisViews(plan)) > 0 && cfg.Stores.Redis.URL != "" {
-		opts, err := goredis.ParseURL(cfg.Stores.Redis.URL)
-		if err != nil {
+		if err := redisconn.Check(cfg.Stores.Redis.URL); err != nil {
 			return nil, configErr(fmt.Errorf("stores.redis.url: %w", err))
 		}
-		opts.PoolSize = 1
-		rdb := goredis.NewClient(opts)
-		s.closers = append(s.closers, func() { _ = rdb.Close() })
-		s.probes = append(s.probes, redisProbe(rdb, nil))
+		lazy := &lazyRedis{url: cfg.Stores.Redis.URL}
+		s.closers = append(s.closers, lazy.close)
+		s.probes = append(s.probes, probe{components: []string{registry.StoreRedis}, ping: lazy.ping})
 	}
 	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
 		sink, err := newElasticsearch(cfg.Stores.Elasticsearch, views)
@@ -112,4 +112,42 @@ func (s *Stores) Close() {
 		s.closers[i]()
 	}
 	s.closers = nil
+}
+
+// lazyRedis is the Redis probe of Stores: its client is made at the first
+// ping Redis answers, when Redis can say whether it is a cluster node.
+type lazyRedis struct {
+	url string
+	mu  sync.Mutex
+	rdb goredis.UniversalClient // nil until Redis answers
+}
+
+func (l *lazyRedis) ping(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rdb == nil {
+		rdb, known, err := redisconn.Open(ctx, l.url, redisconn.Tuning{PoolSize: 1})
+		if err != nil {
+			return err
+		}
+		if !known {
+			err := redisconn.Ping(ctx, rdb)
+			_ = rdb.Close()
+			if err == nil {
+				err = errors.New("redis did not say whether it is a cluster node")
+			}
+			return err
+		}
+		l.rdb = rdb
+	}
+	return redisconn.Ping(ctx, l.rdb)
+}
+
+func (l *lazyRedis) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rdb != nil {
+		_ = l.rdb.Close()
+		l.rdb = nil
+	}
 }

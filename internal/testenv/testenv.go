@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/projectorhq/projector/internal/redisconn"
 )
 
 func env(t testing.TB, name string) string {
@@ -87,11 +89,39 @@ func Postgres(t testing.TB) (*pgxpool.Pool, string) {
 // test; every key with that prefix is deleted when the test ends.
 func Redis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
-	opts, err := redis.ParseURL(env(t, "PROJECTOR_TEST_REDIS_URL"))
-	if err != nil {
-		t.Fatalf("PROJECTOR_TEST_REDIS_URL: %v", err)
+	c, prefix := openRedis(t, "PROJECTOR_TEST_REDIS_URL")
+	single, ok := c.(*redis.Client)
+	if !ok {
+		t.Fatalf("PROJECTOR_TEST_REDIS_URL: a %T, want a standalone Redis (the cluster is PROJECTOR_TEST_REDIS_CLUSTER_URL)", c)
 	}
-	c := redis.NewClient(opts)
+	return single, prefix
+}
+
+// RedisCluster is Redis on the test Redis Cluster (three masters): a
+// cluster client and a key prefix unique to this test, whose keys are
+// deleted, on every master, when the test ends. The prefix has no hash
+// tag: the test's keys spread over the masters.
+func RedisCluster(t testing.TB) (*redis.ClusterClient, string) {
+	t.Helper()
+	c, prefix := openRedis(t, "PROJECTOR_TEST_REDIS_CLUSTER_URL")
+	cluster, ok := c.(*redis.ClusterClient)
+	if !ok {
+		t.Fatalf("PROJECTOR_TEST_REDIS_CLUSTER_URL: a %T, want a Redis Cluster (scripts/services.sh up starts one)", c)
+	}
+	return cluster, prefix
+}
+
+// RedisClusterURL is the test Redis Cluster's URL (one of its masters).
+func RedisClusterURL(t testing.TB) string { return env(t, "PROJECTOR_TEST_REDIS_CLUSTER_URL") }
+
+func openRedis(t testing.TB, urlVar string) (redis.UniversalClient, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, known, err := redisconn.Open(ctx, env(t, urlVar), redisconn.Tuning{})
+	if err != nil {
+		t.Fatalf("%s: %v", urlVar, err)
+	}
 	prefix := Name("t") + ":"
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -100,15 +130,15 @@ func Redis(t testing.TB) (*redis.Client, string) {
 		// tag): those are the test's too.
 		for _, pattern := range []string{prefix + "*", "projector:rev:{" + prefix + "*", "projector:rev:" + prefix + "*",
 			"projector:ix:{" + prefix + "*", "projector:ix:" + prefix + "*"} {
-			iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-			for iter.Next(ctx) {
-				c.Del(ctx, iter.Val())
-			}
+			_ = redisconn.Scan(ctx, c, pattern, func(ctx context.Context, node *redis.Client, key string) error {
+				node.Del(ctx, key)
+				return nil
+			})
 		}
 		_ = c.Close()
 	})
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis: %v", err)
+	if err := redisconn.Ping(ctx, c); err != nil || !known {
+		t.Fatalf("%s: redis: %v", urlVar, err)
 	}
 	return c, prefix
 }

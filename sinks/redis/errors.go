@@ -21,9 +21,13 @@ var (
 	// it evict keys with a TTL, tombstones among them, under memory
 	// pressure: a warning, as live revisions and index keys are safe.
 	ErrVolatileEviction = errors.New("the server may evict tombstones before their TTL")
-	// ErrCluster: the server is a Redis Cluster node, which projector's
-	// single-node client cannot write every slot of.
-	ErrCluster = errors.New("the server is a Redis Cluster node: Redis Cluster is not supported; use a standalone Redis (a primary, with replicas if you like)")
+	// ErrCluster: the server is a Redis Cluster node reached through a
+	// single-node client (one made before the server answered), which
+	// cannot write the other nodes' slots.
+	ErrCluster = errors.New("the server is a Redis Cluster node, but the client is a single-node one (made while the server did not answer): restart projector to reach the cluster")
+	// ErrClusterIndexes: a view's indexes cannot be kept in its documents'
+	// cluster slot.
+	ErrClusterIndexes = errors.New("indexes cannot be kept")
 	// ErrCheckIncomplete: the server's ACL denied a command of the check
 	// (INFO, COMMAND; managed services often do), so what it would have
 	// checked is unknown: a warning.

@@ -43,7 +43,7 @@ type index struct {
 	score []string // the path of the score field
 }
 
-func (s *Sink) compileIndexes(v View) ([]index, error) {
+func (s *Sink) compileIndexes(v View, key template) ([]index, error) {
 	if len(v.Indexes) == 0 {
 		return nil, nil
 	}
@@ -76,7 +76,29 @@ func (s *Sink) compileIndexes(v View) ([]index, error) {
 		}
 		out = append(out, index{Index: ix, key: t, score: strings.Split(ix.Score, ".")})
 	}
+	if _, cluster := s.client.(*redis.ClusterClient); cluster {
+		if err := sameSlot(key, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// sameSlot refuses, for a Redis Cluster, indexes whose keys may be in
+// another slot than their documents: the script that writes a document
+// keeps its indexes, and a script may only touch keys of one slot. Such a
+// view's documents would all be refused; it is refused at start instead.
+func sameSlot(key template, indexes []index) error {
+	doc, ok := key.placement()
+	for _, ix := range indexes {
+		if p, ixOK := ix.key.placement(); !ok || !ixOK || p != doc {
+			return fmt.Errorf("%w on a Redis Cluster: index key %q may be in another hash slot than the documents' keys, "+
+				"and one script writes both; give the key template and every index's the same hash tag, "+
+				"a literal one (\"{{orders}}:{id}\" with \"{{orders}}:by_user:{user_id}\") "+
+				"or the same field (\"order:{{{user_id}}}:{id}\" with \"user:{{{user_id}}}:orders\")", ErrClusterIndexes, ix.Key)
+		}
+	}
+	return nil
 }
 
 // entry is one sorted set a doc belongs in, with its score.

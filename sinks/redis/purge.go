@@ -42,31 +42,56 @@ func (s *Sink) Purge(ctx context.Context, keys, currents, members []string) erro
 	if len(keys) == 0 {
 		return nil
 	}
-	// EVALSHA in a pipeline does not fall back to EVAL: load it first
-	// (on every primary of a cluster).
-	if err := purger.Load(ctx, s.client).Err(); err != nil {
-		return fmt.Errorf("redis sink: purge: %w", err)
-	}
 	for start := 0; start < len(keys); start += chunkDocs * 10 {
 		end := min(start+chunkDocs*10, len(keys))
-		cmds := make([]*redis.Cmd, 0, end-start)
-		_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := start; i < end; i++ {
-				k, now := keys[i], s.membershipKey(currents[i])
-				if _, cluster := s.client.(*redis.ClusterClient); cluster && slot(now) != slot(k) {
-					now = s.membershipKey(k) // every old index entry stays
-				}
-				cmds = append(cmds, purger.EvalSha(ctx, p, []string{k, s.revKey(k), s.membershipKey(k), now}, members[i]))
+		calls := make([][]string, 0, end-start)
+		for i := start; i < end; i++ {
+			k, now := keys[i], s.membershipKey(currents[i])
+			if _, cluster := s.client.(*redis.ClusterClient); cluster && slot(now) != slot(k) {
+				now = s.membershipKey(k) // every old index entry stays
 			}
-			return nil
-		})
-		if err != nil {
+			calls = append(calls, []string{k, s.revKey(k), s.membershipKey(k), now})
+		}
+		if err := s.purge(ctx, calls, members[start:end]); err != nil {
 			return fmt.Errorf("redis sink: purge: %w", err)
 		}
-		for _, c := range cmds {
-			if err := c.Err(); err != nil {
-				return fmt.Errorf("redis sink: purge: %w", err)
-			}
+	}
+	return nil
+}
+
+// purge runs purgeScript once per keys (with the member of the same
+// index) in one pipeline. EVALSHA in a pipeline does not fall back to
+// EVAL: the calls of a server that does not have the script (a restart, a
+// cluster node promoted or added) run again with EVAL.
+func (s *Sink) purge(ctx context.Context, keys [][]string, members []string) error {
+	cmds := make([]*redis.Cmd, len(keys))
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, ks := range keys {
+			cmds[i] = purger.EvalSha(ctx, p, ks, members[i])
+		}
+		return nil
+	}) // every command carries its own error
+	var again []int
+	for i, c := range cmds {
+		switch err := c.Err(); {
+		case redis.HasErrorPrefix(err, "NOSCRIPT"):
+			again = append(again, i)
+		case err != nil:
+			return err
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, i := range again {
+			cmds[i] = purger.Eval(ctx, p, keys[i], members[i])
+		}
+		return nil
+	})
+	for _, i := range again {
+		if err := cmds[i].Err(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -31,9 +31,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -176,7 +178,7 @@ func (s *Sink) compile(v View) (*view, error) {
 	if strings.HasPrefix(t.prefix(), s.opts.MembershipKeyPrefix) {
 		return nil, fmt.Errorf("key template %q starts with the membership key prefix %q", v.Key, s.opts.MembershipKeyPrefix)
 	}
-	indexes, err := s.compileIndexes(v)
+	indexes, err := s.compileIndexes(v, t)
 	if err != nil {
 		return nil, err
 	}
@@ -242,39 +244,38 @@ func tagged(prefix, key string) string {
 
 // Check verifies that the server is reachable and has what the views
 // need: an eviction policy that keeps projector's keys (see
-// checkEviction), and the RedisJSON module for the "rejson" format. What
-// only deserves a warning (ErrVolatileEviction, ErrCheckIncomplete) comes
-// back only when nothing else is wrong.
+// checkEviction), and the RedisJSON module for the "rejson" format. On a
+// Redis Cluster it checks every master, as each holds some of the keys.
+// What only deserves a warning (ErrVolatileEviction, ErrCheckIncomplete)
+// comes back only when nothing else is wrong.
 func (s *Sink) Check(ctx context.Context) error {
-	if err := s.client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis sink: ping: %w", err)
-	}
-	if err := s.checkStandalone(ctx); err != nil {
+	var mu sync.Mutex
+	var refusals, warnings []error
+	maxBulk, servers := int64(math.MaxInt64), 0
+	err := s.eachMaster(ctx, func(ctx context.Context, server *redis.Client, name string) error {
+		bulk, warns, err := s.checkServer(ctx, server)
+		mu.Lock()
+		defer mu.Unlock()
+		maxBulk, servers = min(maxBulk, bulk), servers+1
+		for _, w := range warns {
+			warnings = append(warnings, fmt.Errorf("%s%w", name, w))
+		}
+		if err != nil {
+			refusals = append(refusals, fmt.Errorf("%s%w", name, err))
+		}
+		return nil
+	})
+	if err != nil {
+		// A cluster client that found no master to ask.
 		return fmt.Errorf("redis sink: %w", err)
 	}
-	var warnings []error
-	s.readMaxBulk(ctx)
-	switch err := s.checkEviction(ctx); {
-	case err == nil:
-	case errors.Is(err, ErrVolatileEviction), errors.Is(err, ErrCheckIncomplete):
-		warnings = append(warnings, err)
-	default:
-		return fmt.Errorf("redis sink: %w", err)
+	if servers == 0 {
+		// A cluster whose slots are not assigned yet: an outage.
+		return errors.New("redis sink: the Redis Cluster has no master serving slots yet")
 	}
-	for _, v := range s.views {
-		if v.Format != FormatReJSON {
-			continue
-		}
-		info, err := s.client.Do(ctx, "COMMAND", "INFO", "JSON.SET").Slice()
-		switch {
-		case redis.IsPermissionError(err):
-			warnings = append(warnings, fmt.Errorf("%w: look up JSON.SET: %w", ErrCheckIncomplete, err))
-		case err != nil:
-			return fmt.Errorf("redis sink: look up JSON.SET: %w", err)
-		case len(info) == 0 || info[0] == nil:
-			return fmt.Errorf("redis sink: view %q: %w", v.Name, ErrNoJSONModule)
-		}
-		break
+	s.maxBulk.Store(maxBulk)
+	if err := errors.Join(refusals...); err != nil {
+		return fmt.Errorf("redis sink: %w", err)
 	}
 	if len(warnings) > 0 {
 		return fmt.Errorf("redis sink: %w", errors.Join(warnings...))
@@ -282,15 +283,79 @@ func (s *Sink) Check(ctx context.Context) error {
 	return nil
 }
 
-// checkStandalone refuses a Redis Cluster node reached through a plain
-// client: every key of another node's slots would answer MOVED, which the
-// sink can only retry, so the partition would stall for good. A server
-// that does not say (INFO denied) is not refused.
+// eachMaster calls fn with every server that holds keys, and a name for
+// its messages: each master of a cluster ("host:port: "), at once, or the
+// one server of a single-node client (""). A Ring's shards are checked
+// through the Ring itself, as before clusters were supported.
+func (s *Sink) eachMaster(ctx context.Context, fn func(ctx context.Context, server *redis.Client, name string) error) error {
+	switch c := s.client.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, func(ctx context.Context, master *redis.Client) error {
+			return fn(ctx, master, master.Options().Addr+": ")
+		})
+	case *redis.Client:
+		return fn(ctx, c, "")
+	default:
+		return fn(ctx, nil, "")
+	}
+}
+
+// checkServer is Check on one server (nil: through s.client): the longest
+// argument it takes, the warnings, and what refuses it.
+func (s *Sink) checkServer(ctx context.Context, server *redis.Client) (maxBulk int64, warnings []error, err error) {
+	var c commander = s.client
+	if server != nil {
+		c = server
+	}
+	if err := c.Ping(ctx).Err(); err != nil {
+		return defaultMaxBulk, nil, fmt.Errorf("ping: %w", err)
+	}
+	if err := s.checkStandalone(ctx); err != nil {
+		return defaultMaxBulk, nil, err
+	}
+	maxBulk = readMaxBulk(ctx, c)
+	switch err := checkEviction(ctx, c, s.views); {
+	case err == nil:
+	case errors.Is(err, ErrVolatileEviction), errors.Is(err, ErrCheckIncomplete):
+		warnings = append(warnings, err)
+	default:
+		return maxBulk, nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.views)) {
+		v := s.views[name]
+		if v.Format != FormatReJSON {
+			continue
+		}
+		info, err := c.Do(ctx, "COMMAND", "INFO", "JSON.SET").Slice()
+		switch {
+		case redis.IsPermissionError(err):
+			warnings = append(warnings, fmt.Errorf("%w: look up JSON.SET: %w", ErrCheckIncomplete, err))
+		case err != nil:
+			return maxBulk, nil, fmt.Errorf("look up JSON.SET: %w", err)
+		case len(info) == 0 || info[0] == nil:
+			return maxBulk, nil, fmt.Errorf("view %q: %w", v.Name, ErrNoJSONModule)
+		}
+		break
+	}
+	return maxBulk, warnings, nil
+}
+
+// commander runs commands on one server (or through a client).
+type commander interface {
+	redis.Cmdable
+	Do(ctx context.Context, args ...any) *redis.Cmd
+}
+
+// checkStandalone refuses a Redis Cluster node reached through a
+// single-node client: every key of another node's slots would answer
+// MOVED, which the sink can only retry, so the partition would stall for
+// good. A server that does not say (INFO denied) is not refused.
 func (s *Sink) checkStandalone(ctx context.Context) error {
-	if _, ok := s.client.(*redis.ClusterClient); ok {
+	c, ok := s.client.(*redis.Client)
+	if !ok {
 		return nil
 	}
-	info, err := s.client.Info(ctx, "cluster").Result()
+	info, err := c.Info(ctx, "cluster").Result()
 	if err == nil && infoField(info, "cluster_enabled") == "1" {
 		return ErrCluster
 	}
@@ -302,14 +367,15 @@ func (s *Sink) checkStandalone(ctx context.Context) error {
 // its whole script call. A server that does not say (CONFIG denied or
 // renamed, as managed services do, which keep the default) is taken to
 // have the default.
-func (s *Sink) readMaxBulk(ctx context.Context) {
-	vals, err := s.client.ConfigGet(ctx, "proto-max-bulk-len").Result()
+func readMaxBulk(ctx context.Context, c redis.Cmdable) int64 {
+	vals, err := c.ConfigGet(ctx, "proto-max-bulk-len").Result()
 	if err != nil {
-		return
+		return defaultMaxBulk
 	}
 	if n, err := strconv.ParseInt(vals["proto-max-bulk-len"], 10, 64); err == nil && n > 0 {
-		s.maxBulk.Store(n)
+		return n
 	}
+	return defaultMaxBulk
 }
 
 // checkEviction reports a maxmemory-policy under which Redis may evict
@@ -327,8 +393,8 @@ func (s *Sink) readMaxBulk(ctx context.Context) {
 // warning, not refused: it is the default of managed services. The policy
 // is read from INFO, which managed services that disable CONFIG still
 // answer; a server that does not report it is not refused.
-func (s *Sink) checkEviction(ctx context.Context) error {
-	info, err := s.client.Info(ctx, "memory").Result()
+func checkEviction(ctx context.Context, c redis.Cmdable, views map[string]*view) error {
+	info, err := c.Info(ctx, "memory").Result()
 	if redis.IsPermissionError(err) {
 		return fmt.Errorf("%w: read the eviction policy: %w", ErrCheckIncomplete, err)
 	}
@@ -340,8 +406,8 @@ func (s *Sink) checkEviction(ctx context.Context) error {
 		return nil
 	}
 	if strings.HasPrefix(policy, "volatile-") {
-		for _, name := range slices.Sorted(maps.Keys(s.views)) {
-			if v := s.views[name]; v.TTL > 0 {
+		for _, name := range slices.Sorted(maps.Keys(views)) {
+			if v := views[name]; v.TTL > 0 {
 				// Its live documents' revisions carry a TTL too.
 				return fmt.Errorf("%w: maxmemory-policy is %s, and view %q has a ttl, so the revisions of its live documents may go too, and an older write win over a newer one (noeviction keeps them)",
 					ErrVolatileEviction, policy, v.Name)

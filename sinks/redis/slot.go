@@ -54,3 +54,36 @@ var slotTags = sync.OnceValue(func() []string {
 	}
 	return tags
 })
+
+// placement is where a template puts its keys in a Redis Cluster, when
+// that is known before any key is resolved: all in one slot, or in the
+// slot of one field's value, which the template makes the hash tag.
+type placement struct {
+	slot  int    // the slot of every key, when field is ""
+	field string // the field whose value is every key's hash tag
+}
+
+// placement is where t's keys go; ok is false when their hash tags
+// depend on their values in any other way (a key without a tag is hashed
+// whole).
+func (t template) placement() (p placement, ok bool) {
+	lead := t.prefix()
+	switch {
+	case len(t.parts) == 1 && lead != "":
+		return placement{slot: slot(lead)}, true // one key
+	case hashTag(lead) != lead:
+		return placement{slot: slot(lead)}, true // a literal tag: "{orders}:{id}"
+	}
+	// "user:{{{user_id}}}:orders": the tag is the first placeholder's value,
+	// between the first "{" (ending the literal text before it) and the
+	// "}" starting the text after it.
+	i := 0
+	if lead != "" {
+		i = 1
+	}
+	if i+1 >= len(t.parts) || t.parts[i].field == "" || !strings.HasSuffix(lead, "{") ||
+		strings.IndexByte(lead, '{') != len(lead)-1 || !strings.HasPrefix(t.parts[i+1].literal, "}") {
+		return placement{}, false
+	}
+	return placement{field: t.parts[i].field}, true
+}

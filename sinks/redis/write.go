@@ -404,13 +404,17 @@ func docError(err error) bool {
 // serverState reports whether a Redis error reply is about the server
 // rather than the command: loading its data, a replica that lost its
 // primary or is read-only, a busy script, out of memory, too many
-// clients, credentials, cluster routing.
+// clients, credentials, cluster routing. A cluster that is down
+// (CLUSTERDOWN: a master failed and no replica took over yet) or moving a
+// slot (TRYAGAIN, MOVED and ASK past the client's redirects) is an outage,
+// retried until it ends. CROSSSLOT is not: it is the command's keys, which
+// no retry changes, so the docs are refused rather than retried forever.
 func serverState(rerr redis.Error) bool {
 	msg := strings.TrimPrefix(rerr.Error(), "ERR ")
 	if strings.HasPrefix(msg, "max number of clients reached") {
 		return true
 	}
-	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "OOM", "NOAUTH", "NOPERM", "WRONGPASS", "MOVED", "ASK", "CROSSSLOT"} {
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "OOM", "NOAUTH", "NOPERM", "WRONGPASS", "MOVED", "ASK"} {
 		if strings.HasPrefix(msg, p+" ") || msg == p {
 			return true
 		}
