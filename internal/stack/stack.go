@@ -158,9 +158,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	}
 	var aliased []string // views whose Elasticsearch alias is on their index
 	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
-		for i := range views {
-			views[i].Generation = served.Serving(views[i].Name, registry.StoreElasticsearch)
-		}
+		servedIndices(views, served, log)
 		sink, err := newElasticsearch(cfg.Stores.Elasticsearch, views)
 		if err != nil {
 			return nil, err
