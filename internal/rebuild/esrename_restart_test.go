@@ -47,7 +47,7 @@ func TestRenamedIndexKeptByARestartedOldDaemon(t *testing.T) {
 
 	d.stop()
 	lsn, offset := d.lsn, d.offset
-	d = f.startDaemon() // the old file again
+	d = f.startDaemon()           // the old file again
 	d.lsn, d.offset = lsn, offset // the source goes on from where it was
 	if err := d.apply(ctx, map[int64]*item{3: {Name: "changed-after-restart", Qty: 33}}); err != nil {
 		t.Fatal(err)
