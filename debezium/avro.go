@@ -174,7 +174,7 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 	if k != nil {
 		ch.Key = k
 	}
-	if hint == keyMongo {
+	if hint == keyMongo || hint == keyMongoUnwrapped {
 		if err := d.mongoKeyHints(&ch); err != nil {
 			return Change{}, err
 		}

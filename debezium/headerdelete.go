@@ -67,6 +67,14 @@ func (d *Decoder) DecodeRecord(key, value []byte, headers []Header) (Change, err
 		}
 	}
 	del.Key = ch.Key
+	if hint == keyMongoUnwrapped {
+		// As Decode holds a MongoDB key to the declared types: the
+		// create's key read a declared uuid in lower case, and the
+		// delete must name the same document.
+		if err := d.mongoKeyHints(&del); err != nil {
+			return Change{}, err
+		}
+	}
 	del.Before = map[string]any{}
 	return del, nil
 }

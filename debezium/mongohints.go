@@ -112,7 +112,11 @@ func (d *Decoder) patchCodec(at string) (*codec, error) {
 	return c, nil
 }
 
-// hinted converts v, as Extended JSON gives it, to what codec c gives.
+// hinted converts v, as Extended JSON gives it, to what codec c gives. A
+// value c itself gave is held again, unchanged: after
+// ExtractNewDocumentState a document's fields are read by the column
+// codecs first, and this pass only holds what a schema's own codec kept
+// (a Connect Timestamp in a column declared date, a string in a bigint).
 func hinted(c *codec, v any) (any, error) {
 	if c.bad != "" {
 		return nil, bad("%s", c.bad)
@@ -174,6 +178,14 @@ func hinted(c *codec, v any) (any, error) {
 			return hintedTime(c, v)
 		case string:
 			return temporalFromString(c, v)
+		case Date:
+			if c.kind == kDate {
+				return v, nil
+			}
+		case TimeOfDay:
+			if c.kind == kTime {
+				return roundTimeOfDay(v, c.step), nil
+			}
 		}
 		return nil, bad("expected a date or time, found %s", typeName(v))
 	case kUUID:
