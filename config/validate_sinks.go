@@ -1,6 +1,8 @@
 package config
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -62,7 +64,7 @@ func (v *validator) postgresIndexes(pg *PostgresSink, vw *View, path []string) {
 			switch {
 			case !placeholder.MatchString(f):
 				v.add(at, "%s: %s must be a field name or a dotted path into an object", label, name)
-			case !hasFieldPath(vw.Fields, f, false):
+			case !hasFieldPath(vw.Fields, f):
 				v.add(at, "%s: %s is not a field of the view", label, name)
 			case len(pg.Fields) > 0 && !slices.Contains(pg.Fields, top):
 				v.add(at, "%s: %s is not among the fields the sink keeps (%s)", label, name, strings.Join(pg.Fields, ", "))
@@ -106,7 +108,7 @@ func (v *validator) redisIndexes(r *RedisSink, vw *View, path []string) {
 			v.add(v.at(&ix.Score, ix.Pos), "%s needs a score (the field ordering its members: score: created_at)", label)
 		case !placeholder.MatchString(ix.Score):
 			v.add(v.at(&ix.Score), "%s: score must name a field (letters, digits, _ and . for nested fields), got %s", label, v.show(&ix.Score))
-		case !hasFieldPath(vw.Fields, ix.Score, false):
+		case !hasFieldPath(vw.Fields, ix.Score):
 			v.add(v.at(&ix.Score), "%s: score %s is not a field of the view", label, v.show(&ix.Score))
 		}
 	}
@@ -123,7 +125,7 @@ func (v *validator) indexKey(ix *RedisIndex, vw *View, label string) (redisKey, 
 	}
 	valid := true
 	for _, p := range parts {
-		if p.Field && !hasFieldPath(vw.Fields, p.Text, false) {
+		if p.Field && !hasFieldPath(vw.Fields, p.Text) {
 			v.add(vi.pos, "%s: key placeholder {%s} is not a field of the view", label, p.Text)
 			valid = false
 		}
@@ -146,12 +148,12 @@ func (v *validator) esMappings(es *ElasticsearchSink, vw *View, path []string) {
 	for i := range es.Mappings {
 		e := &es.Mappings[i]
 		label := describe(appendPath(path, "mappings"))
-		switch {
-		case !placeholder.MatchString(e.Key):
+		if !placeholder.MatchString(e.Key) {
 			v.add(e.KeyPos, "%s: %q must be a field name or a dotted path into an object", label, e.Key)
 			continue
-		case !hasFieldPath(vw.Fields, e.Key, true):
-			v.add(e.KeyPos, "%s: %q is not a field of the view", label, e.Key)
+		}
+		if problem := v.esMappingPath(es, vw, e.Key); problem != "" {
+			v.add(e.KeyPos, "%s: %s", label, problem)
 		}
 		if !v.usable(&e.Value) {
 			continue
@@ -182,11 +184,10 @@ var esTypes = []string{"aggregate_metric_double", "alias", "binary", "boolean", 
 
 // hasFieldPath reports whether a field name or dotted path names a field
 // of a document: a top-level field, or a path through joined objects
-// (one), and with arrays through the items of one-to-many joins too. A
-// path continuing below a column or expression is accepted, since a jsonb
-// value holds objects; only the compiled types (package projections) can
-// tell more.
-func hasFieldPath(fields Map[Field], path string, arrays bool) bool {
+// (one). A path continuing below a column or expression is accepted, since
+// a jsonb value holds objects; only the compiled types (package
+// projections) can tell more.
+func hasFieldPath(fields Map[Field], path string) bool {
 	name, rest, nested := strings.Cut(path, ".")
 	f, ok := fields.Get(name)
 	switch {
@@ -194,10 +195,78 @@ func hasFieldPath(fields Map[Field], path string, arrays bool) bool {
 		return false
 	case !nested:
 		return true
-	case f.One != "" && f.Column == "", f.Many != "" && arrays:
-		return hasFieldPath(f.Fields, rest, arrays)
+	case f.One != "" && f.Column == "":
+		return hasFieldPath(f.Fields, rest)
 	case f.One != "" || f.Many != "" || f.Agg != "":
 		return false
 	}
 	return true
+}
+
+// esMappingPath says why the Elasticsearch sink would refuse, or a
+// document would not fit, a mapping override at key, or "" when neither.
+// The sink nests an override of a dotted path into the mapping of each
+// field on the way (sinks/elasticsearch setPath), which must be an object:
+// the object of a one or many join, a json or jsonb field (a column of
+// undeclared type may be one), or a field an override of its own maps with
+// no type, object or nested. The sub-fields of a text field are its
+// multi-fields, under fields: in its own mapping.
+func (v *validator) esMappingPath(es *ElasticsearchSink, vw *View, key string) string {
+	parts := strings.Split(key, ".")
+	scalar, typ, ok := v.scalarOnPath(vw, parts)
+	if !ok {
+		return fmt.Sprintf("%q is not a field of the view", key)
+	}
+	for i := 1; i < len(parts); i++ {
+		prefix := strings.Join(parts[:i], ".")
+		m, override := es.Mappings.Get(prefix)
+		t, _ := m["type"].(string)
+		switch {
+		case override && (t == "" || t == "object" || t == "nested"), !override && i != scalar:
+			continue
+		case override && !slices.Contains(esTypes, t) && suggest(t, slices.Clone(esTypes)) != "":
+			continue // a typo, reported at its own mapping
+		case override && !slices.Contains(esTypes, t):
+			// Not shown: a type no field has may hold a secret.
+			return fmt.Sprintf("%q: the mapping of %q gives it a type other than object; set its sub-fields under fields: in %q's own mapping", key, prefix, prefix)
+		case override:
+			typ = t
+		}
+		return fmt.Sprintf("%q: %q is a %s field, not an object; set its sub-fields under fields: in %q's own mapping", key, prefix, typ, prefix)
+	}
+	return ""
+}
+
+// scalarOnPath follows a field name or dotted path (parts) through the
+// fields of vw and the joined objects and arrays of objects in them. ok
+// says whether it names a field: any path below a json or jsonb field
+// does. A path continuing below a field of another type comes back with
+// the number of parts naming that field, and its type.
+func (v *validator) scalarOnPath(vw *View, parts []string) (n int, typ string, ok bool) {
+	fields, from := vw.Fields, vw.From
+	for i, name := range parts {
+		f, ok := fields.Get(name)
+		switch {
+		case !ok:
+			return 0, "", false
+		case i == len(parts)-1:
+			return 0, "", true
+		case f.Many != "" || f.One != "" && f.Column == "":
+			fields, from = f.Fields, cmp.Or(f.Many, f.One)
+			continue
+		case f.Agg != "":
+			return 0, "", false // a number
+		}
+		typ := f.Type
+		if typ == "" {
+			src, _ := v.c.Sources.Get(cmp.Or(f.One, from))
+			typ, _ = src.Columns.Get(f.Column)
+		}
+		t, err := ParseType(typ)
+		if err != nil || t.Name == "json" || t.Name == "jsonb" {
+			return 0, "", true // a type declared nowhere, or objects
+		}
+		return i + 1, t.String(), true
+	}
+	return 0, "", true
 }

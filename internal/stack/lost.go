@@ -111,19 +111,24 @@ func postgresSinkProbe(pool *pgxpool.Pool, views []postgres.View) probe {
 // then puts no alias on the index it creates; a rebuild does
 // (elasticsearch.Sink.AliasLost). It returns the other views, whose alias
 // Setup puts on their index (or finds there). An Elasticsearch that does
-// not answer is left to Setup.
-func markLostAliases(ctx context.Context, sink *elasticsearch.Sink, views []elasticsearch.View, recorded map[string]registry.Definition) (aliased []string) {
+// not answer is an error: until it answers, no alias can be told lost, and
+// none may be put (see setUpFirst).
+func markLostAliases(ctx context.Context, sink *elasticsearch.Sink, views []elasticsearch.View, recorded map[string]registry.Definition) (aliased []string, err error) {
 	for _, v := range views {
 		alias := cmp.Or(v.Alias, v.Name)
 		rec, ok := recorded[v.Name]
 		sinks := recordedSinks(recorded, v.Name)
 		if ok && rec.Aliased && sinks != nil && sinks.Elasticsearch != nil && cmp.Or(sinks.Elasticsearch.Index, v.Name) == alias {
-			if on, err := sink.AliasIndices(ctx, alias); err == nil && len(on) == 0 {
+			on, err := sink.AliasIndices(ctx, alias)
+			if err != nil {
+				return nil, fmt.Errorf("view %s: look for its alias: %w", v.Name, err)
+			}
+			if len(on) == 0 {
 				sink.AliasLost(v.Name)
 				continue
 			}
 		}
 		aliased = append(aliased, v.Name)
 	}
-	return aliased
+	return aliased, nil
 }

@@ -76,7 +76,8 @@ func elasticsearchProbe(sink *elasticsearch.Sink, views []elasticsearch.View, do
 // later generation the registry does not know: the registry was lost or
 // restored from an older backup (a rebuild registers its generation before
 // the alias moves to it). As for PostgreSQL's readers (postgres.ErrReadersAhead).
-// An Elasticsearch that does not answer is left to Setup.
+// An Elasticsearch that does not answer is an error too (an outage: see
+// esOutage): until it answers, the check is still to run (see setUpFirst).
 func checkAliasesBehind(ctx context.Context, sink *elasticsearch.Sink, views []elasticsearch.View, served registry.Snapshot) error {
 	for _, v := range views {
 		alias := v.Alias
@@ -85,7 +86,7 @@ func checkAliasesBehind(ctx context.Context, sink *elasticsearch.Sink, views []e
 		}
 		indices, err := sink.AliasIndices(ctx, alias)
 		if err != nil {
-			return nil
+			return fmt.Errorf("view %s: look for the generations readers search: %w", v.Name, err)
 		}
 		for _, index := range indices {
 			n, ok := strings.CutPrefix(index, alias+"-g")

@@ -163,28 +163,34 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		if err != nil {
 			return nil, err
 		}
-		if err := checkAliasesBehind(ctx, sink, views, served); err != nil {
-			return nil, err
-		}
-		aliased = markLostAliases(ctx, sink, views, recorded)
+		start := esStart{sink: sink, views: views, recorded: recorded}
 		var route projector.Sink = sink
 		var down error
-		if err := sink.Setup(ctx); err != nil {
-			if !errors.Is(err, elasticsearch.ErrUnreachable) && !errors.Is(err, elasticsearch.ErrUnavailable) {
-				return nil, fmt.Errorf("elasticsearch sink: %w", err)
-			}
-			// An outage, as with Redis: the daemon starts, and the sink is
-			// set up before its first write, retried as writes are.
-			log.Warn("elasticsearch does not answer at start; its templates and indices are put before its first write", "err", err)
+		// Each step within probeTimeout, as every probe: a hung
+		// Elasticsearch must not hold the start.
+		aliased, err = start.setUp(ctx, served, probeTimeout)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil || !esOutage(err): // stopped, or refused
+			return nil, fmt.Errorf("elasticsearch sink: %w", err)
+		default:
+			// An outage, as with Redis: the daemon starts, and the
+			// checks and setup run before the sink's first write,
+			// retried as writes are.
+			log.Warn("elasticsearch does not answer at start; its checks, templates and indices are put before its first write", "err", err)
 			// Its aliases are noted once set up (see lost.go).
-			first := &setUpFirst{Sink: sink, aliased: aliased, note: reg.NoteAliased}
+			first := &setUpFirst{Sink: sink, start: start, served: reg.Snapshot, note: reg.NoteAliased}
 			route, down, aliased, s.esSetUp = first, err, nil, first
 			s.esGens = map[string]int{}
 			for _, v := range views {
 				s.esGens[v.Name] = v.Generation
 			}
 		}
-		s.probes = append(s.probes, elasticsearchProbe(sink, views, down))
+		esProbe := elasticsearchProbe(sink, views, down)
+		if s.esSetUp != nil {
+			esProbe = s.esSetUp.guard(esProbe)
+		}
+		s.probes = append(s.probes, esProbe)
 		routes = append(routes, projector.Route{Sink: route, Views: viewNames(views, func(v elasticsearch.View) string { return v.Name })})
 	}
 

@@ -199,10 +199,37 @@ func templateBody(v *View) (map[string]any, error) {
 		"index_patterns": indexPatterns(v.Alias),
 		"priority":       templatePriority + len(v.Alias),
 		"template": map[string]any{
+			"settings": map[string]any{"index.mapping.total_fields.limit": fieldCount(props) + dynamicFields},
 			"mappings": map[string]any{"dynamic": true, "properties": props},
 		},
 		"_meta": map[string]any{"managed_by": "projector", "view": v.Name},
 	}, nil
+}
+
+// dynamicFields is the room a view's index keeps for dynamically mapped
+// fields (the fields of a jsonb value given an override, of a field of
+// unknown type) beyond its generated ones: Elasticsearch's default
+// index.mapping.total_fields.limit, which an index of no mapping has.
+// Elasticsearch counts every field against that limit, object and
+// multi-fields included, whenever it merges a mapping: under the default,
+// a view of over 500 text fields (each with its .keyword) could have no
+// index.
+const dynamicFields = 1000
+
+// fieldCount counts the fields of a mapping's properties as Elasticsearch
+// counts them against index.mapping.total_fields.limit: every field, each
+// with the fields of its own properties and its multi-fields.
+func fieldCount(props map[string]any) int {
+	n := 0
+	for _, p := range props {
+		n++
+		if m, ok := p.(map[string]any); ok {
+			sub, _ := m["properties"].(map[string]any)
+			multi, _ := m["fields"].(map[string]any)
+			n += fieldCount(sub) + fieldCount(multi)
+		}
+	}
+	return n
 }
 
 // indexPatterns match the generation indices <alias>-g<N> of an alias, and

@@ -66,7 +66,15 @@ func (s *Server) handlePutTemplate(w http.ResponseWriter, name string, body []by
 	// template's mappings as an index created from it would.
 	if tt, ok := m["template"].(map[string]any); ok {
 		if mp, ok := tt["mappings"].(map[string]any); ok {
-			if e := checkMapping(mp); e != nil {
+			e := checkMapping(mp)
+			if e == nil {
+				settings := map[string]string{}
+				if st, ok := tt["settings"].(map[string]any); ok {
+					flattenSettings("", st, settings)
+				}
+				e = checkFieldLimit(mp, settings)
+			}
+			if e != nil {
 				writeError(w, http.StatusBadRequest, esError{
 					Type:   "illegal_argument_exception",
 					Reason: "composable template [" + name + "] template after composition is invalid",
@@ -200,6 +208,9 @@ func (s *Server) createIndex(name string, req map[string]any) (*index, esError, 
 	applyIndexBody(ix, req)
 	if e := checkMapping(ix.mappings); e != nil {
 		return nil, esError{Type: e.Type, Reason: "Failed to parse mapping: " + e.Reason, Cause: e}, http.StatusBadRequest
+	}
+	if e := checkFieldLimit(ix.mappings, ix.settings); e != nil {
+		return nil, *e, http.StatusBadRequest
 	}
 	ix.settings["index.uuid"] = ix.uuid
 	ix.settings["index.provided_name"] = name

@@ -116,11 +116,8 @@ func parseDoc(ix *index, id string, source []byte) (map[string]any, *esError) {
 		obj[IgnoredField] = list
 	}
 	if len(p.updates) > 0 {
-		if _, ok := ix.mappings["properties"]; !ok {
-			ix.mappings["properties"] = props
-		}
-		for _, u := range p.updates {
-			u.props[u.name] = u.def
+		if e := p.applyUpdates(ix, props); e != nil {
+			return nil, e
 		}
 	}
 	return obj, nil
