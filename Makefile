@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 GO ?= go
 SERVICES := scripts/services.sh
-ENV = source <($(SERVICES) up)
+# The servers' URLs, or a stop when they cannot be brought up (a process
+# substitution's failure would be lost, and the tests run without servers).
+ENV = env="$$($(SERVICES) up)" && eval "$$env"
 BIN ?= bin/projector
 IMAGE ?= projector:dev
 # What `projector version` prints: the nearest tag (v1.2.3, or v1.2.3-4-gabc1234 past it),

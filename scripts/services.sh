@@ -107,6 +107,14 @@ cluster_ports() { echo "$CLUSTER_PORT" $((CLUSTER_PORT + 1)) $((CLUSTER_PORT + 2
 
 pong() { redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; }
 
+# own_node: the Redis on port $1 is one this script started (its directory
+# is ours): only those are adopted, and only those ever flushed or reset.
+own_node() {
+	local dir
+	dir=$(redis-cli -p "$1" config get dir 2>/dev/null | sed -n 2p)
+	[ -n "$dir" ] && [ "$dir" = "$(realpath -m "$CLUSTER_DIR/$1")" ]
+}
+
 # cluster_ok: every master serves its slots and knows the other two.
 cluster_ok() {
 	local p info
@@ -137,7 +145,11 @@ redis_cluster_up() {
 	local p i n=0 seeds=()
 	for p in $(cluster_ports); do
 		seeds+=("127.0.0.1:$p")
-		pong "$p" && continue
+		if pong "$p"; then
+			own_node "$p" && continue
+			log "port $p is taken by a Redis this script did not start: set PROJECTOR_REDIS_CLUSTER_PORT"
+			exit 1
+		fi
 		mkdir -p "$CLUSTER_DIR/$p"
 		# nodes.conf keeps the cluster's shape across down/up; the data,
 		# like the standalone server's, is not kept.

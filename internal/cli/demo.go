@@ -115,6 +115,14 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	defer release()
 	fmt.Fprintf(g.stdout, "embedded Kafka at %s: %d Debezium records of the example shop\n", brokers, len(msgs))
 
+	// daemonEnd is the demo's exit for the daemon's end, as run's
+	// (runExit): a store setting run refuses at start is a usage error.
+	daemonEnd := func(err error) error {
+		if errors.Is(err, context.Canceled) {
+			err = nil // stopped by the demo
+		}
+		return runExit(ctx, err)
+	}
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	start := time.Now()
@@ -125,14 +133,16 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 	go func() { waitErr <- kafkautil.WaitCaughtUp(ctx, adm, cfg.Kafka.Group, 2*time.Minute, topics...) }()
 	select {
 	case err := <-done:
-		return fail(fmt.Errorf("projector stopped: %w", err))
+		// A first Ctrl-C during the start may end the daemon (nil) before
+		// interrupted is picked.
+		if err != nil {
+			err = fmt.Errorf("projector stopped: %w", err)
+		}
+		return daemonEnd(err)
 	case <-interrupted:
 		// Ctrl-C during the catch-up: stop now, as after it.
 		close(stop)
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			return fail(err)
-		}
-		return nil
+		return daemonEnd(<-done)
 	case err := <-waitErr:
 		if err != nil {
 			close(stop)
@@ -162,7 +172,7 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 			case <-ctx.Done():
 				break loop
 			case err := <-done:
-				return fail(err)
+				return daemonEnd(err)
 			case <-tick.C:
 				if err := produce(ctx, cl, gen.Changes(1)); err != nil && !errors.Is(err, context.Canceled) {
 					return fail(err)
@@ -171,10 +181,7 @@ func runDemo(parent context.Context, g *globals, o demoOptions) error {
 		}
 	}
 	close(stop)
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		return fail(err)
-	}
-	return nil
+	return daemonEnd(<-done)
 }
 
 func produce(ctx context.Context, cl *kgo.Client, msgs []shop.Message) error {
