@@ -221,3 +221,41 @@ func natural(v any) any {
 	}
 	return v
 }
+
+// FieldValue converts the value of field f, as the builder made it, to
+// what an expression sees: ExprValue by f's type, and for a joined object
+// or the items of a one-to-many join, each of their fields by its own
+// type, at any depth (a numeric as a number, a timestamp as a time), as
+// for the row's own columns. Objects and arrays are copied, not changed.
+func FieldValue(f *Field, v any) any {
+	if v == nil || f.Join == nil || f.Column != "" {
+		return ExprValue(f.Type, v)
+	}
+	if f.Kind != KindMany {
+		return joinedValue(f.Join.Fields, v)
+	}
+	items, ok := v.([]any)
+	if !ok {
+		return natural(v)
+	}
+	out := make([]any, len(items))
+	for i, it := range items {
+		out[i] = joinedValue(f.Join.Fields, it)
+	}
+	return out
+}
+
+// joinedValue converts an object built from fields, field by field.
+func joinedValue(fields []*Field, v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return natural(v)
+	}
+	out := make(map[string]any, len(m))
+	for _, f := range fields {
+		if e, ok := m[f.Name]; ok {
+			out[f.Name] = FieldValue(f, e)
+		}
+	}
+	return out
+}

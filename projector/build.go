@@ -318,8 +318,9 @@ func jsonText(v any) (string, bool) {
 
 // eval runs an expression over a row's columns and the fields computed so
 // far (prior, with their values in out), each converted to what the
-// compiler type-checked it as (projections.ExprValue). A runtime error
-// (integer overflow among them) yields false and is counted.
+// compiler type-checked it as (projections.ExprValue), and the fields of
+// a joined object or item by their own types (projections.FieldValue). A
+// runtime error (integer overflow among them) yields false and is counted.
 func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[string]any, prior []*projections.Field, out map[string]any) (any, bool) {
 	if x == nil {
 		return nil, true
@@ -335,7 +336,16 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 		}
 	}
 	for _, f := range prior {
-		env[f.Name] = projections.ExprValue(f.Type, out[f.Name])
+		switch {
+		case f.Join == nil || f.Column != "":
+			env[f.Name] = projections.ExprValue(f.Type, out[f.Name])
+		case reads(x, f.Name):
+			// A joined object or the items of a one-to-many join, field
+			// by field, on a copy: the value itself goes to the sinks.
+			env[f.Name] = projections.FieldValue(f, out[f.Name])
+		default:
+			env[f.Name] = out[f.Name] // unread: not worth walking every item
+		}
 	}
 	v, err := x.Run(env)
 	if err != nil {
@@ -352,6 +362,12 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 		return nil, false
 	}
 	return v, true
+}
+
+// reads reports whether x may read the name.
+func reads(x *projections.Expr, name string) bool {
+	names, all := x.Reads()
+	return all || slices.Contains(names, name)
 }
 
 // readsNull reports whether a name x reads is null in env.
@@ -416,7 +432,12 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 		for _, f := range v.Fields {
 			switch f.Kind {
 			case projections.KindColumn:
+				// Held to its type: as a row view's column field (build),
+				// and apart from the group's id, made of the raw values.
 				d.Fields[f.Name] = g.Cols[f.Column]
+				if f.Retyped && d.Fields[f.Name] != nil {
+					d.Fields[f.Name] = b.retyped(f, v.Root, d.Fields[f.Name])
+				}
 			case projections.KindAgg:
 				r, ok := g.Fields[f.Name].result(f.Agg.Func, f.Type)
 				if !ok {
