@@ -166,6 +166,10 @@ type ElasticsearchStore struct {
 	Username string `yaml:"username"`
 	Password Secret `yaml:"password"`
 	CACert   string `yaml:"ca_cert"` // path to a PEM file
+	// RequestTimeout bounds one request (a _bulk of up to 8 MB included):
+	// a cluster that took it and never answers is then an outage, retried,
+	// rather than a write that waits for ever on a dead connection.
+	RequestTimeout Duration `yaml:"request_timeout"`
 }
 
 // Admin is the HTTP listener for /metrics, /healthz and /readyz.

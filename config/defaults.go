@@ -25,6 +25,9 @@ const (
 	DefaultTombstones     = Duration(30 * 24 * time.Hour)
 	MinTombstoneRetention = Duration(time.Hour) // validate's message says 1h
 	deadLetterTopicSuffix = ".dlq"
+	// DefaultESRequestTimeout is Elasticsearch's own bulk timeout (1m,
+	// waiting for active shards) and room to answer.
+	DefaultESRequestTimeout = Duration(2 * time.Minute)
 )
 
 // applyDefaults fills what the file left out. An empty string counts as left
@@ -52,6 +55,9 @@ func (c *Config) applyDefaults(d *decoder) {
 		k.SASL.Mechanism = strings.ToLower(k.SASL.Mechanism)
 	}
 	setDefault(&c.Stores.Postgres.Schema, DefaultStateSchema)
+	if es := &c.Stores.Elasticsearch; !d.present(&es.RequestTimeout) || d.info[&es.RequestTimeout].bad {
+		es.RequestTimeout = DefaultESRequestTimeout
+	}
 	switch {
 	case !d.present(&c.Admin.Listen):
 		c.Admin.Listen = DefaultAdminListen

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // validator checks the structure of a decoded Config and the references
@@ -242,6 +243,9 @@ func (v *validator) stores() {
 		if data, ok := v.readPEM(&es.CACert, "stores.elasticsearch.ca_cert"); ok && !x509.NewCertPool().AppendCertsFromPEM(data) {
 			v.add(v.at(&es.CACert), "stores.elasticsearch.ca_cert: %s holds no PEM certificate", v.show(&es.CACert))
 		}
+	}
+	if v.usable(&es.RequestTimeout) && es.RequestTimeout < Duration(time.Second) {
+		v.add(v.at(&es.RequestTimeout, es.Pos), "stores.elasticsearch.request_timeout must be at least 1s: a bulk write of 8 MB must have time to be answered")
 	}
 }
 

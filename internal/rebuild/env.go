@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -181,7 +182,8 @@ func (e *Env) init(ctx context.Context) error {
 		return err
 	}
 	if es := e.Config.Stores.Elasticsearch; es.URL != "" && len(stack.ElasticsearchViews(e.Plan)) > 0 {
-		ecfg := elasticsearch.Config{URL: es.URL, APIKey: string(es.APIKey), Username: es.Username, Password: string(es.Password)}
+		ecfg := elasticsearch.Config{URL: es.URL, APIKey: string(es.APIKey), Username: es.Username, Password: string(es.Password),
+			RequestTimeout: time.Duration(es.RequestTimeout)}
 		if es.CACert != "" {
 			pem, err := os.ReadFile(es.CACert)
 			if err != nil {

@@ -282,7 +282,8 @@ func NewRegistry() *prometheus.Registry {
 // stores.elasticsearch, reading its CA certificate; it does not contact
 // the cluster.
 func newElasticsearch(es config.ElasticsearchStore, views []elasticsearch.View) (*elasticsearch.Sink, error) {
-	ecfg := elasticsearch.Config{URL: es.URL, APIKey: string(es.APIKey), Username: es.Username, Password: string(es.Password)}
+	ecfg := elasticsearch.Config{URL: es.URL, APIKey: string(es.APIKey), Username: es.Username, Password: string(es.Password),
+		RequestTimeout: time.Duration(es.RequestTimeout)}
 	if es.CACert != "" {
 		pem, err := os.ReadFile(es.CACert)
 		if err != nil {

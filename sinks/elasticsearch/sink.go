@@ -68,11 +68,16 @@ type Config struct {
 	Retries int
 	// MaxBackoff caps the exponential backoff between retries; default 5s.
 	MaxBackoff time.Duration
+	// RequestTimeout bounds one request, its answer read included: 0 means
+	// the default (2m), a negative value none. A request cut short fails
+	// as unreachable, an outage its caller retries.
+	RequestTimeout time.Duration
 }
 
 const (
 	defaultRetries    = 5
 	defaultMaxBackoff = 5 * time.Second
+	defaultTimeout    = 2 * time.Minute
 	initialBackoff    = 100 * time.Millisecond
 )
 
@@ -84,6 +89,7 @@ type Sink struct {
 	order      []*view
 	retries    int
 	maxBackoff time.Duration
+	timeout    time.Duration // of one request; 0: none
 	stale      atomic.Uint64
 	// now stamps tombstones (DeletedAtField) and dates PurgeTombstones'
 	// cutoff; tests replace it to age tombstones without waiting.
@@ -159,7 +165,13 @@ func New(cfg Config, views []View) (*Sink, error) {
 			bad("ca_cert holds no PEM certificate")
 		}
 	}
-	s := &Sink{views: map[string]*view{}, retries: cfg.Retries, maxBackoff: cfg.MaxBackoff, now: time.Now}
+	s := &Sink{views: map[string]*view{}, retries: cfg.Retries, maxBackoff: cfg.MaxBackoff, timeout: cfg.RequestTimeout, now: time.Now}
+	switch {
+	case s.timeout == 0:
+		s.timeout = defaultTimeout
+	case s.timeout < 0:
+		s.timeout = 0
+	}
 	if s.retries == 0 {
 		s.retries = defaultRetries
 	}
@@ -424,6 +436,8 @@ func (s *Sink) exchange(ctx context.Context, method, path string, body any) (int
 		}
 		rd = bytes.NewReader(b)
 	}
+	ctx, cancel := s.requestContext(ctx)
+	defer cancel()
 	req, err := s.newRequest(ctx, method, path, rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("elasticsearch: %s %s: %w", method, path, err)
@@ -441,6 +455,16 @@ func (s *Sink) exchange(ctx context.Context, method, path string, body any) (int
 		return res.StatusCode, nil, fmt.Errorf("%w: %s %s: read response: %w", ErrUnreachable, method, path, err)
 	}
 	return res.StatusCode, data, nil
+}
+
+// requestContext bounds one request by the sink's timeout: a cluster that
+// took it and never answers (a connection that died without a reset) would
+// otherwise hold the write, and the partition, until the kernel gives up.
+func (s *Sink) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // newRequest builds a request for path (escaped, with its query) under the

@@ -295,6 +295,8 @@ type bulkItemResult struct {
 // all false, a response whose "errors" is false yields nil items (every
 // action succeeded); with all true the items are always read.
 func (s *Sink) postBulk(ctx context.Context, body []byte, all bool) (items []bulkItem, reqErr *APIError, err error) {
+	ctx, cancel := s.requestContext(ctx)
+	defer cancel()
 	req, err := s.newRequest(ctx, http.MethodPost, "/_bulk", bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("elasticsearch: bulk: %w", err)
