@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -17,9 +18,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrClusterDB: the URL selects a database other than 0 on a Redis
-// Cluster, which has only database 0.
-var ErrClusterDB = errors.New("a Redis Cluster has only database 0")
+var (
+	// ErrClusterDB: the URL selects a database other than 0 on a Redis
+	// Cluster, which has only database 0.
+	ErrClusterDB = errors.New("a Redis Cluster has only database 0")
+	// ErrClusterNetwork: a cluster URL names a unix socket; a cluster
+	// client reaches its nodes over TCP.
+	ErrClusterNetwork = errors.New("a Redis Cluster URL must be redis:// or rediss://")
+	// ErrClusterSeed: an addr parameter is not a host:port.
+	ErrClusterSeed = errors.New("a Redis Cluster seed must be host:port")
+)
 
 // Tuning adjusts the clients Open builds; the zero value keeps go-redis'
 // defaults.
@@ -36,24 +44,24 @@ type Tuning struct {
 const detectTimeout = 5 * time.Second
 
 // Open builds the client of rawURL, a redis:// or rediss:// URL as
-// go-redis' ParseURL takes it. URL parameters addr=host:port (go-redis'
-// ParseClusterURL) name more seeds of a cluster, and make the client a
-// cluster one without asking. Otherwise the server is asked (INFO cluster)
-// whether it is a Redis Cluster node: a cluster client seeded with its
-// address follows the slots to every master, with the URL's credentials
-// and TLS. A cluster has only database 0: another one in the URL is an
-// error.
+// go-redis' ParseURL takes it. URL parameters addr=host:port (as go-redis'
+// ParseClusterURL reads them) name more seeds of a cluster, and make the
+// client a cluster one without asking. Otherwise the server is asked (INFO
+// cluster) whether it is a Redis Cluster node: a cluster client seeded
+// with its address follows the slots to every master, with every setting
+// of the URL (see clusterOptions). A cluster has only database 0: another
+// one in the URL is an error.
 //
 // When the server does not answer, known is false and the client is a
 // single-node one: a caller that may start without Redis keeps it and asks
 // again with IsCluster once the server answers.
 func Open(ctx context.Context, rawURL string, tune Tuning) (c redis.UniversalClient, known bool, err error) {
-	u, opts, seeds, err := parse(rawURL)
+	opts, seeds, err := parse(rawURL)
 	if err != nil {
 		return nil, false, err
 	}
 	if len(seeds) > 0 {
-		return openCluster(u, opts, tune)
+		return openCluster(opts, seeds, tune)
 	}
 	tune.simple(opts)
 	if _, ok := ctx.Deadline(); !ok {
@@ -76,25 +84,27 @@ func Open(ctx context.Context, rawURL string, tune Tuning) (c redis.UniversalCli
 	case !cluster:
 		return redis.NewClient(opts), true, nil
 	}
-	return openCluster(u, opts, tune)
+	return openCluster(opts, seeds, tune)
 }
 
 // Check reports what Open would refuse in rawURL without the server's
-// answer: a URL go-redis cannot parse, or extra seeds (a cluster) with a
-// database other than 0.
+// answer: a URL go-redis cannot parse as a single server's, or extra seeds
+// (a cluster) that are not host:port, with a database other than 0 or a
+// unix socket. A cluster takes the options a single server takes.
 func Check(rawURL string) error {
-	u, opts, seeds, err := parse(rawURL)
+	opts, seeds, err := parse(rawURL)
 	if err == nil && len(seeds) > 0 {
-		_, err = clusterOptions(u, opts)
+		_, err = clusterOptions(opts, seeds)
 	}
 	return err
 }
 
 // parse reads rawURL as a single-node client's URL, with its extra
 // cluster seeds (addr parameters) set apart.
-func parse(rawURL string) (u *url.URL, opts *redis.Options, seeds []string, err error) {
-	if u, err = url.Parse(rawURL); err != nil {
-		return nil, nil, nil, err
+func parse(rawURL string) (opts *redis.Options, seeds []string, err error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, err
 	}
 	q := u.Query()
 	seeds = q["addr"]
@@ -102,9 +112,9 @@ func parse(rawURL string) (u *url.URL, opts *redis.Options, seeds []string, err 
 	single := *u
 	single.RawQuery = q.Encode()
 	if opts, err = redis.ParseURL(single.String()); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return u, opts, seeds, nil
+	return opts, seeds, nil
 }
 
 // IsCluster asks the server of a single-node client whether it is a Redis
@@ -131,10 +141,10 @@ func IsCluster(ctx context.Context, c *redis.Client) (bool, error) {
 	}
 }
 
-// openCluster builds the cluster client of u, whose single-node options
-// opts carry the database, credentials and TLS settings.
-func openCluster(u *url.URL, opts *redis.Options, tune Tuning) (c redis.UniversalClient, known bool, err error) {
-	co, err := clusterOptions(u, opts)
+// openCluster builds the cluster client of the single-node options opts
+// and the extra seeds.
+func openCluster(opts *redis.Options, seeds []string, tune Tuning) (c redis.UniversalClient, known bool, err error) {
+	co, err := clusterOptions(opts, seeds)
 	if err != nil {
 		return nil, false, err
 	}
@@ -142,20 +152,63 @@ func openCluster(u *url.URL, opts *redis.Options, tune Tuning) (c redis.Universa
 	return redis.NewClusterClient(co), true, nil
 }
 
-func clusterOptions(u *url.URL, opts *redis.Options) (*redis.ClusterOptions, error) {
+// clusterOptions are the options of a cluster client seeded with the
+// server of opts and with seeds: every setting the URL gave opts (as
+// go-redis' ParseURL reads a single server's URL: credentials, TLS with
+// skip_verify, timeouts, pool, protocol, client name) carries over, so a
+// cluster takes exactly the URLs a single server takes. go-redis'
+// ParseClusterURL is not used: it refuses some of them (skip_verify,
+// idle_timeout, max_conn_age).
+func clusterOptions(opts *redis.Options, seeds []string) (*redis.ClusterOptions, error) {
 	if opts.DB != 0 {
 		return nil, fmt.Errorf("%w, and the URL selects database %d: leave the database out of it (or make it /0)", ErrClusterDB, opts.DB)
 	}
-	cu := *u
-	cu.Path, cu.RawPath = "", ""
-	q := cu.Query()
-	q.Del("db") // 0, as checked
-	cu.RawQuery = q.Encode()
-	co, err := redis.ParseClusterURL(cu.String())
-	if err != nil {
-		return nil, fmt.Errorf("as a Redis Cluster URL: %w", err)
+	if opts.Network != "tcp" {
+		return nil, fmt.Errorf("%w, and the URL names a %s socket", ErrClusterNetwork, opts.Network)
 	}
-	co.TLSConfig = opts.TLSConfig // with ParseURL's minimum version
+	addrs := []string{opts.Addr}
+	for _, s := range seeds {
+		h, p, err := net.SplitHostPort(s)
+		if err != nil || h == "" || p == "" {
+			return nil, fmt.Errorf("%w: addr=%s, want host:port", ErrClusterSeed, s)
+		}
+		addrs = append(addrs, net.JoinHostPort(h, p))
+	}
+	co := &redis.ClusterOptions{
+		Addrs:      addrs,
+		ClientName: opts.ClientName,
+		Protocol:   opts.Protocol,
+		Username:   opts.Username,
+		Password:   opts.Password,
+
+		MaxRetries:      opts.MaxRetries,
+		MinRetryBackoff: opts.MinRetryBackoff,
+		MaxRetryBackoff: opts.MaxRetryBackoff,
+
+		DialTimeout:           opts.DialTimeout,
+		DialerRetries:         opts.DialerRetries,
+		DialerRetryTimeout:    opts.DialerRetryTimeout,
+		ReadTimeout:           opts.ReadTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		ContextTimeoutEnabled: opts.ContextTimeoutEnabled,
+
+		PoolFIFO:                opts.PoolFIFO,
+		PoolSize:                opts.PoolSize,
+		PoolTimeout:             opts.PoolTimeout,
+		MaxConcurrentDials:      opts.MaxConcurrentDials,
+		MinIdleConns:            opts.MinIdleConns,
+		MaxIdleConns:            opts.MaxIdleConns,
+		MaxActiveConns:          opts.MaxActiveConns,
+		ConnMaxIdleTime:         opts.ConnMaxIdleTime,
+		ConnMaxLifetime:         opts.ConnMaxLifetime,
+		ConnMaxLifetimeJitter:   opts.ConnMaxLifetimeJitter,
+		PipelinePoolSize:        opts.PipelinePoolSize,
+		PipelineReadBufferSize:  opts.PipelineReadBufferSize,
+		PipelineWriteBufferSize: opts.PipelineWriteBufferSize,
+	}
+	if opts.TLSConfig != nil {
+		co.TLSConfig = opts.TLSConfig.Clone() // with ParseURL's minimum version and skip_verify
+	}
 	return co, nil
 }
 

@@ -109,3 +109,35 @@ func TestScanEveryMaster(t *testing.T) {
 		t.Errorf("Scan found %d of %d keys on %d masters, want all on 3", len(got), len(want), len(masters))
 	}
 }
+
+// TestCheckClusterURL: a URL with seeds takes the options of a single
+// server's URL, and Check refuses what Open refuses, saying why.
+func TestCheckClusterURL(t *testing.T) {
+	tests := []struct {
+		url  string
+		want error // nil: accepted
+	}{
+		{"rediss://u:p@127.0.0.1:1/0?addr=127.0.0.1:2&skip_verify=true&idle_timeout=5m&max_conn_age=1h&client_name=x", nil},
+		{"redis://127.0.0.1:1?addr=[::1]:2&protocol=2&pool_size=4&conn_max_idle_time=1m", nil},
+		{"redis://127.0.0.1:1/3?addr=127.0.0.1:2", redisconn.ErrClusterDB},
+		{"redis://127.0.0.1:1?addr=127.0.0.1", redisconn.ErrClusterSeed},
+		{"redis://127.0.0.1:1?addr=:2", redisconn.ErrClusterSeed},
+		{"unix:///tmp/redis.sock?addr=127.0.0.1:2", redisconn.ErrClusterNetwork},
+	}
+	for _, tt := range tests {
+		err := redisconn.Check(tt.url)
+		if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("Check(%s) = %v, want %v", tt.url, err, tt.want)
+		}
+		c, _, openErr := redisconn.Open(context.Background(), tt.url, redisconn.Tuning{})
+		if c != nil {
+			_ = c.Close()
+		}
+		if (err == nil) != (openErr == nil) {
+			t.Errorf("Open(%s) = %v, but Check = %v", tt.url, openErr, err)
+		}
+	}
+	if err := redisconn.Check("redis://127.0.0.1:1?addr=127.0.0.1:2&route_randomly=true"); err == nil {
+		t.Error("Check(a cluster-only option): nil, want go-redis' unexpected option")
+	}
+}

@@ -15,11 +15,14 @@ import (
 // are document ids, which both keys share).
 //
 //	KEYS  the doc key, its rev key, its membership key, and the membership
-//	      key of its current key
+//	      key of its current key, left out when no index set of the old
+//	      key can be one of the current key's (see Purge)
 //	ARGV  the member the indexes hold it as (the doc's id)
 const purgeScript = `
 local now = {}
-for _, ix in ipairs(redis.call('SMEMBERS', KEYS[4])) do now[ix] = true end
+if KEYS[4] then
+  for _, ix in ipairs(redis.call('SMEMBERS', KEYS[4])) do now[ix] = true end
+end
 for _, ix in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if not now[ix] then redis.call('ZREM', ix, ARGV[1]) end
 end
@@ -33,8 +36,10 @@ var purger = redis.NewScript(purgeScript)
 // except those the document has under its current key (currents, the same
 // length); members are the doc ids the indexes hold them as. Unlike Write
 // it takes whole keys and no revision: nothing writes these keys any more.
-// In a Redis Cluster a document whose two keys are in different slots
-// keeps its old index entries (a script may touch one slot only).
+// In a Redis Cluster every index set of a document is in its key's slot
+// (see sameSlot), so a document whose two keys are in different slots has
+// no index set under both: all its old entries go, and the script, which
+// may touch one slot only, is not given the current key's memberships.
 func (s *Sink) Purge(ctx context.Context, keys, currents, members []string) error {
 	if len(keys) != len(members) || len(keys) != len(currents) {
 		return fmt.Errorf("redis sink: purge: %d keys, %d current keys, %d members", len(keys), len(currents), len(members))
@@ -47,10 +52,11 @@ func (s *Sink) Purge(ctx context.Context, keys, currents, members []string) erro
 		calls := make([][]string, 0, end-start)
 		for i := start; i < end; i++ {
 			k, now := keys[i], s.membershipKey(currents[i])
+			call := []string{k, s.revKey(k), s.membershipKey(k), now}
 			if _, cluster := s.client.(*redis.ClusterClient); cluster && slot(now) != slot(k) {
-				now = s.membershipKey(k) // every old index entry stays
+				call = call[:3] // every old index entry goes
 			}
-			calls = append(calls, []string{k, s.revKey(k), s.membershipKey(k), now})
+			calls = append(calls, call)
 		}
 		if err := s.purge(ctx, calls, members[start:end]); err != nil {
 			return fmt.Errorf("redis sink: purge: %w", err)

@@ -103,6 +103,9 @@ type view struct {
 	key     template
 	fields  map[string]bool // nil = all
 	indexes []index
+	// tagField is the field whose value is the key's hash tag
+	// ("order:{{{user_id}}}:{id}"), if any (see placement).
+	tagField string
 }
 
 // New validates the views and returns a sink for them; it does no I/O
@@ -183,6 +186,9 @@ func (s *Sink) compile(v View) (*view, error) {
 		return nil, err
 	}
 	c := &view{View: v, key: t, indexes: indexes}
+	if p, ok := t.placement(); ok {
+		c.tagField = p.field
+	}
 	if v.Fields != nil {
 		c.fields = make(map[string]bool, len(v.Fields))
 		for _, f := range v.Fields {

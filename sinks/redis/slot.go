@@ -87,3 +87,25 @@ func (t template) placement() (p placement, ok bool) {
 	}
 	return placement{field: t.parts[i].field}, true
 }
+
+// inSlot is, on a Redis Cluster, the entries of the doc at key that the
+// script writing it may touch, those in key's slot (a script touches one
+// slot only). A view's indexes share its key's hash tag (see sameSlot),
+// but when that tag is a field whose value is empty or starts with "}",
+// the tag is empty and Redis hashes each key whole, into different slots:
+// the doc is then left out of every index, as a null field leaves it out,
+// rather than refused on every retry; even where its keys happen to share
+// a slot, so that such a doc is never in an index.
+func (v *view) inSlot(key string, entries []entry) []entry {
+	untagged := func(k string) bool { return v.tagField != "" && hashTag(k) == k }
+	if untagged(key) {
+		return nil
+	}
+	kept := entries[:0]
+	for _, e := range entries {
+		if !untagged(e.key) && slot(e.key) == slot(key) {
+			kept = append(kept, e)
+		}
+	}
+	return kept
+}

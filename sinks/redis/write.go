@@ -506,12 +506,7 @@ func (s *Sink) withIndexes(o *op, v *view, d *sinks.Doc) (*op, error) {
 		}
 	}
 	if _, cluster := s.client.(*redis.ClusterClient); cluster {
-		// A script may only touch keys of one slot.
-		for _, e := range entries {
-			if slot(e.key) != slot(o.keys[0]) {
-				return o, fmt.Errorf("view %q doc %q: %w: index key %q and doc key %q are in different cluster slots; give both templates the same hash tag", d.View, d.ID, ErrKey, e.key, o.keys[0])
-			}
-		}
+		entries = v.inSlot(o.keys[0], entries)
 	}
 	o.head.indexed = true
 	o.keys = append(o.keys, s.membershipKey(o.keys[0]))
