@@ -82,6 +82,11 @@ type Options struct {
 	// timestamptz. With time.precision.mode=connect, every one is in
 	// milliseconds: declare the columns timestamp(3) and time(3).
 	TimestampUnit string
+	// Key are the source's key columns, when declared. A key printed by
+	// Kafka Connect's StringConverter (Struct{dn=cn=admins,ou=people})
+	// has no quoting: knowing the key's fields, a text one ends only
+	// where another of them starts, not at any ",name=" its text holds.
+	Key []string
 }
 
 // Decoder turns Kafka records into Changes. It is safe for concurrent use.
@@ -91,6 +96,8 @@ type Decoder struct {
 	// textual are the columns declared with a text type: a key field of
 	// theirs in Struct{...} form stays a string, "007" too.
 	textual map[string]bool
+	// keyFields are Options.Key.
+	keyFields []string
 
 	strings interner // source names shared between records
 
@@ -158,12 +165,13 @@ func NewDecoder(opts Options) (*Decoder, error) {
 		return nil, fmt.Errorf("debezium: %s", strings.Join(problems, "; "))
 	}
 	return &Decoder{
-		format:   opts.Format,
-		hints:    hints,
-		textual:  textual,
-		plain:    &compiled{row: compileRow(nil, hints)},
-		schemas:  make(map[schemaKey]*compiled),
-		prefixes: make(map[schemaKey][]*knownSchema),
+		format:    opts.Format,
+		hints:     hints,
+		textual:   textual,
+		keyFields: slices.Clone(opts.Key),
+		plain:     &compiled{row: compileRow(nil, hints)},
+		schemas:   make(map[schemaKey]*compiled),
+		prefixes:  make(map[schemaKey][]*knownSchema),
 	}, nil
 }
 

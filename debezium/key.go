@@ -2,6 +2,7 @@ package debezium
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 )
 
@@ -25,7 +26,7 @@ func (d *Decoder) decodeKey(key []byte, hint keyHint) (map[string]any, error) {
 	case tok == 'n' && isNullValue(key):
 		return nil, nil
 	case bytes.HasPrefix(bytes.TrimSpace(key), []byte("Struct{")):
-		if k, err = parseStructString(string(bytes.TrimSpace(key)), d.textual, &p); err != nil {
+		if k, err = parseStructString(string(bytes.TrimSpace(key)), d.textual, d.keyFields, &p); err != nil {
 			return nil, err
 		}
 	default:
@@ -106,8 +107,10 @@ func (d *Decoder) plainKey(key []byte, p *path) (map[string]any, error) {
 // the row has it, and apart from a key "7"; "[A-1]" stays "[A-1]". Of
 // other columns, a value that starts with '{', '[' or '"' is read as a JSON
 // value and kept as its text (MongoDB writes Extended JSON there); other
-// values are integers when they parse as one, else strings.
-func parseStructString(s string, textual map[string]bool, p *path) (map[string]any, error) {
+// values are integers when they parse as one, else strings. With the key's
+// fields known (keys), a text value ends only where one of those not read
+// yet starts: a distinguished name "cn=admins,ou=people" stays whole.
+func parseStructString(s string, textual map[string]bool, keys []string, p *path) (map[string]any, error) {
 	if !strings.HasPrefix(s, "Struct{") || !strings.HasSuffix(s, "}") {
 		return nil, malformed(p, "unterminated Struct{...}")
 	}
@@ -126,6 +129,9 @@ func parseStructString(s string, textual map[string]bool, p *path) (map[string]a
 			// Printed as it is: up to the next field, commas and brackets
 			// included.
 			end := fieldEnd(body)
+			if slices.Contains(keys, name) {
+				end = keyFieldEnd(body, keys, out, name)
+			}
 			out[name] = body[:end]
 			body = body[end:]
 		} else if body != "" && (body[0] == '{' || body[0] == '[' || body[0] == '"') {
@@ -172,6 +178,23 @@ func fieldEnd(body string) int {
 		eq := strings.IndexByte(rest, '=')
 		if eq > 0 && isFieldName(rest[:eq]) {
 			return i
+		}
+	}
+	return len(body)
+}
+
+// keyFieldEnd is where the value at the start of body, of key field name,
+// ends: at the first ',' that another key field not read yet (in out)
+// and '=' follow, else at the end.
+func keyFieldEnd(body string, keys []string, out map[string]any, name string) int {
+	for i := 0; i < len(body); i++ {
+		if body[i] != ',' {
+			continue
+		}
+		for _, k := range keys {
+			if _, read := out[k]; k != name && !read && strings.HasPrefix(body[i+1:], k+"=") {
+				return i
+			}
 		}
 	}
 	return len(body)

@@ -145,7 +145,7 @@ func New(opts Options) (*Engine, error) {
 		for name, t := range src.Columns {
 			cols[name] = t.String()
 		}
-		dec, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols})
+		dec, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols, Key: src.Key})
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}

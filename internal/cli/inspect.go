@@ -104,7 +104,11 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 		}
 		cols[name] = typ
 	}
-	dec, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols})
+	var keyCols []string
+	if src != nil {
+		keyCols = src.Key
+	}
+	dec, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols, Key: keyCols})
 	if err != nil {
 		return usageError(err)
 	}

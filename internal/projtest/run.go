@@ -373,11 +373,11 @@ func newDecoders(plan *projections.Plan) (*decoders, error) {
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
-		raw, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols})
+		raw, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols, Key: src.Key})
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
-		short, err := debezium.NewDecoder(debezium.Options{Columns: cols})
+		short, err := debezium.NewDecoder(debezium.Options{Columns: cols, Key: src.Key})
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
