@@ -19,9 +19,11 @@
 // 401 (no or unknown token), 403 (view not granted), 404 (no such view, doc
 // or endpoint, or a store the view is not in), 503 (store_unavailable: a
 // store the answer needs cannot be reached or answers 5xx; timeout: the
-// stores did not answer in time; both logged, worth a retry), 504
-// (position not reached: with "current", each partition's progress), 500
-// (logged, not detailed). A get whose Redis cannot be reached reads
+// stores did not answer in time; both logged, worth a retry), 502
+// (store_answer_too_long, bad_store_answer: Elasticsearch answered a
+// search with more than its page can hold, or with what does not decode;
+// not worth a retry), 504 (position not reached: with "current", each
+// partition's progress), 500 (logged, not detailed). A get whose Redis cannot be reached reads
 // PostgreSQL instead when the view has it, and logs a warning.
 //
 // # Document ids
@@ -31,7 +33,9 @@
 // a JSON array of the values as text in the view's id order, path-escaped:
 // /docs/%5B%2242%22%2C%227%22%5D for ["42","7"] (numbers may be written
 // unquoted). Each value is checked against its field's type (400 if it
-// does not fit); an integer may have leading zeros.
+// does not fit) and is at most 2,048 bytes, as the engine indexes them (a
+// composite id may be longer as a whole); an integer may have leading
+// zeros.
 //
 // # Lists
 //

@@ -28,6 +28,10 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrNotReached: the requested source position was not projected in time.
 	ErrNotReached = errors.New("position not reached")
+	// ErrStoreAnswer: a store answered with what no retry would change and
+	// the server cannot use (502): longer than the request's answer can
+	// be, or not the JSON it should be.
+	ErrStoreAnswer = errors.New("unusable store answer")
 	// ErrConfig: the server cannot be built or listen as configured.
 	ErrConfig = errors.New("query server configuration")
 )

@@ -16,23 +16,32 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// maxIDBytes bounds a document id from a request.
+// maxIDBytes bounds each value of a document id from a request: the
+// engine indexes no key or group_by value longer (projector/decode.go
+// maxIndexedText), so no doc has an id value over it.
 const maxIDBytes = 2048
+
+// maxCompositeIDBytes bounds a composite id of n values before it is
+// decoded: n JSON strings of maxIDBytes each, every byte escaped as six
+// (\u0001), with their quotes and separators, in brackets.
+func maxCompositeIDBytes(n int) int { return n*(6*maxIDBytes+3) + 1 }
 
 // parseID splits a canonical document id into the values of the view's id
 // fields: for one id field the id is that value's text; for several it is
 // a JSON array of their texts in the view's id order, ["42","2024-05-01"]
 // (numbers are accepted unquoted too). Each value is checked against its
 // field's type; integers are normalised ("007" is 7), other values are
-// kept as given, since the Redis key holds them as written.
+// kept as given, since the Redis key holds them as written. Each value is
+// bounded by maxIDBytes on its own, as the engine bounds it.
 func parseID(v *view, id string) ([]string, error) {
-	if len(id) > maxIDBytes {
-		return nil, badRequest("bad_id", "id", "id longer than %d bytes", maxIDBytes)
-	}
 	var parts []string
 	if len(v.ID) == 1 {
 		parts = []string{id}
 	} else {
+		if len(id) > maxCompositeIDBytes(len(v.ID)) {
+			return nil, badRequest("bad_id", "id", "id longer than %d bytes: view %s's id is %d values of at most %d bytes each",
+				maxCompositeIDBytes(len(v.ID)), v.Name, len(v.ID), maxIDBytes)
+		}
 		var raw []json.RawMessage
 		dec := json.NewDecoder(strings.NewReader(id))
 		if err := dec.Decode(&raw); err != nil || dec.More() || len(raw) != len(v.ID) {
@@ -51,6 +60,9 @@ func parseID(v *view, id string) ([]string, error) {
 		}
 	}
 	for i, f := range v.ID {
+		if len(parts[i]) > maxIDBytes {
+			return nil, badRequest("bad_id", "id", "id field %s: value longer than %d bytes", f.Name, maxIDBytes)
+		}
 		canon, err := parseValue(f.Type, parts[i])
 		if err != nil {
 			return nil, badRequest("bad_id", "id", "id field %s: %q: %v", f.Name, echo(parts[i]), err)
@@ -102,6 +114,22 @@ func idNames(v *view) string {
 // has no PostgreSQL sink: a document reads the same whichever store holds
 // it whole. A missing document is an *Error wrapping ErrNotFound.
 func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage, error) {
+	req, err := s.prepareGet(viewName, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.get(ctx, req)
+}
+
+// getRequest is a get checked against its view, ready to read: what the
+// request says is wrong is found before any read-your-writes wait.
+type getRequest struct {
+	v    *view
+	id   string   // as given, for messages
+	vals []string // parseID's
+}
+
+func (s *Server) prepareGet(viewName, id string) (*getRequest, error) {
 	v, err := s.view(viewName)
 	if err != nil {
 		return nil, err
@@ -110,6 +138,12 @@ func (s *Server) Get(ctx context.Context, viewName, id string) (json.RawMessage,
 	if err != nil {
 		return nil, err
 	}
+	return &getRequest{v: v, id: id, vals: vals}, nil
+}
+
+// get reads a prepared get's doc (see Get).
+func (s *Server) get(ctx context.Context, req *getRequest) (json.RawMessage, error) {
+	v, id, vals := req.v, req.id, req.vals
 	if v.Redis != nil && s.redis != nil && (v.PG == nil || v.Redis.whole(v)) {
 		doc, err := s.getRedisFirst(ctx, v, vals)
 		switch {

@@ -24,7 +24,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/views", s.instrument("views", s.handleViews))
 	mux.HandleFunc("GET /v1/openapi.json", s.instrument("openapi", s.handleOpenAPI))
-	mux.HandleFunc("GET /v1/views/{view}/docs/{id}", s.instrument("get", s.docs(false, func(ctx context.Context, r *http.Request, params url.Values) ([]byte, error) {
+	mux.HandleFunc("GET /v1/views/{view}/docs/{id}", s.instrument("get", s.docs(false, func(r *http.Request, params url.Values) (readFunc, error) {
 		if err := allowParams(params, "min_position", "wait"); err != nil {
 			return nil, err
 		}
@@ -33,21 +33,37 @@ func (s *Server) Handler() http.Handler {
 				return nil, badRequest("bad_parameter", echo(k), "parameter %q does not apply here", echo(k))
 			}
 		}
-		return s.Get(ctx, r.PathValue("view"), r.PathValue("id"))
-	})))
-	mux.HandleFunc("GET /v1/views/{view}/docs", s.instrument("list", s.docs(false, func(ctx context.Context, r *http.Request, params url.Values) ([]byte, error) {
-		res, err := s.List(ctx, r.PathValue("view"), params)
+		req, err := s.prepareGet(r.PathValue("view"), r.PathValue("id"))
 		if err != nil {
 			return nil, err
 		}
-		return encodeList(res)
+		return func(ctx context.Context) ([]byte, error) { return s.get(ctx, req) }, nil
 	})))
-	mux.HandleFunc("GET /v1/views/{view}/search", s.instrument("search", s.docs(true, func(ctx context.Context, r *http.Request, params url.Values) ([]byte, error) {
-		res, err := s.Search(ctx, r.PathValue("view"), params)
+	mux.HandleFunc("GET /v1/views/{view}/docs", s.instrument("list", s.docs(false, func(r *http.Request, params url.Values) (readFunc, error) {
+		req, err := s.prepareList(r.PathValue("view"), params)
 		if err != nil {
 			return nil, err
 		}
-		return marshal(res)
+		return func(ctx context.Context) ([]byte, error) {
+			res, err := s.list(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			return encodeList(res)
+		}, nil
+	})))
+	mux.HandleFunc("GET /v1/views/{view}/search", s.instrument("search", s.docs(true, func(r *http.Request, params url.Values) (readFunc, error) {
+		req, err := s.prepareSearch(r.PathValue("view"), params)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) ([]byte, error) {
+			res, err := s.search(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			return marshal(res)
+		}, nil
 	})))
 	mux.HandleFunc("/", s.instrument("other", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -60,10 +76,17 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// readFunc is a document endpoint's read of a request it has checked: it
+// answers the response body.
+type readFunc func(ctx context.Context) ([]byte, error)
+
 // docs wraps a document endpoint: authentication, the view grant, the
-// parameters, the read-your-writes wait, then the read itself. search
-// marks the Elasticsearch endpoint, which must refresh after a wait.
-func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Request, params url.Values) ([]byte, error)) http.HandlerFunc {
+// parameters, the endpoint's own check of the request (prepare), the
+// read-your-writes wait, then the read prepare returned. A request that
+// can never succeed is refused before it waits, as it is without a wait.
+// search marks the Elasticsearch endpoint, which must refresh after a
+// wait.
+func (s *Server) docs(search bool, prepare func(r *http.Request, params url.Values) (readFunc, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		arrived := time.Now()
 		g, aerr := s.tokens.authenticate(r)
@@ -100,6 +123,11 @@ func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Reques
 			s.writeError(w, r, err)
 			return
 		}
+		read, err := prepare(r, params)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		// The wait has its own bound (wait, then its Kafka lookups'); the
 		// reads get QueryTimeout from when they start, as a request with
 		// no min_position does, which does not wait at all.
@@ -120,7 +148,7 @@ func (s *Server) docs(search bool, read func(ctx context.Context, r *http.Reques
 				return
 			}
 		}
-		body, err := read(ctx, r, params)
+		body, err := read(ctx)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

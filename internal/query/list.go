@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -202,6 +203,26 @@ func listSQL(v *view, filters []filter, k keyset, cur []*string, limit int) (str
 // view. params are the query parameters of GET /v1/views/{view}/docs:
 // filters, sort, limit and cursor (min_position and wait are the caller's).
 func (s *Server) List(ctx context.Context, viewName string, params url.Values) (*ListResult, error) {
+	req, err := s.prepareList(viewName, params)
+	if err != nil {
+		return nil, err
+	}
+	return s.list(ctx, req)
+}
+
+// listRequest is a list checked against its view, its cursor opened,
+// ready to read: what the request says is wrong is found before any
+// read-your-writes wait.
+type listRequest struct {
+	v       *view
+	filters []filter
+	k       keyset
+	qh      string  // queryHash
+	cur     *cursor // nil on the first page
+	limit   int
+}
+
+func (s *Server) prepareList(viewName string, params url.Values) (*listRequest, error) {
 	v, err := s.view(viewName)
 	if err != nil {
 		return nil, err
@@ -232,13 +253,21 @@ func (s *Server) List(ctx context.Context, viewName string, params url.Values) (
 	if err != nil {
 		return nil, err
 	}
-	k := newKeyset(v, sort)
-	qh := queryHash(v, sort, filters)
-	after, err := s.cursorKeys(ctx, v, k, qh, params.Get("cursor"))
+	req := &listRequest{v: v, filters: filters, k: newKeyset(v, sort), qh: queryHash(v, sort, filters), limit: limit}
+	if req.cur, err = s.openCursor(req, params.Get("cursor")); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// list reads a prepared list's page (see List).
+func (s *Server) list(ctx context.Context, req *listRequest) (*ListResult, error) {
+	v, k, limit := req.v, req.k, req.limit
+	after, err := s.cursorKeys(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	sql, args := listSQL(v, filters, k, after, limit)
+	sql, args := listSQL(v, req.filters, k, after, limit)
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, listError(v, err)
@@ -258,7 +287,7 @@ func (s *Server) List(ctx context.Context, viewName string, params url.Values) (
 			return nil, listError(v, err)
 		}
 		if len(res.Docs) == limit {
-			c, err := s.cursors.next(cursor{View: v.Name, Query: qh, Keys: last}, k.nullable)
+			c, err := s.cursors.next(cursor{View: v.Name, Query: req.qh, Keys: last}, k.nullable)
 			if err != nil {
 				return nil, fmt.Errorf("list %s: cursor: %w", v.Name, err)
 			}
@@ -278,9 +307,9 @@ func (s *Server) List(ctx context.Context, viewName string, params url.Values) (
 	return res, nil
 }
 
-// cursorKeys opens the cursor of a list request (none: nil) and returns
-// the key values the page continues after.
-func (s *Server) cursorKeys(ctx context.Context, v *view, k keyset, qh, c string) ([]*string, error) {
+// openCursor opens and checks the cursor of a list request (none: nil):
+// it must continue this view, sort and filters.
+func (s *Server) openCursor(req *listRequest, c string) (*cursor, error) {
 	if c == "" {
 		return nil, nil
 	}
@@ -288,23 +317,34 @@ func (s *Server) cursorKeys(ctx context.Context, v *view, k keyset, qh, c string
 	if err != nil {
 		return nil, err
 	}
-	if cur.View != v.Name || cur.Query != qh || len(cur.Keys) != len(k.fields) {
+	if cur.View != req.v.Name || cur.Query != req.qh || len(cur.Keys) != len(req.k.fields) {
 		return nil, badRequest("bad_cursor", "cursor", "cursor belongs to another view, sort or filter")
 	}
 	// Only the sort field may be NULL or stand as a Ref, and only when it
 	// is not an id field (k.nullable).
 	ref := cur.Ref != ""
 	for i, key := range cur.Keys {
-		if key == nil && (i > 0 || !k.nullable) || ref && i == 0 && (key != nil || !k.nullable) {
+		if key == nil && (i > 0 || !req.k.nullable) || ref && i == 0 && (key != nil || !req.k.nullable) {
 			return nil, badRequest("bad_cursor", "cursor", "cursor is invalid")
 		}
 	}
-	if ref {
-		if cur.Keys[0], err = s.refKey(ctx, v, k, cur); err != nil {
+	return &cur, nil
+}
+
+// cursorKeys returns the key values the page continues after (none: nil),
+// reading back the sort key a Ref cursor stands for.
+func (s *Server) cursorKeys(ctx context.Context, req *listRequest) ([]*string, error) {
+	if req.cur == nil {
+		return nil, nil
+	}
+	keys := slices.Clone(req.cur.Keys)
+	if req.cur.Ref != "" {
+		var err error
+		if keys[0], err = s.refKey(ctx, req.v, req.k, *req.cur); err != nil {
 			return nil, err
 		}
 	}
-	return cur.Keys, nil
+	return keys, nil
 }
 
 // listError tells a filter PostgreSQL could not apply to the stored values

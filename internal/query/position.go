@@ -30,7 +30,10 @@ import (
 // position, or projected every record it held when the request arrived
 // (its end offset then, from Kafka). Without Kafka (unreachable, or not
 // configured) only the first test applies. A position that is never
-// reached ends the wait (?wait=, default 5s, at most 30s) with 504.
+// reached ends the wait (?wait=, default 5s, at most 30s) with 504. The
+// rest of the request is checked before the wait: one that can never
+// succeed (a bad id, filter, limit or cursor; a view not in the store
+// asked) gets its 400 or 404 at once, as it would without a position.
 //
 // The end offsets are those of the moment the request arrives: a write
 // whose change Debezium has not yet published to Kafka cannot be waited

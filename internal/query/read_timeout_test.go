@@ -17,13 +17,15 @@ func TestReadsBoundedByQueryTimeout(t *testing.T) {
 	tk.s.opts.QueryTimeout = 3 * time.Second
 	for _, target := range []string{"/v1/views/tickets", "/v1/views/tickets?wait=20s"} {
 		var left time.Duration
-		h := tk.s.docs(false, func(ctx context.Context, _ *http.Request, _ url.Values) ([]byte, error) {
-			deadline, ok := ctx.Deadline()
-			if !ok {
-				t.Fatalf("%s: the read has no deadline", target)
-			}
-			left = time.Until(deadline)
-			return []byte(`{}`), nil
+		h := tk.s.docs(false, func(*http.Request, url.Values) (readFunc, error) {
+			return func(ctx context.Context) ([]byte, error) {
+				deadline, ok := ctx.Deadline()
+				if !ok {
+					t.Fatalf("%s: the read has no deadline", target)
+				}
+				left = time.Until(deadline)
+				return []byte(`{}`), nil
+			}, nil
 		})
 		req := httptest.NewRequest(http.MethodGet, target, nil)
 		req.SetPathValue("view", "tickets")

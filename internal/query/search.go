@@ -1,12 +1,10 @@
 package query
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,6 +46,25 @@ type Facet struct {
 // is a structured query (multi_match, term, terms, range): nothing from the
 // request is parsed as Elasticsearch query syntax.
 func (s *Server) Search(ctx context.Context, viewName string, params url.Values) (*SearchResult, error) {
+	req, err := s.prepareSearch(viewName, params)
+	if err != nil {
+		return nil, err
+	}
+	return s.search(ctx, req)
+}
+
+// searchRequest is a search checked against its view and rendered as
+// Elasticsearch's query, ready to run: what the request says is wrong is
+// found before any read-your-writes wait.
+type searchRequest struct {
+	v     *view
+	body  map[string]any
+	limit int
+	// bound is the most its answer can take (searchAnswerBound).
+	bound int64
+}
+
+func (s *Server) prepareSearch(viewName string, params url.Values) (*searchRequest, error) {
 	v, err := s.view(viewName)
 	if err != nil {
 		return nil, err
@@ -63,18 +80,33 @@ func (s *Server) Search(ctx context.Context, viewName string, params url.Values)
 	if err := allowParams(params, "q", "facets", "facet_size", "sort", "limit", "offset", "min_position", "wait"); err != nil {
 		return nil, err
 	}
-	body, err := searchBody(v, params)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := s.es.search(ctx, v.ES.Alias, body)
+	return searchBody(v, params)
+}
+
+// search runs a prepared search (see Search). Its answer is read up to
+// what it can take (searchRequest.bound); an answer beyond that, or one
+// that does not decode, is a 502: Elasticsearch answered, but not
+// something a retry would change.
+func (s *Server) search(ctx context.Context, req *searchRequest) (*SearchResult, error) {
+	v := req.v
+	var r searchResponse
+	err := s.es.search(ctx, v.ES.Alias, req.body, req.bound, &r)
 	if e := esUndeployed(v, err); e != nil {
 		return nil, e
 	}
-	if err != nil {
+	var ae *esAnswerError
+	switch {
+	case errors.As(err, &ae) && ae.TooLong:
+		return nil, &Error{Status: http.StatusBadGateway, Code: "store_answer_too_long", kind: ErrStoreAnswer,
+			Message: fmt.Sprintf("view %s: Elasticsearch answered this search with more than %d bytes, more than a page of %d docs of at most %d bytes each can take",
+				v.Name, ae.Bound, req.limit, maxESDocBytes)}
+	case errors.As(err, &ae):
+		return nil, &Error{Status: http.StatusBadGateway, Code: "bad_store_answer", kind: ErrStoreAnswer,
+			Message: fmt.Sprintf("view %s: Elasticsearch's answer to this search does not decode: %v", v.Name, ae.err)}
+	case err != nil:
 		return nil, fmt.Errorf("search %s: %w", v.Name, err)
 	}
-	return searchResult(v, raw)
+	return searchResult(v, &r)
 }
 
 // esUndeployed is the answer to a search of an alias on no index: no
@@ -89,7 +121,8 @@ func esUndeployed(v *view, err error) error {
 		Message: fmt.Sprintf("view %s has no Elasticsearch index behind alias %s: no projector run has deployed it yet, or its index was deleted (projector rebuild %s --sinks es)", v.Name, v.ES.Alias, v.Name)}
 }
 
-func searchBody(v *view, params url.Values) (map[string]any, error) {
+// searchBody renders a search request as Elasticsearch's query.
+func searchBody(v *view, params url.Values) (*searchRequest, error) {
 	for _, name := range []string{"q", "facets"} {
 		if len(params[name]) > 1 {
 			return nil, badRequest("bad_value", name, "%s is given %d times: give it once%s", name, len(params[name]),
@@ -135,14 +168,14 @@ func searchBody(v *view, params url.Values) (map[string]any, error) {
 	if sort != nil {
 		body["sort"] = sort
 	}
-	aggs, err := esFacets(v, params)
+	aggs, buckets, err := esFacets(v, params)
 	if err != nil {
 		return nil, err
 	}
 	if aggs != nil {
 		body["aggs"] = aggs
 	}
-	return body, nil
+	return &searchRequest{v: v, body: body, limit: limit, bound: searchAnswerBound(limit, len(sort), buckets)}, nil
 }
 
 // parseOffset reads offset, which with limit must stay within
@@ -323,38 +356,39 @@ func esSort(v *view, params url.Values) ([]any, error) {
 
 // esFacets is a terms aggregation per requested facet, on where each
 // field's exact values are (esTerms): a numeric kept as keyword counts its
-// digits as stored.
-func esFacets(v *view, params url.Values) (map[string]any, error) {
+// digits as stored. buckets is the most the answer can hold, for its
+// bound.
+func esFacets(v *view, params url.Values) (aggs map[string]any, buckets int, err error) {
 	// Checked with or without facets: a bad facet_size is a bad request
 	// either way, not silently nothing.
 	size, err := parseInt(params, "facet_size", defaultFacetSize, 1, maxFacetSize)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	facets := params.Get("facets")
 	if facets == "" {
-		return nil, nil
+		return nil, 0, nil
 	}
 	names := strings.Split(facets, ",")
 	if len(names) > maxFacets {
-		return nil, badRequest("bad_value", "facets", "at most %d facets", maxFacets)
+		return nil, 0, badRequest("bad_value", "facets", "at most %d facets", maxFacets)
 	}
-	aggs := map[string]any{}
+	aggs = map[string]any{}
 	for _, name := range names {
 		f := v.field(name)
 		if f == nil {
-			return nil, badRequest("unknown_field", "facets", "view %s has no field %q", v.Name, echo(name))
+			return nil, 0, badRequest("unknown_field", "facets", "view %s has no field %q", v.Name, echo(name))
 		}
 		if !f.scalar() {
-			return nil, badRequest("bad_field", "facets", "field %q (%s) cannot be a facet: only scalar fields can", echo(name), typeName(f))
+			return nil, 0, badRequest("bad_field", "facets", "field %q (%s) cannot be a facet: only scalar fields can", echo(name), typeName(f))
 		}
 		t, ok := esTerms(f)
 		if !ok {
-			return nil, badRequest("bad_field", "facets", "field %q is not indexed for facets in Elasticsearch (see the view's mappings)", f.Name)
+			return nil, 0, badRequest("bad_field", "facets", "field %q is not indexed for facets in Elasticsearch (see the view's mappings)", f.Name)
 		}
 		aggs[name] = map[string]any{"terms": map[string]any{"field": t.Name, "size": size}}
 	}
-	return aggs, nil
+	return aggs, len(aggs) * size, nil
 }
 
 // searchResponse is the part of Elasticsearch's _search answer we use.
@@ -376,13 +410,7 @@ type searchResponse struct {
 	} `json:"aggregations"`
 }
 
-func searchResult(v *view, raw []byte) (*SearchResult, error) {
-	var r searchResponse
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("search: decode response: %w", err)
-	}
+func searchResult(v *view, r *searchResponse) (*SearchResult, error) {
 	out := &SearchResult{Docs: make([]json.RawMessage, 0, len(r.Hits.Hits)), Total: r.Hits.Total.Value, Facets: map[string][]Facet{}}
 	for _, h := range r.Hits.Hits {
 		delete(h.Source, elasticsearch.DeletedField)
@@ -440,71 +468,4 @@ func facetValue(f *field, key any, keyAsString string) any {
 		return keyAsString
 	}
 	return key
-}
-
-// esClient is the little of Elasticsearch's REST API the query side needs.
-type esClient struct {
-	base   string
-	header http.Header
-	http   *http.Client
-}
-
-// esStatusError is an answer of Elasticsearch other than 2xx.
-type esStatusError struct {
-	Status int
-	Type   string // the error's type, as Elasticsearch names it
-	msg    string
-}
-
-func (e *esStatusError) Error() string { return e.msg }
-
-func (c *esClient) search(ctx context.Context, alias string, body map[string]any) ([]byte, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	return c.do(ctx, http.MethodPost, "/"+url.PathEscape(alias)+"/_search", b)
-}
-
-// refresh makes every write acknowledged so far visible to search: after a
-// read-your-writes wait, the watermark says the doc is in Elasticsearch,
-// but search sees it only after the next refresh.
-func (c *esClient) refresh(ctx context.Context, alias string) error {
-	_, err := c.do(ctx, http.MethodPost, "/"+url.PathEscape(alias)+"/_refresh", nil)
-	return err
-}
-
-func (c *esClient) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range c.header {
-		req.Header[k] = v
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: %w", err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: read response: %w", err)
-	}
-	if res.StatusCode >= 300 {
-		var body struct {
-			Error struct {
-				Type string `json:"type"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(data, &body) // not every answer is Elasticsearch's JSON
-		// The body may quote the request; keep the error short.
-		msg := strings.TrimSpace(string(data))
-		if len(msg) > 300 {
-			msg = msg[:300]
-		}
-		return nil, &esStatusError{Status: res.StatusCode, Type: body.Error.Type, msg: fmt.Sprintf("elasticsearch: %s %s: %d: %s", method, path, res.StatusCode, msg)}
-	}
-	return data, nil
 }
