@@ -214,8 +214,9 @@ func (s *Server) getRedis(ctx context.Context, v *view, vals []string) (json.Raw
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", v.Name, err)
 	}
+	rdb := s.redis.client(ctx)
 	if v.Redis.Format == "hash" {
-		m, err := s.redis.HGetAll(ctx, k).Result()
+		m, err := rdb.HGetAll(ctx, k).Result()
 		if err != nil {
 			return nil, redisMiss(v, err)
 		}
@@ -236,9 +237,9 @@ func (s *Server) getRedis(ctx context.Context, v *view, vals []string) (json.Raw
 	}
 	var raw string
 	if v.Redis.Format == "rejson" {
-		raw, err = s.redis.Do(ctx, "JSON.GET", k, ".").Text()
+		raw, err = rdb.Do(ctx, "JSON.GET", k, ".").Text()
 	} else {
-		raw, err = s.redis.Get(ctx, k).Result()
+		raw, err = rdb.Get(ctx, k).Result()
 	}
 	if err != nil {
 		return nil, redisMiss(v, err)

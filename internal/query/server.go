@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -67,9 +66,9 @@ type Server struct {
 	tokens    tokens
 	cursors   cursorCodec
 	pool      *pgxpool.Pool
-	redis     goredis.UniversalClient // nil without a Redis view
-	redisKeys *redis.Sink             // resolves key templates; never writes
-	es        *esClient               // nil without an Elasticsearch view
+	redis     *redisClient // nil without a Redis view
+	redisKeys *redis.Sink  // resolves key templates; never writes
+	es        *esClient    // nil without an Elasticsearch view
 	kafka     *kgo.Client
 	adm       *kadm.Client
 	// kafkaHealth explains why Kafka could not be asked; nil without Kafka.
@@ -186,12 +185,13 @@ func (s *Server) connectRedis(ctx context.Context, cfg *config.Config) error {
 	// back in milliseconds, not after two seconds of redials. A Redis that
 	// does not answer now gets a single-node client (see
 	// stack.OpenRedis), whose gets fall back as from a Redis down.
-	c, _, err := stack.OpenRedis(ctx, cfg.Stores.Redis.URL, redisconn.Tuning{ContextTimeout: true, DialerRetries: 1})
+	tune := redisconn.Tuning{ContextTimeout: true, DialerRetries: 1}
+	c, known, err := stack.OpenRedis(ctx, cfg.Stores.Redis.URL, tune)
 	if err != nil {
 		return fmt.Errorf("%w: redis url: %w", ErrConfig, err)
 	}
-	s.redis = c
-	s.closers = append(s.closers, func() { _ = c.Close() })
+	s.redis = &redisClient{url: cfg.Stores.Redis.URL, tune: tune, c: c, known: known}
+	s.closers = append(s.closers, s.redis.close)
 	if s.redisKeys, err = redis.New(c, views, redis.Options{}); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
