@@ -128,6 +128,19 @@ func runQuery(cmd *cobra.Command, g *globals, o queryOptions, args []string) err
 	}
 	searching := o.search != "" || o.facets != ""
 	if len(o.minPosition) > 0 {
+		// A request that can never succeed fails now, not after the wait.
+		var check error
+		switch {
+		case len(args) == 2:
+			check = srv.CheckGet(view, args[1])
+		case searching:
+			check = srv.CheckSearch(view, params)
+		default:
+			check = srv.CheckList(view, params)
+		}
+		if check != nil {
+			return queryError(check)
+		}
 		if err := srv.WaitFor(ctx, view, o.minPosition, o.wait); err != nil {
 			return queryError(err)
 		}
