@@ -130,7 +130,7 @@ func parseStructString(s string, textual map[string]bool, keys []string, p *path
 			// included.
 			end := fieldEnd(body)
 			if slices.Contains(keys, name) {
-				end = keyFieldEnd(body, keys, out, name)
+				end = keyFieldEnd(body, keys, textual, out, name)
 			}
 			out[name] = body[:end]
 			body = body[end:]
@@ -184,17 +184,26 @@ func fieldEnd(body string) int {
 }
 
 // keyFieldEnd is where the value at the start of body, of key field name,
-// ends: at the first ',' that another key field not read yet (in out)
-// and '=' follow, else at the end.
-func keyFieldEnd(body string, keys []string, out map[string]any, name string) int {
+// ends: at the first ',' that a field name and '=' follow, when that name
+// is one the key may hold besides: another key field not read yet (in
+// out), a declared column (message.key.columns may name more than key:),
+// or Debezium's own (__dbz__physicalTableIdentifier, a router's); else at
+// the end. So "ou=people" stays in the text unless ou is a column.
+func keyFieldEnd(body string, keys []string, columns map[string]bool, out map[string]any, name string) int {
 	for i := 0; i < len(body); i++ {
 		if body[i] != ',' {
 			continue
 		}
-		for _, k := range keys {
-			if _, read := out[k]; k != name && !read && strings.HasPrefix(body[i+1:], k+"=") {
-				return i
-			}
+		rest := body[i+1:]
+		eq := strings.IndexByte(rest, '=')
+		if eq <= 0 || !isFieldName(rest[:eq]) {
+			continue
+		}
+		field := rest[:eq]
+		_, read := out[field]
+		_, declared := columns[field]
+		if field != name && !read && (slices.Contains(keys, field) || declared || strings.HasPrefix(field, "__")) {
+			return i
 		}
 	}
 	return len(body)

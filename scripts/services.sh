@@ -188,6 +188,7 @@ redis_cluster_up() {
 redis_cluster_down() {
 	local p stopped=0
 	for p in $(cluster_ports); do
+		own_node "$p" || continue # never a server it did not start
 		redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 && stopped=1
 	done
 	[ "$stopped" -eq 0 ] || log "Redis Cluster stopped"
@@ -216,7 +217,9 @@ down)
 	if bin=$(pg_bin) && [ -s "$PG_DATA/PG_VERSION" ]; then
 		as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null 2>&1 && log "PostgreSQL stopped" || true
 	fi
-	redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 && log "Redis stopped" || true
+	if [ "$(redis-cli -p "$REDIS_PORT" config get dir 2>/dev/null | sed -n 2p)" = "$(realpath -m "$REDIS_DIR")" ]; then
+		redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 && log "Redis stopped" || true
+	fi
 	redis_cluster_down
 	;;
 status)
