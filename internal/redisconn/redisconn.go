@@ -25,6 +25,9 @@ var (
 	// ErrClusterNetwork: a cluster URL names a unix socket; a cluster
 	// client reaches its nodes over TCP.
 	ErrClusterNetwork = errors.New("a Redis Cluster URL must be redis:// or rediss://")
+	// ErrNotCluster: the URL names cluster seeds (addr=) and its server
+	// says it is no cluster node.
+	ErrNotCluster = errors.New("addr= names Redis Cluster seeds, but the server says it is no cluster node (cluster support disabled): leave addr= out for a single server")
 	// ErrClusterSeed: an addr parameter is not a host:port.
 	ErrClusterSeed = errors.New("a Redis Cluster seed must be host:port")
 )
@@ -60,9 +63,6 @@ func Open(ctx context.Context, rawURL string, tune Tuning) (c redis.UniversalCli
 	if err != nil {
 		return nil, false, err
 	}
-	if len(seeds) > 0 {
-		return openCluster(opts, seeds, tune)
-	}
 	tune.simple(opts)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -77,6 +77,12 @@ func Open(ctx context.Context, rawURL string, tune Tuning) (c redis.UniversalCli
 	cluster, err := IsCluster(ctx, probe)
 	_ = probe.Close()
 	switch {
+	case len(seeds) > 0 && err == nil && !cluster:
+		// Seeds name a cluster; a standalone server would answer every
+		// command of a cluster client "cluster support disabled".
+		return nil, false, ErrNotCluster
+	case len(seeds) > 0:
+		return openCluster(opts, seeds, tune) // the seeds say it is one
 	case redis.IsPermissionError(err):
 		return redis.NewClient(opts), true, nil // as a cluster node would have said
 	case err != nil:

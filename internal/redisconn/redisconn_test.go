@@ -16,8 +16,8 @@ import (
 
 // TestOpen: a Redis Cluster node's URL gives a cluster client, with the
 // URL's settings; a standalone server's a single-node one; extra seeds
-// make a cluster client without asking; a database other than 0 on a
-// cluster is refused, saying why.
+// make a cluster client, refused when the server answers it is no cluster
+// node; a database other than 0 on a cluster is refused, saying why.
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
 	open := func(url string) (redis.UniversalClient, bool, error) {
@@ -54,7 +54,13 @@ func TestOpen(t *testing.T) {
 		t.Errorf("Open(standalone) = %T, %v, %v; want a single-node client", c, known, err)
 	}
 
-	// Seeds: nothing is asked, so nothing need listen.
+	// Seeds on a standalone server that answers: a configuration error.
+	standalone := strings.TrimSuffix(testenv.RedisURL(t), "/1")
+	if _, _, err := open(standalone + "?addr=" + strings.TrimPrefix(standalone, "redis://")); !errors.Is(err, redisconn.ErrNotCluster) {
+		t.Errorf("Open(standalone with addr= seeds): %v, want ErrNotCluster", err)
+	}
+
+	// Seeds: a node that does not answer is taken at their word.
 	seeded := "rediss://user:pw@127.0.0.1:1?addr=127.0.0.1:2&addr=127.0.0.1:3&dial_timeout=2s"
 	c, known, err = open(seeded)
 	cc, ok = c.(*redis.ClusterClient)

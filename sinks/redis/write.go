@@ -324,6 +324,8 @@ func (s *Sink) run(ctx context.Context, chunks []*chunk, failed map[int]error, e
 		case redis.HasErrorPrefix(err, "NOSCRIPT"):
 			retry = append(retry, c)
 			continue
+		case s.singleOnCluster(err):
+			return nil, fmt.Errorf("%w: %w", ErrCluster, err)
 		case docError(err):
 			for _, o := range c.ops {
 				failed[o.index] = fmt.Errorf("key %q: %w", o.keys[0], err)
@@ -401,6 +403,18 @@ func docError(err error) bool {
 	return errors.As(err, &rerr) && !serverState(rerr)
 }
 
+// singleOnCluster reports whether err is a cluster node's answer to a
+// single-node client (made while Redis did not answer at start): its
+// chunks span slots (CROSSSLOT) or keys of another master (MOVED, ASK).
+// Not the docs' fault: the batch fails as an outage until a restart makes
+// a cluster client, which /readyz asks for.
+func (s *Sink) singleOnCluster(err error) bool {
+	if _, single := s.client.(*redis.Client); !single {
+		return false
+	}
+	return redis.HasErrorPrefix(err, "CROSSSLOT") || redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")
+}
+
 // serverState reports whether a Redis error reply is about the server
 // rather than the command: loading its data, a replica that lost its
 // primary or is read-only, a busy script, out of memory, too many
@@ -411,8 +425,8 @@ func docError(err error) bool {
 // no retry changes, so the docs are refused rather than retried forever.
 func serverState(rerr redis.Error) bool {
 	msg := strings.TrimPrefix(rerr.Error(), "ERR ")
-	if strings.HasPrefix(msg, "max number of clients reached") {
-		return true
+	if strings.HasPrefix(msg, "max number of clients reached") || strings.Contains(msg, "cluster support disabled") {
+		return true // the latter: a cluster client on a standalone server
 	}
 	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "OOM", "NOAUTH", "NOPERM", "WRONGPASS", "MOVED", "ASK"} {
 		if strings.HasPrefix(msg, p+" ") || msg == p {
