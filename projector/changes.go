@@ -49,3 +49,28 @@ func (e *Engine) ProcessChanges(ctx context.Context, source string, changes []de
 	}
 	return nil
 }
+
+// rowChange is one change to apply to a source's state.
+type rowChange struct {
+	Key       string         `json:"key"`
+	Data      map[string]any `json:"data"`
+	PosHi     int64          `json:"pos_hi"`
+	PosLo     int64          `json:"pos_lo"`
+	Deleted   bool           `json:"deleted"`
+	Merge     bool           `json:"merge"` // keep the stored values of Unchanged (TOAST, see toast.go)
+	Unchanged []string       `json:"unchanged,omitempty"`
+	// Patch applies PatchSet and PatchUnset (dotted paths) to the stored
+	// row instead of replacing it: a partial MongoDB update.
+	Patch      bool           `json:"patch,omitempty"`
+	PatchSet   map[string]any `json:"patch_set,omitempty"`
+	PatchUnset []string       `json:"patch_unset,omitempty"`
+	// PatchTruncate cuts arrays (dotted paths) to a length before the
+	// patch: MongoDB's truncatedArrays ($pop, $push with $slice).
+	PatchTruncate map[string]int64 `json:"patch_truncate,omitempty"`
+	// Truncate marks a truncate of the whole table at the position: the
+	// engine turns it into deletes of the rows older than it.
+	Truncate bool `json:"-"`
+	// rec is the record a patch came from, to dead-letter when the state
+	// holds no row to patch (see applied.Unbased).
+	rec *Record
+}

@@ -224,8 +224,12 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 			Patch: true, PatchSet: set, PatchUnset: unset, PatchTruncate: truncate,
 		}, true, nil
 	}
+	var unchanged []string
+	if !deleted {
+		unchanged = keptUnchanged(src, ch.Unchanged)
+	}
 	return rowChange{
 		Key: key, Data: debezium.Exact(data).(map[string]any), PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
-		Deleted: deleted, Merge: !deleted && len(ch.Unchanged) > 0,
+		Deleted: deleted, Merge: len(unchanged) > 0, Unchanged: unchanged,
 	}, true, nil
 }

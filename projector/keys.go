@@ -2,6 +2,7 @@ package projector
 
 import (
 	"context"
+	"errors"
 
 	"github.com/projectorhq/projector/debezium"
 )
@@ -39,7 +40,13 @@ func (e *Engine) Keys(ctx context.Context, recs []Record) (map[string][]RowAt, e
 		if sd == nil {
 			continue
 		}
-		ch, err := sd.dec.Decode(d.Record.Key, nil) // the key alone, as a tombstone's
+		// The key alone, as a tombstone's: its Avro schema may be one the
+		// registry was not asked for yet (the value failed first).
+		ch, err := e.decodeRecord(ctx, sd.dec, Record{Topic: d.Record.Topic, Key: d.Record.Key})
+		var unreachable *registryError
+		if errors.As(err, &unreachable) {
+			return nil, err // the registry is down: the caller retries
+		}
 		if err != nil || ch.Kind != debezium.KindTombstone || len(ch.Key) == 0 {
 			continue
 		}

@@ -295,8 +295,7 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 			}
 			data = patched
 		case c.Merge && live:
-			data = maps.Clone(old.data)
-			maps.Copy(data, c.Data)
+			data = merged(old.data, c)
 		default:
 			data = c.Data
 		}

@@ -126,30 +126,6 @@ func (s *state) table(src *projections.Source) string {
 
 func (s *state) ident(name string) string { return pgx.Identifier{s.schema, name}.Sanitize() }
 
-// rowChange is one change to apply to a source's state.
-type rowChange struct {
-	Key     string         `json:"key"`
-	Data    map[string]any `json:"data"`
-	PosHi   int64          `json:"pos_hi"`
-	PosLo   int64          `json:"pos_lo"`
-	Deleted bool           `json:"deleted"`
-	Merge   bool           `json:"merge"` // keep stored columns the change lacks (TOAST)
-	// Patch applies PatchSet and PatchUnset (dotted paths) to the stored
-	// row instead of replacing it: a partial MongoDB update.
-	Patch      bool           `json:"patch,omitempty"`
-	PatchSet   map[string]any `json:"patch_set,omitempty"`
-	PatchUnset []string       `json:"patch_unset,omitempty"`
-	// PatchTruncate cuts arrays (dotted paths) to a length before the
-	// patch: MongoDB's truncatedArrays ($pop, $push with $slice).
-	PatchTruncate map[string]int64 `json:"patch_truncate,omitempty"`
-	// Truncate marks a truncate of the whole table at the position: the
-	// engine turns it into deletes of the rows older than it.
-	Truncate bool `json:"-"`
-	// rec is the record a patch came from, to dead-letter when the state
-	// holds no row to patch (see applied.Unbased).
-	rec *Record
-}
-
 // applied is a state row a change was applied to, with its data before.
 type applied struct {
 	Key        string
@@ -270,7 +246,7 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 	t := s.table(src)
 	return `WITH input AS (
 		SELECT * FROM jsonb_to_recordset($1::jsonb)
-			AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean, merge boolean,
+			AS x(key text, data jsonb, pos_hi bigint, pos_lo bigint, deleted boolean, merge boolean, unchanged text[],
 				patch boolean, patch_set jsonb, patch_unset text[], patch_truncate jsonb)
 	), old AS (
 		SELECT o.key, o.data, o.deleted, o.pos_hi, o.pos_lo FROM ` + t + ` o
@@ -280,7 +256,7 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 			CASE
 				WHEN i.patch THEN ` + s.ident("jsonb_patch") + `(` + s.ident("jsonb_truncate") + `(
 					CASE WHEN o.key IS NOT NULL AND NOT o.deleted THEN o.data ELSE i.data END, i.patch_truncate), i.patch_set, i.patch_unset)
-				WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN o.data || i.data
+				WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN ` + mergeSQL + `
 				ELSE i.data END AS data,
 			i.pos_hi, i.pos_lo, i.deleted,
 			-- A patch of no row, or of one deleted before it (see applied.Unbased).
