@@ -338,8 +338,12 @@ func (e *Env) builtByThisFile(ctx context.Context, g registry.Generation) error 
 }
 
 // restartFailed makes a failed generation building again with new, empty
-// targets: the daemons stopped writing to it when it failed. The caller
-// holds the view lock, which the daemons' drop of expired generations takes
+// targets: the daemons stopped writing to it when it failed. The new
+// targets are named by this file, which may name another index or table
+// than the generation was recorded with (renamed since): the registry
+// records them, so that the verification, the swap, the daemons' routes
+// and the drop all go to the targets the restart fills. The caller holds
+// the view lock, which the daemons' drop of expired generations takes
 // too: none drops the new targets before the registry says building.
 func (e *Env) restartFailed(ctx context.Context, failed registry.Generation) error {
 	snap, err := e.Registry.Snapshot(ctx)
@@ -354,18 +358,20 @@ func (e *Env) restartFailed(ctx context.Context, failed registry.Generation) err
 			return err
 		}
 	}
-	// Forget which targets were dropped before creating them again, still
-	// failed: interrupted between the two, the registry would call dropped
-	// targets that exist, and no one would ever drop them. Recorded as not
-	// dropped, missing ones are dropped as harmlessly as existing ones.
-	if _, err := e.Registry.Transition(ctx, failed.View, failed.Number, []registry.State{registry.Failed}, registry.Failed, failed.Error, true); err != nil {
+	// Record the new targets and forget which were dropped before creating
+	// them, still failed: interrupted between the two, the registry would
+	// call dropped targets that exist, or not name them at all, and no one
+	// would ever drop them. Recorded and not dropped, missing ones are
+	// dropped as harmlessly as existing ones.
+	targets := e.targets(failed.View, failed.Number, failed.Stores)
+	if _, err := e.Registry.Restart(ctx, failed.View, failed.Number, registry.Failed, failed.Error, targets); err != nil {
 		return err
 	}
 	if err := e.createTargets(ctx, failed.View, failed.Number, failed.Stores); err != nil {
 		return err
 	}
 	// A restart also forgets which targets were dropped: they exist again.
-	_, err = e.Registry.Transition(ctx, failed.View, failed.Number, []registry.State{registry.Failed}, registry.Building, "", true)
+	_, err = e.Registry.Restart(ctx, failed.View, failed.Number, registry.Building, "", targets)
 	return err
 }
 

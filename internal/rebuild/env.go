@@ -327,15 +327,21 @@ func esAlias(v *elasticsearch.View) string {
 // esIndex is the index of a view's generation.
 func esIndex(v *elasticsearch.View, gen int) string { return esAlias(v) + "-g" + strconv.Itoa(gen) }
 
-// targets names the physical targets of a view's generation in stores.
+// targets names the physical targets of a view's generation in stores, as
+// this file names them; a store this file gives the view no sink in is
+// left out.
 func (e *Env) targets(view string, gen int, stores []string) map[string]string {
 	out := map[string]string{}
 	for _, s := range stores {
 		switch s {
 		case registry.StorePostgres:
-			out[s] = pgTable(pgView(e.Plan, view), gen).Sanitize()
+			if v := pgView(e.Plan, view); v != nil {
+				out[s] = pgTable(v, gen).Sanitize()
+			}
 		case registry.StoreElasticsearch:
-			out[s] = esIndex(esView(e.Plan, view), gen)
+			if v := esView(e.Plan, view); v != nil {
+				out[s] = esIndex(v, gen)
+			}
 		}
 	}
 	return out

@@ -236,9 +236,10 @@ func (e *Env) estimate(ctx context.Context, view string) (int64, error) {
 	table := pgx.Identifier{e.Registry.Schema(), "state_" + v.Root.Name}.Sanitize()
 	q := `SELECT count(*) FROM ` + table + ` WHERE NOT deleted`
 	if len(v.GroupBy) > 0 {
-		// Rows whose group key is null belong to no group: count(DISTINCT)
-		// leaves them out, as the listing of groups does.
-		q = `SELECT count(DISTINCT ` + groupKey(v) + `) FROM ` + table + ` WHERE NOT deleted`
+		// Rows with a null among their group columns belong to no group:
+		// they are left out, as the listing of groups does.
+		key, grouped := groupKey(v)
+		q = `SELECT count(DISTINCT ` + key + `) FROM ` + table + ` WHERE NOT deleted AND ` + grouped
 	}
 	if err := e.Pool.QueryRow(ctx, q).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count the documents of %s: %w", view, err)
@@ -248,14 +249,16 @@ func (e *Env) estimate(ctx context.Context, view string) (int64, error) {
 
 // groupKey is the SQL text of a group_by view's group key in a state row,
 // as the engine lists groups: the text of one column, or a JSON array of
-// the texts of several.
-func groupKey(v *projections.View) string {
+// the texts of several; and grouped, the condition that the row is in a
+// group: none of those columns null (the array itself never is).
+func groupKey(v *projections.View) (key, grouped string) {
 	parts := make([]string, len(v.IDColumns))
 	for i, c := range v.IDColumns {
 		parts[i] = "data->>'" + strings.ReplaceAll(c, "'", "''") + "'"
 	}
+	grouped = strings.Join(parts, " IS NOT NULL AND ") + " IS NOT NULL"
 	if len(parts) == 1 {
-		return parts[0]
+		return parts[0], grouped
 	}
-	return "jsonb_build_array(" + strings.Join(parts, ", ") + ")::text"
+	return "jsonb_build_array(" + strings.Join(parts, ", ") + ")::text", grouped
 }

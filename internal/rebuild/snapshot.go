@@ -50,9 +50,12 @@ const sampleSize = 1000
 
 // snapshotExprs are the SQL expressions of a document id on each side, as
 // text for one id column and as jsonb for several (the engine writes those
-// as a JSON array; jsonb compares them whatever the spacing).
+// as a JSON array; jsonb compares them whatever the spacing). rooted is the
+// condition a state row roots a document on: every id column not null (a
+// JSON array of several is never null itself; a row with a null among them
+// is in no group, as the engine's listing has it).
 type snapshotExprs struct {
-	state, table, revs, pending string
+	state, rooted, table, revs, pending string
 }
 
 // snapshotPlan says whether the snapshot verification applies to the
@@ -79,11 +82,12 @@ func (r *run) snapshotPlan() (*snapshotExprs, *postgres.View, *projections.View,
 		s = append(s, "s.data->>"+quoteLiteral(pv.IDColumns[i]))
 		t = append(t, "t."+quoteIdent(id)+"::text")
 	}
+	rooted := strings.Join(s, " IS NOT NULL AND ") + " IS NOT NULL"
 	if len(s) == 1 {
-		return &snapshotExprs{state: s[0], table: t[0], revs: "r.doc_id", pending: "p.doc_id"}, v, pv, true
+		return &snapshotExprs{state: s[0], rooted: rooted, table: t[0], revs: "r.doc_id", pending: "p.doc_id"}, v, pv, true
 	}
 	return &snapshotExprs{
-		state: "jsonb_build_array(" + strings.Join(s, ", ") + ")", table: "jsonb_build_array(" + strings.Join(t, ", ") + ")",
+		state: "jsonb_build_array(" + strings.Join(s, ", ") + ")", rooted: rooted, table: "jsonb_build_array(" + strings.Join(t, ", ") + ")",
 		revs: "r.doc_id::jsonb", pending: "p.doc_id::jsonb",
 	}, v, pv, true
 }
@@ -94,7 +98,7 @@ func (r *run) verifySnapshot(ctx context.Context, x *snapshotExprs, v *postgres.
 	schema := r.env.Registry.Schema()
 	table := pgTable(v, g.Number).Sanitize()
 	joined := `WITH s AS (SELECT DISTINCT ` + x.state + ` AS id FROM ` + r.stateTable(pv) + ` s
-			WHERE NOT s.deleted AND ` + x.state + ` IS NOT NULL),
+			WHERE NOT s.deleted AND ` + x.rooted + `),
 		t AS (SELECT ` + x.table + ` AS id, t._rev AS rev, t._deleted AS deleted FROM ` + table + ` t),
 		r AS (SELECT ` + x.revs + ` AS id, r.rev FROM ` + pgx.Identifier{schema, "revs"}.Sanitize() + ` r WHERE r.view = $1),
 		p AS (SELECT DISTINCT ` + x.pending + ` AS id FROM ` + pgx.Identifier{schema, "pending"}.Sanitize() + ` p WHERE p.view = $1),

@@ -482,33 +482,6 @@ func (r *Registry) adoptRows(ctx context.Context, tx pgx.Tx, view string, initia
 	return tag.RowsAffected() > 0, nil
 }
 
-// Transition moves a generation from one of the states in from to state
-// to, recording errText (for Failed) and, when restart is set, forgetting
-// the fill's progress, the signal sent and the targets dropped (a restart
-// creates them again). It fails with ErrConflict when the generation is in
-// another state.
-func (r *Registry) Transition(ctx context.Context, view string, number int, from []State, to State, errText string, restart bool) (int64, error) {
-	f := make([]string, len(from))
-	for i, s := range from {
-		f[i] = string(s)
-	}
-	return r.change(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE `+r.ident("generations")+` SET state = $3, error = $4, updated_at = now(),
-			cursor = CASE WHEN $6 THEN '' ELSE cursor END, filled = filled AND NOT $6,
-			docs_done = CASE WHEN $6 THEN 0 ELSE docs_done END, signal = CASE WHEN $6 THEN NULL ELSE signal END,
-			dropped = CASE WHEN $6 THEN '{}' ELSE dropped END,
-			drop_after = CASE WHEN $3 IN ('failed', 'aborted') THEN now() + keep ELSE NULL END
-			WHERE view = $1 AND generation = $2 AND state = ANY($5)`, view, number, string(to), errText, f, restart)
-		if err != nil {
-			return fmt.Errorf("registry: view %s generation %d to %s: %w", view, number, to, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("registry: view %s generation %d to %s: %w", view, number, to, ErrConflict)
-		}
-		return nil
-	})
-}
-
 // Progress records how far the fill got. It does not bump the version:
 // nothing changes for the writers; daemons read it for their metrics.
 func (r *Registry) Progress(ctx context.Context, view string, number int, cursor string, done, total int64, filled bool) error {
