@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks/elasticsearch/esfake"
 )
 
@@ -28,21 +26,7 @@ func TestRenamedIndexNotMadeAgainByTheOldFile(t *testing.T) {
 	f.seed(d, 1, 5)
 	ctx := context.Background()
 
-	vars := map[string]string{"PG": f.cfg.Stores.Postgres.URL, "REDIS": f.cfg.Stores.Redis.URL, "PREFIX": f.prefix, "ES": es.URL()}
-	yaml := strings.Replace(itemsYAML, "index: items", "index: products", 1)
-	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	renamed, err := Open(ctx, cfg, plan, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer renamed.Close()
+	renamed := renamedIndexEnv(t, f, es.URL())
 	if _, err := Run(ctx, renamed, Options{View: "item_view", Keep: time.Hour}); err != nil {
 		t.Fatalf("rebuild with the renamed index: %v", err)
 	}

@@ -32,27 +32,13 @@ func TestRenamedIndexGetsTheDaemonsLiveChanges(t *testing.T) {
 	f.seed(d, 1, 10)
 	ctx := context.Background()
 
-	vars := map[string]string{"PG": f.cfg.Stores.Postgres.URL, "REDIS": f.cfg.Stores.Redis.URL, "PREFIX": f.prefix, "ES": es.URL()}
-	yaml := strings.Replace(itemsYAML, "index: items", "index: products", 1)
-	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := projections.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := Open(ctx, cfg, plan, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close()
+	env := renamedIndexEnv(t, f, es.URL())
 
 	// A live change while the generation is being built.
 	during := func(ctx context.Context, _ registry.Generation) error {
 		return d.apply(ctx, map[int64]*item{5: {Name: "changed-during-rebuild", Qty: 55}})
 	}
-	_, err = Run(ctx, env, Options{View: "item_view", Keep: time.Hour, Verify: VerifyFull, VerifyTimeout: 3 * time.Second, afterFill: during})
+	_, err := Run(ctx, env, Options{View: "item_view", Keep: time.Hour, Verify: VerifyFull, VerifyTimeout: 3 * time.Second, afterFill: during})
 	if err != nil {
 		// Refusing the rebuild, or its swap, is a fix too; readers then
 		// stay on the served generation.
@@ -69,4 +55,26 @@ func TestRenamedIndexGetsTheDaemonsLiveChanges(t *testing.T) {
 	if stray := esGet(t, es.URL()+"/items-g2/_doc/5"); strings.Contains(stray, `"found":true`) {
 		t.Errorf("the daemon wrote the change to items-g2, an index no alias points to and the registry does not record: %s", stray)
 	}
+}
+
+// renamedIndexEnv opens the rebuild environment of the fixture's file with
+// the view's index renamed from items to products.
+func renamedIndexEnv(t *testing.T, f *fixture, esURL string) *Env {
+	t.Helper()
+	vars := map[string]string{"PG": f.cfg.Stores.Postgres.URL, "REDIS": f.cfg.Stores.Redis.URL, "PREFIX": f.prefix, "ES": esURL}
+	yaml := strings.Replace(itemsYAML, "index: items", "index: products", 1)
+	cfg, err := config.Parse("test.yaml", []byte(yaml), func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := projections.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := Open(context.Background(), cfg, plan, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	return env
 }
