@@ -109,6 +109,9 @@ func Check(rawURL string) error {
 // cluster seeds (addr parameters) set apart.
 func parse(rawURL string) (opts *redis.Options, seeds []string, err error) {
 	u, err := url.Parse(rawURL)
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return nil, nil, fmt.Errorf("not a URL: %w", ue.Err) // the URL itself, password and all, is left out
+	}
 	if err != nil {
 		return nil, nil, err
 	}

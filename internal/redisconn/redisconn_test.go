@@ -147,3 +147,12 @@ func TestCheckClusterURL(t *testing.T) {
 		t.Error("Check(a cluster-only option): nil, want go-redis' unexpected option")
 	}
 }
+
+// TestCheckKeepsThePasswordOut: a URL that does not parse is refused
+// without quoting it: it carries the password.
+func TestCheckKeepsThePasswordOut(t *testing.T) {
+	err := redisconn.Check("redis://user:s3cret%zz@127.0.0.1:6379/0")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Check(bad URL) = %v; want an error without the password", err)
+	}
+}
