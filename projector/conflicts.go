@@ -19,10 +19,11 @@ const (
 
 // conflicts are docs a store refused for another document it holds (a
 // unique value not given up yet, sinks.ErrConflict). The change that moves
-// the other one may come in a later batch, or on another member's
-// partition: after each batch these are computed afresh and written again,
-// until a store takes them or a later change of their own does. They are
-// kept in memory: after a restart, the doc's next change writes it.
+// the other one may come in a later batch: after each batch these are
+// computed afresh and written again, until a store takes them or a later
+// change of their own does. They are kept in this instance's memory: after
+// a restart, or when the freeing change comes on another instance's quiet
+// partitions, the doc's next change writes it (README, Known limits).
 type conflicts struct {
 	mu    sync.Mutex
 	docs  map[conflictKey]*conflict
