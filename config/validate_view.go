@@ -328,7 +328,7 @@ func (v *validator) columnNames(pg *PostgresSink, view *View, label string) {
 // (stores.postgres.schema), but the state's, state_<source>: a view table
 // there must not take one of their names. A test checks the list against
 // what the migrations create.
-var OwnTables = []string{"definitions", "generations", "group_aggs", "group_keepers", "instances", "pending",
+var OwnTables = []string{"conflicts", "definitions", "generations", "group_aggs", "group_keepers", "instances", "pending",
 	"pending_batches", "redis_templates", "registry", "rev_floors", "revs", "state_columns", "truncates", "watermarks"}
 
 // IsOwnTable reports whether name is, or may be, one of projector's own

@@ -121,7 +121,7 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	e.retryConflicts(ctx)
-	e.gaveUp(e.conflicts.add(b.Refused, nil), nil)
+	e.setAside(ctx, b.Refused, nil)
 	e.metrics.batchSeconds.Observe(time.Since(b.start).Seconds())
 	return nil
 }

@@ -153,7 +153,7 @@ func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.C
 	refused, err := e.writeRow(ctx, id, &r.done, nil) // refusals are logged and counted
 	// Those for a unique value another doc holds are tried again after
 	// later batches, as a batch's are.
-	e.conflicts.add(refused, nil)
+	e.setAside(ctx, refused, nil)
 	r.refused = append(r.refused, refused...)
 	if err == nil && len(r.refused) > 0 && handOn != nil {
 		if err = handOn(ctx, r.refused); err == nil {

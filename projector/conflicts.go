@@ -19,11 +19,12 @@ const (
 
 // conflicts are docs a store refused for another document it holds (a
 // unique value not given up yet, sinks.ErrConflict). The change that moves
-// the other one may come in a later batch: after each batch these are
-// computed afresh and written again, until a store takes them or a later
-// change of their own does. They are kept in this instance's memory: after
-// a restart, or when the freeing change comes on another instance's quiet
-// partitions, the doc's next change writes it (README, Known limits).
+// the other one may come in a later batch, or on another instance's
+// partitions: after each batch these are computed afresh and written
+// again, until a store takes them or a later change of their own does.
+// They are kept in memory and in the state (conflictstore.go), where any
+// instance's next batch takes them: the one that set a doc aside may have
+// no batch for long, or have stopped.
 type conflicts struct {
 	mu    sync.Mutex
 	docs  map[conflictKey]*conflict
@@ -88,6 +89,45 @@ func (c *conflicts) take() (map[string]map[string]map[string]any, map[conflictKe
 	return out, tries
 }
 
+// setAside keeps the refusals for a conflict (see add), in this instance's
+// memory and in the state, where any instance's next batch finds them.
+// Failing to record them in the state only leaves them to this instance.
+func (e *Engine) setAside(ctx context.Context, refused []Refusal, tries map[conflictKey]int) {
+	e.gaveUp(e.conflicts.add(refused, tries), tries)
+	var rows []conflictRow
+	for _, r := range refused {
+		k := conflictKey{r.Doc.View, r.Doc.ID}
+		if errors.Is(r.Err, sinks.ErrConflict) && tries[k] < maxConflictTries {
+			rows = append(rows, conflictRow{View: k.view, Doc: k.id, Key: r.Doc.Key, Tries: tries[k]})
+		}
+	}
+	if err := e.state.saveConflicts(ctx, rows); err != nil {
+		e.log.Warn("could not record docs set aside for a conflict in the state: only this instance tries them again", "err", err)
+	}
+}
+
+// takeConflicts is conflicts.take with the docs any instance set aside in
+// the state (up to maxTakenConflicts); a doc in both is tried once.
+func (e *Engine) takeConflicts(ctx context.Context) (map[string]map[string]map[string]any, map[conflictKey]int) {
+	byView, tries := e.conflicts.take()
+	rows, err := e.state.takeConflicts(ctx, maxTakenConflicts)
+	if err != nil {
+		e.log.Warn("could not take the docs set aside for a conflict from the state; trying this instance's", "err", err)
+	}
+	for _, r := range rows {
+		if byView == nil {
+			byView, tries = map[string]map[string]map[string]any{}, map[conflictKey]int{}
+		}
+		if byView[r.View] == nil {
+			byView[r.View] = map[string]map[string]any{}
+		}
+		byView[r.View][r.Doc] = r.Key
+		k := conflictKey{r.View, r.Doc}
+		tries[k] = max(tries[k], r.Tries+1)
+	}
+	return byView, tries
+}
+
 // retryConflicts computes the conflicting docs afresh (a new revision, from
 // the state as it is now) and writes them; those refused again are kept
 // for the next batch. A failure keeps them all: it is tried again then.
@@ -95,7 +135,7 @@ func (c *conflicts) take() (map[string]map[string]map[string]any, map[conflictKe
 // aside: a retry refused again logs at debug only, and giving up on it
 // once.
 func (e *Engine) retryConflicts(ctx context.Context) {
-	byView, tries := e.conflicts.take()
+	byView, tries := e.takeConflicts(ctx)
 	if byView == nil {
 		return
 	}
@@ -106,16 +146,18 @@ func (e *Engine) retryConflicts(ctx context.Context) {
 			for _, r := range refused {
 				e.log.Debug("a doc set aside for a conflict is refused again", "sink", r.Sink, "view", r.Doc.View, "doc", r.Doc.ID, "err", r.Err)
 			}
-			e.gaveUp(e.conflicts.add(refused, tries), tries)
+			e.setAside(ctx, refused, tries)
 			return
 		}
 	}
 	e.log.Warn("writing docs refused for a conflict again failed; trying after the next batch", "err", err)
+	var again []Refusal
 	for view, ids := range byView {
 		for id, key := range ids {
-			e.gaveUp(e.conflicts.add([]Refusal{{Doc: sinks.Doc{View: view, ID: id, Key: key}, Err: sinks.ErrConflict}}, tries), tries)
+			again = append(again, Refusal{Doc: sinks.Doc{View: view, ID: id, Key: key}, Err: sinks.ErrConflict})
 		}
 	}
+	e.setAside(ctx, again, tries)
 }
 
 // gaveUp logs, once each, the docs refused for a conflict that are no

@@ -31,6 +31,8 @@ type memState struct {
 	marks   map[string]mark              // topic/partition → watermark
 	cuts    map[string]debezium.Position // source → newest truncate
 	undoLog []func()
+	// conflicts are the docs set aside for a conflict (conflictstore.go).
+	conflicts map[conflictKey]conflictRow
 }
 
 type memRow struct {

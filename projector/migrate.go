@@ -49,6 +49,11 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			source text NOT NULL, topic text NOT NULL, partition int NOT NULL,
 			"offset" bigint NOT NULL, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
 			updated_at timestamptz NOT NULL, PRIMARY KEY (topic, partition))`,
+		// Docs a store refused for a conflict, tried again after any
+		// instance's batches (conflictstore.go).
+		`CREATE TABLE IF NOT EXISTS ` + s.ident("conflicts") + ` (
+			view text NOT NULL, doc_id text NOT NULL, key json NOT NULL, tries int NOT NULL,
+			updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (view, doc_id))`,
 		`CREATE TABLE IF NOT EXISTS ` + s.ident("truncates") + ` (
 			source text PRIMARY KEY, pos_hi bigint NOT NULL, pos_lo bigint NOT NULL,
 			updated_at timestamptz NOT NULL DEFAULT now())`,
