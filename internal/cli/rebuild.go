@@ -126,8 +126,12 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	if err != nil {
 		return usageError(err)
 	}
-	// --resume goes on with the generation's own --from: a re-read of
-	// sources takes them again.
+	// --resume goes on with the generation's own --from and stores: a
+	// re-read of sources takes them again. Flags asking for others would
+	// be ignored, so they are refused.
+	if o.resume && (cmd.Flags().Changed("from") || cmd.Flags().Changed("sinks")) {
+		return usageError(errors.New("--resume goes on with the rebuild's own --from and --sinks: leave them out"))
+	}
 	if o.resetPositions && o.from != registry.SourceSource && !o.resume {
 		return usageError(errors.New("--reset-positions goes with --from source"))
 	}

@@ -69,6 +69,8 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"rebuild", "--abort", "item_view", "--yes"}, cli.ExitFailure, "nothing to abort"},
 		{[]string{"rebuild", "--resume", "item_view"}, cli.ExitFailure, "no rebuild to resume"},
 		{[]string{"rebuild", "--resume", "--abort", "item_view"}, cli.ExitUsage, "none of the others"},
+		{[]string{"rebuild", "--resume", "--from", "kafka", "item_view"}, cli.ExitUsage, "leave them out"},
+		{[]string{"rebuild", "--resume", "--sinks", "redis", "item_view"}, cli.ExitUsage, "leave them out"},
 	} {
 		code, _, errs := projector(t, append(c.args, "-c", file)...)
 		if code != c.code || !strings.Contains(errs, c.want) {
