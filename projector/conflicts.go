@@ -40,9 +40,10 @@ type conflictKey struct{ view, id string }
 
 // add keeps the refusals for a conflict; tries counts the batches a doc
 // was tried after already (0 for a fresh refusal; nil: every refusal is
-// fresh). It returns the docs given up: tried maxConflictTries times,
-// pushed out by newer ones, or refused again for another reason.
-func (c *conflicts) add(refused []Refusal, tries map[conflictKey]int) (gaveUp []conflictKey) {
+// fresh). It returns the docs kept, and those given up: tried
+// maxConflictTries times, pushed out by newer ones, or refused again for
+// another reason.
+func (c *conflicts) add(refused []Refusal, tries map[conflictKey]int) (kept []conflictRow, gaveUp []conflictKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range refused {
@@ -60,13 +61,14 @@ func (c *conflicts) add(refused []Refusal, tries map[conflictKey]int) (gaveUp []
 			c.order = append(c.order, k)
 		}
 		c.docs[k] = &conflict{key: r.Doc.Key, tries: tries[k]}
+		kept = append(kept, conflictRow{View: k.view, Doc: k.id, Key: r.Doc.Key, Tries: tries[k]})
 	}
 	for len(c.order) > maxConflicts {
 		gaveUp = append(gaveUp, c.order[0])
 		delete(c.docs, c.order[0])
 		c.order = c.order[1:]
 	}
-	return gaveUp
+	return kept, gaveUp
 }
 
 // take returns the docs to try again, by view, with the tries they will
@@ -93,14 +95,8 @@ func (c *conflicts) take() (map[string]map[string]map[string]any, map[conflictKe
 // memory and in the state, where any instance's next batch finds them.
 // Failing to record them in the state only leaves them to this instance.
 func (e *Engine) setAside(ctx context.Context, refused []Refusal, tries map[conflictKey]int) {
-	e.gaveUp(e.conflicts.add(refused, tries), tries)
-	var rows []conflictRow
-	for _, r := range refused {
-		k := conflictKey{r.Doc.View, r.Doc.ID}
-		if errors.Is(r.Err, sinks.ErrConflict) && tries[k] < maxConflictTries {
-			rows = append(rows, conflictRow{View: k.view, Doc: k.id, Key: r.Doc.Key, Tries: tries[k]})
-		}
-	}
+	rows, gaveUp := e.conflicts.add(refused, tries)
+	e.gaveUp(gaveUp, tries)
 	if err := e.state.saveConflicts(ctx, rows); err != nil {
 		e.log.Warn("could not record docs set aside for a conflict in the state: only this instance tries them again", "err", err)
 	}
