@@ -521,8 +521,8 @@ func (r *run) exec(ctx context.Context) error {
 	}
 	r.opts.Log.Info("swapped", "view", g.View, "generation", g.Number, "verified", rep.verified)
 	if g.Has(registry.StoreRedis) && r.env.Redis != nil {
-		// Redis holds the view's documents again (see stack.MarkerKey).
-		err := r.env.Redis.Set(ctx, stack.MarkerKey(r.env.Pool.Config().ConnConfig.Database, r.env.Config.Stores.Postgres.Schema, g.View), "1", 0).Err()
+		// Redis holds the view's documents again (see stack.SetMarker).
+		err := stack.SetMarker(ctx, r.env.Redis, r.env.Pool.Config().ConnConfig.Database, r.env.Config.Stores.Postgres.Schema, g.View)
 		if err == nil {
 			err = r.env.Registry.NoteRedisMarked(ctx, []string{g.View})
 		}

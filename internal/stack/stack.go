@@ -241,10 +241,10 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		return nil, err
 	}
 	if s.Redis != nil {
-		check, set := redisMarkers(pool.Config().ConnConfig.Database, cfg.Stores.Postgres.Schema, plan, recorded)
+		check, set := redisMarkers(plan, recorded)
 		for i := range s.probes {
 			if slices.Contains(s.probes[i].components, registry.StoreRedis) {
-				s.probes[i].ping = redisModeGuard(s.Redis, redisKnown, markerPing(s.Redis, check, set, reg.NoteRedisMarked))
+				s.probes[i].ping = redisModeGuard(s.Redis, redisKnown, markerPing(s.Redis, pool.Config().ConnConfig.Database, cfg.Stores.Postgres.Schema, check, set, reg.NoteRedisMarked))
 				// Now: a new view's marker is set before its first
 				// document, and a lost one makes the start unready.
 				pctx, cancel := context.WithTimeout(ctx, probeTimeout) // as every probe: a hung Redis must not hold the start

@@ -39,6 +39,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -244,7 +245,7 @@ func tagged(prefix, key string) string {
 	default:
 		// Braces around such a key would not make it the tag; a tag of the
 		// same slot does.
-		return prefix + "{" + slotTags()[slot(key)] + "}" + key
+		return prefix + "{" + redisconn.SlotTag(slot(key)) + "}" + key
 	}
 }
 

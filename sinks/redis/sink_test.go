@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/internal/testenv"
 	"github.com/projectorhq/projector/sinks"
 	"github.com/projectorhq/projector/sinks/sinktest"
@@ -205,8 +206,8 @@ func TestRevKeys(t *testing.T) {
 	tests := []struct{ key, want string }{
 		{"order:1", "projector:rev:{order:1}"},
 		{"user:{42}:stats", "projector:rev:user:{42}:stats"},
-		{"odd:{}:x", "projector:rev:{" + slotTags()[slot("odd:{}:x")] + "}odd:{}:x"},
-		{"", "projector:rev:{" + slotTags()[0] + "}"},
+		{"odd:{}:x", "projector:rev:{" + redisconn.SlotTag(slot("odd:{}:x")) + "}odd:{}:x"},
+		{"", "projector:rev:{" + redisconn.SlotTag(0) + "}"},
 	}
 	for _, tt := range tests {
 		if got := s.revKey(tt.key); got != tt.want {

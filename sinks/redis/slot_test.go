@@ -7,32 +7,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func TestSlot(t *testing.T) {
-	if got := crc16("123456789"); got != 0x31C3 {
-		t.Errorf("crc16(123456789) = %#x, want 0x31c3 (the cluster specification's check value)", got)
-	}
-	tests := []struct {
-		key  string
-		want int
-	}{
-		{"foo", 12182},
-		{"bar", 5061},
-		{"{user1000}.following", slot("user1000")},
-		{"foo{}{bar}", slot("foo{}{bar}")},
-		{"foo{{bar}}zap", slot("{bar")},
-	}
-	for _, tt := range tests {
-		if got := slot(tt.key); got != tt.want {
-			t.Errorf("slot(%q) = %d, want %d", tt.key, got, tt.want)
-		}
-	}
-	for sl, tag := range slotTags() {
-		if tag == "" || slot(tag) != sl {
-			t.Fatalf("slotTags()[%d] = %q, in slot %d", sl, tag, slot(tag))
-		}
-	}
-}
-
 // TestRevKeySameSlot: a doc key and its rev key must share a slot, or a
 // cluster refuses the script with CROSSSLOT.
 func TestRevKeySameSlot(t *testing.T) {
