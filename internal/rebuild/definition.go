@@ -78,7 +78,10 @@ func (e *Env) checkInstancesDefinition(ctx context.Context, view string) error {
 	}
 	def := definition.Of(e.Config, e.Plan.View(view))
 	want, table := def.DocumentsFingerprint(), def.PostgresTable()
+	computed := false // by some live instance, or maybe (an earlier version's)
 	for _, i := range live {
+		_, ok := i.Definitions[view]
+		computed = computed || ok || len(i.Definitions) == 0
 		if got, ok := i.Definitions[view]; ok && got != want {
 			return fmt.Errorf("%w: instance %s (%s pid %d) computes view %s by another definition than this file's: deploy this file to every projector run (or stop them), then rebuild",
 				ErrOtherDefinition, i.ID, i.Host, i.PID, view)
@@ -87,6 +90,12 @@ func (e *Env) checkInstancesDefinition(ctx context.Context, view string) error {
 			return fmt.Errorf("%w: instance %s (%s pid %d) writes view %s to PostgreSQL as %s, this file as %s: deploy this file to every projector run (or stop them), then rebuild",
 				ErrOtherDefinition, i.ID, i.Host, i.PID, view, got, table)
 		}
+	}
+	if len(live) > 0 && !computed && e.Log != nil {
+		// Not wrong, as a rebuild before the daemons are deployed with the
+		// view is right; but once swapped, the documents follow no change
+		// until one is.
+		e.Log.Warn("no running projector run has this view in its file: its documents will not follow the changes until one does", "view", view, "instances", len(live))
 	}
 	return nil
 }
