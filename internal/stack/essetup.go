@@ -97,7 +97,7 @@ func (s *setUpFirst) ensure(ctx context.Context) error {
 	}
 	served, err := s.served(ctx)
 	if err != nil {
-		return err
+		return registryError{err}
 	}
 	aliased, err := s.start.setUp(ctx, served, 0)
 	if err != nil {
@@ -125,14 +125,30 @@ func (s *setUpFirst) behind(ctx context.Context) error {
 	return checkAliasesBehind(ctx, s.Sink, s.start.views, served)
 }
 
-// guard makes p fail with behind's refusal first.
+// registryError is a registry that could not be read, which the probe of
+// PostgreSQL ("state") reports, not Elasticsearch's.
+type registryError struct{ error }
+
+func (e registryError) Unwrap() error { return e.error }
+
+// guard makes p set the sink up as soon as the cluster answers, rather than
+// at the first write, which on a quiet stream may come much later: until
+// then the alias is on no index, which p would report as lost. Then p fails
+// with behind's refusal first, and a setup's failure last.
 func (s *setUpFirst) guard(p probe) probe {
 	ping := p.ping
 	p.ping = func(ctx context.Context) error {
+		setUp := s.ensure(ctx)
 		if err := s.behind(ctx); err != nil {
 			return err
 		}
-		return ping(ctx)
+		if err := ping(ctx); err != nil {
+			return err
+		}
+		if errors.As(setUp, new(registryError)) {
+			return nil
+		}
+		return setUp
 	}
 	return p
 }
