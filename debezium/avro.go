@@ -22,6 +22,17 @@ type avroSchema struct {
 	rows map[string]*avroNode // an envelope's before and after, read as rows
 }
 
+func init() {
+	// hamba/avro holds every name and namespace part to [A-Za-z_][A-Za-z0-9_]*;
+	// Java's Avro, which AvroConverter and the schema registry use, checks
+	// the simple name only, and takes any Unicode letter. So a schema the
+	// registry holds, such as a column "prénom", or the namespace
+	// "prod-db.public.orders" of a connector whose topic.prefix is "prod-db"
+	// (Debezium 2 adjusts no names by default), would fail every record of
+	// its topic. The registry has checked the names already.
+	avro.SkipNameValidation = true
+}
+
 // AddAvroSchema registers the Avro schema (JSON text, as the schema
 // registry returns it) under its Confluent id. Decode reports an unknown id
 // with *UnknownSchemaError; the caller fetches the schema and adds it here.
@@ -156,6 +167,11 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 			ch, err = schemaChangeFromMap(m)
 		default:
 			ch, hint, err = unwrappedRow(m, unchanged, &pp)
+			if err == nil && hint == keyMongoUnwrapped {
+				// As the envelope's: the document's fields are Extended
+				// JSON's, not the columns' (see mongoHints).
+				err = d.mongoHints(&ch)
+			}
 		}
 		if err != nil {
 			return Change{}, err
