@@ -319,26 +319,30 @@ func (b *builder) groupsFromRows(ctx context.Context, ids map[string]string, gro
 		return nil
 	}
 	v := b.view
-	rows, err := b.tx.rowsByColumn(ctx, v.Root, groupLookup(v, ids), b.e.groupCols[v], 0)
+	out := make(map[string]*groupAgg, len(ids))
+	// A page at a time: a group may hold millions of rows, and its
+	// aggregates need one at a time.
+	err := b.tx.eachRow(ctx, v.Root, groupLookup(v, ids), b.e.groupCols[v], b.e.chunk, func(page []stateRow) error {
+		for _, r := range page {
+			vals, ok := pick(r.Data, v.IDColumns)
+			if !ok {
+				continue
+			}
+			id, _ := docID(vals)
+			if _, want := ids[id]; !want {
+				continue
+			}
+			g := out[id]
+			if g == nil {
+				g = b.newGroup()
+				out[id] = g
+			}
+			b.accumulate(g, r.Data, 1)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	out := make(map[string]*groupAgg, len(ids))
-	for _, r := range rows {
-		vals, ok := pick(r.Data, v.IDColumns)
-		if !ok {
-			continue
-		}
-		id, _ := docID(vals)
-		if _, want := ids[id]; !want {
-			continue
-		}
-		g := out[id]
-		if g == nil {
-			g = b.newGroup()
-			out[id] = g
-		}
-		b.accumulate(g, r.Data, 1)
 	}
 	for id := range ids {
 		if g := out[id]; g != nil && g.Rows > 0 { // else no rows, or none passing where

@@ -179,7 +179,7 @@ views:
 	}
 }
 
-// rowsByColumn and snapshot are recorded too: the rows a group's
+// rowsByColumn, eachRow and snapshot are recorded too: the rows a group's
 // recompute reads.
 func (t r27eTx) rowsByColumn(ctx context.Context, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error) {
 	rows, err := t.stateTx.rowsByColumn(ctx, src, by, cols, limit)
@@ -187,6 +187,15 @@ func (t r27eTx) rowsByColumn(ctx context.Context, src *projections.Source, by []
 	t.s.byColumn += len(rows)
 	t.s.mu.Unlock()
 	return rows, err
+}
+
+func (t r27eTx) eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error {
+	return t.stateTx.eachRow(ctx, src, by, cols, page, func(rows []stateRow) error {
+		t.s.mu.Lock()
+		t.s.byColumn += len(rows)
+		t.s.mu.Unlock()
+		return fn(rows)
+	})
 }
 
 func (s *r27eStore) snapshot(ctx context.Context, fn func(stateTx) error) error {
