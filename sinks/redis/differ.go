@@ -78,8 +78,11 @@ func differs(o *op, val redis.Cmder) string {
 	switch o.head.op {
 	case FormatHash:
 		got := val.(*redis.MapStringStringCmd).Val()
-		want := make(map[string]string, len(o.args)/2)
-		for i := 2; i+1 < len(o.args); i += 2 {
+		// Field and value pairs, as many values as args[1] says: the
+		// index entries of a view with indexes follow them.
+		n, _ := o.args[1].(int)
+		want := make(map[string]string, n/2)
+		for i := 2; i+1 < 2+n && i+1 < len(o.args); i += 2 {
 			want[fmt.Sprint(o.args[i])] = fmt.Sprint(o.args[i+1])
 		}
 		if len(got) == 0 {
