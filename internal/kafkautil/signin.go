@@ -2,9 +2,12 @@ package kafkautil
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -45,9 +48,8 @@ func mskIAM() (sasl.Mechanism, error) {
 }
 
 // oauthBearer presents a token of the OAuth 2.0 client-credentials grant
-// (RFC 6749 4.4) at s.TokenURL, which golang.org/x/oauth2 caches and
-// fetches again shortly before it expires: every connection of every
-// client shares it.
+// (RFC 6749 4.4) at s.TokenURL, cached by tokenCache: every connection of
+// every client shares it.
 func oauthBearer(s *config.SASL) sasl.Mechanism {
 	cc := clientcredentials.Config{
 		ClientID:     s.ClientID,
@@ -56,7 +58,7 @@ func oauthBearer(s *config.SASL) sasl.Mechanism {
 		Scopes:       strings.Fields(s.Scope),
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenTimeout})
-	tokens := cc.TokenSource(ctx)
+	tokens := &tokenCache{fetch: func() (*oauth2.Token, error) { return cc.Token(ctx) }}
 	var ext map[string]string
 	if len(s.Extensions) > 0 {
 		ext = make(map[string]string, len(s.Extensions))
@@ -71,4 +73,57 @@ func oauthBearer(s *config.SASL) sasl.Mechanism {
 		}
 		return oauth.Auth{Token: t.AccessToken, Extensions: ext}, nil
 	})
+}
+
+// tokenCache keeps a token until shortly before it expires. The endpoint
+// says when by expires_in; a token without it that is a JWT says so by its
+// exp claim (RFC 9068), read without checking the signature, which is the
+// broker's business. A token that says neither is fetched again at each
+// sign-in: kept, it would be presented after it expired, refused on every
+// retry until a restart.
+type tokenCache struct {
+	fetch func() (*oauth2.Token, error)
+	mu    sync.Mutex
+	cur   *oauth2.Token
+}
+
+// tokenMargin is how long before its expiry a token is fetched again: a
+// sign-in in flight must not present one the broker finds expired.
+const tokenMargin = 30 * time.Second
+
+func (c *tokenCache) Token() (*oauth2.Token, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil && time.Until(c.cur.Expiry) > tokenMargin {
+		return c.cur, nil
+	}
+	t, err := c.fetch()
+	if err != nil {
+		return nil, err
+	}
+	if t.Expiry.IsZero() {
+		t.Expiry = jwtExpiry(t.AccessToken)
+	}
+	c.cur = t
+	return t, nil
+}
+
+// jwtExpiry is the exp claim of a JWT; zero when token is not one or has
+// none.
+func jwtExpiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp float64 `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(claims.Exp), 0)
 }
