@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
@@ -91,6 +92,10 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	s.Pool = pool
 	s.closers = append(s.closers, pool.Close)
 	if err := pool.Ping(ctx); err != nil {
+		if refusedPostgres(err) {
+			// As Redis's credentials: a setting no retry fixes.
+			return nil, configErr(fmt.Errorf("stores.postgres.url: %w", err))
+		}
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 
@@ -317,6 +322,8 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, 
 	case err == nil:
 	case goredis.IsAuthError(err):
 		return nil, configErr(fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err))
+	case strings.Contains(err.Error(), "DB index is out of range"):
+		return nil, configErr(fmt.Errorf("stores.redis.url: %w (the database in the URL: this Redis has fewer, see its databases setting)", err))
 	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule), errors.Is(err, redis.ErrCluster):
 		// Settings of the server the operator must change (or the view's
 		// format): as invalid a configuration as a wrong password.
@@ -335,6 +342,14 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, 
 		return fmt.Errorf("does not answer at start: %w", err), nil
 	}
 	return nil, nil
+}
+
+// refusedPostgres is a PostgreSQL that answered and refused the connection
+// for the URL's settings: the role or its password (SQLSTATE class 28), or
+// the database (3D000).
+func refusedPostgres(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "28") || pgErr.Code == "3D000")
 }
 
 // wirePostgres builds the PostgreSQL sink of the served generations and
