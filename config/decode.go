@@ -55,15 +55,16 @@ func (vi *valueInfo) showInt(value int) string {
 // the first problem: every error is added to errs and decoding goes on with
 // the next key.
 type decoder struct {
-	file    string
-	lookup  func(string) (string, bool)
-	errs    Errors
-	info    map[any]*valueInfo // by pointer to the decoded value
-	active  map[*yaml.Node]bool
-	steps   int
-	aborted bool
-	offline bool // Options.Offline
-	unsetOK bool // Options.UnsetConnections
+	file        string
+	lookup      func(string) (string, bool)
+	errs        Errors
+	info        map[any]*valueInfo // by pointer to the decoded value
+	active      map[*yaml.Node]bool
+	steps       int
+	aborted     bool
+	offline     bool // Options.Offline
+	unsetOK     bool // Options.UnsetConnections
+	unsetStores bool // Options.UnsetStores
 }
 
 func newDecoder(file string, lookup func(string) (string, bool)) *decoder {

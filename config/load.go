@@ -70,6 +70,9 @@ type Options struct {
 	// keeps the reference's text and goes unchecked (Config.Unset), for
 	// validate --offline where the connections' secrets are not at hand.
 	UnsetConnections bool
+	// UnsetStores is UnsetConnections for the settings under stores and
+	// admin only, for a command that connects to Kafka alone (inspect).
+	UnsetStores bool
 }
 
 // ParseDraftWith is ParseDraft with options.
@@ -78,7 +81,7 @@ func ParseDraftWith(file string, data []byte, lookupEnv func(string) (string, bo
 		lookupEnv = os.LookupEnv
 	}
 	d := newDecoder(file, lookupEnv)
-	d.offline, d.unsetOK = opts.Offline, opts.UnsetConnections
+	d.offline, d.unsetOK, d.unsetStores = opts.Offline, opts.UnsetConnections, opts.UnsetStores
 	root := d.parseYAML(data)
 	if root == nil {
 		return nil, d.errs.Err()

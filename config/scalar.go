@@ -30,7 +30,7 @@ func (d *decoder) scalar(n *yaml.Node, path []string, vi *valueInfo, want string
 		}
 	}
 	x := interpolate(n.Value, lookup)
-	if d.unsetOK && x.unset > 0 && x.unset == len(x.problems) && connectionSetting(path) &&
+	if d.mayBeUnset(path) && x.unset > 0 && x.unset == len(x.problems) &&
 		(singleRef.MatchString(n.Value) || !vi.secret && !urlSetting(path)) {
 		// Not checked, and told apart from a value that is there: the
 		// reference's text stands in for it. A secret or URL is so only
@@ -75,6 +75,18 @@ func urlSetting(path []string) bool {
 // connectionSetting reports whether path leads to a setting of the
 // connections: everything under kafka but batch_size, under stores and
 // under admin.
+// mayBeUnset reports whether the setting at path may be left unchecked
+// when its ${NAME} is not set (Options.UnsetConnections, UnsetStores).
+func (d *decoder) mayBeUnset(path []string) bool {
+	switch {
+	case d.unsetOK:
+		return connectionSetting(path)
+	case d.unsetStores:
+		return len(path) > 0 && (path[0] == "stores" || path[0] == "admin")
+	}
+	return false
+}
+
 func connectionSetting(path []string) bool {
 	if len(path) == 0 {
 		return false

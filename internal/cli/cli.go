@@ -94,8 +94,15 @@ and Elasticsearch.`,
 
 // load reads and compiles the configuration; any problem is a usage error
 // listing every problem with its file:line:col.
-func (g *globals) load() (*config.Config, error) {
-	cfg, err := config.Load(g.config, os.LookupEnv)
+func (g *globals) load() (*config.Config, error) { return g.loadWith(config.Options{}) }
+
+// loadWith is load reading the file with opts.
+func (g *globals) loadWith(opts config.Options) (*config.Config, error) {
+	data, err := os.ReadFile(g.config)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("config: %w", err))
+	}
+	cfg, err := config.ParseDraftWith(g.config, data, os.LookupEnv, opts)
 	if err != nil {
 		return nil, usageError(err)
 	}

@@ -312,7 +312,7 @@ func showsShop(plan *projections.Plan) bool {
 	return ov != nil && us != nil &&
 		servesTable(ov, "order_view", "id", "status", "total_amount", "customer", "item_count") &&
 		servesTable(us, "user_order_stats", "user_id", "order_count", "total_spent") &&
-		servesKey(ov, "order:{id}", "json") && servesKey(us, "user:{user_id}:stats", "hash")
+		servesKey(ov, "order:{id}", "json") && servesKey(us, "user:{user_id}:stats", "hash", "order_count", "total_spent")
 }
 
 // servesTable reports whether the view has the PostgreSQL table, in the
@@ -331,11 +331,25 @@ func servesTable(v *projections.View, table string, cols ...string) bool {
 	return true
 }
 
-// servesKey reports whether the view's Redis documents are at key, whole,
-// in format.
-func servesKey(v *projections.View, key, format string) bool {
+// servesKey reports whether the view's Redis documents are at key, in
+// format, with fields (whole when none are named).
+func servesKey(v *projections.View, key, format string, fields ...string) bool {
 	rs := v.Sinks.Redis
-	return rs != nil && rs.Key == key && cmp.Or(rs.Format, "json") == format && len(rs.Fields) == 0
+	if rs == nil || rs.Key != key || cmp.Or(rs.Format, "json") != format {
+		return false
+	}
+	switch {
+	case len(rs.Fields) == 0:
+		return true // the whole document
+	case len(fields) == 0:
+		return false // the whole document wanted
+	}
+	for _, f := range fields {
+		if !slices.Contains(rs.Fields, f) {
+			return false
+		}
+	}
+	return true
 }
 
 // showShop prints a few documents of the example's views as a reader of
