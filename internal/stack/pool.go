@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"context"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -14,7 +16,8 @@ const DefaultPoolMaxConns = 10
 
 // PoolConfig parses a PostgreSQL URL (or keyword/value string) into a pool
 // configuration of at most DefaultPoolMaxConns connections, or of what its
-// pool_max_conns says.
+// pool_max_conns says, whose sessions read values the same whatever the
+// server's defaults.
 func PoolConfig(url string) (*pgxpool.Config, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -28,6 +31,14 @@ func PoolConfig(url string) (*pgxpool.Config, error) {
 	}
 	if _, set := cc.RuntimeParams["pool_max_conns"]; !set {
 		pc.MaxConns = max(DefaultPoolMaxConns, pc.MinConns)
+	}
+	// Values read back as text (to_jsonb, casts) must not depend on what
+	// the database or role sets by default: floats in their shortest exact
+	// digits, bytea in hex (which the readers decode). Set once connected,
+	// not as startup parameters, which PgBouncer refuses.
+	pc.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `SET extra_float_digits = 1; SET bytea_output = 'hex'`)
+		return err
 	}
 	return pc, nil
 }
