@@ -63,8 +63,8 @@ func exprResult(t config.Type, v any) (any, bool) {
 		if !finite(v) {
 			return nil, false // no JSON holds it: x / 0 inside, as alone
 		}
-		if t.Array && !elementsFit(t, v) {
-			return nil, false
+		if t.Array {
+			return arrayResult(t, v)
 		}
 		c, _ := cleanValue(v)
 		return c, true
@@ -150,6 +150,8 @@ func integerResult(t config.Type, v any, n int64) (any, bool) {
 		return v, true
 	}
 	switch t.Name {
+	case "text", "varchar":
+		return textResult(t, strconv.FormatInt(n, 10)) // as PostgreSQL casts it
 	case "smallint":
 		return v, n >= math.MinInt16 && n <= math.MaxInt16
 	case "integer":
@@ -181,7 +183,11 @@ func floatResult(t config.Type, f float64) (any, bool) {
 	// In plain digits, as PostgreSQL gives a float read back from the
 	// view table and as the state's jsonb gives a source column's float:
 	// encoding/json would write 1e+21 and 1e-7.
-	return json.Number(strconv.FormatFloat(f, 'f', -1, 64)), true
+	digits := strconv.FormatFloat(f, 'f', -1, 64)
+	if !t.Array && (t.Name == "text" || t.Name == "varchar") {
+		return textResult(t, digits)
+	}
+	return json.Number(digits), true
 }
 
 // declaredScale is the scale of a numeric(p,s), or of a numeric(p) (0).
@@ -279,11 +285,11 @@ func varcharResult(t config.Type, s string) (any, bool) {
 	return s[:end], true
 }
 
-// elementsFit reports whether the elements of an array result fit the
-// element type, where a column of that type would refuse one: integers
-// beyond their range, text beyond a varchar's length. PostgreSQL refuses
-// the whole document for one element.
-func elementsFit(t config.Type, v any) bool {
+// arrayResult is an array result as a column of type t, an array type,
+// holds it: each element as exprResult gives one of the element type, a
+// null as null. It reports false when the column would refuse an element:
+// PostgreSQL refuses the whole document for one.
+func arrayResult(t config.Type, v any) (any, bool) {
 	elem := t
 	elem.Array = false
 	var items []any
@@ -291,37 +297,30 @@ func elementsFit(t config.Type, v any) bool {
 	case []any:
 		items = x
 	case []string:
-		for _, s := range x {
-			items = append(items, s)
+		items = make([]any, len(x))
+		for i, s := range x {
+			items[i] = s
 		}
 	default:
-		return true
+		return nil, false // an object is no array
 	}
-	for _, e := range items {
-		switch n := e.(type) {
-		case int:
-			if _, ok := integerResult(elem, n, int64(n)); !ok {
-				return false
-			}
-		case int64:
-			if _, ok := integerResult(elem, n, n); !ok {
-				return false
-			}
-		case float64:
-			if isInteger(elem) {
-				if _, ok := wholeResult(elem, n); !ok {
-					return false
-				}
-			}
-		case string:
-			if elem.Name == "varchar" {
-				if _, ok := varcharResult(elem, n); !ok {
-					return false
-				}
+	out := make([]any, len(items))
+	for i, e := range items {
+		switch e.(type) {
+		case nil:
+			continue
+		case map[string]any, []any, []string:
+			if elem.Name != "json" && elem.Name != "jsonb" {
+				return nil, false // only json elements nest
 			}
 		}
+		r, ok := exprResult(elem, e)
+		if !ok {
+			return nil, false
+		}
+		out[i] = r
 	}
-	return true
+	return out, true
 }
 
 func timeResult(t config.Type, ts time.Time) (any, bool) {
@@ -348,8 +347,8 @@ func timeResult(t config.Type, ts time.Time) (any, bool) {
 	return ts.Format(time.RFC3339Nano), true
 }
 
-// cleanValue is v, a json or array result, with its strings (keys
-// included) and floats as exprResult gives a scalar's; changed says
+// cleanValue is v, a json result, with its strings (keys included) and
+// floats as exprResult gives a scalar's; changed says
 // whether it differs from v, which is then copied, not changed, since v
 // may share maps with the row.
 func cleanValue(v any) (out any, changed bool) {
@@ -358,9 +357,9 @@ func cleanValue(v any) (out any, changed bool) {
 		s := debezium.ValidString(x)
 		return s, s != x
 	case float64:
-		if x == 0 && math.Signbit(x) {
-			return 0.0, true
-		}
+		// As floatResult writes a scalar's: no -0, and plain digits (as
+		// PostgreSQL's jsonb gives them back), not 1e+21 or 1e-7.
+		return json.Number(strconv.FormatFloat(x+0, 'f', -1, 64)), true
 	case []string:
 		var c []string
 		for i, e := range x {
