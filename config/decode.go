@@ -141,8 +141,11 @@ func (d *decoder) decode(v reflect.Value, n *yaml.Node, path []string) {
 	if !d.step(n) {
 		return
 	}
+	written := n
 	n, ok := d.resolve(n)
 	if !ok {
+		// Written, but not usable: no second problem about it.
+		d.info[v.Addr().Interface()] = &valueInfo{pos: d.pos(written), bad: true}
 		return
 	}
 	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {

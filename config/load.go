@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -184,6 +185,13 @@ func YAMLSyntaxError(err error, data []byte) (line, col int, msg string) {
 		if slices.Contains(parserErrors, msg) {
 			line++
 		}
+		if strings.Contains(msg, "tab character") || msg == "found character that cannot start any token" {
+			// yaml.v3 may name the line before; and "cannot start any
+			// token" does not say the character is a tab.
+			if l, c, ok := tabIndentNear(data, line); ok {
+				return l, c, "a tab indents this line: YAML indents with spaces only"
+			}
+		}
 		return line, 1, msg
 	}
 	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
@@ -194,6 +202,23 @@ func YAMLSyntaxError(err error, data []byte) (line, col int, msg string) {
 		line, col, _ = readerErrorAt(data)
 	}
 	return line, col, msg
+}
+
+// tabIndentNear finds a tab in the indentation of line (one-based) of
+// data, else of the line after it, else of the one before: where it is.
+func tabIndentNear(data []byte, line int) (l, col int, ok bool) {
+	lines := strings.Split(string(data), "\n")
+	for _, l := range []int{line, line + 1, line - 1} {
+		if l < 1 || l > len(lines) {
+			continue
+		}
+		text := lines[l-1]
+		indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
+		if i := strings.IndexByte(indent, '\t'); i >= 0 {
+			return l, utf8.RuneCountInString(text[:i]) + 1, true
+		}
+	}
+	return 0, 0, false
 }
 
 // aliasAt finds the first alias *name written in data, as a token: after

@@ -55,6 +55,46 @@ var typeAliases = map[string]string{
 	"time without time zone":      "time",
 	"timestamp without time zone": "timestamp",
 	"timestamp with time zone":    "timestamptz",
+	"float":                       "double precision", // PostgreSQL's float is float8
+	"smallserial":                 "smallint",
+	"serial":                      "integer",
+	"serial4":                     "integer",
+	"bigserial":                   "bigint",
+	"serial8":                     "bigint",
+}
+
+// declareAs says what to declare a PostgreSQL type projector does not
+// know as: the type of what Debezium sends for it.
+var declareAs = map[string]string{
+	"char":                "text (Debezium sends it padded, as PostgreSQL stores it)",
+	"character":           "text (Debezium sends it padded, as PostgreSQL stores it)",
+	"bpchar":              "text (Debezium sends it padded, as PostgreSQL stores it)",
+	"citext":              "text",
+	"name":                "text",
+	"inet":                "text",
+	"cidr":                "text",
+	"macaddr":             "text",
+	"macaddr8":            "text",
+	"xml":                 "text",
+	"tsvector":            "text",
+	"tsquery":             "text",
+	"ltree":               "text",
+	"bit":                 "boolean for bit(1), else bytea (as Debezium sends them)",
+	"bit varying":         "bytea (as Debezium sends it)",
+	"varbit":              "bytea (as Debezium sends it)",
+	"timetz":              "text (Debezium sends it as text in UTC, 10:15:30.123456Z)",
+	"time with time zone": "text (Debezium sends it as text in UTC, 10:15:30.123456Z)",
+	"interval":            "bigint (microseconds, Debezium's default) or text (interval.handling.mode=string)",
+	"money":               "numeric(p,2) (Debezium sends it as a decimal)",
+	"hstore":              "text (Debezium sends it as JSON text by default)",
+	"double":              "double precision",
+	"string":              "text",
+	"int16":               "smallint",
+	"int32":               "integer",
+	"int64":               "bigint",
+	"float32":             "real",
+	"float64":             "double precision",
+	"datetime":            "timestamp, or timestamptz for an instant",
 }
 
 const supportedTypes = "smallint, integer, bigint, numeric(p,s), real, double precision, boolean, " +
@@ -82,6 +122,9 @@ func ParseType(s string) (Type, error) {
 	}
 	info, ok := typeParams[name]
 	if !ok {
+		if as, known := declareAs[name]; known {
+			return bad("projector does not hold %s as such: declare it %s", name, as)
+		}
 		return bad("unknown type; use %s", supportedTypes)
 	}
 	t.Name = name

@@ -214,6 +214,15 @@ func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
 	if v.d.present(&f.Where) && !join && f.Agg == "" {
 		v.add(v.at(&f.Where), "%s: where is only valid with one, many or agg", label)
 	}
+	if join && group == nil && f.Column == "" && !v.d.present(&f.Fields) && v.usable(&f.Fields) {
+		// Else the joined object is {} in every document: a fields: block
+		// forgotten, or indented under the wrong key.
+		need := "fields: (the joined row's fields to embed)"
+		if f.One != "" {
+			need += " or column: (one of its columns)"
+		}
+		v.add(keyPos, "%s needs %s", label, need)
+	}
 	if v.d.present(&f.Fields) {
 		switch {
 		case !join:

@@ -26,6 +26,13 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 		rows = scope{view: sc.view, source: af.Join.Source, path: path}
 		if nested {
 			item := fieldNamed(af.Join.Fields, col)
+			if inner, _, deeper := strings.Cut(col, "."); item == nil && deeper {
+				if nf := fieldNamed(af.Join.Fields, inner); nf != nil && nf.Kind == KindMany {
+					c.errs.Add(ofPos, "%s: of: reaches one level of nesting, and %s.%s is an array inside %s: aggregate it inside %s (a field such as %s_%s: { agg: %s, of: %s }) and aggregate that field here",
+						path, arr, inner, arr, arr, inner, f.Agg, f.Agg, strings.TrimPrefix(f.Of, arr+"."))
+					return nil
+				}
+			}
 			if item == nil {
 				c.errs.Add(ofPos, "%s: %q has no field %q", path, arr, col)
 				return nil

@@ -301,8 +301,7 @@ func (c *compiler) field(sc scope, name string, f *config.Field, prior []*Field,
 	case f.Agg != "":
 		return c.agg(sc, name, f, prior, grouped)
 	case grouped && f.Column == "":
-		c.errs.Add(f.Pos, "%s: an aggregation view has only group_by columns and agg fields", path)
-		return nil
+		return nil // reported by config.Load
 	case f.One != "" || f.Many != "":
 		return c.join(sc, name, f)
 	case f.Expr != "":

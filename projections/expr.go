@@ -2,7 +2,9 @@ package projections
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -37,6 +39,10 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 		case f.Kind == KindColumn && sc.source.Columns == nil:
 			// An undeclared column, of any type (stored as jsonb): left
 			// undefined, which the checker lets be anything.
+		case f.Kind == KindColumn && sc.source.Columns[f.Column].Name == "":
+			// A column of a type config.Load refused: as its column, of
+			// no type, rather than a second problem about jsonb.
+			env[f.Name] = nil
 		default:
 			env[f.Name] = Sample(f.Type)
 		}
@@ -57,11 +63,16 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 			msg = fe.Message
 			p = c.cfg.TextPos(src, fe.Line, fe.Column+1, p)
 		}
-		c.errs.Add(p, "%s: invalid expression %q: %s", sc.path, *src, msg)
+		c.errs.Add(p, "%s: invalid expression %q: %s", sc.path, *src, userTypes.Replace(msg))
 		return nil
 	}
 	if rt := prog.Node().Type(); !fits(want, rt) {
-		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: expression %q gives %s, which does not fit type %s", sc.path, *src, rt, want)
+		hint := ""
+		if isInteger(want) && rt != nil && rt.Kind() == reflect.Float64 {
+			hint = " (int(…) truncates it, round(…) rounds it; or declare a numeric type)"
+		}
+		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: expression %q gives %s, which does not fit type %s%s",
+			sc.path, *src, userTypes.Replace(fmt.Sprint(rt)), want, hint)
 		return nil
 	}
 	// What runs compares with null as SQL does (runtimeChecks). It is
@@ -76,6 +87,20 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 }
 
 var timeType = reflect.TypeFor[time.Time]()
+
+// userTypes names the Go types an expression's values have (see Sample)
+// as expressions speak of them, in messages.
+var userTypes = strings.NewReplacer(
+	"map[string]interface {}", "object",
+	"[]interface {}", "array",
+	"[]string", "array",
+	"interface {}", "any",
+	"time.Time", "timestamp",
+	"time.Duration", "duration",
+	"float64", "float",
+	"int64", "int",
+	"<nil>", "null",
+)
 
 // fits reports whether a value of Go type rt (an expression's result, nil
 // or an interface when the checker cannot tell) can fill a field of type t.

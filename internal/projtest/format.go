@@ -20,12 +20,14 @@ package projtest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/projectorhq/projector/config"
@@ -55,6 +57,7 @@ type Case struct {
 // Given is one change record: raw (Topic set) or short (Source set).
 type Given struct {
 	Line int
+	At   *yaml.Node // its topic's or source's value, where a wrong name is
 	// A raw record: Key and Value are its JSON (Value nil: a tombstone).
 	Topic      string
 	Key, Value []byte
@@ -69,6 +72,7 @@ type Given struct {
 type Expect struct {
 	View, ID string
 	Line     int
+	ViewAt   *yaml.Node // the view's key
 	Fields   *yaml.Node // a mapping
 }
 
@@ -76,6 +80,7 @@ type Expect struct {
 type Absent struct {
 	View, ID string
 	Line     int
+	ViewAt   *yaml.Node // the view's key
 }
 
 // Parse reads a test file: one YAML document, its aliases resolved and
@@ -107,36 +112,76 @@ func Parse(path string) (*File, error) {
 				return p.errf(v, "cases: want a list")
 			}
 			for _, c := range v.Content {
-				tc, err := p.testCase(c)
-				if err != nil {
-					return err
-				}
-				f.Cases = append(f.Cases, tc)
+				f.Cases = append(f.Cases, p.testCase(c))
 			}
 		default:
 			return p.errf(k, "unknown key %q (want config, cases)", k.Value)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	p.report(err)
+	switch {
+	case f.Config == "":
+		p.report(p.errf(top, "config: missing"))
+	case len(f.Cases) == 0 && len(p.problems) == 0:
+		p.report(p.errf(top, "cases: no cases"))
+	case len(p.problems) > 0:
+		// The names the well-formed records use, checked too: every
+		// problem of the file in one run, as validate gives a config's.
+		if plan, err := loadPlan(f.Config); err == nil {
+			p.problems = append(p.problems, check(f, plan)...)
+		}
 	}
-	if f.Config == "" {
-		return nil, p.errf(top, "config: missing")
-	}
-	if len(f.Cases) == 0 {
-		return nil, p.errf(top, "cases: no cases")
+	if len(p.problems) > 0 {
+		return nil, errors.Join(inOrder(p.problems)...)
 	}
 	return f, nil
 }
 
-type parser struct{ path string }
+// parser reads a test file, gathering its problems (report) so that one
+// run tells them all.
+type parser struct {
+	path     string
+	problems []error
+}
+
+// report keeps err, if any, among the file's problems.
+func (p *parser) report(err error) {
+	if err != nil {
+		p.problems = append(p.problems, err)
+	}
+}
 
 func (p *parser) errf(n *yaml.Node, format string, args ...any) error {
 	if n.Column > 0 {
-		return fmt.Errorf("%w: %s:%d:%d: %s", ErrMalformed, p.path, n.Line, n.Column, fmt.Sprintf(format, args...))
+		return problem{n.Line, n.Column, fmt.Errorf("%w: %s:%d:%d: %s", ErrMalformed, p.path, n.Line, n.Column, fmt.Sprintf(format, args...))}
 	}
-	return fmt.Errorf("%w: %s:%d: %s", ErrMalformed, p.path, n.Line, fmt.Sprintf(format, args...))
+	return problem{n.Line, 0, fmt.Errorf("%w: %s:%d: %s", ErrMalformed, p.path, n.Line, fmt.Sprintf(format, args...))}
+}
+
+// problem is an error at a place in the file, by which Parse sorts them.
+type problem struct {
+	line, col int
+	error
+}
+
+func (p problem) Unwrap() error { return p.error }
+
+// inOrder sorts problems as they stand in the file.
+func inOrder(problems []error) []error {
+	at := func(err error) (int, int) {
+		var p problem
+		if errors.As(err, &p) {
+			return p.line, p.col
+		}
+		return 0, 0
+	}
+	slices.SortStableFunc(problems, func(a, b error) int {
+		la, ca := at(a)
+		lb, cb := at(b)
+		return cmp.Or(cmp.Compare(la, lb), cmp.Compare(ca, cb))
+	})
+	return problems
 }
 
 // document parses the file's one YAML document and returns its top node,
@@ -316,9 +361,12 @@ func (p *parser) text(n *yaml.Node, key string) (string, error) {
 	return n.Value, nil
 }
 
-func (p *parser) testCase(n *yaml.Node) (*Case, error) {
+// testCase reads one case, reporting its problems; the case holds what
+// was well formed, whose names Parse checks too.
+func (p *parser) testCase(n *yaml.Node) *Case {
 	c := &Case{Line: n.Line}
-	err := p.mapping(n, func(k, v *yaml.Node) error {
+	before := len(p.problems)
+	p.report(p.mapping(n, func(k, v *yaml.Node) error {
 		var err error
 		switch k.Value {
 		case "name":
@@ -329,34 +377,36 @@ func (p *parser) testCase(n *yaml.Node) (*Case, error) {
 			}
 			for _, g := range v.Content {
 				gv, err := p.given(g)
-				if err != nil {
-					return err
+				p.report(err)
+				if err == nil {
+					c.Given = append(c.Given, gv)
 				}
-				c.Given = append(c.Given, gv)
 			}
 		case "expect":
 			return p.mapping(v, func(view, docs *yaml.Node) error {
-				return p.mapping(docs, func(id, fields *yaml.Node) error {
+				p.report(p.mapping(docs, func(id, fields *yaml.Node) error {
 					if fields.Kind != yaml.MappingNode {
 						return p.errf(fields, "expect %s %s: want a mapping of fields ({} for any doc)", view.Value, id.Value)
 					}
 					// The doc's line is its id's: a block mapping of
 					// fields starts on the next line.
-					c.Expect = append(c.Expect, &Expect{View: view.Value, ID: id.Value, Line: id.Line, Fields: fields})
+					c.Expect = append(c.Expect, &Expect{View: view.Value, ID: id.Value, Line: id.Line, ViewAt: view, Fields: fields})
 					return nil
-				})
+				}))
+				return nil
 			})
 		case "absent":
 			return p.mapping(v, func(view, ids *yaml.Node) error {
 				if ids.Kind != yaml.SequenceNode {
-					return p.errf(ids, "absent %s: want a list of doc ids", view.Value)
+					p.report(p.errf(ids, "absent %s: want a list of doc ids", view.Value))
+					return nil
 				}
 				for _, id := range ids.Content {
 					s, err := p.text(id, "absent "+view.Value)
-					if err != nil {
-						return err
+					p.report(err)
+					if err == nil {
+						c.Absent = append(c.Absent, &Absent{View: view.Value, ID: s, Line: id.Line, ViewAt: view})
 					}
-					c.Absent = append(c.Absent, &Absent{View: view.Value, ID: s, Line: id.Line})
 				}
 				return nil
 			})
@@ -364,17 +414,14 @@ func (p *parser) testCase(n *yaml.Node) (*Case, error) {
 			return p.errf(k, "unknown key %q (want name, given, expect, absent)", k.Value)
 		}
 		return err
-	})
-	if err != nil {
-		return nil, err
+	}))
+	if c.Name == "" && len(p.problems) == before {
+		p.report(p.errf(n, "case without a name"))
 	}
-	if c.Name == "" {
-		return nil, p.errf(n, "case without a name")
+	if len(c.Expect)+len(c.Absent) == 0 && len(p.problems) == before {
+		p.report(p.errf(n, "case %q expects nothing", c.Name))
 	}
-	if len(c.Expect)+len(c.Absent) == 0 {
-		return nil, p.errf(n, "case %q expects nothing", c.Name)
-	}
-	return c, nil
+	return c
 }
 
 // The keys of the two kinds of given records.
@@ -386,16 +433,20 @@ var (
 func (p *parser) given(n *yaml.Node) (*Given, error) {
 	g := &Given{Line: n.Line}
 	keys := map[string]*yaml.Node{}
+	opAt := n
 	err := p.mapping(n, func(k, v *yaml.Node) error {
 		keys[k.Value] = k
 		var err error
 		switch k.Value {
 		case "topic":
 			g.Topic, err = p.text(v, k.Value)
+			g.At = v
 		case "source":
 			g.Source, err = p.text(v, k.Value)
+			g.At = v
 		case "op":
 			g.Op, err = p.text(v, k.Value)
+			opAt = v
 		case "key":
 			// A key string is the key's bytes as Kafka holds them, JSON
 			// or not: the StringConverter's Struct{…} is decoded too.
@@ -470,7 +521,7 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 				return nil, p.errf(n, "op d: give the deleted row's key columns in before")
 			}
 		default:
-			return nil, p.errf(n, "op %q: want c, r, u or d", g.Op)
+			return nil, p.errf(opAt, "op %q: want c, r, u or d", g.Op)
 		}
 	default:
 		return nil, p.errf(n, "a record needs topic (Debezium) or source (short form)")

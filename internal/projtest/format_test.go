@@ -100,7 +100,7 @@ func TestMalformedFiles(t *testing.T) {
 		{"key of a short record", "config: projector.yaml\ncases:\n  - name: x\n    given:\n      - { source: orders, key: { id: 1 }, after: { id: 1 } }\n    absent: { order_view: [\"1\"] }\n",
 			":5:27: key belongs to a Debezium record"},
 		{"unknown topic", "config: projector.yaml\ncases:\n  - name: x\n    given:\n      - { topic: shop.pubic.orders, key: { id: 1 }, value: { op: c, after: { id: 1 } } }\n    absent: { order_view: [\"2\"] }\n",
-			`:5: unknown topic "shop.pubic.orders": no source reads it (known: shop.public.orders)`},
+			`:5:18: unknown topic "shop.pubic.orders": no source reads it (known: shop.public.orders)`},
 		{"alias cycle", "config: projector.yaml\ncases: &c\n  - name: x\n    given: *c\n    absent: { order_view: [\"1\"] }\n",
 			":4:12: alias *c refers to a node that contains it"},
 	} {

@@ -3,6 +3,7 @@ package projtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -49,8 +50,8 @@ func Run(ctx context.Context, f *File) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: config %s: %w", ErrMalformed, f.Path, f.Config, err)
 	}
-	if err := check(f, plan); err != nil {
-		return nil, err
+	if problems := check(f, plan); len(problems) > 0 {
+		return nil, errors.Join(inOrder(problems)...)
 	}
 	decs, err := newDecoders(plan)
 	if err != nil {
@@ -88,11 +89,15 @@ func loadPlan(path string) (*projections.Plan, error) {
 	return projections.CompileDraft(cfg, err)
 }
 
-// check reports the names of sources and views the plan does not have.
-func check(f *File, plan *projections.Plan) error {
+// check reports, all together, the names of sources and views the plan
+// does not have, and ids that are none of their views'.
+func check(f *File, plan *projections.Plan) []error {
 	p := &parser{path: f.Path}
-	bad := func(line int, format string, args ...any) error {
-		return p.errf(&yaml.Node{Line: line}, format, args...)
+	at := func(n *yaml.Node, line int) *yaml.Node {
+		if n == nil {
+			return &yaml.Node{Line: line}
+		}
+		return n
 	}
 	topics := map[string]bool{}
 	for _, src := range plan.Sources {
@@ -101,34 +106,41 @@ func check(f *File, plan *projections.Plan) error {
 	for _, c := range f.Cases {
 		for _, g := range c.Given {
 			if g.Source != "" && plan.Source(g.Source) == nil {
-				return bad(g.Line, "unknown source %q (known: %s)", g.Source, strings.Join(sourceNames(plan), ", "))
+				p.report(p.errf(at(g.At, g.Line), "unknown source %q (known: %s)", g.Source, strings.Join(sourceNames(plan), ", ")))
 			}
 			if g.Topic != "" && !topics[g.Topic] {
-				return bad(g.Line, "unknown topic %q: no source reads it (known: %s)", g.Topic, strings.Join(slices.Sorted(maps.Keys(topics)), ", "))
+				p.report(p.errf(at(g.At, g.Line), "unknown topic %q: no source reads it (known: %s)", g.Topic, strings.Join(slices.Sorted(maps.Keys(topics)), ", ")))
+			}
+		}
+		unknown := map[string]bool{} // views reported unknown, once
+		checkID := func(view, id string, viewAt *yaml.Node, line int) {
+			v := plan.View(view)
+			switch {
+			case v == nil && !unknown[view]:
+				unknown[view] = true
+				p.report(p.errf(at(viewAt, line), "unknown view %q (known: %s)", view, strings.Join(viewNames(plan), ", ")))
+			case v != nil:
+				if _, err := idParts(v, id); err != nil {
+					p.report(p.errf(&yaml.Node{Line: line}, "%v", err))
+				}
 			}
 		}
 		for _, e := range c.Expect {
-			if err := checkID(plan, e.View, e.ID); err != nil {
-				return bad(e.Line, "%v", err)
-			}
+			checkID(e.View, e.ID, e.ViewAt, e.Line)
 		}
 		for _, a := range c.Absent {
-			if err := checkID(plan, a.View, a.ID); err != nil {
-				return bad(a.Line, "%v", err)
-			}
+			checkID(a.View, a.ID, a.ViewAt, a.Line)
 		}
 	}
-	return nil
+	return p.problems
 }
 
-// checkID reports an unknown view, or an id that is not one of its ids.
-func checkID(plan *projections.Plan, view, id string) error {
-	v := plan.View(view)
-	if v == nil {
-		return fmt.Errorf("unknown view %q", view)
+func viewNames(plan *projections.Plan) []string {
+	out := make([]string, 0, len(plan.Views))
+	for _, v := range plan.Views {
+		out = append(out, v.Name)
 	}
-	_, err := idParts(v, id)
-	return err
+	return out
 }
 
 func sourceNames(plan *projections.Plan) []string {
