@@ -1,7 +1,9 @@
 package config
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -243,24 +245,38 @@ func (d *decoder) decodeStruct(v reflect.Value, n *yaml.Node, path []string, vi 
 	for _, p := range d.pairs(n, path) {
 		i, ok := fields[p.key.Value]
 		if !ok {
-			d.unknownField(p.key, path, fields)
+			d.unknownField(p.key, path, fields, v.Type())
 			continue
 		}
 		d.decode(v.Field(i), p.value, appendPath(path, p.key.Value))
 	}
 }
 
-func (d *decoder) unknownField(key *yaml.Node, path []string, fields map[string]int) {
+func (d *decoder) unknownField(key *yaml.Node, path []string, fields map[string]int, in reflect.Type) {
 	where := describeIn(path)
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
+	names := slices.Sorted(maps.Keys(fields))
 	if s := suggest(key.Value, names); s != "" {
 		d.errs.Add(d.pos(key), "unknown field %q %s (did you mean %q?)", key.Value, where, s)
 		return
 	}
-	d.errs.Add(d.pos(key), "unknown field %q %s", key.Value, where)
+	for _, sink := range sinkTypes {
+		if _, ok := yamlFields(sink.t)[key.Value]; ok && sink.t != in && len(path) > 0 && path[0] == "views" {
+			d.errs.Add(d.pos(key), "unknown field %q %s (a setting of sinks.%s)", key.Value, where, sink.name)
+			return
+		}
+	}
+	d.errs.Add(d.pos(key), "unknown field %q %s (valid: %s)", key.Value, where, strings.Join(names, ", "))
+}
+
+// sinkTypes are the settings of each sink, to say where a sink's setting
+// written elsewhere belongs.
+var sinkTypes = []struct {
+	name string
+	t    reflect.Type
+}{
+	{"postgres", reflect.TypeFor[PostgresSink]()},
+	{"redis", reflect.TypeFor[RedisSink]()},
+	{"elasticsearch", reflect.TypeFor[ElasticsearchSink]()},
 }
 
 func (d *decoder) decodeMap(v reflect.Value, n *yaml.Node, path []string, vi *valueInfo) {

@@ -165,8 +165,10 @@ func describeIn(path []string) string {
 	return "in " + describe(path)
 }
 
-// suggest returns the name closest to s when it is close enough to be a
+// Suggest returns the name closest to s when it is close enough to be a
 // likely typo, else "".
+func Suggest(s string, names []string) string { return suggest(s, slices.Clone(names)) }
+
 func suggest(s string, names []string) string {
 	slices.Sort(names)
 	best, bestDist := "", max(1, len(s)/3)+1
@@ -178,24 +180,31 @@ func suggest(s string, names []string) string {
 	return best
 }
 
+// editDistance counts the edits from a to b: a character inserted,
+// deleted or replaced, or two neighbours swapped ("tabel" is one from
+// "table"), as typing slips are.
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 func quote(s string) string { return strconv.Quote(s) }

@@ -129,7 +129,11 @@ func (c *compiler) column(sc scope, pos config.Pos, col string) (config.Type, bo
 	}
 	t, ok := sc.source.Columns[col]
 	if !ok {
-		c.errs.Add(pos, "%s: source %q has no column %q (columns: %s)", sc.path, sc.source.Name, col, strings.Join(sc.source.Order, ", "))
+		if s := config.Suggest(col, sc.source.Order); s != "" {
+			c.errs.Add(pos, "%s: source %q has no column %q (did you mean %q?)", sc.path, sc.source.Name, col, s)
+		} else {
+			c.errs.Add(pos, "%s: source %q has no column %q (columns: %s)", sc.path, sc.source.Name, col, strings.Join(sc.source.Order, ", "))
+		}
 		return config.Type{}, false
 	}
 	return t, true
