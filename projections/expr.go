@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 			msg = fe.Message
 			p = c.cfg.TextPos(src, fe.Line, fe.Column+1, p)
 		}
-		c.errs.Add(p, "%s: invalid expression %q: %s", sc.path, *src, userTypes.Replace(msg))
+		c.errs.Add(p, "%s: invalid expression %q: %s%s", sc.path, *src, userTypes.Replace(msg), sqlHint(*src))
 		return nil
 	}
 	if rt := prog.Node().Type(); !fits(want, rt) {
@@ -87,6 +88,30 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 }
 
 var timeType = reflect.TypeFor[time.Time]()
+
+// sqlHints spot SQL written where expr-lang is expected, when an
+// expression does not compile, and say what to write.
+var sqlHints = []struct {
+	re   *regexp.Regexp
+	hint string
+}{
+	{regexp.MustCompile(`(^|[^=!<>])=($|[^=~])`), "write == to compare; = is SQL's"},
+	{regexp.MustCompile(`<>`), "write != for SQL's <>"},
+	{regexp.MustCompile(`(?i)\bis\s+(not\s+)?null\b`), "write == nil or != nil for SQL's IS [NOT] NULL"},
+	{regexp.MustCompile(`\b(AND|OR|NOT|IN)\b`), "and, or, not and in are lower case"},
+	{regexp.MustCompile(`(?i)\blike\b`), "use contains, startsWith, endsWith or matches for SQL's LIKE"},
+	{regexp.MustCompile(`\|\|`), "+ joins text; || is or"},
+	{regexp.MustCompile(`\bin\s*\(`), "in takes a list in brackets: in [1, 2]"},
+}
+
+func sqlHint(src string) string {
+	for _, h := range sqlHints {
+		if h.re.MatchString(src) {
+			return "; " + h.hint
+		}
+	}
+	return ""
+}
 
 // userTypes names the Go types an expression's values have (see Sample)
 // as expressions speak of them, in messages.
