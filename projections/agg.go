@@ -57,6 +57,10 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 			if f.Of == "" && fn != AggCount {
 				return nil // config.Load has asked for of:
 			}
+			if f.Of == "" {
+				c.errs.Add(f.Pos, "%s: count counts the rows of a group_by view's group, or with of: a one-to-many field declared before it (of: items)", path)
+				return nil
+			}
 			c.errs.Add(f.Pos, "%s: agg over %q needs a one-to-many field declared before it, or a group_by view", path, f.Of)
 			return nil
 		}

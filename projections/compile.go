@@ -129,6 +129,10 @@ func (c *compiler) column(sc scope, pos config.Pos, col string) (config.Type, bo
 	}
 	t, ok := sc.source.Columns[col]
 	if !ok {
+		if strings.Contains(col, ".") {
+			c.errs.Add(pos, "%s: source %q has no column %q (a field of a join is read with an expr: { expr: %q, type: … })", sc.path, sc.source.Name, col, col)
+			return config.Type{}, false
+		}
 		if s := config.Suggest(col, sc.source.Order); s != "" {
 			c.errs.Add(pos, "%s: source %q has no column %q (did you mean %q?)", sc.path, sc.source.Name, col, s)
 		} else {
