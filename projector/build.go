@@ -113,28 +113,48 @@ func (b *builder) load(ctx context.Context, rows []map[string]any, fields []*pro
 		if slices.ContainsFunc(l.by, func(c columnIn) bool { return len(c.vals) == 0 }) {
 			continue
 		}
-		found, err := b.tx.rowsByColumn(ctx, j.Source, l.by, nil, 0)
-		if err != nil {
-			return nil, err
+		cols := joinedCols(j)
+		var found []stateRow
+		if j.Where == nil {
+			var err error
+			if found, err = b.tx.rowsByColumn(ctx, j.Source, l.by, nil, 0); err != nil {
+				return nil, err
+			}
+		} else {
+			// A page at a time, keeping the rows the where passes: those
+			// the documents hold, where the rows it leaves out may be many
+			// more (the closed orders of a user, beside the open ones).
+			err := b.tx.eachRow(ctx, j.Source, l.by, nil, b.e.chunk, func(page []stateRow) error {
+				for _, r := range page {
+					if b.pass(j.Where, j.Source, r.Data) {
+						found = append(found, r)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
 		}
 		// In state key order, whatever order the store gave: rows that
 		// order_by leaves tied, and the several rows a one-to-one join may
 		// match, then come out the same in every store and every run.
 		slices.SortFunc(found, func(a, b stateRow) int { return strings.Compare(a.Key, b.Key) })
-		cols := joinedCols(j)
 		var children []map[string]any
 		for _, r := range found {
 			tv, ok := pick(r.Data, cols)
-			if !ok || !b.pass(j.Where, j.Source, r.Data) {
+			if !ok {
 				continue
 			}
 			t, _ := docID(tv)
 			res.byTuple[t] = append(res.byTuple[t], r.Data)
 			children = append(children, r.Data)
 		}
-		if res.nested, err = b.load(ctx, children, j.Fields, j.Source); err != nil {
+		nested, err := b.load(ctx, children, j.Fields, j.Source)
+		if err != nil {
 			return nil, err
 		}
+		res.nested = nested
 	}
 	return jd, nil
 }
