@@ -335,8 +335,11 @@ func (v *validator) sources() {
 	for i := range c.Sources {
 		e := &c.Sources[i]
 		s := &e.Value
-		if !validName(e.Key) || len(e.Key) > maxSourceName {
+		switch {
+		case !validName(e.Key) || len(e.Key) > maxSourceName:
 			v.add(e.KeyPos, "source name must be lowercase letters, digits and _, not starting with a digit (at most %d: its state table is state_<name>), got %q", maxSourceName, e.Key)
+		case slices.Contains(OwnTables, "state_"+e.Key):
+			v.add(e.KeyPos, "source name %q would make its state table state_%s, one of projector's own tables: rename the source", e.Key, e.Key)
 		}
 		label := describe([]string{"sources", e.Key})
 		if !v.usable(s) {

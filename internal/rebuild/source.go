@@ -249,7 +249,7 @@ func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *s
 	if len(cols) == 0 {
 		cols = src.Order
 	}
-	row := "to_jsonb(t)"
+	row := "to_jsonb(t.*)" // t alone would be a column named t, if the table has one
 	if len(cols) > 0 {
 		parts := make([]string, 0, 2*len(cols))
 		for _, c := range cols {
