@@ -302,7 +302,7 @@ func BenchmarkHandler(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				w := httptest.NewRecorder()
-				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, fmt.Sprintf(c.path, 1+i%10_000), nil))
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://localhost"+fmt.Sprintf(c.path, 1+i%10_000), nil))
 				if w.Code != http.StatusOK {
 					b.Fatal(w.Code, w.Body.String())
 				}

@@ -5,9 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -73,7 +77,35 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.writeError(w, r, notFound("no such endpoint; see /v1/openapi.json"))
 	}))
-	return mux
+	if s.HasTokens() {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Open, the API listens on loopback only; but a web page can reach
+		// a loopback server by DNS rebinding (its own name resolving to
+		// 127.0.0.1), and read the answers as its own origin's. Such a
+		// request still names the page's host: only one addressed to a
+		// loopback name is served.
+		if !loopbackHost(r.Host) {
+			s.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "host_not_allowed", kind: ErrBadRequest,
+				Message: "without " + TokensEnv + " the API serves requests addressed to localhost, 127.0.0.1 or [::1] only"})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHost reports whether a Host header names this machine's loopback.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // readFunc is a document endpoint's read of a request it has checked: it
@@ -174,11 +206,38 @@ func (s *Server) refreshES(ctx context.Context, name string) error {
 	if v.ES == nil || s.es == nil {
 		return nil // Search answers that it cannot search this view
 	}
-	err := s.es.refresh(ctx, v.ES.Alias)
+	// A refresh costs Elasticsearch a segment: one is done only when the
+	// daemons acknowledged writes since the last one began (the
+	// watermarks moved), one at a time per alias, so that readers adding
+	// min_position to every search do not make one each.
+	r, _ := s.refreshes.LoadOrStore(v.ES.Alias, &refreshed{})
+	last := r.(*refreshed)
+	last.mu.Lock()
+	defer last.mu.Unlock()
+	marks, err := s.watermarks(ctx, "")
+	if err != nil {
+		return err
+	}
+	seen := fmt.Sprint(marks)
+	if last.ok && seen == last.marks {
+		return nil
+	}
+	err = s.es.refresh(ctx, v.ES.Alias)
 	if e := esUndeployed(v, err); e != nil {
 		return e
 	}
+	if err == nil {
+		last.marks, last.ok = seen, true
+	}
 	return err
+}
+
+// refreshed is the last refresh of an alias: the watermarks read before
+// it began, whose writes it made visible.
+type refreshed struct {
+	mu    sync.Mutex
+	marks string
+	ok    bool
 }
 
 func (s *Server) handleViews(w http.ResponseWriter, r *http.Request) {

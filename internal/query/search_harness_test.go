@@ -138,7 +138,7 @@ func (tk *tickets) list(q string) []string {
 func (tk *tickets) get(path string) (int, map[string]any) {
 	tk.t.Helper()
 	rec := httptest.NewRecorder()
-	tk.s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	tk.s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://localhost"+path, nil))
 	var body map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		tk.t.Fatalf("GET %s: %d: not a JSON object: %q", path, rec.Code, rec.Body)

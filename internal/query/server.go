@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -58,6 +59,7 @@ type Options struct {
 // `projector serve`, inside `projector run --serve`, or under the CLI's
 // `projector query` without HTTP.
 type Server struct {
+	refreshes sync.Map // Elasticsearch alias → *refreshed
 	opts      Options
 	log       *slog.Logger
 	plan      *projections.Plan
