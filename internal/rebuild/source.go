@@ -508,44 +508,53 @@ func (r *run) deleteStateRows(ctx context.Context, src *projections.Source, seen
 		return nil
 	}
 	table := pgx.Identifier{r.env.Registry.Schema(), "state_" + src.Name}.Sanitize()
-	rows, err := r.env.Pool.Query(ctx, `SELECT key, data, pos_hi, pos_lo FROM `+table+` WHERE NOT deleted AND `+cond, arg)
-	if err != nil {
-		return fmt.Errorf("list the state of %s: %w", src.Name, err)
+	// A page of rows at a time, deleted before the next is read: what a
+	// rebuild holds is bounded by its chunk, not by the rows gone.
+	for after, first := "", true; ; first = false {
+		rows, err := r.env.Pool.Query(ctx, `SELECT key, data, pos_hi, pos_lo FROM `+table+` WHERE NOT deleted AND `+cond+
+			` AND ($2 OR key > $3) ORDER BY key LIMIT $4`, arg, first, after, r.opts.Chunk)
+		if err != nil {
+			return fmt.Errorf("list the state of %s: %w", src.Name, err)
+		}
+		var gone []debezium.Change
+		n := 0
+		for rows.Next() {
+			var id string
+			var data []byte
+			var pos debezium.Position
+			if err := rows.Scan(&id, &data, &pos.Hi, &pos.Lo); err != nil {
+				rows.Close()
+				return err
+			}
+			n, after = n+1, id
+			if seen[id] {
+				continue
+			}
+			var row map[string]any
+			d := json.NewDecoder(strings.NewReader(string(data)))
+			d.UseNumber()
+			if err := d.Decode(&row); err != nil {
+				rows.Close()
+				return fmt.Errorf("decode the state of %s: %w", src.Name, err)
+			}
+			key := make(map[string]any, len(src.Key))
+			for _, k := range src.Key {
+				key[k] = row[k]
+			}
+			gone = append(gone, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpDelete, Key: key, Before: key, Position: at(pos)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("list the state of %s: %w", src.Name, err)
+		}
+		if len(gone) > 0 {
+			if err := r.env.Engine.ProcessChanges(ctx, src.Name, gone); err != nil {
+				return err
+			}
+			r.res.SourceDeleted += int64(len(gone))
+		}
+		if n < r.opts.Chunk {
+			return nil
+		}
 	}
-	var gone []debezium.Change
-	for rows.Next() {
-		var id string
-		var data []byte
-		var pos debezium.Position
-		if err := rows.Scan(&id, &data, &pos.Hi, &pos.Lo); err != nil {
-			rows.Close()
-			return err
-		}
-		if seen[id] {
-			continue
-		}
-		var row map[string]any
-		d := json.NewDecoder(strings.NewReader(string(data)))
-		d.UseNumber()
-		if err := d.Decode(&row); err != nil {
-			rows.Close()
-			return fmt.Errorf("decode the state of %s: %w", src.Name, err)
-		}
-		key := make(map[string]any, len(src.Key))
-		for _, k := range src.Key {
-			key[k] = row[k]
-		}
-		gone = append(gone, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpDelete, Key: key, Before: key, Position: at(pos)})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list the state of %s: %w", src.Name, err)
-	}
-	for chunk := range slices.Chunk(gone, r.opts.Chunk) {
-		if err := r.env.Engine.ProcessChanges(ctx, src.Name, chunk); err != nil {
-			return err
-		}
-		r.res.SourceDeleted += int64(len(chunk))
-	}
-	return nil
 }
