@@ -266,7 +266,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	for _, p := range s.probes {
 		if p.down != nil {
 			for _, c := range p.components {
-				eng.ReportHealth(c, p.down)
+				eng.ReportHealth(c, publicCause(p.down))
 			}
 		}
 	}
