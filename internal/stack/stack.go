@@ -176,6 +176,8 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		aliased, err = start.setUp(ctx, served, probeTimeout)
 		switch {
 		case err == nil:
+		case errors.Is(err, elasticsearch.ErrForeignTemplate):
+			return nil, configErr(fmt.Errorf("elasticsearch sink: %w", err))
 		case ctx.Err() != nil || !esOutage(err): // stopped, or refused
 			return nil, fmt.Errorf("elasticsearch sink: %w", err)
 		default:

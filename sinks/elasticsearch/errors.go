@@ -31,6 +31,9 @@ var (
 	// ErrAliasMismatch reports a SwapAlias whose alias was not on the
 	// expected generation: someone else moved it.
 	ErrAliasMismatch = errors.New("elasticsearch: alias not on the expected generation")
+	// ErrForeignTemplate reports an index template of the alias's name that
+	// projector did not make, which it will not overwrite.
+	ErrForeignTemplate = errors.New("elasticsearch: index template of another owner")
 )
 
 // APIError is an error Elasticsearch returned, for one bulk item or a whole

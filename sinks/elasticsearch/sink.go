@@ -335,6 +335,37 @@ func (s *Sink) yieldAlias(ctx context.Context, v *view) error {
 	return nil
 }
 
+// ownTemplate refuses to overwrite an index template named as v's alias
+// that projector did not make: Elasticsearch's own (logs, metrics,
+// synthetics: the cluster's data streams would lose their mappings), or
+// another application's.
+func (s *Sink) ownTemplate(ctx context.Context, v *view) error {
+	var got struct {
+		IndexTemplates []struct {
+			Name          string `json:"name"`
+			IndexTemplate struct {
+				Meta struct {
+					ManagedBy string `json:"managed_by"`
+				} `json:"_meta"`
+			} `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	status, err := s.call(ctx, http.MethodGet, "/_index_template/"+url.PathEscape(v.Alias), nil, &got)
+	switch {
+	case status == http.StatusNotFound:
+		return nil
+	case err != nil:
+		return fmt.Errorf("elasticsearch: view %s: get index template: %w", v.Name, err)
+	}
+	for _, t := range got.IndexTemplates {
+		if t.Name == v.Alias && t.IndexTemplate.Meta.ManagedBy != "projector" {
+			return fmt.Errorf("elasticsearch: view %s: %w: the index template %q exists and is not projector's (Elasticsearch's own, or another application's): give the view another index name",
+				v.Name, ErrForeignTemplate, v.Alias)
+		}
+	}
+	return nil
+}
+
 // CreateIndices is Setup without the aliases: the index templates and the
 // generation indices. A rebuild creates its generation so, leaving the
 // alias to the swap even where it does not exist yet: readers must not
@@ -343,6 +374,9 @@ func (s *Sink) CreateIndices(ctx context.Context) error {
 	for _, v := range s.order {
 		tmpl, err := templateBody(&v.View)
 		if err != nil {
+			return err
+		}
+		if err := s.ownTemplate(ctx, v); err != nil {
 			return err
 		}
 		if _, err := s.call(ctx, http.MethodPut, "/_index_template/"+v.Alias, tmpl, nil); err != nil {
