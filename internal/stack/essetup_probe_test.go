@@ -4,13 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
-
-	"github.com/projectorhq/projector/sinks/elasticsearch/esfake"
 )
 
 // TestElasticsearchDownAtStartSetUpByProbe: with Elasticsearch down at
@@ -19,18 +15,7 @@ import (
 // as long as no change came. The probe sets the sink up once the cluster
 // answers, and the store is ready with its alias in place.
 func TestElasticsearchDownAtStartSetUpByProbe(t *testing.T) {
-	fake := esfake.New()
-	var up atomic.Bool
-	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up.Load() {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, `{"error":{"type":"master_not_discovered_exception","reason":"no master"},"status":503}`)
-			return
-		}
-		fake.ServeHTTP(w, r)
-	}))
-	defer gate.Close()
+	gate, up, _ := downElasticsearch(t)
 	cfg, plan := esItemsPlan(t, gate.URL)
 	st, err := Wire(context.Background(), cfg, plan, nil)
 	if err != nil {

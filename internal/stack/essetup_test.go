@@ -21,23 +21,7 @@ import (
 // (written before them, it would make Elasticsearch create the alias's
 // name as an index with guessed mappings).
 func TestElasticsearchDownAtStart(t *testing.T) {
-	fake := esfake.New()
-	var up atomic.Bool
-	refused := make(chan struct{}, 64) // a request answered 503
-	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up.Load() {
-			select {
-			case refused <- struct{}{}:
-			default:
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, `{"error":{"type":"master_not_discovered_exception","reason":"no master"},"status":503}`)
-			return
-		}
-		fake.ServeHTTP(w, r)
-	}))
-	defer gate.Close()
+	gate, up, refused := downElasticsearch(t)
 	cfg, plan := esItemsPlan(t, gate.URL)
 	st, err := Wire(context.Background(), cfg, plan, nil)
 	if err != nil {
@@ -84,4 +68,27 @@ func TestElasticsearchDownAtStart(t *testing.T) {
 	if got := get("/items/_doc/1"); !strings.Contains(got, `"widget"`) {
 		t.Errorf("document 1 through the alias: %s", got)
 	}
+}
+
+// downElasticsearch is esfake behind a gate that answers 503 (no master)
+// until up is set; refused gets a value for each request it refused.
+func downElasticsearch(t *testing.T) (gate *httptest.Server, up *atomic.Bool, refused chan struct{}) {
+	fake := esfake.New()
+	up = new(atomic.Bool)
+	refused = make(chan struct{}, 64)
+	gate = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			select {
+			case refused <- struct{}{}:
+			default:
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":{"type":"master_not_discovered_exception","reason":"no master"},"status":503}`)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	return gate, up, refused
 }
