@@ -63,7 +63,7 @@ type repeat struct {
 
 func (h quiet) Handle(ctx context.Context, r slog.Record) error {
 	var key strings.Builder
-	key.WriteString(r.Message)
+	key.WriteString(r.Level.String() + " " + r.Message)
 	r.Attrs(func(a slog.Attr) bool {
 		key.WriteString("\x00" + a.String())
 		return true

@@ -1,6 +1,10 @@
 package projector
 
 import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,13 +115,20 @@ func (h *health) report(component, reporter string, err error) {
 	}
 }
 
-// Problems returns what keeps the engine from being ready: component → error.
+// Problems returns what keeps the engine from being ready: component → error
+// (PublicCause's words: readiness is read by anyone reaching the admin
+// port), the engine's own writes' before a check's.
 func (e *Engine) Problems() map[string]string {
 	e.health.mu.Lock()
 	defer e.health.mu.Unlock()
+	keys := slices.SortedFunc(maps.Keys(e.health.errs), func(a, b healthKey) int {
+		return cmp.Or(strings.Compare(a.component, b.component), strings.Compare(a.reporter, b.reporter))
+	})
 	out := map[string]string{}
-	for k, v := range e.health.errs {
-		out[k.component] = v.Error()
+	for _, k := range keys {
+		if _, ok := out[k.component]; !ok {
+			out[k.component] = PublicCause(e.health.errs[k]).Error()
+		}
 	}
 	return out
 }

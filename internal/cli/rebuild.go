@@ -20,6 +20,7 @@ import (
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/stack"
 	"github.com/projectorhq/projector/projections"
 )
 
@@ -165,6 +166,9 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	defer stop()
 	env, err := rebuild.Open(ctx, cfg, plan, log)
 	if err != nil {
+		if stack.RefusedPostgres(err) {
+			return usageError(fmt.Errorf("stores.postgres.url: %w", err)) // as run: no retry fixes it
+		}
 		return &exitError{code: ExitFailure, err: err}
 	}
 	defer env.Close()

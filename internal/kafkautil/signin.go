@@ -99,6 +99,9 @@ func (c *tokenCache) Token() (*oauth2.Token, error) {
 	}
 	t, err := c.fetch()
 	if err != nil {
+		if c.cur != nil && time.Now().Before(c.cur.Expiry) {
+			return c.cur, nil // not expired yet: the next sign-in asks again
+		}
 		return nil, err
 	}
 	if t.Expiry.IsZero() {

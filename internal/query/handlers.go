@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -210,10 +209,14 @@ func (s *Server) refreshES(ctx context.Context, name string) error {
 	// daemons acknowledged writes since the last one began (the
 	// watermarks moved), one at a time per alias, so that readers adding
 	// min_position to every search do not make one each.
-	r, _ := s.refreshes.LoadOrStore(v.ES.Alias, &refreshed{})
+	r, _ := s.refreshes.LoadOrStore(v.ES.Alias, &refreshed{turn: make(chan struct{}, 1)})
 	last := r.(*refreshed)
-	last.mu.Lock()
-	defer last.mu.Unlock()
+	select { // a hung refresh must not hold others past their deadline
+	case last.turn <- struct{}{}:
+		defer func() { <-last.turn }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	marks, err := s.watermarks(ctx, "")
 	if err != nil {
 		return err
@@ -235,7 +238,7 @@ func (s *Server) refreshES(ctx context.Context, name string) error {
 // refreshed is the last refresh of an alias: the watermarks read before
 // it began, whose writes it made visible.
 type refreshed struct {
-	mu    sync.Mutex
+	turn  chan struct{} // held by the request refreshing
 	marks string
 	ok    bool
 }

@@ -132,6 +132,9 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 	}
 	s.closers = append(s.closers, s.pool.Close)
 	if err := s.pool.Ping(ctx); err != nil {
+		if stack.RefusedPostgres(err) {
+			return nil, fmt.Errorf("%w: stores.postgres.url: %w", ErrConfig, err) // as run: no retry fixes it
+		}
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := s.connectRedis(ctx, cfg); err != nil {

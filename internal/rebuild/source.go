@@ -114,9 +114,9 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 	if err != nil {
 		return err
 	}
-	conn, err := pgx.Connect(ctx, r.sourceURL(src.Name))
+	conn, err := r.connectSource(ctx, src)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
 
@@ -341,12 +341,27 @@ func (q *sourceQuery) bounds(ctx context.Context, tx pgx.Tx, n int) ([][]string,
 	return pgx.CollectRows(rows, pgx.RowTo[[]string])
 }
 
+// connectSource connects to src's database, its values read as Debezium
+// sends them whatever the database's or role's defaults: floats in their
+// shortest exact digits (as stack.PoolConfig's sessions), bytea in hex.
+func (r *run) connectSource(ctx context.Context, src *projections.Source) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, r.sourceURL(src.Name))
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SET extra_float_digits = 1; SET bytea_output = 'hex'`); err != nil {
+		_ = conn.Close(context.Background())
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return conn, nil
+}
+
 // readRange reads the rows of one key range in the exported snapshot and
 // sends them page by page.
 func (r *run) readRange(ctx context.Context, src *projections.Source, q *sourceQuery, snapshot string, lo, hi []string, pages chan<- []sourceRow) error {
-	conn, err := pgx.Connect(ctx, r.sourceURL(src.Name))
+	conn, err := r.connectSource(ctx, src)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})

@@ -104,7 +104,7 @@ func (s *setUpFirst) ensure(ctx context.Context) error {
 		return err
 	}
 	if err := s.note(ctx, aliased); err != nil {
-		return err
+		return registryError{err}
 	}
 	s.done.Store(true)
 	return nil

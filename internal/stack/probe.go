@@ -2,25 +2,21 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/internal/redisconn"
+	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
@@ -162,7 +158,7 @@ func watch(ctx context.Context, p probe, interval time.Duration, report func(str
 			err = fmt.Errorf("does not answer: %w", err)
 		}
 		for _, c := range p.components {
-			report(c, publicCause(err))
+			report(c, projector.PublicCause(err))
 		}
 		switch {
 		case err != nil && last == nil:
@@ -177,36 +173,4 @@ func watch(ctx context.Context, p probe, interval time.Duration, report func(str
 		case <-tick.C:
 		}
 	}
-}
-
-// publicCause is what readiness, which anyone reaching the admin port
-// reads, says of a probe that failed (err's text up to its first ": ",
-// then the kind of failure): a connection failure by its kind
-// alone, since its text names the store's role, database, host and port
-// (the log line has them all); anything else, projector's own findings and
-// a store's refusals, as it is.
-func publicCause(err error) error {
-	var connect *pgconn.ConnectError
-	var op *net.OpError
-	var dns *net.DNSError
-	var pgErr *pgconn.PgError
-	var kind string
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &dns):
-		kind = "host not found"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		kind = "connection refused"
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
-		kind = "timed out"
-	case errors.As(err, &connect) && errors.As(err, &pgErr):
-		kind = "refused, SQLSTATE " + pgErr.Code
-	case errors.As(err, &connect) || errors.As(err, &op):
-		kind = "cannot connect"
-	default:
-		return err
-	}
-	label, _, _ := strings.Cut(err.Error(), ": ") // "does not answer", "… at start"
-	return fmt.Errorf("%s: %s (the log says more)", label, kind)
 }

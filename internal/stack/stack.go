@@ -92,7 +92,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	s.Pool = pool
 	s.closers = append(s.closers, pool.Close)
 	if err := pool.Ping(ctx); err != nil {
-		if refusedPostgres(err) {
+		if RefusedPostgres(err) {
 			// As Redis's credentials: a setting no retry fixes.
 			return nil, configErr(fmt.Errorf("stores.postgres.url: %w", err))
 		}
@@ -268,7 +268,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	for _, p := range s.probes {
 		if p.down != nil {
 			for _, c := range p.components {
-				eng.ReportHealth(c, publicCause(p.down))
+				eng.ReportHealth(c, projector.PublicCause(p.down))
 			}
 		}
 	}
@@ -346,10 +346,10 @@ func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, 
 	return nil, nil
 }
 
-// refusedPostgres is a PostgreSQL that answered and refused the connection
+// RefusedPostgres is a PostgreSQL that answered and refused the connection
 // for the URL's settings: the role or its password (SQLSTATE class 28), or
 // the database (3D000).
-func refusedPostgres(err error) bool {
+func RefusedPostgres(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "28") || pgErr.Code == "3D000")
 }
