@@ -142,10 +142,7 @@ func CheckListen(addr string, withTokens bool) error {
 	if err != nil {
 		return fmt.Errorf("%w: listen address %q: %w", ErrConfig, addr, err)
 	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if loopbackHost(host) {
 		return nil
 	}
 	return fmt.Errorf("%w: without %s the query API is open to anyone who can connect: it listens only on a loopback address (127.0.0.1, ::1), not %q",

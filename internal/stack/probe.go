@@ -16,7 +16,6 @@ import (
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/internal/redisconn"
-	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
@@ -158,7 +157,7 @@ func watch(ctx context.Context, p probe, interval time.Duration, report func(str
 			err = fmt.Errorf("does not answer: %w", err)
 		}
 		for _, c := range p.components {
-			report(c, projector.PublicCause(err))
+			report(c, err)
 		}
 		switch {
 		case err != nil && last == nil:

@@ -268,7 +268,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	for _, p := range s.probes {
 		if p.down != nil {
 			for _, c := range p.components {
-				eng.ReportHealth(c, projector.PublicCause(p.down))
+				eng.ReportHealth(c, p.down)
 			}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/projector"
 )
 
 // notChecked is a store's problem until its first ping answers.
@@ -92,7 +93,9 @@ func (s *Stores) report(component string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
-		s.problems[component] = err.Error()
+		// In words anyone reaching the admin port may read, as the
+		// engine's (Engine.Problems).
+		s.problems[component] = projector.PublicCause(err).Error()
 	} else {
 		delete(s.problems, component)
 	}
