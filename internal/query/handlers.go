@@ -27,7 +27,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/views", s.instrument("views", s.handleViews))
 	mux.HandleFunc("GET /v1/openapi.json", s.instrument("openapi", s.handleOpenAPI))
-	mux.HandleFunc("GET /v1/views/{view}/docs/{id}", s.instrument("get", s.docs(false, func(r *http.Request, params url.Values) (readFunc, error) {
+	get := s.instrument("get", s.docs(false, func(r *http.Request, params url.Values) (readFunc, error) {
 		if err := allowParams(params, "min_position", "wait"); err != nil {
 			return nil, err
 		}
@@ -41,7 +41,11 @@ func (s *Server) Handler() http.Handler {
 			return nil, err
 		}
 		return func(ctx context.Context) ([]byte, error) { return s.get(ctx, req) }, nil
-	})))
+	}))
+	mux.HandleFunc("GET /v1/views/{view}/docs/{id}", get)
+	// A text key may be the empty string: its document is at the empty
+	// path segment, where {id} matches nothing.
+	mux.HandleFunc("GET /v1/views/{view}/docs/{$}", get)
 	mux.HandleFunc("GET /v1/views/{view}/docs", s.instrument("list", s.docs(false, func(r *http.Request, params url.Values) (readFunc, error) {
 		req, err := s.prepareList(r.PathValue("view"), params)
 		if err != nil {

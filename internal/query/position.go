@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +75,8 @@ func (m minPosition) format(p debezium.Position) string {
 }
 
 // parsePositions reads the min_position parameters and header values of
-// a read of v, and refuses a position on a source v does not read.
+// a read of v, and refuses a position on a source v does not read: waiting
+// on it says nothing about the view.
 func (s *Server) parsePositions(v *view, values []string) ([]minPosition, error) {
 	var out []minPosition
 	for _, val := range values {
@@ -95,36 +95,26 @@ func (s *Server) parsePositions(v *view, values []string) ([]minPosition, error)
 			}
 		}
 	}
-	return out, readsSources(v, out)
+	return out, nil
 }
 
-// readsSources refuses a position on a source the view does not read:
-// waiting on it says nothing about the view, and its progress is none of
-// the business of a token that may read this view only.
-func readsSources(v *view, positions []minPosition) error {
-	for _, mp := range positions {
-		if !slices.Contains(v.Sources, mp.Source) {
-			return badRequest("bad_position", "min_position", "view %s does not read source %s", v.Name, mp.Source)
-		}
-	}
-	return nil
-}
-
-// parsePosition reads one "<source>:<position>" of a read of v; v names
-// the sources to suggest when the item names none.
+// parsePosition reads one "<source>:<position>" of a read of v. Only the
+// sources v reads are looked up: a position on any other is refused with
+// the same words whether or not the configuration declares it, so that a
+// token that may read v only learns nothing of the other sources.
 func (s *Server) parsePosition(v *view, item string) (minPosition, error) {
-	// Source names may themselves contain ':'; the longest declared name
-	// the item starts with wins.
+	// Source names may themselves contain ':'; the longest name the item
+	// starts with wins.
 	var src string
-	for _, ps := range s.plan.Sources {
-		if strings.HasPrefix(item, ps.Name+":") && len(ps.Name) > len(src) {
-			src = ps.Name
+	for _, name := range v.Sources {
+		if strings.HasPrefix(item, name+":") && len(name) > len(src) {
+			src = name
 		}
 	}
 	if src == "" {
 		reads := strings.Join(v.Sources, ", ")
 		if name, _, ok := strings.Cut(item, ":"); ok && name != "" {
-			return minPosition{}, fmt.Errorf("unknown source %q (view %s reads %s)", echo(name), v.Name, reads)
+			return minPosition{}, fmt.Errorf("view %s does not read source %q (it reads %s)", v.Name, echo(name), reads)
 		}
 		return minPosition{}, fmt.Errorf("want SOURCE:POSITION, with SOURCE one of the sources view %s reads (%s)", v.Name, reads)
 	}

@@ -31,7 +31,7 @@ func TestParsePosition(t *testing.T) {
 		{"nosuch:1", minPosition{}},
 		{"1", minPosition{}},
 	} {
-		got, err := s.parsePosition(&view{Name: "ov", Sources: []string{"orders", "users"}}, c.in)
+		got, err := s.parsePosition(&view{Name: "ov", Sources: []string{"orders", "users", "a:b"}}, c.in)
 		if c.want.Source == "" {
 			if err == nil {
 				t.Errorf("%q: accepted as %+v", c.in, got)

@@ -53,15 +53,15 @@ func TestRepeatedNumberParams(t *testing.T) {
 	}
 }
 
-// TestMinPositionUnknownSource: a position naming no declared source
-// says that source is unknown and lists those the view reads; one of a
-// declared source the view does not read keeps its own message, from the
-// API and from `projector query`.
+// TestMinPositionUnknownSource: a position naming a source the view does
+// not read lists those it reads, in the same words whether the source is
+// declared or not (a token that may read orders only learns nothing of
+// the others), from the API and from `projector query`.
 func TestMinPositionUnknownSource(t *testing.T) {
 	s := newShop(t, shopOptions{})
 	fill(s)
-	const unknown = `min_position "nosrc:0/1": unknown source "nosrc" (view orders reads orders, users)`
-	const notRead = "view orders does not read source lines"
+	const unknown = `min_position "nosrc:0/1": view orders does not read source "nosrc" (it reads orders, users)`
+	const notRead = `min_position "lines:0/1": view orders does not read source "lines" (it reads orders, users)`
 	const noSource = `min_position "0": want SOURCE:POSITION, with SOURCE one of the sources view orders reads (orders, users)`
 	for _, c := range []struct{ position, want string }{
 		{"nosrc:0/1", unknown},
