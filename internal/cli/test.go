@@ -12,7 +12,8 @@ import (
 )
 
 func newTest(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var printDocs bool
+	cmd := &cobra.Command{
 		Use:   "test FILE|DIR...",
 		Short: "Run projection test cases without external services",
 		Long: `test runs YAML test cases against the projection engine, in memory: each case
@@ -22,6 +23,10 @@ absence. A directory runs its *.yaml and *.yml files that have config: or
 cases: at their top, and skips the others (a projector config beside them).
 The configuration's connection settings (kafka, stores, admin) are not
 checked, nor their variables needed.
+
+A failure is printed at its file:line, followed by the document the
+engine computed, as YAML to paste into the case. --print prints every
+case's documents, as expect: and absent: sections, to start a case from.
 
 Every file is run, and a summary printed. Exit status: 0 when every case
 passes, 1 when a case fails, 2 when a test file is malformed.`,
@@ -43,6 +48,11 @@ passes, 1 when a case fails, 2 when a test file is malformed.`,
 					broken++
 					fmt.Fprintf(g.stderr, "projector: %s: %v\n", path, err)
 					continue
+				}
+				if printDocs {
+					for _, c := range res.Cases {
+						fmt.Fprintln(g.stdout, c)
+					}
 				}
 				for _, fl := range projtest.Sorted(res.Failures) {
 					fmt.Fprintln(g.stdout, fl)
@@ -67,6 +77,8 @@ passes, 1 when a case fails, 2 when a test file is malformed.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&printDocs, "print", false, "print the documents each case leaves in the views")
+	return cmd
 }
 
 func runTestFile(cmd *cobra.Command, path string) (*projtest.Result, error) {

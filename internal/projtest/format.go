@@ -61,9 +61,10 @@ type Given struct {
 	Key, Value []byte
 	Headers    []debezium.Header // in the order written
 	// A short record.
-	Source        string
-	Op            string
-	Before, After map[string]any
+	Source            string
+	Op                string
+	Before, After     map[string]any
+	BeforeAt, AfterAt *yaml.Node // their mappings, where an unknown column is
 }
 
 // Expect is a document a view must hold, as a subset of its fields.
@@ -422,9 +423,9 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 			}
 			row := value(v).(map[string]any)
 			if k.Value == "before" {
-				g.Before = row
+				g.Before, g.BeforeAt = row, v
 			} else {
-				g.After = row
+				g.After, g.AfterAt = row, v
 			}
 		default:
 			return p.errf(k, "unknown key %q (want topic, key, value, headers for a Debezium record; source, op, before, after for a short one)", k.Value)

@@ -1,6 +1,7 @@
 package projtest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,22 +25,11 @@ import (
 	"github.com/projectorhq/projector/sinks"
 )
 
-// Failure is one unmet expectation, at its file:line.
-type Failure struct {
-	File string
-	Line int
-	Case string
-	Msg  string
-}
-
-func (f Failure) String() string {
-	return fmt.Sprintf("%s:%d: case %q: %s", f.File, f.Line, f.Case, f.Msg)
-}
-
 // Result is the outcome of a file's cases.
 type Result struct {
 	Passed, Failed int
 	Failures       []Failure
+	Cases          []CaseDocs // every case's documents, in the file's order
 }
 
 // Run runs every case of a file, each on a fresh in-memory engine. The
@@ -59,10 +49,11 @@ func Run(ctx context.Context, f *File) (*Result, error) {
 	}
 	res := &Result{}
 	for _, c := range f.Cases {
-		fails, err := runCase(ctx, f, plan, decs, c)
+		fails, docs, err := runCase(ctx, f, plan, decs, c)
 		if err != nil {
 			return nil, err
 		}
+		res.Cases = append(res.Cases, docs)
 		if len(fails) == 0 {
 			res.Passed++
 			continue
@@ -107,6 +98,9 @@ func check(f *File, plan *projections.Plan) []error {
 		for _, g := range c.Given {
 			if g.Source != "" && plan.Source(g.Source) == nil {
 				p.report(p.errf(at(g.At, g.Line), "unknown source %q (known: %s)", g.Source, strings.Join(sourceNames(plan), ", ")))
+			}
+			if src := plan.Source(g.Source); src != nil {
+				unknownColumns(p, src, g)
 			}
 			if g.Topic != "" && !topics[g.Topic] {
 				p.report(p.errf(at(g.At, g.Line), "unknown topic %q: no source reads it (known: %s)", g.Topic, strings.Join(slices.Sorted(maps.Keys(topics)), ", ")))
@@ -170,7 +164,7 @@ func (s *docSink) Write(_ context.Context, docs []sinks.Doc) error {
 	return nil
 }
 
-func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoders, c *Case) ([]Failure, error) {
+func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoders, c *Case) ([]Failure, CaseDocs, error) {
 	sink := &docSink{docs: map[string]sinks.Doc{}}
 	views := make([]string, 0, len(plan.Views))
 	for _, v := range plan.Views {
@@ -178,7 +172,7 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 	}
 	eng, err := projector.New(projector.Options{Plan: plan, Memory: true, Sinks: []projector.Route{{Sink: sink, Views: views}}})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, f.Path, err)
+		return nil, CaseDocs{}, fmt.Errorf("%w: %s: %w", ErrMalformed, f.Path, err)
 	}
 	var fails []Failure
 	fail := func(line int, format string, args ...any) {
@@ -209,19 +203,24 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 	for _, e := range c.Expect {
 		d, ok := sink.find(plan.View(e.View), e.ID)
 		if !ok || d.Deleted {
-			fail(e.Line, "view %s doc %s: missing, want a document", e.View, e.ID)
+			fail(e.Line, "view %s doc %s: %s", e.View, e.ID, sink.missing(e.View, cmp.Or(d.ID, e.ID)))
 			continue
 		}
+		from := len(fails)
 		for _, m := range match("", e.Fields, d.Fields, shape{fields: plan.View(e.View).Fields}) {
 			fail(m.line, "view %s doc %s: %s", e.View, e.ID, m.msg)
+		}
+		if len(fails) > from {
+			fails[from+lastAt(fails[from:])].Actual = actual(d)
 		}
 	}
 	for _, a := range c.Absent {
 		if d, ok := sink.find(plan.View(a.View), a.ID); ok && !d.Deleted {
-			fail(a.Line, "view %s doc %s: present, want absent: %s", a.View, a.ID, show(d.Fields))
+			fail(a.Line, "view %s doc %s: present, want absent", a.View, a.ID)
+			fails[len(fails)-1].Actual = actual(d)
 		}
 	}
-	return fails, nil
+	return fails, caseDocs(f, c, sink), nil
 }
 
 // positions orders a case's given records as they are written, per
