@@ -166,6 +166,15 @@ func TestConsumerLagWhileReplayingPastBatchesInFlight(t *testing.T) {
 	for _, r := range recs {
 		prod.Produce(context.Background(), r, nil)
 	}
+	// The client holds the records until it knows the topic's partitions,
+	// and it makes the partition known only once all of them are in its
+	// buffer: flushed before, they could go in several requests, cut
+	// wherever the metadata answer lands, and the consumer would poll
+	// them as several batches.
+	waitCond(t, "the producer knows the partition", time.Minute, func() bool {
+		leader, _, _ := prod.PartitionLeader(recs[0].Topic, 0)
+		return leader >= 0
+	})
 	if err := prod.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
