@@ -9,59 +9,36 @@ import (
 	"github.com/projectorhq/projector/internal/redisconn"
 )
 
-// redisClient is the client gets read Redis with. Made while Redis did not
-// answer (see stack.OpenRedis), it is a single-node client that does not
-// know whether its server is a Redis Cluster node: until the server says,
-// each read asks first, and a cluster node has it replaced by a cluster
-// client, which follows the slots; the single-node one would meet MOVED
-// for every key of another master, for as long as the server runs.
+// redisClient is the client gets read Redis with: c as stack.OpenRedis
+// made it of url with tune, and known as it said. Made while Redis did not
+// answer, c is a single-node client that does not know whether its server
+// is a Redis Cluster node: until the server says, each read asks first,
+// and a cluster node has it replaced by a cluster client, which follows
+// the slots (see redisconn.Deferred, which the daemon's Redis sink uses
+// too).
 type redisClient struct {
-	url  string
-	tune redisconn.Tuning
+	url   string
+	tune  redisconn.Tuning
+	c     goredis.UniversalClient
+	known bool
 
-	mu      sync.Mutex
-	c       goredis.UniversalClient
-	known   bool
-	retired []goredis.UniversalClient // replaced, closed with the server: reads may still use them
+	once     sync.Once
+	deferred *redisconn.Deferred // of the fields above, at the first use
 }
 
-// client returns the client to read with.
+func (r *redisClient) resolver() *redisconn.Deferred {
+	r.once.Do(func() { r.deferred = redisconn.NewDeferred(r.url, r.tune, r.c, r.known) })
+	return r.deferred
+}
+
+// client returns the client to read with. One whose server has not said
+// what it is yet is the single-node one: the read says why, and falls
+// back.
 func (r *redisClient) client(ctx context.Context) goredis.UniversalClient {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.known {
-		return r.c
-	}
-	single, ok := r.c.(*goredis.Client)
-	if !ok {
-		r.known = true
-		return r.c
-	}
-	cluster, err := redisconn.IsCluster(ctx, single)
-	switch {
-	case err != nil && !goredis.IsPermissionError(err):
-		return r.c // not answering yet: the read says why, and falls back
-	case err != nil || !cluster:
-		r.known = true // denied both questions: as Open takes it
-		return r.c
-	}
-	c, known, err := redisconn.Open(ctx, r.url, r.tune)
-	if err != nil || !known {
-		if c != nil {
-			_ = c.Close()
-		}
-		return r.c // asked again at the next read
-	}
-	r.retired = append(r.retired, r.c)
-	r.c, r.known = c, true
+	c, _ := r.resolver().Resolve(ctx)
 	return c
 }
 
-func (r *redisClient) close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, c := range append(r.retired, r.c) {
-		_ = c.Close()
-	}
-	r.retired = nil
-}
+// close closes the client and those it replaced (reads may still have
+// used them until now).
+func (r *redisClient) close() { _ = r.resolver().Close() }

@@ -30,6 +30,10 @@ var (
 	ErrNotCluster = errors.New("addr= names Redis Cluster seeds, but the server says it is no cluster node (cluster support disabled): leave addr= out for a single server")
 	// ErrClusterSeed: an addr parameter is not a host:port.
 	ErrClusterSeed = errors.New("a Redis Cluster seed must be host:port")
+	// ErrStoppedAnswering: the server said it is a Redis Cluster node,
+	// then did not answer while its cluster client was made (see
+	// Deferred): asked again next time.
+	ErrStoppedAnswering = errors.New("the Redis Cluster node stopped answering while its cluster client was made")
 )
 
 // Tuning adjusts the clients Open builds; the zero value keeps go-redis'
@@ -57,7 +61,7 @@ const detectTimeout = 5 * time.Second
 //
 // When the server does not answer, known is false and the client is a
 // single-node one: a caller that may start without Redis keeps it and asks
-// again with IsCluster once the server answers.
+// again with IsCluster once the server answers (see Deferred).
 func Open(ctx context.Context, rawURL string, tune Tuning) (c redis.UniversalClient, known bool, err error) {
 	opts, seeds, err := parse(rawURL)
 	if err != nil {

@@ -12,10 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
-	"github.com/projectorhq/projector/internal/redisconn"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
@@ -38,14 +36,6 @@ type probe struct {
 // postgresProbe pings the query PostgreSQL through pool, for components.
 func postgresProbe(pool *pgxpool.Pool, components ...string) probe {
 	return probe{components: components, ping: func(ctx context.Context) error { return pingPool(ctx, pool) }}
-}
-
-// redisProbe sends PING to every master (see redisconn.Ping); known is
-// whether Redis said at start if it is a cluster node (see
-// redisModeGuard).
-func redisProbe(rdb goredis.UniversalClient, known bool, down error) probe {
-	return probe{components: []string{registry.StoreRedis}, down: down,
-		ping: redisModeGuard(rdb, known, func(ctx context.Context) error { return redisconn.Ping(ctx, rdb) })}
 }
 
 // elasticsearchProbe asks for the indices behind each view's alias (GET

@@ -30,10 +30,14 @@ import (
 
 // Stack is everything `run` and `demo` wire together.
 type Stack struct {
-	Config   *config.Config
-	Plan     *projections.Plan
-	Pool     *pgxpool.Pool
-	Redis    goredis.UniversalClient // nil without a Redis store
+	Config *config.Config
+	Plan   *projections.Plan
+	Pool   *pgxpool.Pool
+	// Redis is the client made at start, nil without a Redis store. Made
+	// while Redis did not say whether it is a cluster node, it is a
+	// single-node one, which the Redis sink and probes replace by a
+	// cluster client if Redis says it is a cluster node (see pendingRedis).
+	Redis    goredis.UniversalClient
 	Engine   *projector.Engine
 	Registry *prometheus.Registry
 	log      *slog.Logger
@@ -141,25 +145,44 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	if err := checkRedisIndexes(plan); err != nil {
 		return nil, configErr(err)
 	}
-	redisKnown := false // whether Redis said if it is a cluster node
+	// Set when Redis did not say at start whether it is a cluster node:
+	// the sink and the probes then use the client of the kind it says
+	// once it answers.
+	var lateRedis *pendingRedis
 	if views := RedisViews(plan); len(views) > 0 && cfg.Stores.Redis.URL != "" {
 		rdb, known, err := OpenRedis(ctx, cfg.Stores.Redis.URL, redisconn.Tuning{})
 		if err != nil {
 			return nil, err
 		}
-		s.Redis, redisKnown = rdb, known
-		s.closers = append(s.closers, func() { _ = rdb.Close() })
+		s.Redis = rdb
 		sink, err := redis.New(s.Redis, views, redis.Options{})
 		if err != nil {
+			_ = rdb.Close()
 			// New only checks the views: it does not contact Redis.
 			return nil, configErr(fmt.Errorf("redis sink: %w", err))
 		}
-		down, err := checkRedis(ctx, sink, log)
+		var route projector.Sink = sink
+		var down error
+		ping := func(ctx context.Context) error { return redisconn.Ping(ctx, rdb) }
+		if known {
+			s.closers = append(s.closers, func() { _ = rdb.Close() })
+			down, err = checkRedis(ctx, sink, log)
+		} else {
+			client := redisconn.NewDeferred(cfg.Stores.Redis.URL, redisconn.Tuning{}, rdb, false)
+			s.closers = append(s.closers, func() { _ = client.Close() })
+			lateRedis = &pendingRedis{client: client, views: views, name: sink.Name(), log: log}
+			route = lateRedis
+			ping = lateRedis.guard(func(c goredis.UniversalClient) func(context.Context) error {
+				return func(ctx context.Context) error { return redisconn.Ping(ctx, c) }
+			})
+			// Redis may answer by now: then it is checked as at any start.
+			down, err = lateRedis.start(ctx)
+		}
 		if err != nil {
 			return nil, err
 		}
-		s.probes = append(s.probes, redisProbe(s.Redis, known, down))
-		routes = append(routes, projector.Route{Sink: sink, Views: viewNames(views, func(v redis.View) string { return v.Name })})
+		s.probes = append(s.probes, probe{components: []string{registry.StoreRedis}, down: down, ping: ping})
+		routes = append(routes, projector.Route{Sink: route, Views: viewNames(views, func(v redis.View) string { return v.Name })})
 	}
 	var aliased []string // views whose Elasticsearch alias is on their index
 	if views := ElasticsearchViews(plan); len(views) > 0 && cfg.Stores.Elasticsearch.URL != "" {
@@ -251,7 +274,14 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		check, set := redisMarkers(plan, recorded)
 		for i := range s.probes {
 			if slices.Contains(s.probes[i].components, registry.StoreRedis) {
-				s.probes[i].ping = redisModeGuard(s.Redis, redisKnown, markerPing(s.Redis, pool.Config().ConnConfig.Database, cfg.Stores.Postgres.Schema, check, set, reg.NoteRedisMarked))
+				marked := func(c goredis.UniversalClient) func(context.Context) error {
+					return markerPing(c, pool.Config().ConnConfig.Database, cfg.Stores.Postgres.Schema, check, set, reg.NoteRedisMarked)
+				}
+				if lateRedis != nil {
+					s.probes[i].ping = lateRedis.guard(marked)
+				} else {
+					s.probes[i].ping = marked(s.Redis)
+				}
 				// Now: a new view's marker is set before its first
 				// document, and a lost one makes the start unready.
 				pctx, cancel := context.WithTimeout(ctx, probeTimeout) // as every probe: a hung Redis must not hold the start
@@ -307,43 +337,6 @@ func newElasticsearch(es config.ElasticsearchStore, views []elasticsearch.View) 
 		return nil, err
 	}
 	return sink, nil
-}
-
-// checkRedis refuses a Redis that would lose the revisions guarding the
-// docs, lacks a module a view needs, or refuses projector's credentials,
-// and warns of one that may evict tombstones early. Each refusal is marked
-// ErrConfig: a wrong password, like an allkeys-* eviction policy, is a
-// setting no retry fixes, so refusing to start says so at once, where
-// retrying would look like an outage forever. An
-// unreachable Redis is an outage like any later: its writes are retried,
-// so the daemon starts anyway, and down says why it is not ready.
-func checkRedis(ctx context.Context, sink *redis.Sink, log *slog.Logger) (down, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	switch err := sink.Check(ctx); {
-	case err == nil:
-	case goredis.IsAuthError(err):
-		return nil, configErr(fmt.Errorf("%w: %w (check the user and password in stores.redis.url)", ErrRedisAuth, err))
-	case strings.Contains(err.Error(), "DB index is out of range"):
-		return nil, configErr(fmt.Errorf("stores.redis.url: %w (the database in the URL: this Redis has fewer, see its databases setting)", err))
-	case errors.Is(err, redis.ErrEvictionPolicy), errors.Is(err, redis.ErrNoJSONModule), errors.Is(err, redis.ErrCluster):
-		// Settings of the server the operator must change (or the view's
-		// format): as invalid a configuration as a wrong password.
-		return nil, configErr(err)
-	case errors.Is(err, redis.ErrCheckIncomplete):
-		// Managed services often deny INFO or COMMAND: worth a warning,
-		// not a refusal.
-		log.Warn("cannot read redis's eviction policy or modules (projector's user may not run INFO or COMMAND): "+
-			"unless the policy is noeviction, redis may evict the keys guarding revisions and an older replayed write could win", "err", err)
-	case errors.Is(err, redis.ErrVolatileEviction):
-		log.Warn("redis may evict tombstones under memory pressure: a replay older than a delete could bring its doc back", "err", err)
-	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return nil, err // stopped while checking
-	default:
-		log.Warn("redis does not answer at start; its writes are retried", "err", err)
-		return fmt.Errorf("does not answer at start: %w", err), nil
-	}
-	return nil, nil
 }
 
 // RefusedPostgres is a PostgreSQL that answered and refused the connection
