@@ -22,9 +22,9 @@ var (
 	// pressure: a warning, as live revisions and index keys are safe.
 	ErrVolatileEviction = errors.New("the server may evict tombstones before their TTL")
 	// ErrCluster: the server is a Redis Cluster node reached through a
-	// single-node client (one made before the server answered), which
-	// cannot write the other nodes' slots.
-	ErrCluster = errors.New("the server is a Redis Cluster node, but the client is a single-node one (made while the server did not answer): restart projector to reach the cluster")
+	// single-node client (made when the user may not ask what the server
+	// is), which cannot write the other nodes' slots.
+	ErrCluster = errors.New("the server is a Redis Cluster node, but projector took it for a single server, as it could not ask it (INFO and CLUSTER INFO denied): name the cluster's nodes with addr=host:port in stores.redis.url")
 	// ErrClusterIndexes: a view's indexes cannot be kept in its documents'
 	// cluster slot.
 	ErrClusterIndexes = errors.New("indexes cannot be kept")
