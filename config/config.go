@@ -283,7 +283,10 @@ type Field struct {
 	On      Map[string] `yaml:"on"`       // joined column: column of the enclosing row
 	Where   string      `yaml:"where"`    // filter on the joined rows
 	OrderBy StringList  `yaml:"order_by"` // for many: columns, "-col" for descending
-	Fields  Map[Field]  `yaml:"fields"`   // fields of the joined object / array items
+	// Limit keeps the first Limit items of a many array (in order_by
+	// order); aggregates over the array still see every joined row.
+	Limit  int        `yaml:"limit"`
+	Fields Map[Field] `yaml:"fields"` // fields of the joined object / array items
 
 	Agg string `yaml:"agg"` // count, sum, min, max, avg
 	Of  string `yaml:"of"`  // the column (group_by views) or nested array field ("items", "items.quantity")

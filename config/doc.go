@@ -125,6 +125,7 @@
 //	        many: items           # one-to-many join: an array
 //	        on: { order_id: id }
 //	        order_by: [-created_at]   # many only; "-" for descending; default: the joined key
+//	        limit: 5              # many only: the first 5 items; aggregates of: it still see every row
 //	        fields: { sku: sku, quantity: quantity }
 //	      item_count: { agg: count, of: items }       # count | sum | min | max | avg
 //	      quantity: { agg: sum, of: items.quantity }  # of is required except for count

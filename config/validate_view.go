@@ -204,6 +204,14 @@ func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
 	if v.d.present(&f.OrderBy) && f.Many == "" {
 		v.add(v.at(&f.OrderBy), "%s: order_by is only valid with many", label)
 	}
+	if v.d.present(&f.Limit) && v.usable(&f.Limit) {
+		switch {
+		case f.Many == "":
+			v.add(v.at(&f.Limit), "%s: limit is only valid with many", label)
+		case f.Limit <= 0:
+			v.add(v.at(&f.Limit), "%s: limit must be positive, got %s", label, v.info(&f.Limit).showInt(f.Limit))
+		}
+	}
 	if vi := v.info(&f.OrderBy); vi != nil {
 		for i, col := range f.OrderBy {
 			if i < len(vi.items) && strings.TrimPrefix(col, "-") == "" {

@@ -396,6 +396,7 @@ func (c *compiler) join(sc scope, name string, f *config.Field) *Field {
 	switch {
 	case f.Many != "":
 		out.Kind = KindMany
+		j.Limit = f.Limit
 		j.Fields = c.fields(inner, f.Fields, false)
 		if len(j.OrderBy) == 0 && len(joined.Key) > 0 {
 			for _, k := range joined.Key {

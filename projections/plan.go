@@ -156,8 +156,11 @@ type Join struct {
 	On      []Pair
 	Where   *Expr
 	OrderBy []Order
-	Fields  []*Field
-	Many    bool
+	// Limit, when positive, keeps a many array's first Limit items; the
+	// aggregates over the array see every row.
+	Limit  int
+	Fields []*Field
+	Many   bool
 }
 
 // Pair is one equality of a join: Joined (of the joined source) = Outer (of

@@ -179,6 +179,7 @@ func outerCols(j *projections.Join) []string {
 func (b *builder) build(row map[string]any, fields []*projections.Field, src *projections.Source, jd joinData) map[string]any {
 	out := make(map[string]any, len(fields))
 	kids := map[string][]map[string]any{} // the rows behind each array field's items
+	all := map[string][]any{}             // each array field's items, past its limit too
 	for i, f := range fields {
 		switch f.Kind {
 		case projections.KindColumn:
@@ -204,9 +205,15 @@ func (b *builder) build(row map[string]any, fields []*projections.Field, src *pr
 			for i, k := range rows {
 				items[i] = b.build(k, f.Join.Fields, f.Join.Source, jd[f].nested)
 			}
-			out[f.Name], kids[f.Name] = items, rows
+			// Aggregates over the array see every item (a count says how
+			// many there are, of which the document shows the first few).
+			all[f.Name], kids[f.Name] = items, rows
+			if n := f.Join.Limit; n > 0 && len(items) > n {
+				items = items[:n:n]
+			}
+			out[f.Name] = items
 		case projections.KindAgg:
-			out[f.Name] = b.aggregateItems(f, fields, out, kids)
+			out[f.Name] = b.aggregateItems(f, fields, all, kids)
 		}
 	}
 	return out
@@ -214,8 +221,8 @@ func (b *builder) build(row map[string]any, fields []*projections.Field, src *pr
 
 // aggregateItems computes an aggregate over a nested array built before it:
 // over the items whose joined row passes the aggregate's where.
-func (b *builder) aggregateItems(f *projections.Field, fields []*projections.Field, out map[string]any, kids map[string][]map[string]any) any {
-	items, _ := out[f.Agg.Array].([]any)
+func (b *builder) aggregateItems(f *projections.Field, fields []*projections.Field, all map[string][]any, kids map[string][]map[string]any) any {
+	items := all[f.Agg.Array]
 	rows := kids[f.Agg.Array]
 	var src *projections.Source
 	for _, af := range fields {

@@ -48,6 +48,7 @@ type Join struct {
 	On      [][2]string `json:"on"` // joined column, enclosing column
 	Where   string      `json:"where,omitempty"`
 	OrderBy []string    `json:"order_by,omitempty"` // "-col" descending
+	Limit   int         `json:"limit,omitempty"`
 	Fields  []Field     `json:"fields,omitempty"`
 }
 
@@ -184,7 +185,7 @@ func fields(fs []*projections.Field) []Field {
 	for _, f := range fs {
 		d := Field{Name: f.Name, Kind: kinds[f.Kind], Type: f.Type.String(), Column: f.Column, Expr: exprText(f.Expr)}
 		if j := f.Join; j != nil {
-			dj := &Join{Where: exprText(j.Where), Fields: fields(j.Fields)}
+			dj := &Join{Where: exprText(j.Where), Fields: fields(j.Fields), Limit: j.Limit}
 			if j.Source != nil {
 				dj.Source = j.Source.Name
 			}
