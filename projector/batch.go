@@ -28,7 +28,10 @@ func (e *Engine) Process(ctx context.Context, recs []Record) ([]DeadLetter, erro
 // Batch is a batch of records whose changes are committed to the state,
 // with its docs computed and recorded pending: what is left is to write the
 // docs (Complete). Dead are its records that could not be decoded; Refused,
-// once Complete returned, its docs a store refused.
+// once Complete returned, its docs a store refused, each as a batch keeps
+// it past its chunk (see Refusal.kept): which doc, which store, and why,
+// not the doc's fields, which went to the caller's handOn as their chunk
+// was written (see CompleteUnless).
 type Batch struct {
 	Dead    []DeadLetter
 	Refused []Refusal
@@ -40,12 +43,17 @@ type Batch struct {
 	// deferred are the docs Project left to compute (see split), and
 	// spilled the pending rows of fan-outs it recorded without holding
 	// their docs (see spill); the first done and spilledDone of them are
-	// written.
+	// written, and the first spilledDocs docs of the next spilled row.
 	deferred    []pendingDoc
 	done        int
 	spilled     []int64
 	spilledDone int
+	spilledDocs int
 	own         ownDocs
+	// unsent are the refusals, whole, of the chunk written last that
+	// handOn did not take yet (it failed): a retry of Complete hands them
+	// on before it writes anything more.
+	unsent []Refusal
 }
 
 // Prepare is the first half of Process: it decodes recs, applies them to
@@ -82,15 +90,38 @@ func (e *Engine) Project(ctx context.Context, d *Decoded) (*Batch, error) {
 // watermarks. Once it returns nil the batch's offsets may be committed. It
 // may be called again after an error: the writes are idempotent.
 func (e *Engine) Complete(ctx context.Context, b *Batch) error {
-	return e.CompleteUnless(ctx, b, nil)
+	return e.CompleteUnless(ctx, b, nil, nil)
 }
 
-// CompleteUnless is Complete with a last word: once the docs are written
+// CompleteUnless is Complete handing on, when handOn is set, the docs a
+// store refuses, whole, a chunk at a time as each chunk is written (the
+// consumer dead-letters them), so that a fan-out's refusals are not all
+// held until its last chunk; b.Refused keeps only which docs they were.
+// An error from handOn stops there, and a call again hands the same
+// refusals on before it writes anything more. Once the docs are written
 // (b.Refused set), stop, when it returns an error, stops there, returning
 // it: the batch's watermarks are not saved and its pending docs stay, so
 // no reader is told the batch is in the stores (errors.tolerance: none
 // stopping on a dead letter or a refused doc).
-func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch) error) error {
+func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, handOn func(context.Context, []Refusal) error, stop func(*Batch) error) error {
+	settle := func(ctx context.Context, refused []Refusal) error {
+		for _, r := range refused {
+			var last *Refusal
+			if n := len(b.Refused); n > 0 {
+				last = &b.Refused[n-1]
+			}
+			b.Refused = append(b.Refused, r.kept(last))
+		}
+		if b.unsent == nil {
+			b.unsent = refused // the caller's, written: not copied
+		} else {
+			b.unsent = append(b.unsent, refused...)
+		}
+		return b.handOn(ctx, handOn)
+	}
+	if err := b.handOn(ctx, handOn); err != nil {
+		return err
+	}
 	if !b.written {
 		// Once written, a retry (the state failed after) neither writes
 		// again nor counts and dead-letters the refusals twice.
@@ -99,17 +130,16 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 			return err // counted when written
 		}
 		e.refuse(refused)
-		b.Refused, b.written = refused, true
+		b.written = true
 		b.docs = nil // written: not held while the deferred ones are
+		if err := settle(ctx, refused); err != nil {
+			return err
+		}
 	}
-	refused, err := e.writeChunks(ctx, b.deferred, &b.done)
-	b.Refused = append(b.Refused, refused...)
-	if err != nil {
+	if err := e.writeChunks(ctx, b.deferred, &b.done, settle); err != nil {
 		return err
 	}
-	refused, err = e.writePending(ctx, b.spilled, &b.spilledDone, b.own)
-	b.Refused = append(b.Refused, refused...)
-	if err != nil {
+	if err := e.writePending(ctx, b.spilled, &b.spilledDone, &b.spilledDocs, b.own, settle); err != nil {
 		return err
 	}
 	if stop != nil {
@@ -123,5 +153,21 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, stop func(*Batch)
 	e.retryConflicts(ctx)
 	e.setAside(ctx, b.Refused, nil)
 	e.metrics.batchSeconds.Observe(time.Since(b.start).Seconds())
+	return nil
+}
+
+// handOn hands the refusals not handed on yet to handOn, and lets them go
+// once it took them (at once without a handOn: b.Refused keeps what the
+// batch needs of them).
+func (b *Batch) handOn(ctx context.Context, handOn func(context.Context, []Refusal) error) error {
+	if len(b.unsent) == 0 {
+		return nil
+	}
+	if handOn != nil {
+		if err := handOn(ctx, b.unsent); err != nil {
+			return err
+		}
+	}
+	b.unsent = nil
 	return nil
 }

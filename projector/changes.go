@@ -37,11 +37,11 @@ func (e *Engine) ProcessChanges(ctx context.Context, source string, changes []de
 	if _, err := e.write(ctx, p.docs); err != nil { // refusals are logged
 		return err
 	}
-	done, spilled := 0, 0
-	if _, err := e.writeChunks(ctx, p.deferred, &done); err != nil {
+	done, spilled, spilledDocs := 0, 0, 0
+	if err := e.writeChunks(ctx, p.deferred, &done, logged); err != nil {
 		return err
 	}
-	if _, err := e.writePending(ctx, p.spilled, &spilled, p.own); err != nil {
+	if err := e.writePending(ctx, p.spilled, &spilled, &spilledDocs, p.own, logged); err != nil {
 		return err
 	}
 	if err := e.state.finish(ctx, p.pending, nil); err != nil {

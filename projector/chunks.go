@@ -40,28 +40,32 @@ func (e *Engine) split(pending []pendingDoc, seen fresh) (now, deferred []pendin
 // chunk in a transaction of its own (recompute) and then to every sink,
 // starting after the first *done of them and counting in *done those
 // written, so that a call again after an error (the state down) goes on
-// where it stopped. The docs stay pending: the caller forgets them once
-// all are written.
-func (e *Engine) writeChunks(ctx context.Context, pending []pendingDoc, done *int) ([]Refusal, error) {
-	var refused []Refusal
+// where it stopped. Each chunk's refusals go to settle once it is written
+// and counted in *done: held no longer than their chunk, and neither
+// written nor counted again by a call again after settle failed. The docs
+// stay pending: the caller forgets them once all are written.
+func (e *Engine) writeChunks(ctx context.Context, pending []pendingDoc, done *int, settle func(context.Context, []Refusal) error) error {
 	for *done < len(pending) {
 		chunk := pending[*done:min(len(pending), *done+e.chunk)]
 		docs, err := e.recompute(ctx, byView(chunk))
 		if err != nil {
-			return refused, fmt.Errorf("%w: %w", ErrState, err)
+			return fmt.Errorf("%w: %w", ErrState, err)
 		}
-		// A chunk's refusals are counted (and returned, to be
-		// dead-lettered) once it is written, or a call again after an
-		// error would count them twice.
-		r, err := e.writeDocs(ctx, e.Routes(), docs)
+		// A chunk's refusals are counted (and settled) once it is
+		// written, or a call again after an error would count them twice.
+		refused, err := e.writeDocs(ctx, e.Routes(), docs)
 		if err != nil {
-			return refused, err
+			return err
 		}
-		e.refuse(r)
-		refused = append(refused, r...)
+		e.refuse(refused)
 		*done += len(chunk)
+		if len(refused) > 0 {
+			if err := settle(ctx, refused); err != nil {
+				return err
+			}
+		}
 	}
-	return refused, nil
+	return nil
 }
 
 // ownDocs are the docs a batch computes itself, by view and id.
@@ -77,33 +81,32 @@ func ownOf(pending []pendingDoc) ownDocs {
 
 // writePending computes and writes the docs of the pending rows ids (see
 // spill), one row at a time, each a chunk at a time, starting after the
-// first *done rows and counting in *done those written, but the batch's
-// own docs: computed after all its changes were applied, they need not
-// be computed again. The rows stay pending: the caller forgets them once
-// all are written.
-func (e *Engine) writePending(ctx context.Context, ids []int64, done *int, own ownDocs) ([]Refusal, error) {
-	var refused []Refusal
+// first *done rows and the first *written docs of the next, and counting
+// in them those written, but the batch's own docs: computed after all its
+// changes were applied, they need not be computed again. Refusals go to
+// settle a chunk at a time (see writeChunks): a call again after settle
+// failed goes on after the chunk it settled. The rows stay pending: the
+// caller forgets them once all are written.
+func (e *Engine) writePending(ctx context.Context, ids []int64, done, written *int, own ownDocs, settle func(context.Context, []Refusal) error) error {
 	for *done < len(ids) {
-		written := 0 // a spilled row holds one chunk at most
-		r, err := e.writeRow(ctx, ids[*done], &written, own)
-		refused = append(refused, r...)
-		if err != nil {
-			return refused, err
+		if err := e.writeRow(ctx, ids[*done], written, own, settle); err != nil {
+			return err
 		}
 		*done++
+		*written = 0
 	}
-	return refused, nil
+	return nil
 }
 
 // writeRow computes and writes the docs of the pending row id but own, a
 // chunk at a time, after the first *done of them (see writeChunks).
-func (e *Engine) writeRow(ctx context.Context, id int64, done *int, own ownDocs) ([]Refusal, error) {
+func (e *Engine) writeRow(ctx context.Context, id int64, done *int, own ownDocs, settle func(context.Context, []Refusal) error) error {
 	docs, err := e.state.pending(ctx, []int64{id})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrState, err)
+		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	docs = slices.DeleteFunc(docs, func(d pendingDoc) bool { return own[[2]string{d.View, d.Doc}] })
-	return e.writeChunks(ctx, docs, done)
+	return e.writeChunks(ctx, docs, done, settle)
 }
 
 // Recover recomputes every pending doc: those a crashed instance recorded
@@ -115,10 +118,10 @@ func (e *Engine) Recover(ctx context.Context) error {
 	return e.RecoverRefusing(ctx, nil)
 }
 
-// RecoverRefusing is Recover handing the docs a store refused of each
-// pending row to refused (the consumer dead-letters them) before the row
-// is forgotten: an error from refused leaves the row pending, and a call
-// again hands them again.
+// RecoverRefusing is Recover handing the docs a store refused to refused
+// (the consumer dead-letters them), a chunk at a time as each is written,
+// before their pending row is forgotten: an error from refused leaves the
+// row pending, and a call again hands them again.
 func (e *Engine) RecoverRefusing(ctx context.Context, refused func(context.Context, []Refusal) error) error {
 	ids, err := e.state.pendingBatchIDs(ctx)
 	if err != nil {
@@ -136,29 +139,39 @@ func (e *Engine) RecoverRefusing(ctx context.Context, refused func(context.Conte
 }
 
 // recovery is what Recover did of a pending row before it failed: the
-// docs it wrote and those a store refused of them.
+// docs it wrote and the refusals of them it did not hand on yet.
 type recovery struct {
-	done    int
-	refused []Refusal
+	done   int
+	unsent []Refusal
 }
 
 // recoverRow writes the docs of one pending row a chunk at a time, hands
-// their refusals on and forgets the row. A call again after an error goes
-// on after the chunks written (e.recovered), which are neither written
-// nor counted again.
+// each chunk's refusals on as it is written and forgets the row. A call
+// again after an error goes on after the chunks written (e.recovered),
+// which are neither written nor counted again, handing on first what it
+// did not hand on.
 func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.Context, []Refusal) error) error {
 	e.recoveredMu.Lock()
 	r := e.recovered[id]
 	e.recoveredMu.Unlock()
-	refused, err := e.writeRow(ctx, id, &r.done, nil) // refusals are logged and counted
-	// Those for a unique value another doc holds are tried again after
-	// later batches, as a batch's are.
-	e.setAside(ctx, refused, nil)
-	r.refused = append(r.refused, refused...)
-	if err == nil && len(r.refused) > 0 && handOn != nil {
-		if err = handOn(ctx, r.refused); err == nil {
-			r.refused = nil // handed on: not again, whatever fails next
+	handOver := func(ctx context.Context) error {
+		if handOn != nil && len(r.unsent) > 0 {
+			if err := handOn(ctx, r.unsent); err != nil {
+				return err
+			}
 		}
+		r.unsent = nil // handed on (or only logged and counted): not again, whatever fails next
+		return nil
+	}
+	err := handOver(ctx)
+	if err == nil {
+		err = e.writeRow(ctx, id, &r.done, nil, func(ctx context.Context, refused []Refusal) error {
+			// Those for a unique value another doc holds are tried again
+			// after later batches, as a batch's are.
+			e.setAside(ctx, refused, nil)
+			r.unsent = append(r.unsent, refused...)
+			return handOver(ctx)
+		})
 	}
 	if err == nil {
 		if err = e.state.forgetPending(ctx, []int64{id}); err != nil {

@@ -301,7 +301,7 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 		n := &t.sources[i]
 		n.changed = true
 		shape := e.shapes[src]
-		changes, older, err := e.truncateState(ctx, tx, src, changes, cuts[src.Name], seen, ops, spilled, n)
+		changes, older, err := e.truncateState(ctx, tx, src, changes, cuts[src.Name], seen, spilled, n)
 		if err != nil {
 			return nil, nil, err
 		}

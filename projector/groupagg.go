@@ -87,8 +87,7 @@ type storedGroup struct {
 // brought up to date, by view and group id (nil: the group has no rows).
 type groupCache map[*projections.View]map[string]*groupAgg
 
-// groupOp is a root row entering (sign 1) or leaving (-1) a group, or
-// (0, see redo) leaving it to be computed again from its rows.
+// groupOp is a root row entering (sign 1) or leaving (-1) a group.
 type groupOp struct {
 	row  map[string]any
 	sign int
@@ -116,47 +115,57 @@ func (o groupOps) note(e *Engine, src *projections.Source, rows []applied) {
 	}
 }
 
-// redo marks the groups the applied rows of src leave to be computed again
-// from their rows (an op of sign 0, first in its group's): a truncate's
-// deletes, which would otherwise hold an op per row.
-func (o groupOps) redo(e *Engine, src *projections.Source, rows []applied) {
+// forgetGroups forgets, in tx, the kept groups of the aggregation views
+// src roots that the applied rows leave: a truncate's deletes, a chunk of
+// them at a time. A group not kept is computed from its rows whenever a
+// doc or a later batch needs it (see builder.groups and updateGroups),
+// and after a truncate its rows are only those newer than it. Holding the
+// groups instead, an op per group until the batch recomputes them, would
+// hold one per row of a view grouped by a column about as unique as the
+// key.
+func (e *Engine) forgetGroups(ctx context.Context, tx stateTx, src *projections.Source, rows []applied) error {
 	for _, r := range e.routes[src] {
 		v := r.view
-		if len(v.GroupBy) == 0 || len(r.path) > 0 {
+		if _, keeps := e.groupFP[v]; !keeps || len(r.path) > 0 {
 			continue
 		}
+		ids := make([]string, 0, len(rows))
 		for _, a := range rows {
-			o.add(v, a.Old, 0)
+			if id, ok := groupOf(v, a.Old); ok {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		slices.Sort(ids)
+		if err := tx.forgetGroups(ctx, v.Name, slices.Compact(ids)); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
-// redone reports whether a group's ops mark it to be computed from its rows.
-func redone(ops []groupOp) bool {
-	return len(ops) > 0 && ops[0].sign == 0
-}
-
-func (o groupOps) add(v *projections.View, row map[string]any, sign int) {
+// groupOf is the id of the group row is in, if any: a row with a null
+// group_by column is in none.
+func groupOf(v *projections.View, row map[string]any) (string, bool) {
 	if row == nil {
-		return
+		return "", false
 	}
 	vals, ok := pick(row, v.IDColumns)
 	if !ok {
-		return // a null group_by column: in no group
+		return "", false
 	}
-	id, ok := docID(vals)
+	return docID(vals)
+}
+
+func (o groupOps) add(v *projections.View, row map[string]any, sign int) {
+	id, ok := groupOf(v, row)
 	if !ok {
 		return
 	}
 	if o[v] == nil {
 		o[v] = map[string][]groupOp{}
-	}
-	switch ops := o[v][id]; {
-	case redone(ops):
-		return // computed from its rows: no op counts
-	case sign == 0:
-		o[v][id] = append([]groupOp{{row: row}}, ops...)
-		return
 	}
 	o[v][id] = append(o[v][id], groupOp{row: row, sign: sign})
 }
@@ -376,7 +385,6 @@ func (e *Engine) updateGroups(ctx context.Context, tx stateTx, ops groupOps, t *
 		recompute := map[string]string{}
 		for _, id := range ids {
 			g, ok := b.kept(stored, id)
-			ok = ok && !redone(touched[id])
 			if ok {
 				errs := t.exprErrors
 				for _, op := range touched[id] {

@@ -96,6 +96,14 @@ func (t pgTx) distrustGroups(ctx context.Context, view string, ids []string) err
 	return nil
 }
 
+func (t pgTx) forgetGroups(ctx context.Context, view string, ids []string) error {
+	if _, err := t.tx.Exec(ctx, `DELETE FROM `+t.s.ident("group_aggs")+`
+		WHERE view = $1 AND group_id = ANY($2)`, view, ids); err != nil {
+		return fmt.Errorf("forget groups of %s: %w", view, err)
+	}
+	return nil
+}
+
 func (t pgTx) distrustOthers(ctx context.Context, sources []string, mine []groupKeeper) error {
 	views, fps := make([]string, len(mine)), make([]string, len(mine))
 	for i, k := range mine {
@@ -125,5 +133,7 @@ func (memTx) saveGroupAggs(context.Context, string, string, string, map[string]*
 }
 
 func (memTx) distrustGroups(context.Context, string, []string) error { return nil }
+
+func (memTx) forgetGroups(context.Context, string, []string) error { return nil }
 
 func (memTx) distrustOthers(context.Context, []string, []groupKeeper) error { return nil }

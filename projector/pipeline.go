@@ -186,7 +186,7 @@ func (c *Consumer) complete(ctx context.Context, o offsets, b *Batch) *writing {
 func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
 	// errors.tolerance: none stops before the batch's watermarks are saved:
 	// no reader is told that a batch the consumer stopped on is in the
-	// stores.
+	// stores. It dead-letters nothing: the refusals stay in b.Refused.
 	var stopped error
 	stop := func(b *Batch) error {
 		if c.opts.StopOnError {
@@ -194,8 +194,16 @@ func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
 		}
 		return stopped
 	}
+	// Refused docs are dead-lettered a chunk at a time, as each chunk is
+	// written, rather than held whole until the batch is: a fan-out's
+	// chunks would hold them all. A failure is retried with the batch,
+	// which hands the same ones on before writing anything more.
+	var handOn func(context.Context, []Refusal) error
+	if !c.opts.StopOnError {
+		handOn = func(ctx context.Context, refused []Refusal) error { return c.deadLetters(ctx, nil, refused) }
+	}
 	err := c.retry(ctx, "write batch", func(ctx context.Context) error {
-		if err := c.eng.CompleteUnless(ctx, b, stop); err != nil && stopped == nil {
+		if err := c.eng.CompleteUnless(ctx, b, handOn, stop); err != nil && stopped == nil {
 			return err
 		}
 		return nil
@@ -206,8 +214,8 @@ func (c *Consumer) finish(ctx context.Context, o offsets, b *Batch) error {
 	case stopped != nil:
 		return stopped
 	}
-	if dead, refused := b.Dead, b.Refused; len(dead) > 0 || len(refused) > 0 {
-		if err := c.retry(ctx, "write dead letters", func(ctx context.Context) error { return c.deadLetters(ctx, dead, refused) }); err != nil {
+	if dead := b.Dead; len(dead) > 0 {
+		if err := c.retry(ctx, "write dead letters", func(ctx context.Context) error { return c.deadLetters(ctx, dead, nil) }); err != nil {
 			return err
 		}
 	}

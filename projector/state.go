@@ -112,6 +112,9 @@ type stateTx interface {
 	saveGroupAggs(ctx context.Context, source, view, fp string, groups map[string]*groupAgg, recomputed map[string]string) error
 	// distrustGroups stops trusting the kept groups ids of view.
 	distrustGroups(ctx context.Context, view string, ids []string) error
+	// forgetGroups forgets the kept groups ids (sorted) of view: each is
+	// computed from its rows when next needed.
+	forgetGroups(ctx context.Context, view string, ids []string) error
 	// distrustOthers stops trusting the groups kept over the sources by
 	// definitions other than mine (see groupKeeper).
 	distrustOthers(ctx context.Context, sources []string, mine []groupKeeper) error

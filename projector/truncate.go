@@ -17,7 +17,7 @@ import (
 // every change the batch keeps is at least as new, so it is applied after
 // them whatever its place in the batch, as the position guard would have
 // it anyway.
-func (e *Engine) truncateState(ctx context.Context, tx stateTx, src *projections.Source, changes []rowChange, cut debezium.Position, seen fresh, ops groupOps, spilled *[]int64, n *sourceTally) (_ []rowChange, older int, _ error) {
+func (e *Engine) truncateState(ctx context.Context, tx stateTx, src *projections.Source, changes []rowChange, cut debezium.Position, seen fresh, spilled *[]int64, n *sourceTally) (_ []rowChange, older int, _ error) {
 	var truncates []debezium.Position
 	for _, c := range changes {
 		if c.Truncate {
@@ -49,7 +49,7 @@ func (e *Engine) truncateState(ctx context.Context, tx stateTx, src *projections
 			return nil, 0, err
 		}
 	}
-	deleted, err := e.deleteBefore(ctx, tx, src, cut, seen, ops, spilled, n)
+	deleted, err := e.deleteBefore(ctx, tx, src, cut, seen, spilled, n)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -60,10 +60,9 @@ func (e *Engine) truncateState(ctx context.Context, tx stateTx, src *projections
 // deleteBefore deletes at pos, a chunk of rows at a time, the live rows of
 // src older than pos: a truncate of millions of rows holds one chunk of
 // them at once. The docs the deletes affect are recorded pending a chunk
-// at a time and written after the batch's own (see spill); the groups the
-// rows leave are computed again from their rows (see groupOps.redo), which
-// holds one entry per group, not per row.
-func (e *Engine) deleteBefore(ctx context.Context, tx stateTx, src *projections.Source, pos debezium.Position, seen fresh, ops groupOps, spilled *[]int64, n *sourceTally) (int, error) {
+// at a time and written after the batch's own (see spill), and the kept
+// groups they leave forgotten a chunk at a time (see forgetGroups).
+func (e *Engine) deleteBefore(ctx context.Context, tx stateTx, src *projections.Source, pos debezium.Position, seen fresh, spilled *[]int64, n *sourceTally) (int, error) {
 	shape := e.shapes[src]
 	total := 0
 	var after *string
@@ -84,7 +83,9 @@ func (e *Engine) deleteBefore(ctx context.Context, tx stateTx, src *projections.
 		n.stale += len(deletes) - len(done)
 		total += len(done)
 		seen.applied(src, done, false) // forgets any it held: deleted now
-		ops.redo(e, src, done)
+		if err := e.forgetGroups(ctx, tx, src, done); err != nil {
+			return total, err
+		}
 		aff := affected{}
 		// A nil fresh: the root rows found are not held, their docs are
 		// computed after the batch.

@@ -34,6 +34,45 @@ type Refusal struct {
 	Err  error
 }
 
+// kept is the refusal as a batch keeps it once its chunk is written (see
+// Batch.Refused): the doc's view, id and revision, its key only when it is
+// refused for a conflict (to be written again, see setAside), and the
+// reason's text; not its fields, nor the store's error values, which a
+// fan-out of refused docs would hold a copy of per doc. The docs of a
+// fan-out are often refused for one reason, the same text every time: it
+// is kept once, shared with the refusal kept before (last) when that had
+// it too.
+func (r Refusal) kept(last *Refusal) Refusal {
+	d := sinks.Doc{View: r.Doc.View, ID: r.Doc.ID, Rev: r.Doc.Rev, Deleted: r.Doc.Deleted}
+	why := reason{text: r.Err.Error(), conflict: errors.Is(r.Err, sinks.ErrConflict)}
+	if why.conflict {
+		d.Key = r.Doc.Key
+	}
+	if last != nil {
+		if same, ok := last.Err.(*reason); ok && *same == why {
+			return Refusal{Sink: r.Sink, Doc: d, Err: same}
+		}
+	}
+	return Refusal{Sink: r.Sink, Doc: d, Err: &why}
+}
+
+// reason is a kept refusal's error: its text, and still a refusal, for a
+// conflict or not, to errors.Is.
+type reason struct {
+	text     string
+	conflict bool
+}
+
+func (r *reason) Error() string { return r.text }
+
+func (r *reason) Is(target error) bool {
+	return target == sinks.ErrRefused || (r.conflict && target == sinks.ErrConflict)
+}
+
+// logged settles refusals by their log line and count alone (see
+// Engine.refuse), where no one dead-letters them.
+func logged(context.Context, []Refusal) error { return nil }
+
 // Routes returns the sinks the engine writes to.
 func (e *Engine) Routes() []Route {
 	e.routesMu.RLock()
