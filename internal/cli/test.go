@@ -26,7 +26,8 @@ checked, nor their variables needed.
 
 A failure is printed at its file:line, followed by the document the
 engine computed, as YAML to paste into the case. --print prints every
-case's documents, as expect: and absent: sections, to start a case from.
+case's documents, as expect: and absent: sections, to start a case from;
+with it, a case may expect nothing yet (it neither passes nor fails).
 
 Every file is run, and a summary printed. Exit status: 0 when every case
 passes, 1 when a case fails, 2 when a test file is malformed.`,
@@ -36,9 +37,9 @@ passes, 1 when a case fails, 2 when a test file is malformed.`,
 			if err != nil {
 				return usageError(err)
 			}
-			passed, failed, malformed, broken := 0, 0, 0, 0
+			passed, failed, malformed, broken, drafts := 0, 0, 0, 0, 0
 			for _, path := range files {
-				res, err := runTestFile(cmd, path)
+				res, err := runTestFile(cmd, path, printDocs)
 				switch {
 				case errors.Is(err, projtest.ErrMalformed):
 					malformed++
@@ -59,8 +60,12 @@ passes, 1 when a case fails, 2 when a test file is malformed.`,
 				}
 				passed += res.Passed
 				failed += res.Failed
+				drafts += res.Drafts
 			}
 			summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+			if drafts > 0 {
+				summary += fmt.Sprintf(", %d %s expecting nothing yet", drafts, plural(drafts, "case", "cases"))
+			}
 			if malformed > 0 {
 				summary += fmt.Sprintf(", %d malformed %s not run", malformed, plural(malformed, "file", "files"))
 			}
@@ -81,8 +86,12 @@ passes, 1 when a case fails, 2 when a test file is malformed.`,
 	return cmd
 }
 
-func runTestFile(cmd *cobra.Command, path string) (*projtest.Result, error) {
-	f, err := projtest.Parse(path)
+func runTestFile(cmd *cobra.Command, path string, drafts bool) (*projtest.Result, error) {
+	parse := projtest.Parse
+	if drafts {
+		parse = projtest.ParseDrafts // printed to start their expectations from
+	}
+	f, err := parse(path)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 type parser struct {
 	path     string
 	problems []error
+	drafts   bool // a case may expect nothing yet (see ParseDrafts)
 }
 
 // report keeps err, if any, among the file's problems.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -152,7 +153,11 @@ func (s *docSink) missing(view, id string) string {
 		more = fmt.Sprintf(" and %d more", len(ids)-most)
 		ids = ids[:most]
 	}
-	return fmt.Sprintf("missing, want a document (%s holds %s%s)", view, strings.Join(ids, ", "), more)
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = strconv.Quote(id) // the empty id, and ids with ", " in them, told apart
+	}
+	return fmt.Sprintf("missing, want a document (%s holds %s%s)", view, strings.Join(quoted, ", "), more)
 }
 
 // actual is the doc d of the case as a failure shows it.
@@ -176,7 +181,13 @@ func lastAt(fails []Failure) int {
 // ("1", "true", "null"). Invalid UTF-8, which YAML cannot hold as text,
 // shows as U+FFFD, as JSON, the doc's own form, shows it.
 func text(s string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: strings.ToValidUTF8(s, "\uFFFD")}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: strings.ToValidUTF8(s, "\uFFFD")}
+	if s == "<<" {
+		// yaml.v3 writes it plain, and reads a plain << back as a merge
+		// key: pasted into a case, the document would mean another one.
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
 }
 
 // block is a doc's fields as a block mapping, keys sorted; see node.

@@ -125,7 +125,7 @@ DIR/t.yaml:9: case "a flow doc, the doc once after its last failure": view order
       order_view:
         "2": {}
 `,
-		want: `DIR/t.yaml:10: case "a doc of another id": view order_view doc 2: missing, want a document (order_view holds 1)`,
+		want: `DIR/t.yaml:10: case "a doc of another id": view order_view doc 2: missing, want a document (order_view holds "1")`,
 	}, {
 		name: "present, want absent",
 		expect: `    absent:
@@ -166,7 +166,7 @@ func TestS17MissingDocSaysWhatTheViewHolds(t *testing.T) {
 	}, {
 		name:  "ids by value",
 		given: strings.ReplaceAll(many.String(), "id: 1,", "id: 13,"),
-		want:  `DIR/t.yaml:19: case "ids by value": view order_view doc 1: missing, want a document (order_view holds 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 2 more)`,
+		want:  `DIR/t.yaml:19: case "ids by value": view order_view doc 1: missing, want a document (order_view holds "2", "3", "4", "5", "6", "7", "8", "9", "10", "11" and 2 more)`,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _ := s17Run(t, s17Cfg, "  - name: "+tc.name+"\n    given:\n"+tc.given+"    expect:\n      order_view:\n        \"1\": {}\n")

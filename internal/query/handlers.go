@@ -28,6 +28,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/views", s.instrument("views", s.handleViews))
 	mux.HandleFunc("GET /v1/openapi.json", s.instrument("openapi", s.handleOpenAPI))
 	get := s.instrument("get", s.docs(false, func(r *http.Request, params url.Values) (readFunc, error) {
+		for k := range params {
+			if r.PathValue("id") == "" && k != "min_position" && k != "wait" {
+				// A list asked with a trailing slash: the path is wrong,
+				// not the parameter.
+				return nil, badRequest("bad_parameter", echo(k), "/docs/ is the document of the empty id, which takes no %q; a list is /docs, without the slash", echo(k))
+			}
+		}
 		if err := allowParams(params, "min_position", "wait"); err != nil {
 			return nil, err
 		}

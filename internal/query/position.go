@@ -90,8 +90,10 @@ func (s *Server) parsePositions(v *view, values []string) ([]minPosition, error)
 				return nil, badRequest("bad_position", "min_position", "min_position %q: %v", echo(item), err)
 			}
 			out = append(out, mp)
-			if len(out) > len(s.plan.Sources) {
-				return nil, badRequest("bad_position", "min_position", "more positions than sources")
+			if len(out) > len(v.Sources) {
+				// Counted against the view's sources, not the file's: a
+				// token that may read v only learns nothing of the others.
+				return nil, badRequest("bad_position", "min_position", "more positions than view %s reads sources (%d)", v.Name, len(v.Sources))
 			}
 		}
 	}

@@ -54,7 +54,13 @@ func (d *Deferred) Resolve(ctx context.Context) (redis.UniversalClient, error) {
 		d.known = true // a cluster client already follows the slots
 		return d.c, nil
 	}
-	cluster, err := IsCluster(ctx, single)
+	// Asked on database 0, as Open asks: a cluster node refuses to SELECT
+	// another, which would look like an outage for good.
+	asked := *single.Options()
+	asked.DB, asked.PoolSize = 0, 1
+	probe := redis.NewClient(&asked)
+	cluster, err := IsCluster(ctx, probe)
+	_ = probe.Close()
 	switch {
 	case err != nil && !redis.IsPermissionError(err):
 		return d.c, err // not answering yet: asked again next time
@@ -62,7 +68,7 @@ func (d *Deferred) Resolve(ctx context.Context) (redis.UniversalClient, error) {
 		d.known = true // denied both questions: as Open takes it
 		return d.c, nil
 	}
-	c, known, err := Open(ctx, d.url, d.tune)
+	c, known, err := Open(ctx, d.url, d.tune) // refuses a database other than 0
 	switch {
 	case err != nil:
 		return d.c, fmt.Errorf("the server is a Redis Cluster node: %w", err)

@@ -22,9 +22,10 @@ var (
 	// pressure: a warning, as live revisions and index keys are safe.
 	ErrVolatileEviction = errors.New("the server may evict tombstones before their TTL")
 	// ErrCluster: the server is a Redis Cluster node reached through a
-	// single-node client (made when the user may not ask what the server
-	// is), which cannot write the other nodes' slots.
-	ErrCluster = errors.New("the server is a Redis Cluster node, but projector took it for a single server, as it could not ask it (INFO and CLUSTER INFO denied): name the cluster's nodes with addr=host:port in stores.redis.url")
+	// single-node client (one that could not ask what the server is: the
+	// user denied INFO and CLUSTER INFO, or a rebuild started while it did
+	// not answer), which cannot write the other nodes' slots.
+	ErrCluster = errors.New("the server is a Redis Cluster node, but projector's client is a single-node one (it could not ask the server what it is): name the cluster's nodes with addr=host:port in stores.redis.url")
 	// ErrClusterIndexes: a view's indexes cannot be kept in its documents'
 	// cluster slot.
 	ErrClusterIndexes = errors.New("indexes cannot be kept")

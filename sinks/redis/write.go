@@ -404,10 +404,10 @@ func docError(err error) bool {
 }
 
 // singleOnCluster reports whether err is a cluster node's answer to a
-// single-node client (made while Redis did not answer at start): its
+// single-node client (one that could not ask what the server is): its
 // chunks span slots (CROSSSLOT) or keys of another master (MOVED, ASK).
-// Not the docs' fault: the batch fails as an outage until a restart makes
-// a cluster client, which /readyz asks for.
+// Not the docs' fault: the batch fails as an outage, which ErrCluster
+// says how to end (addr= seeds make a cluster client).
 func (s *Sink) singleOnCluster(err error) bool {
 	if _, single := s.client.(*redis.Client); !single {
 		return false
