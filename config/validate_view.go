@@ -241,10 +241,10 @@ func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
 			v.fields(f.Fields, path, nil)
 		}
 	}
-	if group != nil && f.Agg == "" {
+	if group != nil && f.Agg == "" && f.Expr == "" {
 		switch {
 		case f.Column == "" || f.One != "":
-			v.add(keyPos, "%s: a group_by view has only group_by columns and agg fields", label)
+			v.add(keyPos, "%s: a group_by view has only group_by columns, agg fields and expr fields over them", label)
 		case !slices.Contains(group, f.Column):
 			v.add(v.at(&f.Column, keyPos), "%s: column %s is not in group_by (%s)", label, v.show(&f.Column), strings.Join(group, ", "))
 		}

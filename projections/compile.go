@@ -308,6 +308,13 @@ func (c *compiler) field(sc scope, name string, f *config.Field, prior []*Field,
 	switch {
 	case f.Agg != "":
 		return c.agg(sc, name, f, prior, grouped)
+	case grouped && f.Expr != "":
+		t, err := config.ParseType(f.Type)
+		if err != nil {
+			return nil // reported by config.Load
+		}
+		x := c.groupExpr(scope{view: sc.view, source: sc.source, path: path}, &f.Expr, f.Pos, prior, t)
+		return &Field{Name: name, Kind: KindExpr, Type: t, Expr: x}
 	case grouped && f.Column == "":
 		return nil // reported by config.Load
 	case f.One != "" || f.Many != "":

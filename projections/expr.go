@@ -28,8 +28,30 @@ func (c *compiler) where(sc scope, src *string, fallback config.Pos) *Expr {
 // field of type want. Errors point into the expression's text where the
 // config recorded it, else at fallback.
 func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Field, want config.Type) *Expr {
+	return c.exprOver(sc, sc.source.Columns, src, fallback, prior, want)
+}
+
+// groupExpr compiles an expr field of a group_by view: over its group_by
+// columns and the fields before it (group columns and aggregates), not
+// the group's rows, whose other columns differ from row to row.
+func (c *compiler) groupExpr(sc scope, src *string, fallback config.Pos, prior []*Field, want config.Type) *Expr {
+	cols := map[string]config.Type{}
+	for _, col := range c.groupBy(sc) {
+		cols[col] = sc.source.Columns[col] // of no type when undeclared: any
+	}
+	before := len(c.errs)
+	x := c.exprOver(sc, cols, src, fallback, prior, want)
+	if x == nil && len(c.errs) > before && strings.Contains(c.errs[len(c.errs)-1].Msg, "unknown name") {
+		c.errs[len(c.errs)-1].Msg += " (an expr of a group_by view sees its group_by columns and the fields before it, not the rows' other columns: aggregate them first)"
+	}
+	return x
+}
+
+// exprOver is expr over the columns cols of the scope's source (nil: its
+// columns are undeclared, so any name is one).
+func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, fallback config.Pos, prior []*Field, want config.Type) *Expr {
 	env := map[string]any{}
-	for col, t := range sc.source.Columns {
+	for col, t := range cols {
 		env[col] = Sample(t)
 		c.use(sc.source, col) // conservative: an expression may read any column
 	}
@@ -37,10 +59,10 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 		switch {
 		case f.Kind == KindMany:
 			env[f.Name] = []any{}
-		case f.Kind == KindColumn && sc.source.Columns == nil:
+		case f.Kind == KindColumn && cols == nil:
 			// An undeclared column, of any type (stored as jsonb): left
 			// undefined, which the checker lets be anything.
-		case f.Kind == KindColumn && sc.source.Columns[f.Column].Name == "":
+		case f.Kind == KindColumn && cols[f.Column].Name == "":
 			// A column of a type config.Load refused: as its column, of
 			// no type, rather than a second problem about jsonb.
 			env[f.Name] = nil
@@ -49,7 +71,7 @@ func (c *compiler) expr(sc scope, src *string, fallback config.Pos, prior []*Fie
 		}
 	}
 	opts := append([]expr.Option{expr.Env(env)}, checkedIntegers()...)
-	if sc.source.Columns == nil {
+	if cols == nil {
 		opts = append(opts, expr.AllowUndefinedVariables())
 	}
 	if family(want) == "boolean" && !want.Array {

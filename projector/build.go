@@ -456,7 +456,7 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 			continue
 		}
 		d.Fields = make(map[string]any, len(v.Fields))
-		for _, f := range v.Fields {
+		for i, f := range v.Fields {
 			switch f.Kind {
 			case projections.KindColumn:
 				// Held to its type: as a row view's column field (build),
@@ -471,6 +471,9 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 					b.tally.exprErrors++
 				}
 				d.Fields[f.Name] = r
+			case projections.KindExpr:
+				// Over the group's columns and the fields before it.
+				d.Fields[f.Name] = b.field(f, v.Root, g.Cols, v.Fields[:i], d.Fields)
 			}
 		}
 		out = append(out, d)

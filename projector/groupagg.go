@@ -206,6 +206,9 @@ func groupFingerprint(v *projections.View, cols []string) string {
 		fmt.Fprintf(h, "%s\x00%s\n", c, t.String())
 	}
 	for _, f := range v.Fields {
+		if f.Kind == projections.KindExpr {
+			continue // computed from the kept group when its doc is
+		}
 		fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s", f.Name, f.Kind, f.Type.String(), f.Column)
 		if f.Agg != nil {
 			fmt.Fprintf(h, "\x00%d\x00%s\x00%s", f.Agg.Func, f.Agg.Column, src(f.Agg.Where))
