@@ -222,7 +222,7 @@ func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
 	if v.d.present(&f.Where) && !join && f.Agg == "" {
 		v.add(v.at(&f.Where), "%s: where is only valid with one, many or agg", label)
 	}
-	if join && group == nil && f.Column == "" && !v.d.present(&f.Fields) && v.usable(&f.Fields) {
+	if join && f.Column == "" && !v.d.present(&f.Fields) && v.usable(&f.Fields) {
 		// Else the joined object is {} in every document: a fields: block
 		// forgotten, or indented under the wrong key.
 		need := "fields: (the joined row's fields to embed)"
@@ -241,10 +241,12 @@ func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
 			v.fields(f.Fields, path, nil)
 		}
 	}
-	if group != nil && f.Agg == "" && f.Expr == "" {
+	if group != nil && f.Agg == "" && f.Expr == "" && f.One == "" {
 		switch {
-		case f.Column == "" || f.One != "":
-			v.add(keyPos, "%s: a group_by view has only group_by columns, agg fields and expr fields over them", label)
+		case f.Many != "":
+			v.add(keyPos, "%s: a group_by view embeds one joined row per group (one:, on its group_by columns), not arrays", label)
+		case f.Column == "":
+			v.add(keyPos, "%s: a group_by view has only group_by columns, agg fields, expr fields over them and one: joins on them", label)
 		case !slices.Contains(group, f.Column):
 			v.add(v.at(&f.Column, keyPos), "%s: column %s is not in group_by (%s)", label, v.show(&f.Column), strings.Join(group, ", "))
 		}

@@ -315,6 +315,8 @@ func (c *compiler) field(sc scope, name string, f *config.Field, prior []*Field,
 		}
 		x := c.groupExpr(scope{view: sc.view, source: sc.source, path: path}, &f.Expr, f.Pos, prior, t)
 		return &Field{Name: name, Kind: KindExpr, Type: t, Expr: x}
+	case grouped && f.One != "":
+		return c.groupJoin(sc, name, f)
 	case grouped && f.Column == "":
 		return nil // reported by config.Load
 	case f.One != "" || f.Many != "":
@@ -355,6 +357,32 @@ func (c *compiler) groupBy(sc scope) []string {
 		return v.GroupBy
 	}
 	return nil
+}
+
+// groupJoin compiles a one: join of a group_by view (the user whose stats
+// a group holds): on its group_by columns only, so that a change of a
+// joined row reaches the groups holding its values, and with no joins of
+// its own, which nothing would follow up to the groups.
+func (c *compiler) groupJoin(sc scope, name string, f *config.Field) *Field {
+	out := c.join(sc, name, f)
+	if out == nil {
+		return nil
+	}
+	path := sc.path + "." + name
+	group := c.groupBy(sc)
+	for _, on := range f.On {
+		if !slices.Contains(group, on.Value) {
+			c.errs.Add(c.cfg.ValuePos(&on.Value, on.KeyPos), "%s: a join of a group_by view is on its group_by columns (%s), and %s is not one", path, strings.Join(group, ", "), on.Value)
+			return nil
+		}
+	}
+	for _, e := range f.Fields {
+		if e.Value.One != "" || e.Value.Many != "" {
+			c.errs.Add(e.KeyPos, "%s: a join of a group_by view embeds columns and exprs of its row, not joins (%s)", path, e.Key)
+			return nil
+		}
+	}
+	return out
 }
 
 func (c *compiler) join(sc scope, name string, f *config.Field) *Field {

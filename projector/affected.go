@@ -30,9 +30,7 @@ func routes(plan *projections.Plan) map[*projections.Source][]route {
 				walk(f.Join.Fields, p)
 			}
 		}
-		if len(v.GroupBy) == 0 {
-			walk(v.Fields, nil)
-		}
+		walk(v.Fields, nil) // a group_by view's joins are one level deep (see groupsEmbedding)
 	}
 	return out
 }

@@ -190,14 +190,7 @@ func (b *builder) build(row map[string]any, fields []*projections.Field, src *pr
 		case projections.KindExpr:
 			out[f.Name] = b.field(f, src, row, fields[:i], out)
 		case projections.KindOne:
-			out[f.Name] = nil
-			if kids := b.children(row, f, jd); len(kids) > 0 {
-				if f.Column != "" {
-					out[f.Name] = kids[0][f.Column]
-				} else {
-					out[f.Name] = b.build(kids[0], f.Join.Fields, f.Join.Source, jd[f].nested)
-				}
-			}
+			out[f.Name] = b.one(row, f, jd)
 		case projections.KindMany:
 			rows := b.children(row, f, jd)
 			sortRows(rows, f.Join.OrderBy, f.Join.Source)
@@ -217,6 +210,19 @@ func (b *builder) build(row map[string]any, fields []*projections.Field, src *pr
 		}
 	}
 	return out
+}
+
+// one is the object (or the column) a one-to-one join embeds in row: null
+// when no joined row matches.
+func (b *builder) one(row map[string]any, f *projections.Field, jd joinData) any {
+	kids := b.children(row, f, jd)
+	switch {
+	case len(kids) == 0:
+		return nil
+	case f.Column != "":
+		return kids[0][f.Column]
+	}
+	return b.build(kids[0], f.Join.Fields, f.Join.Source, jd[f].nested)
 }
 
 // aggregateItems computes an aggregate over a nested array built before it:
@@ -446,6 +452,18 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 			return nil, err
 		}
 	}
+	// The rows a group's one: joins embed, looked up by the group's
+	// columns (see projections.groupJoin).
+	parents := make([]map[string]any, 0, len(groups))
+	for _, g := range groups {
+		if g != nil && g.Rows > 0 {
+			parents = append(parents, g.Cols)
+		}
+	}
+	jd, err := b.load(ctx, parents, v.Fields, v.Root)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]sinks.Doc, 0, len(ids))
 	for id, key := range ids {
 		d := sinks.Doc{View: v.Name, ID: id, Key: key, Rev: revs[id]}
@@ -474,6 +492,8 @@ func (b *builder) groups(ctx context.Context, ids map[string]map[string]any, rev
 			case projections.KindExpr:
 				// Over the group's columns and the fields before it.
 				d.Fields[f.Name] = b.field(f, v.Root, g.Cols, v.Fields[:i], d.Fields)
+			case projections.KindOne:
+				d.Fields[f.Name] = b.one(g.Cols, f, jd)
 			}
 		}
 		out = append(out, d)

@@ -22,9 +22,15 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 				level = append(level, a.New)
 			}
 		}
-		if len(r.path) == 0 || len(r.view.GroupBy) > 0 {
+		if len(r.path) == 0 {
 			for _, row := range level {
 				out.rootDoc(r.view, row)
+			}
+			continue
+		}
+		if len(r.view.GroupBy) > 0 {
+			if err := e.groupsEmbedding(ctx, tx, r.view, r.path[0], level, out); err != nil {
+				return err
 			}
 			continue
 		}
@@ -164,6 +170,38 @@ func (e *Engine) spill(ctx context.Context, tx stateTx, v *projections.View, j *
 		return err
 	})
 	return ids, err
+}
+
+// groupsEmbedding adds the groups of v that embed any of rows, rows of the
+// source v joins through j on its group_by columns (see
+// projections.groupJoin): those of the live root rows holding their join
+// values, read a page at a time through the index on those columns, with
+// only the group_by and join columns. A group without rows has no
+// document to change. The groups are at most as many as the root rows
+// read, and far fewer: a joined row is in the groups of its values only
+// (one, when the join is on every group_by column), so they are added
+// rather than spilled, however many rows a group has.
+func (e *Engine) groupsEmbedding(ctx context.Context, tx stateTx, v *projections.View, j *projections.Join, rows []map[string]any, out affected) error {
+	want, by := joinValues(j, rows)
+	if len(want) == 0 {
+		return nil
+	}
+	if len(j.On) == 1 && len(v.IDColumns) == 1 && j.On[0].Outer == v.IDColumns[0] {
+		// A joined row is in the one group of its value: one root row of
+		// each says the group has rows, and what its values are, where a
+		// group of a million rows would otherwise be read whole.
+		found, err := tx.firstRows(ctx, v.Root, v.IDColumns[0], by[0].vals, v.IDColumns)
+		for _, r := range found {
+			out.rootDoc(v, r.Data)
+		}
+		return err
+	}
+	return tx.eachRow(ctx, v.Root, by, union(outerCols(j), v.IDColumns), e.chunk, func(page []stateRow) error {
+		for _, row := range embedding(j, want, page) {
+			out.rootDoc(v, row)
+		}
+		return nil
+	})
 }
 
 // spillRows is how many chunks of rows a level of a fan-out holds at most

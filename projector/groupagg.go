@@ -206,8 +206,8 @@ func groupFingerprint(v *projections.View, cols []string) string {
 		fmt.Fprintf(h, "%s\x00%s\n", c, t.String())
 	}
 	for _, f := range v.Fields {
-		if f.Kind == projections.KindExpr {
-			continue // computed from the kept group when its doc is
+		if f.Kind == projections.KindExpr || f.Kind == projections.KindOne {
+			continue // computed, or joined, when the group's doc is: not kept
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s", f.Name, f.Kind, f.Type.String(), f.Column)
 		if f.Agg != nil {

@@ -409,6 +409,15 @@ func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, by []col
 	return out, nil
 }
 
+func (t memTx) firstRows(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
+	var out []stateRow
+	for _, v := range vals {
+		rows, _ := t.rowsByColumn(ctx, src, []columnIn{{col: col, vals: []string{v}}}, cols, 1)
+		out = append(out, rows...)
+	}
+	return out, nil
+}
+
 func (t memTx) eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error {
 	rows, _ := t.rowsByColumn(ctx, src, by, cols, 0)
 	for len(rows) > 0 {

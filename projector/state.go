@@ -89,6 +89,11 @@ type stateTx interface {
 	// computed absent: their revisions may be collected once deleted
 	// longer than the retention (see collectRevisions).
 	deletedDocs(ctx context.Context, view string, ids []string) error
+	// firstRows reads, for each of vals, one live row (any) whose column
+	// col has that value's text, with only the columns cols: whether a
+	// group of that value has rows, and its values, without reading them
+	// all.
+	firstRows(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error)
 	// eachRow calls fn with the live rows whose columns have their values
 	// in by (as rowsByColumn), page of them at a time, holding no more.
 	eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error
@@ -526,6 +531,16 @@ func (t pgTx) liveBefore(ctx context.Context, src *projections.Source, pos debez
 
 func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error) {
 	return t.s.rowsByColumn(ctx, t.tx, src, by, cols, limit)
+}
+
+func (t pgTx) firstRows(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
+	expr := `data->>` + quoteLiteral(col)
+	if src.KeyedBy(col) {
+		expr = `key`
+	}
+	return t.s.query(ctx, t.tx, src, `SELECT r.key, r.data, r.deleted FROM unnest($1::text[]) AS v(val)
+		CROSS JOIN LATERAL (SELECT key, `+slim("data", cols)+` AS data, deleted FROM `+t.s.table(src)+`
+			WHERE NOT deleted AND `+expr+` = v.val LIMIT 1) r`, vals)
 }
 
 var cursors atomic.Int64
