@@ -252,23 +252,23 @@ func waitedTopics(end map[partition]int64) []string {
 	return topics
 }
 
-// replayRecords applies replayed records to the state, as the daemons do.
+// replayRecords applies replayed records to the state, as the daemons do:
+// in batches of at most kafka.batch_bytes.
 func (r *run) replayRecords(ctx context.Context, recs []projector.Record) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	dead, err := r.env.Engine.Process(ctx, recs)
-	if err != nil {
-		return fmt.Errorf("replay: %w", err)
-	}
-	for _, d := range dead {
-		r.res.DeadLetters++
-		if r.res.DeadLetters <= 3 {
-			r.opts.Log.Warn("replay: record not projected", "topic", d.Record.Topic, "partition", d.Record.Partition, "offset", d.Record.Offset, "err", d.Err)
+	for _, batch := range byBytes(recs, r.batchBytes()) {
+		dead, err := r.env.Engine.Process(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
 		}
+		for _, d := range dead {
+			r.res.DeadLetters++
+			if r.res.DeadLetters <= 3 {
+				r.opts.Log.Warn("replay: record not projected", "topic", d.Record.Topic, "partition", d.Record.Partition, "offset", d.Record.Offset, "err", d.Err)
+			}
+		}
+		r.res.Replayed += int64(len(batch))
+		r.opts.Progress.Add(int64(len(batch)))
 	}
-	r.res.Replayed += int64(len(recs))
-	r.opts.Progress.Add(int64(len(recs)))
 	return nil
 }
 

@@ -23,7 +23,8 @@ package rebuild
 //     carried (no snapshot read, no change) and that no change wrote since
 //     the signal went out is gone from the source: it is deleted at its own
 //     position, so that a change the stream brings meanwhile, being newer,
-//     wins.
+//     wins. The keys carried are kept in the query PostgreSQL (windowKeys),
+//     not in the process: a table of any size is re-read in bounded memory.
 //
 // Then the generation is filled from the state like any other.
 
@@ -150,10 +151,15 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	}
 	defer release()
 
+	keys, err := r.newWindowKeys(ctx)
+	if err != nil {
+		return err
+	}
+	defer keys.close()
 	timeout := time.Duration(r.env.Config.Rebuild.SignalTimeout)
 	wctx, cancel := context.WithDeadline(ctx, sig.SentAt.Add(timeout))
 	defer cancel()
-	w, err := r.followSnapshot(wctx, cl, adm, sig)
+	w, err := r.followSnapshot(wctx, cl, adm, sig, keys)
 	if err != nil {
 		if wctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("--from signal: %w: no COMPLETED notification for signal %s within rebuild.signal_timeout (%s) of its sending; "+
@@ -178,7 +184,7 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	}
 	for _, c := range sig.Connectors {
 		for _, name := range c.Sources {
-			if err := r.deleteUnread(ctx, r.env.Plan.Source(name), w.seen[name], sig.StateTime); err != nil {
+			if err := r.deleteUnread(ctx, r.env.Plan.Source(name), keys, sig.StateTime); err != nil {
 				return fmt.Errorf("--from signal: source %s: %w", name, err)
 			}
 		}
@@ -255,21 +261,21 @@ func signalID(view string, gen int) string {
 }
 
 // snapshotWindow is the replay of one incremental snapshot: the keys it
-// saw per source, and per connector what Debezium reported.
+// carried per source, and per connector what Debezium reported.
 type snapshotWindow struct {
 	sig       signalRun
-	short     bool                       // ended idle, short of the end offsets
-	seen      map[string]map[string]bool // source → state key
-	done      map[string]bool            // connector → COMPLETED
-	heard     bool                       // any notification of this signal
-	notifiers map[string][]string        // notification topic → connectors
+	short     bool                // ended idle, short of the end offsets
+	keys      *windowKeys         // the state keys the records carried
+	done      map[string]bool     // connector → COMPLETED
+	heard     bool                // any notification of this signal
+	notifiers map[string][]string // notification topic → connectors
 }
 
 // followSnapshot replays the view's topics from the recorded offsets into
 // the state until every connector completed and the topics' end offsets of
 // that moment are reached.
-func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Client, sig signalRun) (*snapshotWindow, error) {
-	w := &snapshotWindow{sig: sig, seen: map[string]map[string]bool{}, done: map[string]bool{}, notifiers: map[string][]string{}}
+func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Client, sig signalRun, keys *windowKeys) (*snapshotWindow, error) {
+	w := &snapshotWindow{sig: sig, keys: keys, done: map[string]bool{}, notifiers: map[string][]string{}}
 	for _, c := range sig.Connectors {
 		w.notifiers[c.Notifications] = append(w.notifiers[c.Notifications], c.Connector)
 	}
@@ -410,26 +416,23 @@ func (r *run) dataEnds(ctx context.Context, adm *kadm.Client, sig signalRun) (ma
 	return out, nil
 }
 
-// applyWindow applies records of the view's topics to the state and notes
-// the keys they carry.
+// applyWindow applies records of the view's topics to the state, in
+// batches of at most kafka.batch_bytes, and notes the keys they carry.
 func (r *run) applyWindow(ctx context.Context, w *snapshotWindow, recs []projector.Record) error {
-	keys, err := r.env.Engine.Keys(ctx, recs)
-	if err != nil {
-		return fmt.Errorf("--from signal: %w", err)
-	}
-	for src, rows := range keys {
-		if w.seen[src] == nil {
-			w.seen[src] = map[string]bool{}
+	for _, batch := range byBytes(recs, r.batchBytes()) {
+		keys, err := r.env.Engine.Keys(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("--from signal: %w", err)
 		}
-		for _, row := range rows {
-			w.seen[src][row.Key] = true
+		if err := w.keys.add(ctx, keys); err != nil {
+			return err
 		}
+		if _, err := r.apply(ctx, batch); err != nil {
+			return fmt.Errorf("--from signal: %w", err)
+		}
+		r.res.Replayed += int64(len(batch))
+		r.opts.Progress.Add(int64(len(batch)))
 	}
-	if err := r.apply(ctx, recs); err != nil {
-		return fmt.Errorf("--from signal: %w", err)
-	}
-	r.res.Replayed += int64(len(recs))
-	r.opts.Progress.Add(int64(len(recs)))
 	return nil
 }
 
@@ -535,12 +538,12 @@ func (r *run) sourceRows(ctx context.Context, sig signalRun) (int64, error) {
 // PostgreSQL transaction's changes carry the WAL position of their writes,
 // not of their commit, so a transaction that committed after the snapshot
 // can bring a row with a position older than the snapshot's reads.
-func (r *run) deleteUnread(ctx context.Context, src *projections.Source, seen map[string]bool, before time.Time) error {
-	if len(seen) == 0 {
+func (r *run) deleteUnread(ctx context.Context, src *projections.Source, keys *windowKeys, before time.Time) error {
+	if !keys.carried[src.Name] {
 		// Not one record: an empty collection, or a snapshot that read
 		// nothing. Deleting every row on that evidence is too bold.
 		r.opts.Log.Warn("--from signal: the snapshot carried no row of this source; its state is left as it was", "source", src.Name)
 		return nil
 	}
-	return r.deleteStateRows(ctx, src, seen, `updated_at < $1`, before, func(stored debezium.Position) debezium.Position { return stored })
+	return r.deleteStateRows(ctx, src, `s.updated_at < $1`, before, keys.carriedOf(src.Name), func(stored debezium.Position) debezium.Position { return stored })
 }

@@ -120,7 +120,7 @@ func (c *fakeConnector) snapshot(ctx context.Context, id string) {
 		return
 	}
 	scanned := 0
-	for i, chunk := range c.src.scan() {
+	for i, chunk := range scanChunks(c.src) {
 		c.produce(ctx, chunk...)
 		scanned += len(chunk)
 		c.notify(ctx, id, "IN_PROGRESS", map[string]string{"current_collection_in_progress": c.collection,

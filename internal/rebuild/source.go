@@ -21,7 +21,13 @@ package rebuild
 //     order, so the state converges on the same row.
 //  4. A state row whose key the snapshot lacks is deleted at position S,
 //     which the state refuses when the row was written from a change at or
-//     above S (created after the snapshot).
+//     above S (created after the snapshot). The state itself tells those
+//     rows: once the read is applied, every row it read holds a position
+//     at or above S (its read's, or a newer change's; positions never go
+//     back), so a live row still below S was not read. Only a row read
+//     that the engine could not project (a dead letter) is not written:
+//     its key is kept, up to unprojectedMax of them. What the rebuild
+//     holds is so bounded by its pages, not by the table's rows.
 
 import (
 	"context"
@@ -37,7 +43,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 )
@@ -177,24 +182,26 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 	go func() { wg.Wait(); close(pages) }()
 
 	// 3. Applied as snapshot reads at the position.
-	seen := map[string]bool{}
+	unproj := unprojected{}
 	var applyErr error
 	for page := range pages {
 		if applyErr != nil {
 			continue // drain, so the readers end
 		}
 		recs := make([]projector.Record, 0, len(page))
+		ids := make([]string, 0, len(page))
 		for _, row := range page {
 			rec, id, err := snapshotRecord(src, row.data, lsn)
 			if err != nil {
 				applyErr = err
 				break
 			}
-			seen[id] = true
-			recs = append(recs, rec)
+			recs, ids = append(recs, rec), append(ids, id)
 		}
 		if applyErr == nil {
-			applyErr = r.apply(ctx, recs)
+			var dead []projector.DeadLetter
+			dead, applyErr = r.apply(ctx, recs)
+			unproj.add(recs, ids, dead)
 		}
 		if applyErr != nil {
 			cancel()
@@ -211,7 +218,7 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 		return fmt.Errorf("read %s: %w", table.Sanitize(), err)
 	}
 	// 4. What the source no longer has.
-	return r.deleteUnseen(ctx, src, seen, lsn)
+	return r.deleteUnseen(ctx, src, &unproj, lsn)
 }
 
 // sourceRow is one row read from a source table, as JSON.
@@ -486,11 +493,12 @@ func readRecord(src *projections.Source, key, row map[string]any, lsn int64) (pr
 	return projector.Record{Topic: src.Topic, Partition: -1, Offset: -1, Key: k, Value: v}, nil
 }
 
-// apply hands records to the engine and reports records it refused.
-func (r *run) apply(ctx context.Context, recs []projector.Record) error {
+// apply hands records to the engine, reports the records it refused and
+// returns them.
+func (r *run) apply(ctx context.Context, recs []projector.Record) ([]projector.DeadLetter, error) {
 	dead, err := r.env.Engine.Process(ctx, recs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, d := range dead {
 		r.res.DeadLetters++
@@ -498,78 +506,5 @@ func (r *run) apply(ctx context.Context, recs []projector.Record) error {
 			r.opts.Log.Warn("a source row could not be projected", "topic", d.Record.Topic, "key", string(d.Record.Key), "err", d.Err)
 		}
 	}
-	return nil
-}
-
-// deleteUnseen deletes, at position lsn, the live state rows of src whose
-// key the snapshot did not have.
-func (r *run) deleteUnseen(ctx context.Context, src *projections.Source, seen map[string]bool, lsn int64) error {
-	return r.deleteStateRows(ctx, src, seen, `pos_hi < $1`, lsn, func(debezium.Position) debezium.Position {
-		return debezium.Position{Hi: lsn}
-	})
-}
-
-// deleteStateRows deletes, through the engine (so that every view follows),
-// the live state rows of src that match cond (SQL over the state table,
-// with arg as $1) and whose key seen lacks; at gives each delete its
-// position from the row's stored one.
-func (r *run) deleteStateRows(ctx context.Context, src *projections.Source, seen map[string]bool, cond string, arg any,
-	at func(stored debezium.Position) debezium.Position) error {
-	if len(src.Key) == 0 {
-		// Which columns make a state row's key is known only from
-		// records' keys: a delete could not name the row.
-		r.opts.Log.Warn("rows gone from the source are not deleted: the source declares no key", "source", src.Name,
-			"fix", "declare the source's key: (its primary key columns) and rebuild again")
-		return nil
-	}
-	table := pgx.Identifier{r.env.Registry.Schema(), "state_" + src.Name}.Sanitize()
-	// A page of rows at a time, deleted before the next is read: what a
-	// rebuild holds is bounded by its chunk, not by the rows gone.
-	for after, first := "", true; ; first = false {
-		rows, err := r.env.Pool.Query(ctx, `SELECT key, data, pos_hi, pos_lo FROM `+table+` WHERE NOT deleted AND `+cond+
-			` AND ($2 OR key > $3) ORDER BY key LIMIT $4`, arg, first, after, r.opts.Chunk)
-		if err != nil {
-			return fmt.Errorf("list the state of %s: %w", src.Name, err)
-		}
-		var gone []debezium.Change
-		n := 0
-		for rows.Next() {
-			var id string
-			var data []byte
-			var pos debezium.Position
-			if err := rows.Scan(&id, &data, &pos.Hi, &pos.Lo); err != nil {
-				rows.Close()
-				return err
-			}
-			n, after = n+1, id
-			if seen[id] {
-				continue
-			}
-			var row map[string]any
-			d := json.NewDecoder(strings.NewReader(string(data)))
-			d.UseNumber()
-			if err := d.Decode(&row); err != nil {
-				rows.Close()
-				return fmt.Errorf("decode the state of %s: %w", src.Name, err)
-			}
-			key := make(map[string]any, len(src.Key))
-			for _, k := range src.Key {
-				key[k] = row[k]
-			}
-			gone = append(gone, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpDelete, Key: key, Before: key, Position: at(pos)})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("list the state of %s: %w", src.Name, err)
-		}
-		if len(gone) > 0 {
-			if err := r.env.Engine.ProcessChanges(ctx, src.Name, gone); err != nil {
-				return err
-			}
-			r.res.SourceDeleted += int64(len(gone))
-		}
-		if n < r.opts.Chunk {
-			return nil
-		}
-	}
+	return dead, nil
 }

@@ -1,0 +1,40 @@
+package rebuild
+
+import (
+	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/projector"
+)
+
+// byBytes cuts records into consecutive batches of at most limit bytes of
+// keys and values each, in their order; a record larger than limit is a
+// batch of its own.
+//
+// A replay (--from kafka, --from signal) polls up to 5,000 records at a
+// time, and the engine holds several times a batch's bytes while it
+// projects it (decoded rows, state, documents, the sinks' encodings): cut
+// as the daemons cut their polls (kafka.batch_bytes), a topic of large
+// records is replayed in the memory the daemons take for it.
+func byBytes(recs []projector.Record, limit int) [][]projector.Record {
+	var batches [][]projector.Record
+	start, size := 0, 0
+	for i, rec := range recs {
+		n := len(rec.Key) + len(rec.Value)
+		if i > start && size+n > limit {
+			batches = append(batches, recs[start:i:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(recs) {
+		batches = append(batches, recs[start:])
+	}
+	return batches
+}
+
+// batchBytes is the most bytes of keys and values of one batch.
+func (r *run) batchBytes() int {
+	if n := r.env.Config.Kafka.BatchBytes; n > 0 {
+		return n
+	}
+	return config.DefaultBatchBytes
+}
