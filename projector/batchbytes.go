@@ -12,10 +12,18 @@ import "github.com/twmb/franz-go/pkg/kgo"
 // documents, the sinks' encodings. Cut by bytes as well, a batch's memory
 // is bounded by what its records weigh, not only by how many there are.
 func byBytes(recs []*kgo.Record, limit int) [][]*kgo.Record {
-	var batches [][]*kgo.Record
+	return CutByBytes(recs, func(r *kgo.Record) int { return len(r.Key) + len(r.Value) }, limit)
+}
+
+// CutByBytes cuts recs into consecutive batches of at most limit bytes
+// each, as weight weighs a record, in their order; a record heavier than
+// limit is a batch of its own. The daemons' polls and a rebuild's replays
+// are cut so (kafka.batch_bytes).
+func CutByBytes[R any](recs []R, weight func(R) int, limit int) [][]R {
+	var batches [][]R
 	start, size := 0, 0
 	for i, r := range recs {
-		n := len(r.Key) + len(r.Value)
+		n := weight(r)
 		if i > start && size+n > limit {
 			batches = append(batches, recs[start:i:i])
 			start, size = i, 0

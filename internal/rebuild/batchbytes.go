@@ -15,20 +15,7 @@ import (
 // as the daemons cut their polls (kafka.batch_bytes), a topic of large
 // records is replayed in the memory the daemons take for it.
 func byBytes(recs []projector.Record, limit int) [][]projector.Record {
-	var batches [][]projector.Record
-	start, size := 0, 0
-	for i, rec := range recs {
-		n := len(rec.Key) + len(rec.Value)
-		if i > start && size+n > limit {
-			batches = append(batches, recs[start:i:i])
-			start, size = i, 0
-		}
-		size += n
-	}
-	if start < len(recs) {
-		batches = append(batches, recs[start:])
-	}
-	return batches
+	return projector.CutByBytes(recs, func(r projector.Record) int { return len(r.Key) + len(r.Value) }, limit)
 }
 
 // batchBytes is the most bytes of keys and values of one batch.
