@@ -39,30 +39,8 @@ views:
 func TestGroupByExprFields(t *testing.T) {
 	for _, memory := range []bool{false, true} {
 		t.Run(fmt.Sprintf("memory=%v", memory), func(t *testing.T) {
-			_, plan := loadPlan(t, groupExprYAML, nil)
-			sink := newViewSink()
-			var eng *projector.Engine
-			if memory {
-				var err error
-				if eng, err = projector.New(projector.Options{Plan: plan, Memory: true, Sinks: []projector.Route{{Sink: sink, Views: viewNames(plan)}}}); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				pool, _ := testenv.Postgres(t)
-				eng = newEngine(t, pool, plan, sink, nil)
-			}
-			pos := int64(0)
-			upsert := func(rows ...map[string]any) {
-				t.Helper()
-				var chs []debezium.Change
-				for _, row := range rows {
-					pos++
-					chs = append(chs, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpUpdate, Position: debezium.Position{Lo: pos}, After: row})
-				}
-				if err := eng.ProcessChanges(context.Background(), "orders", chs); err != nil {
-					t.Fatal(err)
-				}
-			}
+			sink, change := newChangeRig(t, groupExprYAML, memory)
+			upsert := func(rows ...map[string]any) { t.Helper(); change("orders", rows...) }
 			check := func(step string, want map[string]any) {
 				t.Helper()
 				sink.mu.Lock()
@@ -81,5 +59,36 @@ func TestGroupByExprFields(t *testing.T) {
 			upsert(aggOrder(1, "u1", "cancelled", "10.00", ""))
 			check("a row leaves", map[string]any{"n": 2, "spent": "20.00", "avg_ticket": "10.00", "label": "u1 (2)"})
 		})
+	}
+}
+
+// newChangeRig runs cfg's engine, on PostgreSQL or in memory, into a
+// viewSink; change applies rows (updates) of a source as one batch, each
+// at the next position.
+func newChangeRig(t *testing.T, cfg string, memory bool) (*viewSink, func(source string, rows ...map[string]any)) {
+	t.Helper()
+	_, plan := loadPlan(t, cfg, nil)
+	sink := newViewSink()
+	var eng *projector.Engine
+	if memory {
+		var err error
+		if eng, err = projector.New(projector.Options{Plan: plan, Memory: true, Sinks: []projector.Route{{Sink: sink, Views: viewNames(plan)}}}); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		pool, _ := testenv.Postgres(t)
+		eng = newEngine(t, pool, plan, sink, nil)
+	}
+	pos := int64(0)
+	return sink, func(source string, rows ...map[string]any) {
+		t.Helper()
+		var chs []debezium.Change
+		for _, row := range rows {
+			pos++
+			chs = append(chs, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpUpdate, Position: debezium.Position{Lo: pos}, After: row})
+		}
+		if err := eng.ProcessChanges(context.Background(), source, chs); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

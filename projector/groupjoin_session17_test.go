@@ -1,14 +1,9 @@
 package projector_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
-
-	"github.com/projectorhq/projector/debezium"
-	"github.com/projectorhq/projector/internal/testenv"
-	"github.com/projectorhq/projector/projector"
 )
 
 // groupJoinYAML embeds in each user's stats the user (a one: join on the
@@ -39,30 +34,7 @@ views:
 func TestGroupByOneJoin(t *testing.T) {
 	for _, memory := range []bool{false, true} {
 		t.Run(fmt.Sprintf("memory=%v", memory), func(t *testing.T) {
-			_, plan := loadPlan(t, groupJoinYAML, nil)
-			sink := newViewSink()
-			var eng *projector.Engine
-			if memory {
-				var err error
-				if eng, err = projector.New(projector.Options{Plan: plan, Memory: true, Sinks: []projector.Route{{Sink: sink, Views: viewNames(plan)}}}); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				pool, _ := testenv.Postgres(t)
-				eng = newEngine(t, pool, plan, sink, nil)
-			}
-			pos := int64(0)
-			change := func(source string, rows ...map[string]any) {
-				t.Helper()
-				var chs []debezium.Change
-				for _, row := range rows {
-					pos++
-					chs = append(chs, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpUpdate, Position: debezium.Position{Lo: pos}, After: row})
-				}
-				if err := eng.ProcessChanges(context.Background(), source, chs); err != nil {
-					t.Fatal(err)
-				}
-			}
+			sink, change := newChangeRig(t, groupJoinYAML, memory)
 			doc := func(id string) string {
 				t.Helper()
 				sink.mu.Lock()
@@ -119,22 +91,7 @@ views:
       name: { one: users, on: { id: user_id }, column: name }
     sinks: { postgres: {} }
 `
-	pool, _ := testenv.Postgres(t)
-	_, plan := loadPlan(t, cfg, nil)
-	sink := newViewSink()
-	eng := newEngine(t, pool, plan, sink, nil)
-	pos := int64(0)
-	change := func(source string, rows ...map[string]any) {
-		t.Helper()
-		var chs []debezium.Change
-		for _, row := range rows {
-			pos++
-			chs = append(chs, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpUpdate, Position: debezium.Position{Lo: pos}, After: row})
-		}
-		if err := eng.ProcessChanges(context.Background(), source, chs); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sink, change := newChangeRig(t, cfg, false)
 	change("orders", aggOrder(1, "u1", "paid", "1.00", ""), aggOrder(2, "u1", "shipped", "1.00", ""), aggOrder(3, "u2", "paid", "1.00", ""))
 	change("users", map[string]any{"id": "u1", "name": "Ada"}, map[string]any{"id": "u2", "name": "Bob"})
 	change("users", map[string]any{"id": "u1", "name": "Ada L."})
