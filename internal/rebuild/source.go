@@ -21,13 +21,14 @@ package rebuild
 //     order, so the state converges on the same row.
 //  4. A state row whose key the snapshot lacks is deleted at position S,
 //     which the state refuses when the row was written from a change at or
-//     above S (created after the snapshot). The state itself tells those
-//     rows: once the read is applied, every row it read holds a position
-//     at or above S (its read's, or a newer change's; positions never go
-//     back), so a live row still below S was not read. Only a row read
-//     that the engine could not project (a dead letter) is not written:
-//     its key is kept, up to unprojectedMax of them. What the rebuild
-//     holds is so bounded by its pages, not by the table's rows.
+//     above S (created after the snapshot). Once the read is applied, a
+//     row it read holds a position at or above S (its read's, or a newer
+//     change's), but for a row that could not be projected (a dead letter)
+//     and one a connector's initial snapshot moved back (any streamed
+//     change replaces such a read, whatever its LSN): so the live rows
+//     left below S are the candidates, and the snapshot, still open, is
+//     asked a page of them at a time which it has. What the rebuild holds
+//     is so bounded by its pages, not by the table's rows.
 
 import (
 	"context"
@@ -182,26 +183,22 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 	go func() { wg.Wait(); close(pages) }()
 
 	// 3. Applied as snapshot reads at the position.
-	unproj := unprojected{}
 	var applyErr error
 	for page := range pages {
 		if applyErr != nil {
 			continue // drain, so the readers end
 		}
 		recs := make([]projector.Record, 0, len(page))
-		ids := make([]string, 0, len(page))
 		for _, row := range page {
-			rec, id, err := snapshotRecord(src, row.data, lsn)
+			rec, err := snapshotRecord(src, row.data, lsn)
 			if err != nil {
 				applyErr = err
 				break
 			}
-			recs, ids = append(recs, rec), append(ids, id)
+			recs = append(recs, rec)
 		}
 		if applyErr == nil {
-			var dead []projector.DeadLetter
-			dead, applyErr = r.apply(ctx, recs)
-			unproj.add(recs, ids, dead)
+			_, applyErr = r.apply(ctx, recs)
 		}
 		if applyErr != nil {
 			cancel()
@@ -218,7 +215,7 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 		return fmt.Errorf("read %s: %w", table.Sanitize(), err)
 	}
 	// 4. What the source no longer has.
-	return r.deleteUnseen(ctx, src, &unproj, lsn)
+	return r.deleteUnseen(ctx, src, tx, q, lsn)
 }
 
 // sourceRow is one row read from a source table, as JSON.
@@ -287,6 +284,68 @@ func (q *sourceQuery) where(conds []string, args []any, op string, values []stri
 		ps[i] = "$" + strconv.Itoa(len(args)) + q.casts[i]
 	}
 	return append(conds, "("+q.keyList+") "+op+" ("+strings.Join(ps, ", ")+")"), args
+}
+
+// has reports, for each of rows (state rows of src, their data), whether
+// the table holds its key in tx's snapshot. Each key value is given as the
+// state holds it, cast as the key column compares (a bytea's base64
+// decoded): the text of a timestamp is not PostgreSQL's, but casts to it.
+func (q *sourceQuery) has(ctx context.Context, tx pgx.Tx, src *projections.Source, rows []map[string]any) ([]bool, error) {
+	out := make([]bool, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	var args []any
+	tuples := make([]string, 0, len(rows))
+	for i, row := range rows {
+		args = append(args, i)
+		ps := []string{"$" + strconv.Itoa(len(args)) + "::int"}
+		for k, col := range src.Key {
+			t, ok := text(row[col])
+			if !ok {
+				out[i] = true // a key that is no scalar: kept, as no delete could name it
+			}
+			args = append(args, t)
+			p := "$" + strconv.Itoa(len(args)) + q.casts[k]
+			if ct, ok := src.Columns[col]; ok && ct.Name == "bytea" && !ct.Array {
+				p = "decode($" + strconv.Itoa(len(args)) + "::text, 'base64')"
+			}
+			ps = append(ps, p)
+		}
+		tuples = append(tuples, "("+strings.Join(ps, ", ")+")")
+	}
+	names := make([]string, len(src.Key))
+	for k := range src.Key {
+		names[k] = "v.k" + strconv.Itoa(k)
+	}
+	cols := strings.ReplaceAll(strings.Join(names, ", "), "v.", "")
+	found, err := tx.Query(ctx, `SELECT v.i FROM (VALUES `+strings.Join(tuples, ", ")+`) AS v(i, `+cols+`)
+		WHERE EXISTS (SELECT 1 FROM `+q.table.Sanitize()+` t WHERE (`+q.keyList+`) = (`+strings.Join(names, ", ")+`))`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("look the rows up in %s: %w", q.table.Sanitize(), err)
+	}
+	defer found.Close()
+	for found.Next() {
+		var i int
+		if err := found.Scan(&i); err != nil {
+			return nil, err
+		}
+		out[i] = true
+	}
+	return out, found.Err()
+}
+
+// text is the text of a state row's key value, as a parameter takes it.
+func text(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
 }
 
 // page reads the rows after cursor (nil: from lo) below hi (nil: no end).
@@ -427,38 +486,19 @@ func waitTransactions(ctx context.Context, conn *pgx.Conn, xmax uint64, timeout 
 	}
 }
 
-// snapshotRecord is a source row as a Debezium snapshot read at lsn, and
-// its state key.
-func snapshotRecord(src *projections.Source, data []byte, lsn int64) (projector.Record, string, error) {
+// snapshotRecord is a source row as a Debezium snapshot read at lsn.
+func snapshotRecord(src *projections.Source, data []byte, lsn int64) (projector.Record, error) {
 	var row map[string]any
 	d := json.NewDecoder(strings.NewReader(string(data)))
 	d.UseNumber()
 	if err := d.Decode(&row); err != nil {
-		return projector.Record{}, "", fmt.Errorf("decode a row: %w", err)
+		return projector.Record{}, fmt.Errorf("decode a row: %w", err)
 	}
 	key := make(map[string]any, len(src.Key))
-	texts := make([]string, len(src.Key))
-	for i, k := range src.Key {
+	for _, k := range src.Key {
 		key[k] = row[k]
-		switch x := row[k].(type) {
-		case string:
-			texts[i] = x
-		case json.Number:
-			texts[i] = x.String()
-		case bool:
-			texts[i] = strconv.FormatBool(x)
-		default:
-			b, _ := json.Marshal(x)
-			texts[i] = string(b)
-		}
 	}
-	id := texts[0]
-	if len(texts) > 1 {
-		b, _ := json.Marshal(texts)
-		id = string(b)
-	}
-	rec, err := readRecord(src, key, row, lsn)
-	return rec, id, err
+	return readRecord(src, key, row, lsn)
 }
 
 // readRecord encodes a snapshot read of row at lsn as the schemaless JSON

@@ -193,27 +193,6 @@ func TestS17SourceKeepsRowsItCouldNotProject(t *testing.T) {
 	}
 }
 
-// TestS17SourceDeletesNothingPastTooManyDeadLetters: with room for one
-// key of a row that could not be projected, the rebuild --from source of
-// s17Days cannot tell rows 2 and 4 from rows gone: it deletes nothing.
-func TestS17SourceDeletesNothingPastTooManyDeadLetters(t *testing.T) {
-	defer func(n int) { unprojectedMax = n }(unprojectedMax)
-	unprojectedMax = 1
-	f := newFixtureYAML(t, s17DaysYAML, "", "")
-	srcURL := s17Days(t, f.startDaemon())
-	res, err := Run(context.Background(), f.openEnv(), Options{View: "day_view", From: "source", Keep: 0,
-		SourceURLs: map[string]string{"days": srcURL}})
-	if err != nil {
-		t.Fatalf("rebuild --from source: %v", err)
-	}
-	if res.DeadLetters != 2 || res.SourceDeleted != 0 {
-		t.Errorf("rebuild --from source: %d dead letters, %d state rows deleted; want 2 and 0", res.DeadLetters, res.SourceDeleted)
-	}
-	if live := s17LiveDays(t, f); live != "[1 2 3 4]" {
-		t.Errorf("live state rows %s, want [1 2 3 4]", live)
-	}
-}
-
 // s17Held is a Progress that measures, as the rebuild reports progress
 // in a phase, the heap its live objects take (runtime.ReadMemStats right
 // after a collection, so no garbage counts), and keeps the most per phase.

@@ -71,8 +71,8 @@ func (k *windowKeys) add(ctx context.Context, keys map[string][]projector.RowAt)
 }
 
 // carriedOf says which of keys, state keys of src, a record carried.
-func (k *windowKeys) carriedOf(src string) func(ctx context.Context, keys []string) (map[string]bool, error) {
-	return func(ctx context.Context, keys []string) (map[string]bool, error) {
+func (k *windowKeys) carriedOf(src string) func(ctx context.Context, keys []string, _ []map[string]any) ([]bool, error) {
+	return func(ctx context.Context, keys []string, _ []map[string]any) ([]bool, error) {
 		rows, err := k.conn.Query(ctx, `SELECT key FROM pg_temp.window_keys WHERE source = $1 AND key = ANY($2)`, src, keys)
 		if err != nil {
 			return nil, err
@@ -81,9 +81,13 @@ func (k *windowKeys) carriedOf(src string) func(ctx context.Context, keys []stri
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[string]bool, len(found))
+		carried := make(map[string]bool, len(found))
 		for _, key := range found {
-			out[key] = true
+			carried[key] = true
+		}
+		out := make([]bool, len(keys))
+		for i, key := range keys {
+			out[i] = carried[key]
 		}
 		return out, nil
 	}
