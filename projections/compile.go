@@ -370,7 +370,11 @@ func (c *compiler) groupJoin(sc scope, name string, f *config.Field) *Field {
 	}
 	path := sc.path + "." + name
 	group := c.groupBy(sc)
-	for _, on := range f.On {
+	for i := range f.On {
+		on := &f.On[i] // its own address: where its value was written
+		if _, known := sc.source.Columns[on.Value]; sc.source.Columns != nil && !known {
+			continue // join reported the unknown column
+		}
 		if !slices.Contains(group, on.Value) {
 			c.errs.Add(c.cfg.ValuePos(&on.Value, on.KeyPos), "%s: a join of a group_by view is on its group_by columns (%s), and %s is not one", path, strings.Join(group, ", "), on.Value)
 			return nil

@@ -29,7 +29,7 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 			continue
 		}
 		if len(r.view.GroupBy) > 0 {
-			if err := e.groupsEmbedding(ctx, tx, r.view, r.path[0], level, out); err != nil {
+			if err := e.groupsEmbedding(ctx, tx, r.view, r.path[0], level, out, spilled); err != nil {
 				return err
 			}
 			continue
@@ -177,31 +177,71 @@ func (e *Engine) spill(ctx context.Context, tx stateTx, v *projections.View, j *
 // projections.groupJoin): those of the live root rows holding their join
 // values, read a page at a time through the index on those columns, with
 // only the group_by and join columns. A group without rows has no
-// document to change. The groups are at most as many as the root rows
-// read, and far fewer: a joined row is in the groups of its values only
-// (one, when the join is on every group_by column), so they are added
-// rather than spilled, however many rows a group has.
-func (e *Engine) groupsEmbedding(ctx context.Context, tx stateTx, v *projections.View, j *projections.Join, rows []map[string]any, out affected) error {
+// document to change.
+//
+// Joined on every group_by column, a joined row is in the one group of
+// its values: one root row of each says whether the group has rows, and
+// what its values are (a group of a million rows is not read), and the
+// groups are no more than the joined rows. Joined on some of them, a
+// joined row is in every group of its values, found by paging through
+// their root rows as a row view's fan-out does; past spillRows chunks of
+// groups they are recorded pending a chunk at a time (spilled), so that
+// a user in a million (user, day) groups is not held at once.
+func (e *Engine) groupsEmbedding(ctx context.Context, tx stateTx, v *projections.View, j *projections.Join, rows []map[string]any, out affected, spilled *[]int64) error {
 	want, by := joinValues(j, rows)
 	if len(want) == 0 {
 		return nil
 	}
-	if len(j.On) == 1 && len(v.IDColumns) == 1 && j.On[0].Outer == v.IDColumns[0] {
-		// A joined row is in the one group of its value: one root row of
-		// each says the group has rows, and what its values are, where a
-		// group of a million rows would otherwise be read whole.
-		found, err := tx.firstRows(ctx, v.Root, v.IDColumns[0], by[0].vals, v.IDColumns)
+	if outer := outerCols(j); isSubset(v.IDColumns, outer) {
+		found, err := tx.firstRows(ctx, v.Root, outer, joinTuples(j, rows), v.IDColumns)
 		for _, r := range found {
 			out.rootDoc(v, r.Data)
 		}
 		return err
 	}
-	return tx.eachRow(ctx, v.Root, by, union(outerCols(j), v.IDColumns), e.chunk, func(page []stateRow) error {
+	found := affected{}
+	err := tx.eachRow(ctx, v.Root, by, union(outerCols(j), v.IDColumns), e.chunk, func(page []stateRow) error {
 		for _, row := range embedding(j, want, page) {
-			out.rootDoc(v, row)
+			found.rootDoc(v, row)
 		}
-		return nil
+		if found.count() <= (spillRows-1)*e.chunk {
+			return nil // room for another page's groups
+		}
+		pending, err := e.insertPending(ctx, tx, found)
+		*spilled = append(*spilled, pendingIDs(pending)...)
+		found = affected{}
+		return err
 	})
+	for id, key := range found[v] {
+		out.add(v, id, key)
+	}
+	return err
+}
+
+// joinTuples are the texts of the join values of rows through j, in the
+// order of its columns, each tuple once.
+func joinTuples(j *projections.Join, rows []map[string]any) [][]string {
+	seen := map[string]bool{}
+	var out [][]string
+	for _, row := range rows {
+		vals, ok := pick(row, joinedCols(j))
+		if !ok {
+			continue
+		}
+		tuple := make([]string, len(vals))
+		for i, v := range vals {
+			if tuple[i], ok = text(v); !ok {
+				break
+			}
+		}
+		id, whole := docID(vals)
+		if !ok || !whole || seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, tuple)
+	}
+	return out
 }
 
 // spillRows is how many chunks of rows a level of a fan-out holds at most

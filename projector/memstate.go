@@ -409,10 +409,14 @@ func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, by []col
 	return out, nil
 }
 
-func (t memTx) firstRows(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
+func (t memTx) firstRows(ctx context.Context, src *projections.Source, by []string, tuples [][]string, cols []string) ([]stateRow, error) {
 	var out []stateRow
-	for _, v := range vals {
-		rows, _ := t.rowsByColumn(ctx, src, []columnIn{{col: col, vals: []string{v}}}, cols, 1)
+	for _, tuple := range tuples {
+		in := make([]columnIn, len(by))
+		for i, col := range by {
+			in[i] = columnIn{col: col, vals: []string{tuple[i]}}
+		}
+		rows, _ := t.rowsByColumn(ctx, src, in, cols, 1)
 		out = append(out, rows...)
 	}
 	return out, nil

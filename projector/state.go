@@ -89,11 +89,11 @@ type stateTx interface {
 	// computed absent: their revisions may be collected once deleted
 	// longer than the retention (see collectRevisions).
 	deletedDocs(ctx context.Context, view string, ids []string) error
-	// firstRows reads, for each of vals, one live row (any) whose column
-	// col has that value's text, with only the columns cols: whether a
-	// group of that value has rows, and its values, without reading them
-	// all.
-	firstRows(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error)
+	// firstRows reads, for each of tuples, one live row (any) whose
+	// columns by have the tuple's texts, with only the columns cols:
+	// whether a group of those values has rows, and its values, without
+	// reading them all.
+	firstRows(ctx context.Context, src *projections.Source, by []string, tuples [][]string, cols []string) ([]stateRow, error)
 	// eachRow calls fn with the live rows whose columns have their values
 	// in by (as rowsByColumn), page of them at a time, holding no more.
 	eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error
@@ -533,14 +533,29 @@ func (t pgTx) rowsByColumn(ctx context.Context, src *projections.Source, by []co
 	return t.s.rowsByColumn(ctx, t.tx, src, by, cols, limit)
 }
 
-func (t pgTx) firstRows(ctx context.Context, src *projections.Source, col string, vals []string, cols []string) ([]stateRow, error) {
-	expr := `data->>` + quoteLiteral(col)
-	if src.KeyedBy(col) {
-		expr = `key`
+func (t pgTx) firstRows(ctx context.Context, src *projections.Source, by []string, tuples [][]string, cols []string) ([]stateRow, error) {
+	names, conds := make([]string, len(by)), make([]string, len(by))
+	args := make([]any, len(by))
+	for i, col := range by {
+		names[i] = "v" + strconv.Itoa(i)
+		expr := `data->>` + quoteLiteral(col)
+		if src.KeyedBy(col) {
+			expr = `key`
+		}
+		conds[i] = expr + ` = v.` + names[i]
+		vals := make([]string, len(tuples))
+		for k, tuple := range tuples {
+			vals[k] = tuple[i]
+		}
+		args[i] = vals
 	}
-	return t.s.query(ctx, t.tx, src, `SELECT r.key, r.data, r.deleted FROM unnest($1::text[]) AS v(val)
+	arrays := make([]string, len(by))
+	for i := range by {
+		arrays[i] = `$` + strconv.Itoa(i+1) + `::text[]`
+	}
+	return t.s.query(ctx, t.tx, src, `SELECT r.key, r.data, r.deleted FROM unnest(`+strings.Join(arrays, ", ")+`) AS v(`+strings.Join(names, ", ")+`)
 		CROSS JOIN LATERAL (SELECT key, `+slim("data", cols)+` AS data, deleted FROM `+t.s.table(src)+`
-			WHERE NOT deleted AND `+expr+` = v.val LIMIT 1) r`, vals)
+			WHERE NOT deleted AND `+strings.Join(conds, " AND ")+` LIMIT 1) r`, args...)
 }
 
 var cursors atomic.Int64
