@@ -22,7 +22,9 @@ import (
 // replaces, moved it back below), those the read's snapshot, still open in
 // tx, does not have. Asked a page at a time, it holds no key per row read.
 func (r *run) deleteUnseen(ctx context.Context, src *projections.Source, tx pgx.Tx, q *sourceQuery, lsn int64) error {
-	has := func(ctx context.Context, _ []string, rows []map[string]any) ([]bool, error) { return q.has(ctx, tx, src, rows) }
+	has := func(ctx context.Context, _ []string, rows []map[string]any) ([]bool, error) {
+		return q.has(ctx, tx, src, rows)
+	}
 	return r.deleteStateRows(ctx, src, `s.pos_hi < $1`, lsn, has, func(debezium.Position) debezium.Position {
 		return debezium.Position{Hi: lsn}
 	})
