@@ -295,38 +295,47 @@ func (q *sourceQuery) has(ctx context.Context, tx pgx.Tx, src *projections.Sourc
 	if len(rows) == 0 {
 		return out, nil
 	}
-	var args []any
-	tuples := make([]string, 0, len(rows))
+	// One array per key column, whatever the page's size: a parameter per
+	// value would pass PostgreSQL's 65,535 with a large --chunk.
+	idx := make([]int32, 0, len(rows))
+	cols := make([][]string, len(src.Key))
 	for i, row := range rows {
-		args = append(args, i)
-		ps := []string{"$" + strconv.Itoa(len(args)) + "::int"}
+		texts := make([]string, len(src.Key))
+		whole := true
 		for k, col := range src.Key {
-			t, ok := text(row[col])
-			if !ok {
-				out[i] = true // a key that is no scalar: kept, as no delete could name it
+			texts[k], whole = text(row[col])
+			if !whole {
+				break
 			}
-			args = append(args, t)
-			p := "$" + strconv.Itoa(len(args)) + q.casts[k]
-			if ct, ok := src.Columns[col]; ok && ct.Name == "bytea" && !ct.Array {
-				p = "decode($" + strconv.Itoa(len(args)) + "::text, 'base64')"
-			}
-			ps = append(ps, p)
 		}
-		tuples = append(tuples, "("+strings.Join(ps, ", ")+")")
+		if !whole {
+			out[i] = true // a key that is no scalar: kept, as no delete could name it
+			continue
+		}
+		idx = append(idx, int32(i))
+		for k := range src.Key {
+			cols[k] = append(cols[k], texts[k])
+		}
 	}
-	names := make([]string, len(src.Key))
-	for k := range src.Key {
-		names[k] = "v.k" + strconv.Itoa(k)
+	args := []any{idx}
+	arrays, names, values := []string{"$1::int[]"}, []string{"i"}, make([]string, len(src.Key))
+	for k, col := range src.Key {
+		args = append(args, cols[k])
+		name := "k" + strconv.Itoa(k)
+		arrays, names = append(arrays, "$"+strconv.Itoa(k+2)+"::text[]"), append(names, name)
+		values[k] = "v." + name + q.casts[k]
+		if ct, ok := src.Columns[col]; ok && ct.Name == "bytea" && !ct.Array {
+			values[k] = "decode(v." + name + ", 'base64')"
+		}
 	}
-	cols := strings.ReplaceAll(strings.Join(names, ", "), "v.", "")
-	found, err := tx.Query(ctx, `SELECT v.i FROM (VALUES `+strings.Join(tuples, ", ")+`) AS v(i, `+cols+`)
-		WHERE EXISTS (SELECT 1 FROM `+q.table.Sanitize()+` t WHERE (`+q.keyList+`) = (`+strings.Join(names, ", ")+`))`, args...)
+	found, err := tx.Query(ctx, `SELECT v.i FROM unnest(`+strings.Join(arrays, ", ")+`) AS v(`+strings.Join(names, ", ")+`)
+		WHERE EXISTS (SELECT 1 FROM `+q.table.Sanitize()+` t WHERE (`+q.keyList+`) = (`+strings.Join(values, ", ")+`))`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("look the rows up in %s: %w", q.table.Sanitize(), err)
 	}
 	defer found.Close()
 	for found.Next() {
-		var i int
+		var i int32
 		if err := found.Scan(&i); err != nil {
 			return nil, err
 		}
