@@ -151,6 +151,9 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 		return fmt.Errorf("export the snapshot: %w", err)
 	}
 	q := newSourceQuery(src, table, r.opts.Chunk)
+	if err := q.ownTypes(ctx, tx, src); err != nil {
+		return fmt.Errorf("read the key types of %s: %w", table.Sanitize(), err)
+	}
 	bounds, err := q.bounds(ctx, tx, r.opts.Workers)
 	if err != nil {
 		return fmt.Errorf("split %s by key: %w", table.Sanitize(), err)
@@ -226,6 +229,7 @@ type sourceRow struct{ data []byte }
 type sourceQuery struct {
 	table   pgx.Identifier
 	row     string   // the SQL of the row as jsonb
+	keyCols []string // the key columns' names
 	keys    []string // the key columns, as compared
 	casts   []string // each key parameter's cast
 	keyList string
@@ -261,7 +265,7 @@ func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *s
 		}
 		row = "jsonb_build_object(" + strings.Join(parts, ", ") + ")"
 	}
-	q := &sourceQuery{table: table, row: row, chunk: chunk}
+	q := &sourceQuery{table: table, row: row, chunk: chunk, keyCols: src.Key}
 	for _, k := range src.Key {
 		key, cast := "t."+quoteIdent(k), "::text"
 		if t, ok := src.Columns[k]; ok && plainType.MatchString(t.String()) {
@@ -274,6 +278,44 @@ func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *s
 	}
 	q.keyList = strings.Join(q.keys, ", ")
 	return q
+}
+
+// ownTypes compares in its own type each key column the file declares
+// text (or not at all) that the table holds as another: char(n), whose
+// padding a text comparison drops, so that a row the table has would not
+// be found; an enum, citext or inet, which have no comparison with text.
+// The values compared are the state's texts and the table's own, both of
+// which cast to the column's type.
+func (q *sourceQuery) ownTypes(ctx context.Context, tx pgx.Tx, src *projections.Source) error {
+	rows, err := tx.Query(ctx, `SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, q.table.Sanitize())
+	if err != nil {
+		return err
+	}
+	types := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return err
+		}
+		types[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i, k := range q.keyCols {
+		typ, ok := types[k]
+		declared, typed := src.Columns[k]
+		if typed && declared.Name != "text" && declared.Name != "varchar" || declared.Array {
+			continue // compared in its declared type, as the state holds it
+		}
+		if !ok || typ == "text" || strings.HasPrefix(typ, "character varying") {
+			continue
+		}
+		q.keys[i], q.casts[i] = "t."+quoteIdent(k), "::text::"+typ
+	}
+	q.keyList = strings.Join(q.keys, ", ")
+	return nil
 }
 
 // where adds "(keys) op (values)" to conds, with its arguments.
