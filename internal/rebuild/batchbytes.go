@@ -18,6 +18,17 @@ func byBytes(recs []projector.Record, limit int) [][]projector.Record {
 	return projector.CutByBytes(recs, func(r projector.Record) int { return len(r.Key) + len(r.Value) }, limit)
 }
 
+// pollRecords is the most records a replay polls, and so projects, at
+// once: kafka.batch_size, as the daemons' batches, up to 5,000 (the
+// batches of a replay are committed by nothing, so larger ones only hold
+// more).
+func (r *run) pollRecords() int {
+	if n := r.env.Config.Kafka.BatchSize; n > 0 {
+		return min(n, 5000)
+	}
+	return 5000
+}
+
 // batchBytes is the most bytes of keys and values of one batch.
 func (r *run) batchBytes() int {
 	if n := r.env.Config.Kafka.BatchBytes; n > 0 {

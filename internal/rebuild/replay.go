@@ -188,7 +188,7 @@ func (r *run) replayTo(ctx context.Context, cl *kgo.Client, adm *kadm.Client, en
 			return nil
 		}
 		pctx, cancel := context.WithTimeout(ctx, idle.left())
-		fetches := cl.PollRecords(pctx, 5000)
+		fetches := cl.PollRecords(pctx, r.pollRecords())
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()

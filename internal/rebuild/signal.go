@@ -314,7 +314,7 @@ func (r *run) followSnapshot(ctx context.Context, cl *kgo.Client, adm *kadm.Clie
 			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		fetches := cl.PollRecords(pctx, 5000)
+		fetches := cl.PollRecords(pctx, r.pollRecords())
 		cancel()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
