@@ -200,7 +200,7 @@ func (e *Engine) groupsEmbedding(ctx context.Context, tx stateTx, v *projections
 		return err
 	}
 	found := affected{}
-	err := tx.eachRow(ctx, v.Root, by, union(outerCols(j), v.IDColumns), e.chunk, func(page []stateRow) error {
+	add := func(page []stateRow) error {
 		for _, row := range embedding(j, want, page) {
 			found.rootDoc(v, row)
 		}
@@ -211,11 +211,49 @@ func (e *Engine) groupsEmbedding(ctx context.Context, tx stateTx, v *projections
 		*spilled = append(*spilled, pendingIDs(pending)...)
 		found = affected{}
 		return err
-	})
+	}
+	var err error
+	if tuples, ok := prefixTuples(v, j, rows); ok {
+		// On the first group_by columns: a row per group, through the
+		// view's group index.
+		err = tx.eachGroup(ctx, v.Root, v.IDColumns, tuples, union(outerCols(j), v.IDColumns), e.chunk, add)
+	} else {
+		err = tx.eachRow(ctx, v.Root, by, union(outerCols(j), v.IDColumns), e.chunk, add)
+	}
 	for id, key := range found[v] {
 		out.add(v, id, key)
 	}
 	return err
+}
+
+// prefixTuples are the join values of rows through j in the order of v's
+// first group_by columns, when j joins on those (a prefix of the group
+// index), none of them the root's key column (which the index does not
+// hold).
+func prefixTuples(v *projections.View, j *projections.Join, rows []map[string]any) ([][]string, bool) {
+	k := len(j.On)
+	if k >= len(v.IDColumns) || !isSubset(v.IDColumns[:k], outerCols(j)) {
+		return nil, false
+	}
+	for _, c := range v.IDColumns {
+		if v.Root.KeyedBy(c) {
+			return nil, false
+		}
+	}
+	// The joined column of each of the first group_by columns.
+	joined := make([]string, k)
+	for i, c := range v.IDColumns[:k] {
+		for _, p := range j.On {
+			if p.Outer == c {
+				joined[i] = p.Joined
+			}
+		}
+	}
+	ordered := &projections.Join{On: make([]projections.Pair, k)}
+	for i := range k {
+		ordered.On[i] = projections.Pair{Joined: joined[i], Outer: v.IDColumns[i]}
+	}
+	return joinTuples(ordered, rows), true
 }
 
 // joinTuples are the texts of the join values of rows through j, in the

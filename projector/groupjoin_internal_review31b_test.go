@@ -88,10 +88,9 @@ func (t r31bTx) eachRow(ctx context.Context, src *projections.Source, by []colum
 // makes each change of the user read a million rows. Kept groups are
 // trusted here (just computed), so nothing else reads the group's rows.
 //
-// Fixed for a join on every group_by column (firstRows by tuple). A join
-// on some of them still pages through the root rows of the joined value,
-// as a row view's fan-out does (README, Known limits): that case is kept
-// in testdata/open/groupjoin_partial_review31b_test.go.txt.
+// Fixed for a join on every group_by column (firstRows by tuple); a join
+// on the first of them is in groupjoin_partial_review31b_test.go (a skip
+// scan of the group index).
 func TestReview31bJoinedRowChangeReadsEveryRowOfItsUser(t *testing.T) {
 	const orders = 3000
 	for _, c := range []struct{ name, view string }{

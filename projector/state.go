@@ -94,6 +94,12 @@ type stateTx interface {
 	// whether a group of those values has rows, and its values, without
 	// reading them all.
 	firstRows(ctx context.Context, src *projections.Source, by []string, tuples [][]string, cols []string) ([]stateRow, error)
+	// eachGroup calls fn, page of them at a time, with one live row of src
+	// (its columns cols) per distinct value of the columns group whose
+	// first columns have one of tuples' texts: the groups holding a joined
+	// value, found through the index on group (a skip scan), not by
+	// reading every row of that value.
+	eachGroup(ctx context.Context, src *projections.Source, group []string, tuples [][]string, cols []string, page int, fn func([]stateRow) error) error
 	// eachRow calls fn with the live rows whose columns have their values
 	// in by (as rowsByColumn), page of them at a time, holding no more.
 	eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error
@@ -559,6 +565,60 @@ func (t pgTx) firstRows(ctx context.Context, src *projections.Source, by []strin
 }
 
 var cursors atomic.Int64
+
+// eachGroup walks the view's group index (groupIndex: the columns group,
+// as data->>'col', of the live rows) from each tuple's first group, each
+// next one the first index entry past the one before: a recursive query
+// reading one row per group. Through a cursor, as eachRow.
+func (t pgTx) eachGroup(ctx context.Context, src *projections.Source, group []string, tuples [][]string, cols []string, page int, fn func([]stateRow) error) error {
+	if len(tuples) == 0 {
+		return nil
+	}
+	k := len(tuples[0])
+	exprs, names, arrays, prefix, notNull, last := make([]string, len(group)), make([]string, k), make([]string, k), make([]string, k), make([]string, len(group)), make([]string, len(group))
+	args := make([]any, k)
+	for i, col := range group {
+		exprs[i] = `data->>` + quoteLiteral(col)
+		notNull[i] = exprs[i] + ` IS NOT NULL`
+		last[i] = `g.t[` + strconv.Itoa(i+1) + `]`
+	}
+	for i := range k {
+		names[i] = "p" + strconv.Itoa(i)
+		arrays[i] = `$` + strconv.Itoa(i+1) + `::text[]`
+		prefix[i] = exprs[i] + ` = v.` + names[i]
+		vals := make([]string, len(tuples))
+		for n, tuple := range tuples {
+			vals[n] = tuple[i]
+		}
+		args[i] = vals
+	}
+	order := strings.Join(exprs, ", ")
+	from := ` FROM ` + t.s.table(src) + ` WHERE NOT deleted AND ` + strings.Join(prefix, " AND ") + ` AND ` + strings.Join(notNull, " AND ")
+	pick := `SELECT ARRAY[` + order + `] AS t, key, ` + slim("data", cols) + ` AS data`
+	sql := `SELECT r.key, r.data, false FROM unnest(` + strings.Join(arrays, ", ") + `) AS v(` + strings.Join(names, ", ") + `)
+		CROSS JOIN LATERAL (WITH RECURSIVE g(t, key, data) AS (
+			(` + pick + from + ` ORDER BY ` + order + ` LIMIT 1)
+			UNION ALL
+			(SELECT n.t, n.key, n.data FROM g CROSS JOIN LATERAL (` + pick + from + ` AND (` + order + `) > (` + strings.Join(last, ", ") + `)
+				ORDER BY ` + order + ` LIMIT 1) n)
+		) SELECT key, data FROM g) r`
+	cursor := "projector_groups_" + strconv.FormatInt(cursors.Add(1), 10)
+	if _, err := t.tx.Exec(ctx, `DECLARE `+cursor+` NO SCROLL CURSOR FOR `+sql, args...); err != nil {
+		return fmt.Errorf("read groups of %s: %w", src.Name, err)
+	}
+	for {
+		rows, err := t.s.query(ctx, t.tx, src, `FETCH `+strconv.Itoa(page)+` FROM `+cursor)
+		if err != nil || len(rows) == 0 {
+			if err == nil {
+				_, err = t.tx.Exec(ctx, `CLOSE `+cursor)
+			}
+			return err
+		}
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+}
 
 // eachRow reads the rows through a cursor: the transaction holds the state
 // lock, so they stay as they are between the pages, and fn may write.

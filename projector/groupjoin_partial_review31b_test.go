@@ -1,8 +1,8 @@
 package projector
 
-// Kept out of the build: a follow-up (see README.md in this directory).
-// Move it back beside groupjoin_internal_review31b_test.go, whose helpers
-// it uses, when working on a skip scan of the view's group index.
+// Review 31b: a change of a row a group_by view joins on its first
+// group_by column (of two) paged through every root row of its value; it
+// now walks the group index, a row per group.
 
 import (
 	"encoding/json"
@@ -13,7 +13,7 @@ import (
 	"github.com/projectorhq/projector/internal/testenv"
 )
 
-// TestReview31bPartialJoinReadsEveryRowOfItsUser: README ("A change
+// TestReview31bPartialJoinReadsARowPerGroup: README ("A change
 // of the joined row reaches the groups of its values (one root row of
 // each is read to find them, so a group of a million rows costs no
 // more)"). That holds only for a join on the one group_by column
@@ -23,7 +23,7 @@ import (
 // every instance waits on: a user with a million orders in two groups
 // makes each change of the user read a million rows. Kept groups are
 // trusted here (just computed), so nothing else reads the group's rows.
-func TestReview31bPartialJoinReadsEveryRowOfItsUser(t *testing.T) {
+func TestReview31bPartialJoinReadsARowPerGroup(t *testing.T) {
 	const orders = 3000
 	for _, c := range []struct{ name, view string }{
 		{"join on one of two group_by columns", `
