@@ -409,47 +409,6 @@ func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, by []col
 	return out, nil
 }
 
-func (t memTx) firstRows(ctx context.Context, src *projections.Source, by []string, tuples [][]string, cols []string) ([]stateRow, error) {
-	var out []stateRow
-	for _, tuple := range tuples {
-		in := make([]columnIn, len(by))
-		for i, col := range by {
-			in[i] = columnIn{col: col, vals: []string{tuple[i]}}
-		}
-		rows, _ := t.rowsByColumn(ctx, src, in, cols, 1)
-		out = append(out, rows...)
-	}
-	return out, nil
-}
-
-func (t memTx) eachGroup(ctx context.Context, src *projections.Source, group []string, tuples [][]string, cols []string, page int, fn func([]stateRow) error) error {
-	seen := map[string]bool{}
-	var out []stateRow
-	for _, tuple := range tuples {
-		in := make([]columnIn, len(tuple))
-		for i, v := range tuple {
-			in[i] = columnIn{col: group[i], vals: []string{v}}
-		}
-		rows, _ := t.rowsByColumn(ctx, src, in, nil, 0)
-		for _, r := range rows {
-			vals, ok := pick(r.Data, group)
-			id, whole := docID(vals)
-			if ok && whole && !seen[id] {
-				seen[id] = true
-				out = append(out, stateRow{Key: r.Key, Data: slimRow(r.Data, cols)})
-			}
-		}
-	}
-	for len(out) > 0 {
-		n := min(page, len(out))
-		if err := fn(out[:n]); err != nil {
-			return err
-		}
-		out = out[n:]
-	}
-	return nil
-}
-
 func (t memTx) eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error {
 	rows, _ := t.rowsByColumn(ctx, src, by, cols, 0)
 	for len(rows) > 0 {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -104,4 +105,75 @@ func (r *run) deleteStateRows(ctx context.Context, src *projections.Source, cond
 			return nil
 		}
 	}
+}
+
+// has reports, for each of rows (state rows of src, their data), whether
+// the table holds its key in tx's snapshot. Each key value is given as the
+// state holds it, cast as the key column compares (a bytea's base64
+// decoded): the text of a timestamp is not PostgreSQL's, but casts to it.
+func (q *sourceQuery) has(ctx context.Context, tx pgx.Tx, src *projections.Source, rows []map[string]any) ([]bool, error) {
+	out := make([]bool, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	// One array per key column, whatever the page's size: a parameter per
+	// value would pass PostgreSQL's 65,535 with a large --chunk.
+	idx := make([]int32, 0, len(rows))
+	cols := make([][]string, len(src.Key))
+	for i, row := range rows {
+		texts := make([]string, len(src.Key))
+		whole := true
+		for k, col := range src.Key {
+			texts[k], whole = text(row[col])
+			if !whole {
+				break
+			}
+		}
+		if !whole {
+			out[i] = true // a key that is no scalar: kept, as no delete could name it
+			continue
+		}
+		idx = append(idx, int32(i))
+		for k := range src.Key {
+			cols[k] = append(cols[k], texts[k])
+		}
+	}
+	args := []any{idx}
+	arrays, names, values := []string{"$1::int[]"}, []string{"i"}, make([]string, len(src.Key))
+	for k, col := range src.Key {
+		args = append(args, cols[k])
+		name := "k" + strconv.Itoa(k)
+		arrays, names = append(arrays, "$"+strconv.Itoa(k+2)+"::text[]"), append(names, name)
+		values[k] = "v." + name + q.casts[k]
+		if ct, ok := src.Columns[col]; ok && ct.Name == "bytea" && !ct.Array {
+			values[k] = "decode(v." + name + ", 'base64')"
+		}
+	}
+	found, err := tx.Query(ctx, `SELECT v.i FROM unnest(`+strings.Join(arrays, ", ")+`) AS v(`+strings.Join(names, ", ")+`)
+		WHERE EXISTS (SELECT 1 FROM `+q.table.Sanitize()+` t WHERE (`+q.keyList+`) = (`+strings.Join(values, ", ")+`))`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("look the rows up in %s: %w", q.table.Sanitize(), err)
+	}
+	defer found.Close()
+	for found.Next() {
+		var i int32
+		if err := found.Scan(&i); err != nil {
+			return nil, err
+		}
+		out[i] = true
+	}
+	return out, found.Err()
+}
+
+// text is the text of a state row's key value, as a parameter takes it.
+func text(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
 }
