@@ -6,7 +6,6 @@ package projector
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -74,22 +73,7 @@ func (t pgTx) eachGroup(ctx context.Context, src *projections.Source, group []st
 			(SELECT n.t, n.key, n.data FROM g CROSS JOIN LATERAL (` + pick + from + ` AND (` + order + `) > (` + strings.Join(last, ", ") + `)
 				ORDER BY ` + order + ` LIMIT 1) n)
 		) SELECT key, data FROM g) r`
-	cursor := "projector_groups_" + strconv.FormatInt(cursors.Add(1), 10)
-	if _, err := t.tx.Exec(ctx, `DECLARE `+cursor+` NO SCROLL CURSOR FOR `+sql, args...); err != nil {
-		return fmt.Errorf("read groups of %s: %w", src.Name, err)
-	}
-	for {
-		rows, err := t.s.query(ctx, t.tx, src, `FETCH `+strconv.Itoa(page)+` FROM `+cursor)
-		if err != nil || len(rows) == 0 {
-			if err == nil {
-				_, err = t.tx.Exec(ctx, `CLOSE `+cursor)
-			}
-			return err
-		}
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
+	return t.eachPage(ctx, src, sql, args, page, fn)
 }
 
 func (t memTx) firstRows(ctx context.Context, src *projections.Source, by []string, tuples [][]string, cols []string) ([]stateRow, error) {

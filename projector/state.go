@@ -544,9 +544,15 @@ var cursors atomic.Int64
 // eachRow reads the rows through a cursor: the transaction holds the state
 // lock, so they stay as they are between the pages, and fn may write.
 func (t pgTx) eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) (err error) {
+	sql, args := t.s.byColumnSQL(src, by, cols)
+	return t.eachPage(ctx, src, sql, args, page, fn)
+}
+
+// eachPage calls fn with the state rows of src sql reads (key, data,
+// deleted), page of them at a time, through a cursor.
+func (t pgTx) eachPage(ctx context.Context, src *projections.Source, sql string, args []any, page int, fn func([]stateRow) error) error {
 	// Named apart: a page's fn may read through a cursor of its own.
 	cursor := "projector_rows_" + strconv.FormatInt(cursors.Add(1), 10)
-	sql, args := t.s.byColumnSQL(src, by, cols)
 	if _, err := t.tx.Exec(ctx, `DECLARE `+cursor+` NO SCROLL CURSOR FOR `+sql, args...); err != nil {
 		return fmt.Errorf("read state of %s: %w", src.Name, err)
 	}
