@@ -267,6 +267,10 @@ type View struct {
 	GroupBy StringList `yaml:"group_by"`
 	Fields  Map[Field] `yaml:"fields"`
 	Sinks   Sinks      `yaml:"sinks"`
+	// Refresh recomputes every document of a view whose expressions call
+	// now() this often, so that a time window moves with no change to
+	// its rows. 0: never.
+	Refresh Duration `yaml:"refresh"`
 }
 
 // Field is one field of a view document. Its YAML short form is a bare column

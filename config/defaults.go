@@ -23,7 +23,8 @@ const (
 	DefaultRebuildKeep    = Duration(time.Hour)
 	DefaultSignalTimeout  = Duration(6 * time.Hour)
 	DefaultTombstones     = Duration(30 * 24 * time.Hour)
-	MinTombstoneRetention = Duration(time.Hour) // validate's message says 1h
+	MinTombstoneRetention = Duration(time.Hour)   // validate's message says 1h
+	MinRefresh            = Duration(time.Second) // validate's message says 1s
 	deadLetterTopicSuffix = ".dlq"
 	// DefaultESRequestTimeout is Elasticsearch's own bulk timeout (1m,
 	// waiting for active shards) and room to answer.

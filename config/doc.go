@@ -108,6 +108,7 @@
 //	    from: orders              # required: the root source
 //	    id: id                    # fields identifying a document; default: the key's fields (group_by view: all its group_by columns)
 //	    where: status != "x"      # a boolean expression; rows for which it is false have no document
+//	    # refresh: 1h             # recompute every document this often (at least 1s): only for a view whose expressions call now()
 //	    # group_by: user_id       # (in another view) makes an aggregation view: only group_by columns, agg fields, expr fields over them and one: joins on them
 //	    fields:                   # at least one; each has exactly one of column, expr, one, many or agg
 //	      id: id                  # short form: a column of the row

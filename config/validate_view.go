@@ -36,6 +36,9 @@ func (v *validator) views() {
 		if len(vw.Fields) == 0 && v.usable(&vw.Fields) {
 			v.add(v.at(&vw.Fields, e.KeyPos), "%s needs fields", label)
 		}
+		if vw.Refresh < 0 || vw.Refresh > 0 && vw.Refresh < MinRefresh {
+			v.add(v.at(&vw.Refresh, e.KeyPos), "%s: refresh must be at least 1s (or 0s: never), got %s", label, time.Duration(vw.Refresh))
+		}
 		v.distinct(&vw.ID, label+": id")
 		v.distinct(&vw.GroupBy, label+": group_by")
 		group := vw.GroupBy

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/projectorhq/projector/config"
 )
@@ -170,6 +171,12 @@ func (c *compiler) view(name string, v *config.View) *View {
 	view.Fields = c.fields(sc, v.Fields, len(v.GroupBy) > 0)
 	if v.Where != "" {
 		view.Where = c.where(sc, &v.Where, v.Pos)
+	}
+	if v.Refresh > 0 {
+		view.Refresh = time.Duration(v.Refresh)
+		if !view.ReadsClock() {
+			c.errs.Add(c.cfg.ValuePos(&v.Refresh, v.Pos), "view %q: refresh recomputes the documents of a view whose expressions call now(); none of this view's do, so a refresh would only write them again unchanged", name)
+		}
 	}
 	c.viewID(view, v)
 	c.sinkTemplates(view, v)

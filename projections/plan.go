@@ -12,6 +12,7 @@ package projections
 
 import (
 	"sync"
+	"time"
 
 	"github.com/expr-lang/expr/vm"
 
@@ -103,6 +104,30 @@ type View struct {
 	GroupBy []string
 	Fields  []*Field
 	Sinks   config.Sinks
+	// Refresh, when positive, is how often every document is recomputed:
+	// the view's expressions call now(), so a document can change with
+	// no change to its rows.
+	Refresh time.Duration
+}
+
+// ReadsClock reports whether any of the view's expressions calls now():
+// its where, an expr field, a join's or an aggregate's where, at any depth.
+func (v *View) ReadsClock() bool {
+	return v.Where.ReadsClock() || fieldsReadClock(v.Fields)
+}
+
+func fieldsReadClock(fields []*Field) bool {
+	for _, f := range fields {
+		switch {
+		case f.Expr.ReadsClock():
+			return true
+		case f.Agg != nil && f.Agg.Where.ReadsClock():
+			return true
+		case f.Join != nil && (f.Join.Where.ReadsClock() || fieldsReadClock(f.Join.Fields)):
+			return true
+		}
+	}
+	return false
 }
 
 // Columns returns the top-level fields with their SQL types, in order: the

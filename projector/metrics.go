@@ -27,6 +27,8 @@ type Metrics struct {
 	tombstones     *prometheus.CounterVec
 	revisions      prometheus.Counter
 	sinkTombstones *prometheus.CounterVec
+	refreshed      *prometheus.CounterVec
+	lastRefresh    *prometheus.GaugeVec
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: a
@@ -83,8 +85,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		sinkTombstones: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "projector_sink_tombstones_purged_total", Help: "Tombstones of deleted documents removed from a store after state.tombstone_retention.",
 		}, []string{"sink"}),
+		refreshed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "projector_refresh_docs_total", Help: "Documents recomputed and written by the refreshes of views that declare refresh.",
+		}, []string{"view"}),
+		lastRefresh: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "projector_refresh_last_completed_timestamp_seconds", Help: "When this instance last completed a refresh of the view (Unix time).",
+		}, []string{"view"}),
 	}
-	reg.MustRegister(m.revisions, m.sinkTombstones, m.consumed, m.applied, m.stale, m.ignored, m.deadLetters, m.docsWritten, m.docsRefused,
+	reg.MustRegister(m.refreshed, m.lastRefresh, m.revisions, m.sinkTombstones, m.consumed, m.applied, m.stale, m.ignored, m.deadLetters, m.docsWritten, m.docsRefused,
 		m.sinkErrors, m.sinkSeconds, m.batchSeconds, m.exprErrors, m.lag, m.tombstones)
 	return m
 }

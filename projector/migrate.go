@@ -66,6 +66,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		`ALTER TABLE ` + s.ident("state_columns") + ` ADD COLUMN IF NOT EXISTS topic text`,
 		s.groupAggsTable(),
 		s.groupKeepersTable(),
+		s.refreshesTable(),
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		truncateFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}

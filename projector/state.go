@@ -64,6 +64,11 @@ type store interface {
 	// instance's): see conflictstore.go.
 	saveConflicts(ctx context.Context, rows []conflictRow) error
 	takeConflicts(ctx context.Context, limit int) ([]conflictRow, error)
+	// claimRefresh and refreshed share a view's refreshes between
+	// instances: see refresh.go.
+	claimRefresh(ctx context.Context, view string, every time.Duration) (due bool, cursor string, err error)
+	refreshed(ctx context.Context, view, cursor string) error
+	absentDocs(ctx context.Context, view string, ids []string) (map[string]bool, error)
 }
 
 // stateTx is a transaction of a store.
@@ -566,35 +571,6 @@ func (t pgTx) eachPage(ctx context.Context, src *projections.Source, sql string,
 		}
 		if err := fn(rows); err != nil {
 			return err
-		}
-	}
-}
-
-// collectTombstones skips rows a batch is writing (SKIP LOCKED), and the
-// delete checks again that each row is still an old tombstone: a change
-// applied to it meanwhile keeps it. The chunks walk the tombstone index in
-// key order, each from after the last key the one before deleted: one
-// that looked from the start of the index again, past the young
-// tombstones and the dead entries the chunks before left, would make a
-// backlog cost its square.
-func (s *state) collectTombstones(ctx context.Context, src *projections.Source, age time.Duration, limit int) (int64, error) {
-	t := s.table(src)
-	old := `deleted AND updated_at < now() - make_interval(secs => $1)`
-	sql := func(started bool) string {
-		return `WITH gone AS (DELETE FROM ` + t + ` WHERE key = ANY(ARRAY(
-			SELECT key FROM ` + t + ` WHERE ` + old + ` AND key ` + afterOp(started) + ` $3
-			ORDER BY key LIMIT $2 FOR UPDATE SKIP LOCKED)) AND ` + old + ` RETURNING key)
-		SELECT count(*), coalesce(max(key), '') FROM gone`
-	}
-	var total int64
-	for after, started := "", false; ; started = true {
-		var n int64
-		if err := s.pool.QueryRow(ctx, sql(started), age.Seconds(), limit, after).Scan(&n, &after); err != nil {
-			return total, fmt.Errorf("collect tombstones of %s: %w", src.Name, err)
-		}
-		total += n
-		if n < int64(limit) {
-			return total, nil
 		}
 	}
 }

@@ -313,6 +313,7 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 	var background sync.WaitGroup
 	defer func() { stopBackground(); background.Wait() }() // before st.Close
 	background.Go(func() { st.Engine.KeepCollectingTombstones(bg, time.Duration(cfg.State.TombstoneRetention)) })
+	background.Go(func() { st.Engine.KeepRefreshing(bg) })
 	// Idle, no write would notice a store going down (or coming back).
 	background.Go(func() { st.WatchStores(bg, stack.ProbeInterval) })
 	if !su.begin() {
