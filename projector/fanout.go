@@ -213,10 +213,11 @@ func (e *Engine) groupsEmbedding(ctx context.Context, tx stateTx, v *projections
 		return err
 	}
 	var err error
-	if tuples, ok := prefixTuples(v, j, rows); ok {
-		// On the first group_by columns: a row per group, through the
-		// view's group index.
-		err = tx.eachGroup(ctx, v.Root, v.IDColumns, tuples, union(outerCols(j), v.IDColumns), e.chunk, add)
+	if order, k, ok := groupOrder(v, j); ok {
+		// A row per group, through the index of the view's group_by
+		// columns with j's first (the view's group index when they are
+		// its first).
+		err = tx.eachGroup(ctx, v.Root, order, orderedTuples(j, order[:k], rows), union(outerCols(j), v.IDColumns), e.chunk, add)
 	} else {
 		err = tx.eachRow(ctx, v.Root, by, union(outerCols(j), v.IDColumns), e.chunk, add)
 	}
@@ -226,34 +227,18 @@ func (e *Engine) groupsEmbedding(ctx context.Context, tx stateTx, v *projections
 	return err
 }
 
-// prefixTuples are the join values of rows through j in the order of v's
-// first group_by columns, when j joins on those (a prefix of the group
-// index), none of them the root's key column (which the index does not
-// hold).
-func prefixTuples(v *projections.View, j *projections.Join, rows []map[string]any) ([][]string, bool) {
-	k := len(j.On)
-	if k >= len(v.IDColumns) || !isSubset(v.IDColumns[:k], outerCols(j)) {
-		return nil, false
-	}
-	for _, c := range v.IDColumns {
-		if v.Root.KeyedBy(c) {
-			return nil, false
-		}
-	}
-	// The joined column of each of the first group_by columns.
-	joined := make([]string, k)
-	for i, c := range v.IDColumns[:k] {
+// orderedTuples are the join values of rows through j, in the order of
+// the outer columns cols (all of j's).
+func orderedTuples(j *projections.Join, cols []string, rows []map[string]any) [][]string {
+	ordered := &projections.Join{On: make([]projections.Pair, len(cols))}
+	for i, c := range cols {
 		for _, p := range j.On {
 			if p.Outer == c {
-				joined[i] = p.Joined
+				ordered.On[i] = p
 			}
 		}
 	}
-	ordered := &projections.Join{On: make([]projections.Pair, k)}
-	for i := range k {
-		ordered.On[i] = projections.Pair{Joined: joined[i], Outer: v.IDColumns[i]}
-	}
-	return joinTuples(ordered, rows), true
+	return joinTuples(ordered, rows)
 }
 
 // joinTuples are the texts of the join values of rows through j, in the

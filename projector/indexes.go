@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -52,9 +53,16 @@ func joinIndex(src *projections.Source, col string) stateIndex {
 // not immutable), made every page of a rebuild's listing read the whole
 // table. Named state_<source>#group("a","b").
 func groupIndex(v *projections.View) stateIndex {
-	t := "state_" + v.Root.Name
-	names, on, def := make([]string, len(v.IDColumns)), make([]string, len(v.IDColumns)), make([]string, len(v.IDColumns))
-	for i, c := range v.IDColumns {
+	return groupIndexIn(v.Root, v.IDColumns)
+}
+
+// groupIndexIn is the index of src's live rows on cols, in that order: a
+// view's group_by columns in their order (groupIndex), or with the columns
+// a join of the view finds its groups by first (groupOrder).
+func groupIndexIn(src *projections.Source, cols []string) stateIndex {
+	t := "state_" + src.Name
+	names, on, def := make([]string, len(cols)), make([]string, len(cols)), make([]string, len(cols))
+	for i, c := range cols {
 		names[i] = strconv.Quote(c)
 		on[i] = `(data->>` + quoteLiteral(c) + `)`
 		def[i] = `((data ->> ` + quoteLiteral(c) + `::text))`
@@ -62,6 +70,46 @@ func groupIndex(v *projections.View) stateIndex {
 	return stateIndex{table: t, name: indexName(t + "#group(" + strings.Join(names, ",") + ")"),
 		on:  `(` + strings.Join(on, ", ") + `) WHERE NOT deleted`,
 		def: `USING btree (` + strings.Join(def, ", ") + `) WHERE (NOT deleted)`}
+}
+
+// groupOrder is the order of v's group_by columns whose index a change of
+// a row j joins walks to find the groups holding its values (eachGroup):
+// the columns j joins on first, then the others, each part in group_by
+// order. ok is false where no walk is needed or possible: j joins on every
+// group_by column (firstRows reads the one group), or one of them is the
+// root's key (the index holds data's columns, not the key).
+func groupOrder(v *projections.View, j *projections.Join) (order []string, k int, ok bool) {
+	outer := outerCols(j)
+	if len(v.IDColumns) < 2 || isSubset(v.IDColumns, outer) {
+		return nil, 0, false
+	}
+	var rest []string
+	for _, c := range v.IDColumns {
+		if v.Root.KeyedBy(c) {
+			return nil, 0, false
+		}
+		if slices.Contains(outer, c) {
+			order = append(order, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return append(order, rest...), len(order), true
+}
+
+// groupJoinIndexes are the indexes of v's root rows that v's joins walk
+// (groupOrder) besides the view's own group index.
+func groupJoinIndexes(v *projections.View) []stateIndex {
+	var out []stateIndex
+	for _, f := range v.Fields {
+		if f.Join == nil {
+			continue
+		}
+		if order, _, ok := groupOrder(v, f.Join); ok {
+			out = append(out, groupIndexIn(v.Root, order))
+		}
+	}
+	return out
 }
 
 // indexName makes a name fit PostgreSQL's 63 bytes: a longer one is cut

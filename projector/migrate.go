@@ -94,8 +94,10 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		if len(v.GroupBy) == 0 || len(v.IDColumns) < 2 {
 			continue
 		}
-		if ix := groupIndex(v); !slices.ContainsFunc(indexes, func(o stateIndex) bool { return o.name == ix.name }) {
-			indexes = append(indexes, ix)
+		for _, ix := range append([]stateIndex{groupIndex(v)}, groupJoinIndexes(v)...) {
+			if !slices.ContainsFunc(indexes, func(o stateIndex) bool { return o.name == ix.name }) {
+				indexes = append(indexes, ix)
+			}
 		}
 	}
 	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
