@@ -5,6 +5,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 )
 
 // runtimeChecks makes int() of a float beyond an integer's range an
@@ -13,7 +14,18 @@ import (
 // from the checker: the program that runs is compiled with them apart
 // from the one validation checks (see compiler.expr).
 func runtimeChecks() []expr.Option {
-	return append(append(textBuiltins(), boundedBuiltins()...), expr.Function(fnInt, toInt), expr.Patch(runtimeOps{}))
+	return append(append(textBuiltins(), boundedBuiltins()...), expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Patch(runtimeOps{}))
+}
+
+// fnString is string() of a null: null, as SQL's CAST(NULL AS text), where
+// expr-lang's gives the text "<nil>"; of anything else, expr-lang's.
+const fnString = "checked string"
+
+func toString(p ...any) (any, error) {
+	if p[0] == nil {
+		return nil, nil
+	}
+	return builtin.String(p[0]), nil
 }
 
 // runtimeOps is the compile-time rewrite of runtimeChecks.
@@ -33,6 +45,10 @@ func (runtimeOps) Visit(node *ast.Node) {
 	if b.Name == "int" && len(b.Arguments) == 1 {
 		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnInt}, Arguments: b.Arguments}
 		call.SetType(reflect.TypeFor[int]())
+		ast.Patch(node, call)
+	} else if b.Name == "string" && len(b.Arguments) == 1 {
+		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnString}, Arguments: b.Arguments}
+		call.SetType(reflect.TypeFor[string]())
 		ast.Patch(node, call)
 	} else if call := textCall(b); call != nil {
 		ast.Patch(node, call)

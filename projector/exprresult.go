@@ -39,6 +39,9 @@ func exprResult(t config.Type, v any) (any, bool) {
 		if math.IsInf(r, 0) || math.IsNaN(r) {
 			return nil, false
 		}
+		if !takesNumber(t) {
+			return numberAsText(t, strconv.FormatFloat(r+0, 'f', -1, 64)) // +0: not -0
+		}
 		if isInteger(t) {
 			return wholeResult(t, r) // a float from a column of no declared type
 		}
@@ -67,7 +70,16 @@ func exprResult(t config.Type, v any) (any, bool) {
 			return arrayResult(t, v)
 		}
 		c, _ := cleanValue(v)
-		return c, true
+		switch t.Name {
+		case "json", "jsonb", "":
+			return c, true
+		case "text", "varchar":
+			// Its JSON text, as jsonb_to_recordset gives a text column.
+			if s, ok := jsonText(c); ok {
+				return textResult(t, s)
+			}
+		}
+		return nil, false // no scalar column holds an object or array
 	}
 	if rv := reflect.ValueOf(v); rv.CanInt() {
 		// An integer of a named type (b - a, a time.Duration) is checked
@@ -76,6 +88,31 @@ func exprResult(t config.Type, v any) (any, bool) {
 		return integerResult(t, n, n)
 	}
 	return v, true
+}
+
+// takesNumber reports whether a column of type t holds a number result as
+// a number: a number column, json, jsonb, or a field of no declared type.
+func takesNumber(t config.Type) bool {
+	if t.Array {
+		return false
+	}
+	switch t.Name {
+	case "smallint", "integer", "bigint", "numeric", "real", "double precision", "json", "jsonb", "":
+		return true
+	}
+	return false
+}
+
+// numberAsText is a number result in a column of another type t: text
+// takes its digits; any other reads them as its input would (PostgreSQL's
+// jsonb_to_recordset gives the column the number's text): a boolean takes
+// 1 and 0, a timestamp, date, time or uuid nothing, and an array type no
+// scalar.
+func numberAsText(t config.Type, digits string) (any, bool) {
+	if t.Array {
+		return nil, false
+	}
+	return textResult(t, digits)
 }
 
 // wholeResult is a float as an integer column of type t holds it: only
@@ -147,7 +184,10 @@ func finite(v any) bool {
 
 func integerResult(t config.Type, v any, n int64) (any, bool) {
 	if t.Array {
-		return v, true
+		return nil, false // PostgreSQL: malformed array literal
+	}
+	if !takesNumber(t) {
+		return numberAsText(t, strconv.FormatInt(n, 10))
 	}
 	switch t.Name {
 	case "text", "varchar":

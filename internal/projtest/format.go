@@ -259,7 +259,10 @@ func (r *resolver) mapping(n, out, at *yaml.Node) error {
 			return r.p.errf(kk, "a key must be a single value, not %s", kindName(kk))
 		}
 		if have[kk.Value] {
-			return r.p.errf(kk, "key %q written twice", kk.Value)
+			// Reported, and the rest read on: the file's other problems
+			// are reported beside it.
+			r.p.report(r.p.errf(kk, "key %q written twice", kk.Value))
+			continue
 		}
 		have[kk.Value] = true
 		vv, err := r.node(v, at)
