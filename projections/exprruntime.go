@@ -2,6 +2,7 @@ package projections
 
 import (
 	"reflect"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -18,12 +19,17 @@ func runtimeChecks() []expr.Option {
 }
 
 // fnString is string() of a null: null, as SQL's CAST(NULL AS text), where
-// expr-lang's gives the text "<nil>"; of anything else, expr-lang's.
+// expr-lang's gives the text "<nil>"; of a time, RFC 3339 in UTC, as the
+// documents write one (expr-lang's is Go's "2024-01-02 10:00:00 +0000
+// UTC"); of anything else, expr-lang's.
 const fnString = "checked string"
 
 func toString(p ...any) (any, error) {
-	if p[0] == nil {
+	switch x := p[0].(type) {
+	case nil:
 		return nil, nil
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano), nil
 	}
 	return builtin.String(p[0]), nil
 }
