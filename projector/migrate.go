@@ -113,7 +113,7 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 				return err
 			}
 		}
-		if err := s.addDeletedAt(ctx, tx); err != nil {
+		if err := s.addRevsColumns(ctx, tx); err != nil {
 			return err
 		}
 		// A floor row exists before any batch of the view runs: a batch
@@ -145,17 +145,29 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 	return nil
 }
 
-// addDeletedAt adds revs.deleted_at to a table an earlier version created.
+// addRevsColumns adds to the revisions table the columns an earlier version
+// created it without: deleted_at, and gone_written (see absentDocs).
 // Checked first: ALTER TABLE would lock the table on every start.
-func (s *state) addDeletedAt(ctx context.Context, tx pgx.Tx) error {
-	var has bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = $1 AND table_name = 'revs' AND column_name = 'deleted_at')`, s.schema).Scan(&has)
-	if err != nil || has {
-		return err
+func (s *state) addRevsColumns(ctx context.Context, tx pgx.Tx) error {
+	for _, c := range []struct{ name, typ string }{
+		{"deleted_at", "timestamptz"},
+		{"gone_written", "bigint"}, // see absentDocs
+	} {
+		// Asked first: ALTER TABLE locks the revisions every batch takes,
+		// even when the column is there.
+		var has bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+			WHERE table_schema = $1 AND table_name = 'revs' AND column_name = $2)`, s.schema, c.name).Scan(&has)
+		if err != nil {
+			return err
+		}
+		if !has {
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+s.ident("revs")+` ADD COLUMN `+c.name+` `+c.typ); err != nil {
+				return err
+			}
+		}
 	}
-	_, err = tx.Exec(ctx, `ALTER TABLE `+s.ident("revs")+` ADD COLUMN deleted_at timestamptz`)
-	return err
+	return nil
 }
 
 func viewNames(plan *projections.Plan) []string {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/internal/testenv"
@@ -112,7 +113,7 @@ func TestRefreshClaimedOnceAndResumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := a.Refresh(ctx, "live", "", func(cursor string) error {
-		if err := a.state.refreshed(ctx, "live", cursor); err != nil {
+		if err := a.state.refreshed(ctx, "live", cursor, time.Second); err != nil {
 			return err
 		}
 		return errStopped
@@ -121,6 +122,17 @@ func TestRefreshClaimedOnceAndResumed(t *testing.T) {
 		t.Fatalf("Refresh: %v, want it stopped after its first chunk", err)
 	}
 	aSink.take()
+	// While a's refresh records chunks, it keeps it claimed.
+	if err := b.refreshIfDue(ctx, b.plan.View("live")); err != nil {
+		t.Fatal(err)
+	}
+	if got := bSink.take(); len(got) != 0 {
+		t.Errorf("another instance refreshed %v while the refresh claimed was under way", got)
+	}
+	// a stopped: its claim lapses.
+	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET due_at = now() - interval '1s' WHERE view = 'live'`); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.refreshIfDue(ctx, b.plan.View("live")); err != nil {
 		t.Fatal(err)
 	}
@@ -137,3 +149,37 @@ func TestRefreshClaimedOnceAndResumed(t *testing.T) {
 }
 
 var errStopped = errors.New("stopped")
+
+// TestRefreshCursorOfAnotherListing: a refresh stopped part way in a
+// view's root rows is started again, not resumed, once the view lists
+// groups instead (its group_by changed): the cursor points into another
+// listing.
+func TestRefreshCursorOfAnotherListing(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	ctx := t.Context()
+	s := &state{pool: pool, schema: "projector"}
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA projector`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, s.refreshesTable()); err != nil {
+		t.Fatal(err)
+	}
+	if due, _, err := s.claimRefresh(ctx, "v", "posts/", time.Hour); err != nil || !due {
+		t.Fatalf("first claim: %v %v", due, err)
+	}
+	if err := s.refreshed(ctx, "v", "\x01k7", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET due_at = now() - interval '1s'`); err != nil {
+		t.Fatal(err)
+	}
+	if due, cursor, err := s.claimRefresh(ctx, "v", "posts/author", time.Hour); err != nil || !due || cursor != "" {
+		t.Errorf("claimed in another listing: due %v, cursor %q (%v); want due from the start", due, cursor, err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET due_at = now() - interval '1s', cursor = 'x'`); err != nil {
+		t.Fatal(err)
+	}
+	if due, cursor, err := s.claimRefresh(ctx, "v", "posts/author", time.Hour); err != nil || !due || cursor != "x" {
+		t.Errorf("claimed in the same listing: due %v, cursor %q (%v); want due from x", due, cursor, err)
+	}
+}

@@ -57,7 +57,8 @@ func (s watchedSink) Write(ctx context.Context, docs []sinks.Doc) error {
 // TestRefreshFollowsTheClock: a view whose where reads the clock, with a
 // refresh, loses the post that expired and gains the one whose time came,
 // with no change to their rows; a group's aggregate reading the clock
-// follows too. A post absent before and still absent is not written again.
+// follows too. A post whose absence a refresh wrote, still absent, is not
+// written again.
 func TestRefreshFollowsTheClock(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	_, plan := loadPlan(t, refreshYAML, nil)
@@ -105,6 +106,11 @@ func TestRefreshFollowsTheClock(t *testing.T) {
 			counts[a] = sink.docs["live_counts/"+a].Fields["live"]
 		}
 		return live, counts, sink.docs["live/4"].Rev
+	}
+	// A first refresh writes the absence of post 4 once more (a batch
+	// wrote it, not a refresh): the refreshes after it leave it be.
+	if _, err := eng.Refresh(ctx, "live", "", nil); err != nil {
+		t.Fatal(err)
 	}
 	live, counts, rev4 := state()
 	if want := map[string]bool{"1": true, "2": false, "3": true, "4": false}; fmt.Sprint(live) != fmt.Sprint(want) {

@@ -64,11 +64,7 @@ type store interface {
 	// instance's): see conflictstore.go.
 	saveConflicts(ctx context.Context, rows []conflictRow) error
 	takeConflicts(ctx context.Context, limit int) ([]conflictRow, error)
-	// claimRefresh and refreshed share a view's refreshes between
-	// instances: see refresh.go.
-	claimRefresh(ctx context.Context, view string, every time.Duration) (due bool, cursor string, err error)
-	refreshed(ctx context.Context, view, cursor string) error
-	absentDocs(ctx context.Context, view string, ids []string) (map[string]bool, error)
+	refreshStore
 }
 
 // stateTx is a transaction of a store.
