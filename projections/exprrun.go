@@ -55,7 +55,7 @@ func (x *Expr) ReadsClock() bool {
 			found = found || n.Name == "now"
 		case *ast.CallNode:
 			id, ok := n.Callee.(*ast.IdentifierNode)
-			found = found || ok && id.Value == "now"
+			found = found || ok && (id.Value == "now" || id.Value == fnNow)
 		}
 		return false
 	})

@@ -15,7 +15,7 @@ import (
 // from the checker: the program that runs is compiled with them apart
 // from the one validation checks (see compiler.expr).
 func runtimeChecks() []expr.Option {
-	return append(append(textBuiltins(), boundedBuiltins()...), expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Patch(runtimeOps{}))
+	return append(append(textBuiltins(), boundedBuiltins()...), expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Function(fnNow, nowOf), expr.Patch(runtimeOps{}))
 }
 
 // fnString is string() of a null: null, as SQL's CAST(NULL AS text), where
@@ -55,6 +55,8 @@ func (runtimeOps) Visit(node *ast.Node) {
 	} else if b.Name == "string" && len(b.Arguments) == 1 {
 		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnString}, Arguments: b.Arguments}
 		call.SetType(reflect.TypeFor[string]())
+		ast.Patch(node, call)
+	} else if call := nowCall(b); call != nil {
 		ast.Patch(node, call)
 	} else if call := textCall(b); call != nil {
 		ast.Patch(node, call)

@@ -380,6 +380,9 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 			env[f.Name] = out[f.Name] // unread: not worth walking every item
 		}
 	}
+	if b.e.clock != nil {
+		projections.PinClock(env, b.e.clock())
+	}
 	v, err := x.Run(env)
 	if err != nil {
 		// An operation on a null column (note != "a", n > 3 with a typed

@@ -47,6 +47,9 @@ type Options struct {
 	// ChunkDocs is the most documents computed in one transaction and
 	// written at once (see split); default DefaultChunkDocs.
 	ChunkDocs int
+	// Clock, when set, is what now() gives expressions: `projector test`
+	// pins it. Default: the wall clock.
+	Clock func() time.Time
 }
 
 // SchemaRegistry gives the text of an Avro schema by its registry id.
@@ -80,6 +83,7 @@ type Engine struct {
 	groupFP   map[*projections.View]string // groupFingerprint, of the views keeping groups
 	keepers   map[string][]groupKeeper     // by source name
 	chunk     int                          // Options.ChunkDocs
+	clock     func() time.Time             // Options.Clock
 	// recovered is, by pending row, what Recover did of it before it
 	// failed.
 	recovered   map[int64]recovery
@@ -125,6 +129,7 @@ func New(opts Options) (*Engine, error) {
 		schemas:   opts.Schemas,
 		keepRevs:  opts.KeepRevisions,
 		chunk:     opts.ChunkDocs,
+		clock:     opts.Clock,
 		recovered: map[int64]recovery{},
 	}
 	e.groupCols = groupColumns(opts.Plan)

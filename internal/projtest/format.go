@@ -4,9 +4,11 @@
 //	config: ../projector.yaml      # relative to the test file
 //	cases:
 //	  - name: a paid order
+//	    now: 2024-06-01T00:00:00Z     # what now() gives; default: the wall clock
 //	    given:
 //	      - { source: orders, op: c, after: { id: 1, user_id: u1, status: paid } }
 //	      - { topic: shop.public.orders, key: {...}, value: {...} }  # a raw Debezium record
+//	      - now: 2024-07-01T00:00:00Z  # the clock moves; views with a refresh are refreshed
 //	    expect:
 //	      order_view:
 //	        "1": { status: paid, customer: { name: Ada } }  # a subset of the doc's fields
@@ -20,13 +22,13 @@ package projtest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/debezium"
@@ -47,6 +49,7 @@ type File struct {
 type Case struct {
 	Name   string
 	Line   int
+	Now    *time.Time // the clock now() reads at the start; nil: the wall clock
 	Given  []*Given
 	Expect []*Expect
 	Absent []*Absent
@@ -65,6 +68,9 @@ type Given struct {
 	Op                string
 	Before, After     map[string]any
 	BeforeAt, AfterAt *yaml.Node // their mappings, where an unknown column is
+	// A clock step: now() reads Now from here on, and the views that
+	// declare a refresh are refreshed, as the daemon would by then.
+	Now *time.Time
 }
 
 // Expect is a document a view must hold, as a subset of its fields.
@@ -338,6 +344,10 @@ func (p *parser) testCase(n *yaml.Node) *Case {
 		switch k.Value {
 		case "name":
 			c.Name, err = p.text(v, "name")
+		case "now":
+			c.Now, err = p.instant(v)
+			p.report(err) // and the case read on
+			return nil
 		case "given":
 			if v.Kind != yaml.SequenceNode {
 				return p.errf(v, "given: want a list of change records")
@@ -378,7 +388,7 @@ func (p *parser) testCase(n *yaml.Node) *Case {
 				return nil
 			})
 		default:
-			return p.errf(k, "unknown key %q (want name, given, expect, absent)", k.Value)
+			return p.errf(k, "unknown key %q (want name, now, given, expect, absent)", k.Value)
 		}
 		return err
 	}))
@@ -428,6 +438,8 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 			}
 		case "headers":
 			g.Headers, err = p.headers(v)
+		case "now":
+			g.Now, err = p.instant(v)
 		case "before", "after":
 			if v.Tag == "!!null" {
 				return nil
@@ -442,7 +454,7 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 				g.After, g.AfterAt = row, v
 			}
 		default:
-			return p.errf(k, "unknown key %q (want topic, key, value, headers for a Debezium record; source, op, before, after for a short one)", k.Value)
+			return p.errf(k, "unknown key %q (want topic, key, value, headers for a Debezium record; source, op, before, after for a short one; now alone to move the clock)", k.Value)
 		}
 		return err
 	})
@@ -452,6 +464,10 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 	_, hasTopic := keys["topic"]
 	_, hasSource := keys["source"]
 	switch {
+	case keys["now"] != nil && len(keys) > 1:
+		return nil, p.errf(keys["now"], "now: moves the clock, alone in its item (a record has no now)")
+	case keys["now"] != nil:
+		return g, nil
 	case hasTopic && hasSource:
 		return nil, p.errf(n, "a record has either topic (Debezium) or source (short form), not both")
 	case hasTopic:
@@ -494,38 +510,6 @@ func (p *parser) given(n *yaml.Node) (*Given, error) {
 		return nil, p.errf(n, "a record needs topic (Debezium) or source (short form)")
 	}
 	return g, nil
-}
-
-// headers reads a raw record's headers: a mapping of names to their text
-// (a number as Kafka Connect's SimpleHeaderConverter writes it).
-func (p *parser) headers(n *yaml.Node) ([]debezium.Header, error) {
-	if n.Kind != yaml.MappingNode {
-		return nil, p.errf(n, "headers: want a mapping of header names to their values")
-	}
-	var hs []debezium.Header
-	err := p.mapping(n, func(k, v *yaml.Node) error {
-		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-			return p.errf(v, "header %s: want its value as text", k.Value)
-		}
-		hs = append(hs, debezium.Header{Key: k.Value, Value: []byte(v.Value)})
-		return nil
-	})
-	return hs, err
-}
-
-// rawJSON is the JSON of a node: a string is taken as JSON text already
-// (Debezium records are often pasted as is), null is no bytes.
-func rawJSON(n *yaml.Node) ([]byte, error) {
-	if n.Tag == "!!null" {
-		return nil, nil
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-		if !json.Valid([]byte(n.Value)) {
-			return nil, errors.New("a string must be JSON text")
-		}
-		return []byte(n.Value), nil
-	}
-	return json.Marshal(value(n))
 }
 
 // value converts a node to a JSON value, numbers exact as written.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
@@ -175,7 +176,12 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 	for _, v := range plan.Views {
 		views = append(views, v.Name)
 	}
-	eng, err := projector.New(projector.Options{Plan: plan, Memory: true, Sinks: []projector.Route{{Sink: sink, Views: views}}})
+	opts := projector.Options{Plan: plan, Memory: true, Sinks: []projector.Route{{Sink: sink, Views: views}}}
+	clock := caseClock(c)
+	if clock != nil {
+		opts.Clock = clock.now
+	}
+	eng, err := projector.New(opts)
 	if err != nil {
 		return nil, CaseDocs{}, fmt.Errorf("%w: %s: %w", ErrMalformed, f.Path, err)
 	}
@@ -185,6 +191,13 @@ func runCase(ctx context.Context, f *File, plan *projections.Plan, decs *decoder
 	}
 	at := positions{}
 	for _, g := range c.Given {
+		if g.Now != nil {
+			clock.at = *g.Now
+			if err := refreshAll(ctx, eng, plan); err != nil {
+				fail(g.Line, "views not refreshed at %s: %v", g.Now.Format(time.RFC3339Nano), err)
+			}
+			continue
+		}
 		if g.Topic != "" {
 			td := decs.raw[g.Topic]
 			ch, err := td.dec.DecodeRecord(g.Key, g.Value, g.Headers)
