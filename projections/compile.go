@@ -387,12 +387,6 @@ func (c *compiler) groupJoin(sc scope, name string, f *config.Field) *Field {
 			return nil
 		}
 	}
-	for _, e := range f.Fields {
-		if e.Value.One != "" || e.Value.Many != "" {
-			c.errs.Add(e.KeyPos, "%s: a join of a group_by view embeds columns and exprs of its row, not joins (%s)", path, e.Key)
-			return nil
-		}
-	}
 	return out
 }
 

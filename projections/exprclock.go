@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"fmt"
 	"reflect"
 	"time"
 
@@ -24,21 +25,32 @@ func PinClock(env map[string]any, t time.Time) {
 	env[clockVar] = t
 }
 
+// nowOf is now() or now(location), its last argument the evaluation's
+// environment.
 func nowOf(p ...any) (any, error) {
-	if env, ok := p[0].(map[string]any); ok {
-		if t, ok := env[clockVar].(time.Time); ok {
-			return t, nil
+	t := time.Now()
+	if env, ok := p[len(p)-1].(map[string]any); ok {
+		if pinned, ok := env[clockVar].(time.Time); ok {
+			t = pinned
 		}
 	}
-	return time.Now(), nil
+	if len(p) == 2 {
+		loc, ok := p[0].(*time.Location)
+		if !ok {
+			return nil, fmt.Errorf("now: want a time zone, got %T", p[0])
+		}
+		t = t.In(loc)
+	}
+	return t, nil
 }
 
-// nowCall is the call replacing n when it is now().
+// nowCall is the call replacing n when it is now() or now(location).
 func nowCall(n *ast.BuiltinNode) *ast.CallNode {
-	if n.Name != "now" || len(n.Arguments) != 0 {
+	if n.Name != "now" || len(n.Arguments) > 1 {
 		return nil
 	}
-	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnNow}, Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}}}
+	args := append(append([]ast.Node{}, n.Arguments...), &ast.IdentifierNode{Value: "$env"})
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnNow}, Arguments: args}
 	call.SetType(reflect.TypeFor[time.Time]())
 	return call
 }

@@ -28,12 +28,6 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 			}
 			continue
 		}
-		if len(r.view.GroupBy) > 0 {
-			if err := e.groupsEmbedding(ctx, tx, r.view, r.path[0], level, out, spilled); err != nil {
-				return err
-			}
-			continue
-		}
 		if err := e.climb(ctx, tx, r, len(r.path)-1, level, false, out, seen, spilled); err != nil {
 			return err
 		}
@@ -42,7 +36,8 @@ func (e *Engine) collect(ctx context.Context, tx stateTx, src *projections.Sourc
 }
 
 // climb follows route r from level, rows of the source of its join k, up
-// to the root. Between the levels it reads only the join columns; the root
+// to the root (for a group_by view, to the groups of the rows its join
+// embeds: groupsEmbedding). Between the levels it reads only the join columns; the root
 // rows it reads whole and keeps in seen, as their docs are built next. A
 // level of more than spillRows chunks of rows is read a chunk at a time
 // through a cursor (paged), and the docs found from such a level, or from
@@ -71,6 +66,10 @@ func (e *Engine) climb(ctx context.Context, tx stateTx, r route, k int, level []
 		return nil
 	}
 	j := r.path[0]
+	if len(r.view.GroupBy) > 0 {
+		// The rows of the group's joined row: the groups of their values.
+		return e.groupsEmbedding(ctx, tx, r.view, j, level, out, spilled)
+	}
 	if !paged {
 		roots, err := e.outerRows(ctx, tx, r.view.Root, j, level, nil, seen)
 		if !errors.Is(err, errManyRows) {
