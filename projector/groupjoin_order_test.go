@@ -13,55 +13,8 @@ import (
 	"github.com/projectorhq/projector/sinks"
 )
 
-// readCounter counts the orders rows the state transactions read to find
-// documents: by column, by tuple, paged, or a row per group.
-type readCounter struct {
-	store
-	mu   sync.Mutex
-	read int
-}
-
-func (s *readCounter) count(src *projections.Source, n int) {
-	if src.Name == "orders" {
-		s.mu.Lock()
-		s.read += n
-		s.mu.Unlock()
-	}
-}
-
-func (s *readCounter) update(ctx context.Context, fn func(stateTx) error) error {
-	return s.store.update(ctx, func(tx stateTx) error { return fn(countedTx{stateTx: tx, s: s}) })
-}
-
-func (s *readCounter) snapshot(ctx context.Context, fn func(stateTx) error) error {
-	return s.store.snapshot(ctx, func(tx stateTx) error { return fn(countedTx{stateTx: tx, s: s}) })
-}
-
-type countedTx struct {
-	stateTx
-	s *readCounter
-}
-
-func (t countedTx) rowsByColumn(ctx context.Context, src *projections.Source, by []columnIn, cols []string, limit int) ([]stateRow, error) {
-	rows, err := t.stateTx.rowsByColumn(ctx, src, by, cols, limit)
-	t.s.count(src, len(rows))
-	return rows, err
-}
-
-func (t countedTx) firstRows(ctx context.Context, src *projections.Source, by []string, tuples [][]string, cols []string) ([]stateRow, error) {
-	rows, err := t.stateTx.firstRows(ctx, src, by, tuples, cols)
-	t.s.count(src, len(rows))
-	return rows, err
-}
-
-func (t countedTx) eachRow(ctx context.Context, src *projections.Source, by []columnIn, cols []string, page int, fn func([]stateRow) error) error {
-	return t.stateTx.eachRow(ctx, src, by, cols, page, func(rows []stateRow) error {
-		t.s.count(src, len(rows))
-		return fn(rows)
-	})
-}
-
-func (t countedTx) eachGroup(ctx context.Context, src *projections.Source, group []string, tuples [][]string, cols []string, page int, fn func([]stateRow) error) error {
+// eachGroup counts the rows the group scans read too (see r31bStore).
+func (t r31bTx) eachGroup(ctx context.Context, src *projections.Source, group []string, tuples [][]string, cols []string, page int, fn func([]stateRow) error) error {
 	return t.stateTx.eachGroup(ctx, src, group, tuples, cols, page, func(rows []stateRow) error {
 		t.s.count(src, len(rows))
 		return fn(rows)
@@ -152,7 +105,7 @@ views:
 				}
 				change("orders", rows...)
 				change("users", map[string]any{"id": "u1", "day": "d1", "name": "Ada"}, map[string]any{"id": "u2", "day": "d1", "name": "Bob"})
-				rec := &readCounter{store: eng.state}
+				rec := &r31bStore{store: eng.state}
 				eng.state = rec
 				change("users", map[string]any{"id": "u1", "day": "d1", "name": "Ada L."})
 				if !memory && rec.read > 10 {
