@@ -56,6 +56,7 @@ func exprResult(t config.Type, v any) (any, bool) {
 	case bool:
 		switch {
 		case t.Array:
+			return nil, false // PostgreSQL: expected JSON array
 		case t.Name == "text" || t.Name == "varchar":
 			return textResult(t, strconv.FormatBool(r)) // as PostgreSQL casts it
 		case t.Name != "boolean" && t.Name != "json" && t.Name != "jsonb" && t.Name != "":
@@ -104,10 +105,10 @@ func takesNumber(t config.Type) bool {
 }
 
 // numberAsText is a number result in a column of another type t: text
-// takes its digits; any other reads them as its input would (PostgreSQL's
-// jsonb_to_recordset gives the column the number's text): a boolean takes
-// 1 and 0, a timestamp, date, time or uuid nothing, and an array type no
-// scalar.
+// takes its digits; a boolean 1 and 0 (as PostgreSQL's jsonb_to_recordset
+// gives the column the number's text); a timestamp, date, time or uuid
+// nothing (PostgreSQL would read 20240101 as a date: digits are no time
+// here, the same null in every store); an array type no scalar.
 func numberAsText(t config.Type, digits string) (any, bool) {
 	if t.Array {
 		return nil, false
@@ -251,7 +252,10 @@ func numericResult(t config.Type, d decimal.Decimal, scale int32) (any, bool) {
 // time result), a uuid in canonical form.
 func textResult(t config.Type, s string) (any, bool) {
 	if t.Array {
-		return s, true
+		// No array column holds a string alone (PostgreSQL would read
+		// "{a,b}" as an array literal; Redis and Elasticsearch would keep
+		// the string): the same null in every store.
+		return nil, false
 	}
 	switch t.Name {
 	case "varchar":

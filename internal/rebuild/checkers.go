@@ -31,7 +31,9 @@ type pgChecker struct {
 	sql   string
 }
 
-func newPGChecker(env *Env, view string, gen int) (*pgChecker, error) {
+// newPGChecker: byRev takes a row stored at the document's revision as
+// right too, whatever its content (see checkers).
+func newPGChecker(env *Env, view string, gen int, byRev bool) (*pgChecker, error) {
 	v := pgView(env.Plan, view)
 	if v == nil {
 		return nil, fmt.Errorf("view %s has no postgres sink: %w", view, ErrUnknownView)
@@ -54,6 +56,10 @@ func newPGChecker(env *Env, view string, gen int) (*pgChecker, error) {
 	}
 	found := "t." + quoteIdent(v.ID[0]) + " IS NOT NULL"
 	same := contentEqual(v.Columns)
+	newer := ">"
+	if byRev {
+		newer = ">="
+	}
 	// The ordinal's name is one no view column can take (a field name is
 	// letters, digits and _): a field named n would make e.n ambiguous.
 	c.sql = `WITH e AS (
@@ -65,7 +71,7 @@ func newPGChecker(env *Env, view string, gen int) (*pgChecker, error) {
 		WHEN NOT e._deleted THEN 'content differs (stored rev ' || t._rev || ')'
 		ELSE 'present, the state has no such document' END
 	FROM e LEFT JOIN ` + pgTable(v, gen).Sanitize() + ` t ON ` + strings.Join(on, " AND ") + `
-	WHERE NOT (coalesce(e._rev > 0 AND t._rev > e._rev, false)
+	WHERE NOT (coalesce(e._rev > 0 AND t._rev ` + newer + ` e._rev, false)
 		OR (e._deleted AND (NOT (` + found + `) OR t._deleted))
 		OR (NOT e._deleted AND ` + found + ` AND NOT t._deleted AND ` + same + `))`
 	return c, nil
@@ -135,14 +141,15 @@ func (c *pgChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string
 // redis.Sink.Differ). A view with a TTL is not checked: its keys expire by
 // design.
 type redisChecker struct {
-	env  *Env
-	view string
+	env   *Env
+	view  string
+	byRev bool // see checkers
 }
 
-func newRedisChecker(env *Env, view string) *redisChecker {
+func newRedisChecker(env *Env, view string, byRev bool) *redisChecker {
 	for _, v := range stack.RedisViews(env.Plan) {
 		if v.Name == view && v.TTL == 0 {
-			return &redisChecker{env: env, view: view}
+			return &redisChecker{env: env, view: view, byRev: byRev}
 		}
 	}
 	return nil
@@ -152,6 +159,9 @@ func (c *redisChecker) store() string                 { return registry.StoreRed
 func (c *redisChecker) prepare(context.Context) error { return nil }
 
 func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string, error) {
+	if c.byRev {
+		return c.checkRevs(ctx, docs)
+	}
 	cmds := make([]*goredis.IntCmd, len(docs))
 	bad := map[int]string{}
 	_, err := c.env.Redis.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -194,6 +204,26 @@ func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]str
 	return bad, nil
 }
 
+// checkRevs takes a document stored at its revision or a later one as
+// right, whatever its content (see checkers).
+func (c *redisChecker) checkRevs(ctx context.Context, docs []sinks.Doc) (map[int]string, error) {
+	revs, err := c.env.live.StoredRevs(ctx, docs)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s in redis: %w", c.view, err)
+	}
+	bad := map[int]string{}
+	for i := range docs {
+		switch stored, ok := revs[i]; {
+		case ok && docs[i].Rev > 0 && stored >= docs[i].Rev:
+		case !ok:
+			bad[i] = "no revision stored"
+		default:
+			bad[i] = fmt.Sprintf("stored at revision %d, the state's is %d", stored, docs[i].Rev)
+		}
+	}
+	return bad, nil
+}
+
 // esChecker checks that a generation's index holds the live documents and
 // no others, as of a refresh before each round; a recomputed document
 // (one with fields: the snapshot verification's presence pass checks the
@@ -204,6 +234,7 @@ func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]str
 type esChecker struct {
 	es    *elasticsearch.Sink
 	index string
+	byRev bool // see checkers
 }
 
 func (c *esChecker) store() string { return registry.StoreElasticsearch }
@@ -225,6 +256,8 @@ func (c *esChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]string
 		s, found := stored[d.ID]
 		live := found && s.Live
 		switch {
+		case c.byRev && found && d.Rev > 0 && s.Version >= d.Rev:
+			// Stored at its revision: right, whatever the clock gave.
 		case !d.Deleted && !live:
 			bad[i] = "document missing"
 		case d.Deleted && live:

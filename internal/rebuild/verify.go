@@ -27,6 +27,10 @@ package rebuild
 //     refused, naming it.
 //   - Documents in the new PostgreSQL table that the state has no root row
 //     for are found by one anti-join in SQL and checked the same way.
+//   - A view whose expressions read the clock is checked by revision alone:
+//     a document stored at the revision e (or higher) is right, whatever its
+//     content, which depends on when it was computed as much as on the
+//     state (a refresh brings it up to the clock).
 //
 // The checksum recorded in the registry is an order-independent sum of the
 // hashes of the documents the state gave during the pass, with their count:
@@ -246,21 +250,30 @@ func docHash(d *sinks.Doc) uint64 {
 
 // checkers are the comparisons for the generation's stores.
 func (r *run) checkers() ([]checker, error) {
+	// A view whose expressions read the clock gives other content at every
+	// recompute (an age, a window's edge), whatever the state: its
+	// documents are right when stored at their latest revision (byRev), as
+	// whatever that computation gave.
+	pv, err := r.env.View(r.gen.View)
+	if err != nil {
+		return nil, err
+	}
+	byRev := pv.ReadsClock()
 	var out []checker
 	for _, s := range r.gen.Stores {
 		switch s {
 		case registry.StorePostgres:
-			c, err := newPGChecker(r.env, r.gen.View, r.gen.Number)
+			c, err := newPGChecker(r.env, r.gen.View, r.gen.Number, byRev)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, c)
 		case registry.StoreRedis:
-			if c := newRedisChecker(r.env, r.gen.View); c != nil {
+			if c := newRedisChecker(r.env, r.gen.View, byRev); c != nil {
 				out = append(out, c)
 			}
 		case registry.StoreElasticsearch:
-			out = append(out, &esChecker{es: r.env.esAdmin, index: r.gen.Targets[registry.StoreElasticsearch]})
+			out = append(out, &esChecker{es: r.env.esAdmin, index: r.gen.Targets[registry.StoreElasticsearch], byRev: byRev})
 		}
 	}
 	return out, nil
