@@ -55,6 +55,11 @@ problem of the file.
 			for _, s := range cfg.DisabledSinks() {
 				fmt.Fprintf(g.stdout, "note: sink %s is disabled: its store has no URL\n", s)
 			}
+			for _, v := range plan.Views {
+				if v.Refresh == 0 && v.ReadsClock() {
+					fmt.Fprintf(g.stdout, "note: view %s: its expressions call now() and it has no refresh: a document changes only when its rows do (refresh: 1h recomputes every document that often)\n", v.Name)
+				}
+			}
 			if !offline {
 				if err := checkOnline(cmd.Context(), g, cfg, plan); err != nil {
 					return err
