@@ -351,7 +351,7 @@ func (v *validator) columnNames(pg *PostgresSink, view *View, label string) {
 // there must not take one of their names. A test checks the list against
 // what the migrations create.
 var OwnTables = []string{"conflicts", "definitions", "generations", "group_aggs", "group_keepers", "instances", "pending",
-	"pending_batches", "redis_templates", "registry", "rev_floors", "revs", "state_columns", "truncates", "watermarks"}
+	"pending_batches", "redis_templates", "refreshes", "registry", "rev_floors", "revs", "state_columns", "truncates", "watermarks"}
 
 // IsOwnTable reports whether name is, or may be, one of projector's own
 // tables in its schema.

@@ -30,7 +30,7 @@ func routes(plan *projections.Plan) map[*projections.Source][]route {
 				walk(f.Join.Fields, p)
 			}
 		}
-		walk(v.Fields, nil) // a group_by view's joins are one level deep (see groupsEmbedding)
+		walk(v.Fields, nil)
 	}
 	return out
 }

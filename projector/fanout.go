@@ -68,7 +68,18 @@ func (e *Engine) climb(ctx context.Context, tx stateTx, r route, k int, level []
 	j := r.path[0]
 	if len(r.view.GroupBy) > 0 {
 		// The rows of the group's joined row: the groups of their values.
-		return e.groupsEmbedding(ctx, tx, r.view, j, level, out, spilled)
+		if !paged {
+			return e.groupsEmbedding(ctx, tx, r.view, j, level, out, spilled)
+		}
+		// A page of a level too big to hold: its groups are recorded
+		// pending now, as spill records a row view's documents.
+		found := affected{}
+		if err := e.groupsEmbedding(ctx, tx, r.view, j, level, found, spilled); err != nil {
+			return err
+		}
+		pending, err := e.insertPending(ctx, tx, found)
+		*spilled = append(*spilled, pendingIDs(pending)...)
+		return err
 	}
 	if !paged {
 		roots, err := e.outerRows(ctx, tx, r.view.Root, j, level, nil, seen)

@@ -218,8 +218,8 @@ func (r *run) presence(ctx context.Context, v *postgres.View, pv *projections.Vi
 		params[i] = "$" + strconv.Itoa(i+1) + "::" + types[id]
 	}
 	list := strings.Join(cols, ", ")
-	first := `SELECT ` + list + `, t._deleted FROM ` + pgTable(v, r.gen.Number).Sanitize() + ` t ORDER BY ` + list + ` LIMIT ` + strconv.Itoa(5*r.opts.Chunk)
-	next := `SELECT ` + list + `, t._deleted FROM ` + pgTable(v, r.gen.Number).Sanitize() + ` t WHERE (` + list + `) > (` +
+	first := `SELECT ` + list + `, t._deleted, t._rev FROM ` + pgTable(v, r.gen.Number).Sanitize() + ` t ORDER BY ` + list + ` LIMIT ` + strconv.Itoa(5*r.opts.Chunk)
+	next := `SELECT ` + list + `, t._deleted, t._rev FROM ` + pgTable(v, r.gen.Number).Sanitize() + ` t WHERE (` + list + `) > (` +
 		strings.Join(params, ", ") + `) ORDER BY ` + list + ` LIMIT ` + strconv.Itoa(5*r.opts.Chunk)
 	// Pages are read in key order by this goroutine and checked by the
 	// workers, so that reading the table and asking the stores overlap.
@@ -398,18 +398,22 @@ func tableDocs(rows pgx.Rows, pv *projections.View) ([]sinks.Doc, error) {
 	defer rows.Close()
 	var out []sinks.Doc
 	vals := make([]string, len(pv.ID))
-	dest := make([]any, len(pv.ID)+1)
+	dest := make([]any, len(pv.ID)+2)
 	for i := range vals {
 		dest[i] = &vals[i]
 	}
 	for rows.Next() {
 		var deleted bool
-		dest[len(vals)] = &deleted
+		var rev int64
+		dest[len(vals)], dest[len(vals)+1] = &deleted, &rev
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		id, key := docKey(pv, vals)
-		out = append(out, sinks.Doc{View: pv.Name, ID: id, Key: key, Deleted: deleted})
+		// At the revision the table holds, which the snapshot checked
+		// against projector.revs: what the other stores must hold too
+		// (by revision, for a view that reads the clock).
+		out = append(out, sinks.Doc{View: pv.Name, ID: id, Key: key, Deleted: deleted, Rev: rev})
 	}
 	return out, rows.Err()
 }
