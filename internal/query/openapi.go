@@ -22,7 +22,7 @@ func (s *Server) OpenAPI(allowed func(string) bool) map[string]any {
 		"Facet":    obj(map[string]any{"value": map[string]any{}, "count": map[string]any{"type": "integer", "format": "int64"}}, "value", "count"),
 	}
 	paths := map[string]any{
-		"/v1/views": map[string]any{"get": operation("listViews", "The views this token may read: fields, sinks, generation, lag", nil,
+		"/v1/views": map[string]any{"get": operation("listViews", "The views this token may read: fields, sinks, generation, lag, refresh", nil,
 			map[string]any{"$ref": "#/components/schemas/ViewList"})},
 		"/v1/openapi.json": map[string]any{"get": operation("openAPI", "This document", nil, map[string]any{"type": "object"})},
 	}

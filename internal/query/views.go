@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
@@ -21,7 +23,17 @@ type ViewInfo struct {
 	Generation int          `json:"generation"`
 	Sources    []string     `json:"sources"`
 	Lag        *LagInfo     `json:"lag,omitempty"`
+	Refresh    *RefreshInfo `json:"refresh,omitempty"`
 	Endpoints  EndpointInfo `json:"endpoints"`
+}
+
+// RefreshInfo is the refresh of a view whose expressions read the clock:
+// how often, when the last one claimed started, and when the next is due
+// (the times absent before the first).
+type RefreshInfo struct {
+	Every       string     `json:"every"`
+	LastStarted *time.Time `json:"last_started,omitempty"`
+	NextDue     *time.Time `json:"next_due,omitempty"`
 }
 
 // FieldInfo is a field with its type; Fields are an embedded object's.
@@ -79,6 +91,7 @@ func (s *Server) Views(ctx context.Context, allowed func(string) bool) []ViewInf
 		lag = nil // omitted: Kafka is not reachable
 	}
 	active := s.activeGenerations(ctx)
+	refreshes := s.viewRefreshes(ctx)
 	var out []ViewInfo
 	for _, pv := range s.plan.Views {
 		v := s.views[pv.Name]
@@ -102,6 +115,12 @@ func (s *Server) Views(ctx context.Context, allowed func(string) bool) []ViewInf
 			info.Sinks.Elasticsearch = &ESInfo{Index: v.ES.Alias}
 		}
 		info.Endpoints = EndpointInfo{Get: v.PG != nil || (v.Redis != nil && s.redis != nil), List: v.PG != nil, Search: v.ES != nil && s.es != nil}
+		if pv.Refresh > 0 {
+			info.Refresh = &RefreshInfo{Every: pv.Refresh.String()}
+			if r, ok := refreshes[v.Name]; ok {
+				info.Refresh.LastStarted, info.Refresh.NextDue = &r.started, &r.due
+			}
+		}
 		if lag != nil {
 			l := &LagInfo{Sources: map[string]int64{}}
 			for _, src := range v.Sources {
@@ -158,6 +177,29 @@ func readAllWatermarks(ctx context.Context, s *Server) (map[partitionKey]int64, 
 // Elasticsearch alias, the Redis keys) always shows the active one, so
 // reads do not depend on it: it is reported for operators, and left at 1
 // when the registry cannot be read.
+type refreshTimes struct{ started, due time.Time }
+
+// viewRefreshes reads when each view's refresh last started and is next due
+// (projector.refreshes); nothing when it cannot be read (no refresh ran
+// yet, or the daemons are of a version without it).
+func (s *Server) viewRefreshes(ctx context.Context) map[string]refreshTimes {
+	rows, err := s.pool.Query(ctx, `SELECT view, started_at, due_at FROM `+pgx.Identifier{s.schema, "refreshes"}.Sanitize())
+	if err != nil {
+		return nil
+	}
+	out := map[string]refreshTimes{}
+	for rows.Next() {
+		var view string
+		var r refreshTimes
+		if rows.Scan(&view, &r.started, &r.due) == nil {
+			r.started, r.due = r.started.UTC(), r.due.UTC()
+			out[view] = r
+		}
+	}
+	rows.Close()
+	return out
+}
+
 func (s *Server) activeGenerations(ctx context.Context) map[string]int {
 	snap, err := registry.New(s.pool, s.schema).Snapshot(ctx)
 	if err != nil {
