@@ -116,7 +116,7 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 	if d.format == FormatUnwrapped {
 		// A record Debezium named ….Envelope is one whatever the source
 		// says: what the SMT forwards as an envelope is a truncate.
-		if named, ok := formOfName(s.node.name); !ok || named != formEnvelope {
+		if named, ok := formOfName(s.node.name); (!ok || named != formEnvelope) && f != formCloudEvent {
 			f = formUnwrapped
 		}
 	}
@@ -165,6 +165,8 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 			ch.Source.TsMs = int64Ptr(m["ts_ms"])
 		case formSchemaChange:
 			ch, err = schemaChangeFromMap(m)
+		case formCloudEvent:
+			err = errCloudEvent(&pp)
 		default:
 			ch, hint, err = unwrappedRow(m, unchanged, &pp)
 			if err == nil && hint == keyMongoUnwrapped {

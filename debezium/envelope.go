@@ -76,7 +76,7 @@ func (d *Decoder) decodeJSONValue(value []byte) (Change, keyHint, error) {
 	}
 	switch d.format {
 	case FormatUnwrapped:
-		if f == formEnvelope && d.isTruncate(comp, payloadRaw, &pp) {
+		if f == formEnvelope && d.isTruncate(comp, payloadRaw, &pp) || f == formCloudEvent {
 			break
 		}
 		f = formUnwrapped
@@ -101,6 +101,8 @@ func (d *Decoder) decodeJSONValue(value []byte) (Change, keyHint, error) {
 		ch, err = st.heartbeat(&pp)
 	case formSchemaChange:
 		ch, err = st.schemaChange(&pp)
+	case formCloudEvent:
+		err = errCloudEvent(&pp)
 	default:
 		row := comp.row
 		if row == nil {
@@ -403,4 +405,10 @@ func commitLSN(sequence []byte) (lsn int64, ok bool) {
 		lsn = lsn*10 + int64(c-'0')
 	}
 	return lsn, lsn >= 0 // 19 digits may wrap
+}
+
+// errCloudEvent refuses a record of Debezium's CloudEventsConverter, whose
+// attributes would otherwise read as a row's columns.
+func errCloudEvent(pp *path) error {
+	return malformed(pp, "a CloudEvents record (io.debezium.converters.CloudEventsConverter): projector reads Debezium's change event envelope; set the connector's value.converter to the JSON or Avro converter")
 }

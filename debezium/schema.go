@@ -419,6 +419,7 @@ const (
 	formHeartbeat
 	formSchemaChange
 	formUnwrapped
+	formCloudEvent // CloudEventsConverter's: refused, saying so
 )
 
 // compiled is a parsed and compiled schema.
@@ -508,6 +509,7 @@ type members struct {
 	status, id, eventCount, dataCollections, tsMs bool
 	ddl, tableChanges, databaseName               bool
 	schema, payload                               bool
+	specversion, cloudOp                          bool
 }
 
 func (m *members) add(name string) {
@@ -531,6 +533,10 @@ func (m *members) add(name string) {
 		m.dataCollections = true
 	case "ts_ms":
 		m.tsMs = true
+	case "specversion":
+		m.specversion = true
+	case "iodebeziumop":
+		m.cloudOp = true
 	case "ddl":
 		m.ddl = true
 	case "tableChanges":
@@ -547,6 +553,8 @@ func (m *members) add(name string) {
 // form classifies a payload (or a value schema) by its member names.
 func (m *members) form() form {
 	switch {
+	case m.specversion && m.cloudOp:
+		return formCloudEvent
 	case m.op && (m.before || m.after || m.source):
 		return formEnvelope
 	case m.status && m.id && (m.eventCount || m.dataCollections):

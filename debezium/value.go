@@ -2,8 +2,11 @@ package debezium
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -320,7 +323,42 @@ func (c *codec) member(k []byte, guess int) (*codec, string, int) {
 var (
 	placeholderToken = []byte(`"` + Placeholder + `"`)
 	placeholderBytes = []byte(Placeholder)
+	// placeholderTexts are the placeholder's bytes as a bytea column
+	// writes them when nothing reads the column as bytes (schemaless
+	// JSON, binary.handling.mode base64, base64-url-safe or hex, Avro's
+	// string): a string that is the placeholder itself whatever the
+	// source declares.
+	placeholderTexts = []string{
+		base64.StdEncoding.EncodeToString(placeholderBytes),
+		base64.RawStdEncoding.EncodeToString(placeholderBytes),
+		hex.EncodeToString(placeholderBytes),
+		strings.ToUpper(hex.EncodeToString(placeholderBytes)),
+	}
+	placeholderTokens = func() [][]byte {
+		out := [][]byte{placeholderToken}
+		for _, t := range placeholderTexts {
+			out = append(out, []byte(`"`+t+`"`))
+		}
+		return out
+	}()
 )
+
+// placeholderAt reports whether data starts with the placeholder as a JSON
+// string, in any of its forms, and how long that string is.
+func placeholderAt(data []byte) (int, bool) {
+	for _, t := range placeholderTokens {
+		if bytes.HasPrefix(data, t) {
+			return len(t), true
+		}
+	}
+	return 0, false
+}
+
+// isPlaceholderText reports whether s is the placeholder in one of its
+// forms.
+func isPlaceholderText(s string) bool {
+	return s == Placeholder || slices.Contains(placeholderTexts, s)
+}
 
 // placeholderNext reports whether the next value is the TOAST placeholder:
 // the string, an array holding only it, or an object keyed by it. It does
@@ -330,16 +368,18 @@ func (d *dec) placeholderNext() bool {
 	defer func() { d.s.pos = save }()
 	switch d.s.peek() {
 	case '"':
-		return bytes.HasPrefix(d.s.data[d.s.pos:], placeholderToken)
+		_, ok := placeholderAt(d.s.data[d.s.pos:])
+		return ok
 	case '[':
 		d.s.pos++
 		if ok, err := d.s.nextElem(true); !ok || err != nil || d.s.peek() != '"' {
 			return false
 		}
-		if !bytes.HasPrefix(d.s.data[d.s.pos:], placeholderToken) {
+		n, ok := placeholderAt(d.s.data[d.s.pos:])
+		if !ok {
 			return false
 		}
-		d.s.pos += len(placeholderToken)
+		d.s.pos += n
 		return d.s.peek() == ']'
 	case '{':
 		d.s.pos++
@@ -361,7 +401,7 @@ const placeholderUUID = "b68a35a7-17ad-35b3-af2a-ae46edb4545a"
 func isPlaceholderValue(v any) bool {
 	switch v := v.(type) {
 	case string:
-		return v == Placeholder
+		return isPlaceholderText(v)
 	case []byte:
 		return bytes.Equal(v, placeholderBytes)
 	case []any:
@@ -369,7 +409,7 @@ func isPlaceholderValue(v any) bool {
 		case 1:
 			switch e := v[0].(type) {
 			case string:
-				return e == Placeholder || e == placeholderUUID
+				return isPlaceholderText(e) || e == placeholderUUID
 			case []byte:
 				return bytes.Equal(e, placeholderBytes)
 			}
