@@ -158,6 +158,14 @@ func esValue(t esTarget, canonical, raw string) any {
 		return canonical == "true"
 	case t.Digits:
 		return raw
+	case t.Type == "date" && strings.Contains(canonical, "T"):
+		// With every digit of its fraction: Elasticsearch reads the
+		// components a gt or lte bound (or a term) leaves out as their
+		// maximum, so a whole second would stand for all of it. A date
+		// alone stands for its day, which is what it means.
+		if ts, err := time.Parse(time.RFC3339Nano, canonical); err == nil {
+			return ts.UTC().Format("2006-01-02T15:04:05.000000000Z")
+		}
 	}
 	return canonical
 }

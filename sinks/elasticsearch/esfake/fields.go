@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -220,9 +221,48 @@ func (f field) rangeBound(v any, lower, inclusive bool) (key any, incl, ok bool)
 		return javaRound(math.Floor(d * f.scale)), true, true
 	case "text":
 		return scalarString(v), inclusive, true
+	case "date":
+		// Elasticsearch parses a gt or lte bound rounding up: the
+		// components its text leaves out are their maximum
+		// (DateFieldMapper.dateRangeQuery, "missing date components").
+		ms, ok := dateMillis(v)
+		if ok && lower != inclusive {
+			ms = roundUpDate(v, ms)
+		}
+		return ms, inclusive, ok
 	}
 	k, ok := f.key(v)
 	return k, inclusive, ok
+}
+
+// roundUpDate is the date v, parsed as ms, with the components its text
+// leaves out at their maximum: a day alone is its last millisecond, a time
+// without seconds its minute's, one without a fraction its second's.
+func roundUpDate(v any, ms int64) int64 {
+	s, ok := v.(string)
+	if !ok || s == "now" {
+		return ms
+	}
+	day, clock, timed := strings.Cut(strings.Replace(s, " ", "T", 1), "T")
+	switch {
+	case !timed && len(day) == len("2006-01-02"):
+		return ms + (24*time.Hour - time.Millisecond).Milliseconds()
+	case !timed:
+		return ms
+	}
+	// The time, without its zone.
+	if i := strings.IndexAny(clock, "Z+-"); i >= 0 {
+		clock = clock[:i]
+	}
+	switch {
+	case strings.Contains(clock, "."):
+		return ms
+	case strings.Count(clock, ":") == 1:
+		return ms + (time.Minute - time.Millisecond).Milliseconds()
+	case strings.Count(clock, ":") == 0:
+		return ms + (time.Hour - time.Millisecond).Milliseconds()
+	}
+	return ms + (time.Second - time.Millisecond).Milliseconds()
 }
 
 // storedLong parses a long field's value as Elasticsearch does: an integer

@@ -198,6 +198,9 @@ func termMatcher(f field, want []any) matcher {
 			return false, 0
 		}
 	}
+	if f.typ == "date" {
+		return dateTermMatcher(f, want)
+	}
 	keys := map[any]bool{}
 	var prefixes []netip.Prefix
 	for _, w := range want {
@@ -225,6 +228,34 @@ func termMatcher(f field, want []any) matcher {
 					if p.Contains(a.Unmap()) || p.Contains(a) {
 						return true, 1
 					}
+				}
+			}
+		}
+		return false, 0
+	}
+}
+
+// dateTermMatcher: a term on a date field is the range from the value
+// rounded down to the value rounded up (DateFieldType.termQuery), so
+// "2026-03-01T10:00:00Z" matches the whole second and "2026-03-02" the
+// day.
+func dateTermMatcher(f field, want []any) matcher {
+	type span struct{ from, to int64 }
+	var spans []span
+	for _, w := range want {
+		if ms, ok := dateMillis(w); ok {
+			spans = append(spans, span{ms, roundUpDate(w, ms)})
+		}
+	}
+	return func(id string, src map[string]any) (bool, float64) {
+		for _, v := range f.values(id, src) {
+			ms, ok := dateMillis(v)
+			if !ok {
+				continue
+			}
+			for _, s := range spans {
+				if ms >= s.from && ms <= s.to {
+					return true, 1
 				}
 			}
 		}
