@@ -390,31 +390,41 @@ func diffTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, ex
 }
 
 // canonicalTypes returns the declared types as format_type prints them
-// ("timestamptz" is "timestamp with time zone"), by letting PostgreSQL
-// parse them into a temporary table; so a type spelt differently but equal
-// is not mistaken for a change.
+// ("timestamptz" is "timestamp with time zone"), so that a type spelt
+// differently but equal is not mistaken for a change: PostgreSQL parses
+// them as the casts of a statement it only describes (the type and
+// modifier of each result column), which needs no privilege, where a
+// temporary table needed TEMPORARY on the database.
 func canonicalTypes(ctx context.Context, tx pgx.Tx, cols []Column) (map[string]string, error) {
-	tmp := pgx.Identifier{"pg_temp", "projector_declared_types"}
-	defs := make([]string, 0, len(cols))
+	if len(cols) == 0 {
+		return map[string]string{}, nil
+	}
+	casts := make([]string, 0, len(cols))
 	for _, c := range cols {
-		defs = append(defs, quote(c.Name)+" "+c.Type)
+		casts = append(casts, "NULL::"+c.Type)
 	}
-	if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+tmp.Sanitize()); err != nil {
-		return nil, fmt.Errorf("declared types: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE "+quote(tmp[1])+" ("+strings.Join(defs, ", ")+") ON COMMIT DROP"); err != nil {
-		return nil, fmt.Errorf("declared types: %w", err)
-	}
-	got, err := tableColumns(ctx, tx, tmp)
+	desc, err := tx.Conn().PgConn().Prepare(ctx, "", "SELECT "+strings.Join(casts, ", "), nil)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.Exec(ctx, "DROP TABLE "+tmp.Sanitize()); err != nil {
 		return nil, fmt.Errorf("declared types: %w", err)
 	}
-	out := make(map[string]string, len(got))
-	for _, c := range got {
-		out[c.name] = c.typ
+	oids, mods := make([]uint32, len(desc.Fields)), make([]int32, len(desc.Fields))
+	for i, f := range desc.Fields {
+		oids[i], mods[i] = f.DataTypeOID, f.TypeModifier
+	}
+	rows, err := tx.Query(ctx, `SELECT format_type(o, m) FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, n) ORDER BY n`, oids, mods)
+	if err != nil {
+		return nil, fmt.Errorf("declared types: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("declared types: %w", err)
+	}
+	if len(names) != len(cols) {
+		return nil, fmt.Errorf("declared types: %d types for %d columns", len(names), len(cols))
+	}
+	out := make(map[string]string, len(cols))
+	for i, c := range cols {
+		out[c.Name] = names[i]
 	}
 	return out, nil
 }
