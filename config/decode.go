@@ -346,6 +346,11 @@ func (d *decoder) decodeObject(v reflect.Value, n *yaml.Node, path []string, vi 
 }
 
 // anyValue is one node of a free-form value; ok is false after an error.
+//
+// path grows in place down the tree (a message formats it at once, and a
+// sibling's overwrites an element only after the one before returned):
+// a copy per level made a list nested thousands deep cost the square of
+// its depth.
 func (d *decoder) anyValue(n *yaml.Node, path []string) (any, bool) {
 	if !d.step(n) {
 		return nil, false
@@ -360,7 +365,7 @@ func (d *decoder) anyValue(n *yaml.Node, path []string) (any, bool) {
 		defer delete(d.active, n)
 		out := map[string]any{}
 		for _, p := range d.pairs(n, path) {
-			val, good := d.anyValue(p.value, appendPath(path, p.key.Value))
+			val, good := d.anyValue(p.value, append(path, p.key.Value))
 			ok = ok && good
 			out[p.key.Value] = val
 		}
@@ -370,7 +375,7 @@ func (d *decoder) anyValue(n *yaml.Node, path []string) (any, bool) {
 		defer delete(d.active, n)
 		out := make([]any, len(n.Content))
 		for i, item := range n.Content {
-			val, good := d.anyValue(item, appendPath(path, itoa(i)))
+			val, good := d.anyValue(item, append(path, itoa(i)))
 			ok = ok && good
 			out[i] = val
 		}

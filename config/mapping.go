@@ -170,9 +170,15 @@ func describeIn(path []string) string {
 func Suggest(s string, names []string) string { return suggest(s, slices.Clone(names)) }
 
 func suggest(s string, names []string) string {
+	if len(s) > maxSuggested {
+		return ""
+	}
 	slices.Sort(names)
 	best, bestDist := "", max(1, len(s)/3)+1
 	for _, n := range names {
+		if len(n) > maxSuggested || abs(len(n)-len(s)) >= bestDist {
+			continue // farther than the best already: a length apart
+		}
 		if dist := editDistance(s, n); dist < bestDist {
 			best, bestDist = n, dist
 		}
@@ -180,31 +186,42 @@ func suggest(s string, names []string) string {
 	return best
 }
 
+// maxSuggested bounds the names a suggestion is looked for among: a
+// name longer than that is no typing slip of another, and comparing two
+// takes the product of their lengths.
+const maxSuggested = 256
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
 // editDistance counts the edits from a to b: a character inserted,
 // deleted or replaced, or two neighbours swapped ("tabel" is one from
-// "table"), as typing slips are.
+// "table"), as typing slips are. It keeps three rows of the table (a swap
+// looks two back), not the whole of it.
 func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
+	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
+		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 		}
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return d[len(a)][len(b)]
+	return prev[len(b)]
 }
 
 func quote(s string) string { return strconv.Quote(s) }

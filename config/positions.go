@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -255,4 +256,42 @@ func (s *scalarScan) escape() {
 	for range n {
 		s.next()
 	}
+}
+
+// Show renders the scalar *ptr, a field of c, for a message: quoted, or,
+// when the environment supplied it, described by its template (a value
+// from the environment is never shown).
+func (c *Config) Show(ptr *string) string { return c.values[ptr].show(*ptr) }
+
+// ShowList renders the list *ptr, a field of c, for a message as
+// validation does (showList).
+func (c *Config) ShowList(ptr *StringList) string { return showList(c.values[ptr], *ptr) }
+
+// showList renders a list for a message: its items comma-separated, each
+// as written, or described by its template where the environment
+// supplied it.
+func showList(vi *valueInfo, list StringList) string {
+	parts := make([]string, len(list))
+	for i, s := range list {
+		switch {
+		case vi != nil && i < len(vi.items) && vi.items[i].env:
+			parts[i] = fromEnv(vi.items[i].raw)
+		case vi != nil && vi.env:
+			parts[i] = fromEnv(vi.raw)
+		default:
+			parts[i] = s
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ShowItem renders item i of the list *ptr as Show does.
+func (c *Config) ShowItem(ptr *StringList, i int) string {
+	if vi := c.values[ptr]; vi != nil && i < len(vi.items) {
+		return vi.items[i].show((*ptr)[i])
+	}
+	if vi := c.values[ptr]; vi != nil && vi.env {
+		return fromEnv(vi.raw)
+	}
+	return quote((*ptr)[i])
 }

@@ -54,6 +54,9 @@ func (v *validator) at(ptr any, fallbacks ...Pos) Pos {
 // came from the environment.
 func (v *validator) show(ptr *string) string { return v.info(ptr).show(*ptr) }
 
+// showList renders a list for a message (see showList).
+func (v *validator) showList(ptr *StringList) string { return showList(v.info(ptr), *ptr) }
+
 // usable reports whether *ptr holds something validation should look at: it
 // was not absent-by-failure. A value that failed to decode already has its
 // error, and checking its zero value would only add noise.
@@ -391,7 +394,10 @@ func (v *validator) signal(s *Signal, label string) {
 		ptr  *string
 		what string
 	}{{&s.Topic, "signal topic"}, {&s.Notifications, "notifications topic"}} {
-		if v.usable(t.ptr) && *t.ptr != "" && !validTopic(*t.ptr) {
+		// A topic the file does not write (the <topic.prefix>-signal
+		// default) is not checked: only rebuild --from signal uses it,
+		// and the file has nothing wrong to point at.
+		if v.info(t.ptr) != nil && v.usable(t.ptr) && *t.ptr != "" && !validTopic(*t.ptr) {
 			v.add(v.at(t.ptr, s.Pos), "%s of %s must be a Kafka topic name (letters, digits, '.', '_', '-'), got %s", t.what, label, v.show(t.ptr))
 		}
 	}

@@ -67,9 +67,13 @@ func (v *validator) postgresIndexes(pg *PostgresSink, vw *View, path []string) {
 			case !hasFieldPath(vw.Fields, f):
 				v.add(at, "%s: %s is not a field of the view", label, name)
 			case len(pg.Fields) > 0 && !slices.Contains(pg.Fields, top):
-				v.add(at, "%s: %s is not among the fields the sink keeps (%s)", label, name, strings.Join(pg.Fields, ", "))
+				v.add(at, "%s: %s is not among the fields the sink keeps (%s)", label, name, v.showList(&pg.Fields))
 			case top == f && v.unindexableField(vw, f):
-				v.add(at, "%s: %s is json, which PostgreSQL cannot index (json has no equality): declare it jsonb, or index a path into it (%s.key)", label, name, f)
+				hint := " (" + f + ".key)"
+				if vi.items[i].env {
+					hint = ""
+				}
+				v.add(at, "%s: %s is json, which PostgreSQL cannot index (json has no equality): declare it jsonb, or index a path into it%s", label, name, hint)
 			}
 		}
 	}
@@ -167,7 +171,7 @@ func (v *validator) esMappings(es *ElasticsearchSink, vw *View, path []string) {
 			case suggest(s, slices.Clone(esTypes)) != "":
 				// A type plugins do not add either: Elasticsearch would
 				// refuse the index template at start.
-				v.add(v.at(&e.Value, e.KeyPos), "%s: the type of %q is %q, not an Elasticsearch field type (did you mean %q?)", label, e.Key, s, suggest(s, slices.Clone(esTypes)))
+				v.add(v.at(&e.Value, e.KeyPos), "%s: the type of %q is not an Elasticsearch field type (did you mean %q?)", label, e.Key, suggest(s, slices.Clone(esTypes)))
 			}
 		}
 	}

@@ -37,13 +37,17 @@ func (v *validator) views() {
 			v.add(v.at(&vw.Fields, e.KeyPos), "%s needs fields", label)
 		}
 		if vw.Refresh < 0 || vw.Refresh > 0 && vw.Refresh < MinRefresh {
-			v.add(v.at(&vw.Refresh, e.KeyPos), "%s: refresh must be at least 1s (or 0s: never), got %s", label, time.Duration(vw.Refresh))
+			got := time.Duration(vw.Refresh).String()
+			if vi := v.info(&vw.Refresh); vi != nil && vi.env {
+				got = fromEnv(vi.raw)
+			}
+			v.add(v.at(&vw.Refresh, e.KeyPos), "%s: refresh must be at least 1s (or 0s: never), got %s", label, got)
 		}
 		v.distinct(&vw.ID, label+": id")
 		v.distinct(&vw.GroupBy, label+": group_by")
-		group := vw.GroupBy
-		if len(group) == 0 {
-			group = nil
+		var group *StringList
+		if len(vw.GroupBy) > 0 {
+			group = &vw.GroupBy
 		}
 		v.fields(vw.Fields, path, group)
 		v.reservedFields(vw.Fields, vw.Sinks.Elasticsearch != nil)
@@ -141,7 +145,7 @@ func (v *validator) source(ptr *string) {
 // fields checks the fields of a view (path is the view's) or of a joined
 // object (path is the joining field's). group is the view's group_by for
 // its top-level fields, nil otherwise.
-func (v *validator) fields(m Map[Field], path []string, group []string) {
+func (v *validator) fields(m Map[Field], path []string, group *StringList) {
 	for i := range m {
 		e := &m[i]
 		fpath := appendPath(path, "fields", e.Key)
@@ -156,7 +160,7 @@ func (v *validator) fields(m Map[Field], path []string, group []string) {
 
 // field checks one field. Errors about the field as a whole point at its
 // key; errors about one of its keys point at that key's value.
-func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
+func (v *validator) field(f *Field, keyPos Pos, path []string, group *StringList) {
 	label := describe(path)
 	var kinds []string
 	if f.Column != "" && f.One == "" {
@@ -250,8 +254,8 @@ func (v *validator) field(f *Field, keyPos Pos, path []string, group []string) {
 			v.add(keyPos, "%s: a group_by view embeds one joined row per group (one:, on its group_by columns), not arrays", label)
 		case f.Column == "":
 			v.add(keyPos, "%s: a group_by view has only group_by columns, agg fields, expr fields over them and one: joins on them", label)
-		case !slices.Contains(group, f.Column):
-			v.add(v.at(&f.Column, keyPos), "%s: column %s is not in group_by (%s)", label, v.show(&f.Column), strings.Join(group, ", "))
+		case !slices.Contains(*group, f.Column):
+			v.add(v.at(&f.Column, keyPos), "%s: column %s is not in group_by (%s)", label, v.show(&f.Column), v.showList(group))
 		}
 	}
 }

@@ -60,11 +60,22 @@ func (c *compiler) source(name string, s *config.Source) *Source {
 		}
 		for i, k := range s.Key {
 			if _, ok := src.Columns[k]; !ok {
-				c.errs.Add(c.cfg.ItemPos(&s.Key, i, s.Pos), "source %q: key column %q is not among its columns", name, k)
+				c.errs.Add(c.cfg.ItemPos(&s.Key, i, s.Pos), "source %q: key column %s is not among its columns", name, c.cfg.ShowItem(&s.Key, i))
 			}
 		}
 	}
 	return src
+}
+
+// sourceKey is the key columns of src for a message, as the file gives
+// them (one from the environment not shown).
+func (c *compiler) sourceKey(src *Source) string {
+	for i := range c.cfg.Sources {
+		if e := &c.cfg.Sources[i]; e.Key == src.Name {
+			return c.cfg.ShowList(&e.Value.Key)
+		}
+	}
+	return strings.Join(src.Key, ", ")
 }
 
 func (c *compiler) use(s *Source, col string) {
@@ -218,12 +229,12 @@ func (c *compiler) viewID(view *View, v *config.View) {
 		if len(view.GroupBy) > 0 && !slices.Equal(slices.Compact(sorted(view.IDColumns)), sorted(view.GroupBy)) {
 			// A doc per group_by value, identified by fewer columns: docs
 			// of different groups would overwrite each other.
-			c.errs.Add(c.cfg.ValuePos(&v.ID, v.Pos), "view %q: id %v must map every group_by column (%s)", view.Name, []string(v.ID), strings.Join(view.GroupBy, ", "))
+			c.errs.Add(c.cfg.ValuePos(&v.ID, v.Pos), "view %q: id [%s] must map every group_by column (%s)", view.Name, c.cfg.ShowList(&v.ID), c.cfg.ShowList(&v.GroupBy))
 			return
 		}
 		if len(view.GroupBy) == 0 && len(view.Root.Key) > 0 {
 			if !slices.Equal(sorted(view.IDColumns), sorted(view.Root.Key)) {
-				c.errs.Add(c.cfg.ValuePos(&v.ID, v.Pos), "view %q: id %v must map the key of source %q (%s)", view.Name, []string(v.ID), view.Root.Name, strings.Join(view.Root.Key, ", "))
+				c.errs.Add(c.cfg.ValuePos(&v.ID, v.Pos), "view %q: id [%s] must map the key of source %q (%s)", view.Name, c.cfg.ShowList(&v.ID), view.Root.Name, c.sourceKey(view.Root))
 				return
 			}
 			// A document's id is its root row's state key, which lists the

@@ -86,7 +86,7 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 			msg = fe.Message
 			p = c.cfg.TextPos(src, fe.Line, fe.Column+1, p)
 		}
-		c.errs.Add(p, "%s: invalid expression %q: %s%s", sc.path, *src, userTypes.Replace(msg), sqlHint(*src))
+		c.errs.Add(p, "%s: invalid expression %s: %s%s", sc.path, c.cfg.Show(src), userTypes.Replace(msg), sqlHint(*src))
 		return nil
 	}
 	if rt := prog.Node().Type(); !fits(want, rt) {
@@ -94,8 +94,8 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 		if isInteger(want) && rt != nil && rt.Kind() == reflect.Float64 {
 			hint = " (int(…) truncates it, round(…) rounds it; or declare a numeric type)"
 		}
-		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: expression %q gives %s, which does not fit type %s%s",
-			sc.path, *src, userTypes.Replace(fmt.Sprint(rt)), want, hint)
+		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: expression %s gives %s, which does not fit type %s%s",
+			sc.path, c.cfg.Show(src), userTypes.Replace(fmt.Sprint(rt)), want, hint)
 		return nil
 	}
 	// What runs compares with null as SQL does (runtimeChecks). It is
@@ -103,7 +103,7 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 	// comparisons they replace, whose problems the compile above reported.
 	run, err := expr.Compile(*src, append(opts, runtimeChecks()...)...)
 	if err != nil {
-		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: invalid expression %q: %s", sc.path, *src, err)
+		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: invalid expression %s: %s", sc.path, c.cfg.Show(src), err)
 		return nil
 	}
 	return &Expr{Source: *src, Program: run}

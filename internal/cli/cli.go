@@ -168,7 +168,8 @@ var filePos = regexp.MustCompile(`^[^\s:]+:\d+:\d+: `)
 // problems in the file starts with its place, for editors and CI to read.
 func withPrefix(err error) string {
 	msg := err.Error()
-	if filePos.MatchString(msg) {
+	var problems config.Errors
+	if errors.As(err, &problems) && problems.Error() == msg || filePos.MatchString(msg) {
 		return msg
 	}
 	return "projector: " + msg
