@@ -1,6 +1,7 @@
 package projector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,7 +45,12 @@ type ConsumerOptions struct {
 	// LagRefresh is how long projector_consumer_lag may go without a fetch
 	// before the brokers are asked for the partitions' ends. Default 10s.
 	LagRefresh time.Duration
-	Logger     *slog.Logger
+	// MetadataMaxAge is how often the brokers are asked for the topics'
+	// partitions: a partition added to a topic is consumed at most that
+	// late (franz-go's default, 5 minutes, left its records unread, and
+	// the lag unseen, that long). Default 1 minute.
+	MetadataMaxAge time.Duration
+	Logger         *slog.Logger
 	// Extra client options (tests: fetch sizes, auto topic creation).
 	Extra []kgo.Opt
 }
@@ -106,6 +112,8 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		// before partitions move, so nothing is projected twice for nothing.
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.MetadataMaxAge(cmp.Or(opts.MetadataMaxAge, time.Minute)),
+		kgo.MetadataMinAge(min(cmp.Or(opts.MetadataMaxAge, time.Minute), 5*time.Second)),
 		// Committed records only (Kafka Connect with exactly-once source
 		// support writes in transactions, some aborted), and their
 		// markers, which move the watermarks on (see Record.Control).
