@@ -295,3 +295,27 @@ func (c *Config) ShowItem(ptr *StringList, i int) string {
 	}
 	return quote((*ptr)[i])
 }
+
+// FromEnv reports whether the environment supplied the scalar *ptr, a
+// field of c: a message must not show its value.
+func (c *Config) FromEnv(ptr any) bool {
+	vi := c.values[ptr]
+	return vi != nil && vi.env
+}
+
+// ShowAt renders value, written at p, for a message as Show does: quoted,
+// or described by its template when the environment supplied the scalar
+// at p (a column name the compiler holds as a copy, not by pointer).
+func (c *Config) ShowAt(p Pos, value string) (shown string, fromEnv bool) {
+	for _, vi := range c.values {
+		if vi.env && vi.pos == p {
+			return vi.show(value), true
+		}
+		for i := range vi.items {
+			if it := &vi.items[i]; it.env && it.pos == p {
+				return it.show(value), true
+			}
+		}
+	}
+	return quote(value), false
+}

@@ -141,14 +141,15 @@ func (c *compiler) column(sc scope, pos config.Pos, col string) (config.Type, bo
 	}
 	t, ok := sc.source.Columns[col]
 	if !ok {
-		if strings.Contains(col, ".") {
-			c.errs.Add(pos, "%s: source %q has no column %q (a field of a join is read with an expr: { expr: %q, type: … })", sc.path, sc.source.Name, col, col)
+		name, env := c.cfg.ShowAt(pos, col)
+		if strings.Contains(col, ".") && !env {
+			c.errs.Add(pos, "%s: source %q has no column %s (a field of a join is read with an expr: { expr: %q, type: … })", sc.path, sc.source.Name, name, col)
 			return config.Type{}, false
 		}
 		if s := config.Suggest(col, sc.source.Order); s != "" {
-			c.errs.Add(pos, "%s: source %q has no column %q (did you mean %q?)", sc.path, sc.source.Name, col, s)
+			c.errs.Add(pos, "%s: source %q has no column %s (did you mean %q?)", sc.path, sc.source.Name, name, s)
 		} else {
-			c.errs.Add(pos, "%s: source %q has no column %q (columns: %s)", sc.path, sc.source.Name, col, strings.Join(sc.source.Order, ", "))
+			c.errs.Add(pos, "%s: source %q has no column %s (columns: %s)", sc.path, sc.source.Name, name, strings.Join(sc.source.Order, ", "))
 		}
 		return config.Type{}, false
 	}
@@ -220,7 +221,7 @@ func (c *compiler) viewID(view *View, v *config.View) {
 		for i, id := range v.ID {
 			f := fieldNamed(view.Fields, id)
 			if f == nil || f.Kind != KindColumn {
-				c.errs.Add(c.cfg.ItemPos(&v.ID, i, v.Pos), "view %q: id field %q must be a column field of the view", view.Name, id)
+				c.errs.Add(c.cfg.ItemPos(&v.ID, i, v.Pos), "view %q: id field %s must be a column field of the view", view.Name, c.cfg.ShowItem(&v.ID, i))
 				continue
 			}
 			view.ID = append(view.ID, id)

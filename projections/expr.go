@@ -86,6 +86,10 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 			msg = fe.Message
 			p = c.cfg.TextPos(src, fe.Line, fe.Column+1, p)
 		}
+		if c.cfg.FromEnv(src) {
+			// The compiler's words name what it read: the environment's.
+			msg = "it does not compile"
+		}
 		c.errs.Add(p, "%s: invalid expression %s: %s%s", sc.path, c.cfg.Show(src), userTypes.Replace(msg), sqlHint(*src))
 		return nil
 	}
@@ -103,7 +107,11 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 	// comparisons they replace, whose problems the compile above reported.
 	run, err := expr.Compile(*src, append(opts, runtimeChecks()...)...)
 	if err != nil {
-		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: invalid expression %s: %s", sc.path, c.cfg.Show(src), err)
+		why := err.Error()
+		if c.cfg.FromEnv(src) {
+			why = "it does not compile"
+		}
+		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: invalid expression %s: %s", sc.path, c.cfg.Show(src), why)
 		return nil
 	}
 	return &Expr{Source: *src, Program: run}

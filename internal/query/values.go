@@ -158,7 +158,7 @@ func esValue(t esTarget, canonical, raw string) any {
 		return canonical == "true"
 	case t.Digits:
 		return raw
-	case t.Type == "date" && strings.Contains(canonical, "T"):
+	case (t.Type == "date" || t.Type == "date_nanos") && strings.Contains(canonical, "T"):
 		// With every digit of its fraction: Elasticsearch reads the
 		// components a gt or lte bound (or a term) leaves out as their
 		// maximum, so a whole second would stand for all of it. A date

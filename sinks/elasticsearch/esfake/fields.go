@@ -221,7 +221,7 @@ func (f field) rangeBound(v any, lower, inclusive bool) (key any, incl, ok bool)
 		return javaRound(math.Floor(d * f.scale)), true, true
 	case "text":
 		return scalarString(v), inclusive, true
-	case "date":
+	case "date", "date_nanos":
 		// Elasticsearch parses a gt or lte bound rounding up: the
 		// components its text leaves out are their maximum
 		// (DateFieldMapper.dateRangeQuery, "missing date components").

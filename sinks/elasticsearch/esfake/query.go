@@ -198,7 +198,7 @@ func termMatcher(f field, want []any) matcher {
 			return false, 0
 		}
 	}
-	if f.typ == "date" {
+	if f.typ == "date" || f.typ == "date_nanos" {
 		return dateTermMatcher(f, want)
 	}
 	keys := map[any]bool{}
