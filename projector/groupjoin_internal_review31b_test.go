@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/internal/testenv"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks"
@@ -135,26 +134,7 @@ sources:
   users: { topic: t.public.users, format: json, key: id, columns: { id: text, email: text, name: text } }
 views:`+c.view)
 			sink := &r31bSink{}
-			eng, err := New(Options{Plan: plan, Pool: pool, Sinks: []Route{{Sink: sink, Views: []string{"v"}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := t.Context()
-			if err := eng.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			pos := int64(0)
-			change := func(source string, rows ...map[string]any) {
-				t.Helper()
-				var chs []debezium.Change
-				for _, r := range rows {
-					pos++
-					chs = append(chs, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpUpdate, Position: debezium.Position{Lo: pos}, After: r})
-				}
-				if err := eng.ProcessChanges(ctx, source, chs); err != nil {
-					t.Fatal(err)
-				}
-			}
+			eng, change := changeEngine(t, Options{Plan: plan, Pool: pool, Sinks: []Route{{Sink: sink, Views: []string{"v"}}}})
 			var rows []map[string]any
 			for i := 1; i <= orders; i++ {
 				// Two groups of u1 in either view: paid and open, one email.
@@ -244,26 +224,7 @@ sources:
   users: { topic: t.public.users, format: json, key: id, columns: { id: text, name: text } }
 views:`+c.view)
 			sink := &r31bSink{}
-			eng, err := New(Options{Plan: plan, Pool: pool, ChunkDocs: chunk, Sinks: []Route{{Sink: sink, Views: []string{"v"}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := t.Context()
-			if err := eng.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			pos := int64(0)
-			change := func(source string, rows ...map[string]any) {
-				t.Helper()
-				var chs []debezium.Change
-				for _, r := range rows {
-					pos++
-					chs = append(chs, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpUpdate, Position: debezium.Position{Lo: pos}, After: r})
-				}
-				if err := eng.ProcessChanges(ctx, source, chs); err != nil {
-					t.Fatal(err)
-				}
-			}
+			eng, change := changeEngine(t, Options{Plan: plan, Pool: pool, ChunkDocs: chunk, Sinks: []Route{{Sink: sink, Views: []string{"v"}}}})
 			var rows []map[string]any
 			for i := 1; i <= skus; i++ {
 				rows = append(rows, map[string]any{"id": json.Number(strconv.Itoa(i)), "user_id": "u1", "sku": "sku-" + strconv.Itoa(i)})

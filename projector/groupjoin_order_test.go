@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/internal/testenv"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks"
@@ -72,26 +71,7 @@ views:
 				if !memory {
 					opts.Pool, _ = testenv.Postgres(t)
 				}
-				eng, err := New(opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ctx := t.Context()
-				if err := eng.Migrate(ctx); err != nil {
-					t.Fatal(err)
-				}
-				pos := int64(0)
-				change := func(source string, rows ...map[string]any) {
-					t.Helper()
-					var chs []debezium.Change
-					for _, r := range rows {
-						pos++
-						chs = append(chs, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpUpdate, Position: debezium.Position{Lo: pos}, After: r})
-					}
-					if err := eng.ProcessChanges(ctx, source, chs); err != nil {
-						t.Fatal(err)
-					}
-				}
+				eng, change := changeEngine(t, opts)
 				var rows []map[string]any
 				for i := 1; i <= orders; i++ {
 					// u1's orders in 2 statuses, on day d1: two groups.
@@ -114,7 +94,7 @@ views:
 				if !memory {
 					order, _, _ := groupOrder(plan.View("v"), plan.View("v").Fields[4].Join)
 					var n int
-					if err := opts.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'projector' AND indexname = $1`, groupIndexIn(plan.Source("orders"), order).name).Scan(&n); err != nil || n != 1 {
+					if err := opts.Pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_indexes WHERE schemaname = 'projector' AND indexname = $1`, groupIndexIn(plan.Source("orders"), order).name).Scan(&n); err != nil || n != 1 {
 						t.Errorf("the index of the join's order %v: %d found (%v), want 1", order, n, err)
 					}
 				}

@@ -5,11 +5,11 @@ import (
 	"sync"
 
 	"encoding/json"
-	"github.com/projectorhq/projector/sinks"
 	"strconv"
 	"testing"
 
-	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/sinks"
+
 	"github.com/projectorhq/projector/internal/testenv"
 )
 
@@ -68,26 +68,7 @@ sources:
   companies: { topic: t.public.companies, format: json, key: id, columns: { id: bigint, name: text } }
 views:`+c.view)
 			sink := &r32eNameSink{embedded: map[any]int{}}
-			eng, err := New(Options{Plan: plan, Pool: pool, ChunkDocs: chunk, Sinks: []Route{{Sink: sink, Views: []string{"v"}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := t.Context()
-			if err := eng.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			pos := int64(0)
-			change := func(source string, rows ...map[string]any) {
-				t.Helper()
-				var chs []debezium.Change
-				for _, r := range rows {
-					pos++
-					chs = append(chs, debezium.Change{Kind: debezium.KindChange, Op: debezium.OpUpdate, Position: debezium.Position{Lo: pos}, After: r})
-				}
-				if err := eng.ProcessChanges(ctx, source, chs); err != nil {
-					t.Fatal(err)
-				}
-			}
+			eng, change := changeEngine(t, Options{Plan: plan, Pool: pool, ChunkDocs: chunk, Sinks: []Route{{Sink: sink, Views: []string{"v"}}}})
 			var orders, us []map[string]any
 			for i := 1; i <= users; i++ {
 				u := "u" + strconv.Itoa(i)
