@@ -299,7 +299,7 @@ func (v *validator) sinks(e *Entry[View], tables, indexes map[string]string) {
 		v.postgresSchema(pg, label)
 		v.generationTable(pg, e, label)
 		if own := &v.c.Stores.Postgres.Schema; pg.Schema == *own && IsOwnTable(pg.Table) && v.usable(own) && v.usable(&pg.Table) {
-			v.add(v.at(&pg.Table, e.KeyPos), "%s: table %s is one of projector's own in schema %s (stores.postgres.schema): set another table or schema", label, v.show(&pg.Table), quote(*own))
+			v.add(v.at(&pg.Table, e.KeyPos), "%s: table %s is named like one of projector's own tables or indexes in schema %s (stores.postgres.schema): set another table or schema", label, v.show(&pg.Table), quote(*own))
 		}
 		target := pg.Schema + "." + pg.Table
 		if other, dup := tables[target]; dup {
@@ -357,10 +357,21 @@ func (v *validator) columnNames(pg *PostgresSink, view *View, label string) {
 var OwnTables = []string{"conflicts", "definitions", "generations", "group_aggs", "group_keepers", "instances", "pending",
 	"pending_batches", "redis_templates", "refreshes", "registry", "rev_floors", "revs", "state_columns", "truncates", "watermarks"}
 
-// IsOwnTable reports whether name is, or may be, one of projector's own
-// tables in its schema.
+// ownRelations are the other relations projector keeps in its schema
+// besides its tables' primary keys (<table>_pkey): tables, indexes and
+// sequences share one namespace in a schema, so a view table named like
+// one of them passes no check until CREATE TABLE fails at run. Indexes
+// named with a '#' (state_<source>#tombstones) cannot clash: a view
+// table's name has no '#'.
+var ownRelations = []string{"generations_one_active", "generations_one_build", "pending_batches_id_seq"}
+
+// IsOwnTable reports whether name is, or may be, the name of one of
+// projector's own tables in its schema, or of their indexes or sequences.
 func IsOwnTable(name string) bool {
-	return slices.Contains(OwnTables, name) || strings.HasPrefix(name, "state_")
+	if base, ok := strings.CutSuffix(name, "_pkey"); ok && slices.Contains(OwnTables, base) {
+		return true
+	}
+	return slices.Contains(OwnTables, name) || slices.Contains(ownRelations, name) || strings.HasPrefix(name, "state_")
 }
 
 // maxTableName leaves a view table's name room for the suffix of its
