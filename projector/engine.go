@@ -84,6 +84,9 @@ type Engine struct {
 	keepers   map[string][]groupKeeper     // by source name
 	chunk     int                          // Options.ChunkDocs
 	clock     func() time.Time             // Options.Clock
+	// refreshHold is how long the refresh it runs stays held unrenewed:
+	// refreshHold, shorter in tests.
+	refreshHold time.Duration
 	// recovered is, by pending row, what Recover did of it before it
 	// failed.
 	recovered   map[int64]recovery
@@ -131,6 +134,8 @@ func New(opts Options) (*Engine, error) {
 		chunk:     opts.ChunkDocs,
 		clock:     opts.Clock,
 		recovered: map[int64]recovery{},
+
+		refreshHold: refreshHold,
 	}
 	e.groupCols = groupColumns(opts.Plan)
 	e.shapes = shapes(opts.Plan, e.routes, e.groupCols)

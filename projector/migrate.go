@@ -67,6 +67,9 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		s.groupAggsTable(),
 		s.groupKeepersTable(),
 		s.refreshesTable(),
+		// An earlier version created it without them (it held a refresh
+		// by pushing due_at an interval on).
+		`ALTER TABLE ` + s.ident("refreshes") + ` ADD COLUMN IF NOT EXISTS holder text, ADD COLUMN IF NOT EXISTS held_until timestamptz`,
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		truncateFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}

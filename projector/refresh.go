@@ -8,6 +8,8 @@ package projector
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -109,9 +111,9 @@ func (e *Engine) keepArrivals(ctx context.Context, view string, ids map[string]m
 
 // KeepRefreshing refreshes each view that declares a refresh whenever it
 // is due, until ctx ends. Every instance runs it; each due refresh is run
-// by the one that claims it, which keeps it claimed while it writes
-// chunks: another takes it up from the last chunk recorded only when that
-// one stopped (a crash, a deploy). An instance runs one refresh at a time,
+// by the one that claims it, which holds it while it writes chunks:
+// another takes it up from the last chunk recorded only when that one
+// stopped (a crash, a deploy), within a hold (refreshHold). An instance runs one refresh at a time,
 // so that refreshes take one of the connections the batches need.
 func (e *Engine) KeepRefreshing(ctx context.Context) {
 	var wg sync.WaitGroup
@@ -131,15 +133,8 @@ func (e *Engine) keepRefreshing(ctx context.Context, v *projections.View, one *s
 	defer t.Stop()
 	for {
 		one.Lock()
-		err := e.refreshIfDue(ctx, v)
+		_ = e.refreshIfDue(ctx, v) // logged there; retried when due again
 		one.Unlock()
-		if err != nil && ctx.Err() == nil {
-			retry := min(v.Refresh, time.Minute)
-			e.log.Warn("refreshing a view failed; trying again from where it stopped", "view", v.Name, "retry_in", retry, "err", err)
-			if err := e.state.refreshFailed(ctx, v.Name, retry); err != nil {
-				e.log.Warn("could not record a failed refresh: it is tried again when next due", "view", v.Name, "err", err)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -154,19 +149,46 @@ func listing(v *projections.View) string {
 	return v.Root.Name + "/" + strings.Join(v.GroupBy, ",")
 }
 
+// refreshHold is how long an instance holds the refresh it runs without
+// renewing its hold (it renews it three times as often, and at each chunk):
+// how late another instance takes up a refresh the first stopped running.
+const refreshHold = time.Minute
+
 func (e *Engine) refreshIfDue(ctx context.Context, v *projections.View) error {
-	due, from, err := e.state.claimRefresh(ctx, v.Name, listing(v), v.Refresh)
+	holder := rand.Text()
+	due, from, err := e.state.claimRefresh(ctx, v.Name, listing(v), holder, v.Refresh, e.refreshHold)
 	if err != nil || !due {
 		return err
 	}
 	start := time.Now()
-	n, err := e.Refresh(ctx, v.Name, from, func(cursor string) error {
-		return e.state.refreshed(ctx, v.Name, cursor, v.Refresh)
+	held, lost := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { e.holdRefresh(held, v.Name, holder, lost) })
+	defer func() { lost(nil); wg.Wait() }()
+	n, err := e.Refresh(held, v.Name, from, func(cursor string) error {
+		return e.state.refreshed(held, v.Name, holder, cursor, v.Refresh, e.refreshHold)
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = e.state.refreshed(held, v.Name, holder, "", v.Refresh, e.refreshHold)
 	}
-	if err := e.state.refreshed(ctx, v.Name, "", v.Refresh); err != nil {
+	if errors.Is(err, errRefreshLost) || errors.Is(context.Cause(held), errRefreshLost) {
+		e.log.Warn("a refresh was taken up by another instance: this one could not renew its hold in time", "view", v.Name, "docs", n)
+		return nil
+	}
+	if err != nil {
+		// Stopped (a deploy), the refresh is let go of at once, for
+		// another instance to take up from its last chunk; failed, it is
+		// tried again shortly, by whichever instance claims it.
+		retry := time.Duration(0)
+		if ctx.Err() == nil {
+			retry = min(v.Refresh, time.Minute)
+			e.log.Warn("refreshing a view failed; trying again from where it stopped", "view", v.Name, "retry_in", retry, "err", err)
+		}
+		release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := e.state.refreshFailed(release, v.Name, holder, retry); err != nil && !errors.Is(err, errRefreshLost) {
+			e.log.Warn("could not let go of a refresh: it is taken up again when its hold lapses", "view", v.Name, "err", err)
+		}
 		return err
 	}
 	took := time.Since(start)
@@ -176,4 +198,29 @@ func (e *Engine) refreshIfDue(ctx context.Context, v *projections.View) error {
 		e.log.Warn("a refresh took longer than the view's refresh interval: the next one is due at once", "view", v.Name, "took", took.Round(time.Second), "refresh", v.Refresh)
 	}
 	return nil
+}
+
+// holdRefresh renews the hold on the view's refresh until ctx ends, three
+// times a hold (a chunk whose writes are retried through a store's outage
+// may take longer than the hold), and ends the refresh with errRefreshLost
+// if another instance holds it now. A renewal that fails otherwise is
+// tried again at the next.
+func (e *Engine) holdRefresh(ctx context.Context, view, holder string, lost context.CancelCauseFunc) {
+	t := time.NewTicker(e.refreshHold / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := e.state.holdRefresh(ctx, view, holder, e.refreshHold)
+		switch {
+		case errors.Is(err, errRefreshLost):
+			lost(errRefreshLost)
+			return
+		case err != nil && ctx.Err() == nil:
+			e.log.Warn("could not renew the hold on a refresh; trying again", "view", view, "err", err)
+		}
+	}
 }

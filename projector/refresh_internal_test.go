@@ -112,8 +112,11 @@ func TestRefreshClaimedOnceAndResumed(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET due_at = now() - interval '1s' WHERE view = 'live'`); err != nil {
 		t.Fatal(err)
 	}
+	if due, _, err := a.state.claimRefresh(ctx, "live", listing(view), "a", time.Second, time.Minute); err != nil || !due {
+		t.Fatalf("claim: due %v, %v", due, err)
+	}
 	_, err := a.Refresh(ctx, "live", "", func(cursor string) error {
-		if err := a.state.refreshed(ctx, "live", cursor, time.Second); err != nil {
+		if err := a.state.refreshed(ctx, "live", "a", cursor, time.Second, time.Minute); err != nil {
 			return err
 		}
 		return errStopped
@@ -129,8 +132,8 @@ func TestRefreshClaimedOnceAndResumed(t *testing.T) {
 	if got := bSink.take(); len(got) != 0 {
 		t.Errorf("another instance refreshed %v while the refresh claimed was under way", got)
 	}
-	// a stopped: its claim lapses.
-	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET due_at = now() - interval '1s' WHERE view = 'live'`); err != nil {
+	// a stopped: its hold lapses (the refresh stayed due).
+	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET held_until = now() - interval '1s' WHERE view = 'live'`); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.refreshIfDue(ctx, b.plan.View("live")); err != nil {
@@ -164,22 +167,22 @@ func TestRefreshCursorOfAnotherListing(t *testing.T) {
 	if _, err := pool.Exec(ctx, s.refreshesTable()); err != nil {
 		t.Fatal(err)
 	}
-	if due, _, err := s.claimRefresh(ctx, "v", "posts/", time.Hour); err != nil || !due {
+	if due, _, err := s.claimRefresh(ctx, "v", "posts/", "a", time.Hour, time.Minute); err != nil || !due {
 		t.Fatalf("first claim: %v %v", due, err)
 	}
-	if err := s.refreshed(ctx, "v", "\x01k7", time.Hour); err != nil {
+	if err := s.refreshed(ctx, "v", "a", "\x01k7", time.Hour, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET due_at = now() - interval '1s'`); err != nil {
+	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET held_until = now() - interval '1s'`); err != nil {
 		t.Fatal(err)
 	}
-	if due, cursor, err := s.claimRefresh(ctx, "v", "posts/author", time.Hour); err != nil || !due || cursor != "" {
+	if due, cursor, err := s.claimRefresh(ctx, "v", "posts/author", "b", time.Hour, time.Minute); err != nil || !due || cursor != "" {
 		t.Errorf("claimed in another listing: due %v, cursor %q (%v); want due from the start", due, cursor, err)
 	}
-	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET due_at = now() - interval '1s', cursor = 'x'`); err != nil {
+	if _, err := pool.Exec(ctx, `UPDATE projector.refreshes SET held_until = now() - interval '1s', cursor = 'x'`); err != nil {
 		t.Fatal(err)
 	}
-	if due, cursor, err := s.claimRefresh(ctx, "v", "posts/author", time.Hour); err != nil || !due || cursor != "x" {
+	if due, cursor, err := s.claimRefresh(ctx, "v", "posts/author", "c", time.Hour, time.Minute); err != nil || !due || cursor != "x" {
 		t.Errorf("claimed in the same listing: due %v, cursor %q (%v); want due from x", due, cursor, err)
 	}
 }

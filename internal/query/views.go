@@ -34,6 +34,8 @@ type RefreshInfo struct {
 	Every       string     `json:"every"`
 	LastStarted *time.Time `json:"last_started,omitempty"`
 	NextDue     *time.Time `json:"next_due,omitempty"`
+	// Running: an instance holds the refresh now (NextDue is past then).
+	Running bool `json:"running"`
 }
 
 // FieldInfo is a field with its type; Fields are an embedded object's.
@@ -118,7 +120,7 @@ func (s *Server) Views(ctx context.Context, allowed func(string) bool) []ViewInf
 		if pv.Refresh > 0 {
 			info.Refresh = &RefreshInfo{Every: pv.Refresh.String()}
 			if r, ok := refreshes[v.Name]; ok {
-				info.Refresh.LastStarted, info.Refresh.NextDue = &r.started, &r.due
+				info.Refresh.LastStarted, info.Refresh.NextDue, info.Refresh.Running = &r.started, &r.due, r.running
 			}
 		}
 		if lag != nil {
@@ -177,13 +179,19 @@ func readAllWatermarks(ctx context.Context, s *Server) (map[partitionKey]int64, 
 // Elasticsearch alias, the Redis keys) always shows the active one, so
 // reads do not depend on it: it is reported for operators, and left at 1
 // when the registry cannot be read.
-type refreshTimes struct{ started, due time.Time }
+type refreshTimes struct {
+	started, due time.Time
+	running      bool
+}
 
 // viewRefreshes reads when each view's refresh last started and is next due
 // (projector.refreshes); nothing when it cannot be read (no refresh ran
 // yet, or the daemons are of a version without it).
 func (s *Server) viewRefreshes(ctx context.Context) map[string]refreshTimes {
-	rows, err := s.pool.Query(ctx, `SELECT view, started_at, due_at FROM `+pgx.Identifier{s.schema, "refreshes"}.Sanitize())
+	// held_until is read through to_jsonb: daemons of an earlier version
+	// created the table without it.
+	rows, err := s.pool.Query(ctx, `SELECT view, started_at, due_at, coalesce((to_jsonb(r)->>'held_until')::timestamptz > now(), false)
+		FROM `+pgx.Identifier{s.schema, "refreshes"}.Sanitize()+` r`)
 	if err != nil {
 		return nil
 	}
@@ -191,7 +199,7 @@ func (s *Server) viewRefreshes(ctx context.Context) map[string]refreshTimes {
 	for rows.Next() {
 		var view string
 		var r refreshTimes
-		if rows.Scan(&view, &r.started, &r.due) == nil {
+		if rows.Scan(&view, &r.started, &r.due, &r.running) == nil {
 			r.started, r.due = r.started.UTC(), r.due.UTC()
 			out[view] = r
 		}

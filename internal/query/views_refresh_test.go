@@ -53,7 +53,38 @@ func TestViewsListRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, _ := refreshOf()["recent"].(map[string]any)
-	if r["last_started"] != "2026-01-01T00:00:00Z" || r["next_due"] != "2026-01-01T01:00:00Z" {
-		t.Errorf("after a refresh: recent's refresh %v, want last_started 2026-01-01T00:00:00Z and next_due 2026-01-01T01:00:00Z", r)
+	if r["last_started"] != "2026-01-01T00:00:00Z" || r["next_due"] != "2026-01-01T01:00:00Z" || r["running"] != false {
+		t.Errorf("after a refresh: recent's refresh %v, want last_started 2026-01-01T00:00:00Z, next_due 2026-01-01T01:00:00Z, not running", r)
 	}
+	if _, err := s.pool.Exec(context.Background(), `UPDATE projector.refreshes SET holder = 'x', held_until = now() + interval '1 minute'`); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := refreshOf()["recent"].(map[string]any); r["running"] != true {
+		t.Errorf("while an instance holds it: recent's refresh %v, want running", r)
+	}
+}
+
+// TestViewsListRefreshOfEarlierVersion: a refreshes table an earlier
+// version created, without its hold, still gives the times (not running).
+func TestViewsListRefreshOfEarlierVersion(t *testing.T) {
+	s := newShop(t, shopOptions{yaml: refreshYAML, topics: []string{"app.public.posts"}})
+	ctx := context.Background()
+	if _, err := s.pool.Exec(ctx, `ALTER TABLE projector.refreshes DROP COLUMN holder, DROP COLUMN held_until`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO projector.refreshes (view, due_at, started_at, listing)
+		VALUES ('recent', '2026-01-01T01:00:00Z', '2026-01-01T00:00:00Z', 'posts/')`); err != nil {
+		t.Fatal(err)
+	}
+	st, body := s.get("/v1/views")
+	mustStatus(t, "/v1/views", st, http.StatusOK, body)
+	for _, v := range body["views"].([]any) {
+		if m := v.(map[string]any); m["name"] == "recent" {
+			if r, _ := m["refresh"].(map[string]any); r["next_due"] != "2026-01-01T01:00:00Z" || r["running"] != false {
+				t.Errorf("recent's refresh %v, want next_due 2026-01-01T01:00:00Z, not running", r)
+			}
+			return
+		}
+	}
+	t.Error("recent not listed")
 }
