@@ -3,9 +3,11 @@ package debezium
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
@@ -101,9 +103,13 @@ type Decoder struct {
 
 	strings interner // source names shared between records
 
-	mu      sync.RWMutex
-	plain   *compiled               // schemaless JSON: column hints only
-	schemas map[schemaKey]*compiled // parsed JSON schemas by fingerprint
+	mu    sync.RWMutex
+	plain *compiled // schemaless JSON: column hints only
+	// mongoPlain is plain for a schemaless MongoDB document after
+	// ExtractNewDocumentState, nil when no declared column differs there
+	// (see mongoRowHints).
+	mongoPlain *compiled
+	schemas    map[schemaKey]*compiled // parsed JSON schemas by fingerprint
 	// prefixes finds a cached schema from the first bytes of a record, so
 	// that a known schema is matched by one comparison instead of a scan.
 	prefixes map[schemaKey][]*knownSchema
@@ -164,7 +170,7 @@ func NewDecoder(opts Options) (*Decoder, error) {
 		slices.Sort(problems)
 		return nil, fmt.Errorf("debezium: %s", strings.Join(problems, "; "))
 	}
-	return &Decoder{
+	d := &Decoder{
 		format:    opts.Format,
 		hints:     hints,
 		textual:   textual,
@@ -172,7 +178,11 @@ func NewDecoder(opts Options) (*Decoder, error) {
 		plain:     &compiled{row: compileRow(nil, hints)},
 		schemas:   make(map[schemaKey]*compiled),
 		prefixes:  make(map[schemaKey][]*knownSchema),
-	}, nil
+	}
+	if mh := mongoRowHints(hints); mh != nil {
+		d.mongoPlain = &compiled{row: compileRow(nil, mh)}
+	}
+	return d, nil
 }
 
 // isTextType reports whether a declared SQL type holds text.
@@ -370,4 +380,46 @@ func (d *Decoder) DecodeRow(raw []byte) (map[string]any, error) {
 		return nil, bad("%v", err)
 	}
 	return row, nil
+}
+
+// mongoRowHints are the column hints for a schemaless MongoDB document
+// after ExtractNewDocumentState, or nil when they are hints' own: the SMT
+// writes a BSON date as epoch milliseconds (MongoDataConverter), whatever
+// unit the PostgreSQL connector would give the declared type, so an
+// integer in a column declared timestamp, timestamptz, date or time (or
+// arrays of them) is an instant in milliseconds, as the envelope's
+// {"$date": …} is.
+func mongoRowHints(hints map[string]*codec) map[string]*codec {
+	var out map[string]*codec
+	for name, c := range hints {
+		if m := epochMillis(c); m != c {
+			if out == nil {
+				out = maps.Clone(hints)
+			}
+			out[name] = m
+		}
+	}
+	return out
+}
+
+// epochMillis is c reading integers as epoch milliseconds (c itself when
+// it reads no time).
+func epochMillis(c *codec) *codec {
+	switch c.kind {
+	case kArray:
+		if e := epochMillis(c.elem); e != c.elem {
+			m := *c
+			m.elem = e
+			return &m
+		}
+	case kTimestamp, kZonedTimestamp:
+		m := *c
+		m.unit = int64(time.Millisecond)
+		return &m
+	case kDate, kTime:
+		m := *c
+		m.epochMs = true
+		return &m
+	}
+	return c
 }

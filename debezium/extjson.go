@@ -171,6 +171,19 @@ func (st *dec) ext(depth int) (any, error) {
 		return nil, st.lit("null")
 	case 0:
 		return nil, bad("%v", errEOF)
+	case 'N':
+		// The connector writes documents in the Java driver's STRICT mode,
+		// which writes a double by Double.toString: NaN and the infinities
+		// come as bare tokens, not as {"$numberDouble": "NaN"}. They read
+		// as that form does.
+		return "NaN", st.lit("NaN")
+	case 'I':
+		return "Infinity", st.lit("Infinity")
+	case '-':
+		if st.s.pos+1 < len(st.s.data) && st.s.data[st.s.pos+1] == 'I' {
+			return "-Infinity", st.lit("-Infinity")
+		}
+		fallthrough
 	default:
 		lit, isInt, err := st.s.number()
 		if err != nil {

@@ -371,6 +371,20 @@ func (d *dec) temporal(c *codec, tok byte) (any, error) {
 }
 
 func temporalFromInt(c *codec, n int64) (any, error) {
+	if c.epochMs && (c.kind == kDate || c.kind == kTime) {
+		v, err := timestampFromInt(n, int64(time.Millisecond), 0)
+		t, ok := v.(time.Time)
+		switch {
+		case err != nil:
+			return nil, err
+		case !ok:
+			return nil, bad("%s is not a %s", v, map[kind]string{kDate: "date", kTime: "time"}[c.kind])
+		case c.kind == kDate:
+			return Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}, nil
+		}
+		midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+		return roundTimeOfDay(TimeOfDay(t.Sub(midnight)), c.step), nil
+	}
 	switch c.kind {
 	case kDate:
 		return dateFromDays(n)

@@ -58,6 +58,11 @@ type codec struct {
 	// scale is held to (see declaredPrecision), nil when none.
 	to *codec
 
+	// epochMs: a kDate or kTime integer is an instant in epoch
+	// milliseconds, of which it is the UTC date or time of day (a
+	// MongoDB date after ExtractNewDocumentState; see mongoRowHints).
+	epochMs bool
+
 	fields []field           // kStruct, in schema order
 	hints  map[string]*codec // kStruct at row level: codecs for fields the schema lacks
 	row    bool              // kStruct: a top-level row (TOAST placeholders are handled)
