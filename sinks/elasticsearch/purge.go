@@ -203,7 +203,7 @@ func (s *Sink) deleteTombstones(ctx context.Context, index string, hits []tombst
 	var deleted int64
 	pending := hits
 	err := s.retrying(ctx, func() (bool, error) {
-		items, ae, err := s.postBulk(ctx, deleteBody(index, pending), true)
+		items, ae, err := s.postBulk(ctx, deleteBody(index, pending), nil, true)
 		switch {
 		case err != nil:
 			return false, err

@@ -299,7 +299,7 @@ func (s *Sink) Setup(ctx context.Context) error {
 		return err
 	}
 	for _, v := range s.order {
-		status, err := s.call(ctx, http.MethodGet, "/_alias/"+v.Alias, nil, nil)
+		status, err := s.call(ctx, http.MethodGet, "/_alias/"+url.PathEscape(v.Alias), nil, nil)
 		if err != nil && status != http.StatusNotFound {
 			return fmt.Errorf("elasticsearch: view %s: get alias %s: %w", v.Name, v.Alias, err)
 		}
@@ -379,10 +379,10 @@ func (s *Sink) CreateIndices(ctx context.Context) error {
 		if err := s.ownTemplate(ctx, v); err != nil {
 			return err
 		}
-		if _, err := s.call(ctx, http.MethodPut, "/_index_template/"+v.Alias, tmpl, nil); err != nil {
+		if _, err := s.call(ctx, http.MethodPut, "/_index_template/"+url.PathEscape(v.Alias), tmpl, nil); err != nil {
 			return fmt.Errorf("elasticsearch: view %s: put index template: %w", v.Name, err)
 		}
-		if _, err := s.call(ctx, http.MethodPut, "/"+v.index, nil, nil); err != nil {
+		if _, err := s.call(ctx, http.MethodPut, "/"+url.PathEscape(v.index), nil, nil); err != nil {
 			var ae *APIError
 			if !errors.As(err, &ae) || ae.Type != "resource_already_exists_exception" {
 				return fmt.Errorf("elasticsearch: view %s: create index %s: %w", v.Name, v.index, err)

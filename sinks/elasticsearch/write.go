@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -56,7 +57,48 @@ type item struct {
 	err        error // the last retryable failure, when it is retried
 }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// bulkBuf is the buffer Write encodes a batch into, whose bytes the
+// batch's requests send. The transport may still read a request's body
+// after the response came back (an answer sent before the body was read,
+// such as a 413: see http.RoundTripper) and closes the body when done with
+// it. So the buffer goes back to bufPool only once Write and every body
+// reading it have let it go; one whose body the transport never got, and
+// so never closed, is left to the garbage collector.
+type bulkBuf struct {
+	bytes.Buffer
+	refs atomic.Int32
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bulkBuf) }}
+
+// release lets go of one reference to b.
+func (b *bulkBuf) release() {
+	if b.refs.Add(-1) == 0 && b.Cap() <= 4*maxBulkBytes {
+		bufPool.Put(b)
+	}
+}
+
+// body returns a request body reading p, bytes of b, which holds a
+// reference to b until it is closed.
+func (b *bulkBuf) body(p []byte) io.ReadCloser {
+	b.refs.Add(1)
+	return &bufBody{Reader: bytes.NewReader(p), buf: b}
+}
+
+// bufBody is a request body reading bytes of a bulkBuf.
+type bufBody struct {
+	*bytes.Reader
+	buf    *bulkBuf
+	closed atomic.Bool
+}
+
+// Close releases the buffer once, however often the transport calls it.
+func (r *bufBody) Close() error {
+	if r.closed.CompareAndSwap(false, true) {
+		r.buf.release()
+	}
+	return nil
+}
 
 // Write stores a batch with one or more _bulk requests. Each doc is an
 // "index" action with version = Rev and version_type=external, so the
@@ -89,16 +131,12 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 	if len(docs) == 0 {
 		return nil
 	}
-	buf := bufPool.Get().(*bytes.Buffer)
+	buf := bufPool.Get().(*bulkBuf)
 	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 4*maxBulkBytes {
-			bufPool.Put(buf)
-		}
-	}()
+	buf.refs.Store(1) // Write's own; each request body takes one
+	defer buf.release()
 	failed := map[int]error{}
-	pending := s.encode(buf, docs, failed)
-	body := buf.Bytes()
+	pending := s.encode(&buf.Buffer, docs, failed)
 
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt > 0 {
@@ -106,7 +144,7 @@ func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 				return fmt.Errorf("elasticsearch: write interrupted before retry %d: %w", attempt, err)
 			}
 		}
-		retry, err := s.send(ctx, body, pending, failed)
+		retry, err := s.send(ctx, buf, pending, failed)
 		if err != nil {
 			return err
 		}
@@ -236,7 +274,7 @@ func (s *Sink) encode(buf *bytes.Buffer, docs []sinks.Doc, failed map[int]error)
 // the outcomes: done (stored or stale), failed for good (into failed), or
 // to retry (returned, with the error). A transport failure or a non-retryable
 // whole-request error is returned as err.
-func (s *Sink) send(ctx context.Context, body []byte, pending []item, failed map[int]error) ([]item, error) {
+func (s *Sink) send(ctx context.Context, buf *bulkBuf, pending []item, failed map[int]error) ([]item, error) {
 	var retry []item
 	for len(pending) > 0 {
 		n, size := 0, 0
@@ -246,7 +284,7 @@ func (s *Sink) send(ctx context.Context, body []byte, pending []item, failed map
 		}
 		chunk := pending[:n]
 		pending = pending[n:]
-		again, err := s.bulk(ctx, body, chunk, size, failed)
+		again, err := s.bulk(ctx, buf, chunk, size, failed)
 		if err != nil {
 			return nil, err
 		}
@@ -289,17 +327,24 @@ type bulkItemResult struct {
 	Error  *errorObject `json:"error"`
 }
 
-// postBulk sends one _bulk request. A whole-request error answer is
-// returned as reqErr, to retry when its status is retryable; a transport
-// failure or an unreadable response is err (wrapping ErrUnreachable). With
-// all false, a response whose "errors" is false yields nil items (every
-// action succeeded); with all true the items are always read.
-func (s *Sink) postBulk(ctx context.Context, body []byte, all bool) (items []bulkItem, reqErr *APIError, err error) {
+// postBulk sends one _bulk request; body is bytes of buf when buf is not
+// nil (see bulkBuf). A whole-request error answer is returned as reqErr,
+// to retry when its status is retryable; a transport failure or an
+// unreadable response is err (wrapping ErrUnreachable). With all false, a
+// response whose "errors" is false yields nil items (every action
+// succeeded); with all true the items are always read.
+func (s *Sink) postBulk(ctx context.Context, body []byte, buf *bulkBuf, all bool) (items []bulkItem, reqErr *APIError, err error) {
 	ctx, cancel := s.requestContext(ctx)
 	defer cancel()
 	req, err := s.newRequest(ctx, http.MethodPost, "/_bulk", bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, fmt.Errorf("elasticsearch: bulk: %w", err)
+	}
+	if buf != nil {
+		// The length NewRequest took from the bytes.Reader stands; GetBody
+		// still lets the transport resend a request it could not write.
+		req.Body = buf.body(body)
+		req.GetBody = func() (io.ReadCloser, error) { return buf.body(body), nil }
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	res, err := s.es.Perform(req)
@@ -318,15 +363,15 @@ func (s *Sink) postBulk(ctx context.Context, body []byte, all bool) (items []bul
 	return items, nil, nil
 }
 
-// bulk sends the items of chunk, whose lines in body are size bytes, in
+// bulk sends the items of chunk, whose lines in buf are size bytes, in
 // one request, and sorts their outcomes as send does.
-func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, size int, failed map[int]error) ([]item, error) {
-	items, ae, err := s.postBulk(ctx, requestBody(body, chunk, size), false)
+func (s *Sink) bulk(ctx context.Context, buf *bulkBuf, chunk []item, size int, failed map[int]error) ([]item, error) {
+	items, ae, err := s.postBulk(ctx, requestBody(buf.Bytes(), chunk, size), buf, false)
 	switch {
 	case err != nil:
 		return nil, err
 	case ae != nil && ae.Status == http.StatusRequestEntityTooLarge:
-		return s.tooLarge(ctx, body, chunk, ae, failed)
+		return s.tooLarge(ctx, buf, chunk, ae, failed)
 	case ae != nil && !retryableStatus(ae.Status):
 		return nil, fmt.Errorf("elasticsearch: bulk: %w", ae)
 	case ae != nil:
@@ -371,7 +416,7 @@ func (s *Sink) bulk(ctx context.Context, body []byte, chunk []item, size int, fa
 // lower than the default encode checks. The request is split in halves,
 // each sent again; a doc alone in a request answered 413 is refused, as no
 // request can carry it.
-func (s *Sink) tooLarge(ctx context.Context, body []byte, chunk []item, ae *APIError, failed map[int]error) ([]item, error) {
+func (s *Sink) tooLarge(ctx context.Context, buf *bulkBuf, chunk []item, ae *APIError, failed map[int]error) ([]item, error) {
 	if len(chunk) == 1 {
 		failed[chunk[0].idx] = sinks.Refused(fmt.Errorf("%w: %w", ErrTooLarge, ae))
 		return nil, nil
@@ -383,7 +428,7 @@ func (s *Sink) tooLarge(ctx context.Context, body []byte, chunk []item, ae *APIE
 		for _, it := range half {
 			size += it.end - it.start
 		}
-		again, err := s.bulk(ctx, body, half, size, failed)
+		again, err := s.bulk(ctx, buf, half, size, failed)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -146,6 +147,9 @@ func parseBulk(body []byte, defIndex string) ([]bulkAction, esError, int) {
 		default:
 			return nil, esError{Type: "illegal_argument_exception", Reason: fmt.Sprintf("Malformed action/metadata line [%d], expected field [create], [delete], [index] or [update] but found [%s]", line, a.op)}, http.StatusBadRequest
 		}
+		if reason := checkActionParams(params, line); reason != "" {
+			return nil, esError{Type: "illegal_argument_exception", Reason: reason}, http.StatusBadRequest
+		}
 		a.index, _ = params["_index"].(string)
 		if a.index == "" {
 			a.index = defIndex
@@ -219,6 +223,45 @@ func parseBulk(body []byte, defIndex string) ([]bulkAction, esError, int) {
 		return nil, esError{Type: "action_request_validation_exception", Reason: b.String()}, http.StatusBadRequest
 	}
 	return actions, esError{}, 0
+}
+
+// actionParams are the scalar parameters an action/metadata line may hold,
+// whatever its action (BulkRequestParser). _type is not one: the 8.x REST
+// API refuses it. An object may be given only for _source and
+// dynamic_templates.
+var actionParams = map[string]bool{
+	"_index": true, "_id": true, "routing": true, "op_type": true,
+	"version": true, "version_type": true, "if_seq_no": true, "if_primary_term": true,
+	"retry_on_conflict": true, "pipeline": true, "_source": true,
+	"require_alias": true, "require_data_stream": true, "list_executed_pipelines": true,
+}
+
+// checkActionParams returns why BulkRequestParser refuses the parameters of
+// an action/metadata line, or "". A null is skipped whatever its name, as
+// there. Names are checked in sorted order, not the line's, so that the
+// one reported of several bad ones does not change from run to run.
+func checkActionParams(params map[string]any, line int) string {
+	names := make([]string, 0, len(params))
+	for name := range params {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		switch params[name].(type) {
+		case nil:
+		case []any:
+			return fmt.Sprintf("Malformed action/metadata line [%d], expected a simple value for field [%s] but found [START_ARRAY]", line, name)
+		case map[string]any:
+			if name != "_source" && name != "dynamic_templates" {
+				return fmt.Sprintf("Malformed action/metadata line [%d], expected a simple value for field [%s] but found [START_OBJECT]", line, name)
+			}
+		default:
+			if !actionParams[name] {
+				return fmt.Sprintf("Action/metadata line [%d] contains an unknown parameter [%s]", line, name)
+			}
+		}
+	}
+	return ""
 }
 
 // applyAction runs one bulk action. Callers hold s.mu.

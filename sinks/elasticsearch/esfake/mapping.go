@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // mergeMapping merges src into dst: properties recursively, other keys
@@ -152,6 +153,12 @@ func (p *docParser) object(obj, props map[string]any, dynamic, prefix, parent st
 		if prefix != "" {
 			full = prefix + "." + name
 		}
+		// DocumentParser.innerParseObject refuses a blank name at any depth,
+		// before mapping it.
+		if blank(name) {
+			return &esError{Type: "document_parsing_exception", Reason: p.col(name) +
+				" Field name cannot contain only whitespace: [" + full + "]"}
+		}
 		if prefix == "" && metadataFields[name] {
 			return &esError{Type: "document_parsing_exception", Reason: p.col(name) + " Field [" + name +
 				"] is a metadata field and cannot be added inside a document. Use the index API request parameters."}
@@ -202,7 +209,7 @@ func (p *docParser) expandDots(obj map[string]any) *esError {
 		}
 		segs := strings.Split(name, ".")
 		for _, seg := range segs {
-			if strings.TrimSpace(seg) == "" {
+			if blank(seg) {
 				return &esError{Type: "document_parsing_exception", Reason: p.col(name) +
 					" field name cannot contain only whitespace: ['" + name + "']"}
 			}
@@ -215,6 +222,22 @@ func (p *docParser) expandDots(obj map[string]any) *esError {
 		obj[segs[0]] = mergeValues(obj[segs[0]], v)
 	}
 	return nil
+}
+
+// blank is Java's String.isBlank, which Elasticsearch tests field names
+// with: true for "" and for names of whitespace only. Java's whitespace is
+// not unicode.IsSpace: it leaves out the no-break spaces (U+00A0, U+2007,
+// U+202F) and U+0085, and takes in U+001C–U+001F.
+func blank(name string) bool {
+	return strings.TrimFunc(name, func(r rune) bool {
+		switch r {
+		case '\u00a0', '\u2007', '\u202f', '\u0085':
+			return false
+		case '\u001c', '\u001d', '\u001e', '\u001f':
+			return true
+		}
+		return unicode.IsSpace(r)
+	}) == ""
 }
 
 // mergeValues merges two values of one field name: objects field by field,
