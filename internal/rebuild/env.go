@@ -113,6 +113,11 @@ func Open(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	if err := e.init(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.checkRedis(ctx); err != nil {
+		// As the daemon's start: a check that could not run every command,
+		// or a Redis that does not answer yet, does not stop the rebuild.
+		log.Warn("redis check: the rebuild goes on", "err", err)
+	}
 	ok = true
 	return e, nil
 }
@@ -173,7 +178,26 @@ func FromStack(ctx context.Context, st *stack.Stack, log *slog.Logger) (*Env, er
 		e.Close()
 		return nil, err
 	}
+	_ = e.checkRedis(ctx) // what it finds, the daemon's own check at start logged
 	return e, nil
+}
+
+// redisCheckTimeout bounds checkRedis, as the daemon's start check.
+const redisCheckTimeout = 5 * time.Second
+
+// checkRedis runs the Redis sink's start check (redis.Sink.Check), as the
+// daemon does: it learns the longest argument the server takes
+// (proto-max-bulk-len), so that a document over it is refused alone rather
+// than failing its whole script call on every retry. Its error says what
+// the check found; the sink is usable whatever it is (on a Redis that does
+// not answer, with the default limit, as the daemon's).
+func (e *Env) checkRedis(ctx context.Context) error {
+	if e.live == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, redisCheckTimeout)
+	defer cancel()
+	return e.live.Check(ctx)
 }
 
 func (e *Env) init(ctx context.Context) error {

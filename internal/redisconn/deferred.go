@@ -62,10 +62,10 @@ func (d *Deferred) Resolve(ctx context.Context) (redis.UniversalClient, error) {
 	cluster, err := IsCluster(ctx, probe)
 	_ = probe.Close()
 	switch {
-	case err != nil && !redis.IsPermissionError(err):
+	case err != nil && !Unavailable(err):
 		return d.c, err // not answering yet: asked again next time
 	case err != nil || !cluster:
-		d.known = true // denied both questions: as Open takes it
+		d.known = true // refused both questions: as Open takes it
 		return d.c, nil
 	}
 	c, known, err := Open(ctx, d.url, d.tune) // refuses a database other than 0

@@ -30,6 +30,9 @@ var (
 	ErrNotCluster = errors.New("addr= names Redis Cluster seeds, but the server says it is no cluster node (cluster support disabled): leave addr= out for a single server")
 	// ErrClusterSeed: an addr parameter is not a host:port.
 	ErrClusterSeed = errors.New("a Redis Cluster seed must be host:port")
+	// ErrNotURL: the URL does not parse. The error quotes nothing of it:
+	// it holds the password.
+	ErrNotURL = errors.New("not a valid URL: it does not parse")
 	// ErrStoppedAnswering: the server said it is a Redis Cluster node,
 	// then did not answer while its cluster client was made (see
 	// Deferred): asked again next time.
@@ -87,7 +90,7 @@ func Open(ctx context.Context, rawURL string, tune Tuning) (c redis.UniversalCli
 		return nil, false, ErrNotCluster
 	case len(seeds) > 0:
 		return openCluster(opts, seeds, tune) // the seeds say it is one
-	case redis.IsPermissionError(err):
+	case Unavailable(err):
 		return redis.NewClient(opts), true, nil // as a cluster node would have said
 	case err != nil:
 		return redis.NewClient(opts), false, nil // the server's first answers will say why
@@ -113,11 +116,17 @@ func Check(rawURL string) error {
 // cluster seeds (addr parameters) set apart.
 func parse(rawURL string) (opts *redis.Options, seeds []string, err error) {
 	u, err := url.Parse(rawURL)
-	if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		return nil, nil, fmt.Errorf("not a URL: %w", ue.Err) // the URL itself, password and all, is left out
-	}
 	if err != nil {
-		return nil, nil, err
+		// Nothing of url.Parse's error is kept: it quotes parts of the URL,
+		// and a password holding an unescaped /, ? or # ends the host early,
+		// so its first part is quoted as a port.
+		return nil, nil, ErrNotURL
+	}
+	if u.Scheme != "unix" && u.User == nil && strings.Contains(u.EscapedPath(), "@") {
+		// A password holding a bare / ended the host early: go-redis would
+		// quote the rest, the password's tail, as a database number. (A
+		// unix socket's path may hold an @.)
+		return nil, nil, fmt.Errorf("%w: write a / or @ in the user or password as %%2F or %%40", ErrNotURL)
 	}
 	q := u.Query()
 	seeds = q["addr"]
@@ -131,17 +140,18 @@ func parse(rawURL string) (opts *redis.Options, seeds []string, err error) {
 }
 
 // IsCluster asks the server of a single-node client whether it is a Redis
-// Cluster node: INFO cluster, or, when projector's user may not run INFO
-// (managed services' ACLs), CLUSTER INFO, which only a cluster node
+// Cluster node: INFO cluster, or, when INFO is not available to projector
+// (denied by managed services' ACLs, or renamed away by hardened setups and
+// some proxies; see Unavailable), CLUSTER INFO, which only a cluster node
 // answers. An error means the server did not say (unreachable, loading, or
-// denied both: a cluster node answers CLUSTER INFO to any user that may
+// refused both: a cluster node answers CLUSTER INFO to any user that may
 // write through a cluster client).
 func IsCluster(ctx context.Context, c *redis.Client) (bool, error) {
 	info, err := c.Info(ctx, "cluster").Result()
 	if err == nil {
 		return infoField(info, "cluster_enabled") == "1", nil
 	}
-	if !redis.IsPermissionError(err) {
+	if !Unavailable(err) {
 		return false, err
 	}
 	switch err := c.ClusterInfo(ctx).Err(); {
@@ -152,6 +162,14 @@ func IsCluster(ctx context.Context, c *redis.Client) (bool, error) {
 	default:
 		return false, err
 	}
+}
+
+// Unavailable reports whether err is the server's answer that a command is
+// not available to projector: denied by an ACL (NOPERM), or unknown to it
+// (rename-command, or a proxy that does not pass it). The server answered:
+// it is up, and only what that command would have said is unknown.
+func Unavailable(err error) bool {
+	return redis.IsPermissionError(err) || redis.HasErrorPrefix(err, "unknown command")
 }
 
 // openCluster builds the cluster client of the single-node options opts

@@ -75,9 +75,9 @@ func judgeRedis(ctx context.Context, err error) (redisVerdict, error) {
 // warnRedis logs what a check only warns of (redisWarned).
 func warnRedis(log *slog.Logger, err error) {
 	if errors.Is(err, redis.ErrCheckIncomplete) {
-		// Managed services often deny INFO or COMMAND: worth a warning,
-		// not a refusal.
-		log.Warn("cannot read redis's eviction policy or modules (projector's user may not run INFO or COMMAND): "+
+		// Managed services often deny INFO or COMMAND, or rename them:
+		// worth a warning, not a refusal.
+		log.Warn("cannot read redis's eviction policy or modules (projector's user may not run INFO or COMMAND, or they are renamed away): "+
 			"unless the policy is noeviction, redis may evict the keys guarding revisions and an older replayed write could win", "err", err)
 		return
 	}

@@ -27,7 +27,9 @@ func (s *Sink) Differ(ctx context.Context, docs []sinks.Doc) (map[int]string, er
 	var enc encoder
 	reads := map[int]*read{}
 	bad := map[int]string{}
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// The pipeline's error is only its first failed command's: each
+	// command's own is judged below.
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i := range docs {
 			d := &docs[i]
 			if d.Deleted || d.Fields == nil || !s.Keyed(d.View, d) {
@@ -51,10 +53,17 @@ func (s *Sink) Differ(ctx context.Context, docs []sinks.Doc) (map[int]string, er
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("redis sink: read back: %w", err)
-	}
 	for i, r := range reads {
+		if err := readFailed(r.rev.Err()); err != nil {
+			return nil, fmt.Errorf("redis sink: read back: %w", err)
+		}
+		if err := readFailed(r.val.Err()); err != nil {
+			return nil, fmt.Errorf("redis sink: read back: %w", err)
+		}
+		if wrongType(r.rev.Err()) {
+			bad[i] = "cannot read its revision: " + r.rev.Err().Error()
+			continue
+		}
 		stored, err := r.rev.Int64()
 		if err == nil && stored > docs[i].Rev {
 			continue // written again since: newer
@@ -65,6 +74,21 @@ func (s *Sink) Differ(ctx context.Context, docs []sinks.Doc) (map[int]string, er
 	}
 	return bad, nil
 }
+
+// readFailed is the error of a read that failed for the whole batch (the
+// connection, the server's state), nil for one that says something of its
+// own doc: the key is missing (redis.Nil) or holds another type
+// (WRONGTYPE, left by a format change or another tool).
+func readFailed(err error) error {
+	if err == nil || errors.Is(err, redis.Nil) || wrongType(err) {
+		return nil
+	}
+	return err
+}
+
+// wrongType reports whether err is Redis' answer that a key holds a value
+// of another type than the command reads.
+func wrongType(err error) bool { return redis.HasErrorPrefix(err, "WRONGTYPE") }
 
 // differs says how the value read back differs from what o writes, ""
 // when it does not.
@@ -110,22 +134,29 @@ func differs(o *op, val redis.Cmder) string {
 // tombstone's), by its index in docs; a doc with none stored is left out.
 // A rebuild verifies a view whose documents change with the clock by it.
 func (s *Sink) StoredRevs(ctx context.Context, docs []sinks.Doc) (map[int]int64, error) {
+	keys := make([]string, len(docs))
+	for i := range docs {
+		key, err := s.Key(docs[i].View, docs[i].Key)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = s.revKey(key)
+	}
 	gets := make([]*redis.StringCmd, len(docs))
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i := range docs {
-			key, err := s.Key(docs[i].View, docs[i].Key)
-			if err != nil {
-				return err
-			}
-			gets[i] = p.Get(ctx, s.revKey(key))
+	// The pipeline's error is only its first failed command's: each
+	// command's own is judged below.
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			gets[i] = p.Get(ctx, k)
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("redis sink: read revisions: %w", err)
-	}
 	out := make(map[int]int64, len(docs))
 	for i, g := range gets {
+		if err := readFailed(g.Err()); err != nil {
+			return nil, fmt.Errorf("redis sink: read revisions: %w", err)
+		}
+		// Missing, or of another type, which a write takes for missing too.
 		if rev, err := g.Int64(); err == nil {
 			out[i] = rev
 		}

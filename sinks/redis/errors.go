@@ -30,7 +30,8 @@ var (
 	// cluster slot.
 	ErrClusterIndexes = errors.New("indexes cannot be kept")
 	// ErrCheckIncomplete: the server's ACL denied a command of the check
-	// (INFO, COMMAND; managed services often do), so what it would have
-	// checked is unknown: a warning.
+	// (INFO, COMMAND; managed services often do), or the server does not
+	// know it (renamed away), so what it would have checked is unknown: a
+	// warning.
 	ErrCheckIncomplete = errors.New("the check could not run every command")
 )

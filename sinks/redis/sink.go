@@ -335,7 +335,7 @@ func (s *Sink) checkServer(ctx context.Context, server *redis.Client) (maxBulk i
 		}
 		info, err := c.Do(ctx, "COMMAND", "INFO", "JSON.SET").Slice()
 		switch {
-		case redis.IsPermissionError(err):
+		case redisconn.Unavailable(err):
 			warnings = append(warnings, fmt.Errorf("%w: look up JSON.SET: %w", ErrCheckIncomplete, err))
 		case err != nil:
 			return maxBulk, nil, fmt.Errorf("look up JSON.SET: %w", err)
@@ -399,10 +399,13 @@ func readMaxBulk(ctx context.Context, c redis.Cmdable) int64 {
 // bring the doc back, so it is reported (ErrVolatileEviction) for a
 // warning, not refused: it is the default of managed services. The policy
 // is read from INFO, which managed services that disable CONFIG still
-// answer; a server that does not report it is not refused.
+// answer; a server that does not report it, or on which INFO is denied or
+// renamed away (ErrCheckIncomplete), is not refused.
 func checkEviction(ctx context.Context, c redis.Cmdable, views map[string]*view) error {
 	info, err := c.Info(ctx, "memory").Result()
-	if redis.IsPermissionError(err) {
+	if redisconn.Unavailable(err) {
+		// Denied or renamed away: the server answers, only the policy is
+		// unknown.
 		return fmt.Errorf("%w: read the eviction policy: %w", ErrCheckIncomplete, err)
 	}
 	if err != nil {
