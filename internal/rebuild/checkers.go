@@ -205,20 +205,44 @@ func (c *redisChecker) check(ctx context.Context, docs []sinks.Doc) (map[int]str
 }
 
 // checkRevs takes a document stored at its revision or a later one as
-// right, whatever its content (see checkers).
+// right, whatever its content (see checkers); stored at its revision, its
+// key must be there if it is live and keyed, and gone if it is deleted, as
+// check asks (a later revision may have done either).
 func (c *redisChecker) checkRevs(ctx context.Context, docs []sinks.Doc) (map[int]string, error) {
 	revs, err := c.env.live.StoredRevs(ctx, docs)
 	if err != nil {
 		return nil, fmt.Errorf("verify %s in redis: %w", c.view, err)
 	}
 	bad := map[int]string{}
-	for i := range docs {
-		switch stored, ok := revs[i]; {
-		case ok && docs[i].Rev > 0 && stored >= docs[i].Rev:
-		case !ok:
-			bad[i] = "no revision stored"
-		default:
-			bad[i] = fmt.Sprintf("stored at revision %d, the state's is %d", stored, docs[i].Rev)
+	exists := map[int]*goredis.IntCmd{}
+	_, err = c.env.Redis.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i := range docs {
+			switch stored, ok := revs[i]; {
+			case ok && docs[i].Rev > 0 && stored == docs[i].Rev:
+				key, err := c.env.live.Key(c.view, docs[i].Key)
+				if err != nil {
+					bad[i] = err.Error()
+					continue
+				}
+				exists[i] = p.Exists(ctx, key)
+			case ok && docs[i].Rev > 0 && stored > docs[i].Rev:
+			case !ok:
+				bad[i] = "no revision stored"
+			default:
+				bad[i] = fmt.Sprintf("stored at revision %d, the state's is %d", stored, docs[i].Rev)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify %s in redis: %w", c.view, err)
+	}
+	for i, cmd := range exists {
+		switch there := cmd.Val() > 0; {
+		case !docs[i].Deleted && !there && c.env.live.Keyed(c.view, &docs[i]):
+			bad[i] = "key missing at the state's revision"
+		case docs[i].Deleted && there:
+			bad[i] = "key present, deleted at the state's revision"
 		}
 	}
 	return bad, nil
