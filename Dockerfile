@@ -2,7 +2,14 @@
 #
 #   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" -t projector:dev .
 #   (or `make image`)
-#   docker run --rm -v "$PWD/examples/shop/projector.yaml:/etc/projector/projector.yaml:ro" projector:dev
+#   docker run --rm -p 9464:9464 -e PROJECTOR_ADMIN_LISTEN=0.0.0.0:9464 \
+#     -e PROJECTOR_KAFKA_BROKERS=… -e PROJECTOR_POSTGRES_URL=… -e PROJECTOR_REDIS_URL=… \
+#     -v "$PWD/examples/shop/projector.yaml:/etc/projector/projector.yaml:ro" projector:dev
+#
+# The example file takes its connections and admin address from those
+# variables; a file of your own says where it takes them (${VAR} in it).
+# The admin listener defaults to 127.0.0.1, which is unreachable from
+# outside the container: set admin.listen (here through the variable).
 #
 # Stage 1 builds a static binary; stage 2 is a small Alpine runtime (busybox
 # wget serves the compose healthcheck) running as an unprivileged user.

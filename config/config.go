@@ -175,7 +175,7 @@ type ElasticsearchStore struct {
 // Admin is the HTTP listener for /metrics, /healthz and /readyz.
 type Admin struct {
 	Pos    Pos    `yaml:"-"`
-	Listen string `yaml:"listen"` // default "127.0.0.1:9464"; "" or "off" disables
+	Listen string `yaml:"listen"` // default (also when "") "127.0.0.1:9464"; "off" disables
 }
 
 // Log configures log/slog.

@@ -187,6 +187,12 @@ func (c *Consumer) Joined() bool { return c.joined.Load() }
 // written to the sinks and committed. A batch enters a stage only once the
 // batch ahead of it has left it, so each stage takes the batches in order
 // and offsets are committed in order.
+// leaveTime is the least time Run gives the member to leave the group
+// after a graceful stop: a leave answered takes milliseconds, and the time
+// stays within Kubernetes' grace period past the default
+// kafka.shutdown_timeout.
+const leaveTime = 5 * time.Second
+
 func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 	var stopped atomic.Pointer[time.Time]
 	defer func() {
@@ -194,14 +200,16 @@ func (c *Consumer) Run(ctx context.Context, stop <-chan struct{}) error {
 		// a commit that failed, then asks the coordinator to let the member
 		// go. A coordinator that does not answer would hold the exit for
 		// the client's retries and timeouts (about 30 s): both get what is
-		// left of kafka.shutdown_timeout after the stop, and nothing after
-		// a hard stop (ctx ended); the group then drops the member when
-		// its session times out.
+		// left of kafka.shutdown_timeout after the stop, but at least
+		// leaveTime (a drain that used all of it must still let the
+		// partitions go, or its successor waits for the session to time
+		// out), and nothing after a hard stop (ctx ended); the group then
+		// drops the member when its session times out.
 		left := c.opts.ShutdownTimeout
 		if at := stopped.Load(); at != nil {
 			left -= time.Since(*at)
 		}
-		closing, cancel := context.WithTimeout(ctx, max(left, 0))
+		closing, cancel := context.WithTimeout(ctx, max(left, leaveTime))
 		defer cancel()
 		c.closing.Store(&closing)
 		c.cl.AllowRebalance()

@@ -87,6 +87,7 @@ type Engine struct {
 	// refreshHold is how long the refresh it runs stays held unrenewed:
 	// refreshHold, shorter in tests.
 	refreshHold time.Duration
+	writing     writesInFlight // the sinks' writes under way, for Problems
 	// recovered is, by pending row, what Recover did of it before it
 	// failed.
 	recovered   map[int64]recovery

@@ -2,10 +2,12 @@ package projector
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -136,6 +138,11 @@ func (e *Engine) Problems() map[string]string {
 	for _, k := range keys {
 		if _, ok := out[k.component]; !ok {
 			out[k.component] = PublicCause(e.health.errs[k]).Error()
+		}
+	}
+	for sink, d := range e.writing.stuck(time.Now()) {
+		if _, ok := out[sink]; !ok {
+			out[sink] = fmt.Sprintf("a write has been under way for %s, holding the batches (the log says more)", d.Round(time.Second))
 		}
 	}
 	return out

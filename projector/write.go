@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -129,7 +130,9 @@ func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) ([]R
 	wait := 100 * time.Millisecond
 	for len(todo) > 0 {
 		start := time.Now()
+		done := e.writing.begin(s.Name(), start, len(todo), e.log)
 		err := s.Write(ctx, todo)
+		done()
 		e.metrics.sinkSeconds.WithLabelValues(s.Name()).Observe(time.Since(start).Seconds())
 		if err == nil {
 			e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo)))
@@ -155,6 +158,10 @@ func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) ([]R
 				return refused, nil
 			}
 		}
+		if ctx.Err() != nil {
+			// Cut short by a stop, not failed: nothing is retried.
+			return refused, fmt.Errorf("sink %s: %w", s.Name(), context.Cause(ctx))
+		}
 		e.metrics.sinkErrors.WithLabelValues(s.Name()).Inc()
 		e.health.set(s.Name(), err)
 		e.log.Warn("sink write failed; retrying", "sink", s.Name(), "docs", len(todo), "retry_in", wait, "err", err)
@@ -175,4 +182,63 @@ func (e *Engine) refuse(refused []Refusal) {
 		e.log.Error("a store refused a doc as it is: set aside, the store keeps its previous version",
 			"sink", r.Sink, "view", r.Doc.View, "doc", r.Doc.ID, "rev", r.Doc.Rev, "err", r.Err)
 	}
+}
+
+// stuckWrite is how long a sink's write may take before it is reported:
+// a batch of thousands of documents takes well under a second; one that
+// waits this long is held (a lock on the view table, a store that accepts
+// the connection and answers nothing), and so are its partitions.
+const stuckWrite = 15 * time.Second
+
+// writesInFlight are the sinks' writes under way, so that readiness says
+// which store holds the batches up when a write neither fails nor ends.
+type writesInFlight struct {
+	mu     sync.Mutex
+	next   int
+	starts map[int]writeStart
+}
+
+type writeStart struct {
+	sink string
+	at   time.Time
+}
+
+// begin records a write to sink from at, and logs a warning if it is still
+// under way after stuckWrite; done ends it.
+func (w *writesInFlight) begin(sink string, at time.Time, docs int, log *slog.Logger) (done func()) {
+	w.mu.Lock()
+	if w.starts == nil {
+		w.starts = map[int]writeStart{}
+	}
+	id := w.next
+	w.next++
+	w.starts[id] = writeStart{sink, at}
+	w.mu.Unlock()
+	warn := time.AfterFunc(stuckWrite, func() {
+		log.Warn("a write to a store has been under way for long: it holds its batch and the partitions behind it "+
+			"(a lock on the view's table? a store that takes requests and answers none?)", "sink", sink, "docs", docs, "for", stuckWrite)
+	})
+	return func() {
+		warn.Stop()
+		w.mu.Lock()
+		delete(w.starts, id)
+		w.mu.Unlock()
+	}
+}
+
+// stuck says, by sink, how long its oldest write has been under way, when
+// that is stuckWrite or more.
+func (w *writesInFlight) stuck(now time.Time) map[string]time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out map[string]time.Duration
+	for _, st := range w.starts {
+		if d := now.Sub(st.at); d >= stuckWrite && d > out[st.sink] {
+			if out == nil {
+				out = map[string]time.Duration{}
+			}
+			out[st.sink] = d
+		}
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/projectorhq/projector/internal/rebuild"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/stack"
 )
 
 func newGenerations(g *globals) *cobra.Command {
@@ -47,6 +48,10 @@ against it says so and creates nothing.`,
 				// Nothing to list is an answer, not a failure.
 				fmt.Fprintf(g.stdout, "no generations: %v\n", err)
 				return nil
+			}
+			if stack.RefusedPostgres(err) {
+				// As run, serve and rebuild: the URL is wrong, no retry fixes it.
+				return usageError(fmt.Errorf("stores.postgres.url: %w", err))
 			}
 			if err != nil {
 				return &exitError{code: ExitFailure, err: err}

@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,7 +68,9 @@ topic (sources.NAME.signal in the configuration; rebuild.signal_timeout).
 A mismatch found by the verification refuses the swap and says which
 documents differ. An interrupted rebuild (Ctrl-C, a crash) leaves the served
 generation untouched: continue it with --resume, or drop it with --abort (which
-also points back readers that a swap interrupted half-way had moved).`,
+also points back readers that a swap interrupted half-way had moved). A second
+Ctrl-C exits at once (status 1), leaving the cleanup the first started as a
+crash would.`,
 		Example: `  projector rebuild order_view -c projector.yaml
   projector rebuild order_view --sinks elasticsearch --keep 24h --yes
   projector rebuild order_view --from signal --yes
@@ -87,8 +88,10 @@ also points back readers that a swap interrupted half-way had moved).`,
 	f.StringSliceVar(&o.sinks, "sinks", nil, "rebuild only these stores of the view: postgres (pg), redis, elasticsearch (es) (default all)")
 	// No default of the flag's own: unset, the configuration's rebuild.keep
 	// applies, and cobra would print a fixed "(default 1h0m0s)" that is
-	// wrong whenever rebuild.keep says otherwise.
+	// wrong whenever rebuild.keep says otherwise. pflag takes the zero
+	// value's "0s" for a default too, unless it is told there is none.
 	f.Var(durationValue{&o.keep}, "keep", "how long the replaced generation is kept after the swap, as the configuration writes durations (1h, 7d); 0s drops it at once (default: rebuild.keep from the configuration)")
+	f.Lookup("keep").DefValue = ""
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	f.BoolVar(&o.resume, "resume", false, "continue the interrupted or failed rebuild of VIEW")
 	f.BoolVar(&o.abort, "abort", false, "abandon the rebuild of VIEW under way and drop its generation")
@@ -160,10 +163,74 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 		o.keep = time.Duration(cfg.Rebuild.Keep)
 	}
 	log := g.logger(cfg.Log)
+	// Asked, or refused, before Open brings the query database's schema up
+	// to date: a rebuild declined, or pointed at the wrong database, has
+	// written nothing. The stores are read from the configuration alone.
+	switch {
+	case o.abort && !o.yes:
+		if err := confirm(cmd.InOrStdin(), g.stderr, fmt.Sprintf("Abandon the rebuild of %s and drop its generation?", view)); err != nil {
+			return err
+		}
+	case !o.abort && !o.resume:
+		stores, err := rebuild.PickStoresOf(cfg, plan, view, o.sinks)
+		if err != nil {
+			return rebuildError(err, view)
+		}
+		if !o.yes {
+			q := fmt.Sprintf("Rebuild %s (%s) from the %s into a new generation?", view, strings.Join(stores, ", "), o.from)
+			if err := confirm(cmd.InOrStdin(), g.stderr, q); err != nil {
+				return err
+			}
+		}
+	}
 	// The first signal stops the rebuild where it is (its progress is in
-	// the registry); the served generation is not touched.
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// the registry); the served generation is not touched. The second cuts
+	// short the cleanup the first started.
+	hard, first, release := twoStageSignals(cmd.Context(), log, rebuildShutdown)
+	defer release()
+	ctx, cancel := context.WithCancel(hard)
+	defer cancel()
+	go func() {
+		select {
+		case <-first:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return untilForced(hard, view, func() error { return execRebuild(ctx, g, o, view, cfg, plan, log, urls) })
+}
+
+// rebuildShutdown is what rebuild logs on the first signal and the second.
+var rebuildShutdown = shutdownNotice{
+	draining: "interrupted: stopping the rebuild where it is; signal again to exit at once",
+	forced:   "exiting at once: the rebuild's cleanup is cut short",
+}
+
+// untilForced runs do and returns its error, or returns at once when a
+// second signal ends hard (errForcedStop). What do was still doing, the
+// cleanup after the first (dropping targets never registered, moving
+// readers back, recording progress), is then left as a crash leaves it: the
+// view's locks go with the process's connections, and the next rebuild,
+// --resume or --abort takes over from what the registry says.
+func untilForced(hard context.Context, view string, do func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- do() }()
+	select {
+	case err := <-done:
+		return err
+	case <-hard.Done():
+	}
+	if !errors.Is(context.Cause(hard), errForcedStop) {
+		return <-done // the caller's context ended: do ends with it
+	}
+	return &exitError{code: ExitFailure, err: fmt.Errorf("%w; `projector generations %s` shows where the rebuild stopped: continue it with `projector rebuild --resume %s` or drop it with --abort",
+		errForcedStop, view, view)}
+}
+
+// execRebuild connects to the stores and runs what runRebuild checked and
+// had confirmed: the rebuild, its --resume or its --abort.
+func execRebuild(ctx context.Context, g *globals, o rebuildOptions, view string,
+	cfg *config.Config, plan *projections.Plan, log *slog.Logger, urls map[string]string) error {
 	env, err := rebuild.Open(ctx, cfg, plan, log)
 	if err != nil {
 		if stack.RefusedPostgres(err) {
@@ -174,11 +241,6 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	defer env.Close()
 
 	if o.abort {
-		if !o.yes {
-			if err := confirm(cmd.InOrStdin(), g.stderr, fmt.Sprintf("Abandon the rebuild of %s and drop its generation?", view)); err != nil {
-				return err
-			}
-		}
 		gen, err := rebuild.Abort(ctx, env, view, o.wait)
 		if err != nil {
 			return rebuildError(err, view)
@@ -196,18 +258,6 @@ func runRebuild(cmd *cobra.Command, g *globals, o rebuildOptions, view string) e
 	if o.resume {
 		res, err = rebuild.Resume(ctx, env, opts)
 	} else {
-		// Before the question: a store the view cannot be rebuilt in is
-		// refused without asking.
-		stores, perr := env.PickStores(view, o.sinks)
-		if perr != nil {
-			return rebuildError(perr, view)
-		}
-		if !o.yes {
-			q := fmt.Sprintf("Rebuild %s (%s) from the %s into a new generation?", view, strings.Join(stores, ", "), o.from)
-			if err := confirm(cmd.InOrStdin(), g.stderr, q); err != nil {
-				return err
-			}
-		}
 		res, err = rebuild.Run(ctx, env, opts)
 	}
 	if err != nil {

@@ -206,6 +206,10 @@ type daemonState struct {
 	// daemon goes on projecting, but is no longer ready, so a load
 	// balancer stops sending it the queries it cannot answer.
 	queryFailed atomic.Pointer[error]
+	// stopping: a stop came once consuming began; the daemon drains the
+	// batch in flight, and a load balancer stops sending `run --serve`
+	// queries meanwhile, as for `serve`.
+	stopping atomic.Bool
 }
 
 // running is what readiness reads of a running daemon.
@@ -226,8 +230,11 @@ func (d *daemonState) queryProblem(p map[string]string) {
 // the consumer's state in its group.
 func (d *daemonState) readiness() map[string]string {
 	c := d.live.Load()
-	if c == nil {
+	switch {
+	case c == nil:
 		return map[string]string{"projector": "starting: " + d.phase.Load().(string)}
+	case d.stopping.Load():
+		return map[string]string{"projector": "stopping: finishing the batch in flight"}
 	}
 	p := c.st.Engine.Problems()
 	d.queryProblem(p)
@@ -235,14 +242,16 @@ func (d *daemonState) readiness() map[string]string {
 	// again: Kafka refusing a member that had joined (credentials
 	// revoked, brokers gone) is as unready as one never let in.
 	err := c.health.Err()
+	// Said by its kind only (PublicCause): the client's words name the
+	// brokers' addresses, which the log has.
 	switch {
 	case !c.cons.Joined():
 		p["kafka"] = "not yet assigned partitions"
 		if err != nil {
-			p["kafka"] += ": " + err.Error()
+			p["kafka"] += ": " + projector.PublicCause(err).Error()
 		}
 	case err != nil:
-		p["kafka"] = err.Error()
+		p["kafka"] = projector.PublicCause(err).Error()
 	}
 	return p
 }
@@ -284,7 +293,10 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 			}
 		}()
 		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			// Unready since the stop (a load balancer stopped sending
+			// queries), it lets those in flight finish, as `serve` does:
+			// a read-your-writes wait takes up to 30s.
+			sctx, cancel := context.WithTimeout(ctx, 45*time.Second) // a second signal cuts it short
 			defer cancel()
 			_ = h.Shutdown(sctx)
 		}()
@@ -320,6 +332,13 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 		return ctx.Err() // stopped while starting
 	}
 	d.live.Store(&running{st: st, cons: cons, health: health})
+	background.Go(func() {
+		select {
+		case <-stop:
+			d.stopping.Store(true)
+		case <-bg.Done():
+		}
+	})
 	log.Info("projecting", "topics", st.Engine.Topics(), "group", cfg.Kafka.Group, "views", len(plan.Views))
 	return cons.Run(ctx, stop)
 }

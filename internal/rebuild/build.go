@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -191,15 +192,16 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 			ErrInProgress, opts.View, b.Number, b.State, b.CreatedAt.Format(time.RFC3339))
 	}
 	n := snap.Next(opts.View)
-	if err := env.dropUnregistered(ctx, opts.View, n); err != nil {
+	if err := env.dropUnregistered(ctx, opts.View, n, stores); err != nil {
 		return Result{}, err
 	}
+	env.dropUnregisteredElsewhere(ctx, opts, n, stores)
 	registered := false
 	defer func() {
 		if !registered { // best effort: the next rebuild drops them too
 			cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
-			if err := env.dropUnregistered(cleanup, opts.View, n); err != nil {
+			if err := env.dropUnregistered(cleanup, opts.View, n, stores); err != nil {
 				opts.Log.Warn("dropping the targets of a generation never registered", "view", opts.View, "generation", n, "err", err)
 			}
 		}
@@ -376,17 +378,46 @@ func (e *Env) restartFailed(ctx context.Context, failed registry.Generation) err
 }
 
 // dropUnregistered drops what a rebuild killed between creating its
-// targets and registering its generation left behind: the table and index
-// of the view's next generation number. Nothing serves or writes a
-// generation the registry does not know, and a rebuild that takes the
+// targets and registering its generation left behind in stores: the table
+// and index of the view's next generation number. Nothing serves or writes
+// a generation the registry does not know, and a rebuild that takes the
 // number again must start from empty targets made with its own mapping
 // and stores. The caller holds the view lock.
-func (e *Env) dropUnregistered(ctx context.Context, view string, n int) error {
+func (e *Env) dropUnregistered(ctx context.Context, view string, n int, stores []string) error {
 	var errs []error
-	for store, name := range e.targets(view, n, e.Stores(view)) {
+	for store, name := range e.targets(view, n, stores) {
 		errs = append(errs, e.dropTarget(ctx, registry.Target{View: view, Generation: n, Store: store, Name: name}))
 	}
 	return errors.Join(errs...)
+}
+
+// unregisteredWait bounds dropUnregisteredElsewhere.
+const unregisteredWait = 5 * time.Second
+
+// dropUnregisteredElsewhere drops, if they answer soon, what a killed
+// rebuild left under generation n in the view's stores this rebuild does
+// not write (--sinks): one that is down, the very incident in which the
+// others are repaired, must not stop it. What stays there is harmless (the
+// generation registered as n names only this rebuild's stores, so nothing
+// serves, writes or checks it), but no later rebuild drops it either: they
+// take higher numbers. The warning names it.
+func (e *Env) dropUnregisteredElsewhere(ctx context.Context, opts Options, n int, stores []string) {
+	var others []string
+	for _, s := range e.Stores(opts.View) {
+		if !slices.Contains(stores, s) {
+			others = append(others, s)
+		}
+	}
+	left := e.targets(opts.View, n, others)
+	if len(left) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, unregisteredWait)
+	defer cancel()
+	if err := e.dropUnregistered(ctx, opts.View, n, others); err != nil {
+		opts.Log.Warn("what a killed rebuild may have left in a store this rebuild does not write is not dropped: drop it by hand if it exists",
+			"view", opts.View, "generation", n, "targets", left, "err", err)
+	}
 }
 
 // targetsOf lists every target of a generation that is never served,

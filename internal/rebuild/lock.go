@@ -2,7 +2,6 @@ package rebuild
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,40 +19,7 @@ import (
 // sink in, and one whose URL the configuration leaves empty (its sinks are
 // off) are each refused with what to do instead.
 func (e *Env) PickStores(view string, want []string) ([]string, error) {
-	v, err := e.View(view)
-	if err != nil {
-		return nil, err
-	}
-	have := e.Stores(view)
-	var errs []error
-	for _, s := range want {
-		switch {
-		case slices.Contains(have, s):
-		case !slices.Contains(storeNames, s):
-			errs = append(errs, fmt.Errorf("%w %q: use postgres (pg), redis or elasticsearch (es)", ErrUnknownStore, s))
-		case !declares(v, s):
-			errs = append(errs, fmt.Errorf("%w %q for view %s: it has no %s sink (its sinks: %s)", ErrUnknownStore, s, view, s, orNone(declared(v))))
-		default:
-			errs = append(errs, fmt.Errorf("%w: %s, for view %s: stores.%s.url is empty (%s in the example configuration), so nothing writes the view there",
-				ErrStoreNotConfigured, s, view, s, storeURLVar(s)))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if len(have) == 0 {
-		return nil, fmt.Errorf("%w: view %s is written to no configured store (its sinks: %s)", ErrStoreNotConfigured, view, orNone(declared(v)))
-	}
-	if len(want) == 0 {
-		return have, nil
-	}
-	var out []string
-	for _, s := range have {
-		if slices.Contains(want, s) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return pickStores(e.Plan, view, e.Stores(view), want)
 }
 
 // storeNames are the stores, in the order Stores lists them.

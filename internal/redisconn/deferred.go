@@ -49,18 +49,17 @@ func (d *Deferred) Resolve(ctx context.Context) (redis.UniversalClient, error) {
 	if d.known {
 		return d.c, nil
 	}
-	single, ok := d.c.(*redis.Client)
-	if !ok {
+	if _, ok := d.c.(*redis.Client); !ok {
 		d.known = true // a cluster client already follows the slots
 		return d.c, nil
 	}
-	// Asked on database 0, as Open asks: a cluster node refuses to SELECT
-	// another, which would look like an outage for good.
-	asked := *single.Options()
-	asked.DB, asked.PoolSize = 0, 1
-	probe := redis.NewClient(&asked)
-	cluster, err := IsCluster(ctx, probe)
-	_ = probe.Close()
+	// Asked as Open asks, with options of its own (see askCluster).
+	opts, _, err := parse(d.url)
+	if err != nil {
+		return d.c, err
+	}
+	d.tune.simple(opts)
+	cluster, err := askCluster(ctx, opts)
 	switch {
 	case err != nil && !Unavailable(err):
 		return d.c, err // not answering yet: asked again next time

@@ -76,13 +76,7 @@ func Open(ctx context.Context, rawURL string, tune Tuning) (c redis.UniversalCli
 		ctx, cancel = context.WithTimeout(ctx, detectTimeout)
 		defer cancel()
 	}
-	// Asked on database 0: a cluster node refuses to SELECT another, which
-	// would hide what it is.
-	asked := *opts
-	asked.DB, asked.PoolSize = 0, 1
-	probe := redis.NewClient(&asked)
-	cluster, err := IsCluster(ctx, probe)
-	_ = probe.Close()
+	cluster, err := askCluster(ctx, opts)
 	switch {
 	case len(seeds) > 0 && err == nil && !cluster:
 		// Seeds name a cluster; a standalone server would answer every
@@ -137,6 +131,20 @@ func parse(rawURL string) (opts *redis.Options, seeds []string, err error) {
 		return nil, nil, err
 	}
 	return opts, seeds, nil
+}
+
+// askCluster asks the server of opts whether it is a Redis Cluster node
+// (IsCluster) on a client of its own, on database 0: a cluster node
+// refuses to SELECT another, which would hide what it is. opts must be no
+// client's yet: go-redis keeps per-client state in them (a copy of a live
+// client's would share its push-notification handlers, and the probe
+// would warn that it cannot register them again).
+func askCluster(ctx context.Context, opts *redis.Options) (bool, error) {
+	asked := *opts
+	asked.DB, asked.PoolSize = 0, 1
+	probe := redis.NewClient(&asked)
+	defer probe.Close()
+	return IsCluster(ctx, probe)
 }
 
 // IsCluster asks the server of a single-node client whether it is a Redis
