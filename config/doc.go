@@ -94,7 +94,7 @@
 //	  orders:
 //	    topic: shop.public.orders # required; one source per topic
 //	    format: auto              # auto | json | avro | unwrapped
-//	    key: id                   # key columns; default: the record key's fields
+//	    key: id                   # key columns; default: the record key's fields (a null key: dead letter)
 //	    columns:                  # the columns views may use, with their type (see ParseType)
 //	      id: bigint
 //	      total: numeric(10,2)

@@ -361,6 +361,7 @@ func (v *validator) sources() {
 		}
 		v.distinct(&s.Key, label+": key")
 		v.oneOf(&s.Format, "format of "+label, "auto", "json", "avro", "unwrapped")
+		v.avroRegistry(s, label)
 		v.signal(&s.Signal, label)
 		for j := range s.Columns {
 			col := &s.Columns[j]
@@ -386,6 +387,17 @@ func (v *validator) deadLettersApart(topics map[string]string) {
 	if v.usable(&k.Group) {
 		v.add(v.at(&k.Group, k.Pos), "the default kafka.dead_letter_topic (kafka.group + %q) is the topic of source %q: its dead letters would be consumed again, for ever; set kafka.dead_letter_topic", deadLetterTopicSuffix, src)
 	}
+}
+
+// avroRegistry refuses a source in format avro without a schema registry:
+// every Avro record names its schema by registry id, so each would be a
+// dead letter. Offline nothing is fetched, so nothing is needed.
+func (v *validator) avroRegistry(s *Source, label string) {
+	r := &v.c.Kafka.SchemaRegistry
+	if v.d.offline || s.Format != "avro" || !v.usable(&s.Format) || !v.usable(r) || !v.usable(&r.URL) || r.URL != "" {
+		return
+	}
+	v.add(v.at(&s.Format), "format of %s is avro, which needs a schema registry: set kafka.schema_registry.url", label)
 }
 
 // signal checks the topics a source's signal settings name.

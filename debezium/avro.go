@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/hamba/avro/v2"
 )
@@ -16,10 +17,12 @@ type avroRegistry struct {
 
 // avroSchema is a registered schema, prepared for both roles.
 type avroSchema struct {
-	node *avroNode            // as written (envelope, metadata, or a key)
-	form form                 // what a value with this schema is
-	row  *avroNode            // the record read as a row (keys, unwrapped values)
-	rows map[string]*avroNode // an envelope's before and after, read as rows
+	node *avroNode // as written (envelope, metadata, or a key)
+	form form      // what a value with this schema is
+	row  *avroNode // the record read as a row (keys, unwrapped values)
+	// fields: how an envelope's fields are read where that is not as
+	// written (see envelopeFields).
+	fields map[string]*avroNode
 }
 
 func init() {
@@ -53,16 +56,7 @@ func (d *Decoder) AddAvroSchema(id int, schema string) (err error) {
 	as := &avroSchema{node: node, form: avroForm(node)}
 	as.row = node.withHints(d.hints)
 	if as.form == formEnvelope {
-		as.rows = map[string]*avroNode{}
-		for _, f := range node.fields {
-			rec := f.n
-			if rec.typ == avro.Union {
-				rec = nonNullBranch(rec)
-			}
-			if rec != nil && rec.typ == avro.Record && (f.name == "before" || f.name == "after") {
-				as.rows[f.name] = rec.withHints(d.hints)
-			}
-		}
+		as.fields = envelopeFields(node, d.hints)
 	}
 	d.mu.Lock()
 	if d.avro.byID == nil {
@@ -71,6 +65,80 @@ func (d *Decoder) AddAvroSchema(id int, schema string) (err error) {
 	d.avro.byID[id] = as
 	d.mu.Unlock()
 	return nil
+}
+
+// envelopeFields returns the nodes that read an envelope's fields other
+// than as written: a relational before and after as rows (the column
+// hints, TOAST placeholders), and a MongoDB envelope's documents (after,
+// before, patch, filter, updateDescription.updatedFields) as raw text.
+// These are io.debezium.data.Json strings, but what they hold is Extended
+// JSON, which is not always JSON (the Java driver's strict mode writes a
+// double's NaN as a bare NaN): the MongoDB reader checks it, as it does
+// the same text in the JSON path.
+func envelopeFields(env *avroNode, hints map[string]*codec) map[string]*avroNode {
+	out := map[string]*avroNode{}
+	for _, f := range env.fields {
+		var n *avroNode
+		switch f.name {
+		case "before", "after":
+			if rec := recordOf(f.n); rec != nil {
+				n = replaceBranch(f.n, rec.withHints(hints))
+			} else {
+				n = rawText(f.n)
+			}
+		case "patch", "filter":
+			n = rawText(f.n)
+		case "updateDescription":
+			if rec := recordOf(f.n); rec != nil {
+				ud := *rec
+				ud.fields = make([]avroField, len(rec.fields))
+				for i, uf := range rec.fields {
+					ud.fields[i] = uf
+					if uf.name == "updatedFields" {
+						ud.fields[i].n = rawText(uf.n)
+					}
+				}
+				n = replaceBranch(f.n, &ud)
+			}
+		}
+		if n != nil && n != f.n {
+			out[f.name] = n
+		}
+	}
+	return out
+}
+
+// recordOf returns n if it is a record, or the record of a [null, record]
+// union.
+func recordOf(n *avroNode) *avroNode {
+	if n.typ == avro.Union {
+		n = nonNullBranch(n)
+	}
+	if n == nil || n.typ != avro.Record {
+		return nil
+	}
+	return n
+}
+
+// rawText returns n, a Json string or a union holding one, without the
+// Json codec: read as the text itself.
+func rawText(n *avroNode) *avroNode {
+	switch {
+	case n.typ == avro.String && n.c != nil && n.c.kind == kJSON:
+		t := *n
+		t.c = nil
+		return &t
+	case n.typ == avro.Union:
+		for i, b := range n.union {
+			if t := rawText(b); t != b {
+				u := *n
+				u.union = slices.Clone(n.union)
+				u.union[i] = t
+				return &u
+			}
+		}
+	}
+	return n
 }
 
 func avroForm(n *avroNode) form {
@@ -92,7 +160,13 @@ func (d *Decoder) avroFrame(b []byte, p *path) (*avroSchema, []byte, error) {
 	if len(b) < 5 || b[0] != 0 {
 		return nil, nil, malformed(p, "not Confluent Avro framing (magic byte 0 and a 4-byte schema id)")
 	}
-	id := int(binary.BigEndian.Uint32(b[1:5]))
+	// The id is a Java int: the serializers write it signed, and the
+	// registry assigns none beyond 2^31-1, nor takes one in its path. Such
+	// bytes are a corrupt record, not a schema to ask for.
+	id := int(int32(binary.BigEndian.Uint32(b[1:5])))
+	if id < 0 {
+		return nil, nil, malformed(p, "schema id %d (bytes %x): the wire format's id is a signed 32-bit int, and no registry id is negative", id, b[1:5])
+	}
 	d.mu.RLock()
 	s := d.avro.byID[id]
 	d.mu.RUnlock()
@@ -200,14 +274,14 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 	return ch, nil
 }
 
-// envelope reads an envelope record, reading before and after as rows.
+// envelope reads an envelope record, its fields as envelopeFields says.
 func (r *avroReader) envelope(s *avroSchema, unchanged *[]string) (map[string]any, error) {
 	m := make(map[string]any, len(s.node.fields))
 	for _, f := range s.node.fields {
 		n := f.n
 		var ch *[]string
-		if row := s.rows[f.name]; row != nil {
-			n = replaceBranch(n, row)
+		if as := s.fields[f.name]; as != nil {
+			n = as
 			if f.name == "after" {
 				ch = unchanged
 			}

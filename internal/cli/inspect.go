@@ -190,10 +190,12 @@ func notJSON(err error, format debezium.Format, key, value []byte) error {
 	if !errors.As(err, &me) {
 		return err
 	}
-	// What the decoder read as Avro: a value in format avro, or in auto
-	// with Confluent's framing (magic byte 0); a key with that framing.
+	// What the decoder read as Avro (as Decoder.Decode decides): a value
+	// in format avro, or in auto or unwrapped with Confluent's framing
+	// (magic byte 0); a key with that framing.
 	part, data := "value", value
-	avro := format == debezium.FormatAvro || format == debezium.FormatAuto && len(value) > 0 && value[0] == 0
+	framed := len(value) > 0 && value[0] == 0
+	avro := format == debezium.FormatAvro || (format == debezium.FormatAuto || format == debezium.FormatUnwrapped) && framed
 	if seg, _, _ := strings.Cut(me.Path, "."); seg == "key" || strings.HasPrefix(seg, "key[") {
 		part, data = "key", key
 		avro = len(key) > 0 && key[0] == 0

@@ -74,8 +74,15 @@ func registryURL(c config.SchemaRegistry) (base, user, pass string, err error) {
 
 func (r *schemaRegistry) SchemaByID(ctx context.Context, id int) (string, error) {
 	s, err := r.cl.SchemaByID(ctx, id)
+	if err == nil {
+		return s.Schema, nil
+	}
 	var re *sr.ResponseError
-	if errors.As(err, &re) && re.StatusCode == http.StatusNotFound {
+	if !errors.As(err, &re) {
+		return "", explainRegistry(err)
+	}
+	switch re.StatusCode {
+	case http.StatusNotFound:
 		// Only the registry's own "schema not found" (40403) condemns the
 		// record. A 404 without it is a proxy or a path that is not a
 		// registry's: dead-lettering every Avro record for it would lose
@@ -84,11 +91,14 @@ func (r *schemaRegistry) SchemaByID(ctx context.Context, id int) (string, error)
 			return "", fmt.Errorf("schema id %d: %w", id, projector.ErrSchemaNotFound)
 		}
 		return "", fmt.Errorf("schema id %d: %s answered 404 without a schema registry's error (is kafka.schema_registry.url a registry's?): %w", id, r.url, err)
+	case http.StatusUnauthorized, http.StatusForbidden:
+		// The body's message alone ("Unauthorized") does not say that it
+		// is projector's credentials that are refused. Still an outage:
+		// retried until they are fixed, never skipped.
+		return "", fmt.Errorf("schema id %d: %s answered %d %s: the registry refuses projector's credentials (check kafka.schema_registry.username and password, or the credentials in kafka.schema_registry.url): %w",
+			id, r.url, re.StatusCode, http.StatusText(re.StatusCode), err)
 	}
-	if err != nil {
-		return "", explainRegistry(err)
-	}
-	return s.Schema, nil
+	return "", err
 }
 
 // explainRegistry adds what to change to a registry's certificate that
