@@ -123,6 +123,13 @@ func (c *compiler) finishSources() {
 		}
 		sort.Strings(s.Indexed)
 	}
+	for _, v := range c.plan.Views {
+		if len(v.GroupBy) > 0 && len(v.IDColumns) >= 2 && !slices.ContainsFunc(v.Root.IndexedTogether, func(cols []string) bool {
+			return slices.Equal(cols, v.IDColumns)
+		}) {
+			v.Root.IndexedTogether = append(v.Root.IndexedTogether, v.IDColumns)
+		}
+	}
 }
 
 // scope is what the fields at one level can read: the columns of the

@@ -63,6 +63,10 @@ type Source struct {
 	// Indexed lists the columns joins look rows up by: the state indexes them
 	// (not a column the key finds, see KeyedBy).
 	Indexed []string
+	// IndexedTogether lists the columns indexed together in one index
+	// entry: the group_by columns (two or more) of each view grouping the
+	// source's rows, whose values must fit an entry together.
+	IndexedTogether [][]string
 }
 
 // KeyedBy reports whether rows of the source are found by col through the

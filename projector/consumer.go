@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,9 @@ type Consumer struct {
 	log     *slog.Logger
 	recover atomic.Bool // partitions were assigned: recompute pending docs first
 	joined  atomic.Bool
+	// deadLetterLimit is the dead-letter topic's max.message.bytes, 0 until
+	// read (see ensureDeadLetterTopic).
+	deadLetterLimit atomic.Int64
 	// rebalance is signalled when a rebalance waits for this member to
 	// commit what it polled.
 	rebalance chan struct{}
@@ -125,6 +129,10 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		// dead letter cancelled so may be written twice, which they may
 		// be anyway (at least once).
 		kgo.AllowIdempotentProduceCancellation(),
+		// A dead letter is as large as the topic takes (deadLetters sends
+		// no more at once): a source topic may take records over Kafka's
+		// 1 MB default, and its dead letters should keep them whole.
+		kgo.ProducerBatchMaxBytes(maxDeadLetterBatch),
 		kgo.WithLogger(kslog.New(kafkaLogger(opts.Logger))),
 		kgo.OnPartitionsAssigned(func(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 			c.assignedTo(cl.GroupMetadata())
@@ -492,12 +500,28 @@ func (c *Consumer) ensureDeadLetterTopic(ctx context.Context) {
 	if c.opts.DeadLetterTopic == "" || c.opts.StopOnError {
 		return
 	}
-	resp, err := kadm.NewClient(c.cl).CreateTopic(ctx, 1, -1, nil, c.opts.DeadLetterTopic)
+	adm := kadm.NewClient(c.cl)
+	resp, err := adm.CreateTopic(ctx, 1, -1, nil, c.opts.DeadLetterTopic)
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		c.log.Warn("could not create the dead-letter topic", "topic", c.opts.DeadLetterTopic, "err", err)
+	}
+	// What the topic takes: an operator may have created it to take as
+	// much as the source topics do. Unread (no right to describe
+	// configs), Kafka's default is assumed, and a topic that takes less
+	// refuses what is over it (see shrink).
+	configs, err := adm.DescribeTopicConfigs(ctx, c.opts.DeadLetterTopic)
+	if err != nil {
+		return
+	}
+	if rc, err := configs.On(c.opts.DeadLetterTopic, nil); err == nil && rc.Err == nil {
+		for _, cfg := range rc.Configs {
+			if n, err := strconv.Atoi(cfg.MaybeValue()); cfg.Key == "max.message.bytes" && err == nil && n > 0 {
+				c.deadLetterLimit.Store(int64(min(n, maxDeadLetterBatch)))
+			}
+		}
 	}
 }
 

@@ -15,12 +15,29 @@ import (
 	"github.com/projectorhq/projector/sinks"
 )
 
-// maxDeadLetterBytes bounds a dead letter's key and value. Kafka refuses a
-// record over its topic's max.message.bytes (about 1 MB by default, and
-// the producer's batch cap is the same), and a dead letter the topic
-// refuses would stop the consumer for good. A bigger one goes without its
-// value: its headers still say what failed and where the original is.
-const maxDeadLetterBytes = 900_000
+// defaultDeadLetterBytes is what a dead-letter topic takes when it does
+// not say (Kafka's default max.message.bytes, 1 MB); deadLetterLimit is
+// what it says (ensureDeadLetterTopic reads it), up to maxDeadLetterBatch,
+// the producer's batch cap. A dead letter over it goes without its value
+// before it is sent: its headers still say what failed and where the
+// original is. A topic that takes less refuses it, and it is sent again
+// smaller (shrink).
+const (
+	defaultDeadLetterBytes = 1_048_588
+	maxDeadLetterBatch     = 64 << 20
+	// deadLetterOverhead is a record's size in a batch besides its key,
+	// value and headers, and the batch's own, generously.
+	deadLetterOverhead = 512
+)
+
+// recordSize is r's size in a batch, about.
+func recordSize(r *kgo.Record) int {
+	n := len(r.Key) + len(r.Value) + deadLetterOverhead
+	for _, h := range r.Headers {
+		n += len(h.Key) + len(h.Value) + 8
+	}
+	return n
+}
 
 // deadLetters writes records that could not be projected to the dead-letter
 // topic, with headers naming the error and where the record came from, and
@@ -61,14 +78,28 @@ func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused [
 			},
 		})
 	}
+	limit := int(c.deadLetterLimit.Load())
+	if limit == 0 {
+		limit = defaultDeadLetterBytes
+	}
 	for _, r := range out {
-		if len(r.Key)+len(r.Value) > maxDeadLetterBytes {
-			omitValue(r)
+		if recordSize(r) > limit {
+			omitValue(r, limit)
 		}
 	}
-	err := c.produceOmittingTooLarge(ctx, out)
-	if err != nil {
-		return fmt.Errorf("dead-letter topic %s: %w", c.opts.DeadLetterTopic, err)
+	// Sent in groups the topic takes at once: the producer batches what a
+	// call sends up to maxDeadLetterBatch, and a topic refuses a batch
+	// over its limit whole, which would leave out values it takes.
+	for len(out) > 0 {
+		n, size := 1, recordSize(out[0])
+		for n < len(out) && size+recordSize(out[n]) <= limit {
+			size += recordSize(out[n])
+			n++
+		}
+		if err := c.produceOmittingTooLarge(ctx, out[:n], limit); err != nil {
+			return fmt.Errorf("dead-letter topic %s: %w", c.opts.DeadLetterTopic, err)
+		}
+		out = out[n:]
 	}
 	for _, d := range dead {
 		c.eng.metrics.deadLetters.WithLabelValues(d.Record.Topic).Inc()
@@ -84,16 +115,21 @@ func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused [
 // value is left out for its size must not stay too large by its reason.
 const maxErrorHeader = 8 << 10
 
-func errorHeader(err error) []byte {
-	msg := err.Error()
-	if len(msg) > maxErrorHeader {
-		cut := maxErrorHeader
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "…"
+// shortErrorHeader is what is kept of the projector.error header of a dead
+// letter a topic refuses with nothing else left to drop.
+const shortErrorHeader = 256
+
+func errorHeader(err error) []byte { return cutText([]byte(err.Error()), maxErrorHeader) }
+
+// cutText is msg cut to at most n bytes and "…", at a character's start.
+func cutText(msg []byte, n int) []byte {
+	if len(msg) <= n {
+		return msg
 	}
-	return []byte(msg)
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return append(msg[:n:n], "…"...)
 }
 
 // refusedDoc is a refused doc as a dead letter shows it: the view's
@@ -112,16 +148,16 @@ func refusedDoc(d sinks.Doc) []byte {
 	return b
 }
 
-// omitValue drops a dead letter's value (and a key too long to keep),
-// saying so in a header.
-func omitValue(r *kgo.Record) {
+// omitValue drops a dead letter's value (and a key too long to keep in
+// limit, what the topic takes), saying so in a header.
+func omitValue(r *kgo.Record, limit int) {
 	if r.Value == nil {
 		return
 	}
 	r.Headers = append(r.Headers, kgo.RecordHeader{Key: "projector.value_omitted",
 		Value: []byte(strconv.Itoa(len(r.Value)) + " bytes, more than the dead-letter topic takes")})
 	r.Value = nil
-	if len(r.Key) > maxDeadLetterBytes/2 {
+	if recordSize(r) > limit {
 		omitKey(r)
 	}
 }
@@ -135,11 +171,12 @@ func omitKey(r *kgo.Record) {
 // shrink drops the next part of a dead letter the topic refused as too
 // large: its value, then its key, then the original record's headers,
 // keeping projector's own, which say what failed and where the original
-// is. It reports false when nothing is left to drop.
-func shrink(r *kgo.Record) bool {
+// is, then all but the start of the error. It reports false when nothing
+// is left to drop.
+func shrink(r *kgo.Record, limit int) bool {
 	switch {
 	case r.Value != nil:
-		omitValue(r)
+		omitValue(r, limit)
 	case r.Key != nil:
 		omitKey(r)
 	default:
@@ -149,11 +186,18 @@ func shrink(r *kgo.Record) bool {
 				own = append(own, h)
 			}
 		}
-		if len(own) == len(r.Headers) {
-			return false
+		if len(own) < len(r.Headers) {
+			r.Headers = append(own, kgo.RecordHeader{Key: "projector.headers_omitted",
+				Value: []byte("the original record's headers, more than the dead-letter topic takes")})
+			return true
 		}
-		r.Headers = append(own, kgo.RecordHeader{Key: "projector.headers_omitted",
-			Value: []byte("the original record's headers, more than the dead-letter topic takes")})
+		for i, h := range r.Headers {
+			if h.Key == "projector.error" && len(h.Value) > shortErrorHeader {
+				r.Headers[i].Value = cutText(h.Value, shortErrorHeader)
+				return true
+			}
+		}
+		return false
 	}
 	return true
 }
@@ -164,7 +208,7 @@ func shrink(r *kgo.Record) bool {
 // that is missing (the brokers did not answer at start, or it was deleted
 // since) is created, and its dead letters written again; so is one
 // deleted and created again since the client last wrote to it.
-func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Record) error {
+func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Record, limit int) error {
 	created, purged := false, false
 	for len(out) > 0 {
 		var again []*kgo.Record
@@ -173,7 +217,7 @@ func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Recor
 			switch {
 			case res.Err == nil:
 			case errors.Is(res.Err, kerr.MessageTooLarge) || errors.Is(res.Err, kerr.RecordListTooLarge):
-				if !shrink(res.Record) {
+				if !shrink(res.Record, limit) {
 					return res.Err // projector's own headers alone are too large
 				}
 				again = append(again, res.Record)

@@ -14,12 +14,13 @@ import (
 	"github.com/projectorhq/projector/internal/testenv"
 )
 
-// TestDeadLetterLargeRecord: a malformed record of about 1 MB, which the
-// source topic takes with Kafka's default max.message.bytes (1048588), goes
-// to the dead-letter topic like any other bad record, without its value
-// (with its headers the record would be over what the topic and the
-// producer take, and refused on every retry): the headers say where the
-// original is. The consumer moves on.
+// TestDeadLetterLargeRecord: a malformed record just under what the source
+// topic takes with Kafka's default max.message.bytes (1048588) goes to the
+// dead-letter topic like any other bad record, without its value (with its
+// headers the record would be over what the dead-letter topic takes, and
+// refused on every retry): the headers say where the original is. The
+// consumer moves on. (One that fits with its headers keeps its value: see
+// TestR33gDeadLetterTopicTakingMoreKeepsValue.)
 func TestDeadLetterLargeRecord(t *testing.T) {
 	_, pgURL := testenv.Postgres(t)
 	_, prefix := testenv.Redis(t)
@@ -32,7 +33,7 @@ func TestDeadLetterLargeRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer big.Close()
-	bad := []byte(`{"before":null,"after":{"id":"w2","name":"` + strings.Repeat("x", 1_010_000)) // cut short
+	bad := []byte(`{"before":null,"after":{"id":"w2","name":"` + strings.Repeat("x", 1_048_300)) // cut short
 	if err := big.ProduceSync(context.Background(), widgetRecord("w2", bad)).FirstErr(); err != nil {
 		t.Fatalf("the source topic refused the record: %v", err)
 	}
@@ -44,7 +45,7 @@ func TestDeadLetterLargeRecord(t *testing.T) {
 	}
 	dl := readTopic(t, kc, "widgets.dlq", 1)
 	h := headers(dl[0])
-	if dl[0].Value != nil || h["projector.offset"] != "0" || !strings.HasPrefix(h["projector.value_omitted"], "1010") {
+	if dl[0].Value != nil || h["projector.offset"] != "0" || !strings.HasPrefix(h["projector.value_omitted"], "1048") {
 		t.Errorf("dead letter of %d bytes with headers %v: want no value, the original's offset and why", len(dl[0].Value), h)
 	}
 }

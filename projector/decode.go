@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/projectorhq/projector/debezium"
@@ -163,6 +164,13 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		}
 		sort.Strings(keyCols)
 	}
+	if len(keyCols) == 0 {
+		// Debezium gives the rows of a table without a primary key a null
+		// record key: with no key: declared, nothing names the row, and
+		// every such record would be one row of the state.
+		return rowChange{}, false, fmt.Errorf("%w: this %s record has no key (a table without a primary key?), and the source declares no key: columns: declare the columns that name a row",
+			ErrBadRecord, src.Name)
+	}
 	vals := make([]any, len(keyCols))
 	for i, k := range keyCols {
 		v, ok := ch.Key[k]
@@ -188,6 +196,18 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		if t, ok := text(row[col]); ok && len(t) > maxIndexedText {
 			return rowChange{}, false, fmt.Errorf("%w: column %q of this %s row, which joins look rows up by, is %d bytes long; projector indexes join values of at most %d bytes",
 				ErrBadRecord, col, src.Name, len(t), maxIndexedText)
+		}
+	}
+	for _, cols := range src.IndexedTogether {
+		n := 0
+		for _, col := range cols {
+			if t, ok := text(row[col]); ok {
+				n += len(t)
+			}
+		}
+		if n > maxIndexedText {
+			return rowChange{}, false, fmt.Errorf("%w: columns %s of this %s row, which a view groups by, are %d bytes long together; projector indexes group values of at most %d bytes",
+				ErrBadRecord, strings.Join(cols, ", "), src.Name, n, maxIndexedText)
 		}
 	}
 	data := map[string]any{}
