@@ -192,22 +192,11 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		return rowChange{}, false, fmt.Errorf("%w: the key of this %s row is %d bytes long; projector indexes keys of at most %d bytes",
 			ErrBadRecord, src.Name, len(key), maxIndexedText)
 	}
-	for _, col := range src.Indexed {
-		if t, ok := text(row[col]); ok && len(t) > maxIndexedText {
-			return rowChange{}, false, fmt.Errorf("%w: column %q of this %s row, which joins look rows up by, is %d bytes long; projector indexes join values of at most %d bytes",
-				ErrBadRecord, col, src.Name, len(t), maxIndexedText)
-		}
-	}
-	for _, cols := range src.IndexedTogether {
-		n := 0
-		for _, col := range cols {
-			if t, ok := text(row[col]); ok {
-				n += len(t)
-			}
-		}
-		if n > maxIndexedText {
-			return rowChange{}, false, fmt.Errorf("%w: columns %s of this %s row, which a view groups by, are %d bytes long together; projector indexes group values of at most %d bytes",
-				ErrBadRecord, strings.Join(cols, ", "), src.Name, n, maxIndexedText)
+	if !deleted {
+		// A delete leaves the key alone in the state, which indexes no
+		// other value of a deleted row: its old values need no bound.
+		if err := checkIndexed(src, indexedValues(row, ch.Patch)); err != nil {
+			return rowChange{}, false, err
 		}
 	}
 	data := map[string]any{}
@@ -252,4 +241,40 @@ func toRowChange(src *projections.Source, ch debezium.Change) (rowChange, bool, 
 		Key: key, Data: debezium.Exact(data).(map[string]any), PosHi: ch.Position.Hi, PosLo: ch.Position.Lo,
 		Deleted: deleted, Merge: len(unchanged) > 0, Unchanged: unchanged,
 	}, true, nil
+}
+
+// indexedValues are the values of a row change that the state's indexes
+// will hold: the row's, or, for an update carrying only its changes (a
+// MongoDB patch), the top-level columns it sets.
+func indexedValues(row map[string]any, patch *debezium.Patch) map[string]any {
+	if row != nil || patch == nil {
+		return row
+	}
+	return patch.Set // a dotted path names no column: it is no index's
+}
+
+// checkIndexed refuses values the state's indexes cannot hold: a column
+// joins look rows up by longer than maxIndexedText, or group_by columns
+// indexed together longer than that in all. The columns a patch does not
+// set keep their values, unknown here: a patch is bounded by what it sets.
+func checkIndexed(src *projections.Source, vals map[string]any) error {
+	for _, col := range src.Indexed {
+		if t, ok := text(vals[col]); ok && len(t) > maxIndexedText {
+			return fmt.Errorf("%w: column %q of this %s row, which joins look rows up by, is %d bytes long; projector indexes join values of at most %d bytes",
+				ErrBadRecord, col, src.Name, len(t), maxIndexedText)
+		}
+	}
+	for _, cols := range src.IndexedTogether {
+		n := 0
+		for _, col := range cols {
+			if t, ok := text(vals[col]); ok {
+				n += len(t)
+			}
+		}
+		if n > maxIndexedText {
+			return fmt.Errorf("%w: columns %s of this %s row, which a view groups by, are %d bytes long together; projector indexes group values of at most %d bytes",
+				ErrBadRecord, strings.Join(cols, ", "), src.Name, n, maxIndexedText)
+		}
+	}
+	return nil
 }
