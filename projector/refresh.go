@@ -171,7 +171,10 @@ func (e *Engine) refreshIfDue(ctx context.Context, v *projections.View) error {
 	if err == nil {
 		err = e.state.refreshed(held, v.Name, holder, "", v.Refresh, e.refreshHold)
 	}
-	if errors.Is(err, errRefreshLost) || errors.Is(context.Cause(held), errRefreshLost) {
+	if err != nil && errors.Is(context.Cause(held), errRefreshLost) {
+		err = errRefreshLost // cut short by it (a renewal after the end finds it let go: no matter)
+	}
+	if errors.Is(err, errRefreshLost) {
 		e.log.Warn("a refresh was taken up by another instance: this one could not renew its hold in time", "view", v.Name, "docs", n)
 		return nil
 	}
