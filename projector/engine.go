@@ -359,6 +359,10 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 // whole one: the insert was never seen (the topic's retention dropped it,
 // the connector started without a snapshot) or the row was deleted before.
 //
+// It takes out, as dead too, the patches that make values longer than
+// the state's indexes hold (applied.Oversized: what a patch leaves is
+// known only once it is applied to the stored row).
+//
 // It takes out the patches the stored document cannot take too
 // (applied.Unviable: a set through an array by a field name), but as
 // stale, not dead: MongoDB applied the update, so the document it updated
@@ -375,6 +379,9 @@ func unbased(src *projections.Source, round []rowChange, rows []applied, dead []
 		case a.Unbased:
 			err = fmt.Errorf("%w: a partial update of %s row %s, which the state does not hold (its insert was never seen, or it was deleted before): "+
 				"snapshot the source again, or capture full documents (capture.mode=change_streams_update_full)", ErrBadRecord, src.Name, a.Key)
+		case a.Oversized:
+			err = fmt.Errorf("%w: this partial update of %s row %s makes values longer than projector indexes (a join column over %d bytes, or the group_by columns of a view over %d bytes together)",
+				ErrBadRecord, src.Name, a.Key, maxIndexedText, maxIndexedText)
 		case a.Unviable:
 			continue // counted stale by the caller
 		default:

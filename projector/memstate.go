@@ -295,6 +295,10 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 			if err != nil {
 				return nil, fmt.Errorf("apply changes to state of %s: %w", src.Name, err)
 			}
+			if checkIndexed(src, patched) != nil {
+				out = append(out, applied{Key: c.Key, Oversized: true})
+				continue
+			}
 			data = patched
 		case c.Merge && live:
 			data = merged(old.data, c)

@@ -159,6 +159,9 @@ type applied struct {
 	// the stored row with a field name, an update MongoDB refuses (see
 	// patchFunction), and nothing was written.
 	Unviable bool
+	// Oversized: the change is a patch that makes values the state's
+	// indexes cannot hold (see checkIndexed), and nothing was written.
+	Oversized bool
 }
 
 // apply writes changes (distinct keys) to a source's state in tx, each only
@@ -206,7 +209,7 @@ func (s *state) apply(ctx context.Context, tx pgx.Tx, src *projections.Source, c
 	for rows.Next() {
 		var a applied
 		var newData, oldData []byte
-		if err := rows.Scan(&a.Key, &newData, &a.NewDeleted, &oldData, &a.Unbased, &a.Unviable); err != nil {
+		if err := rows.Scan(&a.Key, &newData, &a.NewDeleted, &oldData, &a.Unbased, &a.Unviable, &a.Oversized); err != nil {
 			return nil, err
 		}
 		if a.New, err = decodeRow(newData); err != nil {
@@ -261,7 +264,7 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
 			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
 		WHERE ` + replaces + `
-		RETURNING s.key, ` + slim("s.data", shape.New) + `, s.deleted, NULL::jsonb, false, false`
+		RETURNING s.key, ` + slim("s.data", shape.New) + `, s.deleted, NULL::jsonb, false, false, false`
 	}
 	t := s.table(src)
 	return `WITH input AS (
@@ -280,21 +283,47 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 				ELSE i.data END AS data,
 			i.pos_hi, i.pos_lo, i.deleted,
 			-- A patch of no row, or of one deleted before it (see applied.Unbased).
-			coalesce(i.patch AND (o.key IS NULL OR (o.deleted AND (o.pos_hi, o.pos_lo) <= (i.pos_hi, i.pos_lo))), false) AS unbased
+			coalesce(i.patch AND (o.key IS NULL OR (o.deleted AND (o.pos_hi, o.pos_lo) <= (i.pos_hi, i.pos_lo))), false) AS unbased,
+			i.patch
 		FROM input i LEFT JOIN old o USING (key)
+	), checked AS (
+		-- A patch whose row the indexes cannot hold (see applied.Oversized).
+		SELECT *, coalesce(patch AND ` + oversizedSQL(src, "data") + `, false) AS oversized FROM new
 	), up AS (
 		INSERT INTO ` + t + ` AS s (key, data, pos_hi, pos_lo, deleted, updated_at)
-		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM new WHERE NOT unbased AND data IS NOT NULL
+		SELECT key, data, pos_hi, pos_lo, deleted, now() FROM checked WHERE NOT unbased AND data IS NOT NULL AND NOT oversized
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, pos_hi = excluded.pos_hi,
 			pos_lo = excluded.pos_lo, deleted = excluded.deleted, updated_at = now()
 		WHERE ` + replaces + `
 		RETURNING s.key, s.data, s.deleted
 	)
-	SELECT up.key, ` + slim("up.data", shape.New) + `, up.deleted, CASE WHEN o.deleted THEN NULL ELSE ` + slim("o.data", shape.Old) + ` END, false, false
+	SELECT up.key, ` + slim("up.data", shape.New) + `, up.deleted, CASE WHEN o.deleted THEN NULL ELSE ` + slim("o.data", shape.Old) + ` END, false, false, false
 	FROM up LEFT JOIN old o USING (key)
-	UNION ALL SELECT key, NULL, false, NULL, true, false FROM new WHERE unbased
+	UNION ALL SELECT key, NULL, false, NULL, true, false, false FROM checked WHERE unbased
 	-- A patch jsonb_patch found not viable (see applied.Unviable).
-	UNION ALL SELECT key, NULL, false, NULL, false, true FROM new WHERE NOT unbased AND data IS NULL`
+	UNION ALL SELECT key, NULL, false, NULL, false, true, false FROM checked WHERE NOT unbased AND data IS NULL
+	UNION ALL SELECT key, NULL, false, NULL, false, false, true FROM checked WHERE NOT unbased AND data IS NOT NULL AND oversized`
+}
+
+// oversizedSQL is checkIndexed's bound in SQL, of the row data (an
+// expression): true when a value the state's indexes would hold is too
+// long for them.
+func oversizedSQL(src *projections.Source, data string) string {
+	var conds []string
+	for _, col := range src.Indexed {
+		conds = append(conds, `coalesce(octet_length(`+data+`->>`+quoteLiteral(col)+`), 0) > `+strconv.Itoa(maxIndexedText))
+	}
+	for _, cols := range src.IndexedTogether {
+		sum := make([]string, len(cols))
+		for i, col := range cols {
+			sum[i] = `coalesce(octet_length(` + data + `->>` + quoteLiteral(col) + `), 0)`
+		}
+		conds = append(conds, `(`+strings.Join(sum, " + ")+`) > `+strconv.Itoa(maxIndexedText))
+	}
+	if len(conds) == 0 {
+		return "false"
+	}
+	return "(" + strings.Join(conds, " OR ") + ")"
 }
 
 // replaces is the position guard of applySQL, debezium.Position.Replaces
