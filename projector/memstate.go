@@ -295,7 +295,7 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 			if err != nil {
 				return nil, fmt.Errorf("apply changes to state of %s: %w", src.Name, err)
 			}
-			if checkIndexed(src, patched) != nil {
+			if checkIndexed(src, patched, false) != nil {
 				out = append(out, applied{Key: c.Key, Oversized: true})
 				continue
 			}

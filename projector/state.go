@@ -306,8 +306,8 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 }
 
 // oversizedSQL is checkIndexed's bound in SQL, of the row data (an
-// expression): true when a value the state's indexes would hold is too
-// long for them.
+// expression), values uncompressed (SQL has no compressor to ask): true
+// when a value the state's indexes would hold is too long for them.
 func oversizedSQL(src *projections.Source, data string) string {
 	var conds []string
 	for _, col := range src.Indexed {
@@ -318,7 +318,7 @@ func oversizedSQL(src *projections.Source, data string) string {
 		for i, col := range cols {
 			sum[i] = `coalesce(octet_length(` + data + `->>` + quoteLiteral(col) + `), 0)`
 		}
-		conds = append(conds, `(`+strings.Join(sum, " + ")+`) > `+strconv.Itoa(maxIndexedText))
+		conds = append(conds, `(`+strings.Join(sum, " + ")+`) > `+strconv.Itoa(maxGroupEntry))
 	}
 	if len(conds) == 0 {
 		return "false"
