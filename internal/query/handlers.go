@@ -87,8 +87,9 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.writeError(w, r, notFound("no such endpoint; see /v1/openapi.json"))
 	}))
+	h := dotIDs(mux, get)
 	if s.HasTokens() {
-		return mux
+		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Open, the API listens on loopback only; but a web page can reach
@@ -99,6 +100,24 @@ func (s *Server) Handler() http.Handler {
 		if !loopbackHost(r.Host) {
 			s.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "host_not_allowed", kind: ErrBadRequest,
 				Message: "without " + TokensEnv + " the API serves requests addressed to localhost, 127.0.0.1 or [::1] only"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// dotIDs serves the documents of the text ids "." and ".." (a slug, a
+// path) with get: ServeMux cleans such a segment out of the path before
+// any pattern matches, and redirects to another resource (the list, or
+// the view), which a client following redirects takes for the document.
+func dotIDs(mux *http.ServeMux, get http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, "/v1/views/")
+		view, id, _ := strings.Cut(rest, "/docs/")
+		if ok && (id == "." || id == "..") && view != "" && !strings.Contains(view, "/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			r.SetPathValue("view", view)
+			r.SetPathValue("id", id)
+			get(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

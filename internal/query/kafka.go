@@ -126,12 +126,18 @@ func (b *backoff) recent(key string) bool {
 	return ok
 }
 
-// endOffsets lists a topic's end offsets. A topic Kafka does not know yet
-// is an error: its partitions are unknown.
+// endOffsets lists a topic's end offsets; a partition that holds no record
+// (its start offset is its end: retention or a deletion took them all) has
+// nothing to project, and counts as 0, as a partition never written to. A
+// topic Kafka does not know yet is an error: its partitions are unknown.
 func endOffsets(ctx context.Context, adm *kadm.Client, topics ...string) (map[int32]int64, error) {
 	listed, err := adm.ListEndOffsets(ctx, topics...) // high watermarks: a transaction still open is not caught up
 	if err != nil {
 		return nil, fmt.Errorf("kafka: list end offsets: %w", err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: list start offsets: %w", err)
 	}
 	out := map[int32]int64{}
 	var ferr error
@@ -141,6 +147,9 @@ func endOffsets(ctx context.Context, adm *kadm.Client, topics ...string) (map[in
 			return
 		}
 		out[o.Partition] = o.Offset
+		if st, ok := starts.Lookup(o.Topic, o.Partition); ok && st.Err == nil && st.Offset >= o.Offset {
+			out[o.Partition] = 0
+		}
 	})
 	if ferr != nil {
 		return nil, ferr

@@ -254,6 +254,11 @@ func (s *Server) prepareList(viewName string, params url.Values) (*listRequest, 
 		return nil, err
 	}
 	req := &listRequest{v: v, filters: filters, k: newKeyset(v, sort), qh: queryHash(v, sort, filters), limit: limit}
+	if n := len(params["cursor"]); n > 1 {
+		// A client appending the next page's cursor to the URL it fetched
+		// would be served the same page for ever.
+		return nil, badRequest("bad_cursor", "cursor", "cursor is given %d times: give it once", n)
+	}
 	if req.cur, err = s.openCursor(req, params.Get("cursor")); err != nil {
 		return nil, err
 	}

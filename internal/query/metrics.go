@@ -49,13 +49,23 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// statusClientClosed is the code requests_total counts a request under
+// whose client went away before it was answered (nginx's 499).
+const statusClientClosed = 499
+
 func (s *Server) instrument(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 	seconds := s.metrics.seconds.WithLabelValues(endpoint)
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		h(sw, r)
-		if sw.status == 0 {
+		switch {
+		case sw.status != 0:
+		case r.Context().Err() != nil:
+			// The client went away before the answer (writeError writes
+			// none then): counted as nginx does, not as a success.
+			sw.status = statusClientClosed
+		default:
 			sw.status = http.StatusOK
 		}
 		seconds.Observe(time.Since(start).Seconds())
