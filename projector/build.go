@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks"
 )
@@ -305,8 +306,14 @@ func (b *builder) retyped(f *projections.Field, src *projections.Source, v any) 
 	} else if _, composite := v.(map[string]any); composite || isSlice(v) {
 		// No scalar column takes an object or array: PostgreSQL refuses it.
 		r, ok = v, f.Type.Array || f.Type.Name == "json" || f.Type.Name == "jsonb"
+	} else if t, _ := src.ColumnType(f.Column); t.Name == "numeric" && !t.Array && numericTarget(f.Type) {
+		// A numeric's digits, read as PostgreSQL casts its text: through
+		// a float (ExprValue) 9007199254740993 would become ...992.
+		r, ok = exprResult(f.Type, projections.ExprValue(t, v))
+		if s, digits := numericDigits(v); digits {
+			r, ok = textResult(f.Type, s)
+		}
 	} else {
-		t, _ := src.ColumnType(f.Column)
 		r, ok = exprResult(f.Type, projections.ExprValue(t, v))
 	}
 	if !ok {
@@ -314,6 +321,28 @@ func (b *builder) retyped(f *projections.Field, src *projections.Source, v any) 
 		return nil
 	}
 	return r
+}
+
+// numericTarget says whether a column of type t takes a numeric's value
+// as a number.
+func numericTarget(t config.Type) bool {
+	switch t.Name {
+	case "smallint", "integer", "bigint", "numeric", "real", "double precision":
+		return !t.Array
+	}
+	return false
+}
+
+// numericDigits is the text of a numeric value as the state holds it (a
+// JSON number, or a string for NaN or a number written so).
+func numericDigits(v any) (string, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		return n.String(), true
+	case string:
+		return n, true
+	}
+	return "", false
 }
 
 func isSlice(v any) bool {
