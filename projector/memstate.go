@@ -33,6 +33,11 @@ type memState struct {
 	undoLog []func()
 	// conflicts are the docs set aside for a conflict (conflictstore.go).
 	conflicts map[conflictKey]conflictRow
+	// byValue indexes the rows of a source by a column's value, for the
+	// columns rowsByColumn has looked rows up by: source → column → index.
+	// put keeps it up to date; without it a case's records cost the square
+	// of their number.
+	byValue map[string]map[string]valueIndex
 }
 
 type memRow struct {
@@ -43,7 +48,7 @@ type memRow struct {
 
 func newMemState() *memState {
 	return &memState{rows: map[string]map[string]memRow{}, revs: map[string]map[string]int64{}, marks: map[string]mark{},
-		cuts: map[string]debezium.Position{}}
+		cuts: map[string]debezium.Position{}, byValue: map[string]map[string]valueIndex{}}
 }
 
 func (s *memState) migrate(context.Context, *projections.Plan) error { return nil }
@@ -315,12 +320,8 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 			continue // the position guard
 		}
 		key := c.Key
-		if exists {
-			s.undoLog = append(s.undoLog, func() { table[key] = old })
-		} else {
-			s.undoLog = append(s.undoLog, func() { delete(table, key) })
-		}
-		table[key] = memRow{data: data, posHi: c.PosHi, posLo: c.PosLo, deleted: c.Deleted}
+		s.undoLog = append(s.undoLog, func() { s.put(src.Name, key, old, exists) })
+		s.put(src.Name, key, memRow{data: data, posHi: c.PosHi, posLo: c.PosLo, deleted: c.Deleted}, true)
 		a := applied{Key: key, New: slimRow(data, shape.New), NewDeleted: c.Deleted}
 		if live && !shape.SkipOld {
 			a.Old = slimRow(old.data, shape.Old)
@@ -400,9 +401,22 @@ func (t memTx) rowsByColumn(_ context.Context, src *projections.Source, by []col
 		return true
 	}
 	table := t.s.rows[src.Name]
+	// The rows holding one of the first column's values, which matches
+	// checks against every column.
+	var keys []string
+	if len(by) == 0 {
+		keys = slices.Collect(maps.Keys(table))
+	} else {
+		idx := t.s.index(src.Name, by[0].col)
+		for v := range want[0] {
+			for k := range idx[v] {
+				keys = append(keys, k)
+			}
+		}
+	}
 	var out []stateRow
-	for k, r := range table {
-		if !r.deleted && matches(r.data) {
+	for _, k := range keys {
+		if r := table[k]; !r.deleted && matches(r.data) {
 			out = append(out, stateRow{Key: k, Data: slimRow(r.data, cols)})
 		}
 	}

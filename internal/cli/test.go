@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -118,13 +119,16 @@ func testFiles(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		for _, pat := range []string{"*.yaml", "*.yml"} {
-			m, err := filepath.Glob(filepath.Join(a, pat))
-			if err != nil {
-				return nil, err
-			}
-			for _, path := range m {
-				if projtest.IsTestFile(path) {
+		// Listed, not globbed: a directory's name may hold a glob
+		// character ("[id]").
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			return nil, err
+		}
+		for _, ext := range []string{".yaml", ".yml"} {
+			for _, e := range entries {
+				path := filepath.Join(a, e.Name())
+				if strings.HasSuffix(e.Name(), ext) && projtest.IsTestFile(path) {
 					out = append(out, path)
 				}
 			}

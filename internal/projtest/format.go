@@ -40,9 +40,10 @@ var ErrMalformed = errors.New("malformed test file")
 
 // File is a parsed test file.
 type File struct {
-	Path   string
-	Config string // the config's path, resolved against the file's directory
-	Cases  []*Case
+	Path     string
+	Config   string     // the config's path, resolved against the file's directory
+	ConfigAt *yaml.Node // its value, where a config that cannot be read is reported
+	Cases    []*Case
 }
 
 // Case is one test case.
@@ -75,17 +76,17 @@ type Given struct {
 
 // Expect is a document a view must hold, as a subset of its fields.
 type Expect struct {
-	View, ID string
-	Line     int
-	ViewAt   *yaml.Node // the view's key
-	Fields   *yaml.Node // a mapping
+	View, ID     string
+	Line         int
+	ViewAt, IDAt *yaml.Node // the view's key, the id's
+	Fields       *yaml.Node // a mapping
 }
 
 // Absent is a document a view must not hold.
 type Absent struct {
-	View, ID string
-	Line     int
-	ViewAt   *yaml.Node // the view's key
+	View, ID     string
+	Line         int
+	ViewAt, IDAt *yaml.Node // the view's key, the id's
 }
 
 // Parse reads a test file: one YAML document, its aliases resolved and
@@ -119,7 +120,7 @@ func parse(p *parser) (*File, error) {
 			if err != nil || cfg == "" {
 				return p.errf(v, "config: want the path of a projector config")
 			}
-			f.Config = cfg
+			f.Config, f.ConfigAt = cfg, v
 			if !filepath.IsAbs(f.Config) {
 				f.Config = filepath.Join(filepath.Dir(p.path), f.Config)
 			}
@@ -142,9 +143,12 @@ func parse(p *parser) (*File, error) {
 	case len(f.Cases) == 0 && len(p.problems) == 0:
 		p.report(p.errf(top, "cases: no cases"))
 	case len(p.problems) > 0:
-		// The names the well-formed records use, checked too: every
-		// problem of the file in one run, as validate gives a config's.
-		if plan, err := loadPlan(f.Config); err == nil {
+		// The config, and the names the well-formed records use, checked
+		// too: every problem of the file in one run, as validate gives a
+		// config's.
+		plan, err := loadPlan(f.Config)
+		p.report(configProblem(f, err))
+		if err == nil {
 			p.problems = append(p.problems, check(f, plan)...)
 		}
 	}
@@ -367,7 +371,7 @@ func (p *parser) testCase(n *yaml.Node) *Case {
 					}
 					// The doc's line is its id's: a block mapping of
 					// fields starts on the next line.
-					c.Expect = append(c.Expect, &Expect{View: view.Value, ID: id.Value, Line: id.Line, ViewAt: view, Fields: fields})
+					c.Expect = append(c.Expect, &Expect{View: view.Value, ID: id.Value, Line: id.Line, ViewAt: view, IDAt: id, Fields: fields})
 					return nil
 				}))
 				return nil
@@ -382,7 +386,7 @@ func (p *parser) testCase(n *yaml.Node) *Case {
 					s, err := p.text(id, "absent "+view.Value)
 					p.report(err)
 					if err == nil {
-						c.Absent = append(c.Absent, &Absent{View: view.Value, ID: s, Line: id.Line, ViewAt: view})
+						c.Absent = append(c.Absent, &Absent{View: view.Value, ID: s, Line: id.Line, ViewAt: view, IDAt: id})
 					}
 				}
 				return nil

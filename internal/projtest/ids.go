@@ -2,12 +2,13 @@ package projtest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/fieldvalue"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/sinks"
 )
@@ -38,16 +39,38 @@ func idParts(v *projections.View, id string) ([]string, error) {
 	return parts, nil
 }
 
-// find is the newest doc of view v whose id names the same values as id:
-// each compared as its field's type, numbers by value (007 is 7, 12.5 is
-// 12.50), a uuid whatever its letters' case, other text exactly, as the
-// stores and the query API match them. The engine's own text of an id is
-// found at once.
+// idValues reads an id as the query API does: its values (idParts), each
+// in the canonical text of its field's type (fieldvalue.Parse: 007 is 7, a
+// timestamp in UTC whatever its offset, yes is true, a uuid in lower case),
+// so that ids naming the same document have the same values. A value the
+// API refuses for its type is an error; one of a type it does not compare
+// (jsonb, bytea) is kept as written, to be matched exactly.
+func idValues(v *projections.View, id string) ([]string, error) {
+	parts, err := idParts(v, id)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range parts {
+		c, err := fieldvalue.Parse(idType(v, i), s)
+		switch {
+		case errors.Is(err, fieldvalue.ErrIncomparable):
+		case err != nil:
+			return nil, fmt.Errorf("view %s: id field %s: %q: %v", v.Name, v.ID[i], s, err)
+		default:
+			parts[i] = c
+		}
+	}
+	return parts, nil
+}
+
+// find is the newest doc of view v whose id names the same values as id,
+// as the query API would find it (idValues). The engine's own text of an
+// id is found at once.
 func (s *docSink) find(v *projections.View, id string) (sinks.Doc, bool) {
 	if d, ok := s.docs[v.Name+"\x00"+id]; ok {
 		return d, true
 	}
-	want, err := idParts(v, id)
+	want, err := idValues(v, id)
 	if err != nil {
 		return sinks.Doc{}, false // check refused it before the case ran
 	}
@@ -55,39 +78,25 @@ func (s *docSink) find(v *projections.View, id string) (sinks.Doc, bool) {
 		if d.View != v.Name {
 			continue
 		}
-		got, err := idParts(v, d.ID)
-		if err != nil {
-			continue
-		}
-		same := true
-		for i := range want {
-			same = same && sameIDValue(idType(v, i), want[i], got[i])
-		}
-		if same {
+		if got, err := idValues(v, d.ID); err == nil && slices.Equal(want, got) {
 			return d, true
 		}
 	}
 	return sinks.Doc{}, false
 }
 
-// idType is the type of the view's i-th id field.
+// idType is the type of the view's i-th id value as the engine keys its
+// docs: its field's, but its column's for a field retyped from the column
+// ({ column: at, type: date }), whose value the doc's id holds as it came.
 func idType(v *projections.View, i int) config.Type {
 	for _, f := range v.Fields {
-		if f.Name == v.ID[i] {
-			return f.Type
+		if f.Name != v.ID[i] {
+			continue
 		}
+		if t, ok := v.Root.ColumnType(f.Column); f.Retyped && ok {
+			return t
+		}
+		return f.Type
 	}
 	return config.Type{}
-}
-
-func sameIDValue(t config.Type, want, got string) bool {
-	switch {
-	case isNumber(t):
-		dw, err1 := decimal.NewFromString(want)
-		dg, err2 := decimal.NewFromString(got)
-		return err1 == nil && err2 == nil && dw.Equal(dg)
-	case t.Name == "uuid":
-		return strings.EqualFold(want, got)
-	}
-	return want == got
 }

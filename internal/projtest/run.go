@@ -40,7 +40,7 @@ type Result struct {
 func Run(ctx context.Context, f *File) (*Result, error) {
 	plan, err := loadPlan(f.Config)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: config %s: %w", ErrMalformed, f.Path, f.Config, err)
+		return nil, configProblem(f, err)
 	}
 	if problems := check(f, plan); len(problems) > 0 {
 		return nil, errors.Join(inOrder(problems)...)
@@ -86,6 +86,18 @@ func loadPlan(path string) (*projections.Plan, error) {
 	return projections.CompileDraft(cfg, err)
 }
 
+// configProblem is the error of a config the file names that cannot be
+// read or compiled (err), at the file's config: value.
+func configProblem(f *File, err error) error {
+	if err == nil {
+		return nil
+	}
+	if f.ConfigAt == nil {
+		return fmt.Errorf("%w: %s: config %s: %w", ErrMalformed, f.Path, f.Config, err)
+	}
+	return (&parser{path: f.Path}).errf(f.ConfigAt, "config %s: %v", f.Config, err)
+}
+
 // check reports, all together, the names of sources and views the plan
 // does not have, and ids that are none of their views'.
 func check(f *File, plan *projections.Plan) []error {
@@ -113,23 +125,23 @@ func check(f *File, plan *projections.Plan) []error {
 			}
 		}
 		unknown := map[string]bool{} // views reported unknown, once
-		checkID := func(view, id string, viewAt *yaml.Node, line int) {
+		checkID := func(view, id string, viewAt, idAt *yaml.Node, line int) {
 			v := plan.View(view)
 			switch {
 			case v == nil && !unknown[view]:
 				unknown[view] = true
 				p.report(p.errf(at(viewAt, line), "unknown view %q (known: %s)", view, strings.Join(viewNames(plan), ", ")))
 			case v != nil:
-				if _, err := idParts(v, id); err != nil {
-					p.report(p.errf(&yaml.Node{Line: line}, "%v", err))
+				if _, err := idValues(v, id); err != nil {
+					p.report(p.errf(at(idAt, line), "%v", err))
 				}
 			}
 		}
 		for _, e := range c.Expect {
-			checkID(e.View, e.ID, e.ViewAt, e.Line)
+			checkID(e.View, e.ID, e.ViewAt, e.IDAt, e.Line)
 		}
 		for _, a := range c.Absent {
-			checkID(a.View, a.ID, a.ViewAt, a.Line)
+			checkID(a.View, a.ID, a.ViewAt, a.IDAt, a.Line)
 		}
 	}
 	return p.problems

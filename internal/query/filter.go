@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/projectorhq/projector/internal/fieldvalue"
 )
 
 // Request parameters that are not filters. A field with one of these names
@@ -80,7 +82,7 @@ func parseFilters(v *view, params url.Values) ([]filter, error) {
 			}
 			fl := filter{Param: k, Path: strings.Split(name, "."), Field: f, Op: op}
 			for _, item := range items {
-				val, err := parseValue(f.Type, item)
+				val, err := fieldvalue.Parse(f.Type, item)
 				if err != nil {
 					return nil, badRequest("bad_value", echo(k), "%s: %q: %v", echo(k), echo(item), err)
 				}

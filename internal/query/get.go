@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/projectorhq/projector/config"
+	"github.com/projectorhq/projector/internal/fieldvalue"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
 )
@@ -63,7 +64,7 @@ func parseID(v *view, id string) ([]string, error) {
 		if len(parts[i]) > maxIDBytes {
 			return nil, badRequest("bad_id", "id", "id field %s: value longer than %d bytes", f.Name, maxIDBytes)
 		}
-		canon, err := parseValue(f.Type, parts[i])
+		canon, err := fieldvalue.Parse(f.Type, parts[i])
 		if err != nil {
 			return nil, badRequest("bad_id", "id", "id field %s: %q: %v", f.Name, echo(parts[i]), err)
 		}
@@ -309,7 +310,7 @@ func sameID(v *view, doc map[string]any, vals []string) bool {
 		}
 		text := fmt.Sprint(got)
 		if isInteger(f) {
-			if c, err := parseValue(f.Type, text); err == nil {
+			if c, err := fieldvalue.Parse(f.Type, text); err == nil {
 				text = c
 			}
 		}

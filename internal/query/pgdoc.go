@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/internal/fieldvalue"
 )
 
 // pgDoc rewrites a doc PostgreSQL's to_jsonb wrote so that it reads as the
@@ -184,27 +184,7 @@ func engineTime(typ, s string) (string, bool) {
 		}
 		return t.UTC().Format(time.RFC3339Nano), true
 	case "time":
-		return engineTimeOfDay(s)
+		return fieldvalue.TimeOfDay(s)
 	}
 	return "", false
-}
-
-// engineTimeOfDay is a time of day (HH:MM:SS[.fraction]) as the engine
-// writes it: no fraction, or 6 digits. PostgreSQL's 24:00:00, the end of
-// a day, is one too (Go's clock stops at 23:59:59).
-func engineTimeOfDay(s string) (string, bool) {
-	if frac, ok := strings.CutPrefix(s, "24:00:00"); ok {
-		digits, dot := strings.CutPrefix(frac, ".")
-		if frac == "" || (dot && digits != "" && strings.Trim(digits, "0") == "") {
-			return debezium.TimeOfDay(24 * time.Hour).String(), true
-		}
-		return "", false
-	}
-	t, err := time.Parse("15:04:05.999999999", s)
-	if err != nil {
-		return "", false
-	}
-	d := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
-		time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond())
-	return debezium.TimeOfDay(d).String(), true
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+
+	"github.com/projectorhq/projector/internal/fieldvalue"
 )
 
 // rawDoc checks and normalises a doc stored as JSON text, decoding only its
@@ -31,7 +33,7 @@ func rawDoc(v *view, raw []byte, vals []string) (doc json.RawMessage, ok bool) {
 			text = string(r)
 		}
 		if isInteger(f) {
-			if c, err := parseValue(f.Type, text); err == nil {
+			if c, err := fieldvalue.Parse(f.Type, text); err == nil {
 				text = c
 			}
 		}
