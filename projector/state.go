@@ -305,27 +305,6 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 	UNION ALL SELECT key, NULL, false, NULL, false, false, true FROM checked WHERE NOT unbased AND data IS NOT NULL AND oversized`
 }
 
-// oversizedSQL is checkIndexed's bound in SQL, of the row data (an
-// expression), values uncompressed (SQL has no compressor to ask): true
-// when a value the state's indexes would hold is too long for them.
-func oversizedSQL(src *projections.Source, data string) string {
-	var conds []string
-	for _, col := range src.Indexed {
-		conds = append(conds, `coalesce(octet_length(`+data+`->>`+quoteLiteral(col)+`), 0) > `+strconv.Itoa(maxIndexedText))
-	}
-	for _, cols := range src.IndexedTogether {
-		sum := make([]string, len(cols))
-		for i, col := range cols {
-			sum[i] = `coalesce(octet_length(` + data + `->>` + quoteLiteral(col) + `), 0)`
-		}
-		conds = append(conds, `(`+strings.Join(sum, " + ")+`) > `+strconv.Itoa(maxGroupEntry))
-	}
-	if len(conds) == 0 {
-		return "false"
-	}
-	return "(" + strings.Join(conds, " OR ") + ")"
-}
-
 // replaces is the position guard of applySQL, debezium.Position.Replaces
 // in SQL: the stored row s gives way to excluded unless excluded is older,
 // and an initial snapshot's read gives way to a streamed change that names
