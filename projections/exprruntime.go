@@ -1,12 +1,14 @@
 package projections
 
 import (
+	"math"
 	"reflect"
 	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/vm/runtime"
 )
 
 // runtimeChecks makes int() of a float beyond an integer's range an
@@ -15,7 +17,7 @@ import (
 // from the checker: the program that runs is compiled with them apart
 // from the one validation checks (see compiler.expr).
 func runtimeChecks() []expr.Option {
-	return append(append(textBuiltins(), boundedBuiltins()...), expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Function(fnNow, nowOf), expr.Patch(runtimeOps{}))
+	return append(append(textBuiltins(), boundedBuiltins()...), expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Function(fnNow, nowOf), expr.Function(fnSlice, sliceOf), expr.Patch(runtimeOps{}))
 }
 
 // fnString is string() of a null: null, as SQL's CAST(NULL AS text), where
@@ -37,7 +39,37 @@ func toString(p ...any) (any, error) {
 // runtimeOps is the compile-time rewrite of runtimeChecks.
 type runtimeOps struct{}
 
+// fnSlice is x[a:b]: of text, by characters, as len() counts them and
+// PostgreSQL's substr does (expr-lang's slices bytes, and cuts a
+// character in two); of an array, expr-lang's.
+const fnSlice = "checked slice"
+
+func sliceOf(p ...any) (any, error) {
+	if s, ok := p[0].(string); ok {
+		r, _ := runtime.Slice([]rune(s), p[1], p[2]).([]rune)
+		return string(r), nil
+	}
+	return runtime.Slice(p[0], p[1], p[2]), nil
+}
+
+// sliceCall is x[a:b] as a call of fnSlice: a bound left out is the
+// start, or past the end (Slice holds bounds to the length).
+func sliceCall(n *ast.SliceNode) *ast.CallNode {
+	from, to := n.From, n.To
+	if from == nil {
+		from = &ast.IntegerNode{Value: 0}
+	}
+	if to == nil {
+		to = &ast.IntegerNode{Value: math.MaxInt32}
+	}
+	return &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnSlice}, Arguments: []ast.Node{n.Node, from, to}}
+}
+
 func (runtimeOps) Visit(node *ast.Node) {
+	if n, ok := (*node).(*ast.SliceNode); ok {
+		ast.Patch(node, sliceCall(n))
+		return
+	}
 	if m, ok := (*node).(*ast.BinaryNode); ok && m.Operator == "matches" {
 		if call := matchesCall(m); call != nil {
 			ast.Patch(node, call)
