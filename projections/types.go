@@ -122,12 +122,12 @@ func ExprValue(t config.Type, v any) any {
 		return v
 	}
 	if t.Array {
-		// The elements of an integer array as integers: 1 in arr and
-		// sum(arr) compute with them, not the state's number text. Other
-		// arrays stay as the state holds them: a numeric's digits or a
-		// date's text would change in an array copied by an expression.
+		// The elements of an integer or a float array as numbers: 1 in
+		// arr and sum(arr) compute with them, not the state's number text.
+		// Other arrays stay as the state holds them: a numeric's digits or
+		// a date's text would change in an array copied by an expression.
 		items, ok := v.([]any)
-		if !ok || family(config.Type{Name: t.Name}) != "integer" {
+		if !ok || family(config.Type{Name: t.Name}) != "integer" && t.Name != "real" && t.Name != "double precision" {
 			return v
 		}
 		elem := t
