@@ -211,11 +211,17 @@ func shrink(r *kgo.Record, limit int) bool {
 func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Record, limit int) error {
 	created, purged := false, false
 	for len(out) > 0 {
-		var again []*kgo.Record
+		var again, alone []*kgo.Record
 		missing, purge := false, false
 		for _, res := range c.cl.ProduceSync(ctx, out...) {
 			switch {
 			case res.Err == nil:
+			case (errors.Is(res.Err, kerr.MessageTooLarge) || errors.Is(res.Err, kerr.RecordListTooLarge)) && len(out) > 1:
+				// Refused with the others of its batch: the topic takes
+				// less than it said (or than Kafka's default, unread), and
+				// this one may fit alone. Each is sent again on its own
+				// before anything is left out of it.
+				alone = append(alone, res.Record)
 			case errors.Is(res.Err, kerr.MessageTooLarge) || errors.Is(res.Err, kerr.RecordListTooLarge):
 				if !shrink(res.Record, limit) {
 					return res.Err // projector's own headers alone are too large
@@ -241,6 +247,11 @@ func (c *Consumer) produceOmittingTooLarge(ctx context.Context, out []*kgo.Recor
 		if missing || purge {
 			c.ensureDeadLetterTopic(ctx)
 			created = created || missing
+		}
+		for _, r := range alone {
+			if err := c.produceOmittingTooLarge(ctx, []*kgo.Record{r}, limit); err != nil {
+				return err
+			}
 		}
 		out = again
 	}
