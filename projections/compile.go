@@ -198,6 +198,7 @@ func (c *compiler) view(name string, v *config.View) *View {
 		}
 	}
 	c.viewID(view, v)
+	c.lossyIDs(view, v)
 	c.sinkTemplates(view, v)
 	c.postgresIndexPaths(view, v)
 	c.redisIndexTypes(view, v)
