@@ -97,7 +97,8 @@ views:
 
 // TestGroupColumnRetyped: a group_by view's column field with a type of
 // its own is held to it, as a row view's is: a value the type cannot hold
-// is null and counted; the group's id stays its raw value.
+// is null and counted. (The group's id field keeps its column's type: one
+// retyping it into fewer values is refused, projections.lossyIDs.)
 func TestGroupColumnRetyped(t *testing.T) {
 	r, regs := typesRig(t, `
 sources:
@@ -107,7 +108,8 @@ views:
     from: o
     group_by: amt
     fields:
-      amt: { column: amt, type: "numeric(3,1)" }
+      amt: amt
+      short: { column: amt, type: "numeric(3,1)" }
       n: { agg: count }
     sinks: { postgres: {} }
 `)
@@ -116,8 +118,8 @@ views:
 		r.rec("o", "c", m("id", 2), nil, m("id", 2, "amt", "123.45"), 0),
 	})
 	r.expect("st", map[string]string{
-		"10.25":  `{"amt": "10.3", "n": 1}`,
-		"123.45": `{"amt": null, "n": 1}`,
+		"10.25":  `{"amt": "10.25", "short": "10.3", "n": 1}`,
+		"123.45": `{"amt": "123.45", "short": null, "n": 1}`,
 	})
 	expectExprErrors(t, regs, 1)
 }
