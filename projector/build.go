@@ -306,14 +306,12 @@ func (b *builder) retyped(f *projections.Field, src *projections.Source, v any) 
 	} else if _, composite := v.(map[string]any); composite || isSlice(v) {
 		// No scalar column takes an object or array: PostgreSQL refuses it.
 		r, ok = v, f.Type.Array || f.Type.Name == "json" || f.Type.Name == "jsonb"
-	} else if t, _ := src.ColumnType(f.Column); t.Name == "numeric" && !t.Array && numericTarget(f.Type) {
+	} else if s, digits := numericDigits(v); digits && numericTarget(f.Type) && numericColumn(src, f.Column) {
 		// A numeric's digits, read as PostgreSQL casts its text: through
 		// a float (ExprValue) 9007199254740993 would become ...992.
-		r, ok = exprResult(f.Type, projections.ExprValue(t, v))
-		if s, digits := numericDigits(v); digits {
-			r, ok = textResult(f.Type, s)
-		}
+		r, ok = textResult(f.Type, s)
 	} else {
+		t, _ := src.ColumnType(f.Column)
 		r, ok = exprResult(f.Type, projections.ExprValue(t, v))
 	}
 	if !ok {
@@ -331,6 +329,12 @@ func numericTarget(t config.Type) bool {
 		return !t.Array
 	}
 	return false
+}
+
+// numericColumn says whether col of src is declared numeric (not an array).
+func numericColumn(src *projections.Source, col string) bool {
+	t, _ := src.ColumnType(col)
+	return t.Name == "numeric" && !t.Array
 }
 
 // numericDigits is the text of a numeric value as the state holds it (a

@@ -92,9 +92,12 @@ func (c *Consumer) deadLetters(ctx context.Context, dead []DeadLetter, refused [
 	// over its limit whole, which would leave out values it takes.
 	for len(out) > 0 {
 		n, size := 1, recordSize(out[0])
-		for n < len(out) && size+recordSize(out[n]) <= limit {
-			size += recordSize(out[n])
-			n++
+		for ; n < len(out); n++ {
+			next := recordSize(out[n])
+			if size+next > limit {
+				break
+			}
+			size += next
 		}
 		if err := c.produceOmittingTooLarge(ctx, out[:n], limit); err != nil {
 			return fmt.Errorf("dead-letter topic %s: %w", c.opts.DeadLetterTopic, err)
