@@ -166,8 +166,9 @@ func (n *avroNode) withHints(hints map[string]*codec) *avroNode {
 // the value of a [null, X] union, to the items of an array declared as
 // one (numeric(10,2)[]), to a plain leaf the hint gives meaning to. A
 // logical type keeps its codec, refined only by what is declared (a
-// time's digits, a variable-scale decimal's scale). n itself is never
-// changed: a schema's nodes are shared.
+// time's digits, a variable-scale decimal's scale), but for a logical
+// string in a column declared text, which keeps its text (see keepsText).
+// n itself is never changed: a schema's nodes are shared.
 func hintedNode(n *avroNode, h *codec) *avroNode {
 	var c *codec
 	switch {
@@ -190,6 +191,8 @@ func hintedNode(n *avroNode, h *codec) *avroNode {
 			}
 		}
 		return &u
+	case keepsText(h, n.c, n.typ == avro.String):
+		c = h
 	case n.c != nil:
 		c = declaredPrecision(h, n.c)
 	case n.typ == avro.Array:
@@ -218,18 +221,18 @@ func hintedNode(n *avroNode, h *codec) *avroNode {
 // hintApplies reports whether a column hint replaces a plain Avro leaf: one
 // that adds meaning (a decimal read as a string or double, ...), a
 // declared smallint or integer narrower than the leaf's int or long, a
-// declared integer type over a float or double, or a declared real over a
-// double, which the column rounds to a float32.
+// declared integer type over a float, a double or decimal text, or a
+// declared real over a double, which the column rounds to a float32.
 func hintApplies(h *codec, leaf *avroNode) bool {
 	switch h.kind {
 	case kInt:
-		if leaf.typ == avro.Double || leaf.typ == avro.Float {
-			return true // the column holds integers: 3.7 is refused (see declaredInt)
+		if leaf.typ == avro.Double || leaf.typ == avro.Float || leaf.typ == avro.String {
+			return true // the column holds integers: 3.7 and "12.50" are refused (see declaredInt)
 		}
 		return h.bits != 0 && (leaf.typ == avro.Long || (leaf.typ == avro.Int && h.bits < 32))
 	case kFloat:
 		return h.bits == 32 && leaf.typ == avro.Double
-	case kNatural, kBool, kString, kStruct:
+	case kNatural, kBool, kString, kText, kStruct:
 		return false
 	}
 	return true
@@ -505,7 +508,7 @@ func convertLeaf(c *codec, v any) (any, error) {
 		return v, nil
 	case float64:
 		if c.kind == kDecimal {
-			d, ok := decimalLiteral([]byte(strconv.FormatFloat(v, 'g', -1, 64)))
+			d, ok := decimalLiteral([]byte(doubleText(v)))
 			if !ok {
 				return nil, bad("decimal %v is out of range", v)
 			}
@@ -540,6 +543,8 @@ func convertLeaf(c *codec, v any) (any, error) {
 			return jsonText([]byte(v))
 		case kEnumSet:
 			return enumSetFromString(v), nil
+		case kInt:
+			return declaredIntText(c, v)
 		case kBytes:
 			b, err := decodeBase64([]byte(v))
 			if err != nil {

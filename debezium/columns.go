@@ -11,8 +11,10 @@ import (
 
 // columnCodec turns a declared SQL column type into the codec that reads the
 // column's schemaless JSON. It returns nil for a type whose natural JSON is
-// already right (text, integers, booleans, user-defined enums, ...): unknown
-// type names are accepted, only a type that cannot be parsed is an error.
+// already right (user-defined enums, inet, ...): unknown type names are
+// accepted, only a type that cannot be parsed is an error. A text column's
+// codec reads natural JSON too, but takes the place of a schema's logical
+// string (see keepsText).
 // unit is nanoseconds per unit of an integer timestamp or time, 0 for the
 // unit Debezium's adaptive mode gives the type (see Options.TimestampUnit).
 func columnCodec(typ string, unit int64) (*codec, error) {
@@ -21,8 +23,8 @@ func columnCodec(typ string, unit int64) (*codec, error) {
 		return nil, err
 	}
 	c, err := baseCodec(base, args, unit)
-	if err != nil || c == nil {
-		return nil, err
+	if err != nil || c == nil || c.kind == kText && dims > 0 {
+		return nil, err // a text[] is read as its schema says, or as natural JSON
 	}
 	for range dims {
 		c = &codec{kind: kArray, elem: c}
@@ -50,11 +52,11 @@ func baseCodec(base string, args []int, unit int64) (*codec, error) {
 	case "money":
 		return &codec{kind: kDecimal, text: true, scale: 2, scaleKnown: true}, nil
 	case "smallint", "int2", "smallserial", "serial2":
-		return &codec{kind: kInt, bits: 16}, nil
+		return &codec{kind: kInt, bits: 16, text: true}, nil
 	case "integer", "int", "int4", "serial", "serial4":
-		return &codec{kind: kInt, bits: 32}, nil
+		return &codec{kind: kInt, bits: 32, text: true}, nil
 	case "bigint", "int8", "bigserial", "serial8", "oid":
-		return &codec{kind: kInt}, nil
+		return &codec{kind: kInt, text: true}, nil
 	case "real", "float4":
 		return &codec{kind: kFloat, bits: 32}, nil
 	case "double precision", "float8", "float":
@@ -75,6 +77,8 @@ func baseCodec(base string, args []int, unit int64) (*codec, error) {
 		return &codec{kind: kInterval}, nil
 	case "json", "jsonb":
 		return &codec{kind: kJSON}, nil
+	case "text", "varchar", "character varying", "char", "character", "bpchar", "citext":
+		return &codec{kind: kText}, nil
 	case "uuid":
 		return &codec{kind: kUUID}, nil
 	case "bytea":
@@ -213,4 +217,13 @@ func parseSQLType(typ string) (base string, args []int, dims int, err error) {
 		return "", nil, 0, fmt.Errorf("type %q: %w", typ, errEmptyType)
 	}
 	return base, args, dims, nil
+}
+
+// keepsText reports whether h, a column declared text, takes the place of
+// fc, the codec a schema gives a string field (a Json, a ZonedTime, a
+// Uuid): the column holds Debezium's text as written, as it reads without
+// a schema, not the document or the normalised time the logical type
+// would make of it, so the same row reads the same whatever the converter.
+func keepsText(h, fc *codec, stringField bool) bool {
+	return h.kind == kText && stringField && fc != nil && fc.kind != kString
 }

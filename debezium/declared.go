@@ -3,6 +3,8 @@ package debezium
 import (
 	"bytes"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -58,6 +60,40 @@ func declaredInt(c *codec, v any) (any, error) {
 		}
 	}
 	return nil, bad("expected an integer, found %v", v)
+}
+
+// declaredIntText holds decimal text (decimal.handling.mode=string's
+// "12.00") to the integer type c declares, as declaredInt holds a Connect
+// Decimal: any other text is no integer either.
+func declaredIntText[T ~string | ~[]byte](c *codec, s T) (any, error) {
+	d, ok := decimalLiteral([]byte(s))
+	if !ok {
+		return nil, bad("expected an integer, found string %s", brief(s))
+	}
+	return declaredInt(c, d)
+}
+
+// doubleText is a double as Java's Double.toString writes it, and so
+// JsonConverter (Jackson) and MongoDB's relaxed Extended JSON: the
+// shortest digits that read back as it, at least one after the point
+// ("12.0"), and below 10^-3 or from 10^7 on in scientific notation
+// ("1.0E-7"). A double read from Avro or BSON becomes the decimal that
+// text is, with its scale (12.0, 0.00000010), so that a column declared
+// plain numeric holds what it holds from JSON, as PostgreSQL reads it.
+func doubleText(f float64) string {
+	if a := math.Abs(f); a == 0 || a >= 1e-3 && a < 1e7 {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e") // "1e-07"
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	n, _ := strconv.Atoi(exp)
+	return mant + "E" + strconv.Itoa(n)
 }
 
 // heldDecimal is d, read at its schema's scale, held to the column to

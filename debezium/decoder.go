@@ -69,12 +69,14 @@ type Options struct {
 	// They tell what schemaless JSON cannot: a precise decimal's scale, that
 	// an integer is a date or a timestamp, that a string holds JSON or a
 	// UUID. With a schema they refine only fields the schema leaves plain
-	// (decimal.handling.mode=string or double, a json column read as text).
+	// (decimal.handling.mode=string or double, a json column read as text),
+	// but a column declared text keeps the text of a logical string (a
+	// Json, a ZonedTime) as written, as it reads without a schema.
 	// A decimal column's string is read as decimal text when it is one
 	// ("12.50", mode string) and as base64 otherwise (mode precise), so a
 	// base64 value made only of digits is ambiguous without a schema.
-	// Unknown type names (text-like and user-defined types) are accepted
-	// and leave the JSON value as it is.
+	// Unknown type names (inet, user-defined types, ...) are accepted and
+	// leave the JSON value as it is.
 	Columns map[string]string
 	// TimestampUnit is the unit of a schemaless integer timestamp or time
 	// column: "ms", "us" or "ns". By default it is the unit Debezium's

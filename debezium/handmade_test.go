@@ -279,7 +279,7 @@ func TestMalformed(t *testing.T) {
 		{"source lsn string", "", `{"op":"c","after":{},"source":{"lsn":"12"}}`, Options{}, "payload.source.lsn"},
 		{"bad decimal scale", "", decimalBadScale, Options{}, "payload.after.price"},
 		{"bad base64", "", `{"op":"c","after":{"price":"%%%"}}`, Options{Columns: map[string]string{"price": "numeric(10,2)"}}, "payload.after.price"},
-		{"wrong type int", "", `{"op":"c","after":{"n":"1"}}`, Options{Columns: map[string]string{"n": "bigint"}}, "payload.after.n"},
+		{"wrong type int", "", `{"op":"c","after":{"n":"one"}}`, Options{Columns: map[string]string{"n": "bigint"}}, "payload.after.n"},
 		{"fraction in int", "", `{"op":"c","after":{"n":1.5}}`, Options{Columns: map[string]string{"n": "bigint"}}, "payload.after.n"},
 		{"int overflow", "", `{"op":"c","after":{"n":9223372036854775808}}`, Options{Columns: map[string]string{"n": "bigint"}}, "payload.after.n"},
 		{"bad uuid", "", `{"op":"c","after":{"u":"nope"}}`, Options{Columns: map[string]string{"u": "uuid"}}, "payload.after.u"},

@@ -74,7 +74,8 @@ func TestMongoUnwrappedSchemaHints(t *testing.T) {
 		{"strings in a date[]", `{"field":"ds","type":"array","optional":true,"items":{"type":"string"}}`, `"ds":["2024-01-02"]`, `{"_id":"a","ds":["2024-01-02"]}`},
 		{"$dates in a date[]", `{"field":"ds","type":"array","optional":true,"items":{"type":"int64","name":"` + timestamp + `"}}`, `"ds":[1704153600000]`, `{"_id":"a","ds":["2024-01-02"]}`},
 		{"string in a uuid", field("u", "string", ""), `"u":"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"`, `{"_id":"a","u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}`},
-		{"string in a bigint", field("big", "string", ""), `"big":"12"`, ""},
+		{"text in a bigint", field("big", "string", ""), `"big":"twelve"`, ""},
+		{"decimal text in a bigint", field("big", "string", ""), `"big":"12"`, `{"_id":"a","big":12}`},
 		{"integer in a boolean", field("b", "int32", ""), `"b":1`, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package debezium
 
 import (
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -123,6 +122,9 @@ func hinted(c *codec, v any) (any, error) {
 	}
 	switch c.kind {
 	case kInt:
+		if s, ok := v.(string); ok {
+			return declaredIntText(c, s)
+		}
 		n, ok := hintedInt(v)
 		if !ok {
 			return nil, bad("expected an integer, found %s", typeName(v))
@@ -161,7 +163,7 @@ func hinted(c *codec, v any) (any, error) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				break
 			}
-			d, ok = decimalLiteral([]byte(strconv.FormatFloat(v, 'g', -1, 64)))
+			d, ok = decimalLiteral([]byte(doubleText(v)))
 		case string:
 			if s, nf := nonFiniteDecimal([]byte(v)); nf {
 				return declaredNonFinite(c, s)

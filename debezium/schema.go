@@ -15,6 +15,7 @@ const (
 	kFloat                      // float32, float64: float64
 	kBool                       // boolean
 	kString                     // string, Enum, Xml, Interval, ...
+	kText                       // a column declared text: Debezium's text as written, else natural
 	kBytes                      // bytes: base64 in JSON → []byte
 	kDecimal                    // precise decimal with a fixed scale
 	kVarDecimal                 // io.debezium.data.VariableScaleDecimal {scale, value}
@@ -49,7 +50,10 @@ type codec struct {
 	// kZonedTime value is rounded to: a second for a declared time(0) or
 	// timestamp(0); 0 is PostgreSQL's default precision, a microsecond.
 	step int64
-	text bool   // kDecimal: a string may be a decimal literal (string mode)
+	// text: a string may be a decimal literal (decimal.handling.mode
+	// string), for a kDecimal, or a kInt of a declared column, which
+	// also reads a VariableScaleDecimal (see dec.decimalInt).
+	text bool
 	bad  string // a schema problem, reported at the path of the value
 	// scaleKnown is false for a bare numeric column hint: base64 cannot be
 	// decoded without a scale.
@@ -342,7 +346,7 @@ func compileRow(n *schemaNode, hints map[string]*codec) *codec {
 	for _, f := range n.fields {
 		fc := compileNode(f)
 		if h := hints[f.field]; h != nil {
-			if refines(h, fc, f) || narrows(h, fc, f) {
+			if refines(h, fc, f) || narrows(h, fc, f) || keepsText(h, fc, f.typ == "string") {
 				fc = h
 			} else if p := declaredPrecision(h, fc); p != nil {
 				fc = p
@@ -361,7 +365,7 @@ func refines(h, fc *codec, f *schemaNode) bool {
 		return false
 	}
 	switch h.kind {
-	case kNatural, kInt, kFloat, kBool, kString:
+	case kNatural, kInt, kFloat, kBool, kString, kText:
 		return false
 	}
 	if fc == nil {
@@ -392,9 +396,10 @@ func logicalItems(f *schemaNode) bool {
 }
 
 // narrows reports whether a declared integer type is narrower than the
-// schema's plain integer (integer over an int64 field) or its double, or a
-// declared real than its double: the view's column has the declared type,
-// so a value beyond it must be caught, or rounded, here.
+// schema's plain integer (integer over an int64 field) or its double or
+// string (decimal.handling.mode=double or string), or a declared real than
+// its double: the view's column has the declared type, so a value beyond
+// it must be caught, or rounded, here.
 func narrows(h, fc *codec, f *schemaNode) bool {
 	if h.kind == kFloat && h.bits == 32 && fc != nil && fc.kind == kFloat && fc.bits != 32 {
 		return true
@@ -406,8 +411,8 @@ func narrows(h, fc *codec, f *schemaNode) bool {
 		return false // MicroDuration and the like are not the column's integer
 	}
 	switch fc.kind {
-	case kFloat:
-		return true // a double in an integer column: read as its integer literal, 3.7 refused
+	case kFloat, kString:
+		return true // a double or decimal text in an integer column: 12.00 reads 12, 3.7 is refused
 	case kInt:
 		return h.bits != 0 && (fc.bits == 0 || h.bits < fc.bits)
 	}

@@ -65,6 +65,9 @@ func (d *dec) value(c *codec, depth int) (any, error) {
 	}
 	switch c.kind {
 	case kInt:
+		if c.text && (tok == '"' || tok == '{') {
+			return d.decimalInt(c, tok)
+		}
 		if tok != '-' && (tok < '0' || tok > '9') {
 			return nil, d.unexpected("an integer", tok)
 		}
@@ -147,6 +150,26 @@ func (d *dec) value(c *codec, depth int) (any, error) {
 		return d.mapValue(c.elem, tok, depth)
 	}
 	return d.natural(depth)
+}
+
+// decimalInt reads a numeric's value in an integer column (a numeric
+// column declared bigint) in the forms other than a number: its text
+// (decimal.handling.mode=string) or a VariableScaleDecimal {scale, value},
+// which carries its own scale. Either is held to the column as a Connect
+// Decimal is (see declaredInt): "12.00" reads 12, "12.50" is malformed.
+func (d *dec) decimalInt(c *codec, tok byte) (any, error) {
+	if tok == '{' {
+		v, err := d.varDecimal()
+		if err != nil {
+			return nil, err
+		}
+		return declaredInt(c, v)
+	}
+	b, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	return declaredIntText(c, b)
 }
 
 func (d *dec) unexpected(want string, tok byte) error {
