@@ -327,6 +327,7 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 		for _, c := range superseded {
 			n.stale += c
 		}
+		var changed []applied // every round's rows, collected once below
 		for _, round := range rounds(changes) {
 			rows, err := tx.apply(ctx, src, round, shape)
 			if err != nil {
@@ -345,9 +346,16 @@ func (e *Engine) applyChanges(ctx context.Context, tx stateTx, perSource map[*pr
 			}
 			seen.applied(src, rows, shape.New == nil)
 			ops.note(e, src, rows)
-			if err := e.collect(ctx, tx, src, rows, aff, seen, spilled); err != nil {
-				return nil, nil, err
-			}
+			changed = append(changed, rows...)
+		}
+		// The docs are found once all rounds are applied, from every
+		// round's old and new values (a key's before the batch, after it
+		// and those it passed through, as when each round was collected):
+		// ten merges of a hot user in a batch climb its fan-out, and spill
+		// it, once, where a spill per round had every spilled doc
+		// computed and written ten times.
+		if err := e.collect(ctx, tx, src, changed, aff, seen, spilled); err != nil {
+			return nil, nil, err
 		}
 	}
 	return aff, dead, nil

@@ -8,11 +8,13 @@ import "github.com/projectorhq/projector/debezium"
 // affected documents are found from the stored row before the batch and the
 // final one (an item that moved 1→2→3 within a batch leaves order 1 and
 // joins order 3; order 2 never showed it). A merge (TOAST) or patch applies
-// on top of what came before, so it is kept with it. A change older than
-// one already seen for its key is dropped: the position guard would skip it.
-// older counts those, and superseded, by key, the changes a later one made
-// moot: they count as that one does, applied if it is, stale if the stored
-// row was newer than both (as two batches would have counted them).
+// on top of what came before, so it is kept with it (one round each; the
+// docs they affect are found once, after the last: see applyChanges). A
+// change older than one already seen for its key is dropped: the position
+// guard would skip it. older counts those, and superseded, by key, the
+// changes a later one made moot: they count as that one does, applied if it
+// is, stale if the stored row was newer than both (as two batches would
+// have counted them).
 func fold(changes []rowChange) (out []rowChange, older int, superseded map[string]int) {
 	type run struct {
 		idx []int
