@@ -131,9 +131,10 @@ func (e *Engine) keepRefreshing(ctx context.Context, v *projections.View, one *s
 	// minute): a refresh starts at most that late.
 	t := time.NewTicker(min(max(v.Refresh/10, time.Second), time.Minute))
 	defer t.Stop()
+	var unclaimed error // why the last claim failed; nil if it worked
 	for {
 		one.Lock()
-		_ = e.refreshIfDue(ctx, v) // logged there; retried when due again
+		unclaimed = e.tryRefresh(ctx, v, unclaimed)
 		one.Unlock()
 		select {
 		case <-ctx.Done():
@@ -141,6 +142,32 @@ func (e *Engine) keepRefreshing(ctx context.Context, v *projections.View, one *s
 		case <-t.C:
 		}
 	}
+}
+
+// errRefreshUnclaimed: a refresh could not be claimed (its state in
+// PostgreSQL could not be read or written), so it did not run.
+var errRefreshUnclaimed = errors.New("could not claim the refresh")
+
+// tryRefresh runs the view's refresh if it is due (a refresh that fails is
+// logged by refreshIfDue, and tried again when due again) and returns why
+// it could not be claimed, nil if it could. A claim failing is logged when
+// it starts to (was, the last claim's failure, is nil) and when it works
+// again, as the store probes log a store down and back: PostgreSQL down
+// under `refresh: 1s` would warn every second otherwise.
+func (e *Engine) tryRefresh(ctx context.Context, v *projections.View, was error) error {
+	err := e.refreshIfDue(ctx, v)
+	if !errors.Is(err, errRefreshUnclaimed) {
+		err = nil
+	}
+	switch {
+	case ctx.Err() != nil:
+		return was // stopping: a claim cut short says nothing of PostgreSQL
+	case err != nil && was == nil:
+		e.log.Warn("a view's refresh does not run until it can be claimed; trying again", "view", v.Name, "err", err)
+	case err == nil && was != nil:
+		e.log.Info("a view's refresh can be claimed again", "view", v.Name)
+	}
+	return err
 }
 
 // listing names the listing a view's refresh cursor points into (see
@@ -157,8 +184,11 @@ const refreshHold = time.Minute
 func (e *Engine) refreshIfDue(ctx context.Context, v *projections.View) error {
 	holder := rand.Text()
 	due, from, err := e.state.claimRefresh(ctx, v.Name, listing(v), holder, v.Refresh, e.refreshHold)
-	if err != nil || !due {
-		return err
+	if err != nil {
+		return fmt.Errorf("%w: %w", errRefreshUnclaimed, err) // logged by tryRefresh, once for a run of failures
+	}
+	if !due {
+		return nil
 	}
 	start := time.Now()
 	held, lost := context.WithCancelCause(ctx)
