@@ -13,6 +13,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm/runtime"
+	"github.com/shopspring/decimal"
 )
 
 // The builtins whose cost expr's memory budget does not see, rewritten to
@@ -160,7 +161,7 @@ func uniqItems(p ...any) (any, error) {
 }
 
 // uniqEqual is ==, for uniq (a variable: a test counts its calls).
-var uniqEqual = runtime.Equal
+var uniqEqual = equal
 
 // coarseKey writes a key of v that values == finds equal share: numbers
 // by their float64, map entries in key order; two values with one key may
@@ -224,9 +225,10 @@ func coarseKey(b *strings.Builder, v reflect.Value) {
 func uniqKey(x any) (key any, ok bool) {
 	type number struct {
 		i     int64
-		f     float64
 		whole bool
 	}
+	// A number that is not whole, by its shortest decimal digits.
+	type digits string
 	switch x := x.(type) {
 	case nil:
 		return nil, true
@@ -236,12 +238,19 @@ func uniqKey(x any) (key any, ok bool) {
 		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
 			return number{i: int64(x), whole: true}, true
 		}
-		if x != x {
+		if x != x || math.IsInf(x, 0) {
 			return nil, false // NaN equals nothing, itself included
 		}
-		return number{f: x}, true
+		return digits(decimal.NewFromFloat(x).String()), true // as == reads it beside a decimal
 	case float32:
 		return uniqKey(float64(x))
+	case decimal.Decimal:
+		// As an equal integer or float's (1.50, 1.5 and 1.5 as a float
+		// are one item): its digits without trailing zeros.
+		if x.Equal(x.Truncate(0)) && x.BigInt().IsInt64() {
+			return number{i: x.IntPart(), whole: true}, true
+		}
+		return digits(x.String()), true
 	}
 	rv := reflect.ValueOf(x)
 	switch rv.Kind() {

@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/vm/runtime"
+	"github.com/shopspring/decimal"
 )
 
 // ErrIntegerOverflow is an expression's integer +, -, * or negation whose
@@ -37,8 +38,8 @@ const (
 func checkedIntegers() []expr.Option {
 	return []expr.Option{
 		expr.Function(fnAdd, add),
-		expr.Function(fnSub, binary(subInt64, runtime.Subtract)),
-		expr.Function(fnMul, binary(mulInt64, runtime.Multiply)),
+		expr.Function(fnSub, binary(subInt64, decimalOp(subDecimal, runtime.Subtract))),
+		expr.Function(fnMul, binary(mulInt64, decimalOp(mulDecimal, runtime.Multiply))),
 		expr.Function(fnNeg, negate),
 		expr.Function(fnSum, sum),
 		expr.Function(fnAbs, abs),
@@ -108,7 +109,8 @@ func (integerOps) Visit(node *ast.Node) {
 }
 
 // sum is expr's sum with integer overflow checked: exact while every value
-// is an integer, expr's own addition (floats) from the first that is not.
+// is an integer, then exact over decimals (addDecimals), else expr's own
+// addition (floats).
 func sum(p ...any) (any, error) {
 	v := reflect.ValueOf(p[0])
 	if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
@@ -129,7 +131,11 @@ func sum(p ...any) (any, error) {
 			continue
 		}
 		exact = false
-		total = runtime.Add(total, x)
+		r, err := addDecimals(total, x)
+		if err != nil {
+			return nil, err
+		}
+		total = r
 	}
 	return total, nil
 }
@@ -137,6 +143,9 @@ func sum(p ...any) (any, error) {
 // abs is expr's abs with the smallest integer, whose absolute value does
 // not fit, an overflow.
 func abs(p ...any) (any, error) {
+	if d, ok := p[0].(decimal.Decimal); ok {
+		return d.Abs(), nil
+	}
 	a, ok := toInt64(p[0])
 	switch {
 	case !ok:
@@ -154,6 +163,13 @@ func abs(p ...any) (any, error) {
 func toInt(p ...any) (any, error) {
 	var f float64
 	switch x := p[0].(type) {
+	case decimal.Decimal:
+		// Truncated, as of a float; an integer part beyond 64 bits overflows.
+		i := x.Truncate(0)
+		if !i.BigInt().IsInt64() {
+			return nil, ErrIntegerOverflow
+		}
+		return int(i.IntPart()), nil
 	case float64:
 		f = x
 	case float32:
@@ -195,16 +211,21 @@ func add(p ...any) (any, error) {
 			}
 		}
 	}
-	return binary(addInt64, runtime.Add)(p[0], p[1])
+	return binary(addInt64, addDecimals)(p[0], p[1])
 }
 
-// binary is a checked operator: exact on two integers, else expr's own op.
-func binary(checked func(a, b int64) (int64, bool), fallback func(a, b any) any) func(...any) (any, error) {
+// addDecimals is + on operands that are not both integers: exact when
+// either is a decimal, else expr's own.
+var addDecimals = decimalOp(addDecimal, runtime.Add)
+
+// binary is a checked operator: exact on two integers, else fallback (on
+// decimals exact too, else expr's own op: decimalOp).
+func binary(checked func(a, b int64) (int64, bool), fallback func(...any) (any, error)) func(...any) (any, error) {
 	return func(p ...any) (any, error) {
 		a, okA := toInt64(p[0])
 		b, okB := toInt64(p[1])
 		if !okA || !okB {
-			return fallback(p[0], p[1]), nil
+			return fallback(p[0], p[1])
 		}
 		r, ok := checked(a, b)
 		if !ok {
@@ -215,6 +236,9 @@ func binary(checked func(a, b int64) (int64, bool), fallback func(a, b any) any)
 }
 
 func negate(p ...any) (any, error) {
+	if d, ok := p[0].(decimal.Decimal); ok {
+		return d.Neg(), nil
+	}
 	a, ok := toInt64(p[0])
 	if !ok {
 		return runtime.Negate(p[0]), nil

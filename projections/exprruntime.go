@@ -9,15 +9,19 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/vm/runtime"
+	"github.com/shopspring/decimal"
 )
 
 // runtimeChecks makes int() of a float beyond an integer's range an
-// overflow (toInt), and the builtins that build text count it against the
-// budget before they build it (textCall). Their calls hide their operands
+// overflow (toInt), numerics compute exactly (decimalOps), and the
+// builtins that build text count it against the budget before they build
+// it (textCall). Their calls hide their operands
 // from the checker: the program that runs is compiled with them apart
 // from the one validation checks (see compiler.expr).
 func runtimeChecks() []expr.Option {
-	return append(append(textBuiltins(), boundedBuiltins()...), expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Function(fnNow, nowOf), expr.Function(fnSlice, sliceOf), expr.Patch(runtimeOps{}))
+	opts := append(append(decimalOptions(), textBuiltins()...), boundedBuiltins()...)
+	return append(opts, expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Function(fnNow, nowOf),
+		expr.Function(fnSlice, sliceOf), expr.Patch(runtimeOps{}), expr.Patch(decimalOps{}))
 }
 
 // fnString is string() of a null: null, as SQL's CAST(NULL AS text), where
@@ -32,8 +36,10 @@ func toString(p ...any) (any, error) {
 		return nil, nil
 	case time.Time:
 		return x.UTC().Format(time.RFC3339Nano), nil
+	case decimal.Decimal:
+		return DecimalText(x), nil // as PostgreSQL's numeric::text: 1.50
 	}
-	return builtin.String(p[0]), nil
+	return builtin.String(plain(p[0])), nil
 }
 
 // runtimeOps is the compile-time rewrite of runtimeChecks.

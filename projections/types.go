@@ -110,24 +110,29 @@ func Sample(t config.Type) any {
 }
 
 // ExprValue converts a JSON-natural value of a column of type t (as the
-// state stores it) to what an expression sees: int64 for integers, float64
-// for other numbers (expressions compute in float64; a column copied
-// unchanged keeps its exact digits), time.Time for timestamps and dates,
+// state stores it) to what an expression sees: int64 for integers, a
+// decimal.Decimal for a numeric (computed exactly), float64 for other
+// numbers, time.Time for timestamps and dates,
 // a string for text (whatever the column it was copied from held).
 // A number of a column whose type is not declared becomes int64 when it is
-// integral and float64 otherwise: expressions cannot compute with the
+// integral and a decimal otherwise: expressions cannot compute with the
 // json.Number the state decodes it as.
 func ExprValue(t config.Type, v any) any {
 	if v == nil {
 		return v
 	}
 	if t.Array {
-		// The elements of an integer or a float array as numbers: 1 in
-		// arr and sum(arr) compute with them, not the state's number text.
-		// Other arrays stay as the state holds them: a numeric's digits or
-		// a date's text would change in an array copied by an expression.
+		// The elements of a number or time array as their scalars are:
+		// 1.5 in prices, sum(prices) and deadlines[0] < now() compute
+		// with them, not with the state's text. Other arrays (text, uuid,
+		// json, ...) are as the state holds them.
 		items, ok := v.([]any)
-		if !ok || family(config.Type{Name: t.Name}) != "integer" && t.Name != "real" && t.Name != "double precision" {
+		switch family(config.Type{Name: t.Name}) {
+		case "integer", "number", "timestamp", "date":
+		default:
+			ok = false
+		}
+		if !ok {
 			return v
 		}
 		elem := t
@@ -156,6 +161,12 @@ func ExprValue(t config.Type, v any) any {
 			}
 		}
 	case "number":
+		if t.Name == "numeric" {
+			// Exact, as PostgreSQL computes a numeric (see exprdecimal.go).
+			if d, ok := numericValue(v); ok {
+				return d
+			}
+		}
 		switch n := v.(type) {
 		case json.Number:
 			f, _ := n.Float64()
@@ -194,8 +205,24 @@ func ExprValue(t config.Type, v any) any {
 	return v
 }
 
+// numericValue is a numeric's finite value as the state holds it (a JSON
+// number, or its text); NaN and the infinities stay floats (below).
+func numericValue(v any) (decimal.Decimal, bool) {
+	var s string
+	switch n := v.(type) {
+	case json.Number:
+		s = n.String()
+	case string:
+		s = n
+	default:
+		return decimal.Decimal{}, false
+	}
+	d, err := decimal.NewFromString(s)
+	return d, err == nil
+}
+
 // natural converts the JSON numbers in v, at any depth, to what an
-// expression computes with: int64 when integral, else float64. Objects and
+// expression computes with: int64 when integral, else a decimal.Decimal. Objects and
 // arrays holding numbers are copied, not changed.
 func natural(v any) any {
 	switch x := v.(type) {
@@ -203,8 +230,9 @@ func natural(v any) any {
 		if i, err := x.Int64(); err == nil {
 			return i
 		}
-		if f, err := x.Float64(); err == nil {
-			return f
+		// Exact, as PostgreSQL's jsonb numbers are numerics.
+		if d, err := decimal.NewFromString(x.String()); err == nil {
+			return d
 		}
 	case map[string]any:
 		out := make(map[string]any, len(x))

@@ -162,7 +162,7 @@ func (a *aggAcc) sumOrAvg(fn projections.AggFunc, t config.Type) (any, bool) {
 	}
 	sum := a.Sum
 	if fn == projections.AggAvg {
-		sum = average(sum, a.N, scale)
+		sum = projections.Divide(sum, decimal.NewFromInt(int64(a.N)), scale) // PostgreSQL's avg
 	}
 	if bits := floatBits(t); bits != 0 {
 		return floatNumber(sum, bits)
@@ -199,38 +199,6 @@ func floatNumber(d decimal.Decimal, bits int) (any, bool) {
 		return nil, false
 	}
 	return json.Number(strconv.FormatFloat(f, 'f', -1, bits)), true
-}
-
-// average is sum/n as PostgreSQL's numeric division gives it
-// (select_div_scale): at least 16 significant digits, counted in its
-// base-10,000 digits (so often 17 to 20: 5/3 is 1.6666666666666667), and
-// at least scale decimals, rounded half away from zero.
-func average(sum decimal.Decimal, n int, scale int32) decimal.Decimal {
-	count := decimal.NewFromInt(int64(n))
-	w1, f1 := numericWeight(sum)
-	w2, f2 := numericWeight(count)
-	qweight := w1 - w2
-	if f1 <= f2 {
-		qweight--
-	}
-	rscale := min(max(int32(16-4*qweight), scale, 0), 1000)
-	return sum.DivRound(count, rscale)
-}
-
-// numericWeight is d's weight and first digit as PostgreSQL's numeric
-// holds it, in base 10,000: 1234.5 is 1234 at weight 0, 12345 is 1 at
-// weight 1, 0.0005 is 5 at weight -1. Zero is 0 at weight 0.
-func numericWeight(d decimal.Decimal) (weight int, first int64) {
-	if d.IsZero() {
-		return 0, 0
-	}
-	a := d.Abs()
-	lead := int(a.Exponent()) + len(a.Coefficient().String()) - 1 // the leading digit's power of 10
-	weight = lead / 4
-	if lead < 0 && lead%4 != 0 {
-		weight-- // floor
-	}
-	return weight, a.Shift(int32(-4 * weight)).IntPart()
 }
 
 var errNotFinite = errors.New("not a finite number")

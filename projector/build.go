@@ -391,10 +391,19 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 	if x == nil {
 		return nil, true
 	}
-	env := make(map[string]any, len(row)+len(prior))
-	for col, v := range row {
-		t, _ := src.ColumnType(col)
-		env[col] = projections.ExprValue(t, v)
+	names, all := x.Reads()
+	env := make(map[string]any, len(names)+1)
+	if all {
+		for col, v := range row {
+			env[col] = exprColumn(src, col, v)
+		}
+	} else {
+		// Only what it reads: a numeric column is parsed to a decimal.
+		for _, col := range names {
+			if v, ok := row[col]; ok {
+				env[col] = exprColumn(src, col, v)
+			}
+		}
 	}
 	for col := range src.Columns {
 		if _, ok := env[col]; !ok {
@@ -402,15 +411,15 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 		}
 	}
 	for _, f := range prior {
-		switch {
-		case f.Join == nil || f.Column != "":
+		if !all && !slices.Contains(names, f.Name) {
+			continue
+		}
+		if f.Join == nil || f.Column != "" {
 			env[f.Name] = projections.ExprValue(f.Type, out[f.Name])
-		case reads(x, f.Name):
+		} else {
 			// A joined object or the items of a one-to-many join, field
 			// by field, on a copy: the value itself goes to the sinks.
 			env[f.Name] = projections.FieldValue(f, out[f.Name])
-		default:
-			env[f.Name] = out[f.Name] // unread: not worth walking every item
 		}
 	}
 	if b.e.clock != nil {
@@ -433,10 +442,10 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 	return v, true
 }
 
-// reads reports whether x may read the name.
-func reads(x *projections.Expr, name string) bool {
-	names, all := x.Reads()
-	return all || slices.Contains(names, name)
+// exprColumn is a row's column value as expressions see it.
+func exprColumn(src *projections.Source, col string, v any) any {
+	t, _ := src.ColumnType(col)
+	return projections.ExprValue(t, v)
 }
 
 // readsNull reports whether a name x reads is null in env.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/debezium"
+	"github.com/projectorhq/projector/projections"
 )
 
 // exprResult turns an expression's result into the value of a field of
@@ -49,6 +50,8 @@ func exprResult(t config.Type, v any) (any, bool) {
 			return numericResult(t, decimal.NewFromFloat(r), s)
 		}
 		return floatResult(t, r)
+	case decimal.Decimal:
+		return decimalResult(t, r)
 	case int:
 		return integerResult(t, v, int64(r))
 	case int64:
@@ -89,6 +92,37 @@ func exprResult(t config.Type, v any) (any, bool) {
 		return integerResult(t, n, n)
 	}
 	return v, true
+}
+
+// decimalResult is a numeric an expression computed (exactly) as a column
+// of type t holds it: a numeric(p,s) rounded to s decimals half away from
+// zero, an integer only when whole, a float the nearest, text its digits
+// with its scale (1.50), as PostgreSQL casts a numeric.
+func decimalResult(t config.Type, d decimal.Decimal) (any, bool) {
+	digits := projections.DecimalText(d)
+	switch {
+	case !takesNumber(t):
+		return numberAsText(t, digits)
+	case isInteger(t):
+		if !d.Equal(d.Truncate(0)) || !d.BigInt().IsInt64() {
+			return nil, false
+		}
+		n := d.IntPart()
+		return integerResult(t, n, n)
+	case t.Name == "real" || t.Name == "double precision":
+		f, _ := d.Float64()
+		if math.IsInf(f, 0) {
+			return nil, false
+		}
+		return floatResult(t, f)
+	}
+	if s, ok := declaredScale(t); ok {
+		return numericResult(t, d, s)
+	}
+	if t.Name == "numeric" {
+		return digits, true // its text, as a numeric column's value is (numberText)
+	}
+	return json.Number(digits), true
 }
 
 // takesNumber reports whether a column of type t holds a number result as
@@ -404,6 +438,8 @@ func cleanValue(v any) (out any, changed bool) {
 		// As floatResult writes a scalar's: no -0, and plain digits (as
 		// PostgreSQL's jsonb gives them back), not 1e+21 or 1e-7.
 		return json.Number(strconv.FormatFloat(x+0, 'f', -1, 64)), true
+	case decimal.Decimal:
+		return json.Number(projections.DecimalText(x)), true
 	case []string:
 		var c []string
 		for i, e := range x {

@@ -1,0 +1,128 @@
+package projections
+
+import (
+	"reflect"
+
+	"github.com/expr-lang/expr/ast"
+)
+
+// decimalOps is the compile-time rewrite of decimalOptions: the operators
+// and builtins that may meet a decimal (an operand the checker types as a
+// float, or cannot type) become calls of functions that compute with it
+// exactly. checkedIntegers has rewritten +, - and * of operands that may
+// be integers already; their checking functions take decimals too.
+type decimalOps struct{}
+
+var decimalBinary = map[string]string{
+	"+": fnAdd, "-": fnSub, "*": fnMul, "/": fnDecDiv, "%": fnDecMod, "**": fnDecPow, "^": fnDecPow,
+	"<": fnDecLess, ">": fnDecMore, "<=": fnDecLE, ">=": fnDecME, "==": fnDecEq, "!=": fnDecNe,
+}
+
+// decimalBuiltins are the builtins whose calls go to a decimal-aware
+// function of the same arguments.
+var decimalBuiltins = map[string]string{
+	"abs": fnAbs, "round": fnDecRound, "ceil": fnDecCeil, "floor": fnDecFloor,
+	"max": fnDecMax, "min": fnDecMin, "mean": fnDecMean, "median": fnDecMed,
+	"float": fnDecFloat, "toJSON": fnDecJSON,
+}
+
+func (decimalOps) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.BinaryNode:
+		fn, ok := decimalBinary[n.Operator]
+		switch {
+		case isText(n.Left.Type()) || isText(n.Right.Type()):
+			return // text (added within its budget by checkedIntegers) or compared
+		case n.Operator == "in" && (mayBeDecimal(n.Left.Type()) || mayHoldDecimals(n.Right.Type()) && !isRange(n.Right)):
+			fn, ok = fnDecIn, true
+		case !ok || !mayBeDecimal(n.Left.Type()) && !mayBeDecimal(n.Right.Type()):
+			return
+		}
+		patchCall(node, fn, n.Type(), n.Left, n.Right)
+	case *ast.UnaryNode:
+		if _, literal := n.Node.(*ast.FloatNode); n.Operator == "-" && !literal && mayBeDecimal(n.Node.Type()) {
+			patchCall(node, fnNeg, n.Type(), n.Node)
+		}
+	case *ast.BuiltinNode:
+		decimalBuiltin(node, n)
+	}
+}
+
+func decimalBuiltin(node *ast.Node, n *ast.BuiltinNode) {
+	if fn, ok := decimalBuiltins[n.Name]; ok && !hasPredicate(n) {
+		patchCall(node, fn, n.Type(), n.Arguments...)
+		return
+	}
+	switch n.Name {
+	case "sum":
+		values := n.Arguments[0]
+		if len(n.Arguments) == 2 { // sum(items, #.price): the sum of the mapped values
+			values = &ast.BuiltinNode{Name: "map", Arguments: n.Arguments}
+		}
+		patchCall(node, fnSum, n.Type(), values)
+	case "sortBy", "groupBy":
+		// Their keys order and group as expr-lang's: decimals as floats.
+		if len(n.Arguments) >= 2 {
+			if p, ok := n.Arguments[1].(*ast.PredicateNode); ok {
+				patchCall(&p.Node, fnPlain, p.Node.Type(), p.Node)
+			}
+		}
+	case "sort", "type":
+		if len(n.Arguments) >= 1 {
+			patchCall(&n.Arguments[0], fnPlain, n.Arguments[0].Type(), n.Arguments[0])
+		}
+	}
+}
+
+// patchCall replaces *node with a call of fn on args, typed t as the
+// checker typed what it replaces (so the fields' types stay checked).
+func patchCall(node *ast.Node, fn string, t reflect.Type, args ...ast.Node) {
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: args}
+	if t != nil && t.Kind() != reflect.Interface {
+		call.SetType(t)
+	}
+	ast.Patch(node, call)
+}
+
+func hasPredicate(n *ast.BuiltinNode) bool {
+	for _, a := range n.Arguments {
+		if _, ok := a.(*ast.PredicateNode); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// mayBeDecimal says whether a value of static type t may be a decimal: the
+// checker types a numeric as a float (Sample), and a value it cannot type
+// (a jsonb member, an item of an array of objects) may be anything.
+func mayBeDecimal(t reflect.Type) bool {
+	if t == nil {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Interface, reflect.Float64, reflect.Float32:
+		return true
+	}
+	return false
+}
+
+// mayHoldDecimals says whether a value of static type t may be an array
+// with decimals among its items.
+func mayHoldDecimals(t reflect.Type) bool {
+	if t == nil || t.Kind() == reflect.Interface {
+		return true
+	}
+	return (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && mayBeDecimal(t.Elem())
+}
+
+// isRange says whether n is a range (1..10): integers only, which expr's
+// optimizer checks by comparisons rather than by building the array.
+func isRange(n ast.Node) bool {
+	b, ok := n.(*ast.BinaryNode)
+	return ok && b.Operator == ".."
+}
+
+func isText(t reflect.Type) bool {
+	return t != nil && t.Kind() == reflect.String
+}
