@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -240,16 +239,11 @@ func slim(expr string, cols []string) string {
 	if cols == nil {
 		return expr
 	}
-	var b strings.Builder
-	b.WriteString("jsonb_build_object(")
+	values := make([]string, len(cols))
 	for i, c := range cols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quoteLiteral(c) + ", " + expr + "->" + quoteLiteral(c))
+		values[i] = expr + "->" + quoteLiteral(c)
 	}
-	b.WriteString(")")
-	return b.String()
+	return JSONObjectSQL(cols, values)
 }
 
 // applySQL is the statement apply runs. Where the old rows tell nothing

@@ -152,7 +152,7 @@ func (r *run) snapshotSource(ctx context.Context, src *projections.Source) error
 	}
 	q := newSourceQuery(src, table, r.opts.Chunk)
 	if err := q.ownTypes(ctx, tx, src); err != nil {
-		return fmt.Errorf("read the key types of %s: %w", table.Sanitize(), err)
+		return fmt.Errorf("read the column types of %s: %w", table.Sanitize(), err)
 	}
 	bounds, err := q.bounds(ctx, tx, r.opts.Workers)
 	if err != nil {
@@ -228,7 +228,7 @@ type sourceRow struct{ data []byte }
 // order, which its index serves.
 type sourceQuery struct {
 	table   pgx.Identifier
-	row     string   // the SQL of the row as jsonb
+	row     string   // the SQL of the row as jsonb (see ownTypes)
 	keyCols []string // the key columns' names
 	keys    []string // the key columns, as compared
 	casts   []string // each key parameter's cast
@@ -236,36 +236,8 @@ type sourceQuery struct {
 	chunk   int
 }
 
-// sourceValue is the SQL of column c of the source row t as Debezium
-// writes it: jsonb gives most types as the connector does, but bytea as
-// hex text, where the connector (binary.handling.mode=bytes, JSON) writes
-// base64, which the decoder reads.
-func sourceValue(src *projections.Source, c string) string {
-	col := "t." + quoteIdent(c)
-	t, ok := src.Columns[c]
-	switch {
-	case !ok || t.Name != "bytea":
-		return col
-	case t.Array:
-		return "CASE WHEN " + col + " IS NULL THEN NULL ELSE coalesce((SELECT array_agg(translate(encode(x, 'base64'), E'\\n', '') ORDER BY i) FROM unnest(" + col + ") WITH ORDINALITY AS u(x, i)), '{}') END"
-	}
-	return "translate(encode(" + col + ", 'base64'), E'\\n', '')"
-}
-
 func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *sourceQuery {
-	cols := src.Kept
-	if len(cols) == 0 {
-		cols = src.Order
-	}
-	row := "to_jsonb(t.*)" // t alone would be a column named t, if the table has one
-	if len(cols) > 0 {
-		parts := make([]string, 0, 2*len(cols))
-		for _, c := range cols {
-			parts = append(parts, quoteLiteral(c), sourceValue(src, c))
-		}
-		row = "jsonb_build_object(" + strings.Join(parts, ", ") + ")"
-	}
-	q := &sourceQuery{table: table, row: row, chunk: chunk, keyCols: src.Key}
+	q := &sourceQuery{table: table, chunk: chunk, keyCols: src.Key}
 	for _, k := range src.Key {
 		key, cast := "t."+quoteIdent(k), "::text"
 		if t, ok := src.Columns[k]; ok && plainType.MatchString(t.String()) {
@@ -280,29 +252,38 @@ func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *s
 	return q
 }
 
-// ownTypes compares in its own type each key column the file declares
-// text (or not at all) that the table holds as another: char(n), whose
-// padding a text comparison drops, so that a row the table has would not
-// be found; an enum, citext or inet, which have no comparison with text.
-// The values compared are the state's texts and the table's own, both of
-// which cast to the column's type.
+// ownTypes reads the table's column types. The row is read from them, as
+// Debezium sends each column (sourceRowSQL). And it compares in its own
+// type each key column the file declares text (or not at all) that the
+// table holds as another: char(n), whose padding a text comparison drops,
+// so that a row the table has would not be found; an enum, citext or
+// inet, which have no comparison with text. The values compared are the
+// state's texts and the table's own, both of which cast to the column's
+// type.
 func (q *sourceQuery) ownTypes(ctx context.Context, tx pgx.Tx, src *projections.Source) error {
-	rows, err := tx.Query(ctx, `SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
-		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, q.table.Sanitize())
+	// A domain's values are sent as its base type's.
+	rows, err := tx.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+			CASE WHEN ty.typtype = 'd' THEN format_type(ty.typbasetype, ty.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END
+		FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, q.table.Sanitize())
 	if err != nil {
 		return err
 	}
+	var columns []tableColumn
 	types := map[string]string{}
 	for rows.Next() {
-		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
+		var typ string
+		var c tableColumn
+		if err := rows.Scan(&c.name, &typ, &c.typ); err != nil {
 			return err
 		}
-		types[name] = typ
+		columns = append(columns, c)
+		types[c.name] = typ
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	q.row = sourceRowSQL(src, columns)
 	for i, k := range q.keyCols {
 		typ, ok := types[k]
 		declared, typed := src.Columns[k]
@@ -417,10 +398,6 @@ func (r *run) readRange(ctx context.Context, src *projections.Source, q *sourceQ
 	defer func() { _ = tx.Rollback(context.Background()) }()
 	if _, err := tx.Exec(ctx, `SET TRANSACTION SNAPSHOT `+quoteLiteral(snapshot)); err != nil {
 		return fmt.Errorf("import the snapshot: %w", err)
-	}
-	// Intervals as ISO 8601 durations, as Debezium writes them.
-	if _, err := tx.Exec(ctx, `SET LOCAL intervalstyle = 'iso_8601'`); err != nil {
-		return err
 	}
 	var cursor []string
 	for {
