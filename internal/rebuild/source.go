@@ -261,10 +261,16 @@ func newSourceQuery(src *projections.Source, table pgx.Identifier, chunk int) *s
 // state's texts and the table's own, both of which cast to the column's
 // type.
 func (q *sourceQuery) ownTypes(ctx context.Context, tx pgx.Tx, src *projections.Source) error {
-	// A domain's values are sent as its base type's.
-	rows, err := tx.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod),
-			CASE WHEN ty.typtype = 'd' THEN format_type(ty.typbasetype, ty.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END
-		FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+	// A domain's values are sent as its root type's (through domains of
+	// domains), with the typmod the last domain gives it, as Debezium
+	// resolves them.
+	rows, err := tx.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod), r.typ
+		FROM pg_attribute a CROSS JOIN LATERAL (
+			WITH RECURSIVE d(oid, typtype, typbasetype, typtypmod, mod) AS (
+				SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, a.atttypmod FROM pg_type ty WHERE ty.oid = a.atttypid
+				UNION ALL
+				SELECT b.oid, b.typtype, b.typbasetype, b.typtypmod, d.typtypmod FROM d JOIN pg_type b ON b.oid = d.typbasetype WHERE d.typtype = 'd')
+			SELECT format_type(d.oid, d.mod) AS typ FROM d WHERE d.typtype <> 'd') r
 		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, q.table.Sanitize())
 	if err != nil {
 		return err

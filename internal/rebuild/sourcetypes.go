@@ -38,6 +38,9 @@ func sourceRowSQL(src *projections.Source, table []tableColumn) string {
 	values := make([]string, len(names))
 	for i, c := range names {
 		values[i] = sourceValue("t."+quoteIdent(c), types[c])
+		if declared := src.Columns[c]; types[c] == "hstore" && !declared.Array && (declared.Name == "text" || declared.Name == "varchar") {
+			values[i] = hstoreText("t." + quoteIdent(c))
+		}
 	}
 	return projector.JSONObjectSQL(names, values)
 }
@@ -87,14 +90,29 @@ func debeziumForm(typ string) func(x string) string {
 // signed), added up in doubles with a month of 365.25 / 12 = 30.4375 days
 // (MicroDuration.DAYS_PER_MONTH_AVG), not PostgreSQL's 30 of extract(epoch
 // ...), and the microseconds cut to an integer toward zero, as Java's
-// (long) cast does. The same double operations in the same order give the
-// same bits.
+// (long) cast does: the same double operations, in the same order, on the
+// same doubles, give the same bits.
 func microDuration(x string) string {
 	field := func(f string) string { return "extract(" + f + " from " + x + ")::float8" }
 	months := "(extract(year from " + x + ") * 12 + extract(month from " + x + "))::float8"
 	days := "(" + months + " * 30.4375::float8 + " + field("day") + ")"
-	seconds := "(((" + days + " * 24 + " + field("hour") + ") * 60 + " + field("minute") + ") * 60 + " + field("second") + ")"
+	// The seconds as pgjdbc's PGInterval.getSeconds gives them: whole
+	// seconds plus the microseconds divided by a million, in doubles (not
+	// the nearest double to the decimal: 1.003691 s is 1003690 µs then).
+	sec := "extract(second from " + x + ")"
+	second := "(trunc(" + sec + ")::float8 + round((" + sec + " - trunc(" + sec + ")) * 1000000)::float8 / 1000000::float8)"
+	seconds := "(((" + days + " * 24 + " + field("hour") + ") * 60 + " + field("minute") + ") * 60 + " + second + ")"
 	return "trunc(" + seconds + " * 1000000::float8)::bigint"
+}
+
+// hstoreText is the SQL of hstore x as the JSON text Debezium's default
+// hstore.handling.mode=json sends ({"a":"1"}), for a column declared text;
+// jsonb would render it an object. Its keys come in hstore's order, where
+// Debezium's come from a Java HashMap: with several keys the text may
+// differ from the stream's.
+func hstoreText(x string) string {
+	return "CASE WHEN " + x + " IS NULL THEN NULL ELSE (SELECT '{' || coalesce(string_agg(to_json(e.k)::text || ':' || coalesce(to_json(e.v)::text, 'null'), ','), '') || '}' FROM each(" +
+		x + ") AS e(k, v)) END"
 }
 
 // zonedTime is the SQL of timetz x as Debezium's ZonedTime: the time in UTC

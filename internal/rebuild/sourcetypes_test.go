@@ -126,3 +126,37 @@ func formsDoc(t *testing.T, f *fixture, id int64) map[string]json.RawMessage {
 	}
 	return doc
 }
+
+// TestHstoreText: an hstore declared text is read as the JSON text
+// Debezium's json mode sends, a null one as null (not "{}"), an empty one
+// as "{}", a null value as JSON null.
+func TestHstoreText(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS hstore`); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]*string{
+		`NULL::hstore`:            nil,
+		`''::hstore`:              ptr(`{}`),
+		`'a=>1, b=>NULL'::hstore`: ptr(`{"a":"1","b":null}`),
+		`'"k\"q"=>"v"'::hstore`:   ptr(`{"k\"q":"v"}`),
+	} {
+		var got *string
+		if err := pool.QueryRow(ctx, `SELECT `+hstoreText("x")+` FROM (SELECT `+in+` AS x) t`).Scan(&got); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if (got == nil) != (want == nil) || got != nil && *got != *want {
+			t.Errorf("%s: got %v, want %v", in, deref(got), deref(want))
+		}
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func deref(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
