@@ -96,7 +96,7 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 	if rt := prog.Node().Type(); !fits(want, rt) {
 		hint := ""
 		if isInteger(want) && rt != nil && rt.Kind() == reflect.Float64 {
-			hint = " (int(…) truncates it, round(…) rounds it; or declare a numeric type)"
+			hint = " (int(…) truncates it, int(round(…)) rounds it; or declare a numeric type)"
 		}
 		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: expression %s gives %s, which does not fit type %s%s",
 			sc.path, c.cfg.Show(src), userTypes.Replace(fmt.Sprint(rt)), want, hint)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/builtin"
@@ -45,6 +46,7 @@ const (
 	fnDecFloat = "decimal float"
 	fnDecJSON  = "decimal toJSON"
 	fnPlain    = "decimal as float"
+	fnDecSort  = "decimal sort"
 )
 
 // maxDigits bounds a decimal an expression computes: past it the
@@ -80,6 +82,7 @@ func decimalOptions() []expr.Option {
 		expr.Function(fnDecFloat, func(p ...any) (any, error) { return builtin.Float(plain(p[0])), nil }),
 		expr.Function(fnDecJSON, toJSON),
 		expr.Function(fnPlain, func(p ...any) (any, error) { return plain(p[0]), nil }),
+		expr.Function(fnDecSort, sortItems),
 	}
 }
 
@@ -123,7 +126,9 @@ func asDecimal(v any) (decimal.Decimal, bool) {
 
 // bounded is d, or errDecimalRange past maxDigits.
 func bounded(d decimal.Decimal) (any, error) {
-	if d.NumDigits() > maxDigits || d.Exponent() < -maxDigits {
+	// Digits before the point count whether the coefficient or the
+	// exponent holds them (1e300 is 1 at exponent 300).
+	if d.NumDigits()+max(int(d.Exponent()), 0) > maxDigits || d.Exponent() < -maxDigits {
 		return nil, errDecimalRange
 	}
 	return d, nil
@@ -368,11 +373,65 @@ func median(p ...any) (any, error) {
 }
 
 func sortDecimals(ds []decimal.Decimal) {
-	for i := 1; i < len(ds); i++ { // insertion sort keeps it dependency-free and stable
-		for j := i; j > 0 && ds[j].Cmp(ds[j-1]) < 0; j-- {
-			ds[j], ds[j-1] = ds[j-1], ds[j]
+	slices.SortStableFunc(ds, decimal.Decimal.Cmp)
+}
+
+// sortItems is sort: the items of an array in order ("asc", or "desc"),
+// decimals among them compared exactly and kept, not made floats; an array
+// without one as expr-lang's.
+func sortItems(p ...any) (any, error) {
+	items, ok := p[0].([]any)
+	if !ok || !hasDecimal(items, 0) {
+		return builtinFunc("sort")(p...)
+	}
+	desc := false
+	if len(p) == 2 {
+		switch p[1] {
+		case "asc":
+		case "desc":
+			desc = true
+		default:
+			return nil, fmt.Errorf("sort order is %v, not \"asc\" or \"desc\"", p[1])
 		}
 	}
+	out := slices.Clone(items)
+	var err error
+	slices.SortStableFunc(out, func(a, b any) int {
+		c, cerr := compare(a, b)
+		if cerr != nil && err == nil {
+			err = cerr
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// compare orders two numbers (decimals exactly, as decimals) or, for
+// anything else, as expr-lang's < does; an error for values it cannot
+// order.
+func compare(a, b any) (c int, err error) {
+	if x, y, ok := decimals(a, b); ok {
+		return x.Cmp(y), nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	pa, pb := plain(a), plain(b)
+	switch {
+	case runtime.Less(pa, pb):
+		return -1, nil
+	case runtime.Less(pb, pa):
+		return 1, nil
+	}
+	return 0, nil
 }
 
 // toJSON is expr-lang's toJSON with a decimal written as a JSON number of

@@ -67,7 +67,9 @@ func decimalBuiltin(node *ast.Node, n *ast.BuiltinNode) {
 				patchCall(&p.Node, fnPlain, p.Node.Type(), p.Node)
 			}
 		}
-	case "sort", "type":
+	case "sort":
+		patchCall(node, fnDecSort, n.Type(), n.Arguments...)
+	case "type":
 		if len(n.Arguments) >= 1 {
 			patchCall(&n.Arguments[0], fnPlain, n.Arguments[0].Type(), n.Arguments[0])
 		}

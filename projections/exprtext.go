@@ -5,10 +5,12 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/shopspring/decimal"
 )
 
 // The builtins that build text, rewritten to count it against the
@@ -167,6 +169,12 @@ func joinText(p ...any) (any, error) {
 		parts = make([]string, len(x))
 		for i, e := range x {
 			s, ok := e.(string)
+			switch v := e.(type) {
+			case decimal.Decimal: // a numeric[]'s element, as its text
+				s, ok = DecimalText(v), true
+			case time.Time: // a timestamp[]'s, as string() writes it
+				s, ok = v.UTC().Format(time.RFC3339Nano), true
+			}
 			if !ok {
 				return nil, fmt.Errorf("join of a %T, not a string", e)
 			}

@@ -54,7 +54,7 @@ func TestRejectsViewsThatCannotWork(t *testing.T) {
       id: id
       x: { expr: "id / 2", type: bigint }
     sinks: { postgres: {} }
-`, `t.yaml:18:18: v.x: expression "id / 2" gives float, which does not fit type bigint (int(…) truncates it, round(…) rounds it; or declare a numeric type)`},
+`, `t.yaml:18:18: v.x: expression "id / 2" gives float, which does not fit type bigint (int(…) truncates it, int(round(…)) rounds it; or declare a numeric type)`},
 		{"group id is a subset of group_by", `
   v:
     from: orders

@@ -122,13 +122,14 @@ func ExprValue(t config.Type, v any) any {
 		return v
 	}
 	if t.Array {
-		// The elements of a number or time array as their scalars are:
-		// 1.5 in prices, sum(prices) and deadlines[0] < now() compute
-		// with them, not with the state's text. Other arrays (text, uuid,
-		// json, ...) are as the state holds them.
+		// The elements of a number or timestamp array as their scalars
+		// are: 1.5 in prices, sum(prices) and deadlines[0] < now()
+		// compute with them, not with the state's text. Other arrays
+		// (text, uuid, json, date: a date[] copied into text[] or jsonb
+		// keeps 2024-01-02) are as the state holds them.
 		items, ok := v.([]any)
 		switch family(config.Type{Name: t.Name}) {
-		case "integer", "number", "timestamp", "date":
+		case "integer", "number", "timestamp":
 		default:
 			ok = false
 		}

@@ -110,9 +110,16 @@ func decimalResult(t config.Type, d decimal.Decimal) (any, bool) {
 		n := d.IntPart()
 		return integerResult(t, n, n)
 	case t.Name == "real" || t.Name == "double precision":
-		f, _ := d.Float64()
-		if math.IsInf(f, 0) {
-			return nil, false
+		// Rounded once, from the digits, as PostgreSQL casts a numeric:
+		// through a float64 first, 1.000000059604644775390625000001 would
+		// land halfway between two reals and go to the even one.
+		bits := 64
+		if t.Name == "real" {
+			bits = 32
+		}
+		f, err := strconv.ParseFloat(digits, bits)
+		if err != nil || f == 0 && !d.IsZero() {
+			return nil, false // beyond the type's range, or below it
 		}
 		return floatResult(t, f)
 	}
