@@ -116,7 +116,7 @@ func (a *aggAcc) addBest(fn projections.AggFunc, t config.Type, v any, sign int)
 		a.Best, a.Stale = nil, a.N < 0
 	case sign > 0:
 		c := compareValues(t, v, a.Best)
-		if a.Best == nil || extreme(c) || a.Stale && c == 0 {
+		if a.Best == nil || extreme(c) || c == 0 && (a.Stale || writtenBefore(v, a.Best)) {
 			a.Best, a.Stale = v, false
 		}
 	case !extreme(compareValues(t, a.Best, v)):
@@ -256,6 +256,14 @@ func sortRows(rows []map[string]any, order []projections.Order, src *projections
 		}
 		return false
 	})
+}
+
+// writtenBefore breaks a tie between two equal values written apart (2 and
+// 2.0 of a numeric without a declared scale): the one whose text sorts
+// first is the extreme, whatever the order the rows came in or were read
+// back, so a group's min and max are the same text in both states.
+func writtenBefore(a, b any) bool {
+	return fmt.Sprint(a) < fmt.Sprint(b)
 }
 
 // compareValues orders two values of a column of type t, null first.
