@@ -229,6 +229,25 @@ type Source struct {
 	// Signal reaches the source's Debezium connector through its Kafka
 	// signal channel, for `rebuild --from signal`.
 	Signal Signal `yaml:"signal"`
+	// Unwrapped says how the connector's ExtractNewRecordState or
+	// ExtractNewDocumentState names the members it adds.
+	Unwrapped Unwrapped `yaml:"unwrapped"`
+}
+
+// Unwrapped are the prefixes the SMT that unwraps a source's change events
+// was given. The op and the position are read from the members so named
+// only: with the wrong prefix they would be taken for columns, deletes for
+// upserts and changes for unordered ones.
+type Unwrapped struct {
+	Pos Pos `yaml:"-"`
+	// FieldsPrefix is the SMT's add.fields.prefix, which starts the names
+	// of the members add.fields adds to a row (meta_op, meta_lsn, and the
+	// delete rewrite's meta_deleted). Default "__", the SMT's own.
+	FieldsPrefix string `yaml:"fields_prefix"`
+	// HeadersPrefix is the SMT's add.headers.prefix, which starts the
+	// names of the headers add.headers adds (those that make a delete's
+	// tombstone a positioned delete). Default "__".
+	HeadersPrefix string `yaml:"headers_prefix"`
 }
 
 // Signal says how to ask a source's Debezium connector for an incremental

@@ -18,6 +18,7 @@ const (
 	DefaultLogLevel       = "info"
 	DefaultTolerance      = "all"
 	DefaultSourceFormat   = "auto"
+	DefaultUnwrapPrefix   = "__" // the SMT's add.fields.prefix and add.headers.prefix
 	DefaultViewSchema     = "public"
 	DefaultRedisFormat    = "json"
 	DefaultRebuildKeep    = Duration(time.Hour)
@@ -80,6 +81,13 @@ func (c *Config) applyDefaults(d *decoder) {
 	for i := range c.Sources {
 		s := &c.Sources[i].Value
 		setDefault(&s.Format, DefaultSourceFormat)
+		// Only a prefix left out is the SMT's default: an empty one
+		// written is kept for validation to refuse.
+		for _, pre := range []*string{&s.Unwrapped.FieldsPrefix, &s.Unwrapped.HeadersPrefix} {
+			if !d.present(pre) || d.info[pre].bad {
+				*pre = DefaultUnwrapPrefix
+			}
+		}
 		// Debezium names a topic <topic.prefix>.<schema or database>.<table
 		// or collection> unless a router renamed it; its signal topic
 		// defaults to <topic.prefix>-signal.

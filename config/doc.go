@@ -103,6 +103,9 @@
 //	      topic: shop-signal      # its signal.kafka.topic; default: <connector>-signal
 //	      collection: public.orders   # what to snapshot; default: the topic after the first '.'
 //	      notifications: shop.notifications   # its notification.sink.topic.name; required for --from signal
+//	    unwrapped:                # the SMT's prefixes (not with format json); left out: its default __
+//	      fields_prefix: __       # its add.fields.prefix (__op, __lsn, __deleted); not empty
+//	      headers_prefix: __      # its add.headers.prefix (a delete's tombstone's __op, __lsn); not empty
 //	views:                        # at least one; names match ^[a-z_][a-z0-9_]*$
 //	  order_view:
 //	    from: orders              # required: the root source

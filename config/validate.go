@@ -363,6 +363,7 @@ func (v *validator) sources() {
 		v.oneOf(&s.Format, "format of "+label, "auto", "json", "avro", "unwrapped")
 		v.avroRegistry(s, label)
 		v.signal(&s.Signal, label)
+		v.unwrapped(s, label)
 		for j := range s.Columns {
 			col := &s.Columns[j]
 			v.columnType(&col.Value, col.KeyPos, describe([]string{"sources", e.Key, "columns", col.Key}))
@@ -398,6 +399,26 @@ func (v *validator) avroRegistry(s *Source, label string) {
 		return
 	}
 	v.add(v.at(&s.Format), "format of %s is avro, which needs a schema registry: set kafka.schema_registry.url", label)
+}
+
+// unwrapped checks the SMT's prefixes of a source. An empty one would
+// take the columns named op, table, name, version... for the SMT's
+// members; and a source in format json reads envelopes only, so
+// prefixes written there would describe records it refuses.
+func (v *validator) unwrapped(s *Source, label string) {
+	u := &s.Unwrapped
+	for _, f := range []struct {
+		ptr *string
+		key string
+	}{{&u.FieldsPrefix, "fields_prefix"}, {&u.HeadersPrefix, "headers_prefix"}} {
+		if v.usable(f.ptr) && *f.ptr == "" {
+			v.add(v.at(f.ptr, u.Pos), "unwrapped.%s of %s must not be empty: the SMT's op, lsn and table could not be told from columns of those names (leave it out for the SMT's default %q)", f.key, label, DefaultUnwrapPrefix)
+		}
+	}
+	if vi := v.info(u); vi == nil || vi.null || s.Format != "json" || !v.usable(&s.Format) {
+		return
+	}
+	v.add(v.at(u), "unwrapped of %s describes the output of ExtractNewRecordState or ExtractNewDocumentState, which format json refuses: use format auto or unwrapped", label)
 }
 
 // signal checks the topics a source's signal settings name.

@@ -242,7 +242,7 @@ func (d *Decoder) decodeAvro(key, value []byte) (Change, error) {
 		case formCloudEvent:
 			err = errCloudEvent(&pp)
 		default:
-			ch, hint, err = unwrappedRow(m, unchanged, &pp)
+			ch, hint, err = d.fields.change(m, unchanged, &pp)
 			if err == nil && hint == keyMongoUnwrapped {
 				// As the envelope's: the document's fields are Extended
 				// JSON's, not the columns' (see mongoHints).

@@ -2,6 +2,7 @@ package debezium
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -91,6 +92,14 @@ type Options struct {
 	// has no quoting: knowing the key's fields, a text one ends only
 	// where another of them starts, not at any ",name=" its text holds.
 	Key []string
+	// FieldsPrefix is the SMT's add.fields.prefix: the start of the names
+	// of the metadata members of an unwrapped row ("meta_" for meta_op,
+	// meta_lsn, meta_deleted). Default "__", the SMT's own.
+	FieldsPrefix string
+	// HeadersPrefix is the SMT's add.headers.prefix: the start of the
+	// names of the headers that position a delete's tombstone (see
+	// DecodeRecord). Default "__".
+	HeadersPrefix string
 }
 
 // Decoder turns Kafka records into Changes. It is safe for concurrent use.
@@ -102,6 +111,8 @@ type Decoder struct {
 	textual map[string]bool
 	// keyFields are Options.Key.
 	keyFields []string
+	// fields and headers are Options.FieldsPrefix and HeadersPrefix.
+	fields, headers metaPrefix
 
 	strings interner // source names shared between records
 
@@ -177,6 +188,8 @@ func NewDecoder(opts Options) (*Decoder, error) {
 		hints:     hints,
 		textual:   textual,
 		keyFields: slices.Clone(opts.Key),
+		fields:    metaPrefix(cmp.Or(opts.FieldsPrefix, string(defaultPrefix))),
+		headers:   metaPrefix(cmp.Or(opts.HeadersPrefix, string(defaultPrefix))),
 		plain:     &compiled{row: compileRow(nil, hints)},
 		schemas:   make(map[schemaKey]*compiled),
 		prefixes:  make(map[schemaKey][]*knownSchema),

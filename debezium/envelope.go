@@ -109,14 +109,14 @@ func (d *Decoder) decodeJSONValue(value []byte) (Change, keyHint, error) {
 			row = d.plain.row
 		}
 		start := st.s.pos
-		ch, hint, err = st.unwrapped(row, &pp)
+		ch, hint, err = st.readUnwrapped(row, d.fields, &pp)
 		if comp == d.plain && d.mongoPlain != nil && (err != nil || hint == keyMongoUnwrapped) {
 			// Only the metadata members say a row is MongoDB's, and its
 			// dates are milliseconds (mongoRowHints): read once more so.
 			// A row the first reading refused (a date of days out of
 			// range) is MongoDB's if the second says so.
 			st.s.pos = start
-			mch, mhint, merr := st.unwrapped(d.mongoPlain.row, &pp)
+			mch, mhint, merr := st.readUnwrapped(d.mongoPlain.row, d.fields, &pp)
 			if merr == nil && mhint == keyMongoUnwrapped || err == nil && hint == keyMongoUnwrapped {
 				ch, hint, err = mch, mhint, merr
 			}

@@ -23,6 +23,7 @@ type Header struct {
 // A tombstone without them says nothing of when: it stays a tombstone (a
 // compaction marker), which is also what Debezium's own tombstones after
 // a rewritten delete are (their "__op" header comes without a position).
+// The headers are named with Options.HeadersPrefix ("__" by default).
 func (d *Decoder) DecodeRecord(key, value []byte, headers []Header) (Change, error) {
 	ch, err := d.Decode(key, value)
 	if err != nil || ch.Kind != KindTombstone || len(headers) == 0 {
@@ -30,7 +31,7 @@ func (d *Decoder) DecodeRecord(key, value []byte, headers []Header) (Change, err
 	}
 	m := map[string]any{}
 	for _, h := range headers {
-		meta, ok := metadataName(h.Key)
+		meta, ok := d.headers.metadataName(h.Key)
 		if !ok {
 			continue
 		}
@@ -48,11 +49,11 @@ func (d *Decoder) DecodeRecord(key, value []byte, headers []Header) (Change, err
 			m[h.Key] = v
 		}
 	}
-	if op, _ := m["__op"].(string); op != OpDelete.String() {
+	if op, _ := m[string(d.headers)+"op"].(string); op != OpDelete.String() {
 		return ch, nil
 	}
 	p := path{name: "headers"}
-	del, hint, err := unwrappedRow(m, nil, &p)
+	del, hint, err := d.headers.change(m, nil, &p)
 	if err != nil {
 		return Change{}, err
 	}

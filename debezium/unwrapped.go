@@ -5,18 +5,27 @@ import (
 	"strings"
 )
 
-// unwrapped decodes the output of ExtractNewRecordState (PostgreSQL) or
-// ExtractNewDocumentState (MongoDB): the row itself plus metadata members
-// added by add.fields / add.headers-less configurations, named "__op",
-// "__deleted", "__table", "__lsn", "__source_ts_ms", ... (the default
-// prefix "__"). The metadata members are removed from the row and fill
-// Source, Position and Op:
+// metaPrefix starts the metadata members ExtractNewRecordState and
+// ExtractNewDocumentState add to a row (add.fields.prefix) or to a
+// record's headers (add.headers.prefix): "__" unless the connector says
+// otherwise. It is how a member added by the SMT is told from a column.
+type metaPrefix string
+
+// defaultPrefix is the SMT's own default for both prefixes.
+const defaultPrefix metaPrefix = "__"
+
+// readUnwrapped decodes the output of ExtractNewRecordState (PostgreSQL)
+// or ExtractNewDocumentState (MongoDB): the row itself plus metadata
+// members added by add.fields, named pre+"op", pre+"deleted",
+// pre+"table", pre+"lsn", pre+"source_ts_ms", ... ("__op" with the
+// default prefix). The metadata members are removed from the row and
+// fill Source, Position and Op:
 //
 //   - "__deleted": "true" (the delete rewrite) → OpDelete, Before = the row;
 //   - otherwise "__op" gives the op ("d" also puts the row in Before);
 //   - with neither, the record says only that the row now looks like this:
 //     it is an upsert, reported as OpUpdate.
-func (st *dec) unwrapped(row *codec, p *path) (Change, keyHint, error) {
+func (st *dec) readUnwrapped(row *codec, pre metaPrefix, p *path) (Change, keyHint, error) {
 	if tok := st.s.peek(); tok != '{' {
 		return Change{}, 0, under(st.unexpected("an object (the unwrapped row)", tok), p)
 	}
@@ -25,12 +34,12 @@ func (st *dec) unwrapped(row *codec, p *path) (Change, keyHint, error) {
 	if err != nil {
 		return Change{}, 0, under(err, p)
 	}
-	return unwrappedRow(m, unchanged, p)
+	return pre.change(m, unchanged, p)
 }
 
-// unwrappedRow turns a decoded unwrapped row into a Change, taking the
-// metadata members out of it.
-func unwrappedRow(m map[string]any, unchanged []string, p *path) (Change, keyHint, error) {
+// change turns a decoded unwrapped row into a Change, taking the metadata
+// members (those named with the prefix pre) out of it.
+func (pre metaPrefix) change(m map[string]any, unchanged []string, p *path) (Change, keyHint, error) {
 	var (
 		err           error
 		src           Source
@@ -41,7 +50,7 @@ func unwrappedRow(m map[string]any, unchanged []string, p *path) (Change, keyHin
 		mongoEvidence bool
 	)
 	for name, v := range m {
-		meta, ok := metadataName(name)
+		meta, ok := pre.metadataName(name)
 		if !ok {
 			continue
 		}
@@ -159,12 +168,12 @@ func unwrappedRow(m map[string]any, unchanged []string, p *path) (Change, keyHin
 // metadataName recognises a member added by the SMT and returns the name of
 // the field it copies: "__op" → "op", "__source_lsn" → "lsn",
 // "__source_ts_ms" → "source_ts_ms" (the envelope's own ts_ms stays apart).
-// User columns that merely start with "__" are kept.
-func metadataName(name string) (string, bool) {
-	if !strings.HasPrefix(name, "__") {
+// User columns that merely start with the prefix are kept.
+func (pre metaPrefix) metadataName(name string) (string, bool) {
+	if !strings.HasPrefix(name, string(pre)) {
 		return "", false
 	}
-	n := name[2:]
+	n := name[len(pre):]
 	if strings.HasPrefix(n, "source_") {
 		n = n[len("source_"):]
 		if n == "ts_ms" {

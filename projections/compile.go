@@ -41,7 +41,7 @@ type compiler struct {
 }
 
 func (c *compiler) source(name string, s *config.Source) *Source {
-	src := &Source{Name: name, Topic: s.Topic, Format: s.Format, Key: s.Key}
+	src := &Source{Name: name, Topic: s.Topic, Format: s.Format, Unwrapped: s.Unwrapped, Key: s.Key}
 	if s.Format == "avro" && c.cfg.Kafka.SchemaRegistry.URL == "" {
 		c.errs.Add(s.Pos, "source %q: format avro needs kafka.schema_registry.url", name)
 	}

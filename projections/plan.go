@@ -50,6 +50,8 @@ type Source struct {
 	Name   string
 	Topic  string
 	Format string
+	// Unwrapped are the prefixes of the members the SMT adds (config's).
+	Unwrapped config.Unwrapped
 	// Key lists the key columns; empty means "whatever the record key holds".
 	Key []string
 	// Columns are the declared columns (nil when none were declared: then the

@@ -156,7 +156,8 @@ func New(opts Options) (*Engine, error) {
 		for name, t := range src.Columns {
 			cols[name] = t.String()
 		}
-		dec, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols, Key: src.Key})
+		dec, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols, Key: src.Key,
+			FieldsPrefix: src.Unwrapped.FieldsPrefix, HeadersPrefix: src.Unwrapped.HeadersPrefix})
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}

@@ -33,6 +33,9 @@ type inspectOptions struct {
 	// --brokers), the schema registry and the source of --topic.
 	withConfig bool
 	formatSet  bool // --format given: it wins over the source's
+	// fieldsPrefix and headersPrefix are the SMT's prefixes; "": the
+	// source's, else the SMT's default.
+	fieldsPrefix, headersPrefix string
 }
 
 func newInspect(g *globals) *cobra.Command {
@@ -58,6 +61,8 @@ record is malformed, with what is wrong and where.`,
 	f.StringVar(&o.key, "key", "", "file holding the record key")
 	f.StringVar(&o.format, "format", "auto", "auto, json, avro or unwrapped")
 	f.StringArrayVar(&o.columns, "column", nil, "a column type hint for schemaless records, name=type (e.g. price=numeric(10,2)); repeat it for more columns")
+	f.StringVar(&o.fieldsPrefix, "fields-prefix", "", "the SMT's add.fields.prefix (default: the source's unwrapped.fields_prefix, else __)")
+	f.StringVar(&o.headersPrefix, "headers-prefix", "", "the SMT's add.headers.prefix (default: the source's unwrapped.headers_prefix, else __)")
 	f.StringArrayVar(&o.headers, "header", nil, "with --value: a record header, name=value (e.g. __op=d); repeat it for more headers")
 	f.StringVar(&o.topic, "topic", "", "read the record from this topic")
 	f.Int32Var(&o.partition, "partition", 0, "partition of --topic")
@@ -106,11 +111,13 @@ func runInspect(ctx context.Context, g *globals, o inspectOptions) error {
 		}
 		cols[name] = typ
 	}
-	var keyCols []string
+	opts := debezium.Options{Format: format, Columns: cols, FieldsPrefix: o.fieldsPrefix, HeadersPrefix: o.headersPrefix}
 	if src != nil {
-		keyCols = src.Key
+		opts.Key = src.Key
+		opts.FieldsPrefix = cmp.Or(opts.FieldsPrefix, src.Unwrapped.FieldsPrefix)
+		opts.HeadersPrefix = cmp.Or(opts.HeadersPrefix, src.Unwrapped.HeadersPrefix)
 	}
-	dec, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols, Key: keyCols})
+	dec, err := debezium.NewDecoder(opts)
 	if err != nil {
 		return usageError(err)
 	}

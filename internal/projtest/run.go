@@ -414,7 +414,8 @@ func newDecoders(plan *projections.Plan) (*decoders, error) {
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
-		raw, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols, Key: src.Key})
+		raw, err := debezium.NewDecoder(debezium.Options{Format: format, Columns: cols, Key: src.Key,
+			FieldsPrefix: src.Unwrapped.FieldsPrefix, HeadersPrefix: src.Unwrapped.HeadersPrefix})
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
