@@ -91,6 +91,11 @@ func (s *Server) Handler() http.Handler {
 	if s.HasTokens() {
 		return h
 	}
+	// Counted, as any other refusal, under endpoint "other".
+	refuse := s.instrument("other", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "host_not_allowed", kind: ErrBadRequest,
+			Message: "without " + TokensEnv + " the API serves requests addressed to localhost, 127.0.0.1 or [::1] only"})
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Open, the API listens on loopback only; but a web page can reach
 		// a loopback server by DNS rebinding (its own name resolving to
@@ -98,8 +103,7 @@ func (s *Server) Handler() http.Handler {
 		// request still names the page's host: only one addressed to a
 		// loopback name is served.
 		if !loopbackHost(r.Host) {
-			s.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "host_not_allowed", kind: ErrBadRequest,
-				Message: "without " + TokensEnv + " the API serves requests addressed to localhost, 127.0.0.1 or [::1] only"})
+			refuse(w, r)
 			return
 		}
 		h.ServeHTTP(w, r)
