@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -58,7 +60,10 @@ func oauthBearer(s *config.SASL) sasl.Mechanism {
 		Scopes:       strings.Fields(s.Scope),
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenTimeout})
-	tokens := &tokenCache{fetch: func() (*oauth2.Token, error) { return cc.Token(ctx) }}
+	tokens := &tokenCache{fetch: func() (*oauth2.Token, error) {
+		t, err := cc.Token(ctx)
+		return t, redactURL(err)
+	}}
 	var ext map[string]string
 	if len(s.Extensions) > 0 {
 		ext = make(map[string]string, len(s.Extensions))
@@ -73,6 +78,24 @@ func oauthBearer(s *config.SASL) sasl.Mechanism {
 		}
 		return oauth.Auth{Token: t.AccessToken, Extensions: ext}, nil
 	})
+}
+
+// redactURL hides what a URL in err may carry of secrets (a password, a
+// query): the HTTP client quotes the whole token URL in its errors, which
+// end up in logs and /readyz.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			if u.RawQuery != "" {
+				u.RawQuery = "…"
+			}
+			ue.URL = u.Redacted()
+		} else {
+			ue.URL = "kafka.sasl.token_url"
+		}
+	}
+	return err
 }
 
 // tokenCache keeps a token until shortly before it expires. The endpoint

@@ -294,3 +294,23 @@ func checkMSKSignature(msg []byte, creds aws.Credentials, region string) error {
 	}
 	return nil
 }
+
+// TestOAuthBearerTokenURLSecretsHidden: a token endpoint that cannot be
+// reached fails the sign-in naming kafka.sasl.token_url, but the HTTP
+// client's error, which quotes the URL, shows neither the password nor the
+// query the URL carries.
+func TestOAuthBearerTokenURLSecretsHidden(t *testing.T) {
+	_, addrs := newSigninBroker(t, "OAUTHBEARER", func([]byte) error { return nil })
+	// Port 1 of loopback: refused at once.
+	tokenURL := "http://idp:s3cr3t-pw@127.0.0.1:1/token?api_key=k3y-s3cr3t"
+	err := reach(t, config.Kafka{Brokers: addrs, SASL: &config.SASL{Mechanism: config.SASLOAuthBearer,
+		TokenURL: tokenURL, ClientID: "projector", ClientSecret: config.Secret(clientSecret)}})
+	if err == nil || !strings.Contains(err.Error(), "no token from kafka.sasl.token_url") {
+		t.Fatalf("an unreachable token endpoint: %v, want the sign-in to fail naming it", err)
+	}
+	for _, secret := range []string{"s3cr3t-pw", "k3y-s3cr3t"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the error shows %q: %v", secret, err)
+		}
+	}
+}
