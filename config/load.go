@@ -122,8 +122,9 @@ func (d *decoder) parseYAML(data []byte) (root *yaml.Node) {
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
+		// Said, and the first document still checked: its problems are
+		// as worth knowing as the second document's presence.
 		d.errs.Add(d.pos(&extra), "only one YAML document is allowed")
-		return nil
 	case !errors.Is(err, io.EOF):
 		d.syntaxError(err, data)
 		return nil
