@@ -75,10 +75,10 @@ func decimalOptions() []expr.Option {
 		expr.Function(fnDecRound, rounding(func(d decimal.Decimal) decimal.Decimal { return d.Round(0) }, builtin.Round)),
 		expr.Function(fnDecCeil, rounding(decimal.Decimal.Ceil, builtin.Ceil)),
 		expr.Function(fnDecFloor, rounding(decimal.Decimal.Floor, builtin.Floor)),
-		expr.Function(fnDecMax, extreme("max", 1)),
-		expr.Function(fnDecMin, extreme("min", -1)),
-		expr.Function(fnDecMean, mean),
-		expr.Function(fnDecMed, median),
+		expr.Function(fnDecMax, overDecimals("max", extreme(1))),
+		expr.Function(fnDecMin, overDecimals("min", extreme(-1))),
+		expr.Function(fnDecMean, overDecimals("mean", mean)),
+		expr.Function(fnDecMed, overDecimals("median", median)),
 		expr.Function(fnDecFloat, func(p ...any) (any, error) { return builtin.Float(plain(p[0])), nil }),
 		expr.Function(fnDecJSON, toJSON),
 		expr.Function(fnPlain, func(p ...any) (any, error) { return plain(p[0]), nil }),
@@ -314,62 +314,56 @@ func builtinFunc(name string) func(...any) (any, error) {
 	return builtin.Builtins[builtin.Index[name]].Func
 }
 
-// extreme is max (sign 1) or min (-1): the decimal itself when one is
-// among the numbers, else expr-lang's.
-func extreme(name string, sign int) func(...any) (any, error) {
+// overDecimals is the builtin name over the numbers of its arguments:
+// of computes it when a decimal is among them (ds holds at least it),
+// else expr-lang's own builtin does, as it would have.
+func overDecimals(name string, of func(ds []decimal.Decimal) any) func(...any) (any, error) {
 	return func(p ...any) (any, error) {
 		ds, ok, err := numbers(name, p)
-		if err != nil || !ok {
-			if err != nil {
-				return nil, err
-			}
+		switch {
+		case err != nil:
+			return nil, err
+		case !ok:
 			return builtinFunc(name)(plainAll(p)...)
 		}
+		return of(ds), nil
+	}
+}
+
+// extreme is max (sign 1) or min (-1): the decimal itself.
+func extreme(sign int) func([]decimal.Decimal) any {
+	return func(ds []decimal.Decimal) any {
 		best := ds[0]
 		for _, d := range ds[1:] {
 			if d.Cmp(best)*sign > 0 {
 				best = d
 			}
 		}
-		return best, nil
+		return best
 	}
 }
 
 // mean is the numbers' sum divided by their count as a numeric division
-// (PostgreSQL's avg); 0 of none, as expr-lang's.
-func mean(p ...any) (any, error) {
-	ds, ok, err := numbers("mean", p)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return builtinFunc("mean")(plainAll(p)...)
-	}
+// (PostgreSQL's avg).
+func mean(ds []decimal.Decimal) any {
 	sum := decimal.Zero
 	var scale int32
 	for _, d := range ds {
 		sum = sum.Add(d)
 		scale = max(scale, scaleOf(d))
 	}
-	return Divide(sum, decimal.NewFromInt(int64(len(ds))), scale), nil
+	return Divide(sum, decimal.NewFromInt(int64(len(ds))), scale)
 }
 
 // median is the middle number, or the mean of the two middle ones.
-func median(p ...any) (any, error) {
-	ds, ok, err := numbers("median", p)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return builtinFunc("median")(plainAll(p)...)
-	}
+func median(ds []decimal.Decimal) any {
 	sortDecimals(ds)
 	n := len(ds)
 	if n%2 == 1 {
-		return ds[n/2], nil
+		return ds[n/2]
 	}
 	two := ds[n/2-1].Add(ds[n/2])
-	return Divide(two, decimal.NewFromInt(2), scaleOf(two)), nil
+	return Divide(two, decimal.NewFromInt(2), scaleOf(two))
 }
 
 func sortDecimals(ds []decimal.Decimal) {
