@@ -73,6 +73,10 @@ func mongoChange(op Op, e *envelope, p *path) (Change, error) {
 			patch.Set = set
 		}
 		ch.Patch = normalisePatch(patch)
+		ud := p.field("updateDescription")
+		if err := boundedPatch(ch.Patch, &ud); err != nil {
+			return Change{}, err
+		}
 	}
 	return ch, nil
 }
@@ -122,7 +126,45 @@ func operatorPatch(doc map[string]any, p *path) (*Patch, error) {
 			return nil, malformed(&fp, "unsupported update operator")
 		}
 	}
-	return normalisePatch(patch), nil
+	patch = normalisePatch(patch)
+	if err := boundedPatch(patch, p); err != nil {
+		return nil, err
+	}
+	return patch, nil
+}
+
+// boundedPatch holds the paths of a partial update ($set, $unset,
+// updatedFields, removedFields, truncatedArrays) to the bounds a diff's
+// are held to: MongoDB's nesting limit and maxDiffPaths bytes in all. A
+// path 10,000 levels deep made the state's jsonb patch exceed PostgreSQL's
+// stack depth, a batch failing for ever, while the memory state took it.
+func boundedPatch(patch *Patch, p *path) error {
+	budget := maxDiffPaths
+	check := func(path string) error {
+		if budget -= len(path); budget < 0 {
+			return malformed(p, "update paths exceed %d bytes", maxDiffPaths)
+		}
+		if strings.Count(path, ".") >= maxDiffDepth {
+			return malformed(p, "update path nested deeper than %d levels", maxDiffDepth)
+		}
+		return nil
+	}
+	for f := range patch.Set {
+		if err := check(f); err != nil {
+			return err
+		}
+	}
+	for _, f := range patch.Unset {
+		if err := check(f); err != nil {
+			return err
+		}
+	}
+	for f := range patch.Truncated {
+		if err := check(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyDiff flattens a $v:2 oplog diff: "u" and "i" set fields, "d" removes
