@@ -284,6 +284,12 @@ func (t memTx) apply(_ context.Context, src *projections.Source, changes []rowCh
 		var data map[string]any
 		switch {
 		case c.Patch:
+			if exists && old.deleted && c.PosHi == old.posHi && c.PosLo == old.posLo {
+				// At its tombstone's own position: replayed, stale (see
+				// applySQL).
+				out = append(out, applied{Key: c.Key, Unviable: true})
+				continue
+			}
 			if !live && (!exists || !behind(c, old)) {
 				out = append(out, applied{Key: c.Key, Unbased: true})
 				continue

@@ -156,7 +156,9 @@ type applied struct {
 	Unbased bool
 	// Unviable: the change is a patch whose $set steps into an array of
 	// the stored row with a field name, an update MongoDB refuses (see
-	// patchFunction), and nothing was written.
+	// patchFunction), or a patch at the very position of the row's
+	// tombstone (an update before the delete in one MongoDB transaction,
+	// replayed), and nothing was written: stale.
 	Unviable bool
 	// Oversized: the change is a patch that makes values the state's
 	// indexes cannot hold (see checkIndexed), and nothing was written.
@@ -271,13 +273,17 @@ func (s *state) applySQL(src *projections.Source, shape rowShape, changes []rowC
 	), new AS (
 		SELECT i.key,
 			CASE
+				-- A patch at its tombstone's own position: an update before
+				-- the delete in one MongoDB transaction (one clusterTime),
+				-- replayed: stale (see applied.Unviable), not unbased.
+				WHEN i.patch AND o.deleted AND (o.pos_hi, o.pos_lo) = (i.pos_hi, i.pos_lo) THEN NULL
 				WHEN i.patch THEN ` + s.ident("jsonb_patch") + `(` + s.ident("jsonb_truncate") + `(
 					CASE WHEN o.key IS NOT NULL AND NOT o.deleted THEN o.data ELSE i.data END, i.patch_truncate), i.patch_set, i.patch_unset)
 				WHEN i.merge AND o.key IS NOT NULL AND NOT o.deleted THEN ` + mergeSQL + `
 				ELSE i.data END AS data,
 			i.pos_hi, i.pos_lo, i.deleted,
 			-- A patch of no row, or of one deleted before it (see applied.Unbased).
-			coalesce(i.patch AND (o.key IS NULL OR (o.deleted AND (o.pos_hi, o.pos_lo) <= (i.pos_hi, i.pos_lo))), false) AS unbased,
+			coalesce(i.patch AND (o.key IS NULL OR (o.deleted AND (o.pos_hi, o.pos_lo) < (i.pos_hi, i.pos_lo))), false) AS unbased,
 			i.patch
 		FROM input i LEFT JOIN old o USING (key)
 	), checked AS (
