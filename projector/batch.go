@@ -147,11 +147,16 @@ func (e *Engine) CompleteUnless(ctx context.Context, b *Batch, handOn func(conte
 			return err
 		}
 	}
+	// The documents refused for a conflict are kept in the state before
+	// the pending rows that would recompute them are forgotten (and after
+	// the earlier ones are tried again, not to retry these at once).
+	e.retryConflicts(ctx)
+	if err := e.setAside(ctx, b.Refused, nil); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
 	if err := e.state.finish(ctx, b.pending, b.marks); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	e.retryConflicts(ctx)
-	e.setAside(ctx, b.Refused, nil)
 	e.metrics.batchSeconds.Observe(time.Since(b.start).Seconds())
 	return nil
 }

@@ -139,22 +139,32 @@ func (e *Engine) RecoverRefusing(ctx context.Context, refused func(context.Conte
 }
 
 // recovery is what Recover did of a pending row before it failed: the
-// docs it wrote and the refusals of them it did not hand on yet.
+// docs it wrote, the refusals of them it did not set aside in the state
+// yet and those it did not hand on yet.
 type recovery struct {
 	done   int
+	unkept []Refusal
 	unsent []Refusal
 }
 
-// recoverRow writes the docs of one pending row a chunk at a time, hands
-// each chunk's refusals on as it is written and forgets the row. A call
-// again after an error goes on after the chunks written (e.recovered),
-// which are neither written nor counted again, handing on first what it
-// did not hand on.
+// recoverRow writes the docs of one pending row a chunk at a time, sets
+// aside and hands on each chunk's refusals as it is written and forgets
+// the row. A call again after an error goes on after the chunks written
+// (e.recovered), which are neither written nor counted again, setting
+// aside and handing on first what it did not. The row is the only record
+// of its docs until then: it is forgotten only once the refusals for a
+// conflict are in the state, to be tried again after later batches.
 func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.Context, []Refusal) error) error {
 	e.recoveredMu.Lock()
 	r := e.recovered[id]
 	e.recoveredMu.Unlock()
-	handOver := func(ctx context.Context) error {
+	settle := func(ctx context.Context) error {
+		if len(r.unkept) > 0 {
+			if err := e.setAside(ctx, r.unkept, nil); err != nil {
+				return fmt.Errorf("%w: %w", ErrState, err)
+			}
+			r.unkept = nil
+		}
 		if handOn != nil && len(r.unsent) > 0 {
 			if err := handOn(ctx, r.unsent); err != nil {
 				return err
@@ -163,14 +173,14 @@ func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.C
 		r.unsent = nil // handed on (or only logged and counted): not again, whatever fails next
 		return nil
 	}
-	err := handOver(ctx)
+	err := settle(ctx)
 	if err == nil {
 		err = e.writeRow(ctx, id, &r.done, nil, func(ctx context.Context, refused []Refusal) error {
 			// Those for a unique value another doc holds are tried again
 			// after later batches, as a batch's are.
-			e.setAside(ctx, refused, nil)
+			r.unkept = append(r.unkept, refused...)
 			r.unsent = append(r.unsent, refused...)
-			return handOver(ctx)
+			return settle(ctx)
 		})
 	}
 	if err == nil {

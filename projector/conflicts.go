@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/projectorhq/projector/sinks"
 )
@@ -46,6 +47,7 @@ type conflictKey struct{ view, id string }
 func (c *conflicts) add(refused []Refusal, tries map[conflictKey]int) (kept []conflictRow, gaveUp []conflictKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	once := map[conflictKey]bool{} // a doc two stores refuse is kept once
 	for _, r := range refused {
 		k := conflictKey{r.Doc.View, r.Doc.ID}
 		if !errors.Is(r.Err, sinks.ErrConflict) || tries[k] >= maxConflictTries {
@@ -54,6 +56,10 @@ func (c *conflicts) add(refused []Refusal, tries map[conflictKey]int) (kept []co
 			}
 			continue
 		}
+		if once[k] {
+			continue
+		}
+		once[k] = true
 		if c.docs == nil {
 			c.docs = map[conflictKey]*conflict{}
 		}
@@ -93,24 +99,47 @@ func (c *conflicts) take() (map[string]map[string]map[string]any, map[conflictKe
 
 // setAside keeps the refusals for a conflict (see add), in this instance's
 // memory and in the state, where any instance's next batch finds them.
-// Failing to record them in the state only leaves them to this instance.
-func (e *Engine) setAside(ctx context.Context, refused []Refusal, tries map[conflictKey]int) {
+// What the state could not record is left to this instance's memory, lost
+// if it stops: the error (logged) is returned, for a caller that holds
+// another record of the docs (a pending row) to keep it.
+func (e *Engine) setAside(ctx context.Context, refused []Refusal, tries map[conflictKey]int) error {
+	return e.settleConflicts(ctx, refused, tries, nil)
+}
+
+// settleConflicts sets the refusals aside (see setAside) and forgets the
+// rows held, taken from the state by a retry, that were not refused again
+// for a conflict: written, or given up on.
+func (e *Engine) settleConflicts(ctx context.Context, refused []Refusal, tries map[conflictKey]int, held []conflictRow) error {
 	rows, gaveUp := e.conflicts.add(refused, tries)
 	e.gaveUp(gaveUp, tries)
+	kept := make(map[conflictKey]bool, len(rows))
+	for _, r := range rows {
+		kept[conflictKey{r.View, r.Doc}] = true
+	}
+	for _, h := range held {
+		if !kept[conflictKey{h.View, h.Doc}] {
+			h.Done = true
+			rows = append(rows, h)
+		}
+	}
 	if err := e.state.saveConflicts(ctx, rows); err != nil {
 		e.log.Warn("could not record docs set aside for a conflict in the state: only this instance tries them again", "err", err)
+		return err
 	}
+	return nil
 }
 
 // takeConflicts is conflicts.take with the docs any instance set aside in
-// the state (up to maxTakenConflicts); a doc in both is tried once.
-func (e *Engine) takeConflicts(ctx context.Context) (map[string]map[string]map[string]any, map[conflictKey]int) {
-	byView, tries := e.conflicts.take()
-	rows, err := e.state.takeConflicts(ctx, maxTakenConflicts)
+// the state (up to maxTakenConflicts), held by this instance until
+// settleConflicts forgets or keeps them (held); a doc in both is tried
+// once.
+func (e *Engine) takeConflicts(ctx context.Context) (byView map[string]map[string]map[string]any, tries map[conflictKey]int, held []conflictRow) {
+	byView, tries = e.conflicts.take()
+	held, err := e.state.takeConflicts(ctx, maxTakenConflicts)
 	if err != nil {
 		e.log.Warn("could not take the docs set aside for a conflict from the state; trying this instance's", "err", err)
 	}
-	for _, r := range rows {
+	for _, r := range held {
 		if byView == nil {
 			byView, tries = map[string]map[string]map[string]any{}, map[conflictKey]int{}
 		}
@@ -121,17 +150,19 @@ func (e *Engine) takeConflicts(ctx context.Context) (map[string]map[string]map[s
 		k := conflictKey{r.View, r.Doc}
 		tries[k] = max(tries[k], r.Tries+1)
 	}
-	return byView, tries
+	return byView, tries, held
 }
 
 // retryConflicts computes the conflicting docs afresh (a new revision, from
 // the state as it is now) and writes them; those refused again are kept
-// for the next batch. A failure keeps them all: it is tried again then.
-// A doc's refusal was logged, counted and dead-lettered when it was set
-// aside: a retry refused again logs at debug only, and giving up on it
-// once.
+// for the next batch, and the others forgotten. A failure keeps them all:
+// they are tried again then, by any instance, for they are let go of at
+// once, even when ctx ended (a stop); were they not (a crash), another
+// instance takes them once this one's hold lapses. A doc's refusal was
+// logged, counted and dead-lettered when it was set aside: a retry refused
+// again logs at debug only, and giving up on it once.
 func (e *Engine) retryConflicts(ctx context.Context) {
-	byView, tries := e.takeConflicts(ctx)
+	byView, tries, held := e.takeConflicts(ctx)
 	if byView == nil {
 		return
 	}
@@ -142,7 +173,7 @@ func (e *Engine) retryConflicts(ctx context.Context) {
 			for _, r := range refused {
 				e.log.Debug("a doc set aside for a conflict is refused again", "sink", r.Sink, "view", r.Doc.View, "doc", r.Doc.ID, "err", r.Err)
 			}
-			e.setAside(ctx, refused, tries)
+			_ = e.settleConflicts(ctx, refused, tries, held) // logged; held, they are taken again when the hold lapses
 			return
 		}
 	}
@@ -153,7 +184,9 @@ func (e *Engine) retryConflicts(ctx context.Context) {
 			again = append(again, Refusal{Doc: sinks.Doc{View: view, ID: id, Key: key}, Err: sinks.ErrConflict})
 		}
 	}
-	e.setAside(ctx, again, tries)
+	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = e.settleConflicts(release, again, tries, held) // logged; held, they are taken again when the hold lapses
 }
 
 // gaveUp logs, once each, the docs refused for a conflict that are no

@@ -65,7 +65,7 @@ func (e *Engine) refreshChunk(ctx context.Context, view string, ids map[string]m
 	}
 	refused, err := e.writeDocs(ctx, e.Routes(), docs)
 	e.refuse(refused)
-	e.setAside(ctx, refused, nil)
+	_ = e.setAside(ctx, refused, nil) // logged; this instance still tries them again
 	if err != nil {
 		return 0, err
 	}

@@ -58,9 +58,10 @@ type store interface {
 	// collectRevisions deletes up to limit revisions of view's documents
 	// deleted more than age ago, and says how many it deleted.
 	collectRevisions(ctx context.Context, view string, age time.Duration, limit int) (int64, error)
-	// saveConflicts records docs set aside for a conflict, and
-	// takeConflicts removes and returns up to limit of them (any
-	// instance's): see conflictstore.go.
+	// saveConflicts records docs set aside for a conflict (and forgets
+	// those taken and marked Done, if still held as taken), and
+	// takeConflicts returns up to limit of them (any instance's) and holds
+	// them for conflictHold: see conflictstore.go.
 	saveConflicts(ctx context.Context, rows []conflictRow) error
 	takeConflicts(ctx context.Context, limit int) ([]conflictRow, error)
 	refreshStore
