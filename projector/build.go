@@ -397,17 +397,20 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 		for col, v := range row {
 			env[col] = exprColumn(src, col, v)
 		}
+		for col := range src.Columns {
+			if _, ok := env[col]; !ok {
+				env[col] = nil
+			}
+		}
 	} else {
-		// Only what it reads: a numeric column is parsed to a decimal.
+		// Only what it reads: a numeric column is parsed to a decimal, and
+		// a declared column the row lacks is null (readsNull finds it).
 		for _, col := range names {
 			if v, ok := row[col]; ok {
 				env[col] = exprColumn(src, col, v)
+			} else if _, declared := src.Columns[col]; declared {
+				env[col] = nil
 			}
-		}
-	}
-	for col := range src.Columns {
-		if _, ok := env[col]; !ok {
-			env[col] = nil
 		}
 	}
 	for _, f := range prior {
