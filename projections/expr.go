@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
 
 	"github.com/projectorhq/projector/config"
 )
@@ -50,24 +52,24 @@ func (c *compiler) groupExpr(sc scope, src *string, fallback config.Pos, prior [
 // exprOver is expr over the columns cols of the scope's source (nil: its
 // columns are undeclared, so any name is one).
 func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, fallback config.Pos, prior []*Field, want config.Type) *Expr {
-	env := map[string]any{}
+	env := types.Map{}
 	for col, t := range cols {
-		env[col] = Sample(t)
+		env[col] = checkedType(t)
 		c.use(sc.source, col) // conservative: an expression may read any column
 	}
 	for _, f := range prior {
 		switch {
 		case f.Kind == KindMany:
-			env[f.Name] = []any{}
+			env[f.Name] = types.TypeOf([]any{})
 		case f.Kind == KindColumn && cols == nil:
 			// An undeclared column, of any type (stored as jsonb): left
 			// undefined, which the checker lets be anything.
 		case f.Kind == KindColumn && cols[f.Column].Name == "":
 			// A column of a type config.Load refused: as its column, of
 			// no type, rather than a second problem about jsonb.
-			env[f.Name] = nil
+			env[f.Name] = types.Nil
 		default:
-			env[f.Name] = Sample(f.Type)
+			env[f.Name] = checkedType(f.Type)
 		}
 	}
 	opts := append([]expr.Option{expr.Env(env)}, checkedIntegers()...)
@@ -91,6 +93,14 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 			msg = "it does not compile"
 		}
 		c.errs.Add(p, "%s: invalid expression %s: %s%s", sc.path, c.cfg.Show(src), userTypes.Replace(msg), sqlHint(*src))
+		return nil
+	}
+	if name, ok := jsonbAlone(prog.Node(), env); ok && want.Name != "" && !want.Array && family(want) != "jsonb" && family(want) != "json" {
+		// The checker lets a jsonb be anything (an array or object to
+		// index, a number); whole, into a field of another type, it is
+		// most likely a mistake, which would fail for every document.
+		c.errs.Add(c.cfg.ValuePos(src, fallback), "%s: expression %s gives a whole jsonb, which does not fit type %s (take a value out of it: %s.name, %s[0])",
+			sc.path, c.cfg.Show(src), want, name, name)
 		return nil
 	}
 	if rt := prog.Node().Type(); !fits(want, rt) {
@@ -118,6 +128,27 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 }
 
 var timeType = reflect.TypeFor[time.Time]()
+
+// checkedType is what the checker takes a value of type t for: its Sample's
+// type, except a jsonb or json, which is of any type (an object, an array,
+// a number: its value says), so that info[0], info.a and any(info, …)
+// check. The running program sees its decoded JSON (ExprValue).
+func checkedType(t config.Type) types.Type {
+	if !t.Array && (t.Name == "jsonb" || t.Name == "json") {
+		return types.Any
+	}
+	return types.TypeOf(Sample(t))
+}
+
+// jsonbAlone reports the name of the jsonb the expression n is, when it is
+// nothing but one.
+func jsonbAlone(n ast.Node, env types.Map) (string, bool) {
+	id, ok := n.(*ast.IdentifierNode)
+	if !ok || env[id.Value] != types.Any {
+		return "", false
+	}
+	return id.Value, true
+}
 
 // sqlHints spot SQL written where expr-lang is expected, when an
 // expression does not compile, and say what to write.
