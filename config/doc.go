@@ -212,7 +212,9 @@
 // may hold any text, so "p:{sku}" for the sku "1:stats" is "p:{sku}:stats"
 // for the sku 1, and a template starting with a placeholder could be any
 // key of the database, another application's included. Both are refused
-// when the configuration loads.
+// when the configuration loads. Its placeholders are the view's id fields,
+// every one of them (checked when the views compile): a field left out
+// would give every document that differs only in it one key.
 //
 // # Redis indexes
 //

@@ -283,17 +283,31 @@ func (c *compiler) viewID(view *View, v *config.View) {
 }
 
 // sinkTemplates checks that key templates name only id fields, which a
-// delete still knows. config.Load has checked the fields sinks keep.
+// delete still knows, and every one of them: documents that differ only in
+// one left out would share a key and a revision, overwriting and deleting
+// each other. config.Load has checked the fields sinks keep.
 func (c *compiler) sinkTemplates(view *View, v *config.View) {
 	r := v.Sinks.Redis
-	if r == nil {
+	if r == nil || r.Key == "" || len(view.ID) == 0 { // reported by config.Load, or the view has an error of its own
 		return
 	}
-	parts, _ := config.ParseKeyTemplate(r.Key) // config.Load has reported a bad one
+	parts, err := config.ParseKeyTemplate(r.Key)
+	if err != nil {
+		return // config.Load has reported it
+	}
+	named := map[string]bool{}
 	for _, p := range parts {
-		// Without an id, the view has an error of its own already.
-		if p.Field && len(view.ID) > 0 && !slices.Contains(view.ID, p.Text) {
+		if !p.Field {
+			continue
+		}
+		named[p.Text] = true
+		if !slices.Contains(view.ID, p.Text) {
 			c.errs.Add(r.Pos, "view %q: redis key placeholder {%s} must be an id field (%s): a deleted document has no other fields", view.Name, p.Text, strings.Join(view.ID, ", "))
+		}
+	}
+	for _, id := range view.ID {
+		if !named[id] {
+			c.errs.Add(r.Pos, "view %q: redis key %q leaves out the id field {%s}: documents that differ only in it would share one key", view.Name, r.Key, id)
 		}
 	}
 }
