@@ -72,7 +72,7 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 			env[f.Name] = checkedType(f.Type)
 		}
 	}
-	opts := append([]expr.Option{expr.Env(env)}, checkedIntegers()...)
+	opts := append(append([]expr.Option{expr.Env(env)}, checkedIntegers()...), modOptions()...)
 	if cols == nil {
 		opts = append(opts, expr.AllowUndefinedVariables())
 	}

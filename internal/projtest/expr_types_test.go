@@ -89,3 +89,38 @@ func TestScaledNumericExpression(t *testing.T) {
         "2": { tripled: null }
 `)
 }
+
+// % takes numerics (the cents of a price: total % 1), computed exactly as
+// PostgreSQL's numeric % (the sign of the dividend, the larger scale), and
+// floats as math.Mod; it was refused, the checker typing a numeric as a
+// float and expr-lang's % taking integers only.
+func TestModuloOfNumerics(t *testing.T) {
+	expectPass(t, head+`
+sources:
+  orders:
+    topic: t.o
+    key: id
+    columns: { id: bigint, n: bigint, total: "numeric(10,2)", ratio: double precision, extra: jsonb }
+views:
+  v:
+    from: orders
+    fields:
+      id: id
+      cents: { expr: "total % 1", type: "numeric(10,2)" }
+      by_three: { expr: "total % 3", type: numeric }
+      by_n: { expr: "total % n", type: numeric }
+      negative: { expr: "-total % 3", type: numeric }
+      float_mod: { expr: "ratio % 1", type: double precision }
+      ints: { expr: "n % 4", type: bigint }
+      of_jsonb: { expr: "extra.q % 4", type: numeric }
+      by_zero: { expr: "total % 0", type: numeric }
+    sinks: { postgres: {} }
+`, `
+  - name: remainders
+    given:
+      - { source: orders, after: { id: 1, n: 7, total: "10.25", ratio: 2.75, extra: { q: 10.5 } } }
+    expect:
+      v:
+        "1": { cents: "0.25", by_three: "1.25", by_n: "3.25", negative: "-1.25", float_mod: 0.75, ints: 3, of_jsonb: "2.5", by_zero: null }
+`)
+}
