@@ -304,8 +304,8 @@ func mustTemplate(t *testing.T, s string) template {
 	return tpl
 }
 
-// TestClusterErrors: a cluster down or moving slots is an outage (retried
-// whole); CROSSSLOT is the command's keys, which no retry changes, so its
+// TestClusterErrors: a cluster down or moving slots, or a server refusing
+// writes, is an outage (retried whole); CROSSSLOT is the command's keys, which no retry changes, so its
 // docs are refused rather than retried forever.
 func TestClusterErrors(t *testing.T) {
 	for _, tt := range []struct {
@@ -318,6 +318,10 @@ func TestClusterErrors(t *testing.T) {
 		{"MOVED 3999 127.0.0.1:6381", true, false},
 		{"ASK 3999 127.0.0.1:6381", true, false},
 		{"CROSSSLOT Keys in request don't hash to the same slot", false, true},
+		// A server refusing writes for now (min-replicas-to-write, a failed
+		// RDB save): an outage, as OOM, not the documents' fault.
+		{"NOREPLICAS Not enough good replicas to write.", true, false},
+		{"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.", true, false},
 	} {
 		err := fmt.Errorf("wrapped: %w", scriptError(tt.reply))
 		if Unavailable(err) != tt.unavailable || docError(err) != tt.perDoc {

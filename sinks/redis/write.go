@@ -417,7 +417,8 @@ func (s *Sink) singleOnCluster(err error) bool {
 
 // serverState reports whether a Redis error reply is about the server
 // rather than the command: loading its data, a replica that lost its
-// primary or is read-only, a busy script, out of memory, too many
+// primary or is read-only, a busy script, out of memory, too few
+// replicas (min-replicas-to-write) or a failed save (MISCONF), too many
 // clients, credentials, cluster routing. A cluster that is down
 // (CLUSTERDOWN: a master failed and no replica took over yet) or moving a
 // slot (TRYAGAIN, MOVED and ASK past the client's redirects) is an outage,
@@ -428,7 +429,7 @@ func serverState(rerr redis.Error) bool {
 	if strings.HasPrefix(msg, "max number of clients reached") || strings.Contains(msg, "cluster support disabled") {
 		return true // the latter: a cluster client on a standalone server
 	}
-	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "OOM", "NOAUTH", "NOPERM", "WRONGPASS", "MOVED", "ASK"} {
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "BUSY", "OOM", "NOREPLICAS", "MISCONF", "NOAUTH", "NOPERM", "WRONGPASS", "MOVED", "ASK"} {
 		if strings.HasPrefix(msg, p+" ") || msg == p {
 			return true
 		}
