@@ -73,7 +73,6 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		patchFunction(pgx.Identifier{s.schema}.Sanitize()),
 		truncateFunction(pgx.Identifier{s.schema}.Sanitize()),
 	}
-	indexes, obsolete := []stateIndex{revsDeletedIndex()}, []stateIndex(nil)
 	upgrade := []string{pendingStorage(s.ident("pending_batches"), s.ident("pending"), s.pendingView()), fillfactor(s.ident("revs"), 70)}
 	for _, src := range plan.Sources {
 		t := s.table(src)
@@ -83,26 +82,8 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 			deleted boolean NOT NULL DEFAULT false,
 			updated_at timestamptz NOT NULL DEFAULT now()) WITH (fillfactor = 80)`)
 		upgrade = append(upgrade, fillfactor(t, 80))
-		indexes = append(indexes, tombstoneIndex(src))
-		for _, col := range src.Indexed {
-			indexes = append(indexes, joinIndex(src, col))
-		}
-		// Earlier versions also indexed a key column joins find rows by;
-		// the primary key does that now.
-		if len(src.Key) == 1 && src.KeyedBy(src.Key[0]) {
-			obsolete = append(obsolete, joinIndex(src, src.Key[0]))
-		}
 	}
-	for _, v := range plan.Views {
-		if len(v.GroupBy) == 0 || len(v.IDColumns) < 2 {
-			continue
-		}
-		for _, ix := range append([]stateIndex{groupIndex(v)}, groupJoinIndexes(v)...) {
-			if !slices.ContainsFunc(indexes, func(o stateIndex) bool { return o.name == ix.name }) {
-				indexes = append(indexes, ix)
-			}
-		}
-	}
+	indexes, obsolete := plannedIndexes(plan)
 	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projector.migrate'))`); err != nil {
 			return err
@@ -189,6 +170,34 @@ func (s *state) tables(ctx context.Context, q querier) ([]string, error) {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// plannedIndexes are the indexes of the state tables plan reads by, and
+// those earlier versions kept that no version needs any more.
+func plannedIndexes(plan *projections.Plan) (indexes, obsolete []stateIndex) {
+	indexes = []stateIndex{revsDeletedIndex()}
+	for _, src := range plan.Sources {
+		indexes = append(indexes, tombstoneIndex(src))
+		for _, col := range src.Indexed {
+			indexes = append(indexes, joinIndex(src, col))
+		}
+		// Earlier versions also indexed a key column joins find rows by;
+		// the primary key does that now.
+		if len(src.Key) == 1 && src.KeyedBy(src.Key[0]) {
+			obsolete = append(obsolete, joinIndex(src, src.Key[0]))
+		}
+	}
+	for _, v := range plan.Views {
+		if len(v.GroupBy) == 0 || len(v.IDColumns) < 2 {
+			continue
+		}
+		for _, ix := range append([]stateIndex{groupIndex(v)}, groupJoinIndexes(v)...) {
+			if !slices.ContainsFunc(indexes, func(o stateIndex) bool { return o.name == ix.name }) {
+				indexes = append(indexes, ix)
+			}
+		}
+	}
+	return indexes, obsolete
 }
 
 // pendingView lists the pending docs one per row.

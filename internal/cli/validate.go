@@ -167,6 +167,13 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 		}
 		fmt.Fprintf(g.stdout, "note: views deployed but no longer declared keep serving the documents they had, frozen (projector drops nothing): %s\n", strings.Join(names, "; "))
 	}
+	leftovers, err := projector.Unneeded(ctx, pool, cfg.Stores.Postgres.Schema, plan)
+	if err != nil {
+		problems = append(problems, fmt.Errorf("list the state's tables and indexes: %w", err))
+	}
+	for _, l := range leftovers {
+		fmt.Fprintf(g.stdout, "note: state: %s is used by no view of this file; once no instance runs a file that uses it: %s;\n", l.What, l.Drop)
+	}
 	switch err := errors.Join(problems...); {
 	case len(rebuilds) > 0:
 		return usageError(fmt.Errorf("%w\nrun `projector rebuild VIEW` to apply these changes, for: %s", err, strings.Join(rebuilds, ", ")))
