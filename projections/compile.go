@@ -305,11 +305,26 @@ func (c *compiler) sinkTemplates(view *View, v *config.View) {
 			c.errs.Add(r.Pos, "view %q: redis key placeholder {%s} must be an id field (%s): a deleted document has no other fields", view.Name, p.Text, strings.Join(view.ID, ", "))
 		}
 	}
-	for _, id := range view.ID {
-		if !named[id] {
+	for i, id := range view.ID {
+		if !named[id] && !namedColumn(view, named, i) {
 			c.errs.Add(r.Pos, "view %q: redis key %q leaves out the id field {%s}: documents that differ only in it would share one key", view.Name, r.Key, id)
 		}
 	}
+}
+
+// namedColumn says whether a placeholder of named gives the column of the
+// i-th id field through another id field of the same column (id: [uid,
+// uid2], both user_id): the documents differ in neither then.
+func namedColumn(view *View, named map[string]bool, i int) bool {
+	if len(view.IDColumns) != len(view.ID) {
+		return false
+	}
+	for j, id := range view.ID {
+		if named[id] && view.IDColumns[j] == view.IDColumns[i] {
+			return true
+		}
+	}
+	return false
 }
 
 // postgresIndexPaths checks that an index on a path (customer.id) goes

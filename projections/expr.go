@@ -52,9 +52,10 @@ func (c *compiler) groupExpr(sc scope, src *string, fallback config.Pos, prior [
 // exprOver is expr over the columns cols of the scope's source (nil: its
 // columns are undeclared, so any name is one).
 func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, fallback config.Pos, prior []*Field, want config.Type) *Expr {
-	env := types.Map{}
+	env, jsonbs := types.Map{}, map[string]bool{}
 	for col, t := range cols {
 		env[col] = checkedType(t)
+		jsonbs[col] = isJSONB(t)
 		c.use(sc.source, col) // conservative: an expression may read any column
 	}
 	for _, f := range prior {
@@ -65,11 +66,13 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 			// An undeclared column, of any type (stored as jsonb): left
 			// undefined, which the checker lets be anything.
 		case f.Kind == KindColumn && cols[f.Column].Name == "":
-			// A column of a type config.Load refused: as its column, of
-			// no type, rather than a second problem about jsonb.
-			env[f.Name] = types.Nil
+			// A column of a type config.Load refused, or of none: as its
+			// column, of any type, rather than a second problem about jsonb.
+			env[f.Name] = types.Any
+			jsonbs[f.Name] = false
 		default:
 			env[f.Name] = checkedType(f.Type)
+			jsonbs[f.Name] = isJSONB(f.Type)
 		}
 	}
 	opts := append(append([]expr.Option{expr.Env(env)}, checkedIntegers()...), modOptions()...)
@@ -95,7 +98,7 @@ func (c *compiler) exprOver(sc scope, cols map[string]config.Type, src *string, 
 		c.errs.Add(p, "%s: invalid expression %s: %s%s", sc.path, c.cfg.Show(src), userTypes.Replace(msg), sqlHint(*src))
 		return nil
 	}
-	if name, ok := jsonbAlone(prog.Node(), env); ok && want.Name != "" && !want.Array && family(want) != "jsonb" && family(want) != "json" {
+	if name, ok := jsonbAlone(prog.Node(), jsonbs); ok && want.Name != "" && !want.Array && family(want) != "jsonb" && family(want) != "json" {
 		// The checker lets a jsonb be anything (an array or object to
 		// index, a number); whole, into a field of another type, it is
 		// most likely a mistake, which would fail for every document.
@@ -132,19 +135,22 @@ var timeType = reflect.TypeFor[time.Time]()
 // checkedType is what the checker takes a value of type t for: its Sample's
 // type, except a jsonb or json, which is of any type (an object, an array,
 // a number: its value says), so that info[0], info.a and any(info, …)
-// check. The running program sees its decoded JSON (ExprValue).
+// check, and a column of no declared type, which is any value too. The
+// running program sees its decoded JSON (ExprValue).
 func checkedType(t config.Type) types.Type {
-	if !t.Array && (t.Name == "jsonb" || t.Name == "json") {
+	if t.Name == "" || isJSONB(t) {
 		return types.Any
 	}
 	return types.TypeOf(Sample(t))
 }
 
+func isJSONB(t config.Type) bool { return !t.Array && (t.Name == "jsonb" || t.Name == "json") }
+
 // jsonbAlone reports the name of the jsonb the expression n is, when it is
 // nothing but one.
-func jsonbAlone(n ast.Node, env types.Map) (string, bool) {
+func jsonbAlone(n ast.Node, jsonbs map[string]bool) (string, bool) {
 	id, ok := n.(*ast.IdentifierNode)
-	if !ok || env[id.Value] != types.Any {
+	if !ok || !jsonbs[id.Value] {
 		return "", false
 	}
 	return id.Value, true
