@@ -464,7 +464,10 @@ func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map
 		docs, err = e.computeDocs(ctx, tx, byView, h, revs, &t)
 		return err
 	})
-	if err == nil {
+	if err == nil && revs == bump {
+		// Only what is written counts: a peek computes documents a write
+		// computes too (a refresh's arrivals, a rebuild's verification),
+		// whose failing expressions would count twice.
 		e.count(&t)
 	}
 	return docs, err
