@@ -15,13 +15,15 @@ import (
 // runtimeChecks makes int() of a float beyond an integer's range an
 // overflow (toInt), numerics compute exactly (decimalOps), and the
 // builtins that build text count it against the budget before they build
-// it (textCall). Their calls hide their operands
+// it (textCall); a jsonb's text is no array (textItems), and an object's
+// keys come in jsonb's order (keyOrder). Their calls hide their operands
 // from the checker: the program that runs is compiled with them apart
 // from the one validation checks (see compiler.expr).
 func runtimeChecks() []expr.Option {
-	opts := append(append(decimalOptions(), textBuiltins()...), boundedBuiltins()...)
+	opts := append(append(append(decimalOptions(), textBuiltins()...), boundedBuiltins()...), keyOrderOptions()...)
 	return append(opts, expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Function(fnNow, nowOf),
-		expr.Function(fnSlice, sliceOf), expr.Patch(runtimeOps{}), expr.Patch(decimalOps{}))
+		expr.Function(fnSlice, sliceOf), expr.Function(fnItems, itemsOf),
+		expr.Patch(textItems{}), expr.Patch(keyOrder{}), expr.Patch(runtimeOps{}), expr.Patch(decimalOps{}))
 }
 
 // fnString is string() of a null: null, as SQL's CAST(NULL AS text), where

@@ -2,8 +2,10 @@ package projector
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +27,8 @@ import (
 // canonical form; a real rounded to a float32; a numeric(p,s) as its
 // decimal text with s decimals (rounded half away from zero). Strings,
 // inside json results too, have NUL and invalid UTF-8 replaced by U+FFFD
-// and floats no -0, as the decoder gives source values. It reports false
+// and floats no -0, as the decoder gives source values; groupBy's groups
+// are an object keyed by each key's text (jsonValue). It reports false
 // for a result the type cannot hold, as PostgreSQL would refuse it: a
 // float that is not finite or beyond a real, an integer out of the type's
 // range, a numeric(p,s) with more than p digits, a date or timestamp
@@ -67,31 +70,48 @@ func exprResult(t config.Type, v any) (any, bool) {
 		}
 		return v, true
 	case map[string]any, []any, []string:
-		if !finite(v) {
-			return nil, false // no JSON holds it: x / 0 inside, as alone
-		}
-		if t.Array {
-			return arrayResult(t, v)
-		}
-		c, _ := cleanValue(v)
-		switch t.Name {
-		case "json", "jsonb", "":
-			return c, true
-		case "text", "varchar":
-			// Its JSON text, as jsonb_to_recordset gives a text column.
-			if s, ok := jsonText(c); ok {
-				return textResult(t, s)
-			}
-		}
-		return nil, false // no scalar column holds an object or array
+		return compositeResult(t, v)
 	}
-	if rv := reflect.ValueOf(v); rv.CanInt() {
+	switch rv := reflect.ValueOf(v); {
+	case rv.Kind() == reflect.Map:
+		return compositeResult(t, v) // groupBy's groups, keyed by anything
+	case rv.CanInt():
 		// An integer of a named type (b - a, a time.Duration) is checked
 		// against the field's range as any other.
 		n := rv.Int()
 		return integerResult(t, n, n)
+	case rv.CanUint():
+		if u := rv.Uint(); u <= math.MaxInt64 {
+			n := int64(u)
+			return integerResult(t, n, n)
+		}
+		return decimalResult(t, decimal.NewFromUint64(rv.Uint()))
 	}
 	return v, true
+}
+
+// compositeResult is an object or array result as a column of type t
+// holds it: json and jsonb as JSON, text as its JSON text, an array type
+// item by item (arrayResult); no scalar column holds one.
+func compositeResult(t config.Type, v any) (any, bool) {
+	v, _, ok := jsonValue(v)
+	if !ok {
+		return nil, false
+	}
+	if t.Array {
+		return arrayResult(t, v)
+	}
+	c, _ := cleanValue(v)
+	switch t.Name {
+	case "json", "jsonb", "":
+		return c, true
+	case "text", "varchar":
+		// Its JSON text, as jsonb_to_recordset gives a text column.
+		if s, ok := jsonText(c); ok {
+			return textResult(t, s)
+		}
+	}
+	return nil, false // no scalar column holds an object or array
 }
 
 // decimalResult is a numeric an expression computed (exactly) as a column
@@ -202,26 +222,79 @@ func numberText(t config.Type, s string) (any, bool) {
 	return s, true
 }
 
-// finite reports whether v, a json or array result, holds no infinite or
-// NaN float at any depth.
-func finite(v any) bool {
+// jsonValue is v, a json or array result, as JSON holds it: every map of
+// keys other than text (groupBy's groups, a map[any][]any no store can
+// encode) an object keyed by each key's text, as JSON writes one;
+// changed says whether it differs from v, which is then copied, not
+// changed, since v may share maps with the row. It reports false where no
+// JSON holds v: a float that is not finite at any depth (x / 0 inside, as
+// alone), a key of no text (null), two keys of one text (1 and "1").
+func jsonValue(v any) (out any, changed, ok bool) {
 	switch x := v.(type) {
 	case float64:
-		return !math.IsInf(x, 0) && !math.IsNaN(x)
-	case map[string]any:
-		for _, e := range x {
-			if !finite(e) {
-				return false
+		return v, false, !math.IsInf(x, 0) && !math.IsNaN(x)
+	case string, []string, nil:
+		return v, false, true
+	case []any:
+		var c []any
+		for i, e := range x {
+			ce, ch, ok := jsonValue(e)
+			if !ok {
+				return nil, false, false
+			}
+			if ch && c == nil {
+				c = slices.Clone(x)
+			}
+			if ch {
+				c[i] = ce
 			}
 		}
-	case []any:
-		for _, e := range x {
-			if !finite(e) {
-				return false
+		if c != nil {
+			return c, true, true
+		}
+	case map[string]any:
+		var c map[string]any
+		for k, e := range x {
+			ce, ch, ok := jsonValue(e)
+			if !ok {
+				return nil, false, false
 			}
+			if ch && c == nil {
+				c = maps.Clone(x)
+			}
+			if ch {
+				c[k] = ce
+			}
+		}
+		if c != nil {
+			return c, true, true
+		}
+	default:
+		if m := reflect.ValueOf(v); m.Kind() == reflect.Map {
+			o, ok := textKeyed(m)
+			return o, true, ok
 		}
 	}
-	return true
+	return v, false, true
+}
+
+// textKeyed is m, a map whose keys are not (all) text, as an object keyed
+// by each key's text (projections.KeyText); false when a key has none or
+// shares another's, which would lose a group.
+func textKeyed(m reflect.Value) (map[string]any, bool) {
+	out := make(map[string]any, m.Len())
+	for it := m.MapRange(); it.Next(); {
+		k, ok := projections.KeyText(it.Key().Interface())
+		if _, taken := out[k]; !ok || taken {
+			return nil, false
+		}
+		e, _, ok := jsonValue(it.Value().Interface())
+		if !ok {
+			return nil, false
+		}
+		out[k] = e
+	}
+	return out, true
 }
 
 func integerResult(t config.Type, v any, n int64) (any, bool) {
