@@ -170,8 +170,8 @@ type Source struct {
 // from the WAL (`rebuild --from source`'s snapshot at
 // pg_current_wal_lsn(), as Hi with Lo 0) is older than every change
 // written after it. Without a committed LSN (no sequence, or its first
-// element null) Hi is the LSN and Lo 0, except for the reads of an initial
-// (or blocking) snapshot, whose Lo is SnapshotLo (see Replaces). The zero
+// element null) Hi is the LSN and Lo 0, except for the reads of a
+// snapshot, whose Lo is SnapshotLo (see Replaces). The zero
 // Position is "unknown" and is older than every known one.
 type Position struct {
 	Hi, Lo int64
@@ -179,8 +179,15 @@ type Position struct {
 
 // SnapshotLo is the Lo of a PostgreSQL snapshot read that names no
 // committed LSN: the reads of an initial snapshot, all at the snapshot's
-// LSN. It sorts them just below a streamed change at the same LSN.
+// LSN, and those of an incremental one unwrapped without __sequence. It
+// sorts them just below a streamed change at the same LSN.
 const SnapshotLo = -1
+
+// ReadAtLSN is the snapshot marker of the reads projector takes itself
+// (rebuild --from source), at a WAL position read with them: ordered by
+// that LSN alone, as a streamed change is, so that a change from before
+// it, which the read saw, cannot replace it as it could a snapshot's read.
+const ReadAtLSN = "projector_read_at_lsn"
 
 // Replaces reports whether a change at p replaces a row stored at q: p is
 // not older than q, or q is an initial snapshot's read and p a streamed
@@ -192,7 +199,16 @@ const SnapshotLo = -1
 // it is newer than every read of that snapshot. Its LSN may still be below
 // the snapshot's: a transaction open across the snapshot wrote the row
 // before it. Nothing else orders the two: the transactions after it name
-// its commit, above the snapshot's LSN, and compare as usual.
+// its commit, above the snapshot's LSN, and compare as usual. An
+// incremental snapshot's read without a committed LSN (unwrapped by the
+// SMT without __sequence) is ordered alike: its chunk is emitted at its
+// window's close with that LSN, and a change of the row committed in the
+// window removed the row from the chunk (Debezium's de-duplication), so a
+// change streamed after the read committed after it, though a
+// transaction open across the window may have written it at a lower LSN.
+// Without committed LSNs only the order of arrival tells such changes
+// apart; a replay that stops between them (a rebuild --from signal beside
+// running daemons) can leave the read: add.fields should name sequence.
 func (p Position) Replaces(q Position) bool {
 	if q.Lo == SnapshotLo && p.Lo == 0 && p.Hi > 0 {
 		return true

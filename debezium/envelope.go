@@ -389,7 +389,9 @@ func relationalPosition(src *Source) Position {
 		return Position{}
 	case src.CommitLSN != nil:
 		return Position{Hi: max(*src.CommitLSN, *src.LSN), Lo: *src.LSN}
-	case src.Snapshot != "" && src.Snapshot != "incremental":
+	case src.Snapshot != "" && src.Snapshot != ReadAtLSN:
+		// An initial, blocking or incremental snapshot's read that names
+		// no committed LSN (see Replaces).
 		return Position{Hi: *src.LSN, Lo: SnapshotLo}
 	}
 	return Position{Hi: *src.LSN}

@@ -14,7 +14,12 @@ func TestRelationalPosition(t *testing.T) {
 		{"first streamed transaction", Source{LSN: lsn(300)}, Position{Hi: 300}},
 		{"initial snapshot read", Source{LSN: lsn(350), Snapshot: "true"}, Position{Hi: 350, Lo: SnapshotLo}},
 		{"last initial snapshot read", Source{LSN: lsn(350), Snapshot: "last_in_data_collection"}, Position{Hi: 350, Lo: SnapshotLo}},
-		{"incremental snapshot read", Source{LSN: lsn(350), Snapshot: "incremental"}, Position{Hi: 350}},
+		// Without a committed LSN (unwrapped without __sequence), ordered
+		// as an initial snapshot's: a change streamed after it committed
+		// after it (Debezium's window de-duplication).
+		{"incremental snapshot read", Source{LSN: lsn(350), Snapshot: "incremental"}, Position{Hi: 350, Lo: SnapshotLo}},
+		{"incremental snapshot read with a commit", Source{LSN: lsn(350), CommitLSN: lsn(340), Snapshot: "incremental"}, Position{Hi: 350, Lo: 350}},
+		{"projector's own read at an LSN", Source{LSN: lsn(350), Snapshot: ReadAtLSN}, Position{Hi: 350}},
 		{"snapshot read during streaming", Source{LSN: lsn(350), CommitLSN: lsn(340), Snapshot: "true"}, Position{Hi: 350, Lo: 350}},
 		{"no LSN", Source{}, Position{}},
 	} {

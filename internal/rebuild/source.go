@@ -44,6 +44,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/projectorhq/projector/debezium"
 	"github.com/projectorhq/projector/projections"
 	"github.com/projectorhq/projector/projector"
 )
@@ -466,11 +467,11 @@ func snapshotRecord(src *projections.Source, data []byte, lsn int64) (projector.
 
 // readRecord encodes a snapshot read of row at lsn as the schemaless JSON
 // Debezium's PostgreSQL connector writes, so that the source's decoder
-// gives its values the types the stream gives them. It is marked as an
-// incremental snapshot's read, one taken while the stream flows and
-// ordered by its LSN alone: an initial snapshot's read gives way to the
-// first streamed transaction whatever its LSN (debezium.Position.Replaces),
-// which would let a change from before S replace this row.
+// gives its values the types the stream gives them. It is marked as a
+// read at its LSN (debezium.ReadAtLSN), ordered by that LSN alone: a
+// snapshot's read gives way to a streamed change without a committed LSN
+// whatever their LSNs (debezium.Position.Replaces), which would let a
+// change from before S replace this row.
 //
 // A source read as unwrapped (ExtractNewRecordState) gets the row with the
 // SMT's metadata instead: its decoder reads an envelope as a row whose
@@ -478,12 +479,12 @@ func snapshotRecord(src *projections.Source, data []byte, lsn int64) (projector.
 func readRecord(src *projections.Source, key, row map[string]any, lsn int64) (projector.Record, error) {
 	ev := map[string]any{
 		"op": "r", "ts_ms": time.Now().UnixMilli(), "transaction": nil, "before": nil, "after": row,
-		"source": map[string]any{"connector": "postgresql", "snapshot": "incremental", "lsn": lsn},
+		"source": map[string]any{"connector": "postgresql", "snapshot": debezium.ReadAtLSN, "lsn": lsn},
 	}
 	if src.Format == "unwrapped" {
 		ev = make(map[string]any, len(row)+4)
 		maps.Copy(ev, row)
-		ev["__op"], ev["__lsn"], ev["__snapshot"], ev["__connector"] = "r", lsn, "incremental", "postgresql"
+		ev["__op"], ev["__lsn"], ev["__snapshot"], ev["__connector"] = "r", lsn, debezium.ReadAtLSN, "postgresql"
 	}
 	k, err := json.Marshal(key)
 	if err != nil {
