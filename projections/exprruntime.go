@@ -37,7 +37,7 @@ func toString(p ...any) (any, error) {
 	case nil:
 		return nil, nil
 	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano), nil
+		return TimeText(x), nil
 	case decimal.Decimal:
 		return DecimalText(x), nil // as PostgreSQL's numeric::text: 1.50
 	}

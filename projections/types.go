@@ -198,12 +198,37 @@ func ExprValue(t config.Type, v any) any {
 		if s, ok := v.(string); ok {
 			for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
 				if ts, err := time.Parse(layout, s); err == nil {
+					if t.Name == "date" {
+						return time.Date(ts.Year(), ts.Month(), ts.Day(), 0, 0, 0, 0, DateZone)
+					}
 					return ts
 				}
 			}
 		}
 	}
 	return v
+}
+
+// DateZone is the location of a date's value in expressions: UTC, named
+// apart, so that a date an expression passes on whole into text, jsonb or
+// a field of no type is written as PostgreSQL writes a date (2024-01-02),
+// not as a timestamp. Comparisons and arithmetic ignore locations.
+var DateZone = time.FixedZone("date", 0)
+
+// IsDate reports whether ts is a date's value: in DateZone, at midnight (a
+// date an hour was added to is a timestamp, as PostgreSQL's date +
+// interval is).
+func IsDate(ts time.Time) bool {
+	return ts.Location() == DateZone && ts.Hour() == 0 && ts.Minute() == 0 && ts.Second() == 0 && ts.Nanosecond() == 0
+}
+
+// TimeText is ts as a document writes it where no column type says how: a
+// date as YYYY-MM-DD, any other time as RFC 3339 in UTC.
+func TimeText(ts time.Time) string {
+	if IsDate(ts) {
+		return ts.Format(time.DateOnly)
+	}
+	return ts.UTC().Format(time.RFC3339Nano)
 }
 
 // numericValue is a numeric's finite value as the state holds it (a JSON

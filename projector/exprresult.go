@@ -482,10 +482,11 @@ func arrayResult(t config.Type, v any) (any, bool) {
 }
 
 func timeResult(t config.Type, ts time.Time) (any, bool) {
-	ts = ts.UTC()
 	if t.Array {
-		return ts.Format(time.RFC3339Nano), true
+		return projections.TimeText(ts), true
 	}
+	date := ts
+	ts = ts.UTC()
 	switch t.Name {
 	case "time":
 		clock := time.Duration(ts.Hour())*time.Hour + time.Duration(ts.Minute())*time.Minute +
@@ -501,8 +502,9 @@ func timeResult(t config.Type, ts time.Time) (any, bool) {
 		if y := ts.Year(); y < 1 || y > 9999 {
 			return nil, false
 		}
+		return ts.Format(time.RFC3339Nano), true
 	}
-	return ts.Format(time.RFC3339Nano), true
+	return projections.TimeText(date), true // text, jsonb or no type: a date as a date
 }
 
 // cleanValue is v, a json result, with its strings (keys included) and
@@ -520,6 +522,10 @@ func cleanValue(v any) (out any, changed bool) {
 		return json.Number(strconv.FormatFloat(x+0, 'f', -1, 64)), true
 	case decimal.Decimal:
 		return json.Number(projections.DecimalText(x)), true
+	case time.Time:
+		// As a scalar of no type is written: a date as a date, another
+		// time in UTC (Go's JSON would keep the source's offset).
+		return projections.TimeText(x), true
 	case []string:
 		var c []string
 		for i, e := range x {

@@ -124,3 +124,44 @@ views:
         "1": { cents: "0.25", by_three: "1.25", by_n: "3.25", negative: "-1.25", float_mod: 0.75, ints: 3, of_jsonb: "2.5", by_zero: null }
 `)
 }
+
+// A date an expression passes on whole into a jsonb field is written as
+// PostgreSQL writes a date (2024-01-02), also inside an array or object
+// and through string(); it was a timestamp (2024-01-02T00:00:00Z). A date an hour is added to is a timestamp, as
+// PostgreSQL's date + interval is; comparisons with times are unchanged.
+func TestDateKeepsItsFormThroughExpressions(t *testing.T) {
+	expectPass(t, head+`
+sources:
+  orders:
+    topic: t.o
+    key: id
+    columns: { id: bigint, d: date, ts: timestamptz }
+views:
+  v:
+    from: orders
+    fields:
+      id: id
+      as_json: { expr: "d", type: jsonb }
+      str: { expr: "'due ' + string(d)", type: text }
+      nested: { expr: "[d, ts]", type: jsonb }
+      object: { expr: "{day: d}", type: jsonb }
+      shifted: { expr: "d + duration('1h')", type: jsonb }
+      before: { expr: "d < ts", type: boolean }
+      same_day: { expr: "d == date('2024-01-02')", type: boolean }
+    sinks: { postgres: {} }
+`, `
+  - name: dates
+    given:
+      - { source: orders, after: { id: 1, d: "2024-01-02", ts: "2024-01-02T22:04:05.5-03:00" } }
+    expect:
+      v:
+        "1":
+          as_json: "2024-01-02"
+          str: "due 2024-01-02"
+          nested: ["2024-01-02", "2024-01-03T01:04:05.5Z"]
+          object: { day: "2024-01-02" }
+          shifted: "2024-01-02T01:00:00Z"
+          before: true
+          same_day: true
+`)
+}
