@@ -445,8 +445,19 @@ func (e *Engine) insertPending(ctx context.Context, tx stateTx, aff affected) ([
 // state, in one transaction: the revision row stays locked until the state
 // was read, so a higher revision always comes from newer state.
 func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map[string]any) ([]sinks.Doc, error) {
-	return e.computeIn(ctx, byView, bump, held{})
+	return e.computeIn(ctx, byView, bump, held{}, counted)
 }
+
+// counting says whether a computation adds what it counted (expression
+// errors) to the metrics: not when the same documents were counted by
+// another computation of them (a rebuild's verification of what it wrote,
+// a refresh's write of the arrivals its check counted).
+type counting bool
+
+const (
+	counted   counting = true
+	uncounted counting = false
+)
 
 // computeIn computes docs from the state in a transaction of their own,
 // which reads one snapshot of it: without the state lock, a batch may
@@ -455,7 +466,7 @@ func (e *Engine) recompute(ctx context.Context, byView map[string]map[string]map
 // of the batch. The snapshot is taken by the first statement, which takes
 // the revisions (see computeDocs): a batch that committed a newer
 // revision of a doc since makes the transaction start again.
-func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map[string]any, revs revMode, h held) ([]sinks.Doc, error) {
+func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map[string]any, revs revMode, h held, c counting) ([]sinks.Doc, error) {
 	var docs []sinks.Doc
 	var t tally
 	err := e.state.snapshot(ctx, func(tx stateTx) error {
@@ -464,10 +475,7 @@ func (e *Engine) computeIn(ctx context.Context, byView map[string]map[string]map
 		docs, err = e.computeDocs(ctx, tx, byView, h, revs, &t)
 		return err
 	})
-	if err == nil && revs == bump {
-		// Only what is written counts: a peek computes documents a write
-		// computes too (a refresh's arrivals, a rebuild's verification),
-		// whose failing expressions would count twice.
+	if err == nil && c == counted {
 		e.count(&t)
 	}
 	return docs, err

@@ -101,7 +101,7 @@ func (e *Engine) RecomputeDocs(ctx context.Context, view string, ids map[string]
 	if e.plan.View(view) == nil {
 		return nil, fmt.Errorf("%w: view %q", ErrUnknownView, view)
 	}
-	return e.computeIn(ctx, map[string]map[string]map[string]any{view: ids}, bump, held{fromRows: true})
+	return e.computeIn(ctx, map[string]map[string]map[string]any{view: ids}, bump, held{fromRows: true}, counted)
 }
 
 // ComputeDocs computes the given docs of a view from the state, each with
@@ -112,7 +112,7 @@ func (e *Engine) ComputeDocs(ctx context.Context, view string, ids map[string]ma
 	if e.plan.View(view) == nil {
 		return nil, fmt.Errorf("%w: view %q", ErrUnknownView, view)
 	}
-	return e.computeIn(ctx, map[string]map[string]map[string]any{view: ids}, peek, held{fromRows: true})
+	return e.computeIn(ctx, map[string]map[string]map[string]any{view: ids}, peek, held{fromRows: true}, uncounted)
 }
 
 // Plan returns the compiled views the engine runs.

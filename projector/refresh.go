@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/sinks"
 )
 
 // Refresh recomputes every document of the view, from after the cursor
@@ -56,12 +57,23 @@ func (e *Engine) Refresh(ctx context.Context, view, after string, progress func(
 }
 
 func (e *Engine) refreshChunk(ctx context.Context, view string, ids map[string]map[string]any) (int, error) {
-	if err := e.keepArrivals(ctx, view, ids); err != nil || len(ids) == 0 {
+	arrived, err := e.keepArrivals(ctx, view, ids)
+	if err != nil || len(ids) == 0 && len(arrived) == 0 {
 		return 0, err
 	}
-	docs, err := e.recompute(ctx, map[string]map[string]map[string]any{view: ids})
-	if err != nil {
-		return 0, err
+	var docs []sinks.Doc
+	if len(ids) > 0 {
+		if docs, err = e.recompute(ctx, map[string]map[string]map[string]any{view: ids}); err != nil {
+			return 0, err
+		}
+	}
+	if len(arrived) > 0 {
+		// Counted by keepArrivals' check already.
+		more, err := e.computeIn(ctx, map[string]map[string]map[string]any{view: arrived}, bump, held{}, uncounted)
+		if err != nil {
+			return 0, err
+		}
+		docs = append(docs, more...)
 	}
 	refused, err := e.writeDocs(ctx, e.Routes(), docs)
 	e.refuse(refused)
@@ -83,13 +95,15 @@ func (e *Engine) refreshChunk(ctx context.Context, view string, ids map[string]m
 }
 
 // keepArrivals removes from ids the docs whose absence the stores hold
-// (absentDocs) that are absent still: computed (without new revisions)
-// from the state as it is now. A change that creates one of them
-// meanwhile writes it itself.
-func (e *Engine) keepArrivals(ctx context.Context, view string, ids map[string]map[string]any) error {
+// (absentDocs): those absent still, computed (without new revisions) from
+// the state as it is now, and those that arrived, which it returns. A
+// change that creates one of them meanwhile writes it itself. The check
+// counts the docs' expression errors: an absent doc is not computed
+// again, an arrival is without counting.
+func (e *Engine) keepArrivals(ctx context.Context, view string, ids map[string]map[string]any) (arrived map[string]map[string]any, err error) {
 	gone, err := e.state.absentDocs(ctx, view, slices.Collect(maps.Keys(ids)))
 	if err != nil || len(gone) == 0 {
-		return err
+		return nil, err
 	}
 	was := make(map[string]map[string]any, len(gone))
 	for id := range gone {
@@ -97,16 +111,18 @@ func (e *Engine) keepArrivals(ctx context.Context, view string, ids map[string]m
 			was[id] = key
 		}
 	}
-	docs, err := e.computeIn(ctx, map[string]map[string]map[string]any{view: was}, peek, held{})
+	docs, err := e.computeIn(ctx, map[string]map[string]map[string]any{view: was}, peek, held{}, counted)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	arrived = map[string]map[string]any{}
 	for _, d := range docs {
-		if d.Deleted {
-			delete(ids, d.ID)
+		if !d.Deleted {
+			arrived[d.ID] = ids[d.ID]
 		}
+		delete(ids, d.ID)
 	}
-	return nil
+	return arrived, nil
 }
 
 // KeepRefreshing refreshes each view that declares a refresh whenever it

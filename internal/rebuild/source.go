@@ -31,6 +31,7 @@ package rebuild
 //     is so bounded by its pages, not by the table's rows.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -482,9 +483,11 @@ func readRecord(src *projections.Source, key, row map[string]any, lsn int64) (pr
 		"source": map[string]any{"connector": "postgresql", "snapshot": debezium.ReadAtLSN, "lsn": lsn},
 	}
 	if src.Format == "unwrapped" {
+		// Named as the source's SMT names them (add.fields.prefix).
+		p := cmp.Or(src.Unwrapped.FieldsPrefix, "__")
 		ev = make(map[string]any, len(row)+4)
 		maps.Copy(ev, row)
-		ev["__op"], ev["__lsn"], ev["__snapshot"], ev["__connector"] = "r", lsn, debezium.ReadAtLSN, "postgresql"
+		ev[p+"op"], ev[p+"lsn"], ev[p+"snapshot"], ev[p+"connector"] = "r", lsn, debezium.ReadAtLSN, "postgresql"
 	}
 	k, err := json.Marshal(key)
 	if err != nil {
