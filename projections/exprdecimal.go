@@ -82,6 +82,7 @@ func decimalOptions() []expr.Option {
 		expr.Function(fnDecFloat, func(p ...any) (any, error) { return builtin.Float(plain(p[0])), nil }),
 		expr.Function(fnDecJSON, toJSON),
 		expr.Function(fnPlain, func(p ...any) (any, error) { return plain(p[0]), nil }),
+		expr.Function(fnGroupKey, groupKey),
 		expr.Function(fnDecSort, sortItems),
 	}
 }

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"math"
 	"reflect"
 
 	"github.com/expr-lang/expr/ast"
@@ -61,10 +62,16 @@ func decimalBuiltin(node *ast.Node, n *ast.BuiltinNode) {
 		}
 		patchCall(node, fnSum, n.Type(), values)
 	case "sortBy", "groupBy":
-		// Their keys order and group as expr-lang's: decimals as floats.
+		// Their keys order and group as expr-lang's: decimals as floats;
+		// groupBy's numbers as one Go value per nearest float, since its
+		// groups are a map's (1, 1.0 and 1.00 one group).
+		fn := fnPlain
+		if n.Name == "groupBy" {
+			fn = fnGroupKey
+		}
 		if len(n.Arguments) >= 2 {
 			if p, ok := n.Arguments[1].(*ast.PredicateNode); ok {
-				patchCall(&p.Node, fnPlain, p.Node.Type(), p.Node)
+				patchCall(&p.Node, fn, p.Node.Type(), p.Node)
 			}
 		}
 	case "sort":
@@ -127,4 +134,35 @@ func isRange(n ast.Node) bool {
 
 func isText(t reflect.Type) bool {
 	return t != nil && t.Kind() == reflect.String
+}
+
+// fnGroupKey is a groupBy key as the map of groups holds it: a number as
+// its nearest float, whole ones as an int64 (1 for 1, 1.0 and 1.00, which
+// expr-lang's map would keep apart as an int, a float and a decimal), any
+// other value as plain gives it.
+const fnGroupKey = "decimal groupBy key"
+
+func groupKey(p ...any) (any, error) {
+	v := plain(p[0])
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case float32:
+		f = float64(x)
+	default:
+		rv := reflect.ValueOf(v)
+		switch {
+		case rv.CanInt():
+			f = float64(rv.Int())
+		case rv.CanUint():
+			f = float64(rv.Uint())
+		default:
+			return v, nil
+		}
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return int64(f), nil
+	}
+	return f, nil
 }
