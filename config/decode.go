@@ -10,8 +10,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxSteps bounds the nodes one decode visits. Aliases can make a small file
-// expand exponentially; real configurations stay far below this.
+// maxSteps bounds the nodes aliases and merge keys add to a decode. They can
+// make a small file expand exponentially; real configurations stay far below
+// this. What the file writes out is not counted: the parser has already read
+// all of it, and a large file is no reason to refuse it.
 const maxSteps = 100_000
 
 // valueInfo is what the decoder learned about one decoded Go value: where it
@@ -63,6 +65,7 @@ type decoder struct {
 	info        map[any]*valueInfo // by pointer to the decoded value
 	active      map[*yaml.Node]bool
 	steps       int
+	expanding   int // depth of aliases and merged pairs being decoded
 	aborted     bool
 	offline     bool // Options.Offline
 	unsetOK     bool // Options.UnsetConnections
@@ -119,7 +122,14 @@ func (d *decoder) resolve(n *yaml.Node) (*yaml.Node, bool) {
 	return n, true
 }
 
-func (d *decoder) step(n *yaml.Node) bool { return d.stepBy(n, 1) }
+// step counts node n against maxSteps when an alias brings it in: n is an
+// alias, or lies under one or under a pair a merge key copied.
+func (d *decoder) step(n *yaml.Node) bool {
+	if d.expanding == 0 && n.Kind != yaml.AliasNode {
+		return !d.aborted
+	}
+	return d.stepBy(n, 1)
+}
 
 // stepBy counts k nodes visited at once, such as the keys a merge copies.
 func (d *decoder) stepBy(n *yaml.Node, k int) bool {
@@ -150,6 +160,7 @@ func (d *decoder) decode(v reflect.Value, n *yaml.Node, path []string) {
 		d.info[v.Addr().Interface()] = &valueInfo{pos: d.pos(written), bad: true}
 		return
 	}
+	defer d.expand(written != n)()
 	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
 		d.active[n] = true
 		defer delete(d.active, n)
@@ -242,13 +253,18 @@ func (d *decoder) decodeStruct(v reflect.Value, n *yaml.Node, path []string, vi 
 		f.Set(reflect.ValueOf(vi.pos))
 	}
 	fields := yamlFields(v.Type())
+	own := ownValues(n)
 	for _, p := range d.pairs(n, path) {
 		i, ok := fields[p.key.Value]
 		if !ok {
-			d.unknownField(p.key, path, fields, v.Type())
+			// Counted too: an alias to a mapping of unknown keys, written
+			// in many places, would otherwise add a problem per key each.
+			if d.step(p.key) {
+				d.unknownField(p.key, path, fields, v.Type())
+			}
 			continue
 		}
-		d.decode(v.Field(i), p.value, appendPath(path, p.key.Value))
+		d.decodePair(v.Field(i), p, own, appendPath(path, p.key.Value))
 	}
 }
 
@@ -285,6 +301,7 @@ func (d *decoder) decodeMap(v reflect.Value, n *yaml.Node, path []string, vi *va
 		return
 	}
 	pairs := d.pairs(n, path)
+	own := ownValues(n)
 	// Sized once: validation finds values by address, so the backing array
 	// must not move after decoding.
 	s := reflect.MakeSlice(v.Type(), len(pairs), len(pairs))
@@ -292,9 +309,47 @@ func (d *decoder) decodeMap(v reflect.Value, n *yaml.Node, path []string, vi *va
 		e := s.Index(i)
 		e.FieldByName("Key").SetString(p.key.Value)
 		e.FieldByName("KeyPos").Set(reflect.ValueOf(d.pos(p.key)))
-		d.decode(e.FieldByName("Value"), p.value, appendPath(path, p.key.Value))
+		d.decodePair(e.FieldByName("Value"), p, own, appendPath(path, p.key.Value))
 	}
 	v.Set(s)
+}
+
+// ownValues is the set of values mapping n writes itself, or nil when n has
+// no merge key and so every one of its pairs is its own.
+func ownValues(n *yaml.Node) map[*yaml.Node]bool {
+	var own map[*yaml.Node]bool
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := keyNode(n.Content[i]); k != nil && isMergeKey(k) {
+			own = make(map[*yaml.Node]bool, len(n.Content)/2)
+			break
+		}
+	}
+	for i := 0; own != nil && i+1 < len(n.Content); i += 2 {
+		own[n.Content[i+1]] = true
+	}
+	return own
+}
+
+// copied reports whether a merge key brought pair p into a mapping whose
+// own values are own: an anchored mapping merged in many places has its
+// values decoded in each, as an alias's anchor is.
+func copied(p pair, own map[*yaml.Node]bool) bool { return own != nil && !own[p.value] }
+
+// expand counts the nodes decoded until done is called against maxSteps,
+// when on: they are an alias's anchor or values a merge key copied.
+func (d *decoder) expand(on bool) (done func()) {
+	if !on {
+		return func() {}
+	}
+	d.expanding++
+	return func() { d.expanding-- }
+}
+
+// decodePair decodes the value of pair p of a mapping whose own values are
+// own (see ownValues).
+func (d *decoder) decodePair(v reflect.Value, p pair, own map[*yaml.Node]bool, path []string) {
+	defer d.expand(copied(p, own))()
+	d.decode(v, p.value, path)
 }
 
 func (d *decoder) decodeSeq(v reflect.Value, n *yaml.Node, path []string, vi *valueInfo) {
@@ -355,17 +410,22 @@ func (d *decoder) anyValue(n *yaml.Node, path []string) (any, bool) {
 	if !d.step(n) {
 		return nil, false
 	}
+	written := n
 	n, ok := d.resolve(n)
 	if !ok {
 		return nil, false
 	}
+	defer d.expand(written != n)()
 	switch n.Kind {
 	case yaml.MappingNode:
 		d.active[n] = true
 		defer delete(d.active, n)
 		out := map[string]any{}
+		own := ownValues(n)
 		for _, p := range d.pairs(n, path) {
+			done := d.expand(copied(p, own))
 			val, good := d.anyValue(p.value, append(path, p.key.Value))
+			done()
 			ok = ok && good
 			out[p.key.Value] = val
 		}

@@ -12,7 +12,7 @@ import (
 // its children are decoded: memory grows as the square of the depth.
 // yaml.v3 lets a flow list nest 10,000 deep, so one line of 18 KB under
 // mappings: makes Parse allocate over 800 MB (2 s), all of it live at the
-// deepest point; maxSteps allows ten such lines in one file. Decoding the
+// deepest point, and a file may hold many such lines. Decoding the
 // same nodes anywhere else costs next to nothing.
 func TestR32jDeepMappingObjectMemory(t *testing.T) {
 	const depth = 5000

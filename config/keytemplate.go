@@ -58,52 +58,96 @@ var placeholder = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z
 // each placeholder standing for any string, the empty one included: whether
 // the two patterns, literal bytes and stars, match a common string.
 func KeysOverlap(a, b []KeyPart) bool {
-	p, q := keyPattern(a), keyPattern(b)
-	// can[i][j]: some string matches both p[i:] and q[j:]. Filled from the
-	// ends, so each cell reads cells already filled.
-	can := make([][]bool, len(p)+1)
-	for i := range can {
-		can[i] = make([]bool, len(q)+1)
+	return newKeyPattern(a).overlaps(newKeyPattern(b))
+}
+
+// keyPattern is a key template spelled once for KeysOverlap, which a
+// configuration's check runs on every pair of its templates.
+type keyPattern struct {
+	p []int // literal bytes and stars
+	// head and tail are the literal text before the first placeholder and
+	// after the last (all of it for a template without one): every key
+	// the template gives starts with head and ends with tail.
+	head, tail string
+}
+
+// star stands for a placeholder in a keyPattern; a literal byte is 0-255.
+const star = -1
+
+// newKeyPattern spells a key template as literal bytes and stars, one star
+// for each run of placeholders (two adjacent ones match what one matches).
+func newKeyPattern(parts []KeyPart) keyPattern {
+	var p []int
+	for _, part := range parts {
+		switch {
+		case !part.Field:
+			for i := 0; i < len(part.Text); i++ {
+				p = append(p, int(part.Text[i]))
+			}
+		case len(p) == 0 || p[len(p)-1] != star:
+			p = append(p, star)
+		}
 	}
+	first, last := len(p), -1
+	for i, c := range p {
+		if c == star {
+			first, last = min(first, i), i
+		}
+	}
+	return keyPattern{p: p, head: literal(p[:first]), tail: literal(p[last+1:])}
+}
+
+// literal is the text of a run of literal bytes.
+func literal(run []int) string {
+	b := make([]byte, len(run))
+	for i, c := range run {
+		b[i] = byte(c)
+	}
+	return string(b)
+}
+
+// overlaps reports whether some key matches both patterns. A common key
+// starts with both heads, so one head is a prefix of the other, and ends
+// with both tails: most pairs of templates differ there, which settles
+// them without the full check.
+func (a keyPattern) overlaps(b keyPattern) bool {
+	if !strings.HasPrefix(a.head, b.head) && !strings.HasPrefix(b.head, a.head) ||
+		!strings.HasSuffix(a.tail, b.tail) && !strings.HasSuffix(b.tail, a.tail) {
+		return false
+	}
+	return commonMatch(a.p, b.p)
+}
+
+// commonMatch reports whether some string matches both p and q. can[i][j]
+// is whether some string matches both p[i:] and q[j:]; filled from the
+// ends, each cell reads only cells of its own row i and the row i+1 after
+// it, so two rows are kept instead of the whole table.
+func commonMatch(p, q []int) bool {
+	next := make([]bool, len(q)+1) // can[i+1]
+	cur := make([]bool, len(q)+1)  // can[i]
 	for i := len(p); i >= 0; i-- {
 		for j := len(q); j >= 0; j-- {
 			pStar := i < len(p) && p[i] == star
 			qStar := j < len(q) && q[j] == star
 			switch {
 			case i == len(p) && j == len(q):
-				can[i][j] = true
+				cur[j] = true
 			case pStar && qStar:
 				// One of the two placeholders ends first.
-				can[i][j] = can[i+1][j] || can[i][j+1]
+				cur[j] = next[j] || cur[j+1]
 			case pStar:
 				// p's placeholder ends, or takes q's next byte.
-				can[i][j] = can[i+1][j] || j < len(q) && can[i][j+1]
+				cur[j] = next[j] || j < len(q) && cur[j+1]
 			case qStar:
-				can[i][j] = can[i][j+1] || i < len(p) && can[i+1][j]
+				cur[j] = cur[j+1] || i < len(p) && next[j]
 			case i < len(p) && j < len(q):
-				can[i][j] = p[i] == q[j] && can[i+1][j+1]
+				cur[j] = p[i] == q[j] && next[j+1]
+			default:
+				// One pattern ends and the other still wants a byte.
+				cur[j] = false
 			}
 		}
+		next, cur = cur, next
 	}
-	return can[0][0]
-}
-
-// star stands for a placeholder in a keyPattern; a literal byte is 0-255.
-const star = -1
-
-// keyPattern spells a key template as literal bytes and stars, one star for
-// each run of placeholders (two adjacent ones match what one matches).
-func keyPattern(parts []KeyPart) []int {
-	var out []int
-	for _, p := range parts {
-		switch {
-		case !p.Field:
-			for i := 0; i < len(p.Text); i++ {
-				out = append(out, int(p.Text[i]))
-			}
-		case len(out) == 0 || out[len(out)-1] != star:
-			out = append(out, star)
-		}
-	}
-	return out
+	return next[0]
 }

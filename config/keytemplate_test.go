@@ -71,6 +71,16 @@ func TestKeysOverlap(t *testing.T) {
 		{"k:{x}", "k:", true}, // x ""
 		{"k:{x}y", "k:", false},
 		{"k:{x}{y}", "k:{z}", true},
+		// Heads and tails: literal text before the first placeholder and
+		// after the last, which a common key starts and ends with.
+		{"ab{x}", "a{y}b", true}, // "abb"
+		{"{x}ab", "{y}b", true},  // x "", y "a"
+		{"ab", "ab", true},
+		{"ab", "abc", false},
+		{"x{a}y", "x{b}z", false},
+		{"{a}", "", true},
+		{"a{b}", "", false},
+		{"{a}:{b}", "x{c}y", true}, // "x:y"
 	}
 	for _, tt := range tests {
 		a, err := ParseKeyTemplate(tt.a)

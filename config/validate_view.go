@@ -73,15 +73,21 @@ type redisKey struct {
 // that can give the same key: a placeholder's value may hold the other
 // key's literal text ("p:{sku}" for sku "1:stats" is "p:{sku}:stats" for
 // sku 1), and each would overwrite, or mix its members into, the other's
-// key.
+// key. Every template is compared with every other one: each is spelled
+// once, not once per pair.
 func (v *validator) redisKeyOverlaps(keys []redisKey) {
+	plain := make([]keyPattern, len(keys))
+	tags := make([]keyPattern, len(keys)) // as their revision keys are named
 	for i, k := range keys {
-		for _, first := range keys[:i] {
+		plain[i], tags[i] = newKeyPattern(k.parts), newKeyPattern(untagged(k.parts))
+	}
+	for i, k := range keys {
+		for j, first := range keys[:i] {
 			switch {
-			case KeysOverlap(first.parts, k.parts):
+			case plain[j].overlaps(plain[i]):
 				v.add(k.pos, "%s: key %s can give the same key as key %s of %s (at %d:%d), since a placeholder's value may hold any text: one would overwrite the other; give each a prefix of its own",
 					k.label, k.show, first.show, first.owner, first.pos.Line, first.pos.Col)
-			case KeysOverlap(untagged(first.parts), untagged(k.parts)):
+			case tags[j].overlaps(tags[i]):
 				v.add(k.pos, "%s: key %s can give the key of key %s of %s (at %d:%d) in a cluster hash tag, {…}: the two keys share a slot's revision key (projector:rev:{…}), and one's revisions would make the other's documents stale; give each a prefix of its own",
 					k.label, k.show, first.show, first.owner, first.pos.Line, first.pos.Col)
 			}
