@@ -136,10 +136,10 @@ func isText(t reflect.Type) bool {
 	return t != nil && t.Kind() == reflect.String
 }
 
-// fnGroupKey is a groupBy key as the map of groups holds it: a number as
-// its nearest float, whole ones as an int64 (1 for 1, 1.0 and 1.00, which
-// expr-lang's map would keep apart as an int, a float and a decimal), any
-// other value as plain gives it.
+// fnGroupKey is a groupBy key as the map of groups holds it: an integer as
+// an int64, a float or a decimal as its nearest float, whole ones as an
+// int64 (1 for 1, 1.0 and 1.00, which expr-lang's map would keep apart as
+// an int, a float and a decimal), any other value as plain gives it.
 const fnGroupKey = "decimal groupBy key"
 
 func groupKey(p ...any) (any, error) {
@@ -154,9 +154,11 @@ func groupKey(p ...any) (any, error) {
 		rv := reflect.ValueOf(v)
 		switch {
 		case rv.CanInt():
-			f = float64(rv.Int())
+			return rv.Int(), nil // exact: two bigints a float would merge stay apart
+		case rv.CanUint() && rv.Uint() <= math.MaxInt64:
+			return int64(rv.Uint()), nil
 		case rv.CanUint():
-			f = float64(rv.Uint())
+			return rv.Uint(), nil
 		default:
 			return v, nil
 		}

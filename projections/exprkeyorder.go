@@ -88,14 +88,14 @@ func orderText(k any) string {
 
 // KeyText is a map key as the name of a JSON object's member: text as it
 // is, a number's digits (a decimal's with its scale, a float's plain, as
-// the documents write them), a boolean true or false, a time in RFC 3339
-// UTC; false for null, a float that is not finite, and anything else.
+// the documents write them), a boolean true or false, a date as a date
+// and another time in RFC 3339 UTC (TimeText); false for null, a float that is not finite, and anything else.
 func KeyText(k any) (string, bool) {
 	switch x := k.(type) {
 	case decimal.Decimal:
 		return DecimalText(x), true
 	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano), true
+		return TimeText(x), true
 	}
 	v := reflect.ValueOf(k)
 	switch {

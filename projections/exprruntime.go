@@ -20,7 +20,7 @@ import (
 // from the checker: the program that runs is compiled with them apart
 // from the one validation checks (see compiler.expr).
 func runtimeChecks() []expr.Option {
-	opts := append(append(append(decimalOptions(), textBuiltins()...), boundedBuiltins()...), keyOrderOptions()...)
+	opts := append(append(append(append(decimalOptions(), textBuiltins()...), boundedBuiltins()...), keyOrderOptions()...), dateShiftOptions()...)
 	return append(opts, expr.Function(fnInt, toInt), expr.Function(fnString, toString), expr.Function(fnNow, nowOf),
 		expr.Function(fnSlice, sliceOf), expr.Function(fnItems, itemsOf),
 		expr.Patch(textItems{}), expr.Patch(keyOrder{}), expr.Patch(runtimeOps{}), expr.Patch(decimalOps{}))

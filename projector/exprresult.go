@@ -483,7 +483,7 @@ func arrayResult(t config.Type, v any) (any, bool) {
 
 func timeResult(t config.Type, ts time.Time) (any, bool) {
 	if t.Array {
-		return projections.TimeText(ts), true
+		return nil, false // no array column holds a single time
 	}
 	date := ts
 	ts = ts.UTC()
