@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrInvalid matches (with errors.Is) the Errors returned by Load and Parse,
@@ -47,7 +48,23 @@ type Errors []Error
 func (e *Errors) Add(p Pos, format string, args ...any) {
 	p.Line = max(p.Line, 1)
 	p.Col = max(p.Col, 1)
-	*e = append(*e, Error{Pos: p, Msg: fmt.Sprintf(format, args...)})
+	*e = append(*e, Error{Pos: p, Msg: cutMessage(fmt.Sprintf(format, args...))})
+}
+
+// maxMessage bounds a problem's message: one quoting a value of the file
+// whole (a 100 KB scalar an alias puts in 2,000 places) would otherwise
+// cost the value's size per problem.
+const maxMessage = 4 << 10
+
+func cutMessage(msg string) string {
+	if len(msg) <= maxMessage {
+		return msg
+	}
+	cut := msg[:maxMessage]
+	for !utf8.ValidString(cut) {
+		cut = cut[:len(cut)-1]
+	}
+	return cut + fmt.Sprintf("… (%d bytes more)", len(msg)-len(cut))
 }
 
 // Err returns nil when there is no problem, else a sorted copy of e without

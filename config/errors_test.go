@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestErrors(t *testing.T) {
@@ -66,5 +68,21 @@ func TestSyntaxErrorLines(t *testing.T) {
 				t.Errorf("error %v, want %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// A problem quoting a huge value of the file is cut, at a character's
+// end, and says how much it left out: an alias can repeat such a problem
+// in thousands of places.
+func TestLongMessageIsCut(t *testing.T) {
+	var errs Errors
+	errs.Add(Pos{File: "f.yaml", Line: 2, Col: 3}, "unknown source %q", strings.Repeat("é", 10_000))
+	msg := errs[0].Msg
+	if len(msg) > maxMessage+40 || !strings.HasSuffix(msg, " bytes more)") || !utf8.ValidString(msg) {
+		t.Errorf("message of %d bytes, ending %q; want at most %d bytes of it, cut at a character, saying how much more", len(msg), msg[len(msg)-30:], maxMessage)
+	}
+	errs.Add(Pos{}, "short %d", 1)
+	if errs[1].Msg != "short 1" {
+		t.Errorf("short message = %q", errs[1].Msg)
 	}
 }
