@@ -34,6 +34,8 @@ func nowOf(p ...any) (any, error) {
 			t = pinned
 		}
 	}
+	// PostgreSQL's now() has microseconds: a document writes no more.
+	t = t.Truncate(time.Microsecond)
 	if len(p) == 2 {
 		loc, ok := p[0].(*time.Location)
 		if !ok {

@@ -165,3 +165,29 @@ views:
           same_day: true
 `)
 }
+
+// now() has PostgreSQL's microseconds: a clock with nanoseconds (here a
+// case's now:) gives none of them to the documents (string(now()) wrote
+// all nine digits).
+func TestNowHasMicroseconds(t *testing.T) {
+	expectPass(t, head+`
+sources:
+  orders: { topic: t.o, key: id, columns: { id: bigint } }
+views:
+  v:
+    from: orders
+    fields:
+      id: id
+      at: { expr: "string(now())", type: text }
+      nested: { expr: "[now()]", type: jsonb }
+    sinks: { postgres: {} }
+`, `
+  - name: nanoseconds cut
+    now: 2024-06-01T00:00:00.123456789Z
+    given:
+      - { source: orders, after: { id: 1 } }
+    expect:
+      v:
+        "1": { at: "2024-06-01T00:00:00.123456Z", nested: ["2024-06-01T00:00:00.123456Z"] }
+`)
+}
