@@ -20,17 +20,24 @@ var durationType = reflect.TypeFor[time.Duration]()
 
 func dateShiftOptions() []expr.Option {
 	return []expr.Option{expr.Function(fnDateShift, func(p ...any) (any, error) {
-		var r any
 		if p[0] == "-" {
-			r = runtime.Subtract(p[1], p[2])
-		} else {
-			r = runtime.Add(p[1], p[2])
+			return shiftSub(p[1], p[2]), nil
 		}
-		if ts, ok := r.(time.Time); ok && ts.Location() == DateZone {
-			return ts.UTC(), nil
-		}
-		return r, nil
+		return shiftAdd(p[1], p[2]), nil
 	}), expr.Patch(dateShift{})}
+}
+
+// shiftAdd and shiftSub are expr-lang's + and - with a date shifted out of
+// DateZone: also what the checked + and - fall back on for operands the
+// checker could not type (first([d]) + duration('24h'), #acc in reduce).
+func shiftAdd(a, b any) any { return leaveDateZone(runtime.Add(a, b)) }
+func shiftSub(a, b any) any { return leaveDateZone(runtime.Subtract(a, b)) }
+
+func leaveDateZone(r any) any {
+	if ts, ok := r.(time.Time); ok && ts.Location() == DateZone {
+		return ts.UTC()
+	}
+	return r
 }
 
 // dateShift is the compile-time rewrite of + and - between a time and a

@@ -1,10 +1,13 @@
 package projections
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/shopspring/decimal"
 )
 
 // decimalOps is the compile-time rewrite of decimalOptions: the operators
@@ -136,35 +139,59 @@ func isText(t reflect.Type) bool {
 	return t != nil && t.Kind() == reflect.String
 }
 
-// fnGroupKey is a groupBy key as the map of groups holds it: an integer as
-// an int64, a float or a decimal as its nearest float, whole ones as an
-// int64 (1 for 1, 1.0 and 1.00, which expr-lang's map would keep apart as
-// an int, a float and a decimal), any other value as plain gives it.
+// fnGroupKey is a groupBy key as the map of groups holds it, one Go value
+// per number or instant, which expr-lang's map would keep apart by type or
+// zone: an integer as an int64 (exact: two bigints a float would merge
+// stay apart); a float or a decimal that is whole and fits as an int64 (1
+// for 1, 1.0 and 1.00), else as the float whose shortest digits it is
+// (0.5 and 0.50 one group), else as its digits (a json.Number, written as
+// a number: two numeric(20,2) values one float would merge stay apart); a time other than a date in UTC (one
+// instant written with two offsets is one group); any other value as
+// plain gives it.
 const fnGroupKey = "decimal groupBy key"
 
 func groupKey(p ...any) (any, error) {
-	v := plain(p[0])
-	var f float64
-	switch x := v.(type) {
+	switch x := p[0].(type) {
+	case decimal.Decimal:
+		return decimalKey(x), nil
 	case float64:
-		f = x
+		return floatKey(x), nil
 	case float32:
-		f = float64(x)
-	default:
-		rv := reflect.ValueOf(v)
-		switch {
-		case rv.CanInt():
-			return rv.Int(), nil // exact: two bigints a float would merge stay apart
-		case rv.CanUint() && rv.Uint() <= math.MaxInt64:
-			return int64(rv.Uint()), nil
-		case rv.CanUint():
-			return rv.Uint(), nil
-		default:
-			return v, nil
+		return floatKey(float64(x)), nil
+	case time.Time:
+		if x.Location() == DateZone {
+			return x, nil
+		}
+		return x.UTC(), nil
+	}
+	v := plain(p[0])
+	rv := reflect.ValueOf(v)
+	switch {
+	case v == nil:
+		return nil, nil
+	case rv.CanInt():
+		return rv.Int(), nil
+	case rv.CanUint() && rv.Uint() <= math.MaxInt64:
+		return int64(rv.Uint()), nil
+	}
+	return v, nil
+}
+
+func decimalKey(d decimal.Decimal) any {
+	if d.IsInteger() && d.Abs().LessThan(decimal.New(1, 19)) {
+		if i := d.IntPart(); decimal.NewFromInt(i).Equal(d) {
+			return i
 		}
 	}
-	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
-		return int64(f), nil
+	if f := d.InexactFloat64(); !math.IsInf(f, 0) && decimal.NewFromFloat(f).Equal(d) {
+		return floatKey(f) // the float whose shortest digits it is: 0.5 and 0.50 as 0.5
 	}
-	return f, nil
+	return json.Number(d.String()) // digits no float holds
+}
+
+func floatKey(f float64) any {
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return int64(f)
+	}
+	return f
 }

@@ -38,7 +38,7 @@ const (
 func checkedIntegers() []expr.Option {
 	return []expr.Option{
 		expr.Function(fnAdd, add),
-		expr.Function(fnSub, binary(subInt64, decimalOp(subDecimal, runtime.Subtract))),
+		expr.Function(fnSub, binary(subInt64, decimalOp(subDecimal, shiftSub))),
 		expr.Function(fnMul, binary(mulInt64, decimalOp(mulDecimal, runtime.Multiply))),
 		expr.Function(fnNeg, negate),
 		expr.Function(fnSum, sum),
@@ -216,7 +216,7 @@ func add(p ...any) (any, error) {
 
 // addDecimals is + on operands that are not both integers: exact when
 // either is a decimal, else expr's own.
-var addDecimals = decimalOp(addDecimal, runtime.Add)
+var addDecimals = decimalOp(addDecimal, shiftAdd)
 
 // binary is a checked operator: exact on two integers, else fallback (on
 // decimals exact too, else expr's own op: decimalOp).
