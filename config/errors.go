@@ -81,8 +81,14 @@ func (e Errors) Err() error {
 			cmp.Compare(a.Pos.Col, b.Pos.Col),
 		)
 	})
-	s = slices.CompactFunc(s, func(a, b Error) bool { return a == b })
-	return s
+	// Not only adjacent ones: an anchor with two problems at one place,
+	// used twice, gives them in turn (X, Y, X, Y).
+	seen := make(map[Error]bool, len(s))
+	return slices.DeleteFunc(s, func(e Error) bool {
+		dup := seen[e]
+		seen[e] = true
+		return dup
+	})
 }
 
 // At reports whether there is a problem at p.

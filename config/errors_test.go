@@ -86,3 +86,18 @@ func TestLongMessageIsCut(t *testing.T) {
 		t.Errorf("short message = %q", errs[1].Msg)
 	}
 }
+
+// Two problems at one place, repeated in turn (an anchor used twice), are
+// reported once each, in the order first reported.
+func TestErrDropsEveryDuplicate(t *testing.T) {
+	var errs Errors
+	at := Pos{File: "f.yaml", Line: 3, Col: 5}
+	for range 2 {
+		errs.Add(at, "problem X")
+		errs.Add(at, "problem Y")
+	}
+	got := errs.Err().Error()
+	if want := "f.yaml:3:5: problem X\nf.yaml:3:5: problem Y"; got != want {
+		t.Errorf("Err() = %q, want %q", got, want)
+	}
+}
