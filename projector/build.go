@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/projections"
@@ -21,6 +22,21 @@ type builder struct {
 	view  *projections.View
 	held  held   // what the transaction already holds
 	tally *tally // counted once the transaction commits
+	at    time.Time
+}
+
+// now is the instant now() gives every expression the builder evaluates,
+// taken at its first: as PostgreSQL's now() is its transaction's, a where
+// and a field of one document, and the documents of one computation, see
+// one clock (each call read its own before).
+func (b *builder) now() time.Time {
+	if b.at.IsZero() {
+		b.at = time.Now()
+		if b.e.clock != nil {
+			b.at = b.e.clock()
+		}
+	}
+	return b.at
 }
 
 // joined is the rows one join field found, by the text of their join values,
@@ -425,9 +441,7 @@ func (b *builder) eval(x *projections.Expr, src *projections.Source, row map[str
 			env[f.Name] = projections.FieldValue(f, out[f.Name])
 		}
 	}
-	if b.e.clock != nil {
-		projections.PinClock(env, b.e.clock())
-	}
+	projections.PinClock(env, b.now())
 	v, err := x.Run(env)
 	if err != nil {
 		// An operation on a null column (note != "a", n > 3 with a typed
