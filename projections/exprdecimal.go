@@ -83,6 +83,7 @@ func decimalOptions() []expr.Option {
 		expr.Function(fnDecJSON, toJSON),
 		expr.Function(fnPlain, func(p ...any) (any, error) { return plain(p[0]), nil }),
 		expr.Function(fnGroupKey, groupKey),
+		expr.Function(fnGroups, groupsOf),
 		expr.Function(fnDecSort, sortItems),
 	}
 }

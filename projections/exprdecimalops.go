@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"reflect"
 	"time"
@@ -76,6 +77,9 @@ func decimalBuiltin(node *ast.Node, n *ast.BuiltinNode) {
 			if p, ok := n.Arguments[1].(*ast.PredicateNode); ok {
 				patchCall(&p.Node, fn, p.Node.Type(), p.Node)
 			}
+		}
+		if n.Name == "groupBy" {
+			patchCall(node, fnGroups, n.Type(), n)
 		}
 	case "sort":
 		patchCall(node, fnDecSort, n.Type(), n.Arguments...)
@@ -194,4 +198,36 @@ func floatKey(f float64) any {
 		return int64(f)
 	}
 	return f
+}
+
+// fnGroups is groupBy's groups with the keys fnGroupKey kept as digits (a
+// decimal no float holds) made decimals again: a number to every operator
+// and builtin that meets them (keys, toPairs), as the values grouped were.
+const fnGroups = "decimal groupBy groups"
+
+func groupsOf(p ...any) (any, error) {
+	m, ok := p[0].(map[any][]any)
+	if !ok {
+		return p[0], nil
+	}
+	var out map[any][]any
+	for k, items := range m {
+		digits, ok := k.(json.Number)
+		if !ok {
+			continue
+		}
+		d, err := decimal.NewFromString(string(digits))
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = maps.Clone(m)
+		}
+		delete(out, k)
+		out[d] = items
+	}
+	if out == nil {
+		return m, nil
+	}
+	return out, nil
 }

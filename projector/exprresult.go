@@ -55,6 +55,14 @@ func exprResult(t config.Type, v any) (any, bool) {
 		return floatResult(t, r)
 	case decimal.Decimal:
 		return decimalResult(t, r)
+	case json.Number:
+		// A number's digits (none reaches here from an expression now: a
+		// safety net for any that would, so that the field's type holds).
+		d, err := decimal.NewFromString(string(r))
+		if err != nil {
+			return nil, false
+		}
+		return decimalResult(t, d)
 	case int:
 		return integerResult(t, v, int64(r))
 	case int64:
