@@ -66,9 +66,9 @@ func decimalBuiltin(node *ast.Node, n *ast.BuiltinNode) {
 		}
 		patchCall(node, fnSum, n.Type(), values)
 	case "sortBy", "groupBy":
-		// Their keys order and group as expr-lang's: decimals as floats;
-		// groupBy's numbers as one Go value per nearest float, since its
-		// groups are a map's (1, 1.0 and 1.00 one group).
+		// sortBy orders as expr-lang's, decimals as floats; groupBy's keys
+		// are one Go value per number (fnGroupKey), since its groups are a
+		// map's.
 		fn := fnPlain
 		if n.Name == "groupBy" {
 			fn = fnGroupKey
@@ -148,10 +148,10 @@ func isText(t reflect.Type) bool {
 // zone: an integer as an int64 (exact: two bigints a float would merge
 // stay apart); a float or a decimal that is whole and fits as an int64 (1
 // for 1, 1.0 and 1.00), else as the float whose shortest digits it is
-// (0.5 and 0.50 one group), else as its digits (a json.Number, written as
-// a number: two numeric(20,2) values one float would merge stay apart); a time other than a date in UTC (one
-// instant written with two offsets is one group); any other value as
-// plain gives it.
+// (0.5 and 0.50 one group), else as its digits (a json.Number, which
+// fnGroups makes a decimal again: two numeric(20,2) values one float would
+// merge stay apart); a time other than a date in UTC (one instant written
+// with two offsets is one group); any other value as plain gives it.
 const fnGroupKey = "decimal groupBy key"
 
 func groupKey(p ...any) (any, error) {
