@@ -83,7 +83,7 @@ func decimalOptions() []expr.Option {
 		expr.Function(fnDecJSON, toJSON),
 		expr.Function(fnPlain, func(p ...any) (any, error) { return plain(p[0]), nil }),
 		expr.Function(fnGroupKey, groupKey),
-		expr.Function(fnGroups, groupsOf),
+		expr.Function(fnGroupGet, groupGet),
 		expr.Function(fnDecSort, sortItems),
 	}
 }
@@ -251,6 +251,9 @@ func in(p ...any) (any, error) {
 			}
 			return false, nil
 		}
+	}
+	if groups, ok := haystack.(map[any][]any); ok {
+		return groupsHave(groups, needle), nil
 	}
 	return runtime.In(plain(needle), haystack), nil
 }

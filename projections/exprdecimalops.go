@@ -2,12 +2,12 @@ package projections
 
 import (
 	"encoding/json"
-	"maps"
 	"math"
 	"reflect"
 	"time"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm/runtime"
 	"github.com/shopspring/decimal"
 )
 
@@ -50,6 +50,10 @@ func (decimalOps) Visit(node *ast.Node) {
 		}
 	case *ast.BuiltinNode:
 		decimalBuiltin(node, n)
+	case *ast.MemberNode:
+		if _, name := n.Property.(*ast.StringNode); !name && n.Node.Type() == groupsType {
+			patchCall(node, fnGroupGet, n.Type(), n.Node, n.Property)
+		}
 	}
 }
 
@@ -77,9 +81,6 @@ func decimalBuiltin(node *ast.Node, n *ast.BuiltinNode) {
 			if p, ok := n.Arguments[1].(*ast.PredicateNode); ok {
 				patchCall(&p.Node, fn, p.Node.Type(), p.Node)
 			}
-		}
-		if n.Name == "groupBy" {
-			patchCall(node, fnGroups, n.Type(), n)
 		}
 	case "sort":
 		patchCall(node, fnDecSort, n.Type(), n.Arguments...)
@@ -149,9 +150,10 @@ func isText(t reflect.Type) bool {
 // stay apart); a float or a decimal that is whole and fits as an int64 (1
 // for 1, 1.0 and 1.00), else as the float whose shortest digits it is
 // (0.5 and 0.50 one group), else as its digits (a json.Number, which
-// fnGroups makes a decimal again: two numeric(20,2) values one float would
-// merge stay apart); a time other than a date in UTC (one instant written
-// with two offsets is one group); any other value as plain gives it.
+// compares by them: two numeric(20,2) values one float would merge stay
+// apart; keys and toPairs give it as a decimal again, groupKeyOut); a time
+// other than a date in UTC (one instant written with two offsets is one
+// group); any other value as plain gives it.
 const fnGroupKey = "decimal groupBy key"
 
 func groupKey(p ...any) (any, error) {
@@ -200,34 +202,42 @@ func floatKey(f float64) any {
 	return f
 }
 
-// fnGroups is groupBy's groups with the keys fnGroupKey kept as digits (a
-// decimal no float holds) made decimals again: a number to every operator
-// and builtin that meets them (keys, toPairs), as the values grouped were.
-const fnGroups = "decimal groupBy groups"
+// groupKeyOut is a key of groups as it leaves the map (keys, toPairs): one
+// kept as digits a decimal again, a number to every operator.
+func groupKeyOut(k any) any {
+	if digits, ok := k.(json.Number); ok {
+		if d, err := decimal.NewFromString(string(digits)); err == nil {
+			return d
+		}
+	}
+	return k
+}
 
-func groupsOf(p ...any) (any, error) {
+// fnGroupGet is groups[k] of groupBy's groups: k as their keys are kept
+// (groupKey), so that groups[1] finds the group of 1 (an int64 key, which
+// expr-lang's index by the int 1 would miss) and groups[n[0]] a decimal's.
+const fnGroupGet = "decimal groupBy get"
+
+var groupsType = reflect.TypeFor[map[any][]any]()
+
+func groupGet(p ...any) (any, error) {
 	m, ok := p[0].(map[any][]any)
 	if !ok {
-		return p[0], nil
+		return runtime.Fetch(p[0], p[1]), nil
 	}
-	var out map[any][]any
-	for k, items := range m {
-		digits, ok := k.(json.Number)
-		if !ok {
-			continue
-		}
-		d, err := decimal.NewFromString(string(digits))
-		if err != nil {
-			return nil, err
-		}
-		if out == nil {
-			out = maps.Clone(m)
-		}
-		delete(out, k)
-		out[d] = items
+	k, err := groupKey(p[1])
+	if err != nil {
+		return nil, err
 	}
-	if out == nil {
-		return m, nil
+	return m[k], nil
+}
+
+// groupsHave is k in groupBy's groups, k as their keys are kept.
+func groupsHave(m map[any][]any, k any) bool {
+	key, err := groupKey(k)
+	if err != nil {
+		return false
 	}
-	return out, nil
+	_, ok := m[key]
+	return ok
 }

@@ -29,9 +29,9 @@ var orderedBuiltins = map[string]string{"keys": fnKeys, "values": fnValues, "toP
 
 func keyOrderOptions() []expr.Option {
 	return []expr.Option{
-		expr.Function(fnKeys, overEntries("keys", func(k, _ any) any { return k })),
+		expr.Function(fnKeys, overEntries("keys", func(k, _ any) any { return groupKeyOut(k) })),
 		expr.Function(fnValues, overEntries("values", func(_, v any) any { return v })),
-		expr.Function(fnPairs, overEntries("toPairs", func(k, v any) any { return []any{k, v} })),
+		expr.Function(fnPairs, overEntries("toPairs", func(k, v any) any { return []any{groupKeyOut(k), v} })),
 	}
 }
 
