@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/projectorhq/projector/debezium"
 )
 
 // validator checks the structure of a decoded Config and the references
@@ -415,10 +417,28 @@ func (v *validator) unwrapped(s *Source, label string) {
 			v.add(v.at(f.ptr, u.Pos), "unwrapped.%s of %s must not be empty: the SMT's op, lsn and table could not be told from columns of those names (leave it out for the SMT's default %q)", f.key, label, DefaultUnwrapPrefix)
 		}
 	}
+	v.swallowedColumns(s, label)
 	if vi := v.info(u); vi == nil || vi.null || s.Format != "json" || !v.usable(&s.Format) {
 		return
 	}
 	v.add(v.at(u), "unwrapped of %s describes the output of ExtractNewRecordState or ExtractNewDocumentState, which format json refuses: use format auto or unwrapped", label)
+}
+
+// swallowedColumns refuses a declared column of an unwrapped source that
+// the decoder would take for a member the SMT adds (meta_op under
+// fields_prefix meta_, __deleted under the default): it would never hold a
+// value. (Under format auto an envelope's columns are its own: such a name
+// may be a real column there.)
+func (v *validator) swallowedColumns(s *Source, label string) {
+	prefix := s.Unwrapped.FieldsPrefix
+	if s.Format != "unwrapped" || prefix == "" {
+		return
+	}
+	for _, col := range s.Columns {
+		if debezium.SMTMember(prefix, col.Key) {
+			v.add(col.KeyPos, "column %s of %s has the name of a member the SMT adds under its prefix %q (unwrapped.fields_prefix): it would be read as the SMT's, never as a column; rename it, or give the SMT's add.fields.prefix and unwrapped.fields_prefix another prefix", col.Key, label, prefix)
+		}
+	}
 }
 
 // signal checks the topics a source's signal settings name.

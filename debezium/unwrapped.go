@@ -169,6 +169,14 @@ func (pre metaPrefix) change(m map[string]any, unchanged []string, p *path) (Cha
 // the field it copies: "__op" → "op", "__source_lsn" → "lsn",
 // "__source_ts_ms" → "source_ts_ms" (the envelope's own ts_ms stays apart).
 // User columns that merely start with the prefix are kept.
+// SMTMember reports whether a member named name of an unwrapped record is
+// one the SMT adds under prefix (its add.fields.prefix), and so never a
+// column: __op, __lsn, __source_ts_ms and the like.
+func SMTMember(prefix, name string) bool {
+	_, ok := metaPrefix(prefix).metadataName(name)
+	return ok
+}
+
 func (pre metaPrefix) metadataName(name string) (string, bool) {
 	if !strings.HasPrefix(name, string(pre)) {
 		return "", false
