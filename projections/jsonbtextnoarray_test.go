@@ -68,3 +68,25 @@ func TestJSONBArrayAndObjectStillIndexed(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONBTextLengthAndSliceByCharacters: a jsonb holding text has no
+// items, but it is text: len() counts its characters and a slice cuts it
+// by characters, as they do declared text (PostgreSQL's length and substr
+// of info->>'name'), never by its UTF-8 bytes.
+func TestJSONBTextLengthAndSliceByCharacters(t *testing.T) {
+	env := map[string]any{"name": "héllo", "tags": []any{"a", "b", "c"}}
+	for src, want := range map[string]any{
+		`len(name)`:   5,
+		`name[1:3]`:   "él",
+		`name[:2]`:    "hé",
+		`name[3:]`:    "lo",
+		`len(tags)`:   3,
+		`tags[1:]`:    []any{"b", "c"},
+		`upper(name)`: "HÉLLO",
+	} {
+		got, err := runJSONB(t, src, env)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v (%v), want %#v", src, got, err, want)
+		}
+	}
+}
