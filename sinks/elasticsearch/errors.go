@@ -11,7 +11,8 @@ var (
 	// ErrUnknownView marks a doc whose view the sink was not built with.
 	ErrUnknownView = errors.New("elasticsearch: unknown view")
 	// ErrInvalidDoc marks a doc that cannot be written (empty ID, negative
-	// Rev, fields that do not encode as JSON).
+	// Rev, fields that do not encode as JSON or nest deeper than
+	// Elasticsearch's parser takes).
 	ErrInvalidDoc = errors.New("elasticsearch: invalid doc")
 	// ErrTooLarge marks a doc larger than Elasticsearch takes in one
 	// request (http.max_content_length): no request can carry it.

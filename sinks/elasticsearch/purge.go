@@ -52,9 +52,12 @@ const defaultPurgePage = 1000
 // the bulk response fails with such a status, are retried with capped
 // exponential backoff up to Config.Retries times, then reported wrapping
 // ErrUnavailable; other failures are an *APIError, and a transport failure
-// wraps ErrUnreachable. The first view that fails stops the sweep; the
-// count so far is returned with the error. Retrying, or sweeping again
-// later, is harmless: deleted tombstones no longer match.
+// wraps ErrUnreachable. A view that fails does not stop the sweep: an
+// index closed or red (400 index_closed_exception, 503) stays so until an
+// operator acts, and the other views' tombstones must not pile up
+// meanwhile. The count of every view is returned with the failures
+// joined; only a done ctx ends the sweep early. Retrying, or sweeping
+// again later, is harmless: deleted tombstones no longer match.
 func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (int64, error) {
 	if olderThan < 0 {
 		return 0, fmt.Errorf("elasticsearch: purge tombstones: negative retention %s", olderThan)
@@ -65,14 +68,19 @@ func (s *Sink) PurgeTombstones(ctx context.Context, olderThan time.Duration) (in
 	}
 	query := tombstonesBefore(s.clock().Add(-olderThan), page)
 	var total int64
+	var errs []error
 	for _, v := range s.order {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("elasticsearch: purge tombstones: %w", err))
+			break
+		}
 		n, err := s.purgeIndex(ctx, v.index, query, page)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("elasticsearch: view %s: purge tombstones of %s: %w", v.Name, v.index, err)
+			errs = append(errs, fmt.Errorf("elasticsearch: view %s: purge tombstones of %s: %w", v.Name, v.index, err))
 		}
 	}
-	return total, nil
+	return total, errors.Join(errs...)
 }
 
 // clock is the sink's time: time.Now unless a test set another.
@@ -246,7 +254,7 @@ func (s *Sink) deleteTombstones(ctx context.Context, index string, hits []tombst
 // deleteBody is the NDJSON of one delete action per hit.
 func deleteBody(index string, hits []tombstoneHit) []byte {
 	var b bytes.Buffer
-	head := `{"delete":{"_index":` + strconv.Quote(index) + `,"_id":`
+	head := `{"delete":{"_index":` + jsonString(index) + `,"_id":`
 	for _, h := range hits {
 		id, _ := json.Marshal(h.ID) // a string always encodes
 		b.WriteString(head)

@@ -214,7 +214,7 @@ func New(cfg Config, views []View) (*Sink, error) {
 			problems = append(problems, err)
 		}
 		vs := &view{View: v, index: v.Alias + "-g" + strconv.Itoa(v.Generation)}
-		vs.actionHead = []byte(`{"index":{"_index":` + strconv.Quote(vs.index) + `,"_id":`)
+		vs.actionHead = []byte(`{"index":{"_index":` + jsonString(vs.index) + `,"_id":`)
 		s.views[v.Name] = vs
 		s.order = append(s.order, vs)
 	}
@@ -256,6 +256,15 @@ func redact(u *url.URL) string {
 	c := *u
 	c.User = nil
 	return c.String()
+}
+
+// jsonString is s as a JSON string, for the bulk lines the sink writes
+// by hand. strconv.Quote is not JSON: it writes control characters, DEL
+// and runes it deems unprintable as \x7f or \U000e0001 escapes, which
+// Elasticsearch refuses, failing the whole request.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s) // a string always encodes
+	return string(b)
 }
 
 func validName(n string) bool {

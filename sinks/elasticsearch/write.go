@@ -126,7 +126,9 @@ func (r *bufBody) Close() error {
 // wrapping ErrUnreachable. A doc for which Elasticsearch would refuse the
 // whole request (an empty id, an id over 512 bytes, a negative Rev) is not
 // sent: it fails alone with ErrInvalidDoc, wrapped with sinks.Refused; so
-// does a doc larger than a request may be (ErrTooLarge, see tooLarge).
+// do a doc nested deeper than Elasticsearch's parser takes (see fitParser,
+// which also writes a number of more than 1000 digits as a string) and a
+// doc larger than a request may be (ErrTooLarge, see tooLarge).
 func (s *Sink) Write(ctx context.Context, docs []sinks.Doc) error {
 	if len(docs) == 0 {
 		return nil
@@ -255,9 +257,15 @@ func (s *Sink) encode(buf *bytes.Buffer, docs []sinks.Doc, failed map[int]error)
 		case d.Fields == nil:
 			src = struct{}{}
 		}
+		srcStart := buf.Len()
 		if err := enc.Encode(src); err != nil {
 			buf.Truncate(start)
 			failed[i] = sinks.Refused(fmt.Errorf("%w: %w", ErrInvalidDoc, err))
+			continue
+		}
+		if err := fitParser(buf, srcStart); err != nil {
+			buf.Truncate(start)
+			failed[i] = err
 			continue
 		}
 		if n := buf.Len() - start; n > maxContentLength {

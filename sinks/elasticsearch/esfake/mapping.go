@@ -86,6 +86,9 @@ func (p *docParser) ignore(full string) {
 // see: dotted names expanded into objects (see expandDots), and
 // IgnoredField. Callers hold s.mu.
 func parseDoc(ix *index, id string, source []byte) (map[string]any, *esError) {
+	if e := parserConstraints(source); e != nil {
+		return nil, e
+	}
 	var obj map[string]any
 	dec := json.NewDecoder(bytes.NewReader(source))
 	dec.UseNumber()

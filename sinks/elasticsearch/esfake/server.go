@@ -19,7 +19,9 @@
 //
 // Parsing follows Elasticsearch's: dotted field names are object paths,
 // ignore_malformed and ignore_above leave a value unindexed and list its
-// field in _ignored, and a request body over http.max_content_length
+// field in _ignored, a source holding a number of more than 1000 digits or
+// nested more than 1000 deep is refused as Jackson's parser refuses it
+// (see parserConstraints), and a request body over http.max_content_length
 // (SetMaxContentLength) is answered 413.
 //
 // Searches see documents as of the last refresh, as in Elasticsearch: an
