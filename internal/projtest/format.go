@@ -113,36 +113,14 @@ func parse(p *parser) (*File, error) {
 		return nil, err
 	}
 	f := &File{Path: path}
-	err = p.mapping(top, func(k, v *yaml.Node) error {
-		switch k.Value {
-		case "config":
-			cfg, err := p.text(v, "config")
-			if err != nil || cfg == "" {
-				return p.errf(v, "config: want the path of a projector config")
-			}
-			f.Config, f.ConfigAt = cfg, v
-			if !filepath.IsAbs(f.Config) {
-				f.Config = filepath.Join(filepath.Dir(p.path), f.Config)
-			}
-		case "cases":
-			if v.Kind != yaml.SequenceNode {
-				return p.errf(v, "cases: want a list")
-			}
-			for _, c := range v.Content {
-				f.Cases = append(f.Cases, p.testCase(c))
-			}
-		default:
-			return p.errf(k, "unknown key %q (want config, cases)", k.Value)
-		}
-		return nil
-	})
-	p.report(err)
-	switch {
-	case f.Config == "":
+	configMissing, casesMissing := p.fileKeys(top, f)
+	if configMissing {
 		p.report(p.errf(top, "config: missing"))
-	case len(f.Cases) == 0 && len(p.problems) == 0:
+	}
+	if casesMissing {
 		p.report(p.errf(top, "cases: no cases"))
-	case len(p.problems) > 0:
+	}
+	if f.Config != "" && len(p.problems) > 0 {
 		// The config, and the names the well-formed records use, checked
 		// too: every problem of the file in one run, as validate gives a
 		// config's.
@@ -158,6 +136,48 @@ func parse(p *parser) (*File, error) {
 	return f, nil
 }
 
+// fileKeys reads the keys at the file's top into f, reporting each
+// problem and reading on. It tells whether the config and the cases are
+// missing: not written, nor perhaps misspelt as an unknown key reported
+// or written amiss (a problem of its own).
+func (p *parser) fileKeys(top *yaml.Node, f *File) (configMissing, casesMissing bool) {
+	written := map[string]bool{}
+	unknown := false
+	err := p.mapping(top, func(k, v *yaml.Node) error {
+		written[k.Value] = true
+		switch k.Value {
+		case "config":
+			cfg, err := p.text(v, "config")
+			if err != nil || cfg == "" {
+				return p.errf(v, "config: want the path of a projector config")
+			}
+			f.Config, f.ConfigAt = cfg, v
+			if !filepath.IsAbs(f.Config) {
+				f.Config = filepath.Join(filepath.Dir(p.path), f.Config)
+			}
+		case "cases":
+			if v.Kind != yaml.SequenceNode {
+				return p.errf(v, "cases: want a list")
+			}
+			if len(v.Content) == 0 {
+				written["cases"] = false // as good as not written
+			}
+			for _, c := range v.Content {
+				f.Cases = append(f.Cases, p.testCase(c))
+			}
+		default:
+			unknown = true
+			return p.errf(k, "unknown key %q (want config, cases)", k.Value)
+		}
+		return nil
+	})
+	if err != nil { // not a mapping: no key to tell of
+		p.report(err)
+		return false, false
+	}
+	return !written["config"] && !unknown, !written["cases"] && !unknown
+}
+
 // document parses the file's one YAML document and returns its top node,
 // resolved (see resolver).
 func (p *parser) document(raw []byte) (top *yaml.Node, err error) {
@@ -165,13 +185,13 @@ func (p *parser) document(raw []byte) (top *yaml.Node, err error) {
 		// yaml.v3 has panicked on hostile input; a bad file must not
 		// bring projector test down (see config's decoder).
 		if r := recover(); r != nil {
-			top, err = nil, p.errf(&yaml.Node{Line: 1}, "invalid YAML")
+			top, err = nil, p.errf(fileStart(), "invalid YAML")
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-		return nil, p.errf(&yaml.Node{Line: 1}, "empty file")
+		return nil, p.errf(fileStart(), "empty file")
 	} else if err != nil {
 		return nil, p.syntaxError(err, raw)
 	}
@@ -183,11 +203,15 @@ func (p *parser) document(raw []byte) (top *yaml.Node, err error) {
 		return nil, p.syntaxError(err, raw)
 	}
 	if len(doc.Content) == 0 {
-		return nil, p.errf(&doc, "empty file")
+		return nil, p.errf(fileStart(), "empty file")
 	}
 	r := &resolver{p: p, budget: maxNodes, active: map[*yaml.Node]bool{}}
 	return r.node(doc.Content[0], nil)
 }
+
+// fileStart is where a problem of the whole file is reported: 1:1, as
+// validate reports an empty config.
+func fileStart() *yaml.Node { return &yaml.Node{Line: 1, Column: 1} }
 
 // syntaxError reports a YAML syntax error at its file:line:col, as
 // validate reports the configuration's.
@@ -317,15 +341,15 @@ func kindName(n *yaml.Node) string {
 	return "a single value"
 }
 
-// mapping calls fn for each key of a mapping node, in order.
+// mapping calls fn for each key of a mapping node, in order, reporting
+// the problem fn returns and reading on: one run tells every key's. Its
+// error is n's not being a mapping.
 func (p *parser) mapping(n *yaml.Node, fn func(k, v *yaml.Node) error) error {
 	if n.Kind != yaml.MappingNode {
 		return p.errf(n, "want a mapping, not %s", kindName(n))
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if err := fn(n.Content[i], n.Content[i+1]); err != nil {
-			return err
-		}
+		p.report(fn(n.Content[i], n.Content[i+1]))
 	}
 	return nil
 }
@@ -339,181 +363,82 @@ func (p *parser) text(n *yaml.Node, key string) (string, error) {
 }
 
 // testCase reads one case, reporting its problems; the case holds what
-// was well formed, whose names Parse checks too.
+// was well formed, whose names Parse checks too. A case without a name
+// or expectations is reported only when no problem of its keys may be
+// why: a misspelt expect is not also a case that expects nothing.
 func (p *parser) testCase(n *yaml.Node) *Case {
 	c := &Case{Line: n.Line}
-	before := len(p.problems)
-	p.report(p.mapping(n, func(k, v *yaml.Node) error {
-		var err error
-		switch k.Value {
-		case "name":
-			c.Name, err = p.text(v, "name")
-		case "now":
-			c.Now, err = p.instant(v)
-			p.report(err) // and the case read on
-			return nil
-		case "given":
-			if v.Kind != yaml.SequenceNode {
-				return p.errf(v, "given: want a list of change records")
-			}
-			for _, g := range v.Content {
-				gv, err := p.given(g)
-				p.report(err)
-				if err == nil {
-					c.Given = append(c.Given, gv)
-				}
-			}
-		case "expect":
-			return p.mapping(v, func(view, docs *yaml.Node) error {
-				p.report(p.mapping(docs, func(id, fields *yaml.Node) error {
-					if fields.Kind != yaml.MappingNode {
-						return p.errf(fields, "expect %s %s: want a mapping of fields ({} for any doc)", view.Value, id.Value)
-					}
-					// The doc's line is its id's: a block mapping of
-					// fields starts on the next line.
-					c.Expect = append(c.Expect, &Expect{View: view.Value, ID: id.Value, Line: id.Line, ViewAt: view, IDAt: id, Fields: fields})
-					return nil
-				}))
-				return nil
-			})
-		case "absent":
-			return p.mapping(v, func(view, ids *yaml.Node) error {
-				if ids.Kind != yaml.SequenceNode {
-					p.report(p.errf(ids, "absent %s: want a list of doc ids", view.Value))
-					return nil
-				}
-				for _, id := range ids.Content {
-					s, err := p.text(id, "absent "+view.Value)
-					p.report(err)
-					if err == nil {
-						c.Absent = append(c.Absent, &Absent{View: view.Value, ID: s, Line: id.Line, ViewAt: view, IDAt: id})
-					}
-				}
-				return nil
-			})
-		default:
-			return p.errf(k, "unknown key %q (want name, now, given, expect, absent)", k.Value)
+	misread := false // the name or the expectations may be where a problem is
+	err := p.mapping(n, func(k, v *yaml.Node) error {
+		before := len(p.problems)
+		err := p.caseKey(c, k, v)
+		if k.Value != "given" && k.Value != "now" && (err != nil || len(p.problems) > before) {
+			misread = true
 		}
 		return err
-	}))
-	if c.Name == "" && len(p.problems) == before {
+	})
+	if err != nil { // not a mapping: no key to tell of
+		p.report(err)
+		return c
+	}
+	if c.Name == "" && !misread {
 		p.report(p.errf(n, "case without a name"))
 	}
-	if len(c.Expect)+len(c.Absent) == 0 && len(p.problems) == before && !p.drafts {
+	if len(c.Expect)+len(c.Absent) == 0 && !misread && !p.drafts {
 		p.report(p.errf(n, "case %q expects nothing", c.Name))
 	}
 	return c
 }
 
-// The keys of the two kinds of given records.
-var (
-	rawKeys   = []string{"topic", "key", "value", "headers"}
-	shortKeys = []string{"source", "op", "before", "after"}
-)
-
-func (p *parser) given(n *yaml.Node) (*Given, error) {
-	g := &Given{Line: n.Line}
-	keys := map[string]*yaml.Node{}
-	opAt := n
-	err := p.mapping(n, func(k, v *yaml.Node) error {
-		keys[k.Value] = k
-		var err error
-		switch k.Value {
-		case "topic":
-			g.Topic, err = p.text(v, k.Value)
-			g.At = v
-		case "source":
-			g.Source, err = p.text(v, k.Value)
-			g.At = v
-		case "op":
-			g.Op, err = p.text(v, k.Value)
-			opAt = v
-		case "key":
-			// A key string is the key's bytes as Kafka holds them, JSON
-			// or not: the StringConverter's Struct{…} is decoded too.
-			if v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
-				g.Key = []byte(v.Value)
-			} else if g.Key, err = rawJSON(v); err != nil {
-				return p.errf(v, "key: %v", err)
+// caseKey reads one key of a case into c.
+func (p *parser) caseKey(c *Case, k, v *yaml.Node) error {
+	var err error
+	switch k.Value {
+	case "name":
+		c.Name, err = p.text(v, "name")
+	case "now":
+		c.Now, err = p.instant(v)
+	case "given":
+		if v.Kind != yaml.SequenceNode {
+			return p.errf(v, "given: want a list of change records")
+		}
+		for _, g := range v.Content {
+			gv, err := p.given(g)
+			p.report(err)
+			if gv != nil {
+				c.Given = append(c.Given, gv)
 			}
-		case "value":
-			if g.Value, err = rawJSON(v); err != nil {
-				return p.errf(v, "value: %v", err)
-			}
-		case "headers":
-			g.Headers, err = p.headers(v)
-		case "now":
-			g.Now, err = p.instant(v)
-		case "before", "after":
-			if v.Tag == "!!null" {
+		}
+	case "expect":
+		return p.mapping(v, func(view, docs *yaml.Node) error {
+			return p.mapping(docs, func(id, fields *yaml.Node) error {
+				if fields.Kind != yaml.MappingNode {
+					return p.errf(fields, "expect %s %s: want a mapping of fields ({} for any doc)", view.Value, id.Value)
+				}
+				// The doc's line is its id's: a block mapping of
+				// fields starts on the next line.
+				c.Expect = append(c.Expect, &Expect{View: view.Value, ID: id.Value, Line: id.Line, ViewAt: view, IDAt: id, Fields: fields})
 				return nil
+			})
+		})
+	case "absent":
+		return p.mapping(v, func(view, ids *yaml.Node) error {
+			if ids.Kind != yaml.SequenceNode {
+				return p.errf(ids, "absent %s: want a list of doc ids", view.Value)
 			}
-			if v.Kind != yaml.MappingNode {
-				return p.errf(v, "%s: want a mapping of columns", k.Value)
+			for _, id := range ids.Content {
+				s, err := p.text(id, "absent "+view.Value)
+				p.report(err)
+				if err == nil {
+					c.Absent = append(c.Absent, &Absent{View: view.Value, ID: s, Line: id.Line, ViewAt: view, IDAt: id})
+				}
 			}
-			row := value(v).(map[string]any)
-			if k.Value == "before" {
-				g.Before, g.BeforeAt = row, v
-			} else {
-				g.After, g.AfterAt = row, v
-			}
-		default:
-			return p.errf(k, "unknown key %q (want topic, key, value, headers for a Debezium record; source, op, before, after for a short one; now alone to move the clock)", k.Value)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	_, hasTopic := keys["topic"]
-	_, hasSource := keys["source"]
-	switch {
-	case keys["now"] != nil && len(keys) > 1:
-		return nil, p.errf(keys["now"], "now: moves the clock, alone in its item (a record has no now)")
-	case keys["now"] != nil:
-		return g, nil
-	case hasTopic && hasSource:
-		return nil, p.errf(n, "a record has either topic (Debezium) or source (short form), not both")
-	case hasTopic:
-		for _, k := range shortKeys {
-			if kn := keys[k]; kn != nil {
-				return nil, p.errf(kn, "%s belongs to a short record (source:); a Debezium record (topic:) has its op, before and after in its value", k)
-			}
-		}
-		if g.Topic == "" {
-			return nil, p.errf(n, "topic: want the record's topic")
-		}
-		if keys["value"] == nil {
-			return nil, p.errf(n, "record of %s: missing value (null for a tombstone)", g.Topic)
-		}
-	case hasSource:
-		for _, k := range rawKeys {
-			if kn := keys[k]; kn != nil {
-				return nil, p.errf(kn, "%s belongs to a Debezium record (topic:); a short record (source:) gives its key columns in before or after", k)
-			}
-		}
-		if g.Source == "" {
-			return nil, p.errf(n, "source: want the name of a source")
-		}
-		if g.Op == "" {
-			g.Op = "c"
-		}
-		switch g.Op {
-		case "c", "r", "u":
-			if g.After == nil {
-				return nil, p.errf(n, "op %s: missing after", g.Op)
-			}
-		case "d":
-			if g.Before == nil && g.After == nil {
-				return nil, p.errf(n, "op d: give the deleted row's key columns in before")
-			}
-		default:
-			return nil, p.errf(opAt, "op %q: want c, r, u or d", g.Op)
-		}
+			return nil
+		})
 	default:
-		return nil, p.errf(n, "a record needs topic (Debezium) or source (short form)")
+		return p.errf(k, "unknown key %q (want name, now, given, expect, absent)", k.Value)
 	}
-	return g, nil
+	return err
 }
 
 // value converts a node to a JSON value, numbers exact as written.

@@ -56,3 +56,143 @@ func (p *parser) instant(n *yaml.Node) (*time.Time, error) {
 	}
 	return nil, p.errf(n, "now: %q is no timestamp (want 2024-06-01T12:00:00Z)", n.Value)
 }
+
+// The keys of the two kinds of given records.
+var (
+	rawKeys   = []string{"topic", "key", "value", "headers"}
+	shortKeys = []string{"source", "op", "before", "after"}
+)
+
+// given reads one item of a case's given: a record or a clock step. Its
+// keys' problems are reported as they are read; a record that has one is
+// not judged as a whole (a misspelt after is no missing after), but it is
+// returned with what was read, so that Parse checks the names it gives
+// too. The error is the item's own problem, its names checked as well.
+func (p *parser) given(n *yaml.Node) (*Given, error) {
+	g := &Given{Line: n.Line}
+	keys := map[string]*yaml.Node{}
+	opAt := n
+	before := len(p.problems)
+	err := p.mapping(n, func(k, v *yaml.Node) error {
+		keys[k.Value] = k
+		if k.Value == "op" {
+			opAt = v
+		}
+		return p.givenKey(g, k, v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(p.problems) > before {
+		return g, nil
+	}
+	return g, p.givenShape(g, n, keys, opAt)
+}
+
+// givenKey reads one key of a given item into g.
+func (p *parser) givenKey(g *Given, k, v *yaml.Node) error {
+	var err error
+	switch k.Value {
+	case "topic":
+		g.Topic, err = p.text(v, k.Value)
+		g.At = v
+	case "source":
+		g.Source, err = p.text(v, k.Value)
+		g.At = v
+	case "op":
+		g.Op, err = p.text(v, k.Value)
+	case "key":
+		// A key string is the key's bytes as Kafka holds them, JSON
+		// or not: the StringConverter's Struct{…} is decoded too.
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+			g.Key = []byte(v.Value)
+		} else if g.Key, err = rawJSON(v); err != nil {
+			return p.errf(v, "key: %v", err)
+		}
+	case "value":
+		if g.Value, err = rawJSON(v); err != nil {
+			return p.errf(v, "value: %v", err)
+		}
+	case "headers":
+		g.Headers, err = p.headers(v)
+	case "now":
+		g.Now, err = p.instant(v)
+	case "before", "after":
+		if v.Tag == "!!null" {
+			return nil
+		}
+		if v.Kind != yaml.MappingNode {
+			return p.errf(v, "%s: want a mapping of columns", k.Value)
+		}
+		row := value(v).(map[string]any)
+		if k.Value == "before" {
+			g.Before, g.BeforeAt = row, v
+		} else {
+			g.After, g.AfterAt = row, v
+		}
+	default:
+		return p.errf(k, "unknown key %q (want topic, key, value, headers for a Debezium record; source, op, before, after for a short one; now alone to move the clock)", k.Value)
+	}
+	return err
+}
+
+// givenShape checks a given item whose keys read well as a whole: a clock
+// step, a Debezium record or a short one, with what it needs. A short
+// record's op defaults to c.
+func (p *parser) givenShape(g *Given, n *yaml.Node, keys map[string]*yaml.Node, opAt *yaml.Node) error {
+	_, hasTopic := keys["topic"]
+	_, hasSource := keys["source"]
+	switch {
+	case keys["now"] != nil && len(keys) > 1:
+		return p.errf(keys["now"], "now: moves the clock, alone in its item (a record has no now)")
+	case keys["now"] != nil:
+		return nil
+	case hasTopic && hasSource:
+		return p.errf(n, "a record has either topic (Debezium) or source (short form), not both")
+	case hasTopic:
+		for _, k := range shortKeys {
+			if kn := keys[k]; kn != nil {
+				return p.errf(kn, "%s belongs to a short record (source:); a Debezium record (topic:) has its op, before and after in its value", k)
+			}
+		}
+		if g.Topic == "" {
+			return p.errf(n, "topic: want the record's topic")
+		}
+		if keys["value"] == nil {
+			return p.errf(n, "record of %s: missing value (null for a tombstone)", g.Topic)
+		}
+	case hasSource:
+		for _, k := range rawKeys {
+			if kn := keys[k]; kn != nil {
+				return p.errf(kn, "%s belongs to a Debezium record (topic:); a short record (source:) gives its key columns in before or after", k)
+			}
+		}
+		if g.Source == "" {
+			return p.errf(n, "source: want the name of a source")
+		}
+		if g.Op == "" {
+			g.Op = "c"
+		}
+		return p.shortOp(g, n, opAt)
+	default:
+		return p.errf(n, "a record needs topic (Debezium) or source (short form)")
+	}
+	return nil
+}
+
+// shortOp checks a short record has the rows its op needs.
+func (p *parser) shortOp(g *Given, n, opAt *yaml.Node) error {
+	switch g.Op {
+	case "c", "r", "u":
+		if g.After == nil {
+			return p.errf(n, "op %s: missing after", g.Op)
+		}
+	case "d":
+		if g.Before == nil && g.After == nil {
+			return p.errf(n, "op d: give the deleted row's key columns in before")
+		}
+	default:
+		return p.errf(opAt, "op %q: want c, r, u or d", g.Op)
+	}
+	return nil
+}
