@@ -189,21 +189,41 @@ func numericMapping(args []string) map[string]any {
 // length cannot overlap, and when one alias is "<other>-g<digit>…" the
 // longer alias's template wins for its own indices.
 func templateBody(v *View) (map[string]any, error) {
+	props, err := indexProperties(v)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"index_patterns": indexPatterns(v.Alias),
+		"priority":       templatePriority + len(v.Alias),
+		"template": map[string]any{
+			"settings": map[string]any{totalFieldsLimit: fieldLimit(props)},
+			"mappings": map[string]any{"dynamic": true, "properties": props},
+		},
+		"_meta": map[string]any{"managed_by": "projector", "view": v.Name},
+	}, nil
+}
+
+// indexProperties is the mapping properties of a view's index: its
+// fields' (Properties) and the tombstone fields.
+func indexProperties(v *View) (map[string]any, error) {
 	props, err := Properties(v)
 	if err != nil {
 		return nil, err
 	}
 	props[DeletedField] = map[string]any{"type": "boolean"}
 	props[DeletedAtField] = map[string]any{"type": "date"}
-	return map[string]any{
-		"index_patterns": indexPatterns(v.Alias),
-		"priority":       templatePriority + len(v.Alias),
-		"template": map[string]any{
-			"settings": map[string]any{"index.mapping.total_fields.limit": fieldCount(props) + dynamicFields},
-			"mappings": map[string]any{"dynamic": true, "properties": props},
-		},
-		"_meta": map[string]any{"managed_by": "projector", "view": v.Name},
-	}, nil
+	return props, nil
+}
+
+// totalFieldsLimit is the index setting bounding how many fields an
+// index maps (see fieldLimit).
+const totalFieldsLimit = "index.mapping.total_fields.limit"
+
+// fieldLimit is the total_fields.limit of an index of those properties:
+// its generated fields and room for dynamic ones.
+func fieldLimit(props map[string]any) int {
+	return fieldCount(props) + dynamicFields
 }
 
 // dynamicFields is the room a view's index keeps for dynamically mapped

@@ -299,10 +299,12 @@ func (s *Sink) Stale() uint64 { return s.stale.Load() }
 // its add. Whichever order the two run in, the rebuild's generation has
 // the alias alone.
 //
-// The template shapes indices created after it; an existing generation
-// index keeps the mapping it was created with, so a change of a view's
-// field types or mapping overrides, or of the generated mappings, takes
-// effect with the next generation (a rebuild).
+// The template shapes indices created after it. An existing generation
+// index is given the generated mapping of each field it does not map yet
+// (a field added to the view: see mapAddedFields), and keeps the mapping
+// of every other, so a change of a view's field types or mapping
+// overrides, or of the generated mappings, takes effect with the next
+// generation (a rebuild).
 func (s *Sink) Setup(ctx context.Context) error {
 	if err := s.CreateIndices(ctx); err != nil {
 		return err
@@ -376,9 +378,10 @@ func (s *Sink) ownTemplate(ctx context.Context, v *view) error {
 }
 
 // CreateIndices is Setup without the aliases: the index templates and the
-// generation indices. A rebuild creates its generation so, leaving the
-// alias to the swap even where it does not exist yet: readers must not
-// search an index being filled.
+// generation indices, an existing one given the mappings of the fields
+// added to its view since it was created (mapAddedFields). A rebuild
+// creates its generation so, leaving the alias to the swap even where it
+// does not exist yet: readers must not search an index being filled.
 func (s *Sink) CreateIndices(ctx context.Context) error {
 	for _, v := range s.order {
 		tmpl, err := templateBody(&v.View)
@@ -391,14 +394,30 @@ func (s *Sink) CreateIndices(ctx context.Context) error {
 		if _, err := s.call(ctx, http.MethodPut, "/_index_template/"+url.PathEscape(v.Alias), tmpl, nil); err != nil {
 			return fmt.Errorf("elasticsearch: view %s: put index template: %w", v.Name, err)
 		}
-		if _, err := s.call(ctx, http.MethodPut, "/"+url.PathEscape(v.index), nil, nil); err != nil {
-			var ae *APIError
-			if !errors.As(err, &ae) || ae.Type != "resource_already_exists_exception" {
-				return fmt.Errorf("elasticsearch: view %s: create index %s: %w", v.Name, v.index, err)
+		created, err := s.createIndex(ctx, v)
+		if err != nil {
+			return err
+		}
+		if !created {
+			if err := s.mapAddedFields(ctx, v); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+// createIndex creates v's generation index from its template, and reports
+// false when the index exists already.
+func (s *Sink) createIndex(ctx context.Context, v *view) (created bool, err error) {
+	if _, err := s.call(ctx, http.MethodPut, "/"+url.PathEscape(v.index), nil, nil); err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Type == "resource_already_exists_exception" {
+			return false, nil
+		}
+		return false, fmt.Errorf("elasticsearch: view %s: create index %s: %w", v.Name, v.index, err)
+	}
+	return true, nil
 }
 
 // AddAlias points a view's alias, which must not exist yet, at generation

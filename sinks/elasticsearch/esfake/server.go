@@ -5,7 +5,10 @@
 // and the same tests run against a real cluster when ELASTICSEARCH_URL is set.
 //
 // Implemented: GET / (cluster info), PUT/GET /_index_template/{name},
-// PUT/HEAD/GET/DELETE /{index}, POST /_aliases, GET /_alias/{name},
+// PUT/HEAD/GET/DELETE /{index}, PUT/GET /{target}/_mapping (an update
+// merges new fields and refuses a changed one: see putmapping.go),
+// PUT/GET /{target}/_settings (dynamic settings), POST /_aliases,
+// GET /_alias/{name},
 // POST /_bulk and /{index}/_bulk (index, create, delete with internal,
 // external and external_gte versioning; a delete's version — the given one
 // with external versioning, the document's plus one with internal — is
@@ -300,6 +303,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	case parts[0] == "_refresh" && len(parts) == 1 && (m == http.MethodGet || m == http.MethodPost):
 		s.handleRefresh(w, "_all")
 		return
+	case parts[0] == "_mapping" && len(parts) == 1 && m == http.MethodGet:
+		s.handleGetMapping(w, "_all")
+		return
+	case parts[0] == "_settings" && len(parts) == 1 && m == http.MethodGet:
+		s.handleGetSettings(w, "_all")
+		return
 	case strings.HasPrefix(parts[0], "_"):
 		// Unknown API.
 	case len(parts) == 1:
@@ -336,6 +345,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 			return
 		case parts[1] == "_alias" && m == http.MethodGet:
 			s.handleGetIndexAliases(w, parts[0])
+			return
+		case parts[1] == "_mapping" && (m == http.MethodPut || m == http.MethodPost):
+			s.handlePutMapping(w, parts[0], body)
+			return
+		case parts[1] == "_mapping" && m == http.MethodGet:
+			s.handleGetMapping(w, parts[0])
+			return
+		case parts[1] == "_settings" && m == http.MethodPut:
+			s.handlePutSettings(w, parts[0], body)
+			return
+		case parts[1] == "_settings" && m == http.MethodGet:
+			s.handleGetSettings(w, parts[0])
 			return
 		}
 	case len(parts) == 3 && parts[1] == "_doc" && (m == http.MethodGet || m == http.MethodHead):
