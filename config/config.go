@@ -22,6 +22,9 @@ type Config struct {
 	// values is what the decoder recorded about each value, by its
 	// address: where it was written (see ValuePos).
 	values map[any]*valueInfo
+	// envAt is each scalar the environment supplied, by where it was
+	// written (see ShowAt).
+	envAt map[Pos]*valueInfo
 	// source is the file's text, in which TextPos finds places inside a
 	// value.
 	source []byte

@@ -94,7 +94,7 @@ func ParseDraftWith(file string, data []byte, lookupEnv func(string) (string, bo
 	}
 	c.applyDefaults(d)
 	(&validator{c: c, d: d}).validate()
-	c.values = d.info
+	c.values, c.envAt = d.info, envByPos(d.info)
 	c.source = data
 	return c, d.errs.Err()
 }
@@ -177,7 +177,7 @@ func (d *decoder) syntaxError(err error, data []byte) {
 // reports with no line at all, which are found in data: an unknown
 // anchor where its alias is written, a reader error (see readerErrors)
 // at the character refused. A parser error's line is made one-based (see
-// parserErrors).
+// parserErrors), and a line past the file's last is its end.
 func YAMLSyntaxError(err error, data []byte) (line, col int, msg string) {
 	msg = err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
@@ -192,6 +192,13 @@ func YAMLSyntaxError(err error, data []byte) (line, col int, msg string) {
 			if l, c, ok := tabIndentNear(data, line); ok {
 				return l, c, "a tab indents this line: YAML indents with spaces only"
 			}
+		}
+		if end := bytes.TrimRight(data, "\r"); line > bytes.Count(end, []byte("\n"))+1 {
+			// An error at the end of the stream (a '{' left open in a
+			// file with no final newline): libyaml puts that end on a
+			// line after the file's last. It is at the end of the file.
+			line, col = lineCol(end, len(end))
+			return line, col, msg
 		}
 		return line, 1, msg
 	}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -173,19 +172,19 @@ func describeIn(path []string) string {
 
 // Suggest returns the name closest to s when it is close enough to be a
 // likely typo, else "".
-func Suggest(s string, names []string) string { return suggest(s, slices.Clone(names)) }
+// Of the closest, the first in sorted order, whatever the order of names.
+func Suggest(s string, names []string) string { return suggest(s, names) }
 
 func suggest(s string, names []string) string {
 	if len(s) > maxSuggested {
 		return ""
 	}
-	slices.Sort(names)
-	best, bestDist := "", max(1, len(s)/3)+1
+	best, bestDist := "", max(1, len(s)/3) // farthest still suggested
 	for _, n := range names {
-		if len(n) > maxSuggested || abs(len(n)-len(s)) >= bestDist {
+		if len(n) > maxSuggested || abs(len(n)-len(s)) > bestDist {
 			continue // farther than the best already: a length apart
 		}
-		if dist := editDistance(s, n); dist < bestDist {
+		if dist := editDistance(s, n, bestDist); dist < bestDist || dist == bestDist && (best == "" || n < best) {
 			best, bestDist = n, dist
 		}
 	}
@@ -206,15 +205,19 @@ func abs(n int) int {
 
 // editDistance counts the edits from a to b: a character inserted,
 // deleted or replaced, or two neighbours swapped ("tabel" is one from
-// "table"), as typing slips are. It keeps three rows of the table (a swap
-// looks two back), not the whole of it.
-func editDistance(a, b string) int {
-	prev2, prev, cur := make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)
+// "table"), as typing slips are; past bound, it stops with a count over
+// bound. It keeps three rows of the table (a swap looks two back), not
+// the whole of it, on the stack: b is at most maxSuggested bytes.
+func editDistance(a, b string, bound int) int {
+	var rows [3][maxSuggested + 1]int
+	prev2, prev, cur := rows[0][:len(b)+1], rows[1][:len(b)+1], rows[2][:len(b)+1]
 	for j := range prev {
 		prev[j] = j
 	}
+	prevLeast := 0
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
+		least := i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
@@ -224,8 +227,16 @@ func editDistance(a, b string) int {
 			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
 				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
+			least = min(least, cur[j])
+		}
+		if least > bound && prevLeast >= bound {
+			// Each row's least is at least the row before's, or one
+			// more than the one before that's: no later row comes back
+			// to bound.
+			return bound + 1
 		}
 		prev2, prev, cur = prev, cur, prev2
+		prevLeast = least
 	}
 	return prev[len(b)]
 }

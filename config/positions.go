@@ -55,7 +55,7 @@ func (c *Config) TextPos(ptr *string, line, col int, fallback Pos) Pos {
 	if p, ok := c.sourcePos(vi, *ptr, runeIndex(*ptr, line, col)); ok {
 		return p
 	}
-	// The text cannot be matched with the file (a tagged scalar, say):
+	// The text cannot be matched with the file (a !!binary scalar, say):
 	// as near as the value's position tells.
 	p := vi.pos
 	switch {
@@ -113,11 +113,11 @@ func (c *Config) sourcePos(vi *valueInfo, text string, k int) (p Pos, ok bool) {
 	if !s.seek() {
 		return Pos{}, false
 	}
+	// yaml.v3 puts a node with an anchor or a tag at its first property.
+	s.skipProperties()
 	double := vi.style&yaml.DoubleQuotedStyle != 0
 	single := vi.style&yaml.SingleQuotedStyle != 0
 	switch {
-	case vi.style&yaml.TaggedStyle != 0:
-		return Pos{}, false // the node starts at its tag
 	case double || single:
 		if s.at() != '"' && s.at() != '\'' {
 			return Pos{}, false
@@ -133,7 +133,10 @@ func (c *Config) sourcePos(vi *valueInfo, text string, k int) (p Pos, ok bool) {
 	}
 	i := 0
 	for _, r := range text {
-		if !isSpace(r) {
+		if !isSpace(r) || double && s.escapedBreak() {
+			// White space escaped after an escaped line break
+			// (`and\` then `\ total`) comes from the `\ ` on the next
+			// line: the break gives nothing.
 			s.skipBreaks(double)
 		}
 		if i == k {
@@ -233,8 +236,56 @@ func (s *scalarScan) skipBreaks(double bool) {
 		switch c := s.at(); {
 		case c == ' ' || c == '\t' || s.breakAt(s.i):
 			s.next()
-		case double && c == '\\' && s.breakAt(s.i+1):
+		case double && s.escapedBreak():
 			s.next()
+		default:
+			return
+		}
+	}
+}
+
+// escapedBreak reports whether a backslash ending its line stands at i: in
+// a double-quoted scalar, a line break that gives nothing.
+func (s *scalarScan) escapedBreak() bool {
+	return s.at() == '\\' && s.breakAt(s.i+1)
+}
+
+// skipProperties moves past a node's anchor (&name) and tag (!name, !!str,
+// !<uri>), with the white space, line breaks and comments after them, to
+// the node's first character of content.
+func (s *scalarScan) skipProperties() {
+	for s.at() == '&' || s.at() == '!' {
+		verbatim := bytes.HasPrefix(s.src[s.i:], []byte("!<"))
+		for s.i < len(s.src) && !s.propertyEnd(verbatim) {
+			s.next()
+		}
+		if verbatim {
+			s.next() // the closing >
+		}
+		s.skipBlank()
+	}
+}
+
+// propertyEnd reports whether an anchor or a tag ends before i: at white
+// space, or at a flow indicator; a verbatim tag (!<...>) ends at its >.
+func (s *scalarScan) propertyEnd(verbatim bool) bool {
+	c := s.at()
+	if verbatim {
+		return c == '>'
+	}
+	return c == ' ' || c == '\t' || s.breakAt(s.i) || strings.IndexByte(",[]{}", c) >= 0
+}
+
+// skipBlank moves past white space, line breaks and comments.
+func (s *scalarScan) skipBlank() {
+	for s.i < len(s.src) {
+		switch c := s.at(); {
+		case c == ' ' || c == '\t' || s.breakAt(s.i):
+			s.next()
+		case c == '#':
+			for s.i < len(s.src) && !s.breakAt(s.i) {
+				s.next()
+			}
 		default:
 			return
 		}
@@ -307,15 +358,28 @@ func (c *Config) FromEnv(ptr any) bool {
 // or described by its template when the environment supplied the scalar
 // at p (a column name the compiler holds as a copy, not by pointer).
 func (c *Config) ShowAt(p Pos, value string) (shown string, fromEnv bool) {
-	for _, vi := range c.values {
-		if vi.env && vi.pos == p {
-			return vi.show(value), true
+	if vi := c.envAt[p]; vi != nil {
+		return vi.show(value), true
+	}
+	return quote(value), false
+}
+
+// envByPos indexes the scalars and list items the environment supplied by
+// their position, for ShowAt: the compiler asks once per problem, and a
+// scan of every value each time would grow with the square of the file.
+// Scalars at one place are one node (an alias's target, the items split
+// from one string): they are described alike.
+func envByPos(values map[any]*valueInfo) map[Pos]*valueInfo {
+	at := map[Pos]*valueInfo{}
+	for _, vi := range values {
+		if vi.env {
+			at[vi.pos] = vi
 		}
 		for i := range vi.items {
-			if it := &vi.items[i]; it.env && it.pos == p {
-				return it.show(value), true
+			if it := &vi.items[i]; it.env {
+				at[it.pos] = it
 			}
 		}
 	}
-	return quote(value), false
+	return at
 }

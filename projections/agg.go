@@ -16,6 +16,9 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 		return nil // reported by config.Load
 	}
 	ofPos := c.cfg.ValuePos(&f.Of, f.Pos)
+	// of as the messages name it: the parts of one from the environment
+	// are not shown (config/doc.go), the whole value is described.
+	of, ofEnv := c.namedValue(&f.Of), c.cfg.FromEnv(&f.Of)
 	a := &Agg{Func: fn}
 	var colType config.Type
 	rows := sc // the scope the rows aggregated come from, for where
@@ -27,13 +30,23 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 		if nested {
 			item := fieldNamed(af.Join.Fields, col)
 			if inner, _, deeper := strings.Cut(col, "."); item == nil && deeper {
-				if nf := fieldNamed(af.Join.Fields, inner); nf != nil && nf.Kind == KindMany {
+				nf := fieldNamed(af.Join.Fields, inner)
+				switch {
+				case nf == nil || nf.Kind != KindMany:
+				case ofEnv:
+					c.errs.Add(ofPos, "%s: of: reaches one level of nesting, and %s reaches an array inside the array: aggregate the inner array inside the outer one and aggregate that field here", path, of)
+					return nil
+				default:
 					c.errs.Add(ofPos, "%s: of: reaches one level of nesting, and %s.%s is an array inside %s: aggregate it inside %s (a field such as %s_%s: { agg: %s, of: %s }) and aggregate that field here",
 						path, arr, inner, arr, arr, inner, f.Agg, f.Agg, strings.TrimPrefix(f.Of, arr+"."))
 					return nil
 				}
 			}
-			if item == nil {
+			switch {
+			case item == nil && ofEnv:
+				c.errs.Add(ofPos, "%s: of: %s names no field of the array", path, of)
+				return nil
+			case item == nil:
 				c.errs.Add(ofPos, "%s: %q has no field %q", path, arr, col)
 				return nil
 			}
@@ -44,12 +57,16 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 				if fn == AggMin || fn == AggMax {
 					need = "needs values it can order"
 				}
-				c.errs.Add(ofPos, "%s: %s %s, but %s is %s", path, f.Agg, need, f.Of, shape)
+				c.errs.Add(ofPos, "%s: %s %s, but %s is %s", path, f.Agg, need, of, shape)
 				return nil
 			}
 			a.Column, colType = col, itemType(item, af.Join.Source)
 		} else if fn != AggCount {
-			c.errs.Add(ofPos, "%s: %s needs a field of the array (of: %s.<field>)", path, f.Agg, arr)
+			example := arr + ".<field>"
+			if ofEnv {
+				example = "<array>.<field>, not " + of
+			}
+			c.errs.Add(ofPos, "%s: %s needs a field of the array (of: %s)", path, f.Agg, example)
 			return nil
 		}
 	} else {
@@ -61,7 +78,7 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 				c.errs.Add(f.Pos, "%s: count counts the rows of a group_by view's group, or with of: a one-to-many field declared before it (of: items)", path)
 				return nil
 			}
-			c.errs.Add(f.Pos, "%s: agg over %q needs a one-to-many field declared before it, or a group_by view", path, f.Of)
+			c.errs.Add(f.Pos, "%s: agg over %s needs a one-to-many field declared before it, or a group_by view", path, c.cfg.Show(&f.Of))
 			return nil
 		}
 		if f.Of != "" {
@@ -75,13 +92,13 @@ func (c *compiler) agg(sc scope, name string, f *config.Field, prior []*Field, g
 		rows.path = path
 	}
 	if (fn == AggSum || fn == AggAvg) && !summable(colType) {
-		c.errs.Add(ofPos, "%s: %s needs numbers, but %s is %s", path, f.Agg, f.Of, colType)
+		c.errs.Add(ofPos, "%s: %s needs numbers, but %s is %s", path, f.Agg, of, colType)
 		return nil
 	}
 	if (fn == AggMin || fn == AggMax) && !colType.Array && slices.Contains([]string{"json", "jsonb", "bytea"}, colType.Name) {
 		// PostgreSQL has no min or max of these: no order the stores
 		// agree on.
-		c.errs.Add(ofPos, "%s: %s needs values it can order, but %s is %s", path, f.Agg, f.Of, colType)
+		c.errs.Add(ofPos, "%s: %s needs values it can order, but %s is %s", path, f.Agg, of, colType)
 		return nil
 	}
 	if f.Where != "" {

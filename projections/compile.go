@@ -38,6 +38,10 @@ type compiler struct {
 	errs config.Errors
 	used map[*Source]map[string]bool // columns some view reads
 	idx  map[*Source]map[string]bool // columns joins look up by
+	// hintWork is what columnHint has spent, of maxHintWork; declared
+	// caches declaredSize.
+	hintWork int
+	declared map[*Source]int
 }
 
 func (c *compiler) source(name string, s *config.Source) *Source {
@@ -70,12 +74,47 @@ func (c *compiler) source(name string, s *config.Source) *Source {
 // sourceKey is the key columns of src for a message, as the file gives
 // them (one from the environment not shown).
 func (c *compiler) sourceKey(src *Source) string {
-	for i := range c.cfg.Sources {
-		if e := &c.cfg.Sources[i]; e.Key == src.Name {
-			return c.cfg.ShowList(&e.Value.Key)
-		}
+	if key := c.sourceKeyList(src); key != nil {
+		return c.cfg.ShowList(key)
 	}
 	return strings.Join(src.Key, ", ")
+}
+
+// sourceKeyColumn is key column i of src for a message, as ShowItem
+// shows it.
+func (c *compiler) sourceKeyColumn(src *Source, i int) string {
+	if key := c.sourceKeyList(src); key != nil {
+		return c.cfg.ShowItem(key, i)
+	}
+	return fmt.Sprintf("%q", src.Key[i])
+}
+
+// sourceKeyList is the key list of the source src was compiled from.
+func (c *compiler) sourceKeyList(src *Source) *config.StringList {
+	for i := range c.cfg.Sources {
+		if e := &c.cfg.Sources[i]; e.Key == src.Name {
+			return &e.Value.Key
+		}
+	}
+	return nil
+}
+
+// named is value, written at pos, for a message: as written, unquoted, or
+// described by its template when the environment supplied it (config/doc.go:
+// such a value is never shown).
+func (c *compiler) named(pos config.Pos, value string) string {
+	if shown, env := c.cfg.ShowAt(pos, value); env {
+		return shown
+	}
+	return value
+}
+
+// namedValue is named for the scalar *ptr, a field of the configuration.
+func (c *compiler) namedValue(ptr *string) string {
+	if c.cfg.FromEnv(ptr) {
+		return c.cfg.Show(ptr)
+	}
+	return *ptr
 }
 
 func (c *compiler) use(s *Source, col string) {
@@ -153,11 +192,7 @@ func (c *compiler) column(sc scope, pos config.Pos, col string) (config.Type, bo
 			c.errs.Add(pos, "%s: source %q has no column %s (a field of a join is read with an expr: { expr: %q, type: … })", sc.path, sc.source.Name, name, col)
 			return config.Type{}, false
 		}
-		if s := config.Suggest(col, sc.source.Order); s != "" {
-			c.errs.Add(pos, "%s: source %q has no column %s (did you mean %q?)", sc.path, sc.source.Name, name, s)
-		} else {
-			c.errs.Add(pos, "%s: source %q has no column %s (columns: %s)", sc.path, sc.source.Name, name, strings.Join(sc.source.Order, ", "))
-		}
+		c.errs.Add(pos, "%s: source %q has no column %s%s", sc.path, sc.source.Name, name, c.columnHint(sc, col, env))
 		return config.Type{}, false
 	}
 	return t, true
@@ -176,11 +211,11 @@ func (c *compiler) view(name string, v *config.View) *View {
 			switch {
 			case unscaledNumeric(t):
 				// Groups are found by the value's text, as joins are.
-				c.errs.Add(pos, "%s: group_by %s is a numeric without a declared scale, whose values keep the scale they came with (2 and 2.0 would be two groups); declare it numeric(p,s)", name, g)
+				c.errs.Add(pos, "%s: group_by %s is a numeric without a declared scale, whose values keep the scale they came with (2 and 2.0 would be two groups); declare it numeric(p,s)", name, c.named(pos, g))
 			case (t.Name == "json" || t.Name == "jsonb") && !t.Array:
 				// Text is not jsonb's equality: 1 and 1.0 would be two
 				// groups, the number 1 and the string "1" one.
-				c.errs.Add(pos, "%s: group_by %s is %s, whose text does not tell its values apart as SQL's GROUP BY does (1 and 1.0 would be two groups, 1 and \"1\" one); group by a column of a scalar type", name, g, t.Name)
+				c.errs.Add(pos, "%s: group_by %s is %s, whose text does not tell its values apart as SQL's GROUP BY does (1 and 1.0 would be two groups, 1 and \"1\" one); group by a column of a scalar type", name, c.named(pos, g), t.Name)
 			}
 			c.use(root, g)
 			c.index(root, g)
@@ -260,91 +295,27 @@ func (c *compiler) viewID(view *View, v *config.View) {
 	}
 	cols := view.Root.Key
 	what := fmt.Sprintf("the key of source %q", view.Root.Name)
+	shown := func(i int) string { return c.sourceKeyColumn(view.Root, i) }
 	if len(view.GroupBy) > 0 {
 		cols = view.GroupBy
 		what = "its group_by columns"
+		shown = func(i int) string { return c.cfg.ShowItem(&v.GroupBy, i) }
 	}
 	if len(cols) == 0 {
 		c.errs.Add(v.Pos, "view %q: cannot tell the document id: declare `key:` on source %q", view.Name, view.Root.Name)
 		return
 	}
-	for _, col := range cols {
+	for i, col := range cols {
 		if _, declared := view.Root.Columns[col]; !declared && view.Root.Columns != nil {
 			continue // reported as a column the source does not have
 		}
 		name, ok := byColumn[col]
 		if !ok {
-			c.errs.Add(v.Pos, "view %q: no field maps column %q, part of %s, which identifies a document", view.Name, col, what)
+			c.errs.Add(v.Pos, "view %q: no field maps column %s, part of %s, which identifies a document", view.Name, shown(i), what)
 			continue
 		}
 		view.ID = append(view.ID, name)
 		view.IDColumns = append(view.IDColumns, col)
-	}
-}
-
-// sinkTemplates checks that key templates name only id fields, which a
-// delete still knows, and every one of them: documents that differ only in
-// one left out would share a key and a revision, overwriting and deleting
-// each other. config.Load has checked the fields sinks keep.
-func (c *compiler) sinkTemplates(view *View, v *config.View) {
-	r := v.Sinks.Redis
-	if r == nil || r.Key == "" || len(view.ID) == 0 { // reported by config.Load, or the view has an error of its own
-		return
-	}
-	parts, err := config.ParseKeyTemplate(r.Key)
-	if err != nil {
-		return // config.Load has reported it
-	}
-	named := map[string]bool{}
-	for _, p := range parts {
-		if !p.Field {
-			continue
-		}
-		named[p.Text] = true
-		if !slices.Contains(view.ID, p.Text) {
-			c.errs.Add(r.Pos, "view %q: redis key placeholder {%s} must be an id field (%s): a deleted document has no other fields", view.Name, p.Text, strings.Join(view.ID, ", "))
-		}
-	}
-	for i, id := range view.ID {
-		if !named[id] && !namedColumn(view, named, i) {
-			c.errs.Add(r.Pos, "view %q: redis key %q leaves out the id field {%s}: documents that differ only in it would share one key", view.Name, r.Key, id)
-		}
-	}
-}
-
-// namedColumn says whether a placeholder of named gives the column of the
-// i-th id field through another id field of the same column (id: [uid,
-// uid2], both user_id): the documents differ in neither then.
-func namedColumn(view *View, named map[string]bool, i int) bool {
-	if len(view.IDColumns) != len(view.ID) {
-		return false
-	}
-	for j, id := range view.ID {
-		if named[id] && view.IDColumns[j] == view.IDColumns[i] {
-			return true
-		}
-	}
-	return false
-}
-
-// postgresIndexPaths checks that an index on a path (customer.id) goes
-// into a field the table holds as jsonb; config.Load has checked that the
-// fields exist.
-func (c *compiler) postgresIndexPaths(view *View, v *config.View) {
-	p := v.Sinks.Postgres
-	if p == nil {
-		return
-	}
-	for j := range p.Indexes {
-		ix := &p.Indexes[j]
-		for i, path := range ix.Fields {
-			name, _, nested := strings.Cut(path, ".")
-			f := fieldNamed(view.Fields, name)
-			if !nested || f == nil || !f.Type.Array && (f.Type.Name == "jsonb" || f.Type.Name == "json") {
-				continue
-			}
-			c.errs.Add(c.cfg.ItemPos(&ix.Fields, i, ix.Pos), "view %q: postgres index on %q: a path needs a jsonb field, but %s is %s", view.Name, path, name, f.Type)
-		}
 	}
 }
 
@@ -385,12 +356,15 @@ func (c *compiler) field(sc scope, name string, f *config.Field, prior []*Field,
 		x := c.expr(scope{view: sc.view, source: sc.source, path: path}, &f.Expr, f.Pos, prior, t)
 		return &Field{Name: name, Kind: KindExpr, Type: t, Expr: x}
 	case f.Column != "":
-		t, ok := c.column(scope{view: sc.view, source: sc.source, path: path}, c.cfg.ValuePos(&f.Column, f.Pos), f.Column)
+		pos := c.cfg.ValuePos(&f.Column, f.Pos)
+		t, ok := c.column(scope{view: sc.view, source: sc.source, path: path}, pos, f.Column)
 		if !ok {
 			return nil
 		}
 		if grouped && !slices.Contains(c.groupBy(sc), f.Column) {
-			c.errs.Add(f.Pos, "%s: column %q is not a group_by column of the view", path, f.Column)
+			// Where config.Load has said so, in other words: CompileDraft
+			// keeps its problem (sameProblem).
+			c.errs.Add(pos, "%s: column %s is not a group_by column of the view", path, c.cfg.Show(&f.Column))
 			return nil
 		}
 		c.use(sc.source, f.Column)
@@ -415,6 +389,16 @@ func (c *compiler) groupBy(sc scope) []string {
 	return nil
 }
 
+// groupByShown is the view's group_by for a message, as ShowList shows it.
+func (c *compiler) groupByShown(sc scope) string {
+	for i := range c.cfg.Views {
+		if e := &c.cfg.Views[i]; e.Key == sc.view {
+			return c.cfg.ShowList(&e.Value.GroupBy)
+		}
+	}
+	return strings.Join(c.groupBy(sc), ", ")
+}
+
 // groupJoin compiles a one: join of a group_by view (the user whose stats
 // a group holds): on its group_by columns only, so that a change of a
 // joined row reaches the groups holding its values, and with no joins of
@@ -432,7 +416,7 @@ func (c *compiler) groupJoin(sc scope, name string, f *config.Field) *Field {
 			continue // join reported the unknown column
 		}
 		if !slices.Contains(group, on.Value) {
-			c.errs.Add(c.cfg.ValuePos(&on.Value, on.KeyPos), "%s: a join of a group_by view is on its group_by columns (%s), and %s is not one", path, strings.Join(group, ", "), on.Value)
+			c.errs.Add(c.cfg.ValuePos(&on.Value, on.KeyPos), "%s: a join of a group_by view is on its group_by columns (%s), and %s is not one", path, c.groupByShown(sc), c.namedValue(&on.Value))
 			return nil
 		}
 	}
@@ -463,7 +447,7 @@ func (c *compiler) join(sc scope, name string, f *config.Field) *Field {
 			if unscaledNumeric(jt) || unscaledNumeric(ot) {
 				why = "; declare the column numeric(p,s): a numeric without a scale keeps the one each value came with (2.0 is not 2)"
 			}
-			c.errs.Add(on.KeyPos, "%s: join type mismatch: %s.%s is %s but %s.%s is %s%s", path, joined.Name, on.Key, jt, sc.source.Name, on.Value, ot, why)
+			c.errs.Add(on.KeyPos, "%s: join type mismatch: %s.%s is %s but %s.%s is %s%s", path, joined.Name, on.Key, jt, sc.source.Name, c.namedValue(&on.Value), ot, why)
 		}
 		c.use(joined, on.Key)
 		c.index(joined, on.Key)
@@ -509,76 +493,6 @@ func (c *compiler) join(sc scope, name string, f *config.Field) *Field {
 		j.Fields = c.fields(inner, f.Fields, false)
 	}
 	return out
-}
-
-// redisIndexTypes checks what the Redis sink does with the values of an
-// index's fields: its key's placeholders must be scalars (an object or an
-// array is no part of a key), and its score a number, a date or a
-// timestamp. Otherwise every document having the field fails its write.
-// config.Load has checked that the fields exist.
-func (c *compiler) redisIndexTypes(view *View, v *config.View) {
-	r := v.Sinks.Redis
-	if r == nil {
-		return
-	}
-	for j := range r.Indexes {
-		ix := &r.Indexes[j]
-		parts, _ := config.ParseKeyTemplate(ix.Key)
-		for _, p := range parts {
-			if f := fieldAt(view.Fields, p.Text); p.Field && f != nil && !scalarField(f) {
-				c.errs.Add(c.cfg.ValuePos(&ix.Key, ix.Pos), "view %q: redis index key placeholder {%s} is %s, which cannot be part of a key: name a field inside it (e.g. {%s.id})",
-					view.Name, p.Text, describeField(f), p.Text)
-			}
-		}
-		if f := fieldAt(view.Fields, ix.Score); f != nil && !scoreField(f) {
-			c.errs.Add(c.cfg.ValuePos(&ix.Score, ix.Pos), "view %q: redis index score %s is %s: a score is a number, a date or a timestamp",
-				view.Name, ix.Score, describeField(f))
-		}
-	}
-}
-
-// fieldAt is the field a dotted path names, through one-to-one joins;
-// nil when it names none.
-func fieldAt(fields []*Field, path string) *Field {
-	name, rest, nested := strings.Cut(path, ".")
-	f := fieldNamed(fields, name)
-	switch {
-	case f == nil || !nested:
-		return f
-	case f.Kind == KindOne && f.Column == "":
-		return fieldAt(f.Join.Fields, rest)
-	}
-	return nil
-}
-
-// scalarField reports whether f holds one value, not an object or array.
-func scalarField(f *Field) bool {
-	switch {
-	case f.Kind == KindMany, f.Kind == KindOne && f.Column == "", f.Type.Array:
-		return false
-	}
-	return f.Type.Name != "json" && f.Type.Name != "jsonb"
-}
-
-func scoreField(f *Field) bool {
-	if !scalarField(f) {
-		return false
-	}
-	switch f.Type.Name {
-	case "", "smallint", "integer", "bigint", "numeric", "real", "double precision", "date", "timestamp", "timestamptz":
-		return true // "": a type not declared, known only at run time
-	}
-	return false
-}
-
-func describeField(f *Field) string {
-	switch {
-	case f.Kind == KindMany:
-		return "an array of objects"
-	case f.Kind == KindOne && f.Column == "":
-		return "an object"
-	}
-	return f.Type.String()
 }
 
 func fieldNamed(fields []*Field, name string) *Field {

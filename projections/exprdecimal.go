@@ -434,9 +434,14 @@ func compare(a, b any) (c int, err error) {
 }
 
 // toJSON is expr-lang's toJSON with a decimal written as a JSON number of
-// its digits.
+// its digits, counted against the text budget before it is built (its
+// last argument is $env).
 func toJSON(p ...any) (any, error) {
-	return builtinFunc("toJSON")(jsonNumbers(p[0]))
+	v := jsonNumbers(p[0])
+	if err := spendOnText(p[len(p)-1], v); err != nil {
+		return nil, err
+	}
+	return builtinFunc("toJSON")(v)
 }
 
 // plain is v with every decimal in it (at any depth of arrays and maps)

@@ -59,7 +59,11 @@ func (decimalOps) Visit(node *ast.Node) {
 
 func decimalBuiltin(node *ast.Node, n *ast.BuiltinNode) {
 	if fn, ok := decimalBuiltins[n.Name]; ok && !hasPredicate(n) {
-		patchCall(node, fn, n.Type(), n.Arguments...)
+		args := n.Arguments
+		if budgeted[fn] {
+			args = append(append([]ast.Node{}, args...), &ast.IdentifierNode{Value: "$env"})
+		}
+		patchCall(node, fn, n.Type(), args...)
 		return
 	}
 	switch n.Name {

@@ -29,19 +29,26 @@ func runtimeChecks() []expr.Option {
 // fnString is string() of a null: null, as SQL's CAST(NULL AS text), where
 // expr-lang's gives the text "<nil>"; of a time, RFC 3339 in UTC, as the
 // documents write one (expr-lang's is Go's "2024-01-02 10:00:00 +0000
-// UTC"); of anything else, expr-lang's.
+// UTC"); of text, itself; of anything else, expr-lang's, counted against
+// the text budget before it is built (its last argument is $env).
 const fnString = "checked string"
 
 func toString(p ...any) (any, error) {
 	switch x := p[0].(type) {
 	case nil:
 		return nil, nil
+	case string:
+		return x, nil
 	case time.Time:
 		return TimeText(x), nil
 	case decimal.Decimal:
 		return DecimalText(x), nil // as PostgreSQL's numeric::text: 1.50
 	}
-	return builtin.String(plain(p[0])), nil
+	v := plain(p[0])
+	if err := spendOnText(p[len(p)-1], v); err != nil {
+		return nil, err
+	}
+	return builtin.String(v), nil
 }
 
 // runtimeOps is the compile-time rewrite of runtimeChecks.
@@ -93,7 +100,8 @@ func (runtimeOps) Visit(node *ast.Node) {
 		call.SetType(reflect.TypeFor[int]())
 		ast.Patch(node, call)
 	} else if b.Name == "string" && len(b.Arguments) == 1 {
-		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnString}, Arguments: b.Arguments}
+		args := []ast.Node{b.Arguments[0], &ast.IdentifierNode{Value: "$env"}}
+		call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnString}, Arguments: args}
 		call.SetType(reflect.TypeFor[string]())
 		ast.Patch(node, call)
 	} else if call := nowCall(b); call != nil {

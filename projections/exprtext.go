@@ -27,7 +27,7 @@ const (
 // budgeted are the calls whose last argument is the evaluation's $env,
 // given for its budget: not a read of the environment (findReads).
 var budgeted = map[string]bool{fnAdd: true, fnReplace: true, fnRepeat: true, fnJoin: true, fnMatches: true,
-	fnSplit: true, fnSplitAfter: true, fnNow: true}
+	fnSplit: true, fnSplitAfter: true, fnNow: true, fnString: true, fnDecJSON: true}
 
 func textBuiltins() []expr.Option {
 	return []expr.Option{
