@@ -136,21 +136,37 @@ func parseUUID(s string) (string, error) {
 }
 
 // TimeOfDay is a time of day (HH:MM:SS[.fraction]) as the engine
-// writes it: no fraction, or 6 digits. PostgreSQL's 24:00:00, the end of
-// a day, is one too (Go's clock stops at 23:59:59).
+// writes it: no fraction, or 6 digits (a finer fraction rounded as
+// PostgreSQL rounds it, 23:59:59.9999999 to 24:00:00). PostgreSQL's
+// 24:00:00, the end of a day, is one too (Go's clock stops at 23:59:59).
 func TimeOfDay(s string) (string, bool) {
+	d, ok := ParseTimeOfDay(s)
+	if !ok {
+		return "", false
+	}
+	return FormatTimeOfDay(d), true
+}
+
+// ParseTimeOfDay reads a time of day (HH:MM:SS[.fraction], 24:00:00
+// included) as the time since midnight, to the nanosecond as written:
+// whether it is finer than the microseconds a store holds is the caller's
+// to see.
+func ParseTimeOfDay(s string) (time.Duration, bool) {
 	if frac, ok := strings.CutPrefix(s, "24:00:00"); ok {
 		digits, dot := strings.CutPrefix(frac, ".")
 		if frac == "" || (dot && digits != "" && strings.Trim(digits, "0") == "") {
-			return debezium.TimeOfDay(24 * time.Hour).String(), true
+			return 24 * time.Hour, true
 		}
-		return "", false
+		return 0, false
 	}
 	t, err := time.Parse("15:04:05.999999999", s)
 	if err != nil {
-		return "", false
+		return 0, false
 	}
-	d := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
-		time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond())
-	return debezium.TimeOfDay(d).String(), true
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
+		time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond()), true
 }
+
+// FormatTimeOfDay writes the time d since midnight as the engine writes a
+// time of day (see TimeOfDay).
+func FormatTimeOfDay(d time.Duration) string { return debezium.TimeOfDay(d).String() }

@@ -28,8 +28,8 @@ import (
 // maxCursorBytes bounds a cursor before it is decoded; the server issues
 // none longer. Only id values of kilobytes come near it: the engine
 // refuses key values over 2,048 bytes each, which the cursor carries in
-// base64, compressed when need be (see checked), beside a sort key of at
-// most maxKeyedCursor.
+// base64, compressed when need be (see checked), beside the sort key or
+// a reference to it (see next).
 const maxCursorBytes = 24576
 
 // maxKeyedCursor bounds a cursor that carries its sort key: with a longer
@@ -39,6 +39,10 @@ const maxCursorBytes = 24576
 const maxKeyedCursor = 4096
 
 const macBytes = 16
+
+// errCursorTooLong: a cursor, even compressed, is longer than
+// maxCursorBytes.
+var errCursorTooLong = fmt.Errorf("cursor exceeds %d bytes: the key values are too long", maxCursorBytes)
 
 // cursor is what a page's last document leaves for the next page.
 type cursor struct {
@@ -66,22 +70,43 @@ func (c cursorCodec) mac(payload []byte) []byte {
 	return h.Sum(nil)[:macBytes]
 }
 
-// next is the cursor continuing after a doc with those key values: it
-// carries them when that is short (maxKeyedCursor), else it refers to the
-// sort key (Ref) when the keys start with one that is not an id field.
-// The server never issues a cursor it would refuse.
+// next is the cursor continuing after a doc with those key values. It
+// carries them when that is short (maxKeyedCursor). When the sort key is
+// what makes it long (keys that start with one that is not an id field),
+// it refers to that key instead (Ref), which a deleted or re-sorted doc
+// makes stale. When the id values make it long, a reference would not
+// bring it under maxKeyedCursor and only make it fragile: it carries the
+// key within the ids' allowance (checked), and refers to it only when the
+// key is too long for even that. The server never issues a cursor it would
+// refuse.
 func (c cursorCodec) next(cur cursor, bySortField bool) (string, error) {
-	s, err := c.sign(cur)
+	keyed, err := c.sign(cur)
 	if err != nil {
 		return "", err
 	}
-	if len(s) <= maxKeyedCursor || !bySortField || cur.Keys[0] == nil {
-		return c.checked(cur, s)
+	if len(keyed) <= maxKeyedCursor || !bySortField || cur.Keys[0] == nil {
+		return c.checked(cur, keyed)
 	}
+	ref := refCursor(cur)
+	short, err := c.sign(ref)
+	if err != nil {
+		return "", err
+	}
+	if len(short) <= maxKeyedCursor {
+		return short, nil
+	}
+	if s, err := c.checked(cur, keyed); !errors.Is(err, errCursorTooLong) {
+		return s, err
+	}
+	return c.checked(ref, short)
+}
+
+// refCursor is cur with its sort key replaced by a reference to it.
+func refCursor(cur cursor) cursor {
 	sum := sha256.Sum256([]byte(*cur.Keys[0]))
 	cur.Ref = hex.EncodeToString(sum[:])
 	cur.Keys = append([]*string{nil}, cur.Keys[1:]...)
-	return c.encode(cur)
+	return cur
 }
 
 // encode signs a cursor and checks that decode will accept it.
@@ -99,15 +124,21 @@ func (c cursorCodec) checked(cur cursor, s string) (string, error) {
 	if len(s) <= maxCursorBytes {
 		return s, nil
 	}
-	// Only id values of kilobytes get here: JSON writes a control
-	// character as six bytes (\u0001), and a composite id has several
-	// values of up to 2 KB. Compressed, a cursor stays within the bound.
+	if len(s) > maxInflated {
+		// Its payload (shorter than s, its base64) may be longer than
+		// decode inflates, however well it compresses.
+		return "", errCursorTooLong
+	}
+	// Only id values of kilobytes get here (see next): JSON writes a
+	// control character as six bytes (\u0001), and a composite id has
+	// several values of up to 2 KB. Compressed, a cursor of ids alone
+	// stays within the bound.
 	z, err := c.signCompressed(cur, true)
 	if err != nil {
 		return "", err
 	}
 	if len(z) > maxCursorBytes {
-		return "", fmt.Errorf("cursor of %d bytes exceeds %d: the id values are too long", len(z), maxCursorBytes)
+		return "", fmt.Errorf("cursor of %d bytes: %w", len(z), errCursorTooLong)
 	}
 	return z, nil
 }

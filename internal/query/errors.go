@@ -87,7 +87,8 @@ func notFound(format string, a ...any) *Error {
 // or cannot serve for now, rather than that the request or the server is
 // wrong: a network error (refused, reset, unreachable; an Elasticsearch
 // request that got no answer), a connection closed under a read,
-// PostgreSQL refusing a connection or shutting down, Redis' pool timing
+// PostgreSQL refusing a connection, shutting down or giving up a read
+// for a while (recovery conflict, lock timeout), Redis' pool timing
 // out, Elasticsearch answering 5xx or 429 (overloaded). A client may
 // retry such a request later (503). The request's own deadline or
 // cancellation is not the store's failure.
@@ -105,10 +106,24 @@ func storeUnavailable(err error) bool {
 		return true
 	case errors.As(err, &pgErr):
 		// Class 08, connection exception; 57P01-57P03, the server is
-		// shutting down or starting.
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P0")
+		// shutting down or starting; 40001, a hot standby canceling a read
+		// that conflicts with recovery (or a serialization failure); 55P03,
+		// lock_timeout while a table swap or ADD COLUMN holds the view's
+		// table. Each passes: a retry reads.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P0") ||
+			pgErr.Code == "40001" || pgErr.Code == "55P03"
 	case errors.As(err, &esErr):
 		return esErr.Status >= 500 || esErr.Status == http.StatusTooManyRequests
 	}
 	return false
+}
+
+// statementCanceled reports whether PostgreSQL canceled a statement
+// itself (57014, query_canceled): the statement_timeout of the reader's
+// role or database, or an operator's pg_cancel_backend. Unless the request
+// is gone, that is a read too slow for the store, as one out of the
+// request's own time is.
+func statementCanceled(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "57014"
 }

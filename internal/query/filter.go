@@ -98,37 +98,60 @@ func parseFilters(v *view, params url.Values) ([]filter, error) {
 	return out, nil
 }
 
-// toMicroseconds bounds a timestamp filter by what the stores hold:
-// microseconds. PostgreSQL rounds a finer value when it casts it, so
-// at[gte]=…00.0000005Z would take a row at …00.000000: a finer bound is
-// taken up (gt, gte) or down (lt, lte) to the microseconds it lies
-// between, and a finer value equals no timestamp at all.
+// toMicroseconds bounds a timestamp or time filter by what the stores
+// hold: microseconds. PostgreSQL rounds a finer value when it casts it,
+// as the canonical text of a time does, so at[gte]=…00.0000005Z would
+// take a row at …00.000000: a finer bound is taken up (gt, gte) or down
+// (lt, lte) to the microseconds it lies between, and a finer value equals
+// no timestamp or time at all.
 func toMicroseconds(fl filter) filter {
-	if fl.Field.Type.Name != "timestamp" && fl.Field.Type.Name != "timestamptz" {
-		return fl
-	}
 	out := fl
 	out.Values, out.Raw = nil, nil
 	for i, v := range fl.Values {
-		ts, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil || ts.Nanosecond()%1000 == 0 {
+		floor, ceil, finer := microsecondsAround(fl.Field, v, fl.Raw[i])
+		if !finer {
 			out.Values, out.Raw = append(out.Values, v), append(out.Raw, fl.Raw[i])
 			continue
 		}
-		floor := ts.Truncate(time.Microsecond)
+		var bound string
 		switch fl.Op {
 		case "eq", "in":
-			out.Op = "in" // equals no timestamp a store holds
+			out.Op = "in" // equals no value a store holds
 			continue
 		case "gt", "gte":
-			out.Op, ts = "gte", floor.Add(time.Microsecond)
+			out.Op, bound = "gte", ceil
 		case "lt", "lte":
-			out.Op, ts = "lte", floor
+			out.Op, bound = "lte", floor
 		}
-		t := ts.UTC().Format(time.RFC3339Nano)
-		out.Values, out.Raw = append(out.Values, t), append(out.Raw, t)
+		out.Values, out.Raw = append(out.Values, bound), append(out.Raw, bound)
 	}
 	return out
+}
+
+// microsecondsAround returns, for a timestamp or time value finer than a
+// microsecond, the canonical texts of the microseconds it lies between
+// (24:00:00 the later of 23:59:59.999999 and the end of the day); finer is
+// false for any other value. canonical is fieldvalue.Parse's text of the
+// value, raw the value as written: a time's canonical text is already
+// rounded to microseconds.
+func microsecondsAround(f *field, canonical, raw string) (floor, ceil string, finer bool) {
+	switch f.Type.Name {
+	case "timestamp", "timestamptz":
+		ts, err := time.Parse(time.RFC3339Nano, canonical)
+		if err != nil || ts.Nanosecond()%1000 == 0 {
+			return "", "", false
+		}
+		lo := ts.Truncate(time.Microsecond).UTC()
+		return lo.Format(time.RFC3339Nano), lo.Add(time.Microsecond).Format(time.RFC3339Nano), true
+	case "time":
+		d, ok := fieldvalue.ParseTimeOfDay(raw)
+		if !ok || d%time.Microsecond == 0 {
+			return "", "", false
+		}
+		lo := d.Truncate(time.Microsecond)
+		return fieldvalue.FormatTimeOfDay(lo), fieldvalue.FormatTimeOfDay(lo + time.Microsecond), true
+	}
+	return "", "", false
 }
 
 func typeName(f *field) string {

@@ -33,7 +33,8 @@ func maxCompositeIDBytes(n int) int { return n*(6*maxIDBytes+3) + 1 }
 // (numbers are accepted unquoted too). Each value is checked against its
 // field's type; integers are normalised ("007" is 7), other values are
 // kept as given, since the Redis key holds them as written. Each value is
-// bounded by maxIDBytes on its own, as the engine bounds it.
+// bounded by maxIDBytes on its own, as the engine bounds it. A timestamp
+// or time finer than a microsecond is the id of no doc (404).
 func parseID(v *view, id string) ([]string, error) {
 	var parts []string
 	if len(v.ID) == 1 {
@@ -67,6 +68,12 @@ func parseID(v *view, id string) ([]string, error) {
 		canon, err := fieldvalue.Parse(f.Type, parts[i])
 		if err != nil {
 			return nil, badRequest("bad_id", "id", "id field %s: %q: %v", f.Name, echo(parts[i]), err)
+		}
+		if _, _, finer := microsecondsAround(f, canon, parts[i]); finer {
+			// No store holds a time finer than a microsecond: rounded (the
+			// canonical text of a time, PostgreSQL's cast of a timestamp),
+			// it would name another doc.
+			return nil, notFound("view %s has no doc %q", v.Name, echo(id))
 		}
 		parts[i] = keyText(f.Type, parts[i], canon)
 	}

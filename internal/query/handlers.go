@@ -346,7 +346,8 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 }
 
 // writeError answers an *Error as it says, a read that ran out of time
-// as a 503 timeout, a store that cannot be reached (storeUnavailable) as a
+// or that PostgreSQL canceled (statementCanceled, logged at warn) as a
+// 503 timeout, a store that cannot be reached (storeUnavailable) as a
 // 503 store_unavailable (logged at warn, not shown), and anything else as
 // a 500 (logged, not shown: it may name internals).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -354,9 +355,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &e):
 	case errors.Is(err, context.DeadlineExceeded):
-		e = &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the stores did not answer in time"}
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		e = storeTimeout()
+	case (errors.Is(err, context.Canceled) || statementCanceled(err)) && r.Context().Err() != nil:
 		return // the client went away
+	case statementCanceled(err):
+		// Logged: the database's own limit cut the read short of the
+		// request's time.
+		s.log.Warn("query api: postgres canceled the read", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = storeTimeout()
 	case storeUnavailable(err):
 		s.log.Warn("query api: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = &Error{Status: http.StatusServiceUnavailable, Code: "store_unavailable", Message: "a store the view is read from is unavailable; retry later"}
@@ -372,4 +378,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body = []byte(`{"error":"internal error","code":"internal"}`)
 	}
 	writeBody(w, e.Status, body)
+}
+
+func storeTimeout() *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the stores did not answer in time"}
 }
