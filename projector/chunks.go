@@ -149,11 +149,13 @@ type recovery struct {
 
 // recoverRow writes the docs of one pending row a chunk at a time, sets
 // aside and hands on each chunk's refusals as it is written and forgets
-// the row. A call again after an error goes on after the chunks written
-// (e.recovered), which are neither written nor counted again, setting
-// aside and handing on first what it did not. The row is the only record
-// of its docs until then: it is forgotten only once the refusals for a
-// conflict are in the state, to be tried again after later batches.
+// the row (but for the docs of views this instance does not declare, left
+// pending: see recoverDocs). A call again after an error goes on after
+// the chunks written (e.recovered), which are neither written nor counted
+// again, setting aside and handing on first what it did not. The row is
+// the only record of its docs until then: it is forgotten only once the
+// refusals for a conflict are in the state, to be tried again after later
+// batches.
 func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.Context, []Refusal) error) error {
 	e.recoveredMu.Lock()
 	r := e.recovered[id]
@@ -175,18 +177,13 @@ func (e *Engine) recoverRow(ctx context.Context, id int64, handOn func(context.C
 	}
 	err := settle(ctx)
 	if err == nil {
-		err = e.writeRow(ctx, id, &r.done, nil, func(ctx context.Context, refused []Refusal) error {
+		err = e.recoverDocs(ctx, id, &r.done, func(ctx context.Context, refused []Refusal) error {
 			// Those for a unique value another doc holds are tried again
 			// after later batches, as a batch's are.
 			r.unkept = append(r.unkept, refused...)
 			r.unsent = append(r.unsent, refused...)
 			return settle(ctx)
 		})
-	}
-	if err == nil {
-		if err = e.state.forgetPending(ctx, []int64{id}); err != nil {
-			err = fmt.Errorf("%w: %w", ErrState, err)
-		}
 	}
 	e.recoveredMu.Lock()
 	defer e.recoveredMu.Unlock()

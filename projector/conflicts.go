@@ -130,12 +130,14 @@ func (e *Engine) settleConflicts(ctx context.Context, refused []Refusal, tries m
 }
 
 // takeConflicts is conflicts.take with the docs any instance set aside in
-// the state (up to maxTakenConflicts), held by this instance until
-// settleConflicts forgets or keeps them (held); a doc in both is tried
-// once.
+// the state (up to maxTakenConflicts) of the views this instance declares,
+// held by it until settleConflicts forgets or keeps them (held); a doc in
+// both is tried once. The others are left to an instance that declares
+// their view: this one would compute nothing of them, and forget them as
+// written.
 func (e *Engine) takeConflicts(ctx context.Context) (byView map[string]map[string]map[string]any, tries map[conflictKey]int, held []conflictRow) {
 	byView, tries = e.conflicts.take()
-	held, err := e.state.takeConflicts(ctx, maxTakenConflicts)
+	held, err := e.state.takeConflicts(ctx, e.declaredViews(), maxTakenConflicts)
 	if err != nil {
 		e.log.Warn("could not take the docs set aside for a conflict from the state; trying this instance's", "err", err)
 	}

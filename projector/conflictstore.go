@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -68,14 +69,17 @@ func (s *state) saveConflicts(ctx context.Context, rows []conflictRow) error {
 	return nil
 }
 
-// takeConflicts returns up to limit docs set aside, oldest first, and
-// holds them for conflictHold, skipping those another instance holds.
-func (s *state) takeConflicts(ctx context.Context, limit int) ([]conflictRow, error) {
+// takeConflicts returns up to limit docs set aside of views, oldest
+// first, and holds them for conflictHold, skipping those another instance
+// holds. Those of other views are not touched: they wait for an instance
+// that declares their view (see undeclared.go), whose takes they do not
+// hold up meanwhile.
+func (s *state) takeConflicts(ctx context.Context, views []string, limit int) ([]conflictRow, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE `+s.ident("conflicts")+` AS c SET updated_at = now() + make_interval(secs => $2)
-		FROM (SELECT view, doc_id FROM `+s.ident("conflicts")+` WHERE updated_at <= now()
+		FROM (SELECT view, doc_id FROM `+s.ident("conflicts")+` WHERE updated_at <= now() AND view = ANY($3)
 			ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED) AS t
 		WHERE (c.view, c.doc_id) = (t.view, t.doc_id)
-		RETURNING c.view, c.doc_id, c.key, c.tries, c.updated_at`, limit, conflictHold.Seconds())
+		RETURNING c.view, c.doc_id, c.key, c.tries, c.updated_at`, limit, conflictHold.Seconds(), views)
 	if err != nil {
 		return nil, fmt.Errorf("take docs set aside for a conflict: %w", err)
 	}
@@ -117,7 +121,7 @@ func (s *memState) saveConflicts(_ context.Context, rows []conflictRow) error {
 	return nil
 }
 
-func (s *memState) takeConflicts(_ context.Context, limit int) ([]conflictRow, error) {
+func (s *memState) takeConflicts(_ context.Context, views []string, limit int) ([]conflictRow, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -126,8 +130,8 @@ func (s *memState) takeConflicts(_ context.Context, limit int) ([]conflictRow, e
 		if len(out) == limit {
 			break
 		}
-		if r.Taken.After(now) {
-			continue // held by a retry
+		if r.Taken.After(now) || !slices.Contains(views, r.View) {
+			continue // held by a retry, or of a view this instance does not declare
 		}
 		r.Taken = now.Add(conflictHold)
 		s.conflicts[k] = r

@@ -60,10 +60,10 @@ type store interface {
 	collectRevisions(ctx context.Context, view string, age time.Duration, limit int) (int64, error)
 	// saveConflicts records docs set aside for a conflict (and forgets
 	// those taken and marked Done, if still held as taken), and
-	// takeConflicts returns up to limit of them (any instance's) and holds
-	// them for conflictHold: see conflictstore.go.
+	// takeConflicts returns up to limit of them (any instance's) of the
+	// views named and holds them for conflictHold: see conflictstore.go.
 	saveConflicts(ctx context.Context, rows []conflictRow) error
-	takeConflicts(ctx context.Context, limit int) ([]conflictRow, error)
+	takeConflicts(ctx context.Context, views []string, limit int) ([]conflictRow, error)
 	refreshStore
 }
 
