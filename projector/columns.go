@@ -21,48 +21,64 @@ import (
 // again from the source (a rebuild --from source, kafka or signal). A
 // rebuild from the state alone cannot fill it.
 //
+// A column whose declared type changed is alike: the rows written before
+// hold its values as the earlier type decoded them (a bigint's 1 where
+// numeric(10,2) gives "1.00"), and the builder takes a column's value as
+// the state holds it, so only a re-read decodes them anew.
+//
 // projector.state_columns records, per source, the columns every row of
-// its state holds ("complete"): at each start the columns this
-// configuration keeps, less those an earlier one did not (an instance
-// keeping fewer columns writes rows without them), and all of them again
-// once a rebuild has read every row of the source anew (Reread).
+// its state holds ("complete") and the declared type each was decoded as
+// ("types"): at each start the columns this configuration keeps, less
+// those an earlier one did not (an instance keeping fewer columns writes
+// rows without them) and those it declared another type (a column recorded
+// without a type, by an earlier version, is taken as unchanged), and all
+// of them again once a rebuild has read every row of the source anew
+// (Reread).
 
 // checkColumns records the columns the plan keeps and the topics its
 // sources read, and warns of the views whose documents lack columns
 // (warnMissing) and of sources renamed (renamedSources).
 func (e *Engine) checkColumns(ctx context.Context, st *state) error {
-	missing, err := st.trackColumns(ctx, e.plan)
+	renamed, err := st.renamedSources(ctx, e.plan, e.plan.Sources)
+	if err != nil {
+		return err
+	}
+	missing, err := st.trackColumns(ctx, e.plan, renamed)
 	if err != nil {
 		return err
 	}
 	e.missing = missing
 	e.warnMissing()
-	renamed, err := st.renamedSources(ctx, e.plan)
-	if err != nil {
-		return fmt.Errorf("look for renamed sources: %w", err)
-	}
-	for _, w := range renamed {
-		e.log.Warn(w)
+	for _, r := range renamed {
+		e.log.Warn(r.Warning())
 	}
 	return nil
 }
 
-// trackColumns records the columns the plan keeps and returns, by source
-// name, those its rows may lack.
-func (s *state) trackColumns(ctx context.Context, plan *projections.Plan) (map[string][]string, error) {
+// trackColumns records the columns the plan keeps, with their declared
+// types, and the sources renamed, and returns, by source name, the columns
+// its rows may lack.
+func (s *state) trackColumns(ctx context.Context, plan *projections.Plan, renamed []Renamed) (map[string][]string, error) {
 	missing := map[string][]string{}
 	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
 		clear(missing)
 		for _, src := range plan.Sources {
+			var from *string
+			if i := slices.IndexFunc(renamed, func(r Renamed) bool { return r.Source == src.Name }); i >= 0 {
+				from = &renamed[i].Old
+			}
 			var complete []string
 			// An empty state holds every column it will be written with.
 			// (Undeclared columns: the whole row is kept, and complete is
 			// empty.)
-			err := tx.QueryRow(ctx, `INSERT INTO `+s.ident("state_columns")+` AS c (source, topic, complete) VALUES ($1, $2, $3)
+			err := tx.QueryRow(ctx, `INSERT INTO `+s.ident("state_columns")+` AS c (source, topic, complete, types, renamed_from)
+				VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (source) DO UPDATE SET updated_at = now(), topic = excluded.topic, complete = CASE
 					WHEN NOT EXISTS (SELECT 1 FROM `+s.table(src)+`) THEN excluded.complete
-					ELSE ARRAY(SELECT unnest(c.complete) INTERSECT SELECT unnest(excluded.complete) ORDER BY 1) END
-				RETURNING complete`, src.Name, src.Topic, append([]string{}, src.Kept...)).Scan(&complete)
+					ELSE ARRAY(SELECT k FROM unnest(c.complete) k WHERE k = ANY(excluded.complete)
+						AND (c.types->>k IS NULL OR c.types->>k = excluded.types->>k) ORDER BY 1) END,
+					types = excluded.types, renamed_from = coalesce(excluded.renamed_from, c.renamed_from)
+				RETURNING complete`, src.Name, src.Topic, append([]string{}, src.Kept...), keptTypes(src), from).Scan(&complete)
 			if err != nil {
 				return err
 			}
@@ -80,50 +96,16 @@ func (s *state) trackColumns(ctx context.Context, plan *projections.Plan) (map[s
 	return missing, nil
 }
 
-// renamedSources finds the sources of plan whose state is empty while a
-// source the plan no longer declares, recorded reading the same topic,
-// holds rows: a source renamed in the configuration starts from an empty
-// state table (state_<name>), and every view joining it misses its rows.
-// It returns a warning for each.
-func (s *state) renamedSources(ctx context.Context, plan *projections.Plan) ([]string, error) {
-	names := make([]string, len(plan.Sources))
-	for i, src := range plan.Sources {
-		names[i] = src.Name
-	}
-	var out []string
-	for _, src := range plan.Sources {
-		var empty bool
-		if err := s.pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+s.table(src)+`)`).Scan(&empty); err != nil {
-			return out, err
-		}
-		if !empty {
-			continue
-		}
-		rows, err := s.pool.Query(ctx, `SELECT source FROM `+s.ident("state_columns")+`
-			WHERE topic = $1 AND source <> ALL($2::text[]) ORDER BY source`, src.Topic, names)
-		if err != nil {
-			return out, err
-		}
-		old, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return out, err
-		}
-		for _, o := range old {
-			var held bool
-			err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+pgx.Identifier{s.schema, "state_" + o}.Sanitize()+`)`).Scan(&held)
-			if isUndefinedTable(err) || err == nil && !held {
-				continue
-			}
-			if err != nil {
-				return out, err
-			}
-			out = append(out, fmt.Sprintf("source %s reads topic %s, whose rows the state of source %s (no longer declared) holds: %s starts empty, "+
-				"so its views miss every row until they are rebuilt --from source, kafka or signal; to keep the rows instead, stop every instance and "+
-				"ALTER TABLE %s RENAME TO %s before starting", src.Name, src.Topic, o, src.Name,
-				pgx.Identifier{s.schema, "state_" + o}.Sanitize(), pgx.Identifier{"state_" + src.Name}.Sanitize()))
+// keptTypes is the declared type of each column src keeps, as
+// state_columns.types records it.
+func keptTypes(src *projections.Source) map[string]string {
+	out := make(map[string]string, len(src.Kept))
+	for _, col := range src.Kept {
+		if t, ok := src.ColumnType(col); ok {
+			out[col] = t.String()
 		}
 	}
-	return out, nil
+	return out
 }
 
 // LackingColumns is MissingColumns of each view of plan (by view name; views
@@ -137,16 +119,20 @@ func LackingColumns(ctx context.Context, pool *pgxpool.Pool, schema string, plan
 			continue
 		}
 		var complete []string
-		err := pool.QueryRow(ctx, `SELECT c.complete FROM `+st.ident("state_columns")+` c
-			WHERE c.source = $1 AND EXISTS (SELECT 1 FROM `+st.table(src)+`)`, src.Name).Scan(&complete)
+		var types map[string]string
+		// types read through to_jsonb: a table an earlier version created
+		// without the column reads as recording none.
+		err := pool.QueryRow(ctx, `SELECT c.complete, to_jsonb(c)->'types' FROM `+st.ident("state_columns")+` c
+			WHERE c.source = $1 AND EXISTS (SELECT 1 FROM `+st.table(src)+`)`, src.Name).Scan(&complete, &types)
 		if errors.Is(err, pgx.ErrNoRows) || isUndefinedTable(err) {
 			continue // nothing recorded, or an empty state: it will hold every column
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read the state's columns of %s: %w", src.Name, err)
 		}
+		now := keptTypes(src)
 		for _, col := range src.Kept {
-			if !slices.Contains(complete, col) {
+			if was, typed := types[col]; !slices.Contains(complete, col) || typed && was != now[col] {
 				missing[src.Name] = append(missing[src.Name], col)
 			}
 		}
@@ -167,8 +153,8 @@ func isUndefinedTable(err error) bool {
 }
 
 // MissingColumns lists, as "source.column", the columns view reads that
-// rows of the state written before this configuration may lack (see the
-// top of the file). Migrate finds them.
+// rows of the state written before this configuration may lack, or hold
+// as another declared type (see the top of the file). Migrate finds them.
 func (e *Engine) MissingColumns(v *projections.View) []string {
 	var out []string
 	for src, cols := range viewReads(v) {
@@ -182,36 +168,31 @@ func (e *Engine) MissingColumns(v *projections.View) []string {
 	return out
 }
 
-// Reread records that every row of sources was read again from the source
-// with this configuration: their state holds every column it keeps.
-func (e *Engine) Reread(ctx context.Context, sources []*projections.Source) error {
-	st, ok := e.state.(*state)
-	if !ok {
-		return nil
-	}
-	for _, src := range sources {
-		if len(src.Kept) == 0 {
-			continue
-		}
-		_, err := st.pool.Exec(ctx, `UPDATE `+st.ident("state_columns")+`
-			SET complete = ARRAY(SELECT unnest(complete) UNION SELECT unnest($2::text[]) ORDER BY 1), updated_at = now()
-			WHERE source = $1`, src.Name, src.Kept)
-		if err != nil {
-			return fmt.Errorf("record the state's columns of %s: %w", src.Name, err)
-		}
-		delete(e.missing, src.Name)
-	}
-	return nil
-}
-
 // warnMissing logs, per view, the columns it reads that older rows may lack.
 func (e *Engine) warnMissing() {
 	for _, v := range e.plan.Views {
 		if cols := e.MissingColumns(v); len(cols) > 0 {
-			e.log.Warn("the view reads columns the state did not keep when older rows were written: their documents show them null until the view is rebuilt from its sources (projector rebuild VIEW --from source, kafka or signal)",
+			e.log.Warn("the view reads columns the state did not keep, or kept as another declared type, when older rows were written: "+
+				"their documents show them null, or as the earlier type gave them, until the view is rebuilt from its sources (projector rebuild VIEW --from source, kafka or signal)",
 				"view", v.Name, "columns", cols)
 		}
 	}
+}
+
+// ReadTypes is the declared type of each source column view reads, by
+// "source.column": the types its documents were decoded by, which a
+// retyped column changes (see the top of the file). A source without
+// declared columns has none.
+func ReadTypes(v *projections.View) map[string]string {
+	out := map[string]string{}
+	for src, cols := range viewReads(v) {
+		for col := range cols {
+			if t, ok := src.ColumnType(col); ok {
+				out[src.Name+"."+col] = t.String()
+			}
+		}
+	}
+	return out
 }
 
 // groupColumns lists the root columns each aggregation view reads, which

@@ -64,6 +64,9 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		// The topic each source reads, to tell a source renamed in the
 		// configuration (see renamedSources).
 		`ALTER TABLE ` + s.ident("state_columns") + ` ADD COLUMN IF NOT EXISTS topic text`,
+		// The declared type of each complete column, and the source one
+		// was renamed from (columns.go, renamed.go).
+		`ALTER TABLE ` + s.ident("state_columns") + ` ADD COLUMN IF NOT EXISTS types jsonb, ADD COLUMN IF NOT EXISTS renamed_from text`,
 		s.groupAggsTable(),
 		s.groupKeepersTable(),
 		s.refreshesTable(),

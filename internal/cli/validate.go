@@ -36,9 +36,14 @@ retypes a field needs a rebuild, and is reported as an error at the view.
 It compares each view with the definition its documents were computed with
 (recorded at its first deployment and at each rebuild's swap) too: a
 changed where, expression, join, group_by, id, table, Redis key or index
-needs a rebuild, reported alike; fields only added (existing documents lack
-them until a rebuild) and views no longer declared (their documents stay,
-frozen) are notes.
+needs a rebuild, reported alike, as does a view or a sink put back after
+a start without it (its documents missed the changes meanwhile); fields
+only added (existing documents lack them until a rebuild), views no longer
+declared (their documents stay, frozen) and a view added over rows already
+in the state (it has documents only for rows changed since) are notes.
+The state's tables and indexes no view of the file uses are named with the
+statement that drops them; the state table of a source renamed in the file
+with the one that gives its rows to the new name.
 When it does not answer, these store checks are skipped with a note, so
 that validate runs where only the file is at hand (CI); when it answers
 refusing the connection (no such database, a wrong password), that is a
@@ -134,7 +139,7 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 	for _, v := range plan.Views {
 		if cols := lacking[v.Name]; len(cols) > 0 {
 			problems = append(problems, storeProblem{pos: viewPos(cfg, v.Name), view: v.Name, store: "state",
-				err: fmt.Errorf("reads %s, which the state did not keep when older rows were written: needs a rebuild --from source, kafka or signal", strings.Join(cols, ", "))})
+				err: fmt.Errorf("reads %s, which the state did not keep, or kept as another declared type, when older rows were written: needs a rebuild --from source, kafka or signal", strings.Join(cols, ", "))})
 			if !slices.Contains(rebuilds, v.Name) {
 				rebuilds = append(rebuilds, v.Name)
 			}
@@ -172,7 +177,7 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 		problems = append(problems, fmt.Errorf("list the state's tables and indexes: %w", err))
 	}
 	for _, l := range leftovers {
-		fmt.Fprintf(g.stdout, "note: state: %s is used by no view of this file; once no instance runs a file that uses it: %s;\n", l.What, l.Drop)
+		fmt.Fprintf(g.stdout, "note: state: %s\n", leftoverNote(l))
 	}
 	switch err := errors.Join(problems...); {
 	case len(rebuilds) > 0:
@@ -184,6 +189,20 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 		fmt.Fprintln(g.stdout, "tables: every view applies online")
 	}
 	return nil
+}
+
+// leftoverNote says what to do with a leftover of the state: drop it once
+// no instance uses it, or, for the rows of a source renamed, keep them.
+func leftoverNote(l projector.Leftover) string {
+	switch {
+	case l.Renamed == "":
+		return fmt.Sprintf("%s is used by no view of this file; once no instance runs a file that uses it: %s;", l.What, l.Drop)
+	case l.Keep != "":
+		return fmt.Sprintf("%s: the views of %s miss these rows until rebuilt --from source, kafka or signal; to keep them instead, "+
+			"stop every instance and run %s; then start them with this file", l.What, l.Renamed, l.Keep)
+	}
+	return fmt.Sprintf("%s: the state of %s holds only the rows changed since, so its views miss the others until rebuilt --from source, kafka or signal "+
+		"(it is a leftover once that rebuild read the source again)", l.What, l.Renamed)
 }
 
 // storeProblem is what the store check found wrong with a view, told as

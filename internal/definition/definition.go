@@ -19,6 +19,7 @@ import (
 
 	"github.com/projectorhq/projector/config"
 	"github.com/projectorhq/projector/projections"
+	"github.com/projectorhq/projector/projector"
 )
 
 // Definition is the canonical description of one view.
@@ -28,7 +29,13 @@ type Definition struct {
 	Where   string   `json:"where,omitempty"`
 	GroupBy []string `json:"group_by,omitempty"`
 	Fields  []Field  `json:"fields"`
-	Sinks   Sinks    `json:"sinks"`
+	// Reads is the declared type of each source column the view reads,
+	// by "source.column" (projector.ReadTypes): a column retyped is
+	// decoded anew, which documents computed before do not follow, though
+	// nothing else of the view changed (one read only in an expression).
+	// Definitions recorded by earlier versions have none.
+	Reads map[string]string `json:"reads,omitempty"`
+	Sinks Sinks             `json:"sinks"`
 }
 
 // Field is one field of a document or of a joined object.
@@ -93,7 +100,10 @@ type Elasticsearch struct {
 // Of describes view v of a configuration; cfg says which stores are
 // configured (a sink whose store has no URL writes nothing).
 func Of(cfg *config.Config, v *projections.View) Definition {
-	d := Definition{From: v.Root.Name, ID: v.ID, GroupBy: v.GroupBy, Where: exprText(v.Where), Fields: fields(v.Fields)}
+	d := Definition{From: v.Root.Name, ID: v.ID, GroupBy: v.GroupBy, Where: exprText(v.Where), Fields: fields(v.Fields), Reads: projector.ReadTypes(v)}
+	if len(d.Reads) == 0 {
+		d.Reads = nil
+	}
 	if ps := v.Sinks.Postgres; ps != nil {
 		p := &Postgres{Schema: ps.Schema, Table: ps.Table, Fields: ps.Fields}
 		for _, ix := range ps.Indexes {
@@ -218,10 +228,14 @@ func fields(fs []*projections.Field) []Field {
 // documents can run beside a rebuild whatever their sinks say: a store an
 // instance does not configure it does not write, and the keys of an old
 // Redis key template are purged. (The PostgreSQL table matters, but
-// instances of earlier versions send this value: see PostgresTable.)
+// instances of earlier versions send this value: see PostgresTable. Nor
+// the types of the columns read, which their value does not describe: a
+// retyped column leaves the state lacking it, which a rebuild from the
+// state refuses.)
 func (d Definition) DocumentsFingerprint() string {
 	docs := d
 	docs.Sinks = Sinks{}
+	docs.Reads = nil
 	return docs.Fingerprint()
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -92,6 +93,9 @@ func Diff(view string, recorded, current Definition) Change {
 	if len(added) > 0 {
 		add("", false, "fields added: %s (existing documents lack them until a rebuild)", strings.Join(added, ", "))
 	}
+	if retyped := diffReads(recorded.Reads, current.Reads); len(retyped) > 0 {
+		add("", true, "source columns retyped: %s", strings.Join(retyped, ", "))
+	}
 	diffPostgres(recorded.Sinks.Postgres, current.Sinks.Postgres, add)
 	diffRedis(recorded.Sinks.Redis, current.Sinks.Redis, add)
 	diffElasticsearch(recorded.Sinks.Elasticsearch, current.Sinks.Elasticsearch, add)
@@ -127,6 +131,19 @@ func diffFields(old, cur []Field) (added, removed, changed []string) {
 		}
 	}
 	return added, removed, changed
+}
+
+// diffReads lists the source columns read before and now whose declared
+// type changed. A column recorded without a type (by an earlier version,
+// or not read then) tells nothing: one newly read shows as a field.
+func diffReads(old, cur map[string]string) []string {
+	var out []string
+	for _, col := range slices.Sorted(maps.Keys(cur)) {
+		if was, ok := old[col]; ok && was != cur[col] {
+			out = append(out, fmt.Sprintf("%s %s (was %s)", col, cur[col], was))
+		}
+	}
+	return out
 }
 
 func diffPostgres(old, cur *Postgres, add adder) {

@@ -41,18 +41,25 @@ func (e *Env) discardUntouched(ctx context.Context, opts Options, res Result, n 
 	if !ok || g.State != registry.Building || g.Filled || g.Cursor != "" || g.DocsDone > 0 || len(g.Signal) > 0 {
 		return cause
 	}
+	return e.discard(ctx, opts, g, "had no work done yet", cause)
+}
+
+// discard aborts generation g, building, for cause (why says what makes
+// it not worth resuming) and drops its targets. The caller holds the view
+// lock.
+func (e *Env) discard(ctx context.Context, opts Options, g registry.Generation, why string, cause error) error {
 	version, err := e.Registry.Transition(ctx, g.View, g.Number, []registry.State{registry.Building}, registry.Aborted,
 		"discarded: "+cause.Error(), false)
 	if err != nil {
-		return errors.Join(cause, fmt.Errorf("view %s generation %d stays building: %w", opts.View, n, err))
+		return errors.Join(cause, fmt.Errorf("view %s generation %d stays building: %w", g.View, g.Number, err))
 	}
 	dropped := "its targets dropped"
 	if err := e.dropAbandoned(ctx, g, version, min(opts.WaitTimeout, discardWait)); err != nil {
 		opts.Log.Warn("the targets of the discarded generation stay until its drop time", "view", g.View, "generation", g.Number, "err", err)
 		dropped = "its targets go at its drop time"
 	}
-	return fmt.Errorf("%w\n%w: generation %d of view %s had no work done yet, so it was aborted and %s; "+
-		"readers still see the served generation: rebuild again once the cause is fixed", cause, ErrDiscarded, g.Number, g.View, dropped)
+	return fmt.Errorf("%w\n%w: generation %d of view %s %s, so it was aborted and %s; "+
+		"readers still see the served generation: rebuild again once the cause is fixed", cause, ErrDiscarded, g.Number, g.View, why, dropped)
 }
 
 // Abort abandons the generation of view being built (or failed): the

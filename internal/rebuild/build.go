@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -139,8 +138,12 @@ type run struct {
 	gen  registry.Generation
 	res  Result
 	// whole: the re-read read every row of the view's sources (see
-	// replayWindow.whole); their state then holds every column it keeps.
+	// replayWindow.whole); their state then holds every column it keeps,
+	// as far as its rows say (recordReread).
 	whole bool
+	// since is the state PostgreSQL's clock when the re-read began: a row
+	// it wrote was written since.
+	since time.Time
 }
 
 // Run rebuilds a view into a new generation and swaps it in.
@@ -155,9 +158,10 @@ func Run(ctx context.Context, env *Env, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if cols := env.Engine.MissingColumns(v); opts.From == registry.SourceState && len(cols) > 0 {
-		return Result{}, fmt.Errorf("%w: view %s reads %s, which the state did not keep when older rows were written: rebuild it --from source, kafka or signal",
-			ErrIncompleteState, opts.View, strings.Join(cols, ", "))
+	if opts.From == registry.SourceState {
+		if err := env.stateLacks(ctx, v); err != nil {
+			return Result{}, err
+		}
 	}
 	if opts.From == registry.SourceSignal {
 		// Settings missing for a signal are found before anything is built.
@@ -414,27 +418,12 @@ func (r *run) exec(ctx context.Context) error {
 			return fmt.Errorf("view %s generation %d: %w", g.View, g.Number, err)
 		}
 		r.res.Instances = len(live)
-		if !g.Filled && g.Cursor == "" {
+		if !g.Filled && g.Cursor == "" && rereads(g.Source) {
 			// Replayed or read again on --resume before the fill started:
 			// applying a change twice is harmless.
-			var err error
 			t := time.Now()
-			r.whole = true
-			switch g.Source {
-			case registry.SourceKafka:
-				err = r.replay(ctx)
-			case registry.SourceSource:
-				err = r.resnapshot(ctx)
-			case registry.SourceSignal:
-				err = r.incrementalSnapshot(ctx)
-			}
-			if err != nil {
+			if err := r.reread(ctx); err != nil {
 				return err
-			}
-			if r.whole {
-				if err := r.env.Engine.Reread(ctx, viewSources(r.env.Plan.View(g.View))); err != nil {
-					return err
-				}
 			}
 			r.res.Reread = time.Since(t)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/projectorhq/projector/internal/definition"
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/internal/stack"
 )
 
 // recordDefinitionTx records, in the swap's transaction, the definition
@@ -17,7 +18,9 @@ import (
 // the view's stores (rebuild --sinks) records it only when every
 // difference from the recorded definition concerns those stores (a sink
 // added, its key or index changed); otherwise the other stores' documents
-// still follow the recorded one.
+// still follow the recorded one. What starts recorded beside it (a sink
+// put back, stack.StaleFindings) counts as such a difference: the swap
+// clears it.
 func (e *Env) recordDefinitionTx(ctx context.Context, tx pgx.Tx, g registry.Generation) error {
 	v := e.Plan.View(g.View)
 	if v == nil {
@@ -35,7 +38,9 @@ func (e *Env) recordDefinitionTx(ctx context.Context, tx pgx.Tx, g registry.Gene
 			if err != nil {
 				return fmt.Errorf("view %s: recorded %w", g.View, err)
 			}
-			if !definition.Diff(g.View, od, cur).Within(g.Stores) {
+			change := definition.Diff(g.View, od, cur)
+			change.Findings = append(change.Findings, stack.StaleFindings(old, cur)...)
+			if !change.Within(g.Stores) {
 				return nil
 			}
 		}

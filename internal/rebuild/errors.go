@@ -39,9 +39,15 @@ var (
 	// replayed in part, and --resume replays again.
 	ErrKafkaUnreachable = errors.New("kafka unreachable during replay")
 	// ErrIncompleteState reports a rebuild from the state of a view that
-	// reads columns older state rows lack (projector.Engine.MissingColumns):
-	// only re-reading the sources fills them.
+	// reads columns older state rows lack or hold as another declared type
+	// (projector.Engine.MissingColumns), or a re-read that left rows
+	// without them: only re-reading the sources fills them.
 	ErrIncompleteState = errors.New("the state lacks columns the view reads")
+	// ErrRenamedSource reports a rebuild from the state (or a re-read of
+	// part of the rows) of a view reading a source renamed in the file,
+	// whose state started empty while the old source's holds the rows
+	// (projector.Renamed): only re-reading the sources fills it.
+	ErrRenamedSource = errors.New("the state of a renamed source lacks its rows")
 	// ErrOtherDefinition reports a rebuild of a view that a running
 	// instance computes by another definition than the rebuild's file.
 	ErrOtherDefinition = errors.New("a running instance has another definition of the view")

@@ -69,7 +69,7 @@ func (r *run) replay(ctx context.Context) error {
 	}
 	r.whole = win.whole
 	if !win.whole {
-		if err := r.partialReplay(win); err != nil {
+		if err := r.partialReplay(ctx, win); err != nil {
 			return err
 		}
 	}
@@ -111,18 +111,18 @@ type replayWindow struct {
 // partialReplay tells what a replay of logs retention trimmed cannot do:
 // rows whose records are gone are not read again. They keep their state,
 // so the rebuild goes on with a warning, unless the view reads columns
-// the state did not keep for older rows: those rows would be served with
-// the columns null, which --from state refuses too.
-func (r *run) partialReplay(win replayWindow) error {
+// the state did not keep for older rows, or a renamed source whose state
+// lacks rows: those rows would be served with the columns null, or not at
+// all, which --from state refuses too.
+func (r *run) partialReplay(ctx context.Context, win replayWindow) error {
 	var where []string
 	for p, off := range win.trimmed {
 		where = append(where, fmt.Sprintf("%s/%d from offset %d", p.topic, p.partition, off))
 	}
 	slices.Sort(where)
 	trimmed := strings.Join(where, ", ")
-	if cols := r.env.Engine.MissingColumns(r.env.Plan.View(r.gen.View)); len(cols) > 0 {
-		return fmt.Errorf("%w: view %s reads %s, which the state did not keep when older rows were written, and retention removed the start of the log (%s): the rows whose records are gone cannot be read again; rebuild it --from source or signal",
-			ErrIncompleteState, r.gen.View, strings.Join(cols, ", "), trimmed)
+	if err := r.rereadPartly(ctx, "retention removed the start of the log ("+trimmed+")", "--from source or signal"); err != nil {
+		return err
 	}
 	r.opts.Log.Warn("replay: retention removed the start of the log; rows whose records are gone are not read again and keep their state",
 		"view", r.gen.View, "partitions", trimmed)

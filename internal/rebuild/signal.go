@@ -144,6 +144,8 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	} else if sig, err = r.sendSignals(ctx, cl, adm, targets); err != nil {
 		return health.Explain(err)
 	}
+	// The snapshot's rows are written from the signal on, resumed or not.
+	r.since = sig.StateTime
 	// The routes stay open until the deletions are written too.
 	release, err := r.useLiveRoutes(ctx)
 	if err != nil {
@@ -178,7 +180,11 @@ func (r *run) incrementalSnapshot(ctx context.Context) error {
 	}
 	if w.short {
 		// Records before the end may be unread (an open transaction): a
-		// row they carry must not be deleted as gone.
+		// row they carry must not be deleted as gone, nor counted read.
+		r.whole = false
+		if err := r.rereadPartly(ctx, "the snapshot ended short of the topics' end offsets", "--from source, or --from signal again"); err != nil {
+			return err
+		}
 		r.opts.Log.Warn("--from signal: the snapshot ended short of the end offsets; rows no record carried are kept")
 		return nil
 	}
