@@ -170,3 +170,31 @@ func ParseTimeOfDay(s string) (time.Duration, bool) {
 // FormatTimeOfDay writes the time d since midnight as the engine writes a
 // time of day (see TimeOfDay).
 func FormatTimeOfDay(d time.Duration) string { return debezium.TimeOfDay(d).String() }
+
+// MicrosecondsAround returns, for a timestamp or time value of type t
+// finer than a microsecond, the canonical texts of the microseconds it
+// lies between (24:00:00 the later of 23:59:59.999999 and the end of the
+// day); finer is false for any other value. No store holds such a value:
+// PostgreSQL rounds it when it casts it, so it names no document and
+// equals no stored value. canonical is Parse's text of the value, raw the
+// value as written: a time's canonical text is already rounded to
+// microseconds.
+func MicrosecondsAround(t config.Type, canonical, raw string) (floor, ceil string, finer bool) {
+	switch t.Name {
+	case "timestamp", "timestamptz":
+		ts, err := time.Parse(time.RFC3339Nano, canonical)
+		if err != nil || ts.Nanosecond()%1000 == 0 {
+			return "", "", false
+		}
+		lo := ts.Truncate(time.Microsecond).UTC()
+		return lo.Format(time.RFC3339Nano), lo.Add(time.Microsecond).Format(time.RFC3339Nano), true
+	case "time":
+		d, ok := ParseTimeOfDay(raw)
+		if !ok || d%time.Microsecond == 0 {
+			return "", "", false
+		}
+		lo := d.Truncate(time.Microsecond)
+		return FormatTimeOfDay(lo), FormatTimeOfDay(lo + time.Microsecond), true
+	}
+	return "", "", false
+}

@@ -44,23 +44,28 @@ func idParts(v *projections.View, id string) ([]string, error) {
 // timestamp in UTC whatever its offset, yes is true, a uuid in lower case),
 // so that ids naming the same document have the same values. A value the
 // API refuses for its type is an error; one of a type it does not compare
-// (jsonb, bytea) is kept as written, to be matched exactly.
-func idValues(v *projections.View, id string) ([]string, error) {
+// (jsonb, bytea) is kept as written, to be matched exactly. finer is true
+// of an id holding a time or timestamp finer than a microsecond, which
+// names no document (the API answers 404): rounded, it would name another.
+func idValues(v *projections.View, id string) (values []string, finer bool, err error) {
 	parts, err := idParts(v, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for i, s := range parts {
-		c, err := fieldvalue.Parse(idType(v, i), s)
+		t := idType(v, i)
+		c, err := fieldvalue.Parse(t, s)
 		switch {
 		case errors.Is(err, fieldvalue.ErrIncomparable):
 		case err != nil:
-			return nil, fmt.Errorf("view %s: id field %s: %q: %v", v.Name, v.ID[i], s, err)
+			return nil, false, fmt.Errorf("view %s: id field %s: %q: %v", v.Name, v.ID[i], s, err)
 		default:
+			_, _, fine := fieldvalue.MicrosecondsAround(t, c, s)
+			finer = finer || fine
 			parts[i] = c
 		}
 	}
-	return parts, nil
+	return parts, finer, nil
 }
 
 // find is the newest doc of view v whose id names the same values as id,
@@ -70,15 +75,15 @@ func (s *docSink) find(v *projections.View, id string) (sinks.Doc, bool) {
 	if d, ok := s.docs[v.Name+"\x00"+id]; ok {
 		return d, true
 	}
-	want, err := idValues(v, id)
-	if err != nil {
-		return sinks.Doc{}, false // check refused it before the case ran
+	want, finer, err := idValues(v, id)
+	if err != nil || finer {
+		return sinks.Doc{}, false // check refused it before the case ran, or it names none
 	}
 	for _, d := range s.docs {
 		if d.View != v.Name {
 			continue
 		}
-		if got, err := idValues(v, d.ID); err == nil && slices.Equal(want, got) {
+		if got, _, err := idValues(v, d.ID); err == nil && slices.Equal(want, got) {
 			return d, true
 		}
 	}

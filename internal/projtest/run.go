@@ -132,7 +132,7 @@ func check(f *File, plan *projections.Plan) []error {
 				unknown[view] = true
 				p.report(p.errf(at(viewAt, line), "unknown view %q (known: %s)", view, strings.Join(viewNames(plan), ", ")))
 			case v != nil:
-				if _, err := idValues(v, id); err != nil {
+				if _, _, err := idValues(v, id); err != nil {
 					p.report(p.errf(at(idAt, line), "%v", err))
 				}
 			}

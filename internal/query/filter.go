@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/projectorhq/projector/internal/fieldvalue"
 )
@@ -108,7 +107,7 @@ func toMicroseconds(fl filter) filter {
 	out := fl
 	out.Values, out.Raw = nil, nil
 	for i, v := range fl.Values {
-		floor, ceil, finer := microsecondsAround(fl.Field, v, fl.Raw[i])
+		floor, ceil, finer := fieldvalue.MicrosecondsAround(fl.Field.Type, v, fl.Raw[i])
 		if !finer {
 			out.Values, out.Raw = append(out.Values, v), append(out.Raw, fl.Raw[i])
 			continue
@@ -126,32 +125,6 @@ func toMicroseconds(fl filter) filter {
 		out.Values, out.Raw = append(out.Values, bound), append(out.Raw, bound)
 	}
 	return out
-}
-
-// microsecondsAround returns, for a timestamp or time value finer than a
-// microsecond, the canonical texts of the microseconds it lies between
-// (24:00:00 the later of 23:59:59.999999 and the end of the day); finer is
-// false for any other value. canonical is fieldvalue.Parse's text of the
-// value, raw the value as written: a time's canonical text is already
-// rounded to microseconds.
-func microsecondsAround(f *field, canonical, raw string) (floor, ceil string, finer bool) {
-	switch f.Type.Name {
-	case "timestamp", "timestamptz":
-		ts, err := time.Parse(time.RFC3339Nano, canonical)
-		if err != nil || ts.Nanosecond()%1000 == 0 {
-			return "", "", false
-		}
-		lo := ts.Truncate(time.Microsecond).UTC()
-		return lo.Format(time.RFC3339Nano), lo.Add(time.Microsecond).Format(time.RFC3339Nano), true
-	case "time":
-		d, ok := fieldvalue.ParseTimeOfDay(raw)
-		if !ok || d%time.Microsecond == 0 {
-			return "", "", false
-		}
-		lo := d.Truncate(time.Microsecond)
-		return fieldvalue.FormatTimeOfDay(lo), fieldvalue.FormatTimeOfDay(lo + time.Microsecond), true
-	}
-	return "", "", false
 }
 
 func typeName(f *field) string {

@@ -69,7 +69,7 @@ func parseID(v *view, id string) ([]string, error) {
 		if err != nil {
 			return nil, badRequest("bad_id", "id", "id field %s: %q: %v", f.Name, echo(parts[i]), err)
 		}
-		if _, _, finer := microsecondsAround(f, canon, parts[i]); finer {
+		if _, _, finer := fieldvalue.MicrosecondsAround(f.Type, canon, parts[i]); finer {
 			// No store holds a time finer than a microsecond: rounded (the
 			// canonical text of a time, PostgreSQL's cast of a timestamp),
 			// it would name another doc.
