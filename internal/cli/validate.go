@@ -120,6 +120,12 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 	}
 	var problems []error
 	var rebuilds []string
+	// As at start: a column neither the file nor the recorded definition
+	// declares was added online by a newer file, a note; one the recorded
+	// definition declares was removed, which needs a rebuild.
+	if recorded, err := reg.Definitions(ctx); err == nil {
+		stack.NoteRecordedColumns(views, recorded)
+	}
 	for _, v := range views {
 		sink, err := postgres.New(pool, []postgres.View{v})
 		if err != nil {
@@ -130,6 +136,9 @@ func checkOnline(ctx context.Context, g *globals, cfg *config.Config, plan *proj
 			if errors.Is(err, postgres.ErrNeedsRebuild) {
 				rebuilds = append(rebuilds, v.Name)
 			}
+		}
+		if cols := sink.ForeignColumns()[v.Name]; len(cols) > 0 {
+			fmt.Fprintf(g.stdout, "note: view %s: %s\n", v.Name, stack.AddedOnlineNote(v.Name, cols))
 		}
 	}
 	lacking, err := projector.LackingColumns(ctx, pool, cfg.Stores.Postgres.Schema, plan)

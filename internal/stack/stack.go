@@ -129,6 +129,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 		return nil, err
 	}
 	if pgSink != nil {
+		warnAddedOnline(log, pgSink)
 		// Only now that WithServed's transaction is over: a concurrent
 		// index build waits for it.
 		if err := pgSink.BuildIndexes(ctx, pending); err != nil {
@@ -365,6 +366,9 @@ func wirePostgres(ctx context.Context, pool *pgxpool.Pool, plan *projections.Pla
 	if err := markLostTables(ctx, pool, views, recorded); err != nil {
 		return nil, postgres.PendingIndexes{}, err
 	}
+	// A column the recorded definition lacks too is a newer file's, added
+	// online: kept, where one it declares was removed by this file.
+	NoteRecordedColumns(views, recorded)
 	sink, err := postgres.New(pool, views)
 	if err != nil {
 		return nil, postgres.PendingIndexes{}, fmt.Errorf("postgres sink: %w", err)

@@ -22,9 +22,10 @@ const migrateLock int64 = 0x70726f6a5f6d6967 // "proj_mig"
 // indexes and reader view. It is idempotent. A column added to a view is
 // added to the table; a removed column, a changed type or a changed primary
 // key is reported as an error wrapping ErrNeedsRebuild and leaves that view
-// untouched. An index added to an existing table is built concurrently
-// after the rest has committed (see ensureIndexes). Problems of all views
-// are reported together.
+// untouched. A column a newer file added online is kept and written NULL
+// (see View.Recorded). An index added to an existing table is built
+// concurrently after the rest has committed (see ensureIndexes). Problems
+// of all views are reported together.
 func (s *Sink) Migrate(ctx context.Context) error {
 	pending, err := s.MigrateTables(ctx)
 	if err != nil {
@@ -43,7 +44,9 @@ type PendingIndexes struct {
 // MigrateTables is Migrate but for the indexes of existing tables, which it
 // returns. BuildIndexes must not run while the caller holds a transaction
 // open on the database: CREATE INDEX CONCURRENTLY waits for every older
-// snapshot, that transaction's too, which would wait for it in turn.
+// snapshot, that transaction's too, which would wait for it in turn. It
+// runs before the sink writes: it sets the writes up for the columns a
+// newer file added (see ForeignColumns).
 func (s *Sink) MigrateTables(ctx context.Context) (PendingIndexes, error) {
 	var errs []error
 	var out PendingIndexes
@@ -56,10 +59,12 @@ func (s *Sink) MigrateTables(ctx context.Context) (PendingIndexes, error) {
 			if err := checkReadersBehind(ctx, tx, v); err != nil {
 				return err
 			}
+			var foreign []string
 			var err error
-			if pending, err = ensureGeneration(ctx, tx, v, v.Generation); err != nil {
+			if pending, foreign, err = ensureGeneration(ctx, tx, v, v.Generation, v.Recorded); err != nil {
 				return err
 			}
+			v.keep(foreign)
 			return pointReaders(ctx, tx, v, v.Generation)
 		})
 		if err != nil {
@@ -111,10 +116,10 @@ func (s *Sink) Unfit(ctx context.Context, viewName string) error {
 	if err != nil || len(existing) == 0 {
 		return err
 	}
-	add, err := diffTable(ctx, tx, v, table, existing)
-	if err == nil && len(add) > 0 {
-		names := make([]string, len(add))
-		for i, c := range add {
+	d, err := diffTable(ctx, tx, v, table, existing, nil)
+	if err == nil && len(d.add) > 0 {
+		names := make([]string, len(d.add))
+		for i, c := range d.add {
 			names[i] = strconv.Quote(c.Name)
 		}
 		err = fmt.Errorf("table %s lacks column %s", table.Sanitize(), strings.Join(names, ", "))
@@ -124,7 +129,8 @@ func (s *Sink) Unfit(ctx context.Context, viewName string) error {
 
 // Check reports, without changing anything, what Migrate would refuse: an
 // error wrapping ErrNeedsRebuild for every view whose stored table differs
-// from its definition other than by added columns.
+// from its definition other than by added columns, its own or a newer
+// file's (which ForeignColumns then lists).
 func (s *Sink) Check(ctx context.Context) error {
 	var errs []error
 	for _, v := range s.list {
@@ -138,7 +144,10 @@ func (s *Sink) Check(ctx context.Context) error {
 			if err != nil || len(existing) == 0 {
 				return err
 			}
-			_, err = diffTable(ctx, tx, v, v.physical(v.Generation), existing)
+			d, err := diffTable(ctx, tx, v, v.physical(v.Generation), existing, v.Recorded)
+			if err == nil {
+				v.keep(d.foreign)
+			}
 			return err
 		}()
 		if err != nil {
@@ -161,7 +170,9 @@ func (s *Sink) CreateGeneration(ctx context.Context, viewName string, generation
 	}
 	var pending []tableIndex
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		pending, err = ensureGeneration(ctx, tx, v, generation)
+		// Only the served generation's recorded definition is known: a
+		// column it does not declare is refused on another.
+		pending, _, err = ensureGeneration(ctx, tx, v, generation, nil)
 		return err
 	})
 	if err == nil {
@@ -273,33 +284,37 @@ func tableColumns(ctx context.Context, tx pgx.Tx, table pgx.Identifier) ([]colum
 
 // ensureGeneration creates the generation's table and indexes, or brings an
 // existing table up to the view definition where ALTER TABLE can; it
-// returns the indexes left to build concurrently (see ensureIndexes).
-func ensureGeneration(ctx context.Context, tx pgx.Tx, v *view, generation int) ([]tableIndex, error) {
+// returns the indexes left to build concurrently (see ensureIndexes), and
+// the table's columns a newer file added online, as told by the recorded
+// definition's columns (see diffTable).
+func ensureGeneration(ctx context.Context, tx pgx.Tx, v *view, generation int, recorded []string) ([]tableIndex, []string, error) {
 	table := v.physical(generation)
 	// CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the
 	// database even when the schema exists, so only a missing one is created.
 	var exists bool
 	if err := tx.QueryRow(ctx, "SELECT to_regnamespace($1) IS NOT NULL", quote(v.Schema)).Scan(&exists); err != nil {
-		return nil, fmt.Errorf("look up schema: %w", err)
+		return nil, nil, fmt.Errorf("look up schema: %w", err)
 	}
 	if !exists {
 		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+quote(v.Schema)); err != nil {
-			return nil, fmt.Errorf("create schema: %w", err)
+			return nil, nil, fmt.Errorf("create schema: %w", err)
 		}
 	}
 	existing, err := tableColumns(ctx, tx, table)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fresh := len(existing) == 0
+	var foreign []string
 	if fresh {
 		if _, err := tx.Exec(ctx, createTableSQL(v, table)); err != nil {
-			return nil, fmt.Errorf("create table %s: %w", table.Sanitize(), err)
+			return nil, nil, fmt.Errorf("create table %s: %w", table.Sanitize(), err)
 		}
-	} else if err := alterTable(ctx, tx, v, table, existing); err != nil {
-		return nil, err
+	} else if foreign, err = alterTable(ctx, tx, v, table, existing, recorded); err != nil {
+		return nil, nil, err
 	}
-	return ensureIndexes(ctx, tx, v, table, fresh)
+	pending, err := ensureIndexes(ctx, tx, v, table, fresh)
+	return pending, foreign, err
 }
 
 func createTableSQL(v *view, table pgx.Identifier) string {
@@ -319,22 +334,22 @@ func createTableSQL(v *view, table pgx.Identifier) string {
 	return "CREATE TABLE " + table.Sanitize() + " (\n\t" + strings.Join(defs, ",\n\t") + "\n)"
 }
 
-// alterTable adds the declared columns the table lacks; see diffTable.
-// ADD COLUMN takes the table's ACCESS EXCLUSIVE lock, which waits for
-// every transaction that read the table or its reader view, and queues the
-// readers and the writes that come after behind it: so it waits briefly,
-// as the reader view's redefinition does (see boundedLock), and the caller
-// tries its transaction again.
-func alterTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, existing []column) error {
-	add, err := diffTable(ctx, tx, v, table, existing)
-	if err != nil || len(add) == 0 {
-		return err
+// alterTable adds the declared columns the table lacks, and returns the
+// foreign ones; see diffTable. ADD COLUMN takes the table's ACCESS
+// EXCLUSIVE lock, which waits for every transaction that read the table or
+// its reader view, and queues the readers and the writes that come after
+// behind it: so it waits briefly, as the reader view's redefinition does
+// (see boundedLock), and the caller tries its transaction again.
+func alterTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, existing []column, recorded []string) ([]string, error) {
+	d, err := diffTable(ctx, tx, v, table, existing, recorded)
+	if err != nil || len(d.add) == 0 {
+		return d.foreign, err
 	}
-	err = boundedLock(ctx, tx, table.Sanitize(), func(tx pgx.Tx) error { return addColumns(ctx, tx, table, add) })
+	err = boundedLock(ctx, tx, table.Sanitize(), func(tx pgx.Tx) error { return addColumns(ctx, tx, table, d.add) })
 	if err != nil {
-		return fmt.Errorf("table %s: %w", table.Sanitize(), err)
+		return nil, fmt.Errorf("table %s: %w", table.Sanitize(), err)
 	}
-	return nil
+	return d.foreign, nil
 }
 
 func addColumns(ctx context.Context, tx pgx.Tx, table pgx.Identifier, add []Column) error {
@@ -346,13 +361,23 @@ func addColumns(ctx context.Context, tx pgx.Tx, table pgx.Identifier, add []Colu
 	return nil
 }
 
+// tableDiff is how an existing table differs from the view definition
+// where no rebuild is needed.
+type tableDiff struct {
+	add     []Column // declared columns the table lacks
+	foreign []string // columns a newer file added online (see addedOnline)
+}
+
 // diffTable compares an existing table with the view definition. It
-// returns the declared columns the table lacks, and refuses every other
-// difference: those need the data rewritten, which is a rebuild.
-func diffTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, existing []column) ([]Column, error) {
+// returns the declared columns the table lacks and, given the columns of
+// the recorded definition, those a newer file added online; it refuses
+// every other difference: those need the data rewritten, which is a
+// rebuild.
+func diffTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, existing []column, recorded []string) (tableDiff, error) {
+	var d tableDiff
 	declared, err := canonicalTypes(ctx, tx, v.Columns)
 	if err != nil {
-		return nil, err
+		return d, err
 	}
 	have := map[string]string{}
 	for _, c := range existing {
@@ -364,29 +389,33 @@ func diffTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, ex
 		case colRev, colDeleted, colUpdatedAt:
 			continue
 		}
-		if _, ok := declared[c.name]; !ok {
+		_, ok := declared[c.name]
+		switch {
+		case ok:
+		case addedOnline(c.name, recorded):
+			d.foreign = append(d.foreign, c.name)
+		default:
 			problems = append(problems, fmt.Errorf("column %q was removed: %w", c.name, ErrNeedsRebuild))
 		}
 	}
-	var add []Column
 	for _, c := range v.Columns {
 		typ, ok := have[c.Name]
 		switch {
 		case !ok:
-			add = append(add, c)
+			d.add = append(d.add, c)
 		case typ != declared[c.Name]:
 			problems = append(problems, fmt.Errorf("column %q changed type from %s to %s: %w", c.Name, typ, declared[c.Name], ErrNeedsRebuild))
 		}
 	}
 	keys, err := primaryKey(ctx, tx, table)
 	if err != nil {
-		return nil, err
+		return tableDiff{}, err
 	}
 	if !slices.Equal(keys, v.ID) {
 		problems = append(problems, fmt.Errorf("primary key changed from (%s) to (%s): %w",
 			strings.Join(keys, ", "), strings.Join(v.ID, ", "), ErrNeedsRebuild))
 	}
-	return add, errors.Join(problems...)
+	return d, errors.Join(problems...)
 }
 
 // canonicalTypes returns the declared types as format_type prints them

@@ -78,27 +78,30 @@ func viewOptions(ctx context.Context, tx pgx.Tx, reader string) (string, error) 
 // readerColumns lists the reader view's columns: those the reader view
 // has now and the view still declares, in their places, then the declared
 // ones it lacks, in declared order. Readers who select * see new columns
-// at the end, whatever their place in the definition or in the table.
+// at the end, whatever their place in the definition or in the table. The
+// columns a newer file added online count as declared: its readers keep
+// them.
 func readerColumns(ctx context.Context, tx pgx.Tx, v *view) ([]string, error) {
 	current, err := tableColumns(ctx, tx, v.reader())
 	if err != nil {
 		return nil, err
 	}
-	declared := make(map[string]bool, len(v.Columns))
+	names := make([]string, 0, len(v.Columns)+len(v.foreign))
 	for _, c := range v.Columns {
-		declared[c.Name] = true
+		names = append(names, c.Name)
 	}
-	out := make([]string, 0, len(v.Columns))
-	placed := make(map[string]bool, len(v.Columns))
+	names = append(names, v.foreign...)
+	out := make([]string, 0, len(names))
+	placed := make(map[string]bool, len(names))
 	for _, c := range current {
-		if declared[c.name] {
+		if slices.Contains(names, c.name) {
 			out = append(out, c.name)
 			placed[c.name] = true
 		}
 	}
-	for _, c := range v.Columns {
-		if !placed[c.Name] {
-			out = append(out, c.Name)
+	for _, name := range names {
+		if !placed[name] {
+			out = append(out, name)
 		}
 	}
 	return out, nil

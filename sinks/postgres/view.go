@@ -51,6 +51,13 @@ type View struct {
 	// empty, nor points readers at it: its writes fail, retried as an
 	// outage, until a rebuild serves another generation.
 	Lost bool
+	// Recorded are the columns of the definition the registry recorded
+	// for the served documents; nil when none is recorded. It tells a
+	// column this definition removed (Recorded declares it: a rebuild is
+	// needed) from one an instance on a newer file added online during a
+	// rolling deploy (neither declares it), which the sink keeps and
+	// writes NULL: see ForeignColumns.
+	Recorded []string
 }
 
 // Columns the sink adds to every physical table; a view cannot declare them.
@@ -83,6 +90,7 @@ type view struct {
 	isKey    []bool   // per column
 	jsonKeys [][]byte // per column: `"name":` as it appears in a row's JSON
 	upsert   string   // the batched, rev-guarded upsert into the active generation
+	foreign  []string // columns of the active generation a newer file added online (see keep)
 	newer    string   // whether the stored row of a one-row payload has its rev or a newer one
 	setAside string   // takes an older stored row of a one-row payload out of the declared indexes
 	restore  string   // puts it back
@@ -111,7 +119,7 @@ func compile(v View) (*view, error) {
 		}
 		c.jsonKeys[i] = append(name, ':')
 	}
-	c.upsert = upsertSQL(c.View, c.physical(v.Generation))
+	c.upsert = upsertSQL(c.View, c.physical(v.Generation), nil)
 	c.newer = newerSQL(c.View, c.physical(v.Generation))
 	c.setAside = setAsideSQL(c.View, c.physical(v.Generation))
 	c.restore = restoreSQL(c.View, c.physical(v.Generation))
@@ -309,8 +317,9 @@ func RecordColumn(c Column) (def, expr string) {
 // single JSON array in $1 and PostgreSQL types every value itself (numeric
 // from "12.50", timestamptz from RFC 3339, jsonb from nested values). The
 // WHERE on the conflict branch is the rev guard; deletes are the same
-// statement with _deleted set and the non-key columns null.
-func upsertSQL(v View, table pgx.Identifier) string {
+// statement with _deleted set and the non-key columns null. The foreign
+// columns (see keep) are written NULL.
+func upsertSQL(v View, table pgx.Identifier, foreign []string) string {
 	cols := make([]string, 0, len(v.Columns)+2)
 	defs := make([]string, 0, len(v.Columns)+2)
 	sel := make([]string, 0, len(v.Columns)+3)
@@ -320,6 +329,10 @@ func upsertSQL(v View, table pgx.Identifier) string {
 		cols = append(cols, quote(c.Name))
 		defs = append(defs, def)
 		sel = append(sel, expr)
+	}
+	for _, name := range foreign {
+		cols = append(cols, quote(name))
+		sel = append(sel, "NULL")
 	}
 	for _, c := range []struct{ name, typ string }{{colRev, "bigint"}, {colDeleted, "boolean"}} {
 		q := quote(c.name)
@@ -339,6 +352,9 @@ func upsertSQL(v View, table pgx.Identifier) string {
 		if !ids[c.Name] {
 			set = append(set, quote(c.Name)+" = excluded."+quote(c.Name))
 		}
+	}
+	for _, name := range foreign {
+		set = append(set, quote(name)+" = excluded."+quote(name))
 	}
 	for _, c := range []string{colRev, colDeleted, colUpdatedAt} {
 		set = append(set, quote(c)+" = excluded."+quote(c))
