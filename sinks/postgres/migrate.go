@@ -339,13 +339,20 @@ func createTableSQL(v *view, table pgx.Identifier) string {
 // EXCLUSIVE lock, which waits for every transaction that read the table or
 // its reader view, and queues the readers and the writes that come after
 // behind it: so it waits briefly, as the reader view's redefinition does
-// (see boundedLock), and the caller tries its transaction again.
+// (see boundedLock), and the caller tries its transaction again. The
+// reader view, when it reads the table, is locked first, in readers' order
+// (see lockReadersOf).
 func alterTable(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier, existing []column, recorded []string) ([]string, error) {
 	d, err := diffTable(ctx, tx, v, table, existing, recorded)
 	if err != nil || len(d.add) == 0 {
 		return d.foreign, err
 	}
-	err = boundedLock(ctx, tx, table.Sanitize(), func(tx pgx.Tx) error { return addColumns(ctx, tx, table, d.add) })
+	err = boundedLock(ctx, tx, table.Sanitize(), func(tx pgx.Tx) error {
+		if err := lockReadersOf(ctx, tx, v, table); err != nil {
+			return err
+		}
+		return addColumns(ctx, tx, table, d.add)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", table.Sanitize(), err)
 	}

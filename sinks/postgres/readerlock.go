@@ -82,3 +82,37 @@ func readerHolders(ctx context.Context, tx pgx.Tx, reader string) string {
 	}
 	return "held by " + strings.Join(held, ", ")
 }
+
+// lockReadersOf takes the reader view's ACCESS EXCLUSIVE lock, when the
+// view reads table, for the caller to alter the table next. Every query
+// on the view locks the view first (parsing) and its table second
+// (rewriting): a migration that locked the table first would then wait,
+// redefining the view, for a reader that came in between and waits for
+// the table in turn, until its lock_timeout; with readers coming one
+// after another, at every try. Writes lock the table only, so taking the
+// view first makes no cycle with them either.
+//
+// PostgreSQL has no statement that locks a view alone: LOCK TABLE locks
+// the tables it reads too, and checks the view owner's privileges on
+// them, which a reader view given to a read-only role lacks. ALTER VIEW
+// … OWNER TO its owner changes nothing, and needs only the ownership that
+// CREATE OR REPLACE VIEW needs anyway.
+func lockReadersOf(ctx context.Context, tx pgx.Tx, v *view, table pgx.Identifier) error {
+	var lock string
+	err := tx.QueryRow(ctx, `SELECT format('ALTER VIEW %s OWNER TO %I', $1::text, pg_get_userbyid(c.relowner))
+		FROM pg_class c
+		WHERE c.oid = to_regclass($1) AND c.relkind = 'v' AND EXISTS (SELECT FROM pg_rewrite r
+			JOIN pg_depend d ON d.objid = r.oid AND d.classid = 'pg_rewrite'::regclass
+			WHERE r.ev_class = c.oid AND d.refobjid = to_regclass($2))`,
+		v.reader().Sanitize(), table.Sanitize()).Scan(&lock)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // no reader reads the table through it
+	}
+	if err != nil {
+		return fmt.Errorf("reader view %s: %w", v.reader().Sanitize(), err)
+	}
+	if _, err := tx.Exec(ctx, lock); err != nil {
+		return fmt.Errorf("lock reader view %s: %w", v.reader().Sanitize(), err)
+	}
+	return nil
+}
