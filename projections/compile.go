@@ -234,6 +234,7 @@ func (c *compiler) view(name string, v *config.View) *View {
 	}
 	c.viewID(view, v)
 	c.lossyIDs(view, v)
+	c.unscaledIDs(view, v)
 	c.sinkTemplates(view, v)
 	c.postgresIndexPaths(view, v)
 	c.redisIndexTypes(view, v)

@@ -7,9 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -25,14 +23,16 @@ import (
 // precision as PostgreSQL rounds it (microseconds when none is declared);
 // text read as a timestamp or date by the decoder's parsers; a uuid in
 // canonical form; a real rounded to a float32; a numeric(p,s) as its
-// decimal text with s decimals (rounded half away from zero). Strings,
+// decimal text with s decimals (rounded half away from zero), a numeric
+// as its decimal text; bytes in standard base64. Strings,
 // inside json results too, have NUL and invalid UTF-8 replaced by U+FFFD
 // and floats no -0, as the decoder gives source values; groupBy's groups
 // are an object keyed by each key's text (jsonValue). It reports false
 // for a result the type cannot hold, as PostgreSQL would refuse it: a
 // float that is not finite or beyond a real, an integer out of the type's
 // range, a numeric(p,s) with more than p digits, a date or timestamp
-// outside the years 1..9999 or text that is none, text that is no uuid.
+// outside the years 1..9999 or text that is none, text that is no uuid,
+// no number in a number field, no base64 in a bytea (byteaText).
 func exprResult(t config.Type, v any) (any, bool) {
 	switch r := v.(type) {
 	case time.Time:
@@ -199,37 +199,6 @@ func isInteger(t config.Type) bool {
 	return !t.Array && (t.Name == "smallint" || t.Name == "integer" || t.Name == "bigint")
 }
 
-// numberText is text a number column takes: parsed as the column reads it
-// (PostgreSQL casts it), or refused.
-func numberText(t config.Type, s string) (any, bool) {
-	switch {
-	case isInteger(t):
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		return integerResult(t, n, n)
-	case t.Name == "real" || t.Name == "double precision":
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, false
-		}
-		return floatResult(t, f)
-	}
-	d, err := decimal.NewFromString(strings.TrimSpace(s))
-	if err != nil {
-		if s == "NaN" || s == "Infinity" || s == "-Infinity" {
-			_, scaled := declaredScale(t)
-			return s, !scaled || s == "NaN" // numeric(p,s) holds NaN, no infinity
-		}
-		return nil, false
-	}
-	if scale, ok := declaredScale(t); ok {
-		return numericResult(t, d, scale)
-	}
-	return s, true
-}
-
 // jsonValue is v, a json or array result, as JSON holds it: every map of
 // keys other than text (groupBy's groups, a map[any][]any no store can
 // encode) an object keyed by each key's text, as JSON writes one;
@@ -369,88 +338,6 @@ func numericResult(t config.Type, d decimal.Decimal, scale int32) (any, bool) {
 	return d.StringFixed(scale), true
 }
 
-// textResult is a string as a column of type t holds it: a timestamp or
-// date read as the decoder reads one (a timestamp's date in UTC, as for a
-// time result), a uuid in canonical form.
-func textResult(t config.Type, s string) (any, bool) {
-	if t.Array {
-		// No array column holds a string alone (PostgreSQL would read
-		// "{a,b}" as an array literal; Redis and Elasticsearch would keep
-		// the string): the same null in every store.
-		return nil, false
-	}
-	switch t.Name {
-	case "varchar":
-		return varcharResult(t, s)
-	case "smallint", "integer", "bigint", "numeric", "real", "double precision":
-		return numberText(t, s)
-	case "boolean":
-		switch strings.ToLower(strings.TrimSpace(s)) { // what PostgreSQL's boolean reads
-		case "true", "t", "yes", "y", "on", "1":
-			return true, true
-		case "false", "f", "no", "n", "off", "0":
-			return false, true
-		}
-		return nil, false
-	case "timestamp", "timestamptz":
-		if s == "infinity" || s == "-infinity" {
-			return s, true // as the decoder passes PostgreSQL's
-		}
-		ts, ok := debezium.ParseTimestamp(s)
-		if !ok {
-			d, isDate := debezium.ParseDate(s) // midnight UTC, as PostgreSQL reads it in a UTC session
-			ts, ok = d.Time(), isDate
-		}
-		if !ok {
-			return nil, false
-		}
-		return timeResult(t, ts)
-	case "date":
-		if d, ok := debezium.ParseDate(s); ok {
-			return d.String(), true
-		}
-		ts, ok := debezium.ParseTimestamp(s)
-		if !ok {
-			return nil, false
-		}
-		return timeResult(t, ts)
-	case "uuid":
-		u, ok := debezium.CanonicalUUID(s)
-		return u, ok
-	case "time":
-		if s == "24:00" || strings.HasPrefix(s, "24:00:00") && strings.Trim(strings.TrimPrefix(s, "24:00:00"), ".0") == "" {
-			return "24:00:00", true // PostgreSQL's end of a day
-		}
-		for _, layout := range []string{"15:04:05.999999999", "15:04"} {
-			if ts, err := time.Parse(layout, s); err == nil {
-				return timeResult(t, ts)
-			}
-		}
-		return nil, false
-	}
-	return s, true
-}
-
-// varcharResult is s as a varchar(n) column takes it: at most n
-// characters, or more whose excess is spaces, which PostgreSQL cuts.
-func varcharResult(t config.Type, s string) (any, bool) {
-	if t.Precision <= 0 || utf8.RuneCountInString(s) <= t.Precision {
-		return s, true
-	}
-	end, runes := 0, 0
-	for i := range s { // i: where each character starts
-		if runes == t.Precision {
-			end = i
-			break
-		}
-		runes++
-	}
-	if strings.Trim(s[end:], " ") != "" {
-		return nil, false
-	}
-	return s[:end], true
-}
-
 // arrayResult is an array result as a column of type t, an array type,
 // holds it: each element as exprResult gives one of the element type, a
 // null as null. It reports false when the column would refuse an element:
@@ -512,7 +399,12 @@ func timeResult(t config.Type, ts time.Time) (any, bool) {
 		}
 		return ts.Format(time.RFC3339Nano), true
 	}
-	return projections.TimeText(date), true // text, jsonb or no type: a date as a date
+	text := projections.TimeText(date) // a date as a date
+	switch t.Name {
+	case "text", "json", "jsonb", "":
+		return text, true
+	}
+	return textResult(t, text) // as another column reads that text: no varchar(n) longer, no bytea
 }
 
 // cleanValue is v, a json result, with its strings (keys included) and
