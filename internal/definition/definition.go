@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -228,10 +229,9 @@ func fields(fs []*projections.Field) []Field {
 // documents can run beside a rebuild whatever their sinks say: a store an
 // instance does not configure it does not write, and the keys of an old
 // Redis key template are purged. (The PostgreSQL table matters, but
-// instances of earlier versions send this value: see PostgresTable. Nor
-// the types of the columns read, which their value does not describe: a
-// retyped column leaves the state lacking it, which a rebuild from the
-// state refuses.)
+// instances of earlier versions send this value: see PostgresTable. So
+// do the declared types of the columns read, which the value of those
+// versions leaves out: see ReadsText.)
 func (d Definition) DocumentsFingerprint() string {
 	docs := d
 	docs.Sinks = Sinks{}
@@ -254,4 +254,46 @@ func (d Definition) PostgresTable() string {
 		t += " (" + strings.Join(slices.Sorted(slices.Values(p.Fields)), ", ") + ")"
 	}
 	return t
+}
+
+// ReadsText is d's Reads in a stable text, "{}" without any, which every
+// heartbeat carries: an instance decoding a column read by another
+// declared type than a rebuild's file writes documents and state rows by
+// that type into the rebuild's generation (a label "2" where the file
+// gives "2.00"), which its verification need not see and its swap records
+// as held by the file's type.
+func (d Definition) ReadsText() string {
+	if len(d.Reads) == 0 {
+		return "{}"
+	}
+	b, err := json.Marshal(d.Reads) // map keys sorted
+	if err != nil {
+		panic(fmt.Sprintf("definition: encode: %v", err)) // strings only: cannot fail
+	}
+	return string(b)
+}
+
+// Retyped names each source column that reads, another definition's
+// ReadsText, declares otherwise than d ("items.qty bigint, here
+// numeric(10,2)"), in the columns' order; "" when they agree, or reads
+// does not decode.
+func (d Definition) Retyped(reads string) string {
+	var other map[string]string
+	if json.Unmarshal([]byte(reads), &other) != nil {
+		return ""
+	}
+	cols := slices.Collect(maps.Keys(other))
+	for col := range d.Reads {
+		if _, ok := other[col]; !ok {
+			cols = append(cols, col)
+		}
+	}
+	slices.Sort(cols)
+	var out []string
+	for _, col := range cols {
+		if t, here := other[col], d.Reads[col]; t != here {
+			out = append(out, fmt.Sprintf("%s %s, here %s", col, cmp.Or(t, "not read"), cmp.Or(here, "not read")))
+		}
+	}
+	return strings.Join(out, "; ")
 }
