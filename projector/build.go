@@ -319,9 +319,14 @@ func (b *builder) retyped(f *projections.Field, src *projections.Source, v any) 
 		// A text column takes the document's JSON value as its text (a
 		// number's digits, "true"), as jsonb_to_recordset gives it.
 		r, ok = textResult(f.Type, s)
-	} else if _, composite := v.(map[string]any); composite || isSlice(v) {
+	} else if _, composite := v.(map[string]any); composite || isSlice(v) && f.Type.Array {
+		// An array type holds each element as its element type does
+		// (text[] retyped bytea[]: base64 or refused), and no array of
+		// any type holds an object.
+		r, ok = compositeResult(f.Type, v)
+	} else if composite || isSlice(v) {
 		// No scalar column takes an object or array: PostgreSQL refuses it.
-		r, ok = v, f.Type.Array || f.Type.Name == "json" || f.Type.Name == "jsonb"
+		r, ok = v, f.Type.Name == "json" || f.Type.Name == "jsonb"
 	} else if s, digits := numericDigits(v); digits && numericTarget(f.Type) && numericColumn(src, f.Column) {
 		// A numeric's digits, read as PostgreSQL casts its text: through
 		// a float (ExprValue) 9007199254740993 would become ...992.
