@@ -151,9 +151,9 @@ func twoStageSignals(parent context.Context, log *slog.Logger, notice shutdownNo
 // before consuming began ends the start-up at once (nothing is in flight)
 // and returns nil; after, it drains the batch in flight.
 func runDaemon(ctx context.Context, stop <-chan struct{}, cfg *config.Config, plan *projections.Plan, log *slog.Logger, o daemonOptions) error {
+	d := &daemonState{closing: newTeardown(ctx, log)} // ctx: the second signal ends it
 	ctx, su := watchStartup(ctx, stop)
 	defer su.release()
-	d := &daemonState{}
 	d.phase.Store("connecting to the stores, bringing their tables and indexes up to date")
 	// Bound first: a liveness probe must find the process alive while it
 	// migrates, and /readyz says it is starting.
@@ -210,6 +210,9 @@ type daemonState struct {
 	// batch in flight, and a load balancer stops sending `run --serve`
 	// queries meanwhile, as for `serve`.
 	stopping atomic.Bool
+	// closing closes the connections at the end, without letting a store
+	// that hangs hold the exit.
+	closing *teardown
 }
 
 // running is what readiness reads of a running daemon.
@@ -261,7 +264,7 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer d.closing.close("stores", st.Close)
 	if d.admin != nil {
 		d.admin.SetGatherer(st.Registry)
 	}
@@ -271,7 +274,7 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer d.closing.close("rebuild watcher", w.Close) // it deregisters the instance
 	if o.serve != "" {
 		if err := query.CheckListen(o.serve, os.Getenv(query.TokensEnv) != ""); err != nil {
 			return usageError(err)
@@ -281,7 +284,7 @@ func (d *daemonState) run(ctx context.Context, su *startup, stop <-chan struct{}
 		if err != nil {
 			return fmt.Errorf("query api: %w", err)
 		}
-		defer qs.Close()
+		defer d.closing.close("query api", qs.Close)
 		h, err := qs.Listen(o.serve)
 		if err != nil {
 			return fmt.Errorf("query api: %w", err)

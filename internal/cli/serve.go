@@ -53,8 +53,9 @@ serve /healthz (the process is up), /readyz (503 naming each store that
 does not answer its ping, sent every 5 seconds) and /metrics
 (projector_query_requests_total, projector_query_request_seconds).
 
-SIGINT/SIGTERM: take no new requests, finish those in flight, exit 0; a
-second signal cuts them short, exit 1.`,
+SIGINT/SIGTERM: take no new requests, finish those in flight, exit 0 (while
+still connecting at start: stop at once, exit 0); a second signal cuts them
+short, exit 1. The query PostgreSQL must answer within 10s at start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, plan, err := g.loadPlan()
@@ -89,10 +90,15 @@ var serveShutdown = shutdownNotice{
 }
 
 // serveQueries serves the query API, then the admin endpoints, until stop
-// (requests in flight finish) or ctx ends (they are cut short).
+// (requests in flight finish) or ctx ends (they are cut short). A stop
+// before it serves ends the start-up at once, as run's (nothing is in
+// flight), and returns nil.
 func serveQueries(ctx context.Context, stop <-chan struct{}, cfg *config.Config, plan *projections.Plan, listen string, log *slog.Logger) error {
+	closing := newTeardown(ctx, log)
+	start, su := watchStartup(ctx, stop)
+	defer su.release()
 	metrics := stack.NewRegistry()
-	srv, err := query.New(ctx, cfg, plan, query.Options{
+	srv, err := query.New(start, cfg, plan, query.Options{
 		Logger:     log,
 		Tokens:     os.Getenv(query.TokensEnv),
 		CursorKey:  os.Getenv(query.CursorKeyEnv),
@@ -100,19 +106,25 @@ func serveQueries(ctx context.Context, stop <-chan struct{}, cfg *config.Config,
 		Version:    version(),
 	})
 	if err != nil {
+		if su.stopped() {
+			return stoppedStarting(log)
+		}
 		return serveError(err)
 	}
-	defer srv.Close()
+	defer closing.close("query api", srv.Close)
 	stores, err := stack.OpenStores(cfg, plan, log)
 	if err != nil {
 		return serveError(err)
 	}
-	defer stores.Close()
+	defer closing.close("stores", stores.Close)
 	watching, stopWatching := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
 	watcher.Go(func() { stores.Watch(watching, stack.ProbeInterval) })
 	defer func() { stopWatching(); watcher.Wait() }()
 
+	if !su.begin() {
+		return stoppedStarting(log)
+	}
 	h, err := srv.Listen(listen)
 	if err != nil {
 		return serveError(err)
@@ -147,6 +159,13 @@ func serveQueries(ctx context.Context, stop <-chan struct{}, cfg *config.Config,
 		return &exitError{code: ExitFailure, err: fmt.Errorf("%w: requests in flight were cut short", errForcedStop)}
 	}
 	return <-served
+}
+
+// stoppedStarting is serve's end for a stop that came before it served:
+// nothing was in flight.
+func stoppedStarting(log *slog.Logger) error {
+	log.Info("stopped during start-up: nothing was served yet")
+	return nil
 }
 
 // serveState is what /readyz reads of `projector serve`: its stores'

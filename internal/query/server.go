@@ -48,6 +48,12 @@ type Options struct {
 	// QueryTimeout bounds a request's reads, on top of its read-your-writes
 	// wait. Default 10s.
 	QueryTimeout time.Duration
+	// ConnectTimeout bounds New's first connection to the query
+	// PostgreSQL, as validate bounds its own: one that takes the
+	// connection and never answers would otherwise hold the start as long
+	// as pgxpool's connect timeout, two minutes, serving nothing. Default
+	// 10s.
+	ConnectTimeout time.Duration
 	// Registerer gets the API's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// Version is reported in the OpenAPI document.
@@ -95,6 +101,9 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
 	views, err := catalog(cfg, plan)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -131,11 +140,8 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s.closers = append(s.closers, s.pool.Close)
-	if err := s.pool.Ping(ctx); err != nil {
-		if stack.RefusedPostgres(err) {
-			return nil, fmt.Errorf("%w: stores.postgres.url: %w", ErrConfig, err) // as run: no retry fixes it
-		}
-		return nil, fmt.Errorf("postgres: %w", err)
+	if err := s.ping(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.connectRedis(ctx, cfg); err != nil {
 		return nil, err
@@ -169,6 +175,22 @@ func New(ctx context.Context, cfg *config.Config, plan *projections.Plan, opts O
 	}
 	ok = true
 	return s, nil
+}
+
+// ping checks that the query PostgreSQL answers, within ConnectTimeout.
+func (s *Server) ping(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, s.opts.ConnectTimeout)
+	defer cancel()
+	err := s.pool.Ping(pctx)
+	switch {
+	case err == nil:
+		return nil
+	case stack.RefusedPostgres(err):
+		return fmt.Errorf("%w: stores.postgres.url: %w", ErrConfig, err) // as run: no retry fixes it
+	case ctx.Err() == nil && pctx.Err() != nil:
+		return fmt.Errorf("postgres: no answer within %s: %w", s.opts.ConnectTimeout, err)
+	}
+	return fmt.Errorf("postgres: %w", err)
 }
 
 func (s *Server) connectRedis(ctx context.Context, cfg *config.Config) error {

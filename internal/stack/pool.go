@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,10 +15,19 @@ import (
 // for 192 connections of a server allowing 100.
 const DefaultPoolMaxConns = 10
 
+// DefaultPingTimeout bounds the ping pgxpool sends on a connection idle
+// for more than a second before handing it out, unless the URL sets
+// pool_ping_timeout. Without it the ping of an Acquire whose context was
+// cancelled goes on in the background for up to a minute, holding the
+// connection, and Pool.Close waits for it: a PostgreSQL that hangs would
+// hold a daemon's stop that long.
+const DefaultPingTimeout = 5 * time.Second
+
 // PoolConfig parses a PostgreSQL URL (or keyword/value string) into a pool
 // configuration of at most DefaultPoolMaxConns connections, or of what its
-// pool_max_conns says, whose sessions read values the same whatever the
-// server's defaults.
+// pool_max_conns says, pinging idle connections within DefaultPingTimeout
+// (or its pool_ping_timeout), whose sessions read values the same whatever
+// the server's defaults.
 func PoolConfig(url string) (*pgxpool.Config, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -31,6 +41,9 @@ func PoolConfig(url string) (*pgxpool.Config, error) {
 	}
 	if _, set := cc.RuntimeParams["pool_max_conns"]; !set {
 		pc.MaxConns = max(DefaultPoolMaxConns, pc.MinConns)
+	}
+	if _, set := cc.RuntimeParams["pool_ping_timeout"]; !set {
+		pc.PingTimeout = DefaultPingTimeout
 	}
 	// Values read back as text (to_jsonb, casts) must not depend on what
 	// the database or role sets by default: floats in their shortest exact

@@ -90,15 +90,26 @@ func (r *schemaRegistry) SchemaByID(ctx context.Context, id int) (string, error)
 		if re.ErrorCode == 40403 {
 			return "", fmt.Errorf("schema id %d: %w", id, projector.ErrSchemaNotFound)
 		}
-		return "", fmt.Errorf("schema id %d: %s answered 404 without a schema registry's error (is kafka.schema_registry.url a registry's?): %w", id, r.url, err)
+		const why = "answered 404 without a schema registry's error (is kafka.schema_registry.url a registry's?)"
+		return "", r.private(id, why, err)
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// The body's message alone ("Unauthorized") does not say that it
 		// is projector's credentials that are refused. Still an outage:
 		// retried until they are fixed, never skipped.
-		return "", fmt.Errorf("schema id %d: %s answered %d %s: the registry refuses projector's credentials (check kafka.schema_registry.username and password, or the credentials in kafka.schema_registry.url): %w",
-			id, r.url, re.StatusCode, http.StatusText(re.StatusCode), err)
+		why := fmt.Sprintf("answered %d %s: the registry refuses projector's credentials (check kafka.schema_registry.username and password, or the credentials in kafka.schema_registry.url)",
+			re.StatusCode, http.StatusText(re.StatusCode))
+		return "", r.private(id, why, err)
 	}
 	return "", err
+}
+
+// private is the registry's answer to schema id, why it is not one, with
+// the registry's URL and the body's message for the log; readiness, which
+// anyone reaching the admin port reads, says why without them
+// (projector.PublicCause): the URL names the registry's host and port.
+func (r *schemaRegistry) private(id int, why string, err error) error {
+	return projector.Private(fmt.Errorf("schema id %d: %s %s: %w", id, r.url, why, err),
+		fmt.Sprintf("schema id %d: the schema registry %s", id, why))
 }
 
 // explainRegistry adds what to change to a registry's certificate that
