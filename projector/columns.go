@@ -19,21 +19,28 @@ import (
 // a changed configuration starts to keep is missing from the rows written
 // before: a view reading it shows it null there until those rows are read
 // again from the source (a rebuild --from source, kafka or signal). A
-// rebuild from the state alone cannot fill it.
+// rebuild from the state alone cannot fill it. A source that stops
+// declaring its columns keeps whole rows from then on, but the rows
+// written before still hold only what they kept.
 //
 // A column whose declared type changed is alike: the rows written before
 // hold its values as the earlier type decoded them (a bigint's 1 where
 // numeric(10,2) gives "1.00"), and the builder takes a column's value as
-// the state holds it, so only a re-read decodes them anew.
+// the state holds it, so only a re-read decodes them anew. Types are
+// compared by what the decoder makes of them (DecodeAlike): numeric(10)
+// is numeric(10,0), timestamptz is timestamptz(6), varchar(50) is text.
+// A column declared, then not (or the other way), is decoded otherwise.
 //
 // projector.state_columns records, per source, the columns every row of
 // its state holds ("complete") and the declared type each was decoded as
-// ("types"): at each start the columns this configuration keeps, less
-// those an earlier one did not (an instance keeping fewer columns writes
-// rows without them) and those it declared another type (a column recorded
-// without a type, by an earlier version, is taken as unchanged), and all
-// of them again once a rebuild has read every row of the source anew
-// (Reread).
+// ("types", "" for none), or that every row holds the whole row ("whole",
+// a source declaring no columns): at each start what the record said less
+// what this configuration does not keep, or decodes otherwise (an
+// instance keeping fewer columns writes rows without them; a column
+// recorded without a type, by an earlier version, is taken as unchanged);
+// what this configuration keeps when the state is empty, or, for a source
+// renamed, what the old source's rows hold (see heldAtStart); and all of
+// it again once a rebuild has read every row of the source anew (Reread).
 
 // checkColumns records the columns the plan keeps and the topics its
 // sources read, and warns of the views whose documents lack columns
@@ -49,43 +56,47 @@ func (e *Engine) checkColumns(ctx context.Context, st *state) error {
 	}
 	e.missing = missing
 	e.warnMissing()
-	for _, r := range renamed {
-		e.log.Warn(r.Warning())
+	for _, w := range renameWarnings(renamed) {
+		e.log.Warn(w)
 	}
 	return nil
 }
 
-// trackColumns records the columns the plan keeps, with their declared
-// types, and the sources renamed, and returns, by source name, the columns
-// its rows may lack.
+// trackColumns records what the rows of each source of plan hold once a
+// start with it writes them (heldAtStart), and the sources renamed, and
+// returns, by source name, the columns its rows may lack.
 func (s *state) trackColumns(ctx context.Context, plan *projections.Plan, renamed []Renamed) (map[string][]string, error) {
 	missing := map[string][]string{}
 	err := retryTx(ctx, s.pool, func(tx pgx.Tx) error {
 		clear(missing)
+		// Instances starting together record one after the other, each
+		// carrying over what the one before recorded.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('projector.state_columns'))`); err != nil {
+			return err
+		}
 		for _, src := range plan.Sources {
-			var from *string
-			if i := slices.IndexFunc(renamed, func(r Renamed) bool { return r.Source == src.Name }); i >= 0 {
-				from = &renamed[i].Old
-			}
-			var complete []string
-			// An empty state holds every column it will be written with.
-			// (Undeclared columns: the whole row is kept, and complete is
-			// empty.)
-			err := tx.QueryRow(ctx, `INSERT INTO `+s.ident("state_columns")+` AS c (source, topic, complete, types, renamed_from)
-				VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (source) DO UPDATE SET updated_at = now(), topic = excluded.topic, complete = CASE
-					WHEN NOT EXISTS (SELECT 1 FROM `+s.table(src)+`) THEN excluded.complete
-					ELSE ARRAY(SELECT k FROM unnest(c.complete) k WHERE k = ANY(excluded.complete)
-						AND (c.types->>k IS NULL OR c.types->>k = excluded.types->>k) ORDER BY 1) END,
-					types = excluded.types, renamed_from = coalesce(excluded.renamed_from, c.renamed_from)
-				RETURNING complete`, src.Name, src.Topic, append([]string{}, src.Kept...), keptTypes(src), from).Scan(&complete)
+			olds := renamedFrom(renamed, src.Name)
+			held, err := s.heldAtStart(ctx, tx, src, olds, true)
 			if err != nil {
 				return err
 			}
-			for _, col := range src.Kept {
-				if !slices.Contains(complete, col) {
-					missing[src.Name] = append(missing[src.Name], col)
-				}
+			var from *string
+			var among []string // several: which one cannot be told
+			if len(olds) > 0 {
+				from, among = &olds[0], renamedAmong(renamed, src.Name)
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO `+s.ident("state_columns")+` AS c (source, topic, complete, types, whole, renamed_from, renamed_among)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)
+				ON CONFLICT (source) DO UPDATE SET updated_at = now(), topic = excluded.topic, complete = excluded.complete,
+					types = excluded.types, whole = excluded.whole, renamed_from = coalesce(excluded.renamed_from, c.renamed_from),
+					renamed_among = CASE WHEN excluded.renamed_from IS NULL THEN c.renamed_among ELSE excluded.renamed_among END,
+					superseded_by = NULL`,
+				src.Name, src.Topic, append([]string{}, held.complete...), held.typesOrEmpty(), held.whole, from, among)
+			if err != nil {
+				return err
+			}
+			if cols := held.lacking(src, planReads(plan, src)); len(cols) > 0 {
+				missing[src.Name] = cols
 			}
 		}
 		return nil
@@ -96,45 +107,23 @@ func (s *state) trackColumns(ctx context.Context, plan *projections.Plan, rename
 	return missing, nil
 }
 
-// keptTypes is the declared type of each column src keeps, as
-// state_columns.types records it.
-func keptTypes(src *projections.Source) map[string]string {
-	out := make(map[string]string, len(src.Kept))
-	for _, col := range src.Kept {
-		if t, ok := src.ColumnType(col); ok {
-			out[col] = t.String()
-		}
-	}
-	return out
-}
-
 // LackingColumns is MissingColumns of each view of plan (by view name; views
 // lacking none left out) without an engine and without writing anything:
 // what a start with plan would find, for `projector validate`.
 func LackingColumns(ctx context.Context, pool *pgxpool.Pool, schema string, plan *projections.Plan) (map[string][]string, error) {
-	st := &state{schema: schema}
+	st := &state{pool: pool, schema: schema}
+	renamed, err := RenamedSources(ctx, pool, schema, plan)
+	if err != nil {
+		return nil, err
+	}
 	missing := map[string][]string{}
 	for _, src := range plan.Sources {
-		if len(src.Kept) == 0 {
-			continue
-		}
-		var complete []string
-		var types map[string]string
-		// types read through to_jsonb: a table an earlier version created
-		// without the column reads as recording none.
-		err := pool.QueryRow(ctx, `SELECT c.complete, to_jsonb(c)->'types' FROM `+st.ident("state_columns")+` c
-			WHERE c.source = $1 AND EXISTS (SELECT 1 FROM `+st.table(src)+`)`, src.Name).Scan(&complete, &types)
-		if errors.Is(err, pgx.ErrNoRows) || isUndefinedTable(err) {
-			continue // nothing recorded, or an empty state: it will hold every column
-		}
+		held, err := st.heldAtStart(ctx, pool, src, renamedFrom(renamed, src.Name), false)
 		if err != nil {
 			return nil, fmt.Errorf("read the state's columns of %s: %w", src.Name, err)
 		}
-		now := keptTypes(src)
-		for _, col := range src.Kept {
-			if was, typed := types[col]; !slices.Contains(complete, col) || typed && was != now[col] {
-				missing[src.Name] = append(missing[src.Name], col)
-			}
+		if cols := held.lacking(src, planReads(plan, src)); len(cols) > 0 {
+			missing[src.Name] = cols
 		}
 	}
 	e := &Engine{plan: plan, missing: missing}
@@ -154,7 +143,9 @@ func isUndefinedTable(err error) bool {
 
 // MissingColumns lists, as "source.column", the columns view reads that
 // rows of the state written before this configuration may lack, or hold
-// as another declared type (see the top of the file). Migrate finds them.
+// as another declared type (see the top of the file); "source.*" for an
+// expression reading every column of a source declaring none. Migrate
+// finds them.
 func (e *Engine) MissingColumns(v *projections.View) []string {
 	var out []string
 	for src, cols := range viewReads(v) {
@@ -212,7 +203,9 @@ func groupColumns(plan *projections.Plan) map[*projections.View][]string {
 // viewReads lists, per source, the columns a view's documents are built
 // from: its id and group, its fields, joins, orders and aggregates, and
 // the columns its expressions name (every declared one where an
-// expression reaches $env).
+// expression reaches $env). Over a source declaring no columns, an
+// expression's names are its columns but for the fields beside it, and
+// $env reads everyColumn.
 func viewReads(v *projections.View) map[*projections.Source]map[string]bool {
 	out := map[*projections.Source]map[string]bool{}
 	add := func(src *projections.Source, cols ...string) {
@@ -225,17 +218,23 @@ func viewReads(v *projections.View) map[*projections.Source]map[string]bool {
 			}
 		}
 	}
-	every := func(src *projections.Source, x *projections.Expr) {
+	// beside are the fields an expression of a field may read besides the
+	// row's columns.
+	every := func(src *projections.Source, x *projections.Expr, beside []*projections.Field) {
 		if x == nil {
 			return
 		}
 		names, all := x.Reads()
-		if all {
+		switch {
+		case all && src.Columns == nil:
+			add(src, everyColumn)
+		case all:
 			add(src, slices.Collect(maps.Keys(src.Columns))...)
-			return
 		}
 		for _, n := range names {
-			if _, ok := src.Columns[n]; ok {
+			_, declared := src.Columns[n]
+			field := slices.ContainsFunc(beside, func(f *projections.Field) bool { return f.Name == n })
+			if declared || src.Columns == nil && !field {
 				add(src, n)
 			}
 		}
@@ -247,7 +246,7 @@ func viewReads(v *projections.View) map[*projections.Source]map[string]bool {
 			case projections.KindColumn:
 				add(src, f.Column)
 			case projections.KindExpr:
-				every(src, f.Expr)
+				every(src, f.Expr, fs)
 			case projections.KindOne, projections.KindMany:
 				j := f.Join
 				for _, p := range j.On {
@@ -258,21 +257,21 @@ func viewReads(v *projections.View) map[*projections.Source]map[string]bool {
 					add(j.Source, o.Column)
 				}
 				add(j.Source, f.Column)
-				every(j.Source, j.Where)
+				every(j.Source, j.Where, nil)
 				fields(j.Source, j.Fields)
 			case projections.KindAgg:
 				if f.Agg.Array == "" {
 					add(src, f.Agg.Column)
-					every(src, f.Agg.Where)
+					every(src, f.Agg.Where, nil)
 				} else if i := slices.IndexFunc(fs, func(g *projections.Field) bool { return g.Name == f.Agg.Array && g.Join != nil }); i >= 0 {
-					every(fs[i].Join.Source, f.Agg.Where)
+					every(fs[i].Join.Source, f.Agg.Where, nil)
 				}
 			}
 		}
 	}
 	add(v.Root, v.IDColumns...)
 	add(v.Root, v.GroupBy...)
-	every(v.Root, v.Where)
+	every(v.Root, v.Where, nil)
 	fields(v.Root, v.Fields)
 	return out
 }

@@ -67,6 +67,12 @@ func (s *state) migrate(ctx context.Context, plan *projections.Plan) error {
 		// The declared type of each complete column, and the source one
 		// was renamed from (columns.go, renamed.go).
 		`ALTER TABLE ` + s.ident("state_columns") + ` ADD COLUMN IF NOT EXISTS types jsonb, ADD COLUMN IF NOT EXISTS renamed_from text`,
+		// Whether every row holds the whole row (a source declaring no
+		// columns), the sources one may be renamed from when several, and
+		// the source whose re-read made the rows out of date (columns.go,
+		// renamed.go).
+		`ALTER TABLE ` + s.ident("state_columns") + ` ADD COLUMN IF NOT EXISTS whole boolean,
+			ADD COLUMN IF NOT EXISTS renamed_among text[], ADD COLUMN IF NOT EXISTS superseded_by text`,
 		s.groupAggsTable(),
 		s.groupKeepersTable(),
 		s.refreshesTable(),

@@ -2,7 +2,6 @@ package projector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -62,10 +61,11 @@ func (e *Engine) reread(ctx context.Context, sources []*projections.Source, chec
 	}
 	var out []Unfilled
 	for _, src := range sources {
+		reads := planReads(e.plan, src)
 		var unfilled []Unfilled
 		if check != nil {
 			var err error
-			if unfilled, err = st.unfilled(ctx, src, *check); err != nil {
+			if unfilled, err = st.unfilled(ctx, src, reads, *check); err != nil {
 				return nil, fmt.Errorf("check the state's columns of %s: %w", src.Name, err)
 			}
 		}
@@ -73,8 +73,7 @@ func (e *Engine) reread(ctx context.Context, sources []*projections.Source, chec
 		for _, u := range unfilled {
 			lacking = append(lacking, u.Column)
 		}
-		held := slices.DeleteFunc(slices.Clone(src.Kept), func(col string) bool { return slices.Contains(lacking, col) })
-		if err := st.recordReread(ctx, src, held); err != nil {
+		if err := st.recordReread(ctx, e.plan, src, reads, lacking); err != nil {
 			return nil, fmt.Errorf("record the state's columns of %s: %w", src.Name, err)
 		}
 		if len(lacking) > 0 {
@@ -90,32 +89,23 @@ func (e *Engine) reread(ctx context.Context, sources []*projections.Source, chec
 	return out, nil
 }
 
-// unfilled counts, for each column src keeps that its rows did not all
-// hold before (or held as another declared type), the live rows the
-// re-read did not write, or, replayed, wrote without it.
-func (s *state) unfilled(ctx context.Context, src *projections.Source, check rereadCheck) ([]Unfilled, error) {
-	if len(src.Kept) == 0 {
-		return nil, nil // whole rows: every column the source has
-	}
-	var complete []string
-	var types map[string]string
-	err := s.pool.QueryRow(ctx, `SELECT complete, types FROM `+s.ident("state_columns")+` WHERE source = $1`, src.Name).Scan(&complete, &types)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+// unfilled counts, for each column src keeps (or, declaring none, its
+// views read) that its rows did not all hold before (or held as another
+// declared type), the live rows the re-read did not write, or, replayed,
+// wrote without it.
+func (s *state) unfilled(ctx context.Context, src *projections.Source, reads []string, check rereadCheck) ([]Unfilled, error) {
+	rec, _, err := s.record(ctx, s.pool, src.Name, false)
+	if err != nil {
 		return nil, err
 	}
-	now := keptTypes(src)
-	var cols []string
-	for _, col := range src.Kept {
-		if was, typed := types[col]; !slices.Contains(complete, col) || typed && was != now[col] {
-			cols = append(cols, col)
-		}
-	}
+	cols := rec.held().after(src).lacking(src, reads)
 	if len(cols) == 0 {
 		return nil, nil
 	}
+	// everyColumn is no key of a row: only the rows not written since count.
 	rows, err := s.pool.Query(ctx, `SELECT k, count(*) FROM `+s.table(src)+` s CROSS JOIN unnest($1::text[]) k
-		WHERE NOT s.deleted AND (s.updated_at < $2 OR ($3 AND NOT s.data ? k))
-		GROUP BY k ORDER BY k`, cols, check.since, check.replayed)
+		WHERE NOT s.deleted AND (s.updated_at < $2 OR ($3 AND k <> $4 AND NOT s.data ? k))
+		GROUP BY k ORDER BY k`, cols, check.since, check.replayed, everyColumn)
 	if err != nil {
 		return nil, err
 	}
@@ -131,19 +121,41 @@ func (s *state) unfilled(ctx context.Context, src *projections.Source, check rer
 	return out, rows.Err()
 }
 
-// recordReread records that every row of src holds the columns held, as
-// their declared types, and that src, renamed or not, holds its rows.
-func (s *state) recordReread(ctx context.Context, src *projections.Source, held []string) error {
-	types := map[string]string{}
-	now := keptTypes(src)
-	for _, col := range held {
-		if t, ok := now[col]; ok {
-			types[col] = t
+// recordReread records that every row of src holds what src keeps (or,
+// declaring no columns, the whole row) but the columns lacking, as their
+// declared types; that src, renamed or not, holds its rows; and that the
+// state of every source plan no longer declares that read its topic is
+// out of date (superseded_by): renamed again, src is the source renamed.
+func (s *state) recordReread(ctx context.Context, plan *projections.Plan, src *projections.Source, reads, lacking []string) error {
+	held := freshHeld(src)
+	if src.Columns == nil && len(lacking) > 0 {
+		held = heldColumns{complete: reads, types: map[string]string{}}
+		for _, col := range reads {
+			held.types[col] = ""
 		}
 	}
-	_, err := s.pool.Exec(ctx, `UPDATE `+s.ident("state_columns")+`
-		SET complete = ARRAY(SELECT unnest(complete) UNION SELECT unnest($2::text[]) ORDER BY 1),
-			types = coalesce(types, '{}') || $3::jsonb, renamed_from = NULL, updated_at = now()
-		WHERE source = $1`, src.Name, held, types)
-	return err
+	held.complete = slices.DeleteFunc(slices.Clone(held.complete), func(col string) bool {
+		return col == everyColumn || slices.Contains(lacking, col)
+	})
+	types := map[string]string{}
+	for _, col := range held.complete {
+		types[col] = held.types[col]
+	}
+	declared := make([]string, len(plan.Sources))
+	for i, d := range plan.Sources {
+		declared[i] = d.Name
+	}
+	return retryTx(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE `+s.ident("state_columns")+`
+			SET complete = CASE WHEN $4 THEN '{}' ELSE ARRAY(SELECT unnest(complete) UNION SELECT unnest($2::text[]) ORDER BY 1) END,
+				types = CASE WHEN $4 THEN '{}' ELSE coalesce(types, '{}') || $3::jsonb END, whole = $4,
+				renamed_from = NULL, renamed_among = NULL, superseded_by = NULL, updated_at = now()
+			WHERE source = $1`, src.Name, held.complete, types, held.whole)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE `+s.ident("state_columns")+` SET superseded_by = $1
+			WHERE topic = $2 AND source <> ALL($3::text[])`, src.Name, src.Topic, declared)
+		return err
+	})
 }

@@ -27,6 +27,10 @@ type Leftover struct {
 	// Keep, while the new name's state is empty, is the statement that
 	// gives it these rows, to run with every instance stopped.
 	Keep string
+	// Among lists, when the new name may be renamed from several sources
+	// (see Renamed.Among), their names: no Keep is given, as which holds
+	// the rows as they are now cannot be told.
+	Among []string
 }
 
 // Unneeded lists the leftovers of plan's state in schema: what `projector
@@ -116,9 +120,18 @@ func StateHoldsRows(ctx context.Context, pool *pgxpool.Pool, schema string, src 
 // goes first). Once changes streamed since fill that state in part, a
 // rename would serve the older rows of the rows changed since: a re-read
 // of the source (a rebuild --from source, kafka or signal) is then the
-// only way, after which the table is a leftover as any other.
+// only way, after which the table is a leftover as any other. Nor is
+// there a statement when the new name may be renamed from several
+// sources (r.Among): the rows as they are now are in neither table.
 func (s *state) renamedLeftover(ctx context.Context, r Renamed, tables []string) (Leftover, error) {
 	l := Leftover{What: fmt.Sprintf("table %s (the rows of source %s, renamed %s: the same topic %s)", r.OldTable(), r.Old, r.Source, r.Topic), Renamed: r.Source}
+	if len(r.Among) > 1 {
+		l.What = fmt.Sprintf("table %s (the rows of source %s, which %s may be renamed from, as from %s: the same topic %s; "+
+			"which holds the rows as they are now cannot be told, so no statement keeps them)",
+			r.OldTable(), r.Old, r.Source, strings.Join(slices.DeleteFunc(slices.Clone(r.Among), func(o string) bool { return o == r.Old }), ", "), r.Topic)
+		l.Among = r.Among
+		return l, nil
+	}
 	var held bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+r.Table()+`)`).Scan(&held)
 	switch {

@@ -206,6 +206,8 @@ func leftoverNote(l projector.Leftover) string {
 	switch {
 	case l.Renamed == "":
 		return fmt.Sprintf("%s is used by no view of this file; once no instance runs a file that uses it: %s;", l.What, l.Drop)
+	case len(l.Among) > 1:
+		return fmt.Sprintf("%s: the views of %s miss these rows until rebuilt --from source, kafka or signal", l.What, l.Renamed)
 	case l.Keep != "":
 		return fmt.Sprintf("%s: the views of %s miss these rows until rebuilt --from source, kafka or signal; to keep them instead, "+
 			"stop every instance and run %s; then start them with this file", l.What, l.Renamed, l.Keep)

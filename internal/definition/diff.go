@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/projectorhq/projector/projector"
 )
 
 // Store names, as the registry names them.
@@ -134,12 +136,15 @@ func diffFields(old, cur []Field) (added, removed, changed []string) {
 }
 
 // diffReads lists the source columns read before and now whose declared
-// type changed. A column recorded without a type (by an earlier version,
-// or not read then) tells nothing: one newly read shows as a field.
+// type changed: decoded otherwise (projector.DecodeAlike), not only
+// spelled otherwise (numeric(10) is numeric(10,0), timestamptz is
+// timestamptz(6)). A column recorded without a type (by an earlier
+// version, or not read then) tells nothing: one newly read shows as a
+// field.
 func diffReads(old, cur map[string]string) []string {
 	var out []string
 	for _, col := range slices.Sorted(maps.Keys(cur)) {
-		if was, ok := old[col]; ok && was != cur[col] {
+		if was, ok := old[col]; ok && !projector.DecodeAlike(was, cur[col]) {
 			out = append(out, fmt.Sprintf("%s %s (was %s)", col, cur[col], was))
 		}
 	}

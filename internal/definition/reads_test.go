@@ -64,3 +64,31 @@ func TestRetypedSourceColumnNeedsRebuild(t *testing.T) {
 		t.Errorf("the documents' fingerprint depends on the types read")
 	}
 }
+
+// TestTypeSpelledOtherwiseIsNotRetyped: a source column's type spelled
+// otherwise, or changed to one the decoder reads alike, decoded the
+// documents exactly as it would now: nothing to rebuild. A type holding
+// values to other bounds is retyped.
+func TestTypeSpelledOtherwiseIsNotRetyped(t *testing.T) {
+	for _, tc := range [][2]string{
+		{"numeric(10)", "numeric(10,0)"},
+		{"timestamptz", "timestamptz(6)"},
+		{"timestamp(6)", "timestamp"},
+		{"varchar(50)", "varchar(100)"},
+		{"varchar", "text"},
+	} {
+		if c := Diff("item_view", readsOf(t, tc[0]), readsOf(t, tc[1])); len(c.Findings) > 0 {
+			t.Errorf("%s → %s: findings %+v, want none", tc[0], tc[1], c.Findings)
+		}
+	}
+	for _, tc := range [][2]string{
+		{"numeric(10,2)", "numeric(12,2)"},
+		{"timestamptz(3)", "timestamptz"},
+		{"integer", "bigint"},
+	} {
+		c := Diff("item_view", readsOf(t, tc[0]), readsOf(t, tc[1]))
+		if !c.NeedsRebuild() || len(c.Findings) != 1 || !strings.Contains(c.Findings[0].Text, "items.qty "+tc[1]+" (was "+tc[0]+")") {
+			t.Errorf("%s → %s: findings %+v, want items.qty retyped", tc[0], tc[1], c.Findings)
+		}
+	}
+}

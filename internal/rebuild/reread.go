@@ -11,6 +11,7 @@ package rebuild
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
@@ -29,7 +30,14 @@ func (e *Env) stateLacks(ctx context.Context, v *projections.View) error {
 	if err != nil {
 		return err
 	}
-	if len(renamed) > 0 {
+	switch {
+	case slices.ContainsFunc(renamed, func(r projector.Renamed) bool { return len(r.Among) > 1 }):
+		// Renamed from one of several sources: which old table holds the
+		// rows as they are now cannot be told, so no statement keeps them.
+		return fmt.Errorf("%w: view %s %s, so a rebuild from the state would drop their documents: rebuild it --from source, kafka or signal, "+
+			"which reads the rows again (no old table can be told to hold them as they are now)",
+			ErrRenamedSource, v.Name, renamedText(renamed))
+	case len(renamed) > 0:
 		return fmt.Errorf("%w: view %s %s, so a rebuild from the state would drop their documents: rebuild it --from source, kafka or signal, "+
 			"which reads the rows again; or keep the old rows: with every instance stopped and the new table still empty, %s",
 			ErrRenamedSource, v.Name, renamedText(renamed), renameStatements(renamed))
