@@ -117,6 +117,12 @@ func Watch(ctx context.Context, st *stack.Stack, opts WatchOptions, log *slog.Lo
 		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
 		return nil, err
 	}
+	// Known to be running now, it records again what its start left
+	// stale: a swap in between would have cleared that unseen.
+	if err := st.StampStale(ctx, env.Registry); err != nil {
+		_ = env.Registry.Deregister(context.WithoutCancel(ctx), opts.ID)
+		return nil, fmt.Errorf("rebuild watcher: %w", err)
+	}
 	for _, v := range env.Plan.Views {
 		stores := env.Stores(v.Name)
 		if err := env.Registry.AdoptStores(ctx, v.Name, registry.Generation{Stores: stores, Targets: env.targets(v.Name, 1, stores)}); err != nil {

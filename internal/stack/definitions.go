@@ -27,7 +27,8 @@ type Drift struct {
 	New []registry.Definition
 
 	stale  map[string][]definition.Finding // of Changes, those stale.go tells, by view
-	freeze map[string]staleness            // what a start with this configuration leaves stale, by view
+	freeze map[string]staleness            // what a start with this configuration leaves stale, by view, not recorded yet
+	left   map[string]staleness            // all it leaves stale, by view
 }
 
 // Undeclared is a recorded view the configuration no longer declares, with
@@ -52,7 +53,7 @@ func CompareDefinitions(ctx context.Context, reg *registry.Registry, cfg *config
 	if err != nil {
 		return Drift{}, err
 	}
-	d := Drift{stale: map[string][]definition.Finding{}, freeze: map[string]staleness{}}
+	d := Drift{stale: map[string][]definition.Finding{}, freeze: map[string]staleness{}, left: map[string]staleness{}}
 	for _, v := range plan.Views {
 		cur := definition.Of(cfg, v)
 		rec, ok := recorded[v.Name]
@@ -126,6 +127,9 @@ func (d *Drift) deploy(ctx context.Context, reg *registry.Registry, v *projectio
 // leaves notes that a start with this configuration leaves stale what s
 // says of view, when the registry does not record it yet.
 func (d *Drift) leaves(view string, recorded, s staleness) {
+	if !s.empty() {
+		d.left[view] = s
+	}
 	if add := s.adds(recorded); !add.empty() {
 		d.freeze[view] = add
 	}
@@ -136,11 +140,12 @@ func (d *Drift) leaves(view string, recorded, s staleness) {
 // naming the views no longer declared; the definitions of views deployed
 // for the first time recorded, and what this start leaves stale (see
 // stale.go). An edited definition is not recorded: every start says so
-// until a rebuild swaps a generation computed with it in.
-func checkDefinitions(ctx context.Context, reg *registry.Registry, cfg *config.Config, plan *projections.Plan, log *slog.Logger) error {
+// until a rebuild swaps a generation computed with it in. It returns what
+// the start leaves stale, by view, for StampStale.
+func checkDefinitions(ctx context.Context, reg *registry.Registry, cfg *config.Config, plan *projections.Plan, log *slog.Logger) (map[string]staleness, error) {
 	d, err := CompareDefinitions(ctx, reg, cfg, plan)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, c := range d.Changes {
 		warnStale(log, c.View, d.stale[c.View])
@@ -156,14 +161,14 @@ func checkDefinitions(ctx context.Context, reg *registry.Registry, cfg *config.C
 			"views", len(names))
 	}
 	if err := reg.DeployDefinitions(ctx, d.New); err != nil {
-		return err
+		return nil, err
 	}
 	for _, view := range slices.Sorted(maps.Keys(d.freeze)) {
 		if err := recordStale(ctx, reg, view, d.freeze[view]); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return d.left, nil
 }
 
 // warnChange warns of a changed definition, saying whether the documents

@@ -45,6 +45,8 @@ type Stack struct {
 	probes   []probe // see WatchStores
 	esSetUp  *setUpFirst
 	esGens   map[string]int // the generation of each view esSetUp sets up
+	// leftStale is what this start leaves stale, by view (see StampStale).
+	leftStale map[string]staleness
 }
 
 // ElasticsearchSetUp is what must run before a write to generation gen of
@@ -265,7 +267,7 @@ func Wire(ctx context.Context, cfg *config.Config, plan *projections.Plan, log *
 	}
 	// Last: a first deployment's definitions are recorded only once its
 	// tables are in place.
-	if err := checkDefinitions(ctx, reg, cfg, plan, log); err != nil {
+	if s.leftStale, err = checkDefinitions(ctx, reg, cfg, plan, log); err != nil {
 		return nil, err
 	}
 	if err := reg.NoteAliased(ctx, aliased); err != nil {

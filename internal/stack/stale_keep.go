@@ -1,7 +1,10 @@
 package stack
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
 )
@@ -33,4 +36,20 @@ func KeepUnwritten(rec registry.Definition, u Unwritten) (registry.Definition, e
 	}
 	rec.JSON = js
 	return rec, nil
+}
+
+// StampStale records again what this start leaves stale (the views and
+// sinks its file does not write, recorded by Wire). An instance calls it
+// right after its first heartbeat: the start recorded it before the
+// instance was known to be running, and a rebuild whose swap fell in
+// between cleared it without seeing the instance. Recorded again under
+// the lock of the definition's row, it is on the definition that swap
+// recorded, or the instance is running at a later swap, which keeps it.
+func (s *Stack) StampStale(ctx context.Context, reg *registry.Registry) error {
+	for _, view := range slices.Sorted(maps.Keys(s.leftStale)) {
+		if err := recordStale(ctx, reg, view, s.leftStale[view]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
