@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/projectorhq/projector/sinks"
 )
 
 // PublicCause is what readiness, which anyone reaching the admin port
@@ -21,9 +23,12 @@ import (
 // names the store's role, database, host and port (the log line has them
 // all); a TLS failure by its kind too, since crypto/tls names the host
 // and every name of the server's certificate, keeping the hint a wrapper
-// added (what to set); anything else, projector's own findings and a
-// store's refusals, as it is, but for the parts marked Private and the URL
-// of an HTTP request.
+// added (what to set); a store that answers refusing projector's
+// credentials or what they may do as refusing, by its code alone, since
+// its words name the role or user (the label a prober gave, "does not
+// answer", would be untrue); anything else, projector's own findings and
+// a store's answers, as it is, but for the parts marked Private, the URL
+// of an HTTP request and the words of a store's answer (storeAnswer).
 func PublicCause(err error) error {
 	if err == nil {
 		return nil
@@ -31,6 +36,9 @@ func PublicCause(err error) error {
 	label, _, _ := strings.Cut(err.Error(), ": ") // "does not answer", "… at start"
 	if kind := tlsFailure(err); kind != "" {
 		return fmt.Errorf("%s: TLS: %s (%s)", label, kind, strings.Join(append(hints(err), "the log says more"), "; "))
+	}
+	if kind := refusal(err); kind != "" {
+		return fmt.Errorf("refuses projector: %s (the log says more)", kind)
 	}
 	if kind := connectionFailure(err); kind != "" {
 		return fmt.Errorf("%s: %s (the log says more)", label, kind)
@@ -41,13 +49,44 @@ func PublicCause(err error) error {
 	return err
 }
 
+// storeAnswer is an error a store answered with (an Elasticsearch
+// *APIError), whose own words may name what the admin port must not show:
+// the user and roles of a request refused, an API key's id, a node and
+// its address.
+type storeAnswer interface {
+	error
+	Kind() string  // the answer's status and type, naming nothing of the store
+	Refused() bool // the store refuses projector's credentials or what they may do
+}
+
+// Refuses reports whether err is a store's answer refusing projector
+// (see refusal): a prober labels it so, not as a store that does not
+// answer.
+func Refuses(err error) bool { return refusal(err) != "" }
+
+// refusal is the code of a store's answer refusing projector, "" for
+// another error: PostgreSQL refusing the connection (a wrong password, no
+// such role or database), Elasticsearch refusing the credentials (401) or
+// the request (403). The store answers: it is not down.
+func refusal(err error) string {
+	var connect *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	var answer storeAnswer
+	switch {
+	case errors.As(err, &connect) && errors.As(err, &pgErr):
+		return "SQLSTATE " + pgErr.Code
+	case errors.As(err, &answer) && answer.Refused():
+		return answer.Kind()
+	}
+	return ""
+}
+
 // connectionFailure is the kind of a failure to reach a store, "" for
 // another error.
 func connectionFailure(err error) string {
 	var connect *pgconn.ConnectError
 	var op *net.OpError
 	var dns *net.DNSError
-	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &dns):
 		return "host not found"
@@ -55,8 +94,6 @@ func connectionFailure(err error) string {
 		return "connection refused"
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded):
 		return "timed out"
-	case errors.As(err, &connect) && errors.As(err, &pgErr):
-		return "refused, SQLSTATE " + pgErr.Code
 	case errors.As(err, &connect) || errors.As(err, &op):
 		return "cannot connect"
 	}
@@ -131,18 +168,45 @@ func (e *privateError) Error() string { return e.err.Error() }
 func (e *privateError) Unwrap() error { return e.err }
 
 // withoutAddresses is err's text with each Private part in its public
-// words and each HTTP request's URL left out (net/http's errors quote it
-// whole); scrubbed tells whether it changed anything.
+// words, each HTTP request's URL left out (net/http's errors quote it
+// whole) and each store's answer said by its kind; scrubbed tells whether
+// it changed anything. It looks through every error err wraps, the docs'
+// errors of a sinks.BatchError included.
 func withoutAddresses(err error) (msg string, scrubbed bool) {
 	msg = err.Error()
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		switch x := e.(type) {
-		case *privateError:
-			// What it wraps is in the text replaced.
-			return strings.Replace(msg, x.Error(), x.public, 1), true
-		case *url.Error:
-			msg, scrubbed = strings.Replace(msg, x.Error(), x.Op+": "+x.Err.Error(), 1), true
+	replace := func(text, public string) {
+		if strings.Contains(msg, text) {
+			msg, scrubbed = strings.ReplaceAll(msg, text, public), true
 		}
 	}
+	var walk func(e error)
+	walk = func(e error) {
+		switch x := e.(type) {
+		case nil:
+			return
+		case *privateError:
+			replace(x.Error(), x.public)
+			return // what it wraps is in the text replaced
+		case storeAnswer:
+			replace(x.Error(), x.Kind())
+			return
+		case *sinks.BatchError:
+			for _, why := range x.Failed {
+				walk(why)
+			}
+			return
+		case *url.Error:
+			replace(x.Error(), x.Op+": "+x.Err.Error())
+		}
+		switch x := e.(type) {
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
+		case interface{ Unwrap() []error }:
+			for _, inner := range x.Unwrap() {
+				walk(inner)
+			}
+		}
+	}
+	walk(err)
 	return msg, scrubbed
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/projectorhq/projector/internal/rebuild/registry"
+	"github.com/projectorhq/projector/projector"
 	"github.com/projectorhq/projector/sinks/elasticsearch"
 )
 
@@ -143,13 +144,19 @@ func watch(ctx context.Context, p probe, interval time.Duration, report func(str
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil {
+		refuses := projector.Refuses(err)
+		switch {
+		case refuses:
+			err = fmt.Errorf("refuses projector: %w", err)
+		case err != nil:
 			err = fmt.Errorf("does not answer: %w", err)
 		}
 		for _, c := range p.components {
 			report(c, err)
 		}
 		switch {
+		case err != nil && last == nil && refuses:
+			log.Warn("a store refuses projector's requests (its credentials or what they may do); not ready until it takes them", "store", p.components[len(p.components)-1], "err", err)
 		case err != nil && last == nil:
 			log.Warn("a store does not answer; not ready until it does", "store", p.components[len(p.components)-1], "err", err)
 		case err == nil && last != nil:

@@ -3,6 +3,7 @@ package elasticsearch
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 var (
@@ -47,11 +48,30 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("elasticsearch: %d %s: %s", e.Status, e.Type, e.Reason)
+	msg := fmt.Sprintf("elasticsearch: %s: %s", e.Kind(), e.Reason)
 	if e.Cause != "" {
 		msg += " (caused by: " + e.Cause + ")"
 	}
 	return msg
+}
+
+// Kind is the answer's status and type ("401 security_exception"), which
+// name nothing of the cluster. Its reason may: the user and roles of a
+// refused request, an API key's id, a node and its address, what a proxy
+// in front says; readiness, which anyone reaching the admin port reads,
+// says Kind, and the log the whole error.
+func (e *APIError) Kind() string {
+	if e.Type == "" { // an envelope without one
+		return fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
+	}
+	return fmt.Sprintf("%d %s", e.Status, e.Type)
+}
+
+// Refused tells an answer refusing projector's requests: its credentials
+// (401) or what they may do (403: a security_exception, a write block on
+// the index). The cluster answers; no retry helps until an operator acts.
+func (e *APIError) Refused() bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
 }
 
 // Is lets errors.Is classify an APIError as ErrMapping or ErrUnavailable.
