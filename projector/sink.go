@@ -21,16 +21,3 @@ type Route struct {
 	Sink  Sink
 	Views []string
 }
-
-func (r Route) filter(docs []sinks.Doc) []sinks.Doc {
-	out := make([]sinks.Doc, 0, len(docs))
-	for _, d := range docs {
-		for _, v := range r.Views {
-			if d.View == v {
-				out = append(out, d)
-				break
-			}
-		}
-	}
-	return out
-}

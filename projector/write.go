@@ -101,32 +101,38 @@ func (e *Engine) WriteDocs(ctx context.Context, routes []Route, docs []sinks.Doc
 	return err
 }
 
+// writeDocs writes docs to the routes concurrently, counting the docs
+// each store took, and returns the docs they refused, each once per store
+// (see perStore), for the caller to log, count and hand on.
 func (e *Engine) writeDocs(ctx context.Context, routes []Route, docs []sinks.Doc) ([]Refusal, error) {
 	if len(routes) == 1 {
-		return e.writeRoute(ctx, routes[0], docs)
+		refused, _, err := e.writeRoute(ctx, routes[0], docs, nil)
+		return refused, err
 	}
+	once := oncePerStore(routes, len(docs))
 	refused := make([][]Refusal, len(routes))
+	at := make([][]int, len(routes))
 	errs := make([]error, len(routes))
 	var wg sync.WaitGroup
 	for i, r := range routes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			refused[i], errs[i] = e.writeRoute(ctx, r, docs)
+			refused[i], at[i], errs[i] = e.writeRoute(ctx, r, docs, once)
 		}()
 	}
 	wg.Wait()
-	return slices.Concat(refused...), errors.Join(errs...)
+	return once.refusals(refused, at), errors.Join(errs...)
 }
 
 // writeRoute writes the route's docs, retrying what failed with capped
 // exponential backoff until it is stored or ctx ends; the docs the store
 // refuses as they are come back as refusals instead, for the caller to
-// log and count (a doc written again after a conflict is counted once).
-func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) ([]Refusal, error) {
+// log and count (a doc written again after a conflict is counted once),
+// each with the place in docs of the doc refused (at).
+func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc, once *perStore) (refused []Refusal, at []int, err error) {
 	s := r.Sink
-	todo := r.filter(docs)
-	var refused []Refusal
+	todo, where := r.docsOf(docs)
 	wait := 100 * time.Millisecond
 	for len(todo) > 0 {
 		start := time.Now()
@@ -135,44 +141,142 @@ func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc) ([]R
 		done()
 		e.metrics.sinkSeconds.WithLabelValues(s.Name()).Observe(time.Since(start).Seconds())
 		if err == nil {
-			e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo)))
+			e.countWritten(s.Name(), where, once)
 			e.health.set(s.Name(), nil)
-			return refused, nil
+			return refused, at, nil
 		}
 		var be *sinks.BatchError
 		if errors.As(err, &be) {
 			failed := make([]sinks.Doc, 0, len(be.Failed))
+			var failedAt, stored []int
 			for i := range todo {
 				why, bad := be.Failed[i]
 				switch {
 				case !bad:
+					stored = append(stored, where[i])
 				case errors.Is(why, sinks.ErrRefused):
 					refused = append(refused, Refusal{Sink: s.Name(), Doc: todo[i], Err: why})
+					at = append(at, where[i])
 				default:
 					failed = append(failed, todo[i])
+					failedAt = append(failedAt, where[i])
 				}
 			}
-			e.metrics.docsWritten.WithLabelValues(s.Name()).Add(float64(len(todo) - len(be.Failed)))
-			if todo = failed; len(todo) == 0 {
+			e.countWritten(s.Name(), stored, once)
+			if todo, where = failed, failedAt; len(todo) == 0 {
 				e.health.set(s.Name(), nil) // the store answers; it took all it could
-				return refused, nil
+				return refused, at, nil
 			}
 		}
 		if ctx.Err() != nil {
 			// Cut short by a stop, not failed: nothing is retried.
-			return refused, fmt.Errorf("sink %s: %w", s.Name(), context.Cause(ctx))
+			return refused, at, fmt.Errorf("sink %s: %w", s.Name(), context.Cause(ctx))
 		}
 		e.metrics.sinkErrors.WithLabelValues(s.Name()).Inc()
 		e.health.set(s.Name(), err)
 		e.log.Warn("sink write failed; retrying", "sink", s.Name(), "docs", len(todo), "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
-			return refused, fmt.Errorf("sink %s: %w (last error: %v)", s.Name(), ctx.Err(), err)
+			return refused, at, fmt.Errorf("sink %s: %w (last error: %v)", s.Name(), ctx.Err(), err)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, e.backoff)
 	}
-	return refused, nil
+	return refused, at, nil
+}
+
+// docsOf returns the route's docs among docs, and the place in docs of
+// each, which names the doc across the routes of a write.
+func (r Route) docsOf(docs []sinks.Doc) (todo []sinks.Doc, where []int) {
+	for i, d := range docs {
+		if slices.Contains(r.Views, d.View) {
+			todo = append(todo, d)
+			where = append(where, i)
+		}
+	}
+	return todo, where
+}
+
+// countWritten counts in projector_docs_written_total the docs of a write
+// that store took (at: their places in the write), once each per store.
+func (e *Engine) countWritten(store string, at []int, once *perStore) {
+	e.metrics.docsWritten.WithLabelValues(store).Add(float64(once.firstWritten(store, at)))
+}
+
+// perStore settles each doc of a write once per store, however many of
+// its routes the doc went to. While a rebuild runs, a view's docs go to
+// the served generation and to the next one: two routes of one store (of
+// one name). A doc both took is one doc written to that store (the docs
+// the view stored there, not the tables or indexes they went to), and a
+// doc both refused, or either, one doc set aside: counted, logged and
+// dead-lettered once. A write whose routes are each of another store
+// needs none of it (nil).
+type perStore struct {
+	docs int
+	mu   sync.Mutex
+	// written are, by store, the docs of the write counted written.
+	written map[string][]bool
+}
+
+// oncePerStore is the perStore of a write of n docs to routes, nil when
+// no two of them are of the same store.
+func oncePerStore(routes []Route, n int) *perStore {
+	names := make(map[string]bool, len(routes))
+	for _, r := range routes {
+		if names[r.Sink.Name()] {
+			return &perStore{docs: n, written: map[string][]bool{}}
+		}
+		names[r.Sink.Name()] = true
+	}
+	return nil
+}
+
+// firstWritten marks the docs at those places written to store, and says
+// how many of them were not yet.
+func (p *perStore) firstWritten(store string, at []int) int {
+	if p == nil {
+		return len(at)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen := p.written[store]
+	if seen == nil {
+		seen = make([]bool, p.docs)
+		p.written[store] = seen
+	}
+	n := 0
+	for _, i := range at {
+		if !seen[i] {
+			seen[i] = true
+			n++
+		}
+	}
+	return n
+}
+
+// refusals joins the routes' refusals (at: the place in the write of each
+// refusal's doc), keeping a store's first refusal of a doc in the order
+// of the routes, whatever order they ended in.
+func (p *perStore) refusals(refused [][]Refusal, at [][]int) []Refusal {
+	if p == nil {
+		return slices.Concat(refused...)
+	}
+	type storeDoc struct {
+		store string
+		at    int
+	}
+	var out []Refusal
+	seen := map[storeDoc]bool{}
+	for i, rs := range refused {
+		for j, r := range rs {
+			k := storeDoc{r.Sink, at[i][j]}
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 // refuse logs and counts the docs stores refused.
