@@ -515,8 +515,7 @@ func recordLifetime(settings map[string]string) (lives time.Duration, forever, k
 		n, err := strconv.ParseInt(settings[k], 10, 64)
 		return n, err == nil
 	}
-	const never = time.Duration(math.MaxInt64)
-	byDelete, byCompaction := never, never
+	byDelete, byCompaction := keptForever, keptForever
 	policy := settings["cleanup.policy"]
 	if policy == "" || strings.Contains(policy, "delete") {
 		retention, ok := num("retention.ms")
@@ -525,16 +524,39 @@ func recordLifetime(settings map[string]string) (lives time.Duration, forever, k
 		}
 		if retention >= 0 {
 			segment, _ := num("segment.ms")
-			byDelete = time.Duration(retention+segment) * time.Millisecond
+			byDelete = millis(retention, segment)
 		}
 	}
 	if strings.Contains(policy, "compact") {
-		lag, ok := num("max.compaction.lag.ms")
-		if ok && lag < math.MaxInt64/int64(time.Millisecond) {
+		if lag, ok := num("max.compaction.lag.ms"); ok {
 			tomb, _ := num("delete.retention.ms")
-			byCompaction = time.Duration(lag+tomb) * time.Millisecond
+			byCompaction = millis(lag, tomb)
 		}
 	}
 	lives = min(byDelete, byCompaction)
-	return lives, lives == never, true
+	return lives, lives == keptForever, true
+}
+
+// keptForever is a lifetime no duration reaches: records kept for ever.
+const keptForever = time.Duration(math.MaxInt64)
+
+// millis is the sum of durations in milliseconds, or keptForever when it
+// is longer than a time.Duration holds: Kafka takes any long, and
+// Long.MAX_VALUE (max.compaction.lag.ms' default, or a retention.ms set to
+// keep a topic for ever) is 292 million years, which nanoseconds cannot
+// count. Each is checked before it is added, as the sum of two large ones
+// would wrap round to a short lifetime. A negative one counts as 0.
+func millis(ms ...int64) time.Duration {
+	var total time.Duration
+	for _, n := range ms {
+		if n > int64(keptForever/time.Millisecond) {
+			return keptForever
+		}
+		d := time.Duration(max(n, 0)) * time.Millisecond
+		if d > keptForever-total {
+			return keptForever
+		}
+		total += d
+	}
+	return total
 }

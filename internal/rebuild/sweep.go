@@ -24,14 +24,49 @@ import (
 // projection. Each is recomputed (a new revision, under its lock) and
 // written: a document deleted meanwhile is deleted through the sink's own
 // rev-guarded path, and one created again meanwhile is written, not lost.
+// The keys of documents whose revisions are gone (collected past
+// state.tombstone_retention) are found by SCAN (sweepUnrecorded).
 //
 // Keys written under another key template are purged by sweepTemplates;
-// keys no projector wrote are left alone.
+// keys no template of a view could give are left alone.
 func (r *run) sweep(ctx context.Context) error {
 	pv, err := r.env.View(r.gen.View)
 	if err != nil {
 		return err
 	}
+	phase := &sweepPhase{progress: r.opts.Progress}
+	if err := r.sweepRecorded(ctx, pv, phase); err != nil {
+		return err
+	}
+	if err := r.sweepUnrecorded(ctx, pv, phase); err != nil {
+		return err
+	}
+	phase.done()
+	return nil
+}
+
+// sweepPhase reports the sweep as one phase, begun with its first chunk.
+type sweepPhase struct {
+	progress Progress
+	started  bool
+}
+
+func (p *sweepPhase) start() {
+	if !p.started {
+		p.started = true
+		p.progress.Phase("sweep", 0) // how many is known only at the end
+	}
+}
+
+func (p *sweepPhase) done() {
+	if p.started {
+		p.progress.Done()
+	}
+}
+
+// sweepRecorded sweeps the documents projector.revs knows whose root row
+// the state no longer has.
+func (r *run) sweepRecorded(ctx context.Context, pv *projections.View, phase *sweepPhase) error {
 	cols := make([]string, len(pv.IDColumns))
 	for i, c := range pv.IDColumns {
 		cols[i] = "s.data->>" + quoteLiteral(c)
@@ -51,12 +86,8 @@ func (r *run) sweep(ctx context.Context) error {
 	}
 	defer rows.Close()
 	chunk := make([]string, 0, r.opts.Chunk)
-	started := false
 	flush := func() error {
-		if !started {
-			started = true
-			r.opts.Progress.Phase("sweep", 0) // how many is known only at the end
-		}
+		phase.start()
 		err := r.sweepChunk(ctx, pv, chunk)
 		chunk = chunk[:0]
 		return err
@@ -76,12 +107,7 @@ func (r *run) sweep(ctx context.Context) error {
 		return fmt.Errorf("sweep %s: %w", r.gen.View, err)
 	}
 	if len(chunk) > 0 {
-		if err := flush(); err != nil {
-			return err
-		}
-	}
-	if started {
-		r.opts.Progress.Done()
+		return flush()
 	}
 	return nil
 }
