@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/projectorhq/projector/internal/pglock"
 )
 
 // Revisions (projector.revs) hold each document's latest revision; the row
@@ -25,6 +26,20 @@ import (
 // the floor row for update before it deletes anything. So a batch either
 // sees the revision row (it committed before the collection began) or the
 // raised floor (it waited for the collection to commit).
+//
+// The row lock alone would let the batches starve the collector:
+// PostgreSQL grants a share lock on a row at once while only share lockers
+// hold it, however long an update has waited, so under a steady load (a
+// batch beside the recompute of the documents the one before it left, a
+// rebuild's fill, a refresh) the floor row is never free. So a batch takes
+// the view's floor lock, an advisory lock, shared, in the statement that
+// takes the row, before it; the collector takes it exclusively, before
+// the row. An advisory lock queues: a batch that comes while the collector
+// waits waits behind it. The collector so waits only for the batches under
+// way when it came, for floorWait at most (then it leaves the collection
+// to a later round), and the batches after it for its one short
+// transaction. The row lock does the rest, as before: a batch that waited
+// reads the raised floor, or in a snapshot starts again.
 
 // revisions gives each doc its next revision (next), or reads its current
 // one. A revision is also never below the time it is assigned at, in
@@ -36,7 +51,8 @@ import (
 // is above every revision assigned before the restore.
 func (t pgTx) revisions(ctx context.Context, view string, list []string, next bool) (map[string]int64, error) {
 	q := `INSERT INTO ` + t.s.ident("revs") + ` AS r (view, doc_id, rev)
-		SELECT $1, id, greatest(coalesce((SELECT f.floor FROM ` + t.s.ident("rev_floors") + ` f WHERE f.view = $1 FOR SHARE), 0) + 1, ` + clockRev + `)
+		SELECT $1, id, greatest(coalesce((SELECT f.floor FROM ` + t.s.ident("rev_floors") + ` f
+			WHERE f.view = $1 AND pg_advisory_xact_lock_shared(hashtextextended($3, 0)) IS NOT NULL FOR SHARE), 0) + 1, ` + clockRev + `)
 		FROM unnest($2::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n
 		ON CONFLICT (view, doc_id) DO UPDATE SET rev = greatest(r.rev + 1, ` + clockRev + `), deleted_at = NULL
 		RETURNING doc_id, rev`
@@ -47,7 +63,13 @@ func (t pgTx) revisions(ctx context.Context, view string, list []string, next bo
 		q = `SELECT doc_id, rev FROM ` + t.s.ident("revs") + `
 			WHERE view = $1 AND doc_id = ANY($2) ORDER BY doc_id COLLATE "C" FOR SHARE`
 	}
-	rows, err := t.tx.Query(ctx, q, view, list)
+	args := []any{view, list}
+	if next {
+		// The floor lock (void: never null) is taken by the scan, before
+		// LockRows above it takes the row: see the top of the file.
+		args = append(args, t.s.floorLock(view))
+	}
+	rows, err := t.tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("assign revisions: %w", err)
 	}
@@ -83,19 +105,41 @@ func (t pgTx) deletedDocs(ctx context.Context, view string, ids []string) error 
 	return nil
 }
 
+// floorWait bounds how long a collection waits for the batches under way
+// when it comes, and so how long the batches that come meanwhile wait
+// behind it (see the top of the file).
+const floorWait = 5 * time.Second
+
+// errFloorBusy reports a collection given up for a round: the batches
+// under way held the view's floor for longer than floorWait.
+var errFloorBusy = errors.New("the batches under way held the revision floor too long")
+
+// floorLock names view's floor lock (see the top of the file).
+func (s *state) floorLock(view string) string {
+	return "projector.rev_floors:" + s.schema + ":" + view
+}
+
 // collectRevisions deletes up to limit revisions of view's documents
 // deleted more than age ago and raises the view's floor to the highest of
-// them, in one transaction that holds the floor row (see the top of the
-// file). Waiting for the batches under way is bounded: should the floor
-// stay taken, the collection is left for a later round.
+// them, in one transaction that holds the floor (see the top of the file).
+// Should the batches under way keep it past floorWait, the collection is
+// left for a later round (errFloorBusy).
 func (s *state) collectRevisions(ctx context.Context, view string, age time.Duration, limit int) (int64, error) {
+	return s.collectRevisionsWithin(ctx, view, age, limit, floorWait)
+}
+
+// collectRevisionsWithin is collectRevisions waiting for the floor for
+// wait at most.
+func (s *state) collectRevisionsWithin(ctx context.Context, view string, age time.Duration, limit int, wait time.Duration) (int64, error) {
 	var n int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", wait.Milliseconds())); err != nil {
 			return err
 		}
 		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM `+s.ident("rev_floors")+` WHERE view = $1 FOR NO KEY UPDATE`, view).Scan(&one)
+		err := tx.QueryRow(ctx, `SELECT 1 FROM `+s.ident("rev_floors")+`
+			WHERE view = $1 AND pg_advisory_xact_lock(hashtextextended($2, 0)) IS NOT NULL FOR NO KEY UPDATE`,
+			view, s.floorLock(view)).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // a view never migrated has nothing to collect
 		}
@@ -113,9 +157,8 @@ func (s *state) collectRevisions(ctx context.Context, view string, age time.Dura
 			UPDATE `+s.ident("rev_floors")+` SET floor = greatest(floor, (SELECT max(rev) FROM gone))
 			WHERE view = $1 RETURNING (SELECT count(*) FROM gone)`, view, age.Seconds(), limit).Scan(&n)
 	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
-		return 0, nil
+	if pglock.Busy(err) {
+		return 0, fmt.Errorf("collect revisions of %s: %w (waited %v): %w", view, errFloorBusy, wait, err)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("collect revisions of %s: %w", view, err)

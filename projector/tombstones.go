@@ -34,7 +34,9 @@ func (e *Engine) CollectTombstones(ctx context.Context, retention time.Duration)
 
 // CollectRevisions removes the revisions of documents deleted more than
 // retention ago, raising each view's revision floor to them (see
-// revisions.go), and returns how many it removed.
+// revisions.go), and returns how many it removed. A view whose floor the
+// batches under way hold too long is left for the next call, with a
+// warning (see collectViewRevisions).
 func (e *Engine) CollectRevisions(ctx context.Context, retention time.Duration) (int64, error) {
 	var total int64
 	for _, v := range e.plan.Views {
@@ -48,19 +50,38 @@ func (e *Engine) CollectRevisions(ctx context.Context, retention time.Duration) 
 				continue
 			}
 		}
-		for {
-			n, err := e.state.collectRevisions(ctx, v.Name, retention, tombstoneChunk)
-			if err != nil {
-				return total, fmt.Errorf("%w: %w", ErrState, err)
-			}
-			total += n
-			e.metrics.revisions.Add(float64(n))
-			if n < tombstoneChunk {
-				break
-			}
+		n, err := e.collectViewRevisions(ctx, v.Name, retention)
+		total += n
+		if err != nil {
+			return total, err
 		}
 	}
 	return total, nil
+}
+
+// collectViewRevisions collects the revisions of view's documents deleted
+// more than retention ago, a chunk at a time. Should the batches keep the
+// view's floor too long (errFloorBusy), it warns and leaves the rest for
+// the next round: the other views, and the sink tombstones after them,
+// are collected all the same.
+func (e *Engine) collectViewRevisions(ctx context.Context, view string, retention time.Duration) (int64, error) {
+	var total int64
+	for {
+		n, err := e.state.collectRevisions(ctx, view, retention, tombstoneChunk)
+		total += n
+		e.metrics.revisions.Add(float64(n))
+		if errors.Is(err, errFloorBusy) {
+			e.log.Warn("collecting the revisions of deleted documents gave up waiting for the batches under way; trying again at the next collection",
+				"view", view, "err", err)
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("%w: %w", ErrState, err)
+		}
+		if n < tombstoneChunk {
+			return total, nil
+		}
+	}
 }
 
 // TombstonePurger is a sink that keeps deleted documents as tombstones
