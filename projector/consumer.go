@@ -279,6 +279,7 @@ func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 	}
 	p := &pipeline{}
 	defer func() { _ = p.wait() }() // on a hard stop: let the stages see ctx end
+	fetchErrs := newFetchErrors(c.log)
 	for {
 		if err := c.promote(ctx, p, false); err != nil {
 			return errors.Join(err, p.wait())
@@ -299,9 +300,10 @@ func (c *Consumer) consume(ctx, pollCtx context.Context) error {
 				}
 			default:
 				failed = true
-				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
+				fetchErrs.failed(t, p, err)
 			}
 		})
+		fetchErrs.report(fetches) // each error once while it lasts, not every poll
 		recs := fetches.Records()
 		if len(recreated) > 0 {
 			if err := c.consumeAgain(ctx, p, recreated); err != nil {

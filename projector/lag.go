@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,16 +20,15 @@ const defaultLagRefresh = 10 * time.Second
 // this member owns: the records between the member's committed position
 // and the partition's end (its last stable offset: the consumer reads
 // committed records only). The end comes with every fetch, or from the
-// brokers while no fetch comes (the consumer waits on a store that is
-// down), and the committed position moves with each commit, and back with
-// the consumer when its position is reset: while the consumer is stalled
-// the lag grows with every record produced, and while it replays it counts
-// the records replayed. A partition's series is deleted once the partition
-// is no longer owned.
+// brokers while no fetch gives it (the consumer waits on a store that is
+// down, or its fetches fail), and the committed position moves with each
+// commit, and back with the consumer when its position is reset, but never
+// before the log's start (records retention deleted are not consumed):
+// while the consumer is stalled the lag grows with every record produced,
+// and while it replays it counts the records replayed. A partition's
+// series is deleted once the partition is no longer owned.
 type lags struct {
 	gauge *prometheus.GaugeVec
-	// fetchedAt is when a fetch last gave partitions' ends (unix nanos).
-	fetchedAt atomic.Int64
 
 	mu    sync.Mutex
 	parts map[topicPartition]*partitionLag
@@ -46,7 +44,11 @@ type partitionLag struct {
 	// back from while records fetched before are still to be committed:
 	// their commits say nothing of the replay's position. 0 when none.
 	superseded int64
-	gauge      prometheus.Gauge
+	// fetchedAt is when a fetch last gave the partition's end; zero while
+	// none did. A fetch that fails (the topic's Read ACL removed) gives
+	// none: the end is then the brokers' (see stale).
+	fetchedAt time.Time
+	gauge     prometheus.Gauge
 }
 
 func newLags(gauge *prometheus.GaugeVec) *lags {
@@ -71,8 +73,8 @@ func (l *lags) set(tp topicPartition, p *partitionLag) {
 func (l *lags) fetched(fetches kgo.Fetches) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := time.Now()
 	fetches.EachPartition(func(f kgo.FetchTopicPartition) {
-		l.fetchedAt.Store(time.Now().UnixNano())
 		// Read committed, a partition ends at its last stable offset
 		// (which a broker that does not know it gives as -1).
 		end := f.LastStableOffset
@@ -95,6 +97,7 @@ func (l *lags) fetched(fetches kgo.Fetches) {
 		}
 		if end >= 0 {
 			p.end = max(p.end, end)
+			p.fetchedAt = now
 		}
 		l.set(tp, p)
 	})
@@ -156,7 +159,9 @@ func (l *lags) unpositioned() []string {
 
 // positioned takes the committed positions of partitions that had none
 // known: the group's commit, or the log's start where the group has none
-// (the member consumes from the earliest record).
+// (the member consumes from the earliest record) or where retention
+// deleted the records past the commit (the client resets there, see
+// started).
 func (l *lags) positioned(commits kadm.OffsetResponses, starts kadm.ListedOffsets) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -166,11 +171,29 @@ func (l *lags) positioned(commits kadm.OffsetResponses, starts kadm.ListedOffset
 		}
 		if c, ok := commits.Lookup(tp.topic, tp.partition); ok && c.Err == nil && c.At >= 0 {
 			p.next = c.At
-		} else if s, ok := starts[tp.topic][tp.partition]; ok && s.Err == nil {
-			p.next = s.Offset
+		}
+		if s, ok := starts[tp.topic][tp.partition]; ok && s.Err == nil && s.Offset >= 0 {
+			p.next = max(p.next, s.Offset)
 		}
 		l.set(tp, p)
 	}
+}
+
+// started takes the partitions' starts the brokers gave: the records
+// before a partition's start are gone (retention, DeleteRecords), and a
+// committed position before it is one the client resets to the start
+// (ConsumeResetOffset) with nothing to consume in between. The lag
+// counts no record that no longer exists.
+func (l *lags) started(starts kadm.ListedOffsets) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	starts.Each(func(o kadm.ListedOffset) {
+		tp := topicPartition{o.Topic, o.Partition}
+		if p := l.parts[tp]; p != nil && o.Err == nil && p.next >= 0 && o.Offset > p.next {
+			p.next = o.Offset
+			l.set(tp, p)
+		}
+	})
 }
 
 // committed moves the committed position of owned partitions past recs,
@@ -209,13 +232,16 @@ func (l *lags) listed(ends kadm.ListedOffsets) {
 	})
 }
 
-// topics lists the topics of the partitions tracked.
-func (l *lags) topics() []string {
+// stale lists the topics of partitions whose end no fetch gave for as
+// long as every: caught up (a fetch without records is not polled), held
+// up by a store that is down (no poll), or failing (a fetch error gives no
+// end).
+func (l *lags) stale(every time.Duration) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
-	for tp := range l.parts {
-		if !slices.Contains(out, tp.topic) {
+	for tp, p := range l.parts {
+		if time.Since(p.fetchedAt) >= every && !slices.Contains(out, tp.topic) {
 			out = append(out, tp.topic)
 		}
 	}
@@ -250,9 +276,10 @@ func (l *lags) drop(tp topicPartition) {
 	l.gauge.DeleteLabelValues(tp.topic, strconv.Itoa(int(tp.partition)))
 }
 
-// watchLag asks the brokers for the ends of the owned partitions whenever
-// no fetch gave them for a while: a consumer held up by a store that is
-// down polls no more, and its lag must still grow with what is produced.
+// watchLag asks the brokers for the ends of the owned partitions no fetch
+// gave for a while: a consumer held up by a store that is down polls no
+// more, and one whose fetches fail gets no ends from them, and its lag
+// must still grow with what is produced.
 func (c *Consumer) watchLag(ctx context.Context) {
 	every := c.opts.LagRefresh
 	t := time.NewTicker(every)
@@ -266,22 +293,29 @@ func (c *Consumer) watchLag(ctx context.Context) {
 		}
 		if topics := c.lags.unpositioned(); len(topics) > 0 {
 			c.positionLags(ctx, adm, topics)
-		} else if time.Since(time.Unix(0, c.lags.fetchedAt.Load())) < every {
-			continue
 		}
-		topics := c.lags.topics()
-		if len(topics) == 0 {
-			continue
+		if topics := c.lags.stale(every); len(topics) > 0 {
+			c.listLags(ctx, adm, topics)
 		}
-		lctx, cancel := context.WithTimeout(ctx, every)
-		ends, err := adm.ListCommittedOffsets(lctx, topics...)
-		cancel()
-		if err != nil {
-			c.log.Debug("could not list the partitions' ends for the consumer lag", "err", err)
-			continue
-		}
-		c.lags.listed(ends)
 	}
+}
+
+// listLags asks the brokers where the partitions of topics end, and where
+// they start (retention moves the start past a position not consumed).
+func (c *Consumer) listLags(ctx context.Context, adm *kadm.Client, topics []string) {
+	lctx, cancel := context.WithTimeout(ctx, c.opts.LagRefresh)
+	defer cancel()
+	if starts, err := adm.ListStartOffsets(lctx, topics...); err != nil {
+		c.log.Debug("could not list the partitions' starts for the consumer lag", "err", err)
+	} else {
+		c.lags.started(starts)
+	}
+	ends, err := adm.ListCommittedOffsets(lctx, topics...)
+	if err != nil {
+		c.log.Debug("could not list the partitions' ends for the consumer lag", "err", err)
+		return
+	}
+	c.lags.listed(ends)
 }
 
 // positionLags asks the brokers where the group committed on topics, and
