@@ -86,6 +86,7 @@ type Consumer struct {
 	// member is the group member ID the partitions were last assigned to
 	// (see commit).
 	member string
+	owned  partitionSet // assigned, and neither revoked nor lost since (see assignedTo)
 }
 
 // NewConsumer connects a group member for the engine's topics.
@@ -135,7 +136,7 @@ func NewConsumer(eng *Engine, opts ConsumerOptions) (*Consumer, error) {
 		kgo.ProducerBatchMaxBytes(maxDeadLetterBatch),
 		kgo.WithLogger(kslog.New(kafkaLogger(opts.Logger))),
 		kgo.OnPartitionsAssigned(func(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
-			c.assignedTo(cl.GroupMetadata())
+			c.assignedTo(ctx, cl, assigned)
 			c.checkWatermarks(ctx, cl, assigned)
 			c.lags.assigned(assigned)
 			c.recover.Store(true)

@@ -32,6 +32,9 @@ func (c *Consumer) consumeAgain(ctx context.Context, p *pipeline, topics []strin
 	}
 	c.mu.Lock()
 	c.unacked = slices.DeleteFunc(c.unacked, func(r *kgo.Record) bool { return slices.Contains(topics, r.Topic) })
+	for _, t := range topics {
+		delete(c.owned, t) // assigned again once consumed afresh
+	}
 	c.mu.Unlock()
 	c.lags.forgetTopics(topics)
 	if err := c.retry(ctx, "forget watermarks", func(ctx context.Context) error {
@@ -162,7 +165,9 @@ func offsetsOf(recs []*kgo.Record) offsets {
 // that may be another member's by now. Kafka takes a commit from any
 // member of the current generation, for any partition: committed under the
 // new ID, those offsets would move the new owner's back. They are dropped
-// instead, and consumed again; a replay is harmless.
+// instead, and consumed again: by the partition's new owner, or by this
+// member from the group's committed offset if it keeps the partition (see
+// assignedTo); a replay is harmless.
 func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -171,7 +176,7 @@ func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 		return
 	}
 	if member, _ := c.cl.GroupMetadata(); member != c.member {
-		c.log.Warn("not committing offsets polled before this member was replaced in the group; another member consumes them again",
+		c.log.Warn("not committing offsets polled before this member was replaced in the group; they are consumed again from the group's committed offsets",
 			"records", len(todo))
 		c.unacked = nil
 		return
@@ -185,16 +190,87 @@ func (c *Consumer) commit(ctx context.Context, recs []*kgo.Record) {
 	c.lags.committed(todo)
 }
 
-// assignedTo records the member ID partitions were assigned to. A new ID
-// means the group replaced this member: failed commits of the old one are
-// dropped (see commit).
-func (c *Consumer) assignedTo(member string, _ int32) {
+// assignedTo takes the partitions assigned to this member (the new ones
+// only: a cooperative rebalance lets a member keep the others). A new
+// member ID means the group replaced this member: failed commits of the
+// old one are dropped (see commit), and the partitions it kept are
+// consumed again from the group's committed offsets.
+//
+// A member dropped from the group (its batch outlasted the rebalance
+// timeout) joins again under a new ID, and franz-go keeps its assignment
+// and fetch positions meanwhile: it goes on consuming the partitions it
+// had, and drops the commits of what it projects until the new assignment
+// comes. Given the same partitions back, it has nothing new to fetch
+// offsets for, and would go on past records whose commits it dropped,
+// leaving the group's offsets behind for good. Rewinding those partitions
+// to the group's committed offsets, as franz-go does for a partition
+// newly assigned, is right whatever happened meanwhile: another member
+// that committed further moves this one forward, not its commits back; a
+// partition owned by another member now was revoked before (not kept); one
+// lost again before this member commits is consumed from the same offset
+// by its next owner. Committing the dropped records instead would need
+// them to reach the group's committed offset with no gap, and would still
+// leave this member behind one that committed further.
+func (c *Consumer) assignedTo(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	member, _ := cl.GroupMetadata()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if member != c.member {
+	replaced := member != c.member
+	kept := c.owned.list()
+	if replaced {
 		c.unacked = nil
 		c.member = member
 	}
+	c.owned = c.owned.with(assigned)
+	c.mu.Unlock()
+	if replaced && len(kept) > 0 {
+		c.consumeFromCommitted(ctx, cl, kept)
+	}
+}
+
+// consumeFromCommitted sets the partitions to be consumed from the group's
+// committed offsets. Until the brokers answer, the rebalance waits:
+// consuming on from where the member was would leave the group's offsets
+// behind.
+func (c *Consumer) consumeFromCommitted(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
+	adm := kadm.NewClient(cl)
+	wait := 100 * time.Millisecond
+	for {
+		commits, err := adm.FetchOffsetsForTopics(ctx, c.opts.Group, slices.Collect(maps.Keys(parts))...)
+		if err == nil {
+			err = commits.Error()
+		}
+		if err == nil {
+			at := resumeAt(commits, parts)
+			c.log.Warn("this member was replaced in the group and kept partitions: consuming them again from the group's committed offsets",
+				"partitions", at)
+			cl.SetOffsets(at)
+			return
+		}
+		c.log.Warn("could not fetch the group's committed offsets of the partitions this member kept; retrying", "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return // the client is closed
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// resumeAt is where the group consumes each partition: its committed
+// offset, or its start when it has none (offset 0: one before the
+// partition's start is reset to it, as kgo.ConsumeResetOffset says).
+func resumeAt(commits kadm.OffsetResponses, parts map[string][]int32) map[string]map[int32]kgo.EpochOffset {
+	at := map[string]map[int32]kgo.EpochOffset{}
+	for topic, ps := range parts {
+		at[topic] = map[int32]kgo.EpochOffset{}
+		for _, p := range ps {
+			at[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: 0}
+			if r, ok := commits.Lookup(topic, p); ok && r.At >= 0 {
+				at[topic][p] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.At}
+			}
+		}
+	}
+	return at
 }
 
 // forget drops the failed commits of partitions that are no longer ours.
@@ -204,6 +280,45 @@ func (c *Consumer) forget(parts map[string][]int32) {
 	c.unacked = slices.DeleteFunc(c.unacked, func(r *kgo.Record) bool {
 		return slices.Contains(parts[r.Topic], r.Partition)
 	})
+	c.owned.remove(parts)
+}
+
+// partitionSet is the partitions a member owns, by topic.
+type partitionSet map[string]map[int32]bool
+
+func (s partitionSet) with(parts map[string][]int32) partitionSet {
+	if s == nil {
+		s = partitionSet{}
+	}
+	for topic, ps := range parts {
+		if s[topic] == nil {
+			s[topic] = map[int32]bool{}
+		}
+		for _, p := range ps {
+			s[topic][p] = true
+		}
+	}
+	return s
+}
+
+func (s partitionSet) remove(parts map[string][]int32) {
+	for topic, ps := range parts {
+		for _, p := range ps {
+			delete(s[topic], p)
+		}
+		if len(s[topic]) == 0 {
+			delete(s, topic)
+		}
+	}
+}
+
+// list is a copy of the set, as the client's callbacks give partitions.
+func (s partitionSet) list() map[string][]int32 {
+	out := map[string][]int32{}
+	for topic, ps := range s {
+		out[topic] = slices.Sorted(maps.Keys(ps))
+	}
+	return out
 }
 
 func (c *Consumer) hasUnacked() bool {
