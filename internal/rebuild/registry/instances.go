@@ -49,7 +49,8 @@ func (r *Registry) Heartbeat(ctx context.Context, id, host string, pid int, appl
 	_, err := r.pool.Exec(ctx, `INSERT INTO `+r.ident("instances")+` AS i (id, host, pid, applied_version, redis_templates, definitions)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), applied_version = greatest(i.applied_version, excluded.applied_version),
-			redis_templates = excluded.redis_templates, definitions = excluded.definitions`,
+			redis_templates = excluded.redis_templates, definitions = excluded.definitions
+		WHERE i.heartbeat_at > '-infinity'`,
 		id, host, pid, applied, templates, definitions)
 	if err != nil {
 		return fmt.Errorf("registry: heartbeat of %s: %w", id, err)
@@ -57,9 +58,14 @@ func (r *Registry) Heartbeat(ctx context.Context, id, host string, pid int, appl
 	return r.NoteRedisTemplates(ctx, templates)
 }
 
-// Deregister removes a stopping instance, so that nobody waits for it.
+// Deregister removes a stopping instance, so that nobody waits for it. The
+// row stays, its heartbeat at -infinity (no longer live; forgotten as the
+// silent ones are), so that a heartbeat of the instance still under way
+// on the server, its client gone with the stop, cannot make it live again
+// (see Heartbeat's ON CONFLICT): a rebuild right after the stop would wait
+// for it, or refuse for the definition it had.
 func (r *Registry) Deregister(ctx context.Context, id string) error {
-	if _, err := r.pool.Exec(ctx, `DELETE FROM `+r.ident("instances")+` WHERE id = $1`, id); err != nil {
+	if _, err := r.pool.Exec(ctx, `UPDATE `+r.ident("instances")+` SET heartbeat_at = '-infinity' WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("registry: deregister %s: %w", id, err)
 	}
 	return nil
