@@ -3,6 +3,7 @@ package projector
 import (
 	"cmp"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -55,6 +56,9 @@ func (e *fetchErrors) failed(topic string, partition int32, err error) {
 // it, or of another partition from the same broker), so an idle
 // partition's error is seen cleared with its next record.
 func (e *fetchErrors) report(fetches kgo.Fetches) {
+	if len(e.failing) == 0 && len(e.polled) == 0 {
+		return // the usual poll: nothing failing, nothing to look at
+	}
 	defer clear(e.polled)
 	cleared := map[fetchErrorKey][]int32{}
 	fetches.EachPartition(func(f kgo.FetchTopicPartition) {
@@ -127,12 +131,7 @@ func (e *fetchErrors) stillFailing(k fetchErrorKey) bool {
 // sortedKeys orders the lines of one report, for a log that reads the
 // same from run to run.
 func sortedKeys[V any](m map[fetchErrorKey]V) []fetchErrorKey {
-	keys := make([]fetchErrorKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b fetchErrorKey) int {
+	return slices.SortedFunc(maps.Keys(m), func(a, b fetchErrorKey) int {
 		return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.err, b.err))
 	})
-	return keys
 }

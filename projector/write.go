@@ -188,6 +188,7 @@ func (e *Engine) writeRoute(ctx context.Context, r Route, docs []sinks.Doc, once
 // docsOf returns the route's docs among docs, and the place in docs of
 // each, which names the doc across the routes of a write.
 func (r Route) docsOf(docs []sinks.Doc) (todo []sinks.Doc, where []int) {
+	todo, where = make([]sinks.Doc, 0, len(docs)), make([]int, 0, len(docs))
 	for i, d := range docs {
 		if slices.Contains(r.Views, d.View) {
 			todo = append(todo, d)
